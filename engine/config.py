@@ -1,0 +1,86 @@
+"""Config: the settings an Engine is built from (wasmtime-py's Config, plus polyjit's target)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .errors import WasmError
+
+
+@dataclass(slots=True, frozen=True)
+class Features:
+    """The WebAssembly proposals a module may use. Derived from a Config; read by decoder and validator."""
+
+    bulk_memory: bool = True
+    multi_value: bool = True
+    reference_types: bool = True
+    simd: bool = True
+    sign_extension: bool = True
+    saturating_float_to_int: bool = True
+    mutable_globals: bool = True
+
+    def require(self, name: str, offset: int | None = None) -> None:
+        """Raise the error for a module that uses a disabled proposal."""
+        if not getattr(self, name):
+            from .errors import FeatureDisabledError
+            raise FeatureDisabledError(f"{name.replace('_', ' ')} support is not enabled "
+                                       f"(Config.wasm_{name})", offset=offset)
+
+
+STRATEGIES = ("compiler", "interpreter")
+TARGETS = ("x86_64", "aarch64", "riscv64")
+
+
+class Config:
+    """Engine settings. Attributes are plain and writable, as in wasmtime-py:
+
+    - ``wasm_bulk_memory``, ``wasm_multi_value``, ``wasm_reference_types``, ``wasm_simd``:
+      WebAssembly 2.0 proposals (all on by default).
+    - ``wasm_threads``, ``wasm_tail_call``, ``wasm_multi_memory``, ``wasm_memory64``,
+      ``wasm_relaxed_simd``, ``wasm_gc``, ``wasm_function_references``, ``wasm_exceptions``:
+      later proposals, off; polyjit does not support them yet.
+    - ``strategy``: "compiler" (machine code) or "interpreter" (the IR interpreter).
+    - ``target``: None for the host, or "x86_64", "aarch64", "riscv64".
+    - ``emulate``: run host-target code under Unicorn instead of natively.
+    - ``epoch_interruption``, ``consume_fuel``: interruption checks compiled into code.
+    - ``max_wasm_stack``: bytes of stack wasm code may use before "call stack exhausted".
+    - ``cache``: a directory for compiled code, or None.
+    """
+
+    def __init__(self, **settings) -> None:
+        self.wasm_bulk_memory = True
+        self.wasm_multi_value = True
+        self.wasm_reference_types = True
+        self.wasm_simd = True
+        self.wasm_threads = False
+        self.wasm_tail_call = False
+        self.wasm_multi_memory = False
+        self.wasm_memory64 = False
+        self.wasm_relaxed_simd = False
+        self.wasm_gc = False
+        self.wasm_function_references = False
+        self.wasm_exceptions = False
+        self.strategy = "compiler"
+        self.target: str | None = None
+        self.emulate = False
+        self.epoch_interruption = False
+        self.consume_fuel = False
+        self.max_wasm_stack = 512 * 1024
+        self.cache: str | None = None
+        for name, value in settings.items():
+            if not hasattr(self, name):
+                raise WasmError(f"unknown Config setting {name!r}")
+            setattr(self, name, value)
+
+    def features(self) -> Features:
+        return Features(bulk_memory=bool(self.wasm_bulk_memory),
+                        multi_value=bool(self.wasm_multi_value),
+                        reference_types=bool(self.wasm_reference_types),
+                        simd=bool(self.wasm_simd))
+
+    def snapshot(self) -> dict:
+        """The settings as a plain dict (an Engine keeps its own copy)."""
+        return dict(vars(self))
+
+    def __repr__(self) -> str:
+        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"

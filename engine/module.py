@@ -1,0 +1,76 @@
+"""Module: a decoded, validated (and, for the compiler strategy, compiled) WebAssembly module."""
+
+from __future__ import annotations
+
+import os
+
+from .engine import Engine
+from .errors import WasmError
+from .wasm.module import WasmModule
+from .wasm.types import ExportType, ExternKind, ImportType
+
+
+def _to_binary(wasm) -> bytes:
+    if isinstance(wasm, str):
+        from .text import wat2wasm
+        return wat2wasm(wasm)
+    if isinstance(wasm, (bytes, bytearray, memoryview)):
+        return bytes(wasm)
+    raise WasmError(f"expected wasm bytes or text, got {type(wasm).__name__}")
+
+
+def decode_and_validate(engine: Engine, wasm) -> WasmModule:
+    """Bytes or text in, a validated WasmModule out; WasmError for anything wrong."""
+    from .wasm.decoder import decode
+    from .wasm.validator import validate
+    data = _to_binary(wasm)
+    module = decode(data, engine.features)
+    validate(module, engine.features)
+    return module
+
+
+class Module:
+    """A compiled WebAssembly module (mirrors wasmtime-py's Module)."""
+
+    def __init__(self, engine: Engine, wasm) -> None:
+        if not isinstance(engine, Engine):
+            raise WasmError(f"Module expects an Engine, got {type(engine).__name__}")
+        self.engine = engine
+        self._module = decode_and_validate(engine, wasm)
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
+        with open(path, "rb") as f:
+            data = f.read()
+        if str(path).endswith(".wat") or str(path).endswith(".wast"):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise WasmError(f"{path}: text module is not valid UTF-8: {e}") from None
+        return cls(engine, data)
+
+    @staticmethod
+    def validate(engine: Engine, wasm) -> None:
+        """Raise WasmError if `wasm` is not a valid module for this engine."""
+        decode_and_validate(engine, wasm)
+
+    @property
+    def wasm_module(self) -> WasmModule:
+        """The decoded module (for polyjit's own stages and tools)."""
+        return self._module
+
+    @property
+    def imports(self) -> list[ImportType]:
+        m = self._module
+        out = []
+        for imp in m.imports:
+            ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else imp.desc
+            out.append(ImportType(imp.module, imp.name, ty))
+        return out
+
+    @property
+    def exports(self) -> list[ExportType]:
+        m = self._module
+        spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
+                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}
+        return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]

@@ -1,0 +1,167 @@
+"""The decoded form of a module: what the decoder produces, the validator checks, and every later
+stage (IR builder, runtime, artifact writer) reads. Plain data; no behaviour beyond index helpers."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
+
+
+@dataclass(slots=True, frozen=True)
+class MemArg:
+    """The memory immediate of a load or store: alignment exponent, static offset, memory index."""
+
+    align: int
+    offset: int
+    memory: int = 0
+
+
+@dataclass(slots=True)
+class Instr:
+    """One decoded instruction. `op` is an Op number, `imm` its immediate (shape: opcodes.Imm),
+    `offset` the byte offset of the opcode in the module binary (for error messages)."""
+
+    op: int
+    imm: object
+    offset: int
+
+
+#: A constant expression or function body: a flat instruction list ending with `end`.
+Expr = list[Instr]
+
+
+@dataclass(slots=True)
+class Import:
+    module: str
+    name: str
+    kind: ExternKind
+    desc: int | TableType | MemoryType | GlobalType   # a type index for functions
+
+
+@dataclass(slots=True)
+class Export:
+    name: str
+    kind: ExternKind
+    index: int
+
+
+@dataclass(slots=True)
+class Global:
+    type: GlobalType
+    init: Expr
+
+
+class SegmentMode(enum.Enum):
+    ACTIVE = "active"
+    PASSIVE = "passive"
+    DECLARATIVE = "declarative"   # element segments only
+
+
+@dataclass(slots=True)
+class ElemSegment:
+    """An element segment; every item is a constant expression (function indices are decoded as
+    `ref.func` expressions so later stages see one shape)."""
+
+    mode: SegmentMode
+    type: ValType
+    init: list[Expr]
+    table: int = 0
+    offset: Expr | None = None
+
+
+@dataclass(slots=True)
+class DataSegment:
+    mode: SegmentMode
+    data: bytes
+    memory: int = 0
+    offset: Expr | None = None
+
+
+@dataclass(slots=True)
+class FuncBody:
+    """A defined function's code: local declarations as (count, type) runs, the body, and where the
+    body starts in the binary."""
+
+    locals: tuple[tuple[int, ValType], ...]
+    body: Expr
+    offset: int
+
+    def local_types(self) -> list[ValType]:
+        """The declared locals, expanded (the validator has bounded their number)."""
+        out: list[ValType] = []
+        for count, t in self.locals:
+            out.extend([t] * count)
+        return out
+
+
+@dataclass(slots=True)
+class CustomSection:
+    name: str
+    data: bytes
+    after: int      # id of the last non-custom section before it (0 if none)
+
+
+@dataclass(slots=True)
+class Names:
+    """The contents of the `name` custom section (absent entries are simply missing)."""
+
+    module: str | None = None
+    functions: dict[int, str] = field(default_factory=dict)
+    locals: dict[int, dict[int, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class WasmModule:
+    """A decoded module. Index spaces put imports first, as the spec does."""
+
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    funcs: list[int] = field(default_factory=list)          # type index of each defined function
+    tables: list[TableType] = field(default_factory=list)   # defined tables
+    mems: list[MemoryType] = field(default_factory=list)    # defined memories
+    globals: list[Global] = field(default_factory=list)     # defined globals
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    elems: list[ElemSegment] = field(default_factory=list)
+    datas: list[DataSegment] = field(default_factory=list)
+    data_count: int | None = None
+    codes: list[FuncBody] = field(default_factory=list)
+    customs: list[CustomSection] = field(default_factory=list)
+    names: Names = field(default_factory=Names)
+
+    # -- index spaces ---------------------------------------------------------------------------
+
+    def imports_of(self, kind: ExternKind) -> list[Import]:
+        return [imp for imp in self.imports if imp.kind == kind]
+
+    @property
+    def num_imported_funcs(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == ExternKind.FUNC)
+
+    def func_type_indices(self) -> list[int]:
+        """Type index of every function in the function index space."""
+        return [imp.desc for imp in self.imports_of(ExternKind.FUNC)] + list(self.funcs)
+
+    def func_types(self) -> list[FuncType]:
+        return [self.types[i] for i in self.func_type_indices()]
+
+    def table_types(self) -> list[TableType]:
+        return [imp.desc for imp in self.imports_of(ExternKind.TABLE)] + list(self.tables)
+
+    def memory_types(self) -> list[MemoryType]:
+        return [imp.desc for imp in self.imports_of(ExternKind.MEMORY)] + list(self.mems)
+
+    def global_types(self) -> list[GlobalType]:
+        return [imp.desc for imp in self.imports_of(ExternKind.GLOBAL)] + [g.type for g in self.globals]
+
+    def func_name(self, index: int) -> str:
+        """A readable name for a function: from the name section, an export, or its index."""
+        name = self.names.functions.get(index)
+        if name is not None:
+            return name
+        for exp in self.exports:
+            if exp.kind == ExternKind.FUNC and exp.index == index:
+                return exp.name
+        return f"<wasm function {index}>"
