@@ -1,0 +1,986 @@
+"""The WebAssembly 2.0 validator: module-level rules and the type checking of every function body
+(the operand/control stack algorithm of the spec's appendix, one linear pass per body).
+
+`validate(module, features)` raises InvalidError (FeatureDisabledError for a switched-off proposal)
+for the first rule broken; `func` in the error is the index in the function index space (imports
+first) and `offset` the byte offset of the offending instruction when there is one."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+
+from ..config import Features
+from ..errors import InvalidError, WasmError
+from .const_expr import func_refs, validate_const_expr
+from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
+from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
+from .types import (MAX_PAGES, MAX_TABLE_SIZE, ExternKind, FuncType, GlobalType, Limits,
+                    MemoryType, TableType, ValType)
+
+__all__ = ["validate", "block_signature", "MAX_LOCALS"]
+
+#: The most locals (parameters included) a function may have; wasmtime's limit.
+MAX_LOCALS = 50000
+
+I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
+V128, FUNCREF, EXTERNREF = ValType.V128, ValType.FUNCREF, ValType.EXTERNREF
+_NUM = frozenset((I32, I64, F32, F64))
+_REF = frozenset((FUNCREF, EXTERNREF))
+
+_EMPTY: tuple[ValType, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Module context: what function bodies may refer to.
+# ---------------------------------------------------------------------------------------------
+
+class _Context:
+    """The validation context C of the spec, built once per module."""
+
+    __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
+                 "data_count", "refs", "imported_globals")
+
+    def __init__(self, module: WasmModule, features: Features) -> None:
+        self.module = module
+        self.features = features
+        self.types: list[FuncType] = module.types
+        self.funcs: list[FuncType] = []          # filled after type indices are checked
+        self.tables: list[TableType] = module.table_types()
+        self.mems: list[MemoryType] = module.memory_types()
+        self.globals: list[GlobalType] = module.global_types()
+        self.imported_globals: list[GlobalType] = [imp.desc for imp in module.imports
+                                                   if imp.kind == ExternKind.GLOBAL]
+        self.elems: list[ValType] = [seg.type for seg in module.elems]
+        self.data_count: int | None = module.data_count
+        self.refs: set[int] = set()
+
+
+def _fail(message: str, offset: int | None = None, func: int | None = None) -> InvalidError:
+    return InvalidError(message, func=func, offset=offset)
+
+
+def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
+                                                                          tuple[ValType, ...]]:
+    """The (params, results) of a block type immediate: None, a ValType or a type index.
+    Assumes a validated module (later stages use it to read block types)."""
+    if blocktype is None:
+        return _EMPTY, _EMPTY
+    if isinstance(blocktype, ValType):
+        return _EMPTY, (blocktype,)
+    ft = types[blocktype]
+    return ft.params, ft.results
+
+
+# ---------------------------------------------------------------------------------------------
+# Natural alignment and lane counts, derived from the opcode names.
+# ---------------------------------------------------------------------------------------------
+
+_WIDTH_RE = re.compile(r"(?:load|store)(\d+)(x\d+)?")
+_TYPE_BYTES_LOG2 = {"i32": 2, "f32": 2, "i64": 3, "f64": 3, "v128": 4}
+_SHAPE_LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
+
+
+def _natural_align(info: OpInfo) -> int:
+    """log2 of the number of bytes a load/store accesses: its natural alignment."""
+    m = _WIDTH_RE.search(info.name)
+    if m is not None:
+        if m.group(2):                      # v128.load8x8_s and friends read 64 bits
+            return 3
+        return {8: 0, 16: 1, 32: 2, 64: 3}[int(m.group(1))]
+    return _TYPE_BYTES_LOG2[info.name.split(".")[0]]
+
+
+def _lane_count(info: OpInfo) -> int:
+    """How many lanes a lane index of this instruction may select."""
+    m = _WIDTH_RE.search(info.name)
+    if m is not None:                       # v128.load16_lane: 128 / 16 lanes
+        return 128 // int(m.group(1))
+    return _SHAPE_LANES[info.name.split(".")[0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Function bodies.
+# ---------------------------------------------------------------------------------------------
+
+class _Frame:
+    """A control frame: the block's opcode, its types, the operand stack height at entry and
+    whether the rest of the block is unreachable."""
+
+    __slots__ = ("op", "params", "results", "height", "unreachable", "offset")
+
+    def __init__(self, op: int, params: Sequence[ValType], results: Sequence[ValType],
+                 height: int, offset: int) -> None:
+        self.op = op
+        self.params = list(params)
+        self.results = list(results)
+        self.height = height
+        self.unreachable = False
+        self.offset = offset
+
+    def label_types(self) -> list[ValType]:
+        return self.params if self.op == _LOOP else self.results
+
+
+_BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
+_FUNC_FRAME = -1
+_LOCAL_GET = int(Op.LOCAL_GET)
+
+Handler = Callable[["_BodyValidator", Instr], None]
+
+
+class _BodyValidator:
+    """Type checks one function body. The operand stack holds ValTypes, or None for a value of
+    unknown type (only ever produced in unreachable code)."""
+
+    __slots__ = ("ctx", "func", "stack", "ctrls", "locals", "result_types")
+
+    def __init__(self, ctx: _Context, func: int, ftype: FuncType, local_types: list[ValType]) -> None:
+        self.ctx = ctx
+        self.func = func
+        self.stack: list[ValType | None] = []
+        self.locals = local_types
+        self.result_types = list(ftype.results)
+        self.ctrls: list[_Frame] = [_Frame(_FUNC_FRAME, _EMPTY, ftype.results, 0, 0)]
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def error(self, message: str, ins: Instr | None) -> InvalidError:
+        return InvalidError(message, func=self.func, offset=None if ins is None else ins.offset)
+
+    # -- operand stack ---------------------------------------------------------------------------
+
+    def pop(self, ins: Instr) -> ValType | None:
+        frame = self.ctrls[-1]
+        stack = self.stack
+        if len(stack) == frame.height:
+            if frame.unreachable:
+                return None
+            raise self.error("type mismatch: operand stack is empty", ins)
+        return stack.pop()
+
+    def pop_expect(self, expect: ValType | None, ins: Instr) -> ValType | None:
+        frame = self.ctrls[-1]
+        stack = self.stack
+        if len(stack) == frame.height:
+            if frame.unreachable:
+                return None
+            raise self.error(f"type mismatch: expected {expect}, but the operand stack is empty",
+                             ins)
+        actual = stack.pop()
+        if actual is not expect and actual is not None and expect is not None:
+            raise self.error(f"type mismatch: expected {expect}, got {actual}", ins)
+        return actual
+
+    def pop_vals(self, types: Sequence[ValType], ins: Instr) -> list[ValType | None]:
+        """Pop values of `types` (last type on top); return what was popped, in stack order
+        (None for a value of unknown type)."""
+        n = len(types)
+        if not n:
+            return []
+        stack = self.stack
+        if len(stack) - n >= self.ctrls[-1].height and stack[-n:] == list(types):
+            del stack[-n:]
+            return list(types)
+        out: list[ValType | None] = [None] * n
+        for i in range(n - 1, -1, -1):
+            out[i] = self.pop_expect(types[i], ins)
+        return out
+
+    def set_unreachable(self) -> None:
+        frame = self.ctrls[-1]
+        del self.stack[frame.height:]
+        frame.unreachable = True
+
+    # -- control stack ---------------------------------------------------------------------------
+
+    def push_ctrl(self, op: int, params: Sequence[ValType], results: Sequence[ValType],
+                  ins: Instr) -> None:
+        self.ctrls.append(_Frame(op, params, results, len(self.stack), ins.offset))
+        self.stack.extend(params)
+
+    def pop_ctrl(self, ins: Instr) -> _Frame:
+        frame = self.ctrls[-1]
+        self.pop_vals(frame.results, ins)
+        if len(self.stack) != frame.height:
+            extra = len(self.stack) - frame.height
+            raise self.error(f"type mismatch: {extra} value(s) left on the stack at the end of "
+                             f"the block", ins)
+        self.ctrls.pop()
+        return frame
+
+    def label(self, depth: object, ins: Instr) -> _Frame:
+        ctrls = self.ctrls
+        if not isinstance(depth, int) or not 0 <= depth < len(ctrls):
+            raise self.error(f"unknown label {depth}", ins)
+        return ctrls[-1 - depth]
+
+    def block_type(self, blocktype: object, ins: Instr) -> tuple[Sequence[ValType], Sequence[ValType]]:
+        if blocktype is None:
+            return _EMPTY, _EMPTY
+        if isinstance(blocktype, ValType):
+            _check_valtype(blocktype, self.ctx.features, ins.offset, self.func)
+            return _EMPTY, (blocktype,)
+        features = self.ctx.features
+        if not features.multi_value:
+            features.require("multi_value", ins.offset)
+        types = self.ctx.types
+        if not isinstance(blocktype, int) or not 0 <= blocktype < len(types):
+            raise self.error(f"unknown type {blocktype}", ins)
+        ft = types[blocktype]
+        return ft.params, ft.results
+
+    # -- the main loop ---------------------------------------------------------------------------
+
+    def run(self, body: Sequence[Instr], simple: dict, special: dict) -> None:
+        stack = self.stack
+        ctrls = self.ctrls
+        local_types = self.locals
+        nlocals = len(local_types)
+        simple_get = simple.get
+        special_get = special.get
+        height = 0
+        ins = None
+        for ins in body:
+            op = ins.op
+            if op == _LOCAL_GET:
+                index = ins.imm
+                if type(index) is int and 0 <= index < nlocals:
+                    stack.append(local_types[index])
+                    continue
+                raise self.error(f"unknown local {index}", ins)
+            sig = simple_get(op)
+            if sig is not None:
+                params, results = sig
+                n = len(params)
+                if n:
+                    if len(stack) - n >= height and stack[-n:] == params:
+                        del stack[-n:]
+                    else:
+                        self.pop_vals(params, ins)
+                if results:
+                    stack += results
+                continue
+            handler = special_get(op)
+            if handler is None:
+                raise self.error(f"unknown instruction {op:#x}", ins)
+            handler(self, ins)
+            if not ctrls:
+                break
+            height = ctrls[-1].height
+        if ctrls:
+            raise self.error("function body is missing its final end", ins)
+        if ins is not body[-1]:
+            raise self.error("operators remaining after the end of the function", body[-1])
+
+
+# -- handlers for the instructions whose typing is special --------------------------------------
+
+def _h_unreachable(v: _BodyValidator, ins: Instr) -> None:
+    v.set_unreachable()
+
+
+def _h_block(v: _BodyValidator, ins: Instr) -> None:
+    params, results = v.block_type(ins.imm, ins)
+    v.pop_vals(params, ins)
+    v.push_ctrl(ins.op, params, results, ins)
+
+
+def _h_if(v: _BodyValidator, ins: Instr) -> None:
+    params, results = v.block_type(ins.imm, ins)
+    v.pop_expect(I32, ins)
+    v.pop_vals(params, ins)
+    v.push_ctrl(_IF, params, results, ins)
+
+
+def _h_else(v: _BodyValidator, ins: Instr) -> None:
+    if v.ctrls[-1].op != _IF:
+        raise v.error("else without a matching if", ins)
+    frame = v.pop_ctrl(ins)
+    v.push_ctrl(_ELSE, frame.params, frame.results, ins)
+
+
+def _h_end(v: _BodyValidator, ins: Instr) -> None:
+    frame = v.pop_ctrl(ins)
+    if frame.op == _IF and frame.params != frame.results:
+        raise v.error("type mismatch: if without else must leave its parameters as results", ins)
+    v.stack.extend(frame.results)
+
+
+def _h_br(v: _BodyValidator, ins: Instr) -> None:
+    v.pop_vals(v.label(ins.imm, ins).label_types(), ins)
+    v.set_unreachable()
+
+
+def _h_br_if(v: _BodyValidator, ins: Instr) -> None:
+    types = v.label(ins.imm, ins).label_types()
+    v.pop_expect(I32, ins)
+    v.pop_vals(types, ins)
+    v.stack.extend(types)
+
+
+def _h_br_table(v: _BodyValidator, ins: Instr) -> None:
+    try:
+        labels, default = ins.imm
+        labels = tuple(labels)
+    except (TypeError, ValueError):
+        raise v.error("malformed br_table immediate", ins) from None
+    v.pop_expect(I32, ins)
+    default_types = v.label(default, ins).label_types()
+    arity = len(default_types)
+    for depth in labels:
+        types = v.label(depth, ins).label_types()
+        if len(types) != arity:
+            raise v.error(f"type mismatch: br_table targets have {len(types)} and {arity} values",
+                          ins)
+        v.stack.extend(v.pop_vals(types, ins))
+    v.pop_vals(default_types, ins)
+    v.set_unreachable()
+
+
+def _h_return(v: _BodyValidator, ins: Instr) -> None:
+    v.pop_vals(v.result_types, ins)
+    v.set_unreachable()
+
+
+def _h_call(v: _BodyValidator, ins: Instr) -> None:
+    funcs = v.ctx.funcs
+    index = ins.imm
+    if type(index) is not int or not 0 <= index < len(funcs):
+        raise v.error(f"unknown function {index}", ins)
+    ft = funcs[index]
+    v.pop_vals(ft.params, ins)
+    v.stack.extend(ft.results)
+
+
+def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
+    type_index, table = ins.imm
+    ctx = v.ctx
+    if table != 0:
+        ctx.features.require("reference_types", ins.offset)
+    tables = ctx.tables
+    if type(table) is not int or not 0 <= table < len(tables):
+        raise v.error(f"unknown table {table}", ins)
+    if tables[table].element is not FUNCREF:
+        raise v.error(f"type mismatch: call_indirect needs a funcref table, table {table} holds "
+                      f"{tables[table].element}", ins)
+    types = ctx.types
+    if type(type_index) is not int or not 0 <= type_index < len(types):
+        raise v.error(f"unknown type {type_index}", ins)
+    ft = types[type_index]
+    v.pop_expect(I32, ins)
+    v.pop_vals(ft.params, ins)
+    v.stack.extend(ft.results)
+
+
+def _h_drop(v: _BodyValidator, ins: Instr) -> None:
+    v.pop(ins)
+
+
+def _h_select(v: _BodyValidator, ins: Instr) -> None:
+    v.pop_expect(I32, ins)
+    t1 = v.pop(ins)
+    t2 = v.pop(ins)
+    if not ((_is_num(t1) and _is_num(t2)) or (_is_vec(t1) and _is_vec(t2))):
+        raise v.error("type mismatch: select without a type needs numeric or vector operands",
+                      ins)
+    if t1 is not t2 and t1 is not None and t2 is not None:
+        raise v.error(f"type mismatch: select operands are {t2} and {t1}", ins)
+    v.stack.append(t2 if t1 is None else t1)
+
+
+def _h_select_t(v: _BodyValidator, ins: Instr) -> None:
+    types = ins.imm
+    if not isinstance(types, (tuple, list)) or len(types) != 1:
+        raise v.error("invalid result arity: typed select needs exactly one type", ins)
+    t = types[0]
+    _check_valtype(t, v.ctx.features, ins.offset, v.func)
+    v.pop_expect(I32, ins)
+    v.pop_expect(t, ins)
+    v.pop_expect(t, ins)
+    v.stack.append(t)
+
+
+def _is_num(t: ValType | None) -> bool:
+    return t is None or t in _NUM
+
+
+def _is_vec(t: ValType | None) -> bool:
+    return t is None or t is V128
+
+
+def _local(v: _BodyValidator, ins: Instr) -> ValType:
+    index = ins.imm
+    if type(index) is not int or not 0 <= index < len(v.locals):
+        raise v.error(f"unknown local {index}", ins)
+    return v.locals[index]
+
+
+def _h_local_set(v: _BodyValidator, ins: Instr) -> None:
+    t = _local(v, ins)
+    stack = v.stack
+    if len(stack) > v.ctrls[-1].height and stack[-1] is t:
+        stack.pop()
+    else:
+        v.pop_expect(t, ins)
+
+
+def _h_local_tee(v: _BodyValidator, ins: Instr) -> None:
+    t = _local(v, ins)
+    stack = v.stack
+    if len(stack) > v.ctrls[-1].height and stack[-1] is t:
+        return
+    v.pop_expect(t, ins)
+    stack.append(t)
+
+
+def _global(v: _BodyValidator, ins: Instr) -> GlobalType:
+    index = ins.imm
+    globals_ = v.ctx.globals
+    if type(index) is not int or not 0 <= index < len(globals_):
+        raise v.error(f"unknown global {index}", ins)
+    return globals_[index]
+
+
+def _h_global_get(v: _BodyValidator, ins: Instr) -> None:
+    v.stack.append(_global(v, ins).content)
+
+
+def _h_global_set(v: _BodyValidator, ins: Instr) -> None:
+    gt = _global(v, ins)
+    if not gt.mutable:
+        raise v.error(f"global is immutable: global.set of global {ins.imm}", ins)
+    v.pop_expect(gt.content, ins)
+
+
+def _table(v: _BodyValidator, index: object, ins: Instr) -> TableType:
+    tables = v.ctx.tables
+    if type(index) is not int or not 0 <= index < len(tables):
+        raise v.error(f"unknown table {index}", ins)
+    return tables[index]
+
+
+def _h_table_get(v: _BodyValidator, ins: Instr) -> None:
+    t = _table(v, ins.imm, ins).element
+    v.pop_expect(I32, ins)
+    v.stack.append(t)
+
+
+def _h_table_set(v: _BodyValidator, ins: Instr) -> None:
+    t = _table(v, ins.imm, ins).element
+    v.pop_expect(t, ins)
+    v.pop_expect(I32, ins)
+
+
+def _h_table_size(v: _BodyValidator, ins: Instr) -> None:
+    _table(v, ins.imm, ins)
+    v.stack.append(I32)
+
+
+def _h_table_grow(v: _BodyValidator, ins: Instr) -> None:
+    t = _table(v, ins.imm, ins).element
+    v.pop_expect(I32, ins)
+    v.pop_expect(t, ins)
+    v.stack.append(I32)
+
+
+def _h_table_fill(v: _BodyValidator, ins: Instr) -> None:
+    t = _table(v, ins.imm, ins).element
+    v.pop_expect(I32, ins)
+    v.pop_expect(t, ins)
+    v.pop_expect(I32, ins)
+
+
+def _pop3_i32(v: _BodyValidator, ins: Instr) -> None:
+    v.pop_expect(I32, ins)
+    v.pop_expect(I32, ins)
+    v.pop_expect(I32, ins)
+
+
+def _h_table_copy(v: _BodyValidator, ins: Instr) -> None:
+    dst, src = ins.imm
+    if dst != 0 or src != 0:
+        v.ctx.features.require("reference_types", ins.offset)
+    dst_t = _table(v, dst, ins).element
+    src_t = _table(v, src, ins).element
+    if dst_t is not src_t:
+        raise v.error(f"type mismatch: table.copy from a {src_t} table to a {dst_t} table", ins)
+    _pop3_i32(v, ins)
+
+
+def _elem(v: _BodyValidator, index: object, ins: Instr) -> ValType:
+    elems = v.ctx.elems
+    if type(index) is not int or not 0 <= index < len(elems):
+        raise v.error(f"unknown elem segment {index}", ins)
+    return elems[index]
+
+
+def _h_table_init(v: _BodyValidator, ins: Instr) -> None:
+    elem, table = ins.imm
+    if table != 0:
+        v.ctx.features.require("reference_types", ins.offset)
+    table_t = _table(v, table, ins).element
+    elem_t = _elem(v, elem, ins)
+    if table_t is not elem_t:
+        raise v.error(f"type mismatch: table.init of a {elem_t} segment into a {table_t} table",
+                      ins)
+    _pop3_i32(v, ins)
+
+
+def _h_elem_drop(v: _BodyValidator, ins: Instr) -> None:
+    _elem(v, ins.imm, ins)
+
+
+def _memory(v: _BodyValidator, index: object, ins: Instr) -> None:
+    if type(index) is not int or not 0 <= index < len(v.ctx.mems):
+        raise v.error(f"unknown memory {index}", ins)
+
+
+def _data(v: _BodyValidator, index: object, ins: Instr) -> None:
+    count = v.ctx.data_count
+    if count is None:
+        raise v.error("data count section required", ins)
+    if type(index) is not int or not 0 <= index < count:
+        raise v.error(f"unknown data segment {index}", ins)
+
+
+def _h_memory_index(v: _BodyValidator, ins: Instr) -> None:
+    """memory.size, memory.grow, memory.fill: a memory index and a fixed signature."""
+    _memory(v, ins.imm, ins)
+    info = INFO[ins.op]
+    v.pop_vals(info.params, ins)
+    v.stack.extend(info.results)
+
+
+def _h_memory_copy(v: _BodyValidator, ins: Instr) -> None:
+    dst, src = ins.imm
+    _memory(v, dst, ins)
+    _memory(v, src, ins)
+    _pop3_i32(v, ins)
+
+
+def _h_memory_init(v: _BodyValidator, ins: Instr) -> None:
+    data, mem = ins.imm
+    _memory(v, mem, ins)
+    _data(v, data, ins)
+    _pop3_i32(v, ins)
+
+
+def _h_data_drop(v: _BodyValidator, ins: Instr) -> None:
+    _data(v, ins.imm, ins)
+
+
+def _h_ref_null(v: _BodyValidator, ins: Instr) -> None:
+    t = ins.imm
+    if not isinstance(t, ValType) or not t.is_ref:
+        raise v.error(f"type mismatch: ref.null needs a reference type, got {t}", ins)
+    v.stack.append(t)
+
+
+def _h_ref_is_null(v: _BodyValidator, ins: Instr) -> None:
+    t = v.pop(ins)
+    if t is not None and t not in _REF:
+        raise v.error(f"type mismatch: ref.is_null needs a reference, got {t}", ins)
+    v.stack.append(I32)
+
+
+def _h_ref_func(v: _BodyValidator, ins: Instr) -> None:
+    index = ins.imm
+    ctx = v.ctx
+    if type(index) is not int or not 0 <= index < len(ctx.funcs):
+        raise v.error(f"unknown function {index}", ins)
+    if index not in ctx.refs:
+        raise v.error(f"undeclared function reference {index}", ins)
+    v.stack.append(FUNCREF)
+
+
+def _memarg_handler(info: OpInfo, with_lane: bool) -> Handler:
+    """A handler for a load or store: checks the memory, the alignment (and the lane index of a
+    SIMD lane access), then applies the instruction's fixed signature."""
+    max_align = _natural_align(info)
+    params = list(info.params or ())
+    results = list(info.results or ())
+    lanes = _lane_count(info) if with_lane else 0
+
+    def handler(v: _BodyValidator, ins: Instr) -> None:
+        if with_lane:
+            memarg, lane = ins.imm
+            if type(lane) is not int or not 0 <= lane < lanes:
+                raise v.error(f"invalid lane index {lane}", ins)
+        else:
+            memarg = ins.imm
+        if not isinstance(memarg, MemArg):
+            raise v.error("malformed memory immediate", ins)
+        if not 0 <= memarg.memory < len(v.ctx.mems):
+            raise v.error(f"unknown memory {memarg.memory}", ins)
+        if memarg.align > max_align:
+            raise v.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
+                          ins)
+        stack = v.stack
+        n = len(params)
+        if len(stack) - n >= v.ctrls[-1].height and stack[-n:] == params:
+            del stack[-n:]
+        else:
+            v.pop_vals(params, ins)
+        stack += results
+
+    return handler
+
+
+def _lane_handler(info: OpInfo) -> Handler:
+    """extract_lane / replace_lane: a lane index below the shape's lane count."""
+    lanes = _lane_count(info)
+    params = list(info.params or ())
+    results = list(info.results or ())
+
+    def handler(v: _BodyValidator, ins: Instr) -> None:
+        lane = ins.imm
+        if type(lane) is not int or not 0 <= lane < lanes:
+            raise v.error(f"invalid lane index {lane}", ins)
+        v.pop_vals(params, ins)
+        v.stack.extend(results)
+
+    return handler
+
+
+def _shuffle_handler(info: OpInfo) -> Handler:
+    params = list(info.params or ())
+    results = list(info.results or ())
+
+    def handler(v: _BodyValidator, ins: Instr) -> None:
+        lanes = ins.imm
+        if len(lanes) != 16 or any(lane >= 32 for lane in lanes):
+            raise v.error("invalid lane index: i8x16.shuffle lanes must be below 32", ins)
+        v.pop_vals(params, ins)
+        v.stack.extend(results)
+
+    return handler
+
+
+def _disabled_handler(feature: str) -> Handler:
+    def handler(v: _BodyValidator, ins: Instr) -> None:
+        v.ctx.features.require(feature, ins.offset)
+        raise v.error(f"instruction needs {feature.replace('_', ' ')}", ins)  # pragma: no cover
+
+    return handler
+
+
+_SPECIAL: dict[int, Handler] = {
+    int(Op.UNREACHABLE): _h_unreachable,
+    int(Op.BLOCK): _h_block,
+    int(Op.LOOP): _h_block,
+    int(Op.IF): _h_if,
+    int(Op.ELSE): _h_else,
+    int(Op.END): _h_end,
+    int(Op.BR): _h_br,
+    int(Op.BR_IF): _h_br_if,
+    int(Op.BR_TABLE): _h_br_table,
+    int(Op.RETURN): _h_return,
+    int(Op.CALL): _h_call,
+    int(Op.CALL_INDIRECT): _h_call_indirect,
+    int(Op.DROP): _h_drop,
+    int(Op.SELECT): _h_select,
+    int(Op.SELECT_T): _h_select_t,
+    int(Op.LOCAL_SET): _h_local_set,
+    int(Op.LOCAL_TEE): _h_local_tee,
+    int(Op.GLOBAL_GET): _h_global_get,
+    int(Op.GLOBAL_SET): _h_global_set,
+    int(Op.TABLE_GET): _h_table_get,
+    int(Op.TABLE_SET): _h_table_set,
+    int(Op.TABLE_SIZE): _h_table_size,
+    int(Op.TABLE_GROW): _h_table_grow,
+    int(Op.TABLE_FILL): _h_table_fill,
+    int(Op.TABLE_COPY): _h_table_copy,
+    int(Op.TABLE_INIT): _h_table_init,
+    int(Op.ELEM_DROP): _h_elem_drop,
+    int(Op.MEMORY_SIZE): _h_memory_index,
+    int(Op.MEMORY_GROW): _h_memory_index,
+    int(Op.MEMORY_FILL): _h_memory_index,
+    int(Op.MEMORY_COPY): _h_memory_copy,
+    int(Op.MEMORY_INIT): _h_memory_init,
+    int(Op.DATA_DROP): _h_data_drop,
+    int(Op.REF_NULL): _h_ref_null,
+    int(Op.REF_IS_NULL): _h_ref_is_null,
+    int(Op.REF_FUNC): _h_ref_func,
+}
+
+_SIGN_EXT = {int(Op.I32_EXTEND8_S), int(Op.I32_EXTEND16_S), int(Op.I64_EXTEND8_S),
+             int(Op.I64_EXTEND16_S), int(Op.I64_EXTEND32_S)}
+_REF_TYPES_OPS = {int(Op.SELECT_T), int(Op.TABLE_GET), int(Op.TABLE_SET), int(Op.TABLE_SIZE),
+                  int(Op.TABLE_GROW), int(Op.TABLE_FILL), int(Op.REF_NULL), int(Op.REF_IS_NULL),
+                  int(Op.REF_FUNC)}
+
+
+def _feature_of(info: OpInfo) -> str | None:
+    """The Features flag an instruction belongs to (None for MVP instructions)."""
+    code = info.code
+    if info.prefix == PREFIX_SIMD:
+        return "simd"
+    if info.prefix == PREFIX_MISC:
+        return "saturating_float_to_int" if info.sub < 8 else (
+            "reference_types" if info.sub >= 15 else "bulk_memory")
+    if code in _SIGN_EXT:
+        return "sign_extension"
+    if code in _REF_TYPES_OPS:
+        return "reference_types"
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _dispatch(features: Features) -> tuple[dict[int, tuple[list, list]], dict[int, Handler]]:
+    """The two dispatch tables for a feature set: `simple` maps an opcode with a fixed signature
+    and no immediate to check to its (params, results) lists; `special` maps every other opcode
+    to its handler. Instructions of a disabled proposal get a handler that raises."""
+    simple: dict[int, tuple[list, list]] = {}
+    special: dict[int, Handler] = {}
+    for info in OPS:
+        code = info.code
+        feature = _feature_of(info)
+        if feature is not None and not getattr(features, feature):
+            special[code] = _disabled_handler(feature)
+        elif code in _SPECIAL:
+            special[code] = _SPECIAL[code]
+        elif info.imm is Imm.MEMARG:
+            special[code] = _memarg_handler(info, with_lane=False)
+        elif info.imm is Imm.MEMARG_LANE:
+            special[code] = _memarg_handler(info, with_lane=True)
+        elif info.imm is Imm.LANE:
+            special[code] = _lane_handler(info)
+        elif info.imm is Imm.SHUFFLE:
+            special[code] = _shuffle_handler(info)
+        elif info.params is not None and info.results is not None:
+            simple[code] = (list(info.params), list(info.results))
+        # anything else is unknown to the validator and is rejected when met
+    return simple, special
+
+
+# ---------------------------------------------------------------------------------------------
+# Module-level rules.
+# ---------------------------------------------------------------------------------------------
+
+def _check_valtype(t: object, features: Features, offset: int | None = None,
+                   func: int | None = None) -> None:
+    if not isinstance(t, ValType):
+        raise InvalidError(f"malformed value type {t!r}", func=func, offset=offset)
+    if t is V128:
+        features.require("simd", offset)
+    elif t is FUNCREF or t is EXTERNREF:
+        features.require("reference_types", offset)
+
+
+def _check_functype(ft: FuncType, features: Features) -> None:
+    for t in ft.params:
+        _check_valtype(t, features)
+    for t in ft.results:
+        _check_valtype(t, features)
+    if len(ft.results) > 1 and not features.multi_value:
+        features.require("multi_value")
+
+
+def _check_limits(limits: Limits, bound: int, what: str) -> None:
+    if limits.min > bound:
+        raise InvalidError(f"{what} must be at most {_bound_text(bound, what)}")
+    if limits.max is not None:
+        if limits.max > bound:
+            raise InvalidError(f"{what} must be at most {_bound_text(bound, what)}")
+        if limits.min > limits.max:
+            raise InvalidError(f"size minimum must not be greater than maximum "
+                               f"({limits.min} > {limits.max})")
+
+
+def _bound_text(bound: int, what: str) -> str:
+    return "65536 pages (4GiB)" if what == "memory size" else f"{bound} elements"
+
+
+def _check_table_type(tt: TableType, features: Features) -> None:
+    if not isinstance(tt.element, ValType) or not tt.element.is_ref:
+        raise InvalidError(f"malformed reference type {tt.element!r} in a table type")
+    if tt.element is EXTERNREF:
+        features.require("reference_types")
+    _check_limits(tt.limits, MAX_TABLE_SIZE, "table size")
+
+
+def _check_memory_type(mt: MemoryType) -> None:
+    if mt.is_64:
+        raise InvalidError("memory64 is not supported (a 2.0 memory is 32-bit)")
+    if mt.shared:
+        raise InvalidError("shared memories need the threads proposal, which is not supported")
+    _check_limits(mt.limits, MAX_PAGES, "memory size")
+
+
+def _check_global_type(gt: GlobalType, features: Features) -> None:
+    _check_valtype(gt.content, features)
+
+
+def _index_in(index: object, count: int, what: str, offset: int | None = None) -> None:
+    if type(index) is not int or not 0 <= index < count:
+        raise InvalidError(f"unknown {what} {index}", offset=offset)
+
+
+def _validate_module_fields(ctx: _Context) -> None:
+    module = ctx.module
+    features = ctx.features
+
+    for ft in module.types:
+        _check_functype(ft, features)
+
+    # Imports.
+    for imp in module.imports:
+        if imp.kind == ExternKind.FUNC:
+            _index_in(imp.desc, len(module.types), "type")
+        elif imp.kind == ExternKind.TABLE:
+            _check_table_type(imp.desc, features)
+        elif imp.kind == ExternKind.MEMORY:
+            _check_memory_type(imp.desc)
+        elif imp.kind == ExternKind.GLOBAL:
+            _check_global_type(imp.desc, features)
+            if imp.desc.mutable:
+                features.require("mutable_globals")
+        else:  # pragma: no cover - the decoder only produces the four kinds
+            raise InvalidError(f"unknown import kind {imp.kind!r}")
+
+    for type_index in module.funcs:
+        _index_in(type_index, len(module.types), "type")
+    ctx.funcs = module.func_types()
+
+    for tt in module.tables:
+        _check_table_type(tt, features)
+    if len(ctx.tables) > 1:
+        features.require("reference_types")
+    for mt in module.mems:
+        _check_memory_type(mt)
+    if len(ctx.mems) > 1:
+        raise InvalidError("multiple memories: at most one memory is allowed")
+
+    # Globals: initialisers see only the imported globals.
+    num_funcs = len(ctx.funcs)
+    for g in module.globals:
+        _check_global_type(g.type, features)
+        start = g.init[0].offset if g.init else None
+        validate_const_expr(g.init, g.type.content, ctx.imported_globals, num_funcs, features,
+                            start)
+
+    # Element segments.
+    for seg in module.elems:
+        if not isinstance(seg.type, ValType) or not seg.type.is_ref:
+            raise InvalidError(f"malformed reference type {seg.type!r} in an element segment")
+        if seg.type is EXTERNREF:
+            features.require("reference_types")
+        for item in seg.init:
+            validate_const_expr(item, seg.type, ctx.imported_globals, num_funcs, features,
+                                item[0].offset if item else None)
+        if seg.mode is SegmentMode.ACTIVE:
+            _index_in(seg.table, len(ctx.tables), "table")
+            if seg.offset is None:
+                raise InvalidError("active element segment without an offset")
+            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+                                seg.offset[0].offset if seg.offset else None)
+            table_t = ctx.tables[seg.table].element
+            if table_t is not seg.type:
+                raise InvalidError(f"type mismatch: element segment of {seg.type} for a "
+                                   f"{table_t} table")
+        else:
+            features.require("bulk_memory" if seg.mode is SegmentMode.PASSIVE
+                             else "reference_types")
+
+    # Data segments.
+    if module.data_count is not None and module.data_count != len(module.datas):
+        raise InvalidError("data count and data section have inconsistent lengths")
+    for seg in module.datas:
+        if seg.mode is SegmentMode.ACTIVE:
+            _index_in(seg.memory, len(ctx.mems), "memory")
+            if seg.offset is None:
+                raise InvalidError("active data segment without an offset")
+            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+                                seg.offset[0].offset if seg.offset else None)
+        elif seg.mode is SegmentMode.PASSIVE:
+            features.require("bulk_memory")
+        else:
+            raise InvalidError("a data segment cannot be declarative")
+
+    # Start function.
+    if module.start is not None:
+        _index_in(module.start, num_funcs, "function")
+        ft = ctx.funcs[module.start]
+        if ft.params or ft.results:
+            raise InvalidError(f"start function must have type [] -> [], function "
+                               f"{module.start} has type {ft}")
+
+    # Exports.
+    spaces = {ExternKind.FUNC: (num_funcs, "function"),
+              ExternKind.TABLE: (len(ctx.tables), "table"),
+              ExternKind.MEMORY: (len(ctx.mems), "memory"),
+              ExternKind.GLOBAL: (len(ctx.globals), "global")}
+    names: set[str] = set()
+    for exp in module.exports:
+        if exp.kind not in spaces:  # pragma: no cover - the decoder only produces the four kinds
+            raise InvalidError(f"unknown export kind {exp.kind!r}")
+        count, what = spaces[exp.kind]
+        _index_in(exp.index, count, what)
+        if exp.kind == ExternKind.GLOBAL and ctx.globals[exp.index].mutable:
+            features.require("mutable_globals")
+        if exp.name in names:
+            raise InvalidError(f"duplicate export name {exp.name!r}")
+        names.add(exp.name)
+
+    # C.refs: functions referenced outside function bodies may be used by ref.func.
+    refs = func_refs(g.init for g in module.globals)
+    for seg in module.elems:
+        refs |= func_refs(seg.init)
+        if seg.offset is not None:
+            refs |= func_refs([seg.offset])
+    for seg in module.datas:
+        if seg.offset is not None:
+            refs |= func_refs([seg.offset])
+    refs.update(exp.index for exp in module.exports if exp.kind == ExternKind.FUNC)
+    ctx.refs = refs
+
+
+def _local_types(ctx: _Context, func: int, ftype: FuncType, body: FuncBody) -> list[ValType]:
+    features = ctx.features
+    total = len(ftype.params)
+    for count, t in body.locals:
+        if type(count) is not int or count < 0:
+            raise InvalidError(f"malformed local count {count!r}", func=func, offset=body.offset)
+        total += count
+        if total > MAX_LOCALS:
+            raise InvalidError(f"too many locals: more than {MAX_LOCALS}", func=func,
+                               offset=body.offset)
+        _check_valtype(t, features, body.offset, func)
+    out = list(ftype.params)
+    for count, t in body.locals:
+        out += [t] * count
+    return out
+
+
+def _validate_code(ctx: _Context) -> None:
+    module = ctx.module
+    if len(module.codes) != len(module.funcs):
+        raise InvalidError("function and code section have inconsistent lengths")
+    simple, special = _dispatch(ctx.features)
+    base = module.num_imported_funcs
+    for i, body in enumerate(module.codes):
+        func = base + i
+        ftype = ctx.funcs[func]
+        local_types = _local_types(ctx, func, ftype, body)
+        if not body.body:
+            raise InvalidError("function body is missing its final end", func=func,
+                               offset=body.offset)
+        _BodyValidator(ctx, func, ftype, local_types).run(body.body, simple, special)
+
+
+def validate(module: WasmModule, features: Features) -> None:
+    """Check every validation rule of WebAssembly 2.0 (restricted to `features`).
+
+    Raises InvalidError for the first rule broken (FeatureDisabledError when the module uses a
+    proposal that `features` switches off). Returns None for a valid module."""
+    try:
+        ctx = _Context(module, features)
+        _validate_module_fields(ctx)
+        _validate_code(ctx)
+    except WasmError:
+        raise
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        # Only reachable for a WasmModule built by hand with wrongly shaped fields.
+        raise InvalidError(f"malformed module structure: {type(e).__name__}: {e}") from None
