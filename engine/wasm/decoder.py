@@ -1,0 +1,684 @@
+"""The WebAssembly 2.0 binary decoder: bytes -> WasmModule (engine/wasm/module.py).
+
+It checks everything the binary format itself rules out (malformed modules) and leaves typing
+rules to the validator. Instructions are decoded by one tight loop with a per-opcode dispatch
+table; function bodies are read in order, and nothing is ever allocated from a declared count
+before the bytes that back it have been seen, so decoding time and memory are linear in the
+input."""
+
+from __future__ import annotations
+
+from ..config import Features
+from ..errors import MalformedError, WasmError
+from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import,
+                     Instr, MemArg, SegmentMode, WasmModule)
+from .names import parse_names
+from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
+from .reader import (EOF_MODULE, EOF_SECTION, Reader, decode_name, read_leb, read_s32,
+                     read_s33, read_s64, read_u32)
+from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType,
+                    VALTYPE_BY_CODE)
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+
+#: polyjit's limit on the locals of one function (wasmtime has the same one).
+MAX_LOCALS = 50_000
+
+# Section ids and their required order (the data count section sits between element and code).
+SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL = range(7)
+SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA, SEC_DATACOUNT = range(7, 13)
+_ORDER = {SEC_TYPE: 1, SEC_IMPORT: 2, SEC_FUNCTION: 3, SEC_TABLE: 4, SEC_MEMORY: 5,
+          SEC_GLOBAL: 6, SEC_EXPORT: 7, SEC_START: 8, SEC_ELEMENT: 9, SEC_DATACOUNT: 10,
+          SEC_CODE: 11, SEC_DATA: 12}
+
+_END = int(Op.END)
+_REF_FUNC = int(Op.REF_FUNC)
+
+# ---------------------------------------------------------------------------------------------
+# Instruction dispatch. Each single-byte opcode maps to a small "kind" number the decode loop
+# branches on; the most frequent kinds come first in the loop.
+
+K_NONE = 0          # no immediate
+K_U32 = 1           # one u32: local, global, label, function, table index
+K_I32 = 2
+K_MEMARG = 3
+K_END = 4
+K_BLOCK = 5         # block, loop, if
+K_ELSE = 6
+K_I64 = 7
+K_F32 = 8
+K_F64 = 9
+K_BR_TABLE = 10
+K_CALL_INDIRECT = 11
+K_ZERO = 12         # memory.size / memory.grow: a zero byte
+K_REFTYPE = 13
+K_SELECT_T = 14
+K_PREFIX_MISC = 15
+K_PREFIX_SIMD = 16
+K_ILLEGAL = 17
+K_DISABLED = 18     # belongs to a proposal that `features` turns off
+
+_IMM_KIND = {Imm.NONE: K_NONE, Imm.LABEL: K_U32, Imm.FUNC: K_U32, Imm.LOCAL: K_U32,
+             Imm.GLOBAL: K_U32, Imm.TABLE: K_U32, Imm.I32: K_I32, Imm.I64: K_I64,
+             Imm.F32: K_F32, Imm.F64: K_F64, Imm.MEMARG: K_MEMARG, Imm.BLOCKTYPE: K_BLOCK,
+             Imm.BR_TABLE: K_BR_TABLE, Imm.CALL_INDIRECT: K_CALL_INDIRECT, Imm.MEMORY: K_ZERO,
+             Imm.REFTYPE: K_REFTYPE, Imm.SELECT_T: K_SELECT_T}
+
+#: The proposal each single-byte opcode belongs to (opcodes not listed are MVP).
+_BYTE_FEATURE: dict[int, str] = {
+    **{op: "sign_extension" for op in range(0xC0, 0xC5)},
+    0x1C: "reference_types", 0x25: "reference_types", 0x26: "reference_types",
+    0xD0: "reference_types", 0xD1: "reference_types", 0xD2: "reference_types",
+}
+
+
+def _misc_feature(sub: int) -> str:
+    if sub <= 7:
+        return "saturating_float_to_int"
+    if sub <= 14:
+        return "bulk_memory"
+    return "reference_types"
+
+
+_KIND_CACHE: dict[Features, list[int]] = {}
+
+
+def _kind_table(features: Features) -> list[int]:
+    """The opcode-byte -> kind table for a feature set (opcodes of disabled proposals map to
+    K_DISABLED so the hot loop pays nothing for feature checks)."""
+    table = _KIND_CACHE.get(features)
+    if table is not None:
+        return table
+    table = [K_ILLEGAL] * 256
+    for code, info in INFO.items():
+        if code <= 0xFF:
+            table[code] = _IMM_KIND[info.imm]
+    table[_END] = K_END
+    table[int(Op.ELSE)] = K_ELSE
+    table[PREFIX_MISC] = K_PREFIX_MISC
+    table[PREFIX_SIMD] = K_PREFIX_SIMD if features.simd else K_DISABLED
+    for op, feature in _BYTE_FEATURE.items():
+        if not getattr(features, feature):
+            table[op] = K_DISABLED
+    _KIND_CACHE[features] = table
+    return table
+
+
+def _feature_of_byte(op: int) -> str:
+    return "simd" if op == PREFIX_SIMD else _BYTE_FEATURE[op]
+
+
+# Immediate kinds of the prefixed instructions, by sub-opcode.
+_MISC_IMM: dict[int, Imm] = {code & 0xFFFFFF: info.imm for code, info in INFO.items()
+                             if code >> 24 == PREFIX_MISC}
+_SIMD_IMM: dict[int, Imm] = {code & 0xFFFFFF: info.imm for code, info in INFO.items()
+                             if code >> 24 == PREFIX_SIMD}
+_MISC_BASE = PREFIX_MISC << 24
+_SIMD_BASE = PREFIX_SIMD << 24
+_MISC_DATA_COUNT_USERS = {8, 9}    # memory.init, data.drop
+
+
+def decode(data: bytes | bytearray | memoryview, features: Features | None = None) -> WasmModule:
+    """Decode a binary module. Raises MalformedError (or FeatureDisabledError for a proposal
+    `features` disables); no other exception escapes for any input."""
+    if features is None:
+        features = Features()
+    data = bytes(data)
+    try:
+        return _Decoder(data, features).module()
+    except WasmError:
+        raise
+    except (IndexError, ValueError, OverflowError, RecursionError, MemoryError,
+            UnicodeDecodeError) as e:        # pragma: no cover - a safety net, not a code path
+        raise MalformedError(f"unexpected end or malformed content ({type(e).__name__}: {e})") \
+            from None
+
+
+class _Decoder:
+    """One decoding run over one binary."""
+
+    def __init__(self, data: bytes, features: Features) -> None:
+        self.data = data
+        self.features = features
+        self.kinds = _kind_table(features)
+        self.m = WasmModule()
+        self.memargs: dict[tuple[int, int], MemArg] = {}
+        self.saw_function = False
+        self.saw_code = False
+        self.saw_data = False
+
+    # -- top level -------------------------------------------------------------------------------
+
+    def module(self) -> WasmModule:
+        data = self.data
+        if data[:4] != MAGIC:
+            if len(data) < 4:
+                raise MalformedError(EOF_MODULE, len(data))
+            raise MalformedError("magic header not detected", 0)
+        if data[4:8] != VERSION:
+            if len(data) < 8:
+                raise MalformedError(EOF_MODULE, len(data))
+            raise MalformedError("unknown binary version", 4)
+        r = Reader(data, 8, len(data), EOF_MODULE)
+        last_order = 0
+        last_id = 0
+        while not r.at_end():
+            at = r.pos
+            sec_id = r.byte()
+            size = r.length()
+            start = r.pos
+            if size > r.end - start:
+                raise MalformedError(EOF_MODULE, r.end)
+            end = start + size
+            r.pos = end
+            if sec_id == SEC_CUSTOM:
+                self.custom(start, end, last_id)
+                continue
+            order = _ORDER.get(sec_id)
+            if order is None:
+                raise MalformedError("malformed section id", at)
+            if order <= last_order:
+                raise MalformedError("unexpected content after last section", at)
+            last_order = order
+            last_id = sec_id
+            # Like the reference decoder, a section's contents are read with only the end of the
+            # binary as bound, and then must end exactly where the section's size said.
+            sr = Reader(data, start, len(data), EOF_SECTION)
+            getattr(self, _SECTION_METHODS[sec_id])(sr)
+            if sr.pos != end:
+                raise MalformedError("section size mismatch", min(sr.pos, end))
+        self.finish()
+        return self.m
+
+    def finish(self) -> None:
+        m = self.m
+        if len(m.funcs) != len(m.codes):
+            raise MalformedError("function and code section have inconsistent lengths",
+                                 len(self.data))
+        if m.data_count is not None and m.data_count != len(m.datas):
+            raise MalformedError("data count and data section have inconsistent lengths",
+                                 len(self.data))
+        if not self.features.mutable_globals:
+            for exp in m.exports:
+                if exp.kind == ExternKind.GLOBAL:
+                    types = m.global_types()
+                    if exp.index < len(types) and types[exp.index].mutable:
+                        self.features.require("mutable_globals")
+
+    def custom(self, start: int, end: int, after: int) -> None:
+        r = Reader(self.data, start, end, EOF_MODULE)
+        name = r.name()
+        payload = self.data[r.pos:end]
+        self.m.customs.append(CustomSection(name, payload, after))
+        if name == "name":
+            self.m.names = parse_names(self.data, r.pos, end)
+
+    # -- types -----------------------------------------------------------------------------------
+
+    def valtype(self, r: Reader) -> ValType:
+        at = r.pos
+        t = VALTYPE_BY_CODE.get(r.byte())
+        if t is None:
+            raise MalformedError("malformed value type", at)
+        if t is ValType.V128:
+            self.features.require("simd", at)
+        elif t is ValType.EXTERNREF or t is ValType.FUNCREF:
+            self.features.require("reference_types", at)
+        return t
+
+    def reftype(self, r: Reader) -> ValType:
+        at = r.pos
+        b = r.byte()
+        if b == 0x70:
+            return ValType.FUNCREF
+        if b == 0x6F:
+            self.features.require("reference_types", at)
+            return ValType.EXTERNREF
+        raise MalformedError("malformed reference type", at)
+
+    def limits(self, r: Reader) -> Limits:
+        at = r.pos
+        flags = r.byte()       # a 1-bit LEB128 in 2.0, as the reference decoder reads it
+        if flags == 0x00:
+            return Limits(r.u32())
+        if flags == 0x01:
+            lo = r.u32()
+            return Limits(lo, r.u32())
+        if flags in (0x02, 0x03):
+            raise MalformedError("integer too large: limits flag 0x02 (shared) needs the threads "
+                                 "proposal, which polyjit does not support", at)
+        if flags & 0x80:
+            raise MalformedError("integer representation too long: malformed limits flags", at)
+        raise MalformedError(f"integer too large: malformed limits flags {flags:#04x}", at)
+
+    def table_type(self, r: Reader) -> TableType:
+        element = self.reftype(r)
+        return TableType(element, self.limits(r))
+
+    def global_type(self, r: Reader) -> GlobalType:
+        t = self.valtype(r)
+        at = r.pos
+        mut = r.byte()
+        if mut > 1:
+            raise MalformedError("malformed mutability", at)
+        return GlobalType(t, mut == 1)
+
+    # -- sections --------------------------------------------------------------------------------
+
+    def sec_type(self, r: Reader) -> None:
+        types = self.m.types
+        for _ in range(r.count()):
+            at = r.pos
+            if r.byte() != 0x60:
+                raise MalformedError("integer representation too long: malformed function type "
+                                     "(expected 0x60)", at)
+            params = [self.valtype(r) for _ in range(r.count())]
+            results = [self.valtype(r) for _ in range(r.count())]
+            if len(results) > 1:
+                self.features.require("multi_value", at)
+            types.append(FuncType(params, results))
+
+    def sec_import(self, r: Reader) -> None:
+        imports = self.m.imports
+        for _ in range(r.count()):
+            module = r.name()
+            name = r.name()
+            at = r.pos
+            kind = r.byte()
+            if kind == ExternKind.FUNC:
+                desc = r.u32()
+            elif kind == ExternKind.TABLE:
+                desc = self.table_type(r)
+            elif kind == ExternKind.MEMORY:
+                desc = MemoryType(self.limits(r))
+            elif kind == ExternKind.GLOBAL:
+                desc = self.global_type(r)
+                if desc.mutable:
+                    self.features.require("mutable_globals", at)
+            else:
+                raise MalformedError("malformed import kind", at)
+            imports.append(Import(module, name, ExternKind(kind), desc))
+
+    def sec_function(self, r: Reader) -> None:
+        self.saw_function = True
+        self.m.funcs = [r.u32() for _ in range(r.count())]
+
+    def sec_table(self, r: Reader) -> None:
+        self.m.tables = [self.table_type(r) for _ in range(r.count())]
+
+    def sec_memory(self, r: Reader) -> None:
+        self.m.mems = [MemoryType(self.limits(r)) for _ in range(r.count())]
+
+    def sec_global(self, r: Reader) -> None:
+        out = self.m.globals
+        for _ in range(r.count()):
+            gt = self.global_type(r)
+            out.append(Global(gt, self.expr(r)))
+
+    def sec_export(self, r: Reader) -> None:
+        out = self.m.exports
+        for _ in range(r.count()):
+            name = r.name()
+            at = r.pos
+            kind = r.byte()
+            if kind > 3:
+                raise MalformedError("malformed export kind", at)
+            out.append(Export(name, ExternKind(kind), r.u32()))
+
+    def sec_start(self, r: Reader) -> None:
+        self.m.start = r.u32()
+
+    def sec_element(self, r: Reader) -> None:
+        out = self.m.elems
+        for _ in range(r.count()):
+            at = r.pos
+            flags = r.u32()
+            if flags > 7:
+                raise MalformedError("malformed elements segment kind", at)
+            if flags in (1, 5):
+                self.features.require("bulk_memory", at)
+            elif flags != 0:
+                self.features.require("reference_types", at)
+            table = 0
+            offset = None
+            if flags & 1:
+                mode = SegmentMode.DECLARATIVE if flags & 2 else SegmentMode.PASSIVE
+            else:
+                mode = SegmentMode.ACTIVE
+                if flags & 2:
+                    table = r.u32()
+                offset = self.expr(r)
+            if flags & 4:                       # expressions
+                etype = self.reftype(r) if flags & 3 else ValType.FUNCREF
+                init = [self.expr(r) for _ in range(r.count())]
+            else:                               # function indices
+                if flags & 3:
+                    kind_at = r.pos
+                    if r.byte() != 0x00:
+                        raise MalformedError("malformed element kind", kind_at)
+                etype = ValType.FUNCREF
+                init = []
+                for _ in range(r.count()):
+                    iat = r.pos
+                    index = r.u32()
+                    init.append([Instr(_REF_FUNC, index, iat), Instr(_END, None, r.pos)])
+            out.append(ElemSegment(mode, etype, init, table, offset))
+
+    def sec_datacount(self, r: Reader) -> None:
+        self.m.data_count = r.u32()
+
+    def sec_code(self, r: Reader) -> None:
+        self.saw_code = True
+        codes = self.m.codes
+        for _ in range(r.count()):
+            size = r.length()
+            body_end = r.pos + size
+            locals_ = self.locals(r)
+            code_at = r.pos
+            body, r.pos = self.instrs(r.pos)
+            if r.pos != body_end:
+                raise MalformedError("section size mismatch: function body size does not match "
+                                     "its contents", min(r.pos, body_end))
+            codes.append(FuncBody(locals_, body, code_at))
+
+    def locals(self, r: Reader) -> tuple[tuple[int, ValType], ...]:
+        out = []
+        total = 0
+        for _ in range(r.count()):
+            at = r.pos
+            n = r.u32()
+            total += n
+            if total > 0xFFFF_FFFF:
+                raise MalformedError("too many locals", at)
+            t = self.valtype(r)
+            if n:
+                out.append((n, t))
+        if total > MAX_LOCALS:
+            raise MalformedError(f"too many locals: {total} declared, polyjit allows at most "
+                                 f"{MAX_LOCALS} per function", r.pos)
+        return tuple(out)
+
+    def sec_data(self, r: Reader) -> None:
+        self.saw_data = True
+        n = r.count()
+        out = self.m.datas
+        for _ in range(n):
+            fat = r.pos
+            flags = r.u32()
+            if flags == 0:
+                offset = self.expr(r)
+                out.append(DataSegment(SegmentMode.ACTIVE, r.byte_vec(), 0, offset))
+            elif flags == 1:
+                self.features.require("bulk_memory", fat)
+                out.append(DataSegment(SegmentMode.PASSIVE, r.byte_vec()))
+            elif flags == 2:
+                memory = r.u32()
+                offset = self.expr(r)
+                out.append(DataSegment(SegmentMode.ACTIVE, r.byte_vec(), memory, offset))
+            else:
+                raise MalformedError("malformed data segment kind", fat)
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def expr(self, r: Reader) -> list[Instr]:
+        """A constant expression inside a section (read like a body; the validator checks that
+        it is constant)."""
+        body, r.pos = self.instrs(r.pos)
+        return body
+
+    def memarg(self, pos: int, end: int) -> tuple[MemArg, int]:
+        at = pos
+        align, pos = read_u32(self.data, pos, end)
+        if align >= 32:
+            raise MalformedError("malformed memop flags", at)
+        offset, pos = read_u32(self.data, pos, end)
+        key = (align, offset)
+        ma = self.memargs.get(key)
+        if ma is None:
+            ma = self.memargs[key] = MemArg(align, offset)
+        return ma, pos
+
+    def instrs(self, pos: int) -> tuple[list[Instr], int]:
+        """Decode instructions from `pos` up to and including the `end` that closes the
+        expression; returns (instructions, position after). Like the reference decoder, reading
+        is bounded only by the end of the binary: callers compare the end position with the size
+        their section or function declared (so a missing `end` reports the opcode found
+        instead)."""
+        try:
+            return self._instrs(self.data, pos)
+        except IndexError:
+            raise MalformedError(EOF_SECTION, len(self.data)) from None
+
+    def _instrs(self, data: bytes, pos: int) -> tuple[list[Instr], int]:
+        kinds = self.kinds
+        memargs = self.memargs
+        out: list[Instr] = []
+        append = out.append
+        ctl: list[int] = []          # open blocks: 0 block/loop, 1 if, 2 if after its else
+        push = ctl.append
+        pop = ctl.pop
+        n = len(data)
+        while True:
+            start = pos
+            op = data[pos]
+            pos += 1
+            k = kinds[op]
+            if k == K_NONE:
+                append(Instr(op, None, start))
+            elif k == K_U32:
+                b = data[pos]
+                if b < 0x80:
+                    pos += 1
+                else:
+                    b, pos = read_u32(data, pos, n)
+                append(Instr(op, b, start))
+            elif k == K_I32:
+                b = data[pos]
+                if b < 0x40:
+                    pos += 1
+                elif b < 0x80:
+                    b -= 0x80
+                    pos += 1
+                else:
+                    b, pos = read_s32(data, pos, n)
+                append(Instr(op, b, start))
+            elif k == K_MEMARG:
+                align = data[pos]
+                offset = data[pos + 1]
+                if align < 32 and offset < 0x80:
+                    key = (align, offset)
+                    ma = memargs.get(key)
+                    if ma is None:
+                        ma = memargs[key] = MemArg(align, offset)
+                    pos += 2
+                else:
+                    ma, pos = self.memarg(pos, n)
+                append(Instr(op, ma, start))
+            elif k == K_END:
+                append(Instr(op, None, start))
+                if not ctl:
+                    return out, pos
+                pop()
+            elif k == K_BLOCK:
+                b = data[pos]
+                if b == 0x40:
+                    bt = None
+                    pos += 1
+                else:
+                    bt = VALTYPE_BY_CODE.get(b)
+                    if bt is not None and b >= 0x6F:
+                        pos += 1
+                        if bt is ValType.V128 and not self.features.simd:
+                            self.features.require("simd", pos - 1)
+                        elif bt.is_ref and not self.features.reference_types:
+                            self.features.require("reference_types", pos - 1)
+                    else:
+                        bt, pos = self.block_type_index(data, pos)
+                append(Instr(op, bt, start))
+                push(1 if op == 0x04 else 0)
+            elif k == K_ELSE:
+                if not ctl or ctl[-1] != 1:
+                    raise MalformedError("END opcode expected (else outside an if block)", start)
+                ctl[-1] = 2
+                append(Instr(op, None, start))
+            elif k == K_I64:
+                b = data[pos]
+                if b < 0x40:
+                    pos += 1
+                elif b < 0x80:
+                    b -= 0x80
+                    pos += 1
+                else:
+                    b, pos = read_s64(data, pos, n)
+                append(Instr(op, b, start))
+            elif k == K_F32:
+                if pos + 4 > n:
+                    raise IndexError
+                append(Instr(op, int.from_bytes(data[pos:pos + 4], "little"), start))
+                pos += 4
+            elif k == K_F64:
+                if pos + 8 > n:
+                    raise IndexError
+                append(Instr(op, int.from_bytes(data[pos:pos + 8], "little"), start))
+                pos += 8
+            elif k == K_BR_TABLE:
+                count_at = pos
+                count, pos = read_u32(data, pos, n)
+                if count >= n - pos:
+                    raise MalformedError(EOF_SECTION, count_at)
+                labels = []
+                for _ in range(count):
+                    b = data[pos]
+                    if b < 0x80:
+                        pos += 1
+                    else:
+                        b, pos = read_u32(data, pos, n)
+                    labels.append(b)
+                default, pos = read_u32(data, pos, n)
+                append(Instr(op, (tuple(labels), default), start))
+            elif k == K_CALL_INDIRECT:
+                type_index, pos = read_u32(data, pos, n)
+                table_at = pos
+                table, pos = read_u32(data, pos, n)
+                if table != 0 or pos - table_at != 1:
+                    self.features.require("reference_types", table_at)
+                append(Instr(op, (type_index, table), start))
+            elif k == K_ZERO:
+                if data[pos] != 0:
+                    raise MalformedError("zero byte expected", pos)
+                pos += 1
+                append(Instr(op, 0, start))
+            elif k == K_REFTYPE:
+                b = data[pos]
+                if b == 0x70:
+                    rt = ValType.FUNCREF
+                elif b == 0x6F:
+                    rt = ValType.EXTERNREF
+                else:
+                    raise MalformedError("malformed reference type", pos)
+                pos += 1
+                append(Instr(op, rt, start))
+            elif k == K_SELECT_T:
+                count_at = pos
+                count, pos = read_u32(data, pos, n)
+                if count > n - pos:
+                    raise MalformedError(EOF_SECTION, count_at)
+                types = []
+                for _ in range(count):
+                    t = VALTYPE_BY_CODE.get(data[pos])
+                    if t is None:
+                        raise MalformedError("malformed value type", pos)
+                    if t is ValType.V128:
+                        self.features.require("simd", pos)
+                    pos += 1
+                    types.append(t)
+                append(Instr(op, tuple(types), start))
+            elif k == K_PREFIX_MISC:
+                pos = self.misc(data, pos, start, append)
+            elif k == K_PREFIX_SIMD:
+                pos = self.simd(data, pos, start, append)
+            elif k == K_DISABLED:
+                self.features.require(_feature_of_byte(op), start)
+                raise AssertionError("unreachable")  # pragma: no cover
+            else:
+                raise MalformedError(f"illegal opcode {op:#04x}", start)
+
+    def block_type_index(self, data: bytes, pos: int) -> tuple[int, int]:
+        at = pos
+        index, pos = read_s33(data, pos, len(data))
+        if index < 0:
+            raise MalformedError("malformed block type (not a value type or type index)", at)
+        self.features.require("multi_value", at)
+        return index, pos
+
+    def misc(self, data: bytes, pos: int, start: int, append) -> int:
+        """A 0xFC-prefixed instruction."""
+        n = len(data)
+        sub, pos = read_u32(data, pos, n)
+        imm_kind = _MISC_IMM.get(sub)
+        if imm_kind is None:
+            raise MalformedError(f"illegal opcode 0xfc {sub}", start)
+        self.features.require(_misc_feature(sub), start)
+        if sub in _MISC_DATA_COUNT_USERS and self.m.data_count is None:
+            raise MalformedError("data count section required", start)
+        if imm_kind is Imm.NONE:
+            imm = None
+        elif imm_kind is Imm.MEMORY_INIT:
+            index, pos = read_u32(data, pos, n)
+            pos = self.zero_byte(data, pos)
+            imm = (index, 0)
+        elif imm_kind is Imm.MEMORY_COPY:
+            pos = self.zero_byte(data, pos)
+            pos = self.zero_byte(data, pos)
+            imm = (0, 0)
+        elif imm_kind is Imm.MEMORY:
+            pos = self.zero_byte(data, pos)
+            imm = 0
+        elif imm_kind is Imm.TABLE_INIT or imm_kind is Imm.TABLE_COPY:
+            a, pos = read_u32(data, pos, n)
+            b, pos = read_u32(data, pos, n)
+            imm = (a, b)
+        else:                           # DATA, ELEM, TABLE: one index
+            imm, pos = read_u32(data, pos, n)
+        append(Instr(_MISC_BASE | sub, imm, start))
+        return pos
+
+    @staticmethod
+    def zero_byte(data: bytes, pos: int) -> int:
+        if data[pos] != 0:
+            raise MalformedError("zero byte expected", pos)
+        return pos + 1
+
+    def simd(self, data: bytes, pos: int, start: int, append) -> int:
+        """A 0xFD-prefixed instruction (the kind table already checked the simd feature)."""
+        n = len(data)
+        sub, pos = read_u32(data, pos, n)
+        imm_kind = _SIMD_IMM.get(sub)
+        if imm_kind is None:
+            raise MalformedError(f"illegal opcode 0xfd {sub}", start)
+        if imm_kind is Imm.NONE:
+            imm = None
+        elif imm_kind is Imm.MEMARG:
+            imm, pos = self.memarg(pos, n)
+        elif imm_kind is Imm.V128 or imm_kind is Imm.SHUFFLE:
+            if pos + 16 > n:
+                raise IndexError
+            imm = data[pos:pos + 16]
+            pos += 16
+        elif imm_kind is Imm.LANE:
+            imm = data[pos]
+            pos += 1
+        else:                           # MEMARG_LANE
+            ma, pos = self.memarg(pos, n)
+            imm = (ma, data[pos])
+            pos += 1
+        append(Instr(_SIMD_BASE | sub, imm, start))
+        return pos
+
+
+_SECTION_METHODS = {SEC_TYPE: "sec_type", SEC_IMPORT: "sec_import", SEC_FUNCTION: "sec_function",
+                    SEC_TABLE: "sec_table", SEC_MEMORY: "sec_memory", SEC_GLOBAL: "sec_global",
+                    SEC_EXPORT: "sec_export", SEC_START: "sec_start",
+                    SEC_ELEMENT: "sec_element", SEC_DATACOUNT: "sec_datacount",
+                    SEC_CODE: "sec_code", SEC_DATA: "sec_data"}
