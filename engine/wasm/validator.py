@@ -125,7 +125,10 @@ class _Frame:
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
 _FUNC_FRAME = -1
-_LOCAL_GET = int(Op.LOCAL_GET)
+_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE = int(Op.LOCAL_GET), int(Op.LOCAL_SET), int(Op.LOCAL_TEE)
+_DROP = int(Op.DROP)
+#: Opcodes the main loop of _BodyValidator.run handles itself.
+_INLINE = frozenset((_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE, _DROP))
 
 Handler = Callable[["_BodyValidator", Instr], None]
 
@@ -244,23 +247,37 @@ class _BodyValidator:
         ins = None
         for ins in body:
             op = ins.op
-            if op == _LOCAL_GET:
-                index = ins.imm
-                if type(index) is int and 0 <= index < nlocals:
-                    stack.append(local_types[index])
-                    continue
-                raise self.error(f"unknown local {index}", ins)
             sig = simple_get(op)
             if sig is not None:
-                params, results = sig
-                n = len(params)
-                if n:
-                    if len(stack) - n >= height and stack[-n:] == params:
-                        del stack[-n:]
-                    else:
-                        self.pop_vals(params, ins)
-                if results:
+                n, params, results = sig
+                if not n:
                     stack += results
+                elif len(stack) - n >= height and stack[-n:] == params:
+                    stack[-n:] = results
+                else:
+                    self.pop_vals(params, ins)
+                    stack += results
+                continue
+            if op == _LOCAL_GET or op == _LOCAL_SET or op == _LOCAL_TEE:
+                index = ins.imm
+                if type(index) is not int or not 0 <= index < nlocals:
+                    raise self.error(f"unknown local {index}", ins)
+                t = local_types[index]
+                if op == _LOCAL_GET:
+                    stack.append(t)
+                elif len(stack) > height and stack[-1] is t:
+                    if op == _LOCAL_SET:
+                        stack.pop()
+                else:
+                    self.pop_expect(t, ins)
+                    if op == _LOCAL_TEE:
+                        stack.append(t)
+                continue
+            if op == _DROP:
+                if len(stack) > height:
+                    stack.pop()
+                else:
+                    self.pop(ins)
                 continue
             handler = special_get(op)
             if handler is None:
@@ -374,10 +391,6 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     v.stack.extend(ft.results)
 
 
-def _h_drop(v: _BodyValidator, ins: Instr) -> None:
-    v.pop(ins)
-
-
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
     v.pop_expect(I32, ins)
     t1 = v.pop(ins)
@@ -408,31 +421,6 @@ def _is_num(t: ValType | None) -> bool:
 
 def _is_vec(t: ValType | None) -> bool:
     return t is None or t is V128
-
-
-def _local(v: _BodyValidator, ins: Instr) -> ValType:
-    index = ins.imm
-    if type(index) is not int or not 0 <= index < len(v.locals):
-        raise v.error(f"unknown local {index}", ins)
-    return v.locals[index]
-
-
-def _h_local_set(v: _BodyValidator, ins: Instr) -> None:
-    t = _local(v, ins)
-    stack = v.stack
-    if len(stack) > v.ctrls[-1].height and stack[-1] is t:
-        stack.pop()
-    else:
-        v.pop_expect(t, ins)
-
-
-def _h_local_tee(v: _BodyValidator, ins: Instr) -> None:
-    t = _local(v, ins)
-    stack = v.stack
-    if len(stack) > v.ctrls[-1].height and stack[-1] is t:
-        return
-    v.pop_expect(t, ins)
-    stack.append(t)
 
 
 def _global(v: _BodyValidator, ins: Instr) -> GlobalType:
@@ -679,11 +667,8 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.RETURN): _h_return,
     int(Op.CALL): _h_call,
     int(Op.CALL_INDIRECT): _h_call_indirect,
-    int(Op.DROP): _h_drop,
     int(Op.SELECT): _h_select,
     int(Op.SELECT_T): _h_select_t,
-    int(Op.LOCAL_SET): _h_local_set,
-    int(Op.LOCAL_TEE): _h_local_tee,
     int(Op.GLOBAL_GET): _h_global_get,
     int(Op.GLOBAL_SET): _h_global_set,
     int(Op.TABLE_GET): _h_table_get,
@@ -728,17 +713,19 @@ def _feature_of(info: OpInfo) -> str | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _dispatch(features: Features) -> tuple[dict[int, tuple[list, list]], dict[int, Handler]]:
+def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list]], dict[int, Handler]]:
     """The two dispatch tables for a feature set: `simple` maps an opcode with a fixed signature
-    and no immediate to check to its (params, results) lists; `special` maps every other opcode
+    and no immediate to check to (number of params, params, results); `special` maps every other opcode
     to its handler. Instructions of a disabled proposal get a handler that raises."""
-    simple: dict[int, tuple[list, list]] = {}
+    simple: dict[int, tuple[int, list, list]] = {}
     special: dict[int, Handler] = {}
     for info in OPS:
         code = info.code
         feature = _feature_of(info)
         if feature is not None and not getattr(features, feature):
             special[code] = _disabled_handler(feature)
+        elif code in _INLINE:
+            continue
         elif code in _SPECIAL:
             special[code] = _SPECIAL[code]
         elif info.imm is Imm.MEMARG:
@@ -750,7 +737,7 @@ def _dispatch(features: Features) -> tuple[dict[int, tuple[list, list]], dict[in
         elif info.imm is Imm.SHUFFLE:
             special[code] = _shuffle_handler(info)
         elif info.params is not None and info.results is not None:
-            simple[code] = (list(info.params), list(info.results))
+            simple[code] = (len(info.params), list(info.params), list(info.results))
         # anything else is unknown to the validator and is rejected when met
     return simple, special
 
