@@ -1,0 +1,190 @@
+"""Tokenizer for the WebAssembly text format: parentheses, keywords, identifiers, numbers and
+strings, with line:column positions recovered from byte offsets only when an error is reported."""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import re
+from dataclasses import dataclass
+
+from ..errors import MalformedError
+
+
+class Kind(enum.IntEnum):
+    """Token kinds. KEYWORD covers everything that starts with a lowercase letter (including
+    `inf`, `nan:0x..` and `offset=..`); NUMBER is what starts with a digit or a sign."""
+
+    LPAREN = 0
+    RPAREN = 1
+    KEYWORD = 2
+    ID = 3
+    NUMBER = 4
+    STRING = 5
+    RESERVED = 6
+
+
+@dataclass(slots=True)
+class Token:
+    """One token. `text` is the source text; `value` is the decoded bytes for STRING tokens and
+    the identifier's name (without `$`) for ID tokens."""
+
+    kind: Kind
+    text: str
+    pos: int
+    value: object = None
+
+
+class Source:
+    """Source text plus a map from offsets to line:column for error messages."""
+
+    __slots__ = ("text", "_lines")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: list[int] | None = None
+
+    def where(self, pos: int) -> str:
+        if self._lines is None:
+            self._lines = [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._lines, pos)
+        start = self._lines[line - 1] if line else 0
+        return f"{line + 1}:{pos - start + 1}"
+
+    def error(self, pos: int, message: str) -> MalformedError:
+        return MalformedError(f"{self.where(pos)}: {message}")
+
+
+_IDCHARS = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
+_STRING = r'"(?:[^"\\]|\\[\s\S])*"'
+# One scanning step: whitespace, line comment, block-comment opener, parens, or a run of
+# idchars and strings (a run mixing them, or two strings with nothing between, is reserved).
+_SCAN = re.compile(
+    r"(?P<ws>[ \t\n\r]+)|(?P<lc>;;[^\n]*)|(?P<bc>\(;)|(?P<lp>\()|(?P<rp>\))"
+    rf"|(?P<atom>(?:[{_IDCHARS}]|{_STRING})+)"
+)
+_PLAIN_STRING = re.compile(_STRING)
+_PLAIN_IDCHARS = re.compile(rf"[{_IDCHARS}]+")
+_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F](?:_?[0-9a-fA-F])*)\}|(.))", re.S)
+_SIMPLE_ESCAPES = {"t": 9, "n": 10, "r": 13, '"': 34, "'": 39, "\\": 92}
+_BAD_STRING_CHAR = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def decode_string(body: str, src: Source, pos: int) -> bytes:
+    """The bytes of a string literal's body (without the quotes)."""
+    if "\\" not in body:
+        bad = _BAD_STRING_CHAR.search(body)
+        if bad:
+            raise src.error(pos + 1 + bad.start(), "control character in string")
+        return body.encode("utf-8", "surrogatepass")
+    out = bytearray()
+    last = 0
+    for m in _ESCAPE.finditer(body):
+        chunk = body[last:m.start()]
+        bad = _BAD_STRING_CHAR.search(chunk)
+        if bad:
+            raise src.error(pos + 1 + last + bad.start(), "control character in string")
+        out += chunk.encode("utf-8", "surrogatepass")
+        last = m.end()
+        hexbyte, uni, simple = m.groups()
+        if hexbyte is not None:
+            out.append(int(hexbyte, 16))
+        elif uni is not None:
+            code = int(uni.replace("_", ""), 16)
+            if code >= 0x110000 or 0xD800 <= code < 0xE000:
+                raise src.error(pos + 1 + m.start(), "malformed Unicode escape: invalid code point")
+            out += chr(code).encode("utf-8")
+        elif simple in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[simple])
+        else:
+            raise src.error(pos + 1 + m.start(), "unknown escape sequence in string")
+    chunk = body[last:]
+    if "\\" in chunk:
+        raise src.error(pos + 1 + last + chunk.index("\\"), "unknown escape sequence in string")
+    bad = _BAD_STRING_CHAR.search(chunk)
+    if bad:
+        raise src.error(pos + 1 + last + bad.start(), "control character in string")
+    out += chunk.encode("utf-8", "surrogatepass")
+    return bytes(out)
+
+
+def _skip_block_comment(text: str, pos: int, src: Source) -> int:
+    """`pos` is at `(;`; return the offset just after the matching `;)` (comments nest)."""
+    depth = 0
+    i = pos
+    n = len(text)
+    while True:
+        open_at = text.find("(;", i)
+        close_at = text.find(";)", i)
+        if close_at < 0:
+            raise src.error(pos, "unterminated block comment")
+        if 0 <= open_at < close_at:
+            depth += 1
+            i = open_at + 2
+        else:
+            depth -= 1
+            i = close_at + 2
+            if depth == 0:
+                return i
+        if i > n:  # pragma: no cover - find() never returns past the end
+            raise src.error(pos, "unterminated block comment")
+
+
+def tokenize(src: Source) -> list[Token]:
+    """Split the whole source into tokens."""
+    text = src.text
+    tokens: list[Token] = []
+    append = tokens.append
+    pos = 0
+    n = len(text)
+    match = _SCAN.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            ch = text[pos]
+            if ch == '"':
+                raise src.error(pos, "unterminated string")
+            if ch == ";":
+                raise src.error(pos, "unexpected character ';'")
+            raise src.error(pos, f"unexpected character {ch!r}")
+        group = m.lastgroup
+        end = m.end()
+        if group == "atom":
+            append(_classify(m.group(), pos, src))
+        elif group == "lp":
+            append(Token(Kind.LPAREN, "(", pos))
+        elif group == "rp":
+            append(Token(Kind.RPAREN, ")", pos))
+        elif group == "bc":
+            end = _skip_block_comment(text, pos, src)
+        # whitespace and line comments produce nothing
+        pos = end
+    return tokens
+
+
+def _classify(word: str, pos: int, src: Source) -> Token:
+    first = word[0]
+    if first == '"':
+        if _PLAIN_STRING.fullmatch(word):
+            return Token(Kind.STRING, word, pos, decode_string(word[1:-1], src, pos))
+        return Token(Kind.RESERVED, word, pos)
+    if '"' in word:
+        if first == "$" and _PLAIN_STRING.fullmatch(word, 1):
+            raw = decode_string(word[2:-1], src, pos + 1)
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise src.error(pos, "malformed UTF-8 encoding in identifier") from None
+            if not name:
+                raise src.error(pos, "empty identifier")
+            return Token(Kind.ID, word, pos, name)
+        return Token(Kind.RESERVED, word, pos)
+    if first == "$":
+        if len(word) == 1:
+            return Token(Kind.RESERVED, word, pos)
+        return Token(Kind.ID, word, pos, word[1:])
+    if "a" <= first <= "z":
+        return Token(Kind.KEYWORD, word, pos)
+    if first.isdigit() or (first in "+-" and len(word) > 1):
+        return Token(Kind.NUMBER, word, pos)
+    return Token(Kind.RESERVED, word, pos)

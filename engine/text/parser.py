@@ -1,0 +1,718 @@
+"""The module parser of the text format: module fields, every abbreviation, symbolic
+identifiers and type uses, producing a WasmModule (plus names and encoding hints) and its
+binary encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import MalformedError, WasmError
+from ..wasm.encoder import EncodeHints, NameMaps, encode_module
+from ..wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
+                           SegmentMode, WasmModule)
+from ..wasm.opcodes import Op
+from ..wasm.types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType,
+                          ValType)
+from .instructions import VALTYPES, Cursor, FuncContext, InstrParser
+from .lexer import Kind, Source, Token
+from .numbers import NumberError, parse_uint
+from .sexpr import Item, SList, read
+
+SPACES = ("type", "func", "table", "memory", "global", "elem", "data")
+_DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global"}
+_KINDS = {"func": ExternKind.FUNC, "table": ExternKind.TABLE, "memory": ExternKind.MEMORY,
+          "global": ExternKind.GLOBAL}
+_REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
+_END = int(Op.END)
+PAGE = 65536
+
+
+@dataclass(slots=True)
+class ParsedModule:
+    """A parsed text module: the module, its names and the encoding choices the text made."""
+
+    module: WasmModule
+    names: NameMaps
+    hints: EncodeHints
+
+    def encode(self) -> bytes:
+        return encode_module(self.module, self.names, self.hints)
+
+
+def _is(item: Item, head: str) -> bool:
+    return type(item) is SList and item.head() == head
+
+
+class ModuleParser:
+    """Parses the fields of one module."""
+
+    def __init__(self, src: Source, fields: list[Item], name: str | None, end: int) -> None:
+        self.src = src
+        self.fields = fields
+        self.end = end
+        self.ids: dict[str, dict[str, int]] = {space: {} for space in SPACES}
+        self.types: list[FuncType] = []
+        self._type_lookup: dict[FuncType, int] = {}
+        self.module = WasmModule()
+        self.names = NameMaps(module=name)
+        self.hints = EncodeHints()
+        self.ip = InstrParser(self)
+
+    # -- errors and tokens ----------------------------------------------------------------------
+
+    def err(self, pos: int, message: str) -> MalformedError:
+        return self.src.error(pos, message)
+
+    def num(self, fn, text: str, bits: int, pos: int, tok: Token | None = None) -> int:
+        if tok is not None and tok.kind is not Kind.NUMBER and tok.kind is not Kind.KEYWORD:
+            raise self.err(pos, f"unexpected token {tok.text!r}, expected a number")
+        try:
+            return fn(text, bits)
+        except NumberError as exc:
+            raise self.err(pos, str(exc)) from None
+
+    def u32(self, tok: Token) -> int:
+        if tok.kind is not Kind.NUMBER:
+            raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a number")
+        return self.num(parse_uint, tok.text, 32, tok.pos)
+
+    def index(self, tok: Token, space: str) -> int:
+        if type(tok) is not Token:
+            raise self.err(tok.pos, f"unexpected token, expected a {space} index")
+        if tok.kind is Kind.ID:
+            found = self.ids[space].get(tok.value)
+            if found is None:
+                raise self.err(tok.pos, f"unknown {space} ${tok.value}")
+            return found
+        if tok.kind is Kind.NUMBER:
+            return self.u32(tok)
+        raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a {space} index")
+
+    def string(self, item: Item, what: str) -> bytes:
+        if type(item) is not Token or item.kind is not Kind.STRING:
+            pos = item.pos if item is not None else self.end
+            raise self.err(pos, f"unexpected token, expected {what} (a string)")
+        return item.value
+
+    def name(self, item: Item, what: str) -> str:
+        raw = self.string(item, what)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.err(item.pos, "malformed UTF-8 encoding") from None
+
+    def bind(self, space: str, tok: Token | None, index: int) -> None:
+        if tok is None:
+            return
+        table = self.ids[space]
+        if tok.value in table:
+            raise self.err(tok.pos, f"duplicate {space} ${tok.value}")
+        table[tok.value] = index
+
+    def valtype(self, tok: Item) -> ValType:
+        if type(tok) is Token and tok.kind is Kind.KEYWORD:
+            t = VALTYPES.get(tok.text)
+            if t is not None:
+                return t
+        pos = tok.pos if tok is not None else self.end
+        text = tok.text if type(tok) is Token else "("
+        raise self.err(pos, f"unexpected token {text!r}, expected a value type")
+
+    def valtypes_of(self, node: SList) -> list[ValType]:
+        return [self.valtype(t) for t in node.items[1:]]
+
+    def reftype(self, tok: Item) -> ValType:
+        if type(tok) is Token and tok.kind is Kind.KEYWORD and tok.text in _REFTYPES:
+            return _REFTYPES[tok.text]
+        pos = tok.pos if tok is not None else self.end
+        raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
+
+    @staticmethod
+    def opt_id(cur: Cursor) -> Token | None:
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.ID:
+            cur.i += 1
+            return item
+        return None
+
+    def expect_done(self, cur: Cursor) -> None:
+        if not cur.done():
+            item = cur.peek()
+            text = item.text if type(item) is Token else "(" + (item.head() or "")
+            raise self.err(item.pos, f"unexpected token {text!r}")
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def functype(self, node: Item) -> FuncType:
+        if not _is(node, "func"):
+            raise self.err(node.pos if node is not None else self.end, "expected (func ...) in type definition")
+        cur = Cursor(node.items, 1, node.end)
+        ref, params, results, _ = self.typeuse_parts(cur, allow_names=True, allow_ref=False)
+        self.expect_done(cur)
+        return FuncType(params, results)
+
+    def typeuse_parts(self, cur: Cursor, allow_names: bool, allow_ref: bool = True):
+        """(type x)? (param ...)* (result ...)*: returns (type index or None, params, results,
+        [(param name token, param index)])."""
+        ref = None
+        item = cur.peek()
+        if allow_ref and _is(item, "type"):
+            if len(item.items) != 2:
+                raise self.err(item.pos, "expected one type index in (type ...)")
+            ref = self.index(item.items[1], "type")
+            cur.i += 1
+            item = cur.peek()
+        params: list[ValType] = []
+        results: list[ValType] = []
+        names: list[tuple[Token, int]] = []
+        while _is(item, "param"):
+            rest = item.items[1:]
+            if rest and type(rest[0]) is Token and rest[0].kind is Kind.ID:
+                if not allow_names:
+                    raise self.err(rest[0].pos, "unexpected token: a block type or call_indirect "
+                                                "cannot name its parameters")
+                if len(rest) != 2:
+                    raise self.err(item.pos, "a named parameter declares exactly one type")
+                names.append((rest[0], len(params)))
+                params.append(self.valtype(rest[1]))
+            else:
+                params.extend(self.valtype(t) for t in rest)
+            cur.i += 1
+            item = cur.peek()
+        while _is(item, "result"):
+            results.extend(self.valtypes_of(item))
+            cur.i += 1
+            item = cur.peek()
+        return ref, params, results, names
+
+    def resolve_typeuse(self, ref: int | None, params: list[ValType], results: list[ValType],
+                        pos: int) -> int:
+        """The type index of a type use; an inline-only use finds the first matching type or
+        appends a new one."""
+        if ref is not None:
+            if params or results:
+                if ref >= len(self.types):
+                    raise self.err(pos, f"unknown type {ref}")
+                if self.types[ref] != FuncType(params, results):
+                    raise self.err(pos, "inline function type does not match the referenced type")
+            return ref
+        ft = FuncType(params, results)
+        index = self._type_lookup.get(ft)
+        if index is None:
+            index = len(self.types)
+            self.types.append(ft)
+            self._type_lookup[ft] = index
+        return index
+
+    def typeuse(self, cur: Cursor, allow_names: bool):
+        """Parse and resolve a type use: (type index, FuncType, param name tokens)."""
+        pos = cur.pos()
+        ref, params, results, names = self.typeuse_parts(cur, allow_names)
+        index = self.resolve_typeuse(ref, params, results, pos)
+        ft = self.types[index] if index < len(self.types) else FuncType()
+        return index, ft, names
+
+    # -- limits and entity types ----------------------------------------------------------------
+
+    def limits(self, cur: Cursor) -> Limits:
+        item = cur.peek()
+        if type(item) is not Token or item.kind is not Kind.NUMBER:
+            raise self.err(cur.pos(), "expected limits (a minimum size)")
+        cur.i += 1
+        low = self.u32(item)
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.NUMBER:
+            cur.i += 1
+            return Limits(low, self.u32(item))
+        return Limits(low, None)
+
+    def tabletype(self, cur: Cursor) -> TableType:
+        limits = self.limits(cur)
+        t = self.reftype(cur.peek())
+        cur.i += 1
+        return TableType(t, limits)
+
+    def globaltype(self, cur: Cursor) -> GlobalType:
+        item = cur.peek()
+        cur.i += 1
+        if _is(item, "mut"):
+            if len(item.items) != 2:
+                raise self.err(item.pos, "expected (mut <valtype>)")
+            return GlobalType(self.valtype(item.items[1]), True)
+        return GlobalType(self.valtype(item), False)
+
+    # -- pass 1: identifiers ---------------------------------------------------------------------
+
+    def collect(self) -> None:
+        counts = dict.fromkeys(SPACES, 0)
+        first_def: str | None = None
+        for field in self.fields:
+            if type(field) is not SList:
+                raise self.err(field.pos, f"unexpected token {field.text!r}, expected a module field")
+            head = field.head()
+            items = field.items
+            if head == "type":
+                cur = Cursor(items, 1, field.end)
+                tok = self.opt_id(cur)
+                ft = self.functype(cur.peek())
+                cur.i += 1
+                self.expect_done(cur)
+                self.bind("type", tok, counts["type"])
+                if tok is not None:
+                    self.names.types[counts["type"]] = tok.value
+                self.types.append(ft)
+                self._type_lookup.setdefault(ft, counts["type"])
+                counts["type"] += 1
+            elif head == "import":
+                if len(items) != 4 or type(items[3]) is not SList or items[3].head() not in _KINDS:
+                    raise self.err(field.pos, "expected (import \"module\" \"name\" (func|table|memory|global ...))")
+                desc = items[3]
+                kind = desc.head()
+                if first_def is not None:
+                    raise self.err(field.pos, f"import after {first_def}")
+                tok = self.opt_id(Cursor(desc.items, 1, desc.end))
+                self.bind(kind, tok, counts[kind])
+                counts[kind] += 1
+            elif head in _KINDS:
+                cur = Cursor(items, 1, field.end)
+                tok = self.opt_id(cur)
+                while _is(cur.peek(), "export"):
+                    cur.i += 1
+                imported = _is(cur.peek(), "import")
+                if imported:
+                    if first_def is not None:
+                        raise self.err(field.pos, f"import after {first_def}")
+                elif first_def is None:
+                    first_def = _DEF_NAMES[head]
+                self.bind(head, tok, counts[head])
+                counts[head] += 1
+                if not imported:
+                    if head == "table" and any(_is(it, "elem") for it in items[cur.i:]):
+                        counts["elem"] += 1
+                    if head == "memory" and any(_is(it, "data") for it in items[cur.i:]):
+                        counts["data"] += 1
+            elif head in ("elem", "data"):
+                tok = self.opt_id(Cursor(items, 1, field.end))
+                self.bind(head, tok, counts[head])
+                counts[head] += 1
+            elif head in ("export", "start"):
+                pass
+            else:
+                pos = items[0].pos if items else field.pos
+                raise self.err(pos, f"unexpected token, unknown module field {head or '('!r}")
+
+    # -- pass 2: definitions ---------------------------------------------------------------------
+
+    def build(self) -> ParsedModule:
+        self.collect()
+        self._counter = dict.fromkeys(SPACES, 0)
+        handlers = {"import": self.import_field, "func": self.func_field, "table": self.table_field,
+                    "memory": self.memory_field, "global": self.global_field,
+                    "export": self.export_field, "start": self.start_field,
+                    "elem": self.elem_field, "data": self.data_field}
+        for field in self.fields:
+            head = field.head()
+            if head == "type":
+                continue
+            handlers[head](field)
+        self.module.types = self.types
+        return ParsedModule(self.module, self.names, self.hints)
+
+    def _next(self, space: str) -> int:
+        index = self._counter[space]
+        self._counter[space] = index + 1
+        return index
+
+    def _name(self, space: str, tok: Token | None, index: int) -> None:
+        if tok is None:
+            return
+        target = {"func": self.names.functions, "table": self.names.tables,
+                  "memory": self.names.memories, "global": self.names.globals,
+                  "elem": self.names.elems, "data": self.names.datas}[space]
+        target[index] = tok.value
+
+    def _exports(self, cur: Cursor, kind: str, index: int) -> None:
+        while _is(cur.peek(), "export"):
+            node = cur.peek()
+            if len(node.items) != 2:
+                raise self.err(node.pos, "expected (export \"name\")")
+            self.module.exports.append(Export(self.name(node.items[1], "an export name"), _KINDS[kind], index))
+            cur.i += 1
+
+    def _inline_import(self, cur: Cursor) -> tuple[str, str] | None:
+        node = cur.peek()
+        if not _is(node, "import"):
+            return None
+        if len(node.items) != 3:
+            raise self.err(node.pos, "expected (import \"module\" \"name\")")
+        cur.i += 1
+        return self.name(node.items[1], "a module name"), self.name(node.items[2], "an import name")
+
+    def import_field(self, field: SList) -> None:
+        module = self.name(field.items[1], "a module name")
+        name = self.name(field.items[2], "an import name")
+        desc = field.items[3]
+        kind = desc.head()
+        cur = Cursor(desc.items, 1, desc.end)
+        tok = self.opt_id(cur)
+        index = self._next(kind)
+        self._name(kind, tok, index)
+        self._import_desc(kind, cur, module, name)
+        self.expect_done(cur)
+
+    def _import_desc(self, kind: str, cur: Cursor, module: str, name: str) -> None:
+        if kind == "func":
+            type_index, _, _ = self.typeuse(cur, allow_names=True)
+            desc = type_index
+        elif kind == "table":
+            desc = self.tabletype(cur)
+        elif kind == "memory":
+            desc = MemoryType(self.limits(cur))
+        else:
+            desc = self.globaltype(cur)
+        self.module.imports.append(Import(module, name, _KINDS[kind], desc))
+
+    def func_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        index = self._next("func")
+        self._name("func", tok, index)
+        self._exports(cur, "func", index)
+        imported = self._inline_import(cur)
+        if imported is not None:
+            self._import_desc("func", cur, *imported)
+            self.expect_done(cur)
+            return
+        type_index, ft, param_names = self.typeuse(cur, allow_names=True)
+        ctx = FuncContext()
+        local_names: dict[int, str] = {}
+        for name_tok, i in param_names:
+            if name_tok.value in ctx.locals:
+                raise self.err(name_tok.pos, f"duplicate local ${name_tok.value}")
+            ctx.locals[name_tok.value] = i
+            local_names[i] = name_tok.value
+        next_local = len(ft.params)
+        runs: list[list] = []
+        while _is(cur.peek(), "local"):
+            node = cur.peek()
+            cur.i += 1
+            rest = node.items[1:]
+            if rest and type(rest[0]) is Token and rest[0].kind is Kind.ID:
+                if len(rest) != 2:
+                    raise self.err(node.pos, "a named local declares exactly one type")
+                name_tok = rest[0]
+                if name_tok.value in ctx.locals:
+                    raise self.err(name_tok.pos, f"duplicate local ${name_tok.value}")
+                ctx.locals[name_tok.value] = next_local
+                local_names[next_local] = name_tok.value
+                types = [self.valtype(rest[1])]
+            else:
+                types = [self.valtype(t) for t in rest]
+            for t in types:
+                if runs and runs[-1][1] is t:
+                    runs[-1][0] += 1
+                else:
+                    runs.append([1, t])
+                next_local += 1
+        body: list[Instr] = []
+        self.ip.seq(cur, body, ctx)
+        body.append(Instr(_END, None, field.end))
+        self.module.funcs.append(type_index)
+        self.module.codes.append(FuncBody(tuple((n, t) for n, t in runs), body, field.pos))
+        if local_names:
+            self.names.locals[index] = local_names
+        if ctx.label_names:
+            self.names.labels[index] = ctx.label_names
+
+    def const_expr(self, cur: Cursor) -> list[Instr]:
+        out: list[Instr] = []
+        self.ip.seq(cur, out, FuncContext())
+        out.append(Instr(_END, None, cur.end))
+        return out
+
+    def table_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        index = self._next("table")
+        self._name("table", tok, index)
+        self._exports(cur, "table", index)
+        imported = self._inline_import(cur)
+        if imported is not None:
+            self._import_desc("table", cur, *imported)
+            self.expect_done(cur)
+            return
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.KEYWORD:
+            # reftype (elem ...): the table is sized to its inline segment
+            t = self.reftype(item)
+            cur.i += 1
+            node = cur.peek()
+            if not _is(node, "elem"):
+                raise self.err(cur.pos(), "expected limits or (elem ...) after the table's type")
+            cur.i += 1
+            self.expect_done(cur)
+            inner = Cursor(node.items, 1, node.end)
+            first = inner.peek()
+            if type(first) is SList:
+                items = self._elem_exprs(inner)
+                as_indices = False
+            else:
+                items = self._elem_indices(inner)
+                as_indices = True
+            self.module.tables.append(TableType(t, Limits(len(items), len(items))))
+            self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index, self._zero_offset(node.pos)),
+                           True, as_indices, None)
+            return
+        tt = self.tabletype(cur)
+        self.expect_done(cur)
+        self.module.tables.append(tt)
+
+    @staticmethod
+    def _zero_offset(pos: int) -> list[Instr]:
+        return [Instr(int(Op.I32_CONST), 0, pos), Instr(_END, None, pos)]
+
+    def memory_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        index = self._next("memory")
+        self._name("memory", tok, index)
+        self._exports(cur, "memory", index)
+        imported = self._inline_import(cur)
+        if imported is not None:
+            self._import_desc("memory", cur, *imported)
+            self.expect_done(cur)
+            return
+        node = cur.peek()
+        if _is(node, "data"):
+            cur.i += 1
+            self.expect_done(cur)
+            data = b"".join(self.string(s, "data") for s in node.items[1:])
+            pages = (len(data) + PAGE - 1) // PAGE
+            self.module.mems.append(MemoryType(Limits(pages, pages)))
+            seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos))
+            self.module.datas.append(seg)
+            self._next("data")
+            return
+        limits = self.limits(cur)
+        self.expect_done(cur)
+        self.module.mems.append(MemoryType(limits))
+
+    def global_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        index = self._next("global")
+        self._name("global", tok, index)
+        self._exports(cur, "global", index)
+        imported = self._inline_import(cur)
+        if imported is not None:
+            self._import_desc("global", cur, *imported)
+            self.expect_done(cur)
+            return
+        if cur.done():
+            raise self.err(field.end, "expected a global type")
+        gt = self.globaltype(cur)
+        self.module.globals.append(Global(gt, self.const_expr(cur)))
+
+    def export_field(self, field: SList) -> None:
+        items = field.items
+        if len(items) != 3 or type(items[2]) is not SList or items[2].head() not in _KINDS:
+            raise self.err(field.pos, "expected (export \"name\" (func|table|memory|global index))")
+        name = self.name(items[1], "an export name")
+        desc = items[2]
+        if len(desc.items) != 2:
+            raise self.err(desc.pos, "expected one index in the export descriptor")
+        kind = desc.head()
+        self.module.exports.append(Export(name, _KINDS[kind], self.index(desc.items[1], kind)))
+
+    def start_field(self, field: SList) -> None:
+        if self.module.start is not None:
+            raise self.err(field.pos, "multiple start sections")
+        if len(field.items) != 2:
+            raise self.err(field.pos, "expected (start <function index>)")
+        self.module.start = self.index(field.items[1], "func")
+
+    # -- segments -------------------------------------------------------------------------------
+
+    def _offset(self, node: SList) -> list[Instr]:
+        if node.head() == "offset":
+            return self.const_expr(Cursor(node.items, 1, node.end))
+        out: list[Instr] = []
+        self.ip.folded(node, out, FuncContext())
+        out.append(Instr(_END, None, node.end))
+        return out
+
+    def _elem_indices(self, cur: Cursor) -> list[list[Instr]]:
+        items = []
+        while not cur.done():
+            tok = cur.peek()
+            if type(tok) is not Token:
+                raise self.err(tok.pos, "unexpected token, expected a function index")
+            cur.i += 1
+            index = self.index(tok, "func")
+            items.append([Instr(int(Op.REF_FUNC), index, tok.pos), Instr(_END, None, tok.pos)])
+        return items
+
+    def _elem_exprs(self, cur: Cursor) -> list[list[Instr]]:
+        items = []
+        while not cur.done():
+            node = cur.peek()
+            if type(node) is not SList:
+                raise self.err(node.pos, f"unexpected token {node.text!r}, expected an element expression")
+            cur.i += 1
+            if node.head() == "item":
+                items.append(self.const_expr(Cursor(node.items, 1, node.end)))
+            else:
+                out: list[Instr] = []
+                self.ip.folded(node, out, FuncContext())
+                out.append(Instr(_END, None, node.end))
+                items.append(out)
+        return items
+
+    def _add_elem(self, seg: ElemSegment, explicit: bool, as_indices: bool, tok: Token | None) -> None:
+        index = self._next("elem")
+        self._name("elem", tok, index)
+        self.module.elems.append(seg)
+        self.hints.elem_explicit_table.append(explicit)
+        self.hints.elem_as_indices.append(as_indices)
+
+    def elem_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        mode = SegmentMode.PASSIVE
+        table = 0
+        explicit = False
+        offset = None
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.KEYWORD and item.text == "declare":
+            mode = SegmentMode.DECLARATIVE
+            cur.i += 1
+        else:
+            if _is(item, "table"):
+                if len(item.items) != 2:
+                    raise self.err(item.pos, "expected (table <index>)")
+                table = self.index(item.items[1], "table")
+                explicit = True
+                cur.i += 1
+            elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
+                table = self.index(item, "table")
+                explicit = True
+                cur.i += 1
+            item = cur.peek()
+            if type(item) is SList:
+                offset = self._offset(item)
+                mode = SegmentMode.ACTIVE
+                cur.i += 1
+            elif explicit:
+                raise self.err(cur.pos(), "expected an offset expression after the table")
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.KEYWORD:
+            cur.i += 1
+            if item.text == "func":
+                items = self._elem_indices(cur)
+                self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+                return
+            t = self.reftype(item)
+            items = self._elem_exprs(cur)
+            self._add_elem(ElemSegment(mode, t, items, table, offset), explicit, False, tok)
+            return
+        if mode is not SegmentMode.ACTIVE and not cur.done():
+            raise self.err(cur.pos(), "expected 'func' or a reference type in the element segment")
+        items = self._elem_indices(cur)
+        self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+
+    def data_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        memory = 0
+        offset = None
+        item = cur.peek()
+        has_mem = False
+        if _is(item, "memory"):
+            if len(item.items) != 2:
+                raise self.err(item.pos, "expected (memory <index>)")
+            memory = self.index(item.items[1], "memory")
+            has_mem = True
+            cur.i += 1
+        elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
+            memory = self.index(item, "memory")
+            has_mem = True
+            cur.i += 1
+        item = cur.peek()
+        if type(item) is SList:
+            offset = self._offset(item)
+            cur.i += 1
+        elif has_mem:
+            raise self.err(cur.pos(), "expected an offset expression after the memory")
+        data = b"".join(self.string(s, "data") for s in cur.items[cur.i:])
+        mode = SegmentMode.ACTIVE if offset is not None else SegmentMode.PASSIVE
+        index = self._next("data")
+        self._name("data", tok, index)
+        self.module.datas.append(DataSegment(mode, data, memory, offset))
+
+
+# -- entry points ---------------------------------------------------------------------------------
+
+def _module_form(src: Source, node: SList):
+    """Split a `(module ...)` list into (name, kind, payload): kind is "fields", "binary" or
+    "quote"."""
+    cur = Cursor(node.items, 1, node.end)
+    name_tok = ModuleParser.opt_id(cur)
+    item = cur.peek()
+    if type(item) is Token and item.kind is Kind.KEYWORD and item.text in ("binary", "quote"):
+        parts = []
+        for s in node.items[cur.i + 1:]:
+            if type(s) is not Token or s.kind is not Kind.STRING:
+                raise src.error(s.pos, f"unexpected token, expected a string in (module {item.text} ...)")
+            parts.append(s.value)
+        return name_tok, item.text, b"".join(parts)
+    return name_tok, "fields", node.items[cur.i:]
+
+
+def parse_module_items(src: Source, items: list[Item], end: int) -> ParsedModule | bytes:
+    """Parse the top-level items of a text module: one `(module ...)` or bare fields. Returns
+    the parsed module, or raw bytes for a `(module binary ...)`."""
+    if len(items) == 1 and type(items[0]) is SList and items[0].head() == "module":
+        return parse_module_node(src, items[0])
+    for item in items:
+        if type(item) is SList and item.head() == "module":
+            raise src.error(item.pos, "unexpected token: a module inside a module or more than one module")
+    return ModuleParser(src, items, None, end).build()
+
+
+def parse_module_node(src: Source, node: SList) -> ParsedModule | bytes:
+    name_tok, kind, payload = _module_form(src, node)
+    if kind == "binary":
+        return payload
+    if kind == "quote":
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise src.error(node.pos, "malformed UTF-8 encoding in quoted module") from None
+        return parse_text(text)
+    return ModuleParser(src, payload, name_tok.value if name_tok is not None else None, node.end).build()
+
+
+def parse_text(text: str | bytes) -> ParsedModule | bytes:
+    """Parse a text module (a string, or UTF-8 bytes)."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedError(f"malformed UTF-8 encoding at byte {exc.start}") from None
+    src = Source(text)
+    try:
+        items = read(src)
+        return parse_module_items(src, items, len(text))
+    except RecursionError:
+        raise MalformedError("text nested too deeply to parse") from None
+
+
+def parse_module_text(text: str | bytes) -> bytes:
+    """Parse a text module and return its binary encoding."""
+    parsed = parse_text(text)
+    if isinstance(parsed, bytes):
+        return parsed
+    return parsed.encode()
+
+
+__all__ = ["ModuleParser", "ParsedModule", "parse_module_text", "parse_text", "WasmError"]

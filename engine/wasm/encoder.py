@@ -1,0 +1,386 @@
+"""The binary writer: WasmModule -> bytes, with minimal LEB128s and the section layout that
+`wasm-tools parse` produces (sections in id order, data count only when the code needs it,
+the extended `name` section when names are given)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import WasmError
+from .module import (CustomSection, DataSegment, ElemSegment, Expr, Instr, MemArg, SegmentMode,
+                     WasmModule)
+from .opcodes import INFO, Imm, Op
+from .types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+
+MAGIC_VERSION = b"\x00asm\x01\x00\x00\x00"
+
+
+def uleb(value: int) -> bytes:
+    """Unsigned LEB128, minimal length."""
+    if value < 0:
+        raise WasmError(f"cannot encode negative value {value} as unsigned LEB128")
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def sleb(value: int) -> bytes:
+    """Signed LEB128, minimal length."""
+    if -64 <= value < 64:
+        return bytes((value & 0x7F,))
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40):
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def name_bytes(name: str) -> bytes:
+    raw = name.encode("utf-8", "surrogatepass")
+    return uleb(len(raw)) + raw
+
+
+def vec(items: list[bytes]) -> bytes:
+    return uleb(len(items)) + b"".join(items)
+
+
+@dataclass(slots=True)
+class NameMaps:
+    """Everything the extended name section can carry (wasm-tools' subsections 0-9).
+    Indirect maps (locals, labels) go function index -> (index -> name)."""
+
+    module: str | None = None
+    functions: dict[int, str] = field(default_factory=dict)
+    locals: dict[int, dict[int, str]] = field(default_factory=dict)
+    labels: dict[int, dict[int, str]] = field(default_factory=dict)
+    types: dict[int, str] = field(default_factory=dict)
+    tables: dict[int, str] = field(default_factory=dict)
+    memories: dict[int, str] = field(default_factory=dict)
+    globals: dict[int, str] = field(default_factory=dict)
+    elems: dict[int, str] = field(default_factory=dict)
+    datas: dict[int, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return (self.module is None and not self.functions and not any(self.locals.values())
+                and not any(self.labels.values()) and not self.types and not self.tables
+                and not self.memories and not self.globals and not self.elems and not self.datas)
+
+
+def _name_map(names: dict[int, str]) -> bytes:
+    return vec([uleb(i) + name_bytes(n) for i, n in sorted(names.items())])
+
+
+def _indirect_map(names: dict[int, dict[int, str]]) -> bytes:
+    return vec([uleb(i) + _name_map(inner) for i, inner in sorted(names.items()) if inner])
+
+
+def encode_names(names: NameMaps) -> bytes:
+    """The payload of the `name` custom section (without the section header)."""
+    out = bytearray(name_bytes("name"))
+
+    def sub(ident: int, payload: bytes) -> None:
+        out.append(ident)
+        out.extend(uleb(len(payload)))
+        out.extend(payload)
+
+    if names.module is not None:
+        sub(0, name_bytes(names.module))
+    if names.functions:
+        sub(1, _name_map(names.functions))
+    if any(names.locals.values()):
+        sub(2, _indirect_map(names.locals))
+    if any(names.labels.values()):
+        sub(3, _indirect_map(names.labels))
+    for ident, table in ((4, names.types), (5, names.tables), (6, names.memories),
+                         (7, names.globals), (8, names.elems), (9, names.datas)):
+        if table:
+            sub(ident, _name_map(table))
+    return bytes(out)
+
+
+# -- types ------------------------------------------------------------------------------------
+
+def encode_valtype(t: ValType) -> bytes:
+    return bytes((t.value,))
+
+
+def encode_functype(ft: FuncType) -> bytes:
+    return (b"\x60" + uleb(len(ft.params)) + bytes(t.value for t in ft.params)
+            + uleb(len(ft.results)) + bytes(t.value for t in ft.results))
+
+
+def encode_limits(limits: Limits) -> bytes:
+    if limits.max is None:
+        return b"\x00" + uleb(limits.min)
+    return b"\x01" + uleb(limits.min) + uleb(limits.max)
+
+
+def encode_tabletype(tt: TableType) -> bytes:
+    return bytes((tt.element.value,)) + encode_limits(tt.limits)
+
+
+def encode_memtype(mt: MemoryType) -> bytes:
+    flags = (1 if mt.limits.max is not None else 0) | (2 if mt.shared else 0) | (4 if mt.is_64 else 0)
+    out = bytes((flags,)) + uleb(mt.limits.min)
+    if mt.limits.max is not None:
+        out += uleb(mt.limits.max)
+    return out
+
+
+def encode_globaltype(gt: GlobalType) -> bytes:
+    return bytes((gt.content.value, 1 if gt.mutable else 0))
+
+
+# -- instructions -----------------------------------------------------------------------------
+
+def _memarg(m: MemArg) -> bytes:
+    if m.memory:
+        return uleb(m.align | 0x40) + uleb(m.memory) + uleb(m.offset)
+    return uleb(m.align) + uleb(m.offset)
+
+
+def encode_instr(ins: Instr, out: bytearray) -> None:
+    """Append one instruction's encoding to `out`."""
+    op = ins.op
+    info = INFO.get(op)
+    if info is None:
+        raise WasmError(f"cannot encode unknown opcode {op:#x}")
+    if op > 0xFF:
+        out.append(op >> 24)
+        out += uleb(op & 0xFFFFFF)
+    else:
+        out.append(op)
+    kind = info.imm
+    imm = ins.imm
+    if kind is Imm.NONE:
+        return
+    if kind is Imm.I32 or kind is Imm.I64:
+        out += sleb(imm)
+    elif kind in _INDEX_IMMS:
+        out += uleb(imm)
+    elif kind is Imm.MEMARG:
+        out += _memarg(imm)
+    elif kind is Imm.BLOCKTYPE:
+        if imm is None:
+            out.append(0x40)
+        elif isinstance(imm, ValType):
+            out.append(imm.value)
+        else:
+            out += sleb(imm)
+    elif kind is Imm.F32:
+        out += imm.to_bytes(4, "little")
+    elif kind is Imm.F64:
+        out += imm.to_bytes(8, "little")
+    elif kind is Imm.BR_TABLE:
+        labels, default = imm
+        out += uleb(len(labels))
+        for label in labels:
+            out += uleb(label)
+        out += uleb(default)
+    elif kind is Imm.CALL_INDIRECT:
+        out += uleb(imm[0]) + uleb(imm[1])
+    elif kind is Imm.MEMORY:
+        out += uleb(imm)
+    elif kind is Imm.REFTYPE:
+        out.append(imm.value)
+    elif kind is Imm.SELECT_T:
+        out += uleb(len(imm)) + bytes(t.value for t in imm)
+    elif kind is Imm.MEMORY_INIT or kind is Imm.TABLE_INIT:
+        out += uleb(imm[0]) + uleb(imm[1])
+    elif kind is Imm.MEMORY_COPY or kind is Imm.TABLE_COPY:
+        out += uleb(imm[0]) + uleb(imm[1])
+    elif kind is Imm.V128 or kind is Imm.SHUFFLE:
+        out += bytes(imm)
+    elif kind is Imm.LANE:
+        out.append(imm)
+    elif kind is Imm.MEMARG_LANE:
+        out += _memarg(imm[0])
+        out.append(imm[1])
+    else:  # pragma: no cover - every Imm kind is handled above
+        raise WasmError(f"cannot encode immediate kind {kind}")
+
+
+_INDEX_IMMS = frozenset({Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM})
+
+
+def encode_expr(expr: Expr) -> bytes:
+    out = bytearray()
+    for ins in expr:
+        encode_instr(ins, out)
+    return bytes(out)
+
+
+def _uses_data_count(module: WasmModule) -> bool:
+    for code in module.codes:
+        for ins in code.body:
+            if ins.op == Op.MEMORY_INIT or ins.op == Op.DATA_DROP:
+                return True
+    return False
+
+
+# -- segments ---------------------------------------------------------------------------------
+
+def _is_ref_func_expr(expr: Expr) -> bool:
+    return len(expr) == 2 and expr[0].op == Op.REF_FUNC and expr[1].op == Op.END
+
+
+def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool | None = None) -> bytes:
+    """One element segment. `as_indices` says whether the items were written as function indices
+    (flags 0-3) or expressions (flags 4-7); by default indices are used when every item is a
+    `ref.func` of a funcref segment. `explicit_table` selects the flags with a table index
+    (2 and 6) for an active segment of table 0, as wasm-tools does when the text names the table."""
+    if as_indices is None:
+        as_indices = seg.type is ValType.FUNCREF and all(_is_ref_func_expr(e) for e in seg.init)
+    out = bytearray()
+    if as_indices:
+        items = vec([uleb(e[0].imm) for e in seg.init])
+        if seg.mode is SegmentMode.ACTIVE:
+            if seg.table == 0 and not explicit_table:
+                out.append(0)
+                out += encode_expr(seg.offset)
+            else:
+                out.append(2)
+                out += uleb(seg.table) + encode_expr(seg.offset) + b"\x00"
+        elif seg.mode is SegmentMode.PASSIVE:
+            out += b"\x01\x00"
+        else:
+            out += b"\x03\x00"
+        return bytes(out + items)
+    items = vec([encode_expr(e) for e in seg.init])
+    if seg.mode is SegmentMode.ACTIVE:
+        if seg.table == 0 and not explicit_table and seg.type is ValType.FUNCREF:
+            out.append(4)
+            out += encode_expr(seg.offset)
+        else:
+            out.append(6)
+            out += uleb(seg.table) + encode_expr(seg.offset) + bytes((seg.type.value,))
+    elif seg.mode is SegmentMode.PASSIVE:
+        out.append(5)
+        out.append(seg.type.value)
+    else:
+        out.append(7)
+        out.append(seg.type.value)
+    return bytes(out + items)
+
+
+def encode_data(seg: DataSegment) -> bytes:
+    payload = uleb(len(seg.data)) + seg.data
+    if seg.mode is SegmentMode.PASSIVE:
+        return b"\x01" + payload
+    if seg.memory == 0:
+        return b"\x00" + encode_expr(seg.offset) + payload
+    return b"\x02" + uleb(seg.memory) + encode_expr(seg.offset) + payload
+
+
+# -- the module -------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class EncodeHints:
+    """Encoding choices the decoded module does not record: per element segment, whether the
+    text named its table and whether its items were function indices."""
+
+    elem_explicit_table: list[bool] = field(default_factory=list)
+    elem_as_indices: list[bool | None] = field(default_factory=list)
+    force_data_count: bool = False
+
+
+def _section(ident: int, payload: bytes) -> bytes:
+    return bytes((ident,)) + uleb(len(payload)) + payload
+
+
+def _custom(sec: CustomSection) -> bytes:
+    return _section(0, name_bytes(sec.name) + sec.data)
+
+
+def encode_module(module: WasmModule, names: NameMaps | None = None,
+                  hints: EncodeHints | None = None) -> bytes:
+    """Encode a module. Without `names`, the module's own `names` (module, function and local
+    names) are written when present. Custom sections are placed after the section they
+    followed (`CustomSection.after`)."""
+    if names is None:
+        names = NameMaps(module.names.module, dict(module.names.functions),
+                         {k: dict(v) for k, v in module.names.locals.items()})
+    hints = hints or EncodeHints()
+    sections: list[tuple[int, bytes]] = []   # (ordering id, bytes)
+
+    def add(ident: int, payload: bytes) -> None:
+        sections.append((ident, _section(ident, payload)))
+
+    if module.types:
+        add(1, vec([encode_functype(t) for t in module.types]))
+    if module.imports:
+        entries = []
+        for imp in module.imports:
+            head = name_bytes(imp.module) + name_bytes(imp.name) + bytes((int(imp.kind),))
+            if imp.kind == ExternKind.FUNC:
+                entries.append(head + uleb(imp.desc))
+            elif imp.kind == ExternKind.TABLE:
+                entries.append(head + encode_tabletype(imp.desc))
+            elif imp.kind == ExternKind.MEMORY:
+                entries.append(head + encode_memtype(imp.desc))
+            else:
+                entries.append(head + encode_globaltype(imp.desc))
+        add(2, vec(entries))
+    if module.funcs:
+        add(3, vec([uleb(t) for t in module.funcs]))
+    if module.tables:
+        add(4, vec([encode_tabletype(t) for t in module.tables]))
+    if module.mems:
+        add(5, vec([encode_memtype(m) for m in module.mems]))
+    if module.globals:
+        add(6, vec([encode_globaltype(g.type) + encode_expr(g.init) for g in module.globals]))
+    if module.exports:
+        add(7, vec([name_bytes(e.name) + bytes((int(e.kind),)) + uleb(e.index) for e in module.exports]))
+    if module.start is not None:
+        add(8, uleb(module.start))
+    if module.elems:
+        entries = []
+        for i, seg in enumerate(module.elems):
+            explicit = hints.elem_explicit_table[i] if i < len(hints.elem_explicit_table) else False
+            as_idx = hints.elem_as_indices[i] if i < len(hints.elem_as_indices) else None
+            entries.append(encode_elem(seg, explicit, as_idx))
+        add(9, vec(entries))
+    data_count = module.data_count
+    if data_count is None and (hints.force_data_count or _uses_data_count(module)):
+        data_count = len(module.datas)
+    if data_count is not None:
+        sections.append((12, _section(12, uleb(data_count))))
+    if module.codes:
+        bodies = []
+        for code in module.codes:
+            body = vec([uleb(n) + bytes((t.value,)) for n, t in code.locals]) + encode_expr(code.body)
+            bodies.append(uleb(len(body)) + body)
+        add(10, vec(bodies))
+    if module.datas:
+        add(11, vec([encode_data(d) for d in module.datas]))
+
+    # section order: data count (12) sits between elements (9) and code (10)
+    order = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+    sections.sort(key=lambda s: order[s[0]])
+    out = bytearray(MAGIC_VERSION)
+    customs_by_after: dict[int, list[CustomSection]] = {}
+    for sec in module.customs:
+        customs_by_after.setdefault(sec.after, []).append(sec)
+    for sec in customs_by_after.pop(0, []):
+        out += _custom(sec)
+    for ident, raw in sections:
+        out += raw
+        for sec in customs_by_after.pop(ident, []):
+            out += _custom(sec)
+    for rest in customs_by_after.values():   # anchored to an absent section: keep them, at the end
+        for sec in rest:
+            out += _custom(sec)
+    if not names.is_empty():
+        out += _section(0, encode_names(names))
+    return bytes(out)
