@@ -8,6 +8,7 @@ from .engine import Engine
 from .errors import (IncompatibleArtifactError, InvalidError, LinkError, MalformedError, Trap,
                      TrapCode, UnsupportedError, WasmError)
 from .module import Module
+from .runtime import Caller, Func, Global, Instance, Linker, Memory, Store, Table
 from .text import wat2wasm
 from .wasm.types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
                          TableType, ValType)
@@ -16,5 +17,5 @@ __all__ = [
     "Config", "Engine", "Module", "WasmError", "MalformedError", "InvalidError", "LinkError",
     "IncompatibleArtifactError", "UnsupportedError", "Trap", "TrapCode", "wat2wasm",
     "ExportType", "FuncType", "GlobalType", "ImportType", "Limits", "MemoryType", "TableType",
-    "ValType",
+    "ValType", "Store", "Instance", "Linker", "Func", "Caller", "Memory", "Table", "Global",
 ]

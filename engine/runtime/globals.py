@@ -1,0 +1,46 @@
+"""Global: one wasm global variable. The value lives in the object in the runtime's internal form
+(a later native backend may move the storage into an instance's vmctx behind the same methods)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import WasmError
+from ..wasm.types import GlobalType
+from .store import Store
+from .values import to_internal, to_python
+
+
+class Global:
+    """A wasm global (mirrors wasmtime-py's Global). ``value_`` holds the internal value."""
+
+    __slots__ = ("_store", "_type", "value_", "__weakref__")
+
+    def __init__(self, store: Store, ty: GlobalType, val: Any) -> None:
+        if not isinstance(store, Store):
+            raise WasmError(f"Global expects a Store, got {type(store).__name__}")
+        if not isinstance(ty, GlobalType):
+            raise WasmError(f"Global expects a GlobalType, got {type(ty).__name__}")
+        self._store = store
+        self._type = ty
+        self.value_ = to_internal(ty.content, val)
+
+    @classmethod
+    def _internal(cls, store: Store, ty: GlobalType, value: Any) -> Global:
+        """A global holding an already-internal value (used by instantiation)."""
+        g = cls.__new__(cls)
+        g._store = store
+        g._type = ty
+        g.value_ = value
+        return g
+
+    def type(self, store: Store) -> GlobalType:
+        return self._type
+
+    def value(self, store: Store) -> Any:
+        return to_python(self._type.content, self.value_)
+
+    def set_value(self, store: Store, val: Any) -> None:
+        if not self._type.mutable:
+            raise WasmError("cannot set the value of an immutable global")
+        self.value_ = to_internal(self._type.content, val)

@@ -1,0 +1,246 @@
+"""Instance: a module instantiated in a Store. Instantiation follows the spec's order: check the
+imports, allocate functions, tables, memories and globals (evaluating initialisers), then apply
+the active element and data segments (trapping on bounds), then run the start function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Iterator, Sequence
+
+from ..errors import LinkError, Trap, TrapCode, WasmError
+from ..ir import numerics as N
+from ..module import Module
+from ..wasm.module import Expr, SegmentMode, WasmModule
+from ..wasm.opcodes import Op
+from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
+from .executor import executor_for
+from .func import Func, invoke
+from .globals import Global
+from .memory import Memory
+from .store import Store
+from .table import Table
+from .values import default_value
+
+Extern = Func | Table | Memory | Global
+
+_KIND_NAMES = {ExternKind.FUNC: "func", ExternKind.TABLE: "table", ExternKind.MEMORY: "memory",
+               ExternKind.GLOBAL: "global"}
+_EXTERN_CLASS = {ExternKind.FUNC: Func, ExternKind.TABLE: Table, ExternKind.MEMORY: Memory,
+                 ExternKind.GLOBAL: Global}
+
+
+class Instance:
+    """An instantiated module (mirrors wasmtime-py's Instance).
+
+    Internal fields read by executors: ``wasm`` (the WasmModule), ``module`` (the Module),
+    ``funcs``, ``tables``, ``mems``, ``globals`` (index spaces, imports first), ``types``,
+    ``elems`` (per element segment: a list of references, emptied by elem.drop), ``datas``
+    (per data segment: bytes, emptied by data.drop), ``executor`` and ``exec_state`` (free for
+    the executor)."""
+
+    def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
+        if not isinstance(store, Store):
+            raise WasmError(f"Instance expects a Store, got {type(store).__name__}")
+        if not isinstance(module, Module):
+            raise WasmError(f"Instance expects a Module, got {type(module).__name__}")
+        if not Engine_same(store.engine, module.engine):
+            raise WasmError("cannot instantiate a module in a store of a different engine")
+        self.store = store
+        self.module = module
+        self.wasm: WasmModule = module.wasm_module
+        self.executor = executor_for(store.engine)
+        self.exec_state: Any = None
+        self.types: list[FuncType] = self.wasm.types
+        self.funcs: list[Func] = []
+        self.tables: list[Table] = []
+        self.mems: list[Memory] = []
+        self.globals: list[Global] = []
+        self.elems: list[list[Any]] = []
+        self.datas: list[bytes] = []
+        self.export_map: dict[str, Extern] = {}
+        self._exports: InstanceExports | None = None
+        self._link(list(imports))
+        self._allocate()
+        self.executor.prepare(self)
+        self._initialise()
+
+    def exports(self, store: Store) -> InstanceExports:
+        if self._exports is None:
+            self._exports = InstanceExports(self)
+        return self._exports
+
+    # -- instantiation ---------------------------------------------------------------------
+
+    def _link(self, imports: list[Extern]) -> None:
+        m = self.wasm
+        if len(imports) != len(m.imports):
+            raise LinkError(f"expected {len(m.imports)} imports, found {len(imports)}")
+        for i, (imp, ext) in enumerate(zip(m.imports, imports)):
+            where = f"import {i} `{imp.module}::{imp.name}`"
+            cls = _EXTERN_CLASS[imp.kind]
+            if not isinstance(ext, cls):
+                got = _KIND_NAMES.get(_kind_of(ext), type(ext).__name__)
+                raise LinkError(f"incompatible import type for {where}: expected "
+                                f"{_KIND_NAMES[imp.kind]}, found {got}")
+            if ext._store is not self.store:
+                raise WasmError(f"{where}: the item belongs to a different Store")
+            if imp.kind == ExternKind.FUNC:
+                want = m.types[imp.desc]
+                if ext.ftype != want:
+                    raise LinkError(f"incompatible import type for {where}: expected func of "
+                                    f"type {want}, found {ext.ftype}")
+                self.funcs.append(ext)
+            elif imp.kind == ExternKind.TABLE:
+                want: TableType = imp.desc
+                have = ext.type(self.store)
+                if have.element != want.element or not _limits_match(have.limits, want.limits):
+                    raise LinkError(f"incompatible import type for {where}: expected table "
+                                    f"{want.element} {want.limits}, found {have.element} "
+                                    f"{have.limits}")
+                self.tables.append(ext)
+            elif imp.kind == ExternKind.MEMORY:
+                want_m: MemoryType = imp.desc
+                have_m = ext.type(self.store)
+                if not _limits_match(have_m.limits, want_m.limits):
+                    raise LinkError(f"incompatible import type for {where}: expected memory "
+                                    f"{want_m.limits}, found {have_m.limits}")
+                self.mems.append(ext)
+            else:
+                want_g: GlobalType = imp.desc
+                have_g = ext._type
+                if have_g.content != want_g.content or have_g.mutable != want_g.mutable:
+                    raise LinkError(f"incompatible import type for {where}: expected global "
+                                    f"{_global_str(want_g)}, found {_global_str(have_g)}")
+                self.globals.append(ext)
+
+    def _allocate(self) -> None:
+        m, store = self.wasm, self.store
+        base = len(self.funcs)
+        for i, type_index in enumerate(m.funcs):
+            self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
+        for tt in m.tables:
+            self.tables.append(Table(store, tt, None))
+        for mt in m.mems:
+            self.mems.append(Memory(store, mt))
+        for g in m.globals:
+            self.globals.append(Global._internal(store, g.type, self.eval_const(g.init)))
+        for seg in m.elems:
+            self.elems.append([self.eval_const(e) for e in seg.init])
+        self.datas = [seg.data for seg in m.datas]
+        spaces = {ExternKind.FUNC: self.funcs, ExternKind.TABLE: self.tables,
+                  ExternKind.MEMORY: self.mems, ExternKind.GLOBAL: self.globals}
+        for exp in m.exports:
+            self.export_map[exp.name] = spaces[exp.kind][exp.index]
+
+    def _initialise(self) -> None:
+        m = self.wasm
+        for i, seg in enumerate(m.elems):
+            if seg.mode == SegmentMode.ACTIVE:
+                offset = self.eval_const(seg.offset)
+                table = self.tables[seg.table]
+                items = self.elems[i]
+                if offset + len(items) > len(table.elements):
+                    raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+                table.elements[offset:offset + len(items)] = items
+            if seg.mode != SegmentMode.PASSIVE:
+                self.elems[i] = []
+        for i, seg in enumerate(m.datas):
+            if seg.mode == SegmentMode.ACTIVE:
+                offset = self.eval_const(seg.offset)
+                mem = self.mems[seg.memory]
+                if offset + len(seg.data) > mem.length:
+                    raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
+                mem.buf[offset:offset + len(seg.data)] = seg.data
+                self.datas[i] = b""
+        if m.start is not None:
+            invoke(self.funcs[m.start], [], self)
+
+    def eval_const(self, expr: Expr | None) -> Any:
+        """Evaluate a (validated) constant expression to an internal value."""
+        stack: list[Any] = []
+        for ins in expr or ():
+            op = ins.op
+            if op == _I32_CONST:
+                stack.append(ins.imm & N.M32)
+            elif op == _I64_CONST:
+                stack.append(ins.imm & N.M64)
+            elif op == _F32_CONST or op == _F64_CONST:
+                stack.append(ins.imm)
+            elif op == _GLOBAL_GET:
+                stack.append(self.globals[ins.imm].value_)
+            elif op == _REF_NULL:
+                stack.append(None)
+            elif op == _REF_FUNC:
+                stack.append(self.funcs[ins.imm])
+            elif op in _EXTENDED:
+                b, a = stack.pop(), stack.pop()
+                stack.append(_EXTENDED[op](a, b))
+            elif op == _END:
+                break
+            else:
+                raise WasmError(f"unsupported instruction in constant expression: opcode {op:#x}")
+        if len(stack) != 1:
+            raise WasmError("constant expression must produce exactly one value")
+        return stack[0]
+
+
+_I32_CONST = int(Op.I32_CONST)
+_I64_CONST = int(Op.I64_CONST)
+_F32_CONST = int(Op.F32_CONST)
+_F64_CONST = int(Op.F64_CONST)
+_GLOBAL_GET = int(Op.GLOBAL_GET)
+_REF_NULL = int(Op.REF_NULL)
+_REF_FUNC = int(Op.REF_FUNC)
+_END = int(Op.END)
+#: Extended constant expressions (a later proposal; harmless to evaluate).
+_EXTENDED = {int(Op.I32_ADD): N.i32_add, int(Op.I32_SUB): N.i32_sub, int(Op.I32_MUL): N.i32_mul,
+             int(Op.I64_ADD): N.i64_add, int(Op.I64_SUB): N.i64_sub, int(Op.I64_MUL): N.i64_mul}
+
+
+def Engine_same(a, b) -> bool:
+    from ..engine import Engine
+    return Engine.same(a, b)
+
+
+def _kind_of(ext: Any) -> ExternKind | None:
+    for kind, cls in _EXTERN_CLASS.items():
+        if isinstance(ext, cls):
+            return kind
+    return None
+
+
+def _limits_match(have: Limits, want: Limits) -> bool:
+    """Import subtyping of limits: at least the minimum, and a maximum within the wanted one."""
+    if have.min < want.min:
+        return False
+    if want.max is None:
+        return True
+    return have.max is not None and have.max <= want.max
+
+
+def _global_str(t: GlobalType) -> str:
+    return f"(mut {t.content})" if t.mutable else str(t.content)
+
+
+class InstanceExports(Mapping):
+    """An instance's exports: by name (``exports["f"]``), by position (``exports[0]``, or
+    ``exports.by_index``)."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._map = instance.export_map
+        self._seq = tuple(self._map.values())
+
+    @property
+    def by_index(self) -> Sequence[Extern]:
+        return self._seq
+
+    def __getitem__(self, key: str | int) -> Extern:
+        if isinstance(key, int):
+            return self._seq[key]
+        return self._map[key]
+
+    def __len__(self) -> int:
+        return len(self._seq)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)

@@ -1,0 +1,73 @@
+"""Conversion of wasm values between the Python API (ints, floats, objects) and the runtime's
+internal form: i32/i64 as unsigned ints, f32/f64 as raw bit patterns, references as objects
+(a Func or None for funcref; any Python object or None for externref)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import WasmError
+from ..ir import numerics as N
+from ..wasm.types import ValType
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, (bytes, bytearray)) else type(value).__name__
+
+
+def to_internal(ty: ValType, value: Any) -> Any:
+    """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not fit."""
+    if ty is ValType.I32:
+        if isinstance(value, int) and -0x8000_0000 <= value <= 0xFFFF_FFFF:
+            return value & 0xFFFF_FFFF
+        raise WasmError(f"expected an i32 (int in -2**31..2**32-1), got {_describe(value)}")
+    if ty is ValType.I64:
+        if isinstance(value, int) and -0x8000_0000_0000_0000 <= value <= 0xFFFF_FFFF_FFFF_FFFF:
+            return value & 0xFFFF_FFFF_FFFF_FFFF
+        raise WasmError(f"expected an i64 (int in -2**63..2**64-1), got {_describe(value)}")
+    if ty is ValType.F32:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return N.f32_from_py(float(value))
+        raise WasmError(f"expected an f32 (float), got {_describe(value)}")
+    if ty is ValType.F64:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return N.float_to_f64(float(value))
+        raise WasmError(f"expected an f64 (float), got {_describe(value)}")
+    if ty is ValType.FUNCREF:
+        from .func import Func
+        if value is None or isinstance(value, Func):
+            return value
+        raise WasmError(f"expected a funcref (Func or None), got {_describe(value)}")
+    if ty is ValType.EXTERNREF:
+        return value
+    raise WasmError(f"values of type {ty} cannot cross the Python API")
+
+
+def to_python(ty: ValType, value: Any) -> Any:
+    """An internal value of type `ty` as the Python API shows it."""
+    if ty is ValType.I32:
+        return value - 0x1_0000_0000 if value & 0x8000_0000 else value
+    if ty is ValType.I64:
+        return value - 0x1_0000_0000_0000_0000 if value & 0x8000_0000_0000_0000 else value
+    if ty is ValType.F32:
+        return N.f32_to_py(value)
+    if ty is ValType.F64:
+        return N.f64_to_float(value)
+    return value
+
+
+def default_value(ty: ValType) -> Any:
+    """The zero value of a type (null for references)."""
+    return None if ty.is_ref else 0
+
+
+def check_internal(ty: ValType, value: Any) -> bool:
+    """Whether `value` is a well-formed internal value of type `ty` (used on host results)."""
+    if ty is ValType.I32 or ty is ValType.F32:
+        return isinstance(value, int) and 0 <= value <= 0xFFFF_FFFF
+    if ty is ValType.I64 or ty is ValType.F64:
+        return isinstance(value, int) and 0 <= value <= 0xFFFF_FFFF_FFFF_FFFF
+    if ty is ValType.FUNCREF:
+        from .func import Func
+        return value is None or isinstance(value, Func)
+    return ty is ValType.EXTERNREF
