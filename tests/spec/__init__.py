@@ -1,0 +1,1 @@
+"""The WebAssembly spec-suite harness: .wast -> JSON commands -> checks against an executor."""

@@ -1,0 +1,313 @@
+"""Run one spec script's commands through an Executor and tally every assertion.
+
+Front-end commands (modules, malformed/invalid binaries) need only a decoder and validator;
+text-form modules need the text parser; everything else needs the runtime. What the executor
+cannot do yet is counted "not yet run" with the reason, never as passed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import skips as skip_list
+from .cache import converted
+from .executor import Executor, LinkFailed, Rejected, Trapped, make_executor
+from .results import Category, FileResult, Note, Status
+from .targets import Target
+from .values import results_match
+from .wast import (ActionCommand, ActionKind, AssertExhaustion, AssertModule, AssertReturn,
+                   AssertTrap, ModuleAssertKind, ModuleCommand, ModuleType, Register,
+                   WastScript, load_script)
+
+#: The trap code (wasmtime-py / polyjit TrapCode name) each trap text of the suite means.
+TRAP_CODES: dict[str, tuple[str, ...]] = {
+    "call stack exhausted": ("STACK_OVERFLOW",),
+    "indirect call type mismatch": ("BAD_SIGNATURE",),
+    "integer divide by zero": ("INTEGER_DIVISION_BY_ZERO",),
+    "integer overflow": ("INTEGER_OVERFLOW",),
+    "invalid conversion to integer": ("BAD_CONVERSION_TO_INTEGER",),
+    "out of bounds memory access": ("MEMORY_OUT_OF_BOUNDS",),
+    "out of bounds table access": ("TABLE_OUT_OF_BOUNDS",),
+    "undefined element": ("TABLE_OUT_OF_BOUNDS",),
+    "uninitialized element": ("INDIRECT_CALL_TO_NULL",),
+    "unreachable": ("UNREACHABLE",),
+}
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def wording_matches(expected: str, message: str) -> bool:
+    """Loose message check: the suite's text, or all of its words, appear in the message."""
+    expected_l, message_l = expected.lower(), message.lower()
+    if expected_l in message_l:
+        return True
+    words = set(_WORD.findall(message_l))
+    return all(w in words for w in _WORD.findall(expected_l))
+
+
+def trap_code_matches(text: str, code: str | None) -> bool:
+    """Does trap `code` fit the suite's trap text? Texts the table lacks accept any code."""
+    wanted = TRAP_CODES.get(_trap_key(text))
+    return wanted is None or code in wanted
+
+
+def _trap_key(text: str) -> str:
+    # "uninitialized element 2" names the element; the kind is the words before it.
+    return re.sub(r"\s+\d+$", "", text.strip())
+
+
+def _describe(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+class ScriptRunner:
+    """Runs the commands of one script against one executor into a FileResult."""
+
+    def __init__(self, script: WastScript, executor: Executor, target: str) -> None:
+        self.script = script
+        self.executor = executor
+        self.result = FileResult(script.name, target)
+        self.frontend_missing = executor.frontend_missing()
+        self.text_missing = executor.text_missing()
+        self.runtime_missing = executor.runtime_missing()
+
+    def run(self) -> FileResult:
+        self.executor.reset()
+        for command in self.script.commands:
+            category = category_of(command)
+            skip = skip_list.skip_for(self.script.name, command.line) if category else None
+            if skip is not None:
+                self.result.tally.add(category, Status.SKIPPED)
+                continue
+            handler = getattr(self, "_" + type(command).__name__)
+            handler(command)
+        return self.result
+
+    def _where(self, command) -> str:
+        return f"{self.script.name}.wast:{command.line}"
+
+    def _pass(self, category: Category) -> None:
+        self.result.tally.add(category, Status.PASSED)
+
+    def _fail(self, category: Category | None, command, what: str) -> None:
+        self.result.fail(category, f"{self._where(command)}: {what}")
+
+    # -- modules
+
+    def _ModuleCommand(self, cmd: ModuleCommand) -> None:
+        category = Category.MODULE
+        if self.frontend_missing:
+            self.result.not_run(category, self.frontend_missing)
+            return
+        try:
+            module = self.executor.compile(self.script.module_bytes(cmd.filename))
+        except Rejected as e:
+            self._fail(category, cmd, f"module rejected: {e}")
+            self._forget_current()
+            return
+        except Exception as e:  # noqa: BLE001 - any other exception is a bug to report
+            self._fail(category, cmd, f"module compile raised {_describe(e)}")
+            self._forget_current()
+            return
+        if self.runtime_missing:
+            self._pass(category)  # decoded and validated; instantiation is counted nowhere
+            return
+        try:
+            self.executor.instantiate(module, cmd.name)
+        except (Trapped, LinkFailed) as e:
+            self._fail(category, cmd, f"instantiation failed: {_describe(e)}")
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"instantiation raised {_describe(e)}")
+            return
+        self._pass(category)
+
+    def _forget_current(self) -> None:
+        if not self.runtime_missing:
+            try:
+                self.executor.current = None
+            except AttributeError:
+                pass
+
+    def _Register(self, cmd: Register) -> None:
+        if self.runtime_missing:
+            return
+        try:
+            self.executor.register(cmd.name, cmd.as_name)
+        except Exception as e:  # noqa: BLE001
+            self._fail(None, cmd, f"register {cmd.as_name!r} raised {_describe(e)}")
+
+    def _AssertModule(self, cmd: AssertModule) -> None:
+        category = category_of(cmd)
+        if cmd.kind in (ModuleAssertKind.MALFORMED, ModuleAssertKind.INVALID):
+            self._assert_rejected(cmd, category)
+        else:
+            self._assert_not_instantiable(cmd, category)
+
+    def _assert_rejected(self, cmd: AssertModule, category: Category) -> None:
+        text = cmd.module_type is ModuleType.TEXT
+        missing = self.text_missing if text else self.frontend_missing
+        if text and not missing:
+            missing = self.frontend_missing
+        if missing:
+            self.result.not_run(category, missing)
+            return
+        try:
+            if text:
+                self.executor.compile_text(self.script.module_text(cmd.filename))
+            else:
+                self.executor.compile(self.script.module_bytes(cmd.filename))
+        except Rejected as e:
+            self._pass(category)
+            if not wording_matches(cmd.text, str(e)):
+                self.result.tally.note(Note.WORDING)
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}) raised {_describe(e)}")
+            return
+        self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): module was accepted")
+
+    def _assert_not_instantiable(self, cmd: AssertModule, category: Category) -> None:
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        try:
+            module = self.executor.compile(self.script.module_bytes(cmd.filename))
+            self.executor.instantiate(module, None)
+        except Rejected as e:
+            self._fail(category, cmd, f"{cmd.kind.value}: module rejected: {e}")
+            return
+        except Trapped as e:
+            if cmd.kind is ModuleAssertKind.UNINSTANTIABLE:
+                self._pass(category)
+                if not trap_code_matches(cmd.text, e.code) and not wording_matches(cmd.text, str(e)):
+                    self.result.tally.note(Note.WORDING)
+            else:
+                self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): trapped: {e}")
+            return
+        except LinkFailed as e:
+            if cmd.kind is ModuleAssertKind.UNLINKABLE:
+                self._pass(category)
+                if not wording_matches(cmd.text, str(e)):
+                    self.result.tally.note(Note.WORDING)
+            else:
+                self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): "
+                                          f"failed without a trap: {e}")
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.kind.value} raised {_describe(e)}")
+            return
+        self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): instantiation succeeded")
+
+    # -- actions
+
+    def _perform(self, action):
+        if action.kind is ActionKind.INVOKE:
+            return self.executor.invoke(action.module, action.field, action.args)
+        return [self.executor.get(action.module, action.field)]
+
+    def _ActionCommand(self, cmd: ActionCommand) -> None:
+        category = Category.ACTION
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        try:
+            self._perform(cmd.action)
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.action}: {_describe(e)}")
+            return
+        self._pass(category)
+
+    def _AssertReturn(self, cmd: AssertReturn) -> None:
+        category = Category.RETURN
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        try:
+            got = self._perform(cmd.action)
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.action}: {_describe(e)}")
+            return
+        if results_match(cmd.expected, got):
+            self._pass(category)
+        else:
+            self._fail(category, cmd, f"{cmd.action}: expected "
+                       f"[{', '.join(map(str, cmd.expected))}], got [{', '.join(map(str, got))}]")
+
+    def _AssertTrap(self, cmd: AssertTrap) -> None:
+        self._expect_trap(cmd, Category.TRAP)
+
+    def _AssertExhaustion(self, cmd: AssertExhaustion) -> None:
+        self._expect_trap(cmd, Category.EXHAUSTION)
+
+    def _expect_trap(self, cmd, category: Category) -> None:
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        try:
+            got = self._perform(cmd.action)
+        except Trapped as e:
+            if e.code is not None and not trap_code_matches(cmd.text, e.code):
+                self._fail(category, cmd, f"{cmd.action}: expected trap {cmd.text!r}, "
+                                          f"got trap {e.code}: {e}")
+                return
+            self._pass(category)
+            if not wording_matches(_trap_key(cmd.text), str(e)):
+                self.result.tally.note(Note.WORDING)
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.action}: expected trap {cmd.text!r}, "
+                                      f"got {_describe(e)}")
+            return
+        self._fail(category, cmd, f"{cmd.action}: expected trap {cmd.text!r}, "
+                                  f"returned [{', '.join(map(str, got))}]")
+
+
+def category_of(command) -> Category | None:
+    """The status-table row of a command (None for register, which asserts nothing)."""
+    if isinstance(command, ModuleCommand):
+        return Category.MODULE
+    if isinstance(command, AssertReturn):
+        return Category.RETURN
+    if isinstance(command, AssertTrap):
+        return Category.TRAP
+    if isinstance(command, AssertExhaustion):
+        return Category.EXHAUSTION
+    if isinstance(command, ActionCommand):
+        return Category.ACTION
+    if isinstance(command, AssertModule):
+        if command.module_type is ModuleType.TEXT:
+            return Category.TEXT
+        return {ModuleAssertKind.MALFORMED: Category.MALFORMED,
+                ModuleAssertKind.INVALID: Category.INVALID,
+                ModuleAssertKind.UNLINKABLE: Category.UNLINKABLE,
+                ModuleAssertKind.UNINSTANTIABLE: Category.UNINSTANTIABLE}[command.kind]
+    return None
+
+
+def not_run_result(script: WastScript, target: str, reason: str) -> FileResult:
+    """Every assertion of `script` counted as not yet run (a target that cannot run at all)."""
+    result = FileResult(script.name, target)
+    for command in script.commands:
+        category = category_of(command)
+        if category is not None:
+            result.not_run(category, reason)
+    return result
+
+
+def run_file(wast: Path, executor: Executor, target: str) -> FileResult:
+    """Convert (cached) and run one .wast file."""
+    script = load_script(converted(wast), wast.stem)
+    return ScriptRunner(script, executor, target).run()
+
+
+def run_target(wast: Path, target: Target) -> FileResult:
+    """Run one .wast file on a target (all "not yet run" if the target cannot run at all)."""
+    script = load_script(converted(wast), wast.stem)
+    executor = make_executor(target.api, target.settings)
+    if not target.frontend_alone:
+        reason = executor.runtime_missing()
+        if reason:
+            return not_run_result(script, target.name, reason)
+    return ScriptRunner(script, executor, target.name).run()

@@ -1,0 +1,103 @@
+"""Every spec-suite assertion the harness does not run, and the reference's known failures.
+
+One place, each with its reason. A skipped assertion is counted as "skipped", never passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True, frozen=True)
+class Skip:
+    """Skip one assertion (`line`) of `file` (a .wast stem), or the whole file (line None)."""
+
+    file: str
+    line: int | None
+    reason: str
+
+
+# Python floats are doubles: an f32 signaling NaN is quieted by the f32<->double conversion
+# at the API boundary, in wasmtime-py as in any API that passes f32 as float. Assertions
+# whose outcome depends on an f32 sNaN crossing unchanged cannot run as written. (Those with
+# an sNaN argument and a nan:arithmetic expectation still hold, so they are run.)
+_SNAN_ARG = ("f32 signaling-NaN argument: quieted on its way in through a Python float, "
+             "and the expected result keeps its exact bits")
+_SNAN_RESULT = ("f32 signaling-NaN result: quieted on its way out through a Python float")
+
+#: Assertions no API with wasmtime-py's value model can run as written.
+SKIPS: tuple[Skip, ...] = (
+    Skip("conversions", 628, _SNAN_RESULT),
+    Skip("conversions", 629, _SNAN_RESULT),
+    Skip("conversions", 657, _SNAN_ARG),
+    Skip("conversions", 658, _SNAN_ARG),
+    Skip("float_exprs", 1074, _SNAN_ARG),
+    Skip("float_exprs", 1078, _SNAN_ARG),
+    Skip("float_exprs", 1082, _SNAN_ARG),
+    Skip("float_exprs", 1086, _SNAN_ARG),
+    Skip("float_exprs", 1153, _SNAN_ARG),
+    Skip("float_exprs", 1157, _SNAN_ARG),
+    Skip("float_exprs", 1161, _SNAN_ARG),
+    Skip("float_exprs", 1165, _SNAN_ARG),
+    Skip("float_memory", 16, _SNAN_RESULT),
+    Skip("float_memory", 22, _SNAN_RESULT),
+    Skip("float_memory", 28, _SNAN_RESULT),
+    Skip("float_memory", 68, _SNAN_RESULT),
+    Skip("float_memory", 74, _SNAN_RESULT),
+    Skip("float_memory", 80, _SNAN_RESULT),
+    Skip("float_misc", 636, _SNAN_ARG),
+    Skip("float_misc", 637, _SNAN_ARG),
+    Skip("float_misc", 641, _SNAN_ARG),
+    Skip("float_misc", 642, _SNAN_ARG),
+    Skip("float_misc", 646, _SNAN_ARG),
+    Skip("float_misc", 647, _SNAN_ARG),
+    Skip("float_misc", 648, _SNAN_ARG),
+    Skip("float_misc", 649, _SNAN_ARG),
+    Skip("local_tee", 338, _SNAN_RESULT),
+    Skip("select", 194, _SNAN_ARG),
+    Skip("select", 200, _SNAN_ARG),
+    Skip("select", 226, _SNAN_ARG),
+    Skip("select", 232, _SNAN_ARG),
+)
+
+#: Assertions wasmtime-py (default features) fails for reasons that are not harness bugs:
+#: it implements WebAssembly 3.0, which changed these rules. Used only when checking the
+#: harness against wasmtime; polyjit (a 2.0 engine) must pass them.
+_R_LEB = ("3.0 (memory64) reads memory limits as u64, so a 6-byte LEB128 limit is no "
+          "longer too long")
+_R_ZERO = ("3.0 (multi-memory, reference types) reads the reserved 0x00 byte of memory "
+           "instructions / call_indirect as an index LEB128, so a long zero is accepted")
+_R_CONST = ("3.0 (extended constant expressions) lets global.get in a constant expression "
+            "name any earlier global, not only imported ones")
+_R_MULTIMEM = "3.0 (multi-memory) allows more than one memory"
+
+REFERENCE_KNOWN_FAILURES: tuple[Skip, ...] = (
+    Skip("binary-leb128", 218, _R_LEB),
+    Skip("binary-leb128", 226, _R_LEB),
+    Skip("binary", 146, _R_ZERO),
+    Skip("binary", 166, _R_ZERO),
+    Skip("binary", 185, _R_ZERO),
+    Skip("binary", 204, _R_ZERO),
+    Skip("binary", 243, _R_ZERO),
+    Skip("binary", 262, _R_ZERO),
+    Skip("binary", 280, _R_ZERO),
+    Skip("binary", 298, _R_ZERO),
+    Skip("data", 89, _R_CONST),
+    Skip("data", 93, _R_CONST),
+    Skip("elem", 171, _R_CONST),
+    Skip("elem", 175, _R_CONST),
+    Skip("global", 352, _R_CONST),
+    Skip("global", 356, _R_CONST),
+    Skip("imports", 488, _R_MULTIMEM),
+    Skip("imports", 492, _R_MULTIMEM),
+    Skip("imports", 496, _R_MULTIMEM),
+    Skip("memory", 10, _R_MULTIMEM),
+    Skip("memory", 11, _R_MULTIMEM),
+)
+
+_BY_KEY = {(s.file, s.line): s for s in SKIPS}
+
+
+def skip_for(file: str, line: int) -> Skip | None:
+    """The Skip covering assertion `line` of `file`, if any."""
+    return _BY_KEY.get((file, line)) or _BY_KEY.get((file, None))

@@ -1,0 +1,42 @@
+"""The targets the spec suite runs on: the single list later work extends.
+
+A target is an API ("polyjit" or the "wasmtime" reference) plus the Config settings of its
+Engine. Whether it can run yet is asked of polyjit itself (see executor.polyjit_api): what it
+cannot run is reported as not yet run; nothing is ever counted as passed unrun.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.config import TARGETS as ARCHITECTURES
+
+
+@dataclass(slots=True, frozen=True)
+class Target:
+    """A named engine configuration the suite runs on.
+
+    `frontend_alone`: run the front-end checks (modules decode and validate, bad binaries are
+    rejected) even while this target cannot execute code yet. The interpreter target does;
+    the machine-code targets would only repeat the same checks, so until their backend runs
+    every assertion of theirs is "not yet run".
+    """
+
+    name: str
+    api: str = "polyjit"
+    settings: dict = field(default_factory=dict, hash=False)
+    frontend_alone: bool = False
+
+
+#: polyjit's targets: the IR interpreter, then machine code for each architecture of
+#: engine.config.TARGETS (host code natively, others under Unicorn: Config picks).
+TARGETS: tuple[Target, ...] = (
+    Target("interpreter", settings={"strategy": "interpreter"}, frontend_alone=True),
+    *(Target(arch, settings={"strategy": "compiler", "target": arch})
+      for arch in ARCHITECTURES),
+)
+
+#: The reference API, for checking the harness itself (scripts/spec_report.py --api wasmtime).
+REFERENCE = Target("wasmtime", api="wasmtime", frontend_alone=True)
+
+BY_NAME: dict[str, Target] = {t.name: t for t in (*TARGETS, REFERENCE)}
