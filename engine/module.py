@@ -37,6 +37,8 @@ class Module:
             raise WasmError(f"Module expects an Engine, got {type(engine).__name__}")
         self.engine = engine
         self._module = decode_and_validate(engine, wasm)
+        self._ir: dict[int, object] = {}
+        self._compiled: dict[int, object] = {}
 
     @classmethod
     def from_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
@@ -58,6 +60,22 @@ class Module:
     def wasm_module(self) -> WasmModule:
         """The decoded module (for polyjit's own stages and tools)."""
         return self._module
+
+    def ir_function(self, index: int):
+        """The SSA IR of defined function `index` (function index space), built on first use."""
+        fn = self._ir.get(index)
+        if fn is None:
+            from .ir.builder import build_function
+            fn = self._ir[index] = build_function(self._module, index)
+        return fn
+
+    def compiled_function(self, index: int):
+        """The IR interpreter's translation of function `index`, made on first use."""
+        compiled = self._compiled.get(index)
+        if compiled is None:
+            from .ir.interp import compile_function
+            compiled = self._compiled[index] = compile_function(self.ir_function(index))
+        return compiled
 
     @property
     def imports(self) -> list[ImportType]:

@@ -1,0 +1,623 @@
+"""The IR interpreter: runs SSA functions with exact wasm semantics (engine.ir.numerics).
+
+Each IR function is translated once into Python source (one statement per IR instruction, SSA
+values as Python locals, blocks with one incoming edge inlined at that edge, the remaining
+blocks behind a binary dispatch tree in a loop), compiled, and bound per instance to the
+instance's memories, tables and globals. Functions that call are generators: a call is a
+``yield (callee, args)`` serviced by a driver loop that keeps an explicit frame stack, so wasm
+recursion never recurses in Python and the depth limit is a plain counter
+(Trap STACK_OVERFLOW "call stack exhausted").
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..errors import Trap, TrapCode, UnsupportedError
+from . import numerics as N
+from .ir import (F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode)
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..runtime.instance import Instance
+
+O = Opcode
+
+#: Deepest relative indentation for inlined blocks (Python's tokenizer allows 100 levels).
+_INLINE_DEPTH = 48
+
+
+# ---------------------------------------------------------------------------------------------
+# Runtime helpers the generated code calls
+# ---------------------------------------------------------------------------------------------
+
+_TRAPS = {code: code for code in TrapCode}
+
+
+def _trap(code: int) -> Trap:
+    return Trap(None, TrapCode(code))
+
+
+def _memory_init(inst: Instance, mem: Any, seg: int, d: int, s: int, n: int) -> None:
+    data = inst.datas[seg]
+    if s + n > len(data) or d + n > mem.length:
+        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        mem.buf[d:d + n] = data[s:s + n]
+
+
+def _memory_copy(dst: Any, src: Any, d: int, s: int, n: int) -> None:
+    if s + n > src.length or d + n > dst.length:
+        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        dst.buf[d:d + n] = src.buf[s:s + n]
+
+
+def _memory_fill(mem: Any, d: int, v: int, n: int) -> None:
+    if d + n > mem.length:
+        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        mem.buf[d:d + n] = bytes((v & 0xFF,)) * n
+
+
+def _data_drop(inst: Instance, seg: int) -> None:
+    inst.datas[seg] = b""
+
+
+def _table_get(t: Any, i: int) -> Any:
+    e = t.elements
+    if i >= len(e):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    return e[i]
+
+
+def _table_set(t: Any, i: int, r: Any) -> None:
+    e = t.elements
+    if i >= len(e):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    e[i] = r
+
+
+def _table_fill(t: Any, i: int, r: Any, n: int) -> None:
+    e = t.elements
+    if i + n > len(e):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        e[i:i + n] = [r] * n
+
+
+def _table_copy(dst: Any, src: Any, d: int, s: int, n: int) -> None:
+    if s + n > len(src.elements) or d + n > len(dst.elements):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        dst.elements[d:d + n] = src.elements[s:s + n]
+
+
+def _table_init(inst: Instance, t: Any, seg: int, d: int, s: int, n: int) -> None:
+    items = inst.elems[seg]
+    if s + n > len(items) or d + n > len(t.elements):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        t.elements[d:d + n] = items[s:s + n]
+
+
+def _elem_drop(inst: Instance, seg: int) -> None:
+    inst.elems[seg] = []
+
+
+def _indirect(t: Any, i: int, ty: Any) -> Any:
+    """The callee of call_indirect, after the spec's checks in order."""
+    e = t.elements
+    if i >= len(e):
+        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
+    f = e[i]
+    if f is None:
+        raise Trap(None, TrapCode.INDIRECT_CALL_TO_NULL)
+    if f.ftype is not ty and f.ftype != ty:
+        raise Trap(None, TrapCode.BAD_SIGNATURE)
+    return f
+
+
+def _namespace() -> dict[str, Any]:
+    ns: dict[str, Any] = {name: fn for name, fn in vars(N).items()
+                          if callable(fn) and not name.startswith("_") and name[:3] in ("i32", "i64", "f32", "f64")}
+    for name, fmt in (("_ld8s", "<b"), ("_ld16", "<H"), ("_ld16s", "<h"), ("_ld32", "<I"),
+                      ("_ld32s", "<i"), ("_ld64", "<Q")):
+        ns[name] = struct.Struct(fmt).unpack_from
+    for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
+        ns[name] = struct.Struct(fmt).pack_into
+    ns.update(_trap=_trap, _memory_init=_memory_init, _memory_copy=_memory_copy,
+              _memory_fill=_memory_fill, _data_drop=_data_drop, _table_get=_table_get,
+              _table_set=_table_set, _table_fill=_table_fill, _table_copy=_table_copy,
+              _table_init=_table_init, _elem_drop=_elem_drop, _indirect=_indirect)
+    return ns
+
+
+_NS = _namespace()
+
+
+# ---------------------------------------------------------------------------------------------
+# Translation of one IR function to Python source
+# ---------------------------------------------------------------------------------------------
+
+_MASK = {I32: "0xFFFFFFFF", I64: "0xFFFFFFFFFFFFFFFF"}
+_SIGN = {I32: "0x80000000", I64: "0x8000000000000000"}
+_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64}
+_TN = {I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
+
+_INT_BIN = {O.IADD: "+", O.ISUB: "-", O.IMUL: "*"}
+_BITWISE = {O.BAND: "&", O.BOR: "|", O.BXOR: "^"}
+_INT_CALL = {O.SDIV: "div_s", O.UDIV: "div_u", O.SREM: "rem_s", O.UREM: "rem_u",
+             O.ROTL: "rotl", O.ROTR: "rotr", O.CTZ: "ctz"}
+_FLOAT_CALL = {O.FADD: "add", O.FSUB: "sub", O.FMUL: "mul", O.FDIV: "div", O.FMIN: "min",
+               O.FMAX: "max", O.FSQRT: "sqrt", O.FCEIL: "ceil", O.FFLOOR: "floor",
+               O.FTRUNC: "trunc", O.FNEAREST: "nearest"}
+_ICMP = {IntCC.EQ: ("==", False), IntCC.NE: ("!=", False), IntCC.ULT: ("<", False),
+         IntCC.ULE: ("<=", False), IntCC.UGT: (">", False), IntCC.UGE: (">=", False),
+         IntCC.SLT: ("<", True), IntCC.SLE: ("<=", True), IntCC.SGT: (">", True),
+         IntCC.SGE: (">=", True)}
+_FCMP = {FloatCC.EQ: "eq", FloatCC.NE: "ne", FloatCC.LT: "lt", FloatCC.LE: "le",
+         FloatCC.GT: "gt", FloatCC.GE: "ge"}
+_LOAD_FN = {(O.LOAD, I32): "_ld32", (O.LOAD, F32): "_ld32", (O.LOAD, I64): "_ld64",
+            (O.LOAD, F64): "_ld64", (O.SLOAD8, None): "_ld8s", (O.ULOAD16, None): "_ld16",
+            (O.SLOAD16, None): "_ld16s", (O.ULOAD32, None): "_ld32", (O.SLOAD32, None): "_ld32s"}
+_SIGNED_LOADS = {O.SLOAD8, O.SLOAD16, O.SLOAD32}
+
+
+@dataclass(slots=True)
+class CompiledFunction:
+    """The translation of one IR function: a factory that binds it to an instance."""
+
+    name: str
+    source: str
+    make: Callable[[Any], Callable[..., Any]]
+    is_generator: bool
+
+
+class _Translator:
+    """Turns one Function into the source of ``def __make(ctx): ... return fn``."""
+
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+        self.vt = fn.value_types
+        self.preds = [0] * len(fn.blocks)
+        self.preds[0] = 1                       # the function entry
+        for b in fn.blocks:
+            for target in b.successors():
+                self.preds[target] += 1
+        self.dispatch: list[int] = []           # blocks reached through the dispatch loop
+        self.in_dispatch: set[int] = set()
+        self.uses_dispatch = False
+        self.mems: set[int] = set()
+        self.tables: set[int] = set()
+        self.globals: set[int] = set()
+        self.types: set[int] = set()
+        self.consts: list[str] = []             # extra factory-level definitions
+        self.is_generator = False
+
+    # -- driver --------------------------------------------------------------------------------
+
+    def translate(self) -> str:
+        fn = self.fn
+        bodies: dict[int, list[tuple[int, str]]] = {}
+        self._want_dispatch(0)
+        i = 0
+        while i < len(self.dispatch):
+            bid = self.dispatch[i]
+            out: list[tuple[int, str]] = []
+            self.block(bid, 0, out)
+            bodies[bid] = out
+            i += 1
+        params = ", ".join(f"v{p}" for p in fn.entry.params)
+        lines = [f"def __make(ctx):"]
+        for m in sorted(self.mems):
+            lines.append(f"    mem{m} = ctx.mems[{m}]")
+        for t in sorted(self.tables):
+            lines.append(f"    tab{t} = ctx.tables[{t}]")
+        for g in sorted(self.globals):
+            lines.append(f"    glb{g} = ctx.globals[{g}]")
+        for t in sorted(self.types):
+            lines.append(f"    typ{t} = ctx.types[{t}]")
+        lines.append("    F = ctx.funcs")
+        lines.append("    inst = ctx")
+        lines.extend("    " + c for c in self.consts)
+        lines.append(f"    def fn({params}):")
+        if not self.uses_dispatch:
+            lines.extend("        " + "    " * d + s for d, s in bodies[0])
+        else:
+            lines.append("        _b = 0")
+            lines.append("        while True:")
+            out: list[tuple[int, str]] = []
+            self._tree("_b", sorted(bodies), lambda k, d: out.extend((d + dd, s) for dd, s in bodies[k]), 0, out)
+            lines.extend("            " + "    " * d + s for d, s in out)
+        lines.append("    return fn")
+        return "\n".join(lines) + "\n"
+
+    def _want_dispatch(self, bid: int) -> None:
+        if bid not in self.in_dispatch:
+            self.in_dispatch.add(bid)
+            self.dispatch.append(bid)
+
+    def _tree(self, var: str, keys: list[int], case: Callable[[int, int], None], depth: int,
+              out: list[tuple[int, str]]) -> None:
+        """A binary search over sorted `keys` on `var`, calling case(key, depth) at each leaf."""
+        if len(keys) == 1:
+            case(keys[0], depth)
+            return
+        mid = len(keys) // 2
+        out.append((depth, f"if {var} < {keys[mid]}:"))
+        self._tree(var, keys[:mid], case, depth + 1, out)
+        out.append((depth, "else:"))
+        self._tree(var, keys[mid:], case, depth + 1, out)
+
+    # -- blocks and edges ------------------------------------------------------------------
+
+    def block(self, bid: int, depth: int, out: list[tuple[int, str]]) -> None:
+        for inst in self.fn.blocks[bid].insts:
+            self.inst(inst, depth, out)
+
+    def edge(self, bc: BlockCall, depth: int, out: list[tuple[int, str]]) -> None:
+        target = self.fn.blocks[bc.block]
+        pairs = [(p, a) for p, a in zip(target.params, bc.args) if p != a]
+        if pairs:
+            lhs = ", ".join(f"v{p}" for p, _ in pairs)
+            rhs = ", ".join(f"v{a}" for _, a in pairs)
+            out.append((depth, f"{lhs} = {rhs}"))
+        if self.preds[bc.block] == 1 and depth < _INLINE_DEPTH and bc.block not in self.in_dispatch:
+            self.block(bc.block, depth, out)
+        else:
+            self._want_dispatch(bc.block)
+            self.uses_dispatch = True
+            out.append((depth, f"_b = {bc.block}"))
+            out.append((depth, "continue"))
+
+    # -- instructions ----------------------------------------------------------------------
+
+    def inst(self, inst: Inst, d: int, out: list[tuple[int, str]]) -> None:
+        op = inst.opcode
+        a = [f"v{x}" for x in inst.args]
+        r = f"v{inst.results[0]}" if inst.results else None
+        vt = self.vt
+        t = vt[inst.results[0]] if inst.results else None
+        at = vt[inst.args[0]] if inst.args else None
+        emit = lambda s: out.append((d, s))  # noqa: E731
+
+        if op is O.ICONST or op is O.FCONST:
+            emit(f"{r} = {inst.imm:#x}")
+        elif op in _INT_BIN:
+            emit(f"{r} = ({a[0]} {_INT_BIN[op]} {a[1]}) & {_MASK[t]}")
+        elif op in _BITWISE:
+            emit(f"{r} = {a[0]} {_BITWISE[op]} {a[1]}")
+        elif op in _INT_CALL:
+            emit(f"{r} = {_TN[t]}_{_INT_CALL[op]}({', '.join(a)})")
+        elif op is O.ISHL:
+            emit(f"{r} = ({a[0]} << ({a[1]} & {_WIDTH[t] - 1})) & {_MASK[t]}")
+        elif op is O.USHR:
+            emit(f"{r} = {a[0]} >> ({a[1]} & {_WIDTH[t] - 1})")
+        elif op is O.SSHR:
+            s = _SIGN[t]
+            emit(f"{r} = ((({a[0]} ^ {s}) - {s}) >> ({a[1]} & {_WIDTH[t] - 1})) & {_MASK[t]}")
+        elif op is O.CLZ:
+            emit(f"{r} = {_WIDTH[t]} - {a[0]}.bit_length()")
+        elif op is O.POPCNT:
+            emit(f"{r} = {a[0]}.bit_count()")
+        elif op in (O.SEXT8, O.SEXT16, O.SEXT32):
+            bits = {O.SEXT8: 8, O.SEXT16: 16, O.SEXT32: 32}[op]
+            lo, sb = (1 << bits) - 1, 1 << (bits - 1)
+            emit(f"{r} = ((({a[0]} & {lo:#x}) ^ {sb:#x}) - {sb:#x}) & {_MASK[t]}")
+        elif op is O.EQZ:
+            emit(f"{r} = 0 if {a[0]} else 1")
+        elif op is O.ICMP:
+            sym, signed = _ICMP[inst.imm]
+            if signed:
+                s = _SIGN[at]
+                emit(f"{r} = 1 if ({a[0]} ^ {s}) {sym} ({a[1]} ^ {s}) else 0")
+            else:
+                emit(f"{r} = 1 if {a[0]} {sym} {a[1]} else 0")
+        elif op in _FLOAT_CALL:
+            emit(f"{r} = {_TN[t]}_{_FLOAT_CALL[op]}({', '.join(a)})")
+        elif op is O.FABS:
+            emit(f"{r} = {a[0]} & {(1 << (_WIDTH[t] - 1)) - 1:#x}")
+        elif op is O.FNEG:
+            emit(f"{r} = {a[0]} ^ {1 << (_WIDTH[t] - 1):#x}")
+        elif op is O.FCOPYSIGN:
+            sb = 1 << (_WIDTH[t] - 1)
+            emit(f"{r} = ({a[0]} & {sb - 1:#x}) | ({a[1]} & {sb:#x})")
+        elif op is O.FCMP:
+            tn = _TN[at]
+            cc = inst.imm
+            if cc in _FCMP:
+                emit(f"{r} = {tn}_{_FCMP[cc]}({a[0]}, {a[1]})")
+            else:
+                nan = f"{tn}_is_nan({a[0]}) or {tn}_is_nan({a[1]})"
+                emit(f"{r} = 1 if {nan} else 0" if cc is FloatCC.UNO else f"{r} = 0 if {nan} else 1")
+        elif op is O.IREDUCE:
+            emit(f"{r} = {a[0]} & 0xFFFFFFFF")
+        elif op is O.UEXTEND or op is O.BITCAST:
+            emit(f"{r} = {a[0]}")
+        elif op is O.SEXTEND:
+            emit(f"{r} = (({a[0]} ^ 0x80000000) - 0x80000000) & 0xFFFFFFFFFFFFFFFF")
+        elif op in (O.FCVT_TO_SINT, O.FCVT_TO_UINT, O.FCVT_TO_SINT_SAT, O.FCVT_TO_UINT_SAT):
+            sat = "sat_" if op in (O.FCVT_TO_SINT_SAT, O.FCVT_TO_UINT_SAT) else ""
+            sign = "s" if op in (O.FCVT_TO_SINT, O.FCVT_TO_SINT_SAT) else "u"
+            emit(f"{r} = {_TN[t]}_trunc_{sat}{_TN[at]}_{sign}({a[0]})")
+        elif op is O.FCVT_FROM_SINT or op is O.FCVT_FROM_UINT:
+            sign = "s" if op is O.FCVT_FROM_SINT else "u"
+            emit(f"{r} = {_TN[t]}_convert_{_TN[at]}_{sign}({a[0]})")
+        elif op is O.FPROMOTE:
+            emit(f"{r} = f64_promote_f32({a[0]})")
+        elif op is O.FDEMOTE:
+            emit(f"{r} = f32_demote_f64({a[0]})")
+        elif op is O.SELECT:
+            emit(f"{r} = {a[1]} if {a[0]} else {a[2]}")
+        elif op is O.REF_NULL:
+            emit(f"{r} = None")
+        elif op is O.REF_IS_NULL:
+            emit(f"{r} = 1 if {a[0]} is None else 0")
+        elif op is O.REF_FUNC:
+            emit(f"{r} = F[{inst.imm}]")
+        elif op is O.TRAP:
+            emit(f"raise _trap({int(inst.imm)})")
+        elif op is O.TRAPZ:
+            emit(f"if not {a[0]}: raise _trap({int(inst.imm)})")
+        elif op is O.TRAPNZ:
+            emit(f"if {a[0]}: raise _trap({int(inst.imm)})")
+        elif op is O.HEAP_CHECK:
+            h = inst.imm
+            self.mems.add(h.memory)
+            emit(f"if {a[0]} + {h.offset + h.size} > mem{h.memory}.length: raise _trap(1)")
+        elif op in (O.LOAD, O.ULOAD8, O.SLOAD8, O.ULOAD16, O.SLOAD16, O.ULOAD32, O.SLOAD32):
+            m = inst.imm
+            self.mems.add(m.memory)
+            addr = f"{a[0]} + {m.offset}" if m.offset else a[0]
+            if op is O.ULOAD8:
+                emit(f"{r} = mem{m.memory}.buf[{addr}]")
+            else:
+                fn = _LOAD_FN[(op, t if op is O.LOAD else None)]
+                tail = f" & {_MASK[t]}" if op in _SIGNED_LOADS else ""
+                emit(f"{r} = {fn}(mem{m.memory}.buf, {addr})[0]{tail}")
+        elif op in (O.STORE, O.ISTORE8, O.ISTORE16, O.ISTORE32):
+            m = inst.imm
+            self.mems.add(m.memory)
+            addr = f"{a[0]} + {m.offset}" if m.offset else a[0]
+            vtype = vt[inst.args[1]]
+            if op is O.ISTORE8:
+                emit(f"mem{m.memory}.buf[{addr}] = {a[1]} & 0xFF")
+            elif op is O.ISTORE16:
+                emit(f"_st16(mem{m.memory}.buf, {addr}, {a[1]} & 0xFFFF)")
+            elif op is O.ISTORE32:
+                emit(f"_st32(mem{m.memory}.buf, {addr}, {a[1]} & 0xFFFFFFFF)")
+            else:
+                fn = "_st32" if _WIDTH[vtype] == 32 else "_st64"
+                emit(f"{fn}(mem{m.memory}.buf, {addr}, {a[1]})")
+        elif op is O.MEMORY_SIZE:
+            self.mems.add(inst.imm)
+            emit(f"{r} = mem{inst.imm}.length >> 16")
+        elif op is O.MEMORY_GROW:
+            self.mems.add(inst.imm)
+            emit(f"{r} = mem{inst.imm}.grow_pages({a[0]}) & 0xFFFFFFFF")
+        elif op is O.MEMORY_INIT:
+            s = inst.imm
+            self.mems.add(s.target)
+            emit(f"_memory_init(inst, mem{s.target}, {s.segment}, {', '.join(a)})")
+        elif op is O.MEMORY_COPY:
+            c = inst.imm
+            self.mems.update((c.dst, c.src))
+            emit(f"_memory_copy(mem{c.dst}, mem{c.src}, {', '.join(a)})")
+        elif op is O.MEMORY_FILL:
+            self.mems.add(inst.imm)
+            emit(f"_memory_fill(mem{inst.imm}, {', '.join(a)})")
+        elif op is O.DATA_DROP:
+            emit(f"_data_drop(inst, {inst.imm})")
+        elif op is O.GLOBAL_GET:
+            self.globals.add(inst.imm)
+            emit(f"{r} = glb{inst.imm}.value_")
+        elif op is O.GLOBAL_SET:
+            self.globals.add(inst.imm)
+            emit(f"glb{inst.imm}.value_ = {a[0]}")
+        elif op is O.TABLE_GET:
+            self.tables.add(inst.imm)
+            emit(f"{r} = _table_get(tab{inst.imm}, {a[0]})")
+        elif op is O.TABLE_SET:
+            self.tables.add(inst.imm)
+            emit(f"_table_set(tab{inst.imm}, {a[0]}, {a[1]})")
+        elif op is O.TABLE_SIZE:
+            self.tables.add(inst.imm)
+            emit(f"{r} = len(tab{inst.imm}.elements)")
+        elif op is O.TABLE_GROW:
+            self.tables.add(inst.imm)
+            emit(f"{r} = tab{inst.imm}.grow_elements({a[1]}, {a[0]}) & 0xFFFFFFFF")
+        elif op is O.TABLE_FILL:
+            self.tables.add(inst.imm)
+            emit(f"_table_fill(tab{inst.imm}, {', '.join(a)})")
+        elif op is O.TABLE_COPY:
+            c = inst.imm
+            self.tables.update((c.dst, c.src))
+            emit(f"_table_copy(tab{c.dst}, tab{c.src}, {', '.join(a)})")
+        elif op is O.TABLE_INIT:
+            s = inst.imm
+            self.tables.add(s.target)
+            emit(f"_table_init(inst, tab{s.target}, {s.segment}, {', '.join(a)})")
+        elif op is O.ELEM_DROP:
+            emit(f"_elem_drop(inst, {inst.imm})")
+        elif op is O.CALL:
+            self._call(f"F[{inst.imm}]", a, inst.results, emit)
+        elif op is O.CALL_INDIRECT:
+            c = inst.imm
+            self.tables.add(c.table)
+            self.types.add(c.type_index)
+            self._call(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], inst.results, emit)
+        elif op is O.JUMP:
+            self.edge(inst.targets[0], d, out)
+        elif op is O.BRIF:
+            t0, t1 = inst.targets
+            if t0.block == t1.block and t0.args == t1.args:
+                self.edge(t0, d, out)
+            else:
+                emit(f"if {a[0]}:")
+                self.edge(t0, d + 1, out)
+                emit("else:")
+                self.edge(t1, d + 1, out)
+        elif op is O.BR_TABLE:
+            self._br_table(inst, a[0], d, out)
+        elif op is O.RETURN:
+            emit(f"return ({', '.join(a)}{',' if a else ''})")
+        else:
+            raise UnsupportedError(f"IR interpreter: opcode {op.value}")
+
+    def _call(self, callee: str, args: list[str], results: list[int], emit) -> None:
+        self.is_generator = True
+        packed = f"({', '.join(args)}{',' if args else ''})"
+        if not results:
+            emit(f"yield {callee}, {packed}")
+        else:
+            lhs = ", ".join(f"v{x}" for x in results)
+            emit(f"{lhs}, = yield {callee}, {packed}")
+
+    def _br_table(self, inst: Inst, index: str, d: int, out: list[tuple[int, str]]) -> None:
+        targets = inst.targets
+        unique: dict[tuple, int] = {}
+        edges: list[BlockCall] = []
+        case_of: list[int] = []
+        for bc in targets:
+            key = (bc.block, tuple(bc.args))
+            k = unique.get(key)
+            if k is None:
+                k = unique[key] = len(edges)
+                edges.append(bc)
+            case_of.append(k)
+        if len(edges) == 1:
+            self.edge(edges[0], d, out)
+            return
+        default = case_of[-1]
+        cases = case_of[:-1]
+        if len(cases) <= 3:
+            first = True
+            for i, k in enumerate(cases):
+                out.append((d, f"{'if' if first else 'elif'} {index} == {i}:"))
+                self.edge(edges[k], d + 1, out)
+                first = False
+            out.append((d, "else:"))
+            self.edge(edges[default], d + 1, out)
+            return
+        name = f"_bt{len(self.consts)}"
+        self.consts.append(f"{name} = {tuple(cases)!r}")
+        out.append((d, f"_k = {name}[{index}] if {index} < {len(cases)} else {default}"))
+        self._tree("_k", list(range(len(edges))), lambda k, dd: self.edge(edges[k], dd, out), d, out)
+
+
+def compile_function(fn: Function) -> CompiledFunction:
+    """Translate and compile one IR function (done once per module function)."""
+    tr = _Translator(fn)
+    source = tr.translate()
+    try:
+        code = compile(source, f"<wasm {fn.name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as e:
+        raise UnsupportedError(f"IR interpreter cannot translate function {fn.name}: {e}") from None
+    ns = dict(_NS)
+    exec(code, ns)
+    return CompiledFunction(fn.name, source, ns["__make"], tr.is_generator)
+
+
+# ---------------------------------------------------------------------------------------------
+# The executor
+# ---------------------------------------------------------------------------------------------
+
+class _InstanceCode:
+    """Per-instance bound functions, made on first call."""
+
+    __slots__ = ("fns", "gens")
+
+    def __init__(self, n: int) -> None:
+        self.fns: list[Callable[..., Any] | None] = [None] * n
+        self.gens: list[bool] = [False] * n
+
+
+class Interpreter:
+    """The executor for Config.strategy == "interpreter" (see engine.runtime.executor)."""
+
+    def __init__(self, engine: Engine) -> None:
+        stack_bytes = int(engine.settings.get("max_wasm_stack") or 512 * 1024)
+        #: wasm frames allowed per store before "call stack exhausted"
+        self.max_depth = max(64, stack_bytes // 64)
+
+    def prepare(self, instance: Instance) -> None:
+        instance.exec_state = _InstanceCode(len(instance.funcs))
+
+    def _bound(self, instance: Instance, index: int) -> tuple[Callable[..., Any], bool]:
+        code: _InstanceCode = instance.exec_state
+        fn = code.fns[index]
+        if fn is None:
+            compiled = instance.module.compiled_function(index)
+            fn = code.fns[index] = compiled.make(instance)
+            code.gens[index] = compiled.is_generator
+        return fn, code.gens[index]
+
+    def call(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
+        try:
+            return self._run(instance, func_index, args)
+        except RecursionError:
+            raise Trap(None, TrapCode.STACK_OVERFLOW) from None
+
+    def _run(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
+        from ..runtime.func import call_host
+        store = instance.store
+        base = store.depth
+        limit = self.max_depth
+        if base >= limit:
+            raise Trap(None, TrapCode.STACK_OVERFLOW)
+        cur_inst, cur_index = instance, func_index
+        stack: list[tuple[Any, Instance, int]] = []
+        leaf: tuple[Instance, int] | None = None
+        try:
+            fn, is_gen = self._bound(instance, func_index)
+            if not is_gen:
+                return fn(*args)
+            gen = fn(*args)
+            value: Any = None
+            while True:
+                try:
+                    callee, cargs = gen.send(value)
+                except StopIteration as stop:
+                    value = stop.value
+                    if not stack:
+                        return value
+                    gen, cur_inst, cur_index = stack.pop()
+                    continue
+                if callee.host is not None:
+                    store.depth = base + len(stack) + 1
+                    try:
+                        value = call_host(callee, cargs, cur_inst)
+                    finally:
+                        store.depth = base
+                    continue
+                ci = callee.instance
+                if ci.executor is not self:
+                    store.depth = base + len(stack) + 1
+                    try:
+                        value = ci.executor.call(ci, callee.index, cargs)
+                    finally:
+                        store.depth = base
+                    continue
+                if base + len(stack) + 2 > limit:
+                    raise Trap(None, TrapCode.STACK_OVERFLOW)
+                f, g = self._bound(ci, callee.index)
+                if not g:
+                    leaf = (ci, callee.index)
+                    value = f(*cargs)
+                    leaf = None
+                    continue
+                stack.append((gen, cur_inst, cur_index))
+                gen = f(*cargs)
+                cur_inst, cur_index = ci, callee.index
+                value = None
+        except Trap as e:
+            if not getattr(e, "_framed", False):
+                frames = [] if leaf is None else [leaf]
+                frames.append((cur_inst, cur_index))
+                frames.extend((i, x) for _, i, x in reversed(stack))
+                e.frames = [i.wasm.func_name(x) for i, x in frames] + list(e.frames)
+                e._framed = True
+            raise
