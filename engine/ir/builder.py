@@ -1,0 +1,828 @@
+"""The wasm-to-SSA builder: one validated wasm function in, one IR Function out, in one pass.
+
+Locals become SSA values with the on-the-fly construction of Braun et al. ("Simple and Efficient
+Construction of Static Single Assignment Form", CC 2013), adapted to block parameters: a block
+gets a parameter for a local only where a read reaches a merge point (or an unsealed loop
+header), and a parameter whose incoming arguments are all one value (or itself) is removed at
+once, recursively for the parameters that used it. Reads and parameter filling use explicit
+work lists, so long chains of blocks never hit Python's recursion limit.
+
+Structured control flow maps to blocks: ``block`` needs no new IR block (its end label is created
+when the first branch targets it), ``loop`` gets a header block (sealed at its ``end``), ``if``
+gets a then block and an else block (or branches straight to the end when there is no ``else``).
+Branches to the function's outermost label become ``return``. Code after ``br``, ``br_table``,
+``return`` and ``unreachable`` is skipped up to the end of its construct (stack-polymorphic code
+is never translated).
+
+Traps are explicit (see ir.Opcode): the builder emits the division-by-zero, signed-overflow and
+float-to-int range checks, and a ``heap_check`` before every load and store.
+
+Constant expressions (global initialisers, segment offsets) are left to the runtime; they are
+not translated to IR.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..errors import TrapCode, UnsupportedError
+from ..wasm.module import FuncBody, WasmModule
+from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
+from ..wasm.types import FuncType, ValType
+from ..wasm.validator import block_signature
+from .errors import IRError
+from .ir import (F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function,
+                 HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
+
+O = Opcode
+_M32 = 0xFFFF_FFFF
+_M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _f32_bits(x: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def _f64_bits(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+# -- the plain one-to-one instructions: wasm op -> (IR opcode, operand count, result type, imm) ---
+
+def _simple_table() -> dict[int, tuple[Opcode, int, ValType, object]]:
+    t: dict[int, tuple[Opcode, int, ValType, object]] = {}
+    ty = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
+    int_bin = {"add": O.IADD, "sub": O.ISUB, "mul": O.IMUL, "and": O.BAND, "or": O.BOR,
+               "xor": O.BXOR, "shl": O.ISHL, "shr_s": O.SSHR, "shr_u": O.USHR, "rotl": O.ROTL,
+               "rotr": O.ROTR}
+    int_un = {"clz": O.CLZ, "ctz": O.CTZ, "popcnt": O.POPCNT, "extend8_s": O.SEXT8,
+              "extend16_s": O.SEXT16, "extend32_s": O.SEXT32}
+    icmp = {"eq": IntCC.EQ, "ne": IntCC.NE, "lt_s": IntCC.SLT, "lt_u": IntCC.ULT,
+            "gt_s": IntCC.SGT, "gt_u": IntCC.UGT, "le_s": IntCC.SLE, "le_u": IntCC.ULE,
+            "ge_s": IntCC.SGE, "ge_u": IntCC.UGE}
+    fl_bin = {"add": O.FADD, "sub": O.FSUB, "mul": O.FMUL, "div": O.FDIV, "min": O.FMIN,
+              "max": O.FMAX, "copysign": O.FCOPYSIGN}
+    fl_un = {"abs": O.FABS, "neg": O.FNEG, "sqrt": O.FSQRT, "ceil": O.FCEIL, "floor": O.FFLOOR,
+             "trunc": O.FTRUNC, "nearest": O.FNEAREST}
+    fcmp = {"eq": FloatCC.EQ, "ne": FloatCC.NE, "lt": FloatCC.LT, "gt": FloatCC.GT,
+            "le": FloatCC.LE, "ge": FloatCC.GE}
+    conv = {"i32.wrap_i64": O.IREDUCE, "i64.extend_i32_s": O.SEXTEND,
+            "i64.extend_i32_u": O.UEXTEND, "f32.demote_f64": O.FDEMOTE,
+            "f64.promote_f32": O.FPROMOTE}
+    for code, info in INFO.items():
+        name = info.name
+        if "." not in name or code >> 24 == PREFIX_SIMD:
+            continue
+        prefix, _, op = name.partition(".")
+        if prefix not in ty:
+            continue
+        rt = ty[prefix]
+        if prefix in ("i32", "i64"):
+            if op in int_bin:
+                t[code] = (int_bin[op], 2, rt, None)
+            elif op in int_un:
+                t[code] = (int_un[op], 1, rt, None)
+            elif op in icmp:
+                t[code] = (O.ICMP, 2, I32, icmp[op])
+            elif op == "eqz":
+                t[code] = (O.EQZ, 1, I32, None)
+            elif op.startswith("trunc_sat_f"):
+                t[code] = (O.FCVT_TO_SINT_SAT if op.endswith("_s") else O.FCVT_TO_UINT_SAT, 1,
+                           rt, None)
+            elif op.startswith("reinterpret_"):
+                t[code] = (O.BITCAST, 1, rt, None)
+        else:
+            if op in fl_bin:
+                t[code] = (fl_bin[op], 2, rt, None)
+            elif op in fl_un:
+                t[code] = (fl_un[op], 1, rt, None)
+            elif op in fcmp:
+                t[code] = (O.FCMP, 2, I32, fcmp[op])
+            elif op.startswith("convert_i"):
+                t[code] = (O.FCVT_FROM_SINT if op.endswith("_s") else O.FCVT_FROM_UINT, 1, rt,
+                           None)
+            elif op.startswith("reinterpret_"):
+                t[code] = (O.BITCAST, 1, rt, None)
+        if name in conv:
+            t[code] = (conv[name], 1, rt, None)
+    # results of comparisons are i32 even for i64/f32/f64 operands (set above)
+    return t
+
+
+SIMPLE = _simple_table()
+
+#: trapping float -> int truncations: wasm op -> (IR op, result type, source type, signed)
+_TRUNC = {
+    Op.I32_TRUNC_F32_S: (I32, F32, True), Op.I32_TRUNC_F32_U: (I32, F32, False),
+    Op.I32_TRUNC_F64_S: (I32, F64, True), Op.I32_TRUNC_F64_U: (I32, F64, False),
+    Op.I64_TRUNC_F32_S: (I64, F32, True), Op.I64_TRUNC_F32_U: (I64, F32, False),
+    Op.I64_TRUNC_F64_S: (I64, F64, True), Op.I64_TRUNC_F64_U: (I64, F64, False),
+}
+
+
+def _trunc_bounds(rt: ValType, st: ValType, signed: bool) -> tuple[FloatCC, int, int]:
+    """(condition for the lower bound, lower bound bits, upper bound bits): the truncation of x
+    fits the result iff ``x <cond> lower and x < upper`` (NaN excluded before)."""
+    n = 32 if rt is I32 else 64
+    bits = _f32_bits if st is F32 else _f64_bits
+    if signed:
+        upper = float(2 ** (n - 1))
+        low = -float(2 ** (n - 1)) - 1.0
+        # -2**(n-1) - 1 is exact only in f64 for n = 32; otherwise compare >= -2**(n-1)
+        if st is F64 and n == 32:
+            return FloatCC.GT, bits(low), bits(upper)
+        return FloatCC.GE, bits(-float(2 ** (n - 1))), bits(upper)
+    return FloatCC.GT, bits(-1.0), bits(float(2 ** n))
+
+
+_TRUNC_SPECS = {op: (rt, st, signed, *_trunc_bounds(rt, st, signed))
+                for op, (rt, st, signed) in _TRUNC.items()}
+
+#: loads and stores: wasm op -> (IR op, value type, access size)
+_LOADS = {
+    Op.I32_LOAD: (O.LOAD, I32, 4), Op.I64_LOAD: (O.LOAD, I64, 8),
+    Op.F32_LOAD: (O.LOAD, F32, 4), Op.F64_LOAD: (O.LOAD, F64, 8),
+    Op.I32_LOAD8_S: (O.SLOAD8, I32, 1), Op.I32_LOAD8_U: (O.ULOAD8, I32, 1),
+    Op.I32_LOAD16_S: (O.SLOAD16, I32, 2), Op.I32_LOAD16_U: (O.ULOAD16, I32, 2),
+    Op.I64_LOAD8_S: (O.SLOAD8, I64, 1), Op.I64_LOAD8_U: (O.ULOAD8, I64, 1),
+    Op.I64_LOAD16_S: (O.SLOAD16, I64, 2), Op.I64_LOAD16_U: (O.ULOAD16, I64, 2),
+    Op.I64_LOAD32_S: (O.SLOAD32, I64, 4), Op.I64_LOAD32_U: (O.ULOAD32, I64, 4),
+}
+_STORES = {
+    Op.I32_STORE: (O.STORE, 4), Op.I64_STORE: (O.STORE, 8),
+    Op.F32_STORE: (O.STORE, 4), Op.F64_STORE: (O.STORE, 8),
+    Op.I32_STORE8: (O.ISTORE8, 1), Op.I32_STORE16: (O.ISTORE16, 2),
+    Op.I64_STORE8: (O.ISTORE8, 1), Op.I64_STORE16: (O.ISTORE16, 2),
+    Op.I64_STORE32: (O.ISTORE32, 4),
+}
+
+_ZERO = {I32: (O.ICONST, 0), I64: (O.ICONST, 0), F32: (O.FCONST, 0), F64: (O.FCONST, 0),
+         ValType.FUNCREF: (O.REF_NULL, None), ValType.EXTERNREF: (O.REF_NULL, None)}
+
+# control-frame kinds
+_FUNC, _BLOCK, _LOOP, _IF = range(4)
+
+
+class _Frame:
+    """A wasm control frame while building."""
+
+    __slots__ = ("kind", "height", "params", "results", "label", "else_block", "param_values",
+                 "dead", "has_else")
+
+    def __init__(self, kind: int, height: int, params: tuple, results: tuple,
+                 dead: bool = False) -> None:
+        self.kind = kind
+        self.height = height          # operand stack height below the frame's params
+        self.params = params
+        self.results = results
+        self.label: int | None = None     # IR block branches go to (loop header / end block)
+        self.else_block: int | None = None
+        self.param_values: list[int] = []
+        self.dead = dead              # the whole construct is unreachable: skip it
+        self.has_else = False
+
+
+class _Builder:
+    def __init__(self, module: WasmModule, func_index: int) -> None:
+        n_imported = module.num_imported_funcs
+        if not n_imported <= func_index < n_imported + len(module.funcs):
+            raise IRError(f"function {func_index} is not a defined function of the module")
+        self.module = module
+        self.types = module.types
+        self.func_types = module.func_types()
+        self.global_types = module.global_types()
+        ftype: FuncType = module.types[module.funcs[func_index - n_imported]]
+        self.body: FuncBody = module.codes[func_index - n_imported]
+        self.local_types = list(ftype.params) + self.body.local_types()
+        self.func = Function(module.func_name(func_index), list(ftype.params),
+                             list(ftype.results), index=func_index)
+        self.ftype = ftype
+        # Braun et al. state, per IR block id
+        self.defs: list[dict[int, int]] = []
+        self.preds: list[list[tuple[int, BlockCall]]] = []
+        self.sealed: list[bool] = []
+        self.incomplete: list[list[tuple[int, int]]] = []
+        self.n_wasm_params: list[int] = []
+        self.param_block: dict[int, int] = {}       # builder-created parameter -> its block
+        self.users: dict[int, list[int]] = {}        # parameter -> parameters it is an argument of
+        self.alias: dict[int, int] = {}              # removed parameter -> replacement
+        self.filling: set[int] = set()
+        self.order: list[int] = []                   # blocks in the order they were entered
+        self.prelude: list[Inst] = []                # zero constants for declared locals
+        self.zeros: dict[ValType, int] = {}
+        entry = self.new_block(())
+        self.sealed[0] = True
+        entry.params = [self.func.new_value(t) for t in ftype.params]
+        for i, v in enumerate(entry.params):
+            self.defs[0][i] = v
+        self.cur: Block | None = entry
+        self.order.append(0)
+
+    # -- blocks and edges -----------------------------------------------------------------------
+
+    def new_block(self, param_types: tuple | list) -> Block:
+        b = self.func.new_block()
+        self.defs.append({})
+        self.preds.append([])
+        self.sealed.append(False)
+        self.incomplete.append([])
+        self.n_wasm_params.append(len(param_types))
+        new_value = self.func.new_value
+        b.params = [new_value(t) for t in param_types]
+        for p in b.params:
+            self.param_block[p] = b.id
+        return b
+
+    def enter(self, block_id: int) -> Block:
+        self.cur = self.func.blocks[block_id]
+        self.order.append(block_id)
+        return self.cur
+
+    def edge(self, src: int, target: int, args: list[int]) -> BlockCall:
+        bc = BlockCall(target, args)
+        self.preds[target].append((src, bc))
+        if args:
+            params = self.func.blocks[target].params
+            param_block = self.param_block
+            for i, a in enumerate(args):
+                if a in param_block:
+                    self.users.setdefault(a, []).append(params[i])
+        return bc
+
+    def seal(self, block_id: int) -> None:
+        self.sealed[block_id] = True
+        for var, p in self.incomplete[block_id]:
+            self.fill(var, block_id, p)
+        self.incomplete[block_id] = []
+        block = self.func.blocks[block_id]
+        for p in list(block.params[:self.n_wasm_params[block_id]]):
+            self.try_remove_trivial(p)
+
+    def resolve(self, v: int) -> int:
+        alias = self.alias
+        if v not in alias:
+            return v
+        root = v
+        while root in alias:
+            root = alias[root]
+        while v in alias and alias[v] != root:
+            alias[v], v = root, alias[v]
+        return root
+
+    # -- variables (Braun et al.) ---------------------------------------------------------------
+
+    def read_local(self, var: int) -> int:
+        b = self.cur.id  # type: ignore[union-attr]
+        d = self.defs[b].get(var)
+        if d is not None:
+            return self.resolve(d) if d in self.alias else d
+        return self.read_slow(var, b)
+
+    def read_slow(self, var: int, block: int) -> int:
+        """Read `var` at the end of `block` with explicit work lists (no Python recursion)."""
+        results: list[int] = []
+        work: list[tuple[int, int, int, int]] = [(0, block, 0, 0)]   # (kind, block, param, i)
+        defs, sealed, preds = self.defs, self.sealed, self.preds
+        while work:
+            kind, b, p, i = work.pop()
+            if kind == 0:   # read var at the end of block b
+                path = []
+                pending = False
+                while True:
+                    d = defs[b].get(var)
+                    if d is not None:
+                        val = self.resolve(d)
+                        break
+                    if not sealed[b]:
+                        val = self.add_param(b, var)
+                        self.incomplete[b].append((var, val))
+                        defs[b][var] = val
+                        break
+                    ps = preds[b]
+                    if len(ps) == 1:
+                        path.append(b)
+                        b = ps[0][0]
+                        continue
+                    if not ps:
+                        if b != 0:
+                            raise IRError(f"internal: read of local {var} in block{b}, "
+                                          "which has no predecessors")
+                        val = self.zero(self.local_types[var])
+                        defs[0][var] = val
+                        break
+                    val = self.add_param(b, var)
+                    defs[b][var] = val
+                    self.filling.add(val)
+                    work.append((1, b, val, 0))
+                    pending = True
+                    break
+                for x in path:
+                    defs[x][var] = val
+                if not pending:
+                    results.append(val)
+            else:           # fill parameter p of block b: edge i's argument is on `results`
+                ps = preds[b]
+                if i > 0:
+                    a = results.pop()
+                    ps[i - 1][1].args.append(a)
+                    if a in self.param_block:
+                        self.users.setdefault(a, []).append(p)
+                if i < len(ps):
+                    work.append((1, b, p, i + 1))
+                    work.append((0, ps[i][0], 0, 0))
+                else:
+                    self.filling.discard(p)
+                    self.try_remove_trivial(p)
+                    results.append(self.resolve(p))
+        return results.pop()
+
+    def fill(self, var: int, block: int, p: int) -> None:
+        """Give the incomplete parameter p of a now sealed block its argument on every edge."""
+        self.filling.add(p)
+        ps = self.preds[block]
+        for src, bc in ps:
+            d = self.defs[src].get(var)
+            a = self.resolve(d) if d is not None else self.read_slow(var, src)
+            bc.args.append(a)
+            if a in self.param_block:
+                self.users.setdefault(a, []).append(p)
+        self.filling.discard(p)
+        self.try_remove_trivial(p)
+
+    def add_param(self, block: int, var: int) -> int:
+        v = self.func.new_value(self.local_types[var])
+        self.func.blocks[block].params.append(v)
+        self.param_block[v] = block
+        return v
+
+    def try_remove_trivial(self, q0: int) -> None:
+        work = [q0]
+        alias, sealed, filling, resolve = self.alias, self.sealed, self.filling, self.resolve
+        while work:
+            q = work.pop()
+            if q in alias or q in filling:
+                continue
+            b = self.param_block[q]
+            if not sealed[b]:
+                continue
+            block = self.func.blocks[b]
+            try:
+                idx = block.params.index(q)
+            except ValueError:
+                continue
+            ps = self.preds[b]
+            same = -1
+            trivial = True
+            for _, bc in ps:
+                if idx >= len(bc.args):
+                    trivial = False     # this edge has not received its argument yet
+                    break
+                a = resolve(bc.args[idx])
+                if a == q or a == same:
+                    continue
+                if same != -1:
+                    trivial = False
+                    break
+                same = a
+            if not trivial or same == -1:
+                continue
+            alias[q] = same
+            del block.params[idx]
+            if idx < self.n_wasm_params[b]:
+                self.n_wasm_params[b] -= 1
+            for _, bc in ps:
+                del bc.args[idx]
+            us = self.users.pop(q, None)
+            if us:
+                if same in self.param_block:
+                    self.users.setdefault(same, []).extend(us)
+                work.extend(us)
+
+    def zero(self, t: ValType) -> int:
+        v = self.zeros.get(t)
+        if v is None:
+            if t not in _ZERO:
+                raise UnsupportedError(f"{t} locals in the IR builder (function {self.func.index})")
+            op, imm = _ZERO[t]
+            v = self.func.new_value(t)
+            self.prelude.append(Inst(op, [], [v], imm))
+            self.zeros[t] = v
+        return v
+
+    # -- emission helpers -----------------------------------------------------------------------
+
+    def emit(self, op: Opcode, args: list[int], rtype: ValType | None, imm: object = None) -> int:
+        if rtype is None:
+            self.cur.insts.append(Inst(op, args, [], imm))  # type: ignore[union-attr]
+            return -1
+        v = self.func.new_value(rtype)
+        self.cur.insts.append(Inst(op, args, [v], imm))  # type: ignore[union-attr]
+        return v
+
+    def iconst(self, t: ValType, value: int) -> int:
+        return self.emit(O.ICONST, [], t, value & (_M32 if t is I32 else _M64))
+
+    def terminate(self, inst: Inst) -> None:
+        self.cur.insts.append(inst)  # type: ignore[union-attr]
+        self.cur = None
+
+    def label_target(self, frame: _Frame, args: list[int]) -> BlockCall | None:
+        """The edge from the current block to a frame's label (None for the function label)."""
+        if frame.kind == _FUNC:
+            return None
+        if frame.label is None:
+            frame.label = self.new_block(frame.results).id
+        return self.edge(self.cur.id, frame.label, args)  # type: ignore[union-attr]
+
+    def label_arity(self, frame: _Frame) -> int:
+        return len(frame.params) if frame.kind == _LOOP else len(frame.results)
+
+    def return_block(self, values: list[int]) -> BlockCall:
+        """A new block that returns `values` (for conditional branches to the function label)."""
+        b = self.new_block(())
+        self.sealed[b.id] = True
+        bc = self.edge(self.cur.id, b.id, [])  # type: ignore[union-attr]
+        b.insts.append(Inst(O.RETURN, list(values)))
+        self.order.append(b.id)
+        return bc
+
+    # -- the main loop --------------------------------------------------------------------------
+
+    def build(self) -> Function:
+        body = self.body.body
+        has_else = self._scan_else(body)
+        stack: list[int] = []
+        frames = [_Frame(_FUNC, 0, (), tuple(self.ftype.results))]
+        simple = SIMPLE
+        types = self.types
+        i = 0
+        n = len(body)
+        while i < n:
+            ins = body[i]
+            op = ins.op
+            i += 1
+            if self.cur is None:
+                # unreachable code: only structure matters
+                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                    frames.append(_Frame(_BLOCK, len(stack), (), (), dead=True))
+                elif op == Op.ELSE:
+                    f = frames[-1]
+                    if not f.dead:
+                        self.start_else(f, stack)
+                elif op == Op.END:
+                    f = frames.pop()
+                    if not f.dead:
+                        self.end_frame(f, stack, frames)
+                continue
+            spec = simple.get(op)
+            if spec is not None:
+                irop, nargs, rt, imm = spec
+                if nargs == 2:
+                    b = stack.pop()
+                    args = [stack.pop(), b]
+                else:
+                    args = [stack.pop()]
+                v = self.func.new_value(rt)
+                self.cur.insts.append(Inst(irop, args, [v], imm))
+                stack.append(v)
+                continue
+            if op == Op.LOCAL_GET:
+                stack.append(self.read_local(ins.imm))  # type: ignore[arg-type]
+            elif op == Op.LOCAL_SET:
+                self.defs[self.cur.id][ins.imm] = stack.pop()  # type: ignore[index]
+            elif op == Op.LOCAL_TEE:
+                self.defs[self.cur.id][ins.imm] = stack[-1]  # type: ignore[index]
+            elif op == Op.I32_CONST:
+                stack.append(self.iconst(I32, ins.imm))  # type: ignore[arg-type]
+            elif op == Op.I64_CONST:
+                stack.append(self.iconst(I64, ins.imm))  # type: ignore[arg-type]
+            elif op == Op.F32_CONST:
+                stack.append(self.emit(O.FCONST, [], F32, ins.imm))
+            elif op == Op.F64_CONST:
+                stack.append(self.emit(O.FCONST, [], F64, ins.imm))
+            elif op in _LOADS:
+                irop, rt, size = _LOADS[op]
+                m = ins.imm
+                addr = stack.pop()
+                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, m.offset, size))
+                stack.append(self.emit(irop, [addr], rt, MemImm(m.memory, m.offset)))
+            elif op in _STORES:
+                irop, size = _STORES[op]
+                m = ins.imm
+                val = stack.pop()
+                addr = stack.pop()
+                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, m.offset, size))
+                self.emit(irop, [addr, val], None, MemImm(m.memory, m.offset))
+            elif op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                params, results = block_signature(types, ins.imm)
+                if op == Op.IF:
+                    cond = stack.pop()
+                f = _Frame(_BLOCK, len(stack) - len(params), params, results)
+                frames.append(f)
+                if op == Op.LOOP:
+                    f.kind = _LOOP
+                    header = self.new_block(params)
+                    f.label = header.id
+                    vals = stack[f.height:]
+                    self.terminate(Inst(O.JUMP, [], [], None,
+                                        [self.edge(self.cur.id, header.id, vals)]))
+                    del stack[f.height:]
+                    stack.extend(header.params)
+                    self.enter(header.id)
+                elif op == Op.IF:
+                    f.kind = _IF
+                    f.param_values = stack[f.height:]
+                    src = self.cur.id
+                    then_b = self.new_block(())
+                    then_edge = self.edge(src, then_b.id, [])
+                    if has_else.get(i - 1):
+                        f.has_else = True
+                        else_b = self.new_block(())
+                        f.else_block = else_b.id
+                        else_edge = self.edge(src, else_b.id, [])
+                        self.sealed[else_b.id] = True
+                    else:
+                        else_edge = self.label_target(f, list(f.param_values))  # type: ignore
+                    self.terminate(Inst(O.BRIF, [cond], [], None, [then_edge, else_edge]))
+                    self.sealed[then_b.id] = True
+                    self.enter(then_b.id)
+            elif op == Op.ELSE:
+                f = frames[-1]
+                res = stack[len(stack) - len(f.results):]
+                self.terminate(Inst(O.JUMP, [], [], None, [self.label_target(f, res)]))
+                self.start_else(f, stack)
+            elif op == Op.END:
+                f = frames.pop()
+                self.end_frame(f, stack, frames)
+            elif op == Op.BR:
+                f = frames[-1 - ins.imm]  # type: ignore[operator]
+                k = self.label_arity(f)
+                vals = stack[len(stack) - k:] if k else []
+                self.branch(f, vals)
+                del stack[frames[-1].height:]
+            elif op == Op.BR_IF:
+                cond = stack.pop()
+                f = frames[-1 - ins.imm]  # type: ignore[operator]
+                k = self.label_arity(f)
+                vals = stack[len(stack) - k:] if k else []
+                src = self.cur.id
+                taken = self.label_target(f, vals)
+                if taken is None:
+                    taken = self.return_block(vals)
+                cont = self.new_block(())
+                fall = self.edge(src, cont.id, [])
+                self.terminate(Inst(O.BRIF, [cond], [], None, [taken, fall]))
+                self.sealed[cont.id] = True
+                self.enter(cont.id)
+            elif op == Op.BR_TABLE:
+                labels, default = ins.imm  # type: ignore[misc]
+                index = stack.pop()
+                ret: BlockCall | None = None
+                targets = []
+                for depth in (*labels, default):
+                    f = frames[-1 - depth]
+                    k = self.label_arity(f)
+                    vals = stack[len(stack) - k:] if k else []
+                    bc = self.label_target(f, list(vals))
+                    if bc is None:
+                        if ret is None:
+                            ret = self.return_block(vals)
+                        bc = BlockCall(ret.block, [])
+                        self.preds[ret.block].append((self.cur.id, bc))
+                    targets.append(bc)
+                self.terminate(Inst(O.BR_TABLE, [index], [], None, targets))
+                del stack[frames[-1].height:]
+            elif op == Op.RETURN:
+                k = len(self.ftype.results)
+                self.terminate(Inst(O.RETURN, stack[len(stack) - k:] if k else []))
+                del stack[frames[-1].height:]
+            elif op == Op.UNREACHABLE:
+                self.terminate(Inst(O.TRAP, [], [], TrapCode.UNREACHABLE))
+                del stack[frames[-1].height:]
+            elif op == Op.NOP:
+                pass
+            elif op == Op.DROP:
+                stack.pop()
+            elif op == Op.SELECT or op == Op.SELECT_T:
+                c = stack.pop()
+                b = stack.pop()
+                a = stack.pop()
+                stack.append(self.emit(O.SELECT, [c, a, b], self.func.value_types[a]))
+            else:
+                self.other(ins, op, stack)
+        self.finish()
+        return self.func
+
+    def branch(self, f: _Frame, vals: list[int]) -> None:
+        bc = self.label_target(f, list(vals))
+        if bc is None:
+            self.terminate(Inst(O.RETURN, list(vals)))
+        else:
+            self.terminate(Inst(O.JUMP, [], [], None, [bc]))
+
+    def start_else(self, f: _Frame, stack: list[int]) -> None:
+        del stack[f.height:]
+        stack.extend(f.param_values)
+        self.enter(f.else_block)  # type: ignore[arg-type]
+        f.else_block = None
+
+    def end_frame(self, f: _Frame, stack: list[int], frames: list[_Frame]) -> None:
+        if f.kind == _FUNC:
+            if self.cur is not None:
+                k = len(f.results)
+                self.terminate(Inst(O.RETURN, stack[len(stack) - k:] if k else []))
+            return
+        if f.kind == _LOOP:
+            self.seal(f.label)  # type: ignore[arg-type]
+            if self.cur is None:
+                del stack[f.height:]
+            return
+        if f.kind == _IF and f.else_block is not None:
+            raise IRError("internal: if with an else block that was never entered")
+        if self.cur is not None and f.label is not None:
+            k = len(f.results)
+            res = stack[len(stack) - k:] if k else []
+            self.terminate(Inst(O.JUMP, [], [], None,
+                                [self.edge(self.cur.id, f.label, list(res))]))
+        if f.label is None:
+            if self.cur is None:
+                del stack[f.height:]
+            return      # fall through in the current block (or stay unreachable)
+        label = self.func.blocks[f.label]
+        wasm_params = label.params[:len(f.results)]
+        self.seal(f.label)
+        del stack[f.height:]
+        stack.extend(self.resolve(p) for p in wasm_params)
+        self.enter(f.label)
+
+    def other(self, ins, op: int, stack: list[int]) -> None:
+        imm = ins.imm
+        emit = self.emit
+        if op in _TRUNC_SPECS:
+            rt, st, signed, cc, lo, hi = _TRUNC_SPECS[op]
+            x = stack.pop()
+            uno = emit(O.FCMP, [x, x], I32, FloatCC.UNO)
+            emit(O.TRAPNZ, [uno], None, TrapCode.BAD_CONVERSION_TO_INTEGER)
+            lov = emit(O.FCONST, [], st, lo)
+            c1 = emit(O.FCMP, [x, lov], I32, cc)
+            hiv = emit(O.FCONST, [], st, hi)
+            c2 = emit(O.FCMP, [x, hiv], I32, FloatCC.LT)
+            ok = emit(O.BAND, [c1, c2], I32)
+            emit(O.TRAPZ, [ok], None, TrapCode.INTEGER_OVERFLOW)
+            stack.append(emit(O.FCVT_TO_SINT if signed else O.FCVT_TO_UINT, [x], rt))
+        elif op in (Op.I32_DIV_S, Op.I64_DIV_S, Op.I32_REM_S, Op.I64_REM_S):
+            t = I32 if op in (Op.I32_DIV_S, Op.I32_REM_S) else I64
+            b = stack.pop()
+            a = stack.pop()
+            emit(O.TRAPZ, [b], None, TrapCode.INTEGER_DIVISION_BY_ZERO)
+            minus1 = self.iconst(t, -1)
+            is_m1 = emit(O.ICMP, [b, minus1], I32, IntCC.EQ)
+            if op in (Op.I32_DIV_S, Op.I64_DIV_S):
+                imin = self.iconst(t, 1 << (31 if t is I32 else 63))
+                is_min = emit(O.ICMP, [a, imin], I32, IntCC.EQ)
+                both = emit(O.BAND, [is_min, is_m1], I32)
+                emit(O.TRAPNZ, [both], None, TrapCode.INTEGER_OVERFLOW)
+                stack.append(emit(O.SDIV, [a, b], t))
+            else:
+                one = self.iconst(t, 1)
+                safe = emit(O.SELECT, [is_m1, one, b], t)
+                stack.append(emit(O.SREM, [a, safe], t))
+        elif op in (Op.I32_DIV_U, Op.I64_DIV_U, Op.I32_REM_U, Op.I64_REM_U):
+            t = I32 if op in (Op.I32_DIV_U, Op.I32_REM_U) else I64
+            b = stack.pop()
+            a = stack.pop()
+            emit(O.TRAPZ, [b], None, TrapCode.INTEGER_DIVISION_BY_ZERO)
+            stack.append(emit(O.UDIV if op in (Op.I32_DIV_U, Op.I64_DIV_U) else O.UREM, [a, b], t))
+        elif op == Op.CALL:
+            ft = self.func_types[imm]
+            k = len(ft.params)
+            args = stack[len(stack) - k:] if k else []
+            if k:
+                del stack[-k:]
+            res = [self.func.new_value(t) for t in ft.results]
+            self.cur.insts.append(Inst(O.CALL, args, res, imm))  # type: ignore[union-attr]
+            stack.extend(res)
+        elif op == Op.CALL_INDIRECT:
+            type_index, table = imm
+            ft = self.types[type_index]
+            index = stack.pop()
+            k = len(ft.params)
+            args = stack[len(stack) - k:] if k else []
+            if k:
+                del stack[-k:]
+            res = [self.func.new_value(t) for t in ft.results]
+            self.cur.insts.append(Inst(O.CALL_INDIRECT, [index, *args], res,  # type: ignore
+                                       CallIndirectImm(type_index, table)))
+            stack.extend(res)
+        elif op == Op.GLOBAL_GET:
+            stack.append(emit(O.GLOBAL_GET, [], self.global_types[imm].content, imm))
+        elif op == Op.GLOBAL_SET:
+            emit(O.GLOBAL_SET, [stack.pop()], None, imm)
+        elif op == Op.MEMORY_SIZE:
+            stack.append(emit(O.MEMORY_SIZE, [], I32, imm))
+        elif op == Op.MEMORY_GROW:
+            stack.append(emit(O.MEMORY_GROW, [stack.pop()], I32, imm))
+        elif op in (Op.MEMORY_INIT, Op.MEMORY_COPY, Op.MEMORY_FILL, Op.TABLE_COPY,
+                    Op.TABLE_INIT, Op.TABLE_FILL):
+            c = stack.pop()
+            b = stack.pop()
+            a = stack.pop()
+            if op == Op.MEMORY_INIT:
+                emit(O.MEMORY_INIT, [a, b, c], None, SegmentImm(imm[0], imm[1]))
+            elif op == Op.MEMORY_COPY:
+                emit(O.MEMORY_COPY, [a, b, c], None, CopyImm(imm[0], imm[1]))
+            elif op == Op.MEMORY_FILL:
+                emit(O.MEMORY_FILL, [a, b, c], None, imm)
+            elif op == Op.TABLE_COPY:
+                emit(O.TABLE_COPY, [a, b, c], None, CopyImm(imm[0], imm[1]))
+            elif op == Op.TABLE_INIT:
+                emit(O.TABLE_INIT, [a, b, c], None, SegmentImm(imm[0], imm[1]))
+            else:
+                emit(O.TABLE_FILL, [a, b, c], None, imm)
+        elif op == Op.DATA_DROP:
+            emit(O.DATA_DROP, [], None, imm)
+        elif op == Op.ELEM_DROP:
+            emit(O.ELEM_DROP, [], None, imm)
+        elif op == Op.TABLE_GET:
+            et = self.module.table_types()[imm].element
+            stack.append(emit(O.TABLE_GET, [stack.pop()], et, imm))
+        elif op == Op.TABLE_SET:
+            r = stack.pop()
+            emit(O.TABLE_SET, [stack.pop(), r], None, imm)
+        elif op == Op.TABLE_SIZE:
+            stack.append(emit(O.TABLE_SIZE, [], I32, imm))
+        elif op == Op.TABLE_GROW:
+            n = stack.pop()
+            r = stack.pop()
+            stack.append(emit(O.TABLE_GROW, [r, n], I32, imm))
+        elif op == Op.REF_NULL:
+            stack.append(emit(O.REF_NULL, [], imm))
+        elif op == Op.REF_IS_NULL:
+            stack.append(emit(O.REF_IS_NULL, [stack.pop()], I32))
+        elif op == Op.REF_FUNC:
+            stack.append(emit(O.REF_FUNC, [], ValType.FUNCREF, imm))
+        else:
+            info = INFO.get(op)
+            name = info.name if info is not None else hex(op)
+            raise UnsupportedError(f"the IR builder has no translation for `{name}` "
+                                   f"(function {self.func.index})")
+
+    def _scan_else(self, body: list) -> dict[int, bool]:
+        """Which `if` instructions (by position) have an `else`."""
+        out: dict[int, bool] = {}
+        opens: list[int] = []
+        for pos, ins in enumerate(body):
+            op = ins.op
+            if op == Op.IF:
+                opens.append(pos)
+            elif op == Op.BLOCK or op == Op.LOOP:
+                opens.append(-1)
+            elif op == Op.ELSE:
+                out[opens[-1]] = True
+            elif op == Op.END and opens:
+                opens.pop()
+        return out
+
+    def finish(self) -> None:
+        func = self.func
+        if self.prelude:
+            func.blocks[0].insts[:0] = self.prelude
+        if self.alias:
+            resolve = self.resolve
+            alias = self.alias
+            for b in func.blocks:
+                for inst in b.insts:
+                    args = inst.args
+                    for j, a in enumerate(args):
+                        if a in alias:
+                            args[j] = resolve(a)
+                    if inst.targets:
+                        for bc in inst.targets:
+                            bargs = bc.args
+                            for j, a in enumerate(bargs):
+                                if a in alias:
+                                    bargs[j] = resolve(a)
+        # lay blocks out in the order they were entered (structured order), drop never-entered
+        seen: set[int] = set()
+        order = [b for b in self.order if not (b in seen or seen.add(b))]  # type: ignore[func-returns-value]
+        if len(order) != len(func.blocks) or order != list(range(len(order))):
+            entered = set(order)
+            for b in func.blocks:
+                if b.id not in entered and self.preds[b.id]:
+                    raise IRError(f"internal: block{b.id} has predecessors but was never built")
+            func.blocks = [func.blocks[b] for b in order]
+            func.renumber_blocks()
+
+
+def build_function(module: WasmModule, func_index: int) -> Function:
+    """Translate defined function `func_index` (function index space) of a validated module."""
+    try:
+        return _Builder(module, func_index).build()
+    except RecursionError:  # pragma: no cover - the builder uses work lists; a safety net
+        raise IRError(f"function {func_index} is too deeply nested for the IR builder") from None
+
+
+def build_module(module: WasmModule) -> list[Function]:
+    """IR for every defined function, in function index order."""
+    base = module.num_imported_funcs
+    return [build_function(module, base + i) for i in range(len(module.funcs))]
