@@ -210,8 +210,8 @@ class Opcode(enum.Enum):
       ref_func imm         -> funcref   the function with index imm
     Traps
       trap imm             terminator: always traps with TrapCode imm
-      trapz imm c          traps with imm if c (i32) == 0
-      trapnz imm c         traps with imm if c (i32) != 0
+      trapz imm c          traps with imm if c (iN) == 0
+      trapnz imm c         traps with imm if c (iN) != 0
     Linear memory (index operands are i32, read unsigned; effective address = index + offset)
       heap_check imm i     traps MEMORY_OUT_OF_BOUNDS unless i + imm.offset + imm.size <= the
                            current byte length of memory imm.memory (computed without overflow)
