@@ -528,7 +528,11 @@ def _memory(v: _BodyValidator, index: object, ins: Instr) -> None:
 def _data(v: _BodyValidator, index: object, ins: Instr) -> None:
     count = v.ctx.data_count
     if count is None:
-        raise v.error("data count section required", ins)
+        # Without a data count section no data index is valid in code (in the binary format this
+        # is malformed; a module built from text reports the index as unknown).
+        if type(index) is int and 0 <= index < len(v.ctx.module.datas):
+            raise v.error("data count section required", ins)
+        raise v.error(f"unknown data segment {index}", ins)
     if type(index) is not int or not 0 <= index < count:
         raise v.error(f"unknown data segment {index}", ins)
 

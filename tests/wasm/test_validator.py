@@ -501,6 +501,7 @@ def test_memory_init_and_data_drop():
     expect_invalid(m, "unknown data segment", offset=BASE + 3)
     m = module(code(("data.drop", 0)), mems=[mem()], datas=datas)
     expect_invalid(m, "data count section required", offset=BASE)
+    expect_invalid(module(code(("data.drop", 0))), "unknown data segment 0", offset=BASE)
     m = module(code(*args, ("memory.init", (0, 0))), datas=datas, data_count=1)
     expect_invalid(m, "unknown memory", offset=BASE + 3)
 
