@@ -513,7 +513,7 @@ def compile_function(fn: Function) -> CompiledFunction:
     tr = _Translator(fn)
     source = tr.translate()
     try:
-        code = compile(source, f"<wasm {fn.name}>", "exec")
+        code = compile(source, f"<wasm function {fn.index}>", "exec")
     except (SyntaxError, RecursionError, MemoryError, ValueError) as e:
         raise UnsupportedError(f"IR interpreter cannot translate function {fn.name}: {e}") from None
     ns = dict(_NS)
