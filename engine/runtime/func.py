@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import Trap, WasmError
+from ..errors import Trap, TrapCode, WasmError
 from ..wasm.types import FuncType
 from .store import Store
 from .values import check_internal, to_internal, to_python
@@ -99,6 +99,9 @@ def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Seque
         out = func.host(*py_args)
     except Trap:
         raise
+    except RecursionError:
+        # wasm -> host -> wasm re-entry nested deeper than Python's stack allows
+        raise Trap(None, TrapCode.STACK_OVERFLOW) from None
     except Exception as e:
         raise Trap(f"host function raised {type(e).__name__}: {e}") from e
     return _host_results(ty, out)
