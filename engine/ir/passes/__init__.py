@@ -1,0 +1,50 @@
+"""IR passes, one file each (fold, dce, copyprop), and the pass manager that runs them and,
+when asked, the verifier after every pass."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ...wasm.module import WasmModule
+from ..errors import IRError, VerifierError
+from ..ir import Function
+from ..verifier import verify
+from .copyprop import copyprop
+from .dce import dce
+from .fold import fold
+
+#: Pass name -> function(func) -> bool (True if it changed something).
+PASSES: dict[str, Callable[[Function], bool]] = {
+    "fold": fold,
+    "copyprop": copyprop,
+    "dce": dce,
+}
+
+#: The default pipeline.
+DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "copyprop", "dce")
+
+
+def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
+               verify_each: bool = False, module: WasmModule | None = None) -> bool:
+    """Run the named passes in order on `func`. With `verify_each`, run the verifier before the
+    first pass and after every pass (a VerifierError then names the pass that broke the IR).
+    Returns True if any pass changed the function."""
+    if verify_each:
+        verify(func, module)
+    changed = False
+    for name in names:
+        fn = PASSES.get(name)
+        if fn is None:
+            raise IRError(f"unknown IR pass {name!r} (known: {', '.join(PASSES)})")
+        if fn(func):
+            changed = True
+        if verify_each:
+            try:
+                verify(func, module)
+            except VerifierError as e:
+                raise VerifierError(f"after pass {name!r}: {e.reason}", e.function, e.block,
+                                    e.inst) from None
+    return changed
+
+
+__all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "fold", "dce", "copyprop"]
