@@ -4,7 +4,7 @@ Fixtures: `wast2json_exe`, `wat2wasm_exe`, `wasm_tools_exe` (Paths of the extern
 see tests/tools.py), `wat_to_wasm` (text -> bytes with wasm-tools, the reference encoder).
 
 Spec results: each tests/spec item records its counts in `user_properties` ("spec_tally",
-target, JSON). Those travel with the test report, so under pytest-xdist they reach the
+(target, tally JSON, not-yet-run reasons)). Those travel with the test report, so under pytest-xdist they reach the
 controlling process, which prints one table per target at the end of the run.
 """
 
@@ -23,7 +23,6 @@ for _path in (str(_TESTS.parent), str(_TESTS)):
 import tools  # noqa: E402
 
 SPEC_PROPERTY = "spec_tally"
-_SPEC_KEY = pytest.StashKey[dict]()
 
 
 @pytest.fixture(scope="session")
@@ -50,42 +49,40 @@ def wat_to_wasm():
 
 # ------------------------------------------------------------------ spec summary table
 
+class SpecSummary:
+    """Collects the spec tallies of finished tests and prints one table per target."""
+
+    def __init__(self) -> None:
+        self.collected: dict[str, tuple[str, str, list[str]]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in getattr(report, "user_properties", ()):
+            if name == SPEC_PROPERTY:
+                target, tally_json, reasons = value
+                self.collected[report.nodeid] = (target, tally_json, list(reasons))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.collected:
+            return
+        from spec.results import Tally, format_text_table
+        from spec.targets import BY_NAME
+        by_target: dict[str, Tally] = {}
+        files: dict[str, int] = {}
+        reasons: dict[str, list[str]] = {}
+        for target, tally_json, why in self.collected.values():
+            by_target.setdefault(target, Tally()).merge(Tally.from_json(tally_json))
+            files[target] = files.get(target, 0) + 1
+            seen = reasons.setdefault(target, [])
+            seen += [r for r in why if r not in seen]
+        order = list(BY_NAME)
+        for target in sorted(by_target, key=lambda t: (order.index(t) if t in order else 99, t)):
+            terminalreporter.write_sep("=", f"spec suite on {target} ({files[target]} files)")
+            terminalreporter.write_line(format_text_table(by_target[target]))
+            if reasons[target]:
+                terminalreporter.write_line("not yet run because: " + "; ".join(reasons[target]))
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_SPEC_KEY] = {}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
-    for name, value in getattr(report, "user_properties", ()):
-        if name == SPEC_PROPERTY:
-            target, tally_json = value
-            _reports(report)[report.nodeid] = (target, tally_json)
-
-
-def _reports(report) -> dict:
-    # The hook has no config argument; the stash lives on the session's config.
-    return _CONFIG_HOLDER[0].stash[_SPEC_KEY] if _CONFIG_HOLDER else {}
-
-
-_CONFIG_HOLDER: list = []
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG_HOLDER[:] = [session.config]
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    collected = config.stash.get(_SPEC_KEY, {})
-    if not collected:
-        return
-    from spec.results import Tally, format_text_table
-    by_target: dict[str, Tally] = {}
-    files: dict[str, int] = {}
-    for target, tally_json in collected.values():
-        by_target.setdefault(target, Tally()).merge(Tally.from_json(tally_json))
-        files[target] = files.get(target, 0) + 1
-    for target in sorted(by_target):
-        terminalreporter.write_sep("=", f"spec suite on {target} ({files[target]} files)")
-        terminalreporter.write_line(format_text_table(by_target[target]))
+    config.pluginmanager.register(SpecSummary(), "polyjit-spec-summary")

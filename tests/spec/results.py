@@ -89,12 +89,15 @@ class FileResult:
     target: str
     tally: Tally = field(default_factory=Tally)
     failures: list[str] = field(default_factory=list)
+    #: The .wast line of each failure, in the same order as `failures` (None if unknown).
+    failed_lines: list[int | None] = field(default_factory=list)
     not_run_reasons: list[str] = field(default_factory=list)
 
-    def fail(self, category: Category | None, message: str) -> None:
+    def fail(self, category: Category | None, message: str, line: int | None = None) -> None:
         if category is not None:
             self.tally.add(category, Status.FAILED)
         self.failures.append(message)
+        self.failed_lines.append(line)
 
     def not_run(self, category: Category, reason: str) -> None:
         self.tally.add(category, Status.NOT_RUN)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 from . import skips as skip_list
 from .cache import converted
 from .executor import Executor, LinkFailed, Rejected, Trapped, make_executor
+from .skips import Skip
 from .results import Category, FileResult, Note, Status
 from .targets import Target
 from .values import results_match
@@ -64,8 +66,10 @@ def _describe(e: BaseException) -> str:
 class ScriptRunner:
     """Runs the commands of one script against one executor into a FileResult."""
 
-    def __init__(self, script: WastScript, executor: Executor, target: str) -> None:
+    def __init__(self, script: WastScript, executor: Executor, target: str,
+                 skip_for: Callable[[str, int], Skip | None] = skip_list.skip_for) -> None:
         self.script = script
+        self.skip_for = skip_for
         self.executor = executor
         self.result = FileResult(script.name, target)
         self.frontend_missing = executor.frontend_missing()
@@ -76,7 +80,7 @@ class ScriptRunner:
         self.executor.reset()
         for command in self.script.commands:
             category = category_of(command)
-            skip = skip_list.skip_for(self.script.name, command.line) if category else None
+            skip = self.skip_for(self.script.name, command.line) if category else None
             if skip is not None:
                 self.result.tally.add(category, Status.SKIPPED)
                 continue
@@ -91,7 +95,7 @@ class ScriptRunner:
         self.result.tally.add(category, Status.PASSED)
 
     def _fail(self, category: Category | None, command, what: str) -> None:
-        self.result.fail(category, f"{self._where(command)}: {what}")
+        self.result.fail(category, f"{self._where(command)}: {what}", command.line)
 
     # -- modules
 

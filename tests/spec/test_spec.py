@@ -22,7 +22,8 @@ WAST_FILES = suite_files()
 @pytest.mark.parametrize("wast", WAST_FILES, ids=lambda p: p.stem)
 def test_spec(wast, target, request) -> None:
     result = run_target(wast, target)
-    request.node.user_properties.append((SPEC_PROPERTY, (target.name, result.tally.to_json())))
+    request.node.user_properties.append(
+        (SPEC_PROPERTY, (target.name, result.tally.to_json(), result.not_run_reasons)))
     assert not result.failures, result.summary()
     ran = result.tally.total(Status.PASSED)
     if ran == 0 and result.tally.total(Status.NOT_RUN):
