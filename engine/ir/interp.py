@@ -525,16 +525,6 @@ def compile_function(fn: Function) -> CompiledFunction:
 # The executor
 # ---------------------------------------------------------------------------------------------
 
-class _InstanceCode:
-    """Per-instance bound functions, made on first call."""
-
-    __slots__ = ("fns", "gens")
-
-    def __init__(self, n: int) -> None:
-        self.fns: list[Callable[..., Any] | None] = [None] * n
-        self.gens: list[bool] = [False] * n
-
-
 class Interpreter:
     """The executor for Config.strategy == "interpreter" (see engine.runtime.executor)."""
 
@@ -544,16 +534,16 @@ class Interpreter:
         self.max_depth = max(64, stack_bytes // 64)
 
     def prepare(self, instance: Instance) -> None:
-        instance.exec_state = _InstanceCode(len(instance.funcs))
+        """Nothing to do up front: each function is translated and bound on its first call
+        (the bound code is kept in its Func's ``code`` slot)."""
 
     def _bound(self, instance: Instance, index: int) -> tuple[Callable[..., Any], bool]:
-        code: _InstanceCode = instance.exec_state
-        fn = code.fns[index]
-        if fn is None:
+        func = instance.funcs[index]
+        code = func.code
+        if code is None:
             compiled = instance.module.compiled_function(index)
-            fn = code.fns[index] = compiled.make(instance)
-            code.gens[index] = compiled.is_generator
-        return fn, code.gens[index]
+            code = func.code = (compiled.make(instance), compiled.is_generator)
+        return code
 
     def call(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
         try:
@@ -565,53 +555,57 @@ class Interpreter:
         from ..runtime.func import call_host
         store = instance.store
         base = store.depth
-        limit = self.max_depth
+        limit = self.max_depth - 1
         if base >= limit:
             raise Trap(None, TrapCode.STACK_OVERFLOW)
         cur_inst, cur_index = instance, func_index
         stack: list[tuple[Any, Instance, int]] = []
+        push, pop = stack.append, stack.pop
+        depth = base + 1            # frames live now, counting the current one
         leaf: tuple[Instance, int] | None = None
         try:
             fn, is_gen = self._bound(instance, func_index)
             if not is_gen:
                 return fn(*args)
             gen = fn(*args)
+            send = gen.send
             value: Any = None
             while True:
                 try:
-                    callee, cargs = gen.send(value)
+                    callee, cargs = send(value)
                 except StopIteration as stop:
                     value = stop.value
                     if not stack:
                         return value
-                    gen, cur_inst, cur_index = stack.pop()
+                    gen, cur_inst, cur_index = pop()
+                    send = gen.send
+                    depth -= 1
                     continue
-                if callee.host is not None:
-                    store.depth = base + len(stack) + 1
-                    try:
-                        value = call_host(callee, cargs, cur_inst)
-                    finally:
-                        store.depth = base
-                    continue
-                ci = callee.instance
-                if ci.executor is not self:
-                    store.depth = base + len(stack) + 1
-                    try:
-                        value = ci.executor.call(ci, callee.index, cargs)
-                    finally:
-                        store.depth = base
-                    continue
-                if base + len(stack) + 2 > limit:
+                code = callee.code
+                if code is None:
+                    if callee.host is not None or callee.instance.executor is not self:
+                        store.depth = depth
+                        try:
+                            if callee.host is not None:
+                                value = call_host(callee, cargs, cur_inst)
+                            else:
+                                value = callee.instance.executor.call(callee.instance, callee.index, cargs)
+                        finally:
+                            store.depth = base
+                        continue
+                    code = self._bound(callee.instance, callee.index)
+                if depth >= limit:
                     raise Trap(None, TrapCode.STACK_OVERFLOW)
-                f, g = self._bound(ci, callee.index)
-                if not g:
-                    leaf = (ci, callee.index)
-                    value = f(*cargs)
+                if not code[1]:
+                    leaf = (callee.instance, callee.index)
+                    value = code[0](*cargs)
                     leaf = None
                     continue
-                stack.append((gen, cur_inst, cur_index))
-                gen = f(*cargs)
-                cur_inst, cur_index = ci, callee.index
+                push((gen, cur_inst, cur_index))
+                depth += 1
+                gen = code[0](*cargs)
+                send = gen.send
+                cur_inst, cur_index = callee.instance, callee.index
                 value = None
         except Trap as e:
             if not getattr(e, "_framed", False):

@@ -21,7 +21,8 @@ class Func:
     function), ``instance`` and ``index`` (the defining instance and the function's index in its
     function index space, for wasm functions)."""
 
-    __slots__ = ("_store", "ftype", "host", "access_caller", "instance", "index", "__weakref__")
+    __slots__ = ("_store", "ftype", "host", "access_caller", "instance", "index", "code",
+                 "__weakref__")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False) -> None:
@@ -37,6 +38,8 @@ class Func:
         self.access_caller = bool(access_caller)
         self.instance: Instance | None = None
         self.index = -1
+        #: free for the executor of a wasm function (e.g. its bound code); None until then
+        self.code: Any = None
 
     @classmethod
     def _wasm(cls, store: Store, ty: FuncType, instance: Instance, index: int) -> Func:
@@ -47,6 +50,7 @@ class Func:
         f.access_caller = False
         f.instance = instance
         f.index = index
+        f.code = None
         return f
 
     def type(self, store: Store) -> FuncType:
