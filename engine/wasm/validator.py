@@ -247,6 +247,12 @@ class _BodyValidator:
         ins = None
         for ins in body:
             op = ins.op
+            if op == _LOCAL_GET:
+                index = ins.imm
+                if type(index) is int and 0 <= index < nlocals:
+                    stack.append(local_types[index])
+                    continue
+                raise self.error(f"unknown local {index}", ins)
             sig = simple_get(op)
             if sig is not None:
                 n, params, results = sig
@@ -258,14 +264,12 @@ class _BodyValidator:
                     self.pop_vals(params, ins)
                     stack += results
                 continue
-            if op == _LOCAL_GET or op == _LOCAL_SET or op == _LOCAL_TEE:
+            if op == _LOCAL_SET or op == _LOCAL_TEE:
                 index = ins.imm
                 if type(index) is not int or not 0 <= index < nlocals:
                     raise self.error(f"unknown local {index}", ins)
                 t = local_types[index]
-                if op == _LOCAL_GET:
-                    stack.append(t)
-                elif len(stack) > height and stack[-1] is t:
+                if len(stack) > height and stack[-1] is t:
                     if op == _LOCAL_SET:
                         stack.pop()
                 else:
