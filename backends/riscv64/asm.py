@@ -84,11 +84,13 @@ class _Align:
         pad = -offset % self.alignment
         return 0 if self.max_skip is not None and pad > self.max_skip else pad
 
-    def bytes(self, offset: int) -> bytes:
+    def bytes(self) -> bytes:
         if self.fill is not None:
             return bytes([self.fill]) * self.size
-        lead = -offset % 4 if self.size >= -offset % 4 else self.size
-        return bytes(lead) + _NOP * ((self.size - lead) // 4) + bytes((self.size - lead) % 4)
+        # As GNU as without relaxation: a zero byte if the padding is odd, then a 2-byte
+        # c.nop if it is 2 mod 4, then nops (the short fills only ever follow data).
+        excess = self.size % 4
+        return b"\0" * (excess & 1) + b"\x01\x00" * (excess >> 1) + _NOP * (self.size // 4)
 
 
 @dataclass(slots=True)
@@ -100,7 +102,6 @@ class _Jump:
     rd: int
     target: Value
     line: int
-    text: str
     size: int = 4
     external: str | None = None
     fixed: bool = False
@@ -155,7 +156,6 @@ class _Patch:
     size: int
     fn: Callable[[_Ctx, int], bytes]
     line: int
-    text: str
 
 
 # --------------------------------------------------------------------------- resolution
@@ -213,7 +213,7 @@ class _State:
     """Statements parsed so far: a list of items (bytearray chunks, alignments, jumps)."""
 
     __slots__ = ("base", "items", "buf", "labels", "patches", "jumps", "pcrel_sites",
-                 "numeric", "consts", "line", "text")
+                 "numeric", "consts", "line")
 
     def __init__(self, base: int) -> None:
         self.base = base
@@ -227,7 +227,6 @@ class _State:
         self.numeric: dict[str, int] = {}
         self.consts: dict[str, int] = {}
         self.line = 0
-        self.text = ""
 
     # --- output
     def word(self, word: int) -> None:
@@ -238,8 +237,7 @@ class _State:
 
     def defer(self, size: int, fn: Callable[[_Ctx, int], bytes]) -> None:
         """Reserve ``size`` bytes whose content ``fn`` computes after layout."""
-        self.patches.append(_Patch(len(self.items) - 1, len(self.buf), size, fn,
-                                   self.line, self.text))
+        self.patches.append(_Patch(len(self.items) - 1, len(self.buf), size, fn, self.line))
         self.buf += bytes(size)
 
     def _item(self, item: _Align | _Jump) -> None:
@@ -255,7 +253,7 @@ class _State:
 
     def _jump(self, cond: int | None, rd: int, target: str) -> None:
         value = self.value(target)
-        jump = _Jump(cond, rd, value, self.line, self.text, fixed=isinstance(value, int))
+        jump = _Jump(cond, rd, value, self.line, fixed=type(value) is int)
         self.jumps.append((len(self.items), jump))
         self._item(jump)
 
@@ -278,9 +276,10 @@ class _State:
     def value(self, text: str) -> Value:
         """Parse an operand expression, binding numeric local labels and .equ constants."""
         value = parse_expr(text)
-        if isinstance(value, int):
+        if type(value) is int:
             return value
-        if not any(is_local_ref(n) or n in self.consts for n, _ in value.terms):
+        if not value.local and not (self.consts
+                                    and any(n in self.consts for n, _ in value.terms)):
             return value
         const, terms = value.const, {}
         for name, coef in value.terms:
@@ -393,23 +392,21 @@ def _parse(text: str, base: int) -> _State:
         if "#" in line:
             line = line[:line.index("#")]
         for stmt in (line.split(";") if ";" in line else (line,)):
-            stmt = stmt.strip()
-            if not stmt:
-                continue
-            st.line, st.text = lineno, stmt
+            st.line = lineno
             try:
-                while ":" in stmt:
-                    name, rest = stmt.split(":", 1)
-                    name = name.strip()
-                    if not _LABEL.fullmatch(name):
-                        raise AsmError(f"bad label {name!r}")
-                    st.label(name)
-                    stmt = rest.strip()
-                if not stmt:
-                    continue
+                if ":" in stmt:
+                    stmt = _labels(st, stmt)
                 parts = stmt.split(None, 1)
+                if not parts:
+                    continue
                 mnemonic = parts[0]
-                ops = [o.strip() for o in parts[1].split(",")] if len(parts) == 2 else []
+                if len(parts) == 2:
+                    rest = parts[1]
+                    if " " in rest or "\t" in rest:
+                        rest = rest.replace(" ", "").replace("\t", "")
+                    ops = rest.split(",")
+                else:
+                    ops = []
                 handler = handlers.get(mnemonic)
                 if handler is not None:
                     handler(st, ops)
@@ -420,11 +417,23 @@ def _parse(text: str, base: int) -> _State:
                 else:
                     raise AsmError(f"unknown instruction {mnemonic!r}")
             except AsmError as exc:
-                raise AsmError(f"line {lineno}: {stmt}: {exc}") from None
+                raise AsmError(f"line {lineno}: {stmt.strip()}: {exc}") from None
     return st
 
 
-def _layout(st: _State) -> tuple[list[int], dict[str, int]]:
+def _labels(st: _State, stmt: str) -> str:
+    """Define the labels in front of a statement; return the rest."""
+    while ":" in stmt:
+        name, rest = stmt.split(":", 1)
+        name = name.strip()
+        if not _LABEL.fullmatch(name):
+            raise AsmError(f"bad label {name!r}")
+        st.label(name)
+        stmt = rest
+    return stmt
+
+
+def _layout(st: _State, lines: list[str]) -> tuple[list[int], dict[str, int]]:
     """Offsets of every item, growing jumps until every one reaches its target."""
     items = st.items
     offsets = [0] * (len(items) + 1)
@@ -434,8 +443,8 @@ def _layout(st: _State) -> tuple[list[int], dict[str, int]]:
             undefined = [(n, c) for n, c in jump.target.terms if n not in local and n != "."]
             if undefined:
                 if len(undefined) > 1 or undefined[0][1] != 1:
-                    raise AsmError(f"line {jump.line}: {jump.text}: cannot relocate "
-                                   f"{jump.target}")
+                    raise AsmError(f"line {jump.line}: {lines[jump.line - 1].strip()}: "
+                                   f"cannot relocate {jump.target}")
                 jump.external = undefined[0][0]
                 jump.size = 12 if jump.cond is not None else 8
     relaxable = [(i, j) for i, j in st.jumps if not j.fixed and j.external is None]
@@ -485,7 +494,8 @@ def assemble(text: str, base: int = 0) -> Assembled:
 
     Raises AsmError (naming the line) for anything it cannot encode."""
     st = _parse(text, base)
-    offsets, label_offsets = _layout(st)
+    lines = text.splitlines()
+    offsets, label_offsets = _layout(st, lines)
     pcrel_hi = {offsets[item] + pos: target for item, pos, target in st.pcrel_sites}
     ctx = _Ctx(base, label_offsets, pcrel_hi)
     out = bytearray()
@@ -497,15 +507,16 @@ def assemble(text: str, base: int = 0) -> Assembled:
             try:
                 out += item.encode(ctx, offsets[i])  # type: ignore[union-attr]
             except AsmError as exc:
-                raise AsmError(f"line {item.line}: {item.text}: {exc}") from None  # type: ignore[union-attr]
+                line = item.line  # type: ignore[union-attr]
+                raise AsmError(f"line {line}: {lines[line - 1].strip()}: {exc}") from None
         else:
-            out += item.bytes(offsets[i])  # type: ignore[union-attr]
+            out += item.bytes()  # type: ignore[union-attr]
     for patch in st.patches:
         pc = offsets[patch.item] + patch.pos
         try:
             data = patch.fn(ctx, pc)
         except AsmError as exc:
-            raise AsmError(f"line {patch.line}: {patch.text}: {exc}") from None
+            raise AsmError(f"line {patch.line}: {lines[patch.line - 1].strip()}: {exc}") from None
         assert len(data) == patch.size
         out[pc:pc + patch.size] = data
     symbols = {name: off for name, off in label_offsets.items() if "\x02" not in name}

@@ -21,6 +21,7 @@ class Expr:
 
     const: int
     terms: tuple[tuple[str, int], ...]
+    local: bool = False  # names a numeric local label (1b, 2f) not yet bound
 
     def symbols(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.terms)
@@ -182,21 +183,26 @@ def parse_expr(text: str) -> Value:
     """Parse an expression: an ``int`` when constant, else an ``Expr`` naming its symbols.
 
     Numeric local-label references (``1b``, ``2f``) come back as symbols named ``"1b"``,
-    ``"2f"`` for the assembler to bind."""
+    ``"2f"`` for the assembler to bind (``Expr.local`` says whether there are any)."""
+    cached = _CACHE.get(text)
+    if cached is not None:
+        return cached
     text = text.strip()
-    if "_" not in text:
+    if text and text[0] in _NUMERIC_START and "_" not in text:
         try:  # fast path: a plain decimal or 0x/0b literal, optionally signed
             return int(text, 0)
         except ValueError:
             pass
-    cached = _CACHE.get(text)
-    if cached is not None:
-        return cached
     const, terms = _Parser(text).parse()
-    result: Value = Expr(const, tuple(terms.items())) if terms else const
+    result: Value = const
+    if terms:
+        result = Expr(const, tuple(terms.items()), any(is_local_ref(n) for n in terms))
     if len(_CACHE) < 65536:
         _CACHE[text] = result
     return result
+
+
+_NUMERIC_START = frozenset("0123456789-+")
 
 
 def is_local_ref(name: str) -> bool:

@@ -580,12 +580,14 @@ def _nop(st: _State, ops: list[str]) -> None:
 
 
 def _call(st: _State, ops: list[str]) -> None:
+    # call sym -> auipc ra + jalr ra; call rd, sym -> auipc t1 + jalr rd (as GNU as)
     if len(ops) == 2:
-        rd, target = xreg(ops[0]), ops[1]
+        rd, scratch, target = xreg(ops[0]), T1, ops[1]
     else:
         _arity(ops, 1, "call [rd,] symbol")
-        rd, target = RA, ops[0]
-    pcrel_pair(st, OP_AUIPC | rd << 7, OP_JALR | rd << 7 | rd << 15, st.value(target), "call")
+        rd, scratch, target = RA, RA, ops[0]
+    pcrel_pair(st, OP_AUIPC | scratch << 7, OP_JALR | rd << 7 | scratch << 15, st.value(target),
+               "call")
 
 
 def _tail(st: _State, ops: list[str]) -> None:

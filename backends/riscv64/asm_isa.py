@@ -46,7 +46,7 @@ LONG_JUMP_SCRATCH = T1
 
 #: Static rounding modes (the ``rm`` field of F/D instructions).
 ROUNDING: dict[str, int] = {"rne": 0, "rtz": 1, "rdn": 2, "rup": 3, "rmm": 4, "dyn": 7}
-RM_RNE, RM_DYN = 0, 7
+RM_DYN = 7
 
 #: Standard CSR names -> address (user FP and counters, the main supervisor and machine ones).
 CSRS: dict[str, int] = {
@@ -191,12 +191,15 @@ def _build() -> dict[str, InsnDesc]:
         for isfx, rs2 in (("w", 0), ("wu", 1), ("l", 2), ("lu", 3)):
             add(f"fcvt.{isfx}.{sfx}", Fmt.R2_RM, _bits(OP_FP, 0, 0x60 | fbit) | (rs2 << 20),
                 (X, F), RM_DYN)
-            # int32 -> double is exact, so GNU as encodes rne when the operand is omitted.
-            exact = sfx == "d" and isfx in ("w", "wu")
-            add(f"fcvt.{sfx}.{isfx}", Fmt.R2_RM, _bits(OP_FP, 0, 0x68 | fbit) | (rs2 << 20),
-                (F, X), RM_RNE if exact else RM_DYN)
+            # int32 -> double is exact: no rounding-mode operand, rm field 0 (as GNU as 2.40
+            # and LLVM/Capstone, which reject any other rm for it).
+            if sfx == "d" and isfx in ("w", "wu"):
+                add(f"fcvt.d.{isfx}", Fmt.R2, _bits(OP_FP, 0, 0x69) | (rs2 << 20), (F, X))
+            else:
+                add(f"fcvt.{sfx}.{isfx}", Fmt.R2_RM, _bits(OP_FP, 0, 0x68 | fbit) | (rs2 << 20),
+                    (F, X), RM_DYN)
     add("fcvt.s.d", Fmt.R2_RM, _bits(OP_FP, 0, 0x20) | (1 << 20), (F, F), RM_DYN)
-    add("fcvt.d.s", Fmt.R2_RM, _bits(OP_FP, 0, 0x21), (F, F), RM_RNE)  # exact: rne
+    add("fcvt.d.s", Fmt.R2, _bits(OP_FP, 0, 0x21), (F, F))  # exact, like fcvt.d.w
     add("fmv.x.w", Fmt.R2, _bits(OP_FP, 0, 0x70), (X, F))
     add("fmv.w.x", Fmt.R2, _bits(OP_FP, 0, 0x78), (F, X))
     add("fmv.x.d", Fmt.R2, _bits(OP_FP, 0, 0x71), (X, F))
