@@ -130,6 +130,12 @@ class _Verifier:
                     raise self.fail("block does not end with a terminator")
                 for r in inst.results:
                     define(r, j)
+                if inst.targets:
+                    if not inst.opcode.is_terminator:
+                        raise self.fail(f"{inst.opcode.value} cannot have successor blocks")
+                    for bc in inst.targets:
+                        if not isinstance(bc.block, int) or not 0 <= bc.block < len(f.blocks):
+                            raise self.fail(f"branch to missing block{bc.block}")
         entry = f.blocks[0]
         self.block, self.inst = 0, None
         if [f.value_types[p] for p in entry.params] != list(f.params):
