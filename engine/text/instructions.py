@@ -119,15 +119,15 @@ class InstrParser:
         if info is None:
             raise self.err(pos, f"unknown operator {word!r}")
         kind = info.imm
-        if kind is Imm.NONE:
-            out.append(Instr(info.code, None, pos))
-            return
         if info.code == _SELECT:
             types = self.select_results(cur)
             if types is None:
                 out.append(Instr(_SELECT, None, pos))
             else:
                 out.append(Instr(_SELECT_T, types, pos))
+            return
+        if kind is Imm.NONE:
+            out.append(Instr(info.code, None, pos))
             return
         out.append(Instr(info.code, self.immediate(info, cur, ctx), pos))
 

@@ -143,13 +143,24 @@ class ModuleParser:
 
     # -- types ----------------------------------------------------------------------------------
 
-    def functype(self, node: Item) -> FuncType:
+    def functype(self, node: Item) -> tuple[FuncType, dict[int, str]]:
+        """A (func ...) type definition and its parameter names."""
         if not _is(node, "func"):
             raise self.err(node.pos if node is not None else self.end, "expected (func ...) in type definition")
         cur = Cursor(node.items, 1, node.end)
-        ref, params, results, _ = self.typeuse_parts(cur, allow_names=True, allow_ref=False)
+        ref, params, results, names = self.typeuse_parts(cur, allow_names=True, allow_ref=False)
         self.expect_done(cur)
-        return FuncType(params, results)
+        return FuncType(params, results), self._param_names(names)
+
+    def _param_names(self, names: list[tuple[Token, int]]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        seen: set[str] = set()
+        for tok, i in names:
+            if tok.value in seen:
+                raise self.err(tok.pos, f"duplicate local ${tok.value}")
+            seen.add(tok.value)
+            out[i] = tok.value
+        return out
 
     def typeuse_parts(self, cur: Cursor, allow_names: bool, allow_ref: bool = True):
         """(type x)? (param ...)* (result ...)*: returns (type index or None, params, results,
@@ -254,7 +265,9 @@ class ModuleParser:
             if head == "type":
                 cur = Cursor(items, 1, field.end)
                 tok = self.opt_id(cur)
-                ft = self.functype(cur.peek())
+                ft, param_names = self.functype(cur.peek())
+                if param_names:
+                    self.names.type_params[counts["type"]] = param_names
                 cur.i += 1
                 self.expect_done(cur)
                 self.bind("type", tok, counts["type"])
@@ -362,8 +375,10 @@ class ModuleParser:
 
     def _import_desc(self, kind: str, cur: Cursor, module: str, name: str) -> None:
         if kind == "func":
-            type_index, _, _ = self.typeuse(cur, allow_names=True)
+            type_index, _, names = self.typeuse(cur, allow_names=True)
             desc = type_index
+            if names:
+                self.names.locals[self._counter["func"] - 1] = self._param_names(names)
         elif kind == "table":
             desc = self.tabletype(cur)
         elif kind == "memory":

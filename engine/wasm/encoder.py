@@ -70,11 +70,14 @@ class NameMaps:
     globals: dict[int, str] = field(default_factory=dict)
     elems: dict[int, str] = field(default_factory=dict)
     datas: dict[int, str] = field(default_factory=dict)
+    #: parameter names of function types (wasm-tools' subsection 12: type -> param -> name)
+    type_params: dict[int, dict[int, str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return (self.module is None and not self.functions and not any(self.locals.values())
                 and not any(self.labels.values()) and not self.types and not self.tables
-                and not self.memories and not self.globals and not self.elems and not self.datas)
+                and not self.memories and not self.globals and not self.elems and not self.datas
+                and not any(self.type_params.values()))
 
 
 def _name_map(names: dict[int, str]) -> bytes:
@@ -106,6 +109,8 @@ def encode_names(names: NameMaps) -> bytes:
                          (7, names.globals), (8, names.elems), (9, names.datas)):
         if table:
             sub(ident, _name_map(table))
+    if any(names.type_params.values()):
+        sub(12, _indirect_map(names.type_params))
     return bytes(out)
 
 
