@@ -663,3 +663,69 @@ def test_badly_shaped_module_raises_wasm_error():
     m = module(code(("local.get", "x"), "drop"))
     with pytest.raises(WasmError):
         validate(m, ALL)
+
+
+# -- decoded binaries: offsets point at the real opcode bytes ---------------------------------
+
+def _wat(text: str) -> bytes:
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from tests.tools import find_tool
+    tool = find_tool("wat2wasm")
+    if tool is None:
+        pytest.fail("wat2wasm is not installed (pip install the dev extras)")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "m.wat", Path(tmp) / "m.wasm"
+        src.write_text(text)
+        subprocess.run([str(tool), "--no-check", str(src), "-o", str(out)], check=True,
+                       capture_output=True)
+        return out.read_bytes()
+
+
+def _decode_and_validate(data: bytes) -> None:
+    from engine.wasm.decoder import decode
+    validate(decode(data, ALL), ALL)
+
+
+def test_binary_offset_of_bad_operand():
+    data = _wat("(module (func (drop (i32.add (i32.const 1) (i64.const 2)))))")
+    with pytest.raises(InvalidError) as info:
+        _decode_and_validate(data)
+    at = data.index(bytes([0x42, 0x02, 0x6A])) + 2          # i64.const 2, then i32.add
+    assert info.value.offset == at and info.value.func == 0
+    assert "type mismatch" in str(info.value) and f"{at:#x}" in str(info.value)
+
+
+def test_binary_offset_of_missing_result_is_final_end():
+    data = _wat("(module (func (result i32) (i64.const 0)))")
+    with pytest.raises(InvalidError) as info:
+        _decode_and_validate(data)
+    assert data[-1] == 0x0B and info.value.offset == len(data) - 1
+
+
+def test_binary_function_index_after_imports():
+    data = _wat('(module (import "a" "b" (func)) (import "a" "c" (global i32)) (func) '
+                '(func (drop (local.get 5))))')
+    with pytest.raises(InvalidError) as info:
+        _decode_and_validate(data)
+    assert info.value.func == 2 and "unknown local 5" in info.value.reason
+    assert data[info.value.offset] == 0x20                   # the local.get opcode
+
+
+def test_binary_valid_module():
+    _decode_and_validate(_wat("""
+      (module
+        (type $pair (func (param i32) (result i32 i64)))
+        (memory 1) (table 2 funcref) (global $g (mut i32) (i32.const 0))
+        (elem declare func $f)
+        (func $f (type $pair) (local.get 0) (i64.extend_i32_u (local.get 0)))
+        (func (export "run") (param i32) (result i64) (local i64)
+          (local.get 0)
+          (block (type $pair) (call $f) (br 0))
+          (local.set 1) (drop)
+          (drop (ref.func $f))
+          (global.set $g (i32.load offset=4 align=4 (local.get 0)))
+          (local.get 1)))
+    """))
