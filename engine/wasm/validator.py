@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..config import Features
-from ..errors import InvalidError, WasmError
+from ..errors import FeatureDisabledError, InvalidError, WasmError
 from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
 from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
@@ -227,7 +227,7 @@ class _BodyValidator:
             return _EMPTY, (blocktype,)
         features = self.ctx.features
         if not features.multi_value:
-            features.require("multi_value", ins.offset)
+            _require(features, "multi_value", ins.offset, self.func)
         types = self.ctx.types
         if not isinstance(blocktype, int) or not 0 <= blocktype < len(types):
             raise self.error(f"unknown type {blocktype}", ins)
@@ -379,7 +379,7 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     type_index, table = ins.imm
     ctx = v.ctx
     if table != 0:
-        ctx.features.require("reference_types", ins.offset)
+        _require(ctx.features, "reference_types", ins.offset, v.func)
     tables = ctx.tables
     if type(table) is not int or not 0 <= table < len(tables):
         raise v.error(f"unknown table {table}", ins)
@@ -493,7 +493,7 @@ def _pop3_i32(v: _BodyValidator, ins: Instr) -> None:
 def _h_table_copy(v: _BodyValidator, ins: Instr) -> None:
     dst, src = ins.imm
     if dst != 0 or src != 0:
-        v.ctx.features.require("reference_types", ins.offset)
+        _require(v.ctx.features, "reference_types", ins.offset, v.func)
     dst_t = _table(v, dst, ins).element
     src_t = _table(v, src, ins).element
     if dst_t is not src_t:
@@ -511,7 +511,7 @@ def _elem(v: _BodyValidator, index: object, ins: Instr) -> ValType:
 def _h_table_init(v: _BodyValidator, ins: Instr) -> None:
     elem, table = ins.imm
     if table != 0:
-        v.ctx.features.require("reference_types", ins.offset)
+        _require(v.ctx.features, "reference_types", ins.offset, v.func)
     table_t = _table(v, table, ins).element
     elem_t = _elem(v, elem, ins)
     if table_t is not elem_t:
@@ -656,8 +656,7 @@ def _shuffle_handler(info: OpInfo) -> Handler:
 
 def _disabled_handler(feature: str) -> Handler:
     def handler(v: _BodyValidator, ins: Instr) -> None:
-        v.ctx.features.require(feature, ins.offset)
-        raise v.error(f"instruction needs {feature.replace('_', ' ')}", ins)  # pragma: no cover
+        _require(v.ctx.features, feature, ins.offset, v.func)
 
     return handler
 
@@ -754,14 +753,23 @@ def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list]], di
 # Module-level rules.
 # ---------------------------------------------------------------------------------------------
 
+def _require(features: Features, name: str, offset: int | None, func: int | None) -> None:
+    """features.require, with the function index added to the error."""
+    if not getattr(features, name):
+        try:
+            features.require(name, offset)
+        except FeatureDisabledError as e:
+            raise FeatureDisabledError(e.reason, func=func, offset=offset) from None
+
+
 def _check_valtype(t: object, features: Features, offset: int | None = None,
                    func: int | None = None) -> None:
     if not isinstance(t, ValType):
         raise InvalidError(f"malformed value type {t!r}", func=func, offset=offset)
     if t is V128:
-        features.require("simd", offset)
+        _require(features, "simd", offset, func)
     elif t is FUNCREF or t is EXTERNREF:
-        features.require("reference_types", offset)
+        _require(features, "reference_types", offset, func)
 
 
 def _check_functype(ft: FuncType, features: Features) -> None:

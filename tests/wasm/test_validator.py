@@ -642,6 +642,7 @@ def test_disabled_feature_rejects_instruction(feature, body, kw):
     err = invalid(m, off)
     assert isinstance(err, FeatureDisabledError)
     assert feature.replace("_", " ") in str(err)
+    assert err.func == 0 and err.offset is not None and err.offset >= BASE
 
 
 def test_disabled_feature_rejects_types():
