@@ -8,6 +8,8 @@ input."""
 
 from __future__ import annotations
 
+import gc
+
 from ..config import Features
 from ..errors import MalformedError, WasmError
 from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import,
@@ -125,6 +127,10 @@ def decode(data: bytes | bytearray | memoryview, features: Features | None = Non
     if features is None:
         features = Features()
     data = bytes(data)
+    # Decoding allocates millions of small acyclic objects; the cyclic collector would rescan
+    # them again and again (making large modules quadratic), so it is paused meanwhile.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return _Decoder(data, features).module()
     except WasmError:
@@ -133,6 +139,9 @@ def decode(data: bytes | bytearray | memoryview, features: Features | None = Non
             UnicodeDecodeError) as e:        # pragma: no cover - a safety net, not a code path
         raise MalformedError(f"unexpected end or malformed content ({type(e).__name__}: {e})") \
             from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 class _Decoder:
@@ -459,21 +468,25 @@ class _Decoder:
         push = ctl.append
         pop = ctl.pop
         n = len(data)
+        # Hot loop: names bound locally, kinds compared as literals (see the K_* constants).
+        Instr_ = Instr
+        valtypes = VALTYPE_BY_CODE
+        u32 = read_u32
         while True:
             start = pos
             op = data[pos]
             pos += 1
             k = kinds[op]
-            if k == K_NONE:
-                append(Instr(op, None, start))
-            elif k == K_U32:
+            if k == 0:   # K_NONE
+                append(Instr_(op, None, start))
+            elif k == 1:   # K_U32
                 b = data[pos]
                 if b < 0x80:
                     pos += 1
                 else:
-                    b, pos = read_u32(data, pos, n)
-                append(Instr(op, b, start))
-            elif k == K_I32:
+                    b, pos = u32(data, pos, n)
+                append(Instr_(op, b, start))
+            elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
                     pos += 1
@@ -482,8 +495,8 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s32(data, pos, n)
-                append(Instr(op, b, start))
-            elif k == K_MEMARG:
+                append(Instr_(op, b, start))
+            elif k == 3:   # K_MEMARG
                 align = data[pos]
                 offset = data[pos + 1]
                 if align < 32 and offset < 0x80:
@@ -494,19 +507,19 @@ class _Decoder:
                     pos += 2
                 else:
                     ma, pos = self.memarg(pos, n)
-                append(Instr(op, ma, start))
-            elif k == K_END:
-                append(Instr(op, None, start))
+                append(Instr_(op, ma, start))
+            elif k == 4:   # K_END
+                append(Instr_(op, None, start))
                 if not ctl:
                     return out, pos
                 pop()
-            elif k == K_BLOCK:
+            elif k == 5:   # K_BLOCK
                 b = data[pos]
                 if b == 0x40:
                     bt = None
                     pos += 1
                 else:
-                    bt = VALTYPE_BY_CODE.get(b)
+                    bt = valtypes.get(b)
                     if bt is not None and b >= 0x6F:
                         pos += 1
                         if bt is ValType.V128 and not self.features.simd:
@@ -515,14 +528,14 @@ class _Decoder:
                             self.features.require("reference_types", pos - 1)
                     else:
                         bt, pos = self.block_type_index(data, pos)
-                append(Instr(op, bt, start))
+                append(Instr_(op, bt, start))
                 push(1 if op == 0x04 else 0)
-            elif k == K_ELSE:
+            elif k == 6:   # K_ELSE
                 if not ctl or ctl[-1] != 1:
                     raise MalformedError("END opcode expected (else outside an if block)", start)
                 ctl[-1] = 2
-                append(Instr(op, None, start))
-            elif k == K_I64:
+                append(Instr_(op, None, start))
+            elif k == 7:   # K_I64
                 b = data[pos]
                 if b < 0x40:
                     pos += 1
@@ -531,45 +544,45 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s64(data, pos, n)
-                append(Instr(op, b, start))
-            elif k == K_F32:
+                append(Instr_(op, b, start))
+            elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                append(Instr(op, int.from_bytes(data[pos:pos + 4], "little"), start))
+                append(Instr_(op, int.from_bytes(data[pos:pos + 4], "little"), start))
                 pos += 4
-            elif k == K_F64:
+            elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                append(Instr(op, int.from_bytes(data[pos:pos + 8], "little"), start))
+                append(Instr_(op, int.from_bytes(data[pos:pos + 8], "little"), start))
                 pos += 8
-            elif k == K_BR_TABLE:
+            elif k == 10:   # K_BR_TABLE
                 count_at = pos
-                count, pos = read_u32(data, pos, n)
-                if count >= n - pos:
-                    raise MalformedError(EOF_SECTION, count_at)
+                count, pos = u32(data, pos, n)
+                if count > n - count_at:
+                    raise MalformedError("length out of bounds", count_at)
                 labels = []
                 for _ in range(count):
                     b = data[pos]
                     if b < 0x80:
                         pos += 1
                     else:
-                        b, pos = read_u32(data, pos, n)
+                        b, pos = u32(data, pos, n)
                     labels.append(b)
-                default, pos = read_u32(data, pos, n)
-                append(Instr(op, (tuple(labels), default), start))
-            elif k == K_CALL_INDIRECT:
-                type_index, pos = read_u32(data, pos, n)
+                default, pos = u32(data, pos, n)
+                append(Instr_(op, (tuple(labels), default), start))
+            elif k == 11:   # K_CALL_INDIRECT
+                type_index, pos = u32(data, pos, n)
                 table_at = pos
-                table, pos = read_u32(data, pos, n)
+                table, pos = u32(data, pos, n)
                 if table != 0 or pos - table_at != 1:
                     self.features.require("reference_types", table_at)
-                append(Instr(op, (type_index, table), start))
-            elif k == K_ZERO:
+                append(Instr_(op, (type_index, table), start))
+            elif k == 12:   # K_ZERO
                 if data[pos] != 0:
                     raise MalformedError("zero byte expected", pos)
                 pos += 1
-                append(Instr(op, 0, start))
-            elif k == K_REFTYPE:
+                append(Instr_(op, 0, start))
+            elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
                     rt = ValType.FUNCREF
@@ -578,27 +591,27 @@ class _Decoder:
                 else:
                     raise MalformedError("malformed reference type", pos)
                 pos += 1
-                append(Instr(op, rt, start))
-            elif k == K_SELECT_T:
+                append(Instr_(op, rt, start))
+            elif k == 14:   # K_SELECT_T
                 count_at = pos
-                count, pos = read_u32(data, pos, n)
-                if count > n - pos:
-                    raise MalformedError(EOF_SECTION, count_at)
+                count, pos = u32(data, pos, n)
+                if count > n - count_at:
+                    raise MalformedError("length out of bounds", count_at)
                 types = []
                 for _ in range(count):
-                    t = VALTYPE_BY_CODE.get(data[pos])
+                    t = valtypes.get(data[pos])
                     if t is None:
                         raise MalformedError("malformed value type", pos)
                     if t is ValType.V128:
                         self.features.require("simd", pos)
                     pos += 1
                     types.append(t)
-                append(Instr(op, tuple(types), start))
-            elif k == K_PREFIX_MISC:
+                append(Instr_(op, tuple(types), start))
+            elif k == 15:   # K_PREFIX_MISC
                 pos = self.misc(data, pos, start, append)
-            elif k == K_PREFIX_SIMD:
+            elif k == 16:   # K_PREFIX_SIMD
                 pos = self.simd(data, pos, start, append)
-            elif k == K_DISABLED:
+            elif k == 18:   # K_DISABLED
                 self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
