@@ -74,7 +74,10 @@ class Module:
         compiled = self._compiled.get(index)
         if compiled is None:
             from .ir.interp import compile_function
-            compiled = self._compiled[index] = compile_function(self.ir_function(index))
+            settings = self.engine.settings
+            compiled = self._compiled[index] = compile_function(
+                self.ir_function(index), fuel=bool(settings.get("consume_fuel")),
+                epoch=bool(settings.get("epoch_interruption")))
         return compiled
 
     @property

@@ -40,6 +40,11 @@ def _trap(code: int) -> Trap:
     return Trap(None, TrapCode(code))
 
 
+def _out_of_fuel(store: Any) -> Trap:
+    store._fuel = 0
+    return Trap(None, TrapCode.OUT_OF_FUEL)
+
+
 def _memory_init(inst: Instance, mem: Any, seg: int, d: int, s: int, n: int) -> None:
     data = inst.datas[seg]
     if s + n > len(data) or d + n > mem.length:
@@ -128,7 +133,7 @@ def _namespace() -> dict[str, Any]:
         ns[name] = struct.Struct(fmt).unpack_from
     for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
         ns[name] = struct.Struct(fmt).pack_into
-    ns.update(_trap=_trap, _memory_init=_memory_init, _memory_copy=_memory_copy,
+    ns.update(_trap=_trap, _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
               _memory_fill=_memory_fill, _data_drop=_data_drop, _table_get=_table_get,
               _table_set=_table_set, _table_fill=_table_fill, _table_copy=_table_copy,
               _table_init=_table_init, _elem_drop=_elem_drop, _indirect=_indirect)
@@ -179,8 +184,10 @@ class CompiledFunction:
 class _Translator:
     """Turns one Function into the source of ``def __make(ctx): ... return fn``."""
 
-    def __init__(self, fn: Function) -> None:
+    def __init__(self, fn: Function, fuel: bool = False, epoch: bool = False) -> None:
         self.fn = fn
+        self.fuel = fuel
+        self.epoch = epoch
         self.vt = fn.value_types
         self.preds = [0] * len(fn.blocks)
         self.preds[0] = 1                       # the function entry
@@ -222,13 +229,21 @@ class _Translator:
             lines.append(f"    typ{t} = ctx.types[{t}]")
         lines.append("    F = ctx.funcs")
         lines.append("    inst = ctx")
+        if self.fuel or self.epoch:
+            lines.append("    st = ctx.store")
+            lines.append("    eng = st.engine._state")
         lines.extend("    " + c for c in self.consts)
         lines.append(f"    def fn({params}):")
+        epoch_check = "if eng.epoch >= st._epoch_deadline: raise _trap(10)"
+        if self.epoch:
+            lines.append("        " + epoch_check)
         if not self.uses_dispatch:
             lines.extend("        " + "    " * d + s for d, s in bodies[0])
         else:
             lines.append("        _b = 0")
             lines.append("        while True:")
+            if self.epoch:
+                lines.append("            " + epoch_check)
             out: list[tuple[int, str]] = []
             self._tree("_b", sorted(bodies), lambda k, d: out.extend((d + dd, s) for dd, s in bodies[k]), 0, out)
             lines.extend("            " + "    " * d + s for d, s in out)
@@ -255,7 +270,11 @@ class _Translator:
     # -- blocks and edges ------------------------------------------------------------------
 
     def block(self, bid: int, depth: int, out: list[tuple[int, str]]) -> None:
-        for inst in self.fn.blocks[bid].insts:
+        insts = self.fn.blocks[bid].insts
+        if self.fuel:
+            out.append((depth, f"st._fuel -= {len(insts)}"))
+            out.append((depth, "if st._fuel < 0: raise _out_of_fuel(st)"))
+        for inst in insts:
             self.inst(inst, depth, out)
 
     def edge(self, bc: BlockCall, depth: int, out: list[tuple[int, str]]) -> None:
@@ -508,9 +527,14 @@ class _Translator:
         self._tree("_k", list(range(len(edges))), lambda k, dd: self.edge(edges[k], dd, out), d, out)
 
 
-def compile_function(fn: Function) -> CompiledFunction:
-    """Translate and compile one IR function (done once per module function)."""
-    tr = _Translator(fn)
+def compile_function(fn: Function, fuel: bool = False, epoch: bool = False) -> CompiledFunction:
+    """Translate and compile one IR function (done once per module function).
+
+    `fuel`: charge each executed block its number of IR instructions against the store's fuel
+    (Trap OUT_OF_FUEL when it would go negative). `epoch`: check the engine's epoch against the
+    store's deadline at function entry and at every transfer through the dispatch loop (every
+    loop back edge goes through it): Trap INTERRUPT."""
+    tr = _Translator(fn, fuel, epoch)
     source = tr.translate()
     try:
         code = compile(source, f"<wasm function {fn.index}>", "exec")

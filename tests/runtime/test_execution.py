@@ -186,3 +186,61 @@ def test_calls_across_instances(store):
       (func (export "twice") (result i32) (drop (call $bump)) (call $bump)))""")))
     assert user.exports(store)["twice"](store) == 2
     assert lib.exports(store)["bump"](store) == 3
+
+
+SPIN = """(module (func (export "spin") (param i32) (result i32)
+  (loop $l (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br_if $l (local.get 0)))
+  (local.get 0)))"""
+
+
+def test_fuel_runs_out_with_out_of_fuel_trap():
+    store = Store(Engine(Config(strategy="interpreter", consume_fuel=True)))
+    spin = instantiate(store, SPIN)["spin"]
+    with pytest.raises(Trap) as info:
+        spin(store, 10)                                   # a new store has no fuel
+    assert info.value.trap_code == TrapCode.OUT_OF_FUEL
+    store.set_fuel(10_000)
+    assert spin(store, 10) == 0
+    used = 10_000 - store.get_fuel()
+    assert used > 10                                      # charged per executed block
+    store.set_fuel(10_000)
+    with pytest.raises(Trap) as info:
+        spin(store, 1_000_000)
+    assert info.value.trap_code == TrapCode.OUT_OF_FUEL and store.get_fuel() == 0
+
+
+def test_epoch_deadline_interrupts_loops():
+    eng = Engine(Config(strategy="interpreter", epoch_interruption=True))
+    store = Store(eng)
+    spin = instantiate(store, SPIN)["spin"]
+    store.set_epoch_deadline(1)
+    assert spin(store, 1000) == 0
+    eng.increment_epoch()                                 # deadline reached
+    with pytest.raises(Trap) as info:
+        spin(store, 5)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    store.set_epoch_deadline(1)
+    assert spin(store, 5) == 0
+
+
+def test_epoch_interrupts_an_endless_loop():
+    eng = Engine(Config(strategy="interpreter", epoch_interruption=True))
+    store = Store(eng)
+    calls = []
+    def tick():
+        calls.append(1)
+        if len(calls) == 50:
+            eng.increment_epoch()
+    f = Func(store, FuncType([], []), tick)
+    exports = instantiate(store, """(module (import "h" "tick" (func $t))
+      (func (export "forever") (loop $l (call $t) (br $l))))""", [f])
+    store.set_epoch_deadline(1)
+    with pytest.raises(Trap) as info:
+        exports["forever"](store)
+    assert info.value.trap_code == TrapCode.INTERRUPT and len(calls) == 50
+
+
+def test_fuel_needs_the_config(store):
+    from engine import WasmError
+    with pytest.raises(WasmError, match="consume_fuel"):
+        store.set_fuel(5)
