@@ -89,8 +89,13 @@ def split_mem(text: str) -> tuple[str, int] | None:
     if not text.endswith(")"):
         return None
     i = text.rfind("(")
-    reg = XREG.get(text[i + 1:-1].strip()) if i >= 0 else None
+    if i < 0:
+        return None
+    inner = text[i + 1:-1].strip()
+    reg = XREG.get(inner)
     if reg is None:
+        if inner[:1].isalpha():
+            raise AsmError(f"expected an integer base register in {text!r}, got {inner!r}")
         return None
     return text[:i].strip() or "0", reg
 
