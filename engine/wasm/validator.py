@@ -19,7 +19,7 @@ from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
 from .types import (MAX_PAGES, MAX_TABLE_SIZE, ExternKind, FuncType, GlobalType, Limits,
                     MemoryType, TableType, ValType)
 
-__all__ = ["validate", "block_signature", "MAX_LOCALS"]
+__all__ = ["validate", "block_signature", "func_local_types", "MAX_LOCALS"]
 
 #: The most locals (parameters included) a function may have; wasmtime's limit.
 MAX_LOCALS = 50000
@@ -71,6 +71,15 @@ def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple
         return _EMPTY, (blocktype,)
     ft = types[blocktype]
     return ft.params, ft.results
+
+
+def func_local_types(module: WasmModule, func_index: int) -> list[ValType]:
+    """The types of every local of a defined function, parameters first, by its index in the
+    function index space (imports first). Assumes a validated module."""
+    defined = func_index - module.num_imported_funcs
+    if not 0 <= defined < len(module.funcs):
+        raise WasmError(f"function {func_index} is not a defined function of this module")
+    return list(module.types[module.funcs[defined]].params) + module.codes[defined].local_types()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,8 +217,9 @@ class _BodyValidator:
         self.pop_vals(frame.results, ins)
         if len(self.stack) != frame.height:
             extra = len(self.stack) - frame.height
+            where = "function" if frame.op == _FUNC_FRAME else "block"
             raise self.error(f"type mismatch: {extra} value(s) left on the stack at the end of "
-                             f"the block", ins)
+                             f"the {where}", ins)
         self.ctrls.pop()
         return frame
 

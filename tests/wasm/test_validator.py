@@ -15,7 +15,7 @@ from engine.wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Glob
 from engine.wasm.opcodes import BY_NAME, Op
 from engine.wasm.types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType,
                                ValType)
-from engine.wasm.validator import block_signature, validate
+from engine.wasm.validator import block_signature, func_local_types, validate
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 V128, FUNCREF, EXTERNREF = ValType.V128, ValType.FUNCREF, ValType.EXTERNREF
@@ -319,6 +319,17 @@ def test_locals_params_first():
                     "i64.extend_i32_u"),
                params=(I32, F32), results=(I64,), locals_=((1, F64),))
     validate(m, ALL)
+
+
+def test_func_local_types_helper():
+    m = module(code(), code(), params=(I32, F32), locals_=((2, I64), (1, V128)))
+    m.imports.append(Import("env", "f", ExternKind.FUNC, 0))
+    validate(m, ALL)
+    assert func_local_types(m, 2) == [I32, F32, I64, I64, V128]
+    with pytest.raises(WasmError):
+        func_local_types(m, 0)          # an imported function has no locals
+    with pytest.raises(WasmError):
+        func_local_types(m, 3)
 
 
 def test_unknown_local():
