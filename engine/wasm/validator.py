@@ -57,10 +57,6 @@ class _Context:
         self.refs: set[int] = set()
 
 
-def _fail(message: str, offset: int | None = None, func: int | None = None) -> InvalidError:
-    return InvalidError(message, func=func, offset=offset)
-
-
 def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
                                                                           tuple[ValType, ...]]:
     """The (params, results) of a block type immediate: None, a ValType or a type index.
