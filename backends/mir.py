@@ -1,0 +1,130 @@
+"""The machine-level representation instruction selection produces and the register allocator
+consumes: blocks of target instructions over virtual and physical registers.
+
+Registers are ints: physical registers are the target's numbers (below `FIRST_VREG`), virtual
+registers are `FIRST_VREG` and up. An instruction names its register operands for the emitter
+(`operands`, target-interpreted) and, separately, which registers it reads (`uses`), writes
+(`defs`) and destroys (`clobbers`) for the allocator. A register that is both read and written
+(x86 two-address forms) is listed in both. Fixed-register constraints are explicit moves to
+and from physical registers placed by instruction selection around the instruction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .base import RegClass
+
+FIRST_VREG = 256
+
+
+@dataclass(slots=True, frozen=True)
+class Reg:
+    """A register operand of `bits` width (8/16/32/64 for integers; 32/64 for scalar floats)."""
+
+    reg: int
+    bits: int = 64
+
+    def remap(self, m: dict[int, int]) -> Reg:
+        r = m.get(self.reg)
+        return self if r is None else Reg(r, self.bits)
+
+
+@dataclass(slots=True, frozen=True)
+class Mem:
+    """A memory operand ``[base + index*scale + disp]`` accessing `bits` bits. `base`/`index`
+    are registers or None."""
+
+    base: int | None
+    disp: int = 0
+    bits: int = 64
+    index: int | None = None
+    scale: int = 1
+
+    def remap(self, m: dict[int, int]) -> Mem:
+        return Mem(m.get(self.base, self.base) if self.base is not None else None, self.disp,
+                   self.bits, m.get(self.index, self.index) if self.index is not None else None,
+                   self.scale)
+
+
+@dataclass(slots=True, frozen=True)
+class Imm:
+    value: int
+
+
+@dataclass(slots=True, frozen=True)
+class Label:
+    """A branch target: a machine block id, or a named label of the module (`name`)."""
+
+    block: int = -1
+    name: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Slot:
+    """A spill slot of the current frame (index; the target decides the address)."""
+
+    index: int
+
+
+@dataclass(slots=True)
+class MInst:
+    """One machine instruction. `op` is the target's mnemonic (or a pseudo op the emitter knows),
+    `operands` are Reg/Mem/Imm/Label/Slot in emission order. `targets` lists the machine blocks
+    it may branch to. `parallel` marks a parallel copy ``defs[i] <- uses[i]`` (from block
+    parameters); `is_move` a plain copy ``defs[0] <- uses[0]`` of one class."""
+
+    op: str
+    operands: list = field(default_factory=list)
+    defs: list[int] = field(default_factory=list)
+    uses: list[int] = field(default_factory=list)
+    clobbers: frozenset[int] = frozenset()
+    targets: tuple[int, ...] = ()
+    is_move: bool = False
+    parallel: bool = False
+
+    def remap(self, m: dict[int, int]) -> None:
+        self.operands = [o.remap(m) if hasattr(o, "remap") else o for o in self.operands]
+        self.defs = [m.get(r, r) for r in self.defs]
+        self.uses = [m.get(r, r) for r in self.uses]
+
+
+@dataclass(slots=True)
+class MBlock:
+    id: int
+    insts: list[MInst] = field(default_factory=list)
+    loop_depth: int = 0
+
+    def successors(self) -> list[int]:
+        out: list[int] = []
+        for inst in self.insts:
+            for t in inst.targets:
+                if t not in out:
+                    out.append(t)
+        return out
+
+
+@dataclass(slots=True)
+class MFunction:
+    """A function in machine form. `vreg_class[v]` is each virtual register's class. After
+    register allocation: `spill_slots` (count), `used_callee_saved` (sorted)."""
+
+    name: str
+    blocks: list[MBlock] = field(default_factory=list)
+    vreg_class: dict[int, RegClass] = field(default_factory=dict)
+    next_vreg: int = FIRST_VREG
+    spill_slots: int = 0
+    used_callee_saved: list[int] = field(default_factory=list)
+    #: extra frame slots reserved by the lowering (not spills), e.g. for a saved vmctx
+    extra_slots: int = 0
+
+    def new_vreg(self, cls: RegClass) -> int:
+        v = self.next_vreg
+        self.next_vreg += 1
+        self.vreg_class[v] = cls
+        return v
+
+    def new_block(self, loop_depth: int = 0) -> MBlock:
+        b = MBlock(len(self.blocks), loop_depth=loop_depth)
+        self.blocks.append(b)
+        return b

@@ -1,0 +1,359 @@
+"""Register allocation shared by every backend: liveness over the machine CFG, live intervals
+with holes, linear-scan assignment in order of interval start with eviction by spill weight,
+spill code through reserved scratch registers, and parallel-move sequentialisation (cycles
+broken through a scratch register).
+
+Input: an `MFunction` whose block parameters are already parallel copies (`MInst.parallel`),
+with fixed-register constraints expressed as copies to/from physical registers and calls
+listing the registers they clobber. Output: the same function rewritten to physical registers
+only, with spill slots counted and the callee-saved registers it writes listed.
+
+Positions: instruction k of the linear order has position 2k (where it reads) and 2k+1 (where
+it writes). Ranges are half-open. A value read by k and dead afterwards ends at 2k+1, so it may
+share a register with a value k defines; a value live across a call overlaps the call's clobber
+range [2k+1, 2k+2) and therefore never lands in a caller-saved register.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.errors import WasmError
+
+from .base import RegClass, TargetDesc
+from .mir import FIRST_VREG, MFunction, MInst, Slot
+
+Loc = int | Slot
+
+
+class SpillHooks(Protocol):
+    """The target's spill and copy instructions."""
+
+    def move(self, dst: Loc, src: Loc, cls: RegClass, tmp: int) -> list[MInst]:
+        """Copy src to dst (each a physical register or a Slot); `tmp` is a free scratch register
+        of the class for memory-to-memory copies."""
+
+
+class RegAllocError(WasmError):
+    """Instruction selection produced something the allocator cannot satisfy."""
+
+
+@dataclass(slots=True)
+class Interval:
+    reg: int
+    ranges: list[tuple[int, int]] = field(default_factory=list)  # sorted, disjoint
+    weight: float = 0.0
+
+    @property
+    def start(self) -> int:
+        return self.ranges[0][0]
+
+    def add(self, start: int, end: int) -> None:
+        """Add [start, end); ranges arrive mostly in decreasing order (backward walk)."""
+        if start >= end:
+            return
+        rs = self.ranges
+        if rs and end >= rs[0][0] and start <= rs[0][1]:
+            rs[0] = (min(start, rs[0][0]), max(end, rs[0][1]))
+            # merge forward if the widened range swallowed followers
+            while len(rs) > 1 and rs[0][1] >= rs[1][0]:
+                rs[0] = (rs[0][0], max(rs[0][1], rs[1][1]))
+                del rs[1]
+            return
+        if not rs or end < rs[0][0]:
+            rs.insert(0, (start, end))
+            return
+        i = bisect.bisect_left(rs, (start, end))
+        rs.insert(i, (start, end))
+        merged: list[tuple[int, int]] = []
+        for s, e in rs:
+            if merged and s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+            else:
+                merged.append((s, e))
+        self.ranges[:] = merged
+
+    def set_start(self, pos: int) -> None:
+        """A definition at `pos`: the first range starts there."""
+        if not self.ranges:
+            self.ranges.append((pos, pos + 1))
+        else:
+            s, e = self.ranges[0]
+            self.ranges[0] = (pos, e) if pos < e else (pos, pos + 1)
+
+
+def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i][1] <= b[j][0]:
+            i += 1
+        elif b[j][1] <= a[i][0]:
+            j += 1
+        else:
+            return True
+    return False
+
+
+def liveness(func: MFunction, tracked) -> tuple[list[set[int]], list[set[int]]]:
+    """Live-in and live-out register sets per block (iterated to a fixpoint, so values live
+    around loops stay live through the whole loop)."""
+    n = len(func.blocks)
+    gen: list[set[int]] = []
+    kill: list[set[int]] = []
+    for b in func.blocks:
+        g: set[int] = set()
+        k: set[int] = set()
+        for inst in b.insts:
+            for u in inst.uses:
+                if tracked(u) and u not in k:
+                    g.add(u)
+            for d in inst.defs:
+                if tracked(d):
+                    k.add(d)
+        gen.append(g)
+        kill.append(k)
+    succs = [b.successors() for b in func.blocks]
+    live_in: list[set[int]] = [set() for _ in range(n)]
+    live_out: list[set[int]] = [set() for _ in range(n)]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(n - 1, -1, -1):
+            out: set[int] = set()
+            for s in succs[i]:
+                out |= live_in[s]
+            inn = gen[i] | (out - kill[i])
+            if out != live_out[i] or inn != live_in[i]:
+                live_out[i], live_in[i] = out, inn
+                changed = True
+    return live_in, live_out
+
+
+class Allocator:
+    """Allocates one MFunction for `target` (see the module docstring)."""
+
+    def __init__(self, target: TargetDesc, hooks: SpillHooks) -> None:
+        self.t = target
+        self.hooks = hooks
+        alloc = set()
+        for regs in target.allocatable.values():
+            alloc.update(regs)
+        self.alloc_set = frozenset(alloc)
+
+    def _tracked(self, r: int) -> bool:
+        return r >= FIRST_VREG or r in self.alloc_set
+
+    # -- intervals ------------------------------------------------------------------------------
+
+    def build_intervals(self, func: MFunction) -> tuple[dict[int, Interval], dict[int, list]]:
+        tracked = self._tracked
+        _, live_out = liveness(func, tracked)
+        intervals: dict[int, Interval] = {}
+        fixed: dict[int, Interval] = {}
+
+        def iv(r: int) -> Interval:
+            table = intervals if r >= FIRST_VREG else fixed
+            x = table.get(r)
+            if x is None:
+                x = table[r] = Interval(r)
+            return x
+
+        # linear numbering
+        starts = []
+        k = 0
+        for b in func.blocks:
+            starts.append(k)
+            k += len(b.insts)
+        for bi in range(len(func.blocks) - 1, -1, -1):
+            b = func.blocks[bi]
+            bstart = 2 * starts[bi]
+            bend = 2 * (starts[bi] + len(b.insts))
+            freq = 10.0 ** min(b.loop_depth, 6)
+            live = set(live_out[bi])
+            for r in live:
+                iv(r).add(bstart, bend)
+            for j in range(len(b.insts) - 1, -1, -1):
+                inst = b.insts[j]
+                pos = 2 * (starts[bi] + j)
+                for d in inst.defs:
+                    if not tracked(d):
+                        continue
+                    x = iv(d)
+                    if d in live:
+                        x.set_start(pos + 1)
+                        live.discard(d)
+                    else:
+                        x.add(pos + 1, pos + 2)
+                    x.weight += freq
+                for c in inst.clobbers:
+                    if c in self.alloc_set:
+                        iv(c).add(pos + 1, pos + 2)
+                for u in inst.uses:
+                    if not tracked(u):
+                        continue
+                    x = iv(u)
+                    if u not in live:
+                        x.add(bstart, pos + 1)
+                        live.add(u)
+                    x.weight += freq
+        for x in intervals.values():
+            length = sum(e - s for s, e in x.ranges) or 1
+            x.weight = x.weight / length
+        return intervals, {r: x.ranges for r, x in fixed.items()}
+
+    # -- assignment -----------------------------------------------------------------------------
+
+    def allocate(self, func: MFunction) -> dict[int, Loc]:
+        intervals, fixed = self.build_intervals(func)
+        hints: dict[int, list[int]] = {}
+        for b in func.blocks:
+            for inst in b.insts:
+                if inst.is_move or inst.parallel:
+                    for d, u in zip(inst.defs, inst.uses):
+                        hints.setdefault(d, []).append(u)
+                        hints.setdefault(u, []).append(d)
+        # occupied[p]: list of (ranges, owner vreg)
+        occupied: dict[int, list[Interval]] = {p: [] for p in self.alloc_set}
+        assign: dict[int, Loc] = {}
+        order = sorted((x for x in intervals.values() if x.ranges), key=lambda x: x.start)
+
+        def conflicts(p: int, x: Interval) -> list[Interval] | None:
+            """Intervals in p that overlap x; None if a fixed use of p overlaps x."""
+            fr = fixed.get(p)
+            if fr and _overlaps(fr, x.ranges):
+                return None
+            return [o for o in occupied[p] if _overlaps(o.ranges, x.ranges)]
+
+        spill_count = 0
+
+        def spill(x: Interval) -> None:
+            nonlocal spill_count
+            assign[x.reg] = Slot(spill_count)
+            spill_count += 1
+
+        for x in order:
+            cls = func.vreg_class[x.reg]
+            cands = self.t.allocatable[cls]
+            preferred: list[int] = []
+            for h in hints.get(x.reg, ()):
+                p = assign.get(h, h if h < FIRST_VREG else None)
+                if isinstance(p, int) and p in cands and p not in preferred:
+                    preferred.append(p)
+            caller = [p for p in cands if p in self.t.caller_saved and p not in preferred]
+            callee = [p for p in cands if p not in self.t.caller_saved and p not in preferred]
+            chosen = None
+            for p in preferred + caller + callee:
+                c = conflicts(p, x)
+                if c is not None and not c:
+                    chosen = p
+                    break
+            if chosen is None:
+                best, best_cost, best_victims = None, x.weight, None
+                for p in cands:
+                    c = conflicts(p, x)
+                    if c is None:
+                        continue
+                    cost = sum(o.weight for o in c)
+                    if cost < best_cost:
+                        best, best_cost, best_victims = p, cost, c
+                if best is None:
+                    spill(x)
+                    continue
+                for o in best_victims:
+                    occupied[best].remove(o)
+                    spill(o)
+                chosen = best
+            assign[x.reg] = chosen
+            occupied[chosen].append(x)
+        func.spill_slots = spill_count
+        used = {p for p in assign.values() if isinstance(p, int)}
+        func.used_callee_saved = sorted(used & self.t.callee_saved)
+        return assign
+
+    # -- rewriting ------------------------------------------------------------------------------
+
+    def run(self, func: MFunction) -> dict[int, Loc]:
+        assign = self.allocate(func)
+        for b in func.blocks:
+            out: list[MInst] = []
+            for inst in b.insts:
+                if inst.parallel:
+                    out.extend(self._parallel(func, inst, assign))
+                    continue
+                out.extend(self._rewrite(func, inst, assign))
+            b.insts = out
+        return assign
+
+    def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc]) -> list[MInst]:
+        m: dict[int, int] = {}
+        before: list[MInst] = []
+        after: list[MInst] = []
+        free = {cls: list(regs) for cls, regs in self.t.scratch.items()}
+        regs = list(dict.fromkeys([*inst.uses, *inst.defs]))
+        for v in regs:
+            if v < FIRST_VREG:
+                continue
+            loc = assign.get(v)
+            if loc is None:
+                # defined but never live (dead def): give it a scratch register
+                loc = Slot(-1)
+            if isinstance(loc, int):
+                m[v] = loc
+                continue
+            cls = func.vreg_class[v]
+            if not free[cls]:
+                raise RegAllocError(f"{func.name}: too many spilled operands in {inst.op}")
+            s = free[cls].pop(0)
+            m[v] = s
+            if loc.index >= 0:
+                if v in inst.uses:
+                    before.extend(self.hooks.move(s, loc, cls, s))
+                if v in inst.defs:
+                    after.extend(self.hooks.move(loc, s, cls, s))
+        inst.remap(m)
+        if inst.is_move and inst.defs[0] == inst.uses[0] and not before and not after:
+            return []
+        return before + [inst] + after
+
+    def _parallel(self, func: MFunction, inst: MInst, assign: dict[int, Loc]) -> list[MInst]:
+        moves: list[tuple[Loc, Loc, RegClass]] = []
+        for d, u in zip(inst.defs, inst.uses):
+            dl = assign.get(d) if d >= FIRST_VREG else d
+            if dl is None:
+                continue  # parameter never used
+            ul = assign.get(u) if u >= FIRST_VREG else u
+            if ul is None:
+                raise RegAllocError(f"{func.name}: copy from an unallocated value v{u}")
+            if dl != ul:
+                moves.append((dl, ul, func.vreg_class.get(d) or self.t.reg_class(d)))
+        return sequentialize(moves, self.hooks, self.t)
+
+
+def sequentialize(moves: list[tuple[Loc, Loc, RegClass]], hooks: SpillHooks,
+                  target: TargetDesc) -> list[MInst]:
+    """Order a parallel copy (dst, src, class) into sequential moves; cycles are broken by
+    copying one source to the class's first scratch register (the second serves memory-to-
+    memory moves)."""
+    out: list[MInst] = []
+    pending = [list(m) for m in moves if m[0] != m[1]]
+    while pending:
+        progressed = False
+        for m in list(pending):
+            dst = m[0]
+            if not any(o is not m and o[1] == dst for o in pending):
+                out.extend(hooks.move(m[0], m[1], m[2], target.scratch[m[2]][1]))
+                pending.remove(m)
+                progressed = True
+        if progressed:
+            continue
+        # every pending destination is still read: a cycle. Save one source in a scratch.
+        m = pending[0]
+        src, cls = m[1], m[2]
+        tmp = target.scratch[cls][0]
+        out.extend(hooks.move(tmp, src, cls, target.scratch[cls][1]))
+        for o in pending:
+            if o[1] == src:
+                o[1] = tmp
+    return out

@@ -1,0 +1,344 @@
+"""x86_64 emission: allocated machine functions -> Intel-syntax assembly text, pseudo operations
+expanded, prologue/epilogue added; the whole module is assembled by one Keystone call.
+
+A module's text starts with a table of `.quad` symbol addresses (Keystone resolves every label
+itself but reports no symbol table); `assemble` reads the offsets back from it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterable
+
+from engine.errors import TrapCode, WasmError
+from engine.runtime import vmctx as V
+
+from ..base import CompiledCode, RegClass
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from .abi import Frame
+from .target import CALLEE_SAVED, reg_name
+
+_SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ", 0: ""}
+_F32_2_63 = 0x5F000000
+_F64_2_63 = 0x43E0000000000000
+_F32_2_64 = 0x5F800000
+_F64_2_64 = 0x43F0000000000000
+
+
+class SpillMoves:
+    """The regalloc hooks: copies between registers and spill slots."""
+
+    def move(self, dst, src, cls: RegClass, tmp: int) -> list[MInst]:
+        f = cls == RegClass.FLOAT
+        if isinstance(dst, Slot) and isinstance(src, Slot):
+            return self.move(tmp, src, cls, tmp) + self.move(dst, tmp, cls, tmp)
+        if isinstance(dst, Slot):
+            return [MInst("movsd" if f else "mov", [dst, Reg(src)])]
+        if isinstance(src, Slot):
+            return [MInst("movsd" if f else "mov", [Reg(dst), src])]
+        return [MInst("movaps" if f else "mov", [Reg(dst), Reg(src)])]
+
+
+class FunctionEmitter:
+    """Renders one allocated MFunction."""
+
+    def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
+        self.mf = mf
+        self.frame = frame
+        self.traps = traps
+        self.offsets = offsets
+        self.lines: list[str] = []
+        self.counter = 0
+
+    def label(self) -> str:
+        self.counter += 1
+        return f"{self.mf.name}_l{self.counter}"
+
+    def op(self, o) -> str:
+        if isinstance(o, Reg):
+            return reg_name(o.reg, o.bits)
+        if isinstance(o, Mem):
+            parts = []
+            if o.base is not None:
+                parts.append(reg_name(o.base, 64))
+            if o.index is not None:
+                parts.append(f"{reg_name(o.index, 64)}*{o.scale}")
+            text = " + ".join(parts) if parts else "0"
+            if o.disp:
+                text += f" + {o.disp}" if o.disp > 0 else f" - {-o.disp}"
+            return f"{_SIZE[o.bits]}[{text}]"
+        if isinstance(o, Imm):
+            return str(o.value)
+        if isinstance(o, Label):
+            return o.name if o.name else f"{self.mf.name}_b{o.block}"
+        if isinstance(o, Slot):
+            off = self.frame.spill_offset(o.index)
+            return f"qword ptr [rbp - {-off}]"
+        return str(o)
+
+    def out(self, text: str) -> None:
+        self.lines.append("  " + text)
+
+    def render(self) -> list[str]:
+        mf, fr = self.mf, self.frame
+        name = mf.name
+        self.lines.append(f"{name}:")
+        self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
+        self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
+        self.traps.add(int(TrapCode.STACK_OVERFLOW))
+        self.out("push rbp")
+        self.out("mov rbp, rsp")
+        for r in fr.callee_saved:
+            self.out(f"push {reg_name(r)}")
+        if fr.locals_size:
+            self.out(f"sub rsp, {fr.locals_size}")
+        if fr.extra_slots:
+            self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
+        order = [b for b in mf.blocks]
+        for pos, b in enumerate(order):
+            self.lines.append(f"{name}_b{b.id}:")
+            nxt = order[pos + 1].id if pos + 1 < len(order) else None
+            for k, inst in enumerate(b.insts):
+                last = k == len(b.insts) - 1
+                if (inst.op == "jmp" and last and inst.targets and inst.targets[0] == nxt):
+                    continue
+                self.inst(inst)
+        for code in sorted(self.traps):
+            if code == -1:
+                self.lines.append(f"{name}_trapdyn:")
+                self.out("lea esi, [rax - 1]")
+                self.out("jmp __trap")
+            else:
+                self.lines.append(f"{name}_trap{code}:")
+                self.out(f"mov esi, {code}")
+                self.out("jmp __trap")
+        return self.lines
+
+    def inst(self, i: MInst) -> None:
+        op = i.op
+        if not op.startswith("@"):
+            if i.is_move and isinstance(i.operands[0], Reg) and isinstance(i.operands[1], Reg) \
+                    and i.operands[0].reg == i.operands[1].reg:
+                return
+            ops = ", ".join(self.op(o) for o in i.operands)
+            self.out(f"{op} {ops}" if ops else op)
+            return
+        getattr(self, "p_" + op[1:])(i)
+
+    # -- pseudo operations ----------------------------------------------------------------------
+
+    def p_pcopy(self, i: MInst) -> None:
+        raise WasmError("x86_64 emit: unresolved parallel copy")
+
+    def p_ret(self, i: MInst) -> None:
+        fr = self.frame
+        if fr.callee_saved:
+            self.out(f"lea rsp, [rbp - {8 * len(fr.callee_saved)}]")
+            for r in reversed(fr.callee_saved):
+                self.out(f"pop {reg_name(r)}")
+        else:
+            self.out("mov rsp, rbp")
+        self.out("pop rbp")
+        self.out("ret")
+
+    def p_load_rbp(self, i: MInst) -> None:
+        d, off = i.operands
+        mv = "movsd" if d.reg >= 16 else "mov"
+        self.out(f"{mv} {reg_name(d.reg, 64)}, qword ptr [rbp + {off.value}]")
+
+    def p_store_rbp(self, i: MInst) -> None:
+        off, v, mv = i.operands
+        self.out(f"{mv} qword ptr [rbp + {off.value}], {reg_name(v.reg, 64)}")
+
+    def p_call(self, i: MInst) -> None:
+        self.out(f"call {self.op(i.operands[0])}")
+
+    def restore_vmctx(self) -> None:
+        self.out(f"mov r15, qword ptr [rbp - {-self.frame.extra_offset(0)}]")
+
+    def p_call_import(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        self.out("mov r11, r15")
+        self.out(f"mov r15, qword ptr [r11 + {self.offsets.import_vmctx(idx)}]")
+        self.out(f"call qword ptr [r11 + {self.offsets.import_code(idx)}]")
+        self.restore_vmctx()
+
+    def p_call_ref(self, i: MInst) -> None:
+        ref = reg_name(i.operands[0].reg)
+        self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
+        self.out(f"call qword ptr [{ref} + {V.FUNCREF_CODE}]")
+        self.restore_vmctx()
+
+    def p_call_helper(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        self.out(f"mov r11, qword ptr [r15 + {V.HELPERS}]")
+        self.out(f"call qword ptr [r11 + {8 * idx}]")
+
+    def p_trap_dyn(self, i: MInst) -> None:
+        self.out(f"jne {i.operands[0].name}")
+
+    def p_fsel(self, i: MInst) -> None:
+        d, a, c = i.operands
+        skip = self.label()
+        self.out(f"test {reg_name(c.reg, 32)}, {reg_name(c.reg, 32)}")
+        self.out(f"je {skip}")
+        if d.reg != a.reg:
+            self.out(f"movaps {reg_name(d.reg)}, {reg_name(a.reg)}")
+        self.lines.append(f"{skip}:")
+
+    def p_fminmax(self, i: MInst) -> None:
+        d, b, kind = i.operands
+        sfx = kind[3:]
+        is_min = kind.startswith("min")
+        dn, bn = reg_name(d.reg), reg_name(b.reg)
+        nan, ne, done = self.label(), self.label(), self.label()
+        p = "ps" if sfx == "ss" else "pd"
+        self.out(f"ucomi{sfx} {dn}, {bn}")
+        self.out(f"jp {nan}")
+        self.out(f"jne {ne}")
+        # equal operands: only +0/-0 differ; min ORs the sign bits, max ANDs them
+        self.out(f"{'or' if is_min else 'and'}{p} {dn}, {bn}")
+        self.out(f"jmp {done}")
+        self.lines.append(f"{ne}:")
+        self.out(f"{kind} {dn}, {bn}")
+        self.out(f"jmp {done}")
+        self.lines.append(f"{nan}:")
+        self.out(f"add{sfx} {dn}, {bn}")
+        self.lines.append(f"{done}:")
+
+    def p_cvt_to_int(self, i: MInst) -> None:
+        d, a, t, u, kind = i.operands
+        kind, sfx = kind.split("_")
+        f32 = sfx == "ss"
+        an, tn = reg_name(a.reg), reg_name(t.reg)
+        d64, d32, u64, u32 = reg_name(d.reg, 64), reg_name(d.reg, 32), reg_name(u.reg, 64), \
+            reg_name(u.reg, 32)
+        mvx = "movd" if f32 else "movq"
+        ux = u32 if f32 else u64
+        cvt = f"cvtt{sfx}2si"
+        done = self.label()
+
+        def const(bits32: int, bits64: int) -> None:
+            self.out(f"movabs {u64}, {bits32 if f32 else bits64}")
+            self.out(f"{mvx} {tn}, {ux}")
+
+        def big_path() -> None:
+            # a >= 2**63 (t holds 2**63): convert 2**63 - a exactly, negate, add 2**63
+            self.out(f"sub{sfx} {tn}, {an}")
+            self.out(f"{cvt} {d64}, {tn}")
+            self.out(f"neg {d64}")
+            self.out(f"btc {d64}, 63")
+
+        if kind in ("s32sat", "s64sat"):
+            dd = d32 if kind == "s32sat" else d64
+            nan = self.label()
+            self.out(f"{cvt} {dd}, {an}")
+            self.out(f"cmp {dd}, 1")
+            self.out(f"jno {done}")
+            self.out(f"ucomi{sfx} {an}, {an}")
+            self.out(f"jp {nan}")
+            self.out(f"xorps {tn}, {tn}")
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"jb {done}")
+            if kind == "s32sat":
+                self.out(f"mov {d32}, 2147483647")
+            else:
+                self.out(f"movabs {d64}, 9223372036854775807")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{nan}:")
+            self.out(f"xor {d32}, {d32}")
+        elif kind == "u32sat":
+            special, pos = self.label(), self.label()
+            self.out(f"{cvt} {d64}, {an}")
+            self.out(f"test {d64}, {d64}")
+            self.out(f"js {special}")
+            self.out(f"mov {u32}, 4294967295")
+            self.out(f"cmp {d64}, {u64}")
+            self.out(f"cmova {d64}, {u64}")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{special}:")
+            self.out(f"xorps {tn}, {tn}")
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"ja {pos}")
+            self.out(f"xor {d32}, {d32}")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{pos}:")
+            self.out(f"mov {d32}, 4294967295")
+        elif kind == "u64":
+            big = self.label()
+            const(_F32_2_63, _F64_2_63)
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"jae {big}")
+            self.out(f"{cvt} {d64}, {an}")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{big}:")
+            big_path()
+        elif kind == "u64sat":
+            zero, mx, big = self.label(), self.label(), self.label()
+            self.out(f"xorps {tn}, {tn}")
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"jp {zero}")
+            self.out(f"jbe {zero}")
+            const(_F32_2_64, _F64_2_64)
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"jae {mx}")
+            const(_F32_2_63, _F64_2_63)
+            self.out(f"ucomi{sfx} {an}, {tn}")
+            self.out(f"jae {big}")
+            self.out(f"{cvt} {d64}, {an}")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{big}:")
+            big_path()
+            self.out(f"jmp {done}")
+            self.lines.append(f"{mx}:")
+            self.out(f"mov {d64}, -1")
+            self.out(f"jmp {done}")
+            self.lines.append(f"{zero}:")
+            self.out(f"xor {d32}, {d32}")
+        else:
+            raise WasmError(f"x86_64 emit: unknown conversion {kind}")
+        self.lines.append(f"{done}:")
+
+    def p_cvt_from_u64(self, i: MInst) -> None:
+        d, a, t, sfx = i.operands
+        dn, an, tn = reg_name(d.reg), reg_name(a.reg, 64), reg_name(t.reg, 64)
+        neg, odd, done = self.label(), self.label(), self.label()
+        self.out(f"test {an}, {an}")
+        self.out(f"js {neg}")
+        self.out(f"cvtsi2{sfx} {dn}, {an}")
+        self.out(f"jmp {done}")
+        self.lines.append(f"{neg}:")
+        # halve keeping the lost bit sticky, convert, double (one rounding)
+        self.out(f"mov {tn}, {an}")
+        self.out(f"shr {tn}, 1")
+        self.out(f"jnc {odd}")
+        self.out(f"or {tn}, 1")
+        self.lines.append(f"{odd}:")
+        self.out(f"cvtsi2{sfx} {dn}, {tn}")
+        self.out(f"add{sfx} {dn}, {dn}")
+        self.lines.append(f"{done}:")
+
+
+def frame_for(mf: MFunction, outgoing: int) -> Frame:
+    return Frame(callee_saved=[r for r in mf.used_callee_saved if r in CALLEE_SAVED],
+                 extra_slots=mf.extra_slots, spill_slots=mf.spill_slots,
+                 outgoing_slots=outgoing)
+
+
+def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",
+             features: frozenset[str] = frozenset()) -> CompiledCode:
+    """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
+    the labels whose offsets the CompiledCode should record."""
+    from keystone import KS_ARCH_X86, KS_MODE_64, Ks, KsError
+    header = [f".quad {s}" for s in symbols]
+    text = "\n".join([*header, *parts]) + "\n"
+    try:
+        encoding, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(text, 0)
+    except KsError as e:  # an emitter bug; name it clearly
+        raise WasmError(f"x86_64 assembler rejected generated code: {e}") from e
+    if encoding is None:
+        raise WasmError("x86_64 assembler produced no code")
+    code = bytes(encoding)
+    offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
+    return CompiledCode(target=target, code=code, symbols=dict(zip(symbols, offsets)),
+                        features=features)

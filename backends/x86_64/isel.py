@@ -1,0 +1,946 @@
+"""x86_64 instruction selection: IR function -> machine function over virtual registers.
+
+Rules are small methods per opcode, grouped by kind (integer, float, conversion, memory,
+control, calls); the table `_RULES` maps each IR opcode to its rule. Integer constants are
+folded into instructions as 32-bit immediates where x86-64 allows, and otherwise
+rematerialised at each use (so they never occupy a register across code); a compare that
+immediately precedes its only user (brif, select, trapz/trapnz) is fused into a flags-based
+jump or cmov. i32 values always have the upper 32 bits of their register zero (every 32-bit
+operation writes them so), which makes uextend a copy and lets i32 indices address memory
+directly.
+
+Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret' (epilogue),
+'@call' (direct), '@call_import', '@call_ref', '@call_helper', '@trap' (jump to the trap path
+with a code), '@fminmax', '@fsel', '@cvt_*'.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from engine.errors import TrapCode, UnsupportedError
+from engine.ir.cfg import CFG
+from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode)
+from engine.runtime import vmctx as V
+
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
+from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from . import abi
+from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX, XMM
+
+_ICC = {IntCC.EQ: "e", IntCC.NE: "ne", IntCC.SLT: "l", IntCC.SLE: "le", IntCC.SGT: "g",
+        IntCC.SGE: "ge", IntCC.ULT: "b", IntCC.ULE: "be", IntCC.UGT: "a", IntCC.UGE: "ae"}
+_NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae", "ae": "b",
+        "be": "a", "a": "be", "p": "np", "np": "p"}
+
+_ALU = {Opcode.IADD: "add", Opcode.ISUB: "sub", Opcode.BAND: "and", Opcode.BOR: "or",
+        Opcode.BXOR: "xor"}
+_SHIFT = {Opcode.ISHL: "shl", Opcode.SSHR: "sar", Opcode.USHR: "shr", Opcode.ROTL: "rol",
+          Opcode.ROTR: "ror"}
+_FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV: "div"}
+_ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 3}
+
+
+def _regs_of(o) -> list[int]:
+    if isinstance(o, Reg):
+        return [o.reg]
+    if isinstance(o, Mem):
+        return [r for r in (o.base, o.index) if r is not None and r not in (HEAP, VMCTX, RSP)]
+    return []
+
+
+def _fits32(x: int) -> bool:
+    return -(1 << 31) <= x < (1 << 31)
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) & 1 else x
+
+
+class Lowering:
+    """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
+
+    def __init__(self, func: Function, info: ModuleInfo, features: frozenset[str]) -> None:
+        self.f = func
+        self.info = info
+        self.features = features
+        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
+        self.vmap: dict[int, int] = {}
+        self.consts: dict[int, int] = {}
+        self.defs: dict[int, Inst] = {}
+        self.uses: dict[int, int] = {}
+        self.cur: MBlock | None = None
+        self.traps: set[int] = set()
+        self.outgoing = 0
+        self.saves_vmctx = False
+        self.fused: set[int] = set()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def ty(self, v: int):
+        return self.f.value_types[v]
+
+    def bits(self, v: int) -> int:
+        return abi.bits(self.ty(v))
+
+    def cls(self, v: int) -> RegClass:
+        return abi.reg_class(self.ty(v))
+
+    def vreg(self, v: int) -> int:
+        """The register holding IR value v (constants are materialised afresh here)."""
+        if v in self.consts:
+            r = self.mf.new_vreg(self.cls(v))
+            self.materialize(r, self.ty(v), self.consts[v])
+            return r
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def dst(self, v: int) -> int:
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def R(self, v: int) -> Reg:
+        return Reg(self.vreg(v), self.bits(v))
+
+    def D(self, v: int) -> Reg:
+        return Reg(self.dst(v), self.bits(v))
+
+    def src(self, v: int):
+        """An immediate (constant fitting a sign-extended imm32) or the value's register."""
+        if v in self.consts and self.ty(v) in (I32, I64):
+            c = _signed(self.consts[v], self.bits(v))
+            if _fits32(c):
+                return Imm(c)
+        return self.R(v)
+
+    def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
+        i = MInst(op, list(ops), list(defs), list(uses), **kw)
+        self.cur.insts.append(i)
+        return i
+
+    def tmp(self, cls: RegClass = RegClass.INT) -> int:
+        return self.mf.new_vreg(cls)
+
+    def mov(self, d: Reg, s) -> None:
+        """d <- s for same-class registers, immediates or memory."""
+        if isinstance(s, Reg):
+            op = "movaps" if self._is_float(d.reg) else "mov"
+            bits = 64 if op == "mov" and (d.bits == 64 or s.bits == 64) else d.bits
+            if op == "mov":
+                d, s = Reg(d.reg, bits), Reg(s.reg, bits)
+            self.ins(op, d, s, defs=[d.reg], uses=[s.reg], is_move=True)
+        elif isinstance(s, Imm):
+            self.ins("mov", d, s, defs=[d.reg])
+        else:
+            op = ("movss" if d.bits == 32 else "movsd") if self._is_float(d.reg) else "mov"
+            self.ins(op, d, s, defs=[d.reg], uses=_regs_of(s))
+
+    def _is_float(self, r: int) -> bool:
+        if r >= 256:
+            return self.mf.vreg_class[r] == RegClass.FLOAT
+        return 16 <= r < 32
+
+    def materialize(self, r: int, ty, value: int) -> None:
+        if ty in (F32, F64):
+            if value == 0:
+                self.ins("xorps", Reg(r), Reg(r), defs=[r])
+                return
+            t = self.tmp()
+            self.int_const(t, value, 64)
+            self.ins("movq" if ty == F64 else "movd", Reg(r, abi.bits(ty)), Reg(t, abi.bits(ty)),
+                     defs=[r], uses=[t])
+        else:
+            self.int_const(r, value, abi.bits(ty))
+
+    def int_const(self, r: int, value: int, bits: int) -> None:
+        if value == 0:
+            self.ins("xor", Reg(r, 32), Reg(r, 32), defs=[r])
+        elif value < (1 << 32):
+            self.ins("mov", Reg(r, 32), Imm(value), defs=[r])
+        elif bits == 64 and _fits32(_signed(value, 64)):
+            self.ins("mov", Reg(r, 64), Imm(_signed(value, 64)), defs=[r])
+        else:
+            self.ins("movabs", Reg(r, 64), Imm(value), defs=[r])
+
+    def trap_label(self, code: TrapCode) -> Label:
+        self.traps.add(int(code))
+        return Label(name=f"{self.mf.name}_trap{int(code)}")
+
+    def jcc_trap(self, cc: str, code: TrapCode) -> None:
+        self.ins("j" + cc, self.trap_label(code))
+
+    def vm(self, off: int, bits: int = 64) -> Mem:
+        return Mem(VMCTX, off, bits)
+
+    # -- driver ---------------------------------------------------------------------------------
+
+    def run(self) -> MFunction:
+        f = self.f
+        cfg = CFG(f)
+        depth = cfg.loop_depth
+        for b in f.blocks:
+            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+        for b in f.blocks:
+            for inst in b.insts:
+                for r in inst.results:
+                    self.defs[r] = inst
+                for a in inst.args:
+                    self.uses[a] = self.uses.get(a, 0) + 1
+                for bc in inst.targets or ():
+                    for a in bc.args:
+                        self.uses[a] = self.uses.get(a, 0) + 1
+                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
+                    self.consts[inst.results[0]] = inst.imm
+        for b in f.blocks:
+            if not cfg.reachable(b.id):
+                continue
+            self.cur = self.mf.blocks[b.id]
+            if b.id == 0:
+                self.lower_params()
+            insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
+            for k, inst in enumerate(insts):
+                if id(inst) in self.fused:
+                    continue
+                nxt = insts[k + 1] if k + 1 < len(insts) else None
+                if self.try_fuse(inst, nxt):
+                    continue
+                rule = _RULES.get(inst.opcode)
+                if rule is None:
+                    raise UnsupportedError(f"x86_64 lowering of {inst.opcode.value}")
+                rule(self, inst)
+        self.mf.extra_slots = 1 if self.saves_vmctx else 0
+        return self.mf
+
+    def lower_params(self) -> None:
+        params = self.f.entry.params
+        locs, _ = abi.assign([self.ty(p) for p in params])
+        for p, loc in zip(params, locs):
+            if loc.reg is not None:
+                self.mov(self.D(p), Reg(loc.reg, self.bits(p)))
+            else:
+                from .target import RBP
+                self.ins("@load_rbp", self.D(p), Imm(16 + 8 * loc.stack), defs=[self.dst(p)])
+
+    # -- fusion ---------------------------------------------------------------------------------
+
+    def flags_of(self, c: int, inst: Inst) -> str | None:
+        """If c is an icmp/eqz used only by `inst`, emit the compare and return the x86
+        condition that is true when c != 0."""
+        d = self.defs.get(c)
+        if d is None or self.uses.get(c) != 1 or d.opcode not in (Opcode.ICMP, Opcode.EQZ):
+            return None
+        if id(d) not in self.fused:
+            return None
+        if d.opcode == Opcode.EQZ:
+            a = self.R(d.args[0])
+            self.ins("test", a, a, uses=[a.reg])
+            return "e"
+        self.cmp(d.args[0], d.args[1])
+        return _ICC[d.imm]
+
+    def try_fuse(self, inst: Inst, nxt: Inst | None) -> bool:
+        """Mark a single-use compare as fused into the next instruction (which then emits it)."""
+        if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
+                and self.uses.get(inst.results[0]) == 1
+                and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT)
+                and nxt.args[0] == inst.results[0]
+                and (nxt.opcode != Opcode.SELECT or self.cls(nxt.results[0]) == RegClass.INT)):
+            self.fused.add(id(inst))
+            return True
+        return False
+
+    def cond(self, c: int, inst: Inst) -> str:
+        cc = self.flags_of(c, inst)
+        if cc is None:
+            r = self.R(c)
+            self.ins("test", r, r, uses=[r.reg])
+            cc = "ne"
+        return cc
+
+    def cmp(self, a: int, b: int) -> None:
+        ra = self.R(a)
+        sb = self.src(b)
+        self.ins("cmp", ra, sb, uses=[ra.reg, *_regs_of(sb)])
+
+    # -- integer --------------------------------------------------------------------------------
+
+    def r_alu(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        op = _ALU[inst.opcode]
+        if op in ("add", "sub") and a not in self.consts and isinstance(self.src(b), Imm):
+            # lea folds the copy: d = a +/- imm
+            imm = self.src(b).value * (1 if op == "add" else -1)
+            if _fits32(imm):
+                ra = self.R(a)
+                self.ins("lea", d, Mem(ra.reg, imm, 0), defs=[d.reg], uses=[ra.reg])
+                return
+        self.mov(d, self.R(a))
+        sb = self.src(b)
+        self.ins(op, d, sb, defs=[d.reg], uses=[d.reg, *_regs_of(sb)])
+
+    def r_imul(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        sb = self.src(b)
+        if isinstance(sb, Imm):
+            ra = self.R(a)
+            self.ins("imul", d, ra, sb, defs=[d.reg], uses=[ra.reg])
+            return
+        self.mov(d, self.R(a))
+        self.ins("imul", d, sb, defs=[d.reg], uses=[d.reg, sb.reg])
+
+    def r_div(self, inst: Inst) -> None:
+        a, b = inst.args
+        bits = self.bits(inst.results[0])
+        signed = inst.opcode in (Opcode.SDIV, Opcode.SREM)
+        rem = inst.opcode in (Opcode.SREM, Opcode.UREM)
+        self.mov(Reg(RAX, bits), self.R(a))
+        if signed:
+            self.ins("cqo" if bits == 64 else "cdq", defs=[RDX], uses=[RAX])
+        else:
+            self.ins("xor", Reg(RDX, 32), Reg(RDX, 32), defs=[RDX])
+        rb = self.R(b)
+        self.ins("idiv" if signed else "div", rb, defs=[RAX, RDX], uses=[RAX, RDX, rb.reg])
+        self.mov(self.D(inst.results[0]), Reg(RDX if rem else RAX, bits))
+
+    def r_shift(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        self.mov(d, self.R(a))
+        op = _SHIFT[inst.opcode]
+        if b in self.consts:
+            self.ins(op, d, Imm(self.consts[b] & (d.bits - 1)), defs=[d.reg], uses=[d.reg])
+            return
+        self.mov(Reg(RCX, 64), self.R(b))
+        self.ins(op, d, Reg(RCX, 8), defs=[d.reg], uses=[d.reg, RCX])
+
+    def r_bitcount(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        op = {Opcode.CLZ: "lzcnt", Opcode.CTZ: "tzcnt", Opcode.POPCNT: "popcnt"}[inst.opcode]
+        feature = {"lzcnt": "lzcnt", "tzcnt": "bmi1", "popcnt": "popcnt"}[op]
+        if feature in self.features:
+            self.ins(op, d, a, defs=[d.reg], uses=[a.reg])
+            return
+        if op == "popcnt":
+            raise UnsupportedError("x86_64 popcnt without the POPCNT extension")
+        # bsr/bsf leave the destination unchanged for a zero input (documented by AMD, done
+        # by Intel): preload the zero-input answer
+        if op == "tzcnt":
+            self.ins("mov", d, Imm(d.bits), defs=[d.reg])
+            self.ins("bsf", d, a, defs=[d.reg], uses=[d.reg, a.reg])
+        else:
+            self.ins("mov", d, Imm(2 * d.bits - 1), defs=[d.reg])
+            self.ins("bsr", d, a, defs=[d.reg], uses=[d.reg, a.reg])
+            self.ins("xor", d, Imm(d.bits - 1), defs=[d.reg], uses=[d.reg])
+
+    def r_sext(self, inst: Inst) -> None:
+        a = inst.args[0]
+        d = self.D(inst.results[0])
+        width = {Opcode.SEXT8: 8, Opcode.SEXT16: 16, Opcode.SEXT32: 32}[inst.opcode]
+        ra = self.R(a)
+        if width == 32:
+            self.ins("movsxd", d, Reg(ra.reg, 32), defs=[d.reg], uses=[ra.reg])
+        else:
+            self.ins("movsx", d, Reg(ra.reg, width), defs=[d.reg], uses=[ra.reg])
+
+    def setcc(self, d: Reg, cc: str) -> None:
+        self.ins("set" + cc, Reg(d.reg, 8), defs=[d.reg])
+        self.ins("movzx", Reg(d.reg, 32), Reg(d.reg, 8), defs=[d.reg], uses=[d.reg])
+
+    def r_icmp(self, inst: Inst) -> None:
+        self.cmp(inst.args[0], inst.args[1])
+        self.setcc(self.D(inst.results[0]), _ICC[inst.imm])
+
+    def r_eqz(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        self.ins("test", a, a, uses=[a.reg])
+        self.setcc(self.D(inst.results[0]), "e")
+
+    def r_select(self, inst: Inst) -> None:
+        c, a, b = inst.args
+        d = self.D(inst.results[0])
+        if self.cls(inst.results[0]) == RegClass.INT:
+            rb = self.R(b)
+            ra = self.R(a)
+            self.mov(d, rb)
+            cc = self.cond(c, inst)
+            self.ins("cmov" + cc, Reg(d.reg, 64), Reg(ra.reg, 64), defs=[d.reg],
+                     uses=[d.reg, ra.reg])
+            return
+        rb = self.R(b)
+        ra = self.R(a)
+        rc = self.R(c)
+        self.mov(d, rb)
+        self.ins("@fsel", d, ra, rc, defs=[d.reg], uses=[d.reg, ra.reg, rc.reg])
+
+    # -- float ----------------------------------------------------------------------------------
+
+    def sfx(self, v: int) -> str:
+        return "ss" if self.ty(v) == F32 else "sd"
+
+    def r_falu(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        rb = self.R(b)
+        self.mov(d, self.R(a))
+        self.ins(_FALU[inst.opcode] + self.sfx(a), d, rb, defs=[d.reg], uses=[d.reg, rb.reg])
+
+    def r_fminmax(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        rb = self.R(b)
+        self.mov(d, self.R(a))
+        kind = "min" if inst.opcode == Opcode.FMIN else "max"
+        self.ins("@fminmax", d, rb, kind + self.sfx(a), defs=[d.reg], uses=[d.reg, rb.reg])
+
+    def sign_mask_op(self, inst: Inst, op: str) -> None:
+        """fabs / fneg / fcopysign on the bit pattern in integer registers."""
+        a = inst.args[0]
+        bits = self.bits(a)
+        mv = "movq" if bits == 64 else "movd"
+        t = self.tmp()
+        ra = self.R(a)
+        self.ins(mv, Reg(t, bits), Reg(ra.reg, bits), defs=[t], uses=[ra.reg])
+        m = self.tmp()
+        sign = 1 << (bits - 1)
+        if op == "abs":
+            self.int_const(m, sign - 1, bits)
+            self.ins("and", Reg(t, bits), Reg(m, bits), defs=[t], uses=[t, m])
+        elif op == "neg":
+            self.int_const(m, sign, bits)
+            self.ins("xor", Reg(t, bits), Reg(m, bits), defs=[t], uses=[t, m])
+        else:
+            rb = self.R(inst.args[1])
+            u = self.tmp()
+            self.ins(mv, Reg(u, bits), Reg(rb.reg, bits), defs=[u], uses=[rb.reg])
+            self.int_const(m, sign, bits)
+            self.ins("and", Reg(u, bits), Reg(m, bits), defs=[u], uses=[u, m])
+            self.ins("not", Reg(m, bits), defs=[m], uses=[m])
+            self.ins("and", Reg(t, bits), Reg(m, bits), defs=[t], uses=[t, m])
+            self.ins("or", Reg(t, bits), Reg(u, bits), defs=[t], uses=[t, u])
+        d = self.D(inst.results[0])
+        self.ins(mv, Reg(d.reg, bits), Reg(t, bits), defs=[d.reg], uses=[t])
+
+    def r_fabs(self, inst: Inst) -> None:
+        self.sign_mask_op(inst, "abs")
+
+    def r_fneg(self, inst: Inst) -> None:
+        self.sign_mask_op(inst, "neg")
+
+    def r_fcopysign(self, inst: Inst) -> None:
+        self.sign_mask_op(inst, "copysign")
+
+    def r_fsqrt(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("sqrt" + self.sfx(inst.args[0]), d, a, defs=[d.reg], uses=[a.reg])
+
+    def r_fround(self, inst: Inst) -> None:
+        if "sse4.1" not in self.features:
+            raise UnsupportedError("x86_64 float rounding without SSE4.1")
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        # bit 3 suppresses the precision exception; the mode is in bits 0-1
+        self.ins("round" + self.sfx(inst.args[0]), d, a, Imm(8 | _ROUND[inst.opcode]),
+                 defs=[d.reg], uses=[a.reg])
+
+    def r_fcmp(self, inst: Inst) -> None:
+        a, b = inst.args
+        cc = inst.imm
+        d = self.D(inst.results[0])
+        ucom = "ucomi" + self.sfx(a)
+        if cc in (FloatCC.LT, FloatCC.LE):
+            a, b = b, a
+        ra, rb = self.R(a), self.R(b)
+        self.ins(ucom, ra, rb, uses=[ra.reg, rb.reg])
+        simple = {FloatCC.LT: "a", FloatCC.LE: "ae", FloatCC.GT: "a", FloatCC.GE: "ae",
+                  FloatCC.UNO: "p", FloatCC.ORD: "np"}
+        if cc in simple:
+            self.setcc(d, simple[cc])
+            return
+        t = self.tmp()
+        if cc == FloatCC.EQ:
+            self.ins("sete", Reg(d.reg, 8), defs=[d.reg])
+            self.ins("setnp", Reg(t, 8), defs=[t])
+            self.ins("and", Reg(d.reg, 8), Reg(t, 8), defs=[d.reg], uses=[d.reg, t])
+        else:
+            self.ins("setne", Reg(d.reg, 8), defs=[d.reg])
+            self.ins("setp", Reg(t, 8), defs=[t])
+            self.ins("or", Reg(d.reg, 8), Reg(t, 8), defs=[d.reg], uses=[d.reg, t])
+        self.ins("movzx", Reg(d.reg, 32), Reg(d.reg, 8), defs=[d.reg], uses=[d.reg])
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def r_ireduce(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("mov", Reg(d.reg, 32), Reg(a.reg, 32), defs=[d.reg], uses=[a.reg])
+
+    def r_uextend(self, inst: Inst) -> None:
+        self.r_ireduce(inst)
+
+    def r_sextend(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("movsxd", Reg(d.reg, 64), Reg(a.reg, 32), defs=[d.reg], uses=[a.reg])
+
+    def r_fcvt_to_int(self, inst: Inst) -> None:
+        a = inst.args[0]
+        r = inst.results[0]
+        ra = self.R(a)
+        d = self.D(r)
+        sfx = self.sfx(a)
+        op = inst.opcode
+        bits = self.bits(r)
+        if op == Opcode.FCVT_TO_SINT:
+            self.ins("cvtt" + sfx + "2si", d, ra, defs=[d.reg], uses=[ra.reg])
+        elif op == Opcode.FCVT_TO_UINT and bits == 32:
+            self.ins("cvtt" + sfx + "2si", Reg(d.reg, 64), ra, defs=[d.reg], uses=[ra.reg])
+            self.ins("mov", Reg(d.reg, 32), Reg(d.reg, 32), defs=[d.reg], uses=[d.reg])
+        else:
+            sat = op in (Opcode.FCVT_TO_SINT_SAT, Opcode.FCVT_TO_UINT_SAT)
+            signed = op in (Opcode.FCVT_TO_SINT, Opcode.FCVT_TO_SINT_SAT)
+            t = self.tmp(RegClass.FLOAT)
+            u = self.tmp()
+            # the temporaries are defined before the pseudo so they never share a register
+            # with its input
+            self.ins("xorps", Reg(t), Reg(t), defs=[t])
+            self.ins("xor", Reg(u, 32), Reg(u, 32), defs=[u])
+            kind = f"{'s' if signed else 'u'}{bits}{'sat' if sat else ''}_{sfx}"
+            self.ins("@cvt_to_int", d, ra, Reg(t, 64), Reg(u, 64), kind, defs=[d.reg, t, u],
+                     uses=[ra.reg, t, u])
+
+    def r_fcvt_from_int(self, inst: Inst) -> None:
+        a = inst.args[0]
+        r = inst.results[0]
+        ra = self.R(a)
+        d = self.D(r)
+        sfx = self.sfx(r)
+        abits = self.bits(a)
+        self.ins("xorps", d, d, defs=[d.reg])
+        if inst.opcode == Opcode.FCVT_FROM_SINT:
+            self.ins("cvtsi2" + sfx, d, Reg(ra.reg, abits), defs=[d.reg], uses=[d.reg, ra.reg])
+        elif abits == 32:
+            self.ins("cvtsi2" + sfx, d, Reg(ra.reg, 64), defs=[d.reg], uses=[d.reg, ra.reg])
+        else:
+            t = self.tmp()
+            self.ins("xor", Reg(t, 32), Reg(t, 32), defs=[t])
+            self.ins("@cvt_from_u64", d, ra, Reg(t, 64), sfx, defs=[d.reg, t],
+                     uses=[d.reg, ra.reg, t])
+
+    def r_fpromote(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("cvtss2sd", d, a, defs=[d.reg], uses=[a.reg])
+
+    def r_fdemote(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("cvtsd2ss", d, a, defs=[d.reg], uses=[a.reg])
+
+    def r_bitcast(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("movq" if d.bits == 64 else "movd", d, a, defs=[d.reg], uses=[a.reg])
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def heap_base(self, memory: int) -> int:
+        if memory == 0:
+            return HEAP
+        t = self.tmp()
+        self.ins("mov", Reg(t), self.vm(self.info.offsets.memory_base(memory)), defs=[t])
+        return t
+
+    def address(self, imm, index: int, bits: int) -> Mem:
+        base = self.heap_base(imm.memory)
+        ri = self.vreg(index)
+        if _fits32(imm.offset):
+            return Mem(base, imm.offset, bits, ri, 1)
+        t = self.tmp()
+        self.int_const(t, imm.offset, 64)
+        self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
+        return Mem(base, 0, bits, t, 1)
+
+    def r_heap_check(self, inst: Inst) -> None:
+        imm = inst.imm
+        ri = self.vreg(inst.args[0])
+        t = self.tmp()
+        end = imm.offset + imm.size
+        if _fits32(end):
+            self.ins("lea", Reg(t), Mem(ri, end, 0), defs=[t], uses=[ri])
+        else:
+            self.int_const(t, end, 64)
+            self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
+        self.ins("cmp", Reg(t), self.vm(self.info.offsets.memory_length(imm.memory)), uses=[t])
+        self.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+    def r_load(self, inst: Inst) -> None:
+        r = inst.results[0]
+        d = self.D(r)
+        op = inst.opcode
+        size = inst.opcode.info.access_size
+        if op == Opcode.LOAD:
+            m = self.address(inst.imm, inst.args[0], d.bits)
+            self.mov(d, m)
+            return
+        m = self.address(inst.imm, inst.args[0], size * 8)
+        if size == 4:
+            if inst.opcode.info.signed:
+                self.ins("movsxd", Reg(d.reg, 64), m, defs=[d.reg], uses=_regs_of(m))
+            else:
+                self.ins("mov", Reg(d.reg, 32), m, defs=[d.reg], uses=_regs_of(m))
+        else:
+            self.ins("movsx" if inst.opcode.info.signed else "movzx", d, m, defs=[d.reg],
+                     uses=_regs_of(m))
+
+    def r_store(self, inst: Inst) -> None:
+        idx, v = inst.args
+        size = inst.opcode.info.access_size
+        bits = size * 8 if size else self.bits(v)
+        if self.cls(v) == RegClass.FLOAT:
+            rv = self.R(v)
+            m = self.address(inst.imm, idx, bits)
+            self.ins("movss" if bits == 32 else "movsd", m, rv, uses=[*_regs_of(m), rv.reg])
+            return
+        sv = self.src(v)
+        if isinstance(sv, Imm):
+            value = self.consts[v] & ((1 << bits) - 1)
+            sv = Imm(_signed(value, bits) if bits >= 32 else value)
+        else:
+            sv = Reg(sv.reg, bits)
+        m = self.address(inst.imm, idx, bits)
+        self.ins("mov", m, sv, uses=[*_regs_of(m), *_regs_of(sv)])
+
+    def r_memory_size(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("mov", Reg(d.reg, 64), self.vm(self.info.offsets.memory_length(inst.imm)),
+                 defs=[d.reg])
+        self.ins("shr", Reg(d.reg, 64), Imm(16), defs=[d.reg], uses=[d.reg])
+
+    # -- globals --------------------------------------------------------------------------------
+
+    def global_cell(self, index: int) -> int:
+        t = self.tmp()
+        self.ins("mov", Reg(t), self.vm(self.info.offsets.global_ptr(index)), defs=[t])
+        return t
+
+    def r_global_get(self, inst: Inst) -> None:
+        cell = self.global_cell(inst.imm)
+        d = self.D(inst.results[0])
+        self.mov(d, Mem(cell, 0, d.bits))
+
+    def r_global_set(self, inst: Inst) -> None:
+        v = inst.args[0]
+        cell = self.global_cell(inst.imm)
+        rv = self.R(v)
+        if self.cls(v) == RegClass.FLOAT:
+            self.ins("movss" if rv.bits == 32 else "movsd", Mem(cell, 0, rv.bits), rv,
+                     uses=[cell, rv.reg])
+        else:
+            self.ins("mov", Mem(cell, 0, rv.bits), rv, uses=[cell, rv.reg])
+
+    # -- references and tables ------------------------------------------------------------------
+
+    def r_ref_null(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("xor", Reg(d.reg, 32), Reg(d.reg, 32), defs=[d.reg])
+
+    def r_ref_is_null(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        self.ins("test", a, a, uses=[a.reg])
+        self.setcc(self.D(inst.results[0]), "e")
+
+    def r_ref_func(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("mov", d, self.vm(V.FUNCREFS), defs=[d.reg])
+        self.ins("add", d, Imm(V.FUNCREF_SIZE * inst.imm), defs=[d.reg], uses=[d.reg])
+
+    def table_entry(self, table: int, index: int) -> Mem:
+        ri = self.vreg(index)
+        off = self.info.offsets
+        self.ins("cmp", Reg(ri, 64), self.vm(off.table_length(table)), uses=[ri])
+        self.jcc_trap("ae", TrapCode.TABLE_OUT_OF_BOUNDS)
+        t = self.tmp()
+        self.ins("mov", Reg(t), self.vm(off.table_base(table)), defs=[t])
+        return Mem(t, 0, 64, ri, 8)
+
+    def r_table_get(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        d = self.D(inst.results[0])
+        self.ins("mov", d, m, defs=[d.reg], uses=_regs_of(m))
+
+    def r_table_set(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        rv = self.R(inst.args[1])
+        self.ins("mov", m, rv, uses=[*_regs_of(m), rv.reg])
+
+    def r_table_size(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("mov", Reg(d.reg, 32), self.vm(self.info.offsets.table_length(inst.imm), 32),
+                 defs=[d.reg])
+
+    # -- runtime helpers ------------------------------------------------------------------------
+
+    def helper(self, h: Helper, consts: list[int], args: list[int],
+               result: int | None = None, traps: bool = False, reload_heap: bool = False) -> None:
+        """Call runtime helper h (C convention): (vmctx, *consts, *args)."""
+        regs = [RDI, RSI, RDX, RCX, R8, R9]
+        self.ins("mov", Reg(RDI), Reg(VMCTX), defs=[RDI])
+        k = 1
+        for c in consts:
+            self.ins("mov", Reg(regs[k]), Imm(c), defs=[regs[k]])
+            k += 1
+        for a in args:
+            self.mov(Reg(regs[k], 64), self.R(a))
+            k += 1
+        self.ins("@call_helper", Imm(HELPER_INDEX[h]), defs=[RAX], uses=regs[:k],
+                 clobbers=CALLER_SAVED)
+        if reload_heap:
+            self.reload_heap()
+        if traps:
+            self.ins("test", Reg(RAX, 32), Reg(RAX, 32), uses=[RAX])
+            self.ins("@trap_dyn", Label(name=f"{self.mf.name}_trapdyn"), uses=[RAX])
+            self.traps.add(-1)
+        if result is not None:
+            self.mov(self.D(result), Reg(RAX, self.bits(result)))
+
+    def reload_heap(self) -> None:
+        if self.info.offsets.num_memories:
+            self.ins("mov", Reg(HEAP), self.vm(self.info.offsets.memory_base(0)))
+
+    def r_memory_grow(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
+
+    def r_memory_fill(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_memory_copy(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_memory_init(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_data_drop(self, inst: Inst) -> None:
+        self.helper(Helper.DATA_DROP, [inst.imm], [])
+
+    def r_table_grow(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
+
+    def r_table_fill(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_table_copy(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_table_init(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_elem_drop(self, inst: Inst) -> None:
+        self.helper(Helper.ELEM_DROP, [inst.imm], [])
+
+    # -- traps ----------------------------------------------------------------------------------
+
+    def r_trap(self, inst: Inst) -> None:
+        self.ins("jmp", self.trap_label(inst.imm))
+
+    def r_trapz(self, inst: Inst) -> None:
+        cc = self.cond(inst.args[0], inst)
+        self.jcc_trap(_NEG[cc], inst.imm)
+
+    def r_trapnz(self, inst: Inst) -> None:
+        cc = self.cond(inst.args[0], inst)
+        self.jcc_trap(cc, inst.imm)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call_args(self, args: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(a) for a in args])
+        fixed: list[int] = []
+        # stack arguments first (they may need scratch), then registers
+        for a, loc in zip(args, locs):
+            if loc.stack is not None:
+                ra = self.R(a)
+                if self.cls(a) == RegClass.FLOAT:
+                    self.ins("movsd", Mem(RSP, 8 * loc.stack, 64), Reg(ra.reg, 64), uses=[ra.reg])
+                else:
+                    self.ins("mov", Mem(RSP, 8 * loc.stack, 64), Reg(ra.reg, 64), uses=[ra.reg])
+        for a, loc in zip(args, locs):
+            if loc.reg is not None:
+                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
+                fixed.append(loc.reg)
+        return fixed, nstack
+
+    def call_results(self, results: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
+        return [loc.reg for loc in locs if loc.reg is not None], nstack
+
+    def finish_call(self, results: list[int]) -> None:
+        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
+        self.reload_heap()
+        for r, loc in zip(results, locs):
+            d = self.D(r)
+            if loc.reg is not None:
+                self.mov(d, Reg(loc.reg, d.bits))
+            else:
+                self.mov(Reg(d.reg, 64) if not self._is_float(d.reg) else Reg(d.reg, 64),
+                         Mem(RSP, 8 * loc.stack, 64))
+
+    def r_call(self, inst: Inst) -> None:
+        fixed, nargs = self.call_args(inst.args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        idx = inst.imm
+        if idx < self.info.num_imported_funcs:
+            self.saves_vmctx = True
+            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
+        else:
+            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
+                     clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    def r_call_indirect(self, inst: Inst) -> None:
+        imm = inst.imm
+        idx, args = inst.args[0], inst.args[1:]
+        m = self.table_entry(imm.table, idx)
+        ref = self.tmp()
+        self.ins("mov", Reg(ref), m, defs=[ref], uses=_regs_of(m))
+        self.ins("test", Reg(ref), Reg(ref), uses=[ref])
+        self.jcc_trap("e", TrapCode.INDIRECT_CALL_TO_NULL)
+        sig = self.tmp()
+        self.ins("mov", Reg(sig), self.vm(self.info.offsets.sig_id(imm.type_index)), defs=[sig])
+        self.ins("cmp", Reg(sig), Mem(ref, V.FUNCREF_SIG, 64), uses=[sig, ref])
+        self.jcc_trap("ne", TrapCode.BAD_SIGNATURE)
+        fixed, nargs = self.call_args(args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        self.saves_vmctx = True
+        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    # -- control --------------------------------------------------------------------------------
+
+    def edge(self, bc) -> int:
+        """The machine block to branch to for edge bc: the target itself when it has no
+        parameters, else a new block holding the parallel copy and a jump."""
+        target = self.f.blocks[bc.block]
+        if not target.params:
+            return bc.block
+        saved = self.cur
+        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
+        self.cur = eb
+        self.pcopy(target.params, bc.args)
+        self.ins("jmp", Label(bc.block), targets=(bc.block,))
+        self.cur = saved
+        return eb.id
+
+    def pcopy(self, params: list[int], args: list[int]) -> None:
+        uses = [self.vreg(a) for a in args]
+        defs = [self.dst(p) for p in params]
+        self.ins("@pcopy", defs=defs, uses=uses, parallel=True)
+
+    def r_jump(self, inst: Inst) -> None:
+        bc = inst.targets[0]
+        target = self.f.blocks[bc.block]
+        if target.params:
+            self.pcopy(target.params, bc.args)
+        self.ins("jmp", Label(bc.block), targets=(bc.block,))
+
+    def r_brif(self, inst: Inst) -> None:
+        t, e = inst.targets
+        tb, eb = self.edge(t), self.edge(e)
+        cc = self.cond(inst.args[0], inst)
+        self.ins("j" + cc, Label(tb), targets=(tb,))
+        self.ins("jmp", Label(eb), targets=(eb,))
+
+    def r_br_table(self, inst: Inst) -> None:
+        targets = [self.edge(bc) for bc in inst.targets]
+        default = targets[-1]
+        cases = targets[:-1]
+        ri = self.vreg(inst.args[0])
+        # binary search over [lo, hi): compare-and-branch tree
+        self._br_tree(ri, cases, 0, len(cases), default)
+
+    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
+        if hi - lo <= 3:
+            for k in range(lo, hi):
+                self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
+                self.ins("je", Label(cases[k]), targets=(cases[k],))
+            if lo == 0 and hi == len(cases):
+                pass
+            self.ins("jmp", Label(default), targets=(default,))
+            return
+        mid = (lo + hi) // 2
+        upper = self.mf.new_block(self.cur.loop_depth)
+        self.ins("cmp", Reg(ri, 32), Imm(mid), uses=[ri])
+        self.ins("jae", Label(upper.id), targets=(upper.id,))
+        self._br_tree(ri, cases, lo, mid, default)
+        saved = self.cur
+        self.cur = upper
+        self._br_tree(ri, cases, mid, hi, default)
+        self.cur = saved
+
+    def r_return(self, inst: Inst) -> None:
+        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
+        fixed = []
+        for a, loc in zip(inst.args, locs):
+            if loc.stack is not None:
+                ra = self.R(a)
+                op = "movsd" if self.cls(a) == RegClass.FLOAT else "mov"
+                self.ins("@store_rbp", Imm(16 + 8 * loc.stack), Reg(ra.reg, 64), op,
+                         uses=[ra.reg])
+        for a, loc in zip(inst.args, locs):
+            if loc.reg is not None:
+                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
+                fixed.append(loc.reg)
+        self.ins("@ret", uses=fixed)
+
+
+_O = Opcode
+_RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **{op: Lowering.r_alu for op in _ALU},
+    _O.IMUL: Lowering.r_imul,
+    **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},
+    **{op: Lowering.r_shift for op in _SHIFT},
+    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
+    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
+    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.SELECT: Lowering.r_select,
+    **{op: Lowering.r_falu for op in _FALU},
+    _O.FMIN: Lowering.r_fminmax, _O.FMAX: Lowering.r_fminmax,
+    _O.FABS: Lowering.r_fabs, _O.FNEG: Lowering.r_fneg, _O.FCOPYSIGN: Lowering.r_fcopysign,
+    _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
+    _O.FCMP: Lowering.r_fcmp,
+    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
+    _O.SEXTEND: Lowering.r_sextend,
+    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
+                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
+    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
+    _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
+    _O.BITCAST: Lowering.r_bitcast,
+    _O.HEAP_CHECK: Lowering.r_heap_check,
+    **{op: Lowering.r_load for op in (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16,
+                                      _O.ULOAD32, _O.SLOAD32)},
+    **{op: Lowering.r_store for op in (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)},
+    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
+    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
+    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
+    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
+    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
+    _O.REF_FUNC: Lowering.r_ref_func,
+    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
+    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
+    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
+    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
+    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
+    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
+    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
+    _O.RETURN: Lowering.r_return,
+}

@@ -1,0 +1,111 @@
+"""x86_64 module-level stubs: the trap stub, the shared entry-return path, per-signature entry
+trampolines (C ABI -> internal convention) and exit trampolines (internal -> host callback).
+
+Entry trampoline, C signature ``int entry(vmctx, code, buf)``: loads the arguments from
+`buf` (8 bytes per value, f32 in the low half), calls `code` with vmctx in r15, stores the results
+back into `buf` from offset 0, returns 0; a trap returns 1 with the code in ExecState.trap_code.
+Frame (rbp-relative): -8..-40 rbx r12 r13 r14 r15, -48 previous ExecState.entry_sp, -56 buf,
+-64 ExecState pointer. ExecState.entry_sp holds the trampoline's rbp while wasm code runs.
+
+Exit trampoline: internal convention in, r15 = HostCtx; spills the arguments into a stack
+buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
+code + 1 (then it unwinds through the trap stub).
+"""
+
+from __future__ import annotations
+
+from ..base import HELPER_INDEX, Helper
+from engine.runtime import vmctx as V
+from . import abi
+from .target import reg_name
+
+TRAP = "__trap"
+ENTRY_RETURN = "__entry_return"
+
+
+def common_stubs() -> list[str]:
+    return [
+        f"{ENTRY_RETURN}:",
+        "  mov rcx, qword ptr [rbp - 64]",
+        "  mov rdx, qword ptr [rbp - 48]",
+        f"  mov qword ptr [rcx + {V.STATE_ENTRY_SP}], rdx",
+        "  lea rsp, [rbp - 40]",
+        "  pop r15", "  pop r14", "  pop r13", "  pop r12", "  pop rbx", "  pop rbp",
+        "  ret",
+        f"{TRAP}:",
+        f"  mov rax, qword ptr [r15 + {V.STATE}]",
+        f"  mov qword ptr [rax + {V.STATE_TRAP_CODE}], rsi",
+        f"  mov rbp, qword ptr [rax + {V.STATE_ENTRY_SP}]",
+        "  mov eax, 1",
+        f"  jmp {ENTRY_RETURN}",
+    ]
+
+
+def _mov_in(loc_reg: int, src: str) -> str:
+    return f"  {'movsd' if loc_reg >= 16 else 'mov'} {reg_name(loc_reg)}, qword ptr {src}"
+
+
+def _mov_out(dst: str, loc_reg: int) -> str:
+    return f"  {'movsd' if loc_reg >= 16 else 'mov'} qword ptr {dst}, {reg_name(loc_reg)}"
+
+
+def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
+    plocs, pstack = abi.assign(params)
+    rlocs, rstack = abi.assign(results, results=True)
+    out_bytes = 8 * max(pstack, rstack)
+    out_bytes += out_bytes % 16
+    lines = [f"{name}:", "  push rbp", "  mov rbp, rsp",
+             "  push rbx", "  push r12", "  push r13", "  push r14", "  push r15",
+             "  mov r15, rdi",
+             f"  mov rax, qword ptr [r15 + {V.STATE}]",
+             f"  push qword ptr [rax + {V.STATE_ENTRY_SP}]",
+             "  push rdx", "  push rax"]
+    if out_bytes:
+        lines.append(f"  sub rsp, {out_bytes}")
+    lines.append(f"  mov qword ptr [rax + {V.STATE_ENTRY_SP}], rbp")
+    if mem0_base is not None:
+        lines.append(f"  mov r14, qword ptr [r15 + {mem0_base}]")
+    lines += ["  mov r11, rsi", "  mov r10, rdx"]
+    for i, loc in enumerate(plocs):
+        if loc.stack is not None:
+            lines += [f"  mov rax, qword ptr [r10 + {8 * i}]",
+                      f"  mov qword ptr [rsp + {8 * loc.stack}], rax"]
+    for i, loc in enumerate(plocs):
+        if loc.reg is not None:
+            lines.append(_mov_in(loc.reg, f"[r10 + {8 * i}]"))
+    lines += ["  call r11", "  mov r10, qword ptr [rbp - 56]"]
+    for i, loc in enumerate(rlocs):
+        if loc.reg is not None:
+            lines.append(_mov_out(f"[r10 + {8 * i}]", loc.reg))
+        else:
+            lines += [f"  mov r11, qword ptr [rsp + {8 * loc.stack}]",
+                      f"  mov qword ptr [r10 + {8 * i}], r11"]
+    lines += ["  xor eax, eax", f"  jmp {ENTRY_RETURN}"]
+    return lines
+
+
+def exit_trampoline(name: str, params, results) -> list[str]:
+    plocs, _ = abi.assign(params)
+    rlocs, _ = abi.assign(results, results=True)
+    n = max(len(params), len(results), 1)
+    size = 8 * n + (8 * n) % 16
+    lines = [f"{name}:", "  push rbp", "  mov rbp, rsp", f"  sub rsp, {size}"]
+    for i, loc in enumerate(plocs):
+        if loc.reg is not None:
+            lines.append(_mov_out(f"[rsp + {8 * i}]", loc.reg))
+        else:
+            lines += [f"  mov r11, qword ptr [rbp + {16 + 8 * loc.stack}]",
+                      f"  mov qword ptr [rsp + {8 * i}], r11"]
+    lines += ["  mov rdi, r15", "  mov rsi, rsp",
+              f"  mov rax, qword ptr [r15 + {V.HOSTCTX_HELPERS}]",
+              f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.HOST_CALL]}]",
+              "  test eax, eax", f"  jne {name}_trap"]
+    for i, loc in enumerate(rlocs):
+        if loc.stack is not None:
+            lines += [f"  mov r11, qword ptr [rsp + {8 * i}]",
+                      f"  mov qword ptr [rbp + {16 + 8 * loc.stack}], r11"]
+    for i, loc in enumerate(rlocs):
+        if loc.reg is not None:
+            lines.append(_mov_in(loc.reg, f"[rsp + {8 * i}]"))
+    lines += ["  leave", "  ret", f"{name}_trap:", "  lea esi, [rax - 1]", f"  jmp {TRAP}"]
+    return lines

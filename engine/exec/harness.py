@@ -1,0 +1,208 @@
+"""A minimal instance around compiled IR functions, for testing the machine-code path before the
+runtime drives it: builds a vmctx (memory 0, globals, tables, host imports, funcrefs, signature
+ids) in a native or emulated address space and implements the runtime helpers in Python.
+
+Values cross as IR bit patterns (unsigned ints; floats as raw IEEE bits)."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from backends.base import Helper, ModuleInfo, func_symbol, sig_key
+from ..errors import Trap, TrapCode, UnsupportedError, WasmError
+from ..runtime import vmctx as V
+from ..wasm.types import ValType
+from .space import read_u64, write_u64
+
+PAGE_BYTES = 65536
+_MASK = {ValType.I32: 0xFFFFFFFF, ValType.F32: 0xFFFFFFFF}
+
+
+@dataclass(slots=True)
+class HostFunc:
+    """An imported function implemented in Python on bit patterns."""
+
+    params: tuple
+    results: tuple
+    fn: Callable[..., Sequence[int]]
+
+
+@dataclass(slots=True)
+class HarnessSpec:
+    memory: tuple[int, int] | None = None           # (initial pages, maximum pages)
+    globals: list[tuple[ValType, int]] = field(default_factory=list)
+    tables: list[int] = field(default_factory=list)  # initial sizes (funcref, null)
+    host_funcs: list[HostFunc] = field(default_factory=list)
+    types: list[tuple[tuple, tuple]] = field(default_factory=list)
+
+
+class Harness:
+    """Compiles `funcs` (defined functions; their `index` must follow the host imports) and runs
+    them natively or under Unicorn."""
+
+    def __init__(self, funcs: Sequence, spec: HarnessSpec | None = None, emulate: bool = False,
+                 max_stack: int = 512 * 1024) -> None:
+        from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
+        self.spec = spec = spec or HarnessSpec()
+        self.funcs = {f.index: f for f in funcs}
+        nimp = len(spec.host_funcs)
+        sigs: list[tuple[tuple, tuple]] = [(h.params, h.results) for h in spec.host_funcs]
+        for k, f in enumerate(funcs):
+            if f.index != nimp + k:
+                raise WasmError(f"harness: function {f.name} has index {f.index}, "
+                                f"expected {nimp + k}")
+            sigs.append((tuple(f.params), tuple(f.results)))
+        self.sigs = sigs
+        types = spec.types or list(dict.fromkeys(sigs))
+        self.types = types
+        self.offsets = V.VMOffsets(num_memories=1 if spec.memory else 0,
+                                   num_globals=len(spec.globals), num_tables=len(spec.tables),
+                                   num_imported_funcs=nimp, num_types=len(types))
+        self.info = ModuleInfo(self.offsets, sigs, nimp, list(types),
+                               [t for t, _ in spec.globals])
+        backend = X86_64Backend(EMULATOR_FEATURES if emulate else None)
+        self.compiled = backend.compile_module(
+            list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
+            exit_sigs=[(h.params, h.results) for h in spec.host_funcs])
+        helpers = self._helpers()
+        if emulate:
+            from .emulator import EmulatedMachine
+            self.machine = EmulatedMachine(self.compiled, helpers)
+        else:
+            from .native import NativeMachine
+            self.machine = NativeMachine(self.compiled, helpers, max_stack)
+        self.space = self.machine.space
+        self._build_vmctx()
+
+    # -- vmctx ----------------------------------------------------------------------------------
+
+    def _build_vmctx(self) -> None:
+        sp, off, spec = self.space, self.offsets, self.spec
+        self.vmctx = vm = sp.alloc(off.size)
+        write_u64(sp, vm + V.STATE, self.machine.state)
+        write_u64(sp, vm + V.HELPERS, self.machine.helper_table)
+        self.memory = None
+        if spec.memory:
+            initial, maximum = spec.memory
+            self.memory = sp.linear_memory(initial * PAGE_BYTES, maximum * PAGE_BYTES)
+            self.max_pages = maximum
+            write_u64(sp, vm + off.memory_base(0), self.memory.base)
+            write_u64(sp, vm + off.memory_length(0), self.memory.length)
+        self.global_cells = []
+        for i, (_, value) in enumerate(spec.globals):
+            cell = sp.alloc(V.GLOBAL_CELL_SIZE)
+            write_u64(sp, cell, value)
+            write_u64(sp, vm + off.global_ptr(i), cell)
+            self.global_cells.append(cell)
+        nfuncs = len(self.sigs)
+        self.sig_ids = {s: k + 1 for k, s in enumerate(dict.fromkeys(self.types))}
+        for t, s in enumerate(self.types):
+            write_u64(sp, vm + off.sig_id(t), self.sig_ids[s])
+        funcrefs = sp.alloc(V.FUNCREF_SIZE * max(nfuncs, 1))
+        write_u64(sp, vm + V.FUNCREFS, funcrefs)
+        self.host_ctxs = []
+        for i, h in enumerate(spec.host_funcs):
+            ctx = sp.alloc(V.HOSTCTX_SIZE)
+            write_u64(sp, ctx + V.HOSTCTX_STATE, self.machine.state)
+            write_u64(sp, ctx + V.HOSTCTX_ID, i)
+            write_u64(sp, ctx + V.HOSTCTX_HELPERS, self.machine.helper_table)
+            code = self.machine.address("exit_" + sig_key(h.params, h.results))
+            write_u64(sp, vm + off.import_code(i), code)
+            write_u64(sp, vm + off.import_vmctx(i), ctx)
+            self._funcref(funcrefs, i, code, ctx)
+            self.host_ctxs.append(ctx)
+        for idx in self.funcs:
+            self._funcref(funcrefs, idx, self.machine.address(func_symbol(idx)), vm)
+        self.funcrefs = funcrefs
+        self.tables = []
+        for i, size in enumerate(spec.tables):
+            base = sp.alloc(8 * max(size, 1))
+            write_u64(sp, vm + off.table_base(i), base)
+            write_u64(sp, vm + off.table_length(i), size)
+            self.tables.append(base)
+
+    def _funcref(self, funcrefs: int, idx: int, code: int, ctx: int) -> None:
+        rec = funcrefs + V.FUNCREF_SIZE * idx
+        write_u64(self.space, rec + V.FUNCREF_CODE, code)
+        write_u64(self.space, rec + V.FUNCREF_VMCTX, ctx)
+        write_u64(self.space, rec + V.FUNCREF_SIG, self.sig_ids[self.sigs[idx]])
+
+    def set_table(self, table: int, index: int, func: int | None) -> None:
+        """Store a reference to function `func` (or null) in table slot `index`."""
+        value = 0 if func is None else self.funcrefs + V.FUNCREF_SIZE * func
+        write_u64(self.space, self.tables[table] + 8 * index, value)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call(self, index: int, *args: int) -> list[int]:
+        params, results = self.sigs[index]
+        if index not in self.funcs:
+            raise WasmError(f"harness: function {index} is not a compiled function")
+        bits = [a & _MASK.get(t, 0xFFFFFFFFFFFFFFFF) for a, t in zip(args, params)]
+        raw = self.machine.call("entry_" + sig_key(params, results), self.vmctx,
+                                self.machine.address(func_symbol(index)), bits, len(results))
+        return [r & _MASK.get(t, 0xFFFFFFFFFFFFFFFF) for r, t in zip(raw, results)]
+
+    def read_memory(self, addr: int, n: int) -> bytes:
+        return self.space.read(self.memory.base + addr, n)
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        self.space.write(self.memory.base + addr, data)
+
+    def global_value(self, i: int) -> int:
+        return read_u64(self.space, self.global_cells[i])
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _helpers(self) -> list[Callable[..., int]]:
+        impl = {
+            Helper.MEMORY_GROW: self._memory_grow,
+            Helper.MEMORY_FILL: self._memory_fill,
+            Helper.MEMORY_COPY: self._memory_copy,
+            Helper.HOST_CALL: self._host_call,
+        }
+
+        def missing(h: Helper) -> Callable[..., int]:
+            def fn(*_regs: int) -> int:
+                raise UnsupportedError(f"harness runtime helper {h.value}")
+            return fn
+        return [impl.get(h) or missing(h) for h in Helper]
+
+    def _memory_grow(self, vmctx: int, mem: int, delta: int, *_: int) -> int:
+        delta &= 0xFFFFFFFF
+        old = self.memory.length // PAGE_BYTES
+        if old + delta > self.max_pages or not self.memory.grow_to((old + delta) * PAGE_BYTES):
+            return 0xFFFFFFFF
+        write_u64(self.space, vmctx + self.offsets.memory_length(0), self.memory.length)
+        return old
+
+    def _memory_fill(self, vmctx: int, mem: int, dst: int, val: int, n: int, *_: int) -> int:
+        dst, n = dst & 0xFFFFFFFF, n & 0xFFFFFFFF
+        if dst + n > self.memory.length:
+            return TrapCode.MEMORY_OUT_OF_BOUNDS + 1
+        self.space.write(self.memory.base + dst, bytes([val & 0xFF]) * n)
+        return 0
+
+    def _memory_copy(self, vmctx: int, dmem: int, smem: int, dst: int, src: int, n: int) -> int:
+        dst, src, n = dst & 0xFFFFFFFF, src & 0xFFFFFFFF, n & 0xFFFFFFFF
+        if dst + n > self.memory.length or src + n > self.memory.length:
+            return TrapCode.MEMORY_OUT_OF_BOUNDS + 1
+        data = self.space.read(self.memory.base + src, n)
+        self.space.write(self.memory.base + dst, data)
+        return 0
+
+    def _host_call(self, ctx: int, buf: int, *_: int) -> int:
+        h = self.spec.host_funcs[read_u64(self.space, ctx + V.HOSTCTX_ID)]
+        raw = struct.unpack(f"<{len(h.params)}Q", self.space.read(buf, 8 * len(h.params)))
+        args = [a & _MASK.get(t, 0xFFFFFFFFFFFFFFFF) for a, t in zip(raw, h.params)]
+        out = list(h.fn(*args))
+        if len(out) != len(h.results):
+            raise Trap(f"host function returned {len(out)} values, expected {len(h.results)}")
+        for i, (v, t) in enumerate(zip(out, h.results)):
+            write_u64(self.space, buf + 8 * i, v & _MASK.get(t, 0xFFFFFFFFFFFFFFFF))
+        return 0
+
+    def close(self) -> None:
+        self.machine.close()

@@ -1,0 +1,194 @@
+"""Running x86_64 machine code in this process: code pages mapped with mmap, written, then made
+read+execute (never writable and executable at once); runtime helpers and host functions are
+ctypes callbacks in the vmctx helper table; calls go through per-signature entry trampolines and
+traps come back as a return code (see backends/x86_64/trampolines.py)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import mmap
+import platform
+from typing import Callable, Sequence
+
+from ..errors import Trap, TrapCode, WasmError
+from ..runtime import vmctx as V
+from .space import PAGE, SpaceError, read_u64, round_up, write_u64
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_MAP_NORESERVE = 0x4000
+
+#: C type of every helper: six integer-register arguments (unused ones are ignored), one result
+HELPER_CTYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, *([ctypes.c_uint64] * 6))
+_ENTRY_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64)
+
+
+def native_supported() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _mmap(size: int, prot: int, flags: int = 0) -> int:
+    addr = _libc.mmap(None, size, prot, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags, -1, 0)
+    if addr in (None, _MAP_FAILED):
+        raise SpaceError(f"mmap of {size} bytes failed (errno {ctypes.get_errno()})")
+    return addr
+
+
+def _mprotect(addr: int, size: int, prot: int) -> None:
+    if size and _libc.mprotect(addr, size, prot) != 0:
+        raise SpaceError(f"mprotect failed (errno {ctypes.get_errno()})")
+
+
+class CodeRegion:
+    """Machine code mapped read+execute. Written while read+write only."""
+
+    def __init__(self, code: bytes) -> None:
+        self.size = round_up(max(len(code), 1), PAGE)
+        self.addr = _mmap(self.size, mmap.PROT_READ | mmap.PROT_WRITE)
+        ctypes.memmove(self.addr, code, len(code))
+        _mprotect(self.addr, self.size, mmap.PROT_READ | mmap.PROT_EXEC)
+
+    def close(self) -> None:
+        if self.addr:
+            _libc.munmap(self.addr, self.size)
+            self.addr = 0
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class NativeLinearMemory:
+    """A linear memory in a PROT_NONE reservation of its maximum; growth makes pages RW."""
+
+    def __init__(self, initial: int, maximum: int) -> None:
+        self.reserved = round_up(max(maximum, PAGE), PAGE)
+        self.base = _mmap(self.reserved, mmap.PROT_NONE, _MAP_NORESERVE)
+        self.length = 0
+        self.committed = 0
+        if not self.grow_to(initial):
+            raise SpaceError("initial memory larger than its maximum")
+
+    def grow_to(self, new_length: int) -> bool:
+        if new_length > self.reserved:
+            return False
+        need = round_up(new_length, PAGE)
+        if need > self.committed:
+            _mprotect(self.base + self.committed, need - self.committed,
+                      mmap.PROT_READ | mmap.PROT_WRITE)
+            self.committed = need
+        self.length = new_length
+        return True
+
+    def close(self) -> None:
+        if self.base:
+            _libc.munmap(self.base, self.reserved)
+            self.base = 0
+
+
+class NativeSpace:
+    """The host process as an address space: blocks are ctypes buffers kept alive here."""
+
+    def __init__(self) -> None:
+        self._blocks: list[object] = []
+        self._memories: list[NativeLinearMemory] = []
+
+    def alloc(self, size: int, align: int = 16) -> int:
+        buf = ctypes.create_string_buffer(max(size, 1) + align)
+        self._blocks.append(buf)
+        return round_up(ctypes.addressof(buf), align)
+
+    def read(self, addr: int, n: int) -> bytes:
+        return ctypes.string_at(addr, n)
+
+    def write(self, addr: int, data: bytes) -> None:
+        ctypes.memmove(addr, data, len(data))
+
+    def linear_memory(self, initial: int, maximum: int) -> NativeLinearMemory:
+        m = NativeLinearMemory(initial, maximum)
+        self._memories.append(m)
+        return m
+
+    def close(self) -> None:
+        for m in self._memories:
+            m.close()
+        self._memories.clear()
+
+
+_SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
+
+
+class NativeMachine:
+    """Runs one module's CompiledCode natively. `helpers[i]` is the Python implementation of
+    helper i (backends.base.Helper order): called with the six integer argument registers."""
+
+    HOST_EXCEPTION = 254
+
+    def __init__(self, compiled, helpers: Sequence[Callable[..., int]], max_stack: int = 512 * 1024
+                 ) -> None:
+        if not native_supported():
+            raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
+        self.code = CodeRegion(compiled.code)
+        self.symbols = compiled.symbols
+        self.space = NativeSpace()
+        self.state = self.space.alloc(V.STATE_SIZE)
+        self.max_stack = max_stack
+        self._callbacks = [HELPER_CTYPE(self._wrap(h)) for h in helpers]
+        self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
+        for i, cb in enumerate(self._callbacks):
+            write_u64(self.space, self.helper_table + 8 * i, ctypes.cast(cb, ctypes.c_void_p).value)
+        self._sp_region = CodeRegion(_SP_CODE)
+        self._get_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(self._sp_region.addr)
+        self._entries: dict[str, Callable] = {}
+        self.pending: BaseException | None = None
+
+    def _wrap(self, fn: Callable[..., int]) -> Callable[..., int]:
+        def callback(*regs: int) -> int:
+            try:
+                return fn(*regs) & 0xFFFFFFFFFFFFFFFF
+            except Trap as t:
+                self.pending = t
+                return (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
+            except BaseException as e:  # handed back to the caller of call()
+                self.pending = e
+                return self.HOST_EXCEPTION + 1
+        return callback
+
+    def address(self, symbol: str) -> int:
+        return self.code.addr + self.symbols[symbol]
+
+    def stack_limit(self) -> int:
+        return self._get_sp() - self.max_stack
+
+    def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
+             nresults: int) -> list[int]:
+        """Call `code_addr` through trampoline `entry_symbol` with argument bit patterns;
+        returns result bit patterns (8-byte slots) or raises Trap."""
+        entry = self._entries.get(entry_symbol)
+        if entry is None:
+            entry = self._entries[entry_symbol] = _ENTRY_CTYPE(self.address(entry_symbol))
+        n = max(len(args), nresults, 1)
+        buf = (ctypes.c_uint64 * n)(*[a & 0xFFFFFFFFFFFFFFFF for a in args])
+        outermost = read_u64(self.space, self.state + V.STATE_ENTRY_SP) == 0
+        if outermost:
+            write_u64(self.space, vmctx + V.STACK_LIMIT, self.stack_limit())
+        self.pending = None
+        rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+        if rc != 0:
+            code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
+            pending, self.pending = self.pending, None
+            if pending is not None:
+                raise pending
+            raise Trap(trap_code=TrapCode(code))
+        return list(buf[:nresults])
+
+    def close(self) -> None:
+        self.code.close()
+        self._sp_region.close()
+        self.space.close()
