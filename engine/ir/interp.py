@@ -169,6 +169,8 @@ _LOAD_FN = {(O.LOAD, I32): "_ld32", (O.LOAD, F32): "_ld32", (O.LOAD, I64): "_ld6
             (O.LOAD, F64): "_ld64", (O.SLOAD8, None): "_ld8s", (O.ULOAD16, None): "_ld16",
             (O.SLOAD16, None): "_ld16s", (O.ULOAD32, None): "_ld32", (O.SLOAD32, None): "_ld32s"}
 _SIGNED_LOADS = {O.SLOAD8, O.SLOAD16, O.SLOAD32}
+#: instructions whose first operand is an i32 condition
+_CONDITIONS = frozenset({O.BRIF, O.TRAPZ, O.TRAPNZ, O.SELECT})
 
 
 @dataclass(slots=True)
@@ -203,6 +205,30 @@ class _Translator:
         self.types: set[int] = set()
         self.consts: list[str] = []             # extra factory-level definitions
         self.is_generator = False
+        # constants are written as literals at their uses
+        self.lit: dict[int, str] = {}
+        uses = [0] * len(fn.value_types)
+        for b in fn.blocks:
+            for inst in b.insts:
+                if inst.opcode is O.ICONST or inst.opcode is O.FCONST:
+                    self.lit[inst.results[0]] = f"{inst.imm:#x}"
+                for x in inst.args:
+                    uses[x] += 1
+                for bc in inst.targets or ():
+                    for x in bc.args:
+                        uses[x] += 1
+        # comparisons used once, as the condition of a brif/trapz/trapnz/select of their own
+        # block, are written into that condition instead of materialising 0/1
+        self.fusable: set[int] = set()
+        for b in fn.blocks:
+            defined: dict[int, Opcode] = {}
+            for inst in b.insts:
+                op = inst.opcode
+                if op in _CONDITIONS and uses[inst.args[0]] == 1 and inst.args[0] in defined:
+                    self.fusable.add(inst.args[0])
+                if op in (O.ICMP, O.EQZ, O.FCMP):
+                    defined[inst.results[0]] = op
+        self.cond: dict[int, str] = {}
 
     # -- driver --------------------------------------------------------------------------------
 
@@ -282,7 +308,7 @@ class _Translator:
         pairs = [(p, a) for p, a in zip(target.params, bc.args) if p != a]
         if pairs:
             lhs = ", ".join(f"v{p}" for p, _ in pairs)
-            rhs = ", ".join(f"v{a}" for _, a in pairs)
+            rhs = ", ".join(self.lit.get(a) or f"v{a}" for _, a in pairs)
             out.append((depth, f"{lhs} = {rhs}"))
         if self.preds[bc.block] == 1 and depth < _INLINE_DEPTH and bc.block not in self.in_dispatch:
             self.block(bc.block, depth, out)
@@ -296,15 +322,20 @@ class _Translator:
 
     def inst(self, inst: Inst, d: int, out: list[tuple[int, str]]) -> None:
         op = inst.opcode
-        a = [f"v{x}" for x in inst.args]
+        lit = self.lit
+        a = [lit.get(x) or f"v{x}" for x in inst.args]
         r = f"v{inst.results[0]}" if inst.results else None
+        if r is not None and inst.results[0] in self.fusable:
+            self._fuse(inst, a)
+            return
+        c0 = self.cond.get(inst.args[0]) if inst.args else None
         vt = self.vt
         t = vt[inst.results[0]] if inst.results else None
         at = vt[inst.args[0]] if inst.args else None
         emit = lambda s: out.append((d, s))  # noqa: E731
 
         if op is O.ICONST or op is O.FCONST:
-            emit(f"{r} = {inst.imm:#x}")
+            pass                                    # written as a literal at each use
         elif op in _INT_BIN:
             emit(f"{r} = ({a[0]} {_INT_BIN[op]} {a[1]}) & {_MASK[t]}")
         elif op in _BITWISE:
@@ -370,7 +401,7 @@ class _Translator:
         elif op is O.FDEMOTE:
             emit(f"{r} = f32_demote_f64({a[0]})")
         elif op is O.SELECT:
-            emit(f"{r} = {a[1]} if {a[0]} else {a[2]}")
+            emit(f"{r} = {a[1]} if {c0 or a[0]} else {a[2]}")
         elif op is O.REF_NULL:
             emit(f"{r} = None")
         elif op is O.REF_IS_NULL:
@@ -380,9 +411,9 @@ class _Translator:
         elif op is O.TRAP:
             emit(f"raise _trap({int(inst.imm)})")
         elif op is O.TRAPZ:
-            emit(f"if not {a[0]}: raise _trap({int(inst.imm)})")
+            emit(f"if not ({c0 or a[0]}): raise _trap({int(inst.imm)})")
         elif op is O.TRAPNZ:
-            emit(f"if {a[0]}: raise _trap({int(inst.imm)})")
+            emit(f"if {c0 or a[0]}: raise _trap({int(inst.imm)})")
         elif op is O.HEAP_CHECK:
             h = inst.imm
             self.mems.add(h.memory)
@@ -475,7 +506,7 @@ class _Translator:
             if t0.block == t1.block and t0.args == t1.args:
                 self.edge(t0, d, out)
             else:
-                emit(f"if {a[0]}:")
+                emit(f"if {c0 or a[0]}:")
                 self.edge(t0, d + 1, out)
                 emit("else:")
                 self.edge(t1, d + 1, out)
@@ -485,6 +516,28 @@ class _Translator:
             emit(f"return ({', '.join(a)}{',' if a else ''})")
         else:
             raise UnsupportedError(f"IR interpreter: opcode {op.value}")
+
+    def _fuse(self, inst: Inst, a: list[str]) -> None:
+        """Record a comparison's condition expression for its single (fusable) use."""
+        op = inst.opcode
+        if op is O.EQZ:
+            expr = f"{a[0]} == 0"
+        elif op is O.ICMP:
+            sym, signed = _ICMP[inst.imm]
+            if signed:
+                sb = _SIGN[self.vt[inst.args[0]]]
+                expr = f"({a[0]} ^ {sb}) {sym} ({a[1]} ^ {sb})"
+            else:
+                expr = f"{a[0]} {sym} {a[1]}"
+        else:
+            tn = _TN[self.vt[inst.args[0]]]
+            cc = inst.imm
+            if cc in _FCMP:
+                expr = f"{tn}_{_FCMP[cc]}({a[0]}, {a[1]})"
+            else:
+                nan = f"({tn}_is_nan({a[0]}) or {tn}_is_nan({a[1]}))"
+                expr = nan if cc is FloatCC.UNO else f"not {nan}"
+        self.cond[inst.results[0]] = f"({expr})"
 
     def _call(self, callee: str, args: list[str], results: list[int], emit) -> None:
         self.is_generator = True
