@@ -240,6 +240,15 @@ class _BodyValidator:
         ft = types[blocktype]
         return ft.params, ft.results
 
+    def bad_memarg(self, memarg: object, max_align: int, ins: Instr) -> None:
+        """Raise the error for a load/store immediate that run() found wrong."""
+        if not isinstance(memarg, MemArg):
+            raise self.error("malformed memory immediate", ins)
+        if not 0 <= memarg.memory < len(self.ctx.mems):
+            raise self.error(f"unknown memory {memarg.memory}", ins)
+        raise self.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
+                         ins)
+
     # -- the main loop ---------------------------------------------------------------------------
 
     def run(self, body: Sequence[Instr], simple: dict, special: dict) -> None:
@@ -248,6 +257,7 @@ class _BodyValidator:
         local_types = self.locals
         nlocals = len(local_types)
         simple_get = simple.get
+        nmems = len(self.ctx.mems)
         special_get = special.get
         height = 0
         ins = None
@@ -261,7 +271,12 @@ class _BodyValidator:
                 raise self.error(f"unknown local {index}", ins)
             sig = simple_get(op)
             if sig is not None:
-                n, params, results = sig
+                n, params, results, align = sig
+                if align >= 0:
+                    memarg = ins.imm
+                    if (type(memarg) is not MemArg or memarg.align > align
+                            or not 0 <= memarg.memory < nmems):
+                        self.bad_memarg(memarg, align, ins)
                 if not n:
                     stack += results
                 elif len(stack) - n >= height and stack[-n:] == params:
@@ -597,35 +612,24 @@ def _h_ref_func(v: _BodyValidator, ins: Instr) -> None:
     v.stack.append(FUNCREF)
 
 
-def _memarg_handler(info: OpInfo, with_lane: bool) -> Handler:
-    """A handler for a load or store: checks the memory, the alignment (and the lane index of a
-    SIMD lane access), then applies the instruction's fixed signature."""
+def _memarg_lane_handler(info: OpInfo) -> Handler:
+    """A SIMD lane load or store: checks the lane index, the memory and the alignment, then
+    applies the instruction's fixed signature. (Plain loads and stores are checked inline in
+    _BodyValidator.run.)"""
     max_align = _natural_align(info)
     params = list(info.params or ())
     results = list(info.results or ())
-    lanes = _lane_count(info) if with_lane else 0
+    lanes = _lane_count(info)
 
     def handler(v: _BodyValidator, ins: Instr) -> None:
-        if with_lane:
-            memarg, lane = ins.imm
-            if type(lane) is not int or not 0 <= lane < lanes:
-                raise v.error(f"invalid lane index {lane}", ins)
-        else:
-            memarg = ins.imm
-        if not isinstance(memarg, MemArg):
-            raise v.error("malformed memory immediate", ins)
-        if not 0 <= memarg.memory < len(v.ctx.mems):
-            raise v.error(f"unknown memory {memarg.memory}", ins)
-        if memarg.align > max_align:
-            raise v.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
-                          ins)
-        stack = v.stack
-        n = len(params)
-        if len(stack) - n >= v.ctrls[-1].height and stack[-n:] == params:
-            del stack[-n:]
-        else:
-            v.pop_vals(params, ins)
-        stack += results
+        memarg, lane = ins.imm
+        if type(lane) is not int or not 0 <= lane < lanes:
+            raise v.error(f"invalid lane index {lane}", ins)
+        if (type(memarg) is not MemArg or memarg.align > max_align
+                or not 0 <= memarg.memory < len(v.ctx.mems)):
+            v.bad_memarg(memarg, max_align, ins)
+        v.pop_vals(params, ins)
+        v.stack.extend(results)
 
     return handler
 
@@ -726,11 +730,12 @@ def _feature_of(info: OpInfo) -> str | None:
 
 
 @functools.lru_cache(maxsize=16)
-def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list]], dict[int, Handler]]:
+def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list, int]],
+                                           dict[int, Handler]]:
     """The two dispatch tables for a feature set: `simple` maps an opcode with a fixed signature
-    and no immediate to check to (number of params, params, results); `special` maps every other opcode
+    to (number of params, params, results, natural alignment of a load/store or -1); `special` maps every other opcode
     to its handler. Instructions of a disabled proposal get a handler that raises."""
-    simple: dict[int, tuple[int, list, list]] = {}
+    simple: dict[int, tuple[int, list, list, int]] = {}
     special: dict[int, Handler] = {}
     for info in OPS:
         code = info.code
@@ -742,15 +747,16 @@ def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list]], di
         elif code in _SPECIAL:
             special[code] = _SPECIAL[code]
         elif info.imm is Imm.MEMARG:
-            special[code] = _memarg_handler(info, with_lane=False)
+            simple[code] = (len(info.params), list(info.params), list(info.results),
+                            _natural_align(info))
         elif info.imm is Imm.MEMARG_LANE:
-            special[code] = _memarg_handler(info, with_lane=True)
+            special[code] = _memarg_lane_handler(info)
         elif info.imm is Imm.LANE:
             special[code] = _lane_handler(info)
         elif info.imm is Imm.SHUFFLE:
             special[code] = _shuffle_handler(info)
         elif info.params is not None and info.results is not None:
-            simple[code] = (len(info.params), list(info.params), list(info.results))
+            simple[code] = (len(info.params), list(info.params), list(info.results), -1)
         # anything else is unknown to the validator and is rejected when met
     return simple, special
 
