@@ -608,7 +608,7 @@ class Interpreter:
     def __init__(self, engine: Engine) -> None:
         stack_bytes = int(engine.settings.get("max_wasm_stack") or 512 * 1024)
         #: wasm frames allowed per store before "call stack exhausted"
-        self.max_depth = max(64, stack_bytes // 64)
+        self.max_depth = max(64, stack_bytes // 32)
 
     def prepare(self, instance: Instance) -> None:
         """Nothing to do up front: each function is translated and bound on its first call

@@ -59,6 +59,8 @@ class Instance:
         self.datas: list[bytes] = []
         self.export_map: dict[str, Extern] = {}
         self._exports: InstanceExports | None = None
+        if isinstance(imports, (str, bytes)) or not hasattr(imports, "__iter__"):
+            raise WasmError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
         self._link(list(imports))
         self._allocate()
         self.executor.prepare(self)

@@ -127,10 +127,16 @@ class Memory:
             return old_pages
         new_len = new_pages * PAGE_SIZE
         if new_len > len(self.buf):
+            # grow the backing geometrically so repeated small grows copy O(n) bytes in all
+            # (untouched pages of an anonymous mapping cost no memory)
+            capacity = max(new_len, min(2 * len(self.buf), self.max_pages * PAGE_SIZE))
             try:
-                new_buf = _new_map(new_len)
+                new_buf = _new_map(capacity)
             except MemoryError:
-                return -1
+                try:
+                    new_buf = _new_map(new_len)
+                except MemoryError:
+                    return -1
             new_buf[:self.length] = self.buf[:self.length]
             self.buf = new_buf          # the old mapping is freed once nothing exports it
             self._addr = None

@@ -270,3 +270,13 @@ def test_compiler_strategy_is_refused_clearly():
 def test_public_names():
     for name in ("Store", "Instance", "Linker", "Func", "Memory", "Table", "Global", "Caller"):
         assert hasattr(engine, name)
+
+
+def test_repeated_small_grows_keep_contents_and_zero_fill(store):
+    mem = Memory(store, MemoryType(Limits(1, 200)))
+    mem.write(store, b"\xAA", 65535)
+    for i in range(1, 100):
+        assert mem.grow(store, 1) == i
+        assert mem.read(store, 65535, 65536) == bytearray(b"\xAA")
+        assert mem.read(store, i * 65536, i * 65536 + 4) == bytearray(4)
+    assert mem.size(store) == 100 and mem.data_len(store) == 100 * 65536
