@@ -371,7 +371,11 @@ def _h_br_table(v: _BodyValidator, ins: Instr) -> None:
     v.pop_expect(I32, ins)
     default_types = v.label(default, ins).label_types()
     arity = len(default_types)
+    seen: set[int] = set()
     for depth in labels:
+        if depth in seen:          # checking a target again changes nothing; keeps this linear
+            continue
+        seen.add(depth)
         types = v.label(depth, ins).label_types()
         if len(types) != arity:
             raise v.error(f"type mismatch: br_table targets have {len(types)} and {arity} values",
