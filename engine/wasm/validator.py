@@ -191,8 +191,14 @@ class _BodyValidator:
         if len(stack) - n >= self.ctrls[-1].height and stack[-n:] == list(types):
             del stack[-n:]
             return list(types)
+        frame = self.ctrls[-1]
         out: list[ValType | None] = [None] * n
-        for i in range(n - 1, -1, -1):
+        # Only the values above the frame's height need checking: below them an unreachable
+        # frame yields unknowns (so a wide signature costs nothing per use in dead code).
+        lowest = 0
+        if frame.unreachable:
+            lowest = max(0, n - (len(stack) - frame.height))
+        for i in range(n - 1, lowest - 1, -1):
             out[i] = self.pop_expect(types[i], ins)
         return out
 

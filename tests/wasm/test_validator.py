@@ -754,3 +754,16 @@ def test_br_table_with_many_labels_is_fast():
     start = time.perf_counter()
     validate(m, ALL)
     assert time.perf_counter() - start < 5.0
+
+
+def test_wide_calls_in_dead_code_are_cheap():
+    import time
+    wide = FuncType([I64] * 5000, [])
+    m = module(code("unreachable", *[("call", 0)] * 20_000))
+    m.types[0] = wide
+    start = time.perf_counter()
+    validate(m, ALL)
+    assert time.perf_counter() - start < 5.0
+    # a known operand among the unknowns is still checked
+    m.codes[0].body = code("unreachable", ("i32.const", 0), ("call", 0))
+    expect_invalid(m, "type mismatch", offset=BASE + 2)
