@@ -303,6 +303,7 @@ class _State:
 
 _DATA_SIZES = {".byte": 1, ".half": 2, ".2byte": 2, ".short": 2, ".word": 4, ".4byte": 4,
                ".long": 4, ".dword": 8, ".8byte": 8, ".quad": 8}
+_MAX_SPACE = 1 << 28  # bytes one .zero/.space may reserve
 _IGNORED = {".text", ".globl", ".global", ".local", ".type", ".size"}
 
 
@@ -361,8 +362,8 @@ def _directive(st: _State, name: str, ops: list[str]) -> None:
         if not 1 <= len(ops) <= 2:
             raise AsmError(f"{name} takes size[, fill]")
         count = _const_op(st, ops[0], "size")
-        if count < 0:
-            raise AsmError(f"{name} {count}: negative size")
+        if not 0 <= count <= _MAX_SPACE:
+            raise AsmError(f"size {count} out of range 0..{_MAX_SPACE:#x}")
         fill = _const_op(st, ops[1], "fill") & 0xFF if len(ops) == 2 else 0
         st.data(bytes([fill]) * count)
         return
@@ -417,8 +418,13 @@ def _parse(text: str, base: int) -> _State:
                 else:
                     raise AsmError(f"unknown instruction {mnemonic!r}")
             except AsmError as exc:
-                raise AsmError(f"line {lineno}: {stmt.strip()}: {exc}") from None
+                raise AsmError(f"line {lineno}: {_shorten(stmt)}: {exc}") from None
     return st
+
+
+def _shorten(stmt: str) -> str:
+    stmt = stmt.strip()
+    return stmt if len(stmt) <= 80 else stmt[:77] + "..."
 
 
 def _labels(st: _State, stmt: str) -> str:
@@ -443,7 +449,7 @@ def _layout(st: _State, lines: list[str]) -> tuple[list[int], dict[str, int]]:
             undefined = [(n, c) for n, c in jump.target.terms if n not in local and n != "."]
             if undefined:
                 if len(undefined) > 1 or undefined[0][1] != 1:
-                    raise AsmError(f"line {jump.line}: {lines[jump.line - 1].strip()}: "
+                    raise AsmError(f"line {jump.line}: {_shorten(lines[jump.line - 1])}: "
                                    f"cannot relocate {jump.target}")
                 jump.external = undefined[0][0]
                 jump.size = 12 if jump.cond is not None else 8
@@ -508,7 +514,7 @@ def assemble(text: str, base: int = 0) -> Assembled:
                 out += item.encode(ctx, offsets[i])  # type: ignore[union-attr]
             except AsmError as exc:
                 line = item.line  # type: ignore[union-attr]
-                raise AsmError(f"line {line}: {lines[line - 1].strip()}: {exc}") from None
+                raise AsmError(f"line {line}: {_shorten(lines[line - 1])}: {exc}") from None
         else:
             out += item.bytes()  # type: ignore[union-attr]
     for patch in st.patches:
@@ -516,7 +522,7 @@ def assemble(text: str, base: int = 0) -> Assembled:
         try:
             data = patch.fn(ctx, pc)
         except AsmError as exc:
-            raise AsmError(f"line {patch.line}: {lines[patch.line - 1].strip()}: {exc}") from None
+            raise AsmError(f"line {patch.line}: {_shorten(lines[patch.line - 1])}: {exc}") from None
         assert len(data) == patch.size
         out[pc:pc + patch.size] = data
     symbols = {name: off for name, off in label_offsets.items() if "\x02" not in name}

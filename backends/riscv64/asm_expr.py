@@ -76,13 +76,17 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 _Lin = tuple[int, dict[str, int]]
 
 
+_MAX_DEPTH = 64  # nesting of parentheses and unary operators
+
+
 class _Parser:
-    __slots__ = ("tokens", "pos", "text")
+    __slots__ = ("tokens", "pos", "text", "depth")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         if self.pos < len(self.tokens):
@@ -146,6 +150,15 @@ class _Parser:
     def unary(self) -> _Lin:
         if self.pos >= len(self.tokens):
             raise AsmError(f"bad expression {self.text!r}: missing operand")
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise AsmError(f"expression nested too deeply ({_MAX_DEPTH} levels at most)")
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> _Lin:
         kind, tok = self.tokens[self.pos]
         self.pos += 1
         if kind == "num":

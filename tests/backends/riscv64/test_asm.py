@@ -561,11 +561,43 @@ def test_float_code_executes() -> None:
     ("j a - b", "cannot relocate"),
     (".align 40", "out of range"),
     ("lw a0, 0(a9)", "base register"),
+    ("li a0, " + "(" * 500 + "1" + ")" * 500, "nested too deeply"),
+    ("li a0, " + "-" * 500 + "1", "nested too deeply"),
+    (".zero 0x100000000", "out of range"),
+    (".word 1 / 0", "division by zero"),
 ])
 def test_errors_name_the_problem(src: str, message: str) -> None:
     with pytest.raises(AsmError, match=message) as info:
         assemble(src)
     assert "line" in str(info.value)
+
+
+_FUZZ_TOKENS = ["a0", "x5", "fa0", "f31", "zero", "0", "-1", "2047", "-2048", "4096", "0x",
+                "0x1g", "(", ")", "8(sp)", "(a0)", "%lo(x)", "%hi(", "%pcrel_lo(1b)",
+                "%pcrel_hi(s)", "rtz", "iorw", "L", "L+4", "1b", "1f", ".", "fcsr", "9" * 25,
+                "-", "~", "*", "/0", "<<", ",", "", "ext", "0b", "08", "1:", "L:", ":", ";", "#"]
+_FUZZ_WORDS = sorted(HANDLERS) + [".word", ".byte", ".p2align", ".balign", ".zero", ".equ",
+                                  ".dword", ".option", "bogus"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_garbage_raises_only_asm_error(seed: int) -> None:
+    """Random statements either assemble (and link) or raise AsmError, nothing else."""
+    rng = random.Random(seed)
+    outcomes = set()
+    for _ in range(1500):
+        lines = []
+        for _ in range(rng.randint(1, 3)):
+            ops = ["".join(rng.choice(_FUZZ_TOKENS) for _ in range(rng.randint(1, 2)))
+                   for _ in range(rng.randint(0, 4))]
+            label = rng.choice(["", "", "", "L: ", "1: "])
+            lines.append(f"{label}{rng.choice(_FUZZ_WORDS)} {', '.join(ops)}")
+        try:
+            assemble("\n".join(lines), rng.choice([0, BASE])).link(lambda name: 0x1000)
+            outcomes.add("ok")
+        except AsmError:
+            outcomes.add("error")
+    assert outcomes == {"ok", "error"}
 
 
 def test_error_names_the_line() -> None:
