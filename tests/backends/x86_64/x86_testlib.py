@@ -11,7 +11,7 @@ from engine.exec.harness import Harness, HarnessSpec
 from engine.ir.parser import parse_functions
 
 NATIVE = platform.machine().lower() in ("x86_64", "amd64")
-MODES = ["native"]  # unicorn added with engine.exec.emulator
+MODES = ["native", "unicorn"] if NATIVE else ["unicorn"]
 
 
 def build(text: str, mode: str, spec: HarnessSpec | None = None) -> Harness:

@@ -1,0 +1,196 @@
+"""Running compiled code under Unicorn: the same machine code as natively, in a guest address
+space (code, gates, stack, data blocks, linear memories). Runtime helpers and host functions
+are gate addresses: a page of `ret` instructions whose slots a code hook services in Python
+before the `ret` runs. Traps unwind through the same trap stub as natively.
+
+The target-specific part is `_ARCH` (Unicorn mode, register ids, the return instruction and
+how a call's return address is pushed); adding aarch64 or riscv64 means adding an entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from ..errors import Trap, TrapCode, UnsupportedError, WasmError
+from ..runtime import vmctx as V
+from .space import PAGE, SpaceError, read_u64, round_up, write_u64
+
+CODE_BASE = 0x1000_0000
+GATE_BASE = 0x0F00_0000
+GATE_SLOT = 16
+RETURN_GATE = GATE_BASE + 0x800
+DATA_BASE = 0x2000_0000
+DATA_LIMIT = 0x6000_0000
+STACK_BASE = 0x7000_0000
+STACK_SIZE = 1 << 20
+STACK_MARGIN = 64 * 1024
+MEMORY_BASE = 0x1_0000_0000
+MEMORY_STRIDE = 0x2_0000_0000  # 8 GiB of address space per linear memory
+
+
+@dataclass(slots=True, frozen=True)
+class _Arch:
+    mode: int
+    arch: int
+    ret_bytes: bytes
+    arg_regs: tuple[int, ...]
+    result_reg: int
+    sp: int
+
+
+def _arch(name: str) -> _Arch:
+    import unicorn as U
+    from unicorn import x86_const as X
+    if name == "x86_64":
+        return _Arch(U.UC_MODE_64, U.UC_ARCH_X86, b"\xc3",
+                     (X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX, X.UC_X86_REG_RCX,
+                      X.UC_X86_REG_R8, X.UC_X86_REG_R9), X.UC_X86_REG_RAX, X.UC_X86_REG_RSP)
+    raise UnsupportedError(f"emulating {name}")
+
+
+class EmulatedLinearMemory:
+    """A linear memory at a fixed guest address; growth maps more pages after it."""
+
+    def __init__(self, uc, base: int, initial: int, maximum: int) -> None:
+        self.uc = uc
+        self.base = base
+        self.reserved = min(maximum, MEMORY_STRIDE)
+        self.mapped = 0
+        self.length = 0
+        if not self.grow_to(initial):
+            raise SpaceError("initial memory larger than its maximum")
+
+    def grow_to(self, new_length: int) -> bool:
+        from unicorn import UC_PROT_READ, UC_PROT_WRITE
+        if new_length > self.reserved:
+            return False
+        need = round_up(new_length, PAGE)
+        if need > self.mapped:
+            self.uc.mem_map(self.base + self.mapped, need - self.mapped,
+                            UC_PROT_READ | UC_PROT_WRITE)
+            self.mapped = need
+        self.length = new_length
+        return True
+
+
+class EmulatedSpace:
+    """Guest memory: a bump allocator over a data region mapped on demand."""
+
+    def __init__(self, uc) -> None:
+        self.uc = uc
+        self.next = DATA_BASE
+        self.mapped_end = DATA_BASE
+        self.memories = 0
+
+    def alloc(self, size: int, align: int = 16) -> int:
+        from unicorn import UC_PROT_READ, UC_PROT_WRITE
+        addr = round_up(self.next, align)
+        end = addr + max(size, 1)
+        if end > DATA_LIMIT:
+            raise SpaceError("emulated data region exhausted")
+        if end > self.mapped_end:
+            grow = round_up(end - self.mapped_end, 1 << 20)
+            self.uc.mem_map(self.mapped_end, grow, UC_PROT_READ | UC_PROT_WRITE)
+            self.mapped_end += grow
+        self.next = end
+        return addr
+
+    def read(self, addr: int, n: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, n))
+
+    def write(self, addr: int, data: bytes) -> None:
+        self.uc.mem_write(addr, bytes(data))
+
+    def linear_memory(self, initial: int, maximum: int) -> EmulatedLinearMemory:
+        base = MEMORY_BASE + MEMORY_STRIDE * self.memories
+        self.memories += 1
+        return EmulatedLinearMemory(self.uc, base, initial, maximum)
+
+
+class EmulatedMachine:
+    """Runs one module's CompiledCode under Unicorn (same interface as native.NativeMachine)."""
+
+    HOST_EXCEPTION = 254
+
+    def __init__(self, compiled, helpers: Sequence[Callable[..., int]]) -> None:
+        from unicorn import UC_HOOK_CODE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
+        self.arch = _arch(compiled.target)
+        self.uc = uc = Uc(self.arch.arch, self.arch.mode)
+        size = round_up(max(len(compiled.code), 1), PAGE)
+        uc.mem_map(CODE_BASE, size, UC_PROT_READ | UC_PROT_EXEC)
+        uc.mem_write(CODE_BASE, compiled.code)
+        uc.mem_map(GATE_BASE, PAGE, UC_PROT_READ | UC_PROT_EXEC)
+        uc.mem_write(GATE_BASE, self.arch.ret_bytes * (PAGE // len(self.arch.ret_bytes)))
+        uc.mem_map(STACK_BASE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
+        self.symbols = compiled.symbols
+        self.space = EmulatedSpace(uc)
+        self.state = self.space.alloc(V.STATE_SIZE)
+        self.helpers = list(helpers)
+        self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
+        for i in range(len(helpers)):
+            write_u64(self.space, self.helper_table + 8 * i, GATE_BASE + GATE_SLOT * i)
+        uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
+        self.pending: BaseException | None = None
+        self.hook_error: BaseException | None = None
+        self.running = False
+
+    def address(self, symbol: str) -> int:
+        return CODE_BASE + self.symbols[symbol]
+
+    def _gate(self, uc, address: int, size: int, user_data) -> None:
+        if address == RETURN_GATE:
+            return
+        index = (address - GATE_BASE) // GATE_SLOT
+        regs = [uc.reg_read(r) for r in self.arch.arg_regs]
+        try:
+            result = self.helpers[index](*regs) & 0xFFFFFFFFFFFFFFFF
+        except Trap as t:
+            self.pending = t
+            result = (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
+        except BaseException as e:
+            self.pending = e
+            result = self.HOST_EXCEPTION + 1
+        uc.reg_write(self.arch.result_reg, result)
+
+    def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
+             nresults: int) -> list[int]:
+        from unicorn import UcError
+        if self.running:
+            raise UnsupportedError("re-entering emulated code from a host function")
+        n = max(len(args), nresults, 1)
+        buf = self.space.alloc(8 * n) if not hasattr(self, "_buf") or self._buf_n < n \
+            else self._buf
+        self._buf, self._buf_n = buf, max(n, getattr(self, "_buf_n", 0))
+        for i, a in enumerate(args):
+            write_u64(self.space, buf + 8 * i, a)
+        write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
+        uc, arch = self.uc, self.arch
+        sp = STACK_BASE + STACK_SIZE - 64
+        write_u64(self.space, sp, RETURN_GATE)
+        uc.reg_write(arch.sp, sp)
+        for reg, value in zip(arch.arg_regs, (vmctx, code_addr, buf)):
+            uc.reg_write(reg, value)
+        self.pending = None
+        self.running = True
+        try:
+            uc.emu_start(self.address(entry_symbol), RETURN_GATE)
+        except UcError as e:
+            raise WasmError(f"emulated code faulted at {uc.reg_read(self._pc()):#x}: {e}") \
+                from None
+        finally:
+            self.running = False
+        rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
+        if rc != 0:
+            code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
+            pending, self.pending = self.pending, None
+            if pending is not None:
+                raise pending
+            raise Trap(trap_code=TrapCode(code))
+        return [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
+
+    def _pc(self) -> int:
+        from unicorn import x86_const as X
+        return X.UC_X86_REG_RIP
+
+    def close(self) -> None:
+        self.uc = None
