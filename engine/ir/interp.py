@@ -692,3 +692,68 @@ class Interpreter:
                 e.frames = [i.wasm.func_name(x) for i, x in frames] + list(e.frames)
                 e._framed = True
             raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Running IR without a module instance (tests, constant folding checks, pass validation)
+# ---------------------------------------------------------------------------------------------
+
+class StandaloneContext:
+    """What bound code reads from an instance, for IR run outside any module instance.
+    `funcs` holds, per function index, an IR Function (called through the interpreter) or a
+    Python callable taking and returning internal values (a tuple of results)."""
+
+    def __init__(self, funcs: Sequence[Any] = (), mems: Sequence[Any] = (),
+                 tables: Sequence[Any] = (), globals_: Sequence[Any] = (),
+                 types: Sequence[Any] = ()) -> None:
+        self.funcs = list(funcs)
+        self.mems = list(mems)
+        self.tables = list(tables)
+        self.globals = list(globals_)
+        self.types = list(types)
+        self.elems: list[list[Any]] = []
+        self.datas: list[bytes] = []
+
+
+def run_function(fn: Function, args: Sequence[int], ctx: StandaloneContext | None = None,
+                 max_depth: int = 10_000) -> tuple:
+    """Run IR function `fn` on internal values (see numerics: unsigned ints, float bits) and
+    return its results as a tuple. Calls go to ``ctx.funcs[index]`` (IR Functions or Python
+    callables). Traps raise Trap."""
+    ctx = ctx or StandaloneContext()
+    bound: dict[int, tuple[Callable[..., Any], bool]] = {}
+
+    def code_of(f: Function) -> tuple[Callable[..., Any], bool]:
+        entry = bound.get(id(f))
+        if entry is None:
+            compiled = compile_function(f)
+            entry = bound[id(f)] = (compiled.make(ctx), compiled.is_generator)
+        return entry
+
+    main, is_gen = code_of(fn)
+    if not is_gen:
+        return main(*args)
+    stack: list[Any] = []
+    gen = main(*args)
+    value: Any = None
+    while True:
+        try:
+            callee, cargs = gen.send(value)
+        except StopIteration as stop:
+            if not stack:
+                return stop.value
+            value = stop.value
+            gen = stack.pop()
+            continue
+        if not isinstance(callee, Function):
+            value = tuple(callee(*cargs))
+            continue
+        code, g = code_of(callee)
+        if len(stack) + 1 >= max_depth:
+            raise Trap(None, TrapCode.STACK_OVERFLOW)
+        if not g:
+            value = code(*cargs)
+            continue
+        stack.append(gen)
+        gen = code(*cargs)
+        value = None

@@ -266,3 +266,25 @@ block0(v0:i32):
     with pytest.raises(StopIteration) as stop:
         gen.send((10, 20))
     assert stop.value.value == (20, 10)
+
+
+def test_run_function_with_ir_callees_and_recursion_limit():
+    from engine.ir.interp import StandaloneContext, run_function
+    fact = parse_function("""function 0 "fact"(i64) -> (i64) {
+block0(v0:i64):
+    brif v0, block1, block2
+block1:
+    v1:i64 = iconst 1
+    v2:i64 = isub v0, v1
+    v3:i64 = call fn0 v2
+    v4:i64 = imul v0, v3
+    return v4
+block2:
+    v5:i64 = iconst 1
+    return v5
+}""")
+    ctx = StandaloneContext(funcs=[fact])
+    assert run_function(fact, [20], ctx) == (2432902008176640000,)
+    with pytest.raises(Trap) as info:
+        run_function(fact, [50_000], ctx, max_depth=1000)
+    assert info.value.trap_code == TrapCode.STACK_OVERFLOW
