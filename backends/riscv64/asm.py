@@ -181,6 +181,7 @@ class _Ctx:
         for name, coef in value.terms:
             off = pc if name == "." else self.offsets.get(name)
             if off is None:
+                _check_external(name)
                 if coef != 1 or external is not None:
                     raise AsmError(f"cannot relocate {value}: undefined symbols must appear "
                                    "once, added")
@@ -204,6 +205,12 @@ class _Ctx:
         if target is None:
             raise AsmError(f"%pcrel_lo: no auipc with %pcrel_hi at offset {hi_pc:#x}")
         return target
+
+
+def _check_external(name: str) -> None:
+    """Refuse to turn a numeric local label that is never defined into an external symbol."""
+    if "\x02" in name:
+        raise AsmError(f"local label {name.split(chr(2))[0]}f is not defined after this point")
 
 
 # --------------------------------------------------------------------------- assembler state
@@ -448,6 +455,11 @@ def _layout(st: _State, lines: list[str]) -> tuple[list[int], dict[str, int]]:
         if isinstance(jump.target, Expr):
             undefined = [(n, c) for n, c in jump.target.terms if n not in local and n != "."]
             if undefined:
+                try:
+                    _check_external(undefined[0][0])
+                except AsmError as exc:
+                    raise AsmError(f"line {jump.line}: {_shorten(lines[jump.line - 1])}: "
+                                   f"{exc}") from None
                 if len(undefined) > 1 or undefined[0][1] != 1:
                     raise AsmError(f"line {jump.line}: {_shorten(lines[jump.line - 1])}: "
                                    f"cannot relocate {jump.target}")

@@ -548,6 +548,8 @@ def test_float_code_executes() -> None:
     (".frob 1", "unknown directive"),
     ("fence rx, w", "fence set"),
     ("beq a0, a1, 1b", "no local label"),
+    ("1: beq a0, a1, 1f", "not defined after"),
+    ("la a0, 2f", "not defined after"),
     ("x: nop\nx: nop", "defined twice"),
     ("addi a0, a0, 1 +", "bad expression"),
     ("addi a0, a0, %hi(x)", "not allowed"),
