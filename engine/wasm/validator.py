@@ -7,6 +7,7 @@ first) and `offset` the byte offset of the offending instruction when there is o
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -144,7 +145,8 @@ class _BodyValidator:
 
     __slots__ = ("ctx", "func", "stack", "ctrls", "locals", "result_types")
 
-    def __init__(self, ctx: _Context, func: int, ftype: FuncType, local_types: list[ValType]) -> None:
+    def __init__(self, ctx: _Context, func: int, ftype: FuncType,
+                 local_types: Sequence[ValType]) -> None:
         self.ctx = ctx
         self.func = func
         self.stack: list[ValType | None] = []
@@ -962,7 +964,8 @@ def _validate_module_fields(ctx: _Context) -> None:
     ctx.refs = refs
 
 
-def _local_types(ctx: _Context, func: int, ftype: FuncType, body: FuncBody) -> list[ValType]:
+def _local_types(ctx: _Context, func: int, ftype: FuncType,
+                 body: FuncBody) -> Sequence[ValType]:
     features = ctx.features
     total = len(ftype.params)
     for count, t in body.locals:
@@ -973,10 +976,43 @@ def _local_types(ctx: _Context, func: int, ftype: FuncType, body: FuncBody) -> l
             raise InvalidError(f"too many locals: more than {MAX_LOCALS}", func=func,
                                offset=body.offset)
         _check_valtype(t, features, body.offset, func)
-    out = list(ftype.params)
-    for count, t in body.locals:
-        out += [t] * count
-    return out
+    runs = [(1, t) for t in ftype.params] + [(c, t) for c, t in body.locals if c]
+    if total <= max(_EXPAND_LOCALS, 4 * len(body.body)):
+        out: list[ValType] = []
+        for count, t in runs:
+            out += [t] * count
+        return out
+    return _RunLengthLocals(runs, total)
+
+
+#: Locals are expanded into a plain list when there are at most this many (or not many more than
+#: the body has instructions), so the work stays linear in the size of the module.
+_EXPAND_LOCALS = 256
+
+
+class _RunLengthLocals:
+    """Local types of a function that declares far more locals than its body is long: looked up
+    by binary search over the declaration runs instead of being expanded."""
+
+    __slots__ = ("ends", "types", "total")
+
+    def __init__(self, runs: list[tuple[int, ValType]], total: int) -> None:
+        self.ends: list[int] = []
+        self.types: list[ValType] = []
+        end = 0
+        for count, t in runs:
+            end += count
+            self.ends.append(end)
+            self.types.append(t)
+        self.total = total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> ValType:
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        return self.types[bisect.bisect_right(self.ends, index)]
 
 
 def _validate_code(ctx: _Context) -> None:

@@ -767,3 +767,26 @@ def test_wide_calls_in_dead_code_are_cheap():
     # a known operand among the unknowns is still checked
     m.codes[0].body = code("unreachable", ("i32.const", 0), ("call", 0))
     expect_invalid(m, "type mismatch", offset=BASE + 2)
+
+
+def test_many_locals_in_many_small_functions():
+    import time
+    locals_ = ((20_000, I32), (29_000, F64))
+    # local 0: the i64 parameter; 1..20000: i32; 20001..49000: f64
+    m = module(*[code(("local.get", 48_999), "drop", ("local.get", 20_001), "f64.neg",
+                      ("local.set", 30_000)) for _ in range(2000)], params=(I64,),
+               locals_=locals_)
+    start = time.perf_counter()
+    validate(m, ALL)
+    assert time.perf_counter() - start < 5.0
+    m.codes[0].body = code(("local.get", 20_001), "i32.eqz", "drop")
+    expect_invalid(m, "type mismatch", offset=BASE + 1)
+    m.codes[0].body = code(("local.get", 49_001), "drop")
+    expect_invalid(m, "unknown local 49001", offset=BASE)
+    m.codes[0].body = code(("local.get", 0), "i64.eqz", ("local.set", 1))
+    validate(m, ALL)
+
+
+def test_too_many_locals():
+    m = module(code(), locals_=((50_001, I32),))
+    expect_invalid(m, "too many locals")
