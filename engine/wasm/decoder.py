@@ -149,10 +149,14 @@ class _Decoder:
 
     def __init__(self, data: bytes, features: Features) -> None:
         self.data = data
+        #: the binary as a list of ints: indexing a list is much faster than indexing bytes in
+        #: CPython's specialising interpreter, which pays off in the instruction loop
+        self.codes_list = list(data)
         self.features = features
         self.kinds = _kind_table(features)
         self.m = WasmModule()
-        self.memargs: dict[tuple[int, int], MemArg] = {}
+        #: MemArg objects are immutable and shared; keyed by offset << 5 | align
+        self.memargs: dict[int, MemArg] = {}
         self.saw_function = False
         self.saw_code = False
         self.saw_data = False
@@ -442,7 +446,7 @@ class _Decoder:
         if align >= 32:
             raise MalformedError("malformed memop flags", at)
         offset, pos = read_u32(self.data, pos, end)
-        key = (align, offset)
+        key = offset << 5 | align
         ma = self.memargs.get(key)
         if ma is None:
             ma = self.memargs[key] = MemArg(align, offset)
@@ -455,7 +459,7 @@ class _Decoder:
         their section or function declared (so a missing `end` reports the opcode found
         instead)."""
         try:
-            return self._instrs(self.data, pos)
+            return self._instrs(self.codes_list, pos)
         except IndexError:
             raise MalformedError(EOF_SECTION, len(self.data)) from None
 
@@ -470,6 +474,7 @@ class _Decoder:
         n = len(data)
         # Hot loop: names bound locally, kinds compared as literals (see the K_* constants).
         Instr_ = Instr
+        raw = self.data
         valtypes = VALTYPE_BY_CODE
         u32 = read_u32
         while True:
@@ -477,15 +482,15 @@ class _Decoder:
             op = data[pos]
             pos += 1
             k = kinds[op]
-            if k == 0:   # K_NONE
-                append(Instr_(op, None, start))
-            elif k == 1:   # K_U32
+            if k == 1:   # K_U32
                 b = data[pos]
                 if b < 0x80:
                     pos += 1
                 else:
                     b, pos = u32(data, pos, n)
                 append(Instr_(op, b, start))
+            elif k == 0:   # K_NONE
+                append(Instr_(op, None, start))
             elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
@@ -498,13 +503,16 @@ class _Decoder:
                 append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
-                offset = data[pos + 1]
-                if align < 32 and offset < 0x80:
-                    key = (align, offset)
+                if align < 32:
+                    offset = data[pos + 1]
+                    if offset < 0x80:
+                        pos += 2
+                    else:
+                        offset, pos = u32(data, pos + 1, n)
+                    key = offset << 5 | align
                     ma = memargs.get(key)
                     if ma is None:
                         ma = memargs[key] = MemArg(align, offset)
-                    pos += 2
                 else:
                     ma, pos = self.memarg(pos, n)
                 append(Instr_(op, ma, start))
@@ -548,12 +556,12 @@ class _Decoder:
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(data[pos:pos + 4], "little"), start))
+                append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(data[pos:pos + 8], "little"), start))
+                append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos
@@ -677,7 +685,7 @@ class _Decoder:
         elif imm_kind is Imm.V128 or imm_kind is Imm.SHUFFLE:
             if pos + 16 > n:
                 raise IndexError
-            imm = data[pos:pos + 16]
+            imm = self.data[pos:pos + 16]
             pos += 16
         elif imm_kind is Imm.LANE:
             imm = data[pos]

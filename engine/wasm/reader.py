@@ -48,40 +48,72 @@ def read_leb(data: bytes, pos: int, end: int, bits: int, signed: bool,
             return result, pos
 
 
-def read_u32(data: bytes, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
-    """An unsigned 32-bit LEB128 (fast path for one byte)."""
-    if pos < end:
+def read_u32(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
+    """An unsigned 32-bit LEB128 (a specialisation of read_leb: this one is on hot paths)."""
+    result = 0
+    shift = 0
+    start = pos
+    while pos < end:
         b = data[pos]
+        pos += 1
         if b < 0x80:
-            return b, pos + 1
-    return read_leb(data, pos, end, 32, False, eof)
+            if shift == 28 and b > 0x0F:
+                raise MalformedError(TOO_LARGE, start)
+            return result | b << shift, pos
+        if shift == 28:
+            raise MalformedError(TOO_LONG, start)
+        result |= (b & 0x7F) << shift
+        shift += 7
+    raise MalformedError(eof, pos)
 
 
-def read_s32(data: bytes, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
+def read_s32(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
     """A signed 32-bit LEB128."""
-    if pos < end:
+    result = 0
+    shift = 0
+    start = pos
+    while pos < end:
         b = data[pos]
-        if b < 0x40:
-            return b, pos + 1
+        pos += 1
         if b < 0x80:
-            return b - 0x80, pos + 1
-    return read_leb(data, pos, end, 32, True, eof)
+            if shift == 28 and 0x07 < b < 0x78:
+                raise MalformedError(TOO_LARGE, start)
+            result |= b << shift
+            if b & 0x40:
+                result -= 1 << (shift + 7)
+            return result, pos
+        if shift == 28:
+            raise MalformedError(TOO_LONG, start)
+        result |= (b & 0x7F) << shift
+        shift += 7
+    raise MalformedError(eof, pos)
 
 
-def read_s33(data: bytes, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
+def read_s33(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
     """A signed 33-bit LEB128 (block type indices)."""
     return read_leb(data, pos, end, 33, True, eof)
 
 
-def read_s64(data: bytes, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
+def read_s64(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
     """A signed 64-bit LEB128."""
-    if pos < end:
+    result = 0
+    shift = 0
+    start = pos
+    while pos < end:
         b = data[pos]
-        if b < 0x40:
-            return b, pos + 1
+        pos += 1
         if b < 0x80:
-            return b - 0x80, pos + 1
-    return read_leb(data, pos, end, 64, True, eof)
+            if shift == 63 and b != 0 and b != 0x7F:
+                raise MalformedError(TOO_LARGE, start)
+            result |= b << shift
+            if b & 0x40:
+                result -= 1 << (shift + 7)
+            return result, pos
+        if shift == 63:
+            raise MalformedError(TOO_LONG, start)
+        result |= (b & 0x7F) << shift
+        shift += 7
+    raise MalformedError(eof, pos)
 
 
 def decode_name(raw: bytes, offset: int) -> str:

@@ -19,7 +19,7 @@ from engine.errors import FeatureDisabledError, MalformedError, WasmError
 from engine.wasm.decoder import MAX_LOCALS, decode
 from engine.wasm.module import MemArg, SegmentMode
 from engine.wasm.opcodes import BY_NAME, INFO, Op
-from engine.wasm.reader import Reader, read_leb
+from engine.wasm.reader import Reader, read_leb, read_s32, read_s64, read_u32
 from engine.wasm.types import ExternKind, FuncType, Limits, ValType
 
 from tools import find_tool, wasm_to_wat
@@ -145,6 +145,9 @@ def test_custom_section_errors():
 
 # -- LEB128 ----------------------------------------------------------------------------------------
 
+SPECIALISED = {(32, False): read_u32, (32, True): read_s32, (64, True): read_s64}
+
+
 @pytest.mark.parametrize("raw, bits, signed, value", [
     (b"\x00", 32, False, 0), (b"\x7f", 32, False, 127), (b"\x80\x01", 32, False, 128),
     (b"\xff\xff\xff\xff\x0f", 32, False, 0xFFFF_FFFF), (b"\x80\x80\x80\x80\x00", 32, False, 0),
@@ -156,9 +159,15 @@ def test_custom_section_errors():
     (b"\xff" * 9 + b"\x01", 64, False, 2**64 - 1),
 ])
 def test_leb_values(raw, bits, signed, value):
-    assert read_leb(raw, 0, len(raw), bits, signed) == (value, len(raw))
-    # the same with trailing bytes: the reader stops after the value
-    assert read_leb(raw + b"\x55", 0, len(raw) + 1, bits, signed) == (value, len(raw))
+    readers = [lambda d, p, e: read_leb(d, p, e, bits, signed)]
+    if (bits, signed) in SPECIALISED:
+        readers.append(SPECIALISED[bits, signed])
+    for read in readers:
+        assert read(raw, 0, len(raw)) == (value, len(raw))
+        # the same with trailing bytes: the reader stops after the value
+        assert read(raw + b"\x55", 0, len(raw) + 1) == (value, len(raw))
+        # and from a list of ints (the instruction loop reads one)
+        assert read(list(raw), 0, len(raw)) == (value, len(raw))
 
 
 @pytest.mark.parametrize("raw, bits, signed, message", [
@@ -175,10 +184,14 @@ def test_leb_values(raw, bits, signed, value):
     (b"", 32, False, "unexpected end"),
 ])
 def test_leb_errors(raw, bits, signed, message):
-    with pytest.raises(MalformedError) as info:
-        read_leb(raw, 0, len(raw), bits, signed)
-    assert message in info.value.reason
-    assert info.value.offset == (0 if "integer" in message else len(raw))
+    readers = [lambda d, p, e: read_leb(d, p, e, bits, signed)]
+    if (bits, signed) in SPECIALISED:
+        readers.append(SPECIALISED[bits, signed])
+    for read in readers:
+        with pytest.raises(MalformedError) as info:
+            read(raw, 0, len(raw))
+        assert message in info.value.reason
+        assert info.value.offset == (0 if "integer" in message else len(raw))
 
 
 def test_reader_length_rules():
