@@ -69,7 +69,7 @@ class NativeLinearMemory:
 
     def __init__(self, initial: int, maximum: int) -> None:
         self.reserved = round_up(max(maximum, PAGE), PAGE)
-        self.base = _mmap(self.reserved, mmap.PROT_NONE, _MAP_NORESERVE)
+        self.base = _mmap(self.reserved, 0, _MAP_NORESERVE)
         self.length = 0
         self.committed = 0
         if not self.grow_to(initial):

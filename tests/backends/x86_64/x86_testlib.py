@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import platform
 
-import pytest
-
 from engine.exec.harness import Harness, HarnessSpec
 from engine.ir.parser import parse_functions
 
@@ -16,8 +14,3 @@ MODES = ["native", "unicorn"] if NATIVE else ["unicorn"]
 
 def build(text: str, mode: str, spec: HarnessSpec | None = None) -> Harness:
     return Harness(parse_functions(text), spec, emulate=(mode == "unicorn"))
-
-
-@pytest.fixture(params=MODES)
-def mode(request) -> str:
-    return request.param
