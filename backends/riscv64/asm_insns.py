@@ -11,7 +11,7 @@ import struct
 from typing import TYPE_CHECKING, Callable
 
 from .asm_error import AsmError
-from .asm_expr import Expr, Value
+from .asm_expr import Value
 from .asm_isa import (CSR_FCSR, CSR_FFLAGS, CSR_FRM, CSRS, FENCE_BITS, FREG, INSNS, RA, ROUNDING,
                       T1, XREG, ZERO, Fmt, InsnDesc, RegClass, check_signed, check_unsigned, hi_lo,
                       imm_i, imm_s, OP_AUIPC, OP_JALR, OP_LUI)

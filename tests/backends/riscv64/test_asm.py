@@ -657,14 +657,15 @@ def test_speed_at_least_100k_instructions_per_second() -> None:
     text = "\n".join(lines)
     best = min(_timed(text) for _ in range(3))
     rate = 50_000 / best
-    # The target is 100k/s on an idle machine; the assertion leaves room for a loaded CI host.
-    assert rate > 40_000, f"{rate:.0f} instructions/s"
+    # The target is 100k/s; the assertion leaves room for a slow or loaded CI host.
+    assert rate > 50_000, f"{rate:.0f} instructions/s"
 
 
 def _timed(text: str) -> float:
-    t = time.perf_counter()
+    """CPU seconds (not wall time: other test workers share the machine)."""
+    t = time.process_time()
     assemble(text)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def test_bad_unicorn_setup_would_be_detected() -> None:
