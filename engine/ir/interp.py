@@ -33,8 +33,6 @@ _INLINE_DEPTH = 48
 # Runtime helpers the generated code calls
 # ---------------------------------------------------------------------------------------------
 
-_TRAPS = {code: code for code in TrapCode}
-
 
 def _trap(code: int) -> Trap:
     return Trap(None, TrapCode(code))
