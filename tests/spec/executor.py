@@ -65,6 +65,9 @@ class Executor(Protocol):
 
     def compile_text(self, text: str) -> Any: ...
 
+    def wat2wasm(self, text: str) -> bytes:
+        """The binary the engine's text parser makes of a `(module ...)` text."""
+
     def instantiate(self, module: Any, name: str | None) -> None:
         """Instantiate; on success it becomes the current module (and `name`, if given)."""
 
@@ -257,12 +260,14 @@ class ApiExecutor:
         except self.ns.error as e:
             raise Rejected(str(e)) from None
 
-    def compile_text(self, text: str) -> Any:
+    def wat2wasm(self, text: str) -> bytes:
         try:
-            wasm = self.ns.api.wat2wasm(text)
+            return bytes(self.ns.api.wat2wasm(text))
         except self.ns.error as e:
             raise Rejected(f"text rejected: {e}") from None
-        return self.compile(wasm)
+
+    def compile_text(self, text: str) -> Any:
+        return self.compile(self.wat2wasm(text))
 
     def instantiate(self, module: Any, name: str | None) -> None:
         self.current = None

@@ -9,12 +9,17 @@ from dataclasses import dataclass, field
 
 
 class Category(enum.Enum):
-    """What kind of assertion a command is (one row of the status table)."""
+    """What kind of assertion a command is (one row of the status table).
+
+    TEXT is a malformed text module the parser must reject; TEXT_MODULE is every other module
+    of the script, parsed from its source text, which must give wast2json's module.
+    """
 
     MODULE = "module"
     MALFORMED = "malformed binary"
     INVALID = "invalid binary"
     TEXT = "text"
+    TEXT_MODULE = "text module"
     RETURN = "return"
     TRAP = "trap"
     EXHAUSTION = "exhaustion"

@@ -15,6 +15,8 @@ from . import skips as skip_list
 from .cache import converted
 from .executor import Executor, LinkFailed, Rejected, Trapped, make_executor
 from .skips import Skip
+from .source import ModuleSources, SourceError
+from .textcheck import difference, module_form
 from .results import Category, FileResult, Note, Status
 from .targets import Target
 from .values import results_match
@@ -67,14 +69,26 @@ class ScriptRunner:
     """Runs the commands of one script against one executor into a FileResult."""
 
     def __init__(self, script: WastScript, executor: Executor, target: str,
-                 skip_for: Callable[[str, int], Skip | None] = skip_list.skip_for) -> None:
+                 skip_for: Callable[[str, int], Skip | None] = skip_list.skip_for,
+                 text_checks: bool = True) -> None:
         self.script = script
         self.skip_for = skip_for
+        self.text_checks = text_checks
         self.executor = executor
         self.result = FileResult(script.name, target)
         self.frontend_missing = executor.frontend_missing()
         self.text_missing = executor.text_missing()
         self.runtime_missing = executor.runtime_missing()
+        self.sources: ModuleSources | None = None
+        self.sources_missing = self.text_missing
+        if not self.sources_missing:
+            if script.source_path is None:
+                self.sources_missing = "the script's .wast source is not known"
+            else:
+                try:
+                    self.sources = ModuleSources(script.source_path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, SourceError) as e:
+                    self.sources_missing = f"cannot read {script.source_path.name}: {e}"
 
     def run(self) -> FileResult:
         self.executor.reset()
@@ -99,7 +113,42 @@ class ScriptRunner:
 
     # -- modules
 
+    def _check_text(self, cmd, command_type: str, filename: str) -> None:
+        """Parse the command's module from its source text; it must give wast2json's module."""
+        category = Category.TEXT_MODULE
+        if not self.text_checks:
+            return
+        if self.sources_missing:
+            self.result.not_run(category, self.sources_missing)
+            return
+        text = self.sources.module_text(cmd.line, command_type)
+        if text is None:
+            self._fail(category, cmd, f"harness: no ({command_type} ...) found at this line")
+            return
+        form = module_form(text)
+        try:
+            got = self.executor.wat2wasm(text)
+        except Rejected as e:
+            self._fail(category, cmd, f"{form} module rejected by the text parser: {e}")
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"text parser raised {_describe(e)}")
+            return
+        expected = self.script.module_bytes(filename)
+        if form == "binary":
+            problem = None if got == expected else "(module binary ...) bytes differ"
+        else:
+            try:
+                problem = difference(got, expected)
+            except Exception as e:  # noqa: BLE001
+                problem = f"comparing the binaries raised {_describe(e)}"
+        if problem:
+            self._fail(category, cmd, f"{form} module differs from wast2json's: {problem}")
+        else:
+            self._pass(category)
+
     def _ModuleCommand(self, cmd: ModuleCommand) -> None:
+        self._check_text(cmd, "module", cmd.filename)
         category = Category.MODULE
         if self.frontend_missing:
             self.result.not_run(category, self.frontend_missing)
@@ -143,6 +192,11 @@ class ScriptRunner:
             self._fail(None, cmd, f"register {cmd.as_name!r} raised {_describe(e)}")
 
     def _AssertModule(self, cmd: AssertModule) -> None:
+        if cmd.module_type is ModuleType.TEXT:
+            if self.sources is not None:
+                self.sources.module_text(cmd.line, cmd.kind.value)  # keep the order in step
+        else:
+            self._check_text(cmd, cmd.kind.value, cmd.filename)
         category = category_of(cmd)
         if cmd.kind in (ModuleAssertKind.MALFORMED, ModuleAssertKind.INVALID):
             self._assert_rejected(cmd, category)
@@ -151,6 +205,8 @@ class ScriptRunner:
 
     def _assert_rejected(self, cmd: AssertModule, category: Category) -> None:
         text = cmd.module_type is ModuleType.TEXT
+        if text and not self.text_checks:
+            return
         missing = self.text_missing if text else self.frontend_missing
         if text and not missing:
             missing = self.frontend_missing
@@ -290,28 +346,41 @@ def category_of(command) -> Category | None:
     return None
 
 
-def not_run_result(script: WastScript, target: str, reason: str) -> FileResult:
-    """Every assertion of `script` counted as not yet run (a target that cannot run at all)."""
+def not_run_result(script: WastScript, target: str, reason: str,
+                   text_checks: bool = True) -> FileResult:
+    """Every assertion of `script` counted as not yet run (a target that cannot run at all).
+    `text_checks` False: the text rows are left out, as ScriptRunner leaves them out."""
     result = FileResult(script.name, target)
     for command in script.commands:
         category = category_of(command)
+        if category is Category.TEXT and not text_checks:
+            continue
         if category is not None:
             result.not_run(category, reason)
+        if text_checks and has_text_module_check(command):
+            result.not_run(Category.TEXT_MODULE, reason)
     return result
+
+
+def has_text_module_check(command) -> bool:
+    """Does the command carry a module whose source text the text-module check parses?"""
+    return isinstance(command, ModuleCommand) or (
+        isinstance(command, AssertModule) and command.module_type is ModuleType.BINARY)
 
 
 def run_file(wast: Path, executor: Executor, target: str) -> FileResult:
     """Convert (cached) and run one .wast file."""
-    script = load_script(converted(wast), wast.stem)
+    script = load_script(converted(wast), wast.stem, wast)
     return ScriptRunner(script, executor, target).run()
 
 
 def run_target(wast: Path, target: Target) -> FileResult:
     """Run one .wast file on a target (all "not yet run" if the target cannot run at all)."""
-    script = load_script(converted(wast), wast.stem)
+    script = load_script(converted(wast), wast.stem, wast)
     executor = make_executor(target.api, target.settings)
     if not target.frontend_alone:
         reason = executor.runtime_missing()
         if reason:
-            return not_run_result(script, target.name, reason)
-    return ScriptRunner(script, executor, target.name).run()
+            return not_run_result(script, target.name, reason, text_checks=False)
+    # Text parsing does not depend on the target: check it once, on the front-end targets.
+    return ScriptRunner(script, executor, target.name, text_checks=target.frontend_alone).run()

@@ -16,6 +16,8 @@ from spec import cache
 from spec.executor import LinkFailed, Rejected, Trapped
 from spec.results import Category, Note, Status, Tally, format_markdown_table, format_text_table
 from spec.runner import ScriptRunner, category_of, trap_code_matches, wording_matches
+from spec.source import ModuleSources, SourceError, parse_forms
+from spec.textcheck import difference, module_form, without_optional_sections
 from spec.values import (ConversionError, HostRef, f32_from_bits, from_python, is_signaling_nan_arg,
                          result_matches, to_python, value_matches)
 from spec.wast import (AssertModule, AssertReturn, Either, ModuleAssertKind, ModuleType,
@@ -376,3 +378,71 @@ def test_wat_to_wasm_fixture(wat_to_wasm) -> None:
     assert wat_to_wasm("(module)") == b"\0asm\x01\0\0\0"
     with pytest.raises(RuntimeError):
         wat_to_wasm("(module (func (i32.const)))x")
+
+
+# ------------------------------------------------------------ module sources and text check
+
+_WAST = '''\
+;; a (module) in a comment, and (; a block (; nested ;) one ;)
+(module $a (func (export "f") (result i32) (i32.const 1)))
+(assert_invalid
+  (module (func (result i32) (i64.const ")(")))
+  "type mismatch")
+(
+  module $b)
+(assert_trap (module (start 0) (func unreachable)) "unreachable")
+'''
+
+
+def test_parse_forms_skips_strings_and_comments() -> None:
+    forms = parse_forms(_WAST)
+    assert [f.head for f in forms] == ["module", "assert_invalid", "module", "assert_trap"]
+    assert [f.line for f in forms] == [2, 3, 7, 8]      # the head keyword's line
+    with pytest.raises(SourceError):
+        parse_forms("(module (func)")
+
+
+def test_module_sources_follow_wast2json_lines() -> None:
+    sources = ModuleSources(_WAST)
+    assert sources.module_text(2, "module").startswith("(module $a (func")
+    assert sources.module_text(4, "assert_invalid") == \
+        '(module (func (result i32) (i64.const ")(")))'
+    assert sources.module_text(8, "assert_uninstantiable").startswith("(module (start 0)")
+    # wast2json sometimes says line 0: the next unused module of the type is taken.
+    assert sources.module_text(0, "module") == "(\n  module $b)"
+    assert sources.module_text(2, "module") is None
+
+
+def test_a_script_of_bare_fields_is_one_module() -> None:
+    sources = ModuleSources("(func) (memory 0)\n")
+    assert sources.module_text(1, "module") == "(module (func) (memory 0)\n)"
+
+
+def _module_with_body(body: bytes) -> bytes:
+    """A module with one [] -> [] function whose code is `body` (without locals)."""
+    def section(sid: int, payload: bytes) -> bytes:
+        return bytes([sid, len(payload)]) + payload
+    code = b"\x00" + body            # no local declarations
+    return (b"\0asm\x01\0\0\0" + section(1, b"\x01\x60\x00\x00") + section(3, b"\x01\x00")
+            + section(10, b"\x01" + bytes([len(code)]) + code))
+
+
+def test_text_check_ignores_free_encoding_choices() -> None:
+    plain = _module_with_body(b"\x41\x00\x04\x40\x0b\x0b")           # if (empty) end
+    with_else = _module_with_body(b"\x41\x00\x04\x40\x05\x0b\x0b")   # if (empty) else end
+    by_index = _module_with_body(b"\x41\x00\x04\x00\x0b\x0b")        # if (type 0) end
+    assert difference(plain, plain) is None
+    assert difference(with_else, plain) is None
+    assert difference(by_index, plain) is None
+    custom = plain + b"\x00\x03\x01x\x00"                             # a custom section
+    assert without_optional_sections(custom) == plain
+    assert difference(custom, plain) is None
+    other = _module_with_body(b"\x41\x01\x04\x40\x0b\x0b")           # i32.const 1
+    assert "code[0]" in difference(other, plain)
+    assert difference(b"\0asm\x01\0\0\0\x01", plain) is not None
+
+
+def test_module_form() -> None:
+    assert module_form('(module binary "\\00asm")') == "binary"
+    assert module_form('(module $m quote "(func)")') == "quote"
+    assert module_form("(module (func))") == "text"

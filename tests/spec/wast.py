@@ -200,6 +200,8 @@ class WastScript:
     name: str
     directory: Path
     commands: list[Command]
+    #: The .wast the commands came from (for the modules' source text), if known.
+    source_path: Path | None = None
 
     def module_bytes(self, filename: str) -> bytes:
         return (self.directory / filename).read_bytes()
@@ -210,8 +212,9 @@ class WastScript:
 
 # ---------------------------------------------------------------------------------- parsing
 
-def load_script(json_path: Path, name: str | None = None) -> WastScript:
-    """Read a wast2json output file into a WastScript."""
+def load_script(json_path: Path, name: str | None = None,
+                source_path: Path | None = None) -> WastScript:
+    """Read a wast2json output file into a WastScript (`source_path`: the .wast it came from)."""
     try:
         data = json.loads(Path(json_path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -219,7 +222,7 @@ def load_script(json_path: Path, name: str | None = None) -> WastScript:
     if not isinstance(data, dict) or not isinstance(data.get("commands"), list):
         raise WastFormatError(f"{json_path}: no 'commands' list")
     commands = [parse_command(c) for c in data["commands"]]
-    return WastScript(name or Path(json_path).stem, Path(json_path).parent, commands)
+    return WastScript(name or Path(json_path).stem, Path(json_path).parent, commands, source_path)
 
 
 def parse_command(c: dict) -> Command:
