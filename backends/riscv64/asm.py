@@ -1,19 +1,30 @@
 """The riscv64 assembler: GNU-syntax RV64IMFD + Zicsr (+ fence.i) text -> machine code.
 
 ``assemble(text, base)`` returns an ``Assembled``: the code bytes, the labels' offsets, and
-relocation records for symbols the text does not define. Syntax is GNU as's: one statement per
-line (or ``;``-separated), ``label:``, numeric local labels (``1:`` with ``1b``/``1f``),
-``#`` comments, the standard pseudo-instructions expanded as GNU as expands them (``li`` emits
-the same sequence), and the directives ``.align .p2align .balign .byte .half .2byte .short
-.word .4byte .long .dword .8byte .quad .zero .space .equ .set`` (plus ``.text .globl .global
-.local .type .size .option norvc|norelax|push|pop``, accepted and ignored).
+relocation records for symbols the text does not define (their fields are left zero, the
+addend is in the record); ``Assembled.link(addresses)`` applies them. ``AsmError`` (not a
+WasmError: bad assembly is a compiler bug) names the line of anything it cannot encode.
+
+Syntax is GNU as's: one statement per line (or ``;``-separated), ``label:``, numeric local
+labels (``1:`` with ``1b``/``1f``), ``#`` comments, GNU expressions, ``%hi %lo %pcrel_hi
+%pcrel_lo``. Every RV64IMFD/Zicsr/Zifencei instruction and the standard pseudo-instructions,
+expanded as GNU as 2.40 expands them with ``-mno-relax`` (``li`` emits the same sequence;
+``lw rd, sym`` / ``fld fd, sym, rt`` / ``sw rs, sym, rt`` load/store via auipc). Directives:
+``.align .p2align .balign .byte .half .2byte .short .word .4byte .long .dword .8byte .quad
+.zero .space .skip .equ .set`` (plus ``.text .globl .global .local .type .size .option
+norvc|norelax|push|pop``, accepted and ignored). Code alignment pads with nops.
 
 Jumps and branches to labels are relaxed: a conditional branch beyond +-4 KiB becomes the
 inverted branch over ``jal zero``; beyond +-1 MiB (and for ``j``/``jal``) an ``auipc``+``jalr``
-pair through ``t1`` (``jal ra`` uses ``ra``). A branch or jump to an undefined symbol always takes
-that long form, with a CALL relocation. Numeric branch targets are byte offsets from the
-instruction (LLVM's convention) and are not relaxed. Alignment is relative to the start of the
-code, so ``base`` should be aligned at least as much as any ``.align`` in the text.
+pair through ``t1`` (``jal rd`` uses ``rd``) -- so a far ``j``/branch clobbers t1, as ``tail``
+does. A branch or jump to an undefined symbol always takes that long form, with a CALL
+relocation. Numeric branch targets are byte offsets from the instruction (LLVM's convention)
+and are not relaxed. Alignment is relative to the start of the code, so ``base`` should be
+aligned at least as much as any ``.align`` in the text; pc-relative references make the code
+position independent, while ``.dword label`` and ``%hi(label)`` use ``base``.
+
+Differences from GNU as: ``.align 2``/``.balign 4`` pad to 4 bytes (GNU ignores code
+alignments of 4 or less), and forward ``.equ`` references are not supported.
 """
 
 from __future__ import annotations
