@@ -97,6 +97,8 @@ class FileResult:
     #: The .wast line of each failure, in the same order as `failures` (None if unknown).
     failed_lines: list[int | None] = field(default_factory=list)
     not_run_reasons: list[str] = field(default_factory=list)
+    #: Expected rejections/traps whose message does not resemble the suite's text.
+    wording: list[str] = field(default_factory=list)
 
     def fail(self, category: Category | None, message: str, line: int | None = None) -> None:
         if category is not None:

@@ -105,6 +105,11 @@ class ScriptRunner:
     def _where(self, command) -> str:
         return f"{self.script.name}.wast:{command.line}"
 
+    def _wording(self, command, expected: str, message: str) -> None:
+        self.result.tally.note(Note.WORDING)
+        self.result.wording.append(f"{self._where(command)}: expected {expected!r}, "
+                                   f"got {message.splitlines()[0] if message else ''!r}")
+
     def _pass(self, category: Category) -> None:
         self.result.tally.add(category, Status.PASSED)
 
@@ -221,7 +226,7 @@ class ScriptRunner:
         except Rejected as e:
             self._pass(category)
             if not wording_matches(cmd.text, str(e)):
-                self.result.tally.note(Note.WORDING)
+                self._wording(cmd, cmd.text, str(e))
             return
         except Exception as e:  # noqa: BLE001
             self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}) raised {_describe(e)}")
@@ -242,7 +247,7 @@ class ScriptRunner:
             if cmd.kind is ModuleAssertKind.UNINSTANTIABLE:
                 self._pass(category)
                 if not trap_code_matches(cmd.text, e.code) and not wording_matches(cmd.text, str(e)):
-                    self.result.tally.note(Note.WORDING)
+                    self._wording(cmd, cmd.text, str(e))
             else:
                 self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): trapped: {e}")
             return
@@ -250,7 +255,7 @@ class ScriptRunner:
             if cmd.kind is ModuleAssertKind.UNLINKABLE:
                 self._pass(category)
                 if not wording_matches(cmd.text, str(e)):
-                    self.result.tally.note(Note.WORDING)
+                    self._wording(cmd, cmd.text, str(e))
             else:
                 self._fail(category, cmd, f"{cmd.kind.value} ({cmd.text!r}): "
                                           f"failed without a trap: {e}")
@@ -314,7 +319,7 @@ class ScriptRunner:
                 return
             self._pass(category)
             if not wording_matches(_trap_key(cmd.text), str(e)):
-                self.result.tally.note(Note.WORDING)
+                self._wording(cmd, cmd.text, str(e))
             return
         except Exception as e:  # noqa: BLE001
             self._fail(category, cmd, f"{cmd.action}: expected trap {cmd.text!r}, "
@@ -355,7 +360,9 @@ def not_run_result(script: WastScript, target: str, reason: str,
         category = category_of(command)
         if category is Category.TEXT and not text_checks:
             continue
-        if category is not None:
+        if category is not None and skip_list.skip_for(script.name, command.line):
+            result.tally.add(category, Status.SKIPPED)
+        elif category is not None:
             result.not_run(category, reason)
         if text_checks and has_text_module_check(command):
             result.not_run(Category.TEXT_MODULE, reason)
