@@ -260,6 +260,8 @@ class _BodyValidator:
     # -- the main loop ---------------------------------------------------------------------------
 
     def run(self, body: Sequence[Instr], simple: dict, special: dict) -> None:
+        """Check `body` (ending with the function's `end`) against the function's type. The
+        common instructions are handled inline; `simple` and `special` come from _dispatch."""
         stack = self.stack
         ctrls = self.ctrls
         local_types = self.locals
