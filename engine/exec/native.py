@@ -1,6 +1,7 @@
 """Running x86_64 machine code in this process: code pages mapped with mmap, written, then made
 read+execute (never writable and executable at once); runtime helpers and host functions are
-ctypes callbacks in the vmctx helper table; calls go through per-signature entry trampolines and
+reached through generated stubs that call Python via the C API (ctypes callbacks would put
+libffi closures on writable+executable pages); calls go through per-signature entry trampolines and
 traps come back as a return code (see backends/x86_64/trampolines.py)."""
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _MAP_FAILED = ctypes.c_void_p(-1).value
 _MAP_NORESERVE = 0x4000
 
-#: C type of every helper: six integer-register arguments (unused ones are ignored), one result
-HELPER_CTYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, *([ctypes.c_uint64] * 6))
 _ENTRY_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64)
 
 
@@ -124,6 +123,62 @@ class NativeSpace:
 _SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
 
 
+def _capi(name: str) -> int:
+    return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+
+
+def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int) -> str:
+    """Assembly of one C-callable stub per Python callable: each takes six integer-register
+    arguments, takes the GIL, calls ``target(a0, ..., a5)`` through the C API and returns the
+    result as a u64 (or `error_result` if the call itself failed). Generated code instead of
+    ctypes callbacks, whose libffi closures live on writable+executable pages."""
+    ensure, release = _capi("PyGILState_Ensure"), _capi("PyGILState_Release")
+    call, as_u64 = _capi("PyObject_CallFunction"), _capi("PyLong_AsUnsignedLongLongMask")
+    decref, clear = _capi("Py_DecRef"), _capi("PyErr_Clear")
+    lines = []
+    for i, target in enumerate(targets):
+        lines += [
+            f"stub{i}:", "push rbx", "push r12", "push r13", "sub rsp, 64",
+            "mov qword ptr [rsp + 16], rdi", "mov qword ptr [rsp + 24], rsi",
+            "mov qword ptr [rsp + 32], rdx", "mov qword ptr [rsp + 40], rcx",
+            "mov qword ptr [rsp + 48], r8", "mov qword ptr [rsp + 56], r9",
+            f"movabs r11, {ensure}", "call r11", "mov ebx, eax",
+            f"movabs rdi, {id(target)}", f"movabs rsi, {fmt_addr}",
+            "mov rdx, qword ptr [rsp + 16]", "mov rcx, qword ptr [rsp + 24]",
+            "mov r8, qword ptr [rsp + 32]", "mov r9, qword ptr [rsp + 40]",
+            "mov rax, qword ptr [rsp + 48]", "mov qword ptr [rsp], rax",
+            "mov rax, qword ptr [rsp + 56]", "mov qword ptr [rsp + 8], rax",
+            "xor eax, eax", f"movabs r11, {call}", "call r11",
+            "mov r12, rax", "test rax, rax", f"jz stub{i}_err",
+            "mov rdi, rax", f"movabs r11, {as_u64}", "call r11", "mov r13, rax",
+            "mov rdi, r12", f"movabs r11, {decref}", "call r11", f"jmp stub{i}_done",
+            f"stub{i}_err:", f"movabs r11, {clear}", "call r11", f"mov r13, {error_result}",
+            f"stub{i}_done:", "mov edi, ebx", f"movabs r11, {release}", "call r11",
+            "mov rax, r13", "add rsp, 64", "pop r13", "pop r12", "pop rbx", "ret",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+class CallbackStubs:
+    """Executable stubs that call Python callables (see callback_stubs); keeps them alive."""
+
+    def __init__(self, targets: Sequence[Callable[..., int]], error_result: int) -> None:
+        from keystone import KS_ARCH_X86, KS_MODE_64, Ks
+        self.targets = list(targets)
+        self.fmt = ctypes.create_string_buffer(b"KKKKKK")
+        text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result)
+        symbols = [f"stub{i}" for i in range(len(self.targets))]
+        header = "".join(f".quad {s}\n" for s in symbols)
+        code, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(header + text, 0)
+        code = bytes(code)
+        self.region = CodeRegion(code)
+        offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(len(symbols))]
+        self.addresses = [self.region.addr + o for o in offs]
+
+    def close(self) -> None:
+        self.region.close()
+
+
 class NativeMachine:
     """Runs one module's CompiledCode natively. `helpers[i]` is the Python implementation of
     helper i (backends.base.Helper order): called with the six integer argument registers."""
@@ -139,10 +194,10 @@ class NativeMachine:
         self.space = NativeSpace()
         self.state = self.space.alloc(V.STATE_SIZE)
         self.max_stack = max_stack
-        self._callbacks = [HELPER_CTYPE(self._wrap(h)) for h in helpers]
+        self._stubs = CallbackStubs([self._wrap(h) for h in helpers], self.HOST_EXCEPTION + 1)
         self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
-        for i, cb in enumerate(self._callbacks):
-            write_u64(self.space, self.helper_table + 8 * i, ctypes.cast(cb, ctypes.c_void_p).value)
+        for i, addr in enumerate(self._stubs.addresses):
+            write_u64(self.space, self.helper_table + 8 * i, addr)
         self._sp_region = CodeRegion(_SP_CODE)
         self._get_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(self._sp_region.addr)
         self._entries: dict[str, Callable] = {}
@@ -191,4 +246,5 @@ class NativeMachine:
     def close(self) -> None:
         self.code.close()
         self._sp_region.close()
+        self._stubs.close()
         self.space.close()
