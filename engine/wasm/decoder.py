@@ -149,9 +149,13 @@ class _Decoder:
 
     def __init__(self, data: bytes, features: Features) -> None:
         self.data = data
-        #: the binary as a list of ints: indexing a list is much faster than indexing bytes in
-        #: CPython's specialising interpreter, which pays off in the instruction loop
-        self.codes_list = list(data)
+        #: The code section as a list of ints (indexing a list is much faster than indexing
+        #: bytes in CPython's specialising interpreter), and where it starts in `data`.
+        self.code_list: list[int] = []
+        self.code_base = 0
+        #: Offset of the sequence the instruction loop is reading (0, or code_base).
+        self.base = 0
+        self.section_end = 0
         self.features = features
         self.kinds = _kind_table(features)
         self.m = WasmModule()
@@ -198,6 +202,7 @@ class _Decoder:
             # Like the reference decoder, a section's contents are read with only the end of the
             # binary as bound, and then must end exactly where the section's size said.
             sr = Reader(data, start, len(data), EOF_SECTION)
+            self.section_end = end
             getattr(self, _SECTION_METHODS[sec_id])(sr)
             if sr.pos != end:
                 raise MalformedError("section size mismatch", min(sr.pos, end))
@@ -384,12 +389,14 @@ class _Decoder:
     def sec_code(self, r: Reader) -> None:
         self.saw_code = True
         codes = self.m.codes
+        self.code_base = base = r.pos
+        self.code_list = code_list = list(self.data[base:self.section_end])
         for _ in range(r.count()):
             size = r.length()
             body_end = r.pos + size
             locals_ = self.locals(r)
             code_at = r.pos
-            body, r.pos = self.instrs(r.pos)
+            body, r.pos = self.instrs(r.pos, code_list, base)
             if r.pos != body_end:
                 raise MalformedError("section size mismatch: function body size does not match "
                                      "its contents", min(r.pos, body_end))
@@ -437,33 +444,49 @@ class _Decoder:
     def expr(self, r: Reader) -> list[Instr]:
         """A constant expression inside a section (read like a body; the validator checks that
         it is constant)."""
-        body, r.pos = self.instrs(r.pos)
+        body, r.pos = self.instrs(r.pos, self.data, 0)
         return body
 
-    def memarg(self, pos: int, end: int) -> tuple[MemArg, int]:
+    def memarg(self, data, pos: int, end: int) -> tuple[MemArg, int]:
         at = pos
-        align, pos = read_u32(self.data, pos, end)
+        align, pos = read_u32(data, pos, end)
         if align >= 32:
             raise MalformedError("malformed memop flags", at)
-        offset, pos = read_u32(self.data, pos, end)
+        offset, pos = read_u32(data, pos, end)
         key = offset << 5 | align
         ma = self.memargs.get(key)
         if ma is None:
             ma = self.memargs[key] = MemArg(align, offset)
         return ma, pos
 
-    def instrs(self, pos: int) -> tuple[list[Instr], int]:
+    def instrs(self, pos: int, data, base: int) -> tuple[list[Instr], int]:
         """Decode instructions from `pos` up to and including the `end` that closes the
-        expression; returns (instructions, position after). Like the reference decoder, reading
-        is bounded only by the end of the binary: callers compare the end position with the size
-        their section or function declared (so a missing `end` reports the opcode found
-        instead)."""
+        expression; returns (instructions, position after). `data` holds the binary from
+        offset `base` on (the code section as a list, or the whole binary as bytes). Like the
+        reference decoder, reading is bounded by `data`, not by the function's or section's
+        declared size: callers compare the end position with that size afterwards (so a missing
+        `end` reports the opcode found instead)."""
+        self.base = base
         try:
-            return self._instrs(self.codes_list, pos)
+            out, end = self._instrs(data, pos - base, base)
         except IndexError:
-            raise MalformedError(EOF_SECTION, len(self.data)) from None
+            if base + len(data) < len(self.data):
+                # Ran past the code section (a malformed body): finish reading in the whole
+                # binary, as the reference decoder does, so the error is the one it reports.
+                return self.instrs(pos, self.data, 0)
+            raise MalformedError(EOF_SECTION, base + len(data)) from None
+        except MalformedError as e:
+            if not base:
+                raise
+            raise MalformedError(e.reason, None if e.offset is None else e.offset + base) \
+                from None
+        return out, end + base
 
-    def _instrs(self, data: bytes, pos: int) -> tuple[list[Instr], int]:
+    def require(self, feature: str, pos: int) -> None:
+        """features.require for an instruction at `pos` relative to the sequence being read."""
+        self.features.require(feature, pos + self.base)
+
+    def _instrs(self, data, pos: int, base: int) -> tuple[list[Instr], int]:
         kinds = self.kinds
         memargs = self.memargs
         out: list[Instr] = []
@@ -488,9 +511,9 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = u32(data, pos, n)
-                append(Instr_(op, b, start))
+                append(Instr_(op, b, start + base))
             elif k == 0:   # K_NONE
-                append(Instr_(op, None, start))
+                append(Instr_(op, None, start + base))
             elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
@@ -500,7 +523,7 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s32(data, pos, n)
-                append(Instr_(op, b, start))
+                append(Instr_(op, b, start + base))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
                 if align < 32:
@@ -514,10 +537,10 @@ class _Decoder:
                     if ma is None:
                         ma = memargs[key] = MemArg(align, offset)
                 else:
-                    ma, pos = self.memarg(pos, n)
-                append(Instr_(op, ma, start))
+                    ma, pos = self.memarg(data, pos, n)
+                append(Instr_(op, ma, start + base))
             elif k == 4:   # K_END
-                append(Instr_(op, None, start))
+                append(Instr_(op, None, start + base))
                 if not ctl:
                     return out, pos
                 pop()
@@ -531,18 +554,18 @@ class _Decoder:
                     if bt is not None and b >= 0x6F:
                         pos += 1
                         if bt is ValType.V128 and not self.features.simd:
-                            self.features.require("simd", pos - 1)
+                            self.require("simd", pos - 1)
                         elif bt.is_ref and not self.features.reference_types:
-                            self.features.require("reference_types", pos - 1)
+                            self.require("reference_types", pos - 1)
                     else:
                         bt, pos = self.block_type_index(data, pos)
-                append(Instr_(op, bt, start))
+                append(Instr_(op, bt, start + base))
                 push(1 if op == 0x04 else 0)
             elif k == 6:   # K_ELSE
                 if not ctl or ctl[-1] != 1:
                     raise MalformedError("END opcode expected (else outside an if block)", start)
                 ctl[-1] = 2
-                append(Instr_(op, None, start))
+                append(Instr_(op, None, start + base))
             elif k == 7:   # K_I64
                 b = data[pos]
                 if b < 0x40:
@@ -552,16 +575,16 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s64(data, pos, n)
-                append(Instr_(op, b, start))
+                append(Instr_(op, b, start + base))
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
+                append(Instr_(op, int.from_bytes(raw[base + pos:base + pos + 4], "little"), start + base))
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
+                append(Instr_(op, int.from_bytes(raw[base + pos:base + pos + 8], "little"), start + base))
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos
@@ -577,19 +600,19 @@ class _Decoder:
                         b, pos = u32(data, pos, n)
                     labels.append(b)
                 default, pos = u32(data, pos, n)
-                append(Instr_(op, (tuple(labels), default), start))
+                append(Instr_(op, (tuple(labels), default), start + base))
             elif k == 11:   # K_CALL_INDIRECT
                 type_index, pos = u32(data, pos, n)
                 table_at = pos
                 table, pos = u32(data, pos, n)
                 if table != 0 or pos - table_at != 1:
-                    self.features.require("reference_types", table_at)
-                append(Instr_(op, (type_index, table), start))
+                    self.require("reference_types", table_at)
+                append(Instr_(op, (type_index, table), start + base))
             elif k == 12:   # K_ZERO
                 if data[pos] != 0:
                     raise MalformedError("zero byte expected", pos)
                 pos += 1
-                append(Instr_(op, 0, start))
+                append(Instr_(op, 0, start + base))
             elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
@@ -599,7 +622,7 @@ class _Decoder:
                 else:
                     raise MalformedError("malformed reference type", pos)
                 pos += 1
-                append(Instr_(op, rt, start))
+                append(Instr_(op, rt, start + base))
             elif k == 14:   # K_SELECT_T
                 count_at = pos
                 count, pos = u32(data, pos, n)
@@ -611,16 +634,16 @@ class _Decoder:
                     if t is None:
                         raise MalformedError("malformed value type", pos)
                     if t is ValType.V128:
-                        self.features.require("simd", pos)
+                        self.require("simd", pos)
                     pos += 1
                     types.append(t)
-                append(Instr_(op, tuple(types), start))
+                append(Instr_(op, tuple(types), start + base))
             elif k == 15:   # K_PREFIX_MISC
                 pos = self.misc(data, pos, start, append)
             elif k == 16:   # K_PREFIX_SIMD
                 pos = self.simd(data, pos, start, append)
             elif k == 18:   # K_DISABLED
-                self.features.require(_feature_of_byte(op), start)
+                self.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
                 raise MalformedError(f"illegal opcode {op:#04x}", start)
@@ -630,7 +653,7 @@ class _Decoder:
         index, pos = read_s33(data, pos, len(data))
         if index < 0:
             raise MalformedError("malformed block type (not a value type or type index)", at)
-        self.features.require("multi_value", at)
+        self.require("multi_value", at)
         return index, pos
 
     def misc(self, data: bytes, pos: int, start: int, append) -> int:
@@ -640,7 +663,7 @@ class _Decoder:
         imm_kind = _MISC_IMM.get(sub)
         if imm_kind is None:
             raise MalformedError(f"illegal opcode 0xfc {sub}", start)
-        self.features.require(_misc_feature(sub), start)
+        self.require(_misc_feature(sub), start)
         if sub in _MISC_DATA_COUNT_USERS and self.m.data_count is None:
             raise MalformedError("data count section required", start)
         if imm_kind is Imm.NONE:
@@ -662,7 +685,7 @@ class _Decoder:
             imm = (a, b)
         else:                           # DATA, ELEM, TABLE: one index
             imm, pos = read_u32(data, pos, n)
-        append(Instr(_MISC_BASE | sub, imm, start))
+        append(Instr(_MISC_BASE | sub, imm, start + self.base))
         return pos
 
     @staticmethod
@@ -681,20 +704,20 @@ class _Decoder:
         if imm_kind is Imm.NONE:
             imm = None
         elif imm_kind is Imm.MEMARG:
-            imm, pos = self.memarg(pos, n)
+            imm, pos = self.memarg(data, pos, n)
         elif imm_kind is Imm.V128 or imm_kind is Imm.SHUFFLE:
             if pos + 16 > n:
                 raise IndexError
-            imm = self.data[pos:pos + 16]
+            imm = self.data[self.base + pos:self.base + pos + 16]
             pos += 16
         elif imm_kind is Imm.LANE:
             imm = data[pos]
             pos += 1
         else:                           # MEMARG_LANE
-            ma, pos = self.memarg(pos, n)
+            ma, pos = self.memarg(data, pos, n)
             imm = (ma, data[pos])
             pos += 1
-        append(Instr(_SIMD_BASE | sub, imm, start))
+        append(Instr(_SIMD_BASE | sub, imm, start + self.base))
         return pos
 
 
