@@ -27,6 +27,8 @@ O = Opcode
 
 #: Deepest relative indentation for inlined blocks (Python's tokenizer allows 100 levels).
 _INLINE_DEPTH = 48
+#: Blocks of at most this many instructions ending in return/trap are duplicated at each edge.
+_SMALL_EXIT = 4
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +229,12 @@ class _Translator:
                 if op in (O.ICMP, O.EQZ, O.FCMP):
                     defined[inst.results[0]] = op
         self.cond: dict[int, str] = {}
+        # small blocks that end the function (return / trap) are copied into each predecessor
+        self.small_exits = {
+            b.id for b in fn.blocks
+            if b.id != 0 and len(b.insts) <= _SMALL_EXIT and b.insts
+            and b.insts[-1].opcode in (O.RETURN, O.TRAP)
+            and not any(i.opcode in (O.CALL, O.CALL_INDIRECT) for i in b.insts)}
 
     # -- driver --------------------------------------------------------------------------------
 
@@ -310,6 +318,8 @@ class _Translator:
             out.append((depth, f"{lhs} = {rhs}"))
         if self.preds[bc.block] == 1 and depth < _INLINE_DEPTH and bc.block not in self.in_dispatch:
             self.block(bc.block, depth, out)
+        elif bc.block in self.small_exits and depth < _INLINE_DEPTH:
+            self.block(bc.block, depth, out)        # duplicated: cheaper than a dispatch
         else:
             self._want_dispatch(bc.block)
             self.uses_dispatch = True
@@ -612,12 +622,13 @@ class Interpreter:
         """Nothing to do up front: each function is translated and bound on its first call
         (the bound code is kept in its Func's ``code`` slot)."""
 
-    def _bound(self, instance: Instance, index: int) -> tuple[Callable[..., Any], bool]:
+    def _bound(self, instance: Instance, index: int) -> tuple:
+        """(bound code, is generator, instance, index) of a defined function, made once."""
         func = instance.funcs[index]
         code = func.code
         if code is None:
             compiled = instance.module.compiled_function(index)
-            code = func.code = (compiled.make(instance), compiled.is_generator)
+            code = func.code = (compiled.make(instance), compiled.is_generator, instance, index)
         return code
 
     def call(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
@@ -633,16 +644,15 @@ class Interpreter:
         limit = self.max_depth - 1
         if base >= limit:
             raise Trap(None, TrapCode.STACK_OVERFLOW)
-        cur_inst, cur_index = instance, func_index
-        stack: list[tuple[Any, Instance, int]] = []
+        cur = self._bound(instance, func_index)
+        stack: list[tuple] = []              # suspended callers: (generator, code)
         push, pop = stack.append, stack.pop
-        depth = base + 1            # frames live now, counting the current one
-        leaf: tuple[Instance, int] | None = None
+        depth = base + 1                      # frames live now, counting the current one
+        leaf: tuple | None = None
         try:
-            fn, is_gen = self._bound(instance, func_index)
-            if not is_gen:
-                return fn(*args)
-            gen = fn(*args)
+            if not cur[1]:
+                return cur[0](*args)
+            gen = cur[0](*args)
             send = gen.send
             value: Any = None
             while True:
@@ -652,7 +662,7 @@ class Interpreter:
                     value = stop.value
                     if not stack:
                         return value
-                    gen, cur_inst, cur_index = pop()
+                    gen, cur = pop()
                     send = gen.send
                     depth -= 1
                     continue
@@ -662,9 +672,10 @@ class Interpreter:
                         store.depth = depth
                         try:
                             if callee.host is not None:
-                                value = call_host(callee, cargs, cur_inst)
+                                value = call_host(callee, cargs, cur[2])
                             else:
-                                value = callee.instance.executor.call(callee.instance, callee.index, cargs)
+                                value = callee.instance.executor.call(callee.instance,
+                                                                      callee.index, cargs)
                         finally:
                             store.depth = base
                         continue
@@ -672,22 +683,22 @@ class Interpreter:
                 if depth >= limit:
                     raise Trap(None, TrapCode.STACK_OVERFLOW)
                 if not code[1]:
-                    leaf = (callee.instance, callee.index)
+                    leaf = code
                     value = code[0](*cargs)
                     leaf = None
                     continue
-                push((gen, cur_inst, cur_index))
+                push((gen, cur))
                 depth += 1
                 gen = code[0](*cargs)
                 send = gen.send
-                cur_inst, cur_index = callee.instance, callee.index
+                cur = code
                 value = None
         except Trap as e:
             if not getattr(e, "_framed", False):
                 frames = [] if leaf is None else [leaf]
-                frames.append((cur_inst, cur_index))
-                frames.extend((i, x) for _, i, x in reversed(stack))
-                e.frames = [i.wasm.func_name(x) for i, x in frames] + list(e.frames)
+                frames.append(cur)
+                frames.extend(c for _, c in reversed(stack))
+                e.frames = [c[2].wasm.func_name(c[3]) for c in frames] + list(e.frames)
                 e._framed = True
             raise
 
