@@ -195,12 +195,19 @@ class Lowering:
                         self.uses[a] = self.uses.get(a, 0) + 1
                 if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
                     self.consts[inst.results[0]] = inst.imm
+        if cfg.preds[0]:
+            raise UnsupportedError("x86_64 lowering of a branch to the entry block")
+        headers = cfg.loop_headers
         for b in f.blocks:
             if not cfg.reachable(b.id):
                 continue
             self.cur = self.mf.blocks[b.id]
             if b.id == 0:
                 self.lower_params()
+            if self.info.epoch and (b.id == 0 or b.id in headers):
+                self.epoch_check()
+            if self.info.fuel:
+                self.fuel_charge(len(b.insts))
             insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
             for k, inst in enumerate(insts):
                 if id(inst) in self.fused:
@@ -214,6 +221,21 @@ class Lowering:
                 rule(self, inst)
         self.mf.extra_slots = 1 if self.saves_vmctx else 0
         return self.mf
+
+    def epoch_check(self) -> None:
+        """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
+        loop headers)."""
+        t = self.tmp()
+        self.ins("mov", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
+        self.ins("mov", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
+        self.ins("cmp", Reg(t), self.vm(V.EPOCH_DEADLINE), uses=[t])
+        self.jcc_trap("ae", TrapCode.INTERRUPT)
+
+    def fuel_charge(self, n: int) -> None:
+        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
+        if n:
+            self.ins("sub", self.vm(V.FUEL), Imm(n))
+            self.jcc_trap("s", TrapCode.OUT_OF_FUEL)
 
     def lower_params(self) -> None:
         params = self.f.entry.params

@@ -36,6 +36,8 @@ class HarnessSpec:
     tables: list[int] = field(default_factory=list)  # initial sizes (funcref, null)
     host_funcs: list[HostFunc] = field(default_factory=list)
     types: list[tuple[tuple, tuple]] = field(default_factory=list)
+    fuel: int | None = None             # compile fuel checks and start with this much fuel
+    epoch_deadline: int | None = None   # compile epoch checks with this deadline
 
 
 class Harness:
@@ -61,7 +63,8 @@ class Harness:
                                    num_globals=len(spec.globals), num_tables=len(spec.tables),
                                    num_imported_funcs=nimp, num_types=len(types))
         self.info = ModuleInfo(self.offsets, sigs, nimp, list(types),
-                               [t for t, _ in spec.globals])
+                               [t for t, _ in spec.globals], epoch=spec.epoch_deadline is not None,
+                               fuel=spec.fuel is not None)
         backend = X86_64Backend(EMULATOR_FEATURES if emulate else None)
         self.compiled = backend.compile_module(
             list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
@@ -83,6 +86,10 @@ class Harness:
         self.vmctx = vm = sp.alloc(off.size)
         write_u64(sp, vm + V.STATE, self.machine.state)
         write_u64(sp, vm + V.HELPERS, self.machine.helper_table)
+        self.epoch_cell = sp.alloc(8)
+        write_u64(sp, vm + V.EPOCH_PTR, self.epoch_cell)
+        write_u64(sp, vm + V.EPOCH_DEADLINE, spec.epoch_deadline or 0)
+        write_u64(sp, vm + V.FUEL, spec.fuel or 0)
         self.memory = None
         if spec.memory:
             initial, maximum = spec.memory
@@ -150,6 +157,14 @@ class Harness:
 
     def write_memory(self, addr: int, data: bytes) -> None:
         self.space.write(self.memory.base + addr, data)
+
+    def fuel(self) -> int:
+        """Remaining fuel (negative after OUT_OF_FUEL: the block that ran out was charged)."""
+        v = read_u64(self.space, self.vmctx + V.FUEL)
+        return v - (1 << 64) if v >> 63 else v
+
+    def set_epoch(self, epoch: int) -> None:
+        write_u64(self.space, self.epoch_cell, epoch)
 
     def global_value(self, i: int) -> int:
         return read_u64(self.space, self.global_cells[i])

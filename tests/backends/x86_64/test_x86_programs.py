@@ -351,3 +351,37 @@ def test_register_pressure_spills(mode):
     h = build(text, mode)
     x = 5
     assert h.call(0, x) == [sum(x * (i + 3) for i in range(n))]
+
+
+LOOP = """function 0 "spin"(i32) -> (i32) {
+block0(v0:i32):
+    jump block1(v0)
+block1(v1:i32):
+    v2:i32 = iconst 1
+    v3:i32 = isub v1, v2
+    brif v3, block1(v3), block2
+block2:
+    return v3
+}
+"""
+
+
+def test_fuel_is_charged_per_block_and_runs_out(mode):
+    h = build(LOOP, mode, HarnessSpec(fuel=1000))
+    assert h.call(0, 10) == [0]
+    # entry block: 1 IR instruction; loop block: 3 a trip; exit block: 1
+    assert h.fuel() == 1000 - 1 - 3 * 10 - 1
+    with pytest.raises(Trap) as e:
+        h.call(0, 1000)
+    assert e.value.trap_code == TrapCode.OUT_OF_FUEL
+
+
+def test_epoch_deadline_interrupts_loops(mode):
+    h = build(LOOP, mode, HarnessSpec(epoch_deadline=1))
+    assert h.call(0, 100) == [0]
+    h.set_epoch(1)
+    with pytest.raises(Trap) as e:
+        h.call(0, 100)
+    assert e.value.trap_code == TrapCode.INTERRUPT
+    h.set_epoch(0)
+    assert h.call(0, 5) == [0]
