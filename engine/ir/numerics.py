@@ -333,14 +333,88 @@ def _fsub(x: float, y: float) -> float: return x - y
 def _fmul(x: float, y: float) -> float: return x * y
 
 
-f32_add = _binop32(_fadd)
-f32_sub = _binop32(_fsub)
-f32_mul = _binop32(_fmul)
-f32_div = _binop32(_fdiv)
-f64_add = _binop64(_fadd)
-f64_sub = _binop64(_fsub)
-f64_mul = _binop64(_fmul)
-f64_div = _binop64(_fdiv)
+# The hot arithmetic is written out (no NaN pre-check: Python's float arithmetic follows IEEE,
+# so a NaN result is detected after the fact and replaced by the spec's NaN).
+_pack_II = struct.Struct("<II").pack
+_unpack_ff = struct.Struct("<ff").unpack
+_pack_QQ = struct.Struct("<QQ").pack
+_unpack_dd = struct.Struct("<dd").unpack
+
+
+def f32_add(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    r = x + y
+    if r != r:
+        return _nan32(a, b)
+    try:
+        return _unpack_I(_pack_f(r))[0]
+    except OverflowError:
+        return F32_INF | (F32_SIGN if r < 0 else 0)
+
+
+def f32_sub(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    r = x - y
+    if r != r:
+        return _nan32(a, b)
+    try:
+        return _unpack_I(_pack_f(r))[0]
+    except OverflowError:
+        return F32_INF | (F32_SIGN if r < 0 else 0)
+
+
+def f32_mul(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    r = x * y
+    if r != r:
+        return _nan32(a, b)
+    try:
+        return _unpack_I(_pack_f(r))[0]
+    except OverflowError:
+        return F32_INF | (F32_SIGN if r < 0 else 0)
+
+
+def f32_div(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    r = x / y if y else _fdiv(x, y)
+    if r != r:
+        return _nan32(a, b)
+    try:
+        return _unpack_I(_pack_f(r))[0]
+    except OverflowError:
+        return F32_INF | (F32_SIGN if r < 0 else 0)
+
+
+def f64_add(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    r = x + y
+    if r != r:
+        return _nan64(a, b)
+    return _unpack_Q(_pack_d(r))[0]
+
+
+def f64_sub(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    r = x - y
+    if r != r:
+        return _nan64(a, b)
+    return _unpack_Q(_pack_d(r))[0]
+
+
+def f64_mul(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    r = x * y
+    if r != r:
+        return _nan64(a, b)
+    return _unpack_Q(_pack_d(r))[0]
+
+
+def f64_div(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    r = x / y if y else _fdiv(x, y)
+    if r != r:
+        return _nan64(a, b)
+    return _unpack_Q(_pack_d(r))[0]
 
 
 def _fsqrt(x: float) -> float:
@@ -424,34 +498,67 @@ f64_nearest = _rounder(round, 64)
 # Floats: comparisons (false for any NaN operand, except ne)
 # ---------------------------------------------------------------------------------------------
 
-def _cmp32(op: Callable[[float, float], bool], nan_result: int) -> Callable[[int, int], int]:
-    def f(a: int, b: int) -> int:
-        if (a & 0x7FFF_FFFF) > F32_INF or (b & 0x7FFF_FFFF) > F32_INF:
-            return nan_result
-        return 1 if op(_unpack_f(_pack_I(a))[0], _unpack_f(_pack_I(b))[0]) else 0
-    return f
+# Python's float comparisons are IEEE comparisons: false with a NaN operand, except !=.
 
 
-def _cmp64(op: Callable[[float, float], bool], nan_result: int) -> Callable[[int, int], int]:
-    def f(a: int, b: int) -> int:
-        if (a & 0x7FFF_FFFF_FFFF_FFFF) > F64_INF or (b & 0x7FFF_FFFF_FFFF_FFFF) > F64_INF:
-            return nan_result
-        return 1 if op(_unpack_d(_pack_Q(a))[0], _unpack_d(_pack_Q(b))[0]) else 0
-    return f
+def f32_eq(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x == y else 0
 
 
-f32_eq = _cmp32(lambda x, y: x == y, 0)
-f32_ne = _cmp32(lambda x, y: x != y, 1)
-f32_lt = _cmp32(lambda x, y: x < y, 0)
-f32_gt = _cmp32(lambda x, y: x > y, 0)
-f32_le = _cmp32(lambda x, y: x <= y, 0)
-f32_ge = _cmp32(lambda x, y: x >= y, 0)
-f64_eq = _cmp64(lambda x, y: x == y, 0)
-f64_ne = _cmp64(lambda x, y: x != y, 1)
-f64_lt = _cmp64(lambda x, y: x < y, 0)
-f64_gt = _cmp64(lambda x, y: x > y, 0)
-f64_le = _cmp64(lambda x, y: x <= y, 0)
-f64_ge = _cmp64(lambda x, y: x >= y, 0)
+def f32_ne(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x != y else 0
+
+
+def f32_lt(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x < y else 0
+
+
+def f32_gt(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x > y else 0
+
+
+def f32_le(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x <= y else 0
+
+
+def f32_ge(a: int, b: int) -> int:
+    x, y = _unpack_ff(_pack_II(a, b))
+    return 1 if x >= y else 0
+
+
+def f64_eq(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x == y else 0
+
+
+def f64_ne(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x != y else 0
+
+
+def f64_lt(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x < y else 0
+
+
+def f64_gt(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x > y else 0
+
+
+def f64_le(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x <= y else 0
+
+
+def f64_ge(a: int, b: int) -> int:
+    x, y = _unpack_dd(_pack_QQ(a, b))
+    return 1 if x >= y else 0
 
 
 # ---------------------------------------------------------------------------------------------
