@@ -3,6 +3,8 @@
 Fixtures: `wast2json_exe`, `wat2wasm_exe`, `wasm_tools_exe` (Paths of the external tools;
 see tests/tools.py), `wat_to_wasm` (text -> bytes with wasm-tools, the reference encoder).
 
+Tests marked `slow` (the full per-target matrix) are skipped unless POLYJIT_FULL=1.
+
 Spec results: each tests/spec item records its counts in `user_properties` ("spec_tally",
 (target, tally JSON, not-yet-run reasons)). Those travel with the test report, so under pytest-xdist they reach the
 controlling process, which prints one table per target at the end of the run.
@@ -10,6 +12,7 @@ controlling process, which prints one table per target at the end of the run.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -86,3 +89,15 @@ class SpecSummary:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SpecSummary(), "polyjit-spec-summary")
+
+
+# ------------------------------------------------------------------------- slow tests
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (the full per-target matrix) run only with POLYJIT_FULL=1."""
+    if os.environ.get("POLYJIT_FULL") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow (full matrix): run with POLYJIT_FULL=1")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)

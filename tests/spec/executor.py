@@ -71,6 +71,10 @@ class Executor(Protocol):
     def instantiate(self, module: Any, name: str | None) -> None:
         """Instantiate; on success it becomes the current module (and `name`, if given)."""
 
+    def forget_current(self) -> None:
+        """A module command failed: later actions without a module name must not reach the
+        module before it."""
+
     def register(self, name: str | None, as_name: str) -> None: ...
 
     def invoke(self, module: str | None, field: str, args: tuple[Value, ...]) -> list[Value]: ...
@@ -280,6 +284,9 @@ class ApiExecutor:
         self.current = instance
         if name is not None:
             self.instances[name] = instance
+
+    def forget_current(self) -> None:
+        self.current = None
 
     def register(self, name: str | None, as_name: str) -> None:
         instance = self._instance(name)

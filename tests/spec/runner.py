@@ -183,10 +183,7 @@ class ScriptRunner:
 
     def _forget_current(self) -> None:
         if not self.runtime_missing:
-            try:
-                self.executor.current = None
-            except AttributeError:
-                pass
+            self.executor.forget_current()
 
     def _Register(self, cmd: Register) -> None:
         if self.runtime_missing:

@@ -7,6 +7,7 @@ cannot run is reported as not yet run; nothing is ever counted as passed unrun.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass, field
 
 from engine.config import TARGETS as ARCHITECTURES
@@ -26,13 +27,22 @@ class Target:
     api: str = "polyjit"
     settings: dict = field(default_factory=dict, hash=False)
     frontend_alone: bool = False
+    #: Part of the full matrix only (pytest marker `slow`; run with POLYJIT_FULL=1).
+    slow: bool = False
+
+
+def host_architecture() -> str:
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 #: polyjit's targets: the IR interpreter, then machine code for each architecture of
-#: engine.config.TARGETS (host code natively, others under Unicorn: Config picks).
+#: engine.config.TARGETS (host code natively, others under Unicorn: Config picks). The
+#: emulated ones are the slow part of the full matrix.
 TARGETS: tuple[Target, ...] = (
     Target("interpreter", settings={"strategy": "interpreter"}, frontend_alone=True),
-    *(Target(arch, settings={"strategy": "compiler", "target": arch})
+    *(Target(arch, settings={"strategy": "compiler", "target": arch},
+             slow=arch != host_architecture())
       for arch in ARCHITECTURES),
 )
 

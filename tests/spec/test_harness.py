@@ -239,6 +239,9 @@ class FakeExecutor:
             raise self.instantiate_outcome
         self.current = module
 
+    def forget_current(self):
+        self.current = None
+
     def register(self, name, as_name):
         pass
 

@@ -18,7 +18,8 @@ from spec.targets import TARGETS
 WAST_FILES = suite_files()
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+@pytest.mark.parametrize("target", [
+    pytest.param(t, id=t.name, marks=[pytest.mark.slow] if t.slow else []) for t in TARGETS])
 @pytest.mark.parametrize("wast", WAST_FILES, ids=lambda p: p.stem)
 def test_spec(wast, target, request) -> None:
     result = run_target(wast, target)
