@@ -328,9 +328,6 @@ def _fdiv(x: float, y: float) -> float:
     return x / y
 
 
-def _fadd(x: float, y: float) -> float: return x + y
-def _fsub(x: float, y: float) -> float: return x - y
-def _fmul(x: float, y: float) -> float: return x * y
 
 
 # The hot arithmetic is written out (no NaN pre-check: Python's float arithmetic follows IEEE,
