@@ -328,8 +328,6 @@ def _fdiv(x: float, y: float) -> float:
     return x / y
 
 
-
-
 # The hot arithmetic is written out (no NaN pre-check: Python's float arithmetic follows IEEE,
 # so a NaN result is detected after the fact and replaced by the spec's NaN).
 _pack_II = struct.Struct("<II").pack
