@@ -68,8 +68,10 @@ class Executor(Protocol):
     def wat2wasm(self, text: str) -> bytes:
         """The binary the engine's text parser makes of a `(module ...)` text."""
 
-    def instantiate(self, module: Any, name: str | None) -> None:
-        """Instantiate; on success it becomes the current module (and `name`, if given)."""
+    def instantiate(self, module: Any, name: str | None, *, current: bool = True) -> None:
+        """Instantiate. With `current`, the new instance becomes the current module (and
+        `name`, if given), and a failure leaves no current module; without (the module of
+        an assertion), the current module is not touched."""
 
     def forget_current(self) -> None:
         """A module command failed: later actions without a module name must not reach the
@@ -273,15 +275,17 @@ class ApiExecutor:
     def compile_text(self, text: str) -> Any:
         return self.compile(self.wat2wasm(text))
 
-    def instantiate(self, module: Any, name: str | None) -> None:
-        self.current = None
+    def instantiate(self, module: Any, name: str | None, *, current: bool = True) -> None:
+        if current:
+            self.current = None
         try:
             instance = self.linker.instantiate(self.store, module)
         except self.ns.api.Trap as e:
             raise Trapped(_trap_message(e), _trap_code(e)) from None
         except self.ns.error as e:
             raise LinkFailed(str(e)) from None
-        self.current = instance
+        if current:
+            self.current = instance
         if name is not None:
             self.instances[name] = instance
 

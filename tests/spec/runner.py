@@ -236,7 +236,7 @@ class ScriptRunner:
             return
         try:
             module = self.executor.compile(self.script.module_bytes(cmd.filename))
-            self.executor.instantiate(module, None)
+            self.executor.instantiate(module, None, current=False)
         except Rejected as e:
             self._fail(category, cmd, f"{cmd.kind.value}: module rejected: {e}")
             return

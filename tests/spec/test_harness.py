@@ -210,6 +210,7 @@ class FakeExecutor:
     instantiate_outcome: BaseException | None = None
     results: list = field(default_factory=list)
     current: object = None
+    instantiated: list = field(default_factory=list)
 
     name = "fake"
 
@@ -234,10 +235,12 @@ class FakeExecutor:
     def compile_text(self, text):
         return self.compile(text.encode())
 
-    def instantiate(self, module, name):
+    def instantiate(self, module, name, *, current=True):
+        self.instantiated.append((module, current))
         if self.instantiate_outcome is not None:
             raise self.instantiate_outcome
-        self.current = module
+        if current:
+            self.current = module
 
     def forget_current(self):
         self.current = None
@@ -344,6 +347,17 @@ def test_unlinkable_needs_a_link_error_not_a_trap(tmp_path) -> None:
                            "t", skip_for=lambda f, l: None).run()
     assert trapped.tally.get(Category.UNLINKABLE, Status.FAILED) == 1
     assert trapped.tally.get(Category.UNINSTANTIABLE, Status.PASSED) == 1
+
+
+def test_assertion_modules_do_not_replace_the_current_module(tmp_path) -> None:
+    script = _script(tmp_path, [
+        {"type": "module", "line": 1, "filename": "m.wasm"},
+        {"type": "assert_unlinkable", "line": 2, "filename": "u.wasm", "text": "unknown import",
+         "module_type": "binary"}])
+    ex = FakeExecutor()
+    ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
+    assert ex.instantiated == [(b"m.wasm", True), (b"u.wasm", False)]
+    assert ex.current == b"m.wasm"
 
 
 def test_category_of_text_asserts() -> None:
