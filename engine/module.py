@@ -63,19 +63,21 @@ class Module:
 
     def ir_function(self, index: int):
         """The SSA IR of defined function `index` (function index space), built on first use."""
-        fn = self._ir.get(index)
+        cache = self.__dict__.setdefault("_ir", {})     # also for Modules made without __init__
+        fn = cache.get(index)
         if fn is None:
             from .ir.builder import build_function
-            fn = self._ir[index] = build_function(self._module, index)
+            fn = cache[index] = build_function(self._module, index)
         return fn
 
     def compiled_function(self, index: int):
         """The IR interpreter's translation of function `index`, made on first use."""
-        compiled = self._compiled.get(index)
+        cache = self.__dict__.setdefault("_compiled", {})
+        compiled = cache.get(index)
         if compiled is None:
             from .ir.interp import compile_function
             settings = self.engine.settings
-            compiled = self._compiled[index] = compile_function(
+            compiled = cache[index] = compile_function(
                 self.ir_function(index), fuel=bool(settings.get("consume_fuel")),
                 epoch=bool(settings.get("epoch_interruption")))
         return compiled
