@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..engine import Engine
-from ..errors import LinkError, WasmError
+from ..errors import LinkError, Trap, WasmError
 from ..module import Module
-from ..wasm.types import FuncType
+from ..wasm.types import ExternKind, FuncType
 from .func import Func
 from .globals import Global
 from .instance import Extern, Instance
@@ -33,6 +33,12 @@ class _HostFuncDef:
             entry = (store, Func(store, self.ty, self.func, self.access_caller))
             self.per_store[id(store)] = entry
         return entry[1]
+
+
+def _trapping(module: str, name: str) -> Callable[..., Any]:
+    def stub(*args: Any) -> Any:
+        raise Trap(f"unknown import: `{module}::{name}` has not been defined")
+    return stub
 
 
 class Linker:
@@ -89,6 +95,15 @@ class Linker:
     def define_module(self, store: Store, name: str, module: Module) -> None:
         """Instantiate `module` with this linker and define its exports under `name`."""
         self.define_instance(store, name, self.instantiate(store, module))
+
+    def define_unknown_imports_as_traps(self, module: Module) -> None:
+        """Define every function import of `module` not defined yet as a function that traps
+        when called."""
+        m = module.wasm_module
+        for imp in m.imports:
+            if imp.kind == ExternKind.FUNC and (imp.module, imp.name) not in self._defs:
+                self._insert(imp.module, imp.name,
+                             _HostFuncDef(m.types[imp.desc], _trapping(imp.module, imp.name), False))
 
     def get(self, store: Store, module: str, name: str) -> Extern:
         item = self._defs.get((module, name))

@@ -280,3 +280,13 @@ def test_repeated_small_grows_keep_contents_and_zero_fill(store):
         assert mem.read(store, 65535, 65536) == bytearray(b"\xAA")
         assert mem.read(store, i * 65536, i * 65536 + 4) == bytearray(4)
     assert mem.size(store) == 100 and mem.data_len(store) == 100 * 65536
+
+
+def test_linker_unknown_imports_as_traps(store):
+    mod = module(store, """(module (import "env" "missing" (func $m (result i32)))
+      (func (export "run") (result i32) (call $m)))""")
+    linker = Linker(store.engine)
+    linker.define_unknown_imports_as_traps(mod)
+    run = linker.instantiate(store, mod).exports(store)["run"]
+    with pytest.raises(Trap, match="env::missing"):
+        run(store)
