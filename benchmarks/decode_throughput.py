@@ -54,7 +54,8 @@ BINOPS = {I32: [0x6A, 0x6B, 0x6C, 0x71, 0x72, 0x73, 0x74, 0x76],
 LOADS = {I32: 0x28, I64: 0x29, F32: 0x2A, F64: 0x2B}
 STORES = {I32: 0x36, I64: 0x37, F32: 0x38, F64: 0x39}
 ALIGN = {I32: 2, I64: 3, F32: 2, F64: 3}
-CMP_TO_I32 = {I32: [0x46, 0x48, 0x4B], I64: [0x51, 0x53, 0x56], F32: [0x5B, 0x5D], F64: [0x61, 0x63]}
+CMP_TO_I32 = {I32: [0x46, 0x48, 0x4B], I64: [0x51, 0x53, 0x56], F32: [0x5B, 0x5D],
+              F64: [0x61, 0x63]}
 CONVERT = {(I64, I32): 0xAC, (I32, I64): 0xA7, (F32, I32): 0xB2, (F64, I32): 0xB7,
            (F64, F32): 0xBB, (F32, F64): 0xB6, (I32, F32): 0xBC, (I64, F64): 0xBD}
 
@@ -73,15 +74,18 @@ class BodyGen:
             if rng.random() < 0.5:
                 return b"\x20" + uleb(rng.choice(LOCALS[t]))
             return self.const(t)
+        sub = depth - 1
         if r < 0.65:
-            return self.expr(t, depth - 1) + self.expr(t, depth - 1) + bytes([rng.choice(BINOPS[t])])
+            return self.expr(t, sub) + self.expr(t, sub) + bytes([rng.choice(BINOPS[t])])
         if r < 0.75:
-            return self.expr(I32, depth - 1) + bytes([LOADS[t], ALIGN[t]]) + uleb(rng.randrange(0, 4096, 8))
+            offset = uleb(rng.randrange(0, 4096, 8))
+            return self.expr(I32, sub) + bytes([LOADS[t], ALIGN[t]]) + offset
         if r < 0.85 and t == I32:
             u = rng.choice([I32, I64, F32, F64])
-            return self.expr(u, depth - 1) + self.expr(u, depth - 1) + bytes([rng.choice(CMP_TO_I32[u])])
+            return self.expr(u, sub) + self.expr(u, sub) + bytes([rng.choice(CMP_TO_I32[u])])
         if r < 0.9 and t == I32:
-            return self.expr(I32, depth - 1) + self.expr(I32, depth - 1) + b"\x10" + uleb(rng.randrange(self.nfuncs))
+            callee = uleb(rng.randrange(self.nfuncs))
+            return self.expr(I32, sub) + self.expr(I32, sub) + b"\x10" + callee
         if r < 0.95:
             srcs = [s for (d, s) in CONVERT if d == t]
             if srcs:

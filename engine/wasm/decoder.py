@@ -579,12 +579,14 @@ class _Decoder:
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[base + pos:base + pos + 4], "little"), start + base))
+                at = base + pos
+                append(Instr_(op, int.from_bytes(raw[at:at + 4], "little"), start + base))
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[base + pos:base + pos + 8], "little"), start + base))
+                at = base + pos
+                append(Instr_(op, int.from_bytes(raw[at:at + 8], "little"), start + base))
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos

@@ -1,5 +1,6 @@
 """The SIMD (0xFD prefix) opcodes of WebAssembly 2.0, in the text format of opcodes._TABLE:
-``fd:<sub-opcode, decimal> <name> <immediate kind> : <params> -> <results>``. opcodes.py merges it."""
+``fd:<sub-opcode, decimal> <name> <immediate kind> : <params> -> <results>``.
+opcodes.py merges it."""
 
 from __future__ import annotations
 

@@ -539,7 +539,8 @@ def test_every_simd_opcode_matches_wasm_tools(simd_wat, wat_to_wasm):
 
 @pytest.mark.skipif(find_tool("wast2json") is None or not SPEC.is_dir(),
                     reason="needs wast2json and the spec suite")
-@pytest.mark.parametrize("wast", ["binary", "binary-leb128", "custom", "align", "names", "block",
+@pytest.mark.parametrize("wast", ["binary", "binary-leb128", "custom", "align", "names",
+                                  "block",
                                   "simd/simd_lane", "simd/simd_const"])
 def test_spec_binaries_agree_with_wasm_tools(wast, tmp_path, wast2json_exe):
     """Decode every binary module of a spec file and compare the instruction sequence with what
