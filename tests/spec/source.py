@@ -7,6 +7,8 @@ scanner that knows strings and both comment forms) and hands out, per JSON comma
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
@@ -17,7 +19,8 @@ class SourceError(ValueError):
 
 @dataclass(slots=True, frozen=True)
 class Sexpr:
-    """A parenthesised form: its head keyword, its text span, and its direct children."""
+    """A parenthesised form: its head keyword, its text span, the line of its head keyword,
+    and (for a top-level form) its direct child forms."""
 
     head: str
     start: int
@@ -57,70 +60,71 @@ def _skip_string(text: str, i: int) -> int:
     raise SourceError("unterminated string")
 
 
-_DELIMS = set(" \t\r\n()\";")
+#: What matters for structure: parentheses, strings and comments (atoms are skipped).
+_SIGNIFICANT = re.compile(r'\(;|;;[^\n]*|"(?:[^"\\\n]|\\.)*"|"|\(|\)')
+_ATOM = re.compile(r'[^\s()";]+')
+_SPACE = re.compile(r"[ \t\r\n]*")
 
 
-def _only_trivia(gap: str) -> bool:
-    """Whitespace and comments only (between a form's '(' and its head keyword)."""
-    i, n = 0, len(gap)
-    while i < n:
-        if gap[i] in " \t\r\n":
-            i += 1
-        elif gap.startswith(";;", i):
-            j = gap.find("\n", i)
-            i = n if j < 0 else j
-        elif gap.startswith("(;", i):
-            i = _skip_block_comment(gap, i)
-        else:
-            return False
-    return True
-
-
-def parse_forms(text: str) -> list[Sexpr]:
-    """The top-level forms of `text` with their nested forms."""
-    stack: list[tuple[int, int, str | None, list]] = []
-    top: list[Sexpr] = []
-    i, n, line = 0, len(text), 1
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-            i += 1
-        elif c in " \t\r":
-            i += 1
-        elif text.startswith(";;", i):
+def _head(text: str, i: int) -> tuple[str, int]:
+    """The keyword after the '(' at i - 1 (skipping whitespace and comments), and its offset;
+    ("", i) if the form does not start with one."""
+    n = len(text)
+    while True:
+        i = _SPACE.match(text, i).end()
+        if text.startswith(";;", i):
             j = text.find("\n", i)
             i = n if j < 0 else j
         elif text.startswith("(;", i):
-            j = _skip_block_comment(text, i)
-            line += text.count("\n", i, j)
-            i = j
-        elif c == '"':
-            j = _skip_string(text, i)
-            line += text.count("\n", i, j)
-            i = j
-        elif c == "(":
-            stack.append((i, line, None, []))
-            i += 1
-        elif c == ")":
-            if not stack:
-                raise SourceError(f"unbalanced ')' at line {line}")
-            start, start_line, head, children = stack.pop()
-            form = Sexpr(head or "", start, i + 1, start_line, tuple(children))
-            (stack[-1][3] if stack else top).append(form)
-            i += 1
+            i = _skip_block_comment(text, i)
         else:
-            j = i
-            while j < n and text[j] not in _DELIMS:
-                j += 1
-            if stack and stack[-1][2] is None and not stack[-1][3] and _only_trivia(
-                    text[stack[-1][0] + 1:i]):
-                # The form's line is its head keyword's line (as wast2json counts it).
-                start, _, _, children = stack[-1]
-                stack[-1] = (start, line, text[i:j], children)
-            i = max(j, i + 1)
+            break
+    m = _ATOM.match(text, i)
+    return (m.group(), i) if m else ("", i)
+
+
+def parse_forms(text: str) -> list[Sexpr]:
+    """The top-level forms of `text`, each with its direct child forms (deeper forms are
+    scanned but not kept: the harness only needs commands and their modules)."""
+    newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line_of(pos: int) -> int:
+        return bisect_right(newlines, pos) + 1
+
+    # Each open form: [start, head, line of head, children (None below depth 2)].
+    stack: list[list] = []
+    top: list[Sexpr] = []
+    search = _SIGNIFICANT.search
+    i = 0
+    while True:
+        m = search(text, i)
+        if m is None:
+            break
+        tok = m.group()
+        if tok == "(;":
+            i = _skip_block_comment(text, m.start())
+        elif tok == "(":
+            start = m.start()
+            if len(stack) < 2:
+                head, at = _head(text, start + 1)
+                stack.append([start, head, line_of(at), []])
+            else:
+                stack.append([start, "", 0, None])
+            i = m.end()
+        elif tok == ")":
+            if not stack:
+                raise SourceError(f"unbalanced ')' at line {line_of(m.start())}")
+            start, head, line, children = stack.pop()
+            if children is not None:
+                form = Sexpr(head, start, m.end(), line, tuple(children))
+                (stack[-1][3] if stack else top).append(form)
+            i = m.end()
+        elif tok == '"':
+            i = _skip_string(text, m.start())
+        else:  # a complete string or a line comment
+            i = m.end()
     if stack:
-        raise SourceError(f"unclosed '(' from line {stack[-1][1]}")
+        raise SourceError(f"unclosed '(' from line {line_of(stack[-1][0])}")
     return top
 
 
