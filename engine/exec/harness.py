@@ -221,3 +221,76 @@ class Harness:
 
     def close(self) -> None:
         self.machine.close()
+
+
+def _const_value(expr, global_values: list[int]) -> int | None:
+    """The value of a constant expression (bit pattern; funcref as function index + 1, 0 for
+    null), or None for one the harness cannot evaluate."""
+    from ..wasm.opcodes import INFO
+    if len(expr) < 1:
+        return None
+    ins = expr[0]
+    name = INFO[ins.op].name
+    if name == "i32.const":
+        return ins.imm & 0xFFFFFFFF
+    if name == "i64.const":
+        return ins.imm & 0xFFFFFFFFFFFFFFFF
+    if name in ("f32.const", "f64.const"):
+        return ins.imm
+    if name == "ref.null":
+        return 0
+    if name == "ref.func":
+        return ins.imm + 1
+    if name == "global.get":
+        return global_values[ins.imm]
+    return None
+
+
+def harness_for_module(module, emulate: bool = False) -> Harness:
+    """A Harness for a decoded module without imports: its memory, globals, table and active
+    segments (constant offsets) set up as instantiation would. Raises UnsupportedError for
+    what the harness does not model (imports, several memories or tables, passive segments)."""
+    from ..ir.builder import build_module
+    from ..wasm.module import SegmentMode
+    if module.imports:
+        raise UnsupportedError("harness: modules with imports")
+    if len(module.mems) > 1 or len(module.tables) > 1:
+        raise UnsupportedError("harness: several memories or tables")
+    if any(t.element != ValType.FUNCREF for t in module.tables):
+        raise UnsupportedError("harness: externref tables")
+    gvals: list[int] = []
+    globals_ = []
+    for g in module.globals:
+        v = _const_value(g.init, gvals)
+        if v is None:
+            raise UnsupportedError("harness: global initialiser")
+        gvals.append(v)
+        globals_.append((g.type.content, v))
+    memory = None
+    if module.mems:
+        lim = module.mems[0].limits
+        memory = (lim.min, lim.max if lim.max is not None else 65536)
+    spec = HarnessSpec(memory=memory, globals=globals_,
+                       tables=[t.limits.min for t in module.tables],
+                       types=[(tuple(t.params), tuple(t.results)) for t in module.types])
+    h = Harness(build_module(module), spec, emulate=emulate)
+    for i, (t, v) in enumerate(globals_):
+        if t == ValType.FUNCREF and v:
+            write_u64(h.space, h.global_cells[i], h.funcrefs + V.FUNCREF_SIZE * (v - 1))
+    for seg in module.elems:
+        if seg.mode != SegmentMode.ACTIVE:
+            continue
+        off = _const_value(seg.offset, gvals)
+        if off is None or off + len(seg.init) > spec.tables[seg.table]:
+            raise UnsupportedError("harness: element segment")
+        for k, e in enumerate(seg.init):
+            v = _const_value(e, gvals)
+            h.set_table(seg.table, off + k, None if not v else v - 1)
+    for seg in module.datas:
+        if seg.mode != SegmentMode.ACTIVE:
+            continue
+        off = _const_value(seg.offset, gvals)
+        if off is None or h.memory is None or off + len(seg.data) > h.memory.length:
+            raise UnsupportedError("harness: data segment")
+        h.write_memory(off, seg.data)
+    return h
