@@ -25,7 +25,7 @@ for _path in (str(_TESTS.parent), str(_TESTS)):
 
 import tools  # noqa: E402
 
-SPEC_PROPERTY = "spec_tally"
+from spec.results import SPEC_PROPERTY  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 
+#: The user_properties key under which a spec test reports (target, tally JSON, reasons);
+#: tests/conftest.py collects it (also from pytest-xdist workers) for the summary table.
+SPEC_PROPERTY = "spec_tally"
+
+
 class Category(enum.Enum):
     """What kind of assertion a command is (one row of the status table).
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SPEC_PROPERTY
 from spec.cache import suite_files
-from spec.results import Status
+from spec.results import SPEC_PROPERTY, Status
 from spec.runner import run_target
 from spec.targets import TARGETS
 
