@@ -149,21 +149,16 @@ class _Decoder:
 
     def __init__(self, data: bytes, features: Features) -> None:
         self.data = data
-        #: The code section as a list of ints (indexing a list is much faster than indexing
-        #: bytes in CPython's specialising interpreter), and where it starts in `data`.
-        self.code_list: list[int] = []
-        self.code_base = 0
-        #: Offset of the sequence the instruction loop is reading (0, or code_base).
+        #: Where the sequence the instruction loop reads starts in `data` (0 for the binary
+        #: itself, the code section's start when reading the code section as a list).
         self.base = 0
+        #: End of the section being decoded (its declared size).
         self.section_end = 0
         self.features = features
         self.kinds = _kind_table(features)
         self.m = WasmModule()
         #: MemArg objects are immutable and shared; keyed by offset << 5 | align
         self.memargs: dict[int, MemArg] = {}
-        self.saw_function = False
-        self.saw_code = False
-        self.saw_data = False
 
     # -- top level -------------------------------------------------------------------------------
 
@@ -218,11 +213,11 @@ class _Decoder:
             raise MalformedError("data count and data section have inconsistent lengths",
                                  len(self.data))
         if not self.features.mutable_globals:
+            types = m.global_types()
             for exp in m.exports:
-                if exp.kind == ExternKind.GLOBAL:
-                    types = m.global_types()
-                    if exp.index < len(types) and types[exp.index].mutable:
-                        self.features.require("mutable_globals")
+                if exp.kind == ExternKind.GLOBAL and exp.index < len(types) \
+                        and types[exp.index].mutable:
+                    self.features.require("mutable_globals")
 
     def custom(self, start: int, end: int, after: int) -> None:
         r = Reader(self.data, start, end, EOF_MODULE)
@@ -319,7 +314,6 @@ class _Decoder:
             imports.append(Import(module, name, ExternKind(kind), desc))
 
     def sec_function(self, r: Reader) -> None:
-        self.saw_function = True
         self.m.funcs = [r.u32() for _ in range(r.count())]
 
     def sec_table(self, r: Reader) -> None:
@@ -387,10 +381,11 @@ class _Decoder:
         self.m.data_count = r.u32()
 
     def sec_code(self, r: Reader) -> None:
-        self.saw_code = True
         codes = self.m.codes
-        self.code_base = base = r.pos
-        self.code_list = code_list = list(self.data[base:self.section_end])
+        # The code section as a list of ints: indexing a list is much faster than indexing
+        # bytes in CPython's specialising interpreter, and the instruction loop does little else.
+        base = r.pos
+        code_list = list(self.data[base:self.section_end])
         for _ in range(r.count()):
             size = r.length()
             body_end = r.pos + size
@@ -420,7 +415,6 @@ class _Decoder:
         return tuple(out)
 
     def sec_data(self, r: Reader) -> None:
-        self.saw_data = True
         n = r.count()
         out = self.m.datas
         for _ in range(n):

@@ -625,7 +625,8 @@ def test_decode_accepts_bytearray_and_memoryview():
 
 @pytest.mark.skipif(find_tool("wast2json") is None or not SPEC.is_dir(),
                     reason="needs wast2json and the spec suite")
-@pytest.mark.parametrize("wast", ["const", "float_literals", "br_table", "call_indirect", "select",
+@pytest.mark.parametrize("wast", ["const", "float_literals", "br_table", "call_indirect",
+                                  "select",
                                   "bulk", "memory_copy", "table_copy", "ref_func", "loop",
                                   "simd/simd_const", "simd/simd_lane", "simd/simd_load8_lane",
                                   "simd/simd_store64_lane", "simd/simd_load_zero"])
