@@ -1,7 +1,8 @@
 """Register allocation shared by every backend: liveness over the machine CFG, live intervals
-with holes, linear-scan assignment in order of interval start with eviction by spill weight,
-spill code through reserved scratch registers, and parallel-move sequentialisation (cycles
-broken through a scratch register).
+with holes, linear-scan assignment in order of interval start with eviction by spill weight
+(loop depth weighs uses), splitting of spilled values into call-free pieces per block that
+live in a register (reloaded once from the slot), spill code through reserved scratch
+registers, and parallel-move sequentialisation (cycles broken through a scratch register).
 
 Input: an `MFunction` whose block parameters are already parallel copies (`MInst.parallel`),
 with fixed-register constraints expressed as copies to/from physical registers and calls
@@ -137,6 +138,8 @@ class Allocator:
     def __init__(self, target: TargetDesc, hooks: SpillHooks) -> None:
         self.t = target
         self.hooks = hooks
+        self.pieces: dict[tuple[int, int], int] = {}
+        self.reload_at: dict[tuple[int, int], bool] = {}
         alloc = set()
         for regs in target.allocatable.values():
             alloc.update(regs)
@@ -268,25 +271,89 @@ class Allocator:
             assign[x.reg] = chosen
             occupied[chosen].append(x)
         func.spill_slots = spill_count
+        self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
         used = {p for p in assign.values() if isinstance(p, int)}
+        used.update(p for p in self.pieces.values())
         func.used_callee_saved = sorted(used & self.t.callee_saved)
         return assign
+
+    # -- splitting ------------------------------------------------------------------------------
+
+    def split_spilled(self, func: MFunction, assign: dict[int, Loc],
+                      intervals: dict[int, Interval], occupied: dict[int, list[Interval]],
+                      fixed: dict[int, list]) -> dict[tuple[int, int], int]:
+        """Give spilled values registers between calls: each spilled value's accesses are cut
+        into pieces (one basic block, no call inside); a piece that finds a free register keeps
+        the value there, reloading it once from its slot at the piece's first use. Definitions
+        still store to the slot, so every piece may start from it. Returns
+        {(vreg, instruction index): register} for each access inside a piece."""
+        events: dict[int, list[tuple[int, int, bool]]] = {}  # vreg -> (block, k, is_def_only)
+        calls: list[int] = []
+        block_of: list[int] = []
+        k = 0
+        for b in func.blocks:
+            for inst in b.insts:
+                block_of.append(b.id)
+                if inst.clobbers:
+                    calls.append(k)
+                if not inst.parallel:
+                    for v in dict.fromkeys([*inst.uses, *inst.defs]):
+                        if v >= FIRST_VREG and isinstance(assign.get(v), Slot):
+                            events.setdefault(v, []).append((b.id, k, v not in inst.uses))
+                k += 1
+        out: dict[tuple[int, int], int] = {}
+        order = sorted(events, key=lambda v: -intervals[v].weight if v in intervals else 0)
+        for v in order:
+            evs = events[v]
+            cls = func.vreg_class[v]
+            groups: list[list[tuple[int, int, bool]]] = []
+            for ev in evs:
+                g = groups[-1] if groups else None
+                if g and g[-1][0] == ev[0] and not any(g[-1][1] <= c < ev[1] for c in calls):
+                    g.append(ev)
+                else:
+                    groups.append([ev])
+            for g in groups:
+                if len(g) < 2:
+                    continue  # a single access gains nothing over the scratch register
+                first_b, first_k, first_def = g[0]
+                last_k = g[-1][1]
+                start = 2 * first_k + 1 if first_def else 2 * first_k - 1
+                # through the slot store after a last definition
+                end = 2 * last_k + 2
+                piece = Interval(v, [(max(start, 0), end)])
+                for p in self.t.allocatable[cls]:
+                    fr = fixed.get(p)
+                    if fr and _overlaps(fr, piece.ranges):
+                        continue
+                    if any(_overlaps(o.ranges, piece.ranges) for o in occupied[p]):
+                        continue
+                    occupied[p].append(piece)
+                    for _, kk, _ in g:
+                        out[(v, kk)] = p
+                    self.reload_at[(v, first_k)] = not first_def
+                    break
+        return out
 
     # -- rewriting ------------------------------------------------------------------------------
 
     def run(self, func: MFunction) -> dict[int, Loc]:
+        self.reload_at: dict[tuple[int, int], bool] = {}
         assign = self.allocate(func)
+        k = 0
         for b in func.blocks:
             out: list[MInst] = []
             for inst in b.insts:
                 if inst.parallel:
                     out.extend(self._parallel(func, inst, assign))
-                    continue
-                out.extend(self._rewrite(func, inst, assign))
+                else:
+                    out.extend(self._rewrite(func, inst, assign, k))
+                k += 1
             b.insts = out
         return assign
 
-    def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc]) -> list[MInst]:
+    def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
+                 k: int = -1) -> list[MInst]:
         m: dict[int, int] = {}
         before: list[MInst] = []
         after: list[MInst] = []
@@ -303,6 +370,14 @@ class Allocator:
                 m[v] = loc
                 continue
             cls = func.vreg_class[v]
+            piece = self.pieces.get((v, k))
+            if piece is not None:
+                m[v] = piece
+                if self.reload_at.get((v, k)):
+                    before.extend(self.hooks.move(piece, loc, cls, free[cls][0]))
+                if v in inst.defs:
+                    after.extend(self.hooks.move(loc, piece, cls, free[cls][0]))
+                continue
             if not free[cls]:
                 raise RegAllocError(f"{func.name}: too many spilled operands in {inst.op}")
             s = free[cls].pop(0)

@@ -200,3 +200,30 @@ def test_callee_saved_untouched_without_pressure():
     assert mf.used_callee_saved == []
     assert mf.spill_slots == 0
     assert run(mf) == 5
+
+
+def test_spilled_values_split_between_calls():
+    # three values live across a call (two callee-saved registers), each then read four times
+    def make():
+        mf = MFunction("split")
+        mf.new_block()
+        vs = [mf.new_vreg(RegClass.INT) for _ in range(3)]
+        for i, v in enumerate(vs):
+            ins(mf, "li", Reg(v), Imm(i + 1), defs=[v])
+        ins(mf, "call", defs=[R0], clobbers=CLOBBER)
+        acc = mf.new_vreg(RegClass.INT)
+        ins(mf, "li", Reg(acc), Imm(0), defs=[acc])
+        for _ in range(4):
+            for v in vs:
+                ins(mf, "add", Reg(acc), Reg(v), defs=[acc], uses=[acc, v])
+        ins(mf, "ret", Reg(acc), uses=[acc])
+        return mf
+    want = run(make())
+    mf = allocate(make())
+    assert run(mf) == want == 24
+    assert mf.spill_slots == 1
+    reloads = [i for i in mf.blocks[0].insts
+               if i.op == "mov" and isinstance(i.operands[1], Slot)]
+    # without splitting each of the spilled value's 4 reads reloads it; split, the piece after
+    # the call holds it in a caller-saved register and reloads once
+    assert len(reloads) == 1
