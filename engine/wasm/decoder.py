@@ -149,9 +149,6 @@ class _Decoder:
 
     def __init__(self, data: bytes, features: Features) -> None:
         self.data = data
-        #: Where the sequence the instruction loop reads starts in `data` (0 for the binary
-        #: itself, the code section's start when reading the code section as a list).
-        self.base = 0
         #: End of the section being decoded (its declared size).
         self.section_end = 0
         self.features = features
@@ -384,14 +381,21 @@ class _Decoder:
         codes = self.m.codes
         # The code section as a list of ints: indexing a list is much faster than indexing
         # bytes in CPython's specialising interpreter, and the instruction loop does little else.
+        # Positions stay absolute: the list is padded with what precedes the code section (as
+        # long as that is no bigger than the code itself; otherwise the bytes are read as is).
         base = r.pos
-        code_list = list(self.data[base:self.section_end])
+        end = self.section_end
+        if base <= end - base:
+            code_list = [0] * base
+            code_list += self.data[base:end]
+        else:
+            code_list = self.data
         for _ in range(r.count()):
             size = r.length()
             body_end = r.pos + size
             locals_ = self.locals(r)
             code_at = r.pos
-            body, r.pos = self.instrs(r.pos, code_list, base)
+            body, r.pos = self.instrs(r.pos, code_list)
             if r.pos != body_end:
                 raise MalformedError("section size mismatch: function body size does not match "
                                      "its contents", min(r.pos, body_end))
@@ -438,7 +442,7 @@ class _Decoder:
     def expr(self, r: Reader) -> list[Instr]:
         """A constant expression inside a section (read like a body; the validator checks that
         it is constant)."""
-        body, r.pos = self.instrs(r.pos, self.data, 0)
+        body, r.pos = self.instrs(r.pos, self.data)
         return body
 
     def memarg(self, data, pos: int, end: int) -> tuple[MemArg, int]:
@@ -453,34 +457,23 @@ class _Decoder:
             ma = self.memargs[key] = MemArg(align, offset)
         return ma, pos
 
-    def instrs(self, pos: int, data, base: int) -> tuple[list[Instr], int]:
+    def instrs(self, pos: int, data) -> tuple[list[Instr], int]:
         """Decode instructions from `pos` up to and including the `end` that closes the
-        expression; returns (instructions, position after). `data` holds the binary from
-        offset `base` on (the code section as a list, or the whole binary as bytes). Like the
-        reference decoder, reading is bounded by `data`, not by the function's or section's
-        declared size: callers compare the end position with that size afterwards (so a missing
-        `end` reports the opcode found instead)."""
-        self.base = base
+        expression; returns (instructions, position after). `data` is the binary, or a list of
+        its ints up to the end of the code section. Like the reference decoder, reading is
+        bounded by `data`, not by the function's or section's declared size: callers compare the
+        end position with that size afterwards (so a missing `end` reports the opcode found
+        instead)."""
         try:
-            out, end = self._instrs(data, pos - base, base)
+            return self._instrs(data, pos)
         except IndexError:
-            if base + len(data) < len(self.data):
+            if data is not self.data and len(data) < len(self.data):
                 # Ran past the code section (a malformed body): finish reading in the whole
                 # binary, as the reference decoder does, so the error is the one it reports.
-                return self.instrs(pos, self.data, 0)
-            raise MalformedError(EOF_SECTION, base + len(data)) from None
-        except MalformedError as e:
-            if not base:
-                raise
-            raise MalformedError(e.reason, None if e.offset is None else e.offset + base) \
-                from None
-        return out, end + base
+                return self.instrs(pos, self.data)
+            raise MalformedError(EOF_SECTION, len(data)) from None
 
-    def require(self, feature: str, pos: int) -> None:
-        """features.require for an instruction at `pos` relative to the sequence being read."""
-        self.features.require(feature, pos + self.base)
-
-    def _instrs(self, data, pos: int, base: int) -> tuple[list[Instr], int]:
+    def _instrs(self, data, pos: int) -> tuple[list[Instr], int]:
         kinds = self.kinds
         memargs = self.memargs
         out: list[Instr] = []
@@ -505,9 +498,9 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = u32(data, pos, n)
-                append(Instr_(op, b, start + base))
+                append(Instr_(op, b, start))
             elif k == 0:   # K_NONE
-                append(Instr_(op, None, start + base))
+                append(Instr_(op, None, start))
             elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
@@ -517,7 +510,7 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s32(data, pos, n)
-                append(Instr_(op, b, start + base))
+                append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
                 if align < 32:
@@ -532,9 +525,9 @@ class _Decoder:
                         ma = memargs[key] = MemArg(align, offset)
                 else:
                     ma, pos = self.memarg(data, pos, n)
-                append(Instr_(op, ma, start + base))
+                append(Instr_(op, ma, start))
             elif k == 4:   # K_END
-                append(Instr_(op, None, start + base))
+                append(Instr_(op, None, start))
                 if not ctl:
                     return out, pos
                 pop()
@@ -548,18 +541,18 @@ class _Decoder:
                     if bt is not None and b >= 0x6F:
                         pos += 1
                         if bt is ValType.V128 and not self.features.simd:
-                            self.require("simd", pos - 1)
+                            self.features.require("simd", pos - 1)
                         elif bt.is_ref and not self.features.reference_types:
-                            self.require("reference_types", pos - 1)
+                            self.features.require("reference_types", pos - 1)
                     else:
                         bt, pos = self.block_type_index(data, pos)
-                append(Instr_(op, bt, start + base))
+                append(Instr_(op, bt, start))
                 push(1 if op == 0x04 else 0)
             elif k == 6:   # K_ELSE
                 if not ctl or ctl[-1] != 1:
                     raise MalformedError("END opcode expected (else outside an if block)", start)
                 ctl[-1] = 2
-                append(Instr_(op, None, start + base))
+                append(Instr_(op, None, start))
             elif k == 7:   # K_I64
                 b = data[pos]
                 if b < 0x40:
@@ -569,18 +562,16 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s64(data, pos, n)
-                append(Instr_(op, b, start + base))
+                append(Instr_(op, b, start))
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                at = base + pos
-                append(Instr_(op, int.from_bytes(raw[at:at + 4], "little"), start + base))
+                append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                at = base + pos
-                append(Instr_(op, int.from_bytes(raw[at:at + 8], "little"), start + base))
+                append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos
@@ -596,19 +587,19 @@ class _Decoder:
                         b, pos = u32(data, pos, n)
                     labels.append(b)
                 default, pos = u32(data, pos, n)
-                append(Instr_(op, (tuple(labels), default), start + base))
+                append(Instr_(op, (tuple(labels), default), start))
             elif k == 11:   # K_CALL_INDIRECT
                 type_index, pos = u32(data, pos, n)
                 table_at = pos
                 table, pos = u32(data, pos, n)
                 if table != 0 or pos - table_at != 1:
-                    self.require("reference_types", table_at)
-                append(Instr_(op, (type_index, table), start + base))
+                    self.features.require("reference_types", table_at)
+                append(Instr_(op, (type_index, table), start))
             elif k == 12:   # K_ZERO
                 if data[pos] != 0:
                     raise MalformedError("zero byte expected", pos)
                 pos += 1
-                append(Instr_(op, 0, start + base))
+                append(Instr_(op, 0, start))
             elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
@@ -618,7 +609,7 @@ class _Decoder:
                 else:
                     raise MalformedError("malformed reference type", pos)
                 pos += 1
-                append(Instr_(op, rt, start + base))
+                append(Instr_(op, rt, start))
             elif k == 14:   # K_SELECT_T
                 count_at = pos
                 count, pos = u32(data, pos, n)
@@ -630,16 +621,16 @@ class _Decoder:
                     if t is None:
                         raise MalformedError("malformed value type", pos)
                     if t is ValType.V128:
-                        self.require("simd", pos)
+                        self.features.require("simd", pos)
                     pos += 1
                     types.append(t)
-                append(Instr_(op, tuple(types), start + base))
+                append(Instr_(op, tuple(types), start))
             elif k == 15:   # K_PREFIX_MISC
                 pos = self.misc(data, pos, start, append)
             elif k == 16:   # K_PREFIX_SIMD
                 pos = self.simd(data, pos, start, append)
             elif k == 18:   # K_DISABLED
-                self.require(_feature_of_byte(op), start)
+                self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
                 raise MalformedError(f"illegal opcode {op:#04x}", start)
@@ -649,7 +640,7 @@ class _Decoder:
         index, pos = read_s33(data, pos, len(data))
         if index < 0:
             raise MalformedError("malformed block type (not a value type or type index)", at)
-        self.require("multi_value", at)
+        self.features.require("multi_value", at)
         return index, pos
 
     def misc(self, data: bytes, pos: int, start: int, append) -> int:
@@ -659,7 +650,7 @@ class _Decoder:
         imm_kind = _MISC_IMM.get(sub)
         if imm_kind is None:
             raise MalformedError(f"illegal opcode 0xfc {sub}", start)
-        self.require(_misc_feature(sub), start)
+        self.features.require(_misc_feature(sub), start)
         if sub in _MISC_DATA_COUNT_USERS and self.m.data_count is None:
             raise MalformedError("data count section required", start)
         if imm_kind is Imm.NONE:
@@ -681,7 +672,7 @@ class _Decoder:
             imm = (a, b)
         else:                           # DATA, ELEM, TABLE: one index
             imm, pos = read_u32(data, pos, n)
-        append(Instr(_MISC_BASE | sub, imm, start + self.base))
+        append(Instr(_MISC_BASE | sub, imm, start))
         return pos
 
     @staticmethod
@@ -704,7 +695,7 @@ class _Decoder:
         elif imm_kind is Imm.V128 or imm_kind is Imm.SHUFFLE:
             if pos + 16 > n:
                 raise IndexError
-            imm = self.data[self.base + pos:self.base + pos + 16]
+            imm = self.data[pos:pos + 16]
             pos += 16
         elif imm_kind is Imm.LANE:
             imm = data[pos]
@@ -713,7 +704,7 @@ class _Decoder:
             ma, pos = self.memarg(data, pos, n)
             imm = (ma, data[pos])
             pos += 1
-        append(Instr(_SIMD_BASE | sub, imm, start + self.base))
+        append(Instr(_SIMD_BASE | sub, imm, start))
         return pos
 
 

@@ -368,6 +368,32 @@ def test_body_size_mismatch_and_missing_end():
     assert "END opcode expected" in malformed(func_module(b"\x02\x40\x05\x0b\x0b")).reason
 
 
+@pytest.mark.parametrize("custom_size", [0, 5000])
+def test_body_decoding_with_large_prefix(custom_size):
+    """The code section is read as a list when what precedes it is small, and as bytes when a
+    large custom section comes first; both give the same instructions and error offsets."""
+    pad = sec(0, name("pad") + bytes(custom_size))
+    body = b"\x43\x00\x00\x80\x3f\xfd\x0c" + bytes(range(16)) + b"\x1a\x1a\x0b"
+    data = func_module(body, extra=(pad,))
+    start = data.rindex(body)
+    got = decode(data).codes[0].body
+    assert [(i.op, i.imm, i.offset) for i in got] == [
+        (Op.F32_CONST, 0x3F800000, start), (Op.V128_CONST, bytes(range(16)), start + 5),
+        (Op.DROP, None, start + 23), (Op.DROP, None, start + 24), (Op.END, None, start + 25)]
+    bad = func_module(b"\x01\x3f\x01\x0b", extra=(pad,))
+    e = malformed(bad)
+    assert e.reason == "zero byte expected" and e.offset == bad.rindex(b"\x3f\x01") + 1
+
+
+def test_missing_end_reads_on_like_the_reference_decoder():
+    # the body lacks its end; the data section's id byte (0x0b) is read as the end, so the
+    # function overruns its declared size
+    entry = b"\x04\x00\x41\x01\x1a"
+    data = module(VOID_TYPE, sec(3, vec([b"\x00"])), sec(5, vec([b"\x00\x01"])),
+                  sec(10, b"\x01" + entry), sec(11, vec([])))
+    assert "section size mismatch" in malformed(data).reason
+
+
 def test_body_offsets_are_absolute():
     data = func_module(b"\x41\x05\x1a\x0b")
     m = decode(data)
@@ -621,7 +647,7 @@ def test_decode_accepts_bytearray_and_memoryview():
     assert decode(bytearray(data)).funcs == decode(memoryview(data)).funcs == [0]
 
 
-# -- round trip through the project's encoder -------------------------------------------------------
+# -- round trip through the project's encoder ----------------------------------------------------
 
 @pytest.mark.skipif(find_tool("wast2json") is None or not SPEC.is_dir(),
                     reason="needs wast2json and the spec suite")
