@@ -1,0 +1,141 @@
+"""Loading a program into a runtime and calling its ``run(n)``: wasmtime (the baseline) and
+polyjit's configurations. A configuration that cannot run here raises NotAvailable with the
+reason (polyjit's UnsupportedError, or a missing package); anything else propagates."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from .configs import BenchConfig, Via
+
+
+class NotAvailable(Exception):
+    """This runtime or configuration cannot run the program here; str() is the reason."""
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A program ready to run: ``run(n)`` returns the raw result of its export ``run``."""
+
+    run: Callable[[int], int]
+    compile_s: float
+    close: Callable[[], None] = field(default=lambda: None)
+
+
+class Runtime(Protocol):
+    name: str
+
+    def load(self, wasm: bytes) -> Loaded:
+        """Compile and instantiate `wasm`; the time until ``run`` can be called is ``compile_s``."""
+
+
+class WasmtimeRuntime:
+    """wasmtime-py with its default configuration (Cranelift)."""
+
+    name = "wasmtime"
+
+    def __init__(self) -> None:
+        try:
+            import wasmtime
+        except ImportError as e:
+            raise NotAvailable(f"the wasmtime package is not installed ({e})") from None
+        self._wt = wasmtime
+        self._engine = wasmtime.Engine()
+
+    def load(self, wasm: bytes) -> Loaded:
+        wt = self._wt
+        start = time.perf_counter()
+        module = wt.Module(self._engine, wasm)
+        store = wt.Store(self._engine)
+        instance = wt.Instance(store, module, [])
+        elapsed = time.perf_counter() - start
+        func = instance.exports(store)["run"]
+        return Loaded(lambda n: func(store, n), elapsed)
+
+
+def _unsupported():
+    from engine.errors import UnsupportedError
+    return UnsupportedError
+
+
+class PolyjitRuntime:
+    """polyjit through its public API with ``Config(**config.settings)``. For the interpreter the
+    compile time includes translating every function, which it would otherwise do on first call."""
+
+    def __init__(self, config: BenchConfig) -> None:
+        from engine import Config, Engine, WasmError
+        self.name = config.name
+        self.config = config
+        try:
+            self._engine = Engine(Config(**dict(config.settings)))
+        except WasmError as e:  # e.g. a setting this version does not know
+            raise NotAvailable(str(e)) from None
+
+    def load(self, wasm: bytes) -> Loaded:
+        from engine import Instance, Module, Store
+        try:
+            start = time.perf_counter()
+            module = Module(self._engine, wasm)
+            store = Store(self._engine)
+            instance = Instance(store, module, [])
+            if dict(self.config.settings).get("strategy") == "interpreter":
+                wm = module.wasm_module
+                first = wm.num_imported_funcs
+                for index in range(first, first + len(wm.funcs)):
+                    module.compiled_function(index)
+            elapsed = time.perf_counter() - start
+        except _unsupported() as e:
+            raise NotAvailable(str(e)) from None
+        func = instance.exports(store)["run"]
+
+        def run(n: int) -> int:
+            try:
+                return func(store, n)
+            except _unsupported() as e:
+                raise NotAvailable(str(e)) from None
+        return Loaded(run, elapsed)
+
+
+class HarnessRuntime:
+    """The x86_64 backend through engine.exec.harness (native or under Unicorn): the compiler's
+    code before it is reachable from the public API. The harness returns unsigned bit patterns."""
+
+    def __init__(self, config: BenchConfig) -> None:
+        self.name = config.name
+        self.emulate = config.emulate
+        try:
+            from engine.exec.harness import harness_for_module  # noqa: F401
+        except ImportError as e:
+            raise NotAvailable(f"engine.exec.harness is not importable ({e})") from None
+
+    def load(self, wasm: bytes) -> Loaded:
+        from engine.config import Features
+        from engine.exec.harness import harness_for_module
+        from engine.wasm.decoder import decode
+        from engine.wasm.validator import validate
+        try:
+            start = time.perf_counter()
+            features = Features()
+            module = decode(wasm, features)
+            validate(module, features)
+            harness = harness_for_module(module, emulate=self.emulate)
+            elapsed = time.perf_counter() - start
+        except _unsupported() as e:
+            raise NotAvailable(str(e)) from None
+        index = next(e.index for e in module.exports if e.name == "run")
+
+        def run(n: int) -> int:
+            try:
+                return harness.call(index, n)[0]
+            except _unsupported() as e:
+                raise NotAvailable(str(e)) from None
+        return Loaded(run, elapsed, harness.close)
+
+
+def runtime_for(config: BenchConfig) -> Runtime:
+    """The runtime object of a polyjit configuration (may raise NotAvailable)."""
+    if config.via is Via.HARNESS:
+        return HarnessRuntime(config)
+    return PolyjitRuntime(config)
