@@ -25,6 +25,10 @@ _F32_2_64 = 0x5F800000
 _F64_2_64 = 0x43F0000000000000
 
 
+_INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",
+           "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
+
+
 class SpillMoves:
     """The regalloc hooks: copies between registers and spill slots."""
 
@@ -44,11 +48,35 @@ class FunctionEmitter:
 
     def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
         self.mf = mf
+        self.forward = self._threads(mf)
         self.frame = frame
         self.traps = traps
         self.offsets = offsets
         self.lines: list[str] = []
         self.counter = 0
+
+    @staticmethod
+    def _threads(mf: MFunction) -> dict[int, int]:
+        """Blocks that only jump elsewhere (not the entry): block -> final destination."""
+        direct = {}
+        for b in mf.blocks[1:]:
+            if len(b.insts) == 1 and b.insts[0].op == "jmp" and b.insts[0].targets:
+                direct[b.id] = b.insts[0].targets[0]
+        out = {}
+        for start in direct:
+            seen, cur = {start}, direct[start]
+            while cur in direct and cur not in seen:
+                seen.add(cur)
+                cur = direct[cur]
+            if cur not in direct:
+                out[start] = cur
+        return out
+
+    def _dest(self, inst: MInst) -> int | None:
+        if not inst.targets:
+            return None
+        t = inst.targets[0]
+        return self.forward.get(t, t)
 
     def label(self) -> str:
         self.counter += 1
@@ -70,7 +98,7 @@ class FunctionEmitter:
         if isinstance(o, Imm):
             return str(o.value)
         if isinstance(o, Label):
-            return o.name if o.name else f"{self.mf.name}_b{o.block}"
+            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
         if isinstance(o, Slot):
             off = self.frame.spill_offset(o.index)
             return f"qword ptr [rbp - {-off}]"
@@ -94,14 +122,22 @@ class FunctionEmitter:
             self.out(f"sub rsp, {fr.locals_size}")
         if fr.extra_slots:
             self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
-        order = [b for b in mf.blocks]
+        order = [b for b in mf.blocks if b.id not in self.forward]
         for pos, b in enumerate(order):
             self.lines.append(f"{name}_b{b.id}:")
             nxt = order[pos + 1].id if pos + 1 < len(order) else None
-            for k, inst in enumerate(b.insts):
-                last = k == len(b.insts) - 1
-                if (inst.op == "jmp" and last and inst.targets and inst.targets[0] == nxt):
+            insts = b.insts
+            n = len(insts)
+            for k, inst in enumerate(insts):
+                last = k == n - 1
+                if inst.op == "jmp" and last and self._dest(inst) == nxt:
                     continue
+                if (k == n - 2 and inst.op.startswith("j") and inst.op != "jmp" and inst.targets
+                        and self._dest(inst) == nxt and insts[-1].op == "jmp"
+                        and inst.op[1:] in _INVERT):
+                    # jcc next; jmp other  ->  j!cc other
+                    self.out(f"j{_INVERT[inst.op[1:]]} {self.op(insts[-1].operands[0])}")
+                    break
                 self.inst(inst)
         for code in sorted(self.traps):
             if code == -1:
