@@ -130,7 +130,7 @@ class FunctionEmitter:
             n = len(insts)
             for k, inst in enumerate(insts):
                 last = k == n - 1
-                if inst.op == "jmp" and last and self._dest(inst) == nxt:
+                if inst.op == "jmp" and last and inst.targets and self._dest(inst) == nxt:
                     continue
                 if (k == n - 2 and inst.op.startswith("j") and inst.op != "jmp" and inst.targets
                         and self._dest(inst) == nxt and insts[-1].op == "jmp"
