@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import MalformedError, WasmError
-from ..wasm.encoder import EncodeHints, NameMaps, encode_module
-from ..wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
+from ..wasm.encoder import SECTION_IDS, LAST_SLOT, EncodeHints, NameMaps, custom_slot, encode_module
+from ..wasm.module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
                            SegmentMode, WasmModule)
 from ..wasm.opcodes import Op
 from ..wasm.types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType,
@@ -41,6 +41,13 @@ class ParsedModule:
 
 def _is(item: Item, head: str) -> bool:
     return type(item) is SList and item.head() == head
+
+
+def _is_custom(item: Item) -> bool:
+    if type(item) is not SList or not item.items:
+        return False
+    first = item.items[0]
+    return type(first) is Token and first.text == "@custom"
 
 
 class ModuleParser:
@@ -260,6 +267,8 @@ class ModuleParser:
         for field in self.fields:
             if type(field) is not SList:
                 raise self.err(field.pos, f"unexpected token {field.text!r}, expected a module field")
+            if _is_custom(field):
+                continue
             head = field.head()
             items = field.items
             if head == "type":
@@ -324,6 +333,9 @@ class ModuleParser:
                     "export": self.export_field, "start": self.start_field,
                     "elem": self.elem_field, "data": self.data_field}
         for field in self.fields:
+            if _is_custom(field):
+                self.custom_field(field)
+                continue
             head = field.head()
             if head == "type":
                 continue
@@ -545,6 +557,28 @@ class ModuleParser:
         if len(field.items) != 2:
             raise self.err(field.pos, "expected (start <function index>)")
         self.module.start = self.index(field.items[1], "func")
+
+    def custom_field(self, field: SList) -> None:
+        """(@custom "name" (before|after section|first|last)? "data"*)"""
+        items = field.items
+        if len(items) < 2:
+            raise self.err(field.pos, "expected a custom section name")
+        name = self.name(items[1], "a custom section name")
+        i = 2
+        slot = LAST_SLOT
+        if i < len(items) and type(items[i]) is SList:
+            place = items[i]
+            where = place.head()
+            anchor = place.items[1] if len(place.items) == 2 else None
+            if (where not in ("before", "after") or type(anchor) is not Token
+                    or (anchor.text not in SECTION_IDS and anchor.text not in ("first", "last"))
+                    or anchor.text == "datacount"):
+                raise self.err(place.pos, "expected (before|after <section name>) placement")
+            slot = custom_slot(where, anchor.text)
+            i += 1
+        data = b"".join(self.string(s, "custom section data") for s in items[i:])
+        self.module.customs.append(CustomSection(name, data, 0))
+        self.hints.custom_slots.append(slot)
 
     # -- segments -------------------------------------------------------------------------------
 

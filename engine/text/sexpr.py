@@ -46,6 +46,10 @@ def read(src: Source) -> list[Item]:
             node = stack.pop()
             node.end = tok.pos
             current = stack[-1].items if stack else top
+            first = node.items[0] if node.items else None
+            if (type(first) is Token and first.kind is Kind.RESERVED and first.text.startswith("@")
+                    and first.text != "@custom"):
+                current.pop()   # annotations other than @custom carry nothing we encode
         else:
             current.append(tok)
     if stack:

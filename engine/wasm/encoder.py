@@ -298,6 +298,26 @@ class EncodeHints:
     elem_explicit_table: list[bool] = field(default_factory=list)
     elem_as_indices: list[bool | None] = field(default_factory=list)
     force_data_count: bool = False
+    #: per custom section, its placement slot (see custom_slot), overriding CustomSection.after
+    custom_slots: list[int | None] = field(default_factory=list)
+
+
+#: Section ids in the order they appear in a module (data count sits before code).
+SECTION_ORDER = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11)
+SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "global": 6,
+               "export": 7, "start": 8, "elem": 9, "datacount": 12, "code": 10, "data": 11}
+LAST_SLOT = 3 * len(SECTION_ORDER) + 1
+
+
+def custom_slot(where: str, anchor: str) -> int:
+    """The placement slot of a custom section placed `where` ("before"/"after") `anchor` (a
+    section name, "first" or "last"): customs and sections are emitted in slot order."""
+    if anchor == "first":
+        return 0
+    if anchor == "last":
+        return LAST_SLOT
+    i = SECTION_ORDER.index(SECTION_IDS[anchor])
+    return 3 * i + (1 if where == "before" else 3)
 
 
 def _section(ident: int, payload: bytes) -> bytes:
@@ -370,22 +390,23 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
     if module.datas:
         add(11, vec([encode_data(d) for d in module.datas]))
 
-    # section order: data count (12) sits between elements (9) and code (10)
-    order = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
-    sections.sort(key=lambda s: order[s[0]])
+    # placement slots: "before X" = 3i+1, section X = 3i+2, "after X" = 3i+3 in canonical order
+    items: list[tuple[int, int, bytes]] = []
+    for seq, (ident, raw) in enumerate(sections):
+        items.append((3 * SECTION_ORDER.index(ident) + 2, seq, raw))
+    custom_slots = hints.custom_slots
+    for seq, sec in enumerate(module.customs):
+        if seq < len(custom_slots) and custom_slots[seq] is not None:
+            slot = custom_slots[seq]
+        elif sec.after == 0:
+            slot = 0
+        else:
+            slot = 3 * SECTION_ORDER.index(sec.after) + 3 if sec.after in SECTION_ORDER else LAST_SLOT
+        items.append((slot, len(sections) + seq, _custom(sec)))
+    items.sort(key=lambda item: (item[0], item[1]))
     out = bytearray(MAGIC_VERSION)
-    customs_by_after: dict[int, list[CustomSection]] = {}
-    for sec in module.customs:
-        customs_by_after.setdefault(sec.after, []).append(sec)
-    for sec in customs_by_after.pop(0, []):
-        out += _custom(sec)
-    for ident, raw in sections:
+    for _, _, raw in items:
         out += raw
-        for sec in customs_by_after.pop(ident, []):
-            out += _custom(sec)
-    for rest in customs_by_after.values():   # anchored to an absent section: keep them, at the end
-        for sec in rest:
-            out += _custom(sec)
     if not names.is_empty():
         out += _section(0, encode_names(names))
     return bytes(out)
