@@ -24,7 +24,7 @@ from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableT
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
-#: polyjit's limit on the locals of one function (wasmtime has the same one).
+#: polyjit's limit on the parameters plus locals of one function (wasmtime has the same one).
 MAX_LOCALS = 50_000
 
 # Section ids and their required order (the data count section sits between element and code).
@@ -390,10 +390,17 @@ class _Decoder:
             code_list += self.data[base:end]
         else:
             code_list = self.data
-        for _ in range(r.count()):
+        funcs = self.m.funcs
+        types = self.m.types
+        for index in range(r.count()):
             size = r.length()
             body_end = r.pos + size
-            locals_ = self.locals(r)
+            # parameters count towards the limit too (as in wasmtime); an unknown type index is
+            # left for the validator to report
+            nparams = 0
+            if index < len(funcs) and funcs[index] < len(types):
+                nparams = len(types[funcs[index]].params)
+            locals_ = self.locals(r, nparams)
             code_at = r.pos
             body, r.pos = self.instrs(r.pos, code_list)
             if r.pos != body_end:
@@ -401,7 +408,9 @@ class _Decoder:
                                      "its contents", min(r.pos, body_end))
             codes.append(FuncBody(locals_, body, code_at))
 
-    def locals(self, r: Reader) -> tuple[tuple[int, ValType], ...]:
+    def locals(self, r: Reader, nparams: int) -> tuple[tuple[int, ValType], ...]:
+        """Local declarations: "too many locals" beyond 2^32 - 1 (the spec's limit), and a
+        clear error beyond MAX_LOCALS parameters plus locals (polyjit's own limit)."""
         out = []
         total = 0
         for _ in range(r.count()):
@@ -413,9 +422,9 @@ class _Decoder:
             t = self.valtype(r)
             if n:
                 out.append((n, t))
-        if total > MAX_LOCALS:
-            raise MalformedError(f"too many locals: {total} declared, polyjit allows at most "
-                                 f"{MAX_LOCALS} per function", r.pos)
+        if total + nparams > MAX_LOCALS:
+            raise MalformedError(f"too many locals: {total} locals and {nparams} parameters, "
+                                 f"polyjit allows at most {MAX_LOCALS} per function", r.pos)
         return tuple(out)
 
     def sec_data(self, r: Reader) -> None:

@@ -355,6 +355,11 @@ def test_locals():
     assert "too many locals" in e.reason and str(MAX_LOCALS) in e.reason
     assert decode(func_module(b"\x0b", vec([uleb(MAX_LOCALS) + b"\x7f"]))).codes[0].locals == \
         ((MAX_LOCALS, I32),)
+    # parameters count towards polyjit's limit
+    entry = vec([uleb(MAX_LOCALS - 1) + b"\x7f"]) + b"\x0b"
+    two_params = module(sec(1, vec([b"\x60\x02\x7f\x7f\x00"])), sec(3, vec([b"\x00"])),
+                        sec(10, vec([uleb(len(entry)) + entry])))
+    assert "2 parameters" in malformed(two_params).reason
 
 
 def test_body_size_mismatch_and_missing_end():
