@@ -1,5 +1,7 @@
 """Peak memory of compiling and running the large program, one fresh process per runtime:
-resident set (resource.getrusage ru_maxrss) before and after, and the Python-side heap peak
+resident set before and its peak after (Linux: VmRSS and VmHWM from /proc/self/status, the peak
+reset first through /proc/self/clear_refs; elsewhere resource.getrusage ru_maxrss, which a child
+inherits from its parent on Linux and so cannot be used there), and the Python-side heap peak
 (tracemalloc) of a second compile and run. ``python -m benchmarks.memprobe RUNTIME`` prints the
 measurement as JSON; ``probe_all`` runs it for several runtimes."""
 
@@ -31,9 +33,41 @@ class MemoryRow:
         return self.rss_peak_kb - self.rss_before_kb
 
 
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Make VmHWM start again from the current resident set (Linux 4.0+)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _maxrss_kb() -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss // 1024 if sys.platform == "darwin" else rss   # bytes on macOS, KiB on Linux
+
+
+def _rss_now_kb() -> int:
+    """The resident set now (after a peak reset) or, without /proc, the peak so far."""
+    now = _status_kb("VmRSS") if _reset_peak() else None
+    return now if now is not None else _maxrss_kb()
+
+
+def _rss_peak_kb() -> int:
+    peak = _status_kb("VmHWM")
+    return peak if peak is not None else _maxrss_kb()
 
 
 def measure(name: str) -> dict:
@@ -48,10 +82,10 @@ def measure(name: str) -> dict:
         runtime = WasmtimeRuntime() if name == BASELINE else runtime_for(BY_NAME[name])
         runtime.load(to_binary(WARMUP_WAT)).close()
         wasm = LARGE.wasm()
-        before = _maxrss_kb()
+        before = _rss_now_kb()
         loaded = runtime.load(wasm)
         loaded.run(LARGE.short)
-        peak = _maxrss_kb()
+        peak = _rss_peak_kb()
         loaded.close()
         tracemalloc.start()
         loaded = runtime.load(wasm)
