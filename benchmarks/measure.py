@@ -221,8 +221,8 @@ class Bench:
         for config in self.configs:
             if config.name in self.runtimes:
                 by_size.setdefault(self.size_of(config), []).append(config.name)
-        if not by_size and not self.short:
-            by_size[Size.FULL] = []
+        if not self.short:
+            by_size.setdefault(Size.FULL, [])   # wasmtime at the default n, for reference
         for size in (Size.FULL, Size.SMALL, Size.SHORT):
             if size not in by_size:
                 continue
