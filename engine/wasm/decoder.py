@@ -24,6 +24,9 @@ from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableT
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
+#: Marks the message of an error that only the last-resort handler in decode() caught.
+SAFETY_NET = "decoder safety net"
+
 #: polyjit's limit on the parameters plus locals of one function (wasmtime has the same one).
 MAX_LOCALS = 50_000
 
@@ -137,7 +140,9 @@ def decode(data: bytes | bytearray | memoryview, features: Features | None = Non
         raise
     except (IndexError, ValueError, OverflowError, RecursionError, MemoryError,
             UnicodeDecodeError) as e:        # pragma: no cover - a safety net, not a code path
-        raise MalformedError(f"unexpected end or malformed content ({type(e).__name__}: {e})") \
+        # Every malformation has its own check; reaching this means one is missing (the
+        # mutation tests look for SAFETY_NET in messages).
+        raise MalformedError(f"malformed module ({SAFETY_NET}: {type(e).__name__}: {e})") \
             from None
     finally:
         if gc_was_enabled:
