@@ -335,6 +335,84 @@ class FunctionEmitter:
             raise WasmError(f"x86_64 emit: unknown conversion {kind}")
         self.lines.append(f"{done}:")
 
+    def p_popcnt_sw(self, i: MInst) -> None:
+        """Population count without POPCNT (the bit-parallel sum; i32 inputs are zero-extended)."""
+        d, a, t, u = (reg_name(o.reg, 64) for o in i.operands)
+        for line in (f"mov {d}, {a}", f"mov {t}, {d}", f"shr {t}, 1",
+                     f"movabs {u}, 0x5555555555555555", f"and {t}, {u}", f"sub {d}, {t}",
+                     f"mov {t}, {d}", f"shr {t}, 2", f"movabs {u}, 0x3333333333333333",
+                     f"and {t}, {u}", f"and {d}, {u}", f"add {d}, {t}",
+                     f"mov {t}, {d}", f"shr {t}, 4", f"add {d}, {t}",
+                     f"movabs {u}, 0x0f0f0f0f0f0f0f0f", f"and {d}, {u}",
+                     f"movabs {u}, 0x0101010101010101", f"imul {d}, {u}", f"shr {d}, 56"):
+            self.out(line)
+
+    def p_fround_sw(self, i: MInst) -> None:
+        """roundss/roundsd without SSE4.1: round |a| to nearest-even by adding and subtracting
+        2**52 (2**23), adjust toward floor/ceil/zero in the absolute domain, then put a's sign
+        back (which also yields -0.0 where the result is a negative zero)."""
+        d, a, t, u, mode, sfx = i.operands
+        f32 = sfx == "ss"
+        dn, an, tn = reg_name(d.reg), reg_name(a.reg), reg_name(t.reg)
+        un = reg_name(u.reg, 64)
+        mv = "movd" if f32 else "movq"
+        ux = reg_name(u.reg, 32) if f32 else un
+        p = "ps" if f32 else "pd"
+        absmask = 0x7FFFFFFF if f32 else 0x7FFFFFFFFFFFFFFF
+        signmask = 0x80000000 if f32 else 0x8000000000000000
+        big = 0x4B000000 if f32 else 0x4330000000000000      # 2**23 / 2**52
+        one = 0x3F800000 if f32 else 0x3FF0000000000000
+        special, done, skip = self.label(), self.label(), self.label()
+        self.out(f"movabs {un}, {absmask}")
+        self.out(f"{mv} {tn}, {ux}")
+        self.out(f"and{p} {tn}, {an}")                # t = |a|
+        self.out(f"movabs {un}, {big}")
+        self.out(f"{mv} {dn}, {ux}")
+        self.out(f"ucomi{sfx} {tn}, {dn}")
+        self.out(f"jp {special}")
+        self.out(f"jae {special}")
+        self.out(f"add{sfx} {dn}, {tn}")
+        self.out(f"movabs {un}, {big}")
+        self.out(f"{mv} {tn}, {ux}")
+        self.out(f"sub{sfx} {dn}, {tn}")               # d = nearest(|a|)
+        self.out(f"movabs {un}, {absmask}")
+        self.out(f"{mv} {tn}, {ux}")
+        self.out(f"and{p} {tn}, {an}")                # t = |a| again
+        if mode != 0:
+            # 1 floor, 2 ceil, 3 trunc; in the absolute domain: trunc and floor of a positive
+            # a are floor(|a|); floor of a negative a and ceil of a positive a are ceil(|a|)
+            down, up = self.label(), self.label()
+            if mode in (1, 2):
+                self.out(f"movmsk{p} {reg_name(u.reg, 32)}, {an}")
+                self.out(f"test {reg_name(u.reg, 32)}, 1")
+                self.out(f"{'jnz' if mode == 1 else 'jz'} {up}")
+            self.lines.append(f"{down}:")
+            self.out(f"ucomi{sfx} {dn}, {tn}")
+            self.out(f"jbe {skip}")
+            self.out(f"movabs {un}, {one}")
+            self.out(f"{mv} {tn}, {ux}")
+            self.out(f"sub{sfx} {dn}, {tn}")
+            self.out(f"jmp {skip}")
+            if mode in (1, 2):
+                self.lines.append(f"{up}:")
+                self.out(f"ucomi{sfx} {dn}, {tn}")
+                self.out(f"jae {skip}")
+                self.out(f"movabs {un}, {one}")
+                self.out(f"{mv} {tn}, {ux}")
+                self.out(f"add{sfx} {dn}, {tn}")
+        self.lines.append(f"{skip}:")
+        self.out(f"movabs {un}, {signmask}")
+        self.out(f"{mv} {tn}, {ux}")
+        self.out(f"and{p} {tn}, {an}")
+        self.out(f"or{p} {dn}, {tn}")
+        self.out(f"jmp {done}")
+        self.lines.append(f"{special}:")                 # NaN (quieted) or already integral
+        self.out(f"movaps {dn}, {an}")
+        self.out(f"ucomi{sfx} {an}, {an}")
+        self.out(f"jnp {done}")
+        self.out(f"add{sfx} {dn}, {dn}")
+        self.lines.append(f"{done}:")
+
     def p_cvt_from_u64(self, i: MInst) -> None:
         d, a, t, sfx = i.operands
         dn, an, tn = reg_name(d.reg), reg_name(a.reg, 64), reg_name(t.reg, 64)

@@ -350,7 +350,10 @@ class Lowering:
             self.ins(op, d, a, defs=[d.reg], uses=[a.reg])
             return
         if op == "popcnt":
-            raise UnsupportedError("x86_64 popcnt without the POPCNT extension")
+            t, u = self.tmp(), self.tmp()
+            self.ins("@popcnt_sw", Reg(d.reg, 64), Reg(a.reg, 64), Reg(t), Reg(u),
+                     defs=[d.reg, t, u], uses=[a.reg])
+            return
         # bsr/bsf leave the destination unchanged for a zero input (documented by AMD, done
         # by Intel): preload the zero-input answer
         if op == "tzcnt":
@@ -464,10 +467,16 @@ class Lowering:
         self.ins("sqrt" + self.sfx(inst.args[0]), d, a, defs=[d.reg], uses=[a.reg])
 
     def r_fround(self, inst: Inst) -> None:
-        if "sse4.1" not in self.features:
-            raise UnsupportedError("x86_64 float rounding without SSE4.1")
         a = self.R(inst.args[0])
         d = self.D(inst.results[0])
+        if "sse4.1" not in self.features:
+            t, u = self.tmp(RegClass.FLOAT), self.tmp()
+            # d and t are defined first so that neither shares a register with a
+            self.ins("xorps", Reg(d.reg), Reg(d.reg), defs=[d.reg])
+            self.ins("xorps", Reg(t), Reg(t), defs=[t])
+            self.ins("@fround_sw", d, a, Reg(t), Reg(u), _ROUND[inst.opcode],
+                     self.sfx(inst.args[0]), defs=[d.reg, t, u], uses=[d.reg, a.reg, t])
+            return
         # bit 3 suppresses the precision exception; the mode is in bits 0-1
         self.ins("round" + self.sfx(inst.args[0]), d, a, Imm(8 | _ROUND[inst.opcode]),
                  defs=[d.reg], uses=[a.reg])

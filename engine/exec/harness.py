@@ -45,7 +45,7 @@ class Harness:
     them natively or under Unicorn."""
 
     def __init__(self, funcs: Sequence, spec: HarnessSpec | None = None, emulate: bool = False,
-                 max_stack: int = 512 * 1024) -> None:
+                 max_stack: int = 512 * 1024, features: frozenset[str] | None = None) -> None:
         from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
         self.spec = spec = spec or HarnessSpec()
         self.funcs = {f.index: f for f in funcs}
@@ -65,7 +65,9 @@ class Harness:
         self.info = ModuleInfo(self.offsets, sigs, nimp, list(types),
                                [t for t, _ in spec.globals], epoch=spec.epoch_deadline is not None,
                                fuel=spec.fuel is not None)
-        backend = X86_64Backend(EMULATOR_FEATURES if emulate else None)
+        if features is None:
+            features = EMULATOR_FEATURES if emulate else None
+        backend = X86_64Backend(features)
         self.compiled = backend.compile_module(
             list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
             exit_sigs=[(h.params, h.results) for h in spec.host_funcs])

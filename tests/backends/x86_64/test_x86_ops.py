@@ -52,9 +52,16 @@ def _module() -> tuple[str, list[tuple]]:
 TEXT, CASES = _module()
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module", params=[*MODES, "baseline"])
 def harness(request):
-    h = build(TEXT, request.param)
+    """The cases compiled for each run mode, and once more for a CPU without SSE4.1, POPCNT,
+    LZCNT and BMI1 (the fallback sequences), run where x86_64 code runs."""
+    if request.param == "baseline":
+        from engine.ir.parser import parse_functions
+        from engine.exec.harness import Harness
+        h = Harness(parse_functions(TEXT), emulate=MODES == ["unicorn"], features=frozenset())
+    else:
+        h = build(TEXT, request.param)
     yield h
     h.close()
 
