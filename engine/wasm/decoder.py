@@ -16,8 +16,8 @@ from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, 
                      Instr, MemArg, SegmentMode, WasmModule)
 from .names import parse_names
 from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
-from .reader import (EOF_MODULE, EOF_SECTION, Reader, decode_name, read_leb, read_s32,
-                     read_s33, read_s64, read_u32)
+from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_s32, read_s33, read_s64,
+                     read_u32)
 from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType,
                     VALTYPE_BY_CODE)
 

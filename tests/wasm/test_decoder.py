@@ -8,7 +8,6 @@ reference encoder) when the test checks that decoding agrees with another implem
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from engine.config import Features
 from engine.errors import FeatureDisabledError, MalformedError, WasmError
 from engine.wasm.decoder import MAX_LOCALS, decode
 from engine.wasm.module import MemArg, SegmentMode
-from engine.wasm.opcodes import BY_NAME, INFO, Op
+from engine.wasm.opcodes import INFO, Op
 from engine.wasm.reader import Reader, read_leb, read_s32, read_s64, read_u32
 from engine.wasm.types import ExternKind, FuncType, Limits, ValType
 
