@@ -491,10 +491,7 @@ class _Decoder:
         kinds = self.kinds
         memargs = self.memargs
         out: list[Instr] = []
-        append = out.append
         ctl: list[int] = []          # open blocks: 0 block/loop, 1 if, 2 if after its else
-        push = ctl.append
-        pop = ctl.pop
         n = len(data)
         # Hot loop: names bound locally, kinds compared as literals (see the K_* constants).
         Instr_ = Instr
@@ -512,9 +509,9 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = u32(data, pos, n)
-                append(Instr_(op, b, start))
+                out.append(Instr_(op, b, start))
             elif k == 0:   # K_NONE
-                append(Instr_(op, None, start))
+                out.append(Instr_(op, None, start))
             elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
@@ -524,7 +521,7 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s32(data, pos, n)
-                append(Instr_(op, b, start))
+                out.append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
                 if align < 32:
@@ -539,12 +536,12 @@ class _Decoder:
                         ma = memargs[key] = MemArg(align, offset)
                 else:
                     ma, pos = self.memarg(data, pos, n)
-                append(Instr_(op, ma, start))
+                out.append(Instr_(op, ma, start))
             elif k == 4:   # K_END
-                append(Instr_(op, None, start))
+                out.append(Instr_(op, None, start))
                 if not ctl:
                     return out, pos
-                pop()
+                ctl.pop()
             elif k == 5:   # K_BLOCK
                 b = data[pos]
                 if b == 0x40:
@@ -560,13 +557,13 @@ class _Decoder:
                             self.features.require("reference_types", pos - 1)
                     else:
                         bt, pos = self.block_type_index(data, pos)
-                append(Instr_(op, bt, start))
-                push(1 if op == 0x04 else 0)
+                out.append(Instr_(op, bt, start))
+                ctl.append(1 if op == 0x04 else 0)
             elif k == 6:   # K_ELSE
                 if not ctl or ctl[-1] != 1:
                     raise MalformedError("END opcode expected (else outside an if block)", start)
                 ctl[-1] = 2
-                append(Instr_(op, None, start))
+                out.append(Instr_(op, None, start))
             elif k == 7:   # K_I64
                 b = data[pos]
                 if b < 0x40:
@@ -576,16 +573,16 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s64(data, pos, n)
-                append(Instr_(op, b, start))
+                out.append(Instr_(op, b, start))
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
+                out.append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
+                out.append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos
@@ -601,19 +598,19 @@ class _Decoder:
                         b, pos = u32(data, pos, n)
                     labels.append(b)
                 default, pos = u32(data, pos, n)
-                append(Instr_(op, (tuple(labels), default), start))
+                out.append(Instr_(op, (tuple(labels), default), start))
             elif k == 11:   # K_CALL_INDIRECT
                 type_index, pos = u32(data, pos, n)
                 table_at = pos
                 table, pos = u32(data, pos, n)
                 if table != 0 or pos - table_at != 1:
                     self.features.require("reference_types", table_at)
-                append(Instr_(op, (type_index, table), start))
+                out.append(Instr_(op, (type_index, table), start))
             elif k == 12:   # K_ZERO
                 if data[pos] != 0:
                     raise MalformedError("zero byte expected", pos)
                 pos += 1
-                append(Instr_(op, 0, start))
+                out.append(Instr_(op, 0, start))
             elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
@@ -623,7 +620,7 @@ class _Decoder:
                 else:
                     raise MalformedError("malformed reference type", pos)
                 pos += 1
-                append(Instr_(op, rt, start))
+                out.append(Instr_(op, rt, start))
             elif k == 14:   # K_SELECT_T
                 count_at = pos
                 count, pos = u32(data, pos, n)
@@ -638,11 +635,11 @@ class _Decoder:
                         self.features.require("simd", pos)
                     pos += 1
                     types.append(t)
-                append(Instr_(op, tuple(types), start))
+                out.append(Instr_(op, tuple(types), start))
             elif k == 15:   # K_PREFIX_MISC
-                pos = self.misc(data, pos, start, append)
+                pos = self.misc(data, pos, start, out.append)
             elif k == 16:   # K_PREFIX_SIMD
-                pos = self.simd(data, pos, start, append)
+                pos = self.simd(data, pos, start, out.append)
             elif k == 18:   # K_DISABLED
                 self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
