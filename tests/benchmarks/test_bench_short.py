@@ -185,3 +185,10 @@ def test_code_section_size_matches_decoder():
 def test_sizes_are_ordered():
     for p in KERNELS + (LARGE,):
         assert 0 < p.short <= p.small <= p.full, p.name
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_polyjit_text_parser_gives_the_same_binary(name):
+    # the benchmark feeds both runtimes wasmtime's encoding; polyjit's own parser must agree
+    from engine import wat2wasm
+    assert wat2wasm(PROGRAMS[name].source()) == PROGRAMS[name].wasm()
