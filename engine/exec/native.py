@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import mmap
 import platform
+import threading
 from typing import Callable, Sequence
 
 from ..errors import Trap, TrapCode, WasmError
@@ -119,6 +120,10 @@ class NativeSpace:
             m.close()
         self._memories.clear()
 
+
+#: per thread: how many entries into wasm code are active, and the stack limit the outermost
+#: one fixed (nested entries, through host calls or other instances, share that budget)
+_tls = threading.local()
 
 _SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
 
@@ -230,11 +235,16 @@ class NativeMachine:
             entry = self._entries[entry_symbol] = _ENTRY_CTYPE(self.address(entry_symbol))
         n = max(len(args), nresults, 1)
         buf = (ctypes.c_uint64 * n)(*[a & 0xFFFFFFFFFFFFFFFF for a in args])
-        outermost = read_u64(self.space, self.state + V.STATE_ENTRY_SP) == 0
-        if outermost:
-            write_u64(self.space, vmctx + V.STACK_LIMIT, self.stack_limit())
+        depth = getattr(_tls, "depth", 0)
+        if depth == 0:
+            _tls.limit = self.stack_limit()
+        write_u64(self.space, vmctx + V.STACK_LIMIT, _tls.limit)
         self.pending = None
-        rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+        _tls.depth = depth + 1
+        try:
+            rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+        finally:
+            _tls.depth = depth
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             pending, self.pending = self.pending, None

@@ -123,7 +123,7 @@ class VMOffsets:
             return sum(1 for im in imports if im.kind == kind) + len(defined)
 
         n_imp_funcs = sum(1 for im in imports if im.kind == ExternKind.FUNC)
-        return cls(num_memories=count(ExternKind.MEMORY, module.memories),
+        return cls(num_memories=count(ExternKind.MEMORY, module.mems),
                    num_globals=count(ExternKind.GLOBAL, module.globals),
                    num_tables=count(ExternKind.TABLE, module.tables),
                    num_imported_funcs=n_imp_funcs,
