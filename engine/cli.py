@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_val.add_argument("file", metavar="FILE")
     _add_engine_options(p_val)
     p_val.set_defaults(handler=cmd_validate)
+    try:
+        from benchmarks.cli import add_parser as add_bench_parser
+    except ImportError:  # installed without the benchmarks package
+        pass
+    else:
+        add_bench_parser(sub)
     return parser
 
 
