@@ -1,5 +1,23 @@
 """The runtime: store objects (memories, tables, globals, functions), instantiation, linking,
-and the executor interface that runs wasm code (the IR interpreter, later machine code)."""
+and the executor interface that runs wasm code (the IR interpreter, later machine code).
+
+Contracts executors rely on:
+
+- Values inside the runtime (values.py): i32/i64 unsigned ints, f32/f64 raw bit patterns,
+  funcref a Func or None, externref any object or None. The Python API converts at the edge.
+- ``Instance``: ``funcs``, ``tables``, ``mems``, ``globals`` (index spaces, imports first),
+  ``types``, ``elems`` (lists, emptied by elem.drop), ``datas`` (bytes, emptied by data.drop),
+  ``wasm`` (WasmModule), ``module`` (Module), ``store``, ``executor``, ``exec_state``.
+- ``Memory.buf`` (an anonymous mmap, possibly larger than the memory), ``Memory.length``
+  (bytes; every access is checked against it), ``Memory.base_address()`` (changes when growth
+  moves the mapping), ``Memory.grow_pages(delta)`` (old pages or -1).
+- ``Table.elements`` (a list that is only ever extended in place), ``Table.grow_elements``.
+- ``Global.value_`` (internal value). ``Func.ftype``, ``Func.host`` (callable or None),
+  ``Func.instance``/``Func.index`` (defining instance and index), ``Func.code`` (executor's).
+- ``Store.depth``: wasm frames live in the store, so nested executors share one limit.
+- ``Executor`` (executor.py): ``prepare(instance)``, ``call(instance, func_index, args)``;
+  ``executor_for(engine)`` picks it from Config.strategy.
+"""
 
 from .executor import Executor, executor_for
 from .func import Caller, Func
