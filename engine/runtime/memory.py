@@ -13,6 +13,15 @@ from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 from .store import Store
 
 
+class MemoryRangeError(WasmError, IndexError):
+    """A host read/write outside the memory: a WasmError, and an IndexError as in wasmtime-py."""
+
+
+def _check_index(value: object, what: str) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise WasmError(f"Memory.{what}: index must be an int or None, got {type(value).__name__}")
+
+
 def _new_map(nbytes: int) -> mmap.mmap:
     # An anonymous mapping cannot be empty; keep at least one page of backing.
     try:
@@ -83,24 +92,29 @@ class Memory:
         if size is None:
             size = self.length - offset
         if offset < 0 or size < 0 or offset + size > self.length:
-            raise WasmError(f"range {offset}..{offset + size} is outside memory of {self.length} bytes")
+            raise MemoryRangeError(f"range {offset}..{offset + size} is outside memory of {self.length} bytes")
         return (ctypes.c_ubyte * size).from_address(self.base_address() + offset)
 
     def read(self, store: Store, start: int | None = 0, stop: int | None = None) -> bytearray:
         """Copy bytes out, with slice semantics (negative indices count from the end)."""
+        _check_index(start, "read")
+        _check_index(stop, "read")
         start, stop, _ = slice(start, stop).indices(self.length)
         if stop <= start:
             return bytearray()
         return bytearray(self.buf[start:stop])
 
     def write(self, store: Store, value: bytes | bytearray, start: int | None = None) -> int:
-        """Copy bytes in at `start`; IndexError if they do not fit (as wasmtime-py)."""
+        """Copy bytes in at `start`; MemoryRangeError (an IndexError, as in wasmtime-py) if they
+        do not fit."""
+        _check_index(start, "write")
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise WasmError(f"Memory.write expects bytes, got {type(value).__name__}")
         start = slice(start, None).indices(self.length)[0]
-        if start >= self.length:
-            raise IndexError("index out of range")
         data = bytes(value)
-        if start + len(data) > self.length:
-            raise IndexError("index out of range")
+        if start >= self.length or start + len(data) > self.length:
+            raise MemoryRangeError(f"writing {len(data)} bytes at {start} is outside memory of "
+                                   f"{self.length} bytes")
         self.buf[start:start + len(data)] = data
         return len(data)
 

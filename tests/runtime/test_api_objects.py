@@ -38,6 +38,10 @@ def test_memory_size_grow_read_write(store):
         mem.grow(store, 1)                                       # beyond the maximum
     with pytest.raises(IndexError):
         mem.write(store, b"xx", 3 * 65536 - 1)
+    with pytest.raises(WasmError):
+        mem.write(store, b"xx", 3 * 65536)
+    with pytest.raises(WasmError):
+        mem.read(store, "0")
     assert mem.type(store).limits == Limits(3, 3)
 
 
