@@ -36,6 +36,9 @@ class _Arch:
     arg_regs: tuple[int, ...]
     result_reg: int
     sp: int
+    pc: int = 0
+    #: the link register (None: calls push the return address on the stack, as x86)
+    lr: int | None = None
 
 
 def _arch(name: str) -> _Arch:
@@ -44,7 +47,14 @@ def _arch(name: str) -> _Arch:
     if name == "x86_64":
         return _Arch(U.UC_MODE_64, U.UC_ARCH_X86, b"\xc3",
                      (X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX, X.UC_X86_REG_RCX,
-                      X.UC_X86_REG_R8, X.UC_X86_REG_R9), X.UC_X86_REG_RAX, X.UC_X86_REG_RSP)
+                      X.UC_X86_REG_R8, X.UC_X86_REG_R9), X.UC_X86_REG_RAX, X.UC_X86_REG_RSP,
+                     X.UC_X86_REG_RIP)
+    if name == "aarch64":
+        from unicorn import arm64_const as A
+        return _Arch(U.UC_MODE_ARM, U.UC_ARCH_ARM64, bytes.fromhex("c0035fd6"),
+                     tuple(getattr(A, f"UC_ARM64_REG_X{i}") for i in range(8)),
+                     A.UC_ARM64_REG_X0, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC,
+                     A.UC_ARM64_REG_X30)
     raise UnsupportedError(f"emulating {name}")
 
 
@@ -168,6 +178,8 @@ class EmulatedMachine:
         sp = STACK_BASE + STACK_SIZE - 64
         write_u64(self.space, sp, RETURN_GATE)
         uc.reg_write(arch.sp, sp)
+        if arch.lr is not None:
+            uc.reg_write(arch.lr, RETURN_GATE)
         for reg, value in zip(arch.arg_regs, (vmctx, code_addr, buf)):
             uc.reg_write(reg, value)
         self.pending = None
@@ -189,8 +201,7 @@ class EmulatedMachine:
         return [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
 
     def _pc(self) -> int:
-        from unicorn import x86_const as X
-        return X.UC_X86_REG_RIP
+        return self.arch.pc
 
     def close(self) -> None:
         self.uc = None

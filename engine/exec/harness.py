@@ -45,8 +45,11 @@ class Harness:
     them natively or under Unicorn."""
 
     def __init__(self, funcs: Sequence, spec: HarnessSpec | None = None, emulate: bool = False,
-                 max_stack: int = 512 * 1024, features: frozenset[str] | None = None) -> None:
+                 max_stack: int = 512 * 1024, features: frozenset[str] | None = None,
+                 target: str = "x86_64") -> None:
         from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
+        if target != "x86_64" and not emulate:
+            raise UnsupportedError(f"harness: {target} code runs only emulated here")
         self.spec = spec = spec or HarnessSpec()
         self.funcs = {f.index: f for f in funcs}
         nimp = len(spec.host_funcs)
@@ -67,7 +70,11 @@ class Harness:
                                fuel=spec.fuel is not None)
         if features is None:
             features = EMULATOR_FEATURES if emulate else None
-        backend = X86_64Backend(features)
+        if target == "x86_64":
+            backend = X86_64Backend(features)
+        else:
+            from backends.base import get_backend
+            backend = get_backend(target)
         self.compiled = backend.compile_module(
             list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
             exit_sigs=[(h.params, h.results) for h in spec.host_funcs])
@@ -248,7 +255,7 @@ def _const_value(expr, global_values: list[int]) -> int | None:
     return None
 
 
-def harness_for_module(module, emulate: bool = False) -> Harness:
+def harness_for_module(module, emulate: bool = False, target: str = "x86_64") -> Harness:
     """A Harness for a decoded module without imports: its memory, globals, table and active
     segments (constant offsets) set up as instantiation would. Raises UnsupportedError for
     what the harness does not model (imports, several memories or tables, passive segments)."""
@@ -275,7 +282,7 @@ def harness_for_module(module, emulate: bool = False) -> Harness:
     spec = HarnessSpec(memory=memory, globals=globals_,
                        tables=[t.limits.min for t in module.tables],
                        types=[(tuple(t.params), tuple(t.results)) for t in module.types])
-    h = Harness(build_module(module), spec, emulate=emulate)
+    h = Harness(build_module(module), spec, emulate=emulate, target=target)
     for i, (t, v) in enumerate(globals_):
         if t == ValType.FUNCREF and v:
             write_u64(h.space, h.global_cells[i], h.funcrefs + V.FUNCREF_SIZE * (v - 1))

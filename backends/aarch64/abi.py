@@ -1,0 +1,94 @@
+"""The aarch64 internal calling convention and frame layout.
+
+Arguments: integers/references in x0-x7, floats in d0-d7 (s0-s7 for f32); the rest in 8-byte
+stack slots at [sp + 8k] of the caller (k counting only stack-passed values), which the callee
+reads at [x29 + 16 + 8k]. Results: x0, x1 / d0, d1, the rest written by the callee into the same
+stack area ([x29 + 16 + 8k]); the caller reserves max(stack args, stack results) slots. vmctx
+in x28 (a callee that changes it restores it), heap base of memory 0 in x27 (reloaded by callers
+after a call). sp is 16-byte aligned everywhere.
+
+Frame, from the top: the caller's stack arguments, then the pair (x29, x30) that x29 points at,
+then (from sp upwards) the outgoing argument area, spill slots, extra slots (the saved vmctx),
+and the used callee-saved registers; the whole area below x29 is a multiple of 16 bytes. Every
+slot is addressed from sp with a scaled unsigned 12-bit offset, which bounds a frame at 32 KiB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from engine.errors import UnsupportedError
+from engine.wasm.types import ValType
+
+from ..base import RegClass
+from .target import TARGET
+
+#: the largest sp offset an 8-byte ldr/str encodes (scaled unsigned 12-bit)
+MAX_SLOT_OFFSET = 8 * 4095
+
+
+def reg_class(t: ValType) -> RegClass:
+    return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
+
+
+def bits(t: ValType) -> int:
+    return 32 if t in (ValType.I32, ValType.F32) else 64
+
+
+@dataclass(slots=True, frozen=True)
+class ValueLoc:
+    """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""
+
+    reg: int | None = None
+    stack: int | None = None
+
+
+def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
+    """Locations of a list of arguments (or results); returns them and the stack slot count."""
+    pools = TARGET.ret_regs if results else TARGET.arg_regs
+    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
+    out: list[ValueLoc] = []
+    nstack = 0
+    for t in types:
+        cls = reg_class(t)
+        regs = pools[cls]
+        if used[cls] < len(regs):
+            out.append(ValueLoc(reg=regs[used[cls]]))
+            used[cls] += 1
+        else:
+            out.append(ValueLoc(stack=nstack))
+            nstack += 1
+    return out, nstack
+
+
+@dataclass(slots=True)
+class Frame:
+    """The frame of one function after register allocation (offsets are from sp)."""
+
+    callee_saved: list[int]
+    extra_slots: int
+    spill_slots: int
+    outgoing_slots: int
+
+    def __post_init__(self) -> None:
+        top = 8 * (self.outgoing_slots + self.spill_slots + self.extra_slots
+                   + len(self.callee_saved))
+        if top > MAX_SLOT_OFFSET:
+            raise UnsupportedError(f"aarch64 frame of {top} bytes (the limit is 32 KiB)")
+
+    @property
+    def locals_size(self) -> int:
+        """Bytes between sp and x29 (a multiple of 16)."""
+        size = 8 * (self.outgoing_slots + self.spill_slots + self.extra_slots
+                    + len(self.callee_saved))
+        return (size + 15) & ~15
+
+    def spill_offset(self, i: int) -> int:
+        return 8 * (self.outgoing_slots + i)
+
+    def extra_offset(self, i: int) -> int:
+        return 8 * (self.outgoing_slots + self.spill_slots + i)
+
+    def saved_offset(self, i: int) -> int:
+        return 8 * (self.outgoing_slots + self.spill_slots + self.extra_slots + i)

@@ -1,0 +1,256 @@
+"""aarch64 emission: allocated machine functions -> A64 assembly text (GNU syntax), pseudo
+operations expanded, prologue/epilogue added; the whole module is assembled by one Keystone call.
+
+A module's text starts with a table of `.quad` symbol addresses (Keystone resolves every label
+itself but reports no symbol table); `assemble` reads the offsets back from it.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Iterable
+
+from engine.errors import TrapCode, WasmError
+from engine.runtime import vmctx as V
+
+from ..base import CompiledCode, RegClass
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from .abi import Frame
+from .isel import INVERT, ZR, VecOp
+from .target import CALLEE_SAVED, HEAP, VMCTX, reg_name
+
+_CBRANCH = {"cbz": "cbnz", "cbnz": "cbz", "tbz": "tbnz", "tbnz": "tbz"}
+
+
+def rname(reg: int, bits: int = 64) -> str:
+    if reg == ZR:
+        return "xzr" if bits == 64 else "wzr"
+    return reg_name(reg, bits)
+
+
+class SpillMoves:
+    """The regalloc hooks: copies between registers and spill slots."""
+
+    def move(self, dst, src, cls: RegClass, tmp: int) -> list[MInst]:
+        if isinstance(dst, Slot) and isinstance(src, Slot):
+            return self.move(tmp, src, cls, tmp) + self.move(dst, tmp, cls, tmp)
+        if isinstance(dst, Slot):
+            return [MInst("str", [Reg(src), dst])]
+        if isinstance(src, Slot):
+            return [MInst("ldr", [Reg(dst), src])]
+        return [MInst("fmov" if cls == RegClass.FLOAT else "mov", [Reg(dst), Reg(src)])]
+
+
+def _sp_adjust(op: str, n: int) -> list[str]:
+    """sub/add sp, sp, #n for n < 2**24 (split into a low and a shifted part)."""
+    if n >= 1 << 24:
+        raise WasmError(f"aarch64 emit: stack adjustment {n} out of range")
+    out = []
+    if n >> 12:
+        out.append(f"{op} sp, sp, #{n >> 12}, lsl #12")
+    if n & 0xFFF:
+        out.append(f"{op} sp, sp, #{n & 0xFFF}")
+    return out
+
+
+class FunctionEmitter:
+    """Renders one allocated MFunction."""
+
+    def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets,
+                 uses_heap: bool) -> None:
+        self.mf = mf
+        self.forward = self._threads(mf)
+        self.frame = frame
+        self.traps = traps
+        self.offsets = offsets
+        self.uses_heap = uses_heap
+        self.lines: list[str] = []
+
+    @staticmethod
+    def _threads(mf: MFunction) -> dict[int, int]:
+        """Blocks that only jump elsewhere (not the entry): block -> final destination."""
+        direct = {}
+        for b in mf.blocks[1:]:
+            if len(b.insts) == 1 and b.insts[0].op == "b" and b.insts[0].targets:
+                direct[b.id] = b.insts[0].targets[0]
+        out = {}
+        for start in direct:
+            seen, cur = {start}, direct[start]
+            while cur in direct and cur not in seen:
+                seen.add(cur)
+                cur = direct[cur]
+            if cur not in direct:
+                out[start] = cur
+        return out
+
+    def _dest(self, inst: MInst) -> int | None:
+        if not inst.targets:
+            return None
+        t = inst.targets[0]
+        return self.forward.get(t, t)
+
+    def op(self, o) -> str:
+        if isinstance(o, Reg):
+            return rname(o.reg, o.bits)
+        if isinstance(o, Mem):
+            base = rname(o.base, 64)
+            if o.index is not None:
+                shift = {1: "", 8: ", lsl #3", 4: ", lsl #2", 2: ", lsl #1"}[o.scale]
+                return f"[{base}, {rname(o.index, 64)}{shift}]"
+            return f"[{base}, #{o.disp}]" if o.disp else f"[{base}]"
+        if isinstance(o, Imm):
+            return f"#{o.value}"
+        if isinstance(o, Label):
+            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
+        if isinstance(o, Slot):
+            return f"[sp, #{self.frame.spill_offset(o.index)}]"
+        if isinstance(o, VecOp):
+            n = o.reg - 32
+            return f"v{n}.{o.form}" if o.form == "8b" else f"{o.form}{n}"
+        return str(o)
+
+    def out(self, text: str) -> None:
+        self.lines.append("  " + text)
+
+    def _saved(self) -> list[tuple[int, int]]:
+        return [(r, self.frame.saved_offset(i)) for i, r in enumerate(self.frame.callee_saved)]
+
+    def render(self) -> list[str]:
+        mf, fr = self.mf, self.frame
+        name = mf.name
+        so = int(TrapCode.STACK_OVERFLOW)
+        self.traps.add(so)
+        self.lines.append(f"{name}:")
+        self.out(f"ldr x16, [x28, #{V.STACK_LIMIT}]")
+        self.out("mov x17, sp")
+        self.out("cmp x17, x16")
+        self.out(f"b.lo {name}_trap{so}")
+        self.out("stp x29, x30, [sp, #-16]!")
+        self.out("mov x29, sp")
+        for line in _sp_adjust("sub", fr.locals_size):
+            self.out(line)
+        for r, off in self._saved():
+            self.out(f"str {reg_name(r)}, [sp, #{off}]")
+        if fr.extra_slots:
+            self.out(f"str x28, [sp, #{fr.extra_offset(0)}]")
+        if self.uses_heap:
+            self.out(f"ldr {reg_name(HEAP)}, [x28, #{self.offsets.memory_base(0)}]")
+        order = [b for b in mf.blocks if b.id not in self.forward]
+        for pos, b in enumerate(order):
+            self.lines.append(f"{name}_b{b.id}:")
+            nxt = order[pos + 1].id if pos + 1 < len(order) else None
+            insts = b.insts
+            n = len(insts)
+            for k, inst in enumerate(insts):
+                last = k == n - 1
+                if inst.op == "b" and last and self._dest(inst) == nxt:
+                    continue
+                if (k == n - 2 and inst.targets and self._dest(inst) == nxt
+                        and insts[-1].op == "b" and self._invertible(inst)):
+                    self.out(self._inverted(inst, insts[-1].operands[0]))
+                    break
+                self.inst(inst)
+        for code in sorted(self.traps):
+            if code == -1:
+                self.lines.append(f"{name}_trapdyn:")
+                self.out("sub w1, w0, #1")
+            else:
+                self.lines.append(f"{name}_trap{code}:")
+                self.out(f"mov w1, #{code}")
+            self.out("b __trap")
+        return self.lines
+
+    @staticmethod
+    def _invertible(inst: MInst) -> bool:
+        return inst.op in _CBRANCH or (inst.op.startswith("b.") and inst.op[2:] in INVERT)
+
+    def _inverted(self, inst: MInst, other: Label) -> str:
+        """The conditional branch `inst` with its condition inverted, to `other`."""
+        if inst.op in _CBRANCH:
+            ops = [self.op(o) for o in inst.operands[:-1]] + [self.op(other)]
+            return f"{_CBRANCH[inst.op]} {', '.join(ops)}"
+        return f"b.{INVERT[inst.op[2:]]} {self.op(other)}"
+
+    def inst(self, i: MInst) -> None:
+        op = i.op
+        if not op.startswith("@"):
+            if i.is_move and isinstance(i.operands[0], Reg) and isinstance(i.operands[1], Reg) \
+                    and i.operands[0].reg == i.operands[1].reg:
+                return
+            ops = ", ".join(self.op(o) for o in i.operands)
+            self.out(f"{op} {ops}" if ops else op)
+            return
+        getattr(self, "p_" + op[1:])(i)
+
+    # -- pseudo operations ----------------------------------------------------------------------
+
+    def p_pcopy(self, i: MInst) -> None:
+        raise WasmError("aarch64 emit: unresolved parallel copy")
+
+    def p_ret(self, i: MInst) -> None:
+        for r, off in self._saved():
+            self.out(f"ldr {reg_name(r)}, [sp, #{off}]")
+        self.out("mov sp, x29")
+        self.out("ldp x29, x30, [sp], #16")
+        self.out("ret")
+
+    def p_load_fp(self, i: MInst) -> None:
+        d, off = i.operands
+        self.out(f"ldr {rname(d.reg, 64)}, [x29, #{off.value}]")
+
+    def p_store_fp(self, i: MInst) -> None:
+        off, v = i.operands
+        self.out(f"str {rname(v.reg, 64)}, [x29, #{off.value}]")
+
+    def p_call(self, i: MInst) -> None:
+        self.out(f"bl {self.op(i.operands[0])}")
+
+    def restore_vmctx(self) -> None:
+        self.out(f"ldr x28, [sp, #{self.frame.extra_offset(0)}]")
+
+    def p_call_import(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        code, ctx = self.offsets.import_code(idx), self.offsets.import_vmctx(idx)
+        if max(code, ctx) > 32760:
+            raise WasmError("aarch64 emit: import slot beyond the vmctx offset range")
+        self.out("mov x16, x28")
+        self.out(f"ldr x28, [x16, #{ctx}]")
+        self.out(f"ldr x16, [x16, #{code}]")
+        self.out("blr x16")
+        self.restore_vmctx()
+
+    def p_call_ref(self, i: MInst) -> None:
+        ref = rname(i.operands[0].reg)
+        self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
+        self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
+        self.out("blr x16")
+        self.restore_vmctx()
+
+    def p_call_helper(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        self.out(f"ldr x16, [x28, #{V.HELPERS}]")
+        self.out(f"ldr x16, [x16, #{8 * idx}]")
+        self.out("blr x16")
+
+
+def frame_for(mf: MFunction, outgoing: int) -> Frame:
+    return Frame(callee_saved=[r for r in mf.used_callee_saved if r in CALLEE_SAVED],
+                 extra_slots=mf.extra_slots, spill_slots=mf.spill_slots,
+                 outgoing_slots=outgoing)
+
+
+def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
+    """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
+    the labels whose offsets the CompiledCode should record."""
+    from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
+    header = [f".quad {s}" for s in symbols]
+    text = "\n".join([*header, *parts]) + "\n"
+    try:
+        encoding, _ = Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN).asm(text, 0)
+    except KsError as e:  # an emitter bug; name it clearly
+        raise WasmError(f"aarch64 assembler rejected generated code: {e}") from e
+    if encoding is None:
+        raise WasmError("aarch64 assembler produced no code")
+    code = bytes(encoding)
+    offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
+    return CompiledCode(target="aarch64", code=code, symbols=dict(zip(symbols, offsets)))

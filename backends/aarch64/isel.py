@@ -1,0 +1,987 @@
+"""aarch64 instruction selection: IR function -> machine function over virtual registers.
+
+Rules are small methods per opcode, grouped by kind (integer, float, conversion, memory,
+control, calls); `_RULES` maps each IR opcode to its rule. A64 forms folded where the ISA
+allows them:
+
+- add/sub/cmp/cmn with 12-bit (optionally ``lsl #12``) immediates, and/orr/eor with logical
+  bitmask immediates, shifts and rotates by constants;
+- a single-use constant shift feeding add/sub/and/orr/eor becomes a shifted-register operand;
+  a single-use multiply feeding add/sub becomes madd/msub; remainders are sdiv/udiv + msub;
+- a single-use icmp/eqz/fcmp in the same block as its brif/select/trapz/trapnz user is emitted
+  at the user as a flag-setting compare followed by b.cc/csel/fcsel; a plain i32/i64 condition
+  branches with cbz/cbnz;
+- memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
+
+Register invariant: an i32 value always has the upper 32 bits of its x register zero (every
+instruction that produces an i32 writes the w register, which zeroes them), so uextend is a copy
+and an i32 index addresses memory directly. Arithmetic never traps (the IR builder emits the
+division and conversion checks); fcvtzs/fcvtzu saturate and give 0 for NaN, which is exactly the
+wasm saturating semantics; fmin/fmax/frintn have wasm's NaN and signed-zero rules.
+
+Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret' (epilogue),
+'@call' (direct), '@call_import', '@call_ref', '@call_helper', '@load_fp'/'@store_fp' (stack
+arguments/results of this function), '@pcopy' (resolved by the register allocator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from engine.errors import TrapCode, UnsupportedError
+from engine.ir.cfg import CFG
+from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
+from engine.runtime import vmctx as V
+
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
+from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from . import abi
+from .target import CALLER_SAVED, HEAP, SP, VMCTX
+
+#: the zero register (xzr/wzr); not allocatable, never tracked
+ZR = 64
+
+_ICC = {IntCC.EQ: "eq", IntCC.NE: "ne", IntCC.SLT: "lt", IntCC.SLE: "le", IntCC.SGT: "gt",
+        IntCC.SGE: "ge", IntCC.ULT: "lo", IntCC.ULE: "ls", IntCC.UGT: "hi", IntCC.UGE: "hs"}
+#: the condition with operands swapped (a cc b == b swap[cc] a)
+_SWAP = {"eq": "eq", "ne": "ne", "lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "lo": "hi",
+         "hi": "lo", "ls": "hs", "hs": "ls"}
+#: after `fcmp a, b`: true for the FloatCC (an unordered result sets C and V, clears N and Z)
+_FCC = {FloatCC.EQ: "eq", FloatCC.NE: "ne", FloatCC.LT: "mi", FloatCC.LE: "ls",
+        FloatCC.GT: "gt", FloatCC.GE: "ge", FloatCC.UNO: "vs", FloatCC.ORD: "vc"}
+INVERT = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "lo": "hs",
+          "hs": "lo", "ls": "hi", "hi": "ls", "mi": "pl", "pl": "mi", "vs": "vc", "vc": "vs"}
+
+_ALU = {Opcode.IADD: "add", Opcode.ISUB: "sub", Opcode.BAND: "and", Opcode.BOR: "orr",
+        Opcode.BXOR: "eor"}
+_COMMUTES = {"add", "and", "orr", "eor"}
+_SHIFT = {Opcode.ISHL: "lsl", Opcode.SSHR: "asr", Opcode.USHR: "lsr", Opcode.ROTR: "ror"}
+_FALU = {Opcode.FADD: "fadd", Opcode.FSUB: "fsub", Opcode.FMUL: "fmul", Opcode.FDIV: "fdiv",
+         Opcode.FMIN: "fmin", Opcode.FMAX: "fmax", Opcode.FABS: "fabs", Opcode.FNEG: "fneg",
+         Opcode.FSQRT: "fsqrt", Opcode.FCEIL: "frintp", Opcode.FFLOOR: "frintm",
+         Opcode.FTRUNC: "frintz", Opcode.FNEAREST: "frintn"}
+_LOADS = (Opcode.LOAD, Opcode.ULOAD8, Opcode.SLOAD8, Opcode.ULOAD16, Opcode.SLOAD16,
+          Opcode.ULOAD32, Opcode.SLOAD32)
+_STORES = (Opcode.STORE, Opcode.ISTORE8, Opcode.ISTORE16, Opcode.ISTORE32)
+_FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
+_FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
+
+
+@dataclass(slots=True, frozen=True)
+class VecOp:
+    """A SIMD operand: ``form`` "8b" renders vN.8b, "b" renders bN (register N - 32)."""
+
+    reg: int
+    form: str
+
+    def remap(self, m: dict[int, int]) -> VecOp:
+        return VecOp(m.get(self.reg, self.reg), self.form)
+
+
+def imm12(x: int) -> bool:
+    """add/sub/cmp immediate: 12 bits, optionally shifted left by 12."""
+    return 0 <= x < 4096 or (x & 0xFFF == 0 and 0 <= x < (1 << 24))
+
+
+def logical_imm(x: int, bits: int) -> bool:
+    """Whether x is an A64 logical (bitmask) immediate of width `bits`: a replicated element of
+    2..64 bits that is a rotated run of ones (neither all zeros nor all ones)."""
+    mask = (1 << bits) - 1
+    x &= mask
+    if x in (0, mask):
+        return False
+    size = bits
+    while size > 2:
+        half = size // 2
+        low = (1 << half) - 1
+        if x & low != (x >> half) & low:
+            break
+        size = half
+    elem = x & ((1 << size) - 1)
+    rotated = (elem >> 1) | ((elem & 1) << (size - 1))
+    return bin(elem ^ rotated).count("1") == 2
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) & 1 else x
+
+
+def _regs_of(o) -> list[int]:
+    if isinstance(o, Reg):
+        return [o.reg] if o.reg not in (ZR, SP, VMCTX, HEAP) else []
+    if isinstance(o, Mem):
+        return [r for r in (o.base, o.index) if r is not None and r not in (HEAP, VMCTX, SP)]
+    return []
+
+
+class Lowering:
+    """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs
+    (`traps`, `outgoing`, `uses_heap`)."""
+
+    def __init__(self, func: Function, info: ModuleInfo) -> None:
+        self.f = func
+        self.info = info
+        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
+        self.vmap: dict[int, int] = {}
+        self.consts: dict[int, int] = {}
+        self.defs: dict[int, Inst] = {}
+        self.uses: dict[int, int] = {}
+        self.cur: MBlock | None = None
+        self.traps: set[int] = set()
+        self.outgoing = 0
+        self.saves_vmctx = False
+        self.uses_heap = False
+        #: ids of instructions emitted at their (single) user instead of in place
+        self.fused: set[int] = set()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def ty(self, v: int):
+        return self.f.value_types[v]
+
+    def bits(self, v: int) -> int:
+        return abi.bits(self.ty(v))
+
+    def cls(self, v: int) -> RegClass:
+        return abi.reg_class(self.ty(v))
+
+    def vreg(self, v: int) -> int:
+        """The register holding IR value v (constants are materialised afresh here)."""
+        if v in self.consts:
+            r = self.mf.new_vreg(self.cls(v))
+            self.materialize(r, self.ty(v), self.consts[v])
+            return r
+        return self.dst(v)
+
+    def dst(self, v: int) -> int:
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def R(self, v: int, bits: int | None = None) -> Reg:
+        return Reg(self.vreg(v), bits or self.bits(v))
+
+    def Rz(self, v: int, bits: int | None = None) -> Reg:
+        """As R, but the zero register for an integer 0 (only where an operand may be ZR:
+        register-form data processing, csel, store values)."""
+        if v in self.consts and self.consts[v] == 0 and self.cls(v) == RegClass.INT:
+            return Reg(ZR, bits or self.bits(v))
+        return self.R(v, bits)
+
+    def D(self, v: int) -> Reg:
+        return Reg(self.dst(v), self.bits(v))
+
+    def const_of(self, v: int) -> int | None:
+        """The constant bit pattern of integer value v, or None."""
+        if v in self.consts and self.ty(v) in (I32, I64):
+            return self.consts[v]
+        return None
+
+    def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
+        i = MInst(op, list(ops), list(defs), list(uses), **kw)
+        self.cur.insts.append(i)
+        return i
+
+    def op(self, op: str, d: Reg, *srcs) -> None:
+        """d <- op(srcs): the common three-address shape."""
+        uses: list[int] = []
+        for s in srcs:
+            uses += _regs_of(s)
+        self.ins(op, d, *srcs, defs=[d.reg], uses=uses)
+
+    def tmp(self, cls: RegClass = RegClass.INT) -> int:
+        return self.mf.new_vreg(cls)
+
+    def is_float(self, r: int) -> bool:
+        if r >= 256:
+            return self.mf.vreg_class[r] == RegClass.FLOAT
+        return 32 <= r < 64
+
+    def mov(self, d: Reg, s) -> None:
+        """d <- s for same-class registers (whole register), or a load from memory."""
+        if isinstance(s, Reg):
+            if s.reg == ZR:
+                self.ins("mov", Reg(d.reg, 64), Reg(ZR, 64), defs=[d.reg])
+            elif self.is_float(d.reg):
+                self.ins("fmov", Reg(d.reg, 64), Reg(s.reg, 64), defs=[d.reg], uses=[s.reg],
+                         is_move=True)
+            else:
+                self.ins("mov", Reg(d.reg, 64), Reg(s.reg, 64), defs=[d.reg], uses=[s.reg],
+                         is_move=True)
+        else:
+            self.ins("ldr", d, s, defs=[d.reg], uses=_regs_of(s))
+
+    def materialize(self, r: int, ty, value: int) -> None:
+        if ty in (F32, F64):
+            b = abi.bits(ty)
+            if value == 0:
+                self.ins("fmov", Reg(r, b), Reg(ZR, b), defs=[r])
+                return
+            t = self.tmp()
+            self.int_const(t, value, b)
+            self.ins("fmov", Reg(r, b), Reg(t, b), defs=[r], uses=[t])
+        else:
+            self.int_const(r, value, abi.bits(ty))
+
+    def int_const(self, r: int, value: int, bits: int) -> None:
+        """r <- value with movz/movn/movk or an orr of a bitmask immediate."""
+        value &= (1 << bits) - 1
+        d = Reg(r, bits)
+        if value == 0:
+            self.ins("mov", d, Reg(ZR, bits), defs=[r])
+            return
+        chunks = [(value >> (16 * i)) & 0xFFFF for i in range(bits // 16)]
+        nonzero = [i for i, c in enumerate(chunks) if c]
+        nonones = [i for i, c in enumerate(chunks) if c != 0xFFFF]
+        if len(nonzero) > 2 and len(nonones) > 1 and logical_imm(value, bits):
+            self.ins("orr", d, Reg(ZR, bits), Imm(value), defs=[r])
+            return
+        if len(nonones) < len(nonzero):
+            first = nonones[0] if nonones else 0
+            self.ins("movn", d, Imm(~chunks[first] & 0xFFFF), f"lsl #{16 * first}", defs=[r])
+            for i in nonones[1:]:
+                self.ins("movk", d, Imm(chunks[i]), f"lsl #{16 * i}", defs=[r], uses=[r])
+            return
+        self.ins("movz", d, Imm(chunks[nonzero[0]]), f"lsl #{16 * nonzero[0]}", defs=[r])
+        for i in nonzero[1:]:
+            self.ins("movk", d, Imm(chunks[i]), f"lsl #{16 * i}", defs=[r], uses=[r])
+
+    def trap_label(self, code: TrapCode) -> Label:
+        self.traps.add(int(code))
+        return Label(name=f"{self.mf.name}_trap{int(code)}")
+
+    def bcc_trap(self, cc: str, code: TrapCode) -> None:
+        self.ins("b." + cc, self.trap_label(code))
+
+    def vm(self, off: int, bits: int = 64) -> Mem:
+        """A vmctx field: [x28, #off] when the scaled offset encodes, else through a register."""
+        size = bits // 8
+        if off % size == 0 and 0 <= off // size < 4096:
+            return Mem(VMCTX, off, bits)
+        t = self.tmp()
+        self.int_const(t, off, 64)
+        return Mem(VMCTX, 0, bits, t, 1)
+
+    # -- driver ---------------------------------------------------------------------------------
+
+    def run(self) -> MFunction:
+        f = self.f
+        cfg = CFG(f)
+        depth = cfg.loop_depth
+        for b in f.blocks:
+            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+        block_of: dict[int, int] = {}
+        for b in f.blocks:
+            for inst in b.insts:
+                for r in inst.results:
+                    self.defs[r] = inst
+                    block_of[r] = b.id
+                for a in inst.args:
+                    self.uses[a] = self.uses.get(a, 0) + 1
+                for bc in inst.targets or ():
+                    for a in bc.args:
+                        self.uses[a] = self.uses.get(a, 0) + 1
+                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
+                    self.consts[inst.results[0]] = inst.imm
+                if inst.opcode in _LOADS + _STORES and inst.imm.memory == 0:
+                    self.uses_heap = True
+        if cfg.preds[0]:
+            raise UnsupportedError("aarch64 lowering of a branch to the entry block")
+        for b in f.blocks:
+            if cfg.reachable(b.id):
+                self.plan_folds(b, block_of)
+        headers = cfg.loop_headers
+        for b in f.blocks:
+            if not cfg.reachable(b.id):
+                continue
+            self.cur = self.mf.blocks[b.id]
+            if b.id == 0:
+                self.lower_params()
+            if self.info.epoch and (b.id == 0 or b.id in headers):
+                self.epoch_check()
+            if self.info.fuel:
+                self.fuel_charge(len(b.insts))
+            for inst in b.insts:
+                if inst.opcode in (Opcode.ICONST, Opcode.FCONST) or id(inst) in self.fused:
+                    continue
+                rule = _RULES.get(inst.opcode)
+                if rule is None:
+                    raise UnsupportedError(f"aarch64 lowering of {inst.opcode.value}")
+                rule(self, inst)
+        self.mf.extra_slots = 1 if self.saves_vmctx else 0
+        return self.mf
+
+    def plan_folds(self, b, block_of: dict[int, int]) -> None:
+        """Mark single-use definitions in block b that their user absorbs: compares into
+        brif/select/trapz/trapnz, constant shifts into ALU operands, multiplies into madd/msub."""
+
+        def single(v: int, opcodes) -> Inst | None:
+            d = self.defs.get(v)
+            if (d is None or d.opcode not in opcodes or self.uses.get(v) != 1
+                    or block_of.get(v) != b.id or id(d) in self.fused):
+                return None
+            return d
+
+        for inst in b.insts:
+            op = inst.opcode
+            if op in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT):
+                d = single(inst.args[0], _FUSE_COND)
+                if d is not None:
+                    self.fused.add(id(d))
+            elif op in _ALU:
+                positions = (1, 0) if _ALU[op] in _COMMUTES else (1,)
+                if op == Opcode.ISUB:
+                    positions = (1,)
+                for pos in positions:
+                    d = self.foldable_operand(inst, pos, single)
+                    if d is not None:
+                        self.fused.add(id(d))
+                        break
+
+    def foldable_operand(self, inst: Inst, pos: int, single) -> Inst | None:
+        """The definition of operand `pos` of ALU instruction `inst` if it folds into it."""
+        v = inst.args[pos]
+        if self.const_of(inst.args[1 - pos]) is not None:
+            return None  # an immediate operand folds instead
+        if self.const_of(v) is not None:
+            return None
+        d = single(v, tuple(_FOLD_SHIFT) + (Opcode.IMUL,))
+        if d is None:
+            return None
+        if d.opcode == Opcode.IMUL:
+            return d if inst.opcode in (Opcode.IADD, Opcode.ISUB) else None
+        return d if self.const_of(d.args[1]) is not None else None
+
+    def fused_def(self, v: int) -> Inst | None:
+        d = self.defs.get(v)
+        return d if d is not None and id(d) in self.fused else None
+
+    def epoch_check(self) -> None:
+        """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
+        loop headers)."""
+        t, u = self.tmp(), self.tmp()
+        self.ins("ldr", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
+        self.ins("ldr", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
+        self.ins("ldr", Reg(u), self.vm(V.EPOCH_DEADLINE), defs=[u])
+        self.ins("cmp", Reg(t), Reg(u), uses=[t, u])
+        self.bcc_trap("hs", TrapCode.INTERRUPT)
+
+    def fuel_charge(self, n: int) -> None:
+        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
+        if not n:
+            return
+        t = self.tmp()
+        self.ins("ldr", Reg(t), self.vm(V.FUEL), defs=[t])
+        if imm12(n):
+            self.ins("subs", Reg(t), Reg(t), Imm(n), defs=[t], uses=[t])
+        else:
+            u = self.tmp()
+            self.int_const(u, n, 64)
+            self.ins("subs", Reg(t), Reg(t), Reg(u), defs=[t], uses=[t, u])
+        self.ins("str", Reg(t), self.vm(V.FUEL), uses=[t])
+        self.bcc_trap("mi", TrapCode.OUT_OF_FUEL)
+
+    def lower_params(self) -> None:
+        params = self.f.entry.params
+        locs, _ = abi.assign([self.ty(p) for p in params])
+        for p, loc in zip(params, locs):
+            if loc.reg is not None:
+                self.mov(self.D(p), Reg(loc.reg, self.bits(p)))
+            else:
+                self.ins("@load_fp", self.D(p), Imm(16 + 8 * loc.stack), defs=[self.dst(p)])
+
+    # -- conditions -----------------------------------------------------------------------------
+
+    def cmp(self, a: int, b: int) -> str:
+        """Set flags comparing integer values a and b; returns the swap needed ('' or 's')."""
+        bits = self.bits(a)
+        cb, ca = self.const_of(b), self.const_of(a)
+        swapped = False
+        if ca is not None and cb is None:
+            a, b, ca, cb = b, a, cb, ca
+            swapped = True
+        ra = self.R(a, bits)
+        if cb is not None:
+            c = _signed(cb, bits)
+            if imm12(c):
+                self.ins("cmp", ra, Imm(c), uses=_regs_of(ra))
+                return "s" if swapped else ""
+            if imm12(-c) and c != 0:
+                self.ins("cmn", ra, Imm(-c), uses=_regs_of(ra))
+                return "s" if swapped else ""
+        rb = self.R(b, bits)
+        self.ins("cmp", ra, rb, uses=_regs_of(ra) + _regs_of(rb))
+        return "s" if swapped else ""
+
+    def flags(self, d: Inst) -> str:
+        """Emit the compare of fused icmp/eqz/fcmp `d`; return the condition true when d's
+        result would be 1."""
+        if d.opcode == Opcode.EQZ:
+            a = self.R(d.args[0])
+            self.ins("cmp", a, Imm(0), uses=_regs_of(a))
+            return "eq"
+        if d.opcode == Opcode.ICMP:
+            cc = _ICC[d.imm]
+            return _SWAP[cc] if self.cmp(d.args[0], d.args[1]) else cc
+        ra, rb = self.R(d.args[0]), self.R(d.args[1])
+        self.ins("fcmp", ra, rb, uses=[ra.reg, rb.reg])
+        return _FCC[d.imm]
+
+    def cond(self, c: int) -> str:
+        """Set flags for condition value c; returns the condition true when c != 0."""
+        d = self.fused_def(c)
+        if d is not None:
+            return self.flags(d)
+        r = self.R(c)
+        self.ins("cmp", r, Imm(0), uses=_regs_of(r))
+        return "ne"
+
+    # -- integer --------------------------------------------------------------------------------
+
+    def r_alu(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        bits = d.bits
+        op = _ALU[inst.opcode]
+        if op in _COMMUTES and (self.fused_def(a) is not None
+                                or (self.const_of(a) is not None and self.const_of(b) is None)):
+            a, b = b, a
+        fb = self.fused_def(b)
+        if fb is not None and fb.opcode == Opcode.IMUL:
+            x, y = self.R(fb.args[0]), self.R(fb.args[1])
+            self.op("madd" if op == "add" else "msub", d, x, y, self.R(a))
+            return
+        if fb is not None:
+            k = self.consts[fb.args[1]] & (bits - 1)
+            self.op(op, d, self.R(a), self.R(fb.args[0]), f"{_FOLD_SHIFT[fb.opcode]} #{k}")
+            return
+        cb = self.const_of(b)
+        if cb is not None:
+            if op in ("add", "sub"):
+                c = _signed(cb, bits) * (1 if op == "add" else -1)
+                if imm12(c):
+                    self.op("add", d, self.R(a), Imm(c))
+                    return
+                if imm12(-c):
+                    self.op("sub", d, self.R(a), Imm(-c))
+                    return
+            elif logical_imm(cb, bits):
+                self.op(op, d, self.R(a), Imm(cb))
+                return
+        self.op(op, d, self.R(a), self.R(b))
+
+    def r_imul(self, inst: Inst) -> None:
+        a, b = inst.args
+        self.op("mul", self.D(inst.results[0]), self.R(a), self.R(b))
+
+    def r_div(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        signed = inst.opcode in (Opcode.SDIV, Opcode.SREM)
+        div = "sdiv" if signed else "udiv"
+        ra, rb = self.R(a), self.R(b)
+        if inst.opcode in (Opcode.SDIV, Opcode.UDIV):
+            self.op(div, d, ra, rb)
+            return
+        q = Reg(self.tmp(), d.bits)
+        self.op(div, q, ra, rb)
+        self.op("msub", d, q, rb, ra)
+
+    def r_shift(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.D(inst.results[0])
+        bits = d.bits
+        cb = self.const_of(b)
+        rotl = inst.opcode == Opcode.ROTL
+        if cb is not None:
+            k = cb & (bits - 1)
+            if rotl:
+                k = (bits - k) & (bits - 1)
+            if k == 0:
+                self.mov(d, self.Rz(a))
+                return
+            self.op("ror" if rotl else _SHIFT[inst.opcode], d, self.R(a), Imm(k))
+            return
+        rb = self.R(b, bits)
+        if rotl:
+            n = Reg(self.tmp(), bits)
+            self.op("neg", n, rb)
+            rb = n
+        self.op("ror" if rotl else _SHIFT[inst.opcode], d, self.R(a), rb)
+
+    def r_bitcount(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        if inst.opcode == Opcode.CLZ:
+            self.op("clz", d, a)
+        elif inst.opcode == Opcode.CTZ:
+            t = Reg(self.tmp(), d.bits)
+            self.op("rbit", t, a)
+            self.op("clz", d, t)
+        else:
+            v = self.tmp(RegClass.FLOAT)
+            self.op("fmov", Reg(v, d.bits), a)
+            self.ins("cnt", VecOp(v, "8b"), VecOp(v, "8b"), defs=[v], uses=[v])
+            self.ins("addv", VecOp(v, "b"), VecOp(v, "8b"), defs=[v], uses=[v])
+            self.op("fmov", Reg(d.reg, 32), Reg(v, 32))
+
+    def r_sext(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        op = {Opcode.SEXT8: "sxtb", Opcode.SEXT16: "sxth", Opcode.SEXT32: "sxtw"}[inst.opcode]
+        self.op(op, d, self.R(inst.args[0], 32))
+
+    def r_icmp(self, inst: Inst) -> None:
+        cc = self.flags(inst)
+        d = self.D(inst.results[0])
+        self.ins("cset", Reg(d.reg, 32), cc, defs=[d.reg])
+
+    r_eqz = r_icmp
+    r_fcmp = r_icmp
+
+    def r_select(self, inst: Inst) -> None:
+        c, a, b = inst.args
+        d = self.D(inst.results[0])
+        ra, rb = self.Rz(a), self.Rz(b)
+        cc = self.cond(c)
+        self.op("fcsel" if self.cls(a) == RegClass.FLOAT else "csel", d, ra, rb, cc)
+
+    # -- float ----------------------------------------------------------------------------------
+
+    def r_float(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.op(_FALU[inst.opcode], d, *(self.R(a) for a in inst.args))
+
+    def r_fcopysign(self, inst: Inst) -> None:
+        a, b = inst.args
+        bits = self.bits(a)
+        ta, tb = Reg(self.tmp(), bits), Reg(self.tmp(), bits)
+        self.op("fmov", ta, self.R(a))
+        self.op("fmov", tb, self.R(b))
+        # keep b's sign bit, insert a's other bits
+        self.ins("bfxil", tb, ta, Imm(0), Imm(bits - 1), defs=[tb.reg], uses=[tb.reg, ta.reg])
+        self.op("fmov", self.D(inst.results[0]), tb)
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def r_ireduce(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.op("mov", Reg(d.reg, 32), self.R(inst.args[0], 32))
+
+    def r_uextend(self, inst: Inst) -> None:
+        # the i32 operand's upper half is already zero (register invariant)
+        self.mov(self.D(inst.results[0]), self.R(inst.args[0]))
+
+    def r_sextend(self, inst: Inst) -> None:
+        self.op("sxtw", self.D(inst.results[0]), self.R(inst.args[0], 32))
+
+    def r_fcvt_to_int(self, inst: Inst) -> None:
+        signed = inst.opcode in (Opcode.FCVT_TO_SINT, Opcode.FCVT_TO_SINT_SAT)
+        # fcvtz[su] round toward zero and saturate, NaN -> 0: the saturating semantics; the
+        # trapping forms are guarded by the builder's checks
+        self.op("fcvtzs" if signed else "fcvtzu", self.D(inst.results[0]),
+                self.R(inst.args[0]))
+
+    def r_fcvt_from_int(self, inst: Inst) -> None:
+        op = "scvtf" if inst.opcode == Opcode.FCVT_FROM_SINT else "ucvtf"
+        self.op(op, self.D(inst.results[0]), self.R(inst.args[0]))
+
+    def r_fconvert(self, inst: Inst) -> None:
+        self.op("fcvt", self.D(inst.results[0]), self.R(inst.args[0]))
+
+    def r_bitcast(self, inst: Inst) -> None:
+        self.op("fmov", self.D(inst.results[0]), self.R(inst.args[0]))
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def heap_base(self, memory: int) -> int:
+        if memory == 0:
+            return HEAP
+        t = self.tmp()
+        self.ins("ldr", Reg(t), self.vm(self.info.offsets.memory_base(memory)), defs=[t])
+        return t
+
+    def address(self, imm, index: int, bits: int) -> Mem:
+        base = self.heap_base(imm.memory)
+        ri = self.R(index, 64)
+        if imm.offset == 0:
+            return Mem(base, 0, bits, ri.reg, 1)
+        t = self.tmp()
+        if imm12(imm.offset):
+            self.op("add", Reg(t), ri, Imm(imm.offset))
+        else:
+            self.int_const(t, imm.offset, 64)
+            self.op("add", Reg(t), Reg(t), ri)
+        return Mem(base, 0, bits, t, 1)
+
+    def r_heap_check(self, inst: Inst) -> None:
+        imm = inst.imm
+        ri = self.R(inst.args[0], 64)
+        end = imm.offset + imm.size
+        t, n = self.tmp(), self.tmp()
+        if imm12(end):
+            self.op("add", Reg(t), ri, Imm(end))
+        else:
+            self.int_const(t, end, 64)
+            self.op("add", Reg(t), Reg(t), ri)
+        self.ins("ldr", Reg(n), self.vm(self.info.offsets.memory_length(imm.memory)), defs=[n])
+        self.ins("cmp", Reg(t), Reg(n), uses=[t, n])
+        self.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+    def r_load(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        info = inst.opcode.info
+        if inst.opcode == Opcode.LOAD:
+            self.mov(d, self.address(inst.imm, inst.args[0], d.bits))
+            return
+        size = info.access_size
+        m = self.address(inst.imm, inst.args[0], size * 8)
+        if size == 4:
+            op, dbits = ("ldrsw", 64) if info.signed else ("ldr", 32)
+        else:
+            op = ("ldrs" if info.signed else "ldr") + ("b" if size == 1 else "h")
+            dbits = d.bits if info.signed else 32
+        self.ins(op, Reg(d.reg, dbits), m, defs=[d.reg], uses=_regs_of(m))
+
+    def r_store(self, inst: Inst) -> None:
+        idx, v = inst.args
+        size = inst.opcode.info.access_size
+        rv = self.Rz(v, 32 if size in (1, 2, 4) else None)
+        op = {1: "strb", 2: "strh"}.get(size, "str")
+        m = self.address(inst.imm, idx, rv.bits)
+        self.ins(op, rv, m, uses=_regs_of(rv) + _regs_of(m))
+
+    def r_memory_size(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("ldr", Reg(d.reg), self.vm(self.info.offsets.memory_length(inst.imm)),
+                 defs=[d.reg])
+        self.ins("lsr", Reg(d.reg), Reg(d.reg), Imm(16), defs=[d.reg], uses=[d.reg])
+
+    # -- globals --------------------------------------------------------------------------------
+
+    def global_cell(self, index: int) -> int:
+        t = self.tmp()
+        self.ins("ldr", Reg(t), self.vm(self.info.offsets.global_ptr(index)), defs=[t])
+        return t
+
+    def r_global_get(self, inst: Inst) -> None:
+        cell = self.global_cell(inst.imm)
+        d = self.D(inst.results[0])
+        self.mov(d, Mem(cell, 0, d.bits))
+
+    def r_global_set(self, inst: Inst) -> None:
+        v = inst.args[0]
+        cell = self.global_cell(inst.imm)
+        rv = self.R(v)
+        self.ins("str", rv, Mem(cell, 0, rv.bits), uses=[cell, *_regs_of(rv)])
+
+    # -- references and tables ------------------------------------------------------------------
+
+    def r_ref_null(self, inst: Inst) -> None:
+        self.mov(self.D(inst.results[0]), Reg(ZR))
+
+    def r_ref_is_null(self, inst: Inst) -> None:
+        a = self.R(inst.args[0])
+        self.ins("cmp", a, Imm(0), uses=_regs_of(a))
+        d = self.D(inst.results[0])
+        self.ins("cset", Reg(d.reg, 32), "eq", defs=[d.reg])
+
+    def r_ref_func(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("ldr", d, self.vm(V.FUNCREFS), defs=[d.reg])
+        off = V.FUNCREF_SIZE * inst.imm
+        if imm12(off):
+            self.op("add", d, d, Imm(off))
+        else:
+            t = self.tmp()
+            self.int_const(t, off, 64)
+            self.op("add", d, d, Reg(t))
+
+    def table_entry(self, table: int, index: int) -> Mem:
+        ri = self.vreg(index)
+        off = self.info.offsets
+        n = self.tmp()
+        self.ins("ldr", Reg(n), self.vm(off.table_length(table)), defs=[n])
+        self.ins("cmp", Reg(ri), Reg(n), uses=[ri, n])
+        self.bcc_trap("hs", TrapCode.TABLE_OUT_OF_BOUNDS)
+        t = self.tmp()
+        self.ins("ldr", Reg(t), self.vm(off.table_base(table)), defs=[t])
+        return Mem(t, 0, 64, ri, 8)
+
+    def r_table_get(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        self.mov(self.D(inst.results[0]), m)
+
+    def r_table_set(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        rv = self.R(inst.args[1])
+        self.ins("str", rv, m, uses=[*_regs_of(m), *_regs_of(rv)])
+
+    def r_table_size(self, inst: Inst) -> None:
+        d = self.D(inst.results[0])
+        self.ins("ldr", Reg(d.reg, 32), self.vm(self.info.offsets.table_length(inst.imm), 32),
+                 defs=[d.reg])
+
+    # -- runtime helpers ------------------------------------------------------------------------
+
+    def helper(self, h: Helper, consts: list[int], args: list[int],
+               result: int | None = None, traps: bool = False) -> None:
+        """Call runtime helper h (C calling convention): (vmctx, *consts, *args)."""
+        self.ins("mov", Reg(0), Reg(VMCTX), defs=[0])
+        k = 1
+        for c in consts:
+            self.int_const(k, c, 64)
+            k += 1
+        for a in args:
+            self.mov(Reg(k), self.R(a))
+            k += 1
+        self.ins("@call_helper", Imm(HELPER_INDEX[h]), defs=[0], uses=list(range(k)),
+                 clobbers=CALLER_SAVED)
+        self.reload_heap()
+        if traps:
+            self.ins("cbnz", Reg(0, 32), Label(name=f"{self.mf.name}_trapdyn"), uses=[0])
+            self.traps.add(-1)
+        if result is not None:
+            self.mov(self.D(result), Reg(0, self.bits(result)))
+
+    def reload_heap(self) -> None:
+        if self.uses_heap:
+            self.ins("ldr", Reg(HEAP), self.vm(self.info.offsets.memory_base(0)))
+
+    def r_memory_grow(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0])
+
+    def r_memory_fill(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_memory_copy(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_memory_init(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_data_drop(self, inst: Inst) -> None:
+        self.helper(Helper.DATA_DROP, [inst.imm], [])
+
+    def r_table_grow(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
+
+    def r_table_fill(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_table_copy(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_table_init(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_elem_drop(self, inst: Inst) -> None:
+        self.helper(Helper.ELEM_DROP, [inst.imm], [])
+
+    # -- traps ----------------------------------------------------------------------------------
+
+    def r_trap(self, inst: Inst) -> None:
+        self.ins("b", self.trap_label(inst.imm))
+
+    def r_trapz(self, inst: Inst) -> None:
+        self.cond_trap(inst, on_zero=True)
+
+    def r_trapnz(self, inst: Inst) -> None:
+        self.cond_trap(inst, on_zero=False)
+
+    def cond_trap(self, inst: Inst, on_zero: bool) -> None:
+        c = inst.args[0]
+        label = self.trap_label(inst.imm)
+        d = self.fused_def(c)
+        if d is None:
+            r = self.R(c)
+            self.ins("cbz" if on_zero else "cbnz", r, label, uses=_regs_of(r))
+            return
+        cc = self.flags(d)
+        self.ins("b." + (INVERT[cc] if on_zero else cc), label)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call_args(self, args: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(a) for a in args])
+        fixed: list[int] = []
+        for a, loc in zip(args, locs):
+            if loc.stack is not None:
+                ra = self.R(a, 64)
+                self.ins("str", ra, Mem(SP, 8 * loc.stack, 64), uses=_regs_of(ra))
+        for a, loc in zip(args, locs):
+            if loc.reg is not None:
+                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
+                fixed.append(loc.reg)
+        return fixed, nstack
+
+    def call_results(self, results: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
+        return [loc.reg for loc in locs if loc.reg is not None], nstack
+
+    def finish_call(self, results: list[int]) -> None:
+        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
+        self.reload_heap()
+        for r, loc in zip(results, locs):
+            d = self.D(r)
+            if loc.reg is not None:
+                self.mov(d, Reg(loc.reg, d.bits))
+            else:
+                self.mov(Reg(d.reg, 64), Mem(SP, 8 * loc.stack, 64))
+
+    def r_call(self, inst: Inst) -> None:
+        fixed, nargs = self.call_args(inst.args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        idx = inst.imm
+        if idx < self.info.num_imported_funcs:
+            self.saves_vmctx = True
+            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
+        else:
+            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
+                     clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    def r_call_indirect(self, inst: Inst) -> None:
+        imm = inst.imm
+        idx, args = inst.args[0], inst.args[1:]
+        m = self.table_entry(imm.table, idx)
+        ref = self.tmp()
+        self.ins("ldr", Reg(ref), m, defs=[ref], uses=_regs_of(m))
+        self.ins("cbz", Reg(ref), self.trap_label(TrapCode.INDIRECT_CALL_TO_NULL), uses=[ref])
+        sig, got = self.tmp(), self.tmp()
+        self.ins("ldr", Reg(sig), self.vm(self.info.offsets.sig_id(imm.type_index)), defs=[sig])
+        self.ins("ldr", Reg(got), Mem(ref, V.FUNCREF_SIG, 64), defs=[got], uses=[ref])
+        self.ins("cmp", Reg(sig), Reg(got), uses=[sig, got])
+        self.bcc_trap("ne", TrapCode.BAD_SIGNATURE)
+        fixed, nargs = self.call_args(args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        self.saves_vmctx = True
+        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    # -- control --------------------------------------------------------------------------------
+
+    def edge(self, bc) -> int:
+        """The machine block to branch to for edge bc: the target itself when it has no
+        parameters, else a new block holding the parallel copy and a jump."""
+        target = self.f.blocks[bc.block]
+        if not target.params:
+            return bc.block
+        saved = self.cur
+        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
+        self.cur = eb
+        self.pcopy(target.params, bc.args)
+        self.ins("b", Label(bc.block), targets=(bc.block,))
+        self.cur = saved
+        return eb.id
+
+    def pcopy(self, params: list[int], args: list[int]) -> None:
+        uses = [self.vreg(a) for a in args]
+        defs = [self.dst(p) for p in params]
+        self.ins("@pcopy", defs=defs, uses=uses, parallel=True)
+
+    def r_jump(self, inst: Inst) -> None:
+        bc = inst.targets[0]
+        if self.f.blocks[bc.block].params:
+            self.pcopy(self.f.blocks[bc.block].params, bc.args)
+        self.ins("b", Label(bc.block), targets=(bc.block,))
+
+    def r_brif(self, inst: Inst) -> None:
+        t, e = inst.targets
+        tb, eb = self.edge(t), self.edge(e)
+        c = inst.args[0]
+        if self.fused_def(c) is None:
+            r = self.R(c)
+            self.ins("cbnz", r, Label(tb), uses=_regs_of(r), targets=(tb,))
+        else:
+            cc = self.flags(self.fused_def(c))
+            self.ins("b." + cc, Label(tb), targets=(tb,))
+        self.ins("b", Label(eb), targets=(eb,))
+
+    def r_br_table(self, inst: Inst) -> None:
+        targets = [self.edge(bc) for bc in inst.targets]
+        ri = self.vreg(inst.args[0])
+        self._br_tree(ri, targets[:-1], 0, len(targets) - 1, targets[-1])
+
+    def _cmp_index(self, ri: int, k: int) -> None:
+        if imm12(k):
+            self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
+        else:
+            t = self.tmp()
+            self.int_const(t, k, 32)
+            self.ins("cmp", Reg(ri, 32), Reg(t, 32), uses=[ri, t])
+
+    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
+        """Binary search over case indices [lo, hi) (a compare-and-branch tree)."""
+        if hi - lo <= 3:
+            for k in range(lo, hi):
+                self._cmp_index(ri, k)
+                self.ins("b.eq", Label(cases[k]), targets=(cases[k],))
+            self.ins("b", Label(default), targets=(default,))
+            return
+        mid = (lo + hi) // 2
+        upper = self.mf.new_block(self.cur.loop_depth)
+        self._cmp_index(ri, mid)
+        self.ins("b.hs", Label(upper.id), targets=(upper.id,))
+        self._br_tree(ri, cases, lo, mid, default)
+        saved = self.cur
+        self.cur = upper
+        self._br_tree(ri, cases, mid, hi, default)
+        self.cur = saved
+
+    def r_return(self, inst: Inst) -> None:
+        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
+        fixed = []
+        for a, loc in zip(inst.args, locs):
+            if loc.stack is not None:
+                ra = self.R(a, 64)
+                self.ins("@store_fp", Imm(16 + 8 * loc.stack), ra, uses=_regs_of(ra))
+        for a, loc in zip(inst.args, locs):
+            if loc.reg is not None:
+                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
+                fixed.append(loc.reg)
+        self.ins("@ret", uses=fixed)
+
+
+_O = Opcode
+_RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **{op: Lowering.r_alu for op in _ALU},
+    _O.IMUL: Lowering.r_imul,
+    **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},
+    **{op: Lowering.r_shift for op in (*_SHIFT, _O.ROTL)},
+    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
+    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
+    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.FCMP: Lowering.r_fcmp,
+    _O.SELECT: Lowering.r_select,
+    **{op: Lowering.r_float for op in _FALU},
+    _O.FCOPYSIGN: Lowering.r_fcopysign,
+    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
+    _O.SEXTEND: Lowering.r_sextend,
+    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
+                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
+    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
+    _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
+    _O.BITCAST: Lowering.r_bitcast,
+    _O.HEAP_CHECK: Lowering.r_heap_check,
+    **{op: Lowering.r_load for op in _LOADS},
+    **{op: Lowering.r_store for op in _STORES},
+    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
+    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
+    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
+    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
+    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
+    _O.REF_FUNC: Lowering.r_ref_func,
+    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
+    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
+    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
+    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
+    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
+    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
+    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
+    _O.RETURN: Lowering.r_return,
+}

@@ -1,0 +1,112 @@
+"""aarch64 module-level stubs: the trap stub, the shared entry-return path, per-signature entry
+trampolines (AAPCS64 -> internal convention) and exit trampolines (internal -> host callback).
+
+Entry trampoline, C signature ``int entry(vmctx, code, buf)``: loads the arguments from `buf`
+(8 bytes per value, f32 in the low half), calls `code` with vmctx in x28, stores the results back
+into `buf` from offset 0, returns 0; a trap returns 1 with the code in ExecState.trap_code.
+Frame (192 bytes, x29 = sp at its base): [0] x29, x30; [16..80) x19-x26; [80] x27, x28;
+[96..160) d8-d15; [160] previous ExecState.entry_sp; [168] buf; [176] ExecState pointer.
+All callee-saved registers are saved here because a trap unwinds past the wasm frames without
+running their epilogues. ExecState.entry_sp holds the trampoline's x29 while wasm code runs.
+
+Trap stub: entered by a branch with the trap code in x1 and x28 a vmctx or HostCtx (both hold
+the ExecState pointer at offset 0).
+
+Exit trampoline: internal convention in, x28 = HostCtx; spills the arguments into a stack
+buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
+code + 1 (then it unwinds through the trap stub).
+"""
+
+from __future__ import annotations
+
+from engine.runtime import vmctx as V
+
+from ..base import HELPER_INDEX, Helper
+from . import abi
+from .target import reg_name
+
+TRAP = "__trap"
+ENTRY_RETURN = "__entry_return"
+_ENTRY_FRAME = 192
+_PAIRS = [("x19", "x20", 16), ("x21", "x22", 32), ("x23", "x24", 48), ("x25", "x26", 64),
+          ("x27", "x28", 80), ("d8", "d9", 96), ("d10", "d11", 112), ("d12", "d13", 128),
+          ("d14", "d15", 144)]
+
+
+def common_stubs() -> list[str]:
+    return [
+        f"{ENTRY_RETURN}:",
+        "  ldr x9, [x29, #176]",
+        "  ldr x10, [x29, #160]",
+        f"  str x10, [x9, #{V.STATE_ENTRY_SP}]",
+        "  mov sp, x29",
+        *(f"  ldp {a}, {b}, [sp, #{off}]" for a, b, off in _PAIRS),
+        f"  ldp x29, x30, [sp], #{_ENTRY_FRAME}",
+        "  ret",
+        f"{TRAP}:",
+        f"  ldr x9, [x28, #{V.STATE}]",
+        f"  str x1, [x9, #{V.STATE_TRAP_CODE}]",
+        f"  ldr x29, [x9, #{V.STATE_ENTRY_SP}]",
+        "  mov w0, #1",
+        f"  b {ENTRY_RETURN}",
+    ]
+
+
+def _sized(n: int) -> int:
+    return (n + 15) & ~15
+
+
+def entry_trampoline(name: str, params, results) -> list[str]:
+    plocs, pstack = abi.assign(params)
+    rlocs, rstack = abi.assign(results, results=True)
+    out_bytes = _sized(8 * max(pstack, rstack))
+    lines = [f"{name}:", f"  stp x29, x30, [sp, #-{_ENTRY_FRAME}]!", "  mov x29, sp",
+             *(f"  stp {a}, {b}, [sp, #{off}]" for a, b, off in _PAIRS),
+             "  mov x28, x0",
+             f"  ldr x9, [x28, #{V.STATE}]",
+             f"  ldr x10, [x9, #{V.STATE_ENTRY_SP}]",
+             "  stp x10, x2, [x29, #160]",
+             "  str x9, [x29, #176]"]
+    if out_bytes:
+        lines.append(f"  sub sp, sp, #{out_bytes}")
+    lines += [f"  str x29, [x9, #{V.STATE_ENTRY_SP}]", "  mov x17, x1", "  mov x16, x2"]
+    for i, loc in enumerate(plocs):
+        if loc.stack is not None:
+            lines += [f"  ldr x9, [x16, #{8 * i}]", f"  str x9, [sp, #{8 * loc.stack}]"]
+    for i, loc in enumerate(plocs):
+        if loc.reg is not None:
+            lines.append(f"  ldr {reg_name(loc.reg)}, [x16, #{8 * i}]")
+    lines += ["  blr x17", "  ldr x16, [x29, #168]"]
+    for i, loc in enumerate(rlocs):
+        if loc.reg is not None:
+            lines.append(f"  str {reg_name(loc.reg)}, [x16, #{8 * i}]")
+        else:
+            lines += [f"  ldr x9, [sp, #{8 * loc.stack}]", f"  str x9, [x16, #{8 * i}]"]
+    lines += ["  mov w0, #0", f"  b {ENTRY_RETURN}"]
+    return lines
+
+
+def exit_trampoline(name: str, params, results) -> list[str]:
+    plocs, _ = abi.assign(params)
+    rlocs, _ = abi.assign(results, results=True)
+    size = _sized(8 * max(len(params), len(results), 1))
+    lines = [f"{name}:", "  stp x29, x30, [sp, #-16]!", "  mov x29, sp",
+             f"  sub sp, sp, #{size}"]
+    for i, loc in enumerate(plocs):
+        if loc.reg is not None:
+            lines.append(f"  str {reg_name(loc.reg)}, [sp, #{8 * i}]")
+        else:
+            lines += [f"  ldr x9, [x29, #{16 + 8 * loc.stack}]", f"  str x9, [sp, #{8 * i}]"]
+    lines += ["  mov x0, x28", "  mov x1, sp",
+              f"  ldr x16, [x28, #{V.HOSTCTX_HELPERS}]",
+              f"  ldr x16, [x16, #{8 * HELPER_INDEX[Helper.HOST_CALL]}]",
+              "  blr x16", f"  cbnz w0, {name}_trap"]
+    for i, loc in enumerate(rlocs):
+        if loc.stack is not None:
+            lines += [f"  ldr x9, [sp, #{8 * i}]", f"  str x9, [x29, #{16 + 8 * loc.stack}]"]
+    for i, loc in enumerate(rlocs):
+        if loc.reg is not None:
+            lines.append(f"  ldr {reg_name(loc.reg)}, [sp, #{8 * i}]")
+    lines += ["  mov sp, x29", "  ldp x29, x30, [sp], #16", "  ret",
+              f"{name}_trap:", "  sub w1, w0, #1", f"  b {TRAP}"]
+    return lines
