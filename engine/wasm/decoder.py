@@ -507,6 +507,9 @@ class _Decoder:
                 b = data[pos]
                 if b < 0x80:
                     pos += 1
+                elif data[pos + 1] < 0x80:                  # two bytes
+                    b = (b & 0x7F) | data[pos + 1] << 7
+                    pos += 2
                 else:
                     b, pos = u32(data, pos, n)
                 out.append(Instr_(op, b, start))
@@ -519,6 +522,11 @@ class _Decoder:
                 elif b < 0x80:
                     b -= 0x80
                     pos += 1
+                elif data[pos + 1] < 0x80:                  # two bytes
+                    b = (b & 0x7F) | data[pos + 1] << 7
+                    if b & 0x2000:
+                        b -= 0x4000
+                    pos += 2
                 else:
                     b, pos = read_s32(data, pos, n)
                 out.append(Instr_(op, b, start))

@@ -681,3 +681,20 @@ def test_bodies_reencode_to_the_same_bytes(wast, tmp_path, wast2json_exe):
             assert bytes(out) == data[code.offset:end], (cmd["line"], code.offset)
             bodies += 1
     assert bodies > 0
+
+
+@pytest.mark.parametrize("value", [63, 64, -64, -65, 127, 128, 8191, -8192, 8192, -8193,
+                                   2**31 - 1, -2**31])
+def test_i32_const_lengths(value):
+    encoded = sleb(value)
+    assert ops(body_of(func_module(b"\x41" + encoded + b"\x1a\x0b")))[0] == (Op.I32_CONST, value)
+
+
+@pytest.mark.parametrize("index", [127, 128, 300, 16383, 16384, 2**32 - 1])
+def test_u32_index_lengths(index):
+    assert ops(body_of(func_module(b"\x0c" + uleb(index) + b"\x0b")))[0] == (Op.BR, index)
+    padded = bytearray(uleb(index))
+    padded[-1] |= 0x80
+    padded += b"\x00"                      # the same value, one byte longer
+    if len(padded) <= 5:
+        assert ops(body_of(func_module(b"\x0c" + bytes(padded) + b"\x0b")))[0] == (Op.BR, index)
