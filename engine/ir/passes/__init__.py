@@ -47,4 +47,17 @@ def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
     return changed
 
 
-__all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "fold", "dce", "copyprop"]
+def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | None = None,
+             max_rounds: int = 8) -> None:
+    """The standard optimisation: copy propagation and folding repeated until neither changes
+    anything (folding a branch can make a parameter redundant, which can expose more folding;
+    at most `max_rounds` rounds), then dead-code elimination."""
+    if verify_each:
+        verify(func, module)
+    for _ in range(max_rounds):
+        if not run_passes(func, ("copyprop", "fold"), verify_each=verify_each, module=module):
+            break
+    run_passes(func, ("copyprop", "dce"), verify_each=verify_each, module=module)
+
+
+__all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop"]

@@ -6,7 +6,8 @@ by zero, a float-to-int truncation out of range) is left alone, since it only ru
 trap. Also: ``select`` with a constant condition (or equal operands) becomes its operand,
 ``trapz``/``trapnz`` on a constant either disappears or becomes an unconditional ``trap`` (never
 the other way), and ``brif``/``br_table`` on a constant become ``jump``. Blocks that become
-unreachable are removed."""
+unreachable are removed. A block parameter that receives one constant on every edge counts as
+that constant."""
 
 from __future__ import annotations
 
@@ -80,9 +81,30 @@ def fold(func: Function) -> bool:
     cache: dict[tuple, Callable | None] = {}
     changed = False
     cfg = CFG(func)
+    incoming: list[list] = [[] for _ in func.blocks]
+    for b in func.blocks:
+        term = b.terminator
+        if term is not None and term.targets:
+            for bc in term.targets:
+                incoming[bc.block].append(bc)
     for bid in cfg.rpo:
         block = func.blocks[bid]
         insts = block.insts
+        if bid and block.params:
+            # a parameter is a constant when every edge passes one constant (edges from blocks
+            # not visited yet pass values that are not in `consts`: conservatively unknown)
+            for k, p in enumerate(block.params):
+                value = None
+                for bc in incoming[bid]:
+                    a = bc.args[k]
+                    a = mapping.get(a, a)
+                    bits = consts.get(a)
+                    if bits is None or (value is not None and bits != value):
+                        value = None
+                        break
+                    value = bits
+                if value is not None:
+                    consts[p] = value
         j = 0
         while j < len(insts):
             inst = insts[j]
