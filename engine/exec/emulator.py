@@ -39,6 +39,8 @@ class _Arch:
     pc: int = 0
     #: the link register (None: calls push the return address on the stack, as x86)
     lr: int | None = None
+    #: (register, bits to OR in) set once after the Uc is created
+    setup: tuple[tuple[int, int], ...] = ()
 
 
 def _arch(name: str) -> _Arch:
@@ -55,6 +57,13 @@ def _arch(name: str) -> _Arch:
                      tuple(getattr(A, f"UC_ARM64_REG_X{i}") for i in range(8)),
                      A.UC_ARM64_REG_X0, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC,
                      A.UC_ARM64_REG_X30)
+    if name == "riscv64":
+        from unicorn import riscv_const as R
+        a = tuple(getattr(R, f"UC_RISCV_REG_A{i}") for i in range(8))
+        # ret = jalr zero, 0(ra); mstatus.FS (bit 13) turns the FP unit on
+        return _Arch(U.UC_MODE_RISCV64, U.UC_ARCH_RISCV, (0x00008067).to_bytes(4, "little"),
+                     a, a[0], R.UC_RISCV_REG_SP, R.UC_RISCV_REG_PC, R.UC_RISCV_REG_RA,
+                     ((R.UC_RISCV_REG_MSTATUS, 1 << 13),))
     raise UnsupportedError(f"emulating {name}")
 
 
@@ -126,6 +135,8 @@ class EmulatedMachine:
         from unicorn import UC_HOOK_CODE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
         self.arch = _arch(compiled.target)
         self.uc = uc = Uc(self.arch.arch, self.arch.mode)
+        for reg, bits in self.arch.setup:
+            uc.reg_write(reg, uc.reg_read(reg) | bits)
         size = round_up(max(len(compiled.code), 1), PAGE)
         uc.mem_map(CODE_BASE, size, UC_PROT_READ | UC_PROT_EXEC)
         uc.mem_write(CODE_BASE, compiled.code)

@@ -1,0 +1,99 @@
+"""The riscv64 internal calling convention and frame layout.
+
+Arguments: integers/references in a0-a7, floats in fa0-fa7; the rest in 8-byte stack slots at
+[sp + 8k] of the caller (k counting only stack-passed values), which the callee reads at
+[s0 + 8k] (s0, the frame pointer, is the stack pointer at entry). Results: a0, a1 / fa0, fa1,
+the rest written by the callee into the same stack area ([s0 + 8k]); the caller reserves
+max(stack args, stack results) slots. vmctx in s11 (callers of imports and call_ref restore it
+from a frame slot), heap base in s10 (callers reload it after a call, since the callee may
+grow memory). sp stays 16-byte aligned.
+
+Frame (s0-based, growing down): [s0-8] return address, [s0-16] caller's s0, then the used
+callee-saved registers, then extra slots (saved vmctx), then spill slots, then the outgoing
+stack-argument area at the bottom (sp).
+
+Value representation in registers: an i32 is kept sign-extended to 64 bits (the RV64 *w
+instructions' convention), so 64-bit compares and branches order i32 values correctly, both
+signed and unsigned; it is zero-extended where it becomes an address or table index.
+An f32 is NaN-boxed in a 64-bit float register (as flw and the .s instructions leave it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from engine.wasm.types import ValType
+
+from ..base import RegClass
+from .target import TARGET
+
+
+def reg_class(t: ValType) -> RegClass:
+    return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
+
+
+def bits(t: ValType) -> int:
+    return 32 if t in (ValType.I32, ValType.F32) else 64
+
+
+@dataclass(slots=True, frozen=True)
+class ValueLoc:
+    """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""
+
+    reg: int | None = None
+    stack: int | None = None
+
+
+def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
+    """Locations of a list of arguments (or results); returns them and the stack slot count."""
+    pools = TARGET.ret_regs if results else TARGET.arg_regs
+    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
+    out: list[ValueLoc] = []
+    nstack = 0
+    for t in types:
+        cls = reg_class(t)
+        regs = pools[cls]
+        if used[cls] < len(regs):
+            out.append(ValueLoc(reg=regs[used[cls]]))
+            used[cls] += 1
+        else:
+            out.append(ValueLoc(stack=nstack))
+            nstack += 1
+    return out, nstack
+
+
+def load_op(t: ValType) -> str:
+    """The load that brings a value of type t from an 8-byte slot into its register class
+    (i32 sign-extended, f32 NaN-boxed)."""
+    return {ValType.I32: "lw", ValType.F32: "flw", ValType.F64: "fld"}.get(t, "ld")
+
+
+def store_op(t: ValType) -> str:
+    return {ValType.I32: "sw", ValType.F32: "fsw", ValType.F64: "fsd"}.get(t, "sd")
+
+
+@dataclass(slots=True)
+class Frame:
+    """The frame of one function after register allocation."""
+
+    callee_saved: list[int]
+    extra_slots: int
+    spill_slots: int
+    outgoing_slots: int
+
+    @property
+    def size(self) -> int:
+        """Bytes from sp to s0 (16-aligned)."""
+        n = 2 + len(self.callee_saved) + self.extra_slots + self.spill_slots + self.outgoing_slots
+        return (8 * n + 15) & ~15
+
+    def saved_offset(self, i: int) -> int:
+        """s0-relative offset of the i-th saved callee-saved register."""
+        return -8 * (3 + i)
+
+    def extra_offset(self, i: int) -> int:
+        return -8 * (3 + len(self.callee_saved) + i)
+
+    def spill_offset(self, i: int) -> int:
+        return -8 * (3 + len(self.callee_saved) + self.extra_slots + i)

@@ -1,0 +1,940 @@
+"""riscv64 instruction selection: IR function -> machine function over virtual registers.
+
+Rules are small methods per opcode, grouped by kind (integer, float, conversion, memory,
+control, calls); `_RULES` maps each IR opcode to its rule. Integer constants are folded into
+instructions as 12-bit immediates where the I-type forms allow (addi/andi/ori/xori/slti/
+sltiu, shift amounts, load/store displacements), zero is the `zero` register, and other
+constants are rematerialised at each use with `li`. A compare (icmp/eqz) that immediately
+precedes its only user brif/trapz/trapnz is fused into one conditional branch.
+
+i32 invariant: an i32 value is kept sign-extended to 64 bits in its register. Every rule that
+produces an i32 keeps it so (the *w instructions, lw, fcvt.w*, fmv.x.w and slt* all do), which
+makes sextend a copy, lets 64-bit branches compare i32 values (sign extension preserves both
+the signed and the unsigned order), and requires a zero extension (slli+srli by 32) where an
+i32 becomes an address or a table index; the zero-extended index is computed once per block.
+
+Misaligned memory accesses: the memarg alignment is only a hint, and hardware may trap on (or
+emulate very slowly) a misaligned access. Each access wider than a byte checks the effective
+address's low bits at run time: aligned addresses take the single load/store, others a
+byte-wise sequence (lbu/sb with shifts), so the code is correct on any RV64 implementation.
+
+Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret', '@call',
+'@call_import', '@call_ref', '@call_helper', '@trap_dyn', '@csel' (conditional move),
+'@fminmax', '@fround', '@bitcount', '@load', '@store', '@load_fp' / '@store_fp' (s0-relative
+stack arguments/results), '@slot_ld' / '@slot_st' (spill slots), '@pcopy'.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from engine.errors import TrapCode, UnsupportedError
+from engine.ir.cfg import CFG
+from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
+from engine.runtime import vmctx as V
+
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
+from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from . import abi
+from .target import A, CALLER_SAVED, HEAP, SP, VMCTX, ZERO, is_float
+
+#: IntCC -> (branch op, swap operands) meaning "branch if a cc b"
+_BRANCH = {IntCC.EQ: ("beq", False), IntCC.NE: ("bne", False), IntCC.SLT: ("blt", False),
+           IntCC.SGE: ("bge", False), IntCC.SGT: ("blt", True), IntCC.SLE: ("bge", True),
+           IntCC.ULT: ("bltu", False), IntCC.UGE: ("bgeu", False), IntCC.UGT: ("bltu", True),
+           IntCC.ULE: ("bgeu", True)}
+NEG_BRANCH = {"beq": "bne", "bne": "beq", "blt": "bge", "bge": "blt", "bltu": "bgeu",
+              "bgeu": "bltu"}
+
+_ALU = {Opcode.IADD: "add", Opcode.ISUB: "sub", Opcode.BAND: "and", Opcode.BOR: "or",
+        Opcode.BXOR: "xor"}
+_MULDIV = {Opcode.IMUL: "mul", Opcode.SDIV: "div", Opcode.UDIV: "divu", Opcode.SREM: "rem",
+           Opcode.UREM: "remu"}
+_SHIFT = {Opcode.ISHL: "sll", Opcode.SSHR: "sra", Opcode.USHR: "srl"}
+_FALU = {Opcode.FADD: "fadd", Opcode.FSUB: "fsub", Opcode.FMUL: "fmul", Opcode.FDIV: "fdiv"}
+_ROUND = {Opcode.FNEAREST: "rne", Opcode.FFLOOR: "rdn", Opcode.FCEIL: "rup",
+          Opcode.FTRUNC: "rtz"}
+_LOAD = {Opcode.ULOAD8: ("lbu", 1), Opcode.SLOAD8: ("lb", 1), Opcode.ULOAD16: ("lhu", 2),
+         Opcode.SLOAD16: ("lh", 2), Opcode.ULOAD32: ("lwu", 4), Opcode.SLOAD32: ("lw", 4)}
+_STORE = {Opcode.ISTORE8: ("sb", 1), Opcode.ISTORE16: ("sh", 2), Opcode.ISTORE32: ("sw", 4)}
+
+
+def fits12(x: int) -> bool:
+    return -2048 <= x < 2048
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) & 1 else x
+
+
+class Lowering:
+    """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
+
+    def __init__(self, func: Function, info: ModuleInfo) -> None:
+        self.f = func
+        self.info = info
+        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
+        self.vmap: dict[int, int] = {}
+        self.consts: dict[int, int] = {}
+        self.defs: dict[int, Inst] = {}
+        self.uses: dict[int, int] = {}
+        self.cur: MBlock | None = None
+        self.traps: set[int] = set()
+        self.outgoing = 0
+        self.saves_vmctx = False
+        self.fused: set[int] = set()
+        self.zext_cache: dict[int, int] = {}
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def ty(self, v: int):
+        return self.f.value_types[v]
+
+    def is32(self, v: int) -> bool:
+        return self.ty(v) in (I32, F32)
+
+    def cls(self, v: int) -> RegClass:
+        return abi.reg_class(self.ty(v))
+
+    def fs(self, v: int) -> str:
+        """The float format suffix of value v: 's' or 'd'."""
+        return "s" if self.ty(v) == F32 else "d"
+
+    def vreg(self, v: int) -> int:
+        """The register holding IR value v (constants are materialised afresh here; an integer
+        zero is the zero register)."""
+        if v in self.consts:
+            if self.consts[v] == 0 and self.cls(v) == RegClass.INT:
+                return ZERO
+            r = self.mf.new_vreg(self.cls(v))
+            self.materialize(r, self.ty(v), self.consts[v])
+            return r
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def dst(self, v: int) -> int:
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def R(self, v: int) -> Reg:
+        return Reg(self.vreg(v))
+
+    def D(self, v: int) -> Reg:
+        return Reg(self.dst(v))
+
+    def imm12(self, v: int) -> int | None:
+        """v's value as a sign-extended 12-bit immediate, if v is such an integer constant."""
+        if v in self.consts and self.ty(v) in (I32, I64):
+            c = _signed(self.consts[v], 32 if self.ty(v) == I32 else 64)
+            if fits12(c):
+                return c
+        return None
+
+    def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
+        i = MInst(op, list(ops), list(defs), list(uses), **kw)
+        self.cur.insts.append(i)
+        return i
+
+    def op3(self, op: str, d: int, a: int, b) -> None:
+        """d <- a op b, b a register number or an Imm."""
+        if isinstance(b, Imm):
+            self.ins(op, Reg(d), Reg(a), b, defs=[d], uses=[a])
+        else:
+            self.ins(op, Reg(d), Reg(a), Reg(b), defs=[d], uses=[a, b])
+
+    def op2(self, op: str, d: int, a: int, *extra) -> None:
+        self.ins(op, Reg(d), Reg(a), *extra, defs=[d], uses=[a])
+
+    def tmp(self, cls: RegClass = RegClass.INT) -> int:
+        return self.mf.new_vreg(cls)
+
+    def mov(self, d: int, s: int) -> None:
+        """d <- s, registers of one class."""
+        op = "fmv.d" if self._is_float(d) else "mv"
+        self.ins(op, Reg(d), Reg(s), defs=[d], uses=[s], is_move=True)
+
+    def _is_float(self, r: int) -> bool:
+        if r >= 256:
+            return self.mf.vreg_class[r] == RegClass.FLOAT
+        return is_float(r)
+
+    def li(self, r: int, value: int) -> None:
+        self.ins("li", Reg(r), Imm(value), defs=[r])
+
+    def materialize(self, r: int, ty, value: int) -> None:
+        if ty in (F32, F64):
+            mv = "fmv.w.x" if ty == F32 else "fmv.d.x"
+            if value == 0:
+                self.ins(mv, Reg(r), Reg(ZERO), defs=[r])
+                return
+            t = self.tmp()
+            self.li(t, _signed(value, 32) if ty == F32 else value)
+            self.ins(mv, Reg(r), Reg(t), defs=[r], uses=[t])
+        else:
+            self.li(r, _signed(value, 32 if ty == I32 else 64))
+
+    def trap_label(self, code: TrapCode) -> Label:
+        self.traps.add(int(code))
+        return Label(name=f"{self.mf.name}_trap{int(code)}")
+
+    def branch_trap(self, op: str, a: int, b: int, code: TrapCode) -> None:
+        self.ins(op, Reg(a), Reg(b), self.trap_label(code), uses=[a, b])
+
+    def vm(self, off: int) -> Mem:
+        """The vmctx field at byte offset `off` as a memory operand."""
+        if fits12(off):
+            return Mem(VMCTX, off)
+        t = self.tmp()
+        self.li(t, off)
+        self.op3("add", t, t, VMCTX)
+        return Mem(t, 0)
+
+    def load(self, op: str, d: int, m: Mem) -> None:
+        self.ins(op, Reg(d), m, defs=[d], uses=[m.base])
+
+    def store(self, op: str, v: int, m: Mem) -> None:
+        self.ins(op, Reg(v), m, uses=[v, m.base])
+
+    def zext(self, v: int) -> int:
+        """A register holding i32 value v zero-extended to 64 bits (once per block)."""
+        r = self.zext_cache.get(v)
+        if r is None:
+            if v in self.consts:
+                r = self.tmp()
+                self.li(r, self.consts[v] & 0xFFFFFFFF)
+                return r
+            a = self.vreg(v)
+            r = self.tmp()
+            self.op2("slli", r, a, Imm(32))
+            self.op2("srli", r, r, Imm(32))
+            self.zext_cache[v] = r
+        return r
+
+    # -- driver ---------------------------------------------------------------------------------
+
+    def run(self) -> MFunction:
+        f = self.f
+        cfg = CFG(f)
+        depth = cfg.loop_depth
+        for b in f.blocks:
+            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+        for b in f.blocks:
+            for inst in b.insts:
+                for r in inst.results:
+                    self.defs[r] = inst
+                for a in inst.args:
+                    self.uses[a] = self.uses.get(a, 0) + 1
+                for bc in inst.targets or ():
+                    for a in bc.args:
+                        self.uses[a] = self.uses.get(a, 0) + 1
+                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
+                    self.consts[inst.results[0]] = inst.imm
+        if cfg.preds[0]:
+            raise UnsupportedError("riscv64 lowering of a branch to the entry block")
+        headers = cfg.loop_headers
+        for b in f.blocks:
+            if not cfg.reachable(b.id):
+                continue
+            self.cur = self.mf.blocks[b.id]
+            self.zext_cache = {}
+            if b.id == 0:
+                self.lower_params()
+            if self.info.epoch and (b.id == 0 or b.id in headers):
+                self.epoch_check()
+            if self.info.fuel:
+                self.fuel_charge(len(b.insts))
+            insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
+            for k, inst in enumerate(insts):
+                if id(inst) in self.fused:
+                    continue
+                nxt = insts[k + 1] if k + 1 < len(insts) else None
+                if self.try_fuse(inst, nxt):
+                    continue
+                rule = _RULES.get(inst.opcode)
+                if rule is None:
+                    raise UnsupportedError(f"riscv64 lowering of {inst.opcode.value}")
+                rule(self, inst)
+        self.mf.extra_slots = 1 if self.saves_vmctx else 0
+        return self.mf
+
+    def epoch_check(self) -> None:
+        """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
+        loop headers)."""
+        t, u = self.tmp(), self.tmp()
+        self.load("ld", t, self.vm(V.EPOCH_PTR))
+        self.load("ld", t, Mem(t, 0))
+        self.load("ld", u, self.vm(V.EPOCH_DEADLINE))
+        self.branch_trap("bgeu", t, u, TrapCode.INTERRUPT)
+
+    def fuel_charge(self, n: int) -> None:
+        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
+        if n:
+            t = self.tmp()
+            self.load("ld", t, self.vm(V.FUEL))
+            self.op2("addi", t, t, Imm(-n))
+            self.store("sd", t, self.vm(V.FUEL))
+            self.branch_trap("blt", t, ZERO, TrapCode.OUT_OF_FUEL)
+
+    def lower_params(self) -> None:
+        params = self.f.entry.params
+        locs, _ = abi.assign([self.ty(p) for p in params])
+        for p, loc in zip(params, locs):
+            if loc.reg is not None:
+                self.mov(self.dst(p), loc.reg)
+            else:
+                d = self.dst(p)
+                self.ins("@load_fp", Reg(d), Imm(8 * loc.stack), abi.load_op(self.ty(p)),
+                         defs=[d])
+
+    # -- fusion ---------------------------------------------------------------------------------
+
+    def try_fuse(self, inst: Inst, nxt: Inst | None) -> bool:
+        """Mark a single-use compare as fused into the next branch (which then emits it)."""
+        if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
+                and self.uses.get(inst.results[0]) == 1
+                and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ)
+                and nxt.args[0] == inst.results[0]):
+            self.fused.add(id(inst))
+            return True
+        return False
+
+    def cond(self, c: int) -> tuple[str, int, int]:
+        """A branch (op, a, b) taken exactly when IR value c != 0."""
+        d = self.defs.get(c)
+        if d is not None and id(d) in self.fused:
+            if d.opcode == Opcode.EQZ:
+                return "beq", self.vreg(d.args[0]), ZERO
+            op, swap = _BRANCH[d.imm]
+            a, b = self.vreg(d.args[0]), self.vreg(d.args[1])
+            return (op, b, a) if swap else (op, a, b)
+        return "bne", self.vreg(c), ZERO
+
+    # -- integer --------------------------------------------------------------------------------
+
+    def r_alu(self, inst: Inst) -> None:
+        a, b = inst.args
+        r = inst.results[0]
+        d = self.dst(r)
+        w = "w" if self.is32(r) else ""
+        op = _ALU[inst.opcode]
+        if op in ("add", "and", "or", "xor") and self.imm12(a) is not None \
+                and self.imm12(b) is None:
+            a, b = b, a
+        imm = self.imm12(b)
+        if op == "sub" and imm is not None and imm != -2048:
+            op, imm = "add", -imm
+        if imm is not None:
+            if op == "add":
+                self.op2("addi" + w, d, self.vreg(a), Imm(imm))
+            else:
+                self.op2(op + "i", d, self.vreg(a), Imm(imm))
+            return
+        self.op3(op + (w if op in ("add", "sub") else ""), d, self.vreg(a), self.vreg(b))
+
+    def r_muldiv(self, inst: Inst) -> None:
+        a, b = inst.args
+        r = inst.results[0]
+        op = _MULDIV[inst.opcode] + ("w" if self.is32(r) else "")
+        self.op3(op, self.dst(r), self.vreg(a), self.vreg(b))
+
+    def r_shift(self, inst: Inst) -> None:
+        a, b = inst.args
+        r = inst.results[0]
+        w = "w" if self.is32(r) else ""
+        op = _SHIFT[inst.opcode]
+        d = self.dst(r)
+        if b in self.consts:
+            k = self.consts[b] & (31 if w else 63)
+            if k == 0:
+                self.op2("addiw" if w else "addi", d, self.vreg(a), Imm(0))
+            else:
+                self.op2(op + "i" + w, d, self.vreg(a), Imm(k))
+            return
+        self.op3(op + w, d, self.vreg(a), self.vreg(b))
+
+    def r_rotate(self, inst: Inst) -> None:
+        a, b = inst.args
+        r = inst.results[0]
+        w = "w" if self.is32(r) else ""
+        n = 32 if w else 64
+        d = self.dst(r)
+        ra = self.vreg(a)
+        left = inst.opcode == Opcode.ROTL
+        t, u = self.tmp(), self.tmp()
+        if b in self.consts:
+            k = self.consts[b] % n
+            if not left:
+                k = (n - k) % n
+            if k == 0:
+                self.op2("addiw" if w else "addi", d, ra, Imm(0))
+                return
+            self.op2("slli" + w, t, ra, Imm(k))
+            self.op2("srli" + w, u, ra, Imm(n - k))
+            self.op3("or", d, t, u)
+            return
+        rb = self.vreg(b)
+        first, second = ("sll", "srl") if left else ("srl", "sll")
+        self.op3(first + w, t, ra, rb)
+        self.op3("sub" + w, u, ZERO, rb)
+        self.op3(second + w, u, ra, u)
+        self.op3("or", d, t, u)
+
+    def r_bitcount(self, inst: Inst) -> None:
+        a = inst.args[0]
+        r = inst.results[0]
+        d = self.dst(r)
+        ra = self.vreg(a)
+        kind = inst.opcode.value + ("32" if self.is32(r) else "64")
+        self.ins("@bitcount", Reg(d), Reg(ra), kind, defs=[d], uses=[ra])
+
+    def r_sext(self, inst: Inst) -> None:
+        d = self.dst(inst.results[0])
+        ra = self.vreg(inst.args[0])
+        if inst.opcode == Opcode.SEXT32:
+            self.op2("addiw", d, ra, Imm(0))
+            return
+        k = 56 if inst.opcode == Opcode.SEXT8 else 48
+        self.op2("slli", d, ra, Imm(k))
+        self.op2("srai", d, d, Imm(k))
+
+    def r_eqz(self, inst: Inst) -> None:
+        self.op2("seqz", self.dst(inst.results[0]), self.vreg(inst.args[0]))
+
+    def r_icmp(self, inst: Inst) -> None:
+        a, b = inst.args
+        d = self.dst(inst.results[0])
+        cc = inst.imm
+        if cc in (IntCC.EQ, IntCC.NE):
+            set_ = "seqz" if cc == IntCC.EQ else "snez"
+            if b in self.consts and self.consts[b] == 0:
+                self.op2(set_, d, self.vreg(a))
+                return
+            t = self.tmp()
+            imm = self.imm12(b)
+            if imm is not None:
+                self.op2("xori", t, self.vreg(a), Imm(imm))
+            else:
+                self.op3("xor", t, self.vreg(a), self.vreg(b))
+            self.op2(set_, d, t)
+            return
+        signed = cc in (IntCC.SLT, IntCC.SLE, IntCC.SGT, IntCC.SGE)
+        slt = "slt" if signed else "sltu"
+        # a < b directly; a > b as b < a; a >= b as !(a < b); a <= b as !(b < a)
+        swap = cc in (IntCC.SGT, IntCC.UGT, IntCC.SLE, IntCC.ULE)
+        negate = cc in (IntCC.SGE, IntCC.UGE, IntCC.SLE, IntCC.ULE)
+        x, y = (b, a) if swap else (a, b)
+        imm = self.imm12(y)
+        if imm is not None:
+            self.op2(slt + "i" if signed else "sltiu", d, self.vreg(x), Imm(imm))
+        else:
+            self.op3(slt, d, self.vreg(x), self.vreg(y))
+        if negate:
+            self.op2("xori", d, d, Imm(1))
+
+    def r_select(self, inst: Inst) -> None:
+        c, a, b = inst.args
+        d = self.dst(inst.results[0])
+        rb = self.vreg(b)
+        ra = self.vreg(a)
+        rc = self.vreg(c)
+        self.mov(d, rb)
+        self.ins("@csel", Reg(d), Reg(ra), Reg(rc), defs=[d], uses=[d, ra, rc])
+
+    # -- float ----------------------------------------------------------------------------------
+
+    def r_falu(self, inst: Inst) -> None:
+        a, b = inst.args
+        self._fop(f"{_FALU[inst.opcode]}.{self.fs(a)}", inst.results[0], a, b, rm="rne")
+
+    def _fop(self, op: str, r: int, *args: int, rm: str | None = None) -> None:
+        regs = [self.vreg(a) for a in args]
+        d = self.dst(r)
+        extra = (rm,) if rm else ()
+        self.ins(op, Reg(d), *[Reg(x) for x in regs], *extra, defs=[d], uses=regs)
+
+    def r_fminmax(self, inst: Inst) -> None:
+        a, b = inst.args
+        op = ("fmin." if inst.opcode == Opcode.FMIN else "fmax.") + self.fs(a)
+        ra, rb = self.vreg(a), self.vreg(b)
+        d = self.dst(inst.results[0])
+        self.ins("@fminmax", Reg(d), Reg(ra), Reg(rb), op, defs=[d], uses=[ra, rb])
+
+    def r_fsign(self, inst: Inst) -> None:
+        a = inst.args[0]
+        s = self.fs(a)
+        if inst.opcode == Opcode.FCOPYSIGN:
+            self._fop(f"fsgnj.{s}", inst.results[0], a, inst.args[1])
+        else:
+            op = "fsgnjx" if inst.opcode == Opcode.FABS else "fsgnjn"
+            self._fop(f"{op}.{s}", inst.results[0], a, a)
+
+    def r_fsqrt(self, inst: Inst) -> None:
+        self._fop(f"fsqrt.{self.fs(inst.args[0])}", inst.results[0], inst.args[0], rm="rne")
+
+    def r_fround(self, inst: Inst) -> None:
+        a = inst.args[0]
+        ra = self.vreg(a)
+        d = self.dst(inst.results[0])
+        self.ins("@fround", Reg(d), Reg(ra), _ROUND[inst.opcode], self.fs(a), defs=[d],
+                 uses=[ra])
+
+    def r_fcmp(self, inst: Inst) -> None:
+        a, b = inst.args
+        s = self.fs(a)
+        cc = inst.imm
+        d = self.dst(inst.results[0])
+        ra, rb = self.vreg(a), self.vreg(b)
+        if cc in (FloatCC.UNO, FloatCC.ORD):
+            t = self.tmp()
+            self.op3(f"feq.{s}", t, ra, ra)
+            self.op3(f"feq.{s}", d, rb, rb)
+            self.op3("and", d, d, t)
+            if cc == FloatCC.UNO:
+                self.op2("xori", d, d, Imm(1))
+            return
+        op, x, y = {FloatCC.EQ: ("feq", ra, rb), FloatCC.NE: ("feq", ra, rb),
+                    FloatCC.LT: ("flt", ra, rb), FloatCC.LE: ("fle", ra, rb),
+                    FloatCC.GT: ("flt", rb, ra), FloatCC.GE: ("fle", rb, ra)}[cc]
+        self.op3(f"{op}.{s}", d, x, y)
+        if cc == FloatCC.NE:
+            self.op2("xori", d, d, Imm(1))
+
+    # -- conversions ----------------------------------------------------------------------------
+
+    def r_ireduce(self, inst: Inst) -> None:
+        self.op2("addiw", self.dst(inst.results[0]), self.vreg(inst.args[0]), Imm(0))
+
+    def r_uextend(self, inst: Inst) -> None:
+        d = self.dst(inst.results[0])
+        self.op2("slli", d, self.vreg(inst.args[0]), Imm(32))
+        self.op2("srli", d, d, Imm(32))
+
+    def r_sextend(self, inst: Inst) -> None:
+        self.r_ireduce(inst)
+
+    def r_fcvt_to_int(self, inst: Inst) -> None:
+        a = inst.args[0]
+        r = inst.results[0]
+        op = inst.opcode
+        signed = op in (Opcode.FCVT_TO_SINT, Opcode.FCVT_TO_SINT_SAT)
+        fmt = ("w" if self.is32(r) else "l") + ("" if signed else "u")
+        ra = self.vreg(a)
+        d = self.dst(r)
+        self.ins(f"fcvt.{fmt}.{self.fs(a)}", Reg(d), Reg(ra), "rtz", defs=[d], uses=[ra])
+        if op in (Opcode.FCVT_TO_SINT_SAT, Opcode.FCVT_TO_UINT_SAT):
+            # fcvt saturates like wasm except for NaN (it gives the maximum): mask it to 0
+            t = self.tmp()
+            self.op3(f"feq.{self.fs(a)}", t, ra, ra)
+            self.op3("sub", t, ZERO, t)
+            self.op3("and", d, d, t)
+
+    def r_fcvt_from_int(self, inst: Inst) -> None:
+        a = inst.args[0]
+        r = inst.results[0]
+        fmt = ("w" if self.is32(a) else "l") + ("u" if inst.opcode == Opcode.FCVT_FROM_UINT
+                                                else "")
+        s = self.fs(r)
+        exact = s == "d" and fmt in ("w", "wu")
+        self._fop(f"fcvt.{s}.{fmt}", r, a, rm=None if exact else "rne")
+
+    def r_fpromote(self, inst: Inst) -> None:
+        self._fop("fcvt.d.s", inst.results[0], inst.args[0])
+
+    def r_fdemote(self, inst: Inst) -> None:
+        self._fop("fcvt.s.d", inst.results[0], inst.args[0], rm="rne")
+
+    def r_bitcast(self, inst: Inst) -> None:
+        r = inst.results[0]
+        op = {I32: "fmv.x.w", I64: "fmv.x.d", F32: "fmv.w.x", F64: "fmv.d.x"}[self.ty(r)]
+        self._fop(op, r, inst.args[0])
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def heap_base(self, memory: int) -> int:
+        if memory == 0:
+            return HEAP
+        t = self.tmp()
+        self.load("ld", t, self.vm(self.info.offsets.memory_base(memory)))
+        return t
+
+    def address(self, imm, index: int, size: int) -> Mem:
+        """The effective address of an access of `size` bytes (the displacement leaves room
+        for the byte-wise path's size - 1 extra bytes)."""
+        z = self.zext(index)
+        ea = self.tmp()
+        self.op3("add", ea, self.heap_base(imm.memory), z)
+        if 0 <= imm.offset <= 2047 - (size - 1):
+            return Mem(ea, imm.offset)
+        t = self.tmp()
+        self.li(t, imm.offset)
+        self.op3("add", ea, ea, t)
+        return Mem(ea, 0)
+
+    def r_heap_check(self, inst: Inst) -> None:
+        imm = inst.imm
+        z = self.zext(inst.args[0])
+        t = self.tmp()
+        end = imm.offset + imm.size
+        if fits12(end):
+            self.op2("addi", t, z, Imm(end))
+        else:
+            self.li(t, end)
+            self.op3("add", t, t, z)
+        n = self.tmp()
+        self.load("ld", n, self.vm(self.info.offsets.memory_length(imm.memory)))
+        self.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+    def r_load(self, inst: Inst) -> None:
+        r = inst.results[0]
+        if inst.opcode == Opcode.LOAD:
+            op, size = {I32: ("lw", 4), I64: ("ld", 8), F32: ("flw", 4),
+                        F64: ("fld", 8)}[self.ty(r)]
+        else:
+            op, size = _LOAD[inst.opcode]
+        m = self.address(inst.imm, inst.args[0], size)
+        d = self.dst(r)
+        self.ins("@load", Reg(d), m, op, size, defs=[d], uses=[m.base])
+
+    def r_store(self, inst: Inst) -> None:
+        idx, v = inst.args
+        if inst.opcode == Opcode.STORE:
+            op, size = {I32: ("sw", 4), I64: ("sd", 8), F32: ("fsw", 4),
+                        F64: ("fsd", 8)}[self.ty(v)]
+        else:
+            op, size = _STORE[inst.opcode]
+        rv = self.vreg(v)
+        m = self.address(inst.imm, idx, size)
+        self.ins("@store", Reg(rv), m, op, size, uses=[rv, m.base])
+
+    def r_memory_size(self, inst: Inst) -> None:
+        d = self.dst(inst.results[0])
+        self.load("ld", d, self.vm(self.info.offsets.memory_length(inst.imm)))
+        self.op2("srli", d, d, Imm(16))
+
+    # -- globals --------------------------------------------------------------------------------
+
+    def global_cell(self, index: int) -> int:
+        t = self.tmp()
+        self.load("ld", t, self.vm(self.info.offsets.global_ptr(index)))
+        return t
+
+    def r_global_get(self, inst: Inst) -> None:
+        r = inst.results[0]
+        cell = self.global_cell(inst.imm)
+        self.load(abi.load_op(self.ty(r)), self.dst(r), Mem(cell, 0))
+
+    def r_global_set(self, inst: Inst) -> None:
+        v = inst.args[0]
+        cell = self.global_cell(inst.imm)
+        self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, 0))
+
+    # -- references and tables ------------------------------------------------------------------
+
+    def r_ref_null(self, inst: Inst) -> None:
+        self.mov(self.dst(inst.results[0]), ZERO)
+
+    def r_ref_is_null(self, inst: Inst) -> None:
+        self.op2("seqz", self.dst(inst.results[0]), self.vreg(inst.args[0]))
+
+    def r_ref_func(self, inst: Inst) -> None:
+        d = self.dst(inst.results[0])
+        self.load("ld", d, self.vm(V.FUNCREFS))
+        off = V.FUNCREF_SIZE * inst.imm
+        if fits12(off):
+            self.op2("addi", d, d, Imm(off))
+        else:
+            t = self.tmp()
+            self.li(t, off)
+            self.op3("add", d, d, t)
+
+    def table_entry(self, table: int, index: int) -> Mem:
+        z = self.zext(index)
+        off = self.info.offsets
+        n = self.tmp()
+        self.load("ld", n, self.vm(off.table_length(table)))
+        self.branch_trap("bgeu", z, n, TrapCode.TABLE_OUT_OF_BOUNDS)
+        t = self.tmp()
+        self.load("ld", t, self.vm(off.table_base(table)))
+        u = self.tmp()
+        self.op2("slli", u, z, Imm(3))
+        self.op3("add", t, t, u)
+        return Mem(t, 0)
+
+    def r_table_get(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        self.load("ld", self.dst(inst.results[0]), m)
+
+    def r_table_set(self, inst: Inst) -> None:
+        m = self.table_entry(inst.imm, inst.args[0])
+        self.store("sd", self.vreg(inst.args[1]), m)
+
+    def r_table_size(self, inst: Inst) -> None:
+        self.load("lw", self.dst(inst.results[0]),
+                  self.vm(self.info.offsets.table_length(inst.imm)))
+
+    # -- runtime helpers ------------------------------------------------------------------------
+
+    def helper(self, h: Helper, consts: list[int], args: list[int],
+               result: int | None = None, traps: bool = False, reload_heap: bool = False) -> None:
+        """Call runtime helper h (C convention): (vmctx, *consts, *args)."""
+        self.mov(A[0], VMCTX)
+        k = 1
+        for c in consts:
+            self.li(A[k], c)
+            k += 1
+        for a in args:
+            self.mov(A[k], self.vreg(a))
+            k += 1
+        self.ins("@call_helper", Imm(HELPER_INDEX[h]), defs=[A[0]], uses=list(A[:k]),
+                 clobbers=CALLER_SAVED)
+        if reload_heap:
+            self.reload_heap()
+        if traps:
+            self.ins("@trap_dyn", Label(name=f"{self.mf.name}_trapdyn"), uses=[A[0]])
+            self.traps.add(-1)
+        if result is not None:
+            d = self.dst(result)
+            if self.is32(result):
+                self.op2("addiw", d, A[0], Imm(0))
+            else:
+                self.mov(d, A[0])
+
+    def reload_heap(self) -> None:
+        if self.info.offsets.num_memories:
+            m = self.vm(self.info.offsets.memory_base(0))
+            self.ins("ld", Reg(HEAP), m, uses=[m.base])
+
+    def r_memory_grow(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
+
+    def r_memory_fill(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_memory_copy(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_memory_init(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_data_drop(self, inst: Inst) -> None:
+        self.helper(Helper.DATA_DROP, [inst.imm], [])
+
+    def r_table_grow(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
+
+    def r_table_fill(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_table_copy(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_table_init(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_elem_drop(self, inst: Inst) -> None:
+        self.helper(Helper.ELEM_DROP, [inst.imm], [])
+
+    # -- traps ----------------------------------------------------------------------------------
+
+    def r_trap(self, inst: Inst) -> None:
+        self.ins("j", self.trap_label(inst.imm))
+
+    def r_trapz(self, inst: Inst) -> None:
+        op, a, b = self.cond(inst.args[0])
+        self.branch_trap(NEG_BRANCH[op], a, b, inst.imm)
+
+    def r_trapnz(self, inst: Inst) -> None:
+        op, a, b = self.cond(inst.args[0])
+        self.branch_trap(op, a, b, inst.imm)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call_args(self, args: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(a) for a in args])
+        fixed: list[int] = []
+        # stack arguments first, then registers
+        for a, loc in zip(args, locs):
+            if loc.stack is not None:
+                op = "fsd" if self.cls(a) == RegClass.FLOAT else "sd"
+                self.store(op, self.vreg(a), Mem(SP, 8 * loc.stack))
+        for a, loc in zip(args, locs):
+            if loc.reg is not None:
+                self.mov(loc.reg, self.vreg(a))
+                fixed.append(loc.reg)
+        return fixed, nstack
+
+    def call_results(self, results: list[int]) -> tuple[list[int], int]:
+        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
+        return [loc.reg for loc in locs if loc.reg is not None], nstack
+
+    def finish_call(self, results: list[int]) -> None:
+        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
+        self.reload_heap()
+        for r, loc in zip(results, locs):
+            d = self.dst(r)
+            if loc.reg is not None:
+                self.mov(d, loc.reg)
+            else:
+                self.load("fld" if self.cls(r) == RegClass.FLOAT else "ld", d,
+                          Mem(SP, 8 * loc.stack))
+
+    def r_call(self, inst: Inst) -> None:
+        fixed, nargs = self.call_args(inst.args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        idx = inst.imm
+        if idx < self.info.num_imported_funcs:
+            self.saves_vmctx = True
+            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
+        else:
+            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
+                     clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    def r_call_indirect(self, inst: Inst) -> None:
+        imm = inst.imm
+        idx, args = inst.args[0], inst.args[1:]
+        m = self.table_entry(imm.table, idx)
+        ref = self.tmp()
+        self.load("ld", ref, m)
+        self.branch_trap("beq", ref, ZERO, TrapCode.INDIRECT_CALL_TO_NULL)
+        sig, got = self.tmp(), self.tmp()
+        self.load("ld", sig, self.vm(self.info.offsets.sig_id(imm.type_index)))
+        self.load("ld", got, Mem(ref, V.FUNCREF_SIG))
+        self.branch_trap("bne", sig, got, TrapCode.BAD_SIGNATURE)
+        fixed, nargs = self.call_args(args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        self.saves_vmctx = True
+        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    # -- control --------------------------------------------------------------------------------
+
+    def edge(self, bc) -> int:
+        """The machine block to branch to for edge bc: the target itself when it has no
+        parameters, else a new block holding the parallel copy and a jump."""
+        target = self.f.blocks[bc.block]
+        if not target.params:
+            return bc.block
+        saved = self.cur
+        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
+        self.cur = eb
+        self.pcopy(target.params, bc.args)
+        self.ins("j", Label(bc.block), targets=(bc.block,))
+        self.cur = saved
+        return eb.id
+
+    def pcopy(self, params: list[int], args: list[int]) -> None:
+        uses = [self.vreg(a) for a in args]
+        defs = [self.dst(p) for p in params]
+        self.ins("@pcopy", defs=defs, uses=uses, parallel=True)
+
+    def r_jump(self, inst: Inst) -> None:
+        bc = inst.targets[0]
+        target = self.f.blocks[bc.block]
+        if target.params:
+            self.pcopy(target.params, bc.args)
+        self.ins("j", Label(bc.block), targets=(bc.block,))
+
+    def r_brif(self, inst: Inst) -> None:
+        t, e = inst.targets
+        tb, eb = self.edge(t), self.edge(e)
+        op, a, b = self.cond(inst.args[0])
+        self.ins(op, Reg(a), Reg(b), Label(tb), uses=[a, b], targets=(tb,))
+        self.ins("j", Label(eb), targets=(eb,))
+
+    def r_br_table(self, inst: Inst) -> None:
+        targets = [self.edge(bc) for bc in inst.targets]
+        default = targets[-1]
+        cases = targets[:-1]
+        ri = self.vreg(inst.args[0])
+        # binary search over [lo, hi): compare-and-branch tree (i32 indices are sign-extended,
+        # so unsigned 64-bit compares order them as unsigned 32-bit values)
+        self._br_tree(ri, cases, 0, len(cases), default)
+
+    def _const_reg(self, k: int) -> int:
+        if k == 0:
+            return ZERO
+        t = self.tmp()
+        self.li(t, k)
+        return t
+
+    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
+        if hi - lo <= 3:
+            for k in range(lo, hi):
+                c = self._const_reg(k)
+                self.ins("beq", Reg(ri), Reg(c), Label(cases[k]), uses=[ri, c],
+                         targets=(cases[k],))
+            self.ins("j", Label(default), targets=(default,))
+            return
+        mid = (lo + hi) // 2
+        upper = self.mf.new_block(self.cur.loop_depth)
+        c = self._const_reg(mid)
+        self.ins("bgeu", Reg(ri), Reg(c), Label(upper.id), uses=[ri, c], targets=(upper.id,))
+        self._br_tree(ri, cases, lo, mid, default)
+        saved = self.cur
+        self.cur = upper
+        self._br_tree(ri, cases, mid, hi, default)
+        self.cur = saved
+
+    def r_return(self, inst: Inst) -> None:
+        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
+        fixed = []
+        for a, loc in zip(inst.args, locs):
+            if loc.stack is not None:
+                ra = self.vreg(a)
+                op = "fsd" if self.cls(a) == RegClass.FLOAT else "sd"
+                self.ins("@store_fp", Reg(ra), Imm(8 * loc.stack), op, uses=[ra])
+        for a, loc in zip(inst.args, locs):
+            if loc.reg is not None:
+                self.mov(loc.reg, self.vreg(a))
+                fixed.append(loc.reg)
+        self.ins("@ret", uses=fixed)
+
+
+_O = Opcode
+_RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **{op: Lowering.r_alu for op in _ALU},
+    **{op: Lowering.r_muldiv for op in _MULDIV},
+    **{op: Lowering.r_shift for op in _SHIFT},
+    _O.ROTL: Lowering.r_rotate, _O.ROTR: Lowering.r_rotate,
+    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
+    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
+    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.SELECT: Lowering.r_select,
+    **{op: Lowering.r_falu for op in _FALU},
+    _O.FMIN: Lowering.r_fminmax, _O.FMAX: Lowering.r_fminmax,
+    _O.FABS: Lowering.r_fsign, _O.FNEG: Lowering.r_fsign, _O.FCOPYSIGN: Lowering.r_fsign,
+    _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
+    _O.FCMP: Lowering.r_fcmp,
+    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
+    _O.SEXTEND: Lowering.r_sextend,
+    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
+                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
+    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
+    _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
+    _O.BITCAST: Lowering.r_bitcast,
+    _O.HEAP_CHECK: Lowering.r_heap_check,
+    **{op: Lowering.r_load for op in (_O.LOAD, *_LOAD)},
+    **{op: Lowering.r_store for op in (_O.STORE, *_STORE)},
+    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
+    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
+    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
+    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
+    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
+    _O.REF_FUNC: Lowering.r_ref_func,
+    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
+    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
+    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
+    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
+    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
+    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
+    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
+    _O.RETURN: Lowering.r_return,
+}

@@ -1,0 +1,124 @@
+"""riscv64 module-level stubs: the trap stub, the shared entry-return path, per-signature entry
+trampolines (C ABI -> internal convention) and exit trampolines (internal -> host callback).
+
+Entry trampoline, C signature ``int entry(vmctx, code, buf)``: saves ra, s0-s11 and fs0-fs11,
+loads the arguments from `buf` (8 bytes per value, f32 in the low half), calls `code` with
+vmctx in s11 and the heap base in s10, stores the results back into `buf` from offset 0,
+returns 0; a trap returns 1 with the code in ExecState.trap_code. Frame (s0-relative):
+-8 ra, -16 s0, -24..-104 s1-s11, -112..-200 fs0-fs11, -208 previous ExecState.entry_sp,
+-216 buf, -224 ExecState pointer, then the outgoing stack-argument area. ExecState.entry_sp
+holds the trampoline's s0 while wasm code runs; the trap stub (trap code in a1) reloads s0
+from it and leaves through the entry-return path.
+
+Exit trampoline: internal convention in, s11 = HostCtx; spills the arguments into a stack
+buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
+code + 1 (then it unwinds through the trap stub).
+"""
+
+from __future__ import annotations
+
+from engine.runtime import vmctx as V
+from engine.wasm.types import ValType
+
+from ..base import HELPER_INDEX, Helper
+from . import abi
+from .target import reg_name
+
+TRAP = "__trap"
+ENTRY_RETURN = "__entry_return"
+_INT_SAVED = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"]
+_FLOAT_SAVED = [f"fs{i}" for i in range(12)]
+_SAVE_AREA = 224
+
+
+def _saved_slots() -> list[tuple[str, str, int]]:
+    out = [("sd", r, -24 - 8 * i) for i, r in enumerate(_INT_SAVED)]
+    out += [("fsd", r, -112 - 8 * i) for i, r in enumerate(_FLOAT_SAVED)]
+    return out
+
+
+def common_stubs() -> list[str]:
+    lines = [f"{ENTRY_RETURN}:",
+             "  ld t0, -224(s0)",
+             "  ld t1, -208(s0)",
+             f"  sd t1, {V.STATE_ENTRY_SP}(t0)"]
+    for op, r, off in _saved_slots():
+        lines.append(f"  {'ld' if op == 'sd' else 'fld'} {r}, {off}(s0)")
+    lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
+              f"{TRAP}:",
+              f"  ld t0, {V.STATE}(s11)",
+              f"  sd a1, {V.STATE_TRAP_CODE}(t0)",
+              f"  ld s0, {V.STATE_ENTRY_SP}(t0)",
+              "  li a0, 1",
+              f"  j {ENTRY_RETURN}"]
+    return lines
+
+
+def _move(op: str, reg: int, addr: str) -> str:
+    return f"  {op} {reg_name(reg)}, {addr}"
+
+
+def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
+    plocs, pstack = abi.assign(params)
+    rlocs, rstack = abi.assign(results, results=True)
+    out_bytes = 8 * max(pstack, rstack)
+    out_bytes += out_bytes % 16
+    lines = [f"{name}:", f"  addi sp, sp, -{_SAVE_AREA}",
+             f"  sd ra, {_SAVE_AREA - 8}(sp)", f"  sd s0, {_SAVE_AREA - 16}(sp)",
+             f"  addi s0, sp, {_SAVE_AREA}"]
+    lines += [f"  {op} {r}, {off}(s0)" for op, r, off in _saved_slots()]
+    lines += ["  mv s11, a0",
+              f"  ld t0, {V.STATE}(s11)",
+              f"  ld t1, {V.STATE_ENTRY_SP}(t0)",
+              "  sd t1, -208(s0)", "  sd a2, -216(s0)", "  sd t0, -224(s0)"]
+    if out_bytes:
+        lines += [f"  li t1, {out_bytes}", "  sub sp, sp, t1"]
+    lines.append(f"  sd s0, {V.STATE_ENTRY_SP}(t0)")
+    if mem0_base is not None:
+        lines += [f"  li t1, {mem0_base}", "  add t1, t1, s11", "  ld s10, 0(t1)"]
+    lines += ["  mv t0, a2", "  mv t1, a1"]
+    for i, loc in enumerate(plocs):
+        if loc.stack is not None:
+            lines += [f"  ld t2, {8 * i}(t0)", f"  sd t2, {8 * loc.stack}(sp)"]
+    for i, (t, loc) in enumerate(zip(params, plocs)):
+        if loc.reg is not None:
+            lines.append(_move(abi.load_op(t), loc.reg, f"{8 * i}(t0)"))
+    lines += ["  jalr ra, 0(t1)", "  ld t0, -216(s0)"]
+    for i, (t, loc) in enumerate(zip(results, rlocs)):
+        if loc.reg is not None:
+            op = "fsd" if t in (ValType.F32, ValType.F64) else "sd"
+            lines.append(_move(op, loc.reg, f"{8 * i}(t0)"))
+        else:
+            lines += [f"  ld t2, {8 * loc.stack}(sp)", f"  sd t2, {8 * i}(t0)"]
+    lines += ["  li a0, 0", f"  j {ENTRY_RETURN}"]
+    return lines
+
+
+def exit_trampoline(name: str, params, results) -> list[str]:
+    plocs, _ = abi.assign(params)
+    rlocs, _ = abi.assign(results, results=True)
+    n = max(len(params), len(results), 1)
+    size = 16 + 8 * n
+    size += -size % 16
+    lines = [f"{name}:", f"  li t0, {size}", "  sub sp, sp, t0", "  add t0, t0, sp",
+             "  sd ra, -8(t0)", "  sd s0, -16(t0)", "  mv s0, t0"]
+    for i, (t, loc) in enumerate(zip(params, plocs)):
+        if loc.reg is not None:
+            op = "fsd" if t in (ValType.F32, ValType.F64) else "sd"
+            lines.append(_move(op, loc.reg, f"{8 * i}(sp)"))
+        else:
+            lines += [f"  ld t0, {8 * loc.stack}(s0)", f"  sd t0, {8 * i}(sp)"]
+    lines += ["  mv a0, s11", "  mv a1, sp",
+              f"  ld t0, {V.HOSTCTX_HELPERS}(s11)",
+              f"  ld t0, {8 * HELPER_INDEX[Helper.HOST_CALL]}(t0)",
+              "  jalr ra, 0(t0)",
+              f"  bnez a0, {name}_trap"]
+    for i, loc in enumerate(rlocs):
+        if loc.stack is not None:
+            lines += [f"  ld t0, {8 * i}(sp)", f"  sd t0, {8 * loc.stack}(s0)"]
+    for i, (t, loc) in enumerate(zip(results, rlocs)):
+        if loc.reg is not None:
+            lines.append(_move(abi.load_op(t), loc.reg, f"{8 * i}(sp)"))
+    lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
+              f"{name}_trap:", "  addi a1, a0, -1", f"  j {TRAP}"]
+    return lines
