@@ -161,6 +161,9 @@ class _Decoder:
         self.m = WasmModule()
         #: MemArg objects are immutable and shared; keyed by offset << 5 | align
         self.memargs: dict[int, MemArg] = {}
+        #: (lowest data index, its offset) used by memory.init / data.drop without a data count
+        #: section; checked once the data section is known (see finish)
+        self.data_use: tuple[int, int] | None = None
 
     # -- top level -------------------------------------------------------------------------------
 
@@ -214,6 +217,11 @@ class _Decoder:
         if m.data_count is not None and m.data_count != len(m.datas):
             raise MalformedError("data count and data section have inconsistent lengths",
                                  len(self.data))
+        if self.data_use is not None and self.data_use[0] < len(m.datas):
+            # Code may name a data segment only when a data count section is present. (An index
+            # that names no segment at all is left to the validator: "unknown data segment",
+            # which is also what a module assembled from text without the section expects.)
+            raise MalformedError("data count section required", self.data_use[1])
         if not self.features.mutable_globals:
             types = m.global_types()
             for exp in m.exports:
@@ -670,8 +678,6 @@ class _Decoder:
         if imm_kind is None:
             raise MalformedError(f"illegal opcode 0xfc {sub}", start)
         self.features.require(_misc_feature(sub), start)
-        if sub in _MISC_DATA_COUNT_USERS and self.m.data_count is None:
-            raise MalformedError("data count section required", start)
         if imm_kind is Imm.NONE:
             imm = None
         elif imm_kind is Imm.MEMORY_INIT:
@@ -691,6 +697,10 @@ class _Decoder:
             imm = (a, b)
         else:                           # DATA, ELEM, TABLE: one index
             imm, pos = read_u32(data, pos, n)
+        if sub in _MISC_DATA_COUNT_USERS and self.m.data_count is None:
+            index = imm[0] if sub == 8 else imm
+            if self.data_use is None or index < self.data_use[0]:
+                self.data_use = (index, start)
         append(Instr(_MISC_BASE | sub, imm, start))
         return pos
 

@@ -488,7 +488,18 @@ def test_misc_prefix_immediates():
 
 @pytest.mark.parametrize("body", [b"\xfc\x08\x00\x00\x0b", b"\xfc\x09\x00\x0b"])
 def test_data_count_required(body):
-    assert malformed(func_module(body)).reason == "data count section required"
+    data = func_module(body, after_func=(sec(5, vec([b"\x00\x01"])),)) + \
+        sec(11, vec([b"\x01\x00"]))
+    e = malformed(data)
+    assert e.reason == "data count section required"
+    assert e.offset == data.rindex(body)
+    # with the section, the same code is well formed
+    ok = module(VOID_TYPE, sec(3, vec([b"\x00"])), sec(5, vec([b"\x00\x01"])), sec(12, b"\x01"),
+                sec(10, vec([uleb(len(body) + 1) + b"\x00" + body])),
+                sec(11, vec([b"\x01\x00"])))
+    assert decode(ok).codes[0].body[0].op in (Op.MEMORY_INIT, Op.DATA_DROP)
+    # an index naming no segment at all is the validator's "unknown data segment"
+    assert decode(func_module(body)).data_count is None
 
 
 @pytest.mark.parametrize("feature, body", [
