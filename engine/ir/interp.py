@@ -125,6 +125,20 @@ def _indirect(t: Any, i: int, ty: Any) -> Any:
     return f
 
 
+class _Code(tuple):
+    """What the interpreter keeps in ``Func.code``: (bound function, is generator, instance,
+    function index)."""
+
+    __slots__ = ()
+
+
+def _leaf_trap(e: Trap, code: _Code) -> Trap:
+    """Record the frame of a leaf function called directly from generated code."""
+    if not getattr(e, "_framed", False):
+        e.frames = list(e.frames) + [code[2].wasm.func_name(code[3])]
+    return e
+
+
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {name: fn for name, fn in vars(N).items()
                           if callable(fn) and not name.startswith("_") and name[:3] in ("i32", "i64", "f32", "f64")}
@@ -133,7 +147,7 @@ def _namespace() -> dict[str, Any]:
         ns[name] = struct.Struct(fmt).unpack_from
     for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
         ns[name] = struct.Struct(fmt).pack_into
-    ns.update(_trap=_trap, _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
+    ns.update(_Code=_Code, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap, _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
               _memory_fill=_memory_fill, _data_drop=_data_drop, _table_get=_table_get,
               _table_set=_table_set, _table_fill=_table_fill, _table_copy=_table_copy,
               _table_init=_table_init, _elem_drop=_elem_drop, _indirect=_indirect)
@@ -501,12 +515,13 @@ class _Translator:
         elif op is O.ELEM_DROP:
             emit(f"_elem_drop(inst, {inst.imm})")
         elif op is O.CALL:
-            self._call(f"F[{inst.imm}]", a, inst.results, emit)
+            self._call(f"F[{inst.imm}]", a, inst.results, d, out)
         elif op is O.CALL_INDIRECT:
             c = inst.imm
             self.tables.add(c.table)
             self.types.add(c.type_index)
-            self._call(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], inst.results, emit)
+            self._call(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], inst.results,
+                       d, out)
         elif op is O.JUMP:
             self.edge(inst.targets[0], d, out)
         elif op is O.BRIF:
@@ -547,14 +562,22 @@ class _Translator:
                 expr = nan if cc is FloatCC.UNO else f"not {nan}"
         self.cond[inst.results[0]] = f"({expr})"
 
-    def _call(self, callee: str, args: list[str], results: list[int], emit) -> None:
+    def _call(self, callee: str, args: list[str], results: list[int], d: int,
+              out: list[tuple[int, str]]) -> None:
+        """A call: straight into a bound leaf function (no calls of its own, so no recursion),
+        else a ``yield`` to the driver, which keeps the frame stack."""
         self.is_generator = True
         packed = f"({', '.join(args)}{',' if args else ''})"
-        if not results:
-            emit(f"yield {callee}, {packed}")
-        else:
-            lhs = ", ".join(f"v{x}" for x in results)
-            emit(f"{lhs}, = yield {callee}, {packed}")
+        lhs = ", ".join(f"v{x}" for x in results) + ", = " if results else ""
+        out.append((d, f"_f = {callee}"))
+        out.append((d, "_c = _f.code"))
+        out.append((d, "if _c.__class__ is _Code and not _c[1]:"))
+        out.append((d + 1, "try:"))
+        out.append((d + 2, f"{lhs}_c[0]{packed}"))
+        out.append((d + 1, "except _TrapType as _e:"))
+        out.append((d + 2, "raise _leaf_trap(_e, _c)"))
+        out.append((d, "else:"))
+        out.append((d + 1, f"{lhs}yield _f, {packed}"))
 
     def _br_table(self, inst: Inst, index: str, d: int, out: list[tuple[int, str]]) -> None:
         targets = inst.targets
@@ -628,7 +651,7 @@ class Interpreter:
         code = func.code
         if code is None:
             compiled = instance.module.compiled_function(index)
-            code = func.code = (compiled.make(instance), compiled.is_generator, instance, index)
+            code = func.code = _Code((compiled.make(instance), compiled.is_generator, instance, index))
         return code
 
     def call(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
@@ -698,7 +721,8 @@ class Interpreter:
                 frames = [] if leaf is None else [leaf]
                 frames.append(cur)
                 frames.extend(c for _, c in reversed(stack))
-                e.frames = [c[2].wasm.func_name(c[3]) for c in frames] + list(e.frames)
+                # frames already on the trap are inner ones (a leaf called from generated code)
+                e.frames = list(e.frames) + [c[2].wasm.func_name(c[3]) for c in frames]
                 e._framed = True
             raise
 
@@ -706,6 +730,16 @@ class Interpreter:
 # ---------------------------------------------------------------------------------------------
 # Running IR without a module instance (tests, constant folding checks, pass validation)
 # ---------------------------------------------------------------------------------------------
+
+class _Callee:
+    """A standalone call target as generated code sees it (``code`` None: always yields)."""
+
+    __slots__ = ("target", "code")
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.code = None
+
 
 class StandaloneContext:
     """What bound code reads from an instance, for IR run outside any module instance.
@@ -715,7 +749,7 @@ class StandaloneContext:
     def __init__(self, funcs: Sequence[Any] = (), mems: Sequence[Any] = (),
                  tables: Sequence[Any] = (), globals_: Sequence[Any] = (),
                  types: Sequence[Any] = ()) -> None:
-        self.funcs = list(funcs)
+        self.funcs = [_Callee(f) for f in funcs]
         self.mems = list(mems)
         self.tables = list(tables)
         self.globals = list(globals_)
@@ -754,6 +788,7 @@ def run_function(fn: Function, args: Sequence[int], ctx: StandaloneContext | Non
             value = stop.value
             gen = stack.pop()
             continue
+        callee = callee.target
         if not isinstance(callee, Function):
             value = tuple(callee(*cargs))
             continue

@@ -259,7 +259,8 @@ block0(v0:i32):
 }"""
     compiled = compile_function(parse_function(text))
     assert compiled.is_generator
-    sentinel = object()
+    import types
+    sentinel = types.SimpleNamespace(code=None)       # not bound: the call yields
     gen = compiled.make(Ctx(funcs=[sentinel]))(3)
     callee, args = gen.send(None)
     assert callee is sentinel and args == (3,)
