@@ -31,6 +31,7 @@ from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
 from ..wasm.types import FuncType, ValType
 from ..wasm.validator import block_signature
 from .errors import IRError
+from .gcpause import gc_paused
 from .ir import (F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function,
                  HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
 
@@ -817,7 +818,8 @@ class _Builder:
 def build_function(module: WasmModule, func_index: int) -> Function:
     """Translate defined function `func_index` (function index space) of a validated module."""
     try:
-        return _Builder(module, func_index).build()
+        with gc_paused():
+            return _Builder(module, func_index).build()
     except RecursionError:  # pragma: no cover - the builder uses work lists; a safety net
         raise IRError(f"function {func_index} is too deeply nested for the IR builder") from None
 
@@ -825,4 +827,5 @@ def build_function(module: WasmModule, func_index: int) -> Function:
 def build_module(module: WasmModule) -> list[Function]:
     """IR for every defined function, in function index order."""
     base = module.num_imported_funcs
-    return [build_function(module, base + i) for i in range(len(module.funcs))]
+    with gc_paused():
+        return [build_function(module, base + i) for i in range(len(module.funcs))]

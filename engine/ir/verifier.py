@@ -10,6 +10,7 @@ from ..wasm.module import WasmModule
 from ..wasm.types import ValType
 from .cfg import CFG
 from .errors import VerifierError
+from .gcpause import gc_paused
 from .ir import (BITS, FLOAT_TYPES, INT_TYPES, REF_TYPES, CallIndirectImm, CopyImm, FloatCC,
                  Function, HeapImm, ImmKind, Inst, IntCC, MemImm, Opcode, SegmentImm)
 from .printer import format_inst
@@ -322,4 +323,5 @@ class _Verifier:
 def verify(func: Function, module: WasmModule | None = None) -> None:
     """Raise VerifierError if `func` breaks a rule. With `module`, also check indices and the
     types of calls, globals and tables against it."""
-    _Verifier(func, module).run()
+    with gc_paused():
+        _Verifier(func, module).run()

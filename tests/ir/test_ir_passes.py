@@ -127,14 +127,12 @@ function "f"(i32) -> (i32) {
 block0(v0:i32):
     v1:i32 = iconst 1
     v2:i32 = iconst 0
-    v3:i32 = select v1, v0, v2
     jump block1
 block1:
     jump block2
 block2:
     return v0
 }""")
-    # the select's uses now read v0; the select itself is left for dce
 
 
 def test_fold_a_certain_trap_becomes_a_trap_terminator():

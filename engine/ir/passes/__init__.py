@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 from ...wasm.module import WasmModule
 from ..errors import IRError, VerifierError
+from ..gcpause import gc_paused
 from ..ir import Function
 from ..verifier import verify
 from .copyprop import copyprop
@@ -29,6 +30,12 @@ def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
     """Run the named passes in order on `func`. With `verify_each`, run the verifier before the
     first pass and after every pass (a VerifierError then names the pass that broke the IR).
     Returns True if any pass changed the function."""
+    with gc_paused():
+        return _run_passes(func, names, verify_each, module)
+
+
+def _run_passes(func: Function, names: Sequence[str], verify_each: bool,
+                module: WasmModule | None) -> bool:
     if verify_each:
         verify(func, module)
     changed = False
@@ -52,12 +59,13 @@ def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | 
     """The standard optimisation: copy propagation and folding repeated until neither changes
     anything (folding a branch can make a parameter redundant, which can expose more folding;
     at most `max_rounds` rounds), then dead-code elimination."""
-    if verify_each:
-        verify(func, module)
-    for _ in range(max_rounds):
-        if not run_passes(func, ("copyprop", "fold"), verify_each=verify_each, module=module):
-            break
-    run_passes(func, ("copyprop", "dce"), verify_each=verify_each, module=module)
+    with gc_paused():
+        if verify_each:
+            verify(func, module)
+        for _ in range(max_rounds):
+            if not _run_passes(func, ("copyprop", "fold"), verify_each, module):
+                break
+        _run_passes(func, ("copyprop", "dce"), verify_each, module)
 
 
 __all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop"]

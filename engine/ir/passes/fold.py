@@ -3,7 +3,7 @@ with the exact wasm semantics of engine/ir/numerics.py (integers and floats, on 
 
 Never folds what it cannot fold exactly: an operation whose IR precondition fails (a division
 by zero, a float-to-int truncation out of range) is left alone, since it only runs behind a
-trap. Also: ``select`` with a constant condition (or equal operands) becomes its operand,
+trap. Also: ``select`` with a constant condition (or equal operands) is replaced by its operand,
 ``trapz``/``trapnz`` on a constant either disappears or becomes an unconditional ``trap`` (never
 the other way), and ``brif``/``br_table`` on a constant become ``jump``. Blocks that become
 unreachable are removed. A block parameter that receives one constant on every edge counts as
@@ -128,6 +128,8 @@ def fold(func: Function) -> bool:
                 if c in consts or x == y:
                     mapping[inst.results[0]] = x if (x == y or consts[c]) else y
                     changed = True
+                    j -= 1
+                    del insts[j]        # every use is rewritten to the chosen operand
                 continue
             if op is O.TRAPZ or op is O.TRAPNZ:
                 c = args[0]
