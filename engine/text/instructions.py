@@ -21,6 +21,8 @@ VALTYPES = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": V
             "v128": ValType.V128, "funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
 HEAPTYPES = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF}
 
+#: list heads that are clauses of definitions, never instructions: out-of-order declarations
+_NOT_INSTRUCTIONS = frozenset({"type", "param", "result", "local", "then", "else", "export", "import"})
 _BLOCK_OPS = {"block": Op.BLOCK, "loop": Op.LOOP, "if": Op.IF}
 _END = int(Op.END)
 _ELSE = int(Op.ELSE)
@@ -117,7 +119,7 @@ class InstrParser:
     def plain(self, word: str, pos: int, cur: Cursor, out: list[Instr], ctx: FuncContext) -> None:
         info = BY_NAME.get(word)
         if info is None:
-            raise self.err(pos, f"unknown operator {word!r}")
+            raise self.err(pos, f"unknown operator {word}")
         kind = info.imm
         if info.code == _SELECT:
             types = self.select_results(cur)
@@ -169,8 +171,10 @@ class InstrParser:
         items = node.items
         head = items[0] if items else None
         if type(head) is not Token or head.kind is not Kind.KEYWORD:
-            raise self.err(node.pos if head is None else head.pos, "expected an instruction")
+            raise self.err(node.pos if head is None else head.pos, "unexpected token, expected an instruction")
         word = head.text
+        if word in _NOT_INSTRUCTIONS:
+            raise self.err(head.pos, f"unexpected token ({word} ...) in place of an instruction")
         cur = Cursor(items, 1, node.end)
         block_op = _BLOCK_OPS.get(word)
         if block_op is None:
@@ -260,7 +264,7 @@ class InstrParser:
     def token(self, cur: Cursor, what: str) -> Token:
         item = cur.peek()
         if type(item) is not Token:
-            raise self.err(cur.pos(), f"expected {what}")
+            raise self.err(cur.pos(), f"unexpected token, expected {what}")
         cur.i += 1
         return item
 

@@ -13,7 +13,8 @@ from ..errors import MalformedError
 
 class Kind(enum.IntEnum):
     """Token kinds. KEYWORD covers everything that starts with a lowercase letter (including
-    `inf`, `nan:0x..` and `offset=..`); NUMBER is what starts with a digit or a sign."""
+    `inf`, `nan:0x..` and `offset=..`); NUMBER is what starts with a digit or a sign. RESERVED
+    tokens are rejected by the tokenizer, except `@name` (annotations, as wasm-tools reads them)."""
 
     LPAREN = 0
     RPAREN = 1
@@ -150,7 +151,11 @@ def tokenize(src: Source) -> list[Token]:
         group = m.lastgroup
         end = m.end()
         if group == "atom":
-            append(_classify(m.group(), pos, src))
+            tok = _classify(m.group(), pos, src)
+            if tok.kind is Kind.RESERVED and not tok.text.startswith("@"):
+                # reserved tokens are invalid everywhere (the reference lexer's "unknown operator")
+                raise src.error(pos, f"unknown operator {tok.text}: not a valid token")
+            append(tok)
         elif group == "lp":
             append(Token(Kind.LPAREN, "(", pos))
         elif group == "rp":

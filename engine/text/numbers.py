@@ -15,15 +15,19 @@ _NAN = re.compile(rf"()nan(?::0x({_HEX}))?")
 
 
 class NumberError(ValueError):
-    """A literal that is not a number of the requested kind, or out of range. The parser turns
-    it into a MalformedError with a position."""
+    """A literal that is not a number of the requested kind (`syntax` true), or out of range.
+    The parser turns it into a MalformedError with a position."""
+
+    def __init__(self, message: str, syntax: bool = False) -> None:
+        super().__init__(message)
+        self.syntax = syntax
 
 
 def parse_uint(text: str, bits: int) -> int:
     """An unsigned literal (no sign allowed) below 2**bits."""
     m = _INT.fullmatch(text)
     if m is None or m.group(1):
-        raise NumberError(f"expected an unsigned integer, found {text!r}")
+        raise NumberError(f"expected an unsigned integer, found {text}", True)
     value = int(m.group(2).replace("_", ""), 16) if m.group(2) is not None else int(m.group(3).replace("_", ""))
     if value >= 1 << bits:
         raise NumberError(f"i{bits} constant out of range")
@@ -35,7 +39,7 @@ def parse_int(text: str, bits: int) -> int:
     as the signed (two's complement) value."""
     m = _INT.fullmatch(text)
     if m is None:
-        raise NumberError(f"expected an integer, found {text!r}")
+        raise NumberError(f"expected an integer, found {text}", True)
     sign, hexdigits, decdigits = m.groups()
     value = int(hexdigits.replace("_", ""), 16) if hexdigits is not None else int(decdigits.replace("_", ""))
     if sign == "-":
@@ -115,7 +119,7 @@ def parse_float(text: str, bits: int) -> int:
     if bare.startswith("nan"):
         m = _NAN.fullmatch(bare)
         if m is None:
-            raise NumberError(f"malformed nan literal {text!r}")
+            raise NumberError(f"malformed nan literal {text}", True)
         if m.group(2) is None:
             payload = 1 << (fmt.mant - 1)
         else:
@@ -142,7 +146,7 @@ def parse_float(text: str, bits: int) -> int:
         return sign | _round_rational(mantissa, 1 << -e2, fmt)
     m = _FLOAT_DEC.fullmatch(bare)
     if m is None:
-        raise NumberError(f"malformed float literal {text!r}")
+        raise NumberError(f"malformed float literal {text}", True)
     _, ipart, fpart, exp = m.groups()
     ipart = ipart.replace("_", "")
     fpart = fpart.replace("_", "") if fpart else ""

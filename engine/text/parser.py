@@ -72,16 +72,22 @@ class ModuleParser:
 
     def num(self, fn, text: str, bits: int, pos: int, tok: Token | None = None) -> int:
         if tok is not None and tok.kind is not Kind.NUMBER and tok.kind is not Kind.KEYWORD:
-            raise self.err(pos, f"unexpected token {tok.text!r}, expected a number")
+            raise self.err(pos, f"unexpected token {tok.text}, expected a number")
         try:
             return fn(text, bits)
         except NumberError as exc:
-            raise self.err(pos, str(exc)) from None
+            if not exc.syntax:
+                raise self.err(pos, str(exc)) from None
+            # as in the reference lexer: a malformed number is an unknown token, a keyword in
+            # a number's place is an unexpected one
+            if tok is not None and tok.kind is Kind.KEYWORD:
+                raise self.err(pos, f"unexpected token {text}: {exc}") from None
+            raise self.err(pos, f"unknown operator {text}: {exc}") from None
 
     def u32(self, tok: Token) -> int:
         if tok.kind is not Kind.NUMBER:
-            raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a number")
-        return self.num(parse_uint, tok.text, 32, tok.pos)
+            raise self.err(tok.pos, f"unexpected token {tok.text}, expected a number")
+        return self.num(parse_uint, tok.text, 32, tok.pos, tok)
 
     def index(self, tok: Token, space: str) -> int:
         if type(tok) is not Token:
@@ -122,8 +128,10 @@ class ModuleParser:
             if t is not None:
                 return t
         pos = tok.pos if tok is not None else self.end
+        if type(tok) is Token and tok.kind is Kind.KEYWORD:
+            raise self.err(pos, f"unknown operator {tok.text}: expected a value type")
         text = tok.text if type(tok) is Token else "("
-        raise self.err(pos, f"unexpected token {text!r}, expected a value type")
+        raise self.err(pos, f"unexpected token {text}, expected a value type")
 
     def valtypes_of(self, node: SList) -> list[ValType]:
         return [self.valtype(t) for t in node.items[1:]]
@@ -201,6 +209,8 @@ class ModuleParser:
             results.extend(self.valtypes_of(item))
             cur.i += 1
             item = cur.peek()
+        if type(item) is SList and item.head() in ("type", "param"):
+            raise self.err(item.pos, f"unexpected token ({item.head()} ...): out of order in a type use")
         return ref, params, results, names
 
     def resolve_typeuse(self, ref: int | None, params: list[ValType], results: list[ValType],

@@ -51,6 +51,9 @@ def read(src: Source) -> list[Item]:
                     and first.text != "@custom"):
                 current.pop()   # annotations other than @custom carry nothing we encode
         else:
+            if kind is Kind.RESERVED and (not stack or current):
+                # `@name` only opens an annotation: `(@name ...)`
+                raise src.error(tok.pos, f"unknown operator {tok.text}: not a valid token")
             current.append(tok)
     if stack:
         raise src.error(stack[-1].pos, "unclosed '(': unexpected end of input")
