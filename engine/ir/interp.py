@@ -141,13 +141,14 @@ def _leaf_trap(e: Trap, code: _Code) -> Trap:
 
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {name: fn for name, fn in vars(N).items()
-                          if callable(fn) and not name.startswith("_") and name[:3] in ("i32", "i64", "f32", "f64")}
+                          if callable(fn) and name[:3] in ("i32", "i64", "f32", "f64")}
     for name, fmt in (("_ld8s", "<b"), ("_ld16", "<H"), ("_ld16s", "<h"), ("_ld32", "<I"),
                       ("_ld32s", "<i"), ("_ld64", "<Q")):
         ns[name] = struct.Struct(fmt).unpack_from
     for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
         ns[name] = struct.Struct(fmt).pack_into
-    ns.update(_Code=_Code, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap, _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
+    ns.update(_Code=_Code, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
+              _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
               _memory_fill=_memory_fill, _data_drop=_data_drop, _table_get=_table_get,
               _table_set=_table_set, _table_fill=_table_fill, _table_copy=_table_copy,
               _table_init=_table_init, _elem_drop=_elem_drop, _indirect=_indirect)
@@ -264,7 +265,7 @@ class _Translator:
             bodies[bid] = out
             i += 1
         params = ", ".join(f"v{p}" for p in fn.entry.params)
-        lines = [f"def __make(ctx):"]
+        lines = ["def __make(ctx):"]
         for m in sorted(self.mems):
             lines.append(f"    mem{m} = ctx.mems[{m}]")
         for t in sorted(self.tables):
@@ -291,7 +292,8 @@ class _Translator:
             if self.epoch:
                 lines.append("            " + epoch_check)
             out: list[tuple[int, str]] = []
-            self._tree("_b", sorted(bodies), lambda k, d: out.extend((d + dd, s) for dd, s in bodies[k]), 0, out)
+            self._tree("_b", sorted(bodies),
+                       lambda k, d: out.extend((d + dd, s) for dd, s in bodies[k]), 0, out)
             lines.extend("            " + "    " * d + s for d, s in out)
         lines.append("    return fn")
         return "\n".join(lines) + "\n"

@@ -12,11 +12,14 @@ from ..wasm.types import ValType
 
 
 def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (bytes, bytearray)) else type(value).__name__
+    if isinstance(value, (bytes, bytearray)):
+        return type(value).__name__
+    return f"{type(value).__name__} {value!r:.60}"
 
 
 def to_internal(ty: ValType, value: Any) -> Any:
-    """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not fit."""
+    """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not
+    fit."""
     if ty is ValType.I32:
         if isinstance(value, int) and -0x8000_0000 <= value <= 0xFFFF_FFFF:
             return value & 0xFFFF_FFFF
