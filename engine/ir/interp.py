@@ -651,7 +651,7 @@ class Interpreter:
         """(bound code, is generator, instance, index) of a defined function, made once."""
         func = instance.funcs[index]
         code = func.code
-        if code is None:
+        if code.__class__ is not _Code:
             compiled = instance.module.compiled_function(index)
             code = func.code = _Code((compiled.make(instance), compiled.is_generator, instance, index))
         return code
@@ -692,7 +692,7 @@ class Interpreter:
                     depth -= 1
                     continue
                 code = callee.code
-                if code is None:
+                if code.__class__ is not _Code:       # host, another executor's, or unbound
                     if callee.host is not None or callee.instance.executor is not self:
                         store.depth = depth
                         try:
