@@ -531,21 +531,23 @@ def test_simd_immediates():
 # -- cross-check against wasm-tools -------------------------------------------------------------
 
 def _mnemonics_from_wat(wat: str) -> list[list[str]]:
-    """Per function, the first word of every instruction line that wasm-tools prints."""
+    """Per function, the first word of every instruction line that wasm-tools prints (a
+    function starts at "  (func", its instructions are the deeper lines not starting with "(",
+    and it ends at the "  )" line)."""
     funcs: list[list[str]] = []
     current: list[str] | None = None
     for line in wat.splitlines():
-        s = line.strip()
-        if s.startswith("(func "):
+        if line.startswith("  (func"):
             current = []
             funcs.append(current)
-            continue
-        if current is None or not s or s.startswith("(") or s == ")":
-            if s.startswith("(") and not s.startswith("(local") and current is not None \
-                    and line.startswith("  ("):
+            if line.count("(") == line.count(")"):     # an empty function on one line
                 current = None
-            continue
-        current.append(s.split()[0].rstrip(")"))
+        elif current is not None and line.startswith("    "):
+            text = line.strip()
+            if not text.startswith("("):
+                current.append(text.split()[0])
+        elif current is not None and line.startswith("  )"):
+            current = None
     return funcs
 
 
