@@ -759,11 +759,48 @@ def parse_text(text: str | bytes) -> ParsedModule | bytes:
         except UnicodeDecodeError as exc:
             raise MalformedError(f"malformed UTF-8 encoding at byte {exc.start}") from None
     src = Source(text)
+    items = read(src)
     try:
-        items = read(src)
         return parse_module_items(src, items, len(text))
     except RecursionError:
-        raise MalformedError("text nested too deeply to parse") from None
+        pass
+    # deeply nested folded code: retry on a thread with a big stack and a high recursion limit
+    return _with_deep_stack(parse_module_items, src, items, len(text))
+
+
+#: Nesting the deep-stack retry supports (each nested instruction takes a few Python frames).
+DEEP_RECURSION_LIMIT = 200_000
+_DEEP_STACK_BYTES = 512 << 20
+
+
+def _with_deep_stack(fn, *args):
+    import sys
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except RecursionError:
+            outcome["error"] = MalformedError("text nested too deeply to parse")
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    try:
+        threading.stack_size(_DEEP_STACK_BYTES)
+        sys.setrecursionlimit(max(old_limit, DEEP_RECURSION_LIMIT))
+        worker = threading.Thread(target=run, name="polyjit-wat-deep")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def parse_module_text(text: str | bytes) -> bytes:
