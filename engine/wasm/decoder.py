@@ -27,6 +27,9 @@ VERSION = b"\x01\x00\x00\x00"
 #: Marks the message of an error that only the last-resort handler in decode() caught.
 SAFETY_NET = "decoder safety net"
 
+#: Largest code section end (in bytes) for which the code section is read as a list of ints.
+_CODE_LIST_LIMIT = 32 << 20
+
 #: polyjit's limit on the parameters plus locals of one function (wasmtime has the same one).
 MAX_LOCALS = 50_000
 
@@ -395,10 +398,11 @@ class _Decoder:
         # The code section as a list of ints: indexing a list is much faster than indexing
         # bytes in CPython's specialising interpreter, and the instruction loop does little else.
         # Positions stay absolute: the list is padded with what precedes the code section (as
-        # long as that is no bigger than the code itself; otherwise the bytes are read as is).
+        # long as that is no bigger than the code itself; otherwise, or for a huge module, the
+        # bytes are read as they are: a list costs 8 bytes of memory per byte).
         base = r.pos
         end = self.section_end
-        if base <= end - base:
+        if base <= end - base and end <= _CODE_LIST_LIMIT:
             code_list = [0] * base
             code_list += self.data[base:end]
         else:
