@@ -206,6 +206,8 @@ class NativeMachine:
         self._sp_region = CodeRegion(_SP_CODE)
         self._get_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(self._sp_region.addr)
         self._entries: dict[str, Callable] = {}
+        self._extra_regions: list[CodeRegion] = []
+        self._extra_symbols: dict[str, int] = {}
         self.pending: BaseException | None = None
 
     def _wrap(self, fn: Callable[..., int]) -> Callable[..., int]:
@@ -221,7 +223,21 @@ class NativeMachine:
         return callback
 
     def address(self, symbol: str) -> int:
+        extra = self._extra_symbols.get(symbol)
+        if extra is not None:
+            return extra
         return self.code.addr + self.symbols[symbol]
+
+    def has_symbol(self, symbol: str) -> bool:
+        return symbol in self.symbols or symbol in self._extra_symbols
+
+    def add_code(self, compiled) -> None:
+        """Map more code (its symbols become addressable; existing names keep their place)."""
+        region = CodeRegion(compiled.code)
+        self._extra_regions.append(region)
+        for name, off in compiled.symbols.items():
+            if name not in self.symbols:
+                self._extra_symbols.setdefault(name, region.addr + off)
 
     def stack_limit(self) -> int:
         return self._get_sp() - self.max_stack
@@ -255,6 +271,8 @@ class NativeMachine:
 
     def close(self) -> None:
         self.code.close()
+        for region in self._extra_regions:
+            region.close()
         self._sp_region.close()
         self._stubs.close()
         self.space.close()
