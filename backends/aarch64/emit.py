@@ -143,7 +143,7 @@ class FunctionEmitter:
             n = len(insts)
             for k, inst in enumerate(insts):
                 last = k == n - 1
-                if inst.op == "b" and last and self._dest(inst) == nxt:
+                if inst.op == "b" and last and inst.targets and self._dest(inst) == nxt:
                     continue
                 if (k == n - 2 and inst.targets and self._dest(inst) == nxt
                         and insts[-1].op == "b" and self._invertible(inst)):

@@ -54,12 +54,12 @@ def _arch(name: str) -> _Arch:
     if name == "aarch64":
         from unicorn import arm64_const as A
         return _Arch(U.UC_MODE_ARM, U.UC_ARCH_ARM64, bytes.fromhex("c0035fd6"),
-                     tuple(getattr(A, f"UC_ARM64_REG_X{i}") for i in range(8)),
+                     tuple(getattr(A, f"UC_ARM64_REG_X{i}") for i in range(6)),
                      A.UC_ARM64_REG_X0, A.UC_ARM64_REG_SP, A.UC_ARM64_REG_PC,
                      A.UC_ARM64_REG_X30)
     if name == "riscv64":
         from unicorn import riscv_const as R
-        a = tuple(getattr(R, f"UC_RISCV_REG_A{i}") for i in range(8))
+        a = tuple(getattr(R, f"UC_RISCV_REG_A{i}") for i in range(6))  # helpers take <= 6
         # ret = jalr zero, 0(ra); mstatus.FS (bit 13) turns the FP unit on
         return _Arch(U.UC_MODE_RISCV64, U.UC_ARCH_RISCV, (0x00008067).to_bytes(4, "little"),
                      a, a[0], R.UC_RISCV_REG_SP, R.UC_RISCV_REG_PC, R.UC_RISCV_REG_RA,

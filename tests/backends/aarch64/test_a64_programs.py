@@ -1,0 +1,202 @@
+"""Whole programs through the aarch64 backend: the target-independent program tests of
+tests/backends/x86_64/test_x86_programs.py (loops, swapping block parameters, br_table, calls
+with stack arguments and results, recursion and stack overflow, memory bounds and growth,
+globals, call_indirect checks, host calls, traps, spills, fuel, epochs) run with their `build`
+compiling for aarch64, plus aarch64-specific cases (folded forms, constants, large frames)."""
+
+from __future__ import annotations
+
+import importlib.util
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import Trap, TrapCode
+from engine.exec.harness import HarnessSpec
+
+from a64_testlib import MODES, assembly, build
+
+_X86_DIR = Path(__file__).resolve().parents[1] / "x86_64"
+
+
+def _shared_programs():
+    """test_x86_programs.py loaded as a separate module whose `build` targets aarch64."""
+    sys.path.insert(0, str(_X86_DIR))
+    try:
+        spec = importlib.util.spec_from_file_location("a64_shared_programs",
+                                                      _X86_DIR / "test_x86_programs.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(_X86_DIR))
+    mod.build = build
+    return mod
+
+
+SHARED = _shared_programs()
+SHARED_TESTS = sorted(n for n in vars(SHARED) if n.startswith("test_"))
+
+
+def test_shared_programs_found():
+    assert len(SHARED_TESTS) >= 10
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", SHARED_TESTS)
+def test_shared_program(name, mode):
+    getattr(SHARED, name)(mode)
+
+
+FOLDS = """function 0 "shl_add"(i64, i64) -> (i64) {
+block0(v0:i64, v1:i64):
+    v2:i64 = iconst 3
+    v3:i64 = ishl v1, v2
+    v4:i64 = iadd v0, v3
+    return v4
+}
+function 1 "madd"(i32, i32, i32) -> (i32) {
+block0(v0:i32, v1:i32, v2:i32):
+    v3:i32 = imul v0, v1
+    v4:i32 = iadd v3, v2
+    return v4
+}
+function 2 "msub"(i64, i64, i64) -> (i64) {
+block0(v0:i64, v1:i64, v2:i64):
+    v3:i64 = imul v0, v1
+    v4:i64 = isub v2, v3
+    return v4
+}
+function 3 "mask"(i64) -> (i64) {
+block0(v0:i64):
+    v1:i64 = iconst 0xff00ff00ff00ff00
+    v2:i64 = band v0, v1
+    return v2
+}
+function 4 "cmn"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 0xfffffffb
+    v2:i32 = icmp slt v0, v1
+    return v2
+}
+function 5 "sel"(i64, i64, i64) -> (i64) {
+block0(v0:i64, v1:i64, v2:i64):
+    v3:i32 = icmp ugt v0, v1
+    v4:i64 = select v3, v1, v2
+    return v4
+}
+function 6 "ushr_xor"(i32, i32) -> (i32) {
+block0(v0:i32, v1:i32):
+    v2:i32 = iconst 37
+    v3:i32 = ushr v1, v2
+    v4:i32 = bxor v3, v0
+    return v4
+}
+function 7 "sub_imm"(i64) -> (i64) {
+block0(v0:i64):
+    v1:i64 = iconst 0xfffffffffffff000
+    v2:i64 = isub v0, v1
+    return v2
+}
+"""
+
+
+def test_folded_forms_are_chosen():
+    text = assembly(FOLDS)
+    assert "lsl #3" in text and "madd" in text and "msub" in text
+    assert "#-71777214294589696" in text or "#0xff00ff00ff00ff00" in text \
+        or "and x0, x0, #18374966859414961920" in text
+    assert "cmn w" in text and "csel" in text and "lsr #5" in text
+    assert "add x0, x0, #4096" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_folded_forms_compute(mode):
+    m64 = (1 << 64) - 1
+    h = build(FOLDS, mode)
+    assert h.call(0, 5, 7) == [5 + 56]
+    assert h.call(0, 1, 1 << 62) == [1]
+    assert h.call(1, 6, 7, 0xFFFFFFFF) == [41]
+    assert h.call(2, 3, 4, 100) == [88]
+    assert h.call(2, 3, 4, 0) == [(-12) & m64]
+    assert h.call(3, m64) == [0xFF00FF00FF00FF00]
+    assert h.call(4, 0xFFFFFFFA) == [1]
+    assert h.call(4, 0xFFFFFFFB) == [0]
+    assert h.call(4, 3) == [0]
+    assert h.call(5, 9, 4, 1) == [4]
+    assert h.call(5, 4, 9, 1) == [1]
+    assert h.call(6, 0x10, 0x1E0) == [0x10 ^ 0xF]
+    assert h.call(7, 10) == [10 + 4096]
+
+
+CONSTANTS = [0, 1, 0xFFFF, 0x10000, 0x12345678, 0xFFFFFFFF, 0x1_0000_0000, 0xFFFF_0000_FFFF,
+             0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFE, 0xFFFF_1234_FFFF_FFFF,
+             0x5555_5555_5555_5555, 0x0123_4567_89AB_CDEF, 0xFFFF_FFFF_0000_0000, (1 << 64) - 1]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constant_materialisation(mode):
+    parts = []
+    for i, c in enumerate(CONSTANTS):
+        parts.append(f'function {2 * i} "k{i}"() -> (i64) {{\nblock0:\n'
+                     f"    v0:i64 = iconst {c:#x}\n    return v0\n}}\n")
+        c32 = c & 0xFFFFFFFF
+        parts.append(f'function {2 * i + 1} "w{i}"() -> (i32) {{\nblock0:\n'
+                     f"    v0:i32 = iconst {c32:#x}\n    return v0\n}}\n")
+    h = build("".join(parts), mode)
+    for i, c in enumerate(CONSTANTS):
+        assert h.call(2 * i) == [c], hex(c)
+        assert h.call(2 * i + 1) == [c & 0xFFFFFFFF], hex(c)
+
+
+def test_logical_immediates():
+    from backends.aarch64.isel import logical_imm
+    assert logical_imm(0xFF00FF00FF00FF00, 64)
+    assert logical_imm(0x7FFFFFFF, 32) and logical_imm(0x80000000, 32)
+    assert logical_imm(0x5555555555555555, 64) and logical_imm(0x0000FFFF0000FFFF, 64)
+    assert not logical_imm(0, 64) and not logical_imm((1 << 64) - 1, 64)
+    assert not logical_imm(0x12345678, 32) and not logical_imm(0x5, 32)
+    assert not logical_imm(0xFFFFFFFF, 32)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_offsets_beyond_immediate_range_and_misaligned_access(mode):
+    text = """function 0 "far"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    heap_check mem0 offset=70001 size=8 v0
+    store mem0 offset=70001 v0, v1
+    v2:i64 = load mem0 offset=70001 v0
+    v3:i32 = uload16 mem0 offset=70003 v0
+    v4:i64 = uextend v3
+    v5:i64 = iadd v2, v4
+    return v5
+}
+"""
+    h = build(text, mode, HarnessSpec(memory=(2, 2)))
+    assert h.call(0, 3, 0x1122334455667788) == [0x1122334455667788 + 0x5566]
+    assert h.read_memory(70004, 8) == struct.pack("<Q", 0x1122334455667788)
+    with pytest.raises(Trap) as e:
+        h.call(0, 2 * 65536 - 70001 - 7, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float_values_live_across_calls_and_spills(mode):
+    # 40 float values live across a call: callee-saved d8-d15 and spill slots both used
+    n = 40
+    lines = [f"    v{i + 1}:f64 = fadd v0, v{1000 + i}" for i in range(n)]
+    consts = [f"    v{1000 + i}:f64 = fconst {struct.unpack('<Q', struct.pack('<d', i + 0.5))[0]:#x}"
+              for i in range(n)]
+    acc = ["    v100:f64 = call fn1 v0"]
+    prev = 100
+    for i in range(n):
+        acc.append(f"    v{101 + i}:f64 = fadd v{prev}, v{i + 1}")
+        prev = 101 + i
+    text = (f'function 0 "f"(f64) -> (f64) {{\nblock0(v0:f64):\n'
+            + "\n".join(consts + lines + acc) + f"\n    return v{prev}\n}}\n"
+            + 'function 1 "id"(f64) -> (f64) {\nblock0(v0:f64):\n    return v0\n}\n')
+    h = build(text, mode)
+    x = 2.0
+    got = h.call(0, struct.unpack("<Q", struct.pack("<d", x))[0])[0]
+    assert struct.unpack("<d", struct.pack("<Q", got))[0] == x + sum(x + i + 0.5 for i in range(n))
