@@ -8,9 +8,11 @@ allows them:
   bitmask immediates, shifts and rotates by constants;
 - a single-use constant shift feeding add/sub/and/orr/eor becomes a shifted-register operand;
   a single-use multiply feeding add/sub becomes madd/msub; remainders are sdiv/udiv + msub;
-- a single-use icmp/eqz/fcmp in the same block as its brif/select/trapz/trapnz user is emitted
-  at the user as a flag-setting compare followed by b.cc/csel/fcsel; a plain i32/i64 condition
-  branches with cbz/cbnz;
+- a single-use icmp/eqz/fcmp (or band with a bitmask immediate, as tst) in the same block as its
+  brif/select/trapz/trapnz user is emitted at the user as a flag-setting compare followed by
+  b.cc/csel/fcsel; a comparison with zero and a plain i32/i64 condition branch with cbz/cbnz, a
+  single-bit test with tbz/tbnz (only in functions small enough for its +-32 KiB range: below
+  `TBZ_MAX_INSTS` IR instructions; b.cc/cbz reach +-1 MiB, which bounds a function's size);
 - memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
 
 Register invariant: an i32 value always has the upper 32 bits of its x register zero (every
@@ -66,6 +68,8 @@ _LOADS = (Opcode.LOAD, Opcode.ULOAD8, Opcode.SLOAD8, Opcode.ULOAD16, Opcode.SLOA
 _STORES = (Opcode.STORE, Opcode.ISTORE8, Opcode.ISTORE16, Opcode.ISTORE32)
 _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
+#: functions with fewer IR instructions than this keep every branch within tbz's range
+TBZ_MAX_INSTS = 600
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,6 +136,7 @@ class Lowering:
         self.outgoing = 0
         self.saves_vmctx = False
         self.uses_heap = False
+        self.small = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
 
@@ -289,6 +294,7 @@ class Lowering:
                     self.uses_heap = True
         if cfg.preds[0]:
             raise UnsupportedError("aarch64 lowering of a branch to the entry block")
+        self.small = sum(len(b.insts) for b in f.blocks) < TBZ_MAX_INSTS
         for b in f.blocks:
             if cfg.reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -327,8 +333,8 @@ class Lowering:
         for inst in b.insts:
             op = inst.opcode
             if op in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT):
-                d = single(inst.args[0], _FUSE_COND)
-                if d is not None:
+                d = single(inst.args[0], _FUSE_COND + (Opcode.BAND,))
+                if d is not None and (d.opcode != Opcode.BAND or self.tst_mask(d) is not None):
                     self.fused.add(id(d))
             elif op in _ALU:
                 positions = (1, 0) if _ALU[op] in _COMMUTES else (1,)
@@ -353,6 +359,14 @@ class Lowering:
         if d.opcode == Opcode.IMUL:
             return d if inst.opcode in (Opcode.IADD, Opcode.ISUB) else None
         return d if self.const_of(d.args[1]) is not None else None
+
+    def tst_mask(self, d: Inst) -> tuple[int, int] | None:
+        """(value, mask) when band `d` has a constant logical-immediate operand."""
+        for v, c in ((d.args[0], d.args[1]), (d.args[1], d.args[0])):
+            m = self.const_of(c)
+            if m is not None and self.const_of(v) is None and logical_imm(m, self.bits(v)):
+                return v, m
+        return None
 
     def fused_def(self, v: int) -> Inst | None:
         d = self.defs.get(v)
@@ -416,8 +430,13 @@ class Lowering:
         return "s" if swapped else ""
 
     def flags(self, d: Inst) -> str:
-        """Emit the compare of fused icmp/eqz/fcmp `d`; return the condition true when d's
-        result would be 1."""
+        """Emit the compare of fused icmp/eqz/fcmp/band `d`; return the condition true when d's
+        result would be nonzero."""
+        if d.opcode == Opcode.BAND:
+            v, m = self.tst_mask(d)
+            r = self.R(v)
+            self.ins("tst", r, Imm(m), uses=[r.reg])
+            return "ne"
         if d.opcode == Opcode.EQZ:
             a = self.R(d.args[0])
             self.ins("cmp", a, Imm(0), uses=_regs_of(a))
@@ -793,15 +812,51 @@ class Lowering:
         self.cond_trap(inst, on_zero=False)
 
     def cond_trap(self, inst: Inst, on_zero: bool) -> None:
-        c = inst.args[0]
         label = self.trap_label(inst.imm)
+        self.branch(inst.args[0], not on_zero, label, ())
+
+    def branch(self, c: int, if_nonzero: bool, label: Label, targets: tuple) -> None:
+        """Branch to `label` when condition value c is nonzero (or zero: if_nonzero False),
+        with the cheapest A64 form: cbz/cbnz, tbz/tbnz, or a compare and b.cc."""
         d = self.fused_def(c)
-        if d is None:
-            r = self.R(c)
-            self.ins("cbz" if on_zero else "cbnz", r, label, uses=_regs_of(r))
+        test = self.zero_test(c, d)
+        if test is not None:
+            r, branch_if_zero = test
+            op = "cbz" if branch_if_zero == if_nonzero else "cbnz"
+            self.ins(op, r, label, uses=_regs_of(r), targets=targets)
+            return
+        bit = self.bit_test(d)
+        if bit is not None:
+            r, k = bit
+            self.ins("tbnz" if if_nonzero else "tbz", r, Imm(k), label, uses=[r.reg],
+                     targets=targets)
             return
         cc = self.flags(d)
-        self.ins("b." + (INVERT[cc] if on_zero else cc), label)
+        self.ins("b." + (cc if if_nonzero else INVERT[cc]), label, targets=targets)
+
+    def zero_test(self, c: int, d: Inst | None) -> tuple[Reg, bool] | None:
+        """(register, nonzero-c means it is zero) when c reduces to comparing one register with
+        zero: c itself unfused, a fused eqz, or a fused icmp eq/ne against constant 0."""
+        if d is None:
+            return self.R(c), False
+        if d.opcode == Opcode.EQZ:
+            return self.R(d.args[0]), True
+        if d.opcode == Opcode.ICMP and d.imm in (IntCC.EQ, IntCC.NE):
+            a, b = d.args
+            if self.const_of(a) == 0:
+                a, b = b, a
+            if self.const_of(b) == 0 and self.const_of(a) is None:
+                return self.R(a), d.imm == IntCC.EQ
+        return None
+
+    def bit_test(self, d: Inst | None) -> tuple[Reg, int] | None:
+        """(register, bit) for a fused band with a single-bit mask (small functions only)."""
+        if d is None or d.opcode != Opcode.BAND or not self.small:
+            return None
+        v, m = self.tst_mask(d)
+        if m & (m - 1):
+            return None
+        return self.R(v), m.bit_length() - 1
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -894,13 +949,7 @@ class Lowering:
     def r_brif(self, inst: Inst) -> None:
         t, e = inst.targets
         tb, eb = self.edge(t), self.edge(e)
-        c = inst.args[0]
-        if self.fused_def(c) is None:
-            r = self.R(c)
-            self.ins("cbnz", r, Label(tb), uses=_regs_of(r), targets=(tb,))
-        else:
-            cc = self.flags(self.fused_def(c))
-            self.ins("b." + cc, Label(tb), targets=(tb,))
+        self.branch(inst.args[0], True, Label(tb), (tb,))
         self.ins("b", Label(eb), targets=(eb,))
 
     def r_br_table(self, inst: Inst) -> None:

@@ -200,3 +200,75 @@ def test_float_values_live_across_calls_and_spills(mode):
     x = 2.0
     got = h.call(0, struct.unpack("<Q", struct.pack("<d", x))[0])[0]
     assert struct.unpack("<d", struct.pack("<Q", got))[0] == x + sum(x + i + 0.5 for i in range(n))
+
+
+BRANCHES = """function 0 "bit5"(i64) -> (i32) {
+block0(v0:i64):
+    v1:i64 = iconst 32
+    v2:i64 = band v0, v1
+    brif v2, block1, block2
+block1:
+    v3:i32 = iconst 1
+    return v3
+block2:
+    v4:i32 = iconst 0
+    return v4
+}
+function 1 "mask_select"(i32, i32, i32) -> (i32) {
+block0(v0:i32, v1:i32, v2:i32):
+    v3:i32 = iconst 0xf0
+    v4:i32 = band v0, v3
+    v5:i32 = select v4, v1, v2
+    return v5
+}
+function 2 "is_zero"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 0
+    v2:i32 = icmp eq v1, v0
+    brif v2, block1, block2
+block1:
+    v3:i32 = iconst 7
+    return v3
+block2:
+    v4:i32 = iconst 9
+    return v4
+}
+function 3 "trap_eqz"(i64) -> (i64) {
+block0(v0:i64):
+    v1:i32 = eqz v0
+    trapnz integer_division_by_zero v1
+    v2:i64 = iconst 1
+    v3:i64 = iadd v0, v2
+    return v3
+}
+function 4 "trap_bit"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 0x80000000
+    v2:i32 = band v0, v1
+    trapz integer_overflow v2
+    return v0
+}
+"""
+
+
+def test_branch_forms_are_chosen():
+    text = assembly(BRANCHES)
+    for form in ("tbz", "tst w", "cbz", "cbnz"):
+        assert form in text, form
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_branch_forms_compute(mode):
+    h = build(BRANCHES, mode)
+    assert [h.call(0, x)[0] for x in (0, 32, 31, 1 << 40 | 32, 1 << 63)] == [0, 1, 0, 1, 0]
+    assert h.call(1, 0x10, 5, 6) == [5]
+    assert h.call(1, 0x10F, 5, 6) == [6]
+    assert h.call(2, 0) == [7] and h.call(2, 1 << 31) == [9]
+    assert h.call(3, 41) == [42]
+    with pytest.raises(Trap) as e:
+        h.call(3, 0)
+    assert e.value.trap_code == TrapCode.INTEGER_DIVISION_BY_ZERO
+    assert h.call(4, 0x80000001) == [0x80000001]
+    with pytest.raises(Trap) as e:
+        h.call(4, 0x7FFFFFFF)
+    assert e.value.trap_code == TrapCode.INTEGER_OVERFLOW
