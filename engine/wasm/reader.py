@@ -1,6 +1,7 @@
 """Byte-level reading of the WebAssembly binary format: LEB128 integers, bytes and names, raising
-MalformedError with the specification's wording. `Reader` walks a bounded region (a section);
-the module-level `read_*` functions are the slow paths the instruction decoder calls directly."""
+MalformedError with the specification's wording. `Reader` is a cursor over data[pos:end]; the
+module-level `read_*` functions take (data, pos, end) and return (value, new pos), and are what
+the instruction decoder calls directly (they accept bytes or a list of ints)."""
 
 from __future__ import annotations
 
