@@ -1,0 +1,51 @@
+"""The internal calling convention's value placement, the same rule on every target: each
+argument (or result) takes the next free register of its class from the target's
+`arg_regs` (`ret_regs`), and the rest travel in 8-byte stack slots numbered in order.
+Targets differ only in their register lists and where the stack area sits (their abi.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from engine.wasm.types import ValType
+
+from .base import RegClass, TargetDesc
+
+
+def reg_class(t: ValType) -> RegClass:
+    """The register class of a wasm value type (references live in integer registers)."""
+    return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
+
+
+def bits(t: ValType) -> int:
+    """Register width a value of type t uses: 32 for i32/f32, 64 otherwise."""
+    return 32 if t in (ValType.I32, ValType.F32) else 64
+
+
+@dataclass(slots=True, frozen=True)
+class ValueLoc:
+    """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""
+
+    reg: int | None = None
+    stack: int | None = None
+
+
+def assign(target: TargetDesc, types: Sequence[ValType],
+           results: bool = False) -> tuple[list[ValueLoc], int]:
+    """Locations of a list of arguments (or results) on `target`; returns them and the number
+    of stack slots used."""
+    pools = target.ret_regs if results else target.arg_regs
+    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
+    out: list[ValueLoc] = []
+    nstack = 0
+    for t in types:
+        cls = reg_class(t)
+        regs = pools[cls]
+        if used[cls] < len(regs):
+            out.append(ValueLoc(reg=regs[used[cls]]))
+            used[cls] += 1
+        else:
+            out.append(ValueLoc(stack=nstack))
+            nstack += 1
+    return out, nstack
