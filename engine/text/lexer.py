@@ -39,11 +39,12 @@ class Token:
 class Source:
     """Source text plus a map from offsets to line:column for error messages."""
 
-    __slots__ = ("text", "_lines")
+    __slots__ = ("text", "_lines", "last_pos")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._lines: list[int] | None = None
+        self.last_pos = 0
 
     def where(self, pos: int) -> str:
         if self._lines is None:
@@ -58,14 +59,7 @@ class Source:
 
 _IDCHARS = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
 _STRING = r'"(?:[^"\\]|\\[\s\S])*"'
-# One scanning step: whitespace, line comment, block-comment opener, parens, or a run of
-# idchars and strings (a run mixing them, or two strings with nothing between, is reserved).
-_SCAN = re.compile(
-    r"(?P<ws>[ \t\n\r]+)|(?P<lc>;;[^\n]*)|(?P<bc>\(;)|(?P<lp>\()|(?P<rp>\))"
-    rf"|(?P<atom>(?:[{_IDCHARS}]|{_STRING})+)"
-)
 _PLAIN_STRING = re.compile(_STRING)
-_PLAIN_IDCHARS = re.compile(rf"[{_IDCHARS}]+")
 _ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{2})|u\{([0-9a-fA-F](?:_?[0-9a-fA-F])*)\}|(.))", re.S)
 _SIMPLE_ESCAPES = {"t": 9, "n": 10, "r": 13, '"': 34, "'": 39, "\\": 92}
 _BAD_STRING_CHAR = re.compile(r"[\x00-\x1f\x7f]")
@@ -131,17 +125,40 @@ def _skip_block_comment(text: str, pos: int, src: Source) -> int:
             raise src.error(pos, "unterminated block comment")
 
 
-def tokenize(src: Source) -> list[Token]:
-    """Split the whole source into tokens."""
+_END_OF_ATOM = rf'(?![{_IDCHARS}"])'
+# One token per match: leading whitespace and line comments, then the token itself. Plain
+# keywords, identifiers, numbers and strings take their own groups (the common, fast case);
+# anything else made of idchars and strings is `res` (quoted ids, annotations, or an error).
+_FAST = re.compile(
+    r"[ \t\n\r]*(?:;;[^\n]*[ \t\n\r]*)*(?:"
+    r"(?P<lp>\((?!;))|(?P<rp>\))"
+    rf"|(?P<kw>[a-z][{_IDCHARS}]*){_END_OF_ATOM}"
+    rf"|(?P<id>\$[{_IDCHARS}]+){_END_OF_ATOM}"
+    rf"|(?P<num>[+\-0-9][{_IDCHARS}]*){_END_OF_ATOM}"
+    rf"|(?P<str>{_STRING}){_END_OF_ATOM}"
+    r"|(?P<bc>\(;)"
+    rf"|(?P<res>(?:[{_IDCHARS}]|{_STRING})+)"
+    r"|(?P<eof>\Z))"
+)
+_WS = re.compile(r"[ \t\n\r]*(?:;;[^\n]*[ \t\n\r]*)*")
+
+
+#: What `lex` yields for parentheses (everything else is a Token).
+OPEN = "("
+CLOSE = ")"
+
+
+def lex(src: Source):
+    """Yield the tokens of the source: OPEN / CLOSE (plain strings; `src.last_pos` holds their
+    offset) and Token objects for everything else."""
     text = src.text
-    tokens: list[Token] = []
-    append = tokens.append
     pos = 0
-    n = len(text)
-    match = _SCAN.match
-    while pos < n:
-        m = match(text, pos)
+    scan = _FAST.match
+    KEYWORD, ID, NUMBER, STRING = Kind.KEYWORD, Kind.ID, Kind.NUMBER, Kind.STRING
+    while True:
+        m = scan(text, pos)
         if m is None:
+            pos = _WS.match(text, pos).end()
             ch = text[pos]
             if ch == '"':
                 raise src.error(pos, "unterminated string")
@@ -149,22 +166,48 @@ def tokenize(src: Source) -> list[Token]:
                 raise src.error(pos, "unexpected character ';'")
             raise src.error(pos, f"unexpected character {ch!r}")
         group = m.lastgroup
-        end = m.end()
-        if group == "atom":
-            tok = _classify(m.group(), pos, src)
+        pos = m.end()
+        if group == "lp":
+            src.last_pos = pos - 1
+            yield OPEN
+        elif group == "rp":
+            src.last_pos = pos - 1
+            yield CLOSE
+        elif group == "kw":
+            yield Token(KEYWORD, m.group(group), m.start(group))
+        elif group == "id":
+            word = m.group(group)
+            yield Token(ID, word, m.start(group), word[1:])
+        elif group == "num":
+            yield Token(NUMBER, m.group(group), m.start(group))
+        elif group == "str":
+            word = m.group(group)
+            at = m.start(group)
+            yield Token(STRING, word, at, decode_string(word[1:-1], src, at))
+        elif group == "bc":
+            pos = _skip_block_comment(text, m.start(group), src)
+        elif group == "res":
+            at = m.start(group)
+            tok = _classify(m.group(group), at, src)
             if tok.kind is Kind.RESERVED and not tok.text.startswith("@"):
                 # reserved tokens are invalid everywhere (the reference lexer's "unknown operator")
-                raise src.error(pos, f"unknown operator {tok.text}: not a valid token")
-            append(tok)
-        elif group == "lp":
-            append(Token(Kind.LPAREN, "(", pos))
-        elif group == "rp":
-            append(Token(Kind.RPAREN, ")", pos))
-        elif group == "bc":
-            end = _skip_block_comment(text, pos, src)
-        # whitespace and line comments produce nothing
-        pos = end
-    return tokens
+                raise src.error(at, f"unknown operator {tok.text}: not a valid token")
+            yield tok
+        else:
+            return
+
+
+def tokenize(src: Source) -> list[Token]:
+    """Split the whole source into a list of tokens (parentheses included)."""
+    out: list[Token] = []
+    for tok in lex(src):
+        if tok is OPEN:
+            out.append(Token(Kind.LPAREN, "(", src.last_pos))
+        elif tok is CLOSE:
+            out.append(Token(Kind.RPAREN, ")", src.last_pos))
+        else:
+            out.append(tok)
+    return out
 
 
 def _classify(word: str, pos: int, src: Source) -> Token:

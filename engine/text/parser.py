@@ -4,6 +4,7 @@ binary encoding."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from ..errors import MalformedError, WasmError
@@ -758,14 +759,22 @@ def parse_text(text: str | bytes) -> ParsedModule | bytes:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedError(f"malformed UTF-8 encoding at byte {exc.start}") from None
-    src = Source(text)
-    items = read(src)
+    # Parsing allocates many small acyclic objects; the cyclic collector would rescan the
+    # growing tree again and again (a third of the time), so it is paused meanwhile.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return parse_module_items(src, items, len(text))
-    except RecursionError:
-        pass
-    # deeply nested folded code: retry on a thread with a big stack and a high recursion limit
-    return _with_deep_stack(parse_module_items, src, items, len(text))
+        src = Source(text)
+        items = read(src)
+        try:
+            return parse_module_items(src, items, len(text))
+        except RecursionError:
+            pass
+        # deeply nested folded code: retry on a thread with a big stack and a high recursion limit
+        return _with_deep_stack(parse_module_items, src, items, len(text))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 #: Nesting the deep-stack retry supports (each nested instruction takes a few Python frames).

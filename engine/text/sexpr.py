@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .lexer import Kind, Source, Token, tokenize
+from .lexer import CLOSE, OPEN, Kind, Source, Token, lex
 
 
 @dataclass(slots=True)
@@ -29,29 +29,27 @@ Item = SList | Token
 
 def read(src: Source) -> list[Item]:
     """Read every top-level item of the source."""
-    tokens = tokenize(src)
     top: list[Item] = []
     stack: list[SList] = []
     current = top
-    for tok in tokens:
-        kind = tok.kind
-        if kind is Kind.LPAREN:
-            node = SList([], tok.pos)
+    for tok in lex(src):
+        if tok is OPEN:
+            node = SList([], src.last_pos)
             current.append(node)
             stack.append(node)
             current = node.items
-        elif kind is Kind.RPAREN:
+        elif tok is CLOSE:
             if not stack:
-                raise src.error(tok.pos, "unexpected token ')': unbalanced parentheses")
+                raise src.error(src.last_pos, "unexpected token ')': unbalanced parentheses")
             node = stack.pop()
-            node.end = tok.pos
+            node.end = src.last_pos
             current = stack[-1].items if stack else top
             first = node.items[0] if node.items else None
             if (type(first) is Token and first.kind is Kind.RESERVED and first.text.startswith("@")
                     and first.text != "@custom"):
                 current.pop()   # annotations other than @custom carry nothing we encode
         else:
-            if kind is Kind.RESERVED and (not stack or current):
+            if tok.kind is Kind.RESERVED and (not stack or current):
                 # `@name` only opens an annotation: `(@name ...)`
                 raise src.error(tok.pos, f"unknown operator {tok.text}: not a valid token")
             current.append(tok)
