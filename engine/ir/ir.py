@@ -38,7 +38,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..errors import TrapCode
 from ..wasm.types import ValType
 
 #: IR value types are the wasm value types (v128 is reserved: no opcode uses it yet).

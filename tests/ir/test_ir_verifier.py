@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import WasmError
-from engine.ir import I32, Block, Function, Inst, Opcode
+from engine.ir import Block, Function, Inst, Opcode
 from engine.ir.errors import VerifierError
 from engine.ir.parser import parse_function
 from engine.ir.verifier import verify

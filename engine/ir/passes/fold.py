@@ -16,7 +16,7 @@ from typing import Callable
 from ...errors import Trap
 from .. import numerics as nm
 from ..cfg import CFG
-from ..ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode, TYPE_NAMES,
+from ..ir import (F32, I32, I64, FloatCC, Function, Inst, IntCC, Opcode, TYPE_NAMES,
                   ValType)
 from .dce import remove_unreachable_blocks
 
