@@ -65,6 +65,8 @@ TYPE_BY_NAME: dict[str, ValType] = {str(t): t for t in ValType}
 class IntCC(enum.Enum):
     """Integer comparison conditions (operands read as unsigned for u*, signed for s*)."""
 
+    __hash__ = object.__hash__
+
     EQ = "eq"
     NE = "ne"
     SLT = "slt"
@@ -82,6 +84,8 @@ class FloatCC(enum.Enum):
     NE (true when unordered, as wasm's fNN.ne) and UNO (true exactly when an operand is NaN).
     ORD is true when neither operand is NaN."""
 
+    __hash__ = object.__hash__
+
     EQ = "eq"
     NE = "ne"
     LT = "lt"
@@ -94,6 +98,8 @@ class FloatCC(enum.Enum):
 
 class ImmKind(enum.Enum):
     """The shape of an instruction's `Inst.imm`, and its text form."""
+
+    __hash__ = object.__hash__
 
     NONE = "none"            # None
     INT = "int"              # int: iconst's unsigned bit pattern; text: signed decimal or hex
@@ -349,6 +355,10 @@ class Opcode(enum.Enum):
     BRIF = "brif"
     BR_TABLE = "br_table"
     RETURN = "return"
+
+    #: Members are singletons compared by identity, so the identity hash is consistent with
+    #: equality and keeps dict/set lookups keyed by opcode in C (Enum's own hash is Python).
+    __hash__ = object.__hash__
 
     @property
     def info(self) -> OpInfo:
