@@ -5,6 +5,7 @@ passes and the backends (loop alignment, liveness, register allocation) share it
 
 from __future__ import annotations
 
+from .gcpause import gc_paused
 from .ir import Function
 
 
@@ -25,6 +26,10 @@ class CFG:
                  "_pre", "_post", "_loops")
 
     def __init__(self, func: Function) -> None:
+        with gc_paused():
+            self._build(func)
+
+    def _build(self, func: Function) -> None:
         self.func = func
         n = self.n = len(func.blocks)
         succs: list[list[int]] = []

@@ -289,3 +289,33 @@ def test_verify_each_names_the_pass_that_broke_the_function(monkeypatch):
 def test_pass_functions_are_the_registry():
     assert PASSES == {"fold": fold, "copyprop": copyprop, "dce": dce}
     assert Opcode.SDIV.has_side_effects is False        # guarded by explicit traps instead
+
+
+def test_optimize_built_wasm():
+    from engine.config import Features
+    from engine.ir.builder import build_function
+    from engine.ir.passes import optimize
+    from engine.wasm.decoder import decode
+    from engine.wasm.validator import validate
+    from tools import wat_to_wasm
+    m = decode(wat_to_wasm("""(module (func $k (param i32) (result i32) (local i32)
+        (local.set 1 (i32.mul (i32.const 6) (i32.const 7)))
+        (if (i32.eq (local.get 1) (i32.const 42))
+          (then (local.set 1 (i32.div_u (local.get 1) (i32.const 2))))
+          (else (local.set 1 (local.get 0))))
+        (i32.add (local.get 1) (local.get 0))))"""))
+    validate(m, Features())
+    f = build_function(m, 0)
+    optimize(f, verify_each=True, module=m)
+    # 6*7 == 42, so the then-arm is taken: 42/2 = 21 (its zero check folded away), plus v0
+    assert print_function(f) == _norm("""
+function 0 "k"(i32) -> (i32) {
+block0(v0:i32):
+    jump block1
+block1:
+    v7:i32 = iconst 21
+    jump block2
+block2:
+    v10:i32 = iadd v7, v0
+    return v10
+}""")
