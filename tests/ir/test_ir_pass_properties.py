@@ -232,7 +232,7 @@ def test_each_pass_alone_preserves_results(func, args):
         import pytest
         pytest.xfail("engine/ir/interp.py (the IR interpreter) is not there yet")
     expected = _run(func, args)
-    for name in ("fold", "copyprop", "dce"):
+    for name in ("fold", "copyprop", "dce", "merge"):
         g = parse_function(print_function(func))
         run_passes(g, [name], verify_each=True)
         assert _run(g, args) == expected, (name, print_function(g))

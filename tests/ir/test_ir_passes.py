@@ -7,7 +7,7 @@ import pytest
 from engine.ir import Function, Opcode
 from engine.ir.errors import IRError, VerifierError
 from engine.ir.parser import parse_function
-from engine.ir.passes import PASSES, copyprop, dce, fold, run_passes
+from engine.ir.passes import PASSES, copyprop, dce, fold, merge_blocks, run_passes
 from engine.ir.printer import print_function
 from engine.ir.verifier import verify
 
@@ -268,6 +268,48 @@ block5:
 }""")
 
 
+# -- merge -------------------------------------------------------------------------------------
+
+def test_merge_collapses_jump_chains_and_keeps_merge_points():
+    out, changed = _after("merge", """
+function "f"(i32) -> (i32) {
+block0(v0:i32):
+    jump block1(v0)
+block1(v1:i32):
+    v2:i32 = iconst 1
+    jump block2(v2)
+block2(v3:i32):
+    brif v3, block3, block4(v1)
+block3:
+    jump block4(v3)
+block4(v4:i32):
+    v5:i32 = iadd v4, v1
+    jump block5
+block5:
+    brif v5, block5, block6
+block6:
+    return v5
+}""")
+    assert changed
+    # block1 and block2 fold into the entry; block4 (two edges) and block5 (a loop) stay;
+    # block3 ends in a jump to block4, which has two predecessors, so it stays too
+    assert out == _norm("""
+function "f"(i32) -> (i32) {
+block0(v0:i32):
+    v2:i32 = iconst 1
+    brif v2, block1, block2(v0)
+block1:
+    jump block2(v2)
+block2(v4:i32):
+    v5:i32 = iadd v4, v0
+    jump block3
+block3:
+    brif v5, block3, block4
+block4:
+    return v5
+}""")
+
+
 # -- the pass manager --------------------------------------------------------------------------
 
 def test_unknown_pass():
@@ -287,7 +329,7 @@ def test_verify_each_names_the_pass_that_broke_the_function(monkeypatch):
 
 
 def test_pass_functions_are_the_registry():
-    assert PASSES == {"fold": fold, "copyprop": copyprop, "dce": dce}
+    assert PASSES == {"fold": fold, "copyprop": copyprop, "dce": dce, "merge": merge_blocks}
     assert Opcode.SDIV.has_side_effects is False        # guarded by explicit traps instead
 
 
@@ -311,11 +353,7 @@ def test_optimize_built_wasm():
     assert print_function(f) == _norm("""
 function 0 "k"(i32) -> (i32) {
 block0(v0:i32):
-    jump block1
-block1:
     v7:i32 = iconst 21
-    jump block2
-block2:
     v10:i32 = iadd v7, v0
     return v10
 }""")

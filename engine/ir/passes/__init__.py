@@ -1,4 +1,4 @@
-"""IR passes, one file each (fold, dce, copyprop), and the pass manager that runs them and,
+"""IR passes, one file each (fold, copyprop, dce, merge), and the pass manager that runs them and,
 when asked, the verifier after every pass."""
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ from ..verifier import verify
 from .copyprop import copyprop
 from .dce import dce
 from .fold import fold
+from .merge import merge_blocks
 
 #: Pass name -> function(func) -> bool (True if it changed something).
 PASSES: dict[str, Callable[[Function], bool]] = {
     "fold": fold,
     "copyprop": copyprop,
     "dce": dce,
+    "merge": merge_blocks,
 }
 
 #: The default pipeline.
-DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "copyprop", "dce")
+DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "copyprop", "dce", "merge")
 
 
 def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
@@ -58,14 +60,15 @@ def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | 
              max_rounds: int = 8) -> None:
     """The standard optimisation: copy propagation and folding repeated until neither changes
     anything (folding a branch can make a parameter redundant, which can expose more folding;
-    at most `max_rounds` rounds), then dead-code elimination."""
+    at most `max_rounds` rounds), then dead-code elimination and block merging."""
     with gc_paused():
         if verify_each:
             verify(func, module)
         for _ in range(max_rounds):
             if not _run_passes(func, ("copyprop", "fold"), verify_each, module):
                 break
-        _run_passes(func, ("copyprop", "dce"), verify_each, module)
+        _run_passes(func, ("copyprop", "dce", "merge"), verify_each, module)
 
 
-__all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop"]
+__all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop",
+           "merge_blocks"]
