@@ -759,19 +759,22 @@ def parse_text(text: str | bytes) -> ParsedModule | bytes:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedError(f"malformed UTF-8 encoding at byte {exc.start}") from None
-    # Parsing allocates many small acyclic objects; the cyclic collector would rescan the
-    # growing tree again and again (a third of the time), so it is paused meanwhile.
+    src = Source(text)
+    return guarded_parse(lambda: parse_module_items(src, read(src), len(text)))
+
+
+def guarded_parse(fn):
+    """Run a parsing function with the cyclic GC paused (parsing allocates many small acyclic
+    objects, and the collector would rescan the growing tree again and again: a third of the
+    time), retrying on a big-stack thread if deeply nested code exhausts the recursion limit."""
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        src = Source(text)
-        items = read(src)
         try:
-            return parse_module_items(src, items, len(text))
+            return fn()
         except RecursionError:
             pass
-        # deeply nested folded code: retry on a thread with a big stack and a high recursion limit
-        return _with_deep_stack(parse_module_items, src, items, len(text))
+        return _with_deep_stack(fn)
     finally:
         if gc_was_enabled:
             gc.enable()
