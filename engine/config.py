@@ -30,6 +30,71 @@ class Features:
 STRATEGIES = ("compiler", "interpreter")
 TARGETS = ("x86_64", "aarch64", "riscv64")
 
+#: Config settings that change the machine code of a module (see code_settings)
+CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
+                 "epoch_interruption", "consume_fuel")
+
+#: later proposals polyjit does not implement; enabling one is a configuration error
+UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
+                         "wasm_relaxed_simd", "wasm_gc", "wasm_function_references",
+                         "wasm_exceptions")
+
+_BOOL_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
+                  "emulate", "epoch_interruption", "consume_fuel") + UNSUPPORTED_PROPOSALS
+
+
+def code_settings(settings: dict) -> dict:
+    """The subset of a settings snapshot that changes generated code, as plain bools."""
+    return {name: bool(settings.get(name)) for name in CODE_SETTINGS}
+
+
+def check_config(config: Config, host: str) -> None:
+    """Raise WasmError naming the settings when `config` is invalid or contradicts itself.
+    `host` is the host architecture (a foreign target is always emulated)."""
+    for name in _BOOL_SETTINGS:
+        if not isinstance(getattr(config, name), bool):
+            raise WasmError(f"Config.{name} must be True or False, "
+                            f"not {getattr(config, name)!r}")
+    if config.strategy not in STRATEGIES:
+        raise WasmError(f"Config.strategy must be one of {', '.join(STRATEGIES)}, "
+                        f"not {config.strategy!r}")
+    if config.target is not None and config.target not in TARGETS:
+        raise WasmError(f"Config.target {config.target!r} is not a known target "
+                        f"(known: {', '.join(TARGETS)})")
+    for name in UNSUPPORTED_PROPOSALS:
+        if getattr(config, name):
+            raise WasmError(f"Config.{name}: not supported yet by polyjit")
+    if config.wasm_reference_types and not config.wasm_bulk_memory:
+        raise WasmError("Config.wasm_reference_types requires Config.wasm_bulk_memory")
+    if config.strategy == "interpreter":
+        if config.emulate:
+            raise WasmError("Config.emulate=True contradicts Config.strategy='interpreter' "
+                            "(the interpreter runs no machine code to emulate)")
+        if config.target is not None and config.target != host:
+            raise WasmError(f"Config.target={config.target!r} contradicts "
+                            f"Config.strategy='interpreter' (the interpreter runs on the host, "
+                            f"{host})")
+    stack = config.max_wasm_stack
+    if isinstance(stack, bool) or not isinstance(stack, int) or stack <= 0:
+        raise WasmError(f"Config.max_wasm_stack must be a positive number of bytes, "
+                        f"not {stack!r}")
+    if config.cache is not None:
+        _check_cache_dir(config.cache)
+
+
+def _check_cache_dir(cache) -> None:
+    import os
+    if not isinstance(cache, (str, os.PathLike)):
+        raise WasmError(f"Config.cache must be a directory path or None, not {cache!r}")
+    path = os.fspath(cache)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise WasmError(f"Config.cache: directory {path!r} is unusable: "
+                        f"{e.strerror or e}") from None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise WasmError(f"Config.cache: directory {path!r} is not writable")
+
 
 class Config:
     """Engine settings. Attributes are plain and writable, as in wasmtime-py:
@@ -77,6 +142,10 @@ class Config:
                         multi_value=bool(self.wasm_multi_value),
                         reference_types=bool(self.wasm_reference_types),
                         simd=bool(self.wasm_simd))
+
+    def code_settings(self) -> dict:
+        """The settings that change generated code (an artifact's fingerprint covers these)."""
+        return code_settings(self.snapshot())
 
     def snapshot(self) -> dict:
         """The settings as a plain dict (an Engine keeps its own copy)."""

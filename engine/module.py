@@ -36,9 +36,55 @@ class Module:
         if not isinstance(engine, Engine):
             raise WasmError(f"Module expects an Engine, got {type(engine).__name__}")
         self.engine = engine
-        self._module = decode_and_validate(engine, wasm)
+        self._binary = _to_binary(wasm)
+        self._module = decode_and_validate(engine, self._binary)
         self._ir: dict[int, object] = {}
         self._compiled: dict[int, object] = {}
+        self._precompiled = None
+
+    @classmethod
+    def _from_parts(cls, engine: Engine, binary: bytes, module: WasmModule) -> Module:
+        """A Module around an already decoded and validated module (for deserialize)."""
+        self = object.__new__(cls)
+        self.engine = engine
+        self._binary = binary
+        self._module = module
+        self._ir = {}
+        self._compiled = {}
+        self._precompiled = None
+        return self
+
+    @property
+    def binary(self) -> bytes:
+        """The module's binary encoding (text input is assembled first)."""
+        return self._binary
+
+    def serialize(self) -> bytes:
+        """This module as a precompiled artifact (docs/artifact-format.md) for its engine's
+        target: the machine code it runs with (compiled now if it was not yet)."""
+        from .artifact import serialize
+        return serialize(self)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, data) -> Module:
+        """A Module from an artifact made by Engine.precompile_module or Module.serialize.
+        Every field is checked against `engine` first; IncompatibleArtifactError (a WasmError)
+        names a mismatch or damage. For a native engine the machine-code executor is installed
+        on the engine and given the artifact's code."""
+        if not isinstance(engine, Engine):
+            raise WasmError(f"Module.deserialize expects an Engine, got {type(engine).__name__}")
+        from .artifact import deserialize
+        return deserialize(engine, data)
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
+        """Module.deserialize on the contents of the file at `path`."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WasmError(f"{path}: cannot read artifact: {e.strerror or e}") from None
+        return cls.deserialize(engine, data)
 
     @classmethod
     def from_file(cls, engine: Engine, path: str | os.PathLike) -> Module:

@@ -1,0 +1,307 @@
+"""The precompiled-module format (docs/artifact-format.md): writing an artifact from compiled
+code, and reading one back with every compatibility check done before any code is mapped.
+
+Layout (little endian):
+
+    magic            8 bytes  b"\\x00polyjit"
+    format version   u32
+    payload length   u64
+    payload          fields, each a u32 byte length then its bytes, in this order:
+                       polyjit version (utf-8), target (utf-8), ISA features (utf-8, comma
+                       separated, sorted), code settings (utf-8 JSON, sorted keys), settings
+                       fingerprint (32 bytes, sha256 of the code-settings JSON), wasm (the
+                       module's binary), code (machine code), symbols, relocations
+    checksum         32 bytes, sha256 of everything before it
+
+A mismatch in any field raises IncompatibleArtifactError naming the field and both values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import IncompatibleArtifactError, WasmError
+
+MAGIC = b"\x00polyjit"
+FORMAT_VERSION = 1
+POLYJIT_VERSION = "0.1.0"
+_HEADER = struct.Struct("<8sIQ")
+_CHECKSUM_SIZE = 32
+_RELOC = struct.Struct("<BQBqI")     # kind, offset, target tag, addend, target length/index
+_RELOC_KINDS = ("pcrel32", "abs64")
+
+
+@dataclass(slots=True)
+class Artifact:
+    """The decoded fields of an artifact (before any check against an Engine)."""
+
+    polyjit_version: str
+    target: str
+    features: frozenset[str]
+    code_settings: dict[str, bool]
+    fingerprint: bytes
+    wasm: bytes
+    code: bytes
+    symbols: dict[str, int] = field(default_factory=dict)
+    relocs: list[Any] = field(default_factory=list)
+
+    def compiled_code(self) -> Any:
+        """The backends.base.CompiledCode this artifact carries."""
+        from backends.base import CompiledCode
+        return CompiledCode(target=self.target, code=self.code, symbols=dict(self.symbols),
+                            relocs=list(self.relocs), features=self.features)
+
+
+def fingerprint(settings: dict[str, bool]) -> bytes:
+    return hashlib.sha256(_settings_json(settings)).digest()
+
+
+def _settings_json(settings: dict[str, bool]) -> bytes:
+    return json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+def encode(engine, wasm: bytes, compiled) -> bytes:
+    """The artifact for `compiled` (backends.base.CompiledCode of module binary `wasm`)."""
+    settings = engine.code_settings()
+    fields = [POLYJIT_VERSION.encode(), compiled.target.encode(),
+              ",".join(sorted(compiled.features)).encode(), _settings_json(settings),
+              fingerprint(settings), bytes(wasm), bytes(compiled.code),
+              _encode_symbols(compiled.symbols), _encode_relocs(compiled.relocs)]
+    payload = b"".join(struct.pack("<I", len(f)) + f for f in fields)
+    body = _HEADER.pack(MAGIC, FORMAT_VERSION, len(payload)) + payload
+    return body + hashlib.sha256(body).digest()
+
+
+def _encode_symbols(symbols: dict[str, int]) -> bytes:
+    out = [struct.pack("<I", len(symbols))]
+    for name, off in symbols.items():
+        raw = name.encode()
+        out.append(struct.pack("<IQ", len(raw), off) + raw)
+    return b"".join(out)
+
+
+def _encode_relocs(relocs) -> bytes:
+    out = [struct.pack("<I", len(relocs))]
+    for r in relocs:
+        kind = _RELOC_KINDS.index(r.kind.value)
+        if isinstance(r.target, int):
+            out.append(_RELOC.pack(kind, r.offset, 0, r.addend, r.target))
+        else:
+            raw = r.target.encode()
+            out.append(_RELOC.pack(kind, r.offset, 1, r.addend, len(raw)) + raw)
+    return b"".join(out)
+
+
+def precompile(engine, wasm, progress=None) -> bytes:
+    """Engine.precompile_module: compile `wasm` (binary or text) for the engine's target."""
+    from .module import Module
+    _require_compiler(engine, "precompile_module")
+    module = Module(engine, wasm)
+    return serialize(module, progress)
+
+
+def serialize(module, progress=None) -> bytes:
+    """Module.serialize: the artifact of a module (its precompiled code, or compiled now)."""
+    engine = module.engine
+    _require_compiler(engine, "Module.serialize")
+    compiled = getattr(module, "_precompiled", None)
+    if compiled is None:
+        from .exec.precompiled import compile_for_engine
+        compiled = compile_for_engine(engine, module, progress)
+        module._precompiled = compiled
+    return encode(engine, module.binary, compiled)
+
+
+def _require_compiler(engine, what: str) -> None:
+    if engine.settings.get("strategy") != "compiler":
+        raise WasmError(f"{what} needs Config.strategy='compiler' (this engine interprets; "
+                        f"there is no machine code to save)")
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+class _Reader:
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self.data, self.pos, self.end = data, start, end
+
+    def take(self, n: int, what: str) -> bytes:
+        if n < 0 or self.pos + n > self.end:
+            raise IncompatibleArtifactError(f"damaged artifact: {what} runs past the end of "
+                                            f"the payload")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def u32(self, what: str) -> int:
+        return struct.unpack("<I", self.take(4, what))[0]
+
+    def field(self, what: str) -> bytes:
+        return self.take(self.u32(what), what)
+
+    def text(self, what: str) -> str:
+        try:
+            return self.field(what).decode("utf-8")
+        except UnicodeDecodeError:
+            raise IncompatibleArtifactError(f"damaged artifact: {what} is not UTF-8") from None
+
+
+def parse(data) -> Artifact:
+    """Check the envelope (magic, format version, length, checksum) and decode the fields.
+    Raises IncompatibleArtifactError naming what is wrong."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise WasmError(f"an artifact is bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < len(MAGIC) or data[:len(MAGIC)] != MAGIC:
+        raise IncompatibleArtifactError("not a polyjit artifact: bad magic (expected "
+                                        f"{MAGIC!r}, found {data[:len(MAGIC)]!r})")
+    if len(data) < _HEADER.size + _CHECKSUM_SIZE:
+        raise IncompatibleArtifactError(f"truncated artifact: {len(data)} bytes, shorter than "
+                                        f"its header and checksum")
+    _, version, length = _HEADER.unpack_from(data, 0)
+    if version != FORMAT_VERSION:
+        raise IncompatibleArtifactError(f"artifact format version {version}, but this polyjit "
+                                        f"reads version {FORMAT_VERSION}")
+    expected = _HEADER.size + length + _CHECKSUM_SIZE
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "damaged"
+        raise IncompatibleArtifactError(f"{what} artifact: {len(data)} bytes, the header says "
+                                        f"{expected}")
+    end = _HEADER.size + length
+    if hashlib.sha256(data[:end]).digest() != data[end:]:
+        raise IncompatibleArtifactError("damaged artifact: checksum mismatch (sha256 of the "
+                                        "contents differs from the stored one)")
+    r = _Reader(data, _HEADER.size, end)
+    pj = r.text("polyjit version")
+    target = r.text("target")
+    feats = r.text("ISA features")
+    try:
+        settings = json.loads(r.text("code settings"))
+    except ValueError:
+        raise IncompatibleArtifactError("damaged artifact: code settings are not JSON") from None
+    if not isinstance(settings, dict):
+        raise IncompatibleArtifactError("damaged artifact: code settings are not an object")
+    fp = r.field("settings fingerprint")
+    wasm = r.field("wasm module")
+    code = r.field("machine code")
+    sym_raw = r.field("symbols")
+    symbols = _decode_symbols(_Reader(sym_raw, 0, len(sym_raw)), len(code))
+    relocs = _decode_relocs(r.field("relocations"), len(code))
+    if r.pos != end:
+        raise IncompatibleArtifactError(f"damaged artifact: {end - r.pos} unexpected bytes "
+                                        f"after the relocations")
+    if fp != fingerprint(settings):
+        raise IncompatibleArtifactError("damaged artifact: settings fingerprint does not match "
+                                        "the recorded settings")
+    return Artifact(pj, target, frozenset(f for f in feats.split(",") if f), settings, fp, wasm,
+                    code, symbols, relocs)
+
+
+def _decode_symbols(r: _Reader, code_len: int) -> dict[str, int]:
+    n = r.u32("symbol count")
+    out: dict[str, int] = {}
+    for _ in range(n):
+        length, off = struct.unpack("<IQ", r.take(12, "symbol"))
+        try:
+            name = r.take(length, "symbol name").decode("utf-8")
+        except UnicodeDecodeError:
+            raise IncompatibleArtifactError("damaged artifact: symbol name is not UTF-8") \
+                from None
+        if off >= code_len:
+            raise IncompatibleArtifactError(f"damaged artifact: symbol {name} at offset {off} "
+                                            f"is outside the {code_len} bytes of code")
+        out[name] = off
+    if r.pos != r.end:
+        raise IncompatibleArtifactError("damaged artifact: trailing bytes in the symbol table")
+    return out
+
+
+def _decode_relocs(raw: bytes, code_len: int) -> list[Any]:
+    from backends.base import Reloc, RelocKind
+    r = _Reader(raw, 0, len(raw))
+    n = r.u32("relocation count")
+    out = []
+    for _ in range(n):
+        kind, off, tag, addend, val = _RELOC.unpack(r.take(_RELOC.size, "relocation"))
+        if kind >= len(_RELOC_KINDS) or tag > 1 or off >= code_len:
+            raise IncompatibleArtifactError("damaged artifact: bad relocation record")
+        target: int | str = val
+        if tag == 1:
+            try:
+                target = r.take(val, "relocation target").decode("utf-8")
+            except UnicodeDecodeError:
+                raise IncompatibleArtifactError("damaged artifact: relocation target is not "
+                                                "UTF-8") from None
+        out.append(Reloc(RelocKind(_RELOC_KINDS[kind]), off, target, addend))
+    if r.pos != r.end:
+        raise IncompatibleArtifactError("damaged artifact: trailing bytes in the relocations")
+    return out
+
+
+def check_compatible(art: Artifact, engine) -> None:
+    """Every field against the Engine; IncompatibleArtifactError names the first mismatch."""
+    from .exec.precompiled import available_features
+    if art.polyjit_version != POLYJIT_VERSION:
+        raise IncompatibleArtifactError(f"polyjit version: artifact made by polyjit "
+                                        f"{art.polyjit_version}, but this is polyjit "
+                                        f"{POLYJIT_VERSION}")
+    if engine.settings.get("strategy") != "compiler":
+        raise IncompatibleArtifactError("strategy: artifacts hold machine code, but this engine "
+                                        "uses the interpreter (Config.strategy='interpreter')")
+    if art.target != engine.target:
+        raise IncompatibleArtifactError(f"target: compiled for {art.target}, but this engine "
+                                        f"targets {engine.target}")
+    have = available_features(engine)
+    missing = sorted(art.features - have)
+    if missing:
+        where = "the emulated CPU" if engine.emulated else "this CPU"
+        raise IncompatibleArtifactError(
+            f"ISA features: the code needs {', '.join(sorted(art.features))}, but {where} has "
+            f"{', '.join(sorted(have)) or 'none of them'} (missing {', '.join(missing)})")
+    mine = engine.code_settings()
+    for name in sorted(set(mine) | set(art.code_settings)):
+        theirs = art.code_settings.get(name)
+        if theirs != mine.get(name):
+            raise IncompatibleArtifactError(f"Config.{name}: compiled with {name}={theirs}, but "
+                                            f"this engine has {name}={mine.get(name)}")
+
+
+def check_code(art: Artifact, module) -> None:
+    """The code's symbol table covers the module: every defined function and trampoline."""
+    from backends.base import func_symbol, sig_key
+    wasm = module.wasm_module
+    nimp = wasm.num_imported_funcs
+    need = [func_symbol(nimp + i) for i in range(len(wasm.funcs))]
+    need += ["entry_" + sig_key(t.params, t.results) for t in wasm.types]
+    need += ["exit_" + sig_key(t.params, t.results) for t in wasm.types]
+    for name in need:
+        if name not in art.symbols:
+            raise IncompatibleArtifactError(f"damaged artifact: no code for {name}")
+
+
+def deserialize(engine, data) -> Any:
+    """Module.deserialize: check, decode and validate; the code is handed to the executor only
+    after every check passed."""
+    from .module import Module
+    from .wasm.decoder import decode
+    from .wasm.validator import validate
+    art = parse(data)
+    check_compatible(art, engine)
+    try:
+        wasm_module = decode(art.wasm, engine.features)
+        validate(wasm_module, engine.features)
+    except WasmError as e:
+        raise IncompatibleArtifactError(f"damaged artifact: embedded module: {e}") from None
+    module = Module._from_parts(engine, art.wasm, wasm_module)
+    check_code(art, module)
+    module._precompiled = art.compiled_code()
+    from .exec.precompiled import compiled_executor, install_code
+    if not engine.emulated:
+        compiled_executor(engine)
+    install_code(engine, module, module._precompiled)
+    return module
