@@ -1,0 +1,235 @@
+"""Oracles: the implementations a case runs on. Every polyjit oracle goes through the public
+API (`engine.Engine(Config(...))`, Store, Module, Instance, Func), so a target plugs in as soon
+as its Config works; one whose Engine or Instance raises UnsupportedError is *unavailable*.
+wasmtime (the `wasmtime` package) is the outside reference.
+
+`run_case` runs one case in the current process and returns an `Outcome`: the status of the
+module, then one `Event` per step (instantiation, then each call) with its results or trap and
+the exported state after it (globals, memory size and hash, table sizes and null patterns)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .case import Case
+from .values import is_null, normalise
+
+#: Oracle name -> (implementation, Config settings). Order is the display order.
+ORACLES: dict[str, tuple[str, dict]] = {
+    "interp": ("polyjit", {"strategy": "interpreter"}),
+    "x86_64": ("polyjit", {"strategy": "compiler", "target": "x86_64"}),
+    "emu-x86_64": ("polyjit", {"strategy": "compiler", "target": "x86_64", "emulate": True}),
+    "aarch64": ("polyjit", {"strategy": "compiler", "target": "aarch64"}),
+    "riscv64": ("polyjit", {"strategy": "compiler", "target": "riscv64"}),
+    "wasmtime": ("wasmtime", {}),
+}
+#: Oracles whose machine code runs in the fuzzer's own address space (a crash is a finding).
+NATIVE = ("x86_64",)
+#: Preferred references, best first: the divergent side of a disagreement is the one that
+#: differs from the first reference that ran the case.
+REFERENCES = ("wasmtime", "interp")
+#: Tables longer than this have only their first entries' null pattern compared.
+TABLE_PATTERN_LIMIT = 256
+
+PROBE_WAT = '(module (func (export "f") (param i32) (result i32) local.get 0 i32.const 1 i32.add))'
+
+# Status of a whole outcome
+RAN = "ran"                  # module accepted; events recorded
+REJECTED = "rejected"        # decoding/validation refused the module (WasmError)
+UNSUPPORTED = "unsupported"  # UnsupportedError for this module
+UNAVAILABLE = "unavailable"  # the oracle does not work at all (Engine/Instance unsupported)
+CRASH = "crash"              # the worker process died (signal) while running the case
+TIMEOUT = "timeout"          # the worker did not answer in time
+INTERNAL = "internal"        # a Python exception that is not a WasmError/Trap (a bug)
+
+
+@dataclass(slots=True)
+class Event:
+    """One step: kind "ok" (results), "trap" (code name) or "error" (message)."""
+
+    step: str                       # "instantiate" or the export name
+    kind: str
+    results: tuple = ()
+    code: str | None = None
+    message: str = ""
+    state: tuple = ()
+
+    def brief(self) -> str:
+        from .values import render
+        if self.kind == "ok":
+            return "ok [" + ", ".join(render(r) for r in self.results) + "]"
+        if self.kind == "trap":
+            return f"trap {self.code}"
+        return f"error {self.message[:120]}"
+
+    def to_json(self) -> dict:
+        return {"step": self.step, "kind": self.kind, "results": [list(r) for r in self.results],
+                "code": self.code, "message": self.message,
+                "state": [list(s) for s in self.state]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Event:
+        return cls(d["step"], d["kind"], tuple(tuple(r) for r in d["results"]), d["code"],
+                   d.get("message", ""), tuple(tuple(s) for s in d["state"]))
+
+
+@dataclass(slots=True)
+class Outcome:
+    oracle: str
+    status: str
+    detail: str = ""
+    events: list[Event] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"oracle": self.oracle, "status": self.status, "detail": self.detail,
+                "events": [e.to_json() for e in self.events]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Outcome:
+        return cls(d["oracle"], d["status"], d.get("detail", ""),
+                   [Event.from_json(e) for e in d["events"]])
+
+
+class _Api:
+    """The handful of differences between polyjit's and wasmtime-py's APIs."""
+
+    def __init__(self, oracle: str) -> None:
+        impl, settings = ORACLES[oracle]
+        self.oracle = oracle
+        if impl == "wasmtime":
+            import wasmtime as api
+            self.api = api
+            self.engine = api.Engine()
+            self.trap = api.Trap
+            self.error = api.WasmtimeError
+            self.unsupported: tuple = ()
+        else:
+            import engine as api
+            self.api = api
+            self.engine = api.Engine(api.Config(**settings))
+            self.trap = api.Trap
+            self.error = api.WasmError
+            self.unsupported = (api.UnsupportedError,)
+
+    def module(self, wasm: bytes):
+        return self.api.Module(self.engine, wasm)
+
+
+def _code(e: BaseException) -> str | None:
+    code = getattr(e, "trap_code", None)
+    return getattr(code, "name", None)
+
+
+def _state(api: _Api, store, exports) -> tuple:
+    out = []
+    for name, item in exports.items():
+        if isinstance(item, api.api.Global):
+            ty = str(item.type(store).content)
+            out.append(("global", name) + normalise(ty, item.value(store)))
+        elif isinstance(item, api.api.Memory):
+            data = bytes(item.read(store, 0, item.data_len(store)))
+            out.append(("memory", name, len(data), hashlib.blake2b(data, digest_size=12).hexdigest()))
+        elif isinstance(item, api.api.Table):
+            size = item.size(store)
+            pattern = "".join("0" if is_null(item.get(store, i)) else "1"
+                              for i in range(min(size, TABLE_PATTERN_LIMIT)))
+            out.append(("table", name, size, pattern))
+    return tuple(out)
+
+
+def _results(ty, raw: Any) -> tuple:
+    types = [str(t) for t in ty.results]
+    if not types:
+        values = []
+    elif len(types) == 1:
+        values = [raw]
+    else:
+        values = list(raw)
+    return tuple(normalise(t, v) for t, v in zip(types, values))
+
+
+def run_case(api: _Api, case: Case, on_step: Callable[[], None] | None = None) -> Outcome:
+    """Run `case` on one oracle in this process (see the module docstring)."""
+    import time
+    start = time.perf_counter()
+    out = Outcome(api.oracle, RAN)
+    try:
+        _run(api, case, out, on_step)
+    except api.unsupported as e:
+        out.status, out.detail = UNSUPPORTED, str(e)
+    except Exception as e:                                   # noqa: BLE001 - classified here
+        out.status, out.detail = INTERNAL, f"{type(e).__name__}: {e}"
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
+    a = api.api
+    try:
+        module = api.module(case.wasm)
+    except api.unsupported:
+        raise
+    except api.error as e:
+        out.status, out.detail = REJECTED, str(e).splitlines()[0] if str(e) else type(e).__name__
+        return
+    store = a.Store(api.engine)
+    try:
+        instance = a.Instance(store, module, [])
+    except api.trap as e:
+        out.events.append(Event("instantiate", "trap", code=_code(e)))
+        return
+    except api.unsupported:
+        raise
+    except api.error as e:
+        out.events.append(Event("instantiate", "error", message=str(e).splitlines()[0]))
+        return
+    exports = instance.exports(store)
+    out.events.append(Event("instantiate", "ok", state=_state(api, store, exports)))
+    for call in case.calls:
+        if on_step is not None:
+            on_step()
+        func = exports[call.name] if call.name in exports else None
+        if func is None or not isinstance(func, a.Func):
+            out.events.append(Event(call.name, "error", message="no such exported function"))
+            continue
+        ty = func.type(store)
+        try:
+            raw = func(store, *[v.to_python() for v in call.args])
+        except api.trap as e:
+            ev = Event(call.name, "trap", code=_code(e))
+        except api.unsupported:
+            raise
+        except api.error as e:
+            ev = Event(call.name, "error", message=str(e).splitlines()[0])
+        else:
+            ev = Event(call.name, "ok", results=_results(ty, raw))
+        ev.state = _state(api, store, exports)
+        out.events.append(ev)
+
+
+def probe(oracle: str) -> tuple[_Api | None, str]:
+    """(api, "") when the oracle works, (None, reason) when it is unavailable."""
+    try:
+        api = _Api(oracle)
+    except ImportError as e:
+        return None, f"not installed: {e}"
+    except Exception as e:                                   # noqa: BLE001
+        return None, f"{type(e).__name__}: {e}"
+    from .values import Value
+    from .case import Call
+    try:
+        import wasmtime
+        wasm = wasmtime.wat2wasm(PROBE_WAT)
+    except ImportError:
+        import engine
+        wasm = engine.wat2wasm(PROBE_WAT)
+    out = run_case(api, Case(bytes(wasm), [Call("f", (Value("i32", 41),))]))
+    if out.status != RAN:
+        return None, f"{out.status}: {out.detail}"
+    ev = out.events[-1]
+    if ev.kind != "ok" or ev.results != (("i32", 42),):
+        return None, f"probe module gave {ev.brief()} instead of 42"
+    return api, ""
