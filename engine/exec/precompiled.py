@@ -76,9 +76,46 @@ def compiled_executor(engine) -> Any:
         if engine.emulated:
             raise UnsupportedError(f"running {engine.target} machine code under Unicorn through "
                                    f"the runtime API (only the test harness does so far)")
-        from .compiled import CompiledExecutor
-        ex = state.executor = CompiledExecutor(engine)
+        ex = state.executor = _executor_class()(engine)
         return ex
+
+
+#: where map_epoch_page puts the engine's epoch page in an emulated address space (below the
+#: emulator's gate page, above nothing it maps)
+EPOCH_GUEST_ADDRESS = 0x0E00_0000
+
+
+def map_epoch_page(machine, engine) -> int:
+    """Map the engine's epoch page (host memory) into an EmulatedMachine's address space,
+    read-only, with Unicorn's mem_map_ptr: emulated code then reads the live counter that
+    Engine.increment_epoch() bumps. Returns the guest address of the counter."""
+    from unicorn import UC_PROT_READ
+    addr, size = engine._state.epoch_counter.page
+    machine.uc.mem_map_ptr(EPOCH_GUEST_ADDRESS, size, UC_PROT_READ, addr)
+    return EPOCH_GUEST_ADDRESS
+
+
+_EXECUTOR_CLASS: list = []
+
+
+def _executor_class():
+    """CompiledExecutor, with the vmctx epoch pointer aimed at the engine's own counter (so an
+    increment_epoch() from any thread reaches running code without a boundary sync)."""
+    if _EXECUTOR_CLASS:
+        return _EXECUTOR_CLASS[0]
+    from ..runtime import vmctx as V
+    from .compiled import CompiledExecutor
+    from .space import write_u64
+
+    class EngineEpochExecutor(CompiledExecutor):
+        def prepare(self, instance) -> None:
+            super().prepare(instance)
+            if self.epoch:
+                st = instance.exec_state
+                write_u64(st.machine.space, st.vmctx + V.EPOCH_PTR, self.engine.epoch_address)
+
+    _EXECUTOR_CLASS.append(EngineEpochExecutor)
+    return EngineEpochExecutor
 
 
 def install_code(engine, module, compiled) -> bool:
