@@ -330,12 +330,16 @@ def _custom(sec: CustomSection) -> bytes:
 
 def encode_module(module: WasmModule, names: NameMaps | None = None,
                   hints: EncodeHints | None = None) -> bytes:
-    """Encode a module. Without `names`, the module's own `names` (module, function and local
-    names) are written when present. Custom sections are placed after the section they
+    """Encode a module. Without `names`, a decoded module's raw `name` custom section is written
+    back in place, or else the module's own `names` (module, function and local names) are
+    written when present. Custom sections are placed after the section they
     followed (`CustomSection.after`)."""
     if names is None:
-        names = NameMaps(module.names.module, dict(module.names.functions),
-                         {k: dict(v) for k, v in module.names.locals.items()})
+        if any(sec.name == "name" for sec in module.customs):
+            names = NameMaps()   # the decoded raw name section is written back where it was
+        else:
+            names = NameMaps(module.names.module, dict(module.names.functions),
+                             {k: dict(v) for k, v in module.names.locals.items()})
     hints = hints or EncodeHints()
     sections: list[tuple[int, bytes]] = []   # (ordering id, bytes)
 
