@@ -1,6 +1,8 @@
 """The machine-code executor for the runtime (engine.runtime.executor.Executor): compiles a
-module's IR with the host backend, runs it natively, and keeps the runtime's store objects
-(Memory, Table, Global, Func) authoritative.
+module's IR with the backend of the Config's target, runs it natively (host target) or under
+Unicorn (Config.emulate, or a foreign target), and keeps the runtime's store objects (Memory,
+Table, Global, Func) authoritative. Under Unicorn, linear memories are the runtime's own host
+buffers mapped into the guest (mem_map_ptr), so helpers and the API see the same bytes.
 
 Boundary protocol: the vmctx mirrors the store objects while wasm code runs. On every entry
 into wasm code and after every host call returns ("sync in") memory bases/lengths, global
@@ -71,16 +73,20 @@ class CompiledExecutor:
     """Runs defined functions as native x86_64 code (see the module docstring)."""
 
     def __init__(self, engine) -> None:
-        from backends.x86_64 import X86_64Backend
-        from .native import native_supported
-        if not native_supported():
-            raise UnsupportedError("native execution of compiled code on this host")
+        from backends.base import get_backend
+        from ..runtime.executor import host_target
         self.engine = engine
         settings = engine.settings
+        self.target = settings.get("target") or host_target()
+        self.emulate = bool(settings.get("emulate")) or self.target != host_target()
+        if self.target == "x86_64":
+            from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
+            self.backend = X86_64Backend(EMULATOR_FEATURES if self.emulate else None)
+        else:
+            self.backend = get_backend(self.target)
         self.fuel = bool(settings.get("consume_fuel"))
         self.epoch = bool(settings.get("epoch_interruption"))
         self.max_stack = int(settings.get("max_wasm_stack") or 512 * 1024)
-        self.backend = X86_64Backend()
         self._modules: dict[int, tuple[Any, _ModuleCode]] = {}
 
     # -- compilation ----------------------------------------------------------------------------
@@ -105,10 +111,14 @@ class CompiledExecutor:
     # -- Executor protocol ----------------------------------------------------------------------
 
     def prepare(self, instance) -> None:
-        from .native import NativeMachine
         code = self._code_for(instance.module)
         helpers = [self._helper(instance, h) for h in Helper]
-        machine = NativeMachine(code.compiled, helpers, self.max_stack)
+        if self.emulate:
+            from .emulator import EmulatedMachine
+            machine = EmulatedMachine(code.compiled, helpers)
+        else:
+            from .native import NativeMachine
+            machine = NativeMachine(code.compiled, helpers, self.max_stack)
         off = code.info.offsets
         sp = machine.space
         vm = sp.alloc(off.size)
@@ -169,8 +179,11 @@ class CompiledExecutor:
         key = "exit_" + sig_key(f.ftype.params, f.ftype.results)
         if not st.machine.has_symbol(key):
             # a function of a type this module never declares (reached through a table)
-            st.machine.add_code(self.backend.compile_exit_stubs([(f.ftype.params,
-                                                                  f.ftype.results)]))
+            stubs = getattr(self.backend, "compile_exit_stubs", None)
+            if stubs is None:
+                raise UnsupportedError(f"{self.target}: calling a function of type {f.ftype} "
+                                       f"that the module does not declare")
+            st.machine.add_code(stubs([(f.ftype.params, f.ftype.results)]))
         return st.machine.address(key), ctx
 
     def _record(self, st: _State, f) -> int:
@@ -211,13 +224,19 @@ class CompiledExecutor:
 
     # -- synchronisation ------------------------------------------------------------------------
 
+    def _mem_base(self, st: _State, index: int, mem) -> int:
+        """Where machine code finds memory `index`: the host address, or its guest mapping."""
+        if not self.emulate:
+            return mem.base_address()
+        return st.machine.map_host(("mem", index), mem.base_address(), mem.length)
+
     def _sync_in(self, instance) -> None:
         st: _State = instance.exec_state
         sp = st.machine.space
         vm = st.vmctx
         off = instance.exec_state.offsets
         for i, mem in enumerate(instance.mems):
-            write_u64(sp, vm + off.memory_base(i), mem.base_address())
+            write_u64(sp, vm + off.memory_base(i), self._mem_base(st, i, mem))
             write_u64(sp, vm + off.memory_length(i), mem.length)
         for i, g in enumerate(instance.globals):
             cell = read_u64(sp, vm + off.global_ptr(i))
@@ -292,7 +311,8 @@ class CompiledExecutor:
         old = m.grow_pages(delta & _MASK32)
         off = instance.exec_state.offsets
         sp = instance.exec_state.machine.space
-        write_u64(sp, vm + off.memory_base(mem), m.base_address())
+        st = instance.exec_state
+        write_u64(sp, vm + off.memory_base(mem), self._mem_base(st, mem, m))
         write_u64(sp, vm + off.memory_length(mem), m.length)
         return _MASK32 if old < 0 else old
 

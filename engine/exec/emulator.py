@@ -144,6 +144,9 @@ class EmulatedMachine:
         uc.mem_write(GATE_BASE, self.arch.ret_bytes * (PAGE // len(self.arch.ret_bytes)))
         uc.mem_map(STACK_BASE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
         self.symbols = compiled.symbols
+        self._extra_symbols: dict[str, int] = {}
+        self._code_end = CODE_BASE + size
+        self._host_maps: dict[object, list[int]] = {}
         self.space = EmulatedSpace(uc)
         self.state = self.space.alloc(V.STATE_SIZE)
         self.helpers = list(helpers)
@@ -156,7 +159,46 @@ class EmulatedMachine:
         self.running = False
 
     def address(self, symbol: str) -> int:
+        extra = self._extra_symbols.get(symbol)
+        if extra is not None:
+            return extra
         return CODE_BASE + self.symbols[symbol]
+
+    def has_symbol(self, symbol: str) -> bool:
+        return symbol in self.symbols or symbol in self._extra_symbols
+
+    def add_code(self, compiled) -> None:
+        """Map more code after what is mapped (new symbols become addressable)."""
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ
+        size = round_up(max(len(compiled.code), 1), PAGE)
+        base = self._code_end
+        self.uc.mem_map(base, size, UC_PROT_READ | UC_PROT_EXEC)
+        self.uc.mem_write(base, compiled.code)
+        self._code_end += size
+        for name, off in compiled.symbols.items():
+            if name not in self.symbols:
+                self._extra_symbols.setdefault(name, base + off)
+
+    def map_host(self, key: object, host_addr: int, length: int) -> int:
+        """Map host memory [host_addr, host_addr + length) into the guest (shared, not copied)
+        at an address fixed per `key`; remapped when the host buffer moved or changed size.
+        Returns the guest address."""
+        from unicorn import UC_PROT_READ, UC_PROT_WRITE
+        slot = self._host_maps.get(key)
+        if slot is None:
+            guest = MEMORY_BASE + MEMORY_STRIDE * self.space.memories
+            self.space.memories += 1
+            slot = self._host_maps[key] = [guest, 0, 0]
+        guest, addr, size = slot
+        need = round_up(max(length, PAGE), PAGE)
+        if need > MEMORY_STRIDE:
+            raise SpaceError("linear memory larger than its emulated address range")
+        if addr != host_addr or size != need:
+            if size:
+                self.uc.mem_unmap(guest, size)
+            self.uc.mem_map_ptr(guest, need, UC_PROT_READ | UC_PROT_WRITE, host_addr)
+            slot[1], slot[2] = host_addr, need
+        return guest
 
     def _gate(self, uc, address: int, size: int, user_data) -> None:
         if address == RETURN_GATE:

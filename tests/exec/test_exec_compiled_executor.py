@@ -108,3 +108,26 @@ def test_fuel():
         ex["spin"](store, 1_000_000)
     assert e.value.trap_code == TrapCode.OUT_OF_FUEL
     assert store.get_fuel() == 0
+
+
+def test_emulated_x86_64_shares_memory_with_the_runtime():
+    from engine.exec.compiled import CompiledExecutor
+    cfg = Config()
+    cfg.strategy = "compiler"
+    cfg.emulate = True
+    eng = Engine(cfg)
+    eng._state.executor = CompiledExecutor(eng)
+    store = Store(eng)
+    f_log = Func(store, FuncType([ValType.i32()], [ValType.i32()]), lambda x: x + 1)
+    tab = Table(store, TableType(ValType.funcref(), Limits(2, None)), None)
+    ex = Instance(store, Module(eng, WAT), [f_log, tab]).exports(store)
+    assert ex["fib"](store, 15) == 610
+    assert ex["via"](store, 4, 1) == 5
+    mem = ex["mem"]
+    assert ex["grow"](store, 1) == 1  # the runtime's buffer moves; the guest mapping follows
+    ex["poke"](store, 65536 + 8, 0x0A0B0C0D)
+    assert bytes(mem.read(store, 65544, 65548)) == bytes([0x0D, 0x0C, 0x0B, 0x0A])
+    mem.write(store, b"\x01\x02\x03\x04", 100)
+    with pytest.raises(Trap) as e:
+        ex["poke"](store, 3 * 65536, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
