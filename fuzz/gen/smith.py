@@ -1,0 +1,85 @@
+"""wasm-smith (`wasm-tools smith`) as a module source, restricted to what polyjit supports
+(WebAssembly 2.0 without SIMD, one memory, no imports), with termination ensured by smith's own
+fuel (a trap when a loop or call budget runs out). Every exported function is called, with
+arguments derived from the seed and the export's name, so the calls of a module can be
+recomputed from the module alone (what a shrinking predicate needs)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..case import Call, Case
+from .choosers import RandomChooser
+
+SMITH_FLAGS = (
+    "--ensure-termination", "--fuel", "200", "--export-everything", "true",
+    "--max-imports", "0", "--min-funcs", "2", "--max-funcs", "10", "--max-instructions", "300",
+    "--simd-enabled", "false", "--relaxed-simd-enabled", "false", "--threads-enabled", "false",
+    "--shared-everything-threads-enabled", "false", "--tail-call-enabled", "false",
+    "--exceptions-enabled", "false", "--gc-enabled", "false", "--memory64-enabled", "false",
+    "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
+    "--extended-const-enabled", "false",
+    "--max-memories", "1", "--max-memory32-bytes", str(1 << 20), "--memory-max-size-required", "true",
+    "--max-tables", "2", "--max-table-elements", "200", "--table-max-size-required", "true",
+    "--reference-types-enabled", "true", "--bulk-memory-enabled", "true",
+    "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
+    "--sign-extension-ops-enabled", "true", "--canonicalize-nans", "false",
+)
+SEED_BYTES = 2000
+
+
+def wasm_tools() -> str | None:
+    """The wasm-tools executable: on PATH or beside the running Python (a venv's bin/)."""
+    import sys
+    for cand in (shutil.which("wasm-tools"), str(Path(sys.executable).parent / "wasm-tools")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def smith_wasm(seed: int) -> bytes | None:
+    """A module from `seed` (None when smith declines the input or is not installed)."""
+    tool = wasm_tools()
+    if tool is None:
+        return None
+    data = random.Random(seed).randbytes(SEED_BYTES)
+    proc = subprocess.run([tool, "smith", *SMITH_FLAGS], input=data, capture_output=True,
+                          timeout=60)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout
+
+
+def exported_funcs(wasm: bytes) -> list[tuple[str, list[str]]]:
+    """(name, parameter types) of every exported function, in export order."""
+    try:
+        import wasmtime
+        m = wasmtime.Module(wasmtime.Engine(), wasm)
+        return [(e.name, [str(p) for p in e.type.params]) for e in m.exports
+                if isinstance(e.type, wasmtime.FuncType)]
+    except ImportError:
+        import engine
+        m = engine.Module(engine.Engine(engine.Config(strategy="interpreter")), wasm)
+        return [(e.name, [str(p) for p in e.type.params]) for e in m.exports
+                if isinstance(e.type, engine.FuncType)]
+
+
+def smith_calls(wasm: bytes, seed: int) -> list[Call]:
+    """Each exported function once, in export order, then each once more (state carried)."""
+    from . import argument
+    calls = []
+    for round_ in range(2):
+        for name, params in exported_funcs(wasm):
+            c = RandomChooser(f"{seed}:{name}:{round_}")
+            calls.append(Call(name, tuple(argument(c, p) for p in params)))
+    return calls
+
+
+def smith_case(seed: int) -> Case | None:
+    wasm = smith_wasm(seed)
+    if wasm is None:
+        return None
+    return Case(wasm, smith_calls(wasm, seed), source="smith", meta={"smith_seed": seed})
