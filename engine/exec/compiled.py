@@ -129,7 +129,7 @@ class CompiledExecutor:
         write_u64(sp, vm + V.STATE, machine.state)
         write_u64(sp, vm + V.HELPERS, machine.helper_table)
         write_u64(sp, vm + V.FUNCREFS, funcrefs)
-        st.epoch_cell = sp.alloc(8)
+        st.epoch_cell = self._epoch_pointer(machine)
         write_u64(sp, vm + V.EPOCH_PTR, st.epoch_cell)
         for t, ty in enumerate(instance.wasm.types):
             write_u64(sp, vm + off.sig_id(t), _SigIds.of(ty.params, ty.results))
@@ -151,6 +151,17 @@ class CompiledExecutor:
             write_u64(sp, rec + V.FUNCREF_SIG, _SigIds.of(f.ftype.params, f.ftype.results))
             st.records[rec] = f
             st.record_of.setdefault(id(f), rec)
+
+    def _epoch_pointer(self, machine) -> int:
+        """The engine's epoch counter as the code sees it: its address natively, its page
+        mapped into the guest under emulation (so Engine.increment_epoch reaches running code)."""
+        counter = getattr(self.engine._state, "epoch_counter", None)
+        if counter is None:
+            return machine.space.alloc(8)
+        if not self.emulate:
+            return counter.address
+        page, size = counter.page
+        return machine.map_host(("epoch",), page, size) + (counter.address - page)
 
     def call(self, instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
         st: _State = instance.exec_state
@@ -247,7 +258,6 @@ class CompiledExecutor:
         if self.fuel:
             write_u64(sp, vm + V.FUEL, store._fuel or 0)
         if self.epoch:
-            write_u64(sp, st.epoch_cell, self.engine._state.epoch)
             write_u64(sp, vm + V.EPOCH_DEADLINE, store._epoch_deadline)
 
     def _table_in(self, instance, i: int, table) -> None:

@@ -131,3 +131,29 @@ def test_emulated_x86_64_shares_memory_with_the_runtime():
     with pytest.raises(Trap) as e:
         ex["poke"](store, 3 * 65536, 1)
     assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+@pytest.mark.parametrize("emulate", [False, True])
+def test_epoch_deadline_interrupts_running_code(emulate):
+    import threading
+    import time
+    from engine.exec.compiled import CompiledExecutor
+    cfg = Config()
+    cfg.strategy = "compiler"
+    cfg.emulate = emulate
+    cfg.epoch_interruption = True
+    eng = Engine(cfg)
+    eng._state.executor = CompiledExecutor(eng)
+    store = Store(eng)
+    store.set_epoch_deadline(1)
+    inst = Instance(store, Module(eng, """(module (func (export "forever")
+        (loop $l (br $l))))"""), [])
+    # another thread advances the epoch while the loop runs: the code reads the live counter
+    timer = threading.Timer(0.2, eng.increment_epoch)
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(Trap) as e:
+        inst.exports(store)["forever"](store)
+    assert e.value.trap_code == TrapCode.INTERRUPT
+    assert time.perf_counter() - t0 < 30
+    timer.join()
