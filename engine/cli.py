@@ -1,4 +1,6 @@
-"""The `polyjit` command: run, validate (and, as they land, compile, inspect, wast)."""
+"""The `polyjit` command: run (binary, text or precompiled), validate, compile (precompile for
+any target), inspect (modules and artifacts, with disassembly), wast (spec scripts), bench.
+User errors are one line on stderr and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
@@ -41,11 +43,58 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emulate", action="store_true", help="run host-target code under Unicorn")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from . import Engine, Instance, Module, Store
-    from .runtime.func import Func
+def _read_input(path: str) -> tuple[str, bytes | str]:
+    """("artifact" | "binary" | "text", contents) of a file given on the command line."""
+    from .artifact import MAGIC
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(MAGIC):
+        return "artifact", data
+    if data.startswith(b"\0asm"):
+        return "binary", data
+    try:
+        return "text", data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WasmError(f"{path}: neither a wasm binary, a polyjit artifact nor UTF-8 text") \
+            from None
+
+
+def _artifact_config(args: argparse.Namespace, data: bytes):
+    """The Config to run an artifact with: its target and recorded settings, unless the
+    command line says otherwise (then deserialize reports the mismatch)."""
+    from .artifact import parse
+    art = parse(data)
+    config = _config_from(args)
+    if config.strategy == "interpreter":
+        raise WasmError("a precompiled artifact holds machine code; it cannot run with "
+                        "--strategy interpreter")
+    if args.target is None:
+        config.target = art.target
+    for name, value in art.code_settings.items():
+        if hasattr(config, name):
+            setattr(config, name, bool(value))
+    return config
+
+
+def _load_for_run(args: argparse.Namespace):
+    """(engine, module) for `run`: a precompiled file is deserialized, anything else compiled;
+    a native compiler engine gets the machine-code executor."""
+    from . import Engine, Module
+    kind, data = _read_input(args.file)
+    if kind == "artifact":
+        engine = Engine(_artifact_config(args, data))
+        return engine, Module.deserialize(engine, data)
     engine = Engine(_config_from(args))
-    module = Module.from_file(engine, args.file)
+    if engine.settings.get("strategy") == "compiler" and not engine.emulated:
+        from .exec.precompiled import compiled_executor
+        compiled_executor(engine)
+    return engine, Module(engine, data)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import Instance, Store
+    from .runtime.func import Func
+    engine, module = _load_for_run(args)
     store = Store(engine)
     if module.imports:
         names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
@@ -88,12 +137,84 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """'compiling: k/n functions' on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and total >= 20 and (done == total or done % 10 == 0):
+            print(f"\r{self.label}: {done}/{total} functions", end="", file=sys.stderr,
+                  flush=True)
+            self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from . import Engine
+    from .artifact import precompile
+    kind, data = _read_input(args.file)
+    if kind == "artifact":
+        raise WasmError(f"{args.file} is already a precompiled artifact")
+    config = _config_from(args)
+    config.epoch_interruption = bool(args.epoch_interruption)
+    config.consume_fuel = bool(args.consume_fuel)
+    engine = Engine(config)
+    progress = _Progress(f"compiling for {engine.target}")
+    try:
+        out = precompile(engine, data, progress)
+    finally:
+        progress.finish()
+    target = args.output
+    try:
+        with open(target, "wb") as f:
+            f.write(out)
+    except OSError as e:
+        raise WasmError(f"cannot write {target}: {e.strerror or e}") from None
+    print(f"{target}: {len(out)} bytes, {engine.target} code")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from . import Config, Engine, Module
+    from .inspect import describe_artifact, describe_module
+    kind, data = _read_input(args.file)
+    if kind == "artifact":
+        from .artifact import parse
+        art = parse(data)
+        flags = {k: v for k, v in art.code_settings.items() if k.startswith("wasm_")}
+        module = Module(Engine(Config(strategy="interpreter", **flags)), art.wasm)
+        lines = describe_artifact(art, module)
+    else:
+        engine = Engine(Config(strategy="interpreter"))
+        lines = describe_module(Module(engine, data))
+        print(f"{args.file}: {'binary' if kind == 'binary' else 'text'} WebAssembly module")
+    for line in lines:
+        print(line)
+    return 0
+
+
+def cmd_wast(args: argparse.Namespace) -> int:
+    from .wast_runner import run_script
+    report = run_script(args.file, _config_from(args), verbose=args.verbose)
+    print(report.summary())
+    return 0 if report.ok else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyjit",
                                      description="polyjit: a WebAssembly runtime with a multi-architecture JIT")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_run = sub.add_parser("run", help="run an exported function of a module and print its results",
-                           description="Instantiate FILE (binary .wasm or text .wat) and call an export.")
+                           description="Instantiate FILE (binary .wasm, text .wat or a "
+                                       "precompiled artifact from `polyjit compile`) and call "
+                                       "an export.")
     p_run.add_argument("file", metavar="FILE")
     p_run.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start)")
     p_run.add_argument("args", nargs="*", metavar="ARGS", help="arguments, parsed by the parameter types")
@@ -104,6 +225,37 @@ def build_parser() -> argparse.ArgumentParser:
     p_val.add_argument("file", metavar="FILE")
     _add_engine_options(p_val)
     p_val.set_defaults(handler=cmd_validate)
+    p_comp = sub.add_parser("compile", help="precompile a module for a target into an artifact",
+                            description="Compile FILE (binary or text) to machine code for "
+                                        "--target (default: the host) and write a precompiled "
+                                        "artifact (docs/artifact-format.md) that `polyjit run` "
+                                        "and Module.deserialize load.")
+    p_comp.add_argument("file", metavar="FILE")
+    p_comp.add_argument("-o", "--output", metavar="OUT", required=True,
+                        help="where to write the artifact")
+    p_comp.add_argument("--target", choices=("x86_64", "aarch64", "riscv64"),
+                        help="target architecture (default: the host)")
+    p_comp.add_argument("--emulate", action="store_true",
+                        help="for the host target: code for the emulated CPU's ISA features")
+    p_comp.add_argument("--epoch-interruption", action="store_true",
+                        help="compile epoch checks in (Config.epoch_interruption)")
+    p_comp.add_argument("--consume-fuel", action="store_true",
+                        help="compile fuel accounting in (Config.consume_fuel)")
+    p_comp.set_defaults(handler=cmd_compile, strategy="compiler")
+    p_ins = sub.add_parser("inspect", help="describe a module or a precompiled artifact",
+                           description="Print FILE's sections, imports, exports and functions; "
+                                       "for a precompiled artifact also its header fields and "
+                                       "the disassembly of every function (Capstone).")
+    p_ins.add_argument("file", metavar="FILE")
+    p_ins.set_defaults(handler=cmd_inspect)
+    p_wast = sub.add_parser("wast", help="run a spec test script (.wast) and report",
+                            description="Run the modules, actions and assertions of a .wast "
+                                        "script and print how many passed, failed or were "
+                                        "skipped (exit status 3 when any failed).")
+    p_wast.add_argument("file", metavar="FILE")
+    p_wast.add_argument("-v", "--verbose", action="store_true", help="list every failure")
+    _add_engine_options(p_wast)
+    p_wast.set_defaults(handler=cmd_wast)
     try:
         from benchmarks.cli import add_parser as add_bench_parser
     except ImportError:  # installed without the benchmarks package
