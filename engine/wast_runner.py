@@ -166,9 +166,10 @@ class _Runner:
             return [item.value(self.store)]
         args = [self.arg(a) for a in action.args]
         out = item(self.store, *args)
-        if out is None:
+        n = len(item.type(self.store).results)
+        if n == 0:
             return []
-        return list(out) if isinstance(out, list) else [out]
+        return list(out) if n > 1 else [out]
 
     def compile(self, source):
         from . import Module
