@@ -11,7 +11,7 @@ from ..wasm.module import Instr, MemArg
 from ..wasm.opcodes import BY_NAME, Imm, Op, OpInfo
 from ..wasm.types import ValType
 from .lexer import Kind, Token
-from .numbers import NumberError, parse_float, parse_int, parse_uint
+from .numbers import parse_float, parse_int, parse_uint
 from .sexpr import SList
 
 if TYPE_CHECKING:  # pragma: no cover

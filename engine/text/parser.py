@@ -7,10 +7,10 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass
 
-from ..errors import MalformedError, WasmError
-from ..wasm.encoder import SECTION_IDS, LAST_SLOT, EncodeHints, NameMaps, custom_slot, encode_module
-from ..wasm.module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
-                           SegmentMode, WasmModule)
+from ..errors import MalformedError
+from ..wasm.encoder import LAST_SLOT, SECTION_IDS, EncodeHints, NameMaps, custom_slot, encode_module
+from ..wasm.module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global,
+                           Import, Instr, SegmentMode, WasmModule)
 from ..wasm.opcodes import Op
 from ..wasm.types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType,
                           ValType)
@@ -675,8 +675,8 @@ class ModuleParser:
             items = self._elem_exprs(cur)
             self._add_elem(ElemSegment(mode, t, items, table, offset), explicit, False, tok)
             return
-        if mode is not SegmentMode.ACTIVE and not cur.done():
-            raise self.err(cur.pos(), "expected 'func' or a reference type in the element segment")
+        if mode is not SegmentMode.ACTIVE:
+            raise self.err(cur.pos(), "unexpected token, expected 'func' or a reference type in the element segment")
         items = self._elem_indices(cur)
         self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
 
@@ -712,7 +712,7 @@ class ModuleParser:
 
 # -- entry points ---------------------------------------------------------------------------------
 
-def _module_form(src: Source, node: SList):
+def module_form(src: Source, node: SList):
     """Split a `(module ...)` list into (name, kind, payload): kind is "fields", "binary" or
     "quote"."""
     cur = Cursor(node.items, 1, node.end)
@@ -740,7 +740,7 @@ def parse_module_items(src: Source, items: list[Item], end: int) -> ParsedModule
 
 
 def parse_module_node(src: Source, node: SList) -> ParsedModule | bytes:
-    name_tok, kind, payload = _module_form(src, node)
+    name_tok, kind, payload = module_form(src, node)
     if kind == "binary":
         return payload
     if kind == "quote":
@@ -823,4 +823,4 @@ def parse_module_text(text: str | bytes) -> bytes:
     return parsed.encode()
 
 
-__all__ = ["ModuleParser", "ParsedModule", "parse_module_text", "parse_text", "WasmError"]
+__all__ = ["ModuleParser", "ParsedModule", "guarded_parse", "parse_module_text", "parse_text"]

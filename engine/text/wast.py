@@ -8,10 +8,10 @@ import gc
 from dataclasses import dataclass, field
 from typing import Union
 
-from ..errors import MalformedError, WasmError
+from ..errors import MalformedError
 from .lexer import Kind, Source, Token
 from .numbers import NumberError, parse_float, parse_int
-from .parser import ParsedModule, _module_form, guarded_parse, parse_module_node, parse_text
+from .parser import module_form, guarded_parse, parse_module_node
 from .sexpr import SList, read
 
 # -- values -----------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class _ScriptParser:
             raise self.err(item.pos, "malformed UTF-8 encoding") from None
 
     def module(self, node: SList) -> ModuleSource:
-        name_tok, kind, _ = _module_form(self.src, node)
+        name_tok, kind, _ = module_form(self.src, node)
         return ModuleSource(self.line(node.items[0].pos), name_tok.value if name_tok else None,
                             "text" if kind == "fields" else kind, self.src, node)
 
@@ -344,5 +344,4 @@ def parse_wast(text: str | bytes) -> list[Command]:
 
 __all__ = ["parse_wast", "Command", "ModuleCommand", "Register", "ActionCommand", "AssertReturn",
            "AssertTrap", "AssertExhaustion", "AssertModule", "ModuleSource", "Invoke", "Get",
-           "Value", "NanPattern", "LanePatterns", "AnyRef", "Expected", "WasmError",
-           "ParsedModule", "parse_text"]
+           "Value", "NanPattern", "LanePatterns", "AnyRef", "Expected"]
