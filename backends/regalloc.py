@@ -85,8 +85,18 @@ class Interval:
             self.ranges[0] = (pos, e) if pos < e else (pos, pos + 1)
 
 
+def _end(r: tuple[int, int]) -> int:
+    return r[1]
+
+
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     i = j = 0
+    # long lists (fixed registers across many calls): skip the ranges ending before the other
+    # list starts (ends are sorted, as the ranges are disjoint and sorted)
+    if len(a) > 8:
+        i = bisect.bisect_right(a, b[0][0], key=_end)
+    if len(b) > 8:
+        j = bisect.bisect_right(b, a[0][0], key=_end)
     while i < len(a) and j < len(b):
         if a[i][1] <= b[j][0]:
             i += 1
@@ -222,12 +232,20 @@ class Allocator:
         assign: dict[int, Loc] = {}
         order = sorted((x for x in intervals.values() if x.ranges), key=lambda x: x.start)
 
+        # active[p]: the intervals of occupied[p] that have not ended yet (intervals arrive in
+        # order of start, so one that ended before x starts can conflict with no later one)
+        active: dict[int, list[Interval]] = {p: [] for p in self.alloc_set}
+
         def conflicts(p: int, x: Interval) -> list[Interval] | None:
             """Intervals in p that overlap x; None if a fixed use of p overlaps x."""
             fr = fixed.get(p)
             if fr and _overlaps(fr, x.ranges):
                 return None
-            return [o for o in occupied[p] if _overlaps(o.ranges, x.ranges)]
+            act = active[p]
+            start = x.start
+            if any(o.ranges[-1][1] <= start for o in act):
+                act[:] = [o for o in act if o.ranges[-1][1] > start]
+            return [o for o in act if _overlaps(o.ranges, x.ranges)]
 
         spill_count = 0
 
@@ -266,10 +284,12 @@ class Allocator:
                     continue
                 for o in best_victims:
                     occupied[best].remove(o)
+                    active[best].remove(o)
                     spill(o)
                 chosen = best
             assign[x.reg] = chosen
             occupied[chosen].append(x)
+            active[chosen].append(x)
         func.spill_slots = spill_count
         self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
         used = {p for p in assign.values() if isinstance(p, int)}
