@@ -26,7 +26,7 @@ from engine.runtime import vmctx as V
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
 from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
 from . import abi
-from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX, XMM
+from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX
 
 _ICC = {IntCC.EQ: "e", IntCC.NE: "ne", IntCC.SLT: "l", IntCC.SLE: "le", IntCC.SGT: "g",
         IntCC.SGE: "ge", IntCC.ULT: "b", IntCC.ULE: "be", IntCC.UGT: "a", IntCC.UGE: "ae"}
@@ -244,7 +244,6 @@ class Lowering:
             if loc.reg is not None:
                 self.mov(self.D(p), Reg(loc.reg, self.bits(p)))
             else:
-                from .target import RBP
                 self.ins("@load_rbp", self.D(p), Imm(16 + 8 * loc.stack), defs=[self.dst(p)])
 
     # -- fusion ---------------------------------------------------------------------------------
@@ -822,8 +821,7 @@ class Lowering:
             if loc.reg is not None:
                 self.mov(d, Reg(loc.reg, d.bits))
             else:
-                self.mov(Reg(d.reg, 64) if not self._is_float(d.reg) else Reg(d.reg, 64),
-                         Mem(RSP, 8 * loc.stack, 64))
+                self.mov(Reg(d.reg, 64), Mem(RSP, 8 * loc.stack, 64))
 
     def r_call(self, inst: Inst) -> None:
         fixed, nargs = self.call_args(inst.args)
@@ -905,8 +903,6 @@ class Lowering:
             for k in range(lo, hi):
                 self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
                 self.ins("je", Label(cases[k]), targets=(cases[k],))
-            if lo == 0 and hi == len(cases):
-                pass
             self.ins("jmp", Label(default), targets=(default,))
             return
         mid = (lo + hi) // 2

@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from backends.base import Helper, ModuleInfo, func_symbol, sig_key
-from ..errors import Trap, TrapCode, UnsupportedError, WasmError
+from ..errors import TrapCode, UnsupportedError
 from ..runtime import vmctx as V
-from ..wasm.types import ExternKind, ValType
+from ..wasm.types import ValType
 from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
-_REF_TYPES = (ValType.FUNCREF, ValType.EXTERNREF)
 
 
 class _SigIds:
