@@ -1,0 +1,13 @@
+"""Spec-suite scripts through the riscv64 backend under Unicorn with the test harness; the
+runner is exec_spec_runner.py, shared with the other architectures."""
+
+from __future__ import annotations
+
+import pytest
+
+from exec_spec_runner import FILES, run_spec_file
+
+
+@pytest.mark.parametrize("name", sorted(set(FILES)))
+def test_spec_file(name):
+    run_spec_file(name, "unicorn", "riscv64")
