@@ -10,16 +10,21 @@ from __future__ import annotations
 import struct
 from typing import Iterable
 
-from engine.errors import TrapCode, WasmError
+from engine.errors import TrapCode, UnsupportedError, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
-from .target import CALLEE_SAVED, HEAP, VMCTX, reg_name
+from .target import CALLEE_SAVED, HEAP, reg_name
 
 _CBRANCH = {"cbz": "cbnz", "cbnz": "cbz", "tbz": "tbnz", "tbnz": "tbz"}
+#: instructions a function may have before a tbz/tbnz could miss its target (+-32 KiB), and
+#: before b.cond/cbz could (+-1 MiB); Keystone aborts the process on an out-of-range fixup,
+#: so these are enforced before assembly
+_TBZ_REACH = 8192 - 64
+_BCOND_REACH = (1 << 18) - 64
 
 
 def rname(reg: int, bits: int = 64) -> str:
@@ -158,7 +163,28 @@ class FunctionEmitter:
                 self.lines.append(f"{name}_trap{code}:")
                 self.out(f"mov w1, #{code}")
             self.out("b __trap")
-        return self.lines
+        return self._within_reach(self.lines)
+
+    def _within_reach(self, lines: list[str]) -> list[str]:
+        """Relax tbz/tbnz to tst + b.eq/b.ne in a function too long for their reach; refuse a
+        function too long for conditional branches at all."""
+        count = sum(1 for line in lines if line.startswith("  "))
+        if count >= _TBZ_REACH:
+            relaxed = []
+            for line in lines:
+                op, _, rest = line.strip().partition(" ")
+                if op in ("tbz", "tbnz"):
+                    reg, bit, label = (x.strip() for x in rest.split(","))
+                    relaxed += [f"  tst {reg}, #{1 << int(bit[1:])}",
+                                f"  b.{'eq' if op == 'tbz' else 'ne'} {label}"]
+                    count += 1
+                else:
+                    relaxed.append(line)
+            lines = relaxed
+        if count >= _BCOND_REACH:
+            raise UnsupportedError(f"aarch64: function {self.mf.name} is too large "
+                                   f"({count} instructions; conditional branches reach 1 MiB)")
+        return lines
 
     @staticmethod
     def _invertible(inst: MInst) -> bool:

@@ -11,8 +11,8 @@ allows them:
 - a single-use icmp/eqz/fcmp (or band with a bitmask immediate, as tst) in the same block as its
   brif/select/trapz/trapnz user is emitted at the user as a flag-setting compare followed by
   b.cc/csel/fcsel; a comparison with zero and a plain i32/i64 condition branch with cbz/cbnz, a
-  single-bit test with tbz/tbnz (only in functions small enough for its +-32 KiB range: below
-  `TBZ_MAX_INSTS` IR instructions; b.cc/cbz reach +-1 MiB, which bounds a function's size);
+  single-bit test with tbz/tbnz (emit.py relaxes those to tst + b.cc in functions too large for
+  their +-32 KiB reach);
 - memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
 
 Register invariant: an i32 value always has the upper 32 bits of its x register zero (every
@@ -68,8 +68,6 @@ _LOADS = (Opcode.LOAD, Opcode.ULOAD8, Opcode.SLOAD8, Opcode.ULOAD16, Opcode.SLOA
 _STORES = (Opcode.STORE, Opcode.ISTORE8, Opcode.ISTORE16, Opcode.ISTORE32)
 _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
-#: functions with fewer IR instructions than this keep every branch within tbz's range
-TBZ_MAX_INSTS = 600
 
 
 @dataclass(slots=True, frozen=True)
@@ -136,7 +134,6 @@ class Lowering:
         self.outgoing = 0
         self.saves_vmctx = False
         self.uses_heap = False
-        self.small = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
 
@@ -294,7 +291,6 @@ class Lowering:
                     self.uses_heap = True
         if cfg.preds[0]:
             raise UnsupportedError("aarch64 lowering of a branch to the entry block")
-        self.small = sum(len(b.insts) for b in f.blocks) < TBZ_MAX_INSTS
         for b in f.blocks:
             if cfg.reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -850,8 +846,8 @@ class Lowering:
         return None
 
     def bit_test(self, d: Inst | None) -> tuple[Reg, int] | None:
-        """(register, bit) for a fused band with a single-bit mask (small functions only)."""
-        if d is None or d.opcode != Opcode.BAND or not self.small:
+        """(register, bit) for a fused band with a single-bit mask."""
+        if d is None or d.opcode != Opcode.BAND:
             return None
         v, m = self.tst_mask(d)
         if m & (m - 1):

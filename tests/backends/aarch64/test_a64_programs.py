@@ -272,3 +272,26 @@ def test_branch_forms_compute(mode):
     with pytest.raises(Trap) as e:
         h.call(4, 0x7FFFFFFF)
     assert e.value.trap_code == TrapCode.INTEGER_OVERFLOW
+
+
+def _long_function(n: int) -> str:
+    """A bit test whose taken target lies beyond a block of n large-constant additions."""
+    chain = [f"    v{10 + i}:i64 = iadd v{9 + i}, v5" for i in range(n)]
+    return (f'function 0 "far"(i64) -> (i64) {{\nblock0(v0:i64):\n'
+            f"    v1:i64 = iconst 32\n    v2:i64 = band v0, v1\n"
+            f"    brif v2, block2, block1\nblock1:\n    v9:i64 = iconst 0\n"
+            f"    v5:i64 = iconst 0x123456789\n" + "\n".join(chain)
+            + f"\n    return v{9 + n}\nblock2:\n    v3:i64 = iconst 7\n    return v3\n}}\n")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bit_tests_relax_in_long_functions(mode):
+    short = assembly(_long_function(10))
+    assert "tbnz" in short or "tbz" in short
+    n = 9000
+    text = _long_function(n)
+    long = assembly(text)
+    assert "tbz" not in long and "tbnz" not in long and "tst x" in long
+    h = build(text, mode)
+    assert h.call(0, 32) == [7]
+    assert h.call(0, 1) == [(n * 0x123456789) & ((1 << 64) - 1)]
