@@ -46,7 +46,7 @@ class SpillMoves:
         return [MInst("fmov" if cls == RegClass.FLOAT else "mov", [Reg(dst), Reg(src)])]
 
 
-def _sp_adjust(op: str, n: int) -> list[str]:
+def sp_adjust(op: str, n: int) -> list[str]:
     """sub/add sp, sp, #n for n < 2**24 (split into a low and a shifted part)."""
     if n >= 1 << 24:
         raise WasmError(f"aarch64 emit: stack adjustment {n} out of range")
@@ -132,7 +132,7 @@ class FunctionEmitter:
         self.out(f"b.lo {name}_trap{so}")
         self.out("stp x29, x30, [sp, #-16]!")
         self.out("mov x29, sp")
-        for line in _sp_adjust("sub", fr.locals_size):
+        for line in sp_adjust("sub", fr.locals_size):
             self.out(line)
         for r, off in self._saved():
             self.out(f"str {reg_name(r)}, [sp, #{off}]")

@@ -23,6 +23,7 @@ from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper
 from . import abi
+from .emit import sp_adjust
 from .target import reg_name
 
 TRAP = "__trap"
@@ -67,8 +68,7 @@ def entry_trampoline(name: str, params, results) -> list[str]:
              f"  ldr x10, [x9, #{V.STATE_ENTRY_SP}]",
              "  stp x10, x2, [x29, #160]",
              "  str x9, [x29, #176]"]
-    if out_bytes:
-        lines.append(f"  sub sp, sp, #{out_bytes}")
+    lines += [f"  {line}" for line in sp_adjust("sub", out_bytes)]
     lines += [f"  str x29, [x9, #{V.STATE_ENTRY_SP}]", "  mov x17, x1", "  mov x16, x2"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:
@@ -91,7 +91,7 @@ def exit_trampoline(name: str, params, results) -> list[str]:
     rlocs, _ = abi.assign(results, results=True)
     size = _sized(8 * max(len(params), len(results), 1))
     lines = [f"{name}:", "  stp x29, x30, [sp, #-16]!", "  mov x29, sp",
-             f"  sub sp, sp, #{size}"]
+             *(f"  {line}" for line in sp_adjust("sub", size))]
     for i, loc in enumerate(plocs):
         if loc.reg is not None:
             lines.append(f"  str {reg_name(loc.reg)}, [sp, #{8 * i}]")

@@ -295,3 +295,16 @@ def test_bit_tests_relax_in_long_functions(mode):
     h = build(text, mode)
     assert h.call(0, 32) == [7]
     assert h.call(0, 1) == [(n * 0x123456789) & ((1 << 64) - 1)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_stack_arguments_through_trampolines(mode):
+    # 600 i64 parameters: the entry trampoline's outgoing area exceeds a 12-bit immediate
+    k = 600
+    params = ", ".join(["i64"] * k)
+    args = ", ".join(f"v{i}:i64" for i in range(k))
+    text = (f'function 0 "pick"({params}) -> (i64, i64) {{\nblock0({args}):\n'
+            f"    v{k}:i64 = isub v{k - 1}, v8\n    return v{k}, v0\n}}\n")
+    h = build(text, mode)
+    vals = [i * 3 + 1 for i in range(k)]
+    assert h.call(0, *vals) == [vals[-1] - vals[8], vals[0]]
