@@ -143,10 +143,12 @@ class FunctionEmitter:
             if code == -1:
                 self.lines.append(f"{name}_trapdyn:")
                 self.out("lea esi, [rax - 1]")
+                self.out("lea rdx, [rip]")
                 self.out("jmp __trap")
             else:
                 self.lines.append(f"{name}_trap{code}:")
                 self.out(f"mov esi, {code}")
+                self.out("lea rdx, [rip]")      # the trap pc: inside this function's code
                 self.out("jmp __trap")
         return self.lines
 

@@ -7,6 +7,9 @@ back into `buf` from offset 0, returns 0; a trap returns 1 with the code in Exec
 Frame (rbp-relative): -8..-40 rbx r12 r13 r14 r15, -48 previous ExecState.entry_sp, -56 buf,
 -64 ExecState pointer. ExecState.entry_sp holds the trampoline's rbp while wasm code runs.
 
+The trap stub takes the code in esi and the trap pc in rdx (an address inside the trapping
+function's code, 0 when a host function trapped).
+
 Exit trampoline: internal convention in, r15 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
 code + 1 (then it unwinds through the trap stub).
@@ -35,6 +38,7 @@ def common_stubs() -> list[str]:
         f"{TRAP}:",
         f"  mov rax, qword ptr [r15 + {V.STATE}]",
         f"  mov qword ptr [rax + {V.STATE_TRAP_CODE}], rsi",
+        f"  mov qword ptr [rax + {V.STATE_TRAP_PC}], rdx",
         f"  mov rbp, qword ptr [rax + {V.STATE_ENTRY_SP}]",
         "  mov eax, 1",
         f"  jmp {ENTRY_RETURN}",
@@ -107,5 +111,6 @@ def exit_trampoline(name: str, params, results) -> list[str]:
     for i, loc in enumerate(rlocs):
         if loc.reg is not None:
             lines.append(_mov_in(loc.reg, f"[rsp + {8 * i}]"))
-    lines += ["  leave", "  ret", f"{name}_trap:", "  lea esi, [rax - 1]", f"  jmp {TRAP}"]
+    lines += ["  leave", "  ret", f"{name}_trap:", "  lea esi, [rax - 1]", "  xor edx, edx",
+              f"  jmp {TRAP}"]
     return lines

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from backends.base import Helper, ModuleInfo, func_symbol, sig_key
-from ..errors import TrapCode, UnsupportedError
+from ..errors import Trap, TrapCode, UnsupportedError
 from ..runtime import vmctx as V
 from ..wasm.types import ValType
 from .space import read_u64, write_u64
@@ -172,6 +172,13 @@ class CompiledExecutor:
             out = st.machine.call("entry_" + sig_key(ty.params, ty.results), st.vmctx,
                                   st.machine.address(func_symbol(func_index)), raw,
                                   len(ty.results))
+        except Trap as e:
+            if e.trap_code is not None and not e.frames and st.machine.trap_pc:
+                # name the function whose code trapped (the innermost frame)
+                idx = st.machine.function_at(st.machine.trap_pc)
+                if idx is not None:
+                    e.frames = [instance.wasm.func_name(idx)]
+            raise
         finally:
             self._sync_out(instance)
         return [self._from_machine(st, t, v) for t, v in zip(ty.results, out)]

@@ -155,8 +155,23 @@ class EmulatedMachine:
             write_u64(self.space, self.helper_table + 8 * i, GATE_BASE + GATE_SLOT * i)
         uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
         self.pending: BaseException | None = None
+        #: where the last trap happened (an address in generated code; 0: in a host function)
+        self.trap_pc = 0
         self.hook_error: BaseException | None = None
         self.running = False
+
+    def function_at(self, pc: int) -> int | None:
+        """The defined function index whose code contains `pc`, or None."""
+        rel = pc - CODE_BASE
+        best, best_off = None, -1
+        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
+                  default=None)
+        for name, off in self.symbols.items():
+            if name.startswith("func") and name[4:].isdigit() and best_off < off <= rel:
+                best, best_off = int(name[4:]), off
+        if best is None or (end is not None and end > best_off and rel >= end):
+            return None
+        return best
 
     def address(self, symbol: str) -> int:
         extra = self._extra_symbols.get(symbol)
@@ -247,6 +262,7 @@ class EmulatedMachine:
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
+            self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending

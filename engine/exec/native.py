@@ -209,6 +209,8 @@ class NativeMachine:
         self._extra_regions: list[CodeRegion] = []
         self._extra_symbols: dict[str, int] = {}
         self.pending: BaseException | None = None
+        #: where the last trap happened (an address in generated code; 0: in a host function)
+        self.trap_pc = 0
 
     def _wrap(self, fn: Callable[..., int]) -> Callable[..., int]:
         def callback(*regs: int) -> int:
@@ -221,6 +223,19 @@ class NativeMachine:
                 self.pending = e
                 return self.HOST_EXCEPTION + 1
         return callback
+
+    def function_at(self, pc: int) -> int | None:
+        """The defined function index whose code contains `pc`, or None."""
+        rel = pc - self.code.addr
+        best, best_off = None, -1
+        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
+                  default=None)
+        for name, off in self.symbols.items():
+            if name.startswith("func") and name[4:].isdigit() and best_off < off <= rel:
+                best, best_off = int(name[4:]), off
+        if best is None or (end is not None and end > best_off and rel >= end):
+            return None
+        return best
 
     def address(self, symbol: str) -> int:
         extra = self._extra_symbols.get(symbol)
@@ -263,6 +278,7 @@ class NativeMachine:
             _tls.depth = depth
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
+            self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending

@@ -157,3 +157,11 @@ def test_epoch_deadline_interrupts_running_code(emulate):
     assert e.value.trap_code == TrapCode.INTERRUPT
     assert time.perf_counter() - t0 < 30
     timer.join()
+
+
+def test_trap_names_the_function_that_trapped():
+    store, ex, _ = _setup()
+    with pytest.raises(Trap) as e:
+        ex["poke"](store, 1 << 20, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert e.value.frames == ["poke"]
