@@ -325,8 +325,11 @@ class Lowering:
                 and self.imm12(b) is None:
             a, b = b, a
         imm = self.imm12(b)
-        if op == "sub" and imm is not None and imm != -2048:
-            op, imm = "add", -imm
+        if op == "sub" and b in self.consts:
+            neg = -_signed(self.consts[b], 32 if w else 64)
+            imm = neg if fits12(neg) else None
+            if imm is not None:
+                op = "add"
         if imm is not None:
             if op == "add":
                 self.op2("addi" + w, d, self.vreg(a), Imm(imm))

@@ -1,0 +1,259 @@
+"""Whole programs through the riscv64 backend: the target-independent program tests of
+tests/backends/x86_64/test_x86_programs.py (loops, swapping block parameters, br_table, calls
+with stack arguments and results, recursion and stack overflow, memory bounds and growth,
+globals, call_indirect checks, host calls, traps, spills, fuel, epochs) run with their `build`
+compiling for riscv64, plus riscv64-specific cases (immediates, fused branches, constants,
+misaligned accesses, large offsets and frames)."""
+
+from __future__ import annotations
+
+import importlib.util
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import Trap, TrapCode
+from engine.exec.harness import HarnessSpec
+
+from .rv_testlib import MODES, assembly, build
+
+_X86_DIR = Path(__file__).resolve().parents[1] / "x86_64"
+
+
+def _shared_programs():
+    """test_x86_programs.py loaded as a separate module whose `build` targets riscv64."""
+    sys.path.insert(0, str(_X86_DIR))
+    try:
+        spec = importlib.util.spec_from_file_location("rv_shared_programs",
+                                                      _X86_DIR / "test_x86_programs.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(_X86_DIR))
+    mod.build = build
+    return mod
+
+
+SHARED = _shared_programs()
+SHARED_TESTS = sorted(n for n in vars(SHARED) if n.startswith("test_"))
+
+
+def test_shared_programs_found():
+    assert len(SHARED_TESTS) >= 10
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", SHARED_TESTS)
+def test_shared_program(name, mode):
+    getattr(SHARED, name)(mode)
+
+
+FORMS = """function 0 "addi"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 2047
+    v2:i32 = iadd v0, v1
+    return v2
+}
+function 1 "subi"(i64) -> (i64) {
+block0(v0:i64):
+    v1:i64 = iconst 2048
+    v2:i64 = isub v0, v1
+    return v2
+}
+function 2 "branch"(i32, i32) -> (i32) {
+block0(v0:i32, v1:i32):
+    v2:i32 = icmp ugt v0, v1
+    brif v2, block1, block2
+block1:
+    v3:i32 = iconst 1
+    return v3
+block2:
+    v4:i32 = iconst 0
+    return v4
+}
+function 3 "sltiu"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 0xfffffffb
+    v2:i32 = icmp ult v0, v1
+    return v2
+}
+function 4 "rotl_k"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = iconst 36
+    v2:i32 = rotl v0, v1
+    return v2
+}
+function 5 "wrap_add"(i64, i64) -> (i32) {
+block0(v0:i64, v1:i64):
+    v2:i32 = ireduce v0
+    v3:i32 = ireduce v1
+    v4:i32 = iadd v2, v3
+    return v4
+}
+"""
+
+
+def test_immediates_and_fused_branches_are_chosen():
+    text = assembly(FORMS)
+    assert "addiw a0, a0, 2047" in text
+    # 2048 is not a 12-bit immediate, but -2048 is
+    assert "addi a0, a0, -2048" in text
+    assert "bltu" in text and "sltu " not in text.split("func2:")[1].split("func3:")[0]
+    assert "sltiu a0, a0, -5" in text
+    assert "addw" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_forms_compute(mode):
+    h = build(FORMS, mode)
+    assert h.call(0, 0xFFFFFFFF) == [2046]
+    assert h.call(0, 0x7FFFFFFF) == [(0x7FFFFFFF + 2047) & 0xFFFFFFFF]
+    assert h.call(1, 5) == [(5 - 2048) & ((1 << 64) - 1)]
+    assert h.call(2, 0x80000000, 1) == [1]  # unsigned order of sign-extended i32 values
+    assert h.call(2, 1, 0x80000000) == [0]
+    assert h.call(2, 7, 7) == [0]
+    assert h.call(3, 0xFFFFFFFA) == [1]
+    assert h.call(3, 0xFFFFFFFB) == [0]
+    assert h.call(3, 0x80000000) == [1]
+    assert h.call(4, 0x80000001) == [0x18]
+    assert h.call(5, 0x7FFFFFFF, 1) == [0x80000000]
+    assert h.call(5, 0xFFFFFFFF_00000005, 0x1_FFFFFFFF) == [4]
+
+
+CONSTANTS = [0, 1, 2047, 2048, 0xFFFF, 0x12345678, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+             0x1_0000_0000, 0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_F800,
+             0x0123_4567_89AB_CDEF, 0xFFFF_FFFF_0000_0000, (1 << 64) - 1]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_constant_materialisation(mode):
+    parts = []
+    for i, c in enumerate(CONSTANTS):
+        parts.append(f'function {2 * i} "k{i}"() -> (i64) {{\nblock0:\n'
+                     f"    v0:i64 = iconst {c:#x}\n    return v0\n}}\n")
+        c32 = c & 0xFFFFFFFF
+        parts.append(f'function {2 * i + 1} "w{i}"() -> (i32) {{\nblock0:\n'
+                     f"    v0:i32 = iconst {c32:#x}\n    v1:i64 = uextend v0\n"
+                     f"    v2:i64 = iconst 32\n    v3:i64 = ushr v1, v2\n"
+                     f"    v4:i32 = ireduce v3\n    v5:i32 = iadd v0, v4\n    return v5\n}}\n")
+    h = build("".join(parts), mode)
+    for i, c in enumerate(CONSTANTS):
+        assert h.call(2 * i) == [c], hex(c)
+        # uextend must clear the upper half of the sign-extended i32 register
+        assert h.call(2 * i + 1) == [c & 0xFFFFFFFF], hex(c)
+
+
+MISALIGNED = """function 0 "rw"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    heap_check mem0 offset=1 size=8 v0
+    store mem0 offset=1 v0, v1
+    v2:i64 = load mem0 offset=1 v0
+    heap_check mem0 offset=2 size=4 v0
+    v3:i32 = load mem0 offset=2 v0
+    v4:i64 = sextend v3
+    heap_check mem0 offset=1 size=2 v0
+    v5:i32 = sload16 mem0 offset=1 v0
+    v6:i64 = sextend v5
+    v7:i64 = iadd v2, v4
+    v8:i64 = iadd v7, v6
+    return v8
+}
+function 1 "f"(i32, f64) -> (f64) {
+block0(v0:i32, v1:f64):
+    heap_check mem0 offset=0 size=8 v0
+    store mem0 offset=0 v0, v1
+    v2:f64 = load mem0 offset=0 v0
+    return v2
+}
+function 2 "f32"(i32, f32) -> (f32) {
+block0(v0:i32, v1:f32):
+    heap_check mem0 offset=0 size=4 v0
+    store mem0 offset=0 v0, v1
+    v2:f32 = load mem0 offset=0 v0
+    return v2
+}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("base", [0, 1, 2, 3, 5, 6, 7, 8])
+def test_misaligned_accesses_give_the_right_values(mode, base):
+    h = build(MISALIGNED, mode, HarnessSpec(memory=(1, 1)))
+    v = 0x8877665544332211
+    got = h.call(0, base, v)[0]
+    m = (1 << 64) - 1
+    w32 = struct.unpack("<i", struct.pack("<Q", v)[1:5])[0]
+    w16 = struct.unpack("<h", struct.pack("<Q", v)[0:2])[0]
+    assert got == (v + w32 + w16) & m
+    assert h.read_memory(base + 1, 8) == struct.pack("<Q", v)
+    bits = struct.unpack("<Q", struct.pack("<d", -1.25e-300))[0]
+    assert h.call(1, base, bits) == [bits]
+    assert h.read_memory(base, 8) == struct.pack("<Q", bits)
+    assert h.call(2, base, 0xFFC12345) == [0xFFC12345]  # a NaN payload survives
+
+
+def test_misaligned_path_is_byte_wise():
+    text = assembly(MISALIGNED)
+    body = text.split("func1:")[0]
+    assert "lbu" in body and "sb " in body and "andi t5" in body
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_offsets_beyond_immediate_range(mode):
+    text = """function 0 "far"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    heap_check mem0 offset=70001 size=8 v0
+    store mem0 offset=70001 v0, v1
+    v2:i64 = load mem0 offset=70001 v0
+    v3:i32 = uload16 mem0 offset=70003 v0
+    v4:i64 = uextend v3
+    v5:i64 = iadd v2, v4
+    return v5
+}
+"""
+    h = build(text, mode, HarnessSpec(memory=(2, 2)))
+    assert h.call(0, 3, 0x1122334455667788) == [0x1122334455667788 + 0x5566]
+    assert h.read_memory(70004, 8) == struct.pack("<Q", 0x1122334455667788)
+    with pytest.raises(Trap) as e:
+        h.call(0, 2 * 65536 - 70001 - 7, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    # an index with the i32 sign bit set is a large unsigned address, not a negative one
+    with pytest.raises(Trap) as e:
+        h.call(0, 0xFFFFFFF0, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_values_live_across_calls_and_large_frames(mode):
+    # 300 float and 300 int values live across a call: callee-saved registers, then spill slots
+    # beyond the 12-bit s0-relative offset range
+    n = 300
+    lines = ["    v1:i64 = bitcast v0"]
+    for i in range(n):
+        fbits = struct.unpack("<Q", struct.pack("<d", i + 0.5))[0]
+        lines += [f"    v{1000 + i}:f64 = fconst {fbits:#x}",
+                  f"    v{2000 + i}:f64 = fadd v0, v{1000 + i}",
+                  f"    v{3000 + i}:i64 = iconst {i * 7 + 1}",
+                  f"    v{4000 + i}:i64 = iadd v1, v{3000 + i}"]
+    lines.append("    v5000:f64 = call fn1 v0")
+    lines.append("    v6000:i64 = iconst 0")
+    for i in range(n):
+        lines += [f"    v{5001 + i}:f64 = fadd v{5000 + i}, v{2000 + i}",
+                  f"    v{6001 + i}:i64 = iadd v{6000 + i}, v{4000 + i}"]
+    lines += [f"    v7000:f64 = bitcast v{6000 + n}", f"    v7001:f64 = fadd v{5000 + n}, v7000"]
+    text = ('function 0 "f"(f64) -> (f64) {\nblock0(v0:f64):\n' + "\n".join(lines)
+            + "\n    return v7001\n}\n"
+            + 'function 1 "id"(f64) -> (f64) {\nblock0(v0:f64):\n    return v0\n}\n')
+    h = build(text, mode)
+    x = 2.0
+    xb = struct.unpack("<Q", struct.pack("<d", x))[0]
+    got = h.call(0, xb)[0]
+    fsum = x
+    for i in range(n):
+        fsum += x + i + 0.5
+    isum = sum(xb + i * 7 + 1 for i in range(n)) & ((1 << 64) - 1)
+    want = fsum + struct.unpack("<d", struct.pack("<Q", isum))[0]
+    assert struct.unpack("<d", struct.pack("<Q", got))[0] == want
+    assert "li t6, -" in assembly(text)  # a spill slot beyond -2048(s0)
