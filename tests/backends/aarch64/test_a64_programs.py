@@ -181,13 +181,16 @@ block0(v0:i32, v1:i64):
     assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
 
 
+def _f64_bits(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_float_values_live_across_calls_and_spills(mode):
     # 40 float values live across a call: callee-saved d8-d15 and spill slots both used
     n = 40
     lines = [f"    v{i + 1}:f64 = fadd v0, v{1000 + i}" for i in range(n)]
-    consts = [f"    v{1000 + i}:f64 = fconst {struct.unpack('<Q', struct.pack('<d', i + 0.5))[0]:#x}"
-              for i in range(n)]
+    consts = [f"    v{1000 + i}:f64 = fconst {_f64_bits(i + 0.5):#x}" for i in range(n)]
     acc = ["    v100:f64 = call fn1 v0"]
     prev = 100
     for i in range(n):
