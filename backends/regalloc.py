@@ -46,6 +46,13 @@ class Interval:
     reg: int
     ranges: list[tuple[int, int]] = field(default_factory=list)  # sorted, disjoint
     weight: float = 0.0
+    #: extent [lo, hi) of the ranges, set once they are final (a cheap first overlap test)
+    lo: int = 0
+    hi: int = 0
+
+    def seal(self) -> Interval:
+        self.lo, self.hi = self.ranges[0][0], self.ranges[-1][1]
+        return self
 
     @property
     def start(self) -> int:
@@ -214,6 +221,8 @@ class Allocator:
         for x in intervals.values():
             length = sum(e - s for s, e in x.ranges) or 1
             x.weight = x.weight / length
+            if x.ranges:
+                x.seal()
         return intervals, {r: x.ranges for r, x in fixed.items()}
 
     # -- assignment -----------------------------------------------------------------------------
@@ -341,12 +350,14 @@ class Allocator:
                 start = 2 * first_k + 1 if first_def else 2 * first_k - 1
                 # through the slot store after a last definition
                 end = 2 * last_k + 2
-                piece = Interval(v, [(max(start, 0), end)])
+                piece = Interval(v, [(max(start, 0), end)]).seal()
+                lo, hi = piece.lo, piece.hi
                 for p in self.t.allocatable[cls]:
                     fr = fixed.get(p)
                     if fr and _overlaps(fr, piece.ranges):
                         continue
-                    if any(_overlaps(o.ranges, piece.ranges) for o in occupied[p]):
+                    if any(o.hi > lo and o.lo < hi and _overlaps(o.ranges, piece.ranges)
+                           for o in occupied[p]):
                         continue
                     occupied[p].append(piece)
                     for _, kk, _ in g:
