@@ -155,74 +155,113 @@ def _memarg(m: MemArg) -> bytes:
     return uleb(m.align) + uleb(m.offset)
 
 
+def _imm_index(imm, out: bytearray) -> None:
+    out += uleb(imm)
+
+
+def _imm_signed(imm, out: bytearray) -> None:
+    out += sleb(imm)
+
+
+def _imm_memarg(imm, out: bytearray) -> None:
+    out += _memarg(imm)
+
+
+def _imm_blocktype(imm, out: bytearray) -> None:
+    if imm is None:
+        out.append(0x40)
+    elif isinstance(imm, ValType):
+        out.append(imm.value)
+    else:
+        out += sleb(imm)
+
+
+def _imm_f32(imm, out: bytearray) -> None:
+    out += imm.to_bytes(4, "little")
+
+
+def _imm_f64(imm, out: bytearray) -> None:
+    out += imm.to_bytes(8, "little")
+
+
+def _imm_br_table(imm, out: bytearray) -> None:
+    labels, default = imm
+    out += uleb(len(labels))
+    for label in labels:
+        out += uleb(label)
+    out += uleb(default)
+
+
+def _imm_pair(imm, out: bytearray) -> None:
+    out += uleb(imm[0])
+    out += uleb(imm[1])
+
+
+def _imm_reftype(imm, out: bytearray) -> None:
+    out.append(imm.value)
+
+
+def _imm_select_t(imm, out: bytearray) -> None:
+    out += uleb(len(imm))
+    out += bytes(t.value for t in imm)
+
+
+def _imm_bytes(imm, out: bytearray) -> None:
+    out += bytes(imm)
+
+
+def _imm_byte(imm, out: bytearray) -> None:
+    out.append(imm)
+
+
+def _imm_memarg_lane(imm, out: bytearray) -> None:
+    out += _memarg(imm[0])
+    out.append(imm[1])
+
+
+_IMM_WRITERS = {
+    Imm.NONE: None, Imm.I32: _imm_signed, Imm.I64: _imm_signed, Imm.LABEL: _imm_index,
+    Imm.FUNC: _imm_index, Imm.LOCAL: _imm_index, Imm.GLOBAL: _imm_index, Imm.TABLE: _imm_index,
+    Imm.DATA: _imm_index, Imm.ELEM: _imm_index, Imm.MEMORY: _imm_index, Imm.MEMARG: _imm_memarg,
+    Imm.BLOCKTYPE: _imm_blocktype, Imm.F32: _imm_f32, Imm.F64: _imm_f64,
+    Imm.BR_TABLE: _imm_br_table, Imm.CALL_INDIRECT: _imm_pair, Imm.REFTYPE: _imm_reftype,
+    Imm.SELECT_T: _imm_select_t, Imm.MEMORY_INIT: _imm_pair, Imm.TABLE_INIT: _imm_pair,
+    Imm.MEMORY_COPY: _imm_pair, Imm.TABLE_COPY: _imm_pair, Imm.V128: _imm_bytes,
+    Imm.SHUFFLE: _imm_bytes, Imm.LANE: _imm_byte, Imm.MEMARG_LANE: _imm_memarg_lane,
+}
+
+
+def _opcode_bytes(op: int) -> bytes:
+    return bytes((op,)) if op <= 0xFF else bytes((op >> 24,)) + uleb(op & 0xFFFFFF)
+
+
+#: Per opcode: its encoded opcode bytes and the writer of its immediate (None: no immediate).
+_ENCODING: dict[int, tuple[bytes, object]] = {
+    code: (_opcode_bytes(code), _IMM_WRITERS[info.imm]) for code, info in INFO.items()}
+
+
 def encode_instr(ins: Instr, out: bytearray) -> None:
     """Append one instruction's encoding to `out`."""
-    op = ins.op
-    info = INFO.get(op)
-    if info is None:
-        raise WasmError(f"cannot encode unknown opcode {op:#x}")
-    if op > 0xFF:
-        out.append(op >> 24)
-        out += uleb(op & 0xFFFFFF)
-    else:
-        out.append(op)
-    kind = info.imm
-    imm = ins.imm
-    if kind is Imm.NONE:
-        return
-    if kind is Imm.I32 or kind is Imm.I64:
-        out += sleb(imm)
-    elif kind in _INDEX_IMMS:
-        out += uleb(imm)
-    elif kind is Imm.MEMARG:
-        out += _memarg(imm)
-    elif kind is Imm.BLOCKTYPE:
-        if imm is None:
-            out.append(0x40)
-        elif isinstance(imm, ValType):
-            out.append(imm.value)
-        else:
-            out += sleb(imm)
-    elif kind is Imm.F32:
-        out += imm.to_bytes(4, "little")
-    elif kind is Imm.F64:
-        out += imm.to_bytes(8, "little")
-    elif kind is Imm.BR_TABLE:
-        labels, default = imm
-        out += uleb(len(labels))
-        for label in labels:
-            out += uleb(label)
-        out += uleb(default)
-    elif kind is Imm.CALL_INDIRECT:
-        out += uleb(imm[0]) + uleb(imm[1])
-    elif kind is Imm.MEMORY:
-        out += uleb(imm)
-    elif kind is Imm.REFTYPE:
-        out.append(imm.value)
-    elif kind is Imm.SELECT_T:
-        out += uleb(len(imm)) + bytes(t.value for t in imm)
-    elif kind is Imm.MEMORY_INIT or kind is Imm.TABLE_INIT:
-        out += uleb(imm[0]) + uleb(imm[1])
-    elif kind is Imm.MEMORY_COPY or kind is Imm.TABLE_COPY:
-        out += uleb(imm[0]) + uleb(imm[1])
-    elif kind is Imm.V128 or kind is Imm.SHUFFLE:
-        out += bytes(imm)
-    elif kind is Imm.LANE:
-        out.append(imm)
-    elif kind is Imm.MEMARG_LANE:
-        out += _memarg(imm[0])
-        out.append(imm[1])
-    else:  # pragma: no cover - every Imm kind is handled above
-        raise WasmError(f"cannot encode immediate kind {kind}")
-
-
-_INDEX_IMMS = frozenset({Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM})
+    entry = _ENCODING.get(ins.op)
+    if entry is None:
+        raise WasmError(f"cannot encode unknown opcode {ins.op:#x}")
+    head, write = entry
+    out += head
+    if write is not None:
+        write(ins.imm, out)
 
 
 def encode_expr(expr: Expr) -> bytes:
     out = bytearray()
+    encoding = _ENCODING
     for ins in expr:
-        encode_instr(ins, out)
+        entry = encoding.get(ins.op)
+        if entry is None:
+            raise WasmError(f"cannot encode unknown opcode {ins.op:#x}")
+        out += entry[0]
+        write = entry[1]
+        if write is not None:
+            write(ins.imm, out)
     return bytes(out)
 
 
