@@ -121,10 +121,16 @@ class Backend(Protocol):
     """A code generator for one target."""
 
     target: TargetDesc
+    #: ISA extensions the generated code may use (recorded in CompiledCode.features)
+    features: frozenset[str]
 
-    def compile_module(self, funcs: Sequence[object], env: object) -> CompiledCode:
-        """Compile IR functions (engine.ir.Function, in defined-function order) of one module,
-        plus the trampolines `env` asks for, into one CompiledCode."""
+    def compile_module(self, funcs: Sequence[object], info: ModuleInfo,
+                       entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+                       ) -> CompiledCode:
+        """Compile IR functions (engine.ir.Function with their wasm `index`, in defined-
+        function order) of one module into one CompiledCode with symbols ``func<N>``, the trap
+        stub, and an entry trampoline ``entry_<sig_key>`` / exit trampoline ``exit_<sig_key>``
+        for each (params, results) pair asked for."""
 
 
 _REGISTRY: dict[str, Callable[[], Backend]] = {}
