@@ -48,6 +48,20 @@ class AArch64Backend:
         code.features = self.features
         return code
 
+    def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
+        """Exit trampolines for extra signatures, with their own copy of the trap stub (code
+        that can be mapped on its own, e.g. for a host function of a type a module never
+        declares that reaches it through a table)."""
+        parts = common_stubs()
+        symbols = [TRAP]
+        for params, results in dict.fromkeys(tuple(map(tuple, s)) for s in exit_sigs):
+            name = "exit_" + sig_key(params, results)
+            parts += exit_trampoline(name, params, results)
+            symbols.append(name)
+        code = assemble(parts, symbols)
+        code.features = self.features
+        return code
+
     def compile_function(self, func, info: ModuleInfo) -> list[str]:
         lowering = Lowering(func, info)
         mf = lowering.run()
