@@ -47,6 +47,20 @@ class RiscV64Backend:
             symbols.append(name)
         return emit.assemble(parts, symbols, self.features)
 
+    def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
+        """Exit trampolines for extra signatures, with their own copy of the trap stub (code
+        that can be mapped on its own, e.g. for a host function of a type a module never
+        declares that reaches it through a table)."""
+        from . import emit
+        from .trampolines import TRAP, common_stubs, exit_trampoline
+        parts = common_stubs()
+        symbols = [TRAP]
+        for params, results in dict.fromkeys(tuple(map(tuple, s)) for s in exit_sigs):
+            name = "exit_" + sig_key(params, results)
+            parts += exit_trampoline(name, params, results)
+            symbols.append(name)
+        return emit.assemble(parts, symbols, self.features)
+
     def compile_function(self, func, info: ModuleInfo) -> list[str]:
         from .emit import FunctionEmitter, SpillMoves, frame_for
         from .isel import Lowering

@@ -139,6 +139,7 @@ class FunctionEmitter:
             else:
                 self.place(f"{name}_trap{code}")
                 self.out(f"li a1, {code}")
+            self.out("auipc a2, 0")  # the trap pc: inside this function's code
             self.out("j __trap")
         return self.lines
 

@@ -7,8 +7,9 @@ vmctx in s11 and the heap base in s10, stores the results back into `buf` from o
 returns 0; a trap returns 1 with the code in ExecState.trap_code. Frame (s0-relative):
 -8 ra, -16 s0, -24..-104 s1-s11, -112..-200 fs0-fs11, -208 previous ExecState.entry_sp,
 -216 buf, -224 ExecState pointer, then the outgoing stack-argument area. ExecState.entry_sp
-holds the trampoline's s0 while wasm code runs; the trap stub (trap code in a1) reloads s0
-from it and leaves through the entry-return path.
+holds the trampoline's s0 while wasm code runs; the trap stub (trap code in a1, trap pc in
+a2: an address inside the trapping function's code, 0 when a host function trapped) records
+both in the ExecState, reloads s0 from entry_sp and leaves through the entry-return path.
 
 Exit trampoline: internal convention in, s11 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
@@ -48,6 +49,7 @@ def common_stubs() -> list[str]:
               f"{TRAP}:",
               f"  ld t0, {V.STATE}(s11)",
               f"  sd a1, {V.STATE_TRAP_CODE}(t0)",
+              f"  sd a2, {V.STATE_TRAP_PC}(t0)",
               f"  ld s0, {V.STATE_ENTRY_SP}(t0)",
               "  li a0, 1",
               f"  j {ENTRY_RETURN}"]
@@ -120,5 +122,5 @@ def exit_trampoline(name: str, params, results) -> list[str]:
         if loc.reg is not None:
             lines.append(_move(abi.load_op(t), loc.reg, f"{8 * i}(sp)"))
     lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
-              f"{name}_trap:", "  addi a1, a0, -1", f"  j {TRAP}"]
+              f"{name}_trap:", "  addi a1, a0, -1", "  li a2, 0", f"  j {TRAP}"]
     return lines
