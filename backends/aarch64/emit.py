@@ -100,6 +100,8 @@ class FunctionEmitter:
         if isinstance(o, Mem):
             base = rname(o.base, 64)
             if o.index is not None:
+                if o.disp:
+                    raise WasmError("aarch64 emit: a memory operand with an index and an offset")
                 shift = {1: "", 8: ", lsl #3", 4: ", lsl #2", 2: ", lsl #1"}[o.scale]
                 return f"[{base}, {rname(o.index, 64)}{shift}]"
             return f"[{base}, #{o.disp}]" if o.disp else f"[{base}]"

@@ -14,6 +14,9 @@ allows them:
   single-bit test with tbz/tbnz (emit.py relaxes those to tst + b.cc in functions too large for
   their +-32 KiB reach);
 - memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
+  The memarg alignment is only a hint and is ignored: A64 loads and stores of normal memory
+  accept any alignment (Linux runs with SCTLR_EL1.A clear), so misaligned accesses need no
+  special code (tests/backends/aarch64 checks one).
 
 Register invariant: an i32 value always has the upper 32 bits of its x register zero (every
 instruction that produces an i32 writes the w register, which zeroes them), so uextend is a copy
