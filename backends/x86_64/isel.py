@@ -74,6 +74,8 @@ class Lowering:
         self.outgoing = 0
         self.saves_vmctx = False
         self.fused: set[int] = set()
+        #: loads folded into their single user: IR value -> the load
+        self.fused_loads: dict[int, Inst] = {}
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -264,7 +266,17 @@ class Lowering:
         return _ICC[d.imm]
 
     def try_fuse(self, inst: Inst, nxt: Inst | None) -> bool:
-        """Mark a single-use compare as fused into the next instruction (which then emits it)."""
+        """Mark a single-use compare as fused into the next instruction (which then emits it),
+        or a full-width integer load into the ALU instruction right after it that uses it
+        once (``add r, [mem]``)."""
+        if (inst.opcode == Opcode.LOAD and nxt is not None and nxt.opcode in _ALU
+                and self.cls(inst.results[0]) == RegClass.INT
+                and self.uses.get(inst.results[0]) == 1
+                and inst.results[0] in nxt.args
+                and (nxt.args[1] == inst.results[0] or nxt.opcode != Opcode.ISUB)
+                and nxt.args[0] != nxt.args[1]):
+            self.fused_loads[inst.results[0]] = inst
+            return True
         if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
                 and self.uses.get(inst.results[0]) == 1
                 and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT)
@@ -293,6 +305,14 @@ class Lowering:
         a, b = inst.args
         d = self.D(inst.results[0])
         op = _ALU[inst.opcode]
+        if a in self.fused_loads:  # commutative: put the folded load second
+            a, b = b, a
+        load = self.fused_loads.get(b)
+        if load is not None:
+            m = self.address(load.imm, load.args[0], d.bits)
+            self.mov(d, self.R(a))
+            self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
+            return
         if op in ("add", "sub") and a not in self.consts and isinstance(self.src(b), Imm):
             # lea folds the copy: d = a +/- imm
             imm = self.src(b).value * (1 if op == "add" else -1)
@@ -310,6 +330,11 @@ class Lowering:
         sb = self.src(b)
         if isinstance(sb, Imm):
             ra = self.R(a)
+            k = self.consts[b] & ((1 << d.bits) - 1)
+            if k > 1 and k & (k - 1) == 0:
+                self.mov(d, ra)
+                self.ins("shl", d, Imm(k.bit_length() - 1), defs=[d.reg], uses=[d.reg])
+                return
             self.ins("imul", d, ra, sb, defs=[d.reg], uses=[ra.reg])
             return
         self.mov(d, self.R(a))

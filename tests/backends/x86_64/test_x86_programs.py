@@ -385,3 +385,31 @@ def test_epoch_deadline_interrupts_loops(mode):
     assert e.value.trap_code == TrapCode.INTERRUPT
     h.set_epoch(0)
     assert h.call(0, 5) == [0]
+
+
+def test_folded_loads_and_power_of_two_multiplies(mode):
+    # a load used once by the next ALU instruction becomes its memory operand, on either side
+    # of a commutative op; isub only folds a load on the right
+    text = """function 0 "f"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    v2:i32 = iconst 8
+    v3:i32 = imul v0, v2
+    heap_check mem0 offset=0 size=8 v3
+    v4:i64 = load mem0 offset=0 v3
+    v5:i64 = isub v1, v4
+    heap_check mem0 offset=8 size=8 v3
+    v6:i64 = load mem0 offset=8 v3
+    v7:i64 = bxor v6, v5
+    heap_check mem0 offset=16 size=8 v3
+    v8:i64 = load mem0 offset=16 v3
+    v9:i64 = isub v8, v7
+    return v9
+}
+"""
+    h = build(text, mode, HarnessSpec(memory=(1, 1)))
+    words = [1000, 0xFF, 5000]
+    h.write_memory(16, b"".join(w.to_bytes(8, "little") for w in words))
+    want = (words[2] - ((words[1] ^ (7 - words[0])) & (2**64 - 1))) & (2**64 - 1)
+    assert h.call(0, 2, 7) == [want]
+    with pytest.raises(Trap):
+        h.call(0, 8190, 7)
