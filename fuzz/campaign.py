@@ -96,6 +96,11 @@ class Divergence(Exception):
 _DIVERGENCE_CLASSES: dict[str, type[Divergence]] = {}
 
 
+class _ReductionBudget(BaseException):
+    """Ends a hypothesis run whose shrinking took too long (BaseException: hypothesis lets it
+    through instead of treating it as a failure); the smallest failing case seen is kept."""
+
+
 def divergence(signature: str, case: Case, report: CaseReport) -> Divergence:
     cls = _DIVERGENCE_CLASSES.get(signature)
     if cls is None:
@@ -112,17 +117,25 @@ class Campaign:
 
     def __init__(self, oracles: list[str], *, timeout: float = 20.0, corpus: Path | None = None,
                  shrink: bool = True, smith_shrink_attempts: int = 150,
-                 log: Callable[[str], None] | None = None) -> None:
+                 reduce_seconds: float = 120.0, limits=None,
+                 log: Callable[[str], None] | None = None, worker_init: str | None = None) -> None:
         unknown = [o for o in oracles if o not in ORACLES]
         if unknown:
             raise ValueError(f"unknown oracle(s) {', '.join(unknown)} (known: {', '.join(ORACLES)})")
-        self.pool = OraclePool(oracles, timeout=timeout)
+        self.pool = OraclePool(oracles, timeout=timeout, worker_init=worker_init)
+        self._timeout = timeout
         self.stats = Stats(list(oracles), unavailable=dict(self.pool.unavailable))
         self.corpus = corpus
         self.shrink = shrink
         self.smith_shrink_attempts = smith_shrink_attempts
         self.log = log or (lambda msg: None)
         self.reducing = False
+        self.reduce_seconds = reduce_seconds
+        self.limits = limits
+        self._reduce_deadline = 0.0
+        self._best: tuple[Case, CaseReport] | None = None
+        self._involved: list[str] = []
+        self._first_size = 0
 
     def close(self) -> None:
         self.pool.close()
@@ -136,12 +149,26 @@ class Campaign:
     # -- one case ----------------------------------------------------------------------------
 
     def check(self, case: Case, count: bool = True) -> CaseReport:
-        report = analyse(self.pool.run(case))
-        if count and not self.reducing:
-            self.stats.record(case, report)
-        elif self.reducing:
+        """Run `case` everywhere and analyse it. While reducing, only the oracles of the
+        finding being reduced run (its reference and suspects)."""
+        if self.reducing and self._involved:
+            report = analyse(self.pool.run(case, only=self._involved))
             self.stats.reduction_runs += 1
+            return report
+        report = analyse(self.pool.run(case))
+        if count:
+            self.stats.record(case, report)
         return report
+
+    def _involve(self, report: CaseReport) -> None:
+        involved = {report.reference} | {f.oracle for f in report.findings}
+        if any(f.kind == "hang" for f in report.findings):
+            involved.add("interp")
+        self._involved = [o for o in self.stats.oracles if o in involved]
+        # shrunk candidates that loop forever (a loop counter broken by the bug) must not cost
+        # the full timeout each: allow a few times what the original case took
+        slowest = max((o.seconds for o in report.outcomes.values()), default=1.0)
+        self.pool.timeout = min(self._timeout, max(3.0, 4.0 * slowest))
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -162,21 +189,37 @@ class Campaign:
                   print_blob=False, verbosity=_quiet())
         @given(st.data())
         def prop(data):
-            case = generated_case(HypothesisChooser(data.draw))
+            case = generated_case(HypothesisChooser(data.draw), self.limits)
             if not self.reducing and time.monotonic() > deadline:
                 return        # drawn all the same: hypothesis requires deterministic draws
-            case.meta = {"hypothesis_seed": seed}
+            if self.reducing and time.monotonic() > self._reduce_deadline:
+                raise _ReductionBudget()
+            case.meta = {"hypothesis_seed": seed, "hypothesis_examples": examples}
             report = self.check(case)
             if report.findings:
                 if not self.reducing:
                     self.log(f"divergence ({report.signature}); shrinking")
-                self.reducing = True
+                    self._involve(report)
+                    self.reducing = True
+                    self._reduce_deadline = time.monotonic() + self.reduce_seconds
+                    self._best = None
+                    self._first_size = len(case.wasm)
+                case.meta["unshrunk_wasm_bytes"] = self._first_size
+                best = self._best
+                if best is None or (report.signature == best[1].signature
+                                    and len(case.wasm) < len(best[0].wasm)):
+                    self._best = (case, report)
                 raise divergence(report.signature, case, report)
 
+        self._best = None
         try:
             prop()
         except Divergence as exc:
             self._save(exc.case, exc.report)
+        except _ReductionBudget:
+            self.log(f"shrinking stopped after {self.reduce_seconds:g} s; keeping the smallest case")
+            if self._best is not None:
+                self._save(*self._best)
         except Exception as exc:                                  # noqa: BLE001
             # hypothesis' Flaky (a failure that did not reproduce while shrinking)
             self.log(f"hypothesis batch {seed}: {type(exc).__name__}: {str(exc)[:300]}")
@@ -185,6 +228,8 @@ class Campaign:
                 self._save(inner.case, inner.report)
         finally:
             self.reducing = False
+            self._involved = []
+            self.pool.timeout = self._timeout
 
     def run_smith(self, seed: int) -> None:
         from .gen.smith import smith_case
@@ -199,15 +244,14 @@ class Campaign:
             self.log(f"smith divergence ({report.signature}); shrinking with wasm-tools shrink")
             self.reducing = True
             try:
-                involved = [report.reference] + [f.oracle for f in report.findings]
-                if any(f.kind == "hang" for f in report.findings):
-                    involved.append("interp")
-                involved = [o for o in self.stats.oracles if o in involved]
-                case = shrink_smith(case, report.signature, involved,
+                self._involve(report)
+                case = shrink_smith(case, report.signature, self._involved,
                                     attempts=self.smith_shrink_attempts)
-                report = analyse(self.pool.run(case))
+                report = analyse(self.pool.run(case, only=self._involved))
             finally:
                 self.reducing = False
+                self._involved = []
+                self.pool.timeout = self._timeout
         self._save(case, report)
 
     # -- findings ----------------------------------------------------------------------------
@@ -227,7 +271,8 @@ class Campaign:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, seconds: float, seed: int, sources: tuple[str, ...] = SOURCES,
-            batch: int = 20, progress: Callable[[Stats], None] | None = None) -> Stats:
+            batch: int = 20, progress: Callable[[Stats], None] | None = None,
+            stop_on_finding: bool = False) -> Stats:
         rng = random.Random(seed)
         deadline = time.monotonic() + seconds
         turn = 0
@@ -245,6 +290,8 @@ class Campaign:
                 raise ValueError(f"unknown source {src!r} (known: {', '.join(SOURCES)})")
             if progress is not None:
                 progress(self.stats)
+            if stop_on_finding and self.stats.findings:
+                break
         return self.stats
 
 

@@ -11,11 +11,15 @@ import time
 from dataclasses import dataclass
 
 from .case import Case
-from .oracles import CRASH, TIMEOUT, UNAVAILABLE, Outcome
+from .oracles import CRASH, REFERENCES, TIMEOUT, UNAVAILABLE, Outcome
 
 
-def _worker_main(oracle: str, conn) -> None:
+def _worker_main(oracle: str, conn, init: str | None) -> None:
     from .oracles import probe, run_case
+    if init:
+        import importlib
+        mod, _, fn = init.partition(":")
+        getattr(importlib.import_module(mod), fn)(oracle)
     api, reason = probe(oracle)
     conn.send(("ready", reason))
     while True:
@@ -32,6 +36,23 @@ def _worker_main(oracle: str, conn) -> None:
             conn.send(run_case(api, case))
 
 
+_CTX = None
+
+
+def _context():
+    """A forkserver context with polyjit and wasmtime preloaded: replacing a dead worker is a
+    fork of a clean server (fast), never of the campaign process (which may hold threads)."""
+    global _CTX
+    if _CTX is None:
+        try:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["engine", "engine.ir.interp", "fuzz.oracles", "wasmtime"])
+        except ValueError:
+            ctx = mp.get_context("spawn")
+        _CTX = ctx
+    return _CTX
+
+
 @dataclass(slots=True)
 class _Worker:
     process: mp.process.BaseProcess
@@ -41,12 +62,18 @@ class _Worker:
 class OraclePool:
     """One worker per oracle. `run(case)` returns {oracle: Outcome}."""
 
-    def __init__(self, oracles: list[str], timeout: float = 20.0, start_timeout: float = 120.0) -> None:
+    def __init__(self, oracles: list[str], timeout: float = 20.0, start_timeout: float = 120.0,
+                 worker_init: str | None = None) -> None:
+        """`worker_init`, "module:function", is called with the oracle's name in each worker
+        before anything runs (tests use it to inject a deliberate bug)."""
         self.oracles = list(oracles)
+        self.worker_init = worker_init
+        #: minimum wait for non-reference oracles once the references have answered
+        self.grace = 5.0
         self.timeout = timeout
         self.start_timeout = start_timeout
         self.unavailable: dict[str, str] = {}
-        self._ctx = mp.get_context("spawn")
+        self._ctx = _context()
         self._workers: dict[str, _Worker] = {}
         self.restarts = 0
         for name in self.oracles:
@@ -56,7 +83,7 @@ class OraclePool:
 
     def _start(self, name: str) -> None:
         parent, child = self._ctx.Pipe()
-        p = self._ctx.Process(target=_worker_main, args=(name, child), daemon=True,
+        p = self._ctx.Process(target=_worker_main, args=(name, child, self.worker_init), daemon=True,
                               name=f"fuzz-oracle-{name}")
         p.start()
         child.close()
@@ -95,10 +122,12 @@ class OraclePool:
         self._start(name)
         self._await_ready(name)
 
-    def run(self, case: Case) -> dict[str, Outcome]:
+    def run(self, case: Case, only: list[str] | None = None) -> dict[str, Outcome]:
+        """Every oracle's outcome of `case` (or only those named in `only`)."""
         results: dict[str, Outcome] = {}
         sent: dict[str, float] = {}
-        for name in self.oracles:
+        names = [n for n in self.oracles if only is None or n in only]
+        for name in names:
             if name in self.unavailable:
                 results[name] = Outcome(name, UNAVAILABLE, self.unavailable[name])
                 continue
@@ -112,25 +141,41 @@ class OraclePool:
                 sent[name] = time.monotonic()
             except (BrokenPipeError, OSError):
                 results[name] = self._crashed(name)
-        deadline = time.monotonic() + self.timeout
-        for name in list(sent):
-            w = self._workers[name]
-            left = max(0.0, deadline - time.monotonic())
-            try:
-                ready = w.conn.poll(left)
-            except (EOFError, OSError):
-                ready = True
-            if not ready:
-                results[name] = Outcome(name, TIMEOUT, f"no answer within {self.timeout:g} s")
-                self._restart(name)
-                continue
-            try:
-                out = w.conn.recv()
-                out.seconds = time.monotonic() - sent[name]
-                results[name] = out
-            except (EOFError, OSError):
-                results[name] = self._crashed(name)
-        return {name: results[name] for name in self.oracles}
+        start = time.monotonic()
+        deadline = start + self.timeout
+        refs = [n for n in sent if n in REFERENCES]
+        for name in refs:
+            self._collect(name, sent, results, deadline)
+        if refs:
+            # The others get a grace period proportional to the references' time: machine code
+            # should not be much slower than the interpreter, so waiting the full timeout for a
+            # target stuck in a loop is wasted time.
+            spent = time.monotonic() - start
+            deadline = min(deadline, time.monotonic() + max(self.grace, 3.0 * spent))
+        for name in sent:
+            if name not in refs:
+                self._collect(name, sent, results, deadline)
+        return {name: results[name] for name in names}
+
+    def _collect(self, name: str, sent: dict[str, float], results: dict[str, Outcome],
+                 deadline: float) -> None:
+        w = self._workers[name]
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            ready = w.conn.poll(left)
+        except (EOFError, OSError):
+            ready = True
+        if not ready:
+            waited = time.monotonic() - sent[name]
+            results[name] = Outcome(name, TIMEOUT, f"no answer within {waited:.1f} s")
+            self._restart(name)
+            return
+        try:
+            out = w.conn.recv()
+            out.seconds = time.monotonic() - sent[name]
+            results[name] = out
+        except (EOFError, OSError):
+            results[name] = self._crashed(name)
 
     def _crashed(self, name: str) -> Outcome:
         w = self._workers[name]

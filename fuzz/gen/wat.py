@@ -305,8 +305,8 @@ class ModuleGen:
         body = [self.stmt(max(d - 1, 0)) for _ in range(self.c.integer(1, 3))]
         if self.c.chance(30):
             body.append(f"(drop (br_if {out} {self.expr(t, d)} {self.expr('i32', d)}))")
-        body.append(f"(br_if {loop} (i32.gt_s (local.tee {counter} (i32.sub (local.get {counter}) "
-                    f"(i32.const 1))) (i32.const 0)))")
+        body.append(f"(br_if {loop} (i32.gt_s (local.tee {counter} (i32.add (local.get {counter}) "
+                    f"(i32.const -1))) (i32.const 0)))")
         body.append(self.expr(t, d))
         fn.loop_depth -= 1
         return (f"(block {out} (result {t}) (local.set {counter} {trips}) "
