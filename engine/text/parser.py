@@ -30,7 +30,9 @@ PAGE = 65536
 
 @dataclass(slots=True)
 class ParsedModule:
-    """A parsed text module: the module, its names and the encoding choices the text made."""
+    """A parsed text module: the module, its names and the encoding choices the text made.
+    In this module, `Instr.offset` and `FuncBody.offset` are character offsets into the source
+    text (not byte offsets of a binary); decode `encode()`'s bytes for binary offsets."""
 
     module: WasmModule
     names: NameMaps
