@@ -91,6 +91,9 @@ class NativeLinearMemory:
             _libc.munmap(self.base, self.reserved)
             self.base = 0
 
+    def __del__(self) -> None:
+        self.close()
+
 
 class NativeSpace:
     """The host process as an address space: blocks are ctypes buffers kept alive here."""
