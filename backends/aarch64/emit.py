@@ -122,6 +122,20 @@ class FunctionEmitter:
     def _saved(self) -> list[tuple[int, int]]:
         return [(r, self.frame.saved_offset(i)) for i, r in enumerate(self.frame.callee_saved)]
 
+    def _save_restore(self, single: str, pair: str) -> None:
+        """Store (or load) the used callee-saved registers: stp/ldp for neighbours of one class
+        within the pair instructions' reach (offsets up to 504), str/ldr otherwise."""
+        saved = self._saved()
+        k = 0
+        while k < len(saved):
+            r, off = saved[k]
+            if k + 1 < len(saved) and off <= 504 and (r >= 32) == (saved[k + 1][0] >= 32):
+                self.out(f"{pair} {reg_name(r)}, {reg_name(saved[k + 1][0])}, [sp, #{off}]")
+                k += 2
+            else:
+                self.out(f"{single} {reg_name(r)}, [sp, #{off}]")
+                k += 1
+
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
         name = mf.name
@@ -136,8 +150,7 @@ class FunctionEmitter:
         self.out("mov x29, sp")
         for line in sp_adjust("sub", fr.locals_size):
             self.out(line)
-        for r, off in self._saved():
-            self.out(f"str {reg_name(r)}, [sp, #{off}]")
+        self._save_restore("str", "stp")
         if fr.extra_slots:
             self.out(f"str x28, [sp, #{fr.extra_offset(0)}]")
         if self.uses_heap:
@@ -216,8 +229,7 @@ class FunctionEmitter:
         raise WasmError("aarch64 emit: unresolved parallel copy")
 
     def p_ret(self, i: MInst) -> None:
-        for r, off in self._saved():
-            self.out(f"ldr {reg_name(r)}, [sp, #{off}]")
+        self._save_restore("ldr", "ldp")
         self.out("mov sp, x29")
         self.out("ldp x29, x30, [sp], #16")
         self.out("ret")

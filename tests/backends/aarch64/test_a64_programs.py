@@ -311,3 +311,8 @@ def test_many_stack_arguments_through_trampolines(mode):
     h = build(text, mode)
     vals = [i * 3 + 1 for i in range(k)]
     assert h.call(0, *vals) == [vals[-1] - vals[8], vals[0]]
+
+
+def test_callee_saved_registers_saved_in_pairs():
+    text = assembly(SHARED.FIB)
+    assert "stp x19, x20, [sp, #0]" in text and "ldp x19, x20, [sp, #0]" in text
