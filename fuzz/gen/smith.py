@@ -42,10 +42,14 @@ def wasm_tools() -> str | None:
 
 def smith_wasm(seed: int) -> bytes | None:
     """A module from `seed` (None when smith declines the input or is not installed)."""
+    return smith_from_bytes(random.Random(seed).randbytes(SEED_BYTES))
+
+
+def smith_from_bytes(data: bytes) -> bytes | None:
+    """A module from smith's raw input bytes (None when smith declines them)."""
     tool = wasm_tools()
     if tool is None:
         return None
-    data = random.Random(seed).randbytes(SEED_BYTES)
     proc = subprocess.run([tool, "smith", *SMITH_FLAGS], input=data, capture_output=True,
                           timeout=60)
     if proc.returncode != 0:

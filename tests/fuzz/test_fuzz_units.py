@@ -1,0 +1,119 @@
+"""Unit tests of the fuzzer's parts: choosers, the generator's validity, comparison rules,
+the atheris entry point, values and corpus round trips."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import engine
+from fuzz.case import Call, Case
+from fuzz.compare import Verdict, analyse, compare_pair
+from fuzz.gen import BytesChooser, RandomChooser, argument, generated_case
+from fuzz.oracles import RAN, REJECTED, TIMEOUT, UNAVAILABLE, Event, Outcome
+from fuzz.values import Value, f32_bits, same_result
+
+wasmtime = pytest.importorskip("wasmtime")
+
+
+def _ok(*results, state=()):
+    return Event("f", "ok", tuple(results), state=state)
+
+
+def _run(name, *events):
+    return Outcome(name, RAN, events=[Event("instantiate", "ok"), *events])
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_generated_modules_are_valid_for_both_engines(seed):
+    case = generated_case(RandomChooser(seed))
+    engine.Module.validate(engine.Engine(engine.Config(strategy="interpreter")), case.wasm)
+    wasmtime.Module.validate(wasmtime.Engine(), case.wasm)
+    assert case.calls and all(c.name.startswith("f") for c in case.calls)
+
+
+def test_bytes_chooser_is_deterministic_and_total():
+    data = random.Random(5).randbytes(400)
+    a, b = generated_case(BytesChooser(data)), generated_case(BytesChooser(data))
+    assert a.wasm == b.wasm and a.calls == b.calls
+    empty = generated_case(BytesChooser(b""))          # all-zero decisions: the simplest module
+    wasmtime.Module.validate(wasmtime.Engine(), empty.wasm)
+    assert len(empty.wasm) < len(a.wasm)
+
+
+def test_arguments_keep_their_bits():
+    c = RandomChooser(3)
+    for _ in range(200):
+        for ty in ("i32", "i64", "f32", "f64"):
+            v = argument(c, ty)
+            back = Value(ty, v.bits).to_python()
+            if ty == "f32":
+                assert f32_bits(back) == v.bits
+            elif ty == "i32":
+                assert -2**31 <= back < 2**31
+
+
+def test_nan_results_agree_whatever_the_payload_but_numbers_are_exact():
+    assert same_result(("f32", 0x7FC00000), ("f32", 0xFFC00001))
+    assert not same_result(("f32", 0x7FC00000), ("f32", 0x7F800000))   # NaN vs inf
+    assert not same_result(("f64", 0), ("f64", 1 << 63))               # +0 vs -0
+    assert not same_result(("i32", 1), ("i32", 2))
+
+
+def test_pair_verdicts():
+    a = _run("wasmtime", _ok(("i32", 1)))
+    assert compare_pair(a, _run("x", _ok(("i32", 1)))).verdict == Verdict.AGREE
+    d = compare_pair(a, _run("x", _ok(("i32", 2))))
+    assert d.verdict == Verdict.DIVERGE and "i32:2" in d.detail
+    so = _run("x", Event("f", "trap", code="STACK_OVERFLOW"))
+    assert compare_pair(a, so).verdict == Verdict.STACK_LIMIT
+    fuel = _run("x", Event("f", "trap", code="OUT_OF_FUEL"))
+    assert compare_pair(a, fuel).verdict == Verdict.INCONCLUSIVE
+    trap = _run("x", Event("f", "trap", code="UNREACHABLE"))
+    assert compare_pair(a, trap).verdict == Verdict.DIVERGE
+    state = _run("x", _ok(("i32", 1), state=(("memory", "mem", 65536, "00"),)))
+    assert compare_pair(a, state).verdict == Verdict.DIVERGE
+    assert compare_pair(a, Outcome("x", UNAVAILABLE)).verdict == Verdict.UNAVAILABLE
+    assert compare_pair(a, Outcome("x", REJECTED, "bad")).verdict == Verdict.DIVERGE
+
+
+def test_findings_name_the_odd_one_out():
+    outs = {"interp": _run("interp", _ok(("i32", 1))), "x86_64": _run("x86_64", _ok(("i32", 9))),
+            "aarch64": Outcome("aarch64", UNAVAILABLE), "wasmtime": _run("wasmtime", _ok(("i32", 1)))}
+    rep = analyse(outs)
+    assert rep.reference == "wasmtime"
+    assert rep.signature == "x86_64=divergence"
+    outs["x86_64"] = Outcome("x86_64", TIMEOUT)
+    assert analyse(outs).signature == "x86_64=hang"
+    outs["interp"] = Outcome("interp", TIMEOUT)      # no interpreter answer: inconclusive
+    assert analyse(outs).signature == ""
+
+
+def test_atheris_entry_point_raises_on_divergence(monkeypatch):
+    import fuzz.atheris_targets as at
+
+    class FakePool:
+        def __init__(self, results):
+            self.results = results
+
+        def run(self, case):
+            return self.results
+
+    same = {"interp": _run("interp", _ok(("i32", 1))), "wasmtime": _run("wasmtime", _ok(("i32", 1)))}
+    monkeypatch.setattr(at, "_pool", FakePool(same))
+    at.TestOneInput(b"\x01\x02\x03")
+    monkeypatch.setattr(at, "_pool", FakePool(dict(same, interp=_run("interp", _ok(("i32", 2))))))
+    with pytest.raises(at.DivergenceFound, match="interp=divergence"):
+        at.TestOneInput(b"\x01\x02\x03")
+
+
+def test_corpus_round_trip(tmp_path):
+    from fuzz.corpus import load, save
+    case = Case(b"\0asm\1\0\0\0", [Call("f", (Value("f64", 0x7FF8000000000001), Value("i32", -5)))])
+    outs = {"interp": _run("interp", _ok(("i32", 1))), "wasmtime": _run("wasmtime", _ok(("i32", 2)))}
+    path = save(tmp_path, "x", case, analyse(outs))
+    entry = load(path)
+    assert entry.case.calls == case.calls and entry.case.wasm == case.wasm
+    assert entry.suspects == {"interp": "divergence"}
+    assert compare_pair(entry.expected, outs["wasmtime"]).verdict == Verdict.AGREE
