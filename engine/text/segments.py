@@ -1,0 +1,161 @@
+"""Segment and custom-section fields of the text format: `elem` (every element-list form and
+table use), `data` (memory use, offset shorthands), the inline segments of `table`/`memory`,
+and `(@custom ...)`. A mixin of ModuleParser, which supplies tokens, indices and expressions."""
+
+from __future__ import annotations
+
+from ..wasm.encoder import LAST_SLOT, SECTION_IDS, custom_slot
+from ..wasm.module import CustomSection, DataSegment, ElemSegment, Instr, SegmentMode
+from ..wasm.opcodes import Op
+from ..wasm.types import ValType
+from .instructions import Cursor, FuncContext
+from .lexer import Kind, Token
+from .sexpr import SList
+
+_END = int(Op.END)
+
+
+def _is(item, head: str) -> bool:
+    return type(item) is SList and item.head() == head
+
+
+class SegmentFields:
+    """elem, data and custom fields (mixed into ModuleParser)."""
+
+    def custom_field(self, field: SList) -> None:
+        """(@custom "name" (before|after section|first|last)? "data"*)"""
+        items = field.items
+        if len(items) < 2:
+            raise self.err(field.pos, "expected a custom section name")
+        name = self.name(items[1], "a custom section name")
+        i = 2
+        slot = LAST_SLOT
+        if i < len(items) and type(items[i]) is SList:
+            place = items[i]
+            where = place.head()
+            anchor = place.items[1] if len(place.items) == 2 else None
+            if (where not in ("before", "after") or type(anchor) is not Token
+                    or (anchor.text not in SECTION_IDS and anchor.text not in ("first", "last"))
+                    or anchor.text == "datacount"):
+                raise self.err(place.pos, "expected (before|after <section name>) placement")
+            slot = custom_slot(where, anchor.text)
+            i += 1
+        data = b"".join(self.string(s, "custom section data") for s in items[i:])
+        self.module.customs.append(CustomSection(name, data, 0))
+        self.hints.custom_slots.append(slot)
+
+    def _offset(self, node: SList) -> list[Instr]:
+        if node.head() == "offset":
+            return self.const_expr(Cursor(node.items, 1, node.end))
+        out: list[Instr] = []
+        self.ip.folded(node, out, FuncContext())
+        out.append(Instr(_END, None, node.end))
+        return out
+
+    def _elem_indices(self, cur: Cursor) -> list[list[Instr]]:
+        items = []
+        while not cur.done():
+            tok = cur.peek()
+            if type(tok) is not Token:
+                raise self.err(tok.pos, "unexpected token, expected a function index")
+            cur.i += 1
+            index = self.index(tok, "func")
+            items.append([Instr(int(Op.REF_FUNC), index, tok.pos), Instr(_END, None, tok.pos)])
+        return items
+
+    def _elem_exprs(self, cur: Cursor) -> list[list[Instr]]:
+        items = []
+        while not cur.done():
+            node = cur.peek()
+            if type(node) is not SList:
+                raise self.err(node.pos, f"unexpected token {node.text!r}, expected an element expression")
+            cur.i += 1
+            if node.head() == "item":
+                items.append(self.const_expr(Cursor(node.items, 1, node.end)))
+            else:
+                out: list[Instr] = []
+                self.ip.folded(node, out, FuncContext())
+                out.append(Instr(_END, None, node.end))
+                items.append(out)
+        return items
+
+    def _add_elem(self, seg: ElemSegment, explicit: bool, as_indices: bool, tok: Token | None) -> None:
+        index = self._next("elem")
+        self._name("elem", tok, index)
+        self.module.elems.append(seg)
+        self.hints.elem_explicit_table.append(explicit)
+        self.hints.elem_as_indices.append(as_indices)
+
+    def elem_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        mode = SegmentMode.PASSIVE
+        table = 0
+        explicit = False
+        offset = None
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.KEYWORD and item.text == "declare":
+            mode = SegmentMode.DECLARATIVE
+            cur.i += 1
+        else:
+            if _is(item, "table"):
+                if len(item.items) != 2:
+                    raise self.err(item.pos, "expected (table <index>)")
+                table = self.index(item.items[1], "table")
+                explicit = True
+                cur.i += 1
+            elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
+                table = self.index(item, "table")
+                explicit = True
+                cur.i += 1
+            item = cur.peek()
+            if type(item) is SList:
+                offset = self._offset(item)
+                mode = SegmentMode.ACTIVE
+                cur.i += 1
+            elif explicit:
+                raise self.err(cur.pos(), "expected an offset expression after the table")
+        item = cur.peek()
+        if type(item) is Token and item.kind is Kind.KEYWORD:
+            cur.i += 1
+            if item.text == "func":
+                items = self._elem_indices(cur)
+                self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+                return
+            t = self.reftype(item)
+            items = self._elem_exprs(cur)
+            self._add_elem(ElemSegment(mode, t, items, table, offset), explicit, False, tok)
+            return
+        if mode is not SegmentMode.ACTIVE:
+            raise self.err(cur.pos(), "unexpected token, expected 'func' or a reference type in the element segment")
+        items = self._elem_indices(cur)
+        self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+
+    def data_field(self, field: SList) -> None:
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        memory = 0
+        offset = None
+        item = cur.peek()
+        has_mem = False
+        if _is(item, "memory"):
+            if len(item.items) != 2:
+                raise self.err(item.pos, "expected (memory <index>)")
+            memory = self.index(item.items[1], "memory")
+            has_mem = True
+            cur.i += 1
+        elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
+            memory = self.index(item, "memory")
+            has_mem = True
+            cur.i += 1
+        item = cur.peek()
+        if type(item) is SList:
+            offset = self._offset(item)
+            cur.i += 1
+        elif has_mem:
+            raise self.err(cur.pos(), "expected an offset expression after the memory")
+        data = b"".join(self.string(s, "data") for s in cur.items[cur.i:])
+        mode = SegmentMode.ACTIVE if offset is not None else SegmentMode.PASSIVE
+        index = self._next("data")
+        self._name("data", tok, index)
+        self.module.datas.append(DataSegment(mode, data, memory, offset))
