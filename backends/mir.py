@@ -128,3 +128,22 @@ class MFunction:
         b = MBlock(len(self.blocks), loop_depth=loop_depth)
         self.blocks.append(b)
         return b
+
+
+def threaded_jumps(mf: MFunction, jump_op: str) -> dict[int, int]:
+    """Blocks (not the entry) that hold only an unconditional jump (`jump_op`), mapped to the
+    block control finally reaches through such jumps; emitters branch there directly and
+    leave the forwarding blocks out. Cycles of empty jumps are left alone."""
+    direct = {}
+    for b in mf.blocks[1:]:
+        if len(b.insts) == 1 and b.insts[0].op == jump_op and b.insts[0].targets:
+            direct[b.id] = b.insts[0].targets[0]
+    out = {}
+    for start in direct:
+        seen, cur = {start}, direct[start]
+        while cur in direct and cur not in seen:
+            seen.add(cur)
+            cur = direct[cur]
+        if cur not in direct:
+            out[start] = cur
+    return out

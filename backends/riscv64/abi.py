@@ -25,42 +25,17 @@ from typing import Sequence
 
 from engine.wasm.types import ValType
 
-from ..base import RegClass
+from .. import callconv
+from ..callconv import ValueLoc, bits, reg_class
 from .target import TARGET
 
-
-def reg_class(t: ValType) -> RegClass:
-    return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
-
-
-def bits(t: ValType) -> int:
-    return 32 if t in (ValType.I32, ValType.F32) else 64
-
-
-@dataclass(slots=True, frozen=True)
-class ValueLoc:
-    """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""
-
-    reg: int | None = None
-    stack: int | None = None
+__all__ = ["Frame", "ValueLoc", "assign", "bits", "load_op", "reg_class", "store_op"]
 
 
 def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
-    """Locations of a list of arguments (or results); returns them and the stack slot count."""
-    pools = TARGET.ret_regs if results else TARGET.arg_regs
-    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
-    out: list[ValueLoc] = []
-    nstack = 0
-    for t in types:
-        cls = reg_class(t)
-        regs = pools[cls]
-        if used[cls] < len(regs):
-            out.append(ValueLoc(reg=regs[used[cls]]))
-            used[cls] += 1
-        else:
-            out.append(ValueLoc(stack=nstack))
-            nstack += 1
-    return out, nstack
+    """Locations of a list of arguments (or results); returns them and the stack slot count
+    (the shared rule of backends/callconv.py over riscv64's registers)."""
+    return callconv.assign(TARGET, types, results)
 
 
 def load_op(t: ValType) -> str:

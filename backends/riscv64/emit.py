@@ -14,11 +14,11 @@ from engine.errors import TrapCode, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot, threaded_jumps
 from .abi import Frame
 from .asm import AsmError, assemble as rv_assemble
 from .isel import NEG_BRANCH, fits12
-from .target import CALLEE_SAVED, FP, SP, VMCTX, is_float, reg_name
+from .target import CALLEE_SAVED, is_float, reg_name
 
 _T5, _T6, _FT11 = "t5", "t6", "ft11"
 _BRANCHES = frozenset(NEG_BRANCH)
@@ -52,10 +52,13 @@ class FunctionEmitter:
 
     def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
         self.mf = mf
+        self.forward = threaded_jumps(mf, "j")
         self.frame = frame
         self.traps = traps
         self.offsets = offsets
         self.lines: list[str] = []
+        #: out-of-line code (misaligned-access paths), placed after the function's body
+        self.cold: list[str] = []
         self.counter = 0
 
     def label(self) -> str:
@@ -70,7 +73,7 @@ class FunctionEmitter:
         if isinstance(o, Imm):
             return str(o.value)
         if isinstance(o, Label):
-            return o.name if o.name else f"{self.mf.name}_b{o.block}"
+            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
         return str(o)
 
     def out(self, text: str) -> None:
@@ -101,8 +104,14 @@ class FunctionEmitter:
         mf, fr = self.mf, self.frame
         name = mf.name
         self.place(name)
+        # the stack pointer after the whole frame is allocated must stay above the limit
         self.out(f"ld t5, {V.STACK_LIMIT}(s11)")
-        self.out(f"bltu sp, t5, {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
+        if fits12(-fr.size):
+            self.out(f"addi t6, sp, {-fr.size}")
+        else:
+            self.out(f"li t6, {fr.size}")
+            self.out("sub t6, sp, t6")
+        self.out(f"bltu t6, t5, {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
         self.traps.add(int(TrapCode.STACK_OVERFLOW))
         self.out("addi sp, sp, -16")
         self.out("sd ra, 8(sp)")
@@ -114,7 +123,7 @@ class FunctionEmitter:
             self.mem("fsd" if is_float(r) else "sd", reg_name(r), "s0", fr.saved_offset(i))
         if fr.extra_slots:
             self.mem("sd", "s11", "s0", fr.extra_offset(0))
-        blocks = mf.blocks
+        blocks = [b for b in mf.blocks if b.id not in self.forward]
         for pos, b in enumerate(blocks):
             self.place(f"{name}_b{b.id}")
             nxt = blocks[pos + 1].id if pos + 1 < len(blocks) else None
@@ -122,10 +131,10 @@ class FunctionEmitter:
             n = len(insts)
             for k, inst in enumerate(insts):
                 last = k == n - 1
-                if inst.op == "j" and last and inst.targets and inst.targets[0] == nxt:
+                if inst.op == "j" and last and inst.targets and self._dest(inst) == nxt:
                     continue
                 if (k == n - 2 and inst.op in _BRANCHES and inst.targets
-                        and inst.targets[0] == nxt and insts[-1].op == "j"):
+                        and self._dest(inst) == nxt and insts[-1].op == "j"):
                     # bcc next; j other  ->  b!cc other
                     a, b_, _ = inst.operands
                     self.out(f"{NEG_BRANCH[inst.op]} {self.op(a)}, {self.op(b_)}, "
@@ -141,7 +150,15 @@ class FunctionEmitter:
                 self.out(f"li a1, {code}")
             self.out("auipc a2, 0")  # the trap pc: inside this function's code
             self.out("j __trap")
+        self.lines += self.cold
         return self.lines
+
+    def _dest(self, inst: MInst) -> int | None:
+        """The block a branch finally reaches (through forwarding blocks)."""
+        if not inst.targets:
+            return None
+        t = inst.targets[0]
+        return self.forward.get(t, t)
 
     def inst(self, i: MInst) -> None:
         op = i.op
@@ -343,16 +360,12 @@ class FunctionEmitter:
         slow, done = self.label(), self.label()
         self._align_check(base, m.disp, size, slow)
         self.out(f"{op} {dn}, {m.disp}({base})")
-        self.out(f"j {done}")
-        self.place(slow)
-        self.out(f"lbu t6, {m.disp + size - 1}({base})")
-        for k in range(size - 2, -1, -1):
-            self.out("slli t6, t6, 8")
-            self.out(f"lbu t5, {m.disp + k}({base})")
-            self.out("or t6, t6, t5")
-        for line in _FROM_BITS[op]:
-            self.out(line.format(d=dn))
         self.place(done)
+        cold = [f"{slow}:", f"  lbu t6, {m.disp + size - 1}({base})"]
+        for k in range(size - 2, -1, -1):
+            cold += ["  slli t6, t6, 8", f"  lbu t5, {m.disp + k}({base})", "  or t6, t6, t5"]
+        cold += ["  " + line.format(d=dn) for line in _FROM_BITS[op]]
+        self.cold += cold + [f"  j {done}"]
 
     def p_store(self, i: MInst) -> None:
         v, m, op, size = i.operands
@@ -363,14 +376,13 @@ class FunctionEmitter:
         slow, done = self.label(), self.label()
         self._align_check(base, m.disp, size, slow)
         self.out(f"{op} {vn}, {m.disp}({base})")
-        self.out(f"j {done}")
-        self.place(slow)
-        self.out(f"{_TO_BITS.get(op, 'mv')} t6, {vn}")
-        for k in range(size):
-            self.out(f"sb t6, {m.disp + k}({base})")
-            if k < size - 1:
-                self.out("srli t6, t6, 8")
         self.place(done)
+        cold = [f"{slow}:", f"  {_TO_BITS.get(op, 'mv')} t6, {vn}"]
+        for k in range(size):
+            cold.append(f"  sb t6, {m.disp + k}({base})")
+            if k < size - 1:
+                cold.append("  srli t6, t6, 8")
+        self.cold += cold + [f"  j {done}"]
 
 
 def frame_for(mf: MFunction, outgoing: int) -> Frame:
@@ -394,4 +406,4 @@ def assemble(parts: Iterable[str], symbols: list[str], features: frozenset[str] 
                         symbols={s: asm.symbols[s] for s in symbols}, features=features)
 
 
-__all__ = ["FunctionEmitter", "SpillMoves", "assemble", "frame_for", "SP", "FP", "VMCTX"]
+__all__ = ["FunctionEmitter", "SpillMoves", "assemble", "frame_for"]
