@@ -142,8 +142,9 @@ class InstrParser:
         if stop == "else":
             if op != Op.IF:
                 raise self.err(cur.items[cur.i - 1].pos, "unexpected token 'else'")
+            else_pos = cur.items[cur.i - 1].pos
             self.check_end_label(cur, label)
-            out.append(Instr(_ELSE, None, cur.items[cur.i - 1].pos if cur.i else tok.pos))
+            out.append(Instr(_ELSE, None, else_pos))
             stop = self.seq(cur, out, ctx, in_block=True)
             if stop == "else":
                 raise self.err(cur.items[cur.i - 1].pos, "unexpected token 'else'")
