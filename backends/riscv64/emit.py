@@ -231,6 +231,21 @@ class FunctionEmitter:
     def p_trap_dyn(self, i: MInst) -> None:
         self.out(f"bnez a0, {i.operands[0].name}")
 
+    def p_jtable(self, i: MInst) -> None:
+        """Jump through a table of 32-bit offsets, each relative to its own entry (the index
+        is known to be in range)."""
+        idx, labels = i.operands
+        table = self.label()
+        self.out(f"lla t6, {table}")
+        self.out(f"slli t5, {reg_name(idx.reg)}, 2")
+        self.out("add t6, t6, t5")
+        self.out("lw t5, 0(t6)")
+        self.out("add t6, t6, t5")
+        self.out("jr t6")
+        self.place(table)
+        for k, lab in enumerate(labels):
+            self.out(f".word {self.op(lab)} - {table} - {4 * k}")
+
     def p_csel(self, i: MInst) -> None:
         d, a, c = i.operands
         skip = self.label()

@@ -20,7 +20,8 @@ byte-wise sequence (lbu/sb with shifts), so the code is correct on any RV64 impl
 
 Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret', '@call',
 '@call_import', '@call_ref', '@call_helper', '@trap_dyn', '@csel' (conditional move),
-'@fminmax', '@fround', '@bitcount', '@load', '@store', '@load_fp' / '@store_fp' (s0-relative
+'@fminmax', '@fround', '@bitcount', '@load', '@store', '@jtable' (br_table jump table),
+'@load_fp' / '@store_fp' (s0-relative
 stack arguments/results), '@slot_ld' / '@slot_st' (spill slots), '@pcopy'.
 """
 
@@ -57,6 +58,10 @@ _ROUND = {Opcode.FNEAREST: "rne", Opcode.FFLOOR: "rdn", Opcode.FCEIL: "rup",
 _LOAD = {Opcode.ULOAD8: ("lbu", 1), Opcode.SLOAD8: ("lb", 1), Opcode.ULOAD16: ("lhu", 2),
          Opcode.SLOAD16: ("lh", 2), Opcode.ULOAD32: ("lwu", 4), Opcode.SLOAD32: ("lw", 4)}
 _STORE = {Opcode.ISTORE8: ("sb", 1), Opcode.ISTORE16: ("sh", 2), Opcode.ISTORE32: ("sw", 4)}
+
+
+#: br_table with at least this many cases uses a jump table instead of a compare tree
+_JUMP_TABLE_MIN = 4
 
 
 def fits12(x: int) -> bool:
@@ -119,12 +124,6 @@ class Lowering:
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
         return r
-
-    def R(self, v: int) -> Reg:
-        return Reg(self.vreg(v))
-
-    def D(self, v: int) -> Reg:
-        return Reg(self.dst(v))
 
     def imm12(self, v: int) -> int | None:
         """v's value as a sign-extended 12-bit immediate, if v is such an integer constant."""
@@ -858,8 +857,16 @@ class Lowering:
         default = targets[-1]
         cases = targets[:-1]
         ri = self.vreg(inst.args[0])
-        # binary search over [lo, hi): compare-and-branch tree (i32 indices are sign-extended,
-        # so unsigned 64-bit compares order them as unsigned 32-bit values)
+        # i32 indices are sign-extended, so unsigned 64-bit compares order them as unsigned
+        # 32-bit values
+        if len(cases) >= _JUMP_TABLE_MIN:
+            # bounds check, then a table of 32-bit offsets (emit: '@jtable')
+            n = self._const_reg(len(cases))
+            self.ins("bgeu", Reg(ri), Reg(n), Label(default), uses=[ri, n], targets=(default,))
+            self.ins("@jtable", Reg(ri), [Label(c) for c in cases], uses=[ri],
+                     targets=tuple(dict.fromkeys(cases)))
+            return
+        # a few cases: binary search over [lo, hi), a compare-and-branch tree
         self._br_tree(ri, cases, 0, len(cases), default)
 
     def _const_reg(self, k: int) -> int:

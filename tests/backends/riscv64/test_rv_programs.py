@@ -257,3 +257,24 @@ def test_values_live_across_calls_and_large_frames(mode):
     want = fsum + struct.unpack("<d", struct.pack("<Q", isum))[0]
     assert struct.unpack("<d", struct.pack("<Q", got))[0] == want
     assert "li t6, -" in assembly(text)  # a spill slot beyond -2048(s0)
+
+
+def _br_table_text(n: int) -> str:
+    blocks = [f"block{k + 1}:\n    v{100 + k}:i32 = iconst {k * 11 + 3}\n"
+              f"    jump block{n + 2}(v{100 + k})" for k in range(n + 1)]
+    targets = ", ".join(f"block{k + 1}" for k in range(n))
+    return (f'function 0 "sw"(i32) -> (i32) {{\nblock0(v0:i32):\n'
+            f"    br_table v0, [{targets}], block{n + 1}\n"
+            + "\n".join(blocks)
+            + f"\nblock{n + 2}(v1:i32):\n    return v1\n}}\n")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n", [1, 3, 4, 17])
+def test_br_table_tree_and_jump_table(mode, n):
+    text = _br_table_text(n)
+    assert ("jr t6" in assembly(text)) == (n >= 4)
+    h = build(text, mode)
+    for i in [*range(n + 2), 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]:
+        want = min(i, n) * 11 + 3  # the last target is the default
+        assert h.call(0, i) == [want], i
