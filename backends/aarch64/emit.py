@@ -14,7 +14,7 @@ from engine.errors import TrapCode, UnsupportedError, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot, threaded_jumps
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
 from .target import CALLEE_SAVED, HEAP, reg_name
@@ -64,29 +64,12 @@ class FunctionEmitter:
     def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets,
                  uses_heap: bool) -> None:
         self.mf = mf
-        self.forward = self._threads(mf)
+        self.forward = threaded_jumps(mf, "b")
         self.frame = frame
         self.traps = traps
         self.offsets = offsets
         self.uses_heap = uses_heap
         self.lines: list[str] = []
-
-    @staticmethod
-    def _threads(mf: MFunction) -> dict[int, int]:
-        """Blocks that only jump elsewhere (not the entry): block -> final destination."""
-        direct = {}
-        for b in mf.blocks[1:]:
-            if len(b.insts) == 1 and b.insts[0].op == "b" and b.insts[0].targets:
-                direct[b.id] = b.insts[0].targets[0]
-        out = {}
-        for start in direct:
-            seen, cur = {start}, direct[start]
-            while cur in direct and cur not in seen:
-                seen.add(cur)
-                cur = direct[cur]
-            if cur not in direct:
-                out[start] = cur
-        return out
 
     def _dest(self, inst: MInst) -> int | None:
         if not inst.targets:
@@ -171,12 +154,10 @@ class FunctionEmitter:
                     break
                 self.inst(inst)
         for code in sorted(self.traps):
-            if code == -1:
-                self.lines.append(f"{name}_trapdyn:")
-                self.out("sub w1, w0, #1")
-            else:
-                self.lines.append(f"{name}_trap{code}:")
-                self.out(f"mov w1, #{code}")
+            label = f"{name}_trapdyn" if code == -1 else f"{name}_trap{code}"
+            self.lines.append(f"{label}:")
+            self.out("sub w1, w0, #1" if code == -1 else f"mov w1, #{code}")
+            self.out(f"adr x2, {label}")  # the trap pc: inside this function's code
             self.out("b __trap")
         return self._within_reach(self.lines)
 

@@ -9,8 +9,9 @@ Frame (192 bytes, x29 = sp at its base): [0] x29, x30; [16..80) x19-x26; [80] x2
 All callee-saved registers are saved here because a trap unwinds past the wasm frames without
 running their epilogues. ExecState.entry_sp holds the trampoline's x29 while wasm code runs.
 
-Trap stub: entered by a branch with the trap code in x1 and x28 a vmctx or HostCtx (both hold
-the ExecState pointer at offset 0).
+Trap stub: entered by a branch with the trap code in x1, the trap pc in x2 (an address inside
+the trapping function's code, 0 when a host function trapped) and x28 a vmctx or HostCtx (both
+hold the ExecState pointer at offset 0); it records both in the ExecState.
 
 Exit trampoline: internal convention in, x28 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
@@ -47,6 +48,7 @@ def common_stubs() -> list[str]:
         f"{TRAP}:",
         f"  ldr x9, [x28, #{V.STATE}]",
         f"  str x1, [x9, #{V.STATE_TRAP_CODE}]",
+        f"  str x2, [x9, #{V.STATE_TRAP_PC}]",
         f"  ldr x29, [x9, #{V.STATE_ENTRY_SP}]",
         "  mov w0, #1",
         f"  b {ENTRY_RETURN}",
@@ -108,5 +110,5 @@ def exit_trampoline(name: str, params, results) -> list[str]:
         if loc.reg is not None:
             lines.append(f"  ldr {reg_name(loc.reg)}, [sp, #{8 * i}]")
     lines += ["  mov sp, x29", "  ldp x29, x30, [sp], #16", "  ret",
-              f"{name}_trap:", "  sub w1, w0, #1", f"  b {TRAP}"]
+              f"{name}_trap:", "  sub w1, w0, #1", "  mov x2, xzr", f"  b {TRAP}"]
     return lines

@@ -316,3 +316,24 @@ def test_many_stack_arguments_through_trampolines(mode):
 def test_callee_saved_registers_saved_in_pairs():
     text = assembly(SHARED.FIB)
     assert "stp x19, x20, [sp, #0]" in text and "ldp x19, x20, [sp, #0]" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_trap_pc_names_the_trapping_function(mode):
+    text = """function 0 "outer"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = call fn1 v0
+    return v1
+}
+function 1 "inner"(i32) -> (i32) {
+block0(v0:i32):
+    trapz integer_division_by_zero v0
+    return v0
+}
+"""
+    h = build(text, mode)
+    assert h.call(0, 3) == [3]
+    with pytest.raises(Trap):
+        h.call(0, 0)
+    assert h.machine.trap_pc != 0
+    assert h.machine.function_at(h.machine.trap_pc) == 1
