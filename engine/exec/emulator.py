@@ -158,7 +158,8 @@ class EmulatedMachine:
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
         self.hook_error: BaseException | None = None
-        self.running = False
+        self.depth = 0
+        self._bufs: list[tuple[int, int]] = []
 
     def function_at(self, pc: int) -> int | None:
         """The defined function index whose code contains `pc`, or None."""
@@ -232,34 +233,52 @@ class EmulatedMachine:
 
     def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:
+        """Run `code_addr` through trampoline `entry_symbol`. Re-entry from a host function
+        (wasm -> host -> wasm on this machine) nests: the interrupted context is saved, the
+        nested call runs below its stack pointer, and the context is restored afterwards."""
         from unicorn import UcError
-        if self.running:
-            raise UnsupportedError("re-entering emulated code from a host function")
+        uc, arch = self.uc, self.arch
+        depth = self.depth
         n = max(len(args), nresults, 1)
-        buf = self.space.alloc(8 * n) if not hasattr(self, "_buf") or self._buf_n < n \
-            else self._buf
-        self._buf, self._buf_n = buf, max(n, getattr(self, "_buf_n", 0))
+        while len(self._bufs) <= depth:
+            self._bufs.append((0, 0))
+        buf, cap = self._bufs[depth]
+        if cap < n:
+            buf, cap = self.space.alloc(8 * max(n, 8)), max(n, 8)
+            self._bufs[depth] = (buf, cap)
         for i, a in enumerate(args):
             write_u64(self.space, buf + 8 * i, a)
-        write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
-        uc, arch = self.uc, self.arch
-        sp = STACK_BASE + STACK_SIZE - 64
-        write_u64(self.space, sp, RETURN_GATE)
+        saved = None
+        if depth == 0:
+            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
+            sp = STACK_BASE + STACK_SIZE - 64
+        else:
+            saved = uc.context_save()
+            # below the interrupted code's stack, clear of any red zone, 16-byte aligned
+            sp = ((uc.reg_read(arch.sp) - 256) & ~15) - 8 * (arch.lr is None)
+            if sp < STACK_BASE + STACK_MARGIN:
+                raise Trap(trap_code=TrapCode.STACK_OVERFLOW)
+            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
+        if arch.lr is None:
+            write_u64(self.space, sp, RETURN_GATE)
         uc.reg_write(arch.sp, sp)
         if arch.lr is not None:
             uc.reg_write(arch.lr, RETURN_GATE)
         for reg, value in zip(arch.arg_regs, (vmctx, code_addr, buf)):
             uc.reg_write(reg, value)
         self.pending = None
-        self.running = True
+        self.depth = depth + 1
         try:
             uc.emu_start(self.address(entry_symbol), RETURN_GATE)
         except UcError as e:
             raise WasmError(f"emulated code faulted at {uc.reg_read(self._pc()):#x}: {e}") \
                 from None
         finally:
-            self.running = False
+            self.depth = depth
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
+        results = [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
+        if saved is not None:
+            uc.context_restore(saved)
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
@@ -267,7 +286,7 @@ class EmulatedMachine:
             if pending is not None:
                 raise pending
             raise Trap(trap_code=TrapCode(code))
-        return [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
+        return results
 
     def _pc(self) -> int:
         return self.arch.pc

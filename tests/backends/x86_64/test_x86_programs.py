@@ -413,3 +413,40 @@ block0(v0:i32, v1:i64):
     assert h.call(0, 2, 7) == [want]
     with pytest.raises(Trap):
         h.call(0, 8190, 7)
+
+
+REENTER = """function 1 "outer"(i32) -> (i32) {
+block0(v0:i32):
+    v1:i32 = call fn0 v0
+    v2:i32 = iconst 1
+    v3:i32 = iadd v1, v2
+    return v3
+}
+function 2 "inner"(i32) -> (i32) {
+block0(v0:i32):
+    trapz unreachable v0
+    v1:i32 = iconst 100
+    v2:i32 = imul v0, v1
+    return v2
+}
+"""
+
+
+def test_host_functions_reenter_wasm(mode):
+    box = {}
+
+    def host(x):
+        h = box["h"]
+        if x > 3:
+            return [h.call(1, x - 1)[0] + 5]
+        return [h.call(2, x)[0] + 5]
+
+    h = build(REENTER, mode, HarnessSpec(host_funcs=[HostFunc((I32,), (I32,), host)]))
+    box["h"] = h
+    assert h.call(1, 3) == [306]
+    assert h.call(1, 6) == [324]   # three nested entries
+    # a trap in the innermost entry unwinds every level and leaves the machine usable
+    with pytest.raises(Trap) as e:
+        h.call(1, 0)
+    assert e.value.trap_code == TrapCode.UNREACHABLE
+    assert h.call(1, 2) == [206]
