@@ -301,7 +301,6 @@ def deserialize(engine, data) -> Any:
     check_code(art, module)
     module._precompiled = art.compiled_code()
     from .exec.precompiled import compiled_executor, install_code
-    if not engine.emulated:
-        compiled_executor(engine)
+    compiled_executor(engine)
     install_code(engine, module, module._precompiled)
     return module

@@ -85,7 +85,7 @@ def _load_for_run(args: argparse.Namespace):
         engine = Engine(_artifact_config(args, data))
         return engine, Module.deserialize(engine, data)
     engine = Engine(_config_from(args))
-    if engine.settings.get("strategy") == "compiler" and not engine.emulated:
+    if engine.settings.get("strategy") == "compiler":
         from .exec.precompiled import compiled_executor
         compiled_executor(engine)
     return engine, Module(engine, data)

@@ -63,7 +63,7 @@ class _Runner:
     def __init__(self, config) -> None:
         from . import Engine, Linker, Store
         self.engine = Engine(config)
-        if self.engine.settings.get("strategy") == "compiler" and not self.engine.emulated:
+        if self.engine.settings.get("strategy") == "compiler":
             from .exec.precompiled import compiled_executor
             compiled_executor(self.engine)
         self.store = Store(self.engine)

@@ -64,8 +64,8 @@ def compile_for_engine(engine, module, progress=None) -> Any:
 
 def compiled_executor(engine) -> Any:
     """Install (once) and return the machine-code executor for a compiler-strategy engine:
-    engine.exec.compiled.CompiledExecutor for native x86_64. Emulated engines have no runtime
-    executor yet: UnsupportedError."""
+    engine.exec.compiled.CompiledExecutor for native x86_64, engine.exec.emulated_runtime's
+    EmulatedExecutor (Unicorn) for an emulated engine of any target."""
     state = engine._state
     with state.lock:
         ex = state.executor
@@ -74,8 +74,9 @@ def compiled_executor(engine) -> Any:
         if engine.settings.get("strategy") != "compiler":
             raise WasmError("compiled code needs Config.strategy='compiler'")
         if engine.emulated:
-            raise UnsupportedError(f"running {engine.target} machine code under Unicorn through "
-                                   f"the runtime API (only the test harness does so far)")
+            from .emulated_runtime import EmulatedExecutor
+            ex = state.executor = EmulatedExecutor(engine)
+            return ex
         ex = state.executor = _executor_class()(engine)
         return ex
 

@@ -158,3 +158,15 @@ def test_epoch_counter_is_page_aligned_for_emulators():
     assert size == mmap.PAGESIZE and addr % mmap.PAGESIZE == 0
     with pytest.raises(WasmError):
         Engine.same(Engine(), object())
+
+
+@pytest.mark.parametrize("target", ["x86_64", "aarch64", "riscv64"])
+def test_emulated_runtime_loop_stopped_from_another_thread(target):
+    """Through the public API on Engine(Config(target=T, emulate=True))."""
+    from engine.exec.precompiled import compiled_executor
+    engine = Engine(Config(target=target, emulate=True, epoch_interruption=True))
+    compiled_executor(engine)
+    err, stop, ticks = _interrupt(engine, _spin_export(engine))
+    assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
+    assert ticks > 50
+    assert stop < 1.0

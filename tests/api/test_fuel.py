@@ -60,6 +60,9 @@ def test_same_fuel_everywhere(name, arg, expected):
     assert native[1] == interp[1]
     for target in ("x86_64", "aarch64", "riscv64"):
         assert _harness_consumed(target, name, arg) == interp, target
+        emulated = Engine(Config(target=target, emulate=True, consume_fuel=True))
+        compiled_executor(emulated)
+        assert _runtime_consumed(emulated, name, arg) == interp, target
 
 
 @pytest.mark.parametrize("strategy", ["interpreter", "compiler"])
