@@ -11,6 +11,8 @@ Run (after ``pip install atheris``)::
     python -m fuzz.atheris_targets [-targets=interp,x86_64,wasmtime] [-smith] [libFuzzer flags]
     python -m fuzz.atheris_targets -max_total_time=600 corpus_dir/
 
+Coverage feedback comes from the instrumented generator (the oracles run in other processes,
+uninstrumented), so libFuzzer steers towards inputs that reach different generator paths.
 Oracles run in isolated workers (fuzz/isolation.py), so a crash of generated machine code is
 reported as a divergence (kind "crash") rather than killing the fuzzer; ``POLYJIT_FUZZ_TARGETS``
 (comma-separated) selects the oracles, default interp,x86_64,wasmtime."""
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> None:
         import atheris
     except ImportError:
         sys.exit("atheris is not installed: pip install atheris (then rerun this command)")
+    # coverage feedback: the generator's decisions (the oracles run in other processes)
+    with atheris.instrument_imports(include=["fuzz.gen"]):
+        import fuzz.gen.wat  # noqa: F401
+        import fuzz.gen.choosers  # noqa: F401
     _get_pool()
     atheris.Setup(argv, TestOneInputSmith if smith else TestOneInput)
     atheris.Fuzz()

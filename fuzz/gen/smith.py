@@ -26,7 +26,7 @@ SMITH_FLAGS = (
     "--max-tables", "2", "--max-table-elements", "200", "--table-max-size-required", "true",
     "--reference-types-enabled", "true", "--bulk-memory-enabled", "true",
     "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
-    "--sign-extension-ops-enabled", "true", "--canonicalize-nans", "false",
+    "--sign-extension-ops-enabled", "true", "--canonicalize-nans", "true",
 )
 SEED_BYTES = 2000
 

@@ -208,6 +208,17 @@ class ModuleGen:
 
     # -- expressions ---------------------------------------------------------------------------
 
+    def canon(self, t: str, text: str) -> str:
+        """`text` (a float value) with any NaN replaced by the canonical positive NaN. Used where
+        NaN bits would become observable (stores, reinterpretations, copysign's sign): the spec
+        leaves the sign and payload of a NaN result to the implementation, so without this two
+        correct engines disagree (wasm-smith's --canonicalize-nans does the same)."""
+        if t not in ("f32", "f64"):
+            return text
+        s = self.fn.new_local(t)
+        return (f"(block (result {t}) (local.set {s} {text}) (select ({t}.const nan) "
+                f"(local.get {s}) ({t}.ne (local.get {s}) (local.get {s}))))")
+
     def leaf(self, t: str) -> str:
         fn = self.fn
         idx = [i for i, lt in enumerate(fn.locals) if lt == t]
@@ -237,6 +248,8 @@ class ModuleGen:
 
     def _e_binop(self, t: str, d: int) -> str:
         op = pick(self.c, INT_BIN if t[0] == "i" else FLOAT_BIN)
+        if op == "copysign":
+            return f"({t}.{op} {self.expr(t, d)} {self.canon(t, self.expr(t, d))})"
         return f"({t}.{op} {self.expr(t, d)} {self.expr(t, d)})"
 
     def _e_unop(self, t: str, d: int) -> str:
@@ -256,7 +269,10 @@ class ModuleGen:
 
     def _e_convert(self, t: str, d: int) -> str:
         ins, ot = pick(self.c, CONVERSIONS[t])
-        return f"({ins} {self.expr(ot, d)})"
+        operand = self.expr(ot, d)
+        if "reinterpret" in ins:
+            operand = self.canon(ot, operand)
+        return f"({ins} {operand})"
 
     def _e_select(self, t: str, d: int) -> str:
         typed = f" (result {t})" if self.c.chance(50) else ""
@@ -470,7 +486,8 @@ class ModuleGen:
             return f"(local.set {i} {self.expr(fn.locals[i], depth)})"
         if kind == "store":
             ins, width = pick(c, STORES[t])
-            return f"({ins}{self.memarg(width)} {self.address(width, depth)} {self.expr(t, depth)})"
+            value = self.canon(t, self.expr(t, depth))
+            return f"({ins}{self.memarg(width)} {self.address(width, depth)} {value})"
         if kind == "global":
             return f"(global.set $g_{t} {self.expr(t, depth)})"
         if kind == "if":

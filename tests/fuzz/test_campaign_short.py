@@ -4,6 +4,9 @@ finding of the corpus (fuzz/corpus/*.json with status "open" and the same signat
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from fuzz.campaign import Campaign
@@ -22,7 +25,9 @@ def test_short_campaign_has_no_unexplained_divergence(tmp_path):
     known = {e.case.meta.get("signature") or "" for e in entries() if e.status == "open"}
     known |= {",".join(sorted(f"{o}={k}" for o, k in e.suspects.items()))
               for e in entries() if e.status == "open"}
-    with Campaign(list(ORACLES), corpus=tmp_path, shrink=True, reduce_seconds=20.0) as campaign:
+    # reproducers of new findings: $POLYJIT_FUZZ_FINDINGS if set (kept), else the test's tmp dir
+    out = Path(os.environ.get("POLYJIT_FUZZ_FINDINGS") or tmp_path)
+    with Campaign(list(ORACLES), corpus=out, shrink=True, reduce_seconds=20.0) as campaign:
         stats = campaign.run(SECONDS, SEED, batch=15)
     text = summary(stats)
     print(text)
