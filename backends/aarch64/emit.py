@@ -125,8 +125,11 @@ class FunctionEmitter:
         so = int(TrapCode.STACK_OVERFLOW)
         self.traps.add(so)
         self.lines.append(f"{name}:")
+        # the stack check compares the sp the whole frame will leave with the limit
         self.out(f"ldr x16, [x28, #{V.STACK_LIMIT}]")
         self.out("mov x17, sp")
+        for line in sp_adjust("sub", 16 + fr.locals_size):
+            self.out(line.replace("sp, sp", "x17, x17"))
         self.out("cmp x17, x16")
         self.out(f"b.lo {name}_trap{so}")
         self.out("stp x29, x30, [sp, #-16]!")

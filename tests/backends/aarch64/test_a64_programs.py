@@ -313,9 +313,11 @@ def test_many_stack_arguments_through_trampolines(mode):
     assert h.call(0, *vals) == [vals[-1] - vals[8], vals[0]]
 
 
-def test_callee_saved_registers_saved_in_pairs():
+def test_callee_saved_pairs_and_stack_check_covering_the_frame():
     text = assembly(SHARED.FIB)
     assert "stp x19, x20, [sp, #0]" in text and "ldp x19, x20, [sp, #0]" in text
+    # fib saves two registers (16 bytes) below the x29/x30 pair (16 bytes)
+    assert "sub x17, x17, #32\n  cmp x17, x16" in text
 
 
 @pytest.mark.parametrize("mode", MODES)
