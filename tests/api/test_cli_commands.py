@@ -49,6 +49,15 @@ def test_foreign_artifact_compiles_and_native_run_refuses_it(tmp_path, capsys, t
                    f"x86_64"]
 
 
+@pytest.mark.parametrize("target", ["aarch64", "riscv64"])
+def test_run_foreign_artifact_under_unicorn(tmp_path, capsys, target):
+    out = tmp_path / f"fib.{target}"
+    assert main(["compile", str(FIB), "--target", target, "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(out), "--invoke", "fib", "15"]) == 0
+    assert capsys.readouterr().out.split() == [str(_fib(15))]
+
+
 def test_settings_recorded_in_the_artifact_are_used_by_run(tmp_path, capsys):
     out = tmp_path / "fuel.pjit"
     assert main(["compile", str(FIB), "--consume-fuel", "-o", str(out)]) == 0
