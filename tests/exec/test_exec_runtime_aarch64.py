@@ -66,3 +66,24 @@ def test_exit_stubs_for_undeclared_signatures():
     code = AArch64Backend().compile_exit_stubs([((ValType.F64, ValType.I32), ())])
     assert set(code.symbols) == {"__trap", "exit_f64_i32__"}
     assert len(code.code) % 4 == 0 and code.symbols["exit_f64_i32__"] < len(code.code)
+
+
+def test_host_function_reentering_wasm():
+    config = Config()
+    config.strategy = "compiler"
+    config.target = "aarch64"
+    engine = Engine(config)
+    engine._state.executor = CompiledExecutor(engine)
+    store = Store(engine)
+    box = {}
+    # add1(x) = fib(x) + 1 runs wasm again from inside the host call (nested emulation)
+    add1 = Func(store, FuncType([ValType.i32()], [ValType.i32()]),
+                lambda x: box["ex"]["fib"](store, x) + 1)
+    box["ex"] = ex = Instance(store, Module(engine, WAT), [add1]).exports(store)
+
+
+    def fib(n: int) -> int:
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    for x in (5, 6, 7):
+        assert ex["twice"](store, x) == fib(fib(x) + 1) + 1
