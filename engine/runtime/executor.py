@@ -7,7 +7,7 @@ from __future__ import annotations
 import platform
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-from ..errors import UnsupportedError, WasmError
+from ..errors import WasmError
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -41,9 +41,8 @@ def executor_for(engine: Engine) -> Executor:
         from ..ir.interp import Interpreter
         ex = Interpreter(engine)
     elif strategy == "compiler":
-        target = engine.settings.get("target") or host_target()
-        raise UnsupportedError(f"the compiler backend for {target} does not exist yet; use "
-                               f"Config(strategy='interpreter')")
+        from ..exec.compiled import CompiledExecutor
+        ex = CompiledExecutor(engine)
     else:
         raise WasmError(f"unknown execution strategy {strategy!r}")
     state.executor = ex

@@ -10,7 +10,7 @@ import pytest
 import engine
 from engine import (Config, Engine, Func, FuncType, Global, GlobalType, Instance, Limits, LinkError,
                     Linker, Memory, MemoryType, Module, Store, Table, TableType, Trap,
-                    UnsupportedError, ValType, WasmError, wat2wasm)
+                    ValType, WasmError, wat2wasm)
 
 I32, I64, F32, F64 = ValType.i32(), ValType.i64(), ValType.f32(), ValType.f64()
 
@@ -265,10 +265,18 @@ def test_linker_define_instance(store):
 
 # ---- strategy -------------------------------------------------------------------------------
 
-def test_compiler_strategy_is_refused_clearly():
-    store = Store(Engine(Config(strategy="compiler", target="x86_64")))
-    with pytest.raises(UnsupportedError, match="compiler backend for x86_64"):
-        Instance(store, Module(store.engine, wat2wasm("(module)")), [])
+def test_strategy_selects_the_executor_and_both_agree():
+    from engine.exec.compiled import CompiledExecutor
+    from engine.ir.interp import Interpreter
+    from engine.runtime.executor import executor_for
+    wat = '(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 7))))'
+    results = {}
+    for strategy, kind in (("compiler", CompiledExecutor), ("interpreter", Interpreter)):
+        store = Store(Engine(Config(strategy=strategy)))
+        assert isinstance(executor_for(store.engine), kind)
+        inst = Instance(store, Module(store.engine, wat2wasm(wat)), [])
+        results[strategy] = inst.exports(store)["f"](store, -6)
+    assert results == {"compiler": -42, "interpreter": -42}
 
 
 def test_public_names():
