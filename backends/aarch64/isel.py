@@ -407,26 +407,26 @@ class Lowering:
 
     # -- conditions -----------------------------------------------------------------------------
 
-    def cmp(self, a: int, b: int) -> str:
-        """Set flags comparing integer values a and b; returns the swap needed ('' or 's')."""
+    def cmp(self, a: int, b: int) -> bool:
+        """Set flags comparing integer values a and b (cmp/cmn with an immediate where one
+        encodes); returns True when the operands were swapped to put a constant second."""
         bits = self.bits(a)
         cb, ca = self.const_of(b), self.const_of(a)
-        swapped = False
-        if ca is not None and cb is None:
-            a, b, ca, cb = b, a, cb, ca
-            swapped = True
+        swapped = ca is not None and cb is None
+        if swapped:
+            a, b, cb = b, a, ca
         ra = self.R(a, bits)
         if cb is not None:
             c = _signed(cb, bits)
             if imm12(c):
-                self.ins("cmp", ra, Imm(c), uses=_regs_of(ra))
-                return "s" if swapped else ""
-            if imm12(-c) and c != 0:
-                self.ins("cmn", ra, Imm(-c), uses=_regs_of(ra))
-                return "s" if swapped else ""
+                self.ins("cmp", ra, Imm(c), uses=[ra.reg])
+                return swapped
+            if c < 0 and imm12(-c):
+                self.ins("cmn", ra, Imm(-c), uses=[ra.reg])
+                return swapped
         rb = self.R(b, bits)
-        self.ins("cmp", ra, rb, uses=_regs_of(ra) + _regs_of(rb))
-        return "s" if swapped else ""
+        self.ins("cmp", ra, rb, uses=[ra.reg, rb.reg])
+        return swapped
 
     def flags(self, d: Inst) -> str:
         """Emit the compare of fused icmp/eqz/fcmp/band `d`; return the condition true when d's
