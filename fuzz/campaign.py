@@ -53,6 +53,7 @@ class Stats:
     findings: list[SavedFinding] = field(default_factory=list)
     signatures: Counter = field(default_factory=Counter)
     unavailable: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     def record(self, case: Case, report: CaseReport) -> None:
@@ -124,7 +125,8 @@ class Campaign:
             raise ValueError(f"unknown oracle(s) {', '.join(unknown)} (known: {', '.join(ORACLES)})")
         self.pool = OraclePool(oracles, timeout=timeout, worker_init=worker_init)
         self._timeout = timeout
-        self.stats = Stats(list(oracles), unavailable=dict(self.pool.unavailable))
+        self.stats = Stats(list(oracles), unavailable=dict(self.pool.unavailable),
+                           descriptions=dict(self.pool.descriptions))
         self.corpus = corpus
         self.shrink = shrink
         self.smith_shrink_attempts = smith_shrink_attempts

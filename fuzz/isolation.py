@@ -15,13 +15,13 @@ from .oracles import CRASH, REFERENCES, TIMEOUT, UNAVAILABLE, Outcome
 
 
 def _worker_main(oracle: str, conn, init: str | None) -> None:
-    from .oracles import probe, run_case
+    from .oracles import describe, probe, run_case
     if init:
         import importlib
         mod, _, fn = init.partition(":")
         getattr(importlib.import_module(mod), fn)(oracle)
     api, reason = probe(oracle)
-    conn.send(("ready", reason))
+    conn.send(("ready", reason, describe(api) if api is not None else ""))
     while True:
         try:
             msg = conn.recv()
@@ -73,6 +73,7 @@ class OraclePool:
         self.timeout = timeout
         self.start_timeout = start_timeout
         self.unavailable: dict[str, str] = {}
+        self.descriptions: dict[str, str] = {}
         self._ctx = _context()
         self._workers: dict[str, _Worker] = {}
         self.restarts = 0
@@ -96,7 +97,8 @@ class OraclePool:
             self._kill(name)
             return
         try:
-            _, reason = w.conn.recv()
+            _, reason, desc = w.conn.recv()
+            self.descriptions[name] = desc
         except EOFError:
             reason = f"worker died at start (exit code {w.process.exitcode})"
         if reason:

@@ -227,6 +227,23 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
         out.events.append(ev)
 
 
+def describe(api: _Api) -> str:
+    """What actually runs the oracle's code (executor and backend classes), for the summary:
+    a Config may select a different executor than its name suggests while wiring is in flux."""
+    if api.api.__name__ == "wasmtime":
+        return "wasmtime-py"
+    ex = getattr(api.engine._state, "executor", None)
+    if ex is None:
+        return "no executor"
+    parts = [type(ex).__name__]
+    backend = getattr(ex, "backend", None)
+    if backend is not None:
+        parts.append(type(backend).__name__)
+    if api.engine.settings.get("emulate") or getattr(api.engine, "emulated", False):
+        parts.append("emulated")
+    return "/".join(parts)
+
+
 def probe(oracle: str) -> tuple[_Api | None, str]:
     """(api, "") when the oracle works, (None, reason) when it is unavailable."""
     try:

@@ -46,13 +46,14 @@ def summary(stats: Stats) -> str:
              f"({', '.join(f'{k} {v}' for k, v in sorted(stats.by_source.items())) or 'none'}), "
              f"{stats.calls} calls, {elapsed:.0f} s, {stats.reduction_runs} reduction runs"]
     lines.append("")
-    lines.append("oracle        status")
+    lines.append("oracle        executor / status")
     for name in stats.oracles:
         if name in stats.unavailable:
             lines.append(f"{name:<13} unavailable: {stats.unavailable[name][:100]}")
             continue
         counts = stats.statuses.get(name, {})
-        lines.append(f"{name:<13} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        desc = stats.descriptions.get(name, "")
+        lines.append(f"{name:<13} {desc}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     lines.append("")
     head = (f"{'pair':<26}{'modules':>8}{'calls ok':>10}{'agree':>8}{'diverge':>9}"
             f"{'stack':>7}{'inconcl':>9}{'unsupp':>8}")
