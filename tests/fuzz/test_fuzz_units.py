@@ -117,3 +117,20 @@ def test_corpus_round_trip(tmp_path):
     assert entry.case.calls == case.calls and entry.case.wasm == case.wasm
     assert entry.suspects == {"interp": "divergence"}
     assert compare_pair(entry.expected, outs["wasmtime"]).verdict == Verdict.AGREE
+
+
+def test_fuzz_subcommand_registers_on_a_parser():
+    import argparse
+    from fuzz.cli import add_parser
+    parser = argparse.ArgumentParser(prog="polyjit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(["fuzz", "--time", "5", "--targets", "interp,wasmtime", "--seed", "3"])
+    assert args.command == "fuzz" and args.time == 5.0 and args.seed == 3
+    assert args.targets == "interp,wasmtime" and callable(args.handler)
+
+
+def test_unknown_target_is_an_error_exit(capsys):
+    from fuzz.cli import main
+    assert main(["--time", "1", "--targets", "interp,mips"]) == 2
+    assert "unknown oracle" in capsys.readouterr().err
