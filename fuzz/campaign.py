@@ -248,7 +248,8 @@ class Campaign:
             try:
                 self._involve(report)
                 case = shrink_smith(case, report.signature, self._involved,
-                                    attempts=self.smith_shrink_attempts)
+                                    attempts=self.smith_shrink_attempts,
+                                    worker_init=self.pool.worker_init)
                 report = analyse(self.pool.run(case, only=self._involved))
             finally:
                 self.reducing = False

@@ -18,7 +18,7 @@ from .case import Case
 
 
 def shrink_smith(case: Case, signature: str, oracles: list[str], attempts: int = 150,
-                 timeout: float = 600.0) -> Case:
+                 timeout: float = 600.0, worker_init: str | None = None) -> Case:
     """The smallest module wasm-tools shrink finds with the same findings signature (the
     original case when shrinking fails or is unavailable)."""
     from .gen.smith import smith_calls, wasm_tools
@@ -33,7 +33,11 @@ def shrink_smith(case: Case, signature: str, oracles: list[str], attempts: int =
         root = Path(__file__).resolve().parent.parent
         cmd = [sys.executable, "-m", "fuzz.reduce", "--predicate", "--seed", str(seed),
                "--oracles", ",".join(oracles), "--signature", signature]
-        script.write_text("#!/bin/sh\ncd " + shlex.quote(str(root)) + " && exec "
+        if worker_init:
+            cmd += ["--worker-init", worker_init]
+        path = os.pathsep.join([str(root)] + [p for p in sys.path if p])
+        script.write_text("#!/bin/sh\ncd " + shlex.quote(str(root)) + " && PYTHONPATH="
+                          + shlex.quote(path) + " exec "
                           + " ".join(shlex.quote(c) for c in cmd) + ' "$1"\n')
         script.chmod(0o755)
         try:
@@ -57,7 +61,8 @@ def _predicate(args: argparse.Namespace) -> int:
         calls = smith_calls(wasm, args.seed)
     except Exception:                                         # noqa: BLE001 - not interesting
         return 1
-    with OraclePool(args.oracles.split(","), timeout=args.timeout) as pool:
+    with OraclePool(args.oracles.split(","), timeout=args.timeout,
+                    worker_init=args.worker_init) as pool:
         report = analyse(pool.run(Case(wasm, calls, source="smith")))
     return 0 if report.signature == args.signature else 1
 
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--oracles", required=True)
     p.add_argument("--signature", required=True)
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--worker-init", default=None, help="module:function run in each worker")
     p.add_argument("file")
     args = p.parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")
