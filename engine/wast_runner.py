@@ -72,6 +72,7 @@ class _Runner:
         self.current = None
         self.named: dict[str, Any] = {}
         self.externs: dict[int, _Extern] = {}
+        self.snan_arg = False
         self._spectest()
 
     def _spectest(self) -> None:
@@ -98,7 +99,7 @@ class _Runner:
         if t in ("i32", "i64"):
             return x
         if t in ("f32", "f64") and _signalling_nan(t, x):
-            raise _Skip("a signalling-NaN argument cannot cross a Python float unchanged")
+            self.snan_arg = True       # may arrive quieted: a mismatch is then not a failure
         if t == "f32":
             return struct.unpack("<f", struct.pack("<I", x & 0xFFFFFFFF))[0]
         if t == "f64":
@@ -180,6 +181,16 @@ class _Runner:
         return Module(self.engine, source.encode())
 
     def run(self, cmd) -> None:
+        self.snan_arg = False
+        try:
+            self._run(cmd)
+        except _Fail:
+            if self.snan_arg:
+                raise _Skip("a signalling-NaN argument cannot cross a Python float unchanged") \
+                    from None
+            raise
+
+    def _run(self, cmd) -> None:
         from .text import wast as W
         if isinstance(cmd, W.ModuleCommand):
             self.current = None
