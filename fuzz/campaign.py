@@ -154,13 +154,29 @@ class Campaign:
         """Run `case` everywhere and analyse it. While reducing, only the oracles of the
         finding being reduced run (its reference and suspects)."""
         if self.reducing and self._involved:
-            report = analyse(self.pool.run(case, only=self._involved))
+            report = self._confirm_hangs(case, analyse(self.pool.run(case, only=self._involved)))
             self.stats.reduction_runs += 1
             return report
-        report = analyse(self.pool.run(case))
+        report = self._confirm_hangs(case, analyse(self.pool.run(case)))
         if count:
             self.stats.record(case, report)
         return report
+
+    def _confirm_hangs(self, case: Case, report: CaseReport) -> CaseReport:
+        """A target that missed the grace period is re-run alone with the full timeout: a
+        loaded machine or a slow compile of a big module is not a hang."""
+        hung = [f.oracle for f in report.findings if f.kind == "hang"]
+        if not hung:
+            return report
+        saved = self.pool.timeout
+        self.pool.timeout = self._timeout
+        try:
+            again = self.pool.run(case, only=hung)
+        finally:
+            self.pool.timeout = saved
+        outcomes = dict(report.outcomes)
+        outcomes.update(again)
+        return analyse(outcomes)
 
     def _involve(self, report: CaseReport) -> None:
         involved = {report.reference} | {f.oracle for f in report.findings}
