@@ -60,6 +60,9 @@ class FunctionEmitter:
         #: out-of-line code (misaligned-access paths), placed after the function's body
         self.cold: list[str] = []
         self.counter = 0
+        #: a leaf without a frame: no calls, stack arguments/results, spills or saved registers
+        self.frameless = frame.size == 16 and not any(
+            i.clobbers or i.op in ("@load_fp", "@store_fp") for b in mf.blocks for i in b.insts)
 
     def label(self) -> str:
         self.counter += 1
@@ -101,28 +104,11 @@ class FunctionEmitter:
     # -- function -------------------------------------------------------------------------------
 
     def render(self) -> list[str]:
-        mf, fr = self.mf, self.frame
+        mf = self.mf
         name = mf.name
         self.place(name)
-        # the stack pointer after the whole frame is allocated must stay above the limit
-        self.out(f"ld t5, {V.STACK_LIMIT}(s11)")
-        if fits12(-fr.size):
-            self.out(f"addi t6, sp, {-fr.size}")
-        else:
-            self.out(f"li t6, {fr.size}")
-            self.out("sub t6, sp, t6")
-        self.out(f"bltu t6, t5, {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
-        self.traps.add(int(TrapCode.STACK_OVERFLOW))
-        self.out("addi sp, sp, -16")
-        self.out("sd ra, 8(sp)")
-        self.out("sd s0, 0(sp)")
-        self.out("addi s0, sp, 16")
-        if fr.size > 16:
-            self.add_sp(-(fr.size - 16))
-        for i, r in enumerate(fr.callee_saved):
-            self.mem("fsd" if is_float(r) else "sd", reg_name(r), "s0", fr.saved_offset(i))
-        if fr.extra_slots:
-            self.mem("sd", "s11", "s0", fr.extra_offset(0))
+        if not self.frameless:
+            self.prologue()
         blocks = [b for b in mf.blocks if b.id not in self.forward]
         for pos, b in enumerate(blocks):
             self.place(f"{name}_b{b.id}")
@@ -152,6 +138,28 @@ class FunctionEmitter:
             self.out("j __trap")
         self.lines += self.cold
         return self.lines
+
+    def prologue(self) -> None:
+        fr, name = self.frame, self.mf.name
+        # the stack pointer after the whole frame is allocated must stay above the limit
+        self.out(f"ld t5, {V.STACK_LIMIT}(s11)")
+        if fits12(-fr.size):
+            self.out(f"addi t6, sp, {-fr.size}")
+        else:
+            self.out(f"li t6, {fr.size}")
+            self.out("sub t6, sp, t6")
+        self.out(f"bltu t6, t5, {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
+        self.traps.add(int(TrapCode.STACK_OVERFLOW))
+        self.out("addi sp, sp, -16")
+        self.out("sd ra, 8(sp)")
+        self.out("sd s0, 0(sp)")
+        self.out("addi s0, sp, 16")
+        if fr.size > 16:
+            self.add_sp(-(fr.size - 16))
+        for i, r in enumerate(fr.callee_saved):
+            self.mem("fsd" if is_float(r) else "sd", reg_name(r), "s0", fr.saved_offset(i))
+        if fr.extra_slots:
+            self.mem("sd", "s11", "s0", fr.extra_offset(0))
 
     def _dest(self, inst: MInst) -> int | None:
         """The block a branch finally reaches (through forwarding blocks)."""
@@ -193,6 +201,9 @@ class FunctionEmitter:
 
     def p_ret(self, i: MInst) -> None:
         fr = self.frame
+        if self.frameless:
+            self.out("ret")
+            return
         for k, r in enumerate(fr.callee_saved):
             self.mem("fld" if is_float(r) else "ld", reg_name(r), "s0", fr.saved_offset(k))
         self.out("ld ra, -8(s0)")
