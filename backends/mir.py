@@ -84,9 +84,22 @@ class MInst:
     parallel: bool = False
 
     def remap(self, m: dict[int, int]) -> None:
-        self.operands = [o.remap(m) if hasattr(o, "remap") else o for o in self.operands]
-        self.defs = [m.get(r, r) for r in self.defs]
-        self.uses = [m.get(r, r) for r in self.uses]
+        ops = list(self.operands)     # a fresh list: operand lists may be shared
+        for i, o in enumerate(ops):
+            t = type(o)
+            if t is Reg:
+                r = m.get(o.reg)
+                if r is not None:
+                    ops[i] = Reg(r, o.bits)
+            elif t is Mem:
+                if o.base in m or o.index in m:
+                    ops[i] = o.remap(m)
+            elif hasattr(o, "remap"):
+                ops[i] = o.remap(m)
+        self.operands = ops
+        get = m.get
+        self.defs = [get(r, r) for r in self.defs]
+        self.uses = [get(r, r) for r in self.uses]
 
 
 @dataclass(slots=True)

@@ -125,10 +125,10 @@ def liveness(func: MFunction, tracked) -> tuple[list[set[int]], list[set[int]]]:
         k: set[int] = set()
         for inst in b.insts:
             for u in inst.uses:
-                if tracked(u) and u not in k:
+                if u not in k and tracked(u):
                     g.add(u)
             for d in inst.defs:
-                if tracked(d):
+                if d not in k and tracked(d):
                     k.add(d)
         gen.append(g)
         kill.append(k)
@@ -186,34 +186,48 @@ class Allocator:
         for b in func.blocks:
             starts.append(k)
             k += len(b.insts)
+        alloc_set = self.alloc_set
         for bi in range(len(func.blocks) - 1, -1, -1):
             b = func.blocks[bi]
-            bstart = 2 * starts[bi]
-            bend = 2 * (starts[bi] + len(b.insts))
+            insts = b.insts
+            base = starts[bi]
+            bstart = 2 * base
+            bend = 2 * (base + len(insts))
             freq = 10.0 ** min(b.loop_depth, 6)
             live = set(live_out[bi])
             for r in live:
                 iv(r).add(bstart, bend)
-            for j in range(len(b.insts) - 1, -1, -1):
-                inst = b.insts[j]
-                pos = 2 * (starts[bi] + j)
+            for j in range(len(insts) - 1, -1, -1):
+                inst = insts[j]
+                pos = 2 * (base + j)
                 for d in inst.defs:
-                    if not tracked(d):
+                    if d >= FIRST_VREG:
+                        x = intervals.get(d)
+                        if x is None:
+                            x = intervals[d] = Interval(d)
+                    elif d in alloc_set:
+                        x = iv(d)
+                    else:
                         continue
-                    x = iv(d)
                     if d in live:
                         x.set_start(pos + 1)
                         live.discard(d)
                     else:
                         x.add(pos + 1, pos + 2)
                     x.weight += freq
-                for c in inst.clobbers:
-                    if c in self.alloc_set:
-                        iv(c).add(pos + 1, pos + 2)
+                if inst.clobbers:
+                    for c in inst.clobbers:
+                        if c in alloc_set:
+                            iv(c).add(pos + 1, pos + 2)
                 for u in inst.uses:
-                    if not tracked(u):
+                    if u >= FIRST_VREG:
+                        x = intervals.get(u)
+                        if x is None:
+                            x = intervals[u] = Interval(u)
+                    elif u in alloc_set:
+                        x = iv(u)
+                    else:
                         continue
-                    x = iv(u)
                     if u not in live:
                         x.add(bstart, pos + 1)
                         live.add(u)
@@ -385,6 +399,24 @@ class Allocator:
 
     def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                  k: int = -1) -> list[MInst]:
+        # fast path (most instructions): every virtual operand got a register
+        m: dict[int, int] = {}
+        for v in (*inst.uses, *inst.defs):
+            if v >= FIRST_VREG:
+                loc = assign.get(v)
+                if type(loc) is not int:
+                    break
+                m[v] = loc
+        else:
+            if m:
+                inst.remap(m)
+            if inst.is_move and inst.defs[0] == inst.uses[0]:
+                return []
+            return [inst]
+        return self._rewrite_spilled(func, inst, assign, k)
+
+    def _rewrite_spilled(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
+                         k: int) -> list[MInst]:
         m: dict[int, int] = {}
         before: list[MInst] = []
         after: list[MInst] = []

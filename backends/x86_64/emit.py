@@ -449,7 +449,8 @@ def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
     try:
-        encoding, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(text, 0)
+        # as_bytes: one copy of the buffer instead of a Python loop over every byte
+        encoding, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(text, 0, as_bytes=True)
     except KsError as e:  # an emitter bug; name it clearly
         raise WasmError(f"x86_64 assembler rejected generated code: {e}") from e
     if encoding is None:

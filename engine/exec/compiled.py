@@ -51,6 +51,29 @@ class _ModuleCode:
     info: ModuleInfo
 
 
+class _CodeTable:
+    """An executor's compiled code per Module, stored on the Module itself (attribute
+    ``_machine_code``: {executor key: _ModuleCode}) so the code lives exactly as long as the
+    Module and the executor keeps no Module alive. Accepts the ``table[id(module)] = (module,
+    code)`` form engine.exec.precompiled.install_code uses."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+
+    def lookup(self, module) -> _ModuleCode | None:
+        table = module.__dict__.get("_machine_code")
+        return None if table is None else table.get(self.key)
+
+    def put(self, module, code: _ModuleCode) -> None:
+        module.__dict__.setdefault("_machine_code", {})[self.key] = code
+
+    def __setitem__(self, _module_id: int, entry: tuple[Any, _ModuleCode]) -> None:
+        module, code = entry
+        self.put(module, code)
+
+
 @dataclass(slots=True)
 class _State:
     """An instance's machine, vmctx and reference bookkeeping."""
@@ -86,14 +109,15 @@ class CompiledExecutor:
         self.fuel = bool(settings.get("consume_fuel"))
         self.epoch = bool(settings.get("epoch_interruption"))
         self.max_stack = int(settings.get("max_wasm_stack") or 512 * 1024)
-        self._modules: dict[int, tuple[Any, _ModuleCode]] = {}
+        self._modules = _CodeTable((self.target, self.emulate, self.fuel, self.epoch,
+                                    frozenset(self.backend.features)))
 
     # -- compilation ----------------------------------------------------------------------------
 
     def _code_for(self, module) -> _ModuleCode:
-        hit = self._modules.get(id(module))
-        if hit is not None and hit[0] is module:
-            return hit[1]
+        hit = self._modules.lookup(module)
+        if hit is not None:
+            return hit
         wasm = module.wasm_module
         offsets = V.VMOffsets.for_module(wasm)
         sigs = [(tuple(t.params), tuple(t.results)) for t in wasm.func_types()]
@@ -101,11 +125,33 @@ class CompiledExecutor:
         info = ModuleInfo(offsets, sigs, wasm.num_imported_funcs, types,
                           [g.content for g in wasm.global_types()], epoch=self.epoch,
                           fuel=self.fuel)
-        funcs = [module.ir_function(wasm.num_imported_funcs + i) for i in range(len(wasm.funcs))]
-        compiled = self.backend.compile_module(funcs, info, entry_sigs=types, exit_sigs=types)
+        compiled = self._cached(module)
+        if compiled is None:
+            funcs = [module.ir_function(wasm.num_imported_funcs + i)
+                     for i in range(len(wasm.funcs))]
+            compiled = self.backend.compile_module(funcs, info, entry_sigs=types,
+                                                   exit_sigs=types)
+            self._store(module, compiled)
+            # the IR is only needed to compile; the interpreter strategy builds its own
+            module.__dict__.pop("_ir", None)
         code = _ModuleCode(compiled, info)
-        self._modules[id(module)] = (module, code)
+        self._modules.put(module, code)
+        if getattr(module, "engine", None) is self.engine and \
+                getattr(module, "_precompiled", None) is None:
+            module._precompiled = compiled      # Module.serialize reuses it
         return code
+
+    def _cached(self, module) -> Any | None:
+        """Compiled code from Config.cache (None when off, on a miss or a bad entry)."""
+        if self.engine.settings.get("cache") is None:
+            return None
+        from ..cache import load
+        return load(self.engine, module.binary, frozenset(self.backend.features))
+
+    def _store(self, module, compiled) -> None:
+        if self.engine.settings.get("cache") is not None:
+            from ..cache import store
+            store(self.engine, module.binary, frozenset(self.backend.features), compiled)
 
     # -- Executor protocol ----------------------------------------------------------------------
 
