@@ -192,6 +192,15 @@ class Lowering:
         self.op3("add", t, t, VMCTX)
         return Mem(t, 0)
 
+    def sp_slot(self, off: int) -> Mem:
+        """The outgoing stack-argument slot at sp + off as a memory operand."""
+        if fits12(off):
+            return Mem(SP, off)
+        t = self.tmp()
+        self.li(t, off)
+        self.op3("add", t, t, SP)
+        return Mem(t, 0)
+
     def load(self, op: str, d: int, m: Mem) -> None:
         self.ins(op, Reg(d), m, defs=[d], uses=[m.base])
 
@@ -274,7 +283,12 @@ class Lowering:
         if n:
             t = self.tmp()
             self.load("ld", t, self.vm(V.FUEL))
-            self.op2("addi", t, t, Imm(-n))
+            if fits12(-n):
+                self.op2("addi", t, t, Imm(-n))
+            else:
+                u = self.tmp()
+                self.li(u, n)
+                self.op3("sub", t, t, u)
             self.store("sd", t, self.vm(V.FUEL))
             self.branch_trap("blt", t, ZERO, TrapCode.OUT_OF_FUEL)
 
@@ -764,7 +778,7 @@ class Lowering:
         for a, loc in zip(args, locs):
             if loc.stack is not None:
                 op = "fsd" if self.cls(a) == RegClass.FLOAT else "sd"
-                self.store(op, self.vreg(a), Mem(SP, 8 * loc.stack))
+                self.store(op, self.vreg(a), self.sp_slot(8 * loc.stack))
         for a, loc in zip(args, locs):
             if loc.reg is not None:
                 self.mov(loc.reg, self.vreg(a))
@@ -784,7 +798,7 @@ class Lowering:
                 self.mov(d, loc.reg)
             else:
                 self.load("fld" if self.cls(r) == RegClass.FLOAT else "ld", d,
-                          Mem(SP, 8 * loc.stack))
+                          self.sp_slot(8 * loc.stack))
 
     def r_call(self, inst: Inst) -> None:
         fixed, nargs = self.call_args(inst.args)

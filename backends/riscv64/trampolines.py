@@ -56,8 +56,17 @@ def common_stubs() -> list[str]:
     return lines
 
 
-def _move(op: str, reg: int, addr: str) -> str:
-    return f"  {op} {reg_name(reg)}, {addr}"
+def _at(op: str, reg: str, base: str, off: int) -> list[str]:
+    """`op reg, off(base)` for any offset (t2 carries the address beyond 12 bits; `reg` is
+    never t2 when the offset is that large)."""
+    if -2048 <= off < 2048:
+        return [f"  {op} {reg}, {off}({base})"]
+    return [f"  li t2, {off}", f"  add t2, t2, {base}", f"  {op} {reg}, 0(t2)"]
+
+
+def _copy(src_base: str, src_off: int, dst_base: str, dst_off: int) -> list[str]:
+    """An 8-byte copy through t3 (free in trampolines: never an argument register)."""
+    return _at("ld", "t3", src_base, src_off) + _at("sd", "t3", dst_base, dst_off)
 
 
 def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
@@ -81,17 +90,17 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
     lines += ["  mv t0, a2", "  mv t1, a1"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:
-            lines += [f"  ld t2, {8 * i}(t0)", f"  sd t2, {8 * loc.stack}(sp)"]
+            lines += _copy("t0", 8 * i, "sp", 8 * loc.stack)
     for i, (t, loc) in enumerate(zip(params, plocs)):
         if loc.reg is not None:
-            lines.append(_move(abi.load_op(t), loc.reg, f"{8 * i}(t0)"))
+            lines += _at(abi.load_op(t), reg_name(loc.reg), "t0", 8 * i)
     lines += ["  jalr ra, 0(t1)", "  ld t0, -216(s0)"]
     for i, (t, loc) in enumerate(zip(results, rlocs)):
         if loc.reg is not None:
             op = "fsd" if t in (ValType.F32, ValType.F64) else "sd"
-            lines.append(_move(op, loc.reg, f"{8 * i}(t0)"))
+            lines += _at(op, reg_name(loc.reg), "t0", 8 * i)
         else:
-            lines += [f"  ld t2, {8 * loc.stack}(sp)", f"  sd t2, {8 * i}(t0)"]
+            lines += _copy("sp", 8 * loc.stack, "t0", 8 * i)
     lines += ["  li a0, 0", f"  j {ENTRY_RETURN}"]
     return lines
 
@@ -107,9 +116,9 @@ def exit_trampoline(name: str, params, results) -> list[str]:
     for i, (t, loc) in enumerate(zip(params, plocs)):
         if loc.reg is not None:
             op = "fsd" if t in (ValType.F32, ValType.F64) else "sd"
-            lines.append(_move(op, loc.reg, f"{8 * i}(sp)"))
+            lines += _at(op, reg_name(loc.reg), "sp", 8 * i)
         else:
-            lines += [f"  ld t0, {8 * loc.stack}(s0)", f"  sd t0, {8 * i}(sp)"]
+            lines += _copy("s0", 8 * loc.stack, "sp", 8 * i)
     lines += ["  mv a0, s11", "  mv a1, sp",
               f"  ld t0, {V.HOSTCTX_HELPERS}(s11)",
               f"  ld t0, {8 * HELPER_INDEX[Helper.HOST_CALL]}(t0)",
@@ -117,10 +126,10 @@ def exit_trampoline(name: str, params, results) -> list[str]:
               f"  bnez a0, {name}_trap"]
     for i, loc in enumerate(rlocs):
         if loc.stack is not None:
-            lines += [f"  ld t0, {8 * i}(sp)", f"  sd t0, {8 * loc.stack}(s0)"]
+            lines += _copy("sp", 8 * i, "s0", 8 * loc.stack)
     for i, (t, loc) in enumerate(zip(results, rlocs)):
         if loc.reg is not None:
-            lines.append(_move(abi.load_op(t), loc.reg, f"{8 * i}(sp)"))
+            lines += _at(abi.load_op(t), reg_name(loc.reg), "sp", 8 * i)
     lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
               f"{name}_trap:", "  addi a1, a0, -1", "  li a2, 0", f"  j {TRAP}"]
     return lines

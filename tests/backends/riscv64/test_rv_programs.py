@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Trap, TrapCode
-from engine.exec.harness import HarnessSpec
+from engine.exec.harness import HarnessSpec, HostFunc
+from engine.wasm.types import ValType
 
 from .rv_testlib import MODES, assembly, build
 
@@ -282,3 +283,31 @@ def test_br_table_tree_and_jump_table(mode, n):
     for i in [*range(n + 2), 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]:
         want = min(i, n) * 11 + 3  # the last target is the default
         assert h.call(0, i) == [want], i
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hundreds_of_arguments_and_results(mode):
+    # stack-argument and buffer offsets beyond 12-bit displacements in the trampolines, through
+    # a call between wasm functions and a host function
+    n = 300
+    params = ", ".join(["i64", "f64"] * (n // 2))
+    args = ", ".join(f"v{i}" for i in range(n))
+    typed = ", ".join(f"v{i}:{'i64' if i % 2 == 0 else 'f64'}" for i in range(n))
+    # v1001 = v0, then v(1001 + i) = v(1001 + i - 2) + vi over the i64 parameters
+    sums = ["    v1000:i64 = iconst 0", "    v1001:i64 = iadd v1000, v0"]
+    sums += [f"    v{1001 + i}:i64 = iadd v{999 + i}, v{i}" for i in range(2, n, 2)]
+    last = 1001 + n - 2
+    text = (f'function 1 "many"({params}) -> (i64, f64, i64, i64, i64) {{\n'
+            f"block0({typed}):\n" + "\n".join(sums)
+            + f"\n    v2000:i64 = call fn0 {args}\n"
+            f"    return v{last}, v{n - 1}, v2000, v{n - 2}, v0\n}}\n"
+            f'function 2 "caller"({params}) -> (i64, f64, i64, i64, i64) {{\n'
+            f"block0({typed}):\n    v3000:i64, v3001:f64, v3002:i64, v3003:i64, v3004:i64 = "
+            f"call fn1 {args}\n    return v3000, v3001, v3002, v3003, v3004\n}}\n")
+    host = HostFunc(tuple(ValType.I64 if i % 2 == 0 else ValType.F64 for i in range(n)),
+                    (ValType.I64,), lambda *a: [sum(a[0::2]) * 2 & ((1 << 64) - 1)])
+    h = build(text, mode, HarnessSpec(host_funcs=[host]))
+    vals = [i * 3 + 1 if i % 2 == 0 else struct.unpack("<Q", struct.pack("<d", i / 2))[0]
+            for i in range(n)]
+    s = sum(vals[0::2])
+    assert h.call(2, *vals) == [s, vals[n - 1], 2 * s, vals[n - 2], vals[0]]
