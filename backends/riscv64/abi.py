@@ -10,7 +10,9 @@ grow memory). sp stays 16-byte aligned.
 
 Frame (s0-based, growing down): [s0-8] return address, [s0-16] caller's s0, then the used
 callee-saved registers, then extra slots (saved vmctx), then spill slots, then the outgoing
-stack-argument area at the bottom (sp).
+stack-argument area at the bottom (sp). The prologue traps STACK_OVERFLOW when sp minus the
+frame size is below vmctx's stack limit. A leaf that calls nothing and has no spills, saved
+registers or stack arguments/results gets no frame (and no check: it uses no stack).
 
 Value representation in registers: an i32 is kept sign-extended to 64 bits (the RV64 *w
 instructions' convention), so 64-bit compares and branches order i32 values correctly, both
