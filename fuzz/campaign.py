@@ -243,7 +243,8 @@ class Campaign:
             self.log(f"hypothesis batch {seed}: {type(exc).__name__}: {str(exc)[:300]}")
             inner = _find_divergence(exc)
             if inner is not None:
-                self._save(inner.case, inner.report)
+                # did not reproduce: counted and listed, not saved as a reproducer
+                self._save(inner.case, inner.report, flaky=True)
         finally:
             self.reducing = False
             self._involved = []
@@ -275,13 +276,15 @@ class Campaign:
 
     # -- findings ----------------------------------------------------------------------------
 
-    def _save(self, case: Case, report: CaseReport) -> None:
+    def _save(self, case: Case, report: CaseReport, flaky: bool = False) -> None:
         sig = report.signature or "unreproduced"
+        if flaky:
+            sig = "flaky:" + sig
         self.stats.signatures[sig] += 1
         path = None
         fid = f"{case.source}-{case.digest()}"
         if self.corpus is not None and self.stats.signatures[sig] <= SAVES_PER_SIGNATURE \
-                and report.findings:
+                and report.findings and not flaky:
             from .corpus import save
             path = str(save(self.corpus, fid, case, report))
         self.stats.findings.append(SavedFinding(fid, sig, report.describe(), path))
