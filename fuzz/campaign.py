@@ -264,10 +264,13 @@ class Campaign:
             self.reducing = True
             try:
                 self._involve(report)
-                case = shrink_smith(case, report.signature, self._involved,
-                                    attempts=self.smith_shrink_attempts,
-                                    worker_init=self.pool.worker_init)
-                report = analyse(self.pool.run(case, only=self._involved))
+                small = shrink_smith(case, report.signature, self._involved,
+                                     attempts=self.smith_shrink_attempts,
+                                     worker_init=self.pool.worker_init)
+                small_report = self._confirm_hangs(
+                    small, analyse(self.pool.run(small, only=self._involved)))
+                if small_report.signature == report.signature:
+                    case, report = small, small_report
             finally:
                 self.reducing = False
                 self._involved = []
