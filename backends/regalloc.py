@@ -261,14 +261,19 @@ class Allocator:
 
         def conflicts(p: int, x: Interval) -> list[Interval] | None:
             """Intervals in p that overlap x; None if a fixed use of p overlaps x."""
+            xr = x.ranges
             fr = fixed.get(p)
-            if fr and _overlaps(fr, x.ranges):
+            if fr and fr[-1][1] > x.lo and fr[0][0] < x.hi and _overlaps(fr, xr):
                 return None
             act = active[p]
-            start = x.start
-            if any(o.ranges[-1][1] <= start for o in act):
-                act[:] = [o for o in act if o.ranges[-1][1] > start]
-            return [o for o in act if _overlaps(o.ranges, x.ranges)]
+            if not act:
+                return []
+            start = x.lo
+            for o in act:
+                if o.hi <= start:
+                    act[:] = [o for o in act if o.hi > start]
+                    break
+            return [o for o in act if _overlaps(o.ranges, xr)]
 
         spill_count = 0
 
@@ -277,18 +282,27 @@ class Allocator:
             assign[x.reg] = Slot(spill_count)
             spill_count += 1
 
+        caller_saved = self.t.caller_saved
+        # candidates per class: caller-saved registers first (no save/restore in the frame)
+        by_class = {cls: [p for p in regs if p in caller_saved] +
+                    [p for p in regs if p not in caller_saved]
+                    for cls, regs in self.t.allocatable.items()}
+        vreg_class = func.vreg_class
         for x in order:
-            cls = func.vreg_class[x.reg]
+            cls = vreg_class[x.reg]
             cands = self.t.allocatable[cls]
-            preferred: list[int] = []
-            for h in hints.get(x.reg, ()):
-                p = assign.get(h, h if h < FIRST_VREG else None)
-                if isinstance(p, int) and p in cands and p not in preferred:
-                    preferred.append(p)
-            caller = [p for p in cands if p in self.t.caller_saved and p not in preferred]
-            callee = [p for p in cands if p not in self.t.caller_saved and p not in preferred]
+            seq = by_class[cls]
+            hs = hints.get(x.reg)
+            if hs:
+                preferred: list[int] = []
+                for h in hs:
+                    p = assign.get(h, h if h < FIRST_VREG else None)
+                    if type(p) is int and p in cands and p not in preferred:
+                        preferred.append(p)
+                if preferred:
+                    seq = preferred + [p for p in seq if p not in preferred]
             chosen = None
-            for p in preferred + caller + callee:
+            for p in seq:
                 c = conflicts(p, x)
                 if c is not None and not c:
                     chosen = p

@@ -42,18 +42,22 @@ class ValueLoc:
 def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
     """Locations of a list of arguments (or results); returns them and the stack slot count."""
     pools = TARGET.ret_regs if results else TARGET.arg_regs
-    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
+    int_regs, float_regs = pools[RegClass.INT], pools[RegClass.FLOAT]
+    n_int = n_float = 0
     out: list[ValueLoc] = []
     nstack = 0
     for t in types:
-        cls = reg_class(t)
-        regs = pools[cls]
-        if used[cls] < len(regs):
-            out.append(ValueLoc(reg=regs[used[cls]]))
-            used[cls] += 1
-        else:
-            out.append(ValueLoc(stack=nstack))
-            nstack += 1
+        if t is ValType.F32 or t is ValType.F64:
+            if n_float < len(float_regs):
+                out.append(ValueLoc(reg=float_regs[n_float]))
+                n_float += 1
+                continue
+        elif n_int < len(int_regs):
+            out.append(ValueLoc(reg=int_regs[n_int]))
+            n_int += 1
+            continue
+        out.append(ValueLoc(stack=nstack))
+        nstack += 1
     return out, nstack
 
 

@@ -41,6 +41,9 @@ _FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV
 _ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 3}
 
 
+_INT, _FLOAT = RegClass.INT, RegClass.FLOAT
+
+
 def _regs_of(o) -> list[int]:
     if isinstance(o, Reg):
         return [o.reg]
@@ -83,10 +86,12 @@ class Lowering:
         return self.f.value_types[v]
 
     def bits(self, v: int) -> int:
-        return abi.bits(self.ty(v))
+        t = self.f.value_types[v]
+        return 32 if t is I32 or t is F32 else 64
 
     def cls(self, v: int) -> RegClass:
-        return abi.reg_class(self.ty(v))
+        t = self.f.value_types[v]
+        return _FLOAT if t is F64 or t is F32 else _INT
 
     def vreg(self, v: int) -> int:
         """The register holding IR value v (constants are materialised afresh here)."""
@@ -106,10 +111,12 @@ class Lowering:
         return r
 
     def R(self, v: int) -> Reg:
-        return Reg(self.vreg(v), self.bits(v))
+        t = self.f.value_types[v]
+        return Reg(self.vreg(v), 32 if t is I32 or t is F32 else 64)
 
     def D(self, v: int) -> Reg:
-        return Reg(self.dst(v), self.bits(v))
+        t = self.f.value_types[v]
+        return Reg(self.dst(v), 32 if t is I32 or t is F32 else 64)
 
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
@@ -120,7 +127,7 @@ class Lowering:
         return self.R(v)
 
     def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
-        i = MInst(op, list(ops), list(defs), list(uses), **kw)
+        i = MInst(op, [*ops], [*defs], [*uses], **kw)
         self.cur.insts.append(i)
         return i
 
