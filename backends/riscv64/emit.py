@@ -257,6 +257,15 @@ class FunctionEmitter:
         for k, lab in enumerate(labels):
             self.out(f".word {self.op(lab)} - {table} - {4 * k}")
 
+    def p_csel_br(self, i: MInst) -> None:
+        d, a, x, y, skip_op = i.operands
+        skip = self.label()
+        self.out(f"{skip_op} {reg_name(x.reg)}, {reg_name(y.reg)}, {skip}")
+        if d.reg != a.reg:
+            mv = "fmv.d" if is_float(d.reg) else "mv"
+            self.out(f"{mv} {reg_name(d.reg)}, {reg_name(a.reg)}")
+        self.place(skip)
+
     def p_csel(self, i: MInst) -> None:
         d, a, c = i.operands
         skip = self.label()

@@ -5,7 +5,8 @@ control, calls); `_RULES` maps each IR opcode to its rule. Integer constants are
 instructions as 12-bit immediates where the I-type forms allow (addi/andi/ori/xori/slti/
 sltiu, shift amounts, load/store displacements), zero is the `zero` register, and other
 constants are rematerialised at each use with `li`. A compare (icmp/eqz) that immediately
-precedes its only user brif/trapz/trapnz is fused into one conditional branch.
+precedes its only user brif/trapz/trapnz is fused into one conditional branch, and into a
+select as a branch over a move (float selects, or compares against zero).
 
 i32 invariant: an i32 value is kept sign-extended to 64 bits in its register. Every rule that
 produces an i32 keeps it so (the *w instructions, lw, fcvt.w*, fmv.x.w and slt* all do), which
@@ -19,7 +20,8 @@ address's low bits at run time: aligned addresses take the single load/store, ot
 byte-wise sequence (lbu/sb with shifts), so the code is correct on any RV64 implementation.
 
 Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret', '@call',
-'@call_import', '@call_ref', '@call_helper', '@trap_dyn', '@csel' (conditional move),
+'@call_import', '@call_ref', '@call_helper', '@trap_dyn', '@csel' / '@csel_br' (conditional
+move on a register / on a fused compare),
 '@fminmax', '@fround', '@bitcount', '@load', '@store', '@jtable' (br_table jump table),
 '@load_fp' / '@store_fp' (s0-relative
 stack arguments/results), '@slot_ld' / '@slot_st' (spill slots), '@pcopy'.
@@ -309,11 +311,20 @@ class Lowering:
         """Mark a single-use compare as fused into the next branch (which then emits it)."""
         if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
                 and self.uses.get(inst.results[0]) == 1
-                and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ)
-                and nxt.args[0] == inst.results[0]):
+                and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT)
+                and nxt.args[0] == inst.results[0]
+                and (nxt.opcode != Opcode.SELECT or self._select_fusable(inst, nxt))):
             self.fused.add(id(inst))
             return True
         return False
+
+    def _select_fusable(self, cmp: Inst, sel: Inst) -> bool:
+        """A compare fuses into a select when the branch over the move reads at most three
+        integer registers (the allocator's scratch count): always for float selects, for
+        integer ones when the compare is against zero."""
+        if self.cls(sel.results[0]) == RegClass.FLOAT or cmp.opcode == Opcode.EQZ:
+            return True
+        return any(self.consts.get(a) == 0 for a in cmp.args)
 
     def cond(self, c: int) -> tuple[str, int, int]:
         """A branch (op, a, b) taken exactly when IR value c != 0."""
@@ -456,6 +467,14 @@ class Lowering:
         d = self.dst(inst.results[0])
         rb = self.vreg(b)
         ra = self.vreg(a)
+        cd = self.defs.get(c)
+        if cd is not None and id(cd) in self.fused:
+            # d = b; branch over "d = a" unless the fused compare holds
+            op, x, y = self.cond(c)
+            self.mov(d, rb)
+            self.ins("@csel_br", Reg(d), Reg(ra), Reg(x), Reg(y), NEG_BRANCH[op], defs=[d],
+                     uses=[d, ra, x, y])
+            return
         rc = self.vreg(c)
         self.mov(d, rb)
         self.ins("@csel", Reg(d), Reg(ra), Reg(rc), defs=[d], uses=[d, ra, rc])

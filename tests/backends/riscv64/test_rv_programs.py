@@ -311,3 +311,45 @@ def test_hundreds_of_arguments_and_results(mode):
             for i in range(n)]
     s = sum(vals[0::2])
     assert h.call(2, *vals) == [s, vals[n - 1], 2 * s, vals[n - 2], vals[0]]
+
+
+SELECTS = """function 0 "fsel"(i64, i64, f64, f64) -> (f64) {
+block0(v0:i64, v1:i64, v2:f64, v3:f64):
+    v4:i32 = icmp slt v0, v1
+    v5:f64 = select v4, v2, v3
+    return v5
+}
+function 1 "isel_zero"(i32, i64, i64) -> (i64) {
+block0(v0:i32, v1:i64, v2:i64):
+    v3:i32 = iconst 0
+    v4:i32 = icmp sgt v0, v3
+    v5:i64 = select v4, v1, v2
+    return v5
+}
+function 2 "isel_reg"(i32, i32, i64, i64) -> (i64) {
+block0(v0:i32, v1:i32, v2:i64, v3:i64):
+    v4:i32 = icmp uge v0, v1
+    v5:i64 = select v4, v2, v3
+    return v5
+}
+"""
+
+
+def test_selects_fuse_their_compares():
+    text = assembly(SELECTS)
+    assert "slt" not in text.split("func2:")[0]   # fused into branches over a move
+    assert "sltu" in text.split("func2:")[1]      # four integer registers: not fused
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_selects_compute(mode):
+    h = build(SELECTS, mode)
+    m = (1 << 64) - 1
+    one, two = (struct.unpack("<Q", struct.pack("<d", x))[0] for x in (1.0, 2.0))
+    assert h.call(0, m, 0, one, two) == [one]      # -1 < 0
+    assert h.call(0, 0, m, one, two) == [two]
+    assert h.call(1, 5, 10, 20) == [10]
+    assert h.call(1, 0x80000000, 10, 20) == [20]   # negative i32
+    assert h.call(1, 0, 10, 20) == [20]
+    assert h.call(2, 0x80000000, 1, 10, 20) == [10]
+    assert h.call(2, 1, 0x80000000, 10, 20) == [20]
