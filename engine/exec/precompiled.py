@@ -63,60 +63,13 @@ def compile_for_engine(engine, module, progress=None) -> Any:
 
 
 def compiled_executor(engine) -> Any:
-    """Install (once) and return the machine-code executor for a compiler-strategy engine:
-    engine.exec.compiled.CompiledExecutor for native x86_64, engine.exec.emulated_runtime's
-    EmulatedExecutor (Unicorn) for an emulated engine of any target."""
-    state = engine._state
-    with state.lock:
-        ex = state.executor
-        if ex is not None:
-            return ex
-        if engine.settings.get("strategy") != "compiler":
-            raise WasmError("compiled code needs Config.strategy='compiler'")
-        if engine.emulated:
-            from .emulated_runtime import EmulatedExecutor
-            ex = state.executor = EmulatedExecutor(engine)
-            return ex
-        ex = state.executor = _executor_class()(engine)
-        return ex
-
-
-#: where map_epoch_page puts the engine's epoch page in an emulated address space (below the
-#: emulator's gate page, above nothing it maps)
-EPOCH_GUEST_ADDRESS = 0x0E00_0000
-
-
-def map_epoch_page(machine, engine) -> int:
-    """Map the engine's epoch page (host memory) into an EmulatedMachine's address space,
-    read-only, with Unicorn's mem_map_ptr: emulated code then reads the live counter that
-    Engine.increment_epoch() bumps. Returns the guest address of the counter."""
-    from unicorn import UC_PROT_READ
-    addr, size = engine._state.epoch_counter.page
-    machine.uc.mem_map_ptr(EPOCH_GUEST_ADDRESS, size, UC_PROT_READ, addr)
-    return EPOCH_GUEST_ADDRESS
-
-
-_EXECUTOR_CLASS: list = []
-
-
-def _executor_class():
-    """CompiledExecutor, with the vmctx epoch pointer aimed at the engine's own counter (so an
-    increment_epoch() from any thread reaches running code without a boundary sync)."""
-    if _EXECUTOR_CLASS:
-        return _EXECUTOR_CLASS[0]
-    from ..runtime import vmctx as V
-    from .compiled import CompiledExecutor
-    from .space import write_u64
-
-    class EngineEpochExecutor(CompiledExecutor):
-        def prepare(self, instance) -> None:
-            super().prepare(instance)
-            if self.epoch:
-                st = instance.exec_state
-                write_u64(st.machine.space, st.vmctx + V.EPOCH_PTR, self.engine.epoch_address)
-
-    _EXECUTOR_CLASS.append(EngineEpochExecutor)
-    return EngineEpochExecutor
+    """The machine-code executor of a compiler-strategy engine (the one executor_for installs:
+    engine.exec.compiled.CompiledExecutor, native or under Unicorn as the engine says)."""
+    if engine.settings.get("strategy") != "compiler":
+        raise WasmError("compiled code needs Config.strategy='compiler'")
+    from ..runtime.executor import executor_for
+    with engine._state.lock:
+        return executor_for(engine)
 
 
 def install_code(engine, module, compiled) -> bool:
@@ -128,7 +81,12 @@ def install_code(engine, module, compiled) -> bool:
         return False
     from .compiled import _ModuleCode
     info = module_info(engine, module.wasm_module)
-    cache[id(module)] = (module, _ModuleCode(compiled, info))
+    code = _ModuleCode(compiled, info)
+    put = getattr(cache, "put", None)
+    if put is not None:
+        put(module, code)
+    else:
+        cache[id(module)] = (module, code)
     return True
 
 

@@ -65,7 +65,7 @@ def test_interpreter_loop_stopped_from_another_thread():
     engine = Engine(Config(strategy="interpreter", epoch_interruption=True))
     err, stop, ticks = _interrupt(engine, _spin_export(engine))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT
-    assert stop < 1.0
+    assert stop < 2.0
 
 
 def test_native_loop_stopped_from_another_thread_without_holding_the_gil():
@@ -74,16 +74,17 @@ def test_native_loop_stopped_from_another_thread_without_holding_the_gil():
     compiled_executor(engine)
     err, stop, ticks = _interrupt(engine, _spin_export(engine))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
-    # this thread slept in 1 ms steps for 0.2 s while machine code ran: it got the GIL each time
-    assert ticks > 50
-    assert stop < 0.5
+    # this thread slept in 1 ms steps for 0.2 s while machine code ran: it got the GIL back
+    # (a call holding the GIL would block it until the loop ends, i.e. forever)
+    assert ticks > 10
+    assert stop < 2.0
 
 
 @pytest.mark.parametrize("target", ["x86_64", "aarch64", "riscv64"])
 def test_emulated_loop_stopped_from_another_thread(target):
-    """Unicorn runs code that reads the engine's own epoch page (mapped with mem_map_ptr)."""
+    """Unicorn runs harness code that reads the engine's own epoch page (mapped into the guest
+    with the emulator's map_host)."""
     from engine.exec.harness import Harness, HarnessSpec
-    from engine.exec.precompiled import map_epoch_page
     from engine.exec.space import write_u64
     from engine.ir.builder import build_module
     from engine.runtime import vmctx as V
@@ -92,12 +93,14 @@ def test_emulated_loop_stopped_from_another_thread(target):
     engine = Engine(Config(target=target, emulate=True, epoch_interruption=True))
     module = decode(wat_to_wasm(SPIN))
     h = Harness(build_module(module), HarnessSpec(epoch_deadline=1), emulate=True, target=target)
-    guest = map_epoch_page(h.machine, engine)
+    counter = engine._state.epoch_counter
+    page, size = counter.page
+    guest = h.machine.map_host(("epoch",), page, size) + (counter.address - page)
     write_u64(h.space, h.vmctx + V.EPOCH_PTR, guest)
     err, stop, ticks = _interrupt(engine, lambda: h.call(0, 0))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
-    assert ticks > 50       # emu_start releases the GIL too
-    assert stop < 1.0
+    assert ticks > 10       # emu_start releases the GIL too (held, this thread would hang)
+    assert stop < 2.0
 
 
 def _count_epoch_checks(engine: Engine) -> int:
@@ -168,5 +171,5 @@ def test_emulated_runtime_loop_stopped_from_another_thread(target):
     compiled_executor(engine)
     err, stop, ticks = _interrupt(engine, _spin_export(engine))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
-    assert ticks > 50
-    assert stop < 1.0
+    assert ticks > 10
+    assert stop < 2.0
