@@ -287,11 +287,11 @@ class Allocator:
         by_class = {cls: [p for p in regs if p in caller_saved] +
                     [p for p in regs if p not in caller_saved]
                     for cls, regs in self.t.allocatable.items()}
+        # per-vreg lookups by identity of the class object (enum hashing is slow in Python)
+        seq_of = {id(cls): (self.t.allocatable[cls], seq) for cls, seq in by_class.items()}
         vreg_class = func.vreg_class
         for x in order:
-            cls = vreg_class[x.reg]
-            cands = self.t.allocatable[cls]
-            seq = by_class[cls]
+            cands, seq = seq_of[id(vreg_class[x.reg])]
             hs = hints.get(x.reg)
             if hs:
                 preferred: list[int] = []

@@ -16,7 +16,7 @@ from engine.runtime import vmctx as V
 from ..base import CompiledCode, RegClass
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
-from .target import CALLEE_SAVED, reg_name
+from .target import CALLEE_SAVED, REG_NAMES, reg_name
 
 _SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ", 0: ""}
 _F32_2_63 = 0x5F000000
@@ -83,6 +83,12 @@ class FunctionEmitter:
         return f"{self.mf.name}_l{self.counter}"
 
     def op(self, o) -> str:
+        t = type(o)
+        if t is Reg:
+            name = REG_NAMES.get((o.reg, o.bits))
+            return name if name is not None else reg_name(o.reg, o.bits)
+        if t is Imm:
+            return str(o.value)
         if isinstance(o, Reg):
             return reg_name(o.reg, o.bits)
         if isinstance(o, Mem):

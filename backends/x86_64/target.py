@@ -27,10 +27,21 @@ INT_NAMES8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil",
               "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"]
 
 
+_NAMES_BY_BITS = {64: INT_NAMES64, 32: INT_NAMES32, 16: INT_NAMES16, 8: INT_NAMES8}
+#: (register, bits) -> assembler name, for every register and width
+REG_NAMES: dict[tuple[int, int], str] = {
+    **{(r, bits): names[r] for bits, names in _NAMES_BY_BITS.items() for r in range(16)},
+    **{(r, bits): f"xmm{r - 16}" for bits in (8, 16, 32, 64, 128) for r in range(16, 32)},
+}
+
+
 def reg_name(reg: int, bits: int = 64) -> str:
-    if reg >= 16:
-        return f"xmm{reg - 16}"
-    return {64: INT_NAMES64, 32: INT_NAMES32, 16: INT_NAMES16, 8: INT_NAMES8}[bits][reg]
+    name = REG_NAMES.get((reg, bits))
+    if name is None:
+        if reg >= 16:
+            return f"xmm{reg - 16}"
+        return _NAMES_BY_BITS[bits][reg]    # KeyError for an impossible width, as before
+    return name
 
 
 CALLER_SAVED = frozenset([RAX, RCX, RDX, RSI, RDI, R8, R9, R10, R11, *XMM])
