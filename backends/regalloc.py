@@ -344,18 +344,19 @@ class Allocator:
         the value there, reloading it once from its slot at the piece's first use. Definitions
         still store to the slot, so every piece may start from it. Returns
         {(vreg, instruction index): register} for each access inside a piece."""
+        spilled = {v for v, loc in assign.items() if type(loc) is not int}
+        if not spilled:
+            return {}
         events: dict[int, list[tuple[int, int, bool]]] = {}  # vreg -> (block, k, is_def_only)
         calls: list[int] = []
-        block_of: list[int] = []
         k = 0
         for b in func.blocks:
             for inst in b.insts:
-                block_of.append(b.id)
                 if inst.clobbers:
                     calls.append(k)
                 if not inst.parallel:
                     for v in dict.fromkeys([*inst.uses, *inst.defs]):
-                        if v >= FIRST_VREG and isinstance(assign.get(v), Slot):
+                        if v in spilled and isinstance(assign.get(v), Slot):
                             events.setdefault(v, []).append((b.id, k, v not in inst.uses))
                 k += 1
         out: dict[tuple[int, int], int] = {}

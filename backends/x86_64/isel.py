@@ -35,6 +35,7 @@ _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "
 
 _ALU = {Opcode.IADD: "add", Opcode.ISUB: "sub", Opcode.BAND: "and", Opcode.BOR: "or",
         Opcode.BXOR: "xor"}
+_ALU_IDS = frozenset(id(op) for op in _ALU)
 _SHIFT = {Opcode.ISHL: "shl", Opcode.SSHR: "sar", Opcode.USHR: "shr", Opcode.ROTL: "rol",
           Opcode.ROTR: "ror"}
 _FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV: "div"}
@@ -224,7 +225,7 @@ class Lowering:
                 nxt = insts[k + 1] if k + 1 < len(insts) else None
                 if self.try_fuse(inst, nxt):
                     continue
-                rule = _RULES.get(inst.opcode)
+                rule = _RULE_BY_ID.get(id(inst.opcode))
                 if rule is None:
                     raise UnsupportedError(f"x86_64 lowering of {inst.opcode.value}")
                 rule(self, inst)
@@ -276,7 +277,7 @@ class Lowering:
         """Mark a single-use compare as fused into the next instruction (which then emits it),
         or a full-width integer load into the ALU instruction right after it that uses it
         once (``add r, [mem]``)."""
-        if (inst.opcode == Opcode.LOAD and nxt is not None and nxt.opcode in _ALU
+        if (inst.opcode is Opcode.LOAD and nxt is not None and id(nxt.opcode) in _ALU_IDS
                 and self.cls(inst.results[0]) == RegClass.INT
                 and self.uses.get(inst.results[0]) == 1
                 and inst.results[0] in nxt.args
@@ -1003,3 +1004,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
     _O.RETURN: Lowering.r_return,
 }
+
+#: _RULES keyed by the identity of the (singleton) opcode member: enum hashing runs Python code
+_RULE_BY_ID: dict[int, Callable[[Lowering, Inst], None]] = {
+    id(op): rule for op, rule in _RULES.items()}
