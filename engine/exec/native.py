@@ -55,9 +55,10 @@ class CodeRegion:
         ctypes.memmove(self.addr, code, len(code))
         _mprotect(self.addr, self.size, mmap.PROT_READ | mmap.PROT_EXEC)
 
-    def close(self) -> None:
+    def close(self, _munmap=_libc.munmap) -> None:
+        # `_munmap` is bound at definition: at interpreter shutdown module globals may be None.
         if self.addr:
-            _libc.munmap(self.addr, self.size)
+            _munmap(self.addr, self.size)
             self.addr = 0
 
     def __del__(self) -> None:
@@ -86,9 +87,9 @@ class NativeLinearMemory:
         self.length = new_length
         return True
 
-    def close(self) -> None:
+    def close(self, _munmap=_libc.munmap) -> None:
         if self.base:
-            _libc.munmap(self.base, self.reserved)
+            _munmap(self.base, self.reserved)
             self.base = 0
 
     def __del__(self) -> None:

@@ -130,7 +130,7 @@ _END_OF_ATOM = rf'(?![{_IDCHARS}"])'
 # keywords, identifiers, numbers and strings take their own groups (the common, fast case);
 # anything else made of idchars and strings is `res` (quoted ids, annotations, or an error).
 _FAST = re.compile(
-    r"[ \t\n\r]*(?:;;[^\n]*[ \t\n\r]*)*(?:"
+    r"[ \t\n\r]*(?:;;[^\n\r]*[ \t\n\r]*)*(?:"
     r"(?P<lp>\((?!;))|(?P<rp>\))"
     rf"|(?P<kw>[a-z][{_IDCHARS}]*){_END_OF_ATOM}"
     rf"|(?P<id>\$[{_IDCHARS}]+){_END_OF_ATOM}"
@@ -140,7 +140,7 @@ _FAST = re.compile(
     rf"|(?P<res>(?:[{_IDCHARS}]|{_STRING})+)"
     r"|(?P<eof>\Z))"
 )
-_WS = re.compile(r"[ \t\n\r]*(?:;;[^\n]*[ \t\n\r]*)*")
+_WS = re.compile(r"[ \t\n\r]*(?:;;[^\n\r]*[ \t\n\r]*)*")
 
 
 #: What `lex` yields for parentheses (everything else is a Token).
