@@ -5,6 +5,7 @@ User errors are one line on stderr and a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Any, Sequence
 
@@ -256,12 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_wast.add_argument("-v", "--verbose", action="store_true", help="list every failure")
     _add_engine_options(p_wast)
     p_wast.set_defaults(handler=cmd_wast)
-    try:
-        from benchmarks.cli import add_parser as add_bench_parser
-    except ImportError:  # installed without the benchmarks package
-        pass
-    else:
-        add_bench_parser(sub)
+    for package in ("benchmarks", "fuzz"):   # developer tools: present in a source checkout
+        try:
+            tool = importlib.import_module(f"{package}.cli")
+        except ImportError:
+            continue
+        tool.add_parser(sub)
     return parser
 
 
