@@ -436,6 +436,11 @@ class Allocator:
         before: list[MInst] = []
         after: list[MInst] = []
         free = {cls: list(regs) for cls, regs in self.t.scratch.items()}
+        # scratch registers holding operands the instruction only reads: a real instruction
+        # (not a pseudo op, which may expand to several) reads them before it writes, so a
+        # spilled result may share one when no scratch register is left (three-address forms
+        # such as csel d, a, b with all three spilled)
+        read_only: dict[RegClass, list[int]] = {cls: [] for cls in self.t.scratch}
         regs = list(dict.fromkeys([*inst.uses, *inst.defs]))
         for v in regs:
             if v < FIRST_VREG:
@@ -452,13 +457,18 @@ class Allocator:
             if piece is not None:
                 m[v] = piece
                 if self.reload_at.get((v, k)):
-                    before.extend(self.hooks.move(piece, loc, cls, free[cls][0]))
+                    before.extend(self.hooks.move(piece, loc, cls, piece))
                 if v in inst.defs:
-                    after.extend(self.hooks.move(loc, piece, cls, free[cls][0]))
+                    after.extend(self.hooks.move(loc, piece, cls, piece))
                 continue
-            if not free[cls]:
+            if free[cls]:
+                s = free[cls].pop(0)
+                if v not in inst.defs:
+                    read_only[cls].append(s)
+            elif v not in inst.uses and read_only[cls] and not inst.op.startswith("@"):
+                s = read_only[cls].pop(0)
+            else:
                 raise RegAllocError(f"{func.name}: too many spilled operands in {inst.op}")
-            s = free[cls].pop(0)
             m[v] = s
             if loc.index >= 0:
                 if v in inst.uses:

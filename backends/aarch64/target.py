@@ -17,7 +17,7 @@ X = tuple(range(31))
 SP = 31
 V = tuple(range(32, 64))
 
-X16, X17, X18 = 16, 17, 18
+X15, X16, X17, X18 = 15, 16, 17, 18
 HEAP = 27
 VMCTX = 28
 FP = 29
@@ -33,12 +33,12 @@ def reg_name(reg: int, bits: int = 64) -> str:
     return f"{'x' if bits == 64 else 'w'}{reg}"
 
 
-_INT_CALLER = tuple(range(16))                      # x0-x15
+_INT_CALLER = tuple(range(15))                      # x0-x14 (x15 is scratch)
 _INT_CALLEE = tuple(range(19, 27))                  # x19-x26 (x27, x28 pinned)
 _FLT_CALLER = V[0:8] + V[16:30]                     # v0-v7, v16-v29
 _FLT_CALLEE = V[8:16]                               # v8-v15
 
-CALLER_SAVED = frozenset([*_INT_CALLER, X16, X17, LR, *_FLT_CALLER, V[30], V[31]])
+CALLER_SAVED = frozenset([*_INT_CALLER, X15, X16, X17, LR, *_FLT_CALLER, V[30], V[31]])
 CALLEE_SAVED = frozenset([*_INT_CALLEE, *_FLT_CALLEE])
 
 TARGET = TargetDesc(
@@ -52,7 +52,7 @@ TARGET = TargetDesc(
     },
     caller_saved=CALLER_SAVED,
     callee_saved=CALLEE_SAVED,
-    scratch={RegClass.INT: (X16, X17), RegClass.FLOAT: (V[30], V[31])},
+    scratch={RegClass.INT: (X16, X17, X15), RegClass.FLOAT: (V[30], V[31])},
     arg_regs={RegClass.INT: X[0:8], RegClass.FLOAT: V[0:8]},
     ret_regs={RegClass.INT: (X[0], X[1]), RegClass.FLOAT: (V[0], V[1])},
 )
