@@ -339,3 +339,26 @@ block0(v0:i32):
         h.call(0, 0)
     assert h.machine.trap_pc != 0
     assert h.machine.function_at(h.machine.trap_pc) == 1
+
+
+def test_spilled_three_address_operands_fit_the_scratch_registers():
+    # csel d, a, b and madd d, x, y, z with every operand spilled: the result shares the
+    # scratch register of a read-only operand (x16, x17 and x15 are the integer scratch)
+    from backends.aarch64.emit import SpillMoves
+    from backends.aarch64.target import TARGET
+    from backends.base import RegClass
+    from backends.mir import MFunction, MInst, Reg, Slot
+    from backends.regalloc import Allocator
+    mf = MFunction("f")
+    vs = [mf.new_vreg(RegClass.INT) for _ in range(4)]
+    assign = {v: Slot(i) for i, v in enumerate(vs)}
+    alloc = Allocator(TARGET, SpillMoves())
+    csel = MInst("csel", [Reg(vs[0]), Reg(vs[1]), Reg(vs[2]), "ne"], [vs[0]], [vs[1], vs[2]])
+    out = alloc._rewrite_spilled(mf, csel, assign, 0)
+    d, a, b = (o.reg for o in csel.operands[:3])
+    assert {a, b} == {16, 17} and d == 15
+    assert [i.op for i in out] == ["ldr", "ldr", "csel", "str"]
+    madd = MInst("madd", [Reg(v) for v in vs], [vs[0]], vs[1:])
+    out = alloc._rewrite_spilled(mf, madd, assign, 1)
+    regs = [o.reg for o in madd.operands]
+    assert set(regs[1:]) == {15, 16, 17} and regs[0] in regs[1:]
