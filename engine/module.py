@@ -108,12 +108,17 @@ class Module:
         return self._module
 
     def ir_function(self, index: int):
-        """The SSA IR of defined function `index` (function index space), built on first use."""
+        """The SSA IR of defined function `index` (function index space), built on first use
+        and then cleaned by the IR pipeline every strategy shares (redundant heap checks
+        removed: engine.ir.passes.heapcheck)."""
         cache = self.__dict__.setdefault("_ir", {})     # also for Modules made without __init__
         fn = cache.get(index)
         if fn is None:
             from .ir.builder import build_function
-            fn = cache[index] = build_function(self._module, index)
+            from .ir.passes.heapcheck import eliminate_heap_checks
+            fn = build_function(self._module, index)
+            eliminate_heap_checks(fn)
+            cache[index] = fn
         return fn
 
     def compiled_function(self, index: int):

@@ -634,14 +634,20 @@ class Lowering:
     def r_heap_check(self, inst: Inst) -> None:
         imm = inst.imm
         ri = self.vreg(inst.args[0])
-        t = self.tmp()
         end = imm.offset + imm.size
+        length = self.vm(self.info.offsets.memory_length(imm.memory))
+        if end == 1:
+            # index + 1 > length  <=>  index >= length (no temporary, one instruction less)
+            self.ins("cmp", Reg(ri), length, uses=[ri])
+            self.jcc_trap("ae", TrapCode.MEMORY_OUT_OF_BOUNDS)
+            return
+        t = self.tmp()
         if _fits32(end):
             self.ins("lea", Reg(t), Mem(ri, end, 0), defs=[t], uses=[ri])
         else:
             self.int_const(t, end, 64)
             self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
-        self.ins("cmp", Reg(t), self.vm(self.info.offsets.memory_length(imm.memory)), uses=[t])
+        self.ins("cmp", Reg(t), length, uses=[t])
         self.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:

@@ -1,5 +1,6 @@
 """IR passes, one file each (fold, copyprop, dce, merge), and the pass manager that runs them and,
-when asked, the verifier after every pass."""
+when asked, the verifier after every pass. heapcheck (redundant bounds checks), which
+Module.ir_function runs on every function, is exported here but kept out of PASSES."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..verifier import verify
 from .copyprop import copyprop
 from .dce import dce
 from .fold import fold
+from .heapcheck import eliminate_heap_checks
 from .merge import merge_blocks
 
 #: Pass name -> function(func) -> bool (True if it changed something).
@@ -71,4 +73,4 @@ def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | 
 
 
 __all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop",
-           "merge_blocks"]
+           "merge_blocks", "eliminate_heap_checks"]
