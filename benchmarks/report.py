@@ -80,11 +80,13 @@ def summary(results: Results) -> list[str]:
 
 
 def throughput_table(results: Results, markdown: bool) -> list[str]:
-    headers = ["runtime", "code bytes", "compile ms", "KB/s", "note"]
+    headers = ["runtime", "code bytes", "compile ms", "KB/s", "CPU ms", "KB/s of CPU", "note"]
     rows = [[t.runtime, f"{t.code_bytes:,}", _ms(t.compile_s),
-             "" if t.bytes_per_s is None else f"{t.bytes_per_s / 1000:,.1f}", t.note]
+             "" if t.bytes_per_s is None else f"{t.bytes_per_s / 1000:,.1f}",
+             _ms(t.compile_cpu_s),
+             "" if t.bytes_per_cpu_s is None else f"{t.bytes_per_cpu_s / 1000:,.1f}", t.note]
             for t in results.throughput]
-    return _grid(headers, rows, markdown, right={1, 2, 3})
+    return _grid(headers, rows, markdown, right={1, 2, 3, 4, 5})
 
 
 def memory_table(results: Results, markdown: bool) -> list[str]:
