@@ -4,7 +4,8 @@ The modules exercise: every i32/i64/f32/f64 operator on edge-value constants; mu
 (results feeding `select`, `br_if` carrying values), blocks with parameters; loops that always
 terminate (a fresh counter per loop, at most 7 trips, loops nested at most twice); `br_table`;
 register pressure (right-nested expression trees keeping many values live, many locals, calls
-under live values); loads and stores of every width at addresses around the memory's end;
+under live values); signatures with more parameters and results than registers (stack-passed
+arguments, multi-value returns through memory); loads and stores of every width at addresses around the memory's end;
 memory.size/grow/fill/copy; direct calls (to lower-numbered functions only, so no recursion),
 `call_indirect` through a table with good, null, out-of-range and type-mismatched entries
 (structurally equal types declared twice); globals of every type; table.get/set/size/grow.
@@ -575,8 +576,11 @@ class ModuleGen:
             parts.append(f'  (data (i32.const {at}) "{data}")')
         funcs: list[FuncInfo] = []
         for i in range(c.integer(1, lim.max_funcs)):
-            params = tuple(pick(c, TYPES) for _ in range(c.integer(0, lim.max_params)))
-            results = tuple(pick(c, TYPES) for _ in range(c.integer(0, lim.max_results)))
+            # now and then more parameters/results than any ABI passes in registers
+            nparams = c.integer(0, lim.max_params) if not c.chance(15) else c.integer(6, 14)
+            nresults = c.integer(0, lim.max_results) if not c.chance(10) else c.integer(4, 6)
+            params = tuple(pick(c, TYPES) for _ in range(nparams))
+            results = tuple(pick(c, TYPES) for _ in range(nresults))
             info = FuncInfo(f"f{i}", params, results)
             parts.append("  " + self.function(info.name, params, results, list(funcs), True,
                                               c.integer(0, lim.max_stmts),
