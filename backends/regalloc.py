@@ -114,16 +114,27 @@ def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return False
 
 
-def liveness(func: MFunction, tracked) -> tuple[list[set[int]], list[set[int]]]:
+def liveness(func: MFunction, tracked=None, *,
+             phys: frozenset[int] = frozenset()) -> tuple[list[set[int]], list[set[int]]]:
     """Live-in and live-out register sets per block (iterated to a fixpoint, so values live
-    around loops stay live through the whole loop)."""
+    around loops stay live through the whole loop). Tracked registers: those `tracked(r)`
+    accepts, or (without `tracked`) every virtual register and the physical ones in `phys`."""
     n = len(func.blocks)
     gen: list[set[int]] = []
     kill: list[set[int]] = []
+    inline = tracked is None
     for b in func.blocks:
         g: set[int] = set()
         k: set[int] = set()
         for inst in b.insts:
+            if inline:
+                for u in inst.uses:
+                    if u not in k and (u >= FIRST_VREG or u in phys):
+                        g.add(u)
+                for d in inst.defs:
+                    if d >= FIRST_VREG or d in phys:
+                        k.add(d)
+                continue
             for u in inst.uses:
                 if u not in k and tracked(u):
                     g.add(u)
@@ -168,8 +179,7 @@ class Allocator:
     # -- intervals ------------------------------------------------------------------------------
 
     def build_intervals(self, func: MFunction) -> tuple[dict[int, Interval], dict[int, list]]:
-        tracked = self._tracked
-        _, live_out = liveness(func, tracked)
+        _, live_out = liveness(func, phys=self.alloc_set)
         intervals: dict[int, Interval] = {}
         fixed: dict[int, Interval] = {}
 

@@ -127,10 +127,14 @@ class CompiledExecutor:
                           fuel=self.fuel)
         compiled = self._cached(module)
         if compiled is None:
-            funcs = [module.ir_function(wasm.num_imported_funcs + i)
-                     for i in range(len(wasm.funcs))]
-            compiled = self.backend.compile_module(funcs, info, entry_sigs=types,
-                                                   exit_sigs=types)
+            from ..ir.gcpause import gc_paused
+            # compilation allocates many short-lived acyclic objects: the cyclic collector's
+            # passes over a large heap would cost more than the work
+            with gc_paused():
+                funcs = [module.ir_function(wasm.num_imported_funcs + i)
+                         for i in range(len(wasm.funcs))]
+                compiled = self.backend.compile_module(funcs, info, entry_sigs=types,
+                                                       exit_sigs=types)
             self._store(module, compiled)
             # the IR is only needed to compile; the interpreter strategy builds its own
             module.__dict__.pop("_ir", None)
