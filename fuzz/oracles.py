@@ -193,8 +193,14 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
         out.status, out.detail = REJECTED, str(e).splitlines()[0] if str(e) else type(e).__name__
         return
     store = a.Store(api.engine)
+    from .host import imports_for
     try:
-        instance = a.Instance(store, module, [])
+        imports = imports_for(api, store, module)
+    except LookupError as e:
+        out.events.append(Event("instantiate", "error", message=str(e)))
+        return
+    try:
+        instance = a.Instance(store, module, imports)
     except api.trap as e:
         out.events.append(Event("instantiate", "trap", code=_code(e)))
         return

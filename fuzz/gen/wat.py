@@ -180,6 +180,7 @@ class ModuleGen:
     leaves: dict[str, str] = field(default_factory=dict)   # sig name -> leaf function name
     fn: _Fn | None = None
     allow_calls: bool = True
+    imports: list[FuncInfo] = field(default_factory=list)   # host functions imported
 
     # -- constants ---------------------------------------------------------------------------
 
@@ -368,6 +369,7 @@ class ModuleGen:
         if not self.allow_calls:
             return self._e_binop(t, d)
         options = [f for f in fn.callees if t in f.results and fn.loop_depth == 0]
+        options += [f for f in self.imports if t in f.results]
         options += [FuncInfo(self.leaves[s.name], s.params, s.results) for s in SIGS
                     if s.results and s.results[0] == t and s.name in self.leaves]
         if not options:
@@ -546,6 +548,14 @@ class ModuleGen:
         self.table_size = c.integer(2, 8)
         parts = ["(module"]
         parts += ["  " + s.wat() for s in SIGS]
+        from ..host import HOST_FUNCS
+        self.imports = []
+        for name, (params, results, _) in HOST_FUNCS.items():
+            if c.chance(40):
+                p = f" (param {' '.join(params)})" if params else ""
+                r = f" (result {' '.join(results)})" if results else ""
+                parts.append(f'  (import "host" "{name}" (func ${name}{p}{r}))')
+                self.imports.append(FuncInfo(name, params, results, exported=False))
         parts.append(f'  (memory $mem (export "mem") {self.pages} {MAX_PAGES})')
         parts.append(f'  (table $tab (export "tab") {self.table_size} {TABLE_MAX} funcref)')
         for t in TYPES:
