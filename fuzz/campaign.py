@@ -287,9 +287,11 @@ class Campaign:
         path = None
         fid = f"{case.source}-{case.digest()}"
         if self.corpus is not None and self.stats.signatures[sig] <= SAVES_PER_SIGNATURE \
-                and report.findings and not flaky:
+                and report.findings:
             from .corpus import save
-            path = str(save(self.corpus, fid, case, report))
+            # a finding that did not reproduce goes to flaky/ (not replayed by the tests)
+            where = self.corpus / "flaky" if flaky else self.corpus
+            path = str(save(where, fid, case, report, status="flaky" if flaky else "open"))
         self.stats.findings.append(SavedFinding(fid, sig, report.describe(), path))
         self.log(f"finding {fid}: {report.describe()[:300]}" + (f" -> {path}" if path else ""))
 

@@ -5,7 +5,9 @@
 - "open": a known, unfixed bug; the replay test (tests/fuzz/test_corpus.py) marks the
   divergent oracles xfail(strict) with the finding id, so it turns red once the bug is fixed
   (then set the status to "fixed");
-- "fixed" / "regression": every available oracle must reproduce the expected outcome."""
+- "fixed" / "regression": every available oracle must reproduce the expected outcome;
+- "flaky": a finding that did not reproduce when re-run, kept in corpus/flaky/ for a human
+  (not replayed)."""
 
 from __future__ import annotations
 
