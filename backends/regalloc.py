@@ -206,7 +206,10 @@ class Allocator:
             freq = 10.0 ** min(b.loop_depth, 6)
             live = set(live_out[bi])
             for r in live:
-                iv(r).add(bstart, bend)
+                x = intervals.get(r) if r >= FIRST_VREG else None
+                if x is None:
+                    x = iv(r)
+                x.add(bstart, bend)
             for j in range(len(insts) - 1, -1, -1):
                 inst = insts[j]
                 pos = 2 * (base + j)

@@ -164,8 +164,8 @@ class FunctionEmitter:
             if i.is_move and isinstance(i.operands[0], Reg) and isinstance(i.operands[1], Reg) \
                     and i.operands[0].reg == i.operands[1].reg:
                 return
-            ops = ", ".join(self.op(o) for o in i.operands)
-            self.out(f"{op} {ops}" if ops else op)
+            ops = ", ".join([self.op(o) for o in i.operands])
+            self.lines.append(f"  {op} {ops}" if ops else "  " + op)
             return
         getattr(self, "p_" + op[1:])(i)
 

@@ -31,8 +31,9 @@ _QUIET: frozenset[Opcode] = frozenset(
 def eliminate_heap_checks(func: Function) -> bool:
     """Drop and merge redundant heap checks (see the module docstring). True if it changed
     anything."""
-    if not any(i.opcode is Opcode.HEAP_CHECK for b in func.blocks for i in b.insts):
-        return False
+    check = Opcode.HEAP_CHECK
+    if sum(1 for b in func.blocks for i in b.insts if i.opcode is check) < 2:
+        return False    # one check (or none) is never redundant
     cfg = CFG(func)
     changed = False
     # iterative preorder walk of the dominator tree; each block starts from its idom's facts
