@@ -14,13 +14,16 @@ from spec.results import Status
 from spec.runner import run_target
 from spec.targets import Target
 
+# The same spec files run on every target through the public API in tests/spec/ (the CI set);
+# this second path (the test harness / a hand-attached executor) is part of the full matrix.
+pytestmark = pytest.mark.slow
+
 NATIVE = platform.machine().lower() in ("x86_64", "amd64")
 MODES = ["native", "unicorn"] if NATIVE else ["unicorn"]
 FILES = ["linking", "imports", "exports", "elem", "data", "start", "bulk", "memory_grow",
          "memory_init", "table_copy", "table_init", "table_grow", "table_fill", "table_get",
          "table_set", "table_size", "ref_func", "ref_null", "ref_is_null", "call_indirect",
          "global", "func_ptrs", "select", "unreached-valid", "fac", "skip-stack-guard-page"]
-
 
 @pytest.fixture
 def compiled_runtime(monkeypatch):
@@ -38,7 +41,6 @@ def compiled_runtime(monkeypatch):
 
     monkeypatch.setattr(E, "executor_for", executor_for)
     monkeypatch.setattr(I, "executor_for", executor_for)
-
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", FILES)
