@@ -25,6 +25,7 @@ FILES = ["linking", "imports", "exports", "elem", "data", "start", "bulk", "memo
          "table_set", "table_size", "ref_func", "ref_null", "ref_is_null", "call_indirect",
          "global", "func_ptrs", "select", "unreached-valid", "fac", "skip-stack-guard-page"]
 
+
 @pytest.fixture
 def compiled_runtime(monkeypatch):
     import engine.runtime.executor as E
@@ -41,6 +42,7 @@ def compiled_runtime(monkeypatch):
 
     monkeypatch.setattr(E, "executor_for", executor_for)
     monkeypatch.setattr(I, "executor_for", executor_for)
+
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", FILES)

@@ -11,6 +11,7 @@ from exec_spec_runner import FILES, run_spec_file
 # this second path (the test harness / a hand-attached executor) is part of the full matrix.
 pytestmark = pytest.mark.slow
 
+
 @pytest.mark.parametrize("name", sorted(set(FILES)))
 def test_spec_file(name):
     run_spec_file(name, "unicorn", "riscv64")

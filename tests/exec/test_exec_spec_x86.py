@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 NATIVE = platform.machine().lower() in ("x86_64", "amd64")
 MODES = ["native", "unicorn"] if NATIVE else ["unicorn"]
 
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", sorted(set(FILES)))
 def test_spec_file(name, mode):
