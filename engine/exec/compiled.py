@@ -210,7 +210,7 @@ class CompiledExecutor:
         if not self.emulate:
             return counter.address
         page, size = counter.page
-        return machine.map_host(("epoch",), page, size) + (counter.address - page)
+        return machine.map_host(("epoch",), page, size, owner=counter) + (counter.address - page)
 
     def call(self, instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
         st: _State = instance.exec_state
@@ -295,7 +295,7 @@ class CompiledExecutor:
         """Where machine code finds memory `index`: the host address, or its guest mapping."""
         if not self.emulate:
             return mem.base_address()
-        return st.machine.map_host(("mem", index), mem.base_address(), mem.length)
+        return st.machine.map_host(("mem", index), mem.base_address(), mem.length, owner=mem.buf)
 
     def _sync_in(self, instance) -> None:
         st: _State = instance.exec_state

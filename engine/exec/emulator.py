@@ -147,6 +147,10 @@ class EmulatedMachine:
         self._extra_symbols: dict[str, int] = {}
         self._code_end = CODE_BASE + size
         self._host_maps: dict[object, list[int]] = {}
+        #: owners of host buffers mapped into the guest, kept alive while this machine lives:
+        #: Unicorn keeps raw host pointers, so a mapped buffer must never be freed (and its
+        #: pages reused by the host) while the emulator can still reach it
+        self._host_owners: list[object] = []
         self.space = EmulatedSpace(uc)
         self.state = self.space.alloc(V.STATE_SIZE)
         self.helpers = list(helpers)
@@ -195,9 +199,10 @@ class EmulatedMachine:
             if name not in self.symbols:
                 self._extra_symbols.setdefault(name, base + off)
 
-    def map_host(self, key: object, host_addr: int, length: int) -> int:
+    def map_host(self, key: object, host_addr: int, length: int, owner: object = None) -> int:
         """Map host memory [host_addr, host_addr + length) into the guest (shared, not copied)
         at an address fixed per `key`; remapped when the host buffer moved or changed size.
+        `owner` (the object that owns the host memory) is kept alive as long as this machine.
         Returns the guest address."""
         from unicorn import UC_PROT_READ, UC_PROT_WRITE
         slot = self._host_maps.get(key)
@@ -214,6 +219,8 @@ class EmulatedMachine:
                 self.uc.mem_unmap(guest, size)
             self.uc.mem_map_ptr(guest, need, UC_PROT_READ | UC_PROT_WRITE, host_addr)
             slot[1], slot[2] = host_addr, need
+            if owner is not None and not any(o is owner for o in self._host_owners):
+                self._host_owners.append(owner)
         return guest
 
     def _gate(self, uc, address: int, size: int, user_data) -> None:
