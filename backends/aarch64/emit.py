@@ -267,7 +267,9 @@ def frame_for(mf: MFunction, outgoing: int) -> Frame:
 def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
     """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
     the labels whose offsets the CompiledCode should record."""
-    from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, Ks, KsError
+    from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, KsError
+
+    from ..keystone_asm import keystone_asm
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
     # Keystone 0.9.2 now and then rejects text it assembles on the next try (measured: about
@@ -275,7 +277,7 @@ def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
     # emitter bug
     for attempt in range(_ASM_ATTEMPTS):
         try:
-            encoding, _ = Ks(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN).asm(text, 0)
+            encoding = keystone_asm(KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, text)
             break
         except KsError as e:
             if attempt == _ASM_ATTEMPTS - 1:

@@ -451,12 +451,13 @@ def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",
              features: frozenset[str] = frozenset()) -> CompiledCode:
     """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
     the labels whose offsets the CompiledCode should record."""
-    from keystone import KS_ARCH_X86, KS_MODE_64, Ks, KsError
+    from keystone import KS_ARCH_X86, KS_MODE_64, KsError
+
+    from ..keystone_asm import keystone_asm
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
     try:
-        # as_bytes: one copy of the buffer instead of a Python loop over every byte
-        encoding, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(text, 0, as_bytes=True)
+        encoding = keystone_asm(KS_ARCH_X86, KS_MODE_64, text)
     except KsError as e:  # an emitter bug; name it clearly
         raise WasmError(f"x86_64 assembler rejected generated code: {e}") from e
     if encoding is None:

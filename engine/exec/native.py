@@ -172,14 +172,15 @@ class CallbackStubs:
     """Executable stubs that call Python callables (see callback_stubs); keeps them alive."""
 
     def __init__(self, targets: Sequence[Callable[..., int]], error_result: int) -> None:
-        from keystone import KS_ARCH_X86, KS_MODE_64, Ks
+        from keystone import KS_ARCH_X86, KS_MODE_64
+
+        from backends.keystone_asm import keystone_asm
         self.targets = list(targets)
         self.fmt = ctypes.create_string_buffer(b"KKKKKK")
         text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result)
         symbols = [f"stub{i}" for i in range(len(self.targets))]
         header = "".join(f".quad {s}\n" for s in symbols)
-        code, _ = Ks(KS_ARCH_X86, KS_MODE_64).asm(header + text, 0)
-        code = bytes(code)
+        code = bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64, header + text))
         self.region = CodeRegion(code)
         offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(len(symbols))]
         self.addresses = [self.region.addr + o for o in offs]
