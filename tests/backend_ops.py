@@ -1,7 +1,7 @@
 """The per-opcode cases every backend's op tests run: IR opcode, operand and result types, and
 the engine.ir.numerics function that defines the expected result (bit patterns in, bit pattern
 out); `ops_module` turns them into one IR module (one function per case) and `check_case` runs
-one case through a Harness. (tests/backends/x86_64/x86_ops_table.py re-exports the table.)"""
+one case through a Harness."""
 
 from __future__ import annotations
 
