@@ -24,6 +24,7 @@ from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Op
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
+from ..lowering import LoweringBase
 from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
 from . import abi
 from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX
@@ -61,8 +62,10 @@ def _signed(x: int, bits: int) -> int:
     return x - (1 << bits) if x >> (bits - 1) & 1 else x
 
 
-class Lowering:
+class Lowering(LoweringBase):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
+
+    JUMP = "jmp"
 
     def __init__(self, func: Function, info: ModuleInfo, features: frozenset[str]) -> None:
         self.f = func
@@ -895,32 +898,6 @@ class Lowering:
         self.finish_call(inst.results)
 
     # -- control --------------------------------------------------------------------------------
-
-    def edge(self, bc) -> int:
-        """The machine block to branch to for edge bc: the target itself when it has no
-        parameters, else a new block holding the parallel copy and a jump."""
-        target = self.f.blocks[bc.block]
-        if not target.params:
-            return bc.block
-        saved = self.cur
-        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
-        self.cur = eb
-        self.pcopy(target.params, bc.args)
-        self.ins("jmp", Label(bc.block), targets=(bc.block,))
-        self.cur = saved
-        return eb.id
-
-    def pcopy(self, params: list[int], args: list[int]) -> None:
-        uses = [self.vreg(a) for a in args]
-        defs = [self.dst(p) for p in params]
-        self.ins("@pcopy", defs=defs, uses=uses, parallel=True)
-
-    def r_jump(self, inst: Inst) -> None:
-        bc = inst.targets[0]
-        target = self.f.blocks[bc.block]
-        if target.params:
-            self.pcopy(target.params, bc.args)
-        self.ins("jmp", Label(bc.block), targets=(bc.block,))
 
     def r_brif(self, inst: Inst) -> None:
         t, e = inst.targets
