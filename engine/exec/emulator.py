@@ -132,9 +132,14 @@ class EmulatedMachine:
     HOST_EXCEPTION = 254
 
     def __init__(self, compiled, helpers: Sequence[Callable[..., int]]) -> None:
-        from unicorn import UC_HOOK_CODE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc
+        from unicorn import (UC_HOOK_CODE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
+                             UC_TLB_VIRTUAL, Uc)
         self.arch = _arch(compiled.target)
         self.uc = uc = Uc(self.arch.arch, self.arch.mode)
+        # The guest is a flat address space (guest address = mapping address, no guest page
+        # tables): translate through Unicorn's virtual TLB, not the emulated CPU's MMU, whose
+        # x86_64 softmmu path reports spurious UC_ERR_*_UNMAPPED faults (Unicorn 2.1).
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         for reg, bits in self.arch.setup:
             uc.reg_write(reg, uc.reg_read(reg) | bits)
         size = round_up(max(len(compiled.code), 1), PAGE)
