@@ -38,13 +38,16 @@ def host_architecture() -> str:
 
 #: polyjit's targets: the IR interpreter, then machine code for each architecture of
 #: engine.config.TARGETS (host code natively, others under Unicorn: Config picks), and the
-#: host's code under Unicorn. The whole matrix runs in CI (about a minute of CPU per target).
+#: host's code under Unicorn. CI runs them all but the emulated host target (see its comment).
 TARGETS: tuple[Target, ...] = (
     Target("interpreter", settings={"strategy": "interpreter"}, frontend_alone=True),
     *(Target(arch, settings={"strategy": "compiler", "target": arch}) for arch in ARCHITECTURES),
-    # The host's code under Unicorn: the same machine code as natively, emulated.
+    # The host's code under Unicorn: the same machine code as natively, emulated. Full matrix
+    # only while an open fault stands: in long test processes x86_64 code under Unicorn
+    # sometimes faults (UC_ERR_*_UNMAPPED) where a fresh process passes (fuzz/corpus/flaky/).
     Target(f"{host_architecture()}-emulated",
-           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True}),
+           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True},
+           slow=True),
 )
 
 #: The reference API, for checking the harness itself (scripts/spec_report.py --api wasmtime).
