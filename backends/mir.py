@@ -12,15 +12,19 @@ and from physical registers placed by instruction selection around the instructi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .base import RegClass
 
 FIRST_VREG = 256
 
 
-@dataclass(slots=True, frozen=True)
-class Reg:
-    """A register operand of `bits` width (8/16/32/64 for integers; 32/64 for scalar floats)."""
+class Reg(NamedTuple):
+    """A register operand of `bits` width (8/16/32/64 for integers; 32/64 for scalar floats).
+
+    Register and immediate operands are named tuples rather than frozen dataclasses: they
+    are the most numerous objects of a compilation and a tuple is made several times
+    faster (they are immutable and compare by value all the same)."""
 
     reg: int
     bits: int = 64
@@ -47,8 +51,9 @@ class Mem:
                    self.scale)
 
 
-@dataclass(slots=True, frozen=True)
-class Imm:
+class Imm(NamedTuple):
+    """An immediate operand."""
+
     value: int
 
 
@@ -84,20 +89,23 @@ class MInst:
     parallel: bool = False
 
     def remap(self, m: dict[int, int]) -> None:
-        ops = list(self.operands)     # a fresh list: operand lists may be shared
-        for i, o in enumerate(ops):
+        """Rename registers by `m` (registers it does not map stay) in the operands, uses and
+        defs. The operand list is replaced, not changed in place (lists may be shared)."""
+        get = m.get
+        ops = []
+        for o in self.operands:
             t = type(o)
             if t is Reg:
-                r = m.get(o.reg)
+                r = get(o.reg)
                 if r is not None:
-                    ops[i] = Reg(r, o.bits)
+                    o = Reg(r, o.bits)
             elif t is Mem:
                 if o.base in m or o.index in m:
-                    ops[i] = o.remap(m)
-            elif hasattr(o, "remap"):
-                ops[i] = o.remap(m)
+                    o = o.remap(m)
+            elif t is not Imm and t is not str and hasattr(o, "remap"):
+                o = o.remap(m)
+            ops.append(o)
         self.operands = ops
-        get = m.get
         self.defs = [get(r, r) for r in self.defs]
         self.uses = [get(r, r) for r in self.uses]
 

@@ -96,6 +96,10 @@ def _end(r: tuple[int, int]) -> int:
     return r[1]
 
 
+def _lo(x: Interval) -> int:
+    return x.lo
+
+
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     i = j = 0
     # long lists (fixed registers across many calls): skip the ranges ending before the other
@@ -122,11 +126,17 @@ def liveness(func: MFunction, tracked=None, *,
     n = len(func.blocks)
     gen: list[set[int]] = []
     kill: list[set[int]] = []
+    succs: list[list[int]] = []
     inline = tracked is None
     for b in func.blocks:
         g: set[int] = set()
         k: set[int] = set()
+        out: list[int] = []       # successors in order of first appearance (MBlock.successors)
         for inst in b.insts:
+            if inst.targets:
+                for t in inst.targets:
+                    if t not in out:
+                        out.append(t)
             if inline:
                 for u in inst.uses:
                     if u not in k and (u >= FIRST_VREG or u in phys):
@@ -143,21 +153,87 @@ def liveness(func: MFunction, tracked=None, *,
                     k.add(d)
         gen.append(g)
         kill.append(k)
-    succs = [b.successors() for b in func.blocks]
+        succs.append(out)
     live_in: list[set[int]] = [set() for _ in range(n)]
     live_out: list[set[int]] = [set() for _ in range(n)]
     changed = True
     while changed:
         changed = False
         for i in range(n - 1, -1, -1):
-            out: set[int] = set()
+            out_set: set[int] = set()
             for s in succs[i]:
-                out |= live_in[s]
-            inn = gen[i] | (out - kill[i])
-            if out != live_out[i] or inn != live_in[i]:
-                live_out[i], live_in[i] = out, inn
+                out_set |= live_in[s]
+            inn = gen[i] | (out_set - kill[i])
+            if out_set != live_out[i] or inn != live_in[i]:
+                live_out[i], live_in[i] = out_set, inn
                 changed = True
     return live_in, live_out
+
+
+def _add_front(rs: list[tuple[int, int]], start: int, end: int) -> None:
+    """Interval.add on a range list kept in *descending* order (the backward walk of
+    build_intervals adds ranges at the front of the interval, which is then the list's end)."""
+    if start >= end:
+        return
+    if not rs:
+        rs.append((start, end))
+        return
+    s0, e0 = rs[-1]
+    if end >= s0 and start <= e0:
+        if start < s0:
+            s0 = start
+        if end > e0:
+            e0 = end
+        # merge forward if the widened range swallowed followers
+        while len(rs) > 1 and e0 >= rs[-2][0]:
+            if rs[-2][1] > e0:
+                e0 = rs[-2][1]
+            del rs[-2]
+        rs[-1] = (s0, e0)
+        return
+    if end < s0:
+        rs.append((start, end))
+        return
+    fwd = rs[::-1]
+    fwd.insert(bisect.bisect_left(fwd, (start, end)), (start, end))
+    merged: list[tuple[int, int]] = []
+    for s, e in fwd:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    merged.reverse()
+    rs[:] = merged
+
+
+@dataclass(slots=True)
+class _TargetTables:
+    """Per-target facts the allocator reads for every function (computed once per target)."""
+
+    alloc_set: frozenset[int]
+    #: class id -> (allocatable registers, candidates with the caller-saved ones first)
+    seq_of: dict[int, tuple[tuple[int, ...], list[int]]]
+
+
+_TABLES: dict[int, tuple[TargetDesc, _TargetTables]] = {}
+
+
+def _tables(target: TargetDesc) -> _TargetTables:
+    hit = _TABLES.get(id(target))
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    alloc: set[int] = set()
+    for regs in target.allocatable.values():
+        alloc.update(regs)
+    caller_saved = target.caller_saved
+    # candidates per class: caller-saved registers first (no save/restore in the frame);
+    # keyed by the identity of the class object (enum hashing is slow in Python)
+    seq_of = {id(cls): (regs, [p for p in regs if p in caller_saved] +
+                        [p for p in regs if p not in caller_saved])
+              for cls, regs in target.allocatable.items()}
+    tables = _TargetTables(frozenset(alloc), seq_of)
+    _TABLES[id(target)] = (target, tables)    # the target is kept alive: its id stays unique
+    return tables
 
 
 class Allocator:
@@ -168,37 +244,35 @@ class Allocator:
         self.hooks = hooks
         self.pieces: dict[tuple[int, int], int] = {}
         self.reload_at: dict[tuple[int, int], bool] = {}
-        alloc = set()
-        for regs in target.allocatable.values():
-            alloc.update(regs)
-        self.alloc_set = frozenset(alloc)
+        self.tables = _tables(target)
+        self.alloc_set = self.tables.alloc_set
 
     def _tracked(self, r: int) -> bool:
         return r >= FIRST_VREG or r in self.alloc_set
 
     # -- intervals ------------------------------------------------------------------------------
 
-    def build_intervals(self, func: MFunction) -> tuple[dict[int, Interval], dict[int, list]]:
-        _, live_out = liveness(func, phys=self.alloc_set)
+    def build_intervals(self, func: MFunction
+                        ) -> tuple[dict[int, Interval], dict[int, list], list[MInst]]:
+        """Live intervals of the virtual registers (with their spill weight), the ranges of
+        the allocatable physical registers (fixed uses, clobbers), and the copies (moves and
+        parallel copies, in program order) that give the allocator its register hints. One
+        backward walk over the linear order; every interval's ranges are built in descending
+        order (the walk adds at the front) and reversed at the end."""
+        alloc_set = self.alloc_set
+        _, live_out = liveness(func, phys=alloc_set)
         intervals: dict[int, Interval] = {}
         fixed: dict[int, Interval] = {}
-
-        def iv(r: int) -> Interval:
-            table = intervals if r >= FIRST_VREG else fixed
-            x = table.get(r)
-            if x is None:
-                x = table[r] = Interval(r)
-            return x
-
+        copies: list[MInst] = []     # backward order until the end
+        blocks = func.blocks
         # linear numbering
         starts = []
         k = 0
-        for b in func.blocks:
+        for b in blocks:
             starts.append(k)
             k += len(b.insts)
-        alloc_set = self.alloc_set
-        for bi in range(len(func.blocks) - 1, -1, -1):
-            b = func.blocks[bi]
+        for bi in range(len(blocks) - 1, -1, -1):
+            b = blocks[bi]
             insts = b.insts
             base = starts[bi]
             bstart = 2 * base
@@ -206,71 +280,116 @@ class Allocator:
             freq = 10.0 ** min(b.loop_depth, 6)
             live = set(live_out[bi])
             for r in live:
-                x = intervals.get(r) if r >= FIRST_VREG else None
+                table = intervals if r >= FIRST_VREG else fixed
+                x = table.get(r)
                 if x is None:
-                    x = iv(r)
-                x.add(bstart, bend)
+                    x = table[r] = Interval(r)
+                _add_front(x.ranges, bstart, bend)
+            pos = 2 * (base + len(insts))
             for j in range(len(insts) - 1, -1, -1):
                 inst = insts[j]
-                pos = 2 * (base + j)
+                pos -= 2
+                if inst.is_move or inst.parallel:
+                    copies.append(inst)
                 for d in inst.defs:
                     if d >= FIRST_VREG:
                         x = intervals.get(d)
                         if x is None:
                             x = intervals[d] = Interval(d)
+                        x.weight += freq
                     elif d in alloc_set:
-                        x = iv(d)
+                        x = fixed.get(d)
+                        if x is None:
+                            x = fixed[d] = Interval(d)
                     else:
                         continue
+                    rs = x.ranges
                     if d in live:
-                        x.set_start(pos + 1)
+                        # the definition starts the front range
+                        if rs:
+                            e = rs[-1][1]
+                            rs[-1] = (pos + 1, e) if pos + 1 < e else (pos + 1, pos + 2)
+                        else:
+                            rs.append((pos + 1, pos + 2))
                         live.discard(d)
+                    elif not rs or pos + 2 < rs[-1][0]:
+                        rs.append((pos + 1, pos + 2))
                     else:
-                        x.add(pos + 1, pos + 2)
-                    x.weight += freq
+                        _add_front(rs, pos + 1, pos + 2)
                 if inst.clobbers:
                     for c in inst.clobbers:
                         if c in alloc_set:
-                            iv(c).add(pos + 1, pos + 2)
+                            x = fixed.get(c)
+                            if x is None:
+                                x = fixed[c] = Interval(c)
+                            rs = x.ranges
+                            if not rs or pos + 2 < rs[-1][0]:
+                                rs.append((pos + 1, pos + 2))
+                            else:
+                                _add_front(rs, pos + 1, pos + 2)
                 for u in inst.uses:
                     if u >= FIRST_VREG:
                         x = intervals.get(u)
                         if x is None:
                             x = intervals[u] = Interval(u)
+                        x.weight += freq
                     elif u in alloc_set:
-                        x = iv(u)
+                        x = fixed.get(u)
+                        if x is None:
+                            x = fixed[u] = Interval(u)
                     else:
                         continue
                     if u not in live:
-                        x.add(bstart, pos + 1)
+                        rs = x.ranges
+                        if not rs or pos + 1 < rs[-1][0]:
+                            rs.append((bstart, pos + 1))
+                        else:
+                            _add_front(rs, bstart, pos + 1)
                         live.add(u)
-                    x.weight += freq
         for x in intervals.values():
-            length = sum(e - s for s, e in x.ranges) or 1
-            x.weight = x.weight / length
-            if x.ranges:
-                x.seal()
-        return intervals, {r: x.ranges for r, x in fixed.items()}
+            rs = x.ranges
+            if rs:
+                rs.reverse()
+                length = 0
+                for s, e in rs:
+                    length += e - s
+                x.weight = x.weight / (length or 1)
+                x.lo, x.hi = rs[0][0], rs[-1][1]
+            else:
+                x.weight = x.weight / 1
+        out_fixed = {}
+        for r, x in fixed.items():
+            x.ranges.reverse()
+            out_fixed[r] = x.ranges
+        copies.reverse()
+        return intervals, out_fixed, copies
 
     # -- assignment -----------------------------------------------------------------------------
 
     def allocate(self, func: MFunction) -> dict[int, Loc]:
-        intervals, fixed = self.build_intervals(func)
+        intervals, fixed, copies = self.build_intervals(func)
         hints: dict[int, list[int]] = {}
-        for b in func.blocks:
-            for inst in b.insts:
-                if inst.is_move or inst.parallel:
-                    for d, u in zip(inst.defs, inst.uses):
-                        hints.setdefault(d, []).append(u)
-                        hints.setdefault(u, []).append(d)
-        # occupied[p]: list of (ranges, owner vreg)
-        occupied: dict[int, list[Interval]] = {p: [] for p in self.alloc_set}
+        for inst in copies:
+            for d, u in zip(inst.defs, inst.uses):
+                h = hints.get(d)
+                if h is None:
+                    hints[d] = [u]
+                else:
+                    h.append(u)
+                h = hints.get(u)
+                if h is None:
+                    hints[u] = [d]
+                else:
+                    h.append(d)
+        alloc_set = self.alloc_set
+        # occupied[p]: the intervals assigned to p
+        occupied: dict[int, list[Interval]] = {p: [] for p in alloc_set}
         assign: dict[int, Loc] = {}
-        order = sorted((x for x in intervals.values() if x.ranges), key=lambda x: x.start)
+        order = sorted((x for x in intervals.values() if x.ranges), key=_lo)
 
         # active[p]: the intervals of occupied[p] that have not ended yet (intervals arrive in
         # order of start, so one that ended before x starts can conflict with no later one)
-        active: dict[int, list[Interval]] = {p: [] for p in self.alloc_set}
+        active: dict[int, list[Interval]] = {p: [] for p in alloc_set}
 
         def conflicts(p: int, x: Interval) -> list[Interval] | None:
             """Intervals in p that overlap x; None if a fixed use of p overlaps x."""
@@ -288,6 +407,25 @@ class Allocator:
                     break
             return [o for o in act if _overlaps(o.ranges, xr)]
 
+        def is_free(p: int, x: Interval) -> bool:
+            """conflicts(p, x) == [] (without building the list)."""
+            xr = x.ranges
+            lo = x.lo
+            fr = fixed.get(p)
+            if fr and fr[-1][1] > lo and fr[0][0] < x.hi and _overlaps(fr, xr):
+                return False
+            act = active[p]
+            if not act:
+                return True
+            for o in act:
+                if o.hi <= lo:
+                    act[:] = [o for o in act if o.hi > lo]
+                    break
+            for o in act:
+                if _overlaps(o.ranges, xr):
+                    return False
+            return True
+
         spill_count = 0
 
         def spill(x: Interval) -> None:
@@ -295,31 +433,27 @@ class Allocator:
             assign[x.reg] = Slot(spill_count)
             spill_count += 1
 
-        caller_saved = self.t.caller_saved
-        # candidates per class: caller-saved registers first (no save/restore in the frame)
-        by_class = {cls: [p for p in regs if p in caller_saved] +
-                    [p for p in regs if p not in caller_saved]
-                    for cls, regs in self.t.allocatable.items()}
-        # per-vreg lookups by identity of the class object (enum hashing is slow in Python)
-        seq_of = {id(cls): (self.t.allocatable[cls], seq) for cls, seq in by_class.items()}
+        seq_of = self.tables.seq_of
         vreg_class = func.vreg_class
         for x in order:
             cands, seq = seq_of[id(vreg_class[x.reg])]
+            chosen = None
             hs = hints.get(x.reg)
+            preferred: list[int] = []
             if hs:
-                preferred: list[int] = []
                 for h in hs:
                     p = assign.get(h, h if h < FIRST_VREG else None)
                     if type(p) is int and p in cands and p not in preferred:
                         preferred.append(p)
-                if preferred:
-                    seq = preferred + [p for p in seq if p not in preferred]
-            chosen = None
-            for p in seq:
-                c = conflicts(p, x)
-                if c is not None and not c:
-                    chosen = p
-                    break
+                for p in preferred:
+                    if is_free(p, x):
+                        chosen = p
+                        break
+            if chosen is None:
+                for p in seq:
+                    if p not in preferred and is_free(p, x):
+                        chosen = p
+                        break
             if chosen is None:
                 best, best_cost, best_victims = None, x.weight, None
                 for p in cands:
@@ -342,7 +476,7 @@ class Allocator:
             active[chosen].append(x)
         func.spill_slots = spill_count
         self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
-        used = {p for p in assign.values() if isinstance(p, int)}
+        used = {p for p in assign.values() if type(p) is int}
         used.update(p for p in self.pieces.values())
         func.used_callee_saved = sorted(used & self.t.callee_saved)
         return assign
@@ -413,21 +547,44 @@ class Allocator:
     def run(self, func: MFunction) -> dict[int, Loc]:
         self.reload_at: dict[tuple[int, int], bool] = {}
         assign = self.allocate(func)
+        # the virtual registers that live in one register throughout
+        in_reg = {v: loc for v, loc in assign.items() if type(loc) is int}
         k = 0
         for b in func.blocks:
             out: list[MInst] = []
             for inst in b.insts:
                 if inst.parallel:
                     out.extend(self._parallel(func, inst, assign))
+                    k += 1
+                    continue
+                # fast path (most instructions): every virtual operand got a register
+                virtual = False
+                for v in inst.uses:
+                    if v >= FIRST_VREG:
+                        if v not in in_reg:
+                            break
+                        virtual = True
                 else:
-                    out.extend(self._rewrite(func, inst, assign, k))
+                    for v in inst.defs:
+                        if v >= FIRST_VREG:
+                            if v not in in_reg:
+                                break
+                            virtual = True
+                    else:
+                        if virtual:
+                            inst.remap(in_reg)
+                        if not (inst.is_move and inst.defs[0] == inst.uses[0]):
+                            out.append(inst)
+                        k += 1
+                        continue
+                out.extend(self._rewrite_spilled(func, inst, assign, k))
                 k += 1
             b.insts = out
         return assign
 
     def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                  k: int = -1) -> list[MInst]:
-        # fast path (most instructions): every virtual operand got a register
+        """One instruction rewritten to physical registers, with its spill code around it."""
         m: dict[int, int] = {}
         for v in (*inst.uses, *inst.defs):
             if v >= FIRST_VREG:
