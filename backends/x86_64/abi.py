@@ -39,8 +39,17 @@ class ValueLoc:
     stack: int | None = None
 
 
-def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
-    """Locations of a list of arguments (or results); returns them and the stack slot count."""
+def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[ValueLoc], int]:
+    """Locations of a list of arguments (or results); returns them (a shared tuple: do not
+    change it) and the stack slot count."""
+    key = (tuple(types), results)
+    hit = _ASSIGNED.get(key)
+    if hit is None:
+        hit = _ASSIGNED[key] = _assign(key[0], results)
+    return hit
+
+
+def _assign(types: tuple[ValType, ...], results: bool) -> tuple[tuple[ValueLoc, ...], int]:
     pools = TARGET.ret_regs if results else TARGET.arg_regs
     int_regs, float_regs = pools[RegClass.INT], pools[RegClass.FLOAT]
     n_int = n_float = 0
@@ -58,7 +67,11 @@ def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueL
             continue
         out.append(ValueLoc(stack=nstack))
         nstack += 1
-    return out, nstack
+    return tuple(out), nstack
+
+
+#: assign's answers by (types, results): signatures repeat across a module's calls
+_ASSIGNED: dict[tuple[tuple[ValType, ...], bool], tuple[tuple[ValueLoc, ...], int]] = {}
 
 
 @dataclass(slots=True)

@@ -160,12 +160,25 @@ class FunctionEmitter:
 
     def inst(self, i: MInst) -> None:
         op = i.op
-        if not op.startswith("@"):
-            if i.is_move and isinstance(i.operands[0], Reg) and isinstance(i.operands[1], Reg) \
-                    and i.operands[0].reg == i.operands[1].reg:
+        if op[0] != "@":
+            ops = i.operands
+            if i.is_move and type(ops[0]) is Reg and type(ops[1]) is Reg \
+                    and ops[0].reg == ops[1].reg:
                 return
-            ops = ", ".join([self.op(o) for o in i.operands])
-            self.lines.append(f"  {op} {ops}" if ops else "  " + op)
+            if not ops:
+                self.lines.append("  " + op)
+                return
+            texts = []
+            for o in ops:
+                t = type(o)
+                if t is Reg:
+                    name = REG_NAMES.get(o)     # a Reg is a (reg, bits) tuple
+                    texts.append(name if name is not None else reg_name(o.reg, o.bits))
+                elif t is Imm:
+                    texts.append(str(o.value))
+                else:
+                    texts.append(self.op(o))
+            self.lines.append(f"  {op} {', '.join(texts)}")
             return
         getattr(self, "p_" + op[1:])(i)
 

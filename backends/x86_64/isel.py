@@ -120,7 +120,10 @@ class Lowering(LoweringBase):
 
     def D(self, v: int) -> Reg:
         t = self.f.value_types[v]
-        return Reg(self.dst(v), 32 if t is I32 or t is F32 else 64)
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(_FLOAT if t is F64 or t is F32 else _INT)
+        return Reg(r, 32 if t is I32 or t is F32 else 64)
 
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
@@ -131,7 +134,10 @@ class Lowering(LoweringBase):
         return self.R(v)
 
     def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
-        i = MInst(op, [*ops], [*defs], [*uses], **kw)
+        if kw:
+            i = MInst(op, list(ops), list(defs), list(uses), **kw)
+        else:
+            i = MInst(op, list(ops), list(defs), list(uses))
         self.cur.insts.append(i)
         return i
 
@@ -140,13 +146,21 @@ class Lowering(LoweringBase):
 
     def mov(self, d: Reg, s) -> None:
         """d <- s for same-class registers, immediates or memory."""
-        if isinstance(s, Reg):
-            op = "movaps" if self._is_float(d.reg) else "mov"
-            bits = 64 if op == "mov" and (d.bits == 64 or s.bits == 64) else d.bits
-            if op == "mov":
-                d, s = Reg(d.reg, bits), Reg(s.reg, bits)
-            self.ins(op, d, s, defs=[d.reg], uses=[s.reg], is_move=True)
-        elif isinstance(s, Imm):
+        t = type(s)
+        if t is Reg:
+            if self._is_float(d.reg):
+                i = MInst("movaps", [d, s], [d.reg], [s.reg], is_move=True)
+            else:
+                if d.bits == 64 or s.bits == 64:
+                    if d.bits != 64:
+                        d = Reg(d.reg, 64)
+                    if s.bits != 64:
+                        s = Reg(s.reg, 64)
+                elif s.bits != d.bits:
+                    s = Reg(s.reg, d.bits)
+                i = MInst("mov", [d, s], [d.reg], [s.reg], is_move=True)
+            self.cur.insts.append(i)
+        elif t is Imm:
             self.ins("mov", d, s, defs=[d.reg])
         else:
             op = ("movss" if d.bits == 32 else "movsd") if self._is_float(d.reg) else "mov"
@@ -154,7 +168,7 @@ class Lowering(LoweringBase):
 
     def _is_float(self, r: int) -> bool:
         if r >= 256:
-            return self.mf.vreg_class[r] == RegClass.FLOAT
+            return self.mf.vreg_class[r] is _FLOAT
         return 16 <= r < 32
 
     def materialize(self, r: int, ty, value: int) -> None:
@@ -195,45 +209,53 @@ class Lowering(LoweringBase):
         f = self.f
         cfg = CFG(f)
         depth = cfg.loop_depth
+        mf = self.mf
         for b in f.blocks:
-            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+            mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+        defs, uses, consts = self.defs, self.uses, self.consts
+        iconst, fconst = Opcode.ICONST, Opcode.FCONST
         for b in f.blocks:
             for inst in b.insts:
                 for r in inst.results:
-                    self.defs[r] = inst
+                    defs[r] = inst
                 for a in inst.args:
-                    self.uses[a] = self.uses.get(a, 0) + 1
-                for bc in inst.targets or ():
-                    for a in bc.args:
-                        self.uses[a] = self.uses.get(a, 0) + 1
-                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
-                    self.consts[inst.results[0]] = inst.imm
+                    uses[a] = uses.get(a, 0) + 1
+                if inst.targets:
+                    for bc in inst.targets:
+                        for a in bc.args:
+                            uses[a] = uses.get(a, 0) + 1
+                if inst.opcode is iconst or inst.opcode is fconst:
+                    consts[inst.results[0]] = inst.imm
         if cfg.preds[0]:
             raise UnsupportedError("x86_64 lowering of a branch to the entry block")
         headers = cfg.loop_headers
+        fused = self.fused
+        rules = _RULE_BY_ID
+        fusable = _FUSABLE_IDS
         for b in f.blocks:
             if not cfg.reachable(b.id):
                 continue
-            self.cur = self.mf.blocks[b.id]
+            self.cur = mf.blocks[b.id]
             if b.id == 0:
                 self.lower_params()
             if self.info.epoch and (b.id == 0 or b.id in headers):
                 self.epoch_check()
             if self.info.fuel:
                 self.fuel_charge(len(b.insts))
-            insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
+            insts = [i for i in b.insts if i.opcode is not iconst and i.opcode is not fconst]
+            last = len(insts) - 1
             for k, inst in enumerate(insts):
-                if id(inst) in self.fused:
+                if fused and id(inst) in fused:
                     continue
-                nxt = insts[k + 1] if k + 1 < len(insts) else None
-                if self.try_fuse(inst, nxt):
+                if id(inst.opcode) in fusable and self.try_fuse(
+                        inst, insts[k + 1] if k < last else None):
                     continue
-                rule = _RULE_BY_ID.get(id(inst.opcode))
+                rule = rules.get(id(inst.opcode))
                 if rule is None:
                     raise UnsupportedError(f"x86_64 lowering of {inst.opcode.value}")
                 rule(self, inst)
-        self.mf.extra_slots = 1 if self.saves_vmctx else 0
-        return self.mf
+        mf.extra_slots = 1 if self.saves_vmctx else 0
+        return mf
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
@@ -987,6 +1009,9 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
     _O.RETURN: Lowering.r_return,
 }
+
+#: opcodes try_fuse may fold into the next instruction (by identity)
+_FUSABLE_IDS = frozenset(id(op) for op in (_O.LOAD, _O.ICMP, _O.EQZ))
 
 #: _RULES keyed by the identity of the (singleton) opcode member: enum hashing runs Python code
 _RULE_BY_ID: dict[int, Callable[[Lowering, Inst], None]] = {

@@ -160,6 +160,30 @@ _STORES = {
 _ZERO = {I32: (O.ICONST, 0), I64: (O.ICONST, 0), F32: (O.FCONST, 0), F64: (O.FCONST, 0),
          ValType.FUNCREF: (O.REF_NULL, None), ValType.EXTERNREF: (O.REF_NULL, None)}
 
+# wasm opcode numbers the main loop compares with, as plain ints (comparing an int with an
+# IntEnum member looks the member up on the class every time)
+_W_BLOCK = int(Op.BLOCK)
+_W_BR = int(Op.BR)
+_W_BR_IF = int(Op.BR_IF)
+_W_BR_TABLE = int(Op.BR_TABLE)
+_W_DROP = int(Op.DROP)
+_W_ELSE = int(Op.ELSE)
+_W_END = int(Op.END)
+_W_F32_CONST = int(Op.F32_CONST)
+_W_F64_CONST = int(Op.F64_CONST)
+_W_I32_CONST = int(Op.I32_CONST)
+_W_I64_CONST = int(Op.I64_CONST)
+_W_IF = int(Op.IF)
+_W_LOCAL_GET = int(Op.LOCAL_GET)
+_W_LOCAL_SET = int(Op.LOCAL_SET)
+_W_LOCAL_TEE = int(Op.LOCAL_TEE)
+_W_LOOP = int(Op.LOOP)
+_W_NOP = int(Op.NOP)
+_W_RETURN = int(Op.RETURN)
+_W_SELECT = int(Op.SELECT)
+_W_SELECT_T = int(Op.SELECT_T)
+_W_UNREACHABLE = int(Op.UNREACHABLE)
+
 # control-frame kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
 
@@ -190,8 +214,10 @@ class _Builder:
             raise IRError(f"function {func_index} is not a defined function of the module")
         self.module = module
         self.types = module.types
-        self.func_types = module.func_types()
-        self.global_types = module.global_types()
+        self.n_imported = n_imported
+        # the module's index spaces, made on first need (each costs a pass over the module)
+        self._func_types: list[FuncType] | None = None
+        self._global_types: list | None = None
         ftype: FuncType = module.types[module.funcs[func_index - n_imported]]
         self.body: FuncBody = module.codes[func_index - n_imported]
         self.local_types = list(ftype.params) + self.body.local_types()
@@ -218,6 +244,14 @@ class _Builder:
             self.defs[0][i] = v
         self.cur: Block | None = entry
         self.order.append(0)
+
+    def func_type(self, index: int) -> FuncType:
+        """The type of function `index` (function index space)."""
+        if index >= self.n_imported:
+            return self.types[self.module.funcs[index - self.n_imported]]
+        if self._func_types is None:
+            self._func_types = self.module.func_types()
+        return self._func_types[index]
 
     # -- blocks and edges -----------------------------------------------------------------------
 
@@ -451,7 +485,7 @@ class _Builder:
 
     def build(self) -> Function:
         body = self.body.body
-        has_else = self._scan_else(body)
+        has_else: dict[int, bool] | None = None     # scanned at the first `if`
         stack: list[int] = []
         frames = [_Frame(_FUNC, 0, (), tuple(self.ftype.results))]
         simple = SIMPLE
@@ -464,13 +498,13 @@ class _Builder:
             i += 1
             if self.cur is None:
                 # unreachable code: only structure matters
-                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                if op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
                     frames.append(_Frame(_BLOCK, len(stack), (), (), dead=True))
-                elif op == Op.ELSE:
+                elif op == _W_ELSE:
                     f = frames[-1]
                     if not f.dead:
                         self.start_else(f, stack)
-                elif op == Op.END:
+                elif op == _W_END:
                     f = frames.pop()
                     if not f.dead:
                         self.end_frame(f, stack, frames)
@@ -487,19 +521,23 @@ class _Builder:
                 self.cur.insts.append(Inst(irop, args, [v], imm))
                 stack.append(v)
                 continue
-            if op == Op.LOCAL_GET:
+            if op == _W_LOCAL_GET:
                 stack.append(self.read_local(ins.imm))  # type: ignore[arg-type]
-            elif op == Op.LOCAL_SET:
+            elif op == _W_LOCAL_SET:
                 self.defs[self.cur.id][ins.imm] = stack.pop()  # type: ignore[index]
-            elif op == Op.LOCAL_TEE:
+            elif op == _W_LOCAL_TEE:
                 self.defs[self.cur.id][ins.imm] = stack[-1]  # type: ignore[index]
-            elif op == Op.I32_CONST:
-                stack.append(self.iconst(I32, ins.imm))  # type: ignore[arg-type]
-            elif op == Op.I64_CONST:
-                stack.append(self.iconst(I64, ins.imm))  # type: ignore[arg-type]
-            elif op == Op.F32_CONST:
+            elif op == _W_I32_CONST:
+                v = self.func.new_value(I32)
+                self.cur.insts.append(Inst(O.ICONST, [], [v], ins.imm & _M32))  # type: ignore
+                stack.append(v)
+            elif op == _W_I64_CONST:
+                v = self.func.new_value(I64)
+                self.cur.insts.append(Inst(O.ICONST, [], [v], ins.imm & _M64))  # type: ignore
+                stack.append(v)
+            elif op == _W_F32_CONST:
                 stack.append(self.emit(O.FCONST, [], F32, ins.imm))
-            elif op == Op.F64_CONST:
+            elif op == _W_F64_CONST:
                 stack.append(self.emit(O.FCONST, [], F64, ins.imm))
             elif op in _LOADS:
                 irop, rt, size = _LOADS[op]
@@ -514,13 +552,13 @@ class _Builder:
                 addr = stack.pop()
                 self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, m.offset, size))
                 self.emit(irop, [addr, val], None, MemImm(m.memory, m.offset))
-            elif op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+            elif op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
                 params, results = block_signature(types, ins.imm)
-                if op == Op.IF:
+                if op == _W_IF:
                     cond = stack.pop()
                 f = _Frame(_BLOCK, len(stack) - len(params), params, results)
                 frames.append(f)
-                if op == Op.LOOP:
+                if op == _W_LOOP:
                     f.kind = _LOOP
                     header = self.new_block(params)
                     f.label = header.id
@@ -530,12 +568,14 @@ class _Builder:
                     del stack[f.height:]
                     stack.extend(header.params)
                     self.enter(header.id)
-                elif op == Op.IF:
+                elif op == _W_IF:
                     f.kind = _IF
                     f.param_values = stack[f.height:]
                     src = self.cur.id
                     then_b = self.new_block(())
                     then_edge = self.edge(src, then_b.id, [])
+                    if has_else is None:
+                        has_else = self._scan_else(body)
                     if has_else.get(i - 1):
                         f.has_else = True
                         else_b = self.new_block(())
@@ -547,21 +587,21 @@ class _Builder:
                     self.terminate(Inst(O.BRIF, [cond], [], None, [then_edge, else_edge]))
                     self.sealed[then_b.id] = True
                     self.enter(then_b.id)
-            elif op == Op.ELSE:
+            elif op == _W_ELSE:
                 f = frames[-1]
                 res = stack[len(stack) - len(f.results):]
                 self.terminate(Inst(O.JUMP, [], [], None, [self.label_target(f, res)]))
                 self.start_else(f, stack)
-            elif op == Op.END:
+            elif op == _W_END:
                 f = frames.pop()
                 self.end_frame(f, stack, frames)
-            elif op == Op.BR:
+            elif op == _W_BR:
                 f = frames[-1 - ins.imm]  # type: ignore[operator]
                 k = self.label_arity(f)
                 vals = stack[len(stack) - k:] if k else []
                 self.branch(f, vals)
                 del stack[frames[-1].height:]
-            elif op == Op.BR_IF:
+            elif op == _W_BR_IF:
                 cond = stack.pop()
                 f = frames[-1 - ins.imm]  # type: ignore[operator]
                 k = self.label_arity(f)
@@ -575,7 +615,7 @@ class _Builder:
                 self.terminate(Inst(O.BRIF, [cond], [], None, [taken, fall]))
                 self.sealed[cont.id] = True
                 self.enter(cont.id)
-            elif op == Op.BR_TABLE:
+            elif op == _W_BR_TABLE:
                 labels, default = ins.imm  # type: ignore[misc]
                 index = stack.pop()
                 ret: BlockCall | None = None
@@ -593,18 +633,18 @@ class _Builder:
                     targets.append(bc)
                 self.terminate(Inst(O.BR_TABLE, [index], [], None, targets))
                 del stack[frames[-1].height:]
-            elif op == Op.RETURN:
+            elif op == _W_RETURN:
                 k = len(self.ftype.results)
                 self.terminate(Inst(O.RETURN, stack[len(stack) - k:] if k else []))
                 del stack[frames[-1].height:]
-            elif op == Op.UNREACHABLE:
+            elif op == _W_UNREACHABLE:
                 self.terminate(Inst(O.TRAP, [], [], TrapCode.UNREACHABLE))
                 del stack[frames[-1].height:]
-            elif op == Op.NOP:
+            elif op == _W_NOP:
                 pass
-            elif op == Op.DROP:
+            elif op == _W_DROP:
                 stack.pop()
-            elif op == Op.SELECT or op == Op.SELECT_T:
+            elif op == _W_SELECT or op == _W_SELECT_T:
                 c = stack.pop()
                 b = stack.pop()
                 a = stack.pop()
@@ -695,7 +735,7 @@ class _Builder:
             emit(O.TRAPZ, [b], None, TrapCode.INTEGER_DIVISION_BY_ZERO)
             stack.append(emit(O.UDIV if op in (Op.I32_DIV_U, Op.I64_DIV_U) else O.UREM, [a, b], t))
         elif op == Op.CALL:
-            ft = self.func_types[imm]
+            ft = self.func_type(imm)
             k = len(ft.params)
             args = stack[len(stack) - k:] if k else []
             if k:
@@ -716,7 +756,9 @@ class _Builder:
                                        CallIndirectImm(type_index, table)))
             stack.extend(res)
         elif op == Op.GLOBAL_GET:
-            stack.append(emit(O.GLOBAL_GET, [], self.global_types[imm].content, imm))
+            if self._global_types is None:
+                self._global_types = self.module.global_types()
+            stack.append(emit(O.GLOBAL_GET, [], self._global_types[imm].content, imm))
         elif op == Op.GLOBAL_SET:
             emit(O.GLOBAL_SET, [stack.pop()], None, imm)
         elif op == Op.MEMORY_SIZE:
@@ -774,13 +816,13 @@ class _Builder:
         opens: list[int] = []
         for pos, ins in enumerate(body):
             op = ins.op
-            if op == Op.IF:
+            if op == _W_IF:
                 opens.append(pos)
-            elif op == Op.BLOCK or op == Op.LOOP:
+            elif op == _W_BLOCK or op == _W_LOOP:
                 opens.append(-1)
-            elif op == Op.ELSE:
+            elif op == _W_ELSE:
                 out[opens[-1]] = True
-            elif op == Op.END and opens:
+            elif op == _W_END and opens:
                 opens.pop()
         return out
 
