@@ -132,13 +132,12 @@ class EmulatedMachine:
     HOST_EXCEPTION = 254
 
     def __init__(self, compiled, helpers: Sequence[Callable[..., int]]) -> None:
-        from unicorn import (UC_HOOK_CODE, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
+        from unicorn import (UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
                              UC_TLB_VIRTUAL, Uc)
         self.arch = _arch(compiled.target)
         self.uc = uc = Uc(self.arch.arch, self.arch.mode)
         # The guest is a flat address space (guest address = mapping address, no guest page
-        # tables): translate through Unicorn's virtual TLB, not the emulated CPU's MMU, whose
-        # x86_64 softmmu path reports spurious UC_ERR_*_UNMAPPED faults (Unicorn 2.1).
+        # tables): translate through Unicorn's virtual TLB, not the emulated CPU's MMU.
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         for reg, bits in self.arch.setup:
             uc.reg_write(reg, uc.reg_read(reg) | bits)
@@ -163,6 +162,9 @@ class EmulatedMachine:
         for i in range(len(helpers)):
             write_u64(self.space, self.helper_table + 8 * i, GATE_BASE + GATE_SLOT * i)
         uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
+        uc.hook_add(UC_HOOK_MEM_INVALID, self._invalid_access)
+        #: (kind, address, size) of the last access to unmapped or protected guest memory
+        self.last_fault: tuple[str, int, int] | None = None
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
@@ -243,6 +245,15 @@ class EmulatedMachine:
             result = self.HOST_EXCEPTION + 1
         uc.reg_write(self.arch.result_reg, result)
 
+    def _invalid_access(self, uc, access: int, address: int, size: int, value: int,
+                        user_data) -> bool:
+        from unicorn import UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, \
+            UC_MEM_READ_UNMAPPED
+        kind = ("read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else
+                "fetch" if access in (UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT) else "write")
+        self.last_fault = (kind, address, size)
+        return False        # not handled: emulation stops with the UcError
+
     def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:
         """Run `code_addr` through trampoline `entry_symbol`. Re-entry from a host function
@@ -279,12 +290,17 @@ class EmulatedMachine:
         for reg, value in zip(arch.arg_regs, (vmctx, code_addr, buf)):
             uc.reg_write(reg, value)
         self.pending = None
+        self.last_fault = None
         self.depth = depth + 1
         try:
             uc.emu_start(self.address(entry_symbol), RETURN_GATE)
         except UcError as e:
-            raise WasmError(f"emulated code faulted at {uc.reg_read(self._pc()):#x}: {e}") \
-                from None
+            access = ""
+            if self.last_fault is not None:
+                kind, address, size = self.last_fault
+                access = f" ({kind} of {size} bytes at {address:#x})"
+            raise WasmError(f"emulated code faulted at {uc.reg_read(self._pc()):#x}: "
+                            f"{e}{access}") from None
         finally:
             self.depth = depth
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF

@@ -38,16 +38,13 @@ def host_architecture() -> str:
 
 #: polyjit's targets: the IR interpreter, then machine code for each architecture of
 #: engine.config.TARGETS (host code natively, others under Unicorn: Config picks), and the
-#: host's code under Unicorn. CI runs them all but the emulated host target (see its comment).
+#: host's code under Unicorn. CI runs them all.
 TARGETS: tuple[Target, ...] = (
     Target("interpreter", settings={"strategy": "interpreter"}, frontend_alone=True),
     *(Target(arch, settings={"strategy": "compiler", "target": arch}) for arch in ARCHITECTURES),
-    # The host's code under Unicorn: the same machine code as natively, emulated. Full matrix
-    # only while an open fault stands: in long test processes x86_64 code under Unicorn
-    # sometimes faults (UC_ERR_*_UNMAPPED) where a fresh process passes (fuzz/corpus/flaky/).
+    # The host's code under Unicorn: the same machine code as natively, emulated.
     Target(f"{host_architecture()}-emulated",
-           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True},
-           slow=True),
+           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True}),
 )
 
 #: The reference API, for checking the harness itself (scripts/spec_report.py --api wasmtime).
