@@ -18,13 +18,17 @@ from .base import RegClass
 
 FIRST_VREG = 256
 
+#: builds a Reg from a (reg, bits) tuple without the named tuple's Python-level __new__ (hot
+#: loops: ``tuple_new(Reg, (r, bits))``)
+tuple_new = tuple.__new__
+
 
 class Reg(NamedTuple):
     """A register operand of `bits` width (8/16/32/64 for integers; 32/64 for scalar floats).
 
-    Register and immediate operands are named tuples rather than frozen dataclasses: they
-    are the most numerous objects of a compilation and a tuple is made several times
-    faster (they are immutable and compare by value all the same)."""
+    Register, memory, immediate and label operands are named tuples rather than frozen
+    dataclasses: they are the most numerous objects of a compilation and a tuple is made
+    several times faster (they are immutable and compare by value all the same)."""
 
     reg: int
     bits: int = 64
@@ -34,8 +38,7 @@ class Reg(NamedTuple):
         return self if r is None else Reg(r, self.bits)
 
 
-@dataclass(slots=True, frozen=True)
-class Mem:
+class Mem(NamedTuple):
     """A memory operand ``[base + index*scale + disp]`` accessing `bits` bits. `base`/`index`
     are registers or None."""
 
@@ -57,8 +60,7 @@ class Imm(NamedTuple):
     value: int
 
 
-@dataclass(slots=True, frozen=True)
-class Label:
+class Label(NamedTuple):
     """A branch target: a machine block id, or a named label of the module (`name`)."""
 
     block: int = -1
@@ -96,9 +98,9 @@ class MInst:
         for o in self.operands:
             t = type(o)
             if t is Reg:
-                r = get(o.reg)
+                r = get(o[0])
                 if r is not None:
-                    o = Reg(r, o.bits)
+                    o = tuple_new(Reg, (r, o[1]))
             elif t is Mem:
                 if o.base in m or o.index in m:
                     o = o.remap(m)

@@ -264,6 +264,8 @@ class Allocator:
         intervals: dict[int, Interval] = {}
         fixed: dict[int, Interval] = {}
         copies: list[MInst] = []     # backward order until the end
+        # clobber sets (calls share one frozenset) -> their allocatable registers
+        clobber_cache: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
         blocks = func.blocks
         # linear numbering
         starts = []
@@ -286,6 +288,7 @@ class Allocator:
                     x = table[r] = Interval(r)
                 _add_front(x.ranges, bstart, bend)
             pos = 2 * (base + len(insts))
+            in_live = live.__contains__
             for j in range(len(insts) - 1, -1, -1):
                 inst = insts[j]
                 pos -= 2
@@ -304,7 +307,7 @@ class Allocator:
                     else:
                         continue
                     rs = x.ranges
-                    if d in live:
+                    if in_live(d):
                         # the definition starts the front range
                         if rs:
                             e = rs[-1][1]
@@ -317,16 +320,21 @@ class Allocator:
                     else:
                         _add_front(rs, pos + 1, pos + 2)
                 if inst.clobbers:
-                    for c in inst.clobbers:
-                        if c in alloc_set:
-                            x = fixed.get(c)
-                            if x is None:
-                                x = fixed[c] = Interval(c)
-                            rs = x.ranges
-                            if not rs or pos + 2 < rs[-1][0]:
-                                rs.append((pos + 1, pos + 2))
-                            else:
-                                _add_front(rs, pos + 1, pos + 2)
+                    clobbered = clobber_cache.get(id(inst.clobbers))
+                    if clobbered is None or clobbered[0] is not inst.clobbers:
+                        clobbered = (inst.clobbers,
+                                     tuple(c for c in inst.clobbers if c in alloc_set))
+                        clobber_cache[id(inst.clobbers)] = clobbered
+                    r1 = (pos + 1, pos + 2)
+                    for c in clobbered[1]:
+                        x = fixed.get(c)
+                        if x is None:
+                            x = fixed[c] = Interval(c)
+                        rs = x.ranges
+                        if not rs or pos + 2 < rs[-1][0]:
+                            rs.append(r1)
+                        else:
+                            _add_front(rs, pos + 1, pos + 2)
                 for u in inst.uses:
                     if u >= FIRST_VREG:
                         x = intervals.get(u)
@@ -339,7 +347,7 @@ class Allocator:
                             x = fixed[u] = Interval(u)
                     else:
                         continue
-                    if u not in live:
+                    if not in_live(u):
                         rs = x.ranges
                         if not rs or pos + 1 < rs[-1][0]:
                             rs.append((bstart, pos + 1))

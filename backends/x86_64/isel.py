@@ -25,7 +25,7 @@ from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
 from ..lowering import LoweringBase
-from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg, tuple_new
 from . import abi
 from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX
 
@@ -116,14 +116,14 @@ class Lowering(LoweringBase):
 
     def R(self, v: int) -> Reg:
         t = self.f.value_types[v]
-        return Reg(self.vreg(v), 32 if t is I32 or t is F32 else 64)
+        return tuple_new(Reg, (self.vreg(v), 32 if t is I32 or t is F32 else 64))
 
     def D(self, v: int) -> Reg:
         t = self.f.value_types[v]
         r = self.vmap.get(v)
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(_FLOAT if t is F64 or t is F32 else _INT)
-        return Reg(r, 32 if t is I32 or t is F32 else 64)
+        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 64))
 
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
