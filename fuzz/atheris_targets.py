@@ -24,7 +24,7 @@ import sys
 
 from .case import Case
 
-DEFAULT_TARGETS = "interp,x86_64,x86_64-direct,wasmtime"
+DEFAULT_TARGETS = "interp,x86_64,wasmtime"
 
 _pool = None
 

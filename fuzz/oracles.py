@@ -24,10 +24,6 @@ ORACLES: dict[str, tuple[str, dict]] = {
     "aarch64": ("polyjit", {"strategy": "compiler", "target": "aarch64"}),
     "riscv64": ("polyjit", {"strategy": "compiler", "target": "riscv64"}),
     "wasmtime": ("wasmtime", {}),
-    # Stopgap while Config(strategy="compiler") is being wired into executor_for: the same
-    # x86_64 CompiledExecutor installed on the Engine directly. It retires itself (reports
-    # unavailable) as soon as the public-API "x86_64" oracle works.
-    "x86_64-direct": ("polyjit-direct", {"strategy": "compiler", "target": "x86_64"}),
 }
 #: Oracles whose machine code runs in the fuzzer's own address space (a crash is a finding).
 NATIVE = ("x86_64",)
@@ -117,19 +113,6 @@ class _Api:
             self.trap = api.Trap
             self.error = api.WasmError
             self.unsupported = (api.UnsupportedError,)
-            if impl == "polyjit-direct":
-                self._install_direct()
-
-    def _install_direct(self) -> None:
-        from engine.runtime.executor import executor_for
-        try:
-            executor_for(self.engine)
-        except self.api.UnsupportedError:
-            from engine.exec.compiled import CompiledExecutor
-            self.engine._state.executor = CompiledExecutor(self.engine)
-        else:
-            raise RuntimeError("superseded: the compiler strategy works through the public "
-                               "API (use the x86_64 oracle)")
 
     def module(self, wasm: bytes):
         return self.api.Module(self.engine, wasm)

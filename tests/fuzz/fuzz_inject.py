@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-X86_ORACLES = ("x86_64", "x86_64-direct", "emu-x86_64")
+X86_ORACLES = ("x86_64", "emu-x86_64")
 
 
 def x86_sub_is_add(oracle: str) -> None:
