@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import vmctx as V
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
+from .symbols import CodeSymbols
 
 CODE_BASE = 0x1000_0000
 GATE_BASE = 0x0F00_0000
@@ -147,8 +148,7 @@ class EmulatedMachine:
         uc.mem_map(GATE_BASE, PAGE, UC_PROT_READ | UC_PROT_EXEC)
         uc.mem_write(GATE_BASE, self.arch.ret_bytes * (PAGE // len(self.arch.ret_bytes)))
         uc.mem_map(STACK_BASE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
-        self.symbols = compiled.symbols
-        self._extra_symbols: dict[str, int] = {}
+        self.symbols = CodeSymbols(CODE_BASE, compiled.symbols)
         self._code_end = CODE_BASE + size
         self._host_maps: dict[object, list[int]] = {}
         #: owners of host buffers mapped into the guest, kept alive while this machine lives:
@@ -174,25 +174,13 @@ class EmulatedMachine:
 
     def function_at(self, pc: int) -> int | None:
         """The defined function index whose code contains `pc`, or None."""
-        rel = pc - CODE_BASE
-        best, best_off = None, -1
-        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
-                  default=None)
-        for name, off in self.symbols.items():
-            if name.startswith("func") and name[4:].isdigit() and best_off < off <= rel:
-                best, best_off = int(name[4:]), off
-        if best is None or (end is not None and end > best_off and rel >= end):
-            return None
-        return best
+        return self.symbols.function_at(pc)
 
     def address(self, symbol: str) -> int:
-        extra = self._extra_symbols.get(symbol)
-        if extra is not None:
-            return extra
-        return CODE_BASE + self.symbols[symbol]
+        return self.symbols.address(symbol)
 
     def has_symbol(self, symbol: str) -> bool:
-        return symbol in self.symbols or symbol in self._extra_symbols
+        return symbol in self.symbols
 
     def add_code(self, compiled) -> None:
         """Map more code after what is mapped (new symbols become addressable)."""
@@ -202,9 +190,7 @@ class EmulatedMachine:
         self.uc.mem_map(base, size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(base, compiled.code)
         self._code_end += size
-        for name, off in compiled.symbols.items():
-            if name not in self.symbols:
-                self._extra_symbols.setdefault(name, base + off)
+        self.symbols.add(base, compiled.symbols)
 
     def map_host(self, key: object, host_addr: int, length: int, owner: object = None) -> int:
         """Map host memory [host_addr, host_addr + length) into the guest (shared, not copied)

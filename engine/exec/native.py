@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from ..errors import Trap, TrapCode, WasmError
 from ..runtime import vmctx as V
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
+from .symbols import CodeSymbols
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -200,7 +201,7 @@ class NativeMachine:
         if not native_supported():
             raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
         self.code = CodeRegion(compiled.code)
-        self.symbols = compiled.symbols
+        self.symbols = CodeSymbols(self.code.addr, compiled.symbols)
         self.space = NativeSpace()
         self.state = self.space.alloc(V.STATE_SIZE)
         self.max_stack = max_stack
@@ -212,7 +213,6 @@ class NativeMachine:
         self._get_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(self._sp_region.addr)
         self._entries: dict[str, Callable] = {}
         self._extra_regions: list[CodeRegion] = []
-        self._extra_symbols: dict[str, int] = {}
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
@@ -231,33 +231,19 @@ class NativeMachine:
 
     def function_at(self, pc: int) -> int | None:
         """The defined function index whose code contains `pc`, or None."""
-        rel = pc - self.code.addr
-        best, best_off = None, -1
-        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
-                  default=None)
-        for name, off in self.symbols.items():
-            if name.startswith("func") and name[4:].isdigit() and best_off < off <= rel:
-                best, best_off = int(name[4:]), off
-        if best is None or (end is not None and end > best_off and rel >= end):
-            return None
-        return best
+        return self.symbols.function_at(pc)
 
     def address(self, symbol: str) -> int:
-        extra = self._extra_symbols.get(symbol)
-        if extra is not None:
-            return extra
-        return self.code.addr + self.symbols[symbol]
+        return self.symbols.address(symbol)
 
     def has_symbol(self, symbol: str) -> bool:
-        return symbol in self.symbols or symbol in self._extra_symbols
+        return symbol in self.symbols
 
     def add_code(self, compiled) -> None:
         """Map more code (its symbols become addressable; existing names keep their place)."""
         region = CodeRegion(compiled.code)
         self._extra_regions.append(region)
-        for name, off in compiled.symbols.items():
-            if name not in self.symbols:
-                self._extra_symbols.setdefault(name, region.addr + off)
+        self.symbols.add(region.addr, compiled.symbols)
 
     def stack_limit(self) -> int:
         return self._get_sp() - self.max_stack
