@@ -94,22 +94,28 @@ class MInst:
         """Rename registers by `m` (registers it does not map stay) in the operands, uses and
         defs. The operand list is replaced, not changed in place (lists may be shared)."""
         get = m.get
-        ops = []
-        for o in self.operands:
-            t = type(o)
-            if t is Reg:
-                r = get(o[0])
-                if r is not None:
-                    o = tuple_new(Reg, (r, o[1]))
-            elif t is Mem:
-                if o.base in m or o.index in m:
-                    o = o.remap(m)
-            elif t is not Imm and t is not str and hasattr(o, "remap"):
-                o = o.remap(m)
-            ops.append(o)
-        self.operands = ops
+        self.operands = remap_operands(self.operands, m)
         self.defs = [get(r, r) for r in self.defs]
         self.uses = [get(r, r) for r in self.uses]
+
+
+def remap_operands(operands: list, m: dict[int, int]) -> list:
+    """A new operand list with the registers `m` maps renamed (the rest unchanged)."""
+    get = m.get
+    ops = []
+    for o in operands:
+        t = type(o)
+        if t is Reg:
+            r = get(o[0])
+            if r is not None:
+                o = tuple_new(Reg, (r, o[1]))
+        elif t is Mem:
+            if o.base in m or o.index in m:
+                o = o.remap(m)
+        elif t is not Imm and t is not Label and t is not str and hasattr(o, "remap"):
+            o = o.remap(m)
+        ops.append(o)
+    return ops
 
 
 @dataclass(slots=True)

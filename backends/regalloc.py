@@ -24,9 +24,12 @@ from typing import Protocol
 from engine.errors import WasmError
 
 from .base import RegClass, TargetDesc
-from .mir import FIRST_VREG, MFunction, MInst, Slot
+from .mir import FIRST_VREG, MFunction, MInst, Slot, remap_operands
 
 Loc = int | Slot
+
+#: every physical register number mapped to itself
+_IDENTITY = {r: r for r in range(FIRST_VREG)}
 
 
 class SpillHooks(Protocol):
@@ -288,7 +291,6 @@ class Allocator:
                     x = table[r] = Interval(r)
                 _add_front(x.ranges, bstart, bend)
             pos = 2 * (base + len(insts))
-            in_live = live.__contains__
             for j in range(len(insts) - 1, -1, -1):
                 inst = insts[j]
                 pos -= 2
@@ -307,7 +309,7 @@ class Allocator:
                     else:
                         continue
                     rs = x.ranges
-                    if in_live(d):
+                    if d in live:
                         # the definition starts the front range
                         if rs:
                             e = rs[-1][1]
@@ -347,7 +349,7 @@ class Allocator:
                             x = fixed[u] = Interval(u)
                     else:
                         continue
-                    if not in_live(u):
+                    if u not in live:
                         rs = x.ranges
                         if not rs or pos + 1 < rs[-1][0]:
                             rs.append((bstart, pos + 1))
@@ -555,8 +557,11 @@ class Allocator:
     def run(self, func: MFunction) -> dict[int, Loc]:
         self.reload_at: dict[tuple[int, int], bool] = {}
         assign = self.allocate(func)
-        # the virtual registers that live in one register throughout
+        # every register that stays in one register throughout: the physical ones (as
+        # themselves) and the virtual ones that got a register
+        reg_of = dict(_IDENTITY)
         in_reg = {v: loc for v, loc in assign.items() if type(loc) is int}
+        reg_of.update(in_reg)
         k = 0
         for b in func.blocks:
             out: list[MInst] = []
@@ -566,47 +571,22 @@ class Allocator:
                     k += 1
                     continue
                 # fast path (most instructions): every virtual operand got a register
-                virtual = False
-                for v in inst.uses:
-                    if v >= FIRST_VREG:
-                        if v not in in_reg:
-                            break
-                        virtual = True
-                else:
-                    for v in inst.defs:
-                        if v >= FIRST_VREG:
-                            if v not in in_reg:
-                                break
-                            virtual = True
-                    else:
-                        if virtual:
-                            inst.remap(in_reg)
-                        if not (inst.is_move and inst.defs[0] == inst.uses[0]):
-                            out.append(inst)
-                        k += 1
-                        continue
-                out.extend(self._rewrite_spilled(func, inst, assign, k))
+                try:
+                    uses = [reg_of[r] for r in inst.uses]
+                    defs = [reg_of[r] for r in inst.defs]
+                except KeyError:
+                    out.extend(self._rewrite_spilled(func, inst, assign, k))
+                    k += 1
+                    continue
+                if inst.operands:
+                    inst.operands = remap_operands(inst.operands, in_reg)
+                inst.uses = uses
+                inst.defs = defs
+                if not (inst.is_move and defs[0] == uses[0]):
+                    out.append(inst)
                 k += 1
             b.insts = out
         return assign
-
-    def _rewrite(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
-                 k: int = -1) -> list[MInst]:
-        """One instruction rewritten to physical registers, with its spill code around it."""
-        m: dict[int, int] = {}
-        for v in (*inst.uses, *inst.defs):
-            if v >= FIRST_VREG:
-                loc = assign.get(v)
-                if type(loc) is not int:
-                    break
-                m[v] = loc
-        else:
-            if m:
-                inst.remap(m)
-            if inst.is_move and inst.defs[0] == inst.uses[0]:
-                return []
-            return [inst]
-        return self._rewrite_spilled(func, inst, assign, k)
 
     def _rewrite_spilled(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                          k: int) -> list[MInst]:

@@ -127,10 +127,13 @@ class Lowering(LoweringBase):
 
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
-        if v in self.consts and self.ty(v) in (I32, I64):
-            c = _signed(self.consts[v], self.bits(v))
-            if _fits32(c):
-                return Imm(c)
+        c = self.consts.get(v)
+        if c is not None:
+            t = self.f.value_types[v]
+            if t is I32 or t is I64:
+                c = _signed(c, 32 if t is I32 else 64)
+                if -(1 << 31) <= c < (1 << 31):
+                    return Imm(c)
         return self.R(v)
 
     def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
@@ -338,24 +341,30 @@ class Lowering(LoweringBase):
         a, b = inst.args
         d = self.D(inst.results[0])
         op = _ALU[inst.opcode]
-        if a in self.fused_loads:  # commutative: put the folded load second
-            a, b = b, a
-        load = self.fused_loads.get(b)
-        if load is not None:
-            m = self.address(load.imm, load.args[0], d.bits)
-            self.mov(d, self.R(a))
-            self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
-            return
-        if op in ("add", "sub") and a not in self.consts and isinstance(self.src(b), Imm):
-            # lea folds the copy: d = a +/- imm
-            imm = self.src(b).value * (1 if op == "add" else -1)
-            if _fits32(imm):
-                ra = self.R(a)
-                self.ins("lea", d, Mem(ra.reg, imm, 0), defs=[d.reg], uses=[ra.reg])
+        fused_loads = self.fused_loads
+        if fused_loads:
+            if a in fused_loads:  # commutative: put the folded load second
+                a, b = b, a
+            load = fused_loads.get(b)
+            if load is not None:
+                m = self.address(load.imm, load.args[0], d.bits)
+                self.mov(d, self.R(a))
+                self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
                 return
+        if (op == "add" or op == "sub") and a not in self.consts:
+            sb = self.src(b)
+            if type(sb) is Imm:
+                # lea folds the copy: d = a +/- imm
+                imm = sb.value if op == "add" else -sb.value
+                if _fits32(imm):
+                    ra = self.R(a)
+                    self.cur.insts.append(MInst("lea", [d, Mem(ra.reg, imm, 0)], [d.reg],
+                                                [ra.reg]))
+                    return
         self.mov(d, self.R(a))
         sb = self.src(b)
-        self.ins(op, d, sb, defs=[d.reg], uses=[d.reg, *_regs_of(sb)])
+        self.cur.insts.append(MInst(op, [d, sb], [d.reg],
+                                    [d.reg] if type(sb) is Imm else [d.reg, sb.reg]))
 
     def r_imul(self, inst: Inst) -> None:
         a, b = inst.args
