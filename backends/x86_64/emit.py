@@ -85,25 +85,24 @@ class FunctionEmitter:
     def op(self, o) -> str:
         t = type(o)
         if t is Reg:
-            name = REG_NAMES.get((o.reg, o.bits))
+            name = REG_NAMES.get(o)
             return name if name is not None else reg_name(o.reg, o.bits)
         if t is Imm:
             return str(o.value)
-        if isinstance(o, Reg):
-            return reg_name(o.reg, o.bits)
-        if isinstance(o, Mem):
-            parts = []
-            if o.base is not None:
-                parts.append(reg_name(o.base, 64))
-            if o.index is not None:
-                parts.append(f"{reg_name(o.index, 64)}*{o.scale}")
-            text = " + ".join(parts) if parts else "0"
-            if o.disp:
-                text += f" + {o.disp}" if o.disp > 0 else f" - {-o.disp}"
-            return f"{_SIZE[o.bits]}[{text}]"
-        if isinstance(o, Imm):
-            return str(o.value)
-        if isinstance(o, Label):
+        if t is Mem:
+            base, disp, bits, index, scale = o
+            if base is not None:
+                text = REG_NAMES.get((base, 64)) or reg_name(base, 64)
+                if index is not None:
+                    text = f"{text} + {reg_name(index, 64)}*{scale}"
+            elif index is not None:
+                text = f"{reg_name(index, 64)}*{scale}"
+            else:
+                text = "0"
+            if disp:
+                text += f" + {disp}" if disp > 0 else f" - {-disp}"
+            return f"{_SIZE[bits]}[{text}]"
+        if t is Label:
             return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
         if isinstance(o, Slot):
             off = self.frame.spill_offset(o.index)

@@ -116,7 +116,13 @@ class Lowering(LoweringBase):
 
     def R(self, v: int) -> Reg:
         t = self.f.value_types[v]
-        return tuple_new(Reg, (self.vreg(v), 32 if t is I32 or t is F32 else 64))
+        if v in self.consts:
+            r = self.vreg(v)
+        else:
+            r = self.vmap.get(v)
+            if r is None:
+                r = self.vmap[v] = self.mf.new_vreg(_FLOAT if t is F64 or t is F32 else _INT)
+        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 64))
 
     def D(self, v: int) -> Reg:
         t = self.f.value_types[v]
@@ -151,7 +157,8 @@ class Lowering(LoweringBase):
         """d <- s for same-class registers, immediates or memory."""
         t = type(s)
         if t is Reg:
-            if self._is_float(d.reg):
+            r = d[0]
+            if (self.mf.vreg_class[r] is _FLOAT) if r >= 256 else 16 <= r < 32:
                 i = MInst("movaps", [d, s], [d.reg], [s.reg], is_move=True)
             else:
                 if d.bits == 64 or s.bits == 64:

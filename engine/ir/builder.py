@@ -490,6 +490,7 @@ class _Builder:
         frames = [_Frame(_FUNC, 0, (), tuple(self.ftype.results))]
         simple = SIMPLE
         types = self.types
+        value_types = self.func.value_types
         i = 0
         n = len(body)
         while i < n:
@@ -517,12 +518,19 @@ class _Builder:
                     args = [stack.pop(), b]
                 else:
                     args = [stack.pop()]
-                v = self.func.new_value(rt)
+                value_types.append(rt)          # Function.new_value, inlined
+                v = len(value_types) - 1
                 self.cur.insts.append(Inst(irop, args, [v], imm))
                 stack.append(v)
                 continue
             if op == _W_LOCAL_GET:
-                stack.append(self.read_local(ins.imm))  # type: ignore[arg-type]
+                # read_local, inlined: most reads find the local defined in this block
+                d = self.defs[self.cur.id].get(ins.imm)
+                if d is None:
+                    d = self.read_slow(ins.imm, self.cur.id)  # type: ignore[arg-type]
+                elif d in self.alias:
+                    d = self.resolve(d)
+                stack.append(d)
             elif op == _W_LOCAL_SET:
                 self.defs[self.cur.id][ins.imm] = stack.pop()  # type: ignore[index]
             elif op == _W_LOCAL_TEE:
