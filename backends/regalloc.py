@@ -104,14 +104,17 @@ def _lo(x: Interval) -> int:
 
 
 def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    la, lb = len(a), len(b)
+    if la == 1 and lb == 1:     # the common case: two single ranges
+        return b[0][0] < a[0][1] and a[0][0] < b[0][1]
     i = j = 0
     # long lists (fixed registers across many calls): skip the ranges ending before the other
     # list starts (ends are sorted, as the ranges are disjoint and sorted)
-    if len(a) > 8:
+    if la > 8:
         i = bisect.bisect_right(a, b[0][0], key=_end)
-    if len(b) > 8:
+    if lb > 8:
         j = bisect.bisect_right(b, a[0][0], key=_end)
-    while i < len(a) and j < len(b):
+    while i < la and j < lb:
         if a[i][1] <= b[j][0]:
             i += 1
         elif b[j][1] <= a[i][0]:
@@ -263,13 +266,16 @@ class Allocator:
         backward walk over the linear order; every interval's ranges are built in descending
         order (the walk adds at the front) and reversed at the end."""
         alloc_set = self.alloc_set
-        _, live_out = liveness(func, phys=alloc_set)
+        blocks = func.blocks
+        if len(blocks) == 1 and not any(inst.targets for inst in blocks[0].insts):
+            live_out: list[set[int]] = [set()]      # straight-line code: nothing lives out
+        else:
+            _, live_out = liveness(func, phys=alloc_set)
         intervals: dict[int, Interval] = {}
         fixed: dict[int, Interval] = {}
         copies: list[MInst] = []     # backward order until the end
         # clobber sets (calls share one frozenset) -> their allocatable registers
         clobber_cache: dict[int, tuple[frozenset[int], tuple[int, ...]]] = {}
-        blocks = func.blocks
         # linear numbering
         starts = []
         k = 0

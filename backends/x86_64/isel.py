@@ -54,6 +54,10 @@ def _regs_of(o) -> list[int]:
     return []
 
 
+def _always(block: int) -> bool:
+    return True
+
+
 def _fits32(x: int) -> bool:
     return -(1 << 31) <= x < (1 << 31)
 
@@ -217,11 +221,21 @@ class Lowering(LoweringBase):
 
     def run(self) -> MFunction:
         f = self.f
-        cfg = CFG(f)
-        depth = cfg.loop_depth
         mf = self.mf
-        for b in f.blocks:
-            mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
+        if len(f.blocks) == 1 and not f.blocks[0].successors():
+            # straight-line code: no loops, nothing unreachable (the CFG would say so slowly)
+            reachable = _always
+            entry_preds: list[int] = []
+            headers: set[int] = set()
+            mf.new_block(0)
+        else:
+            cfg = CFG(f)
+            depth = cfg.loop_depth
+            reachable = cfg.reachable
+            entry_preds = cfg.preds[0]
+            headers = cfg.loop_headers
+            for b in f.blocks:
+                mf.new_block(depth[b.id] if reachable(b.id) else 0)
         defs, uses, consts = self.defs, self.uses, self.consts
         iconst, fconst = Opcode.ICONST, Opcode.FCONST
         for b in f.blocks:
@@ -236,14 +250,13 @@ class Lowering(LoweringBase):
                             uses[a] = uses.get(a, 0) + 1
                 if inst.opcode is iconst or inst.opcode is fconst:
                     consts[inst.results[0]] = inst.imm
-        if cfg.preds[0]:
+        if entry_preds:
             raise UnsupportedError("x86_64 lowering of a branch to the entry block")
-        headers = cfg.loop_headers
         fused = self.fused
         rules = _RULE_BY_ID
         fusable = _FUSABLE_IDS
         for b in f.blocks:
-            if not cfg.reachable(b.id):
+            if not reachable(b.id):
                 continue
             self.cur = mf.blocks[b.id]
             if b.id == 0:
