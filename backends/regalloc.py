@@ -584,12 +584,14 @@ class Allocator:
                     out.extend(self._rewrite_spilled(func, inst, assign, k))
                     k += 1
                     continue
+                if inst.is_move and defs[0] == uses[0]:
+                    k += 1
+                    continue        # coalesced: both ends got the same register
                 if inst.operands:
                     inst.operands = remap_operands(inst.operands, in_reg)
                 inst.uses = uses
                 inst.defs = defs
-                if not (inst.is_move and defs[0] == uses[0]):
-                    out.append(inst)
+                out.append(inst)
                 k += 1
             b.insts = out
         return assign

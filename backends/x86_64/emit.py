@@ -134,15 +134,14 @@ class FunctionEmitter:
             insts = b.insts
             n = len(insts)
             for k, inst in enumerate(insts):
-                last = k == n - 1
-                if inst.op == "jmp" and last and inst.targets and self._dest(inst) == nxt:
-                    continue
-                if (k == n - 2 and inst.op.startswith("j") and inst.op != "jmp" and inst.targets
-                        and self._dest(inst) == nxt and insts[-1].op == "jmp"
-                        and inst.op[1:] in _INVERT):
-                    # jcc next; jmp other  ->  j!cc other
-                    self.out(f"j{_INVERT[inst.op[1:]]} {self.op(insts[-1].operands[0])}")
-                    break
+                if inst.targets and inst.op[0] == "j":
+                    if inst.op == "jmp" and k == n - 1 and self._dest(inst) == nxt:
+                        continue
+                    if (k == n - 2 and inst.op != "jmp" and self._dest(inst) == nxt
+                            and insts[-1].op == "jmp" and inst.op[1:] in _INVERT):
+                        # jcc next; jmp other  ->  j!cc other
+                        self.out(f"j{_INVERT[inst.op[1:]]} {self.op(insts[-1].operands[0])}")
+                        break
                 self.inst(inst)
         for code in sorted(self.traps):
             if code == -1:

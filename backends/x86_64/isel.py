@@ -44,6 +44,8 @@ _ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 
 
 
 _INT, _FLOAT = RegClass.INT, RegClass.FLOAT
+#: MInst's default clobber set, for positional construction in hot paths
+_NO_REGS: frozenset[int] = frozenset()
 
 
 def _regs_of(o) -> list[int]:
@@ -163,7 +165,7 @@ class Lowering(LoweringBase):
         if t is Reg:
             r = d[0]
             if (self.mf.vreg_class[r] is _FLOAT) if r >= 256 else 16 <= r < 32:
-                i = MInst("movaps", [d, s], [d.reg], [s.reg], is_move=True)
+                i = MInst("movaps", [d, s], [d.reg], [s.reg], _NO_REGS, (), True)  # is_move
             else:
                 if d.bits == 64 or s.bits == 64:
                     if d.bits != 64:
@@ -172,7 +174,7 @@ class Lowering(LoweringBase):
                         s = Reg(s.reg, 64)
                 elif s.bits != d.bits:
                     s = Reg(s.reg, d.bits)
-                i = MInst("mov", [d, s], [d.reg], [s.reg], is_move=True)
+                i = MInst("mov", [d, s], [d.reg], [s.reg], _NO_REGS, (), True)  # is_move
             self.cur.insts.append(i)
         elif t is Imm:
             self.ins("mov", d, s, defs=[d.reg])
