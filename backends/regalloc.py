@@ -46,6 +46,8 @@ class RegAllocError(WasmError):
 
 @dataclass(slots=True)
 class Interval:
+    """A register's live ranges (half-open, sorted, disjoint) and its spill weight."""
+
     reg: int
     ranges: list[tuple[int, int]] = field(default_factory=list)  # sorted, disjoint
     weight: float = 0.0
@@ -60,39 +62,6 @@ class Interval:
     @property
     def start(self) -> int:
         return self.ranges[0][0]
-
-    def add(self, start: int, end: int) -> None:
-        """Add [start, end); ranges arrive mostly in decreasing order (backward walk)."""
-        if start >= end:
-            return
-        rs = self.ranges
-        if rs and end >= rs[0][0] and start <= rs[0][1]:
-            rs[0] = (min(start, rs[0][0]), max(end, rs[0][1]))
-            # merge forward if the widened range swallowed followers
-            while len(rs) > 1 and rs[0][1] >= rs[1][0]:
-                rs[0] = (rs[0][0], max(rs[0][1], rs[1][1]))
-                del rs[1]
-            return
-        if not rs or end < rs[0][0]:
-            rs.insert(0, (start, end))
-            return
-        i = bisect.bisect_left(rs, (start, end))
-        rs.insert(i, (start, end))
-        merged: list[tuple[int, int]] = []
-        for s, e in rs:
-            if merged and s <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-            else:
-                merged.append((s, e))
-        self.ranges[:] = merged
-
-    def set_start(self, pos: int) -> None:
-        """A definition at `pos`: the first range starts there."""
-        if not self.ranges:
-            self.ranges.append((pos, pos + 1))
-        else:
-            s, e = self.ranges[0]
-            self.ranges[0] = (pos, e) if pos < e else (pos, pos + 1)
 
 
 def _end(r: tuple[int, int]) -> int:
@@ -177,8 +146,9 @@ def liveness(func: MFunction, tracked=None, *,
 
 
 def _add_front(rs: list[tuple[int, int]], start: int, end: int) -> None:
-    """Interval.add on a range list kept in *descending* order (the backward walk of
-    build_intervals adds ranges at the front of the interval, which is then the list's end)."""
+    """Add the range [start, end) to an interval's ranges, merging it with any it touches or
+    overlaps. The list is kept in *descending* order while build_intervals walks backward:
+    new ranges arrive at the front of the interval, which is then the list's cheap end."""
     if start >= end:
         return
     if not rs:
@@ -296,10 +266,10 @@ class Allocator:
                 if x is None:
                     x = table[r] = Interval(r)
                 _add_front(x.ranges, bstart, bend)
-            pos = 2 * (base + len(insts))
-            for j in range(len(insts) - 1, -1, -1):
-                inst = insts[j]
-                pos -= 2
+            # instruction k reads at 2k and writes at w = 2k + 1
+            w = 2 * (base + len(insts)) + 1
+            for inst in reversed(insts):
+                w -= 2
                 if inst.is_move or inst.parallel:
                     copies.append(inst)
                 for d in inst.defs:
@@ -319,30 +289,30 @@ class Allocator:
                         # the definition starts the front range
                         if rs:
                             e = rs[-1][1]
-                            rs[-1] = (pos + 1, e) if pos + 1 < e else (pos + 1, pos + 2)
+                            rs[-1] = (w, e) if w < e else (w, w + 1)
                         else:
-                            rs.append((pos + 1, pos + 2))
+                            rs.append((w, w + 1))
                         live.discard(d)
-                    elif not rs or pos + 2 < rs[-1][0]:
-                        rs.append((pos + 1, pos + 2))
+                    elif not rs or w + 1 < rs[-1][0]:
+                        rs.append((w, w + 1))
                     else:
-                        _add_front(rs, pos + 1, pos + 2)
+                        _add_front(rs, w, w + 1)
                 if inst.clobbers:
                     clobbered = clobber_cache.get(id(inst.clobbers))
                     if clobbered is None or clobbered[0] is not inst.clobbers:
                         clobbered = (inst.clobbers,
                                      tuple(c for c in inst.clobbers if c in alloc_set))
                         clobber_cache[id(inst.clobbers)] = clobbered
-                    r1 = (pos + 1, pos + 2)
+                    r1 = (w, w + 1)
                     for c in clobbered[1]:
                         x = fixed.get(c)
                         if x is None:
                             x = fixed[c] = Interval(c)
                         rs = x.ranges
-                        if not rs or pos + 2 < rs[-1][0]:
+                        if not rs or w + 1 < rs[-1][0]:
                             rs.append(r1)
                         else:
-                            _add_front(rs, pos + 1, pos + 2)
+                            _add_front(rs, w, w + 1)
                 for u in inst.uses:
                     if u >= FIRST_VREG:
                         x = intervals.get(u)
@@ -357,10 +327,10 @@ class Allocator:
                         continue
                     if u not in live:
                         rs = x.ranges
-                        if not rs or pos + 1 < rs[-1][0]:
-                            rs.append((bstart, pos + 1))
+                        if not rs or w < rs[-1][0]:
+                            rs.append((bstart, w))
                         else:
-                            _add_front(rs, bstart, pos + 1)
+                            _add_front(rs, bstart, w)
                         live.add(u)
         for x in intervals.values():
             rs = x.ranges
@@ -397,15 +367,14 @@ class Allocator:
                     hints[u] = [d]
                 else:
                     h.append(d)
-        alloc_set = self.alloc_set
-        # occupied[p]: the intervals assigned to p
-        occupied: dict[int, list[Interval]] = {p: [] for p in alloc_set}
+        # occupied[p]: the intervals assigned to p (a register nothing got has no entry)
+        occupied: dict[int, list[Interval]] = {}
         assign: dict[int, Loc] = {}
         order = sorted((x for x in intervals.values() if x.ranges), key=_lo)
 
         # active[p]: the intervals of occupied[p] that have not ended yet (intervals arrive in
         # order of start, so one that ended before x starts can conflict with no later one)
-        active: dict[int, list[Interval]] = {p: [] for p in alloc_set}
+        active: dict[int, list[Interval]] = {}
 
         def conflicts(p: int, x: Interval) -> list[Interval] | None:
             """Intervals in p that overlap x; None if a fixed use of p overlaps x."""
@@ -413,7 +382,7 @@ class Allocator:
             fr = fixed.get(p)
             if fr and fr[-1][1] > x.lo and fr[0][0] < x.hi and _overlaps(fr, xr):
                 return None
-            act = active[p]
+            act = active.get(p)
             if not act:
                 return []
             start = x.lo
@@ -430,7 +399,7 @@ class Allocator:
             fr = fixed.get(p)
             if fr and fr[-1][1] > lo and fr[0][0] < x.hi and _overlaps(fr, xr):
                 return False
-            act = active[p]
+            act = active.get(p)
             if not act:
                 return True
             for o in act:
@@ -488,8 +457,13 @@ class Allocator:
                     spill(o)
                 chosen = best
             assign[x.reg] = chosen
-            occupied[chosen].append(x)
-            active[chosen].append(x)
+            occ = occupied.get(chosen)
+            if occ is None:
+                occupied[chosen] = [x]
+                active[chosen] = [x]
+            else:
+                occ.append(x)
+                active[chosen].append(x)
         func.spill_slots = spill_count
         self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
         used = {p for p in assign.values() if type(p) is int}
@@ -549,9 +523,9 @@ class Allocator:
                     if fr and _overlaps(fr, piece.ranges):
                         continue
                     if any(o.hi > lo and o.lo < hi and _overlaps(o.ranges, piece.ranges)
-                           for o in occupied[p]):
+                           for o in occupied.get(p, ())):
                         continue
-                    occupied[p].append(piece)
+                    occupied.setdefault(p, []).append(piece)
                     for _, kk, _ in g:
                         out[(v, kk)] = p
                     self.reload_at[(v, first_k)] = not first_def
