@@ -551,9 +551,24 @@ class Allocator:
                     k += 1
                     continue
                 # fast path (most instructions): every virtual operand got a register
+                # (the short lists spelled out: a comprehension costs a call on Python 3.11)
                 try:
-                    uses = [reg_of[r] for r in inst.uses]
-                    defs = [reg_of[r] for r in inst.defs]
+                    regs = inst.uses
+                    n = len(regs)
+                    if n == 1:
+                        uses = [reg_of[regs[0]]]
+                    elif n == 2:
+                        uses = [reg_of[regs[0]], reg_of[regs[1]]]
+                    else:
+                        uses = [reg_of[r] for r in regs]
+                    regs = inst.defs
+                    n = len(regs)
+                    if n == 1:
+                        defs = [reg_of[regs[0]]]
+                    elif n == 0:
+                        defs = []
+                    else:
+                        defs = [reg_of[r] for r in regs]
                 except KeyError:
                     out.extend(self._rewrite_spilled(func, inst, assign, k))
                     k += 1
