@@ -149,10 +149,13 @@ class Lowering(LoweringBase):
         return self.R(v)
 
     def ins(self, op: str, *ops, defs=(), uses=(), **kw) -> MInst:
-        if kw:
-            i = MInst(op, list(ops), list(defs), list(uses), **kw)
-        else:
-            i = MInst(op, list(ops), list(defs), list(uses))
+        """Append an instruction to the current block. A `defs` or `uses` list is taken over,
+        not copied (every caller passes a fresh one)."""
+        if type(defs) is not list:
+            defs = list(defs)
+        if type(uses) is not list:
+            uses = list(uses)
+        i = MInst(op, list(ops), defs, uses, **kw) if kw else MInst(op, list(ops), defs, uses)
         self.cur.insts.append(i)
         return i
 
