@@ -491,12 +491,8 @@ class _Builder:
         simple = SIMPLE
         types = self.types
         value_types = self.func.value_types
-        i = 0
-        n = len(body)
-        while i < n:
-            ins = body[i]
+        for pos, ins in enumerate(body):
             op = ins.op
-            i += 1
             if self.cur is None:
                 # unreachable code: only structure matters
                 if op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
@@ -584,7 +580,7 @@ class _Builder:
                     then_edge = self.edge(src, then_b.id, [])
                     if has_else is None:
                         has_else = self._scan_else(body)
-                    if has_else.get(i - 1):
+                    if has_else.get(pos):
                         f.has_else = True
                         else_b = self.new_block(())
                         f.else_block = else_b.id
