@@ -32,9 +32,19 @@ class ValueLoc:
 
 
 def assign(target: TargetDesc, types: Sequence[ValType],
-           results: bool = False) -> tuple[list[ValueLoc], int]:
-    """Locations of a list of arguments (or results) on `target`; returns them and the number
-    of stack slots used."""
+           results: bool = False) -> tuple[tuple[ValueLoc, ...], int]:
+    """Locations of a list of arguments (or results) on `target`; returns them (a shared tuple:
+    do not change it) and the number of stack slots used. Answers are cached per target and
+    signature, since signatures repeat across a module's calls."""
+    key = (target.name, tuple(types), results)
+    hit = _ASSIGNED.get(key)
+    if hit is None:
+        hit = _ASSIGNED[key] = _assign(target, key[1], results)
+    return hit
+
+
+def _assign(target: TargetDesc, types: tuple[ValType, ...],
+            results: bool) -> tuple[tuple[ValueLoc, ...], int]:
     pools = target.ret_regs if results else target.arg_regs
     used = {RegClass.INT: 0, RegClass.FLOAT: 0}
     out: list[ValueLoc] = []
@@ -48,4 +58,8 @@ def assign(target: TargetDesc, types: Sequence[ValType],
         else:
             out.append(ValueLoc(stack=nstack))
             nstack += 1
-    return out, nstack
+    return tuple(out), nstack
+
+
+#: assign's answers by (target name, types, results)
+_ASSIGNED: dict[tuple[str, tuple[ValType, ...], bool], tuple[tuple[ValueLoc, ...], int]] = {}

@@ -1,13 +1,25 @@
-"""What every backend's instruction selection shares: control-flow edges with block arguments
-(parallel copies into the target's parameters) and unconditional jumps. Each target's
-`Lowering` derives from `LoweringBase` and names its jump mnemonic in `JUMP`; it provides
-`ins`, `vreg`, `dst`, `f` (the IR function), `mf` (the machine function) and `cur`."""
+"""What every backend's instruction selection shares, written once: the lowering state, control
+flow (edges with block arguments as parallel copies, jumps, brif, br_table as a compare tree),
+the calling-convention plumbing of calls, parameters and returns, calls of runtime helpers
+(memory.grow/fill/copy/init, data.drop, table.grow/fill/copy/init, elem.drop) and the opcode ->
+rule entries common to every target.
+
+Each target's `Lowering` derives from `LoweringBase`, names its jump mnemonic (`JUMP`), register
+description (`TARGET`) and call clobbers (`CALLER_SAVED`), provides `ins`, `vreg`, `mov`-like
+primitives and fills in the small per-ISA hooks below (marked "hook"): how one value moves
+between a virtual register and a fixed register or stack slot, how a helper is called, how a
+condition or an index compare branches, how call_indirect finds its callee."""
 
 from __future__ import annotations
 
-from engine.ir.ir import Inst
+from typing import Callable
 
-from .mir import Label
+from engine.errors import TrapCode
+from engine.ir.ir import Function, Inst, Opcode
+
+from . import callconv
+from .base import Helper, ModuleInfo, RegClass, TargetDesc, func_symbol
+from .mir import Imm, Label, MBlock, MFunction, Reg
 
 
 class LoweringBase:
@@ -15,6 +27,55 @@ class LoweringBase:
 
     #: the target's unconditional jump mnemonic
     JUMP = ""
+    #: the target's registers and internal calling convention
+    TARGET: TargetDesc
+    #: registers a call clobbers
+    CALLER_SAVED: frozenset[int] = frozenset()
+
+    def init_state(self, func: Function, info: ModuleInfo) -> None:
+        """The state every target's lowering keeps (call from __init__)."""
+        self.f = func
+        self.info = info
+        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
+        self.vmap: dict[int, int] = {}
+        self.consts: dict[int, int] = {}
+        self.defs: dict[int, Inst] = {}
+        self.uses: dict[int, int] = {}
+        self.cur: MBlock | None = None
+        #: trap codes the function branches to (-1: a helper's dynamic trap code)
+        self.traps: set[int] = set()
+        #: outgoing stack slots (arguments or results) the largest call needs
+        self.outgoing = 0
+        #: whether a call may change vmctx (the frame keeps a copy)
+        self.saves_vmctx = False
+        #: ids of instructions emitted at their (single) user instead of in place
+        self.fused: set[int] = set()
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def ty(self, v: int):
+        return self.f.value_types[v]
+
+    def dst(self, v: int) -> int:
+        """The virtual register IR value v is defined into."""
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def tmp(self, cls: RegClass = RegClass.INT) -> int:
+        """A fresh virtual register (integer unless `cls` says otherwise)."""
+        return self.mf.new_vreg(cls)
+
+    def trap_label(self, code: TrapCode) -> Label:
+        self.traps.add(int(code))
+        return Label(name=f"{self.mf.name}_trap{int(code)}")
+
+    def assign(self, values: list[int], results: bool = False):
+        """Where IR values travel as call arguments (or results): backends/callconv.py's rule."""
+        return callconv.assign(self.TARGET, [self.ty(v) for v in values], results)
+
+    # -- control --------------------------------------------------------------------------------
 
     def edge(self, bc) -> int:
         """The machine block to branch to for edge bc: the target itself when it has no
@@ -41,3 +102,232 @@ class LoweringBase:
         if target.params:
             self.pcopy(target.params, bc.args)
         self.ins(self.JUMP, Label(bc.block), targets=(bc.block,))
+
+    def r_brif(self, inst: Inst) -> None:
+        t, e = inst.targets
+        tb, eb = self.edge(t), self.edge(e)
+        self.branch_if(inst, tb)
+        self.ins(self.JUMP, Label(eb), targets=(eb,))
+
+    def branch_if(self, inst: Inst, block: int) -> None:
+        """Hook: branch to machine block `block` when brif `inst`'s condition is nonzero."""
+        raise NotImplementedError
+
+    def r_br_table(self, inst: Inst) -> None:
+        targets = [self.edge(bc) for bc in inst.targets]
+        ri = self.vreg(inst.args[0])
+        self.dispatch(ri, targets[:-1], targets[-1])
+
+    def dispatch(self, ri: int, cases: list[int], default: int) -> None:
+        """Branch to cases[index in register ri], or to `default` when out of range (a target
+        with a cheaper form for many cases overrides this)."""
+        self.br_tree(ri, cases, 0, len(cases), default)
+
+    def br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
+        """Binary search over case indices [lo, hi): a compare-and-branch tree."""
+        if hi - lo <= 3:
+            for k in range(lo, hi):
+                self.index_branch(ri, k, "eq", cases[k])
+            self.ins(self.JUMP, Label(default), targets=(default,))
+            return
+        mid = (lo + hi) // 2
+        upper = self.mf.new_block(self.cur.loop_depth)
+        self.index_branch(ri, mid, "hs", upper.id)
+        self.br_tree(ri, cases, lo, mid, default)
+        saved = self.cur
+        self.cur = upper
+        self.br_tree(ri, cases, mid, hi, default)
+        self.cur = saved
+
+    def index_branch(self, ri: int, k: int, cond: str, block: int) -> None:
+        """Hook: branch to machine block `block` when the i32 index in register ri is equal to
+        k (cond "eq") or, unsigned, at least k (cond "hs")."""
+        raise NotImplementedError
+
+    def r_trap(self, inst: Inst) -> None:
+        self.ins(self.JUMP, self.trap_label(inst.imm))
+
+    # -- parameters, calls and returns -------------------------------------------------------------
+
+    def value_from_reg(self, v: int, reg: int) -> None:
+        """Hook: define IR value v from fixed register `reg` (a parameter or call result)."""
+        raise NotImplementedError
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        """Hook: move IR value v into fixed register `reg` (a call argument or returned value)."""
+        raise NotImplementedError
+
+    def load_param(self, v: int, slot: int) -> None:
+        """Hook: define parameter v from incoming stack slot `slot`."""
+        raise NotImplementedError
+
+    def store_arg(self, v: int, slot: int) -> None:
+        """Hook: store call argument v into outgoing stack slot `slot`."""
+        raise NotImplementedError
+
+    def load_result(self, v: int, slot: int) -> None:
+        """Hook: define call result v from outgoing stack slot `slot` after the call."""
+        raise NotImplementedError
+
+    def store_return(self, v: int, slot: int) -> None:
+        """Hook: store returned value v into this function's stack result slot `slot`."""
+        raise NotImplementedError
+
+    def lower_params(self) -> None:
+        params = self.f.entry.params
+        locs, _ = self.assign(params)
+        for p, loc in zip(params, locs):
+            if loc.reg is not None:
+                self.value_from_reg(p, loc.reg)
+            else:
+                self.load_param(p, loc.stack)
+
+    def place(self, values: list[int], locs, store: Callable[[int, int], None]) -> list[int]:
+        """Move values to their locations: the stack ones first (`store(value, slot)`; they may
+        need scratch registers), then the register ones; returns the registers used."""
+        fixed: list[int] = []
+        for v, loc in zip(values, locs):
+            if loc.stack is not None:
+                store(v, loc.stack)
+        for v, loc in zip(values, locs):
+            if loc.reg is not None:
+                self.value_to_reg(loc.reg, v)
+                fixed.append(loc.reg)
+        return fixed
+
+    def call_args(self, args: list[int]) -> tuple[list[int], int]:
+        """Place call arguments; returns the registers they occupy and the stack slots used."""
+        locs, nstack = self.assign(args)
+        return self.place(args, locs, self.store_arg), nstack
+
+    def call_results(self, results: list[int]) -> tuple[list[int], int]:
+        locs, nstack = self.assign(results, results=True)
+        return [loc.reg for loc in locs if loc.reg is not None], nstack
+
+    def finish_call(self, results: list[int]) -> None:
+        """After a call: reload the heap base (the callee may grow memory), take the results."""
+        locs, _ = self.assign(results, results=True)
+        self.reload_heap()
+        for r, loc in zip(results, locs):
+            if loc.reg is not None:
+                self.value_from_reg(r, loc.reg)
+            else:
+                self.load_result(r, loc.stack)
+
+    def r_call(self, inst: Inst) -> None:
+        fixed, nargs = self.call_args(inst.args)
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        idx = inst.imm
+        if idx < self.info.num_imported_funcs:
+            self.saves_vmctx = True
+            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed,
+                     clobbers=self.CALLER_SAVED)
+        else:
+            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
+                     clobbers=self.CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    def callee_ref(self, imm, index: int) -> int:
+        """Hook: a register holding the funcref at `index` of table imm.table, after the bounds,
+        null and signature (imm.type_index) checks of call_indirect."""
+        raise NotImplementedError
+
+    def r_call_indirect(self, inst: Inst) -> None:
+        ref = self.callee_ref(inst.imm, inst.args[0])
+        fixed, nargs = self.call_args(inst.args[1:])
+        rets, nres = self.call_results(inst.results)
+        self.outgoing = max(self.outgoing, nargs, nres)
+        self.saves_vmctx = True
+        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref],
+                 clobbers=self.CALLER_SAVED)
+        self.finish_call(inst.results)
+
+    def r_return(self, inst: Inst) -> None:
+        locs, _ = self.assign(inst.args, results=True)
+        fixed = self.place(inst.args, locs, self.store_return)
+        self.ins("@ret", uses=fixed)
+
+    # -- runtime helpers ------------------------------------------------------------------------
+
+    def helper(self, h: Helper, consts: list[int], args: list[int], result: int | None = None,
+               traps: bool = False, reload_heap: bool = False) -> None:
+        """Hook: call runtime helper h (C convention) with (vmctx, *consts, *args); branch to
+        the dynamic trap when `traps` and it returns nonzero; define `result` from its return
+        value; reload the heap base when `reload_heap` (memory may have moved)."""
+        raise NotImplementedError
+
+    def reload_heap(self) -> None:
+        """Hook: reload the heap base register of memory 0 from vmctx (if the target keeps one
+        and the function needs it)."""
+        raise NotImplementedError
+
+    def r_memory_grow(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
+
+    def r_memory_fill(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_memory_copy(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_memory_init(self, inst: Inst) -> None:
+        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_data_drop(self, inst: Inst) -> None:
+        self.helper(Helper.DATA_DROP, [inst.imm], [])
+
+    def r_table_grow(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
+
+    def r_table_fill(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
+
+    def r_table_copy(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
+
+    def r_table_init(self, inst: Inst) -> None:
+        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
+                    traps=True)
+
+    def r_elem_drop(self, inst: Inst) -> None:
+        self.helper(Helper.ELEM_DROP, [inst.imm], [])
+
+
+_O = Opcode
+#: loads and stores of every width (all go to the target's r_load / r_store)
+LOADS = (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32)
+STORES = (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)
+
+
+def common_rules(cls: type) -> dict[Opcode, Callable]:
+    """The opcode -> rule entries that name the same rule on every target (integer and float
+    arithmetic, whose rule split differs per ISA, are left to each target's table)."""
+    return {
+        **{op: cls.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
+        **{op: cls.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
+        _O.ICMP: cls.r_icmp, _O.EQZ: cls.r_eqz, _O.FCMP: cls.r_fcmp, _O.SELECT: cls.r_select,
+        _O.IREDUCE: cls.r_ireduce, _O.UEXTEND: cls.r_uextend, _O.SEXTEND: cls.r_sextend,
+        **{op: cls.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
+                                            _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
+        _O.FCVT_FROM_SINT: cls.r_fcvt_from_int, _O.FCVT_FROM_UINT: cls.r_fcvt_from_int,
+        _O.BITCAST: cls.r_bitcast,
+        _O.HEAP_CHECK: cls.r_heap_check,
+        **{op: cls.r_load for op in LOADS},
+        **{op: cls.r_store for op in STORES},
+        _O.MEMORY_SIZE: cls.r_memory_size, _O.MEMORY_GROW: cls.r_memory_grow,
+        _O.MEMORY_FILL: cls.r_memory_fill, _O.MEMORY_COPY: cls.r_memory_copy,
+        _O.MEMORY_INIT: cls.r_memory_init, _O.DATA_DROP: cls.r_data_drop,
+        _O.GLOBAL_GET: cls.r_global_get, _O.GLOBAL_SET: cls.r_global_set,
+        _O.REF_NULL: cls.r_ref_null, _O.REF_IS_NULL: cls.r_ref_is_null,
+        _O.REF_FUNC: cls.r_ref_func,
+        _O.TABLE_GET: cls.r_table_get, _O.TABLE_SET: cls.r_table_set,
+        _O.TABLE_SIZE: cls.r_table_size, _O.TABLE_GROW: cls.r_table_grow,
+        _O.TABLE_FILL: cls.r_table_fill, _O.TABLE_COPY: cls.r_table_copy,
+        _O.TABLE_INIT: cls.r_table_init, _O.ELEM_DROP: cls.r_elem_drop,
+        _O.TRAP: cls.r_trap, _O.TRAPZ: cls.r_trapz, _O.TRAPNZ: cls.r_trapnz,
+        _O.CALL: cls.r_call, _O.CALL_INDIRECT: cls.r_call_indirect,
+        _O.JUMP: cls.r_jump, _O.BRIF: cls.r_brif, _O.BR_TABLE: cls.r_br_table,
+        _O.RETURN: cls.r_return,
+    }

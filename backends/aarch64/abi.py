@@ -31,7 +31,7 @@ __all__ = ["Frame", "MAX_SLOT_OFFSET", "ValueLoc", "assign", "bits", "reg_class"
 MAX_SLOT_OFFSET = 8 * 4095
 
 
-def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
+def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[ValueLoc], int]:
     """Locations of a list of arguments (or results); returns them and the stack slot count."""
     return callconv.assign(TARGET, types, results)
 

@@ -39,11 +39,11 @@ from engine.ir.cfg import CFG
 from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
 from engine.runtime import vmctx as V
 
-from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
-from ..lowering import LoweringBase
-from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
+from ..lowering import LOADS, STORES, LoweringBase, common_rules
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
 from . import abi
-from .target import CALLER_SAVED, HEAP, SP, VMCTX
+from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
 #: the zero register (xzr/wzr); not allocatable, never tracked
 ZR = 64
@@ -67,9 +67,7 @@ _FALU = {Opcode.FADD: "fadd", Opcode.FSUB: "fsub", Opcode.FMUL: "fmul", Opcode.F
          Opcode.FMIN: "fmin", Opcode.FMAX: "fmax", Opcode.FABS: "fabs", Opcode.FNEG: "fneg",
          Opcode.FSQRT: "fsqrt", Opcode.FCEIL: "frintp", Opcode.FFLOOR: "frintm",
          Opcode.FTRUNC: "frintz", Opcode.FNEAREST: "frintn"}
-_LOADS = (Opcode.LOAD, Opcode.ULOAD8, Opcode.SLOAD8, Opcode.ULOAD16, Opcode.SLOAD16,
-          Opcode.ULOAD32, Opcode.SLOAD32)
-_STORES = (Opcode.STORE, Opcode.ISTORE8, Opcode.ISTORE16, Opcode.ISTORE32)
+_MEMORY_ACCESSES = LOADS + STORES
 _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
 
@@ -126,27 +124,15 @@ class Lowering(LoweringBase):
     (`traps`, `outgoing`, `uses_heap`)."""
 
     JUMP = "b"
+    TARGET = TARGET
+    CALLER_SAVED = CALLER_SAVED
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
-        self.f = func
-        self.info = info
-        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
-        self.vmap: dict[int, int] = {}
-        self.consts: dict[int, int] = {}
-        self.defs: dict[int, Inst] = {}
-        self.uses: dict[int, int] = {}
-        self.cur: MBlock | None = None
-        self.traps: set[int] = set()
-        self.outgoing = 0
-        self.saves_vmctx = False
+        self.init_state(func, info)
+        #: whether the function accesses memory 0 (x27 then holds its base)
         self.uses_heap = False
-        #: ids of instructions emitted at their (single) user instead of in place
-        self.fused: set[int] = set()
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def ty(self, v: int):
-        return self.f.value_types[v]
 
     def bits(self, v: int) -> int:
         return abi.bits(self.ty(v))
@@ -161,12 +147,6 @@ class Lowering(LoweringBase):
             self.materialize(r, self.ty(v), self.consts[v])
             return r
         return self.dst(v)
-
-    def dst(self, v: int) -> int:
-        r = self.vmap.get(v)
-        if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
-        return r
 
     def R(self, v: int, bits: int | None = None) -> Reg:
         return Reg(self.vreg(v), bits or self.bits(v))
@@ -198,9 +178,6 @@ class Lowering(LoweringBase):
         for s in srcs:
             uses += _regs_of(s)
         self.ins(op, d, *srcs, defs=[d.reg], uses=uses)
-
-    def tmp(self, cls: RegClass = RegClass.INT) -> int:
-        return self.mf.new_vreg(cls)
 
     def is_float(self, r: int) -> bool:
         if r >= 256:
@@ -256,10 +233,6 @@ class Lowering(LoweringBase):
         for i in nonzero[1:]:
             self.ins("movk", d, Imm(chunks[i]), f"lsl #{16 * i}", defs=[r], uses=[r])
 
-    def trap_label(self, code: TrapCode) -> Label:
-        self.traps.add(int(code))
-        return Label(name=f"{self.mf.name}_trap{int(code)}")
-
     def bcc_trap(self, cc: str, code: TrapCode) -> None:
         self.ins("b." + cc, self.trap_label(code))
 
@@ -293,7 +266,7 @@ class Lowering(LoweringBase):
                         self.uses[a] = self.uses.get(a, 0) + 1
                 if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
                     self.consts[inst.results[0]] = inst.imm
-                if inst.opcode in _LOADS + _STORES and inst.imm.memory == 0:
+                if inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0:
                     self.uses_heap = True
         if cfg.preds[0]:
             raise UnsupportedError("aarch64 lowering of a branch to the entry block")
@@ -399,14 +372,15 @@ class Lowering(LoweringBase):
         self.ins("str", Reg(t), self.vm(V.FUEL), uses=[t])
         self.bcc_trap("mi", TrapCode.OUT_OF_FUEL)
 
-    def lower_params(self) -> None:
-        params = self.f.entry.params
-        locs, _ = abi.assign([self.ty(p) for p in params])
-        for p, loc in zip(params, locs):
-            if loc.reg is not None:
-                self.mov(self.D(p), Reg(loc.reg, self.bits(p)))
-            else:
-                self.ins("@load_fp", self.D(p), Imm(16 + 8 * loc.stack), defs=[self.dst(p)])
+    def value_from_reg(self, v: int, reg: int) -> None:
+        d = self.D(v)
+        self.mov(d, Reg(reg, d.bits))
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        self.mov(Reg(reg, self.bits(v)), self.R(v))
+
+    def load_param(self, v: int, slot: int) -> None:
+        self.ins("@load_fp", self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     # -- conditions -----------------------------------------------------------------------------
 
@@ -746,9 +720,11 @@ class Lowering(LoweringBase):
 
     # -- runtime helpers ------------------------------------------------------------------------
 
-    def helper(self, h: Helper, consts: list[int], args: list[int],
-               result: int | None = None, traps: bool = False) -> None:
-        """Call runtime helper h (C calling convention): (vmctx, *consts, *args)."""
+    def helper(self, h: Helper, consts: list[int], args: list[int], result: int | None = None,
+               traps: bool = False, reload_heap: bool = False) -> None:
+        """Call runtime helper h (C calling convention): (vmctx, *consts, *args). The heap
+        base is reloaded after every helper call of a function that uses memory 0, so
+        `reload_heap` is implied."""
         self.ins("mov", Reg(0), Reg(VMCTX), defs=[0])
         k = 1
         for c in consts:
@@ -770,42 +746,7 @@ class Lowering(LoweringBase):
         if self.uses_heap:
             self.ins("ldr", Reg(HEAP), self.vm(self.info.offsets.memory_base(0)))
 
-    def r_memory_grow(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0])
-
-    def r_memory_fill(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_memory_copy(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_memory_init(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_data_drop(self, inst: Inst) -> None:
-        self.helper(Helper.DATA_DROP, [inst.imm], [])
-
-    def r_table_grow(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
-
-    def r_table_fill(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_table_copy(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_table_init(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_elem_drop(self, inst: Inst) -> None:
-        self.helper(Helper.ELEM_DROP, [inst.imm], [])
-
     # -- traps ----------------------------------------------------------------------------------
-
-    def r_trap(self, inst: Inst) -> None:
-        self.ins("b", self.trap_label(inst.imm))
 
     def r_trapz(self, inst: Inst) -> None:
         self.cond_trap(inst, on_zero=True)
@@ -862,50 +803,19 @@ class Lowering(LoweringBase):
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def call_args(self, args: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(a) for a in args])
-        fixed: list[int] = []
-        for a, loc in zip(args, locs):
-            if loc.stack is not None:
-                ra = self.R(a, 64)
-                self.ins("str", ra, Mem(SP, 8 * loc.stack, 64), uses=_regs_of(ra))
-        for a, loc in zip(args, locs):
-            if loc.reg is not None:
-                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
-                fixed.append(loc.reg)
-        return fixed, nstack
+    def store_arg(self, v: int, slot: int) -> None:
+        ra = self.R(v, 64)
+        self.ins("str", ra, Mem(SP, 8 * slot, 64), uses=_regs_of(ra))
 
-    def call_results(self, results: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
-        return [loc.reg for loc in locs if loc.reg is not None], nstack
+    def load_result(self, v: int, slot: int) -> None:
+        self.mov(Reg(self.dst(v), 64), Mem(SP, 8 * slot, 64))
 
-    def finish_call(self, results: list[int]) -> None:
-        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
-        self.reload_heap()
-        for r, loc in zip(results, locs):
-            d = self.D(r)
-            if loc.reg is not None:
-                self.mov(d, Reg(loc.reg, d.bits))
-            else:
-                self.mov(Reg(d.reg, 64), Mem(SP, 8 * loc.stack, 64))
+    def store_return(self, v: int, slot: int) -> None:
+        ra = self.R(v, 64)
+        self.ins("@store_fp", Imm(16 + 8 * slot), ra, uses=_regs_of(ra))
 
-    def r_call(self, inst: Inst) -> None:
-        fixed, nargs = self.call_args(inst.args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        idx = inst.imm
-        if idx < self.info.num_imported_funcs:
-            self.saves_vmctx = True
-            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
-        else:
-            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
-                     clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
-
-    def r_call_indirect(self, inst: Inst) -> None:
-        imm = inst.imm
-        idx, args = inst.args[0], inst.args[1:]
-        m = self.table_entry(imm.table, idx)
+    def callee_ref(self, imm, index: int) -> int:
+        m = self.table_entry(imm.table, index)
         ref = self.tmp()
         self.ins("ldr", Reg(ref), m, defs=[ref], uses=_regs_of(m))
         self.ins("cbz", Reg(ref), self.trap_label(TrapCode.INDIRECT_CALL_TO_NULL), uses=[ref])
@@ -914,100 +824,31 @@ class Lowering(LoweringBase):
         self.ins("ldr", Reg(got), Mem(ref, V.FUNCREF_SIG, 64), defs=[got], uses=[ref])
         self.ins("cmp", Reg(sig), Reg(got), uses=[sig, got])
         self.bcc_trap("ne", TrapCode.BAD_SIGNATURE)
-        fixed, nargs = self.call_args(args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        self.saves_vmctx = True
-        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
+        return ref
 
     # -- control --------------------------------------------------------------------------------
 
-    def r_brif(self, inst: Inst) -> None:
-        t, e = inst.targets
-        tb, eb = self.edge(t), self.edge(e)
-        self.branch(inst.args[0], True, Label(tb), (tb,))
-        self.ins("b", Label(eb), targets=(eb,))
+    def branch_if(self, inst: Inst, block: int) -> None:
+        self.branch(inst.args[0], True, Label(block), (block,))
 
-    def r_br_table(self, inst: Inst) -> None:
-        targets = [self.edge(bc) for bc in inst.targets]
-        ri = self.vreg(inst.args[0])
-        self._br_tree(ri, targets[:-1], 0, len(targets) - 1, targets[-1])
-
-    def _cmp_index(self, ri: int, k: int) -> None:
+    def index_branch(self, ri: int, k: int, cond: str, block: int) -> None:
         if imm12(k):
             self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
         else:
             t = self.tmp()
             self.int_const(t, k, 32)
             self.ins("cmp", Reg(ri, 32), Reg(t, 32), uses=[ri, t])
-
-    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
-        """Binary search over case indices [lo, hi) (a compare-and-branch tree)."""
-        if hi - lo <= 3:
-            for k in range(lo, hi):
-                self._cmp_index(ri, k)
-                self.ins("b.eq", Label(cases[k]), targets=(cases[k],))
-            self.ins("b", Label(default), targets=(default,))
-            return
-        mid = (lo + hi) // 2
-        upper = self.mf.new_block(self.cur.loop_depth)
-        self._cmp_index(ri, mid)
-        self.ins("b.hs", Label(upper.id), targets=(upper.id,))
-        self._br_tree(ri, cases, lo, mid, default)
-        saved = self.cur
-        self.cur = upper
-        self._br_tree(ri, cases, mid, hi, default)
-        self.cur = saved
-
-    def r_return(self, inst: Inst) -> None:
-        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
-        fixed = []
-        for a, loc in zip(inst.args, locs):
-            if loc.stack is not None:
-                ra = self.R(a, 64)
-                self.ins("@store_fp", Imm(16 + 8 * loc.stack), ra, uses=_regs_of(ra))
-        for a, loc in zip(inst.args, locs):
-            if loc.reg is not None:
-                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
-                fixed.append(loc.reg)
-        self.ins("@ret", uses=fixed)
+        self.ins("b." + cond, Label(block), targets=(block,))
 
 
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **common_rules(Lowering),
     **{op: Lowering.r_alu for op in _ALU},
     _O.IMUL: Lowering.r_imul,
     **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},
     **{op: Lowering.r_shift for op in (*_SHIFT, _O.ROTL)},
-    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
-    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
-    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.FCMP: Lowering.r_fcmp,
-    _O.SELECT: Lowering.r_select,
     **{op: Lowering.r_float for op in _FALU},
     _O.FCOPYSIGN: Lowering.r_fcopysign,
-    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
-    _O.SEXTEND: Lowering.r_sextend,
-    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
-                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
-    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
     _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
-    _O.BITCAST: Lowering.r_bitcast,
-    _O.HEAP_CHECK: Lowering.r_heap_check,
-    **{op: Lowering.r_load for op in _LOADS},
-    **{op: Lowering.r_store for op in _STORES},
-    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
-    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
-    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
-    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
-    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
-    _O.REF_FUNC: Lowering.r_ref_func,
-    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
-    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
-    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
-    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
-    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
-    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
-    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
-    _O.RETURN: Lowering.r_return,
 }

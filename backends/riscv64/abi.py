@@ -34,7 +34,7 @@ from .target import TARGET
 __all__ = ["Frame", "ValueLoc", "assign", "bits", "load_op", "reg_class", "store_op"]
 
 
-def assign(types: Sequence[ValType], results: bool = False) -> tuple[list[ValueLoc], int]:
+def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[ValueLoc], int]:
     """Locations of a list of arguments (or results); returns them and the stack slot count
     (the shared rule of backends/callconv.py over riscv64's registers)."""
     return callconv.assign(TARGET, types, results)

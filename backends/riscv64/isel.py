@@ -36,11 +36,11 @@ from engine.ir.cfg import CFG
 from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
 from engine.runtime import vmctx as V
 
-from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
-from ..lowering import LoweringBase
-from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
+from ..lowering import LoweringBase, common_rules
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
 from . import abi
-from .target import A, CALLER_SAVED, HEAP, SP, VMCTX, ZERO, is_float
+from .target import A, CALLER_SAVED, HEAP, SP, TARGET, VMCTX, ZERO, is_float
 
 #: IntCC -> (branch op, swap operands) meaning "branch if a cc b"
 _BRANCH = {IntCC.EQ: ("beq", False), IntCC.NE: ("bne", False), IntCC.SLT: ("blt", False),
@@ -79,26 +79,15 @@ class Lowering(LoweringBase):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
 
     JUMP = "j"
+    TARGET = TARGET
+    CALLER_SAVED = CALLER_SAVED
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
-        self.f = func
-        self.info = info
-        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
-        self.vmap: dict[int, int] = {}
-        self.consts: dict[int, int] = {}
-        self.defs: dict[int, Inst] = {}
-        self.uses: dict[int, int] = {}
-        self.cur: MBlock | None = None
-        self.traps: set[int] = set()
-        self.outgoing = 0
-        self.saves_vmctx = False
-        self.fused: set[int] = set()
+        self.init_state(func, info)
+        #: i32 values zero-extended in the current block: value -> register
         self.zext_cache: dict[int, int] = {}
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def ty(self, v: int):
-        return self.f.value_types[v]
 
     def is32(self, v: int) -> bool:
         return self.ty(v) in (I32, F32)
@@ -119,12 +108,6 @@ class Lowering(LoweringBase):
             r = self.mf.new_vreg(self.cls(v))
             self.materialize(r, self.ty(v), self.consts[v])
             return r
-        r = self.vmap.get(v)
-        if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
-        return r
-
-    def dst(self, v: int) -> int:
         r = self.vmap.get(v)
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
@@ -153,9 +136,6 @@ class Lowering(LoweringBase):
     def op2(self, op: str, d: int, a: int, *extra) -> None:
         self.ins(op, Reg(d), Reg(a), *extra, defs=[d], uses=[a])
 
-    def tmp(self, cls: RegClass = RegClass.INT) -> int:
-        return self.mf.new_vreg(cls)
-
     def mov(self, d: int, s: int) -> None:
         """d <- s, registers of one class."""
         op = "fmv.d" if self._is_float(d) else "mv"
@@ -180,10 +160,6 @@ class Lowering(LoweringBase):
             self.ins(mv, Reg(r), Reg(t), defs=[r], uses=[t])
         else:
             self.li(r, _signed(value, 32 if ty == I32 else 64))
-
-    def trap_label(self, code: TrapCode) -> Label:
-        self.traps.add(int(code))
-        return Label(name=f"{self.mf.name}_trap{int(code)}")
 
     def branch_trap(self, op: str, a: int, b: int, code: TrapCode) -> None:
         self.ins(op, Reg(a), Reg(b), self.trap_label(code), uses=[a, b])
@@ -297,16 +273,15 @@ class Lowering(LoweringBase):
             self.store("sd", t, self.vm(V.FUEL))
             self.branch_trap("blt", t, ZERO, TrapCode.OUT_OF_FUEL)
 
-    def lower_params(self) -> None:
-        params = self.f.entry.params
-        locs, _ = abi.assign([self.ty(p) for p in params])
-        for p, loc in zip(params, locs):
-            if loc.reg is not None:
-                self.mov(self.dst(p), loc.reg)
-            else:
-                d = self.dst(p)
-                self.ins("@load_fp", Reg(d), Imm(8 * loc.stack), abi.load_op(self.ty(p)),
-                         defs=[d])
+    def value_from_reg(self, v: int, reg: int) -> None:
+        self.mov(self.dst(v), reg)
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        self.mov(reg, self.vreg(v))
+
+    def load_param(self, v: int, slot: int) -> None:
+        d = self.dst(v)
+        self.ins("@load_fp", Reg(d), Imm(8 * slot), abi.load_op(self.ty(v)), defs=[d])
 
     # -- fusion ---------------------------------------------------------------------------------
 
@@ -746,42 +721,7 @@ class Lowering(LoweringBase):
             m = self.vm(self.info.offsets.memory_base(0))
             self.ins("ld", Reg(HEAP), m, uses=[m.base])
 
-    def r_memory_grow(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
-
-    def r_memory_fill(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_memory_copy(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_memory_init(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_data_drop(self, inst: Inst) -> None:
-        self.helper(Helper.DATA_DROP, [inst.imm], [])
-
-    def r_table_grow(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
-
-    def r_table_fill(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_table_copy(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_table_init(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_elem_drop(self, inst: Inst) -> None:
-        self.helper(Helper.ELEM_DROP, [inst.imm], [])
-
     # -- traps ----------------------------------------------------------------------------------
-
-    def r_trap(self, inst: Inst) -> None:
-        self.ins("j", self.trap_label(inst.imm))
 
     def r_trapz(self, inst: Inst) -> None:
         op, a, b = self.cond(inst.args[0])
@@ -793,52 +733,21 @@ class Lowering(LoweringBase):
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def call_args(self, args: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(a) for a in args])
-        fixed: list[int] = []
-        # stack arguments first, then registers
-        for a, loc in zip(args, locs):
-            if loc.stack is not None:
-                op = "fsd" if self.cls(a) == RegClass.FLOAT else "sd"
-                self.store(op, self.vreg(a), self.sp_slot(8 * loc.stack))
-        for a, loc in zip(args, locs):
-            if loc.reg is not None:
-                self.mov(loc.reg, self.vreg(a))
-                fixed.append(loc.reg)
-        return fixed, nstack
+    def store_arg(self, v: int, slot: int) -> None:
+        op = "fsd" if self.cls(v) == RegClass.FLOAT else "sd"
+        self.store(op, self.vreg(v), self.sp_slot(8 * slot))
 
-    def call_results(self, results: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
-        return [loc.reg for loc in locs if loc.reg is not None], nstack
+    def load_result(self, v: int, slot: int) -> None:
+        d = self.dst(v)
+        self.load("fld" if self.cls(v) == RegClass.FLOAT else "ld", d, self.sp_slot(8 * slot))
 
-    def finish_call(self, results: list[int]) -> None:
-        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
-        self.reload_heap()
-        for r, loc in zip(results, locs):
-            d = self.dst(r)
-            if loc.reg is not None:
-                self.mov(d, loc.reg)
-            else:
-                self.load("fld" if self.cls(r) == RegClass.FLOAT else "ld", d,
-                          self.sp_slot(8 * loc.stack))
+    def store_return(self, v: int, slot: int) -> None:
+        ra = self.vreg(v)
+        op = "fsd" if self.cls(v) == RegClass.FLOAT else "sd"
+        self.ins("@store_fp", Reg(ra), Imm(8 * slot), op, uses=[ra])
 
-    def r_call(self, inst: Inst) -> None:
-        fixed, nargs = self.call_args(inst.args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        idx = inst.imm
-        if idx < self.info.num_imported_funcs:
-            self.saves_vmctx = True
-            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
-        else:
-            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
-                     clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
-
-    def r_call_indirect(self, inst: Inst) -> None:
-        imm = inst.imm
-        idx, args = inst.args[0], inst.args[1:]
-        m = self.table_entry(imm.table, idx)
+    def callee_ref(self, imm, index: int) -> int:
+        m = self.table_entry(imm.table, index)
         ref = self.tmp()
         self.load("ld", ref, m)
         self.branch_trap("beq", ref, ZERO, TrapCode.INDIRECT_CALL_TO_NULL)
@@ -846,27 +755,15 @@ class Lowering(LoweringBase):
         self.load("ld", sig, self.vm(self.info.offsets.sig_id(imm.type_index)))
         self.load("ld", got, Mem(ref, V.FUNCREF_SIG))
         self.branch_trap("bne", sig, got, TrapCode.BAD_SIGNATURE)
-        fixed, nargs = self.call_args(args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        self.saves_vmctx = True
-        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
+        return ref
 
     # -- control --------------------------------------------------------------------------------
 
-    def r_brif(self, inst: Inst) -> None:
-        t, e = inst.targets
-        tb, eb = self.edge(t), self.edge(e)
+    def branch_if(self, inst: Inst, block: int) -> None:
         op, a, b = self.cond(inst.args[0])
-        self.ins(op, Reg(a), Reg(b), Label(tb), uses=[a, b], targets=(tb,))
-        self.ins("j", Label(eb), targets=(eb,))
+        self.ins(op, Reg(a), Reg(b), Label(block), uses=[a, b], targets=(block,))
 
-    def r_br_table(self, inst: Inst) -> None:
-        targets = [self.edge(bc) for bc in inst.targets]
-        default = targets[-1]
-        cases = targets[:-1]
-        ri = self.vreg(inst.args[0])
+    def dispatch(self, ri: int, cases: list[int], default: int) -> None:
         # i32 indices are sign-extended, so unsigned 64-bit compares order them as unsigned
         # 32-bit values
         if len(cases) >= _JUMP_TABLE_MIN:
@@ -876,8 +773,8 @@ class Lowering(LoweringBase):
             self.ins("@jtable", Reg(ri), [Label(c) for c in cases], uses=[ri],
                      targets=tuple(dict.fromkeys(cases)))
             return
-        # a few cases: binary search over [lo, hi), a compare-and-branch tree
-        self._br_tree(ri, cases, 0, len(cases), default)
+        # a few cases: a compare-and-branch tree
+        self.br_tree(ri, cases, 0, len(cases), default)
 
     def _const_reg(self, k: int) -> int:
         if k == 0:
@@ -886,75 +783,22 @@ class Lowering(LoweringBase):
         self.li(t, k)
         return t
 
-    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
-        if hi - lo <= 3:
-            for k in range(lo, hi):
-                c = self._const_reg(k)
-                self.ins("beq", Reg(ri), Reg(c), Label(cases[k]), uses=[ri, c],
-                         targets=(cases[k],))
-            self.ins("j", Label(default), targets=(default,))
-            return
-        mid = (lo + hi) // 2
-        upper = self.mf.new_block(self.cur.loop_depth)
-        c = self._const_reg(mid)
-        self.ins("bgeu", Reg(ri), Reg(c), Label(upper.id), uses=[ri, c], targets=(upper.id,))
-        self._br_tree(ri, cases, lo, mid, default)
-        saved = self.cur
-        self.cur = upper
-        self._br_tree(ri, cases, mid, hi, default)
-        self.cur = saved
-
-    def r_return(self, inst: Inst) -> None:
-        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
-        fixed = []
-        for a, loc in zip(inst.args, locs):
-            if loc.stack is not None:
-                ra = self.vreg(a)
-                op = "fsd" if self.cls(a) == RegClass.FLOAT else "sd"
-                self.ins("@store_fp", Reg(ra), Imm(8 * loc.stack), op, uses=[ra])
-        for a, loc in zip(inst.args, locs):
-            if loc.reg is not None:
-                self.mov(loc.reg, self.vreg(a))
-                fixed.append(loc.reg)
-        self.ins("@ret", uses=fixed)
+    def index_branch(self, ri: int, k: int, cond: str, block: int) -> None:
+        c = self._const_reg(k)
+        self.ins("beq" if cond == "eq" else "bgeu", Reg(ri), Reg(c), Label(block), uses=[ri, c],
+                 targets=(block,))
 
 
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **common_rules(Lowering),
     **{op: Lowering.r_alu for op in _ALU},
     **{op: Lowering.r_muldiv for op in _MULDIV},
     **{op: Lowering.r_shift for op in _SHIFT},
     _O.ROTL: Lowering.r_rotate, _O.ROTR: Lowering.r_rotate,
-    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
-    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
-    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.SELECT: Lowering.r_select,
     **{op: Lowering.r_falu for op in _FALU},
     _O.FMIN: Lowering.r_fminmax, _O.FMAX: Lowering.r_fminmax,
     _O.FABS: Lowering.r_fsign, _O.FNEG: Lowering.r_fsign, _O.FCOPYSIGN: Lowering.r_fsign,
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
-    _O.FCMP: Lowering.r_fcmp,
-    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
-    _O.SEXTEND: Lowering.r_sextend,
-    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
-                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
-    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
-    _O.BITCAST: Lowering.r_bitcast,
-    _O.HEAP_CHECK: Lowering.r_heap_check,
-    **{op: Lowering.r_load for op in (_O.LOAD, *_LOAD)},
-    **{op: Lowering.r_store for op in (_O.STORE, *_STORE)},
-    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
-    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
-    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
-    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
-    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
-    _O.REF_FUNC: Lowering.r_ref_func,
-    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
-    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
-    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
-    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
-    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
-    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
-    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
-    _O.RETURN: Lowering.r_return,
 }

@@ -19,59 +19,18 @@ from typing import Sequence
 
 from engine.wasm.types import ValType
 
-from ..base import RegClass
+from .. import callconv
+from ..callconv import ValueLoc, bits, reg_class
 from .target import TARGET
 
-
-def reg_class(t: ValType) -> RegClass:
-    return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
-
-
-def bits(t: ValType) -> int:
-    return 32 if t in (ValType.I32, ValType.F32) else 64
-
-
-@dataclass(slots=True, frozen=True)
-class ValueLoc:
-    """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""
-
-    reg: int | None = None
-    stack: int | None = None
+__all__ = ["Frame", "ValueLoc", "assign", "bits", "reg_class"]
 
 
 def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[ValueLoc], int]:
     """Locations of a list of arguments (or results); returns them (a shared tuple: do not
-    change it) and the stack slot count."""
-    key = (tuple(types), results)
-    hit = _ASSIGNED.get(key)
-    if hit is None:
-        hit = _ASSIGNED[key] = _assign(key[0], results)
-    return hit
-
-
-def _assign(types: tuple[ValType, ...], results: bool) -> tuple[tuple[ValueLoc, ...], int]:
-    pools = TARGET.ret_regs if results else TARGET.arg_regs
-    int_regs, float_regs = pools[RegClass.INT], pools[RegClass.FLOAT]
-    n_int = n_float = 0
-    out: list[ValueLoc] = []
-    nstack = 0
-    for t in types:
-        if t is ValType.F32 or t is ValType.F64:
-            if n_float < len(float_regs):
-                out.append(ValueLoc(reg=float_regs[n_float]))
-                n_float += 1
-                continue
-        elif n_int < len(int_regs):
-            out.append(ValueLoc(reg=int_regs[n_int]))
-            n_int += 1
-            continue
-        out.append(ValueLoc(stack=nstack))
-        nstack += 1
-    return tuple(out), nstack
-
-
-#: assign's answers by (types, results): signatures repeat across a module's calls
-_ASSIGNED: dict[tuple[tuple[ValType, ...], bool], tuple[tuple[ValueLoc, ...], int]] = {}
+    change it) and the stack slot count (the shared rule of backends/callconv.py over
+    x86_64's registers)."""
+    return callconv.assign(TARGET, types, results)
 
 
 @dataclass(slots=True)

@@ -23,11 +23,12 @@ from engine.ir.cfg import CFG
 from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode)
 from engine.runtime import vmctx as V
 
-from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass, func_symbol
-from ..lowering import LoweringBase
-from ..mir import Imm, Label, MBlock, Mem, MFunction, MInst, Reg, tuple_new
+from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
+from ..lowering import LoweringBase, common_rules
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, tuple_new
 from . import abi
-from .target import CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, VMCTX
+from .target import (CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, TARGET,
+                     VMCTX)
 
 _ICC = {IntCC.EQ: "e", IntCC.NE: "ne", IntCC.SLT: "l", IntCC.SLE: "le", IntCC.SGT: "g",
         IntCC.SGE: "ge", IntCC.ULT: "b", IntCC.ULE: "be", IntCC.UGT: "a", IntCC.UGE: "ae"}
@@ -72,28 +73,16 @@ class Lowering(LoweringBase):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
 
     JUMP = "jmp"
+    TARGET = TARGET
+    CALLER_SAVED = CALLER_SAVED
 
     def __init__(self, func: Function, info: ModuleInfo, features: frozenset[str]) -> None:
-        self.f = func
-        self.info = info
+        self.init_state(func, info)
         self.features = features
-        self.mf = MFunction(func_symbol(func.index) if func.index >= 0 else func.name)
-        self.vmap: dict[int, int] = {}
-        self.consts: dict[int, int] = {}
-        self.defs: dict[int, Inst] = {}
-        self.uses: dict[int, int] = {}
-        self.cur: MBlock | None = None
-        self.traps: set[int] = set()
-        self.outgoing = 0
-        self.saves_vmctx = False
-        self.fused: set[int] = set()
         #: loads folded into their single user: IR value -> the load
         self.fused_loads: dict[int, Inst] = {}
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def ty(self, v: int):
-        return self.f.value_types[v]
 
     def bits(self, v: int) -> int:
         t = self.f.value_types[v]
@@ -109,12 +98,6 @@ class Lowering(LoweringBase):
             r = self.mf.new_vreg(self.cls(v))
             self.materialize(r, self.ty(v), self.consts[v])
             return r
-        r = self.vmap.get(v)
-        if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
-        return r
-
-    def dst(self, v: int) -> int:
         r = self.vmap.get(v)
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
@@ -158,9 +141,6 @@ class Lowering(LoweringBase):
         i = MInst(op, list(ops), defs, uses, **kw) if kw else MInst(op, list(ops), defs, uses)
         self.cur.insts.append(i)
         return i
-
-    def tmp(self, cls: RegClass = RegClass.INT) -> int:
-        return self.mf.new_vreg(cls)
 
     def mov(self, d: Reg, s) -> None:
         """d <- s for same-class registers, immediates or memory."""
@@ -211,10 +191,6 @@ class Lowering(LoweringBase):
             self.ins("mov", Reg(r, 64), Imm(_signed(value, 64)), defs=[r])
         else:
             self.ins("movabs", Reg(r, 64), Imm(value), defs=[r])
-
-    def trap_label(self, code: TrapCode) -> Label:
-        self.traps.add(int(code))
-        return Label(name=f"{self.mf.name}_trap{int(code)}")
 
     def jcc_trap(self, cc: str, code: TrapCode) -> None:
         self.ins("j" + cc, self.trap_label(code))
@@ -300,14 +276,15 @@ class Lowering(LoweringBase):
             self.ins("sub", self.vm(V.FUEL), Imm(n))
             self.jcc_trap("s", TrapCode.OUT_OF_FUEL)
 
-    def lower_params(self) -> None:
-        params = self.f.entry.params
-        locs, _ = abi.assign([self.ty(p) for p in params])
-        for p, loc in zip(params, locs):
-            if loc.reg is not None:
-                self.mov(self.D(p), Reg(loc.reg, self.bits(p)))
-            else:
-                self.ins("@load_rbp", self.D(p), Imm(16 + 8 * loc.stack), defs=[self.dst(p)])
+    def value_from_reg(self, v: int, reg: int) -> None:
+        d = self.D(v)
+        self.mov(d, Reg(reg, d.bits))
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        self.mov(Reg(reg, self.bits(v)), self.R(v))
+
+    def load_param(self, v: int, slot: int) -> None:
+        self.ins("@load_rbp", self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     # -- fusion ---------------------------------------------------------------------------------
 
@@ -843,42 +820,7 @@ class Lowering(LoweringBase):
         if self.info.offsets.num_memories:
             self.ins("mov", Reg(HEAP), self.vm(self.info.offsets.memory_base(0)))
 
-    def r_memory_grow(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
-
-    def r_memory_fill(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_memory_copy(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_memory_init(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_data_drop(self, inst: Inst) -> None:
-        self.helper(Helper.DATA_DROP, [inst.imm], [])
-
-    def r_table_grow(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
-
-    def r_table_fill(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_table_copy(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_table_init(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_elem_drop(self, inst: Inst) -> None:
-        self.helper(Helper.ELEM_DROP, [inst.imm], [])
-
     # -- traps ----------------------------------------------------------------------------------
-
-    def r_trap(self, inst: Inst) -> None:
-        self.ins("jmp", self.trap_label(inst.imm))
 
     def r_trapz(self, inst: Inst) -> None:
         cc = self.cond(inst.args[0], inst)
@@ -890,54 +832,22 @@ class Lowering(LoweringBase):
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def call_args(self, args: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(a) for a in args])
-        fixed: list[int] = []
-        # stack arguments first (they may need scratch), then registers
-        for a, loc in zip(args, locs):
-            if loc.stack is not None:
-                ra = self.R(a)
-                if self.cls(a) == RegClass.FLOAT:
-                    self.ins("movsd", Mem(RSP, 8 * loc.stack, 64), Reg(ra.reg, 64), uses=[ra.reg])
-                else:
-                    self.ins("mov", Mem(RSP, 8 * loc.stack, 64), Reg(ra.reg, 64), uses=[ra.reg])
-        for a, loc in zip(args, locs):
-            if loc.reg is not None:
-                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
-                fixed.append(loc.reg)
-        return fixed, nstack
+    def store_arg(self, v: int, slot: int) -> None:
+        ra = self.R(v)
+        op = "movsd" if self.cls(v) == RegClass.FLOAT else "mov"
+        self.ins(op, Mem(RSP, 8 * slot, 64), Reg(ra.reg, 64), uses=[ra.reg])
 
-    def call_results(self, results: list[int]) -> tuple[list[int], int]:
-        locs, nstack = abi.assign([self.ty(r) for r in results], results=True)
-        return [loc.reg for loc in locs if loc.reg is not None], nstack
+    def load_result(self, v: int, slot: int) -> None:
+        d = self.D(v)
+        self.mov(Reg(d.reg, 64), Mem(RSP, 8 * slot, 64))
 
-    def finish_call(self, results: list[int]) -> None:
-        locs, _ = abi.assign([self.ty(r) for r in results], results=True)
-        self.reload_heap()
-        for r, loc in zip(results, locs):
-            d = self.D(r)
-            if loc.reg is not None:
-                self.mov(d, Reg(loc.reg, d.bits))
-            else:
-                self.mov(Reg(d.reg, 64), Mem(RSP, 8 * loc.stack, 64))
+    def store_return(self, v: int, slot: int) -> None:
+        ra = self.R(v)
+        op = "movsd" if self.cls(v) == RegClass.FLOAT else "mov"
+        self.ins("@store_rbp", Imm(16 + 8 * slot), Reg(ra.reg, 64), op, uses=[ra.reg])
 
-    def r_call(self, inst: Inst) -> None:
-        fixed, nargs = self.call_args(inst.args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        idx = inst.imm
-        if idx < self.info.num_imported_funcs:
-            self.saves_vmctx = True
-            self.ins("@call_import", Imm(idx), defs=rets, uses=fixed, clobbers=CALLER_SAVED)
-        else:
-            self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
-                     clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
-
-    def r_call_indirect(self, inst: Inst) -> None:
-        imm = inst.imm
-        idx, args = inst.args[0], inst.args[1:]
-        m = self.table_entry(imm.table, idx)
+    def callee_ref(self, imm, index: int) -> int:
+        m = self.table_entry(imm.table, index)
         ref = self.tmp()
         self.ins("mov", Reg(ref), m, defs=[ref], uses=_regs_of(m))
         self.ins("test", Reg(ref), Reg(ref), uses=[ref])
@@ -946,102 +856,31 @@ class Lowering(LoweringBase):
         self.ins("mov", Reg(sig), self.vm(self.info.offsets.sig_id(imm.type_index)), defs=[sig])
         self.ins("cmp", Reg(sig), Mem(ref, V.FUNCREF_SIG, 64), uses=[sig, ref])
         self.jcc_trap("ne", TrapCode.BAD_SIGNATURE)
-        fixed, nargs = self.call_args(args)
-        rets, nres = self.call_results(inst.results)
-        self.outgoing = max(self.outgoing, nargs, nres)
-        self.saves_vmctx = True
-        self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref], clobbers=CALLER_SAVED)
-        self.finish_call(inst.results)
+        return ref
 
     # -- control --------------------------------------------------------------------------------
 
-    def r_brif(self, inst: Inst) -> None:
-        t, e = inst.targets
-        tb, eb = self.edge(t), self.edge(e)
+    def branch_if(self, inst: Inst, block: int) -> None:
         cc = self.cond(inst.args[0], inst)
-        self.ins("j" + cc, Label(tb), targets=(tb,))
-        self.ins("jmp", Label(eb), targets=(eb,))
+        self.ins("j" + cc, Label(block), targets=(block,))
 
-    def r_br_table(self, inst: Inst) -> None:
-        targets = [self.edge(bc) for bc in inst.targets]
-        default = targets[-1]
-        cases = targets[:-1]
-        ri = self.vreg(inst.args[0])
-        # binary search over [lo, hi): compare-and-branch tree
-        self._br_tree(ri, cases, 0, len(cases), default)
-
-    def _br_tree(self, ri: int, cases: list[int], lo: int, hi: int, default: int) -> None:
-        if hi - lo <= 3:
-            for k in range(lo, hi):
-                self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
-                self.ins("je", Label(cases[k]), targets=(cases[k],))
-            self.ins("jmp", Label(default), targets=(default,))
-            return
-        mid = (lo + hi) // 2
-        upper = self.mf.new_block(self.cur.loop_depth)
-        self.ins("cmp", Reg(ri, 32), Imm(mid), uses=[ri])
-        self.ins("jae", Label(upper.id), targets=(upper.id,))
-        self._br_tree(ri, cases, lo, mid, default)
-        saved = self.cur
-        self.cur = upper
-        self._br_tree(ri, cases, mid, hi, default)
-        self.cur = saved
-
-    def r_return(self, inst: Inst) -> None:
-        locs, _ = abi.assign([self.ty(a) for a in inst.args], results=True)
-        fixed = []
-        for a, loc in zip(inst.args, locs):
-            if loc.stack is not None:
-                ra = self.R(a)
-                op = "movsd" if self.cls(a) == RegClass.FLOAT else "mov"
-                self.ins("@store_rbp", Imm(16 + 8 * loc.stack), Reg(ra.reg, 64), op,
-                         uses=[ra.reg])
-        for a, loc in zip(inst.args, locs):
-            if loc.reg is not None:
-                self.mov(Reg(loc.reg, self.bits(a)), self.R(a))
-                fixed.append(loc.reg)
-        self.ins("@ret", uses=fixed)
+    def index_branch(self, ri: int, k: int, cond: str, block: int) -> None:
+        self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
+        self.ins("je" if cond == "eq" else "jae", Label(block), targets=(block,))
 
 
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
+    **common_rules(Lowering),
     **{op: Lowering.r_alu for op in _ALU},
     _O.IMUL: Lowering.r_imul,
     **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},
     **{op: Lowering.r_shift for op in _SHIFT},
-    **{op: Lowering.r_bitcount for op in (_O.CLZ, _O.CTZ, _O.POPCNT)},
-    **{op: Lowering.r_sext for op in (_O.SEXT8, _O.SEXT16, _O.SEXT32)},
-    _O.ICMP: Lowering.r_icmp, _O.EQZ: Lowering.r_eqz, _O.SELECT: Lowering.r_select,
     **{op: Lowering.r_falu for op in _FALU},
     _O.FMIN: Lowering.r_fminmax, _O.FMAX: Lowering.r_fminmax,
     _O.FABS: Lowering.r_fabs, _O.FNEG: Lowering.r_fneg, _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
-    _O.FCMP: Lowering.r_fcmp,
-    _O.IREDUCE: Lowering.r_ireduce, _O.UEXTEND: Lowering.r_uextend,
-    _O.SEXTEND: Lowering.r_sextend,
-    **{op: Lowering.r_fcvt_to_int for op in (_O.FCVT_TO_SINT, _O.FCVT_TO_UINT,
-                                              _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
-    _O.FCVT_FROM_SINT: Lowering.r_fcvt_from_int, _O.FCVT_FROM_UINT: Lowering.r_fcvt_from_int,
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
-    _O.BITCAST: Lowering.r_bitcast,
-    _O.HEAP_CHECK: Lowering.r_heap_check,
-    **{op: Lowering.r_load for op in (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16,
-                                      _O.ULOAD32, _O.SLOAD32)},
-    **{op: Lowering.r_store for op in (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)},
-    _O.MEMORY_SIZE: Lowering.r_memory_size, _O.MEMORY_GROW: Lowering.r_memory_grow,
-    _O.MEMORY_FILL: Lowering.r_memory_fill, _O.MEMORY_COPY: Lowering.r_memory_copy,
-    _O.MEMORY_INIT: Lowering.r_memory_init, _O.DATA_DROP: Lowering.r_data_drop,
-    _O.GLOBAL_GET: Lowering.r_global_get, _O.GLOBAL_SET: Lowering.r_global_set,
-    _O.REF_NULL: Lowering.r_ref_null, _O.REF_IS_NULL: Lowering.r_ref_is_null,
-    _O.REF_FUNC: Lowering.r_ref_func,
-    _O.TABLE_GET: Lowering.r_table_get, _O.TABLE_SET: Lowering.r_table_set,
-    _O.TABLE_SIZE: Lowering.r_table_size, _O.TABLE_GROW: Lowering.r_table_grow,
-    _O.TABLE_FILL: Lowering.r_table_fill, _O.TABLE_COPY: Lowering.r_table_copy,
-    _O.TABLE_INIT: Lowering.r_table_init, _O.ELEM_DROP: Lowering.r_elem_drop,
-    _O.TRAP: Lowering.r_trap, _O.TRAPZ: Lowering.r_trapz, _O.TRAPNZ: Lowering.r_trapnz,
-    _O.CALL: Lowering.r_call, _O.CALL_INDIRECT: Lowering.r_call_indirect,
-    _O.JUMP: Lowering.r_jump, _O.BRIF: Lowering.r_brif, _O.BR_TABLE: Lowering.r_br_table,
-    _O.RETURN: Lowering.r_return,
 }
 
 #: opcodes try_fuse may fold into the next instruction (by identity)
