@@ -112,6 +112,10 @@ def func_symbol(index: int) -> str:
     return f"func{index}"
 
 
+#: the label of the trap stub every compiled unit carries (generated code jumps to it)
+TRAP_SYMBOL = "__trap"
+
+
 def sig_key(params: Sequence[object], results: Sequence[object]) -> str:
     """A symbol-safe name for a signature, e.g. ``i32_i64__f64`` (params ``__`` results)."""
     return "_".join(str(p) for p in params) + "__" + "_".join(str(r) for r in results)

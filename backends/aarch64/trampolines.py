@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from engine.runtime import vmctx as V
 
-from ..base import HELPER_INDEX, Helper
+from ..base import HELPER_INDEX, TRAP_SYMBOL, Helper
 from . import abi
 from .emit import sp_adjust
 from .target import reg_name
 
-TRAP = "__trap"
+TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 _ENTRY_FRAME = 192
 _PAIRS = [("x19", "x20", 16), ("x21", "x22", 32), ("x23", "x24", 48), ("x25", "x26", 64),

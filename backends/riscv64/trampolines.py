@@ -21,11 +21,11 @@ from __future__ import annotations
 from engine.runtime import vmctx as V
 from engine.wasm.types import ValType
 
-from ..base import HELPER_INDEX, Helper
+from ..base import HELPER_INDEX, TRAP_SYMBOL, Helper
 from . import abi
 from .target import reg_name
 
-TRAP = "__trap"
+TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 _INT_SAVED = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"]
 _FLOAT_SAVED = [f"fs{i}" for i in range(12)]

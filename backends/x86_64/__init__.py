@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Sequence
 
-from ..base import CompiledCode, ModuleInfo, TargetDesc, func_symbol, register, sig_key
-from ..regalloc import Allocator
+from ..base import CompiledCode, ModuleInfo, TargetDesc, register
+from ..module_compile import ModuleCompiler
 from .emit import FunctionEmitter, SpillMoves, assemble, frame_for
 from .isel import Lowering
 from .target import TARGET
-from .trampolines import TRAP, common_stubs, entry_trampoline, exit_trampoline
+from .trampolines import common_stubs, entry_trampoline, exit_trampoline
 
 __all__ = ["X86_64Backend", "host_features"]
 
@@ -42,7 +41,7 @@ def host_features() -> frozenset[str]:
 EMULATOR_FEATURES = frozenset({"sse4.1", "popcnt", "lzcnt", "bmi1"})
 
 
-class X86_64Backend:
+class X86_64Backend(ModuleCompiler):
     """Compiles IR functions of one module to x86_64 machine code."""
 
     target: TargetDesc = TARGET
@@ -50,48 +49,28 @@ class X86_64Backend:
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
 
-    def compile_module(self, funcs: Sequence, info: ModuleInfo,
-                       entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
-                       ) -> CompiledCode:
-        """`funcs`: IR functions with their wasm index set. `entry_sigs` / `exit_sigs`:
-        (params, results) pairs that need an entry (host -> wasm) or exit (wasm -> host)
-        trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
-        parts: list[str] = []
-        symbols: list[str] = []
-        for f in funcs:
-            parts += self.compile_function(f, info)
-            symbols.append(func_symbol(f.index))
-        parts += common_stubs()
-        symbols.append(TRAP)
-        mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
-        for params, results in dict.fromkeys(tuple(map(tuple, s)) for s in entry_sigs):
-            name = "entry_" + sig_key(params, results)
-            parts += entry_trampoline(name, params, results, mem0)
-            symbols.append(name)
-        for params, results in dict.fromkeys(tuple(map(tuple, s)) for s in exit_sigs):
-            name = "exit_" + sig_key(params, results)
-            parts += exit_trampoline(name, params, results)
-            symbols.append(name)
-        return assemble(parts, symbols, "x86_64", self.features)
+    def new_lowering(self, func, info: ModuleInfo) -> Lowering:
+        return Lowering(func, info, self.features)
 
-    def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
-        """Exit trampolines for extra signatures, with their own copy of the trap stub (code
-        that can be mapped on its own, e.g. for a host function of a type a module never
-        declares that reaches it through a table)."""
-        parts = common_stubs()
-        symbols = [TRAP]
-        for params, results in dict.fromkeys(tuple(map(tuple, s)) for s in exit_sigs):
-            name = "exit_" + sig_key(params, results)
-            parts += exit_trampoline(name, params, results)
-            symbols.append(name)
-        return assemble(parts, symbols, "x86_64", self.features)
+    def spill_moves(self) -> SpillMoves:
+        return SpillMoves()
 
-    def compile_function(self, func, info: ModuleInfo) -> list[str]:
-        lowering = Lowering(func, info, self.features)
-        mf = lowering.run()
-        Allocator(TARGET, SpillMoves()).run(mf)
+    def render(self, mf, lowering: Lowering, info: ModuleInfo) -> list[str]:
         frame = frame_for(mf, lowering.outgoing)
         return FunctionEmitter(mf, frame, lowering.traps, info.offsets).render()
+
+    def common_stubs(self) -> list[str]:
+        return common_stubs()
+
+    def entry_trampoline(self, name: str, params: tuple, results: tuple,
+                         mem0: int | None) -> list[str]:
+        return entry_trampoline(name, params, results, mem0)
+
+    def exit_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
+        return exit_trampoline(name, params, results)
+
+    def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
+        return assemble(parts, symbols, "x86_64", self.features)
 
 
 register("x86_64", X86_64Backend)

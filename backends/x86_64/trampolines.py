@@ -17,12 +17,12 @@ code + 1 (then it unwinds through the trap stub).
 
 from __future__ import annotations
 
-from ..base import HELPER_INDEX, Helper
+from ..base import HELPER_INDEX, TRAP_SYMBOL, Helper
 from engine.runtime import vmctx as V
 from . import abi
 from .target import reg_name
 
-TRAP = "__trap"
+TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 
 

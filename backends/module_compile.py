@@ -1,0 +1,101 @@
+"""How a backend compiles a whole module, written once for every target: each function through
+lowering, the shared register allocator and emission, then the trap stub, an entry trampoline
+per entry signature and an exit trampoline per exit signature, all assembled in one piece.
+Each target's backend class derives from `ModuleCompiler` and fills in the hooks (its isel,
+emitter, trampolines and assembler)."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .base import TRAP_SYMBOL, CompiledCode, ModuleInfo, TargetDesc, func_symbol, sig_key
+from .regalloc import Allocator
+
+
+def unique_sigs(sigs: Iterable[Sequence]) -> list[tuple[tuple, tuple]]:
+    """(params, results) pairs as tuples, first occurrence order, without repeats."""
+    return list(dict.fromkeys(tuple(map(tuple, s)) for s in sigs))
+
+
+class ModuleCompiler:
+    """The target-independent part of a Backend (see the module docstring)."""
+
+    target: TargetDesc
+    features: frozenset[str]
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def new_lowering(self, func, info: ModuleInfo):
+        """Hook: the target's instruction selection (a LoweringBase) for one IR function."""
+        raise NotImplementedError
+
+    def spill_moves(self):
+        """Hook: the target's spill/reload instruction maker for the register allocator."""
+        raise NotImplementedError
+
+    def render(self, mf, lowering, info: ModuleInfo) -> list[str]:
+        """Hook: assembly text of an allocated machine function (frame and emission)."""
+        raise NotImplementedError
+
+    def common_stubs(self) -> list[str]:
+        """Hook: the trap stub (labelled TRAP_SYMBOL) and whatever else every unit needs."""
+        raise NotImplementedError
+
+    def entry_trampoline(self, name: str, params: tuple, results: tuple,
+                         mem0: int | None) -> list[str]:
+        """Hook: the host -> wasm trampoline `name` for a signature; `mem0` is the vmctx offset
+        of memory 0's base (None without memories)."""
+        raise NotImplementedError
+
+    def exit_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
+        """Hook: the wasm -> host trampoline `name` for a signature."""
+        raise NotImplementedError
+
+    def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
+        """Hook: machine code for the text `parts`, recording the offsets of `symbols`."""
+        raise NotImplementedError
+
+    # -- the driver -----------------------------------------------------------------------------
+
+    def compile_function(self, func, info: ModuleInfo) -> list[str]:
+        """Assembly text of one IR function: lowering, register allocation, emission."""
+        lowering = self.new_lowering(func, info)
+        mf = lowering.run()
+        Allocator(self.target, self.spill_moves()).run(mf)
+        return self.render(mf, lowering, info)
+
+    def compile_module(self, funcs: Sequence, info: ModuleInfo,
+                       entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+                       ) -> CompiledCode:
+        """`funcs`: IR functions with their wasm index set. `entry_sigs` / `exit_sigs`:
+        (params, results) pairs that need an entry (host -> wasm) or exit (wasm -> host)
+        trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
+        parts: list[str] = []
+        symbols: list[str] = []
+        for f in funcs:
+            parts += self.compile_function(f, info)
+            symbols.append(func_symbol(f.index))
+        parts += self.common_stubs()
+        symbols.append(TRAP_SYMBOL)
+        mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
+        for params, results in unique_sigs(entry_sigs):
+            name = "entry_" + sig_key(params, results)
+            parts += self.entry_trampoline(name, params, results, mem0)
+            symbols.append(name)
+        self._exits(parts, symbols, exit_sigs)
+        return self.assemble(parts, symbols)
+
+    def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
+        """Exit trampolines for extra signatures, with their own copy of the trap stub (code
+        that can be mapped on its own, e.g. for a host function of a type a module never
+        declares that reaches it through a table)."""
+        parts = self.common_stubs()
+        symbols = [TRAP_SYMBOL]
+        self._exits(parts, symbols, exit_sigs)
+        return self.assemble(parts, symbols)
+
+    def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
+        for params, results in unique_sigs(exit_sigs):
+            name = "exit_" + sig_key(params, results)
+            parts += self.exit_trampoline(name, params, results)
+            symbols.append(name)
