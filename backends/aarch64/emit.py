@@ -14,7 +14,8 @@ from engine.errors import TrapCode, UnsupportedError, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot, threaded_jumps
+from ..emitter import EmitterBase
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
 from .target import CALLEE_SAVED, HEAP, reg_name
@@ -59,24 +60,16 @@ def sp_adjust(op: str, n: int) -> list[str]:
     return out
 
 
-class FunctionEmitter:
+class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
+
+    JUMP = "b"
 
     def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets,
                  uses_heap: bool) -> None:
-        self.mf = mf
-        self.forward = threaded_jumps(mf, "b")
-        self.frame = frame
-        self.traps = traps
-        self.offsets = offsets
+        super().__init__(mf, frame, traps, offsets)
+        #: whether the function uses memory 0 (the prologue then loads its base into x27)
         self.uses_heap = uses_heap
-        self.lines: list[str] = []
-
-    def _dest(self, inst: MInst) -> int | None:
-        if not inst.targets:
-            return None
-        t = inst.targets[0]
-        return self.forward.get(t, t)
 
     def op(self, o) -> str:
         if isinstance(o, Reg):
@@ -92,16 +85,13 @@ class FunctionEmitter:
         if isinstance(o, Imm):
             return f"#{o.value}"
         if isinstance(o, Label):
-            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
+            return self.block_label(o)
         if isinstance(o, Slot):
             return f"[sp, #{self.frame.spill_offset(o.index)}]"
         if isinstance(o, VecOp):
             n = o.reg - 32
             return f"v{n}.{o.form}" if o.form == "8b" else f"{o.form}{n}"
         return str(o)
-
-    def out(self, text: str) -> None:
-        self.lines.append("  " + text)
 
     def _saved(self) -> list[tuple[int, int]]:
         return [(r, self.frame.saved_offset(i)) for i, r in enumerate(self.frame.callee_saved)]
@@ -142,27 +132,8 @@ class FunctionEmitter:
             self.out(f"str x28, [sp, #{fr.extra_offset(0)}]")
         if self.uses_heap:
             self.out(f"ldr {reg_name(HEAP)}, [x28, #{self.offsets.memory_base(0)}]")
-        order = [b for b in mf.blocks if b.id not in self.forward]
-        for pos, b in enumerate(order):
-            self.lines.append(f"{name}_b{b.id}:")
-            nxt = order[pos + 1].id if pos + 1 < len(order) else None
-            insts = b.insts
-            n = len(insts)
-            for k, inst in enumerate(insts):
-                last = k == n - 1
-                if inst.op == "b" and last and inst.targets and self._dest(inst) == nxt:
-                    continue
-                if (k == n - 2 and inst.targets and self._dest(inst) == nxt
-                        and insts[-1].op == "b" and self._invertible(inst)):
-                    self.out(self._inverted(inst, insts[-1].operands[0]))
-                    break
-                self.inst(inst)
-        for code in sorted(self.traps):
-            label = f"{name}_trapdyn" if code == -1 else f"{name}_trap{code}"
-            self.lines.append(f"{label}:")
-            self.out("sub w1, w0, #1" if code == -1 else f"mov w1, #{code}")
-            self.out(f"adr x2, {label}")  # the trap pc: inside this function's code
-            self.out("b __trap")
+        self.body()
+        self.trap_stubs()
         return self._within_reach(self.lines)
 
     def _within_reach(self, lines: list[str]) -> list[str]:
@@ -186,16 +157,20 @@ class FunctionEmitter:
                                    f"({count} instructions; conditional branches reach 1 MiB)")
         return lines
 
-    @staticmethod
-    def _invertible(inst: MInst) -> bool:
+    def invertible(self, inst: MInst) -> bool:
         return inst.op in _CBRANCH or (inst.op.startswith("b.") and inst.op[2:] in INVERT)
 
-    def _inverted(self, inst: MInst, other: Label) -> str:
+    def inverted(self, inst: MInst, other: Label) -> str:
         """The conditional branch `inst` with its condition inverted, to `other`."""
         if inst.op in _CBRANCH:
             ops = [self.op(o) for o in inst.operands[:-1]] + [self.op(other)]
             return f"{_CBRANCH[inst.op]} {', '.join(ops)}"
         return f"b.{INVERT[inst.op[2:]]} {self.op(other)}"
+
+    def trap_stub(self, code: int, label: str) -> None:
+        self.out("sub w1, w0, #1" if code == -1 else f"mov w1, #{code}")
+        self.out(f"adr x2, {label}")  # the trap pc: inside this function's code
+        self.out("b __trap")
 
     def inst(self, i: MInst) -> None:
         op = i.op

@@ -14,7 +14,8 @@ from engine.errors import TrapCode, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot, threaded_jumps
+from ..emitter import EmitterBase
+from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .asm import AsmError, assemble as rv_assemble
 from .isel import NEG_BRANCH, fits12
@@ -47,26 +48,18 @@ class SpillMoves:
         return [MInst("fmv.d" if f else "mv", [Reg(dst), Reg(src)])]
 
 
-class FunctionEmitter:
+class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
 
+    JUMP = "j"
+
     def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
-        self.mf = mf
-        self.forward = threaded_jumps(mf, "j")
-        self.frame = frame
-        self.traps = traps
-        self.offsets = offsets
-        self.lines: list[str] = []
+        super().__init__(mf, frame, traps, offsets)
         #: out-of-line code (misaligned-access paths), placed after the function's body
         self.cold: list[str] = []
-        self.counter = 0
         #: a leaf without a frame: no calls, stack arguments/results, spills or saved registers
         self.frameless = frame.size == 16 and not any(
             i.clobbers or i.op in ("@load_fp", "@store_fp") for b in mf.blocks for i in b.insts)
-
-    def label(self) -> str:
-        self.counter += 1
-        return f"{self.mf.name}_l{self.counter}"
 
     def op(self, o) -> str:
         if isinstance(o, Reg):
@@ -76,14 +69,8 @@ class FunctionEmitter:
         if isinstance(o, Imm):
             return str(o.value)
         if isinstance(o, Label):
-            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
+            return self.block_label(o)
         return str(o)
-
-    def out(self, text: str) -> None:
-        self.lines.append("  " + text)
-
-    def place(self, label: str) -> None:
-        self.lines.append(f"{label}:")
 
     def mem(self, op: str, reg: str, base: str, off: int) -> None:
         """`op reg, off(base)` for any offset (t6 carries an address beyond 12 bits)."""
@@ -109,33 +96,8 @@ class FunctionEmitter:
         self.place(name)
         if not self.frameless:
             self.prologue()
-        blocks = [b for b in mf.blocks if b.id not in self.forward]
-        for pos, b in enumerate(blocks):
-            self.place(f"{name}_b{b.id}")
-            nxt = blocks[pos + 1].id if pos + 1 < len(blocks) else None
-            insts = b.insts
-            n = len(insts)
-            for k, inst in enumerate(insts):
-                last = k == n - 1
-                if inst.op == "j" and last and inst.targets and self._dest(inst) == nxt:
-                    continue
-                if (k == n - 2 and inst.op in _BRANCHES and inst.targets
-                        and self._dest(inst) == nxt and insts[-1].op == "j"):
-                    # bcc next; j other  ->  b!cc other
-                    a, b_, _ = inst.operands
-                    self.out(f"{NEG_BRANCH[inst.op]} {self.op(a)}, {self.op(b_)}, "
-                             f"{self.op(insts[-1].operands[0])}")
-                    break
-                self.inst(inst)
-        for code in sorted(self.traps):
-            if code == -1:
-                self.place(f"{name}_trapdyn")
-                self.out("addi a1, a0, -1")
-            else:
-                self.place(f"{name}_trap{code}")
-                self.out(f"li a1, {code}")
-            self.out("auipc a2, 0")  # the trap pc: inside this function's code
-            self.out("j __trap")
+        self.body()
+        self.trap_stubs()
         self.lines += self.cold
         return self.lines
 
@@ -161,12 +123,18 @@ class FunctionEmitter:
         if fr.extra_slots:
             self.mem("sd", "s11", "s0", fr.extra_offset(0))
 
-    def _dest(self, inst: MInst) -> int | None:
-        """The block a branch finally reaches (through forwarding blocks)."""
-        if not inst.targets:
-            return None
-        t = inst.targets[0]
-        return self.forward.get(t, t)
+    def invertible(self, inst: MInst) -> bool:
+        return inst.op in _BRANCHES
+
+    def inverted(self, inst: MInst, other: Label) -> str:
+        # bcc next; j other  ->  b!cc other
+        a, b, _ = inst.operands
+        return f"{NEG_BRANCH[inst.op]} {self.op(a)}, {self.op(b)}, {self.op(other)}"
+
+    def trap_stub(self, code: int, label: str) -> None:
+        self.out("addi a1, a0, -1" if code == -1 else f"li a1, {code}")
+        self.out("auipc a2, 0")  # the trap pc: inside this function's code
+        self.out("j __trap")
 
     def inst(self, i: MInst) -> None:
         op = i.op

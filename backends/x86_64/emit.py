@@ -14,6 +14,7 @@ from engine.errors import TrapCode, WasmError
 from engine.runtime import vmctx as V
 
 from ..base import CompiledCode, RegClass
+from ..emitter import EmitterBase
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
@@ -43,44 +44,10 @@ class SpillMoves:
         return [MInst("movaps" if f else "mov", [Reg(dst), Reg(src)])]
 
 
-class FunctionEmitter:
+class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
 
-    def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
-        self.mf = mf
-        self.forward = self._threads(mf)
-        self.frame = frame
-        self.traps = traps
-        self.offsets = offsets
-        self.lines: list[str] = []
-        self.counter = 0
-
-    @staticmethod
-    def _threads(mf: MFunction) -> dict[int, int]:
-        """Blocks that only jump elsewhere (not the entry): block -> final destination."""
-        direct = {}
-        for b in mf.blocks[1:]:
-            if len(b.insts) == 1 and b.insts[0].op == "jmp" and b.insts[0].targets:
-                direct[b.id] = b.insts[0].targets[0]
-        out = {}
-        for start in direct:
-            seen, cur = {start}, direct[start]
-            while cur in direct and cur not in seen:
-                seen.add(cur)
-                cur = direct[cur]
-            if cur not in direct:
-                out[start] = cur
-        return out
-
-    def _dest(self, inst: MInst) -> int | None:
-        if not inst.targets:
-            return None
-        t = inst.targets[0]
-        return self.forward.get(t, t)
-
-    def label(self) -> str:
-        self.counter += 1
-        return f"{self.mf.name}_l{self.counter}"
+    JUMP = "jmp"
 
     def op(self, o) -> str:
         t = type(o)
@@ -103,14 +70,11 @@ class FunctionEmitter:
                 text += f" + {disp}" if disp > 0 else f" - {-disp}"
             return f"{_SIZE[bits]}[{text}]"
         if t is Label:
-            return o.name if o.name else f"{self.mf.name}_b{self.forward.get(o.block, o.block)}"
+            return self.block_label(o)
         if isinstance(o, Slot):
             off = self.frame.spill_offset(o.index)
             return f"qword ptr [rbp - {-off}]"
         return str(o)
-
-    def out(self, text: str) -> None:
-        self.lines.append("  " + text)
 
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
@@ -127,34 +91,21 @@ class FunctionEmitter:
             self.out(f"sub rsp, {fr.locals_size}")
         if fr.extra_slots:
             self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
-        order = [b for b in mf.blocks if b.id not in self.forward]
-        for pos, b in enumerate(order):
-            self.lines.append(f"{name}_b{b.id}:")
-            nxt = order[pos + 1].id if pos + 1 < len(order) else None
-            insts = b.insts
-            n = len(insts)
-            for k, inst in enumerate(insts):
-                if inst.targets and inst.op[0] == "j":
-                    if inst.op == "jmp" and k == n - 1 and self._dest(inst) == nxt:
-                        continue
-                    if (k == n - 2 and inst.op != "jmp" and self._dest(inst) == nxt
-                            and insts[-1].op == "jmp" and inst.op[1:] in _INVERT):
-                        # jcc next; jmp other  ->  j!cc other
-                        self.out(f"j{_INVERT[inst.op[1:]]} {self.op(insts[-1].operands[0])}")
-                        break
-                self.inst(inst)
-        for code in sorted(self.traps):
-            if code == -1:
-                self.lines.append(f"{name}_trapdyn:")
-                self.out("lea esi, [rax - 1]")
-                self.out("lea rdx, [rip]")
-                self.out("jmp __trap")
-            else:
-                self.lines.append(f"{name}_trap{code}:")
-                self.out(f"mov esi, {code}")
-                self.out("lea rdx, [rip]")      # the trap pc: inside this function's code
-                self.out("jmp __trap")
+        self.body()
+        self.trap_stubs()
         return self.lines
+
+    def invertible(self, inst: MInst) -> bool:
+        return inst.op[0] == "j" and inst.op != "jmp" and inst.op[1:] in _INVERT
+
+    def inverted(self, inst: MInst, other: Label) -> str:
+        # jcc next; jmp other  ->  j!cc other
+        return f"j{_INVERT[inst.op[1:]]} {self.op(other)}"
+
+    def trap_stub(self, code: int, label: str) -> None:
+        self.out("lea esi, [rax - 1]" if code == -1 else f"mov esi, {code}")
+        self.out("lea rdx, [rip]")      # the trap pc: inside this function's code
+        self.out("jmp __trap")
 
     def inst(self, i: MInst) -> None:
         op = i.op
