@@ -89,6 +89,8 @@ class _State:
     table_arrays: list[tuple[int, int]] = field(default_factory=list)  # (address, capacity)
     epoch_cell: int = 0
     offsets: Any = None
+    #: function index -> (its entry trampoline's symbol, its code address)
+    call_targets: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
 class CompiledExecutor:
@@ -217,11 +219,15 @@ class CompiledExecutor:
         f = instance.funcs[func_index]
         ty = f.ftype
         raw = [self._to_machine(st, t, a) for t, a in zip(ty.params, args)]
+        target = st.call_targets.get(func_index)
+        if target is None:
+            target = st.call_targets[func_index] = (
+                "entry_" + sig_key(ty.params, ty.results),
+                st.machine.address(func_symbol(func_index)))
+        entry, code_addr = target
         self._sync_in(instance)
         try:
-            out = st.machine.call("entry_" + sig_key(ty.params, ty.results), st.vmctx,
-                                  st.machine.address(func_symbol(func_index)), raw,
-                                  len(ty.results))
+            out = st.machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
         except Trap as e:
             if e.trap_code is not None and not e.frames and st.machine.trap_pc:
                 # name the function whose code trapped (the innermost frame)
