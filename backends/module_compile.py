@@ -1,11 +1,13 @@
 """How a backend compiles a whole module, written once for every target: each function through
 lowering, the shared register allocator and emission, then the trap stub, an entry trampoline
 per entry signature and an exit trampoline per exit signature, all assembled in one piece.
-Each target's backend class derives from `ModuleCompiler` and fills in the hooks (its isel,
-emitter, trampolines and assembler)."""
+Each target's backend class derives from `ModuleCompiler`, names its `isel`, `emit` and
+`trampolines` modules (which have the same shape on every target) and its assembler, and
+overrides a hook only where its modules' signatures differ."""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Iterable, Sequence
 
 from .base import TRAP_SYMBOL, CompiledCode, ModuleInfo, TargetDesc, func_symbol, sig_key
@@ -22,34 +24,41 @@ class ModuleCompiler:
 
     target: TargetDesc
     features: frozenset[str]
+    #: the target's instruction selection (its `Lowering`), emission (`SpillMoves`,
+    #: `frame_for`, `FunctionEmitter`) and trampolines (`common_stubs`, `entry_trampoline`,
+    #: `exit_trampoline`) modules
+    isel: ModuleType
+    emit: ModuleType
+    trampolines: ModuleType
 
     # -- hooks ----------------------------------------------------------------------------------
 
     def new_lowering(self, func, info: ModuleInfo):
-        """Hook: the target's instruction selection (a LoweringBase) for one IR function."""
-        raise NotImplementedError
+        """The target's instruction selection (a LoweringBase) for one IR function."""
+        return self.isel.Lowering(func, info)
 
     def spill_moves(self):
-        """Hook: the target's spill/reload instruction maker for the register allocator."""
-        raise NotImplementedError
+        """The target's spill/reload instruction maker for the register allocator."""
+        return self.emit.SpillMoves()
 
     def render(self, mf, lowering, info: ModuleInfo) -> list[str]:
-        """Hook: assembly text of an allocated machine function (frame and emission)."""
-        raise NotImplementedError
+        """Assembly text of an allocated machine function (frame and emission)."""
+        frame = self.emit.frame_for(mf, lowering.outgoing)
+        return self.emit.FunctionEmitter(mf, frame, lowering.traps, info.offsets).render()
 
     def common_stubs(self) -> list[str]:
-        """Hook: the trap stub (labelled TRAP_SYMBOL) and whatever else every unit needs."""
-        raise NotImplementedError
+        """The trap stub (labelled TRAP_SYMBOL) and whatever else every unit needs."""
+        return self.trampolines.common_stubs()
 
     def entry_trampoline(self, name: str, params: tuple, results: tuple,
                          mem0: int | None) -> list[str]:
-        """Hook: the host -> wasm trampoline `name` for a signature; `mem0` is the vmctx offset
-        of memory 0's base (None without memories)."""
-        raise NotImplementedError
+        """The host -> wasm trampoline `name` for a signature; `mem0` is the vmctx offset of
+        memory 0's base (None without memories)."""
+        return self.trampolines.entry_trampoline(name, params, results, mem0)
 
     def exit_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
-        """Hook: the wasm -> host trampoline `name` for a signature."""
-        raise NotImplementedError
+        """The wasm -> host trampoline `name` for a signature."""
+        return self.trampolines.exit_trampoline(name, params, results)
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         """Hook: machine code for the text `parts`, recording the offsets of `symbols`."""

@@ -6,10 +6,8 @@ import functools
 
 from ..base import CompiledCode, ModuleInfo, TargetDesc, register
 from ..module_compile import ModuleCompiler
-from .emit import FunctionEmitter, SpillMoves, assemble, frame_for
-from .isel import Lowering
+from . import emit, isel, trampolines
 from .target import TARGET
-from .trampolines import common_stubs, entry_trampoline, exit_trampoline
 
 __all__ = ["X86_64Backend", "host_features"]
 
@@ -45,32 +43,18 @@ class X86_64Backend(ModuleCompiler):
     """Compiles IR functions of one module to x86_64 machine code."""
 
     target: TargetDesc = TARGET
+    isel = isel
+    emit = emit
+    trampolines = trampolines
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
 
-    def new_lowering(self, func, info: ModuleInfo) -> Lowering:
-        return Lowering(func, info, self.features)
-
-    def spill_moves(self) -> SpillMoves:
-        return SpillMoves()
-
-    def render(self, mf, lowering: Lowering, info: ModuleInfo) -> list[str]:
-        frame = frame_for(mf, lowering.outgoing)
-        return FunctionEmitter(mf, frame, lowering.traps, info.offsets).render()
-
-    def common_stubs(self) -> list[str]:
-        return common_stubs()
-
-    def entry_trampoline(self, name: str, params: tuple, results: tuple,
-                         mem0: int | None) -> list[str]:
-        return entry_trampoline(name, params, results, mem0)
-
-    def exit_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
-        return exit_trampoline(name, params, results)
+    def new_lowering(self, func, info: ModuleInfo) -> isel.Lowering:
+        return isel.Lowering(func, info, self.features)
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
-        return assemble(parts, symbols, "x86_64", self.features)
+        return emit.assemble(parts, symbols, "x86_64", self.features)
 
 
 register("x86_64", X86_64Backend)
