@@ -1,7 +1,8 @@
 """The internal calling convention's value placement, the same rule on every target: each
 argument (or result) takes the next free register of its class from the target's
 `arg_regs` (`ret_regs`), and the rest travel in 8-byte stack slots numbered in order.
-Targets differ only in their register lists and where the stack area sits (their abi.py)."""
+Targets differ only in their register lists and where the stack area sits (their abi.py).
+Also what every target's frame records after register allocation (`FrameBase`)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,23 @@ def _assign(target: TargetDesc, types: tuple[ValType, ...],
 
 #: assign's answers by (target name, types, results)
 _ASSIGNED: dict[tuple[str, tuple[ValType, ...], bool], tuple[tuple[ValueLoc, ...], int]] = {}
+
+
+@dataclass(slots=True)
+class FrameBase:
+    """What a function's frame holds after register allocation: the callee-saved registers it
+    uses, extra slots (the saved vmctx), spill slots and the outgoing stack-argument/result
+    slots. Each target's abi.Frame derives from it and adds the layout (offsets, size)."""
+
+    callee_saved: list[int]
+    extra_slots: int
+    spill_slots: int
+    outgoing_slots: int
+
+    @classmethod
+    def of(cls, mf, outgoing: int, callee_saved: frozenset[int]):
+        """The frame of allocated machine function `mf` that needs `outgoing` stack slots for
+        its calls; `callee_saved`: the target's callee-saved registers."""
+        return cls(callee_saved=[r for r in mf.used_callee_saved if r in callee_saved],
+                   extra_slots=mf.extra_slots, spill_slots=mf.spill_slots,
+                   outgoing_slots=outgoing)

@@ -14,12 +14,22 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.errors import TrapCode
-from engine.ir.ir import Function, Inst, Opcode
+from engine.errors import TrapCode, UnsupportedError
+from engine.ir.cfg import CFG
+from engine.ir.ir import Block, Function, Inst, Opcode
 
 from . import callconv
 from .base import Helper, ModuleInfo, RegClass, TargetDesc, func_symbol
 from .mir import Imm, Label, MBlock, MFunction, Reg
+
+
+def signed(x: int, bits: int) -> int:
+    """Bit pattern x of width `bits` read as a two's-complement integer."""
+    return x - (1 << bits) if x >> (bits - 1) & 1 else x
+
+
+def _always(block: int) -> bool:
+    return True
 
 
 class LoweringBase:
@@ -50,6 +60,71 @@ class LoweringBase:
         self.saves_vmctx = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
+
+    # -- the driver's steps ---------------------------------------------------------------------
+
+    def new_blocks(self) -> tuple[Callable[[int], bool], frozenset[int] | set[int]]:
+        """One machine block per IR block, with its loop depth; returns the reachability test
+        and the loop headers. Raises UnsupportedError for a branch to the entry block."""
+        f, mf = self.f, self.mf
+        if len(f.blocks) == 1 and not f.blocks[0].successors():
+            # straight-line code: no loops, nothing unreachable (the CFG would say so slowly)
+            mf.new_block(0)
+            return _always, frozenset()
+        cfg = CFG(f)
+        if cfg.preds[0]:
+            raise UnsupportedError(f"{self.TARGET.name} lowering of a branch to the entry block")
+        depth = cfg.loop_depth
+        reachable = cfg.reachable
+        for b in f.blocks:
+            mf.new_block(depth[b.id] if reachable(b.id) else 0)
+        return reachable, cfg.loop_headers
+
+    def scan_values(self) -> None:
+        """Record every IR value's defining instruction (`defs`), use count (`uses`, block
+        arguments included) and constant value (`consts`)."""
+        defs, uses, consts = self.defs, self.uses, self.consts
+        iconst, fconst = Opcode.ICONST, Opcode.FCONST
+        for b in self.f.blocks:
+            for inst in b.insts:
+                for r in inst.results:
+                    defs[r] = inst
+                for a in inst.args:
+                    uses[a] = uses.get(a, 0) + 1
+                if inst.targets:
+                    for bc in inst.targets:
+                        for a in bc.args:
+                            uses[a] = uses.get(a, 0) + 1
+                if inst.opcode is iconst or inst.opcode is fconst:
+                    consts[inst.results[0]] = inst.imm
+
+    def begin_block(self, b: Block, headers) -> None:
+        """Start lowering IR block b into its machine block: the parameters in the entry
+        block, then the epoch check (entry and loop headers) and the fuel charge when the
+        module is compiled with them."""
+        self.cur = self.mf.blocks[b.id]
+        if b.id == 0:
+            self.lower_params()
+        if self.info.epoch and (b.id == 0 or b.id in headers):
+            self.epoch_check()
+        if self.info.fuel:
+            self.fuel_charge(len(b.insts))
+
+    def unsupported(self, inst: Inst) -> UnsupportedError:
+        return UnsupportedError(f"{self.TARGET.name} lowering of {inst.opcode.value}")
+
+    def finish(self) -> MFunction:
+        """The machine function, once every block is lowered."""
+        self.mf.extra_slots = 1 if self.saves_vmctx else 0
+        return self.mf
+
+    def epoch_check(self) -> None:
+        """Hook: trap INTERRUPT once the engine's epoch reaches the deadline."""
+        raise NotImplementedError
+
+    def fuel_charge(self, n: int) -> None:
+        """Hook: charge n units of fuel; trap OUT_OF_FUEL when fuel goes negative."""
+        raise NotImplementedError
 
     # -- values ---------------------------------------------------------------------------------
 

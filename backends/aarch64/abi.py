@@ -22,7 +22,7 @@ from engine.errors import UnsupportedError
 from engine.wasm.types import ValType
 
 from .. import callconv
-from ..callconv import ValueLoc, bits, reg_class
+from ..callconv import FrameBase, ValueLoc, bits, reg_class
 from .target import TARGET
 
 __all__ = ["Frame", "MAX_SLOT_OFFSET", "ValueLoc", "assign", "bits", "reg_class"]
@@ -37,13 +37,8 @@ def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[Va
 
 
 @dataclass(slots=True)
-class Frame:
+class Frame(FrameBase):
     """The frame of one function after register allocation (offsets are from sp)."""
-
-    callee_saved: list[int]
-    extra_slots: int
-    spill_slots: int
-    outgoing_slots: int
 
     def __post_init__(self) -> None:
         top = 8 * (self.outgoing_slots + self.spill_slots + self.extra_slots

@@ -34,13 +34,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.errors import TrapCode, UnsupportedError
-from engine.ir.cfg import CFG
+from engine.errors import TrapCode
 from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LOADS, STORES, LoweringBase, common_rules
+from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
 from . import abi
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
@@ -105,10 +105,6 @@ def logical_imm(x: int, bits: int) -> bool:
     elem = x & ((1 << size) - 1)
     rotated = (elem >> 1) | ((elem & 1) << (size - 1))
     return bin(elem ^ rotated).count("1") == 2
-
-
-def _signed(x: int, bits: int) -> int:
-    return x - (1 << bits) if x >> (bits - 1) & 1 else x
 
 
 def _regs_of(o) -> list[int]:
@@ -249,50 +245,26 @@ class Lowering(LoweringBase):
 
     def run(self) -> MFunction:
         f = self.f
-        cfg = CFG(f)
-        depth = cfg.loop_depth
+        reachable, headers = self.new_blocks()
+        self.scan_values()
+        block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
+        self.uses_heap = any(inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0
+                             for b in f.blocks for inst in b.insts)
         for b in f.blocks:
-            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
-        block_of: dict[int, int] = {}
-        for b in f.blocks:
-            for inst in b.insts:
-                for r in inst.results:
-                    self.defs[r] = inst
-                    block_of[r] = b.id
-                for a in inst.args:
-                    self.uses[a] = self.uses.get(a, 0) + 1
-                for bc in inst.targets or ():
-                    for a in bc.args:
-                        self.uses[a] = self.uses.get(a, 0) + 1
-                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
-                    self.consts[inst.results[0]] = inst.imm
-                if inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0:
-                    self.uses_heap = True
-        if cfg.preds[0]:
-            raise UnsupportedError("aarch64 lowering of a branch to the entry block")
-        for b in f.blocks:
-            if cfg.reachable(b.id):
+            if reachable(b.id):
                 self.plan_folds(b, block_of)
-        headers = cfg.loop_headers
         for b in f.blocks:
-            if not cfg.reachable(b.id):
+            if not reachable(b.id):
                 continue
-            self.cur = self.mf.blocks[b.id]
-            if b.id == 0:
-                self.lower_params()
-            if self.info.epoch and (b.id == 0 or b.id in headers):
-                self.epoch_check()
-            if self.info.fuel:
-                self.fuel_charge(len(b.insts))
+            self.begin_block(b, headers)
             for inst in b.insts:
                 if inst.opcode in (Opcode.ICONST, Opcode.FCONST) or id(inst) in self.fused:
                     continue
                 rule = _RULES.get(inst.opcode)
                 if rule is None:
-                    raise UnsupportedError(f"aarch64 lowering of {inst.opcode.value}")
+                    raise self.unsupported(inst)
                 rule(self, inst)
-        self.mf.extra_slots = 1 if self.saves_vmctx else 0
-        return self.mf
+        return self.finish()
 
     def plan_folds(self, b, block_of: dict[int, int]) -> None:
         """Mark single-use definitions in block b that their user absorbs: compares into

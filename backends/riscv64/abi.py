@@ -28,7 +28,7 @@ from typing import Sequence
 from engine.wasm.types import ValType
 
 from .. import callconv
-from ..callconv import ValueLoc, bits, reg_class
+from ..callconv import FrameBase, ValueLoc, bits, reg_class
 from .target import TARGET
 
 __all__ = ["Frame", "ValueLoc", "assign", "bits", "load_op", "reg_class", "store_op"]
@@ -51,13 +51,8 @@ def store_op(t: ValType) -> str:
 
 
 @dataclass(slots=True)
-class Frame:
+class Frame(FrameBase):
     """The frame of one function after register allocation."""
-
-    callee_saved: list[int]
-    extra_slots: int
-    spill_slots: int
-    outgoing_slots: int
 
     @property
     def size(self) -> int:

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.errors import TrapCode, UnsupportedError
-from engine.ir.cfg import CFG
+from engine.errors import TrapCode
 from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LoweringBase, common_rules
+from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
 from . import abi
 from .target import A, CALLER_SAVED, HEAP, SP, TARGET, VMCTX, ZERO, is_float
@@ -69,10 +69,6 @@ _JUMP_TABLE_MIN = 4
 
 def fits12(x: int) -> bool:
     return -2048 <= x < 2048
-
-
-def _signed(x: int, bits: int) -> int:
-    return x - (1 << bits) if x >> (bits - 1) & 1 else x
 
 
 class Lowering(LoweringBase):
@@ -206,36 +202,13 @@ class Lowering(LoweringBase):
     # -- driver ---------------------------------------------------------------------------------
 
     def run(self) -> MFunction:
-        f = self.f
-        cfg = CFG(f)
-        depth = cfg.loop_depth
-        for b in f.blocks:
-            self.mf.new_block(depth[b.id] if cfg.reachable(b.id) else 0)
-        for b in f.blocks:
-            for inst in b.insts:
-                for r in inst.results:
-                    self.defs[r] = inst
-                for a in inst.args:
-                    self.uses[a] = self.uses.get(a, 0) + 1
-                for bc in inst.targets or ():
-                    for a in bc.args:
-                        self.uses[a] = self.uses.get(a, 0) + 1
-                if inst.opcode in (Opcode.ICONST, Opcode.FCONST):
-                    self.consts[inst.results[0]] = inst.imm
-        if cfg.preds[0]:
-            raise UnsupportedError("riscv64 lowering of a branch to the entry block")
-        headers = cfg.loop_headers
-        for b in f.blocks:
-            if not cfg.reachable(b.id):
+        reachable, headers = self.new_blocks()
+        self.scan_values()
+        for b in self.f.blocks:
+            if not reachable(b.id):
                 continue
-            self.cur = self.mf.blocks[b.id]
             self.zext_cache = {}
-            if b.id == 0:
-                self.lower_params()
-            if self.info.epoch and (b.id == 0 or b.id in headers):
-                self.epoch_check()
-            if self.info.fuel:
-                self.fuel_charge(len(b.insts))
+            self.begin_block(b, headers)
             insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
             for k, inst in enumerate(insts):
                 if id(inst) in self.fused:
@@ -245,10 +218,9 @@ class Lowering(LoweringBase):
                     continue
                 rule = _RULES.get(inst.opcode)
                 if rule is None:
-                    raise UnsupportedError(f"riscv64 lowering of {inst.opcode.value}")
+                    raise self.unsupported(inst)
                 rule(self, inst)
-        self.mf.extra_slots = 1 if self.saves_vmctx else 0
-        return self.mf
+        return self.finish()
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and

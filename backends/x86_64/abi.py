@@ -20,7 +20,7 @@ from typing import Sequence
 from engine.wasm.types import ValType
 
 from .. import callconv
-from ..callconv import ValueLoc, bits, reg_class
+from ..callconv import FrameBase, ValueLoc, bits, reg_class
 from .target import TARGET
 
 __all__ = ["Frame", "ValueLoc", "assign", "bits", "reg_class"]
@@ -34,13 +34,8 @@ def assign(types: Sequence[ValType], results: bool = False) -> tuple[Sequence[Va
 
 
 @dataclass(slots=True)
-class Frame:
+class Frame(FrameBase):
     """The frame of one function after register allocation."""
-
-    callee_saved: list[int]
-    extra_slots: int
-    spill_slots: int
-    outgoing_slots: int
 
     @property
     def locals_size(self) -> int:

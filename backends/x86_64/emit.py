@@ -404,9 +404,7 @@ class FunctionEmitter(EmitterBase):
 
 
 def frame_for(mf: MFunction, outgoing: int) -> Frame:
-    return Frame(callee_saved=[r for r in mf.used_callee_saved if r in CALLEE_SAVED],
-                 extra_slots=mf.extra_slots, spill_slots=mf.spill_slots,
-                 outgoing_slots=outgoing)
+    return Frame.of(mf, outgoing, CALLEE_SAVED)
 
 
 def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",

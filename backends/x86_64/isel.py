@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.errors import TrapCode, UnsupportedError
-from engine.ir.cfg import CFG
+from engine.errors import TrapCode
 from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode)
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LoweringBase, common_rules
+from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, tuple_new
 from . import abi
 from .target import (CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, TARGET,
@@ -57,16 +57,8 @@ def _regs_of(o) -> list[int]:
     return []
 
 
-def _always(block: int) -> bool:
-    return True
-
-
 def _fits32(x: int) -> bool:
     return -(1 << 31) <= x < (1 << 31)
-
-
-def _signed(x: int, bits: int) -> int:
-    return x - (1 << bits) if x >> (bits - 1) & 1 else x
 
 
 class Lowering(LoweringBase):
@@ -201,51 +193,16 @@ class Lowering(LoweringBase):
     # -- driver ---------------------------------------------------------------------------------
 
     def run(self) -> MFunction:
-        f = self.f
-        mf = self.mf
-        if len(f.blocks) == 1 and not f.blocks[0].successors():
-            # straight-line code: no loops, nothing unreachable (the CFG would say so slowly)
-            reachable = _always
-            entry_preds: list[int] = []
-            headers: set[int] = set()
-            mf.new_block(0)
-        else:
-            cfg = CFG(f)
-            depth = cfg.loop_depth
-            reachable = cfg.reachable
-            entry_preds = cfg.preds[0]
-            headers = cfg.loop_headers
-            for b in f.blocks:
-                mf.new_block(depth[b.id] if reachable(b.id) else 0)
-        defs, uses, consts = self.defs, self.uses, self.consts
-        iconst, fconst = Opcode.ICONST, Opcode.FCONST
-        for b in f.blocks:
-            for inst in b.insts:
-                for r in inst.results:
-                    defs[r] = inst
-                for a in inst.args:
-                    uses[a] = uses.get(a, 0) + 1
-                if inst.targets:
-                    for bc in inst.targets:
-                        for a in bc.args:
-                            uses[a] = uses.get(a, 0) + 1
-                if inst.opcode is iconst or inst.opcode is fconst:
-                    consts[inst.results[0]] = inst.imm
-        if entry_preds:
-            raise UnsupportedError("x86_64 lowering of a branch to the entry block")
+        reachable, headers = self.new_blocks()
+        self.scan_values()
         fused = self.fused
         rules = _RULE_BY_ID
         fusable = _FUSABLE_IDS
-        for b in f.blocks:
+        iconst, fconst = Opcode.ICONST, Opcode.FCONST
+        for b in self.f.blocks:
             if not reachable(b.id):
                 continue
-            self.cur = mf.blocks[b.id]
-            if b.id == 0:
-                self.lower_params()
-            if self.info.epoch and (b.id == 0 or b.id in headers):
-                self.epoch_check()
-            if self.info.fuel:
-                self.fuel_charge(len(b.insts))
+            self.begin_block(b, headers)
             insts = [i for i in b.insts if i.opcode is not iconst and i.opcode is not fconst]
             last = len(insts) - 1
             for k, inst in enumerate(insts):
@@ -256,10 +213,9 @@ class Lowering(LoweringBase):
                     continue
                 rule = rules.get(id(inst.opcode))
                 if rule is None:
-                    raise UnsupportedError(f"x86_64 lowering of {inst.opcode.value}")
+                    raise self.unsupported(inst)
                 rule(self, inst)
-        mf.extra_slots = 1 if self.saves_vmctx else 0
-        return mf
+        return self.finish()
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
