@@ -17,6 +17,7 @@ other instances go through exit trampolines and `engine.runtime.func.invoke`.
 from __future__ import annotations
 
 import ctypes
+import operator
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ class _State:
     externs: list[Any] = field(default_factory=list)          # handle - 1 -> object
     extern_of: dict[int, int] = field(default_factory=dict)   # id(object) -> handle
     table_arrays: list[tuple[int, int]] = field(default_factory=list)  # (address, capacity)
+    #: per table, what the machine array and Table.elements held at the last sync (elements
+    #: list copy, array bytes), so an unchanged table is not converted again; None: no sync yet
+    table_synced: list[tuple[list, bytes] | None] = field(default_factory=list)
     epoch_cell: int = 0
     offsets: Any = None
     #: function index -> (its entry trampoline's symbol, its code address)
@@ -188,6 +192,7 @@ class CompiledExecutor:
             cell = sp.alloc(V.GLOBAL_CELL_SIZE)
             write_u64(sp, vm + off.global_ptr(i), cell)
         st.table_arrays = [(0, 0)] * len(instance.tables)
+        st.table_synced = [None] * len(instance.tables)
         nimp = instance.wasm.num_imported_funcs
         for idx, f in enumerate(instance.funcs):
             rec = funcrefs + V.FUNCREF_SIZE * idx
@@ -326,15 +331,21 @@ class CompiledExecutor:
         st: _State = instance.exec_state
         sp = st.machine.space
         off = instance.exec_state.offsets
-        n = len(table.elements)
+        elements = table.elements
+        n = len(elements)
         addr, cap = st.table_arrays[i]
+        synced = st.table_synced[i]
+        if synced is not None and addr and len(synced[0]) == n and all(
+                map(operator.is_, synced[0], elements)):
+            return          # the machine array already holds exactly these elements
         if n > cap or addr == 0:
             cap = max(n, 2 * cap, 4)
             addr = sp.alloc(8 * cap)
             st.table_arrays[i] = (addr, cap)
         t = table.element
-        data = struct.pack(f"<{n}Q", *(self._to_machine(st, t, e) for e in table.elements))
+        data = struct.pack(f"<{n}Q", *(self._to_machine(st, t, e) for e in elements))
         sp.write(addr, data)
+        st.table_synced[i] = (list(elements), data)
         write_u64(sp, st.vmctx + off.table_base(i), addr)
         write_u64(sp, st.vmctx + off.table_length(i), n)
 
@@ -357,11 +368,16 @@ class CompiledExecutor:
     def _table_out(self, instance, i: int, table) -> None:
         st: _State = instance.exec_state
         addr, _ = st.table_arrays[i]
-        n = len(table.elements)
-        if not n:
+        synced = st.table_synced[i]
+        n = len(synced[1]) // 8 if synced is not None else len(table.elements)
+        if not n or not addr:
             return
-        raw = struct.unpack(f"<{n}Q", st.machine.space.read(addr, 8 * n))
-        table.elements[:] = [self._from_machine(st, table.element, v) for v in raw]
+        raw = st.machine.space.read(addr, 8 * n)
+        if synced is not None and raw == synced[1]:
+            return          # the code changed nothing since the last sync
+        table.elements[:] = [self._from_machine(st, table.element, v)
+                             for v in struct.unpack(f"<{n}Q", raw)]
+        st.table_synced[i] = (list(table.elements), raw)
 
     # -- runtime helpers ------------------------------------------------------------------------
 
