@@ -41,6 +41,17 @@ class LoweringBase:
     TARGET: TargetDesc
     #: registers a call clobbers
     CALLER_SAVED: frozenset[int] = frozenset()
+    #: the target's rules keyed by the identity of the (singleton) opcode member (enum
+    #: hashing runs Python code); set by `set_rules`
+    RULES_BY_ID: dict[int, Callable] = {}
+    #: identities of the opcodes `try_fuse` may fold into the next instruction
+    FUSABLE_IDS: frozenset[int] = frozenset()
+
+    @classmethod
+    def set_rules(cls, rules: dict[Opcode, Callable], fusable: tuple[Opcode, ...] = ()) -> None:
+        """Install the target's opcode -> rule table and the opcodes its `try_fuse` handles."""
+        cls.RULES_BY_ID = {id(op): rule for op, rule in rules.items()}
+        cls.FUSABLE_IDS = frozenset(id(op) for op in fusable)
 
     def init_state(self, func: Function, info: ModuleInfo) -> None:
         """The state every target's lowering keeps (call from __init__)."""
@@ -61,7 +72,45 @@ class LoweringBase:
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
 
-    # -- the driver's steps ---------------------------------------------------------------------
+    # -- the driver -----------------------------------------------------------------------------
+
+    def run(self) -> MFunction:
+        """Lower the whole function; the result is the machine function (the lowering keeps
+        what emission needs besides: `traps`, `outgoing`)."""
+        reachable, headers = self.new_blocks()
+        self.scan_values()
+        self.plan(reachable)
+        fused = self.fused
+        rules = self.RULES_BY_ID
+        fusable = self.FUSABLE_IDS
+        iconst, fconst = Opcode.ICONST, Opcode.FCONST
+        for b in self.f.blocks:
+            if not reachable(b.id):
+                continue
+            self.begin_block(b, headers)
+            insts = [i for i in b.insts if i.opcode is not iconst and i.opcode is not fconst]
+            last = len(insts) - 1
+            for k, inst in enumerate(insts):
+                if fused and id(inst) in fused:
+                    continue
+                if id(inst.opcode) in fusable and self.try_fuse(
+                        inst, insts[k + 1] if k < last else None):
+                    continue
+                rule = rules.get(id(inst.opcode))
+                if rule is None:
+                    raise UnsupportedError(
+                        f"{self.TARGET.name} lowering of {inst.opcode.value}")
+                rule(self, inst)
+        return self.finish()
+
+    def plan(self, reachable: Callable[[int], bool]) -> None:
+        """Hook: look over the function before lowering (values are scanned by then); a target
+        that folds instructions ahead of time marks them in `fused` here."""
+
+    def try_fuse(self, inst: Inst, nxt: Inst | None) -> bool:
+        """Hook: whether `inst` (of an opcode in FUSABLE_IDS) is left for `nxt`, its next
+        instruction, to absorb (then it is not lowered in place)."""
+        return False
 
     def new_blocks(self) -> tuple[Callable[[int], bool], frozenset[int] | set[int]]:
         """One machine block per IR block, with its loop depth; returns the reachability test
@@ -109,9 +158,6 @@ class LoweringBase:
             self.epoch_check()
         if self.info.fuel:
             self.fuel_charge(len(b.insts))
-
-    def unsupported(self, inst: Inst) -> UnsupportedError:
-        return UnsupportedError(f"{self.TARGET.name} lowering of {inst.opcode.value}")
 
     def finish(self) -> MFunction:
         """The machine function, once every block is lowered."""
@@ -322,6 +368,34 @@ class LoweringBase:
         locs, _ = self.assign(inst.args, results=True)
         fixed = self.place(inst.args, locs, self.store_return)
         self.ins("@ret", uses=fixed)
+
+    # -- globals --------------------------------------------------------------------------------
+
+    def load_vm(self, reg: int, m) -> None:
+        """Hook: load the 64-bit vmctx field `m` (from `vm(offset)`) into register reg."""
+        raise NotImplementedError
+
+    def load_cell(self, v: int, cell: int) -> None:
+        """Hook: define IR value v from the global cell register `cell` points to."""
+        raise NotImplementedError
+
+    def store_cell(self, v: int, cell: int) -> None:
+        """Hook: store IR value v into the global cell register `cell` points to."""
+        raise NotImplementedError
+
+    def global_cell(self, index: int) -> int:
+        """A register holding the address of global `index`'s cell."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
+        return t
+
+    def r_global_get(self, inst: Inst) -> None:
+        cell = self.global_cell(inst.imm)
+        self.load_cell(inst.results[0], cell)
+
+    def r_global_set(self, inst: Inst) -> None:
+        cell = self.global_cell(inst.imm)
+        self.store_cell(inst.args[0], cell)
 
     # -- runtime helpers ------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from engine.runtime import vmctx as V
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LOADS, STORES, LoweringBase, common_rules
 from ..lowering import signed as _signed
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
+from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
@@ -243,28 +243,14 @@ class Lowering(LoweringBase):
 
     # -- driver ---------------------------------------------------------------------------------
 
-    def run(self) -> MFunction:
+    def plan(self, reachable) -> None:
         f = self.f
-        reachable, headers = self.new_blocks()
-        self.scan_values()
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
         self.uses_heap = any(inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0
                              for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
-        for b in f.blocks:
-            if not reachable(b.id):
-                continue
-            self.begin_block(b, headers)
-            for inst in b.insts:
-                if inst.opcode in (Opcode.ICONST, Opcode.FCONST) or id(inst) in self.fused:
-                    continue
-                rule = _RULES.get(inst.opcode)
-                if rule is None:
-                    raise self.unsupported(inst)
-                rule(self, inst)
-        return self.finish()
 
     def plan_folds(self, b, block_of: dict[int, int]) -> None:
         """Mark single-use definitions in block b that their user absorbs: compares into
@@ -627,19 +613,14 @@ class Lowering(LoweringBase):
 
     # -- globals --------------------------------------------------------------------------------
 
-    def global_cell(self, index: int) -> int:
-        t = self.tmp()
-        self.ins("ldr", Reg(t), self.vm(self.info.offsets.global_ptr(index)), defs=[t])
-        return t
+    def load_vm(self, reg: int, m: Mem) -> None:
+        self.ins("ldr", Reg(reg), m, defs=[reg])
 
-    def r_global_get(self, inst: Inst) -> None:
-        cell = self.global_cell(inst.imm)
-        d = self.D(inst.results[0])
+    def load_cell(self, v: int, cell: int) -> None:
+        d = self.D(v)
         self.mov(d, Mem(cell, 0, d.bits))
 
-    def r_global_set(self, inst: Inst) -> None:
-        v = inst.args[0]
-        cell = self.global_cell(inst.imm)
+    def store_cell(self, v: int, cell: int) -> None:
         rv = self.R(v)
         self.ins("str", rv, Mem(cell, 0, rv.bits), uses=[cell, *_regs_of(rv)])
 
@@ -824,3 +805,5 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
 }
+# compares, shifts and multiplies are folded ahead of time (plan), not by try_fuse
+Lowering.set_rules(_RULES)

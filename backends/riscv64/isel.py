@@ -38,7 +38,7 @@ from engine.runtime import vmctx as V
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LoweringBase, common_rules
 from ..lowering import signed as _signed
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg
+from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
 from .target import A, CALLER_SAVED, HEAP, SP, TARGET, VMCTX, ZERO, is_float
 
@@ -201,26 +201,9 @@ class Lowering(LoweringBase):
 
     # -- driver ---------------------------------------------------------------------------------
 
-    def run(self) -> MFunction:
-        reachable, headers = self.new_blocks()
-        self.scan_values()
-        for b in self.f.blocks:
-            if not reachable(b.id):
-                continue
-            self.zext_cache = {}
-            self.begin_block(b, headers)
-            insts = [i for i in b.insts if i.opcode not in (Opcode.ICONST, Opcode.FCONST)]
-            for k, inst in enumerate(insts):
-                if id(inst) in self.fused:
-                    continue
-                nxt = insts[k + 1] if k + 1 < len(insts) else None
-                if self.try_fuse(inst, nxt):
-                    continue
-                rule = _RULES.get(inst.opcode)
-                if rule is None:
-                    raise self.unsupported(inst)
-                rule(self, inst)
-        return self.finish()
+    def begin_block(self, b, headers) -> None:
+        self.zext_cache = {}
+        super().begin_block(b, headers)
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
@@ -602,19 +585,13 @@ class Lowering(LoweringBase):
 
     # -- globals --------------------------------------------------------------------------------
 
-    def global_cell(self, index: int) -> int:
-        t = self.tmp()
-        self.load("ld", t, self.vm(self.info.offsets.global_ptr(index)))
-        return t
+    def load_vm(self, reg: int, m: Mem) -> None:
+        self.load("ld", reg, m)
 
-    def r_global_get(self, inst: Inst) -> None:
-        r = inst.results[0]
-        cell = self.global_cell(inst.imm)
-        self.load(abi.load_op(self.ty(r)), self.dst(r), Mem(cell, 0))
+    def load_cell(self, v: int, cell: int) -> None:
+        self.load(abi.load_op(self.ty(v)), self.dst(v), Mem(cell, 0))
 
-    def r_global_set(self, inst: Inst) -> None:
-        v = inst.args[0]
-        cell = self.global_cell(inst.imm)
+    def store_cell(self, v: int, cell: int) -> None:
         self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, 0))
 
     # -- references and tables ------------------------------------------------------------------
@@ -774,3 +751,4 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
 }
+Lowering.set_rules(_RULES, fusable=(_O.ICMP, _O.EQZ))

@@ -25,7 +25,7 @@ from engine.runtime import vmctx as V
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
 from ..lowering import LoweringBase, common_rules
 from ..lowering import signed as _signed
-from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, tuple_new
+from ..mir import Imm, Label, Mem, MInst, Reg, tuple_new
 from . import abi
 from .target import (CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, TARGET,
                      VMCTX)
@@ -191,31 +191,6 @@ class Lowering(LoweringBase):
         return Mem(VMCTX, off, bits)
 
     # -- driver ---------------------------------------------------------------------------------
-
-    def run(self) -> MFunction:
-        reachable, headers = self.new_blocks()
-        self.scan_values()
-        fused = self.fused
-        rules = _RULE_BY_ID
-        fusable = _FUSABLE_IDS
-        iconst, fconst = Opcode.ICONST, Opcode.FCONST
-        for b in self.f.blocks:
-            if not reachable(b.id):
-                continue
-            self.begin_block(b, headers)
-            insts = [i for i in b.insts if i.opcode is not iconst and i.opcode is not fconst]
-            last = len(insts) - 1
-            for k, inst in enumerate(insts):
-                if fused and id(inst) in fused:
-                    continue
-                if id(inst.opcode) in fusable and self.try_fuse(
-                        inst, insts[k + 1] if k < last else None):
-                    continue
-                rule = rules.get(id(inst.opcode))
-                if rule is None:
-                    raise self.unsupported(inst)
-                rule(self, inst)
-        return self.finish()
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the deadline (function entry and
@@ -687,19 +662,14 @@ class Lowering(LoweringBase):
 
     # -- globals --------------------------------------------------------------------------------
 
-    def global_cell(self, index: int) -> int:
-        t = self.tmp()
-        self.ins("mov", Reg(t), self.vm(self.info.offsets.global_ptr(index)), defs=[t])
-        return t
+    def load_vm(self, reg: int, m: Mem) -> None:
+        self.ins("mov", Reg(reg), m, defs=[reg])
 
-    def r_global_get(self, inst: Inst) -> None:
-        cell = self.global_cell(inst.imm)
-        d = self.D(inst.results[0])
+    def load_cell(self, v: int, cell: int) -> None:
+        d = self.D(v)
         self.mov(d, Mem(cell, 0, d.bits))
 
-    def r_global_set(self, inst: Inst) -> None:
-        v = inst.args[0]
-        cell = self.global_cell(inst.imm)
+    def store_cell(self, v: int, cell: int) -> None:
         rv = self.R(v)
         if self.cls(v) == RegClass.FLOAT:
             self.ins("movss" if rv.bits == 32 else "movsd", Mem(cell, 0, rv.bits), rv,
@@ -839,9 +809,4 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
 }
 
-#: opcodes try_fuse may fold into the next instruction (by identity)
-_FUSABLE_IDS = frozenset(id(op) for op in (_O.LOAD, _O.ICMP, _O.EQZ))
-
-#: _RULES keyed by the identity of the (singleton) opcode member: enum hashing runs Python code
-_RULE_BY_ID: dict[int, Callable[[Lowering, Inst], None]] = {
-    id(op): rule for op, rule in _RULES.items()}
+Lowering.set_rules(_RULES, fusable=(_O.LOAD, _O.ICMP, _O.EQZ))
