@@ -7,10 +7,7 @@ misaligned accesses, large offsets and frames)."""
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,37 +15,12 @@ from engine.errors import Trap, TrapCode
 from engine.exec.harness import HarnessSpec, HostFunc
 from engine.wasm.types import ValType
 
+from target_testlib import program_tests, shared_programs
+
 from .rv_testlib import MODES, assembly, build
 
-_X86_DIR = Path(__file__).resolve().parents[1] / "x86_64"
-
-
-def _shared_programs():
-    """test_x86_programs.py loaded as a separate module whose `build` targets riscv64."""
-    sys.path.insert(0, str(_X86_DIR))
-    try:
-        spec = importlib.util.spec_from_file_location("rv_shared_programs",
-                                                      _X86_DIR / "test_x86_programs.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(_X86_DIR))
-    mod.build = build
-    return mod
-
-
-SHARED = _shared_programs()
-SHARED_TESTS = sorted(n for n in vars(SHARED) if n.startswith("test_"))
-
-
-def test_shared_programs_found():
-    assert len(SHARED_TESTS) >= 10
-
-
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", SHARED_TESTS)
-def test_shared_program(name, mode):
-    getattr(SHARED, name)(mode)
+SHARED, SHARED_TESTS = shared_programs("riscv64", build)
+test_shared_programs_found, test_shared_program = program_tests(SHARED, SHARED_TESTS, MODES)
 
 
 FORMS = """function 0 "addi"(i32) -> (i32) {
