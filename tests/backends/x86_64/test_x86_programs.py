@@ -1,6 +1,8 @@
 """Whole programs through the x86_64 backend, natively and under Unicorn: loops, block
 parameters that swap, br_table, calls with many arguments and results, recursion, memory with
-bounds traps, memory.grow, globals, call_indirect checks, host calls, and the trap path."""
+bounds traps, memory.grow, offsets beyond every target's immediates, constants, globals,
+call_indirect checks, host calls, and the trap path. The aarch64 and riscv64 tests run these
+programs too (tests/backends/target_testlib.py rebinds `build`)."""
 
 from __future__ import annotations
 
@@ -450,3 +452,53 @@ def test_host_functions_reenter_wasm(mode):
         h.call(1, 0)
     assert e.value.trap_code == TrapCode.UNREACHABLE
     assert h.call(1, 2) == [206]
+
+
+def test_offsets_beyond_immediate_range(mode):
+    text = """function 0 "far"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    heap_check mem0 offset=70001 size=8 v0
+    store mem0 offset=70001 v0, v1
+    v2:i64 = load mem0 offset=70001 v0
+    v3:i32 = uload16 mem0 offset=70003 v0
+    v4:i64 = uextend v3
+    v5:i64 = iadd v2, v4
+    return v5
+}
+"""
+    h = build(text, mode, HarnessSpec(memory=(2, 2)))
+    # misaligned too: 70004 and 70006
+    assert h.call(0, 3, 0x1122334455667788) == [0x1122334455667788 + 0x5566]
+    assert h.read_memory(70004, 8) == struct.pack("<Q", 0x1122334455667788)
+    with pytest.raises(Trap) as e:
+        h.call(0, 2 * 65536 - 70001 - 7, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    # an index with the i32 sign bit set is a large unsigned address, not a negative one
+    with pytest.raises(Trap) as e:
+        h.call(0, 0xFFFFFFF0, 1)
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+#: constants at the edges of every target's immediate and materialisation forms (imm12,
+#: movz/movn/movk chunks, logical immediates, imm32 sign extension, lui/addi splits)
+CONSTANTS = [0, 1, 2047, 2048, 0xFFFF, 0x10000, 0x12345678, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+             0x1_0000_0000, 0xFFFF_0000_FFFF, 0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_F800,
+             0xFFFF_FFFF_FFFF_FFFE, 0xFFFF_1234_FFFF_FFFF, 0x5555_5555_5555_5555,
+             0x0123_4567_89AB_CDEF, 0xFFFF_FFFF_0000_0000, (1 << 64) - 1]
+
+
+def test_constant_materialisation(mode):
+    parts = []
+    for i, c in enumerate(CONSTANTS):
+        parts.append(f'function {2 * i} "k{i}"() -> (i64) {{\nblock0:\n'
+                     f"    v0:i64 = iconst {c:#x}\n    return v0\n}}\n")
+        c32 = c & 0xFFFFFFFF
+        parts.append(f'function {2 * i + 1} "w{i}"() -> (i32) {{\nblock0:\n'
+                     f"    v0:i32 = iconst {c32:#x}\n    v1:i64 = uextend v0\n"
+                     f"    v2:i64 = iconst 32\n    v3:i64 = ushr v1, v2\n"
+                     f"    v4:i32 = ireduce v3\n    v5:i32 = iadd v0, v4\n    return v5\n}}\n")
+    h = build("".join(parts), mode)
+    for i, c in enumerate(CONSTANTS):
+        assert h.call(2 * i) == [c], hex(c)
+        # uextend clears the upper half of the register holding the i32
+        assert h.call(2 * i + 1) == [c & 0xFFFFFFFF], hex(c)
