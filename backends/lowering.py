@@ -20,7 +20,7 @@ from engine.ir.ir import Block, Function, Inst, Opcode
 
 from . import callconv
 from .base import Helper, ModuleInfo, RegClass, TargetDesc, func_symbol
-from .mir import Imm, Label, MBlock, MFunction, Reg
+from .mir import Imm, Label, MBlock, Mem, MFunction, Reg
 
 
 def signed(x: int, bits: int) -> int:
@@ -442,6 +442,35 @@ class LoweringBase:
 
     def r_elem_drop(self, inst: Inst) -> None:
         self.helper(Helper.ELEM_DROP, [inst.imm], [])
+
+
+class SizedRegLowering(LoweringBase):
+    """LoweringBase for targets whose operands are width-tagged registers (``Reg(r, bits)``)
+    and whose `mov(d, s)` copies a register or loads from memory (aarch64, x86_64): the value
+    moves of parameters, results and globals are the same there. Such a target names its
+    stack pointer (`SP`) and the pseudo operation that loads an incoming stack argument
+    (`LOAD_PARAM`); incoming stack slots start 16 bytes above its frame pointer (the saved
+    frame pointer and return address sit below them)."""
+
+    SP: int
+    LOAD_PARAM = ""
+
+    def value_from_reg(self, v: int, reg: int) -> None:
+        d = self.D(v)
+        self.mov(d, Reg(reg, d.bits))
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        self.mov(Reg(reg, self.bits(v)), self.R(v))
+
+    def load_param(self, v: int, slot: int) -> None:
+        self.ins(self.LOAD_PARAM, self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
+
+    def load_result(self, v: int, slot: int) -> None:
+        self.mov(Reg(self.dst(v), 64), Mem(self.SP, 8 * slot, 64))
+
+    def load_cell(self, v: int, cell: int) -> None:
+        d = self.D(v)
+        self.mov(d, Mem(cell, 0, d.bits))
 
 
 _O = Opcode

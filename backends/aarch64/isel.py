@@ -39,7 +39,7 @@ from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opc
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
-from ..lowering import LOADS, STORES, LoweringBase, common_rules
+from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
@@ -115,13 +115,15 @@ def _regs_of(o) -> list[int]:
     return []
 
 
-class Lowering(LoweringBase):
+class Lowering(SizedRegLowering):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs
     (`traps`, `outgoing`, `uses_heap`)."""
 
     JUMP = "b"
     TARGET = TARGET
     CALLER_SAVED = CALLER_SAVED
+    SP = SP
+    LOAD_PARAM = "@load_fp"
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
         self.init_state(func, info)
@@ -329,16 +331,6 @@ class Lowering(LoweringBase):
             self.ins("subs", Reg(t), Reg(t), Reg(u), defs=[t], uses=[t, u])
         self.ins("str", Reg(t), self.vm(V.FUEL), uses=[t])
         self.bcc_trap("mi", TrapCode.OUT_OF_FUEL)
-
-    def value_from_reg(self, v: int, reg: int) -> None:
-        d = self.D(v)
-        self.mov(d, Reg(reg, d.bits))
-
-    def value_to_reg(self, reg: int, v: int) -> None:
-        self.mov(Reg(reg, self.bits(v)), self.R(v))
-
-    def load_param(self, v: int, slot: int) -> None:
-        self.ins("@load_fp", self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     # -- conditions -----------------------------------------------------------------------------
 
@@ -616,10 +608,6 @@ class Lowering(LoweringBase):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.ins("ldr", Reg(reg), m, defs=[reg])
 
-    def load_cell(self, v: int, cell: int) -> None:
-        d = self.D(v)
-        self.mov(d, Mem(cell, 0, d.bits))
-
     def store_cell(self, v: int, cell: int) -> None:
         rv = self.R(v)
         self.ins("str", rv, Mem(cell, 0, rv.bits), uses=[cell, *_regs_of(rv)])
@@ -759,9 +747,6 @@ class Lowering(LoweringBase):
     def store_arg(self, v: int, slot: int) -> None:
         ra = self.R(v, 64)
         self.ins("str", ra, Mem(SP, 8 * slot, 64), uses=_regs_of(ra))
-
-    def load_result(self, v: int, slot: int) -> None:
-        self.mov(Reg(self.dst(v), 64), Mem(SP, 8 * slot, 64))
 
     def store_return(self, v: int, slot: int) -> None:
         ra = self.R(v, 64)

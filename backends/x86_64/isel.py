@@ -23,7 +23,7 @@ from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Op
 from engine.runtime import vmctx as V
 
 from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
-from ..lowering import LoweringBase, common_rules
+from ..lowering import SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg, tuple_new
 from . import abi
@@ -61,12 +61,14 @@ def _fits32(x: int) -> bool:
     return -(1 << 31) <= x < (1 << 31)
 
 
-class Lowering(LoweringBase):
+class Lowering(SizedRegLowering):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs."""
 
     JUMP = "jmp"
     TARGET = TARGET
     CALLER_SAVED = CALLER_SAVED
+    SP = RSP
+    LOAD_PARAM = "@load_rbp"
 
     def __init__(self, func: Function, info: ModuleInfo, features: frozenset[str]) -> None:
         self.init_state(func, info)
@@ -206,16 +208,6 @@ class Lowering(LoweringBase):
         if n:
             self.ins("sub", self.vm(V.FUEL), Imm(n))
             self.jcc_trap("s", TrapCode.OUT_OF_FUEL)
-
-    def value_from_reg(self, v: int, reg: int) -> None:
-        d = self.D(v)
-        self.mov(d, Reg(reg, d.bits))
-
-    def value_to_reg(self, reg: int, v: int) -> None:
-        self.mov(Reg(reg, self.bits(v)), self.R(v))
-
-    def load_param(self, v: int, slot: int) -> None:
-        self.ins("@load_rbp", self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     # -- fusion ---------------------------------------------------------------------------------
 
@@ -665,10 +657,6 @@ class Lowering(LoweringBase):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.ins("mov", Reg(reg), m, defs=[reg])
 
-    def load_cell(self, v: int, cell: int) -> None:
-        d = self.D(v)
-        self.mov(d, Mem(cell, 0, d.bits))
-
     def store_cell(self, v: int, cell: int) -> None:
         rv = self.R(v)
         if self.cls(v) == RegClass.FLOAT:
@@ -762,10 +750,6 @@ class Lowering(LoweringBase):
         ra = self.R(v)
         op = "movsd" if self.cls(v) == RegClass.FLOAT else "mov"
         self.ins(op, Mem(RSP, 8 * slot, 64), Reg(ra.reg, 64), uses=[ra.reg])
-
-    def load_result(self, v: int, slot: int) -> None:
-        d = self.D(v)
-        self.mov(Reg(d.reg, 64), Mem(RSP, 8 * slot, 64))
 
     def store_return(self, v: int, slot: int) -> None:
         ra = self.R(v)
