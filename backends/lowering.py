@@ -411,37 +411,12 @@ class LoweringBase:
         and the function needs it)."""
         raise NotImplementedError
 
-    def r_memory_grow(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_GROW, [inst.imm], inst.args, inst.results[0], reload_heap=True)
-
-    def r_memory_fill(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_memory_copy(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_memory_init(self, inst: Inst) -> None:
-        self.helper(Helper.MEMORY_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_data_drop(self, inst: Inst) -> None:
-        self.helper(Helper.DATA_DROP, [inst.imm], [])
-
-    def r_table_grow(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_GROW, [inst.imm], inst.args, inst.results[0])
-
-    def r_table_fill(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_FILL, [inst.imm], inst.args, traps=True)
-
-    def r_table_copy(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_COPY, [inst.imm.dst, inst.imm.src], inst.args, traps=True)
-
-    def r_table_init(self, inst: Inst) -> None:
-        self.helper(Helper.TABLE_INIT, [inst.imm.target, inst.imm.segment], inst.args,
-                    traps=True)
-
-    def r_elem_drop(self, inst: Inst) -> None:
-        self.helper(Helper.ELEM_DROP, [inst.imm], [])
+    def r_helper_call(self, inst: Inst) -> None:
+        """memory.grow/fill/copy/init, data.drop and their table counterparts: a call of the
+        runtime helper `HELPER_CALLS` names, with the instruction's immediates first."""
+        h, consts, traps = HELPER_CALLS[inst.opcode]
+        self.helper(h, consts(inst.imm), inst.args, inst.results[0] if inst.results else None,
+                    traps=traps, reload_heap=h is Helper.MEMORY_GROW)
 
 
 class SizedRegLowering(LoweringBase):
@@ -479,6 +454,34 @@ LOADS = (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.S
 STORES = (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)
 
 
+def _index(imm) -> list[int]:
+    return [imm]
+
+
+def _dst_src(imm) -> list[int]:
+    return [imm.dst, imm.src]
+
+
+def _target_segment(imm) -> list[int]:
+    return [imm.target, imm.segment]
+
+
+#: opcodes lowered to a runtime-helper call: (helper, its constant arguments from the
+#: immediate, whether it returns a trap code); memory.grow reloads the heap base after it
+HELPER_CALLS: dict[Opcode, tuple[Helper, Callable[[object], list[int]], bool]] = {
+    _O.MEMORY_GROW: (Helper.MEMORY_GROW, _index, False),
+    _O.MEMORY_FILL: (Helper.MEMORY_FILL, _index, True),
+    _O.MEMORY_COPY: (Helper.MEMORY_COPY, _dst_src, True),
+    _O.MEMORY_INIT: (Helper.MEMORY_INIT, _target_segment, True),
+    _O.DATA_DROP: (Helper.DATA_DROP, _index, False),
+    _O.TABLE_GROW: (Helper.TABLE_GROW, _index, False),
+    _O.TABLE_FILL: (Helper.TABLE_FILL, _index, True),
+    _O.TABLE_COPY: (Helper.TABLE_COPY, _dst_src, True),
+    _O.TABLE_INIT: (Helper.TABLE_INIT, _target_segment, True),
+    _O.ELEM_DROP: (Helper.ELEM_DROP, _index, False),
+}
+
+
 def common_rules(cls: type) -> dict[Opcode, Callable]:
     """The opcode -> rule entries that name the same rule on every target (integer and float
     arithmetic, whose rule split differs per ISA, are left to each target's table)."""
@@ -494,16 +497,13 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
         _O.HEAP_CHECK: cls.r_heap_check,
         **{op: cls.r_load for op in LOADS},
         **{op: cls.r_store for op in STORES},
-        _O.MEMORY_SIZE: cls.r_memory_size, _O.MEMORY_GROW: cls.r_memory_grow,
-        _O.MEMORY_FILL: cls.r_memory_fill, _O.MEMORY_COPY: cls.r_memory_copy,
-        _O.MEMORY_INIT: cls.r_memory_init, _O.DATA_DROP: cls.r_data_drop,
+        _O.MEMORY_SIZE: cls.r_memory_size,
+        **{op: cls.r_helper_call for op in HELPER_CALLS},
         _O.GLOBAL_GET: cls.r_global_get, _O.GLOBAL_SET: cls.r_global_set,
         _O.REF_NULL: cls.r_ref_null, _O.REF_IS_NULL: cls.r_ref_is_null,
         _O.REF_FUNC: cls.r_ref_func,
         _O.TABLE_GET: cls.r_table_get, _O.TABLE_SET: cls.r_table_set,
-        _O.TABLE_SIZE: cls.r_table_size, _O.TABLE_GROW: cls.r_table_grow,
-        _O.TABLE_FILL: cls.r_table_fill, _O.TABLE_COPY: cls.r_table_copy,
-        _O.TABLE_INIT: cls.r_table_init, _O.ELEM_DROP: cls.r_elem_drop,
+        _O.TABLE_SIZE: cls.r_table_size,
         _O.TRAP: cls.r_trap, _O.TRAPZ: cls.r_trapz, _O.TRAPNZ: cls.r_trapnz,
         _O.CALL: cls.r_call, _O.CALL_INDIRECT: cls.r_call_indirect,
         _O.JUMP: cls.r_jump, _O.BRIF: cls.r_brif, _O.BR_TABLE: cls.r_br_table,

@@ -459,10 +459,10 @@ def test_offsets_beyond_immediate_range(mode):
 block0(v0:i32, v1:i64):
     heap_check mem0 offset=70001 size=8 v0
     store mem0 offset=70001 v0, v1
-    v2:i64 = load mem0 offset=70001 v0
     v3:i32 = uload16 mem0 offset=70003 v0
     v4:i64 = uextend v3
-    v5:i64 = iadd v2, v4
+    v2:i64 = load mem0 offset=70001 v0
+    v5:i64 = iadd v4, v2
     return v5
 }
 """
