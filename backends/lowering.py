@@ -177,6 +177,21 @@ class LoweringBase:
     def ty(self, v: int):
         return self.f.value_types[v]
 
+    def vreg(self, v: int) -> int:
+        """The register holding IR value v (constants are materialised afresh here)."""
+        if v in self.consts:
+            r = self.mf.new_vreg(self.cls(v))
+            self.materialize(r, self.ty(v), self.consts[v])
+            return r
+        r = self.vmap.get(v)
+        if r is None:
+            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def materialize(self, r: int, ty, value: int) -> None:
+        """Hook: register r <- the constant bit pattern `value` of IR type ty."""
+        raise NotImplementedError
+
     def dst(self, v: int) -> int:
         """The virtual register IR value v is defined into."""
         r = self.vmap.get(v)

@@ -138,14 +138,6 @@ class Lowering(SizedRegLowering):
     def cls(self, v: int) -> RegClass:
         return abi.reg_class(self.ty(v))
 
-    def vreg(self, v: int) -> int:
-        """The register holding IR value v (constants are materialised afresh here)."""
-        if v in self.consts:
-            r = self.mf.new_vreg(self.cls(v))
-            self.materialize(r, self.ty(v), self.consts[v])
-            return r
-        return self.dst(v)
-
     def R(self, v: int, bits: int | None = None) -> Reg:
         return Reg(self.vreg(v), bits or self.bits(v))
 

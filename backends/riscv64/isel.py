@@ -98,16 +98,9 @@ class Lowering(LoweringBase):
     def vreg(self, v: int) -> int:
         """The register holding IR value v (constants are materialised afresh here; an integer
         zero is the zero register)."""
-        if v in self.consts:
-            if self.consts[v] == 0 and self.cls(v) == RegClass.INT:
-                return ZERO
-            r = self.mf.new_vreg(self.cls(v))
-            self.materialize(r, self.ty(v), self.consts[v])
-            return r
-        r = self.vmap.get(v)
-        if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
-        return r
+        if v in self.consts and self.consts[v] == 0 and self.cls(v) == RegClass.INT:
+            return ZERO
+        return super().vreg(v)
 
     def imm12(self, v: int) -> int | None:
         """v's value as a sign-extended 12-bit immediate, if v is such an integer constant."""

@@ -86,17 +86,6 @@ class Lowering(SizedRegLowering):
         t = self.f.value_types[v]
         return _FLOAT if t is F64 or t is F32 else _INT
 
-    def vreg(self, v: int) -> int:
-        """The register holding IR value v (constants are materialised afresh here)."""
-        if v in self.consts:
-            r = self.mf.new_vreg(self.cls(v))
-            self.materialize(r, self.ty(v), self.consts[v])
-            return r
-        r = self.vmap.get(v)
-        if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
-        return r
-
     def R(self, v: int) -> Reg:
         t = self.f.value_types[v]
         if v in self.consts:
