@@ -1,14 +1,16 @@
-"""What every backend's instruction selection shares, written once: the lowering state, control
-flow (edges with block arguments as parallel copies, jumps, brif, br_table as a compare tree),
-the calling-convention plumbing of calls, parameters and returns, calls of runtime helpers
-(memory.grow/fill/copy/init, data.drop, table.grow/fill/copy/init, elem.drop) and the opcode ->
-rule entries common to every target.
+"""What every backend's instruction selection shares, written once: the lowering state and
+driver (blocks, value scan, per-block parameters/epoch/fuel, rule dispatch), control flow
+(edges with block arguments as parallel copies, jumps, brif, br_table as a compare tree), the
+calling-convention plumbing of calls, parameters and returns, global.get/set, the runtime-helper
+calls (memory.grow/fill/copy/init, data.drop, table.grow/fill/copy/init, elem.drop: one rule
+over `HELPER_CALLS`) and the opcode -> rule entries common to every target (`common_rules`).
 
-Each target's `Lowering` derives from `LoweringBase`, names its jump mnemonic (`JUMP`), register
-description (`TARGET`) and call clobbers (`CALLER_SAVED`), provides `ins`, `vreg`, `mov`-like
-primitives and fills in the small per-ISA hooks below (marked "hook"): how one value moves
-between a virtual register and a fixed register or stack slot, how a helper is called, how a
-condition or an index compare branches, how call_indirect finds its callee."""
+Each target's `Lowering` derives from `LoweringBase` (or `SizedRegLowering`), names its jump
+mnemonic (`JUMP`), register description (`TARGET`) and call clobbers (`CALLER_SAVED`), installs
+its rules with `set_rules`, provides `ins`, `cls`, `mov`-like primitives and fills in the small
+per-ISA hooks below (marked "Hook"): how one value moves between a virtual register and a fixed
+register, stack slot or global cell, how a constant is materialised, how a helper is called,
+how a condition or an index compare branches, how call_indirect finds its callee."""
 
 from __future__ import annotations
 
