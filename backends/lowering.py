@@ -291,24 +291,8 @@ class LoweringBase:
         """Hook: define IR value v from fixed register `reg` (a parameter or call result)."""
         raise NotImplementedError
 
-    def value_to_reg(self, reg: int, v: int) -> None:
-        """Hook: move IR value v into fixed register `reg` (a call argument or returned value)."""
-        raise NotImplementedError
-
     def load_param(self, v: int, slot: int) -> None:
         """Hook: define parameter v from incoming stack slot `slot`."""
-        raise NotImplementedError
-
-    def store_arg(self, v: int, slot: int) -> None:
-        """Hook: store call argument v into outgoing stack slot `slot`."""
-        raise NotImplementedError
-
-    def load_result(self, v: int, slot: int) -> None:
-        """Hook: define call result v from outgoing stack slot `slot` after the call."""
-        raise NotImplementedError
-
-    def store_return(self, v: int, slot: int) -> None:
-        """Hook: store returned value v into this function's stack result slot `slot`."""
         raise NotImplementedError
 
     def lower_params(self) -> None:
@@ -319,6 +303,14 @@ class LoweringBase:
                 self.value_from_reg(p, loc.reg)
             else:
                 self.load_param(p, loc.stack)
+
+    def value_to_reg(self, reg: int, v: int) -> None:
+        """Hook: move IR value v into fixed register `reg` (a call argument or returned value)."""
+        raise NotImplementedError
+
+    def store_arg(self, v: int, slot: int) -> None:
+        """Hook: store call argument v into outgoing stack slot `slot`."""
+        raise NotImplementedError
 
     def place(self, values: list[int], locs, store: Callable[[int, int], None]) -> list[int]:
         """Move values to their locations: the stack ones first (`store(value, slot)`; they may
@@ -341,6 +333,10 @@ class LoweringBase:
     def call_results(self, results: list[int]) -> tuple[list[int], int]:
         locs, nstack = self.assign(results, results=True)
         return [loc.reg for loc in locs if loc.reg is not None], nstack
+
+    def load_result(self, v: int, slot: int) -> None:
+        """Hook: define call result v from outgoing stack slot `slot` after the call."""
+        raise NotImplementedError
 
     def finish_call(self, results: list[int]) -> None:
         """After a call: reload the heap base (the callee may grow memory), take the results."""
@@ -380,6 +376,10 @@ class LoweringBase:
         self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref],
                  clobbers=self.CALLER_SAVED)
         self.finish_call(inst.results)
+
+    def store_return(self, v: int, slot: int) -> None:
+        """Hook: store returned value v into this function's stack result slot `slot`."""
+        raise NotImplementedError
 
     def r_return(self, inst: Inst) -> None:
         locs, _ = self.assign(inst.args, results=True)
