@@ -30,6 +30,20 @@ _INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b"
            "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
 
 
+
+#: pseudo operations that need the frame: rbp-relative stack arguments/results and calls
+#: (a call also needs rsp 16-aligned at the call site, which the frame provides)
+_FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@call_ref",
+                        "@call_helper"})
+
+
+def _frameless(mf, fr) -> bool:
+    """A leaf that keeps everything in caller-saved registers needs no frame: no push of rbp,
+    no epilogue but ret. (Traps unwind from the ExecState, not through rbp.)"""
+    if fr.callee_saved or fr.locals_size:
+        return False
+    return not any(i.op in _FRAME_OPS for b in mf.blocks for i in b.insts)
+
 class SpillMoves:
     """The regalloc hooks: copies between registers and spill slots."""
 
@@ -83,6 +97,11 @@ class FunctionEmitter(EmitterBase):
         self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
         self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
         self.traps.add(int(TrapCode.STACK_OVERFLOW))
+        self.frameless = _frameless(mf, fr)
+        if self.frameless:
+            self.body()
+            self.trap_stubs()
+            return self.lines
         self.out("push rbp")
         self.out("mov rbp, rsp")
         for r in fr.callee_saved:
@@ -138,6 +157,9 @@ class FunctionEmitter(EmitterBase):
 
     def p_ret(self, i: MInst) -> None:
         fr = self.frame
+        if self.frameless:
+            self.out("ret")
+            return
         if fr.callee_saved:
             self.out(f"lea rsp, [rbp - {8 * len(fr.callee_saved)}]")
             for r in reversed(fr.callee_saved):

@@ -502,3 +502,22 @@ def test_constant_materialisation(mode):
         assert h.call(2 * i) == [c], hex(c)
         # uextend clears the upper half of the register holding the i32
         assert h.call(2 * i + 1) == [c & 0xFFFFFFFF], hex(c)
+
+
+LEAF = """function 0 "leaf"(i64, i64) -> (i64) {
+block0(v0:i64, v1:i64):
+    v2:i64 = iconst 3
+    v3:i64 = imul v0, v2
+    v4:i64 = iadd v3, v1
+    return v4
+}
+"""
+
+
+def test_leaf_without_frame_and_caller_with_one(mode):
+    from target_testlib import assembly
+    leaf = assembly("x86_64", LEAF)
+    assert "rbp" not in leaf and "push" not in leaf and "\n  ret\n" in leaf
+    assert "push rbp" in assembly("x86_64", FIB)          # it calls: it keeps its frame
+    assert build(LEAF, mode).call(0, 5, 7) == [22]
+    assert build(LEAF, mode).call(0, 2**63, 1) == [2**63 + 1]
