@@ -265,6 +265,7 @@ class Lowering(SizedRegLowering):
                 self.mov(d, self.R(a))
                 self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
                 return
+        sb = None
         if (op == "add" or op == "sub") and a not in self.consts:
             sb = self.src(b)
             if type(sb) is Imm:
@@ -276,7 +277,8 @@ class Lowering(SizedRegLowering):
                                                 [ra.reg]))
                     return
         self.mov(d, self.R(a))
-        sb = self.src(b)
+        if sb is None:      # (a constant is materialised once, where it is first asked for)
+            sb = self.src(b)
         self.cur.insts.append(MInst(op, [d, sb], [d.reg],
                                     [d.reg] if type(sb) is Imm else [d.reg, sb.reg]))
 

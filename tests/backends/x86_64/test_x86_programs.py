@@ -521,3 +521,18 @@ def test_leaf_without_frame_and_caller_with_one(mode):
     assert "push rbp" in assembly("x86_64", FIB)          # it calls: it keeps its frame
     assert build(LEAF, mode).call(0, 5, 7) == [22]
     assert build(LEAF, mode).call(0, 2**63, 1) == [2**63 + 1]
+
+
+WIDE_SUB = """function 0 "f"(i64) -> (i64) {
+block0(v0:i64):
+    v1:i64 = iconst 1085102592571150095
+    v2:i64 = isub v0, v1
+    return v2
+}
+"""
+
+
+def test_wide_constant_operand_materialised_once(mode):
+    from target_testlib import assembly
+    assert assembly("x86_64", WIDE_SUB).count("movabs") == 1
+    assert build(WIDE_SUB, mode).call(0, 0) == [(-1085102592571150095) % 2**64]
