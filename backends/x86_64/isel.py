@@ -276,9 +276,15 @@ class Lowering(SizedRegLowering):
                     self.cur.insts.append(MInst("lea", [d, Mem(ra.reg, imm, 0)], [d.reg],
                                                 [ra.reg]))
                     return
-        self.mov(d, self.R(a))
         if sb is None:      # (a constant is materialised once, where it is first asked for)
             sb = self.src(b)
+        if op == "add" and type(sb) is Reg and a not in self.consts:
+            # lea makes it one instruction even when a stays live: d = a + b
+            ra = self.R(a)
+            self.cur.insts.append(MInst("lea", [d, Mem(ra.reg, 0, 0, sb.reg, 1)], [d.reg],
+                                        [ra.reg, sb.reg]))
+            return
+        self.mov(d, self.R(a))
         self.cur.insts.append(MInst(op, [d, sb], [d.reg],
                                     [d.reg] if type(sb) is Imm else [d.reg, sb.reg]))
 

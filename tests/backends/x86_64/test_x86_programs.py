@@ -536,3 +536,15 @@ def test_wide_constant_operand_materialised_once(mode):
     from target_testlib import assembly
     assert assembly("x86_64", WIDE_SUB).count("movabs") == 1
     assert build(WIDE_SUB, mode).call(0, 0) == [(-1085102592571150095) % 2**64]
+
+
+def test_functions_start_on_16_bytes():
+    from engine import Config, Engine, Module
+    from engine.runtime.executor import executor_for
+    engine = Engine(Config(target="x86_64", emulate=True))
+    wat = "(module " + " ".join(
+        f"(func (param i32) (result i32) local.get 0 i32.const {k} i32.add)" for k in range(9)
+    ) + ")"
+    code = executor_for(engine)._code_for(Module(engine, wat)).compiled
+    offsets = [off for name, off in code.symbols.items() if name.startswith("func")]
+    assert len(offsets) == 9 and all(off % 16 == 0 for off in offsets), offsets
