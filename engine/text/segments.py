@@ -86,6 +86,29 @@ class SegmentFields:
         self.hints.elem_explicit_table.append(explicit)
         self.hints.elem_as_indices.append(as_indices)
 
+    def _target_and_offset(self, cur: Cursor, kind: str) -> tuple[int, bool, list[Instr] | None]:
+        """An active segment's optional target, `(table x)` / `(memory x)` or a bare index,
+        and its offset expression: (index, whether it was written, offset or None)."""
+        index, explicit, offset = 0, False, None
+        item = cur.peek()
+        if _is(item, kind):
+            if len(item.items) != 2:
+                raise self.err(item.pos, f"expected ({kind} <index>)")
+            index = self.index(item.items[1], kind)
+            explicit = True
+            cur.i += 1
+        elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
+            index = self.index(item, kind)
+            explicit = True
+            cur.i += 1
+        item = cur.peek()
+        if type(item) is SList:
+            offset = self._offset(item)
+            cur.i += 1
+        elif explicit:
+            raise self.err(cur.pos(), f"expected an offset expression after the {kind}")
+        return index, explicit, offset
+
     def elem_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
         tok = self.opt_id(cur)
@@ -98,23 +121,9 @@ class SegmentFields:
             mode = SegmentMode.DECLARATIVE
             cur.i += 1
         else:
-            if _is(item, "table"):
-                if len(item.items) != 2:
-                    raise self.err(item.pos, "expected (table <index>)")
-                table = self.index(item.items[1], "table")
-                explicit = True
-                cur.i += 1
-            elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
-                table = self.index(item, "table")
-                explicit = True
-                cur.i += 1
-            item = cur.peek()
-            if type(item) is SList:
-                offset = self._offset(item)
+            table, explicit, offset = self._target_and_offset(cur, "table")
+            if offset is not None:
                 mode = SegmentMode.ACTIVE
-                cur.i += 1
-            elif explicit:
-                raise self.err(cur.pos(), "expected an offset expression after the table")
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD:
             cur.i += 1
@@ -134,26 +143,7 @@ class SegmentFields:
     def data_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
         tok = self.opt_id(cur)
-        memory = 0
-        offset = None
-        item = cur.peek()
-        has_mem = False
-        if _is(item, "memory"):
-            if len(item.items) != 2:
-                raise self.err(item.pos, "expected (memory <index>)")
-            memory = self.index(item.items[1], "memory")
-            has_mem = True
-            cur.i += 1
-        elif type(item) is Token and item.kind in (Kind.NUMBER, Kind.ID):
-            memory = self.index(item, "memory")
-            has_mem = True
-            cur.i += 1
-        item = cur.peek()
-        if type(item) is SList:
-            offset = self._offset(item)
-            cur.i += 1
-        elif has_mem:
-            raise self.err(cur.pos(), "expected an offset expression after the memory")
+        memory, _, offset = self._target_and_offset(cur, "memory")
         data = b"".join(self.string(s, "data") for s in cur.items[cur.i:])
         mode = SegmentMode.ACTIVE if offset is not None else SegmentMode.PASSIVE
         index = self._next("data")
