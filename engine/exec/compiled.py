@@ -367,14 +367,14 @@ class CompiledExecutor:
 
     def _table_out(self, instance, i: int, table) -> None:
         st: _State = instance.exec_state
-        addr, _ = st.table_arrays[i]
         synced = st.table_synced[i]
-        n = len(synced[1]) // 8 if synced is not None else len(table.elements)
-        if not n or not addr:
-            return
-        raw = st.machine.space.read(addr, 8 * n)
-        if synced is not None and raw == synced[1]:
+        if synced is None or not synced[1]:
+            return          # never synced in (no array yet), or empty
+        addr, _ = st.table_arrays[i]
+        raw = st.machine.space.read(addr, len(synced[1]))
+        if raw == synced[1]:
             return          # the code changed nothing since the last sync
+        n = len(raw) // 8
         table.elements[:] = [self._from_machine(st, table.element, v)
                              for v in struct.unpack(f"<{n}Q", raw)]
         st.table_synced[i] = (list(table.elements), raw)
