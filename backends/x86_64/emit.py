@@ -30,7 +30,6 @@ _INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b"
            "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
 
 
-
 #: pseudo operations that need the frame: rbp-relative stack arguments/results and calls
 #: (a call also needs rsp 16-aligned at the call site, which the frame provides)
 _FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@call_ref",
@@ -43,6 +42,7 @@ def _frameless(mf, fr) -> bool:
     if fr.callee_saved or fr.locals_size:
         return False
     return not any(i.op in _FRAME_OPS for b in mf.blocks for i in b.insts)
+
 
 class SpillMoves:
     """The regalloc hooks: copies between registers and spill slots."""
@@ -93,26 +93,23 @@ class FunctionEmitter(EmitterBase):
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
         name = mf.name
-        # functions start on 16 bytes, as compilers align them: calls into code that happens
-        # to straddle a fetch boundary measurably cost more (callind: 1.15x vs 1.65x)
+        # functions start on 16 bytes, as compilers align them: calls into code placed across
+        # a fetch boundary measurably cost more (callind: 1.64x wasmtime unaligned, 1.05x)
         self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
         self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
         self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
         self.traps.add(int(TrapCode.STACK_OVERFLOW))
         self.frameless = _frameless(mf, fr)
-        if self.frameless:
-            self.body()
-            self.trap_stubs()
-            return self.lines
-        self.out("push rbp")
-        self.out("mov rbp, rsp")
-        for r in fr.callee_saved:
-            self.out(f"push {reg_name(r)}")
-        if fr.locals_size:
-            self.out(f"sub rsp, {fr.locals_size}")
-        if fr.extra_slots:
-            self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
+        if not self.frameless:
+            self.out("push rbp")
+            self.out("mov rbp, rsp")
+            for r in fr.callee_saved:
+                self.out(f"push {reg_name(r)}")
+            if fr.locals_size:
+                self.out(f"sub rsp, {fr.locals_size}")
+            if fr.extra_slots:
+                self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
         self.body()
         self.trap_stubs()
         return self.lines
