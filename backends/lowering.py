@@ -21,7 +21,9 @@ from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
 
 from . import callconv
-from .base import Helper, ModuleInfo, RegClass, TargetDesc, func_symbol
+from engine.environ.helpers import Helper
+from engine.environ.module_info import ModuleInfo
+from .base import RegClass, TargetDesc, func_symbol
 from .mir import Imm, Label, MBlock, Mem, MFunction, Reg
 
 

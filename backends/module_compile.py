@@ -10,7 +10,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Iterable, Sequence
 
-from .base import TRAP_SYMBOL, CompiledCode, ModuleInfo, TargetDesc, func_symbol, sig_key
+from engine.environ.module_info import ModuleInfo
+from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
 
 
@@ -30,6 +31,12 @@ class ModuleCompiler:
     isel: ModuleType
     emit: ModuleType
     trampolines: ModuleType
+
+    @classmethod
+    def cpu_features(cls, emulated: bool) -> frozenset[str]:
+        """ISA extensions the code may use on the CPU that runs it (none beyond the base ISA
+        unless a target says otherwise)."""
+        return frozenset()
 
     # -- hooks ----------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from engine.errors import WasmError
+from engine.errors import InternalError
 
 from .base import RegClass, TargetDesc
 from .mir import FIRST_VREG, MFunction, MInst, Slot, remap_operands
@@ -40,7 +40,7 @@ class SpillHooks(Protocol):
         of the class for memory-to-memory copies."""
 
 
-class RegAllocError(WasmError):
+class RegAllocError(InternalError):
     """Instruction selection produced something the allocator cannot satisfy."""
 
 

@@ -1,5 +1,5 @@
 """Command line of the benchmark: ``python -m benchmarks`` and ``polyjit bench`` share these
-options (engine/cli.py calls ``add_parser``)."""
+options (engine/tools/cli.py calls ``add_parser``)."""
 
 from __future__ import annotations
 

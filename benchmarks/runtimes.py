@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from .configs import BenchConfig, Via
+from .configs import BenchConfig
 
 
 class NotAvailable(Exception):
@@ -85,8 +85,9 @@ class PolyjitRuntime:
             if dict(self.config.settings).get("strategy") == "interpreter":
                 wm = module.wasm_module
                 first = wm.num_imported_funcs
+                interpreter = self._engine._state.executor
                 for index in range(first, first + len(wm.funcs)):
-                    module.compiled_function(index)
+                    interpreter.translation(module, index)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         except _unsupported() as e:
             raise NotAvailable(str(e)) from None
@@ -100,44 +101,6 @@ class PolyjitRuntime:
         return Loaded(run, elapsed, compile_cpu_s=cpu)
 
 
-class HarnessRuntime:
-    """The x86_64 backend through engine.exec.harness (native or under Unicorn): the compiler's
-    code before it is reachable from the public API. The harness returns unsigned bit patterns."""
-
-    def __init__(self, config: BenchConfig) -> None:
-        self.name = config.name
-        self.emulate = config.emulate
-        try:
-            from engine.exec.harness import harness_for_module  # noqa: F401
-        except ImportError as e:
-            raise NotAvailable(f"engine.exec.harness is not importable ({e})") from None
-
-    def load(self, wasm: bytes) -> Loaded:
-        from engine.config import Features
-        from engine.exec.harness import harness_for_module
-        from engine.wasm.decoder import decode
-        from engine.wasm.validator import validate
-        try:
-            start = time.perf_counter()
-            features = Features()
-            module = decode(wasm, features)
-            validate(module, features)
-            harness = harness_for_module(module, emulate=self.emulate)
-            elapsed = time.perf_counter() - start
-        except _unsupported() as e:
-            raise NotAvailable(str(e)) from None
-        index = next(e.index for e in module.exports if e.name == "run")
-
-        def run(n: int) -> int:
-            try:
-                return harness.call(index, n)[0]
-            except _unsupported() as e:
-                raise NotAvailable(str(e)) from None
-        return Loaded(run, elapsed, harness.close)
-
-
 def runtime_for(config: BenchConfig) -> Runtime:
     """The runtime object of a polyjit configuration (may raise NotAvailable)."""
-    if config.via is Via.HARNESS:
-        return HarnessRuntime(config)
     return PolyjitRuntime(config)

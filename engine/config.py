@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import os
+import platform
+from dataclasses import dataclass
 
-from .errors import WasmError
+from .errors import FeatureDisabledError, WasmError
 
 
 @dataclass(slots=True, frozen=True)
@@ -22,7 +24,6 @@ class Features:
     def require(self, name: str, offset: int | None = None) -> None:
         """Raise the error for a module that uses a disabled proposal."""
         if not getattr(self, name):
-            from .errors import FeatureDisabledError
             raise FeatureDisabledError(f"{name.replace('_', ' ')} support is not enabled "
                                        f"(Config.wasm_{name})", offset=offset)
 
@@ -43,9 +44,35 @@ _BOOL_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types"
                   "emulate", "epoch_interruption", "consume_fuel") + UNSUPPORTED_PROPOSALS
 
 
-def code_settings(settings: dict) -> dict:
-    """The subset of a settings snapshot that changes generated code, as plain bools."""
-    return {name: bool(settings.get(name)) for name in CODE_SETTINGS}
+def host_target() -> str:
+    """The polyjit target name of this machine's architecture (or its own name if none)."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+@dataclass(slots=True, frozen=True)
+class Settings:
+    """An Engine's settings, checked and resolved (the target is never None, `emulate` is true
+    for a foreign target): the one typed, immutable object compile/, runtime/ and exec/ read."""
+
+    features: Features
+    strategy: str
+    target: str
+    emulate: bool
+    epoch_interruption: bool
+    consume_fuel: bool
+    max_wasm_stack: int
+    cache: str | None
+
+    def code_settings(self) -> dict[str, bool]:
+        """The settings that change generated code, by Config name (an artifact's fingerprint
+        and a cache key cover these)."""
+        f = self.features
+        values = {"wasm_bulk_memory": f.bulk_memory, "wasm_multi_value": f.multi_value,
+                  "wasm_reference_types": f.reference_types, "wasm_simd": f.simd,
+                  "epoch_interruption": self.epoch_interruption,
+                  "consume_fuel": self.consume_fuel}
+        return {name: values[name] for name in CODE_SETTINGS}
 
 
 def check_config(config: Config, host: str) -> None:
@@ -83,7 +110,6 @@ def check_config(config: Config, host: str) -> None:
 
 
 def _check_cache_dir(cache) -> None:
-    import os
     if not isinstance(cache, (str, os.PathLike)):
         raise WasmError(f"Config.cache must be a directory path or None, not {cache!r}")
     path = os.fspath(cache)
@@ -143,13 +169,21 @@ class Config:
                         reference_types=bool(self.wasm_reference_types),
                         simd=bool(self.wasm_simd))
 
-    def code_settings(self) -> dict:
-        """The settings that change generated code (an artifact's fingerprint covers these)."""
-        return code_settings(self.snapshot())
-
-    def snapshot(self) -> dict:
-        """The settings as a plain dict (an Engine keeps its own copy)."""
-        return dict(vars(self))
+    def settings(self, host: str | None = None) -> Settings:
+        """Check this Config (WasmError naming the setting) and resolve it for a machine whose
+        architecture is `host` (default: this one) into frozen Settings."""
+        host = host or host_target()
+        check_config(self, host)
+        target = self.target or host
+        if self.strategy == "compiler" and target not in TARGETS:
+            raise WasmError(f"this host ({host}) is not a polyjit target; set Config.target "
+                            f"to one of {', '.join(TARGETS)} (emulated) or use "
+                            f"Config(strategy='interpreter')")
+        return Settings(features=self.features(), strategy=self.strategy, target=target,
+                        emulate=bool(self.emulate) or target != host,
+                        epoch_interruption=self.epoch_interruption,
+                        consume_fuel=self.consume_fuel, max_wasm_stack=self.max_wasm_stack,
+                        cache=None if self.cache is None else os.fspath(self.cache))
 
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"

@@ -53,6 +53,15 @@ class IncompatibleArtifactError(WasmError):
     """A precompiled artifact cannot run on this Engine (damaged, foreign target, other settings)."""
 
 
+class InternalError(Exception):
+    """A bug in polyjit itself (a broken compiler or runtime invariant), never the user's input.
+    Not a WasmError: code that handles bad input must not swallow it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"internal error in polyjit: {message} (this is a bug in polyjit; "
+                         f"please report it with the module that triggered it)")
+
+
 class TrapCode(enum.IntEnum):
     """Trap codes, with the names and values of wasmtime-py's TrapCode."""
 

@@ -1,5 +1,5 @@
 """Command line of the fuzzer: ``python -m fuzz`` and ``polyjit fuzz`` share these options
-(engine/cli.py calls ``add_parser``). Exit status 1 when a divergence was found."""
+(engine/tools/cli.py calls ``add_parser``). Exit status 1 when a divergence was found."""
 
 from __future__ import annotations
 

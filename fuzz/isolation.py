@@ -46,7 +46,7 @@ def _context():
     if _CTX is None:
         try:
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["engine", "engine.ir.interp", "fuzz.oracles", "wasmtime"])
+            ctx.set_forkserver_preload(["engine", "engine.exec.interp", "fuzz.oracles", "wasmtime"])
         except ValueError:
             ctx = mp.get_context("spawn")
         _CTX = ctx

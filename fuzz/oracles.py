@@ -221,14 +221,12 @@ def describe(api: _Api) -> str:
     a Config may select a different executor than its name suggests while wiring is in flux."""
     if api.api.__name__ == "wasmtime":
         return "wasmtime-py"
-    ex = getattr(api.engine._state, "executor", None)
-    if ex is None:
-        return "no executor"
+    ex = api.engine._state.executor
     parts = [type(ex).__name__]
     backend = getattr(ex, "backend", None)
     if backend is not None:
         parts.append(type(backend).__name__)
-    if api.engine.settings.get("emulate") or getattr(api.engine, "emulated", False):
+    if api.engine.emulated:
         parts.append("emulated")
     return "/".join(parts)
 

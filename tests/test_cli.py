@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.tools.cli import main
 
 FIB = Path(__file__).resolve().parent.parent / "examples" / "fib.wat"
 

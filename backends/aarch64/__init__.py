@@ -3,7 +3,8 @@ Code runs natively on aarch64 hosts and under Unicorn everywhere."""
 
 from __future__ import annotations
 
-from ..base import CompiledCode, ModuleInfo, TargetDesc, register
+from engine.environ.module_info import ModuleInfo
+from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
 from . import emit, isel, trampolines
 from .target import TARGET
@@ -37,5 +38,3 @@ class AArch64Backend(ModuleCompiler):
         code.features = self.features
         return code
 
-
-register("aarch64", AArch64Backend)

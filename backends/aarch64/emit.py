@@ -10,11 +10,12 @@ from __future__ import annotations
 import struct
 from typing import Iterable
 
-from engine.errors import TrapCode, UnsupportedError, WasmError
-from engine.runtime import vmctx as V
+from engine.errors import InternalError, TrapCode, UnsupportedError
+from engine.environ import vmctx as V
 
 from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
+from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
@@ -51,7 +52,7 @@ class SpillMoves:
 def sp_adjust(op: str, n: int) -> list[str]:
     """sub/add sp, sp, #n for n < 2**24 (split into a low and a shifted part)."""
     if n >= 1 << 24:
-        raise WasmError(f"aarch64 emit: stack adjustment {n} out of range")
+        raise InternalError(f"aarch64 emit: stack adjustment {n} out of range")
     out = []
     if n >> 12:
         out.append(f"{op} sp, sp, #{n >> 12}, lsl #12")
@@ -78,7 +79,7 @@ class FunctionEmitter(EmitterBase):
             base = rname(o.base, 64)
             if o.index is not None:
                 if o.disp:
-                    raise WasmError("aarch64 emit: a memory operand with an index and an offset")
+                    raise InternalError("aarch64 emit: a memory operand with an index and an offset")
                 shift = {1: "", 8: ", lsl #3", 4: ", lsl #2", 2: ", lsl #1"}[o.scale]
                 return f"[{base}, {rname(o.index, 64)}{shift}]"
             return f"[{base}, #{o.disp}]" if o.disp else f"[{base}]"
@@ -186,7 +187,7 @@ class FunctionEmitter(EmitterBase):
     # -- pseudo operations ----------------------------------------------------------------------
 
     def p_pcopy(self, i: MInst) -> None:
-        raise WasmError("aarch64 emit: unresolved parallel copy")
+        raise InternalError("aarch64 emit: unresolved parallel copy")
 
     def p_ret(self, i: MInst) -> None:
         self._save_restore("ldr", "ldp")
@@ -212,7 +213,7 @@ class FunctionEmitter(EmitterBase):
         idx = i.operands[0].value
         code, ctx = self.offsets.import_code(idx), self.offsets.import_vmctx(idx)
         if max(code, ctx) > 32760:
-            raise WasmError("aarch64 emit: import slot beyond the vmctx offset range")
+            raise InternalError("aarch64 emit: import slot beyond the vmctx offset range")
         self.out("mov x16, x28")
         self.out(f"ldr x28, [x16, #{ctx}]")
         self.out(f"ldr x16, [x16, #{code}]")
@@ -242,7 +243,6 @@ def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
     the labels whose offsets the CompiledCode should record."""
     from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, KsError
 
-    from ..keystone_asm import keystone_asm
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
     # Keystone 0.9.2 now and then rejects text it assembles on the next try (measured: about
@@ -254,9 +254,9 @@ def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
             break
         except KsError as e:
             if attempt == _ASM_ATTEMPTS - 1:
-                raise WasmError(f"aarch64 assembler rejected generated code: {e}") from e
+                raise InternalError(f"aarch64 assembler rejected generated code: {e}") from e
     if encoding is None:
-        raise WasmError("aarch64 assembler produced no code")
+        raise InternalError("aarch64 assembler produced no code")
     code = bytes(encoding)
     offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
     return CompiledCode(target="aarch64", code=code, symbols=dict(zip(symbols, offsets)))

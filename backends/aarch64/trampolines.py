@@ -20,9 +20,10 @@ code + 1 (then it unwinds through the trap stub).
 
 from __future__ import annotations
 
-from engine.runtime import vmctx as V
+from engine.environ import vmctx as V
 
-from ..base import HELPER_INDEX, TRAP_SYMBOL, Helper
+from engine.environ.helpers import HELPER_INDEX, Helper
+from ..base import TRAP_SYMBOL
 from . import abi
 from .emit import sp_adjust
 from .target import reg_name

@@ -3,7 +3,7 @@ assembler (GNU-syntax RV64IMFD+Zicsr text to machine code; Keystone has no RISC-
 
 from __future__ import annotations
 
-from ..base import CompiledCode, TargetDesc, register
+from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
 from . import emit, isel, trampolines
 from .asm import AsmError, Assembled, RelocKind, Relocation, apply_relocation, assemble
@@ -27,5 +27,3 @@ class RiscV64Backend(ModuleCompiler):
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         return emit.assemble(parts, symbols, self.features)
 
-
-register("riscv64", RiscV64Backend)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from engine.errors import TrapCode, WasmError
-from engine.runtime import vmctx as V
+from engine.errors import InternalError, TrapCode
+from engine.environ import vmctx as V
 
 from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
@@ -149,7 +149,7 @@ class FunctionEmitter(EmitterBase):
     # -- pseudo operations ----------------------------------------------------------------------
 
     def p_pcopy(self, i: MInst) -> None:
-        raise WasmError("riscv64 emit: unresolved parallel copy")
+        raise InternalError("riscv64 emit: unresolved parallel copy")
 
     def p_slot_ld(self, i: MInst) -> None:
         d, slot, op = i.operands
@@ -400,9 +400,9 @@ def assemble(parts: Iterable[str], symbols: list[str], features: frozenset[str] 
     try:
         asm = rv_assemble(text, 0)
     except AsmError as e:  # an emitter bug; name it clearly
-        raise WasmError(f"riscv64 assembler rejected generated code: {e}") from e
+        raise InternalError(f"riscv64 assembler rejected generated code: {e}") from e
     if asm.relocations:
-        raise WasmError(f"riscv64 emit: undefined symbols {[r.symbol for r in asm.relocations]}")
+        raise InternalError(f"riscv64 emit: undefined symbols {[r.symbol for r in asm.relocations]}")
     return CompiledCode(target="riscv64", code=asm.code,
                         symbols={s: asm.symbols[s] for s in symbols}, features=features)
 

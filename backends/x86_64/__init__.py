@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from ..base import CompiledCode, ModuleInfo, TargetDesc, register
+from engine.environ.module_info import ModuleInfo
+from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
 from . import emit, isel, trampolines
 from .target import TARGET
@@ -50,11 +51,13 @@ class X86_64Backend(ModuleCompiler):
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
 
+    @classmethod
+    def cpu_features(cls, emulated: bool) -> frozenset[str]:
+        return EMULATOR_FEATURES if emulated else host_features()
+
     def new_lowering(self, func, info: ModuleInfo) -> isel.Lowering:
         return isel.Lowering(func, info, self.features)
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         return emit.assemble(parts, symbols, "x86_64", self.features)
 
-
-register("x86_64", X86_64Backend)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import struct
 from typing import Iterable
 
-from engine.errors import TrapCode, WasmError
-from engine.runtime import vmctx as V
+from engine.errors import InternalError, TrapCode
+from engine.environ import vmctx as V
 
 from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
+from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
@@ -153,7 +154,7 @@ class FunctionEmitter(EmitterBase):
     # -- pseudo operations ----------------------------------------------------------------------
 
     def p_pcopy(self, i: MInst) -> None:
-        raise WasmError("x86_64 emit: unresolved parallel copy")
+        raise InternalError("x86_64 emit: unresolved parallel copy")
 
     def p_ret(self, i: MInst) -> None:
         fr = self.frame
@@ -324,7 +325,7 @@ class FunctionEmitter(EmitterBase):
             self.lines.append(f"{zero}:")
             self.out(f"xor {d32}, {d32}")
         else:
-            raise WasmError(f"x86_64 emit: unknown conversion {kind}")
+            raise InternalError(f"x86_64 emit: unknown conversion {kind}")
         self.lines.append(f"{done}:")
 
     def p_popcnt_sw(self, i: MInst) -> None:
@@ -435,15 +436,14 @@ def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",
     the labels whose offsets the CompiledCode should record."""
     from keystone import KS_ARCH_X86, KS_MODE_64, KsError
 
-    from ..keystone_asm import keystone_asm
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
     try:
         encoding = keystone_asm(KS_ARCH_X86, KS_MODE_64, text)
     except KsError as e:  # an emitter bug; name it clearly
-        raise WasmError(f"x86_64 assembler rejected generated code: {e}") from e
+        raise InternalError(f"x86_64 assembler rejected generated code: {e}") from e
     if encoding is None:
-        raise WasmError("x86_64 assembler produced no code")
+        raise InternalError("x86_64 assembler produced no code")
     code = bytes(encoding)
     offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
     return CompiledCode(target=target, code=code, symbols=dict(zip(symbols, offsets)),

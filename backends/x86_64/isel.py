@@ -20,9 +20,11 @@ from typing import Callable
 
 from engine.errors import TrapCode
 from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode)
-from engine.runtime import vmctx as V
+from engine.environ import vmctx as V
 
-from ..base import HELPER_INDEX, Helper, ModuleInfo, RegClass
+from engine.environ.helpers import HELPER_INDEX, Helper
+from engine.environ.module_info import ModuleInfo
+from ..base import RegClass
 from ..lowering import SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg, tuple_new

@@ -17,8 +17,9 @@ code + 1 (then it unwinds through the trap stub).
 
 from __future__ import annotations
 
-from ..base import HELPER_INDEX, TRAP_SYMBOL, Helper
-from engine.runtime import vmctx as V
+from engine.environ.helpers import HELPER_INDEX, Helper
+from ..base import TRAP_SYMBOL
+from engine.environ import vmctx as V
 from . import abi
 from .target import reg_name
 

@@ -16,63 +16,28 @@ other instances go through exit trampolines and `engine.runtime.func.invoke`.
 
 from __future__ import annotations
 
-import ctypes
 import operator
 import struct
-import threading
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from backends.base import Helper, ModuleInfo, func_symbol, sig_key
-from ..errors import Trap, TrapCode, UnsupportedError
-from ..runtime import vmctx as V
+from backends.base import func_symbol, sig_key
+from ..compile.driver import code_for
+from ..compile.environment import EngineState
+from ..compile.registry import backend_for
+from ..environ import vmctx as V
+from ..environ.helpers import Helper
+from ..environ.signatures import signature_id
+from ..errors import Trap, UnsupportedError
+from ..runtime import libcalls
+from ..runtime.func import invoke
 from ..wasm.types import ValType
+from . import native
+from .emulator import EmulatedMachine
 from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
-
-
-class _SigIds:
-    """Process-wide structural signature ids (equal FuncTypes share an id, never 0)."""
-
-    lock = threading.Lock()
-    ids: dict[tuple, int] = {}
-
-    @classmethod
-    def of(cls, params: Sequence, results: Sequence) -> int:
-        key = (tuple(params), tuple(results))
-        with cls.lock:
-            return cls.ids.setdefault(key, len(cls.ids) + 1)
-
-
-@dataclass(slots=True)
-class _ModuleCode:
-    compiled: Any
-    info: ModuleInfo
-
-
-class _CodeTable:
-    """An executor's compiled code per Module, stored on the Module itself (attribute
-    ``_machine_code``: {executor key: _ModuleCode}) so the code lives exactly as long as the
-    Module and the executor keeps no Module alive. Accepts the ``table[id(module)] = (module,
-    code)`` form engine.exec.precompiled.install_code uses."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: tuple) -> None:
-        self.key = key
-
-    def lookup(self, module) -> _ModuleCode | None:
-        table = module.__dict__.get("_machine_code")
-        return None if table is None else table.get(self.key)
-
-    def put(self, module, code: _ModuleCode) -> None:
-        module.__dict__.setdefault("_machine_code", {})[self.key] = code
-
-    def __setitem__(self, _module_id: int, entry: tuple[Any, _ModuleCode]) -> None:
-        module, code = entry
-        self.put(module, code)
 
 
 @dataclass(slots=True)
@@ -98,83 +63,35 @@ class _State:
 
 
 class CompiledExecutor:
-    """Runs defined functions as native x86_64 code (see the module docstring)."""
+    """Runs defined functions as machine code of the engine's target, natively or under Unicorn
+    (see the module docstring)."""
 
-    def __init__(self, engine) -> None:
-        from backends.base import get_backend
-        from ..runtime.executor import host_target
-        self.engine = engine
-        settings = engine.settings
-        self.target = settings.get("target") or host_target()
-        self.emulate = bool(settings.get("emulate")) or self.target != host_target()
-        if self.target == "x86_64":
-            from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
-            self.backend = X86_64Backend(EMULATOR_FEATURES if self.emulate else None)
-        else:
-            self.backend = get_backend(self.target)
-        self.fuel = bool(settings.get("consume_fuel"))
-        self.epoch = bool(settings.get("epoch_interruption"))
-        self.max_stack = int(settings.get("max_wasm_stack") or 512 * 1024)
-        self._modules = _CodeTable((self.target, self.emulate, self.fuel, self.epoch,
-                                    frozenset(self.backend.features)))
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
+        settings = state.settings
+        self.target = settings.target
+        self.emulate = settings.emulate
+        self.backend = backend_for(settings)
+        self.fuel = settings.consume_fuel
+        self.epoch = settings.epoch_interruption
+        self.max_stack = settings.max_wasm_stack
 
-    # -- compilation ----------------------------------------------------------------------------
-
-    def _code_for(self, module) -> _ModuleCode:
-        hit = self._modules.lookup(module)
-        if hit is not None:
-            return hit
-        wasm = module.wasm_module
-        offsets = V.VMOffsets.for_module(wasm)
-        sigs = [(tuple(t.params), tuple(t.results)) for t in wasm.func_types()]
-        types = [(tuple(t.params), tuple(t.results)) for t in wasm.types]
-        info = ModuleInfo(offsets, sigs, wasm.num_imported_funcs, types,
-                          [g.content for g in wasm.global_types()], epoch=self.epoch,
-                          fuel=self.fuel)
-        compiled = self._cached(module)
-        if compiled is None:
-            from ..ir.gcpause import gc_paused
-            # compilation allocates many short-lived acyclic objects: the cyclic collector's
-            # passes over a large heap would cost more than the work
-            with gc_paused():
-                funcs = [module.ir_function(wasm.num_imported_funcs + i)
-                         for i in range(len(wasm.funcs))]
-                compiled = self.backend.compile_module(funcs, info, entry_sigs=types,
-                                                       exit_sigs=types)
-            self._store(module, compiled)
-            # the IR is only needed to compile; the interpreter strategy builds its own
-            module.__dict__.pop("_ir", None)
-        code = _ModuleCode(compiled, info)
-        self._modules.put(module, code)
-        if getattr(module, "engine", None) is self.engine and \
-                getattr(module, "_precompiled", None) is None:
-            module._precompiled = compiled      # Module.serialize reuses it
-        return code
-
-    def _cached(self, module) -> Any | None:
-        """Compiled code from Config.cache (None when off, on a miss or a bad entry)."""
-        if self.engine.settings.get("cache") is None:
-            return None
-        from ..cache import load
-        return load(self.engine, module.binary, frozenset(self.backend.features))
-
-    def _store(self, module, compiled) -> None:
-        if self.engine.settings.get("cache") is not None:
-            from ..cache import store
-            store(self.engine, module.binary, frozenset(self.backend.features), compiled)
+    def tls_initialize(self) -> None:
+        """Natively: create this thread's entry record (call depth, stack limit) now."""
+        if not self.emulate:
+            native.tls_initialize()
 
     # -- Executor protocol ----------------------------------------------------------------------
 
     def prepare(self, instance) -> None:
-        code = self._code_for(instance.module)
+        module = instance.module
+        compiled = code_for(module, self.backend)
         helpers = [self._helper(instance, h) for h in Helper]
         if self.emulate:
-            from .emulator import EmulatedMachine
-            machine = EmulatedMachine(code.compiled, helpers)
+            machine = EmulatedMachine(compiled, helpers)
         else:
-            from .native import NativeMachine
-            machine = NativeMachine(code.compiled, helpers, self.max_stack)
-        off = code.info.offsets
+            machine = native.NativeMachine(compiled, helpers, self.max_stack)
+        off = module.info.offsets
         sp = machine.space
         vm = sp.alloc(off.size)
         nfuncs = len(instance.wasm.func_type_indices())
@@ -187,7 +104,7 @@ class CompiledExecutor:
         st.epoch_cell = self._epoch_pointer(machine)
         write_u64(sp, vm + V.EPOCH_PTR, st.epoch_cell)
         for t, ty in enumerate(instance.wasm.types):
-            write_u64(sp, vm + off.sig_id(t), _SigIds.of(ty.params, ty.results))
+            write_u64(sp, vm + off.sig_id(t), signature_id(ty.params, ty.results))
         for i, g in enumerate(instance.globals):
             cell = sp.alloc(V.GLOBAL_CELL_SIZE)
             write_u64(sp, vm + off.global_ptr(i), cell)
@@ -204,16 +121,14 @@ class CompiledExecutor:
                 code_addr, ctx = machine.address(func_symbol(idx)), vm
             write_u64(sp, rec + V.FUNCREF_CODE, code_addr)
             write_u64(sp, rec + V.FUNCREF_VMCTX, ctx)
-            write_u64(sp, rec + V.FUNCREF_SIG, _SigIds.of(f.ftype.params, f.ftype.results))
+            write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
             st.records[rec] = f
             st.record_of.setdefault(id(f), rec)
 
     def _epoch_pointer(self, machine) -> int:
         """The engine's epoch counter as the code sees it: its address natively, its page
         mapped into the guest under emulation (so Engine.increment_epoch reaches running code)."""
-        counter = getattr(self.engine._state, "epoch_counter", None)
-        if counter is None:
-            return machine.space.alloc(8)
+        counter = self.state.epoch_counter
         if not self.emulate:
             return counter.address
         page, size = counter.page
@@ -273,7 +188,7 @@ class CompiledExecutor:
         code_addr, ctx = self._foreign_target(st, f)
         write_u64(sp, rec + V.FUNCREF_CODE, code_addr)
         write_u64(sp, rec + V.FUNCREF_VMCTX, ctx)
-        write_u64(sp, rec + V.FUNCREF_SIG, _SigIds.of(f.ftype.params, f.ftype.results))
+        write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
         st.records[rec] = f
         st.record_of[id(f)] = rec
         return rec
@@ -391,12 +306,17 @@ class CompiledExecutor:
         return lambda *regs: fn(instance, *regs)
 
     @staticmethod
-    def _oob(code: TrapCode) -> int:
-        return int(code) + 1
+    def _status(op: Callable[[], None]) -> int:
+        """A libcall's outcome as the helper convention returns it: 0, or trap code + 1."""
+        try:
+            op()
+        except Trap as t:
+            return int(t.trap_code) + 1
+        return 0
 
     def _h_memory_grow(self, instance, vm, mem, delta, *_):
         m = instance.mems[mem]
-        old = m.grow_pages(delta & _MASK32)
+        old = libcalls.memory_grow(m, delta & _MASK32)
         off = instance.exec_state.offsets
         sp = instance.exec_state.machine.space
         st = instance.exec_state
@@ -405,38 +325,22 @@ class CompiledExecutor:
         return _MASK32 if old < 0 else old
 
     def _h_memory_fill(self, instance, vm, mem, dst, val, n, *_):
-        m = instance.mems[mem]
-        dst, n = dst & _MASK32, n & _MASK32
-        if dst + n > m.length:
-            return self._oob(TrapCode.MEMORY_OUT_OF_BOUNDS)
-        if n:
-            ctypes.memset(m.base_address() + dst, val & 0xFF, n)
-        return 0
+        return self._status(lambda: libcalls.memory_fill(instance.mems[mem], dst & _MASK32,
+                                                         val, n & _MASK32))
 
     def _h_memory_copy(self, instance, vm, dmem, smem, dst, src, n):
-        d, s = instance.mems[dmem], instance.mems[smem]
-        dst, src, n = dst & _MASK32, src & _MASK32, n & _MASK32
-        if dst + n > d.length or src + n > s.length:
-            return self._oob(TrapCode.MEMORY_OUT_OF_BOUNDS)
-        if n:
-            ctypes.memmove(d.base_address() + dst, s.base_address() + src, n)
-        return 0
+        return self._status(lambda: libcalls.memory_copy(
+            instance.mems[dmem], instance.mems[smem], dst & _MASK32, src & _MASK32, n & _MASK32))
 
     def _h_memory_init(self, instance, vm, mem, seg, dst, src, n):
-        m = instance.mems[mem]
-        data = instance.datas[seg]
-        dst, src, n = dst & _MASK32, src & _MASK32, n & _MASK32
-        if dst + n > m.length or src + n > len(data):
-            return self._oob(TrapCode.MEMORY_OUT_OF_BOUNDS)
-        if n:
-            ctypes.memmove(m.base_address() + dst, bytes(data[src:src + n]), n)
-        return 0
+        return self._status(lambda: libcalls.memory_init(
+            instance, instance.mems[mem], seg, dst & _MASK32, src & _MASK32, n & _MASK32))
 
     def _h_data_drop(self, instance, vm, seg, *_):
-        instance.datas[seg] = b""
+        libcalls.data_drop(instance, seg)
         return 0
 
-    def _table_op(self, instance, tables: Sequence[int], op) -> int:
+    def _table_op(self, instance, tables: Sequence[int], op: Callable[[], Any]) -> Any:
         """Run op on Table objects with the machine copy synced out and back in."""
         st: _State = instance.exec_state
         for t in tables:
@@ -451,54 +355,33 @@ class CompiledExecutor:
         st: _State = instance.exec_state
         tab = instance.tables[table]
         value = self._from_machine(st, tab.element, init)
-
-        def op() -> int:
-            old = tab.grow_elements(delta & _MASK32, value)
-            return _MASK32 if old < 0 else old
-        return self._table_op(instance, [table], op)
+        old = self._table_op(instance, [table],
+                             lambda: libcalls.table_grow(tab, delta & _MASK32, value))
+        return _MASK32 if old < 0 else old
 
     def _h_table_fill(self, instance, vm, table, dst, val, n, *_):
         st: _State = instance.exec_state
         tab = instance.tables[table]
         value = self._from_machine(st, tab.element, val)
-        dst, n = dst & _MASK32, n & _MASK32
-
-        def op() -> int:
-            if dst + n > len(tab.elements):
-                return self._oob(TrapCode.TABLE_OUT_OF_BOUNDS)
-            tab.elements[dst:dst + n] = [value] * n
-            return 0
-        return self._table_op(instance, [table], op)
+        return self._table_op(instance, [table], lambda: self._status(
+            lambda: libcalls.table_fill(tab, dst & _MASK32, value, n & _MASK32)))
 
     def _h_table_copy(self, instance, vm, dt, stb, dst, src, n):
         d, s = instance.tables[dt], instance.tables[stb]
-        dst, src, n = dst & _MASK32, src & _MASK32, n & _MASK32
-
-        def op() -> int:
-            if dst + n > len(d.elements) or src + n > len(s.elements):
-                return self._oob(TrapCode.TABLE_OUT_OF_BOUNDS)
-            d.elements[dst:dst + n] = s.elements[src:src + n]
-            return 0
-        return self._table_op(instance, sorted({dt, stb}), op)
+        return self._table_op(instance, sorted({dt, stb}), lambda: self._status(
+            lambda: libcalls.table_copy(d, s, dst & _MASK32, src & _MASK32, n & _MASK32)))
 
     def _h_table_init(self, instance, vm, table, seg, dst, src, n):
         tab = instance.tables[table]
-        items = instance.elems[seg]
-        dst, src, n = dst & _MASK32, src & _MASK32, n & _MASK32
-
-        def op() -> int:
-            if dst + n > len(tab.elements) or src + n > len(items):
-                return self._oob(TrapCode.TABLE_OUT_OF_BOUNDS)
-            tab.elements[dst:dst + n] = items[src:src + n]
-            return 0
-        return self._table_op(instance, [table], op)
+        return self._table_op(instance, [table], lambda: self._status(
+            lambda: libcalls.table_init(instance, tab, seg, dst & _MASK32, src & _MASK32,
+                                        n & _MASK32)))
 
     def _h_elem_drop(self, instance, vm, seg, *_):
-        instance.elems[seg] = []
+        libcalls.elem_drop(instance, seg)
         return 0
 
     def _h_host_call(self, instance, ctx, buf, *_):
-        from ..runtime.func import invoke
         st: _State = instance.exec_state
         sp = st.machine.space
         f = st.foreign[read_u64(sp, ctx + V.HOSTCTX_ID)]

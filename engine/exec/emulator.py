@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
-from ..runtime import vmctx as V
+from ..environ import vmctx as V
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
 from .symbols import CodeSymbols
 

@@ -13,8 +13,9 @@ import platform
 import threading
 from typing import Callable, Sequence
 
+from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
-from ..runtime import vmctx as V
+from ..environ import vmctx as V
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
 from .symbols import CodeSymbols
 
@@ -130,6 +131,14 @@ class NativeSpace:
 #: one fixed (nested entries, through host calls or other instances, share that budget)
 _tls = threading.local()
 
+
+
+def tls_initialize() -> None:
+    """Create the calling thread's entry record now (Engine.tls_eager_initialize)."""
+    if getattr(_tls, "depth", None) is None:
+        _tls.depth = 0
+
+
 _SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
 
 
@@ -174,8 +183,6 @@ class CallbackStubs:
 
     def __init__(self, targets: Sequence[Callable[..., int]], error_result: int) -> None:
         from keystone import KS_ARCH_X86, KS_MODE_64
-
-        from backends.keystone_asm import keystone_asm
         self.targets = list(targets)
         self.fmt = ctypes.create_string_buffer(b"KKKKKK")
         text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result)

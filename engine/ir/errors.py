@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ..errors import WasmError
+from ..errors import InternalError
 
 
-class IRError(WasmError):
-    """Base of the IR's errors (an internal compiler error when it comes from the builder)."""
+class IRError(Exception):
+    """Base of the IR's errors. None is a WasmError: the IR is polyjit's own, so a function
+    that does not verify is a bug in polyjit (an InternalError), and IR text that does not
+    parse is a mistake in a test or a tool, not in a user's module."""
 
 
 class IRParseError(IRError):
@@ -18,7 +20,7 @@ class IRParseError(IRError):
         super().__init__(message if line is None else f"IR text line {line}: {message}")
 
 
-class VerifierError(IRError):
+class VerifierError(IRError, InternalError):
     """A function breaks an IR rule. The message names the function, block and instruction."""
 
     def __init__(self, message: str, function: str = "", block: int | None = None,

@@ -511,5 +511,8 @@ class Function:
         return sum(len(b.insts) for b in self.blocks)
 
     def __str__(self) -> str:
-        from .printer import print_function
         return print_function(self)
+
+
+# The printer formats the classes above; imported last because it imports them.
+from .printer import print_function  # noqa: E402

@@ -1,5 +1,5 @@
 """The runtime: store objects (memories, tables, globals, functions), instantiation, linking,
-and the executor interface that runs wasm code (the IR interpreter, later machine code).
+the libcalls every executor shares, and the executor interface that runs wasm code.
 
 Contracts executors rely on:
 
@@ -16,7 +16,8 @@ Contracts executors rely on:
   ``Func.instance``/``Func.index`` (defining instance and index), ``Func.code`` (executor's).
 - ``Store.depth``: wasm frames live in the store, so nested executors share one limit.
 - ``Executor`` (executor.py): ``prepare(instance)``, ``call(instance, func_index, args)``;
-  ``executor_for(engine)`` picks it from Config.strategy.
+  the engine chooses it (engine.api) and the runtime reaches it as ``executor_for(state)``.
+- ``libcalls``: memory and table bulk operations and growth, written once for every executor.
 """
 
 from .executor import Executor, executor_for

@@ -1,16 +1,15 @@
 """The executor interface: what runs a defined wasm function of an instance. The runtime (store
-objects, instantiation, the Python API) stays the same whichever executor a Config selects;
-the IR interpreter is the first implementation, machine-code backends plug in the same way."""
+objects, instantiation, the Python API) stays the same whichever executor a Config selects:
+the IR interpreter, or machine code natively or under Unicorn (engine.exec). The Engine (an
+API object) chooses one per engine; the runtime reaches it through the engine's state."""
 
 from __future__ import annotations
 
-import platform
 from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
-from ..errors import WasmError
+from ..compile.environment import EngineState
 
 if TYPE_CHECKING:
-    from ..engine import Engine
     from .instance import Instance
 
 
@@ -24,26 +23,10 @@ class Executor(Protocol):
         """Run function `func_index` (a defined function of `instance`); return its results.
         Raises Trap for a trap (with a backtrace)."""
 
-
-def host_target() -> str:
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    def tls_initialize(self) -> None:
+        """Set up the calling thread's state now rather than at its first call."""
 
 
-def executor_for(engine: Engine) -> Executor:
-    """The executor an Engine's Config selects (one per engine, shared by its instances)."""
-    state = engine._state
-    ex = getattr(state, "executor", None)
-    if ex is not None:
-        return ex
-    strategy = engine.settings.get("strategy")
-    if strategy == "interpreter":
-        from ..ir.interp import Interpreter
-        ex = Interpreter(engine)
-    elif strategy == "compiler":
-        from ..exec.compiled import CompiledExecutor
-        ex = CompiledExecutor(engine)
-    else:
-        raise WasmError(f"unknown execution strategy {strategy!r}")
-    state.executor = ex
-    return ex
+def executor_for(state: EngineState) -> Executor:
+    """The executor of an engine (one per engine, shared by its stores and instances)."""
+    return state.executor

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..errors import Trap, TrapCode, WasmError
 from ..wasm.types import FuncType
 from .store import Store
-from .values import check_internal, to_internal, to_python
+from .values import FuncRef, to_internal, to_python
 
 if TYPE_CHECKING:
     from .instance import Instance
 
 
-class Func:
+class Func(FuncRef):
     """A wasm function (mirrors wasmtime-py's Func).
 
     Internal fields: ``ftype`` (FuncType), ``host`` (the Python callable, None for a wasm

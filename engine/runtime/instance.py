@@ -9,11 +9,10 @@ from typing import Any, Iterator, Sequence
 
 from ..errors import LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
-from ..module import Module
+from ..compile.module import Module
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
-from .executor import executor_for
 from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
@@ -43,12 +42,12 @@ class Instance:
             raise WasmError(f"Instance expects a Store, got {type(store).__name__}")
         if not isinstance(module, Module):
             raise WasmError(f"Instance expects a Module, got {type(module).__name__}")
-        if not Engine_same(store.engine, module.engine):
+        if store._state is not module.state:
             raise WasmError("cannot instantiate a module in a store of a different engine")
         self.store = store
         self.module = module
         self.wasm: WasmModule = module.wasm_module
-        self.executor = executor_for(store.engine)
+        self.executor = store._state.executor
         self.exec_state: Any = None
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
@@ -197,11 +196,6 @@ _END = int(Op.END)
 #: Extended constant expressions (a later proposal; harmless to evaluate).
 _EXTENDED = {int(Op.I32_ADD): N.i32_add, int(Op.I32_SUB): N.i32_sub, int(Op.I32_MUL): N.i32_mul,
              int(Op.I64_ADD): N.i64_add, int(Op.I64_SUB): N.i64_sub, int(Op.I64_MUL): N.i64_mul}
-
-
-def Engine_same(a, b) -> bool:
-    from ..engine import Engine
-    return Engine.same(a, b)
 
 
 def _kind_of(ext: Any) -> ExternKind | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..engine import Engine
+from ..compile.environment import state_of
+from ..compile.module import Module
 from ..errors import LinkError, Trap, WasmError
-from ..module import Module
 from ..wasm.types import ExternKind, FuncType
 from .func import Func
 from .globals import Global
@@ -44,9 +44,8 @@ def _trapping(module: str, name: str) -> Callable[..., Any]:
 class Linker:
     """Mirrors wasmtime-py's Linker."""
 
-    def __init__(self, engine: Engine) -> None:
-        if not isinstance(engine, Engine):
-            raise WasmError(f"Linker expects an Engine, got {type(engine).__name__}")
+    def __init__(self, engine: Any) -> None:
+        state_of(engine, "Linker")
         self.engine = engine
         self._defs: dict[tuple[str, str], Extern | _HostFuncDef] = {}
         self._allow_shadowing = False

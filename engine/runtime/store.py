@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine import Engine
+from ..compile.environment import state_of
 from ..errors import WasmError
 
 
 class Store:
     """A collection of wasm objects that can reference each other (mirrors wasmtime-py's Store)."""
 
-    def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
-        if engine is None:
-            engine = Engine()
-        elif not isinstance(engine, Engine):
-            raise WasmError(f"Store expects an Engine, got {type(engine).__name__}")
+    def __init__(self, engine: Any, data: Any = None) -> None:
+        self._state = state_of(engine, "Store")
         self.engine = engine
         self._data = data
-        self._fuel: int | None = 0 if engine.settings.get("consume_fuel") else None
+        self._fuel: int | None = 0 if self._state.settings.consume_fuel else None
         self._epoch_deadline = 0
         #: Current wasm call depth across all instances of this store (host re-entry included).
         self.depth = 0
@@ -43,7 +40,7 @@ class Store:
         return self._fuel
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
-        self._epoch_deadline = self.engine._state.epoch + int(ticks_after_current)
+        self._epoch_deadline = self._state.epoch + int(ticks_after_current)
 
     def _check(self, owner_store: Store, what: str) -> None:
         if owner_store is not self:

@@ -11,6 +11,13 @@ from ..ir import numerics as N
 from ..wasm.types import ValType
 
 
+class FuncRef:
+    """What a funcref value may be besides null: the base of engine.runtime.func.Func (defined
+    here so that value checks need not import the function machinery)."""
+
+    __slots__ = ()
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return type(value).__name__
@@ -37,8 +44,7 @@ def to_internal(ty: ValType, value: Any) -> Any:
             return N.float_to_f64(float(value))
         raise WasmError(f"expected an f64 (float), got {_describe(value)}")
     if ty is ValType.FUNCREF:
-        from .func import Func
-        if value is None or isinstance(value, Func):
+        if value is None or isinstance(value, FuncRef):
             return value
         raise WasmError(f"expected a funcref (Func or None), got {_describe(value)}")
     if ty is ValType.EXTERNREF:
@@ -62,15 +68,3 @@ def to_python(ty: ValType, value: Any) -> Any:
 def default_value(ty: ValType) -> Any:
     """The zero value of a type (null for references)."""
     return None if ty.is_ref else 0
-
-
-def check_internal(ty: ValType, value: Any) -> bool:
-    """Whether `value` is a well-formed internal value of type `ty` (used on host results)."""
-    if ty is ValType.I32 or ty is ValType.F32:
-        return isinstance(value, int) and 0 <= value <= 0xFFFF_FFFF
-    if ty is ValType.I64 or ty is ValType.F64:
-        return isinstance(value, int) and 0 <= value <= 0xFFFF_FFFF_FFFF_FFFF
-    if ty is ValType.FUNCREF:
-        from .func import Func
-        return value is None or isinstance(value, Func)
-    return ty is ValType.EXTERNREF

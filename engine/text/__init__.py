@@ -6,14 +6,13 @@ bytes through engine.wasm.encoder), `wast` (spec-test scripts)."""
 
 from __future__ import annotations
 
+from .parser import parse_module_text
+from .wast import parse_wast
+
 
 def wat2wasm(text: str | bytes) -> bytes:
     """Parse WebAssembly text (a module) and return its binary encoding."""
-    from .parser import parse_module_text
     return parse_module_text(text)
 
 
-def parse_wast(text: str | bytes):
-    """Read a .wast script into commands (see engine.text.wast)."""
-    from .wast import parse_wast as _parse_wast
-    return _parse_wast(text)
+__all__ = ["parse_wast", "wat2wasm"]

@@ -5,6 +5,8 @@ binary encoding."""
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 from dataclasses import dataclass
 
 from ..errors import MalformedError
@@ -649,9 +651,6 @@ _DEEP_STACK_BYTES = 512 << 20
 
 
 def _with_deep_stack(fn, *args):
-    import sys
-    import threading
-
     outcome: dict[str, object] = {}
 
     def run() -> None:

@@ -8,6 +8,7 @@ import enum
 from dataclasses import dataclass
 
 from .types import ValType
+from .simd_opcodes import SIMD_TABLE
 
 
 class Imm(enum.Enum):
@@ -293,12 +294,7 @@ def _parse_table(text: str) -> list[OpInfo]:
 
 
 def _all_infos() -> list[OpInfo]:
-    infos = _parse_table(_TABLE)
-    try:
-        from .simd_opcodes import SIMD_TABLE
-    except ImportError:  # pragma: no cover - the SIMD table is optional while it is being written
-        return infos
-    return infos + _parse_table(SIMD_TABLE)
+    return _parse_table(_TABLE) + _parse_table(SIMD_TABLE)
 
 
 OPS: tuple[OpInfo, ...] = tuple(_all_infos())

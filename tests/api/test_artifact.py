@@ -15,7 +15,9 @@ import pytest
 
 from engine import (Config, Engine, IncompatibleArtifactError, Instance, Module, Store, Trap,
                     WasmError)
-from engine import artifact as A
+from engine.compile import artifact as A
+from engine.compile.driver import compile_module
+from engine.compile.registry import backend_class, backend_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,9 +73,7 @@ def test_native_round_trip_runs_the_artifact_code_without_compiling(monkeypatch)
 
 
 def test_serialize_equals_precompile_and_deserialize_file(tmp_path):
-    from engine.exec.precompiled import compiled_executor
     engine = Engine()
-    compiled_executor(engine)
     module = Module(engine, PROGRAM)
     in_process = _outcomes(engine, module)
     data = module.serialize()
@@ -90,30 +90,25 @@ def test_serialize_equals_precompile_and_deserialize_file(tmp_path):
 def test_cross_target_artifact_is_the_in_process_code(target):
     """precompile for any target on this host, no emulator involved; the artifact carries
     exactly the code the engine compiles in process, and deserializes on a matching engine."""
-    from engine.exec.precompiled import compile_for_engine
     engine = Engine(Config(target=target, emulate=True))
     data = engine.precompile_module(PROGRAM)
     art = A.parse(data)
     assert art.target == target
-    in_process = compile_for_engine(engine, Module(engine, PROGRAM))
+    in_process = compile_module(Module(engine, PROGRAM), backend_for(engine.settings))
     assert art.code == in_process.code and art.symbols == in_process.symbols
     module = Module.deserialize(Engine(Config(target=target, emulate=True)), data)
-    assert module.wasm_module.exports and module._precompiled.code == art.code
+    assert module.wasm_module.exports and module.code.code == art.code
 
 
 @pytest.mark.parametrize("target", ["aarch64", "riscv64", "x86_64"])
 def test_emulated_artifact_runs_like_in_process(target, monkeypatch):
     """The artifact's code also runs in the exec harness (fed the artifact's code) under Unicorn
     with the results of the interpreter."""
-    from backends.base import get_backend
-    from engine.exec.harness import harness_for_module
+    from support.harness import harness_for_module
     engine = Engine(Config(target=target, emulate=True))
     module = Module.deserialize(engine, engine.precompile_module(PROGRAM))
-    code = module._precompiled
-    backend_cls = type(get_backend(target)) if target != "x86_64" else None
-    if backend_cls is None:
-        import backends.x86_64 as X
-        backend_cls = X.X86_64Backend
+    code = module.code
+    backend_cls = backend_class(target)
     monkeypatch.setattr(backend_cls, "compile_module", lambda *a, **k: code)
     h = harness_for_module(module.wasm_module, emulate=True, target=target)
     ref_engine = Engine(Config(strategy="interpreter"))
@@ -160,9 +155,9 @@ def _reencode(data: bytes, **changes) -> bytes:
     fields = [changes.get("polyjit_version", art.polyjit_version).encode(),
               changes.get("target", art.target).encode(),
               ",".join(sorted(changes.get("features", art.features))).encode(),
-              json.dumps(art.code_settings, sort_keys=True, separators=(",", ":")).encode(),
-              art.fingerprint, art.wasm, art.code, A._encode_symbols(art.symbols),
-              A._encode_relocs(art.relocs)]
+              changes.get("settings_json", json.dumps(art.code_settings, sort_keys=True,
+                                                      separators=(",", ":")).encode()),
+              changes.get("fingerprint", art.fingerprint), art.wasm, art.code, A._encode_symbols(art.symbols)]
     payload = b"".join(struct.pack("<I", len(f)) + f for f in fields)
     version = changes.get("format_version", A.FORMAT_VERSION)
     body = struct.pack("<8sIQ", A.MAGIC, version, len(payload)) + payload
@@ -191,6 +186,20 @@ def test_each_header_field_is_checked():
         Module.deserialize(Engine(Config(strategy="interpreter")), data)
     with pytest.raises(WasmError, match="Config.strategy='compiler'"):
         Engine(Config(strategy="interpreter")).precompile_module(PROGRAM)
+
+
+@pytest.mark.parametrize("raw,message", [
+    (b"[" * 100_000, "code settings are 100000 bytes long"),     # deep nesting: no RecursionError
+    (b"[" * 1000, "code settings are not JSON"),
+    (b'{"consume_fuel": 1}', "not an object of booleans"),
+    (b'["consume_fuel"]', "not an object of booleans"),
+])
+def test_damaged_code_settings_are_refused_with_a_valid_checksum(raw, message):
+    import hashlib
+    data = Engine().precompile_module(PROGRAM)
+    bad = _reencode(data, settings_json=raw, fingerprint=hashlib.sha256(raw).digest())
+    with pytest.raises(IncompatibleArtifactError, match=message):
+        Module.deserialize(Engine(), bad)
 
 
 def test_emulated_x86_engine_checks_features_against_the_emulated_cpu():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FIB = ROOT / "examples" / "fib.wat"
@@ -139,7 +139,7 @@ def test_damaged_artifact_is_one_line_error(tmp_path, capsys):
 @pytest.mark.parametrize("command", ["run", "compile", "inspect", "wast", "validate"])
 def test_help_on_each_command(command):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", command, "--help"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "engine.tools.cli", command, "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0 and proc.stdout.startswith(f"usage: polyjit {command}")
     assert "FILE" in proc.stdout
@@ -149,7 +149,7 @@ def test_compile_error_through_the_process_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.wat"
     bad.write_text("(module (func (result i32)))")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "compile", str(bad), "-o",
+    proc = subprocess.run([sys.executable, "-m", "engine.tools.cli", "compile", str(bad), "-o",
                            str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env=env)
     assert proc.returncode == 1

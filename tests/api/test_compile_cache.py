@@ -4,6 +4,7 @@ rewritten; compiled code belongs to its Module (no executor keeps Modules alive)
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import weakref
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine import Config, Engine, Instance, Module, Store
-from engine import cache as C
+from engine.compile import cache as C
 
 FIB = """(module
   (func $fib (export "fib") (param i32) (result i32)
@@ -62,19 +63,19 @@ def test_key_separates_modules_settings_and_targets(tmp_path):
     wasm = Module(plain, FIB).binary
     other = Module(plain, SQUARE).binary
     feats = frozenset({"sse4.1"})
-    keys = {C.cache_key(plain, wasm, feats), C.cache_key(fuel, wasm, feats),
-            C.cache_key(plain, other, feats), C.cache_key(plain, wasm, frozenset())}
+    keys = {C.cache_key(plain.settings, wasm, feats), C.cache_key(fuel.settings, wasm, feats),
+            C.cache_key(plain.settings, other, feats), C.cache_key(plain.settings, wasm, frozenset())}
     assert len(keys) == 4
     emulated = Engine(Config(cache=str(tmp_path), target="riscv64", emulate=True))
-    assert C.cache_key(emulated, wasm, feats) not in keys
-    assert C.cache_key(plain, wasm, feats) == C.cache_key(
-        Engine(Config(cache=str(tmp_path))), wasm, feats)
+    assert C.cache_key(emulated.settings, wasm, feats) not in keys
+    assert C.cache_key(plain.settings, wasm, feats) == C.cache_key(
+        Engine(Config(cache=str(tmp_path))).settings, wasm, feats)
 
 
 def test_no_directory_means_no_cache(tmp_path):
     engine = Engine(Config())
-    assert C.entry_path(engine, b"\0asm\1\0\0\0", frozenset()) is None
-    assert C.load(engine, b"\0asm\1\0\0\0", frozenset()) is None
+    assert C.entry_path(engine.settings, b"\0asm\1\0\0\0", frozenset()) is None
+    assert C.load(engine.settings, b"\0asm\1\0\0\0", frozenset()) is None
     assert _fib(engine, 10) == 55
     assert list(tmp_path.iterdir()) == []
 
@@ -101,9 +102,9 @@ def test_entry_for_another_module_under_the_right_name_is_not_used(tmp_path):
     assert sq(store, 9) == 81
     (sq_entry,) = _entries(tmp_path)
     fib_binary = Module(engine, FIB).binary
-    path = C.entry_path(engine, fib_binary, frozenset(engine._state.executor.backend.features))
+    path = C.entry_path(engine.settings, fib_binary, frozenset(engine._state.executor.backend.features))
     os.replace(sq_entry, path)
-    assert C.load(engine, fib_binary, frozenset(engine._state.executor.backend.features)) is None
+    assert C.load(engine.settings, fib_binary, frozenset(engine._state.executor.backend.features)) is None
     assert _fib(Engine(Config(cache=str(tmp_path))), 11) == 89
 
 
@@ -111,26 +112,11 @@ def test_unusable_directory_is_reported_not_raised(tmp_path):
     from backends.base import CompiledCode
     engine = Engine(Config(cache=str(tmp_path)))
     code = CompiledCode("x86_64", b"\xc3")
-    assert C.store(engine, b"x", frozenset(), code) is True
+    assert C.store(engine.settings, b"x", frozenset(), code) is True
     blocker = tmp_path / "a-file"
     blocker.write_text("a file, not a directory")
-    assert C.store(_EngineView(engine, str(blocker / "sub")), b"x", frozenset(), code) is False
-    assert C.load(_EngineView(engine, str(blocker / "sub")), b"x", frozenset()) is None
-
-
-class _EngineView:
-    """An Engine whose Config.cache points elsewhere (for store() failure paths)."""
-
-    def __init__(self, engine: Engine, directory: str) -> None:
-        self._engine = engine
-        self._settings = dict(engine.settings, cache=directory)
-
-    @property
-    def settings(self) -> dict:
-        return self._settings
-
-    def __getattr__(self, name):
-        return getattr(self._engine, name)
+    assert C.store(dataclasses.replace(engine.settings, cache=str(blocker / "sub")), b"x", frozenset(), code) is False
+    assert C.load(dataclasses.replace(engine.settings, cache=str(blocker / "sub")), b"x", frozenset()) is None
 
 
 def test_compiled_code_is_owned_by_the_module():
@@ -141,8 +127,70 @@ def test_compiled_code_is_owned_by_the_module():
     # a second instance reuses the module's code
     store2 = Store(engine)
     assert Instance(store2, module, []).exports(store2)["fib"](store2, 11) == 89
-    assert len(module._machine_code) == 1
+    assert module.code is not None
     ref = weakref.ref(module)
     del module, store, store2
     gc.collect()
     assert ref() is None, "the executor keeps a dropped Module alive"
+
+
+# -- what the cache trusts (docs/artifact-format.md) -------------------------------------------
+
+def _planted(tmp_path: Path) -> tuple[Engine, Path]:
+    """An engine with a cache in tmp_path/cache and the path its FIB entry would have."""
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    engine = Engine(Config(cache=str(directory)))
+    features = engine._state.executor.backend.features
+    return engine, Path(C.entry_path(engine.settings, Module(engine, FIB).binary, features))
+
+
+def test_entry_that_is_a_symlink_is_not_followed(tmp_path):
+    engine, path = _planted(tmp_path)
+    os.symlink("/dev/zero", path)      # an unbounded read if it were followed
+    assert C.load(engine.settings, Module(engine, FIB).binary,
+                  engine._state.executor.backend.features) is None
+    assert _fib(engine, 10) == 55
+
+
+def test_entry_that_is_a_fifo_does_not_block(tmp_path):
+    """Opened without blocking and refused: run in a child, so a hang fails the test."""
+    import subprocess
+    import sys
+    engine, path = _planted(tmp_path)
+    os.mkfifo(path)
+    script = ("import sys; from engine import Config, Engine, Instance, Module, Store\n"
+              f"e = Engine(Config(cache={str(path.parent)!r})); s = Store(e)\n"
+              f"print(Instance(s, Module(e, {FIB!r}), []).exports(s)['fib'](s, 10))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.split() == ["55"], out.stderr
+    assert path.is_file()      # refused, compiled, and replaced by a genuine entry
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+def test_entry_owned_by_another_user_is_not_executed(tmp_path, monkeypatch):
+    engine, path = _planted(tmp_path)
+    assert _fib(engine, 12) == 144                 # writes the genuine entry
+    os.chown(path, 12345, 12345)
+    calls = []
+    from backends.x86_64 import X86_64Backend
+    real = X86_64Backend.compile_module
+    monkeypatch.setattr(X86_64Backend, "compile_module",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    assert _fib(Engine(Config(cache=str(path.parent))), 12) == 144
+    assert calls == [1], "an entry someone else owns was used instead of compiling"
+
+
+def test_directory_others_can_write_is_not_trusted(tmp_path, monkeypatch):
+    engine, path = _planted(tmp_path)
+    assert _fib(engine, 12) == 144
+    os.chmod(path.parent, 0o777)
+    calls = []
+    from backends.x86_64 import X86_64Backend
+    real = X86_64Backend.compile_module
+    monkeypatch.setattr(X86_64Backend, "compile_module",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    assert _fib(Engine(Config(cache=str(path.parent))), 12) == 144
+    assert calls == [1], "an entry in a world-writable directory was used"

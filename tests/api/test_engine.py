@@ -34,7 +34,7 @@ def test_copies_share_one_engine():
 
 
 def test_engine_resolves_target_and_emulation():
-    from engine.runtime.executor import host_target
+    from engine.config import host_target
     host = host_target()
     assert Engine().target == host and not Engine().emulated
     foreign = "aarch64" if host != "aarch64" else "x86_64"
@@ -45,10 +45,7 @@ def test_engine_resolves_target_and_emulation():
 
 @pytest.mark.parametrize("strategy", ["interpreter", "compiler"])
 def test_threads_compile_and_run_concurrently(strategy):
-    from engine.exec.precompiled import compiled_executor
     engine = Engine(Config(strategy=strategy))
-    if strategy == "compiler":
-        compiled_executor(engine)
     errors: list[BaseException] = []
     results: dict[int, list[int]] = {}
     barrier = threading.Barrier(6)
@@ -118,10 +115,7 @@ def test_cache_directory_must_be_usable(tmp_path):
 @pytest.mark.parametrize("strategy", ["interpreter", "compiler"])
 def test_tls_eager_initialize_on_fresh_threads(strategy):
     from engine.exec import native
-    from engine.exec.precompiled import compiled_executor
     engine = Engine(Config(strategy=strategy))
-    if strategy == "compiler":
-        compiled_executor(engine)
     store = Store(engine)
     fib = Instance(store, Module(engine, FIB), []).exports(store)["fib"]
     seen: dict = {}

@@ -69,9 +69,7 @@ def test_interpreter_loop_stopped_from_another_thread():
 
 
 def test_native_loop_stopped_from_another_thread_without_holding_the_gil():
-    from engine.exec.precompiled import compiled_executor
     engine = Engine(Config(epoch_interruption=True))
-    compiled_executor(engine)
     err, stop, ticks = _interrupt(engine, _spin_export(engine))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
     # this thread slept in 1 ms steps for 0.2 s while machine code ran: it got the GIL back
@@ -84,10 +82,10 @@ def test_native_loop_stopped_from_another_thread_without_holding_the_gil():
 def test_emulated_loop_stopped_from_another_thread(target):
     """Unicorn runs harness code that reads the engine's own epoch page (mapped into the guest
     with the emulator's map_host)."""
-    from engine.exec.harness import Harness, HarnessSpec
+    from support.harness import Harness, HarnessSpec
     from engine.exec.space import write_u64
     from engine.ir.builder import build_module
-    from engine.runtime import vmctx as V
+    from engine.environ import vmctx as V
     from engine.wasm.decoder import decode
     from tests.tools import wat_to_wasm
     engine = Engine(Config(target=target, emulate=True, epoch_interruption=True))
@@ -106,8 +104,9 @@ def test_emulated_loop_stopped_from_another_thread(target):
 def _count_epoch_checks(engine: Engine) -> int:
     """cmp instructions against the vmctx epoch deadline in the x86_64 code of SPIN."""
     import capstone
-    from engine.exec.precompiled import compile_for_engine
-    code = compile_for_engine(engine, Module(engine, SPIN))
+    from engine.compile.driver import compile_module
+    from engine.compile.registry import backend_for
+    code = compile_module(Module(engine, SPIN), backend_for(engine.settings))
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     start = code.symbols["func0"]
     ends = sorted(o for o in code.symbols.values() if o > start)
@@ -118,7 +117,7 @@ def _count_epoch_checks(engine: Engine) -> int:
 
 
 def test_epoch_checks_only_when_configured():
-    from engine.runtime import vmctx as V
+    from engine.environ import vmctx as V
     assert V.EPOCH_DEADLINE == 32
     assert _count_epoch_checks(Engine(Config(epoch_interruption=True))) >= 2  # entry + loop
     assert _count_epoch_checks(Engine(Config())) == 0
@@ -166,9 +165,7 @@ def test_epoch_counter_is_page_aligned_for_emulators():
 @pytest.mark.parametrize("target", ["x86_64", "aarch64", "riscv64"])
 def test_emulated_runtime_loop_stopped_from_another_thread(target):
     """Through the public API on Engine(Config(target=T, emulate=True))."""
-    from engine.exec.precompiled import compiled_executor
     engine = Engine(Config(target=target, emulate=True, epoch_interruption=True))
-    compiled_executor(engine)
     err, stop, ticks = _interrupt(engine, _spin_export(engine))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
     assert ticks > 10

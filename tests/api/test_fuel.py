@@ -33,7 +33,7 @@ def _runtime_consumed(engine: Engine, name: str, arg: int) -> tuple[int, int]:
 
 
 def _harness_consumed(target: str, name: str, arg: int) -> tuple[int, int]:
-    from engine.exec.harness import Harness, HarnessSpec
+    from support.harness import Harness, HarnessSpec
     from engine.ir.builder import build_module
     from engine.wasm.decoder import decode
     from tests.tools import wat_to_wasm
@@ -49,11 +49,9 @@ def _harness_consumed(target: str, name: str, arg: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("name,arg,expected", [("fib", 15, 610), ("sum", 1000, 500500)])
 def test_same_fuel_everywhere(name, arg, expected):
-    from engine.exec.precompiled import compiled_executor
     interp = _runtime_consumed(Engine(Config(strategy="interpreter", consume_fuel=True)),
                                name, arg)
     native_engine = Engine(Config(consume_fuel=True))
-    compiled_executor(native_engine)
     native = _runtime_consumed(native_engine, name, arg)
     assert interp[0] == native[0] == expected
     assert interp[1] > arg           # every iteration / call costs something
@@ -61,16 +59,12 @@ def test_same_fuel_everywhere(name, arg, expected):
     for target in ("x86_64", "aarch64", "riscv64"):
         assert _harness_consumed(target, name, arg) == interp, target
         emulated = Engine(Config(target=target, emulate=True, consume_fuel=True))
-        compiled_executor(emulated)
         assert _runtime_consumed(emulated, name, arg) == interp, target
 
 
 @pytest.mark.parametrize("strategy", ["interpreter", "compiler"])
 def test_out_of_fuel_traps_and_leaves_zero(strategy):
-    from engine.exec.precompiled import compiled_executor
     engine = Engine(Config(strategy=strategy, consume_fuel=True))
-    if strategy == "compiler":
-        compiled_executor(engine)
     store = Store(engine)
     inst = Instance(store, Module(engine, PROGRAM), [])
     fib = inst.exports(store)["fib"]

@@ -14,7 +14,7 @@ from typing import Callable
 import pytest
 
 from backend_ops import check_case, ops_module
-from engine.exec.harness import Harness, HarnessSpec
+from support.harness import Harness, HarnessSpec
 from engine.ir.parser import parse_functions
 
 _X86_DIR = Path(__file__).resolve().parent / "x86_64"
@@ -34,12 +34,13 @@ def builder(target: str) -> Build:
 
 def assembly(target: str, text: str) -> str:
     """The assembly `target`'s backend emits for IR text (for checking instruction choice)."""
-    from backends.base import ModuleInfo, get_backend
-    from engine.runtime.vmctx import VMOffsets
+    from engine.compile.registry import backend_class
+    from engine.environ.module_info import ModuleInfo
+    from engine.environ.vmctx import VMOffsets
     funcs = parse_functions(text)
     info = ModuleInfo(VMOffsets(1, 0, 0, 0, 0), [(tuple(f.params), tuple(f.results))
                                                  for f in funcs])
-    backend = get_backend(target)
+    backend = backend_class(target)()
     return "\n".join(line for f in funcs for line in backend.compile_function(f, info))
 
 

@@ -9,10 +9,12 @@ import importlib
 import pytest
 
 from backends import callconv
-from backends.base import Helper, RegClass, get_backend
+from engine.environ.helpers import Helper
+from backends.base import RegClass
 from backends.emitter import EmitterBase
 from backends.lowering import HELPER_CALLS, LoweringBase, common_rules
 from backends.module_compile import ModuleCompiler
+from engine.compile.registry import backend_class
 from engine.ir.ir import Opcode
 from engine.wasm.types import ValType
 
@@ -40,7 +42,7 @@ def test_the_bases_declare_hooks():
 def test_every_hook_is_filled_in(target):
     isel = importlib.import_module(f"backends.{target}.isel")
     emit = importlib.import_module(f"backends.{target}.emit")
-    backend = type(get_backend(target))
+    backend = backend_class(target)
     for base, cls in ((LoweringBase, isel.Lowering), (EmitterBase, emit.FunctionEmitter),
                       (ModuleCompiler, backend)):
         missing = [h for h in _hooks(base) if getattr(cls, h) is getattr(base, h)]
@@ -91,7 +93,7 @@ def _by_hand(target, types, results):
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("results", [False, True])
 def test_assign_matches_the_rule_and_is_stable(target, results):
-    desc = get_backend(target).target
+    desc = backend_class(target).target
     mix = [ValType.I32, ValType.F64, ValType.I64, ValType.F32, ValType.FUNCREF] * 5
     for n in range(len(mix) + 1):
         types = mix[:n]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from engine.errors import Trap, UnsupportedError, WasmError
-from engine.exec.harness import harness_for_module
+from support.harness import harness_for_module
 from engine.ir import numerics as N
 from engine.wasm.decoder import decode
 from spec.cache import SUITE_DIR, converted

@@ -45,7 +45,7 @@ def _setup(**config):
     cfg = Config(**config)
     cfg.strategy = "interpreter"
     eng = Engine(cfg)
-    eng._state.executor = CompiledExecutor(eng)
+    eng._state.executor = CompiledExecutor(eng._state)
     store = Store(eng)
     seen = []
 
@@ -116,7 +116,7 @@ def test_emulated_x86_64_shares_memory_with_the_runtime():
     cfg.strategy = "compiler"
     cfg.emulate = True
     eng = Engine(cfg)
-    eng._state.executor = CompiledExecutor(eng)
+    eng._state.executor = CompiledExecutor(eng._state)
     store = Store(eng)
     f_log = Func(store, FuncType([ValType.i32()], [ValType.i32()]), lambda x: x + 1)
     tab = Table(store, TableType(ValType.funcref(), Limits(2, None)), None)
@@ -143,7 +143,7 @@ def test_epoch_deadline_interrupts_running_code(emulate):
     cfg.emulate = emulate
     cfg.epoch_interruption = True
     eng = Engine(cfg)
-    eng._state.executor = CompiledExecutor(eng)
+    eng._state.executor = CompiledExecutor(eng._state)
     store = Store(eng)
     store.set_epoch_deadline(1)
     inst = Instance(store, Module(eng, """(module (func (export "forever")

@@ -18,7 +18,7 @@ def _instance(**config):
     cfg.strategy = "compiler"
     cfg.target = "riscv64"
     eng = Engine(cfg)
-    eng._state.executor = CompiledExecutor(eng)
+    eng._state.executor = CompiledExecutor(eng._state)
     store = Store(eng)
     seen = []
 

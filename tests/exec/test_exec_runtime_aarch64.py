@@ -37,7 +37,7 @@ def exports():
     config.strategy = "compiler"
     config.target = "aarch64"
     engine = Engine(config)
-    engine._state.executor = CompiledExecutor(engine)
+    engine._state.executor = CompiledExecutor(engine._state)
     assert engine._state.executor.emulate
     store = Store(engine)
     add1 = Func(store, FuncType([ValType.i32()], [ValType.i32()]), lambda x: x + 1)
@@ -73,7 +73,7 @@ def test_host_function_reentering_wasm():
     config.strategy = "compiler"
     config.target = "aarch64"
     engine = Engine(config)
-    engine._state.executor = CompiledExecutor(engine)
+    engine._state.executor = CompiledExecutor(engine._state)
     store = Store(engine)
     box = {}
     # add1(x) = fib(x) + 1 runs wasm again from inside the host call (nested emulation)

@@ -26,27 +26,9 @@ FILES = ["linking", "imports", "exports", "elem", "data", "start", "bulk", "memo
          "global", "func_ptrs", "select", "unreached-valid", "fac", "skip-stack-guard-page"]
 
 
-@pytest.fixture
-def compiled_runtime(monkeypatch):
-    import engine.runtime.executor as E
-    import engine.runtime.instance as I
-    from engine.exec.compiled import CompiledExecutor
-    original = E.executor_for
-
-    def executor_for(engine):
-        state = engine._state
-        if getattr(state, "executor", None) is None and \
-                engine.settings.get("strategy") == "compiler":
-            state.executor = CompiledExecutor(engine)
-        return original(engine)
-
-    monkeypatch.setattr(E, "executor_for", executor_for)
-    monkeypatch.setattr(I, "executor_for", executor_for)
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", FILES)
-def test_runtime_spec_file(name, mode, compiled_runtime):
+def test_runtime_spec_file(name, mode):
     wast = SUITE_DIR / f"{name}.wast"
     if not wast.exists():
         pytest.skip(f"{wast} is not in the suite")

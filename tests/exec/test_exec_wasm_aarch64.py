@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.exec.harness import Harness, HarnessSpec
+from support.harness import Harness, HarnessSpec
 from engine.ir.builder import build_module
 from engine.wasm.decoder import decode
 

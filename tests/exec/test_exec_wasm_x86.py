@@ -3,14 +3,15 @@ checked against known results and against the IR interpreter; and the W^X rule f
 
 from __future__ import annotations
 
+import os
 import platform
 
 import pytest
 
 from engine.errors import Trap, TrapCode
-from engine.exec.harness import Harness, HarnessSpec
+from support.harness import Harness, HarnessSpec
 from engine.ir.builder import build_module
-from engine.ir.interp import compile_function
+from engine.exec.interp import compile_function
 from engine.wasm.decoder import decode
 
 NATIVE = platform.machine().lower() in ("x86_64", "amd64")
@@ -77,7 +78,7 @@ def test_wasm_functions_run(compiled):
 
 def test_matches_ir_interpreter_on_pure_functions(compiled):
     h, funcs = compiled
-    from engine.ir.interp import StandaloneContext
+    from engine.exec.interp import StandaloneContext
     interp = [compile_function(f) for f in funcs]
     ctx = StandaloneContext()
     for args in ((0x80000000, 0xFFFFFFFF), (17, 5), ((-17) & 0xFFFFFFFF, 5), (5, (-3) & 0xFFFFFFFF)):
@@ -88,7 +89,7 @@ def test_matches_ir_interpreter_on_pure_functions(compiled):
 
 
 _WX_SCRIPT = r"""
-from engine.exec.harness import Harness, HarnessSpec, HostFunc
+from support.harness import Harness, HarnessSpec, HostFunc
 from engine.ir.parser import parse_functions
 from engine.wasm.types import ValType
 text = ('function 1 "f"(i32) -> (i32) {\n'
@@ -109,6 +110,7 @@ def test_no_page_is_writable_and_executable():
     from pathlib import Path
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", _WX_SCRIPT], cwd=root, capture_output=True,
-                         text=True, timeout=120, env={"PYTHONPATH": str(root)})
+                         text=True, timeout=120,
+                         env={"PYTHONPATH": f"{root}{os.pathsep}{root / 'tests'}"})
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""

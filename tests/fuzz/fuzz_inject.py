@@ -17,7 +17,7 @@ def x86_sub_is_add(oracle: str) -> None:
 def interp_sub_is_add(oracle: str) -> None:
     """The IR interpreter computes isub as a + b."""
     if oracle == "interp":
-        from engine.ir import interp
+        from engine.exec import interp
         interp._INT_BIN[interp.O.ISUB] = "+"
 
 
@@ -25,5 +25,5 @@ def interp_xor_is_or(oracle: str) -> None:
     """The IR interpreter computes bxor as a | b (leaves loop counters alone: smith's fuel
     counters subtract, so an isub bug only makes its modules time out)."""
     if oracle == "interp":
-        from engine.ir import interp
+        from engine.exec import interp
         interp._BITWISE[interp.O.BXOR] = "|"

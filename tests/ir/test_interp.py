@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import Trap, TrapCode
 from engine.ir import numerics as N
-from engine.ir.interp import compile_function
+from engine.exec.interp import compile_function
 from engine.ir.parser import parse_function
 
 
@@ -270,7 +270,7 @@ block0(v0:i32):
 
 
 def test_run_function_with_ir_callees_and_recursion_limit():
-    from engine.ir.interp import StandaloneContext, run_function
+    from engine.exec.interp import StandaloneContext, run_function
     fact = parse_function("""function 0 "fact"(i64) -> (i64) {
 block0(v0:i64):
     brif v0, block1, block2

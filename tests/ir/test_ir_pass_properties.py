@@ -189,7 +189,7 @@ def functions(draw):
 
 
 def _run(func: Function, args):
-    from engine.ir.interp import compile_function
+    from engine.exec.interp import compile_function
     ctx = types.SimpleNamespace(funcs=[], mems=[], tables=[], globals=[], types=[])
     fn = compile_function(func).make(ctx)
     try:
@@ -200,7 +200,7 @@ def _run(func: Function, args):
 
 def _interp_available() -> bool:
     try:
-        from engine.ir.interp import compile_function  # noqa: F401
+        from engine.exec.interp import compile_function  # noqa: F401
     except ImportError:
         return False
     return True

@@ -155,7 +155,8 @@ def test_comments_blank_lines_and_several_functions():
 def test_parse_errors(text, message):
     with pytest.raises(IRParseError, match=message) as info:
         parse_function(text)
-    assert isinstance(info.value, WasmError)
+    # IR text is polyjit's own format: a mistake in it is no user's bad wasm
+    assert not isinstance(info.value, WasmError)
     assert info.value.line is not None
 
 

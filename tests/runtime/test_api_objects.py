@@ -267,13 +267,13 @@ def test_linker_define_instance(store):
 
 def test_strategy_selects_the_executor_and_both_agree():
     from engine.exec.compiled import CompiledExecutor
-    from engine.ir.interp import Interpreter
+    from engine.exec.interp import Interpreter
     from engine.runtime.executor import executor_for
     wat = '(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 7))))'
     results = {}
     for strategy, kind in (("compiler", CompiledExecutor), ("interpreter", Interpreter)):
         store = Store(Engine(Config(strategy=strategy)))
-        assert isinstance(executor_for(store.engine), kind)
+        assert isinstance(executor_for(store.engine._state), kind)
         inst = Instance(store, Module(store.engine, wat2wasm(wat)), [])
         results[strategy] = inst.exports(store)["f"](store, -6)
     assert results == {"compiler": -42, "interpreter": -42}

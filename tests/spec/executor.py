@@ -133,7 +133,7 @@ def _polyjit_runtime_probe(eng: Any) -> str | None:
         return f"polyjit has no runtime executor yet ({e})"
     from engine.errors import UnsupportedError
     try:
-        executor_for(eng)
+        executor_for(eng._state)
     except UnsupportedError as e:
         return str(e)
     except ImportError as e:

@@ -18,6 +18,7 @@ from .. import numerics as nm
 from ..cfg import CFG
 from ..ir import (F32, I32, I64, FloatCC, Function, Inst, IntCC, Opcode, TYPE_NAMES,
                   ValType)
+from ..rewrite import replace_uses
 from .dce import remove_unreachable_blocks
 
 O = Opcode
@@ -184,7 +185,6 @@ def fold(func: Function) -> bool:
     if mapping:
         # uses in blocks not visited yet in this order (there are none in valid SSA, but edge
         # arguments of back edges were visited) - a last sweep keeps it simple and safe
-        from ..rewrite import replace_uses
         replace_uses(func, mapping)
     if remove_unreachable_blocks(func):
         changed = True

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from engine.exec.harness import HarnessSpec, HostFunc
+from support.harness import HarnessSpec, HostFunc
 from engine.wasm.types import ValType
 
 from target_testlib import program_tests, shared_programs

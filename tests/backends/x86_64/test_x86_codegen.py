@@ -5,7 +5,7 @@ lea, functions aligned to 16 bytes."""
 from __future__ import annotations
 
 from engine import Config, Engine, Module
-from engine.runtime.executor import executor_for
+from engine.compile.driver import code_for
 
 from target_testlib import assembly
 from test_x86_programs import FIB
@@ -49,7 +49,7 @@ def test_functions_start_on_16_bytes():
     wat = "(module " + " ".join(
         f"(func (param i32) (result i32) local.get 0 i32.const {k} i32.add)" for k in range(9)
     ) + ")"
-    code = executor_for(engine)._code_for(Module(engine, wat)).compiled
+    code = code_for(Module(engine, wat), engine._state.executor.backend)
     offsets = [off for name, off in code.symbols.items() if name.startswith("func")]
     assert len(offsets) == 9 and all(off % 16 == 0 for off in offsets), offsets
 

@@ -3,7 +3,7 @@ and run natively and under Unicorn, against engine.ir.numerics."""
 
 from __future__ import annotations
 
-from engine.exec.harness import Harness
+from support.harness import Harness
 from engine.ir.parser import parse_functions
 from target_testlib import op_tests
 from x86_testlib import MODES, build

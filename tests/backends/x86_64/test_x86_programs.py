@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from engine.errors import Trap, TrapCode
-from engine.exec.harness import HarnessSpec, HostFunc
+from support.harness import HarnessSpec, HostFunc
 from engine.wasm.types import ValType
 
 from x86_testlib import build

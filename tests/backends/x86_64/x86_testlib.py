@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform
 
-from engine.exec.harness import Harness, HarnessSpec
+from support.harness import Harness, HarnessSpec
 from engine.ir.parser import parse_functions
 
 NATIVE = platform.machine().lower() in ("x86_64", "amd64")

@@ -1,5 +1,7 @@
 """The precompiled-module format (docs/artifact-format.md): writing an artifact from compiled
 code, and reading one back with every compatibility check done before any code is mapped.
+Engine.precompile_module and Module.serialize write it (through engine.compile.module);
+Module.deserialize and the cache read it.
 
 Layout (little endian):
 
@@ -10,7 +12,7 @@ Layout (little endian):
                        polyjit version (utf-8), target (utf-8), ISA features (utf-8, comma
                        separated, sorted), code settings (utf-8 JSON, sorted keys), settings
                        fingerprint (32 bytes, sha256 of the code-settings JSON), wasm (the
-                       module's binary), code (machine code), symbols, relocations
+                       module's binary), code (machine code), symbols
     checksum         32 bytes, sha256 of everything before it
 
 A mismatch in any field raises IncompatibleArtifactError naming the field and both values.
@@ -24,15 +26,22 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import IncompatibleArtifactError, WasmError
+from backends.base import CompiledCode, func_symbol, sig_key
+from ..config import Settings
+from ..errors import IncompatibleArtifactError, WasmError
+from ..wasm.decoder import decode
+from ..wasm.module import WasmModule
+from ..wasm.validator import validate
+from .registry import cpu_features
 
 MAGIC = b"\x00polyjit"
-FORMAT_VERSION = 1
+#: 2: the relocation field of version 1 is gone (code is position independent)
+FORMAT_VERSION = 2
 POLYJIT_VERSION = "0.1.0"
 _HEADER = struct.Struct("<8sIQ")
 _CHECKSUM_SIZE = 32
-_RELOC = struct.Struct("<BQBqI")     # kind, offset, target tag, addend, target length/index
-_RELOC_KINDS = ("pcrel32", "abs64")
+#: the code-settings JSON is a flat object of a few booleans; anything longer is damage
+_MAX_SETTINGS_JSON = 4096
 
 
 @dataclass(slots=True)
@@ -47,13 +56,11 @@ class Artifact:
     wasm: bytes
     code: bytes
     symbols: dict[str, int] = field(default_factory=dict)
-    relocs: list[Any] = field(default_factory=list)
 
-    def compiled_code(self) -> Any:
-        """The backends.base.CompiledCode this artifact carries."""
-        from backends.base import CompiledCode
+    def compiled_code(self) -> CompiledCode:
+        """The machine code this artifact carries."""
         return CompiledCode(target=self.target, code=self.code, symbols=dict(self.symbols),
-                            relocs=list(self.relocs), features=self.features)
+                            features=self.features)
 
 
 def fingerprint(settings: dict[str, bool]) -> bytes:
@@ -66,13 +73,13 @@ def _settings_json(settings: dict[str, bool]) -> bytes:
 
 # -- writing --------------------------------------------------------------------------------------
 
-def encode(engine, wasm: bytes, compiled) -> bytes:
-    """The artifact for `compiled` (backends.base.CompiledCode of module binary `wasm`)."""
-    settings = engine.code_settings()
+def encode(settings: Settings, wasm: bytes, compiled: CompiledCode) -> bytes:
+    """The artifact for `compiled`, the machine code of module binary `wasm` under `settings`."""
+    code_settings = settings.code_settings()
     fields = [POLYJIT_VERSION.encode(), compiled.target.encode(),
-              ",".join(sorted(compiled.features)).encode(), _settings_json(settings),
-              fingerprint(settings), bytes(wasm), bytes(compiled.code),
-              _encode_symbols(compiled.symbols), _encode_relocs(compiled.relocs)]
+              ",".join(sorted(compiled.features)).encode(), _settings_json(code_settings),
+              fingerprint(code_settings), bytes(wasm), bytes(compiled.code),
+              _encode_symbols(compiled.symbols)]
     payload = b"".join(struct.pack("<I", len(f)) + f for f in fields)
     body = _HEADER.pack(MAGIC, FORMAT_VERSION, len(payload)) + payload
     return body + hashlib.sha256(body).digest()
@@ -86,40 +93,9 @@ def _encode_symbols(symbols: dict[str, int]) -> bytes:
     return b"".join(out)
 
 
-def _encode_relocs(relocs) -> bytes:
-    out = [struct.pack("<I", len(relocs))]
-    for r in relocs:
-        kind = _RELOC_KINDS.index(r.kind.value)
-        if isinstance(r.target, int):
-            out.append(_RELOC.pack(kind, r.offset, 0, r.addend, r.target))
-        else:
-            raw = r.target.encode()
-            out.append(_RELOC.pack(kind, r.offset, 1, r.addend, len(raw)) + raw)
-    return b"".join(out)
-
-
-def precompile(engine, wasm, progress=None) -> bytes:
-    """Engine.precompile_module: compile `wasm` (binary or text) for the engine's target."""
-    from .module import Module
-    _require_compiler(engine, "precompile_module")
-    module = Module(engine, wasm)
-    return serialize(module, progress)
-
-
-def serialize(module, progress=None) -> bytes:
-    """Module.serialize: the artifact of a module (its precompiled code, or compiled now)."""
-    engine = module.engine
-    _require_compiler(engine, "Module.serialize")
-    compiled = getattr(module, "_precompiled", None)
-    if compiled is None:
-        from .exec.precompiled import compile_for_engine
-        compiled = compile_for_engine(engine, module, progress)
-        module._precompiled = compiled
-    return encode(engine, module.binary, compiled)
-
-
-def _require_compiler(engine, what: str) -> None:
-    if engine.settings.get("strategy") != "compiler":
+def require_compiler(settings: Settings, what: str) -> None:
+    """WasmError unless the engine compiles to machine code (there is nothing else to save)."""
+    if settings.strategy != "compiler":
         raise WasmError(f"{what} needs Config.strategy='compiler' (this engine interprets; "
                         f"there is no machine code to save)")
 
@@ -180,26 +156,36 @@ def parse(data) -> Artifact:
     pj = r.text("polyjit version")
     target = r.text("target")
     feats = r.text("ISA features")
-    try:
-        settings = json.loads(r.text("code settings"))
-    except ValueError:
-        raise IncompatibleArtifactError("damaged artifact: code settings are not JSON") from None
-    if not isinstance(settings, dict):
-        raise IncompatibleArtifactError("damaged artifact: code settings are not an object")
+    settings = _decode_settings(r.text("code settings"))
     fp = r.field("settings fingerprint")
     wasm = r.field("wasm module")
     code = r.field("machine code")
     sym_raw = r.field("symbols")
     symbols = _decode_symbols(_Reader(sym_raw, 0, len(sym_raw)), len(code))
-    relocs = _decode_relocs(r.field("relocations"), len(code))
     if r.pos != end:
         raise IncompatibleArtifactError(f"damaged artifact: {end - r.pos} unexpected bytes "
-                                        f"after the relocations")
+                                        f"after the symbols")
     if fp != fingerprint(settings):
         raise IncompatibleArtifactError("damaged artifact: settings fingerprint does not match "
                                         "the recorded settings")
     return Artifact(pj, target, frozenset(f for f in feats.split(",") if f), settings, fp, wasm,
-                    code, symbols, relocs)
+                    code, symbols)
+
+
+def _decode_settings(text: str) -> dict[str, bool]:
+    """The code-settings field: a flat JSON object of booleans (engine.config.CODE_SETTINGS)."""
+    if len(text) > _MAX_SETTINGS_JSON:
+        raise IncompatibleArtifactError(f"damaged artifact: code settings are {len(text)} "
+                                        f"bytes long")
+    try:
+        settings = json.loads(text)
+    except (ValueError, RecursionError):
+        raise IncompatibleArtifactError("damaged artifact: code settings are not JSON") from None
+    if not isinstance(settings, dict) or not all(
+            isinstance(k, str) and isinstance(v, bool) for k, v in settings.items()):
+        raise IncompatibleArtifactError("damaged artifact: code settings are not an object of "
+                                        "booleans")
+    return settings
 
 
 def _decode_symbols(r: _Reader, code_len: int) -> dict[str, int]:
@@ -221,49 +207,27 @@ def _decode_symbols(r: _Reader, code_len: int) -> dict[str, int]:
     return out
 
 
-def _decode_relocs(raw: bytes, code_len: int) -> list[Any]:
-    from backends.base import Reloc, RelocKind
-    r = _Reader(raw, 0, len(raw))
-    n = r.u32("relocation count")
-    out = []
-    for _ in range(n):
-        kind, off, tag, addend, val = _RELOC.unpack(r.take(_RELOC.size, "relocation"))
-        if kind >= len(_RELOC_KINDS) or tag > 1 or off >= code_len:
-            raise IncompatibleArtifactError("damaged artifact: bad relocation record")
-        target: int | str = val
-        if tag == 1:
-            try:
-                target = r.take(val, "relocation target").decode("utf-8")
-            except UnicodeDecodeError:
-                raise IncompatibleArtifactError("damaged artifact: relocation target is not "
-                                                "UTF-8") from None
-        out.append(Reloc(RelocKind(_RELOC_KINDS[kind]), off, target, addend))
-    if r.pos != r.end:
-        raise IncompatibleArtifactError("damaged artifact: trailing bytes in the relocations")
-    return out
-
-
-def check_compatible(art: Artifact, engine) -> None:
-    """Every field against the Engine; IncompatibleArtifactError names the first mismatch."""
-    from .exec.precompiled import available_features
+def check_compatible(art: Artifact, settings: Settings) -> None:
+    """Every field against an engine's settings; IncompatibleArtifactError names the first
+    mismatch."""
     if art.polyjit_version != POLYJIT_VERSION:
         raise IncompatibleArtifactError(f"polyjit version: artifact made by polyjit "
                                         f"{art.polyjit_version}, but this is polyjit "
                                         f"{POLYJIT_VERSION}")
-    if engine.settings.get("strategy") != "compiler":
+    if settings.strategy != "compiler":
         raise IncompatibleArtifactError("strategy: artifacts hold machine code, but this engine "
                                         "uses the interpreter (Config.strategy='interpreter')")
-    if art.target != engine.target:
+    if art.target != settings.target:
         raise IncompatibleArtifactError(f"target: compiled for {art.target}, but this engine "
-                                        f"targets {engine.target}")
-    have = available_features(engine)
+                                        f"targets {settings.target}")
+    have = cpu_features(settings.target, settings.emulate)
     missing = sorted(art.features - have)
     if missing:
-        where = "the emulated CPU" if engine.emulated else "this CPU"
+        where = "the emulated CPU" if settings.emulate else "this CPU"
         raise IncompatibleArtifactError(
             f"ISA features: the code needs {', '.join(sorted(art.features))}, but {where} has "
             f"{', '.join(sorted(have)) or 'none of them'} (missing {', '.join(missing)})")
-    mine = engine.code_settings()
+    mine = settings.code_settings()
     for name in sorted(set(mine) | set(art.code_settings)):
         theirs = art.code_settings.get(name)
         if theirs != mine.get(name):
@@ -271,10 +235,8 @@ def check_compatible(art: Artifact, engine) -> None:
                                             f"this engine has {name}={mine.get(name)}")
 
 
-def check_code(art: Artifact, module) -> None:
+def check_code(art: Artifact, wasm: WasmModule) -> None:
     """The code's symbol table covers the module: every defined function and trampoline."""
-    from backends.base import func_symbol, sig_key
-    wasm = module.wasm_module
     nimp = wasm.num_imported_funcs
     need = [func_symbol(nimp + i) for i in range(len(wasm.funcs))]
     need += ["entry_" + sig_key(t.params, t.results) for t in wasm.types]
@@ -284,23 +246,16 @@ def check_code(art: Artifact, module) -> None:
             raise IncompatibleArtifactError(f"damaged artifact: no code for {name}")
 
 
-def deserialize(engine, data) -> Any:
-    """Module.deserialize: check, decode and validate; the code is handed to the executor only
-    after every check passed."""
-    from .module import Module
-    from .wasm.decoder import decode
-    from .wasm.validator import validate
+def load(state: Any, data: Any) -> tuple[bytes, WasmModule, CompiledCode]:
+    """Module.deserialize's checks, in order, before any code is mapped: the envelope, every
+    field against the engine (`state`: its EngineState), the embedded wasm (decoded and
+    validated again), the symbol table. Returns (binary, decoded module, machine code)."""
     art = parse(data)
-    check_compatible(art, engine)
+    check_compatible(art, state.settings)
     try:
-        wasm_module = decode(art.wasm, engine.features)
-        validate(wasm_module, engine.features)
+        wasm_module = decode(art.wasm, state.features)
+        validate(wasm_module, state.features)
     except WasmError as e:
         raise IncompatibleArtifactError(f"damaged artifact: embedded module: {e}") from None
-    module = Module._from_parts(engine, art.wasm, wasm_module)
-    check_code(art, module)
-    module._precompiled = art.compiled_code()
-    from .exec.precompiled import compiled_executor, install_code
-    compiled_executor(engine)
-    install_code(engine, module, module._precompiled)
-    return module
+    check_code(art, wasm_module)
+    return art.wasm, wasm_module, art.compiled_code()

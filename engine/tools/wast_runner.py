@@ -11,7 +11,17 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import LinkError, Trap, TrapCode, UnsupportedError, WasmError
+from ..api import Engine, Store
+from ..compile.module import Module
+from ..errors import LinkError, Trap, TrapCode, UnsupportedError, WasmError
+from ..runtime.func import Func
+from ..runtime.globals import Global
+from ..runtime.linker import Linker
+from ..runtime.memory import Memory
+from ..runtime.table import Table
+from ..text import wast as W
+from ..text.wast import AnyRef, Get, NanPattern, Value, parse_wast
+from ..wasm.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 
 
 class _Skip(Exception):
@@ -61,11 +71,7 @@ class _Extern:
 
 class _Runner:
     def __init__(self, config) -> None:
-        from . import Engine, Linker, Store
         self.engine = Engine(config)
-        if self.engine.settings.get("strategy") == "compiler":
-            from .exec.precompiled import compiled_executor
-            compiled_executor(self.engine)
         self.store = Store(self.engine)
         self.linker = Linker(self.engine)
         self.linker.allow_shadowing = True
@@ -76,8 +82,6 @@ class _Runner:
         self._spectest()
 
     def _spectest(self) -> None:
-        from . import (Func, FuncType, Global, GlobalType, Limits, Memory, MemoryType, Table,
-                       TableType, ValType)
         s, lk = self.store, self.linker
         v = {"i32": ValType.i32(), "i64": ValType.i64(), "f32": ValType.f32(),
              "f64": ValType.f64()}
@@ -113,7 +117,6 @@ class _Runner:
         raise _Skip(f"{t} values cannot cross the Python API")
 
     def check(self, got, expected) -> None:
-        from .text.wast import AnyRef, NanPattern, Value
         if isinstance(expected, AnyRef):
             if got is None:
                 raise _Fail(f"expected a non-null {expected.type}, got null")
@@ -162,7 +165,6 @@ class _Runner:
         return inst
 
     def action(self, action) -> list:
-        from .text.wast import Get
         inst = self.instance(action.module)
         item = inst.exports(self.store).get(action.name)
         if item is None:
@@ -177,7 +179,6 @@ class _Runner:
         return list(out) if n > 1 else [out]
 
     def compile(self, source):
-        from . import Module
         return Module(self.engine, source.encode())
 
     def run(self, cmd) -> None:
@@ -191,7 +192,6 @@ class _Runner:
             raise
 
     def _run(self, cmd) -> None:
-        from .text import wast as W
         if isinstance(cmd, W.ModuleCommand):
             self.current = None
             inst = self.linker.instantiate(self.store, self.compile(cmd.module))
@@ -272,10 +272,6 @@ def _float_bits(t: str, x: float) -> int:
 
 def run_script(path: str, config, verbose: bool = False) -> Report:
     """Run the .wast file at `path` on an Engine built from `config`."""
-    try:
-        from .text.wast import parse_wast
-    except ImportError as e:
-        raise WasmError(f"this polyjit has no .wast reader (engine.text.wast: {e})") from None
     try:
         with open(path, "rb") as f:
             text = f.read().decode("utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .errors import MalformedError, WasmError
+from ..errors import MalformedError, WasmError
 
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
@@ -42,7 +42,7 @@ def _leb(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def describe_module(module) -> Iterator[str]:
-    """Sections, imports, exports and functions of an engine.module.Module."""
+    """Sections, imports, exports and functions of an engine.compile.module.Module."""
     wasm = module.wasm_module
     yield "sections:"
     for sid, off, size in sections(module.binary):
@@ -108,7 +108,7 @@ def describe_artifact(art, module=None) -> Iterator[str]:
     yield f"  code settings: {settings}"
     yield f"  fingerprint: {art.fingerprint.hex()}"
     yield f"  wasm module: {len(art.wasm)} bytes; machine code: {len(art.code)} bytes; " \
-          f"{len(art.symbols)} symbols; {len(art.relocs)} relocations"
+          f"{len(art.symbols)} symbols"
     if module is not None:
         yield from describe_module(module)
     ordered = sorted(art.symbols.items(), key=lambda kv: kv[1])

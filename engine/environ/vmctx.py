@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..wasm.types import ExternKind
+
 STATE = 0
 STACK_LIMIT = 8
 HELPERS = 16
@@ -116,7 +118,6 @@ class VMOffsets:
     @classmethod
     def for_module(cls, module) -> VMOffsets:
         """The layout for a decoded engine.wasm.module.WasmModule."""
-        from ..wasm.types import ExternKind
         imports = list(getattr(module, "imports", []))
 
         def count(kind, defined) -> int:

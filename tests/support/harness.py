@@ -1,5 +1,5 @@
-"""A minimal instance around compiled IR functions, for testing the machine-code path before the
-runtime drives it: builds a vmctx (memory 0, globals, tables, host imports, funcrefs, signature
+"""Test support: a minimal instance around compiled IR functions, for testing a backend on IR
+without the runtime: builds a vmctx (memory 0, globals, tables, host imports, funcrefs, signature
 ids) in a native or emulated address space and implements the runtime helpers in Python.
 
 Values cross as IR bit patterns (unsigned ints; floats as raw IEEE bits)."""
@@ -10,11 +10,19 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from backends.base import Helper, ModuleInfo, func_symbol, sig_key
-from ..errors import Trap, TrapCode, UnsupportedError, WasmError
-from ..runtime import vmctx as V
-from ..wasm.types import ValType
-from .space import read_u64, write_u64
+from backends.base import func_symbol, sig_key
+from engine.compile.registry import backend_class
+from engine.environ import vmctx as V
+from engine.environ.helpers import Helper
+from engine.environ.module_info import ModuleInfo
+from engine.errors import Trap, TrapCode, UnsupportedError, WasmError
+from engine.exec.emulator import EmulatedMachine
+from engine.exec.native import NativeMachine
+from engine.exec.space import read_u64, write_u64
+from engine.ir.builder import build_module
+from engine.wasm.module import SegmentMode
+from engine.wasm.opcodes import INFO
+from engine.wasm.types import ValType
 
 PAGE_BYTES = 65536
 _MASK = {ValType.I32: 0xFFFFFFFF, ValType.F32: 0xFFFFFFFF}
@@ -47,7 +55,6 @@ class Harness:
     def __init__(self, funcs: Sequence, spec: HarnessSpec | None = None, emulate: bool = False,
                  max_stack: int = 512 * 1024, features: frozenset[str] | None = None,
                  target: str = "x86_64") -> None:
-        from backends.x86_64 import EMULATOR_FEATURES, X86_64Backend
         if target != "x86_64" and not emulate:
             raise UnsupportedError(f"harness: {target} code runs only emulated here")
         self.spec = spec = spec or HarnessSpec()
@@ -68,22 +75,15 @@ class Harness:
         self.info = ModuleInfo(self.offsets, sigs, nimp, list(types),
                                [t for t, _ in spec.globals], epoch=spec.epoch_deadline is not None,
                                fuel=spec.fuel is not None)
-        if features is None:
-            features = EMULATOR_FEATURES if emulate else None
-        if target == "x86_64":
-            backend = X86_64Backend(features)
-        else:
-            from backends.base import get_backend
-            backend = get_backend(target)
+        cls = backend_class(target)
+        backend = cls(cls.cpu_features(emulate) if features is None else features)
         self.compiled = backend.compile_module(
             list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
             exit_sigs=[(h.params, h.results) for h in spec.host_funcs])
         helpers = self._helpers()
         if emulate:
-            from .emulator import EmulatedMachine
             self.machine = EmulatedMachine(self.compiled, helpers)
         else:
-            from .native import NativeMachine
             self.machine = NativeMachine(self.compiled, helpers, max_stack)
         self.space = self.machine.space
         self._build_vmctx()
@@ -235,7 +235,6 @@ class Harness:
 def _const_value(expr, global_values: list[int]) -> int | None:
     """The value of a constant expression (bit pattern; funcref as function index + 1, 0 for
     null), or None for one the harness cannot evaluate."""
-    from ..wasm.opcodes import INFO
     if len(expr) < 1:
         return None
     ins = expr[0]
@@ -259,8 +258,6 @@ def harness_for_module(module, emulate: bool = False, target: str = "x86_64") ->
     """A Harness for a decoded module without imports: its memory, globals, table and active
     segments (constant offsets) set up as instantiation would. Raises UnsupportedError for
     what the harness does not model (imports, several memories or tables, passive segments)."""
-    from ..ir.builder import build_module
-    from ..wasm.module import SegmentMode
     if module.imports:
         raise UnsupportedError("harness: modules with imports")
     if len(module.mems) > 1 or len(module.tables) > 1:

@@ -12,15 +12,18 @@ recursion never recurses in Python and the depth limit is a plain counter
 from __future__ import annotations
 
 import struct
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ..compile.environment import EngineState
 from ..errors import Trap, TrapCode, UnsupportedError
-from . import numerics as N
-from .ir import (F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode)
+from ..ir import numerics as N
+from ..ir.ir import F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode
+from ..runtime import libcalls
+from ..runtime.func import call_host
 
 if TYPE_CHECKING:
-    from ..engine import Engine
     from ..runtime.instance import Instance
 
 O = Opcode
@@ -45,32 +48,6 @@ def _out_of_fuel(store: Any) -> Trap:
     return Trap(None, TrapCode.OUT_OF_FUEL)
 
 
-def _memory_init(inst: Instance, mem: Any, seg: int, d: int, s: int, n: int) -> None:
-    data = inst.datas[seg]
-    if s + n > len(data) or d + n > mem.length:
-        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        mem.buf[d:d + n] = data[s:s + n]
-
-
-def _memory_copy(dst: Any, src: Any, d: int, s: int, n: int) -> None:
-    if s + n > src.length or d + n > dst.length:
-        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        dst.buf[d:d + n] = src.buf[s:s + n]
-
-
-def _memory_fill(mem: Any, d: int, v: int, n: int) -> None:
-    if d + n > mem.length:
-        raise Trap(None, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        mem.buf[d:d + n] = bytes((v & 0xFF,)) * n
-
-
-def _data_drop(inst: Instance, seg: int) -> None:
-    inst.datas[seg] = b""
-
-
 def _table_get(t: Any, i: int) -> Any:
     e = t.elements
     if i >= len(e):
@@ -83,33 +60,6 @@ def _table_set(t: Any, i: int, r: Any) -> None:
     if i >= len(e):
         raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
     e[i] = r
-
-
-def _table_fill(t: Any, i: int, r: Any, n: int) -> None:
-    e = t.elements
-    if i + n > len(e):
-        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-    if n:
-        e[i:i + n] = [r] * n
-
-
-def _table_copy(dst: Any, src: Any, d: int, s: int, n: int) -> None:
-    if s + n > len(src.elements) or d + n > len(dst.elements):
-        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-    if n:
-        dst.elements[d:d + n] = src.elements[s:s + n]
-
-
-def _table_init(inst: Instance, t: Any, seg: int, d: int, s: int, n: int) -> None:
-    items = inst.elems[seg]
-    if s + n > len(items) or d + n > len(t.elements):
-        raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-    if n:
-        t.elements[d:d + n] = items[s:s + n]
-
-
-def _elem_drop(inst: Instance, seg: int) -> None:
-    inst.elems[seg] = []
 
 
 def _indirect(t: Any, i: int, ty: Any) -> Any:
@@ -148,13 +98,15 @@ def _namespace() -> dict[str, Any]:
     for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
         ns[name] = struct.Struct(fmt).pack_into
     ns.update(_Code=_Code, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
-              _out_of_fuel=_out_of_fuel, _memory_init=_memory_init, _memory_copy=_memory_copy,
-              _memory_fill=_memory_fill, _data_drop=_data_drop, _table_get=_table_get,
-              _table_set=_table_set, _table_fill=_table_fill, _table_copy=_table_copy,
-              _table_init=_table_init, _elem_drop=_elem_drop, _indirect=_indirect)
+              _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
+              _indirect=_indirect)
+    ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
     return ns
 
 
+#: the runtime libcalls generated code calls, by name (``_memory_fill`` is libcalls.memory_fill)
+_LIBCALLS = ("memory_grow", "memory_fill", "memory_copy", "memory_init", "data_drop",
+             "table_grow", "table_fill", "table_copy", "table_init", "elem_drop")
 _NS = _namespace()
 
 
@@ -471,7 +423,7 @@ class _Translator:
             emit(f"{r} = mem{inst.imm}.length >> 16")
         elif op is O.MEMORY_GROW:
             self.mems.add(inst.imm)
-            emit(f"{r} = mem{inst.imm}.grow_pages({a[0]}) & 0xFFFFFFFF")
+            emit(f"{r} = _memory_grow(mem{inst.imm}, {a[0]}) & 0xFFFFFFFF")
         elif op is O.MEMORY_INIT:
             s = inst.imm
             self.mems.add(s.target)
@@ -502,7 +454,7 @@ class _Translator:
             emit(f"{r} = len(tab{inst.imm}.elements)")
         elif op is O.TABLE_GROW:
             self.tables.add(inst.imm)
-            emit(f"{r} = tab{inst.imm}.grow_elements({a[1]}, {a[0]}) & 0xFFFFFFFF")
+            emit(f"{r} = _table_grow(tab{inst.imm}, {a[1]}, {a[0]}) & 0xFFFFFFFF")
         elif op is O.TABLE_FILL:
             self.tables.add(inst.imm)
             emit(f"_table_fill(tab{inst.imm}, {', '.join(a)})")
@@ -638,21 +590,39 @@ def compile_function(fn: Function, fuel: bool = False, epoch: bool = False) -> C
 class Interpreter:
     """The executor for Config.strategy == "interpreter" (see engine.runtime.executor)."""
 
-    def __init__(self, engine: Engine) -> None:
-        stack_bytes = int(engine.settings.get("max_wasm_stack") or 512 * 1024)
+    def __init__(self, state: EngineState) -> None:
+        settings = state.settings
+        self.fuel = settings.consume_fuel
+        self.epoch = settings.epoch_interruption
         #: wasm frames allowed per store before "call stack exhausted"
-        self.max_depth = max(64, stack_bytes // 32)
+        self.max_depth = max(64, settings.max_wasm_stack // 32)
+        #: per Module, its functions' translations (made once, shared by its instances)
+        self._translations: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def prepare(self, instance: Instance) -> None:
         """Nothing to do up front: each function is translated and bound on its first call
         (the bound code is kept in its Func's ``code`` slot)."""
+
+    def tls_initialize(self) -> None:
+        """Nothing per thread: the interpreter keeps its call depth in the Store."""
+
+    def translation(self, module: Any, index: int) -> CompiledFunction:
+        """The translation of defined function `index` of `module`, made on first use."""
+        table = self._translations.get(module)
+        if table is None:
+            table = self._translations.setdefault(module, {})
+        compiled = table.get(index)
+        if compiled is None:
+            compiled = table[index] = compile_function(module.ir_function(index),
+                                                       fuel=self.fuel, epoch=self.epoch)
+        return compiled
 
     def _bound(self, instance: Instance, index: int) -> tuple:
         """(bound code, is generator, instance, index) of a defined function, made once."""
         func = instance.funcs[index]
         code = func.code
         if code.__class__ is not _Code:
-            compiled = instance.module.compiled_function(index)
+            compiled = self.translation(instance.module, index)
             code = func.code = _Code((compiled.make(instance), compiled.is_generator, instance, index))
         return code
 
@@ -663,7 +633,6 @@ class Interpreter:
             raise Trap(None, TrapCode.STACK_OVERFLOW) from None
 
     def _run(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
-        from ..runtime.func import call_host
         store = instance.store
         base = store.depth
         limit = self.max_depth - 1

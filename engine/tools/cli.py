@@ -9,11 +9,19 @@ import importlib
 import sys
 from typing import Any, Sequence
 
-from .errors import Trap, WasmError
+from ..api import Engine, Store
+from ..compile import artifact
+from ..compile.module import Module
+from ..config import Config
+from ..errors import Trap, WasmError
+from ..runtime.func import Func
+from ..runtime.instance import Instance
+from ..wasm.types import ValType
+from .inspect import describe_artifact, describe_module
+from .wast_runner import run_script
 
 
 def _parse_arg(text: str, ty) -> Any:
-    from .wasm.types import ValType
     try:
         if ty in (ValType.I32, ValType.I64):
             return int(text, 0)
@@ -25,7 +33,6 @@ def _parse_arg(text: str, ty) -> Any:
 
 
 def _config_from(args: argparse.Namespace):
-    from .config import Config
     config = Config()
     if args.strategy:
         config.strategy = args.strategy
@@ -46,10 +53,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
 
 def _read_input(path: str) -> tuple[str, bytes | str]:
     """("artifact" | "binary" | "text", contents) of a file given on the command line."""
-    from .artifact import MAGIC
     with open(path, "rb") as f:
         data = f.read()
-    if data.startswith(MAGIC):
+    if data.startswith(artifact.MAGIC):
         return "artifact", data
     if data.startswith(b"\0asm"):
         return "binary", data
@@ -63,8 +69,7 @@ def _read_input(path: str) -> tuple[str, bytes | str]:
 def _artifact_config(args: argparse.Namespace, data: bytes):
     """The Config to run an artifact with: its target and recorded settings, unless the
     command line says otherwise (then deserialize reports the mismatch)."""
-    from .artifact import parse
-    art = parse(data)
+    art = artifact.parse(data)
     config = _config_from(args)
     if config.strategy == "interpreter":
         raise WasmError("a precompiled artifact holds machine code; it cannot run with "
@@ -78,23 +83,16 @@ def _artifact_config(args: argparse.Namespace, data: bytes):
 
 
 def _load_for_run(args: argparse.Namespace):
-    """(engine, module) for `run`: a precompiled file is deserialized, anything else compiled;
-    a native compiler engine gets the machine-code executor."""
-    from . import Engine, Module
+    """(engine, module) for `run`: a precompiled file is deserialized, anything else compiled."""
     kind, data = _read_input(args.file)
     if kind == "artifact":
         engine = Engine(_artifact_config(args, data))
         return engine, Module.deserialize(engine, data)
     engine = Engine(_config_from(args))
-    if engine.settings.get("strategy") == "compiler":
-        from .exec.precompiled import compiled_executor
-        compiled_executor(engine)
     return engine, Module(engine, data)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import Instance, Store
-    from .runtime.func import Func
     engine, module = _load_for_run(args)
     store = Store(engine)
     if module.imports:
@@ -132,7 +130,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from . import Engine, Module
     Module.from_file(Engine(_config_from(args)), args.file)
     print(f"{args.file}: valid")
     return 0
@@ -158,8 +155,6 @@ class _Progress:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from . import Engine
-    from .artifact import precompile
     kind, data = _read_input(args.file)
     if kind == "artifact":
         raise WasmError(f"{args.file} is already a precompiled artifact")
@@ -169,7 +164,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     engine = Engine(config)
     progress = _Progress(f"compiling for {engine.target}")
     try:
-        out = precompile(engine, data, progress)
+        artifact.require_compiler(engine.settings, "precompile_module")
+        out = Module(engine, data).precompiled(progress)
     finally:
         progress.finish()
     target = args.output
@@ -183,12 +179,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from . import Config, Engine, Module
-    from .inspect import describe_artifact, describe_module
     kind, data = _read_input(args.file)
     if kind == "artifact":
-        from .artifact import parse
-        art = parse(data)
+        art = artifact.parse(data)
         flags = {k: v for k, v in art.code_settings.items() if k.startswith("wasm_")}
         module = Module(Engine(Config(strategy="interpreter", **flags)), art.wasm)
         lines = describe_artifact(art, module)
@@ -202,7 +195,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_wast(args: argparse.Namespace) -> int:
-    from .wast_runner import run_script
     report = run_script(args.file, _config_from(args), verbose=args.verbose)
     print(report.summary())
     return 0 if report.ok else 3

@@ -1,0 +1,71 @@
+"""The compile driver, the one path from a validated module to machine code for every user of
+it (the machine-code executor, precompile_module, serialize, the cache):
+
+    WasmModule --(ir.builder)--> IR --(ir.passes.heapcheck)--> IR --(backend)--> CompiledCode
+
+`function_ir` is the IR pipeline every strategy shares (the interpreter runs its output too);
+`code_for` returns a Module's machine code for a backend, compiling it only when neither the
+Module nor Config.cache has it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from backends.base import Backend, CompiledCode
+from ..ir.builder import build_function
+from ..ir.gcpause import gc_paused
+from ..ir.ir import Function
+from ..ir.passes.heapcheck import eliminate_heap_checks
+from ..wasm.module import WasmModule
+from . import cache
+
+
+def function_ir(wasm: WasmModule, index: int) -> Function:
+    """The SSA IR of defined function `index` (function index space) of a validated module:
+    built, then cleaned by the pipeline every strategy runs (redundant heap checks removed)."""
+    fn = build_function(wasm, index)
+    eliminate_heap_checks(fn)
+    return fn
+
+
+def compile_module(module: Any, backend: Backend,
+                   progress: Callable[[int, int], None] | None = None) -> CompiledCode:
+    """Machine code for every defined function of `module` (an engine.compile.module.Module)
+    plus an entry and an exit trampoline per type, by `backend`. Runs nothing.
+    `progress(done, total)` is called as each function's IR is built."""
+    wasm = module.wasm_module
+    info = module.info
+    nimp = wasm.num_imported_funcs
+    total = len(wasm.funcs)
+    # compilation allocates many short-lived acyclic objects: the cyclic collector's passes
+    # over a large heap would cost more than the work
+    with gc_paused():
+        funcs = []
+        for i in range(total):
+            funcs.append(module.ir_function(nimp + i))
+            if progress is not None:
+                progress(i + 1, total)
+        compiled = backend.compile_module(funcs, info, entry_sigs=info.type_sigs,
+                                          exit_sigs=info.type_sigs)
+    # the IR is only needed to compile; the interpreter strategy builds its own
+    module.drop_ir()
+    return compiled
+
+
+def code_for(module: Any, backend: Backend,
+             progress: Callable[[int, int], None] | None = None) -> CompiledCode:
+    """`module`'s machine code for `backend`: the code it already holds (compiled before, or
+    loaded from an artifact) when that code is for the backend's target and uses no feature the
+    backend's CPU lacks; else Config.cache's entry; else compiled now. The result is kept on
+    the Module (Module.serialize writes it) and in the cache."""
+    code = module.code
+    if code is not None and code.target == backend.target.name and \
+            code.features <= backend.features:
+        return code
+    settings = module.state.settings
+    code = cache.load(settings, module.binary, backend.features)
+    if code is None:
+        code = compile_module(module, backend, progress)
+        cache.store(settings, module.binary, backend.features, code)
+    module.code = code
+    return code

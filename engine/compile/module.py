@@ -1,0 +1,163 @@
+"""Module: a decoded and validated WebAssembly module of one Engine, with what compiling it
+produces (its IR, built on demand, and its machine code, kept once made or loaded)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable
+
+from backends.base import CompiledCode
+from ..environ.module_info import ModuleInfo
+from ..errors import WasmError
+from ..ir.ir import Function
+from ..text import wat2wasm
+from ..wasm.decoder import decode
+from ..wasm.module import WasmModule
+from ..wasm.types import ExportType, ExternKind, ImportType
+from ..wasm.validator import validate
+from . import artifact
+from .driver import code_for, function_ir
+from .registry import backend_for
+from .environment import EngineState, state_of
+
+
+def to_binary(wasm: Any) -> bytes:
+    """Bytes (kept) or text (assembled); WasmError for anything else."""
+    if isinstance(wasm, str):
+        return wat2wasm(wasm)
+    if isinstance(wasm, (bytes, bytearray, memoryview)):
+        return bytes(wasm)
+    raise WasmError(f"expected wasm bytes or text, got {type(wasm).__name__}")
+
+
+def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
+    """Bytes or text in, a validated WasmModule out; WasmError for anything wrong."""
+    features = state.features
+    module = decode(to_binary(wasm), features)
+    validate(module, features)
+    return module
+
+
+class Module:
+    """A compiled WebAssembly module (mirrors wasmtime-py's Module)."""
+
+    def __init__(self, engine: Any, wasm: Any) -> None:
+        self._state = state_of(engine, "Module")
+        self.engine = engine
+        self._binary = to_binary(wasm)
+        self._module = decode_and_validate(self._state, self._binary)
+        self._ir: dict[int, Function] = {}
+        #: the machine code, once compiled or loaded from an artifact (engine.compile.driver)
+        self.code: CompiledCode | None = None
+
+    @classmethod
+    def _from_parts(cls, engine: Any, binary: bytes, module: WasmModule,
+                    code: CompiledCode | None = None) -> Module:
+        """A Module around an already decoded and validated module (for deserialize)."""
+        self = object.__new__(cls)
+        self._state = state_of(engine, "Module")
+        self.engine = engine
+        self._binary = binary
+        self._module = module
+        self._ir = {}
+        self.code = code
+        return self
+
+    @property
+    def binary(self) -> bytes:
+        """The module's binary encoding (text input is assembled first)."""
+        return self._binary
+
+    @property
+    def state(self) -> EngineState:
+        """The shared state of the Engine this module belongs to."""
+        return self._state
+
+    def serialize(self) -> bytes:
+        """This module as a precompiled artifact (docs/artifact-format.md) for its engine's
+        target: the machine code it runs with (compiled now if it was not yet)."""
+        return self.precompiled(None)
+
+    def precompiled(self, progress: Callable[[int, int], None] | None) -> bytes:
+        """Module.serialize, calling `progress(done, total)` as functions are compiled."""
+        settings = self._state.settings
+        artifact.require_compiler(settings, "Module.serialize")
+        code = code_for(self, backend_for(settings), progress)
+        return artifact.encode(settings, self._binary, code)
+
+    @classmethod
+    def deserialize(cls, engine: Any, data: Any) -> Module:
+        """A Module from an artifact made by Engine.precompile_module or Module.serialize.
+        Every field is checked against `engine` first; IncompatibleArtifactError (a WasmError)
+        names a mismatch or damage."""
+        state = state_of(engine, "Module.deserialize")
+        binary, wasm, code = artifact.load(state, data)
+        return cls._from_parts(engine, binary, wasm, code)
+
+    @classmethod
+    def deserialize_file(cls, engine: Any, path: str | os.PathLike) -> Module:
+        """Module.deserialize on the contents of the file at `path`."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WasmError(f"{path}: cannot read artifact: {e.strerror or e}") from None
+        return cls.deserialize(engine, data)
+
+    @classmethod
+    def from_file(cls, engine: Any, path: str | os.PathLike) -> Module:
+        with open(path, "rb") as f:
+            data = f.read()
+        if str(path).endswith(".wat") or str(path).endswith(".wast"):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise WasmError(f"{path}: text module is not valid UTF-8: {e}") from None
+        return cls(engine, data)
+
+    @staticmethod
+    def validate(engine: Any, wasm: Any) -> None:
+        """Raise WasmError if `wasm` is not a valid module for this engine."""
+        decode_and_validate(state_of(engine, "Module.validate"), wasm)
+
+    @property
+    def wasm_module(self) -> WasmModule:
+        """The decoded module (for polyjit's own stages and tools)."""
+        return self._module
+
+    @functools.cached_property
+    def info(self) -> ModuleInfo:
+        """What code generation needs to know about this module, under its engine's settings
+        (built once)."""
+        s = self._state.settings
+        return ModuleInfo.for_module(self._module, epoch=s.epoch_interruption,
+                                     fuel=s.consume_fuel)
+
+    def ir_function(self, index: int) -> Function:
+        """The SSA IR of defined function `index` (function index space) after the IR pipeline
+        (engine.compile.driver.function_ir), built on first use."""
+        fn = self._ir.get(index)
+        if fn is None:
+            fn = self._ir[index] = function_ir(self._module, index)
+        return fn
+
+    def drop_ir(self) -> None:
+        """Free the IR (it is only needed to compile; it is rebuilt if asked for again)."""
+        self._ir = {}
+
+    @property
+    def imports(self) -> list[ImportType]:
+        m = self._module
+        out = []
+        for imp in m.imports:
+            ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else imp.desc
+            out.append(ImportType(imp.module, imp.name, ty))
+        return out
+
+    @property
+    def exports(self) -> list[ExportType]:
+        m = self._module
+        spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
+                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}
+        return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]

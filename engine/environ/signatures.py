@@ -1,0 +1,17 @@
+"""Signature ids: one small integer per structurally distinct function type, process-wide, so
+call_indirect compares one word (the vmctx's per-type id against the callee's FuncRef)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+_LOCK = threading.Lock()
+_IDS: dict[tuple, int] = {}
+
+
+def signature_id(params: Sequence, results: Sequence) -> int:
+    """The id of the function type (params -> results); equal types share it, never 0."""
+    key = (tuple(params), tuple(results))
+    with _LOCK:
+        return _IDS.setdefault(key, len(_IDS) + 1)
