@@ -27,6 +27,11 @@ O = Opcode
 
 #: Deepest relative indentation for inlined blocks (Python's tokenizer allows 100 levels).
 _INLINE_DEPTH = 48
+#: Most blocks inlined into one another through jumps (each costs three Python frames of the
+#: translator, block -> inst -> edge, even where the indentation stays the same); the next
+#: block of a longer chain goes through the dispatch loop, whose blocks are translated one
+#: after another, so deep nesting (thousands of blocks or loops) never exhausts Python's stack.
+_INLINE_CHAIN = 100
 #: Blocks of at most this many instructions ending in return/trap are duplicated at each edge.
 _SMALL_EXIT = 4
 
@@ -244,6 +249,7 @@ class _Translator:
                 if op in (O.ICMP, O.EQZ, O.FCMP):
                     defined[inst.results[0]] = op
         self.cond: dict[int, str] = {}
+        self.chain = 0                          # blocks being inlined one inside another now
         # small blocks that end the function (return / trap) are copied into each predecessor
         self.small_exits = {
             b.id for b in fn.blocks
@@ -322,8 +328,10 @@ class _Translator:
         if self.fuel:
             out.append((depth, f"st._fuel -= {len(insts)}"))
             out.append((depth, "if st._fuel < 0: raise _out_of_fuel(st)"))
+        self.chain += 1
         for inst in insts:
             self.inst(inst, depth, out)
+        self.chain -= 1
 
     def edge(self, bc: BlockCall, depth: int, out: list[tuple[int, str]]) -> None:
         target = self.fn.blocks[bc.block]
@@ -332,9 +340,10 @@ class _Translator:
             lhs = ", ".join(f"v{p}" for p, _ in pairs)
             rhs = ", ".join(self.lit.get(a) or f"v{a}" for _, a in pairs)
             out.append((depth, f"{lhs} = {rhs}"))
-        if self.preds[bc.block] == 1 and depth < _INLINE_DEPTH and bc.block not in self.in_dispatch:
+        inline = depth < _INLINE_DEPTH and self.chain < _INLINE_CHAIN
+        if self.preds[bc.block] == 1 and inline and bc.block not in self.in_dispatch:
             self.block(bc.block, depth, out)
-        elif bc.block in self.small_exits and depth < _INLINE_DEPTH:
+        elif bc.block in self.small_exits and inline:
             self.block(bc.block, depth, out)        # duplicated: cheaper than a dispatch
         else:
             self._want_dispatch(bc.block)
