@@ -116,7 +116,8 @@ class Module:
         if fn is None:
             from .ir.builder import build_function
             from .ir.passes.heapcheck import eliminate_heap_checks
-            fn = build_function(self._module, index)
+            fn = build_function(self._module, index,
+                                fuel=bool(self.engine.settings.get("consume_fuel")))
             eliminate_heap_checks(fn)
             cache[index] = fn
         return fn

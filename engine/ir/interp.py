@@ -325,9 +325,6 @@ class _Translator:
 
     def block(self, bid: int, depth: int, out: list[tuple[int, str]]) -> None:
         insts = self.fn.blocks[bid].insts
-        if self.fuel:
-            out.append((depth, f"st._fuel -= {len(insts)}"))
-            out.append((depth, "if st._fuel < 0: raise _out_of_fuel(st)"))
         self.chain += 1
         for inst in insts:
             self.inst(inst, depth, out)
@@ -447,6 +444,12 @@ class _Translator:
             emit(f"if not ({c0 or a[0]}): raise _trap({int(inst.imm)})")
         elif op is O.TRAPNZ:
             emit(f"if {c0 or a[0]}: raise _trap({int(inst.imm)})")
+        elif op is O.FUEL:
+            self.fuel = True
+            emit(f"st._fuel -= {a[0]}")
+        elif op is O.FUEL_CHECK:
+            self.fuel = True
+            emit(f"if st._fuel - {a[0]} <= 0: raise _out_of_fuel(st)")
         elif op is O.HEAP_CHECK:
             h = inst.imm
             self.mems.add(h.memory)
@@ -625,8 +628,8 @@ class _Translator:
 def compile_function(fn: Function, fuel: bool = False, epoch: bool = False) -> CompiledFunction:
     """Translate and compile one IR function (done once per module function).
 
-    `fuel`: charge each executed block its number of IR instructions against the store's fuel
-    (Trap OUT_OF_FUEL when it would go negative). `epoch`: check the engine's epoch against the
+    `fuel`: the function's `fuel` / `fuel_check` instructions (placed by the IR builder)
+    charge and check the store's fuel (Trap OUT_OF_FUEL, the store then holding 0). `epoch`: check the engine's epoch against the
     store's deadline at function entry and at every transfer through the dispatch loop (every
     loop back edge goes through it): Trap INTERRUPT."""
     tr = _Translator(fn, fuel, epoch)
