@@ -153,15 +153,13 @@ class LoweringBase:
 
     def begin_block(self, b: Block, headers) -> None:
         """Start lowering IR block b into its machine block: the parameters in the entry
-        block, then the epoch check (entry and loop headers) and the fuel charge when the
-        module is compiled with them."""
+        block, then the epoch check (entry and loop headers) when the module is compiled with
+        it. (Fuel is charged and checked by the IR's own fuel / fuel_check instructions.)"""
         self.cur = self.mf.blocks[b.id]
         if b.id == 0:
             self.lower_params()
         if self.info.epoch and (b.id == 0 or b.id in headers):
             self.epoch_check()
-        if self.info.fuel:
-            self.fuel_charge(len(b.insts))
 
     def finish(self) -> MFunction:
         """The machine function, once every block is lowered."""
@@ -172,9 +170,19 @@ class LoweringBase:
         """Hook: trap INTERRUPT once the engine's epoch reaches the deadline."""
         raise NotImplementedError
 
-    def fuel_charge(self, n: int) -> None:
-        """Hook: charge n units of fuel; trap OUT_OF_FUEL when fuel goes negative."""
+    def fuel_charge(self, v: int) -> None:
+        """Hook: subtract IR value v (i64) from the vmctx's fuel (no check)."""
         raise NotImplementedError
+
+    def fuel_check(self, v: int) -> None:
+        """Hook: trap OUT_OF_FUEL when the vmctx's fuel minus IR value v (i64) is <= 0."""
+        raise NotImplementedError
+
+    def r_fuel(self, inst: Inst) -> None:
+        self.fuel_charge(inst.args[0])
+
+    def r_fuel_check(self, inst: Inst) -> None:
+        self.fuel_check(inst.args[0])
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -514,6 +522,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
         _O.FCVT_FROM_SINT: cls.r_fcvt_from_int, _O.FCVT_FROM_UINT: cls.r_fcvt_from_int,
         _O.BITCAST: cls.r_bitcast,
         _O.HEAP_CHECK: cls.r_heap_check,
+        _O.FUEL: cls.r_fuel, _O.FUEL_CHECK: cls.r_fuel_check,
         **{op: cls.r_load for op in LOADS},
         **{op: cls.r_store for op in STORES},
         _O.MEMORY_SIZE: cls.r_memory_size,

@@ -167,12 +167,21 @@ def threaded_jumps(mf: MFunction, jump_op: str) -> dict[int, int]:
     for b in mf.blocks[1:]:
         if len(b.insts) == 1 and b.insts[0].op == jump_op and b.insts[0].targets:
             direct[b.id] = b.insts[0].targets[0]
-    out = {}
+    # each block's final target is found once (a walk stops at a block already resolved), so
+    # a chain of n forwarding blocks costs O(n), not O(n**2); None marks a chain into a cycle
+    final: dict[int, int | None] = {}
     for start in direct:
-        seen, cur = {start}, direct[start]
-        while cur in direct and cur not in seen:
-            seen.add(cur)
+        path, on_path, cur = [], set(), start
+        while cur in direct and cur not in final and cur not in on_path:
+            path.append(cur)
+            on_path.add(cur)
             cur = direct[cur]
-        if cur not in direct:
-            out[start] = cur
-    return out
+        if cur in final:
+            end = final[cur]
+        elif cur in on_path:
+            end = None
+        else:
+            end = cur
+        for b in path:
+            final[b] = end
+    return {b: final[b] for b in direct if final[b] is not None}

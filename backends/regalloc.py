@@ -93,6 +93,40 @@ def _overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
     return False
 
 
+class _Cover:
+    """The union of some intervals' ranges as sorted disjoint half-open segments: an overlap
+    query is a binary search (scanning the intervals made piece placement O(pieces**2))."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, intervals) -> None:
+        segs = sorted(r for x in intervals for r in x.ranges)
+        starts: list[int] = []
+        ends: list[int] = []
+        for a, b in segs:
+            if ends and a < ends[-1]:          # overlapping ranges merge (touching ones need not)
+                if b > ends[-1]:
+                    ends[-1] = b
+            else:
+                starts.append(a)
+                ends.append(b)
+        self.starts, self.ends = starts, ends
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        """Whether [lo, hi) meets a segment."""
+        i = bisect.bisect_right(self.starts, lo) - 1
+        if i >= 0 and self.ends[i] > lo:
+            return True
+        i += 1
+        return i < len(self.starts) and self.starts[i] < hi
+
+    def add(self, lo: int, hi: int) -> None:
+        """Add [lo, hi), which overlaps no segment."""
+        i = bisect.bisect_right(self.starts, lo)
+        self.starts.insert(i, lo)
+        self.ends.insert(i, hi)
+
+
 def liveness(func: MFunction, tracked=None, *,
              phys: frozenset[int] = frozenset()) -> tuple[list[set[int]], list[set[int]]]:
     """Live-in and live-out register sets per block (iterated to a fixpoint, so values live
@@ -497,6 +531,8 @@ class Allocator:
                             events.setdefault(v, []).append((b.id, k, v not in inst.uses))
                 k += 1
         out: dict[tuple[int, int], int] = {}
+        # cover[p]: the positions p is busy at (its intervals, then the pieces given to it)
+        cover: dict[int, _Cover] = {}
         order = sorted(events, key=lambda v: -intervals[v].weight if v in intervals else 0)
         for v in order:
             evs = events[v]
@@ -504,10 +540,14 @@ class Allocator:
             groups: list[list[tuple[int, int, bool]]] = []
             for ev in evs:
                 g = groups[-1] if groups else None
-                if g and g[-1][0] == ev[0] and not any(g[-1][1] <= c < ev[1] for c in calls):
-                    g.append(ev)
-                else:
-                    groups.append([ev])
+                if g and g[-1][0] == ev[0]:
+                    # a call at position c with g[-1][1] <= c < ev[1] cuts the piece (calls
+                    # are in increasing order: the first call at or after g[-1][1] decides)
+                    i = bisect.bisect_left(calls, g[-1][1])
+                    if i == len(calls) or calls[i] >= ev[1]:
+                        g.append(ev)
+                        continue
+                groups.append([ev])
             for g in groups:
                 if len(g) < 2:
                     continue  # a single access gains nothing over the scratch register
@@ -522,10 +562,12 @@ class Allocator:
                     fr = fixed.get(p)
                     if fr and _overlaps(fr, piece.ranges):
                         continue
-                    if any(o.hi > lo and o.lo < hi and _overlaps(o.ranges, piece.ranges)
-                           for o in occupied.get(p, ())):
+                    cov = cover.get(p)
+                    if cov is None:
+                        cov = cover[p] = _Cover(occupied.get(p, ()))
+                    if cov.overlaps(lo, hi):
                         continue
-                    occupied.setdefault(p, []).append(piece)
+                    cov.add(lo, hi)
                     for _, kk, _ in g:
                         out[(v, kk)] = p
                     self.reload_at[(v, first_k)] = not first_def

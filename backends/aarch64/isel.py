@@ -311,20 +311,29 @@ class Lowering(SizedRegLowering):
         self.ins("cmp", Reg(t), Reg(u), uses=[t, u])
         self.bcc_trap("hs", TrapCode.INTERRUPT)
 
-    def fuel_charge(self, n: int) -> None:
-        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
-        if not n:
-            return
+    def fuel_charge(self, v: int) -> None:
+        """Subtract IR value v from the vmctx's fuel."""
         t = self.tmp()
         self.ins("ldr", Reg(t), self.vm(V.FUEL), defs=[t])
-        if imm12(n):
-            self.ins("subs", Reg(t), Reg(t), Imm(n), defs=[t], uses=[t])
+        c = self.consts.get(v)
+        if c is not None and imm12(c):
+            self.ins("sub", Reg(t), Reg(t), Imm(c), defs=[t], uses=[t])
         else:
-            u = self.tmp()
-            self.int_const(u, n, 64)
-            self.ins("subs", Reg(t), Reg(t), Reg(u), defs=[t], uses=[t, u])
+            u = self.R(v, 64)
+            self.ins("sub", Reg(t), Reg(t), u, defs=[t], uses=[t, u.reg])
         self.ins("str", Reg(t), self.vm(V.FUEL), uses=[t])
-        self.bcc_trap("mi", TrapCode.OUT_OF_FUEL)
+
+    def fuel_check(self, v: int) -> None:
+        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (fuel <= v)."""
+        t = self.tmp()
+        self.ins("ldr", Reg(t), self.vm(V.FUEL), defs=[t])
+        c = self.consts.get(v)
+        if c is not None and imm12(c):
+            self.ins("cmp", Reg(t), Imm(c), uses=[t])
+        else:
+            u = self.R(v, 64)
+            self.ins("cmp", Reg(t), u, uses=[t, u.reg])
+        self.bcc_trap("le", TrapCode.OUT_OF_FUEL)
 
     # -- conditions -----------------------------------------------------------------------------
 

@@ -209,19 +209,22 @@ class Lowering(LoweringBase):
         self.load("ld", u, self.vm(V.EPOCH_DEADLINE))
         self.branch_trap("bgeu", t, u, TrapCode.INTERRUPT)
 
-    def fuel_charge(self, n: int) -> None:
-        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
-        if n:
-            t = self.tmp()
-            self.load("ld", t, self.vm(V.FUEL))
-            if fits12(-n):
-                self.op2("addi", t, t, Imm(-n))
-            else:
-                u = self.tmp()
-                self.li(u, n)
-                self.op3("sub", t, t, u)
-            self.store("sd", t, self.vm(V.FUEL))
-            self.branch_trap("blt", t, ZERO, TrapCode.OUT_OF_FUEL)
+    def fuel_charge(self, v: int) -> None:
+        """Subtract IR value v from the vmctx's fuel."""
+        t = self.tmp()
+        self.load("ld", t, self.vm(V.FUEL))
+        c = self.consts.get(v)
+        if c is not None and fits12(-c):
+            self.op2("addi", t, t, Imm(-c))
+        else:
+            self.op3("sub", t, t, self.vreg(v))
+        self.store("sd", t, self.vm(V.FUEL))
+
+    def fuel_check(self, v: int) -> None:
+        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (v >= fuel)."""
+        t = self.tmp()
+        self.load("ld", t, self.vm(V.FUEL))
+        self.branch_trap("bge", self.vreg(v), t, TrapCode.OUT_OF_FUEL)
 
     def value_from_reg(self, v: int, reg: int) -> None:
         self.mov(self.dst(v), reg)

@@ -194,11 +194,23 @@ class Lowering(SizedRegLowering):
         self.ins("cmp", Reg(t), self.vm(V.EPOCH_DEADLINE), uses=[t])
         self.jcc_trap("ae", TrapCode.INTERRUPT)
 
-    def fuel_charge(self, n: int) -> None:
-        """Charge a block its IR instruction count; trap OUT_OF_FUEL when fuel goes negative."""
-        if n:
-            self.ins("sub", self.vm(V.FUEL), Imm(n))
-            self.jcc_trap("s", TrapCode.OUT_OF_FUEL)
+    def _fuel_operand(self, v: int):
+        c = self.consts.get(v)
+        if c is not None and c < 1 << 31:
+            return Imm(c), []
+        r = self.R(v)
+        return r, [r.reg]
+
+    def fuel_charge(self, v: int) -> None:
+        """Subtract IR value v from the vmctx's fuel."""
+        src, uses = self._fuel_operand(v)
+        self.ins("sub", self.vm(V.FUEL), src, uses=uses)
+
+    def fuel_check(self, v: int) -> None:
+        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (fuel <= v)."""
+        src, uses = self._fuel_operand(v)
+        self.ins("cmp", self.vm(V.FUEL), src, uses=uses)
+        self.jcc_trap("le", TrapCode.OUT_OF_FUEL)
 
     # -- fusion ---------------------------------------------------------------------------------
 

@@ -20,10 +20,11 @@ from ..wasm.module import WasmModule
 from . import cache
 
 
-def function_ir(wasm: WasmModule, index: int) -> Function:
+def function_ir(wasm: WasmModule, index: int, fuel: bool = False) -> Function:
     """The SSA IR of defined function `index` (function index space) of a validated module:
-    built, then cleaned by the pipeline every strategy runs (redundant heap checks removed)."""
-    fn = build_function(wasm, index)
+    built (with wasmtime's fuel accounting when `fuel`), then cleaned by the pipeline every
+    strategy runs (redundant heap checks removed)."""
+    fn = build_function(wasm, index, fuel=fuel)
     eliminate_heap_checks(fn)
     return fn
 

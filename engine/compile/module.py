@@ -139,7 +139,8 @@ class Module:
         (engine.compile.driver.function_ir), built on first use."""
         fn = self._ir.get(index)
         if fn is None:
-            fn = self._ir[index] = function_ir(self._module, index)
+            fn = self._ir[index] = function_ir(self._module, index,
+                                               self._state.settings.consume_fuel)
         return fn
 
     def drop_ir(self) -> None:

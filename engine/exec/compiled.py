@@ -28,7 +28,7 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Trap, UnsupportedError
+from ..errors import Trap, TrapCode, UnsupportedError
 from ..runtime import libcalls
 from ..runtime.func import invoke
 from ..wasm.types import ValType
@@ -38,6 +38,9 @@ from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+_I64_MAX = (1 << 63) - 1
 
 
 @dataclass(slots=True)
@@ -60,6 +63,8 @@ class _State:
     offsets: Any = None
     #: function index -> (its entry trampoline's symbol, its code address)
     call_targets: dict[int, tuple[str, int]] = field(default_factory=dict)
+    #: fuel held back from the vmctx's i64 at the last sync in (the store's fuel above 2**63-1)
+    fuel_reserve: int = 0
 
 
 class CompiledExecutor:
@@ -146,6 +151,7 @@ class CompiledExecutor:
                 st.machine.address(func_symbol(func_index)))
         entry, code_addr = target
         self._sync_in(instance)
+        out_of_fuel = False
         try:
             out = st.machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
         except Trap as e:
@@ -154,9 +160,14 @@ class CompiledExecutor:
                 idx = st.machine.function_at(st.machine.trap_pc)
                 if idx is not None:
                     e.frames = [instance.wasm.func_name(idx)]
+            # a fuel check traps when the store's fuel minus the units the function has not
+            # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
+            out_of_fuel = e.trap_code == TrapCode.OUT_OF_FUEL
             raise
         finally:
             self._sync_out(instance)
+            if out_of_fuel:
+                instance.store._fuel = 0
         return [self._from_machine(st, t, v) for t, v in zip(ty.results, out)]
 
     # -- references -----------------------------------------------------------------------------
@@ -238,7 +249,12 @@ class CompiledExecutor:
             self._table_in(instance, i, table)
         store = instance.store
         if self.fuel:
-            write_u64(sp, vm + V.FUEL, store._fuel or 0)
+            # the vmctx holds a signed i64; fuel beyond 2**63-1 waits in the store (no run can
+            # consume 2**63 units, so code never sees the difference)
+            fuel = store._fuel or 0
+            active = min(fuel, _I64_MAX) if fuel > 0 else fuel
+            st.fuel_reserve = fuel - active
+            write_u64(sp, vm + V.FUEL, active & 0xFFFF_FFFF_FFFF_FFFF)
         if self.epoch:
             write_u64(sp, vm + V.EPOCH_DEADLINE, store._epoch_deadline)
 
@@ -278,7 +294,9 @@ class CompiledExecutor:
             self._table_out(instance, i, table)
         if self.fuel:
             fuel = read_u64(sp, vm + V.FUEL)
-            instance.store._fuel = 0 if fuel >> 63 else fuel
+            if fuel >> 63:          # overdrawn since the last check
+                fuel -= 1 << 64
+            instance.store._fuel = fuel + st.fuel_reserve
 
     def _table_out(self, instance, i: int, table) -> None:
         st: _State = instance.exec_state

@@ -30,6 +30,11 @@ O = Opcode
 
 #: Deepest relative indentation for inlined blocks (Python's tokenizer allows 100 levels).
 _INLINE_DEPTH = 48
+#: Most blocks inlined into one another through jumps (each costs three Python frames of the
+#: translator, block -> inst -> edge, even where the indentation stays the same); the next
+#: block of a longer chain goes through the dispatch loop, whose blocks are translated one
+#: after another, so deep nesting (thousands of blocks or loops) never exhausts Python's stack.
+_INLINE_CHAIN = 100
 #: Blocks of at most this many instructions ending in return/trap are duplicated at each edge.
 _SMALL_EXIT = 4
 
@@ -196,6 +201,7 @@ class _Translator:
                 if op in (O.ICMP, O.EQZ, O.FCMP):
                     defined[inst.results[0]] = op
         self.cond: dict[int, str] = {}
+        self.chain = 0                          # blocks being inlined one inside another now
         # small blocks that end the function (return / trap) are copied into each predecessor
         self.small_exits = {
             b.id for b in fn.blocks
@@ -271,11 +277,10 @@ class _Translator:
 
     def block(self, bid: int, depth: int, out: list[tuple[int, str]]) -> None:
         insts = self.fn.blocks[bid].insts
-        if self.fuel:
-            out.append((depth, f"st._fuel -= {len(insts)}"))
-            out.append((depth, "if st._fuel < 0: raise _out_of_fuel(st)"))
+        self.chain += 1
         for inst in insts:
             self.inst(inst, depth, out)
+        self.chain -= 1
 
     def edge(self, bc: BlockCall, depth: int, out: list[tuple[int, str]]) -> None:
         target = self.fn.blocks[bc.block]
@@ -284,9 +289,10 @@ class _Translator:
             lhs = ", ".join(f"v{p}" for p, _ in pairs)
             rhs = ", ".join(self.lit.get(a) or f"v{a}" for _, a in pairs)
             out.append((depth, f"{lhs} = {rhs}"))
-        if self.preds[bc.block] == 1 and depth < _INLINE_DEPTH and bc.block not in self.in_dispatch:
+        inline = depth < _INLINE_DEPTH and self.chain < _INLINE_CHAIN
+        if self.preds[bc.block] == 1 and inline and bc.block not in self.in_dispatch:
             self.block(bc.block, depth, out)
-        elif bc.block in self.small_exits and depth < _INLINE_DEPTH:
+        elif bc.block in self.small_exits and inline:
             self.block(bc.block, depth, out)        # duplicated: cheaper than a dispatch
         else:
             self._want_dispatch(bc.block)
@@ -390,6 +396,12 @@ class _Translator:
             emit(f"if not ({c0 or a[0]}): raise _trap({int(inst.imm)})")
         elif op is O.TRAPNZ:
             emit(f"if {c0 or a[0]}: raise _trap({int(inst.imm)})")
+        elif op is O.FUEL:
+            self.fuel = True
+            emit(f"st._fuel -= {a[0]}")
+        elif op is O.FUEL_CHECK:
+            self.fuel = True
+            emit(f"if st._fuel - {a[0]} <= 0: raise _out_of_fuel(st)")
         elif op is O.HEAP_CHECK:
             h = inst.imm
             self.mems.add(h.memory)
@@ -568,8 +580,8 @@ class _Translator:
 def compile_function(fn: Function, fuel: bool = False, epoch: bool = False) -> CompiledFunction:
     """Translate and compile one IR function (done once per module function).
 
-    `fuel`: charge each executed block its number of IR instructions against the store's fuel
-    (Trap OUT_OF_FUEL when it would go negative). `epoch`: check the engine's epoch against the
+    `fuel`: the function's `fuel` / `fuel_check` instructions (placed by the IR builder)
+    charge and check the store's fuel (Trap OUT_OF_FUEL, the store then holding 0). `epoch`: check the engine's epoch against the
     store's deadline at function entry and at every transfer through the dispatch loop (every
     loop back edge goes through it): Trap INTERRUPT."""
     tr = _Translator(fn, fuel, epoch)

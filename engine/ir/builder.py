@@ -187,6 +187,17 @@ _W_UNREACHABLE = int(Op.UNREACHABLE)
 # control-frame kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
 
+# Fuel, as wasmtime charges it: every operator costs 1 except these, which generate no work
+# of their own; each function entry costs 1 more.
+_FUEL_FREE = frozenset({_W_NOP, _W_DROP, _W_BLOCK, _W_LOOP, _W_UNREACHABLE, _W_RETURN, _W_ELSE,
+                        _W_END})
+# Operators before which the cost counted since the last one is added to the function's hidden
+# fuel local (the units used since the store's fuel was last charged): every control transfer
+# and call, so the local is exact at every check, call and exit.
+_FUEL_COUNT_BEFORE = frozenset({_W_LOOP, _W_IF, _W_ELSE, _W_END, _W_BR, _W_BR_IF, _W_BR_TABLE,
+                                _W_RETURN, _W_UNREACHABLE, int(Op.CALL), int(Op.CALL_INDIRECT)})
+_FUEL_CALLS = frozenset({int(Op.CALL), int(Op.CALL_INDIRECT)})
+
 
 class _Frame:
     """A wasm control frame while building."""
@@ -208,7 +219,7 @@ class _Frame:
 
 
 class _Builder:
-    def __init__(self, module: WasmModule, func_index: int) -> None:
+    def __init__(self, module: WasmModule, func_index: int, fuel: bool = False) -> None:
         n_imported = module.num_imported_funcs
         if not n_imported <= func_index < n_imported + len(module.funcs):
             raise IRError(f"function {func_index} is not a defined function of the module")
@@ -244,6 +255,18 @@ class _Builder:
             self.defs[0][i] = v
         self.cur: Block | None = entry
         self.order.append(0)
+        #: fuel accounting (Config.consume_fuel), as wasmtime keeps it: the store's fuel is
+        #: charged only before calls, returns and unreachable (so a trap or a host function
+        #: sees what wasmtime shows); in between, the units used live in a hidden i64 local
+        #: (index fuel_var), which checks subtract first. fuel_pending: operators' cost not yet
+        #: added to it.
+        self.fuel = fuel
+        self.fuel_pending = 0
+        if fuel:    # function entry: 1 unit, then out of fuel if none is left
+            self.fuel_var = len(self.local_types)
+            self.local_types.append(I64)
+            self.defs[0][self.fuel_var] = used = self.iconst(I64, 1)
+            self.emit(O.FUEL_CHECK, [used], None)
 
     def func_type(self, index: int) -> FuncType:
         """The type of function `index` (function index space)."""
@@ -458,8 +481,30 @@ class _Builder:
         return self.emit(O.ICONST, [], t, value & (_M32 if t is I32 else _M64))
 
     def terminate(self, inst: Inst) -> None:
+        if self.fuel and (inst.opcode is O.RETURN or inst.opcode is O.TRAP):
+            self.fuel_charge()          # wasmtime stores its count before return / unreachable
         self.cur.insts.append(inst)  # type: ignore[union-attr]
         self.cur = None
+
+    # -- fuel -----------------------------------------------------------------------------------
+
+    def fuel_used(self) -> int:
+        """The hidden fuel local's value in the current block."""
+        d = self.defs[self.cur.id].get(self.fuel_var)  # type: ignore[union-attr]
+        if d is None:
+            return self.read_slow(self.fuel_var, self.cur.id)  # type: ignore[union-attr]
+        return self.resolve(d) if d in self.alias else d
+
+    def fuel_count(self) -> None:
+        """Add the operators counted since the last time to the hidden fuel local."""
+        v = self.emit(O.IADD, [self.fuel_used(), self.iconst(I64, self.fuel_pending)], I64)
+        self.defs[self.cur.id][self.fuel_var] = v  # type: ignore[union-attr]
+        self.fuel_pending = 0
+
+    def fuel_charge(self) -> None:
+        """Charge the store the units the hidden local holds, which starts again from 0."""
+        self.emit(O.FUEL, [self.fuel_used()], None)
+        self.defs[self.cur.id][self.fuel_var] = self.iconst(I64, 0)  # type: ignore[union-attr]
 
     def label_target(self, frame: _Frame, args: list[int]) -> BlockCall | None:
         """The edge from the current block to a frame's label (None for the function label)."""
@@ -477,6 +522,8 @@ class _Builder:
         b = self.new_block(())
         self.sealed[b.id] = True
         bc = self.edge(self.cur.id, b.id, [])  # type: ignore[union-attr]
+        if self.fuel:   # b's one predecessor is this block: its fuel local reaches b as it is
+            b.insts.append(Inst(O.FUEL, [self.fuel_used()]))
         b.insts.append(Inst(O.RETURN, list(values)))
         self.order.append(b.id)
         return bc
@@ -491,8 +538,16 @@ class _Builder:
         simple = SIMPLE
         types = self.types
         value_types = self.func.value_types
+        fuel = self.fuel
         for pos, ins in enumerate(body):
             op = ins.op
+            if fuel and self.cur is not None:
+                if op not in _FUEL_FREE:
+                    self.fuel_pending += 1
+                if op in _FUEL_COUNT_BEFORE and self.fuel_pending:
+                    self.fuel_count()
+                if op in _FUEL_CALLS:
+                    self.fuel_charge()
             if self.cur is None:
                 # unreachable code: only structure matters
                 if op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
@@ -572,6 +627,8 @@ class _Builder:
                     del stack[f.height:]
                     stack.extend(header.params)
                     self.enter(header.id)
+                    if fuel:    # every entry of a loop header checks for fuel left
+                        self.emit(O.FUEL_CHECK, [self.fuel_used()], None)
                 elif op == _W_IF:
                     f.kind = _IF
                     f.param_values = stack[f.height:]
@@ -861,17 +918,20 @@ class _Builder:
             func.renumber_blocks()
 
 
-def build_function(module: WasmModule, func_index: int) -> Function:
-    """Translate defined function `func_index` (function index space) of a validated module."""
+def build_function(module: WasmModule, func_index: int, fuel: bool = False) -> Function:
+    """Translate defined function `func_index` (function index space) of a validated module.
+    With `fuel`, the function charges fuel as wasmtime does (see _FUEL_FREE): it counts the
+    units it uses in a hidden local, checked by `fuel_check` at entry (after the entry's 1) and
+    at every loop header, and charged to the store by `fuel` before calls, returns and traps."""
     try:
         with gc_paused():
-            return _Builder(module, func_index).build()
+            return _Builder(module, func_index, fuel).build()
     except RecursionError:  # pragma: no cover - the builder uses work lists; a safety net
         raise IRError(f"function {func_index} is too deeply nested for the IR builder") from None
 
 
-def build_module(module: WasmModule) -> list[Function]:
+def build_module(module: WasmModule, fuel: bool = False) -> list[Function]:
     """IR for every defined function, in function index order."""
     base = module.num_imported_funcs
     with gc_paused():
-        return [build_function(module, base + i) for i in range(len(module.funcs))]
+        return [build_function(module, base + i, fuel) for i in range(len(module.funcs))]

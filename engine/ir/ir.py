@@ -217,6 +217,9 @@ class Opcode(enum.Enum):
       trap imm             terminator: always traps with TrapCode imm
       trapz imm c          traps with imm if c (iN) == 0
       trapnz imm c         traps with imm if c (iN) != 0
+    Fuel (only in functions built with Config.consume_fuel; the builder places them)
+      fuel u               subtract u (i64) from the store's remaining fuel (no check)
+      fuel_check u         traps OUT_OF_FUEL if the remaining fuel minus u (i64) is <= 0
     Linear memory (index operands are i32, read unsigned; effective address = index + offset)
       heap_check imm i     traps MEMORY_OUT_OF_BOUNDS unless i + imm.offset + imm.size <= the
                            current byte length of memory imm.memory (computed without overflow)
@@ -322,6 +325,8 @@ class Opcode(enum.Enum):
     TRAPZ = "trapz"
     TRAPNZ = "trapnz"
     HEAP_CHECK = "heap_check"
+    FUEL = "fuel"
+    FUEL_CHECK = "fuel_check"
     LOAD = "load"
     ULOAD8 = "uload8"
     SLOAD8 = "sload8"
@@ -418,7 +423,7 @@ LOADS = frozenset({_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULO
 STORES = frozenset({_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32})
 
 SIDE_EFFECTS = frozenset({
-    _O.TRAP, _O.TRAPZ, _O.TRAPNZ, _O.HEAP_CHECK, *STORES,
+    _O.TRAP, _O.TRAPZ, _O.TRAPNZ, _O.HEAP_CHECK, _O.FUEL, _O.FUEL_CHECK, *STORES,
     _O.MEMORY_GROW, _O.MEMORY_INIT, _O.MEMORY_COPY, _O.MEMORY_FILL, _O.DATA_DROP,
     _O.GLOBAL_SET, _O.TABLE_GET, _O.TABLE_SET, _O.TABLE_GROW, _O.TABLE_FILL, _O.TABLE_COPY,
     _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, *TERMINATORS,

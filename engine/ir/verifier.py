@@ -46,6 +46,7 @@ _SIGS: dict[Opcode, tuple[tuple[str, ...], tuple[str, ...]]] = {op: _sig(s) for 
     O.SELECT: "i32 A A -> A", O.REF_NULL: "-> R", O.REF_IS_NULL: "R -> i32",
     O.REF_FUNC: "-> funcref",
     O.TRAP: "->", O.TRAPZ: "I ->", O.TRAPNZ: "I ->", O.HEAP_CHECK: "i32 ->",
+    O.FUEL: "i64 ->", O.FUEL_CHECK: "i64 ->",
     O.LOAD: "i32 -> N", O.ULOAD8: "i32 -> I", O.SLOAD8: "i32 -> I", O.ULOAD16: "i32 -> I",
     O.SLOAD16: "i32 -> I", O.ULOAD32: "i32 -> i64", O.SLOAD32: "i32 -> i64",
     O.STORE: "i32 N ->", O.ISTORE8: "i32 I ->", O.ISTORE16: "i32 I ->",

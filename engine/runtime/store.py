@@ -30,14 +30,18 @@ class Store:
     def set_fuel(self, fuel: int) -> None:
         if self._fuel is None:
             raise WasmError("fuel is not enabled in this store's Config (Config.consume_fuel)")
-        if not isinstance(fuel, int) or fuel < 0:
-            raise WasmError(f"fuel must be a non-negative int, got {fuel!r}")
+        # wasmtime's fuel is a u64 (wasmtime-py passes it through ctypes, which wraps -1 and
+        # 2**64 silently; polyjit refuses them)
+        if not isinstance(fuel, int) or isinstance(fuel, bool) or not 0 <= fuel <= 0xFFFF_FFFF_FFFF_FFFF:
+            raise WasmError(f"fuel must be an int in 0..2**64-1, got {fuel!r}")
         self._fuel = fuel
 
     def get_fuel(self) -> int:
+        """The fuel left. Code charges fuel between its checks (function entry, loop headers),
+        so a run can overdraw it; as in wasmtime, what is left then reads as 0."""
         if self._fuel is None:
             raise WasmError("fuel is not enabled in this store's Config (Config.consume_fuel)")
-        return self._fuel
+        return self._fuel if self._fuel > 0 else 0
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         self._epoch_deadline = self._state.epoch + int(ticks_after_current)

@@ -24,6 +24,17 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r:.60}"
 
 
+def _as_float(value: int | float, name: str) -> float:
+    """float(value), with an int too large for a double refused as a bad value. wasmtime-py
+    refuses it like any value it cannot convert (the same TypeError it raises for a str);
+    polyjit raises the WasmError it raises for any bad value."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise WasmError(f"expected an {name} (float), got an int too large for a float "
+                        f"({value.bit_length()} bits)") from None
+
+
 def to_internal(ty: ValType, value: Any) -> Any:
     """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not
     fit."""
@@ -37,11 +48,11 @@ def to_internal(ty: ValType, value: Any) -> Any:
         raise WasmError(f"expected an i64 (int in -2**63..2**64-1), got {_describe(value)}")
     if ty is ValType.F32:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return N.f32_from_py(float(value))
+            return N.f32_from_py(_as_float(value, "f32"))
         raise WasmError(f"expected an f32 (float), got {_describe(value)}")
     if ty is ValType.F64:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return N.float_to_f64(float(value))
+            return N.float_to_f64(_as_float(value, "f64"))
         raise WasmError(f"expected an f64 (float), got {_describe(value)}")
     if ty is ValType.FUNCREF:
         if value is None or isinstance(value, FuncRef):

@@ -103,26 +103,27 @@ def decode_string(body: str, src: Source, pos: int) -> bytes:
     return bytes(out)
 
 
+_COMMENT_MARK = re.compile(r"\(;|;\)")
+
+
 def _skip_block_comment(text: str, pos: int, src: Source) -> int:
-    """`pos` is at `(;`; return the offset just after the matching `;)` (comments nest)."""
+    """`pos` is at `(;`; return the offset just after the matching `;)` (comments nest). One
+    left-to-right scan for the next `(;` or `;)` (searching for each separately from every
+    opening re-read the rest of the text: quadratic in the nesting)."""
     depth = 0
     i = pos
-    n = len(text)
+    search = _COMMENT_MARK.search
     while True:
-        open_at = text.find("(;", i)
-        close_at = text.find(";)", i)
-        if close_at < 0:
+        m = search(text, i)
+        if m is None:
             raise src.error(pos, "unterminated block comment")
-        if 0 <= open_at < close_at:
+        i = m.end()
+        if m.group() == "(;":
             depth += 1
-            i = open_at + 2
         else:
             depth -= 1
-            i = close_at + 2
             if depth == 0:
                 return i
-        if i > n:  # pragma: no cover - find() never returns past the end
-            raise src.error(pos, "unterminated block comment")
 
 
 _END_OF_ATOM = rf'(?![{_IDCHARS}"])'

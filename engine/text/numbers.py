@@ -14,6 +14,36 @@ _FLOAT_HEX = re.compile(rf"()0x({_HEX})(?:\.({_HEX})?)?(?:[pP]([+-]?{_DEC}))?")
 _NAN = re.compile(rf"()nan(?::0x({_HEX}))?")
 
 
+#: Significant decimal digits kept of a float literal's mantissa. Every value where rounding to
+#: f32 or f64 changes (a float, or a midpoint between two) has at most 767 significant digits,
+#: so the first 800 digits and whether any later digit is non-zero decide the rounding.
+_FLOAT_DIGITS = 800
+#: Decimal exponent digits beyond which only the exponent's sign matters: a literal is far
+#: shorter than 10**18 characters, so such an exponent is certainly out of range or rounds to 0.
+_EXP_DIGITS = 18
+
+
+def _dec_value(digits: str, limit: int) -> int:
+    """The value of a decimal digit string (underscores allowed), or `limit` if it is at least
+    that large. Python refuses int() of more than 4,300 digits; an integer literal that long is
+    out of range anyway, so it is never converted."""
+    digits = digits.replace("_", "").lstrip("0")
+    if len(digits) > len(str(limit)):
+        return limit
+    return min(int(digits or "0"), limit)
+
+
+def _exponent(text: str | None) -> int:
+    """A float literal's exponent; ones too long to matter are clamped to +-10**18."""
+    if not text:
+        return 0
+    sign = -1 if text[:1] == "-" else 1
+    digits = text.lstrip("+-").replace("_", "").lstrip("0")
+    if len(digits) > _EXP_DIGITS:
+        return sign * 10 ** _EXP_DIGITS
+    return sign * int(digits or "0")
+
+
 class NumberError(ValueError):
     """A literal that is not a number of the requested kind (`syntax` true), or out of range.
     The parser turns it into a MalformedError with a position."""
@@ -28,7 +58,7 @@ def parse_uint(text: str, bits: int) -> int:
     m = _INT.fullmatch(text)
     if m is None or m.group(1):
         raise NumberError(f"expected an unsigned integer, found {text}", True)
-    value = int(m.group(2).replace("_", ""), 16) if m.group(2) is not None else int(m.group(3).replace("_", ""))
+    value = int(m.group(2).replace("_", ""), 16) if m.group(2) is not None else _dec_value(m.group(3), 1 << bits)
     if value >= 1 << bits:
         raise NumberError(f"i{bits} constant out of range")
     return value
@@ -41,7 +71,7 @@ def parse_int(text: str, bits: int) -> int:
     if m is None:
         raise NumberError(f"expected an integer, found {text}", True)
     sign, hexdigits, decdigits = m.groups()
-    value = int(hexdigits.replace("_", ""), 16) if hexdigits is not None else int(decdigits.replace("_", ""))
+    value = int(hexdigits.replace("_", ""), 16) if hexdigits is not None else _dec_value(decdigits, 1 << bits)
     if sign == "-":
         if value > 1 << (bits - 1):
             raise NumberError(f"i{bits} constant out of range")
@@ -132,7 +162,7 @@ def parse_float(text: str, bits: int) -> int:
         _, ipart, fpart, exp = m.groups()
         digits = ipart.replace("_", "") + (fpart.replace("_", "") if fpart else "")
         mantissa = int(digits, 16)
-        e2 = (int(exp.replace("_", "")) if exp else 0) - 4 * (len(digits) - len(ipart.replace("_", "")))
+        e2 = _exponent(exp) - 4 * (len(digits) - len(ipart.replace("_", "")))
         if mantissa == 0:
             return sign
         # clamp absurd exponents: beyond these the value is certainly inf or rounds to 0
@@ -151,9 +181,17 @@ def parse_float(text: str, bits: int) -> int:
     ipart = ipart.replace("_", "")
     fpart = fpart.replace("_", "") if fpart else ""
     digits = (ipart + fpart).lstrip("0")
-    e10 = (int(exp.replace("_", "")) if exp else 0) - len(fpart)
+    e10 = _exponent(exp) - len(fpart)
     if not digits:
         return sign
+    if len(digits) > _FLOAT_DIGITS:
+        # keep the leading digits; a non-zero tail becomes one trailing 1 (a sticky digit)
+        tail = digits[_FLOAT_DIGITS:]
+        e10 += len(tail)
+        digits = digits[:_FLOAT_DIGITS]
+        if tail.strip("0"):
+            digits += "1"
+            e10 -= 1
     if bits == 64 and len(digits) <= 15 and abs(e10) <= 22:
         # exact in doubles: one correctly rounded operation
         value = float(int(digits)) * 10.0 ** e10 if e10 >= 0 else float(int(digits)) / 10.0 ** -e10

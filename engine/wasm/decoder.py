@@ -33,6 +33,29 @@ _CODE_LIST_LIMIT = 32 << 20
 #: polyjit's limit on the parameters plus locals of one function (wasmtime has the same one).
 MAX_LOCALS = 50_000
 
+# Implementation limits: those of wasmparser, which wasmtime applies while parsing (checked
+# against the installed wasmtime 50, same wording). A count is refused before anything it
+# counts is read, so an oversized declaration is rejected at once.
+MAX_TYPES = 1_000_000
+MAX_FUNCTIONS = 1_000_000          # imported and defined
+MAX_GLOBALS = 1_000_000            # imported and defined
+MAX_TABLES = 100                   # imported and defined
+MAX_MEMORIES = 100                 # imported and defined
+MAX_ELEMENT_SEGMENTS = 100_000
+MAX_DATA_SEGMENTS = 100_000
+MAX_PARAMS = 1_000                 # per function type
+MAX_RESULTS = 1_000                # per function type
+MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
+
+
+def _limited(r: Reader, already: int, limit: int, what: str) -> int:
+    """A section's item count, refused when it (plus `already` imported ones) exceeds `limit`."""
+    at = r.pos
+    n = r.count()
+    if already + n > limit:
+        raise MalformedError(f"{what} count exceeds limit of {limit}", at)
+    return n
+
 # Section ids and their required order (the data count section sits between element and code).
 SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL = range(7)
 SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA, SEC_DATACOUNT = range(7, 13)
@@ -294,19 +317,23 @@ class _Decoder:
 
     def sec_type(self, r: Reader) -> None:
         types = self.m.types
-        for _ in range(r.count()):
+        for _ in range(_limited(r, 0, MAX_TYPES, "types")):
             at = r.pos
             if r.byte() != 0x60:
                 raise MalformedError("integer representation too long: malformed function type "
                                      "(expected 0x60)", at)
-            params = [self.valtype(r) for _ in range(r.count())]
-            results = [self.valtype(r) for _ in range(r.count())]
+            params = [self.valtype(r) for _ in range(_limited(r, 0, MAX_PARAMS, "function params"))]
+            results = [self.valtype(r)
+                       for _ in range(_limited(r, 0, MAX_RESULTS, "function results"))]
             if len(results) > 1:
                 self.features.require("multi_value", at)
             types.append(FuncType(params, results))
 
     def sec_import(self, r: Reader) -> None:
         imports = self.m.imports
+        counts = [0, 0, 0, 0]
+        limits = ((MAX_FUNCTIONS, "functions"), (MAX_TABLES, "tables"), (MAX_MEMORIES, "memories"),
+                  (MAX_GLOBALS, "globals"))
         for _ in range(r.count()):
             module = r.name()
             name = r.name()
@@ -325,19 +352,28 @@ class _Decoder:
             else:
                 raise MalformedError("malformed import kind", at)
             imports.append(Import(module, name, ExternKind(kind), desc))
+            counts[kind] += 1
+            if counts[kind] > limits[kind][0]:
+                raise MalformedError(f"{limits[kind][1]} count exceeds limit of {limits[kind][0]}", at)
+
+    def _imported(self, kind: ExternKind) -> int:
+        return sum(1 for imp in self.m.imports if imp.kind == kind)
 
     def sec_function(self, r: Reader) -> None:
-        self.m.funcs = [r.u32() for _ in range(r.count())]
+        n = _limited(r, self._imported(ExternKind.FUNC), MAX_FUNCTIONS, "functions")
+        self.m.funcs = [r.u32() for _ in range(n)]
 
     def sec_table(self, r: Reader) -> None:
-        self.m.tables = [self.table_type(r) for _ in range(r.count())]
+        n = _limited(r, self._imported(ExternKind.TABLE), MAX_TABLES, "tables")
+        self.m.tables = [self.table_type(r) for _ in range(n)]
 
     def sec_memory(self, r: Reader) -> None:
-        self.m.mems = [MemoryType(self.limits(r)) for _ in range(r.count())]
+        n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
+        self.m.mems = [MemoryType(self.limits(r)) for _ in range(n)]
 
     def sec_global(self, r: Reader) -> None:
         out = self.m.globals
-        for _ in range(r.count()):
+        for _ in range(_limited(r, self._imported(ExternKind.GLOBAL), MAX_GLOBALS, "globals")):
             gt = self.global_type(r)
             out.append(Global(gt, self.expr(r)))
 
@@ -356,7 +392,7 @@ class _Decoder:
 
     def sec_element(self, r: Reader) -> None:
         out = self.m.elems
-        for _ in range(r.count()):
+        for _ in range(_limited(r, 0, MAX_ELEMENT_SEGMENTS, "element segments")):
             at = r.pos
             flags = r.u32()
             if flags > 7:
@@ -410,7 +446,11 @@ class _Decoder:
         funcs = self.m.funcs
         types = self.m.types
         for index in range(r.count()):
+            size_at = r.pos
             size = r.length()
+            if size > MAX_FUNCTION_SIZE:
+                raise MalformedError(f"function body size count exceeds limit of {MAX_FUNCTION_SIZE}",
+                                     size_at)
             body_end = r.pos + size
             # parameters count towards the limit too (as in wasmtime); an unknown type index is
             # left for the validator to report
@@ -445,7 +485,7 @@ class _Decoder:
         return tuple(out)
 
     def sec_data(self, r: Reader) -> None:
-        n = r.count()
+        n = _limited(r, 0, MAX_DATA_SEGMENTS, "data segments")
         out = self.m.datas
         for _ in range(n):
             fat = r.pos

@@ -166,6 +166,39 @@ def test_host_bad_result_is_a_trap(store):
         g(store)
 
 
+_HUGE = 10 ** 400   # an int that float() refuses (OverflowError)
+
+
+@pytest.mark.parametrize("strategy", [{"strategy": "interpreter"}, {}, {"target": "riscv64"}])
+def test_int_too_large_for_a_float(strategy):
+    """wasmtime-py refuses such an int like any value it cannot convert (TypeError "don't know
+    how to convert"); polyjit raises the error it raises for any bad value: WasmError for an
+    argument or global value, a Trap for a host function's result. Never OverflowError."""
+    store = Store(Engine(Config(**strategy)))
+    inst = Instance(store, module(store, """(module
+        (import "h" "f32" (func $h32 (result f32))) (import "h" "f64" (func $h64 (result f64)))
+        (func (export "id32") (param f32) (result f32) local.get 0)
+        (func (export "id64") (param f64) (result f64) local.get 0)
+        (func (export "c32") (result f32) call $h32) (func (export "c64") (result f64) call $h64))"""),
+        [Func(store, FuncType([], [F32]), lambda: _HUGE), Func(store, FuncType([], [F64]), lambda: -_HUGE)])
+    ex = inst.exports(store)
+    for name, ty in (("id32", "f32"), ("id64", "f64")):
+        with pytest.raises(WasmError, match=f"argument 0: expected an {ty} .*too large for a float"):
+            ex[name](store, _HUGE)
+        assert ex[name](store, 2 ** 1023) == (float("inf") if ty == "f32" else 2.0 ** 1023)
+    for name, ty in (("c32", "f32"), ("c64", "f64")):
+        with pytest.raises(Trap, match=f"bad result: expected an {ty} .*too large for a float"):
+            ex[name](store)
+    assert ex["id32"](store, 1e300) == float("inf")       # a float too large for f32 is inf
+    for ty in (F32, F64):
+        with pytest.raises(WasmError, match="too large for a float"):
+            Global(store, GlobalType(ty, True), _HUGE)
+        g = Global(store, GlobalType(ty, True), 1.0)
+        with pytest.raises(WasmError, match="too large for a float"):
+            g.set_value(store, -_HUGE)
+        assert g.value(store) == 1.0
+
+
 def test_objects_of_another_store_are_refused(store):
     other = Store(store.engine)
     f = Func(other, FuncType([], []), lambda: None)

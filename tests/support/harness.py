@@ -168,7 +168,7 @@ class Harness:
         self.space.write(self.memory.base + addr, data)
 
     def fuel(self) -> int:
-        """Remaining fuel (negative after OUT_OF_FUEL: the block that ran out was charged)."""
+        """Remaining fuel, signed: negative when code overdrew it after its last check."""
         v = read_u64(self.space, self.vmctx + V.FUEL)
         return v - (1 << 64) if v >> 63 else v
 

@@ -90,3 +90,29 @@ def test_annotations_other_than_custom_are_dropped() -> None:
     (top,) = read(Source('(module (@name "x") (@custom "c" "d") (func))'))
     assert len(top.items) == 3
     assert top.items[1].items[0].text == "@custom"
+
+
+def _nested_comments(n: int) -> str:
+    return "a " + "(;" * n + " x " + ";)" * n + " b"
+
+
+def test_deeply_nested_block_comments_lex_in_linear_time() -> None:
+    """100,000 nested block comments took 23-35 s (the closing mark was searched for again
+    from every opening); the time at 4n over the time at n must stay near 4, not 16."""
+    import time
+    assert [t.text for t in tokenize(Source(_nested_comments(100_000)))] == ["a", "b"]
+    with pytest.raises(MalformedError, match="unterminated block comment"):
+        tokenize(Source(_nested_comments(50_000)[:-4]))     # one ;) short
+    assert [t.text for t in tokenize(Source("(;(;);) x ;) y"))] == ["y"]   # "(;)" opens
+
+    def cpu(n: int) -> float:
+        best = None
+        for _ in range(3):
+            text = _nested_comments(n)
+            t = time.process_time()
+            tokenize(Source(text))
+            t = time.process_time() - t
+            best = t if best is None else min(best, t)
+        return max(best, 1e-4)
+    growth = cpu(80_000) / cpu(20_000)
+    assert growth < 9, growth

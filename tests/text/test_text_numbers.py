@@ -163,3 +163,77 @@ def test_f32_hex_rounds_to_nearest_even(mantissa: int, exp: int) -> None:
             parse_float(text, 32)
         return
     assert parse_float(text, 32) == (0x80000000 | nearest_f32(value))
+
+
+# -- literals longer than Python's 4,300-digit int() limit ----------------------------------------
+
+_LONG = 5000
+
+
+@pytest.mark.parametrize("fn,text,bits", [
+    (parse_int, "1" * _LONG, 32), (parse_int, "-" + "9" * _LONG, 64), (parse_int, "+" + "1_2" * _LONG, 64),
+    (parse_uint, "7" * _LONG, 32), (parse_uint, "1" + "0" * _LONG, 8),
+])
+def test_long_int_out_of_range(fn, text: str, bits: int) -> None:
+    with pytest.raises(NumberError, match=f"i{bits} constant out of range"):
+        fn(text, bits)
+
+
+def test_long_int_with_leading_zeros_is_its_value() -> None:
+    assert parse_int("0" * _LONG + "42", 32) == 42
+    assert parse_int("-" + "0" * _LONG + "2147483648", 32) == -(2 ** 31)
+    assert parse_uint("0_" * _LONG + "4294967295", 32) == 2 ** 32 - 1
+
+
+def _midpoint_text(num: int, den_pow10: int) -> str:
+    """The exact decimal text of num / 10**den_pow10 (num > 0, den_pow10 >= len(str(num)))."""
+    digits = str(num)
+    return "0." + "0" * (den_pow10 - len(digits)) + digits
+
+
+# 1 + 2**-53 lies halfway between 1.0 and the next double; 2**-1075 halfway between 0 and the
+# smallest subnormal (its 753 significant digits are near the most any f64 midpoint has)
+_HALF_AFTER_ONE = "1" + _midpoint_text(5 ** 53, 53)[1:]
+_HALF_MIN_SUB = _midpoint_text(5 ** 1075, 1075)
+
+
+@pytest.mark.parametrize("text", [
+    "1" * _LONG, "0." + "3" * _LONG, "1" * _LONG + "e-4990", "0." + "0" * _LONG + "17e5010",
+    _HALF_AFTER_ONE + "0" * _LONG, _HALF_AFTER_ONE + "0" * _LONG + "1",
+    _HALF_MIN_SUB + "0" * _LONG, _HALF_MIN_SUB + "0" * _LONG + "1",
+    "9" * 309 + "." + "9" * _LONG, "1" * 308 + "_" + "1" * _LONG + "e-" + "0" * _LONG + str(_LONG),
+])
+def test_long_f64_literal_matches_python(text: str) -> None:
+    expected = float(text.replace("_", ""))    # CPython's float() is correctly rounded, any length
+    if math.isinf(expected):
+        with pytest.raises(NumberError, match="f64 constant out of range"):
+            parse_float(text, 64)
+        return
+    assert parse_float(text, 64) == f64_bits(expected)
+    assert parse_float("-" + text, 64) == f64_bits(-expected)
+
+
+def test_long_literal_ties_and_sticky_tail() -> None:
+    one = f64_bits(1.0)
+    assert parse_float(_HALF_AFTER_ONE + "0" * _LONG, 64) == one          # tie: to even
+    assert parse_float(_HALF_AFTER_ONE + "0" * _LONG + "1", 64) == one + 1  # just above the tie
+    assert parse_float(_HALF_MIN_SUB + "0" * _LONG, 64) == 0
+    assert parse_float(_HALF_MIN_SUB + "0" * _LONG + "1", 64) == 1
+    # f32: 1 + 2**-24 is halfway between 1.0f and the next f32
+    half32 = "1" + _midpoint_text(5 ** 24, 24)[1:]
+    assert parse_float(half32 + "0" * _LONG, 32) == 0x3F800000
+    assert parse_float(half32 + "0" * _LONG + "1", 32) == 0x3F800001
+
+
+@pytest.mark.parametrize("text,bits,expected", [
+    ("1e-" + "1" * _LONG, 32, 0), ("-1e-" + "1" * _LONG, 64, 1 << 63), ("0x1p-" + "1" * _LONG, 32, 0),
+    ("0e+" + "1" * _LONG, 64, 0), ("0x0p" + "1" * _LONG, 32, 0), ("1e-" + "0" * _LONG + "1", 64, f64_bits(0.1)),
+])
+def test_long_exponent(text: str, bits: int, expected: int) -> None:
+    assert parse_float(text, bits) == expected
+
+
+@pytest.mark.parametrize("text,bits", [("1e" + "1" * _LONG, 32), ("0x1p+" + "1" * _LONG, 64), ("1e1_" + "0" * _LONG, 64)])
+def test_long_exponent_out_of_range(text: str, bits: int) -> None:
+    with pytest.raises(NumberError, match=f"f{bits} constant out of range"):
+        parse_float(text, bits)

@@ -149,3 +149,32 @@ def test_deep_nesting_parses(wat_to_wasm) -> None:
     folded = "(module (func " + "(block " * depth + ")" * depth + "))"
     flat = "(module (func " + "block " * depth + "end " * depth + "))"
     assert parse_module_text(folded) == parse_module_text(flat) == wat_to_wasm(flat)
+
+
+_BIG = "1" * 5000   # longer than Python's 4,300-digit int() limit
+
+
+@pytest.mark.parametrize("text,message", [
+    (f"(module (func (result i32) i32.const {_BIG}))", "i32 constant out of range"),
+    (f"(module (func (result i64) i64.const -{_BIG}))", "i64 constant out of range"),
+    (f"(module (func (result f64) f64.const {_BIG}))", "f64 constant out of range"),
+    (f"(module (func (result f32) f32.const 1e{_BIG}))", "f32 constant out of range"),
+    (f"(module (memory {_BIG}))", "i32 constant out of range"),
+    (f"(module (memory 1 {_BIG}))", "i32 constant out of range"),
+    (f"(module (memory 1) (func (drop (i32.load offset={_BIG} (i32.const 0)))))", "i32 constant out of range"),
+    (f"(module (memory 1) (func (drop (i32.load align={_BIG} (i32.const 0)))))", "i32 constant out of range"),
+    (f"(module (func (call {_BIG})))", "i32 constant out of range"),
+    (f"(module (func (local.get {_BIG})))", "i32 constant out of range"),
+    (f"(module (func (block (br {_BIG}))))", "i32 constant out of range"),
+    (f"(module (type (func)) (func (type {_BIG})))", "i32 constant out of range"),
+])
+def test_overlong_numbers_are_malformed(text: str, message: str) -> None:
+    with pytest.raises(MalformedError, match=message):
+        parse_module_text(text)
+
+
+def test_overlong_float_literals_have_their_value() -> None:
+    import struct
+    wasm = wat2wasm(f"(module (func (result f64) f64.const 0.{_BIG}) (func (result f32) f32.const 0x1p-{_BIG}))")
+    assert struct.pack("<d", float("0." + _BIG)) in wasm      # 0.111... as the f64.const bytes
+    assert b"\x43\x00\x00\x00\x00\x0b" in wasm                # f32.const 0.0, end

@@ -711,3 +711,48 @@ def test_u32_index_lengths(index):
     padded += b"\x00"                      # the same value, one byte longer
     if len(padded) <= 5:
         assert ops(body_of(func_module(b"\x0c" + bytes(padded) + b"\x0b")))[0] == (Op.BR, index)
+
+
+# -- implementation limits (wasmparser's, as wasmtime applies them) -------------------------------
+
+_HDR = b"\0asm\1\0\0\0"
+_TYPE0 = sec(1, b"\x01\x60\x00\x00")
+_IMPORT_MEM = b"\x01m\x01x\x02\x00\x00"          # (import "m" "x" (memory 0))
+_IMPORT_TAB = b"\x01m\x01x\x01\x70\x00\x00"      # (import "m" "x" (table 0 funcref))
+
+
+def _body(size: int) -> bytes:
+    """A function body of exactly `size` bytes: no locals, nops, end."""
+    return uleb(size) + b"\x00" + b"\x01" * (size - 2) + b"\x0b"
+
+
+@pytest.mark.parametrize("what,limit,make", [
+    ("types", 1_000_000, lambda n: sec(1, uleb(n) + b"\x60\x00\x00" * n)),
+    ("function params", 1000, lambda n: sec(1, b"\x01\x60" + uleb(n) + b"\x7f" * n + b"\x00")),
+    ("function results", 1000, lambda n: sec(1, b"\x01\x60\x00" + uleb(n) + b"\x7f" * n)),
+    ("functions", 1_000_000, lambda n: _TYPE0 + sec(3, uleb(n) + b"\x00" * n) + sec(10, uleb(n) + b"\x02\x00\x0b" * n)),
+    ("globals", 1_000_000, lambda n: sec(6, uleb(n) + b"\x7f\x00\x41\x00\x0b" * n)),
+    ("tables", 100, lambda n: sec(4, uleb(n) + b"\x70\x00\x00" * n)),
+    ("memories", 100, lambda n: sec(5, uleb(n) + b"\x00\x00" * n)),
+    ("memories", 100, lambda n: sec(2, uleb(n) + _IMPORT_MEM * n)),                       # imported
+    ("memories", 100, lambda n: sec(2, uleb(50) + _IMPORT_MEM * 50) + sec(5, uleb(n - 50) + b"\x00\x00" * (n - 50))),
+    ("tables", 100, lambda n: sec(2, uleb(n) + _IMPORT_TAB * n)),
+    ("element segments", 100_000, lambda n: sec(9, uleb(n) + b"\x01\x00\x00" * n)),
+    ("data segments", 100_000, lambda n: sec(5, b"\x01\x00\x00") + sec(11, uleb(n) + b"\x01\x00" * n)),
+    ("function body size", 7_654_321, lambda n: _TYPE0 + sec(3, b"\x01\x00") + sec(10, b"\x01" + _body(n))),
+])
+def test_implementation_limits(what: str, limit: int, make) -> None:
+    """At the limit a module decodes; one over, a MalformedError names the limit (wasmtime 50
+    refuses the same modules: 'types count exceeds limit of 1000000', ...)."""
+    decode(_HDR + make(limit))
+    with pytest.raises(MalformedError, match=f"{what} (count|size count) exceeds limit of {limit}"):
+        decode(_HDR + make(limit + 1))
+
+
+def test_a_million_params_are_refused_before_they_are_read() -> None:
+    import time
+    data = _HDR + sec(1, b"\x01\x60" + uleb(1_000_000) + b"\x7f" * 1_000_000 + b"\x00")
+    t = time.process_time()
+    with pytest.raises(MalformedError, match="function params count exceeds limit of 1000"):
+        decode(data)
+    assert time.process_time() - t < 0.5        # the count alone decides (13 s to reject before)

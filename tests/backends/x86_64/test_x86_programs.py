@@ -368,14 +368,73 @@ block2:
 """
 
 
-def test_fuel_is_charged_per_block_and_runs_out(mode):
-    h = build(LOOP, mode, HarnessSpec(fuel=1000))
+FUEL_LOOP = """function 0 "spin"(i32) -> (i32) {
+block0(v0:i32):
+    v10:i64 = iconst 1
+    fuel_check v10
+    fuel v10
+    jump block1(v0)
+block1(v1:i32):
+    v11:i64 = iconst 0
+    fuel_check v11
+    v2:i32 = iconst 1
+    v3:i32 = isub v1, v2
+    v12:i64 = iconst 4
+    fuel v12
+    brif v3, block1(v3), block2
+block2:
+    return v3
+}
+"""
+
+#: as the builder writes it: the units used since the last charge in a value (v14, a block
+#: parameter of the loop), checked against the fuel left and charged only at the return
+FUEL_LOOP_COUNTED = """function 0 "spin"(i32) -> (i32) {
+block0(v0:i32):
+    v10:i64 = iconst 1
+    fuel_check v10
+    jump block1(v0, v10)
+block1(v1:i32, v14:i64):
+    fuel_check v14
+    v2:i32 = iconst 1
+    v3:i32 = isub v1, v2
+    v12:i64 = iconst 4
+    v13:i64 = iadd v14, v12
+    brif v3, block1(v3, v13), block2
+block2:
+    fuel v13
+    return v3
+}
+"""
+
+
+def test_fuel_is_charged_and_checked_where_the_ir_says(mode):
+    h = build(FUEL_LOOP, mode, HarnessSpec(fuel=1000))
     assert h.call(0, 10) == [0]
-    # entry block: 1 IR instruction; loop block: 3 a trip; exit block: 1
-    assert h.fuel() == 1000 - 1 - 3 * 10 - 1
-    with pytest.raises(Trap) as e:
-        h.call(0, 1000)
-    assert e.value.trap_code == TrapCode.OUT_OF_FUEL
+    assert h.fuel() == 1000 - 1 - 4 * 10
+    # checks only at entry and the loop header: the last trip may overdraw
+    h = build(FUEL_LOOP, mode, HarnessSpec(fuel=1 + 4 * 9 + 1))
+    assert h.call(0, 10) == [0]
+    assert h.fuel() == -3
+    for fuel in (1 + 4 * 9, 1, 0):          # the 10th header check (or the entry's) finds <= 0
+        h = build(FUEL_LOOP, mode, HarnessSpec(fuel=fuel))
+        with pytest.raises(Trap) as e:
+            h.call(0, 10)
+        assert e.value.trap_code == TrapCode.OUT_OF_FUEL
+
+
+def test_fuel_checks_subtract_the_units_not_charged_yet(mode):
+    h = build(FUEL_LOOP_COUNTED, mode, HarnessSpec(fuel=1000))
+    assert h.call(0, 10) == [0]
+    assert h.fuel() == 1000 - 1 - 4 * 10
+    h = build(FUEL_LOOP_COUNTED, mode, HarnessSpec(fuel=1 + 4 * 9 + 1))
+    assert h.call(0, 10) == [0]
+    for fuel in (1 + 4 * 9, 1):
+        h = build(FUEL_LOOP_COUNTED, mode, HarnessSpec(fuel=fuel))
+        with pytest.raises(Trap) as e:
+            h.call(0, 10)
+        assert e.value.trap_code == TrapCode.OUT_OF_FUEL
+        assert h.fuel() == fuel              # nothing charged before the return
 
 
 def test_epoch_deadline_interrupts_loops(mode):
