@@ -72,7 +72,11 @@ class Func(FuncRef):
                 args.append(to_internal(t, v))
             except WasmError as e:
                 raise WasmError(f"argument {i}: {e}") from None
-        results = invoke(self, args, None)
+        store._enter("calling this function")
+        try:
+            results = invoke(self, args, None)
+        finally:
+            store._leave()
         if not ty.results:
             return None
         if len(ty.results) == 1:

@@ -61,9 +61,13 @@ class Instance:
         if isinstance(imports, (str, bytes)) or not hasattr(imports, "__iter__"):
             raise WasmError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
         self._link(list(imports))
-        self._allocate()
-        self.executor.prepare(self)
-        self._initialise()
+        store._enter("instantiating this module")
+        try:
+            self._allocate()
+            self.executor.prepare(self)
+            self._initialise()
+        finally:
+            store._leave()
 
     def exports(self, store: Store) -> InstanceExports:
         if self._exports is None:

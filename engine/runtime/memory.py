@@ -76,6 +76,7 @@ class Memory:
 
     def grow(self, store: Store, delta: int) -> int:
         """Grow by `delta` pages; return the previous size. WasmError if it cannot grow."""
+        store._check(self._store, "Memory.grow")
         if not isinstance(delta, int) or delta < 0:
             raise WasmError("cannot grow memory by a negative amount")
         old = self.grow_pages(delta)
