@@ -16,7 +16,7 @@ from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, T
 from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
-from .store import Store
+from .store import Store, check_use
 from .table import Table
 from .values import default_value
 
@@ -70,6 +70,7 @@ class Instance:
             store._leave()
 
     def exports(self, store: Store) -> InstanceExports:
+        check_use(store, self.store, "Instance.exports")
         if self._exports is None:
             self._exports = InstanceExports(self)
         return self._exports

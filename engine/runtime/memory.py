@@ -11,7 +11,7 @@ import ctypes
 
 from ..errors import WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
-from .store import Store
+from .store import Store, check_use
 from .vmem import HOST_PAGE, Reservation
 
 #: PROT_NONE bytes reserved after a memory's maximum (never committed)
@@ -72,24 +72,29 @@ class Memory:
 
     def type(self, store: Store) -> MemoryType:
         """The memory's type, with its current size as the minimum."""
+        check_use(store, self._store, "Memory.type")
         return MemoryType(Limits(self.length // PAGE_SIZE, self._type.limits.max),
                           self._type.is_64, self._type.shared)
 
     def size(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.size")
         return self.length // PAGE_SIZE
 
     def data_len(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.data_len")
         return self.length
 
     def page_size(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.page_size")
         return PAGE_SIZE
 
     def page_size_log2(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.page_size_log2")
         return 16
 
     def grow(self, store: Store, delta: int) -> int:
         """Grow by `delta` pages; return the previous size. WasmError if it cannot grow."""
-        store._check(self._store, "Memory.grow")
+        check_use(store, self._store, "Memory.grow")
         if not isinstance(delta, int) or delta < 0:
             raise WasmError("cannot grow memory by a negative amount")
         old = self.grow_pages(delta)
@@ -100,9 +105,11 @@ class Memory:
 
     def data_ptr(self, store: Store) -> ctypes._Pointer:
         """A ctypes pointer to the first byte (growth does not move it)."""
+        check_use(store, self._store, "Memory.data_ptr")
         return ctypes.cast(self.base_address(), ctypes.POINTER(ctypes.c_ubyte))
 
     def get_buffer_ptr(self, store: Store, size: int | None = None, offset: int = 0) -> ctypes.Array:
+        check_use(store, self._store, "Memory.get_buffer_ptr")
         if size is None:
             size = self.length - offset
         if offset < 0 or size < 0 or offset + size > self.length:
@@ -111,6 +118,7 @@ class Memory:
 
     def read(self, store: Store, start: int | None = 0, stop: int | None = None) -> bytearray:
         """Copy bytes out, with slice semantics (negative indices count from the end)."""
+        check_use(store, self._store, "Memory.read")
         _check_index(start, "read")
         _check_index(stop, "read")
         start, stop, _ = slice(start, stop).indices(self.length)
@@ -121,6 +129,7 @@ class Memory:
     def write(self, store: Store, value: bytes | bytearray, start: int | None = None) -> int:
         """Copy bytes in at `start`; MemoryRangeError (an IndexError, as in wasmtime-py) if they
         do not fit."""
+        check_use(store, self._store, "Memory.write")
         _check_index(start, "write")
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise WasmError(f"Memory.write expects bytes, got {type(value).__name__}")

@@ -80,6 +80,18 @@ class Store:
                 self._owner = None
 
 
+def check_use(ctx: Any, owner: Store, what: str) -> None:
+    """An object of `owner` used with `ctx` (a Store, or a Caller standing for its store):
+    WasmError if `ctx` is another store, not a store, or busy in another thread."""
+    store = ctx
+    if not isinstance(store, Store):
+        context = getattr(ctx, "_context", None)
+        store = context() if callable(context) else None
+        if not isinstance(store, Store):
+            raise WasmError(f"{what} expects a Store, got {type(ctx).__name__}")
+    store._check(owner, what)
+
+
 def _busy(what: str) -> WasmError:
     return WasmError(f"{what}: its Store is in use by another thread (a Store runs one thread "
                      f"at a time; give each thread its own Store)")
