@@ -8,7 +8,8 @@ Boundary protocol: the vmctx mirrors the store objects while wasm code runs. On 
 into wasm code and after every host call returns ("sync in") memory bases/lengths, global
 values, table contents, fuel and the epoch are copied into the vmctx; before every host call,
 table helper and on return or trap ("sync out") mutable globals, tables and fuel are copied
-back. Memories are shared directly (the vmctx points into Memory.buf; growth updates it).
+back. Memories are shared directly (the vmctx points at Memory.base_address(), which growth
+does not move; growth updates the length).
 References in machine code: a funcref is a FuncRef record address (0 for null); an externref is
 a handle into a per-instance list (0 for null). Calls to host functions and to functions of
 other instances go through exit trampolines and `engine.runtime.func.invoke`.
@@ -232,7 +233,7 @@ class CompiledExecutor:
         """Where machine code finds memory `index`: the host address, or its guest mapping."""
         if not self.emulate:
             return mem.base_address()
-        return st.machine.map_host(("mem", index), mem.base_address(), mem.length, owner=mem.buf)
+        return st.machine.map_host(("mem", index), mem.base_address(), mem.length, owner=mem)
 
     def _sync_in(self, instance) -> None:
         st: _State = instance.exec_state

@@ -194,7 +194,8 @@ class EmulatedMachine:
 
     def map_host(self, key: object, host_addr: int, length: int, owner: object = None) -> int:
         """Map host memory [host_addr, host_addr + length) into the guest (shared, not copied)
-        at an address fixed per `key`; remapped when the host buffer moved or changed size.
+        at an address fixed per `key`; extended when the host buffer grew in place, remapped
+        when it moved or shrank.
         `owner` (the object that owns the host memory) is kept alive as long as this machine.
         Returns the guest address."""
         from unicorn import UC_PROT_READ, UC_PROT_WRITE
@@ -207,7 +208,13 @@ class EmulatedMachine:
         need = round_up(max(length, PAGE), PAGE)
         if need > MEMORY_STRIDE:
             raise SpaceError("linear memory larger than its emulated address range")
-        if addr != host_addr or size != need:
+        if addr == host_addr and 0 < size < need:
+            # grown in place (the host memory never moves): map only the new part; unmapping
+            # inside a running emulation costs about 10 ms (its translations are flushed)
+            self.uc.mem_map_ptr(guest + size, need - size, UC_PROT_READ | UC_PROT_WRITE,
+                                host_addr + size)
+            slot[2] = need
+        elif addr != host_addr or size != need:
             if size:
                 self.uc.mem_unmap(guest, size)
             self.uc.mem_map_ptr(guest, need, UC_PROT_READ | UC_PROT_WRITE, host_addr)

@@ -8,9 +8,10 @@ Contracts executors rely on:
 - ``Instance``: ``funcs``, ``tables``, ``mems``, ``globals`` (index spaces, imports first),
   ``types``, ``elems`` (lists, emptied by elem.drop), ``datas`` (bytes, emptied by data.drop),
   ``wasm`` (WasmModule), ``module`` (Module), ``store``, ``executor``, ``exec_state``.
-- ``Memory.buf`` (an anonymous mmap, possibly larger than the memory), ``Memory.length``
-  (bytes; every access is checked against it), ``Memory.base_address()`` (changes when growth
-  moves the mapping), ``Memory.grow_pages(delta)`` (old pages or -1).
+- ``Memory.buf`` (a writable buffer of the memory's current length, replaced on growth),
+  ``Memory.length`` (bytes; every access is checked against it), ``Memory.base_address()``
+  (fixed: the memory lives in a reservation of its maximum and grows in place),
+  ``Memory.grow_pages(delta)`` (old pages or -1).
 - ``Table.elements`` (a list that is only ever extended in place), ``Table.grow_elements``.
 - ``Global.value_`` (internal value). ``Func.ftype``, ``Func.host`` (callable or None),
   ``Func.instance``/``Func.index`` (defining instance and index), ``Func.code`` (executor's).

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import Trap, TrapCode, WasmError
 from ..wasm.types import FuncType
-from .store import Store
+from .store import Store, check_use
 from .values import FuncRef, to_internal, to_python
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Func(FuncRef):
         return f
 
     def type(self, store: Store) -> FuncType:
+        check_use(store, self._store, "Func.type")
         return self.ftype
 
     def __call__(self, store: Store, *params: Any) -> Any:
@@ -69,10 +70,14 @@ class Func(FuncRef):
         args = []
         for i, (t, v) in enumerate(zip(ty.params, params)):
             try:
-                args.append(to_internal(t, v))
+                args.append(to_internal(t, v, store))
             except WasmError as e:
                 raise WasmError(f"argument {i}: {e}") from None
-        results = invoke(self, args, None)
+        store._enter("calling this function")
+        try:
+            results = invoke(self, args, None)
+        finally:
+            store._leave()
         if not ty.results:
             return None
         if len(ty.results) == 1:
@@ -108,10 +113,10 @@ def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Seque
         raise Trap(None, TrapCode.STACK_OVERFLOW) from None
     except Exception as e:
         raise Trap(f"host function raised {type(e).__name__}: {e}") from e
-    return _host_results(ty, out)
+    return _host_results(ty, out, func._store)
 
 
-def _host_results(ty: FuncType, out: Any) -> list[Any]:
+def _host_results(ty: FuncType, out: Any, store: Store) -> list[Any]:
     n = len(ty.results)
     if n == 0:
         if out is not None:
@@ -127,7 +132,7 @@ def _host_results(ty: FuncType, out: Any) -> list[Any]:
     results = []
     for t, v in zip(ty.results, values):
         try:
-            results.append(to_internal(t, v))
+            results.append(to_internal(t, v, store))
         except WasmError as e:
             raise Trap(f"host function returned a bad result: {e}") from e
     return results

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import WasmError
 from ..wasm.types import GlobalType
-from .store import Store
+from .store import Store, check_use
 from .values import to_internal, to_python
 
 
@@ -23,7 +23,7 @@ class Global:
             raise WasmError(f"Global expects a GlobalType, got {type(ty).__name__}")
         self._store = store
         self._type = ty
-        self.value_ = to_internal(ty.content, val)
+        self.value_ = to_internal(ty.content, val, store)
 
     @classmethod
     def _internal(cls, store: Store, ty: GlobalType, value: Any) -> Global:
@@ -35,12 +35,15 @@ class Global:
         return g
 
     def type(self, store: Store) -> GlobalType:
+        check_use(store, self._store, "Global.type")
         return self._type
 
     def value(self, store: Store) -> Any:
+        check_use(store, self._store, "Global.value")
         return to_python(self._type.content, self.value_)
 
     def set_value(self, store: Store, val: Any) -> None:
+        check_use(store, self._store, "Global.set_value")
         if not self._type.mutable:
             raise WasmError("cannot set the value of an immutable global")
-        self.value_ = to_internal(self._type.content, val)
+        self.value_ = to_internal(self._type.content, val, self._store)

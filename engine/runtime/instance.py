@@ -16,7 +16,7 @@ from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, T
 from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
-from .store import Store
+from .store import Store, check_use
 from .table import Table
 from .values import default_value
 
@@ -61,11 +61,16 @@ class Instance:
         if isinstance(imports, (str, bytes)) or not hasattr(imports, "__iter__"):
             raise WasmError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
         self._link(list(imports))
-        self._allocate()
-        self.executor.prepare(self)
-        self._initialise()
+        store._enter("instantiating this module")
+        try:
+            self._allocate()
+            self.executor.prepare(self)
+            self._initialise()
+        finally:
+            store._leave()
 
     def exports(self, store: Store) -> InstanceExports:
+        check_use(store, self.store, "Instance.exports")
         if self._exports is None:
             self._exports = InstanceExports(self)
         return self._exports

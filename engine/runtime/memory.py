@@ -1,16 +1,21 @@
-"""Memory: a linear memory backed by an anonymous mmap whose base address native code can use.
+"""Memory: a linear memory in an address-space reservation (vmem.Reservation) of its maximum
+size plus a guard, whose base address native code can use.
 
-Growth may move the mapping (a new, larger mapping is made and the contents copied), so code
-that caches the base address must reload it after any call that can grow memory."""
+Growth commits more of the reservation in place (mprotect): the base address never changes and
+nothing is unmapped or copied, so code running over the memory (in this thread or another)
+never sees it move, and untouched pages cost no memory."""
 
 from __future__ import annotations
 
 import ctypes
-import mmap
 
 from ..errors import WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
-from .store import Store
+from .store import Store, check_use
+from .vmem import HOST_PAGE, Reservation
+
+#: PROT_NONE bytes reserved after a memory's maximum (never committed)
+GUARD_SIZE = PAGE_SIZE
 
 
 class MemoryRangeError(WasmError, IndexError):
@@ -22,21 +27,28 @@ def _check_index(value: object, what: str) -> None:
         raise WasmError(f"Memory.{what}: index must be an int or None, got {type(value).__name__}")
 
 
-def _new_map(nbytes: int) -> mmap.mmap:
-    # An anonymous mapping cannot be empty; keep at least one page of backing.
+def _reserve(initial: int, maximum: int) -> Reservation:
+    """A reservation of `maximum` bytes (plus the guard) with `initial` committed; when the
+    address space for the maximum is refused, one of `initial` bytes (growth then fails)."""
     try:
-        return mmap.mmap(-1, max(nbytes, PAGE_SIZE), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    except (OSError, OverflowError, ValueError) as e:
-        raise MemoryError(f"cannot map {nbytes} bytes of linear memory: {e}") from None
+        res = Reservation(maximum + GUARD_SIZE)
+    except MemoryError:
+        res = Reservation(initial + GUARD_SIZE)
+    # at least one host page: an emulator maps a zero-length memory as one page
+    if not res.commit(max(initial, HOST_PAGE)):
+        raise MemoryError(f"cannot commit {initial} bytes of linear memory")
+    return res
 
 
 class Memory:
     """A wasm linear memory (mirrors wasmtime-py's Memory). Sizes are in 64 KiB pages.
 
-    Internal fields read by executors: ``buf`` (the mmap, a writable buffer), ``length``
-    (current size in bytes: every access must be within it), ``max_pages``."""
+    Internal fields read by executors: ``buf`` (a writable buffer of exactly ``length`` bytes,
+    replaced by a longer one when the memory grows), ``length`` (current size in bytes: every
+    access must be within it), ``max_pages``; ``base_address()`` never changes."""
 
-    __slots__ = ("_store", "_type", "buf", "length", "max_pages", "_addr", "__weakref__")
+    __slots__ = ("_store", "_type", "buf", "length", "max_pages", "_mapping", "_whole",
+                 "__weakref__")
 
     def __init__(self, store: Store, ty: MemoryType) -> None:
         if not isinstance(store, Store):
@@ -52,30 +64,37 @@ class Memory:
         self._type = ty
         self.max_pages = MAX_PAGES if limits.max is None else limits.max
         self.length = limits.min * PAGE_SIZE
-        self.buf = _new_map(self.length)
-        self._addr: int | None = None
+        self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE)
+        self._whole = self._mapping.whole()
+        self.buf = self._whole[:self.length]
 
     # -- wasmtime-py API --------------------------------------------------------------------
 
     def type(self, store: Store) -> MemoryType:
         """The memory's type, with its current size as the minimum."""
+        check_use(store, self._store, "Memory.type")
         return MemoryType(Limits(self.length // PAGE_SIZE, self._type.limits.max),
                           self._type.is_64, self._type.shared)
 
     def size(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.size")
         return self.length // PAGE_SIZE
 
     def data_len(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.data_len")
         return self.length
 
     def page_size(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.page_size")
         return PAGE_SIZE
 
     def page_size_log2(self, store: Store) -> int:
+        check_use(store, self._store, "Memory.page_size_log2")
         return 16
 
     def grow(self, store: Store, delta: int) -> int:
         """Grow by `delta` pages; return the previous size. WasmError if it cannot grow."""
+        check_use(store, self._store, "Memory.grow")
         if not isinstance(delta, int) or delta < 0:
             raise WasmError("cannot grow memory by a negative amount")
         old = self.grow_pages(delta)
@@ -85,10 +104,12 @@ class Memory:
         return old
 
     def data_ptr(self, store: Store) -> ctypes._Pointer:
-        """A ctypes pointer to the first byte (valid until the memory grows)."""
+        """A ctypes pointer to the first byte (growth does not move it)."""
+        check_use(store, self._store, "Memory.data_ptr")
         return ctypes.cast(self.base_address(), ctypes.POINTER(ctypes.c_ubyte))
 
     def get_buffer_ptr(self, store: Store, size: int | None = None, offset: int = 0) -> ctypes.Array:
+        check_use(store, self._store, "Memory.get_buffer_ptr")
         if size is None:
             size = self.length - offset
         if offset < 0 or size < 0 or offset + size > self.length:
@@ -97,6 +118,7 @@ class Memory:
 
     def read(self, store: Store, start: int | None = 0, stop: int | None = None) -> bytearray:
         """Copy bytes out, with slice semantics (negative indices count from the end)."""
+        check_use(store, self._store, "Memory.read")
         _check_index(start, "read")
         _check_index(stop, "read")
         start, stop, _ = slice(start, stop).indices(self.length)
@@ -107,6 +129,7 @@ class Memory:
     def write(self, store: Store, value: bytes | bytearray, start: int | None = None) -> int:
         """Copy bytes in at `start`; MemoryRangeError (an IndexError, as in wasmtime-py) if they
         do not fit."""
+        check_use(store, self._store, "Memory.write")
         _check_index(start, "write")
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise WasmError(f"Memory.write expects bytes, got {type(value).__name__}")
@@ -120,16 +143,14 @@ class Memory:
 
     @property
     def buffer(self) -> memoryview:
-        """A writable view of the current contents (invalid after the memory grows)."""
+        """A writable view of the current contents (growth does not extend it)."""
         return memoryview(self.buf)[:self.length]
 
     # -- runtime internals ------------------------------------------------------------------
 
     def base_address(self) -> int:
-        """The address of byte 0 of the current mapping (for machine code through ctypes)."""
-        if self._addr is None:
-            self._addr = ctypes.addressof(ctypes.c_char.from_buffer(self.buf))
-        return self._addr
+        """The address of byte 0 (for machine code through ctypes); fixed for the memory's life."""
+        return self._mapping.addr
 
     def grow_pages(self, delta: int) -> int:
         """memory.grow: the old size in pages, or -1 when the memory cannot grow by `delta`."""
@@ -140,19 +161,8 @@ class Memory:
         if delta == 0:
             return old_pages
         new_len = new_pages * PAGE_SIZE
-        if new_len > len(self.buf):
-            # grow the backing geometrically so repeated small grows copy O(n) bytes in all
-            # (untouched pages of an anonymous mapping cost no memory)
-            capacity = max(new_len, min(2 * len(self.buf), self.max_pages * PAGE_SIZE))
-            try:
-                new_buf = _new_map(capacity)
-            except MemoryError:
-                try:
-                    new_buf = _new_map(new_len)
-                except MemoryError:
-                    return -1
-            new_buf[:self.length] = self.buf[:self.length]
-            self.buf = new_buf          # the old mapping is freed once nothing exports it
-            self._addr = None
+        if not self._mapping.commit(new_len):
+            return -1
+        self.buf = self._whole[:new_len]
         self.length = new_len
         return old_pages

@@ -3,6 +3,7 @@ it, plus the per-store execution state (fuel, epoch deadline, call depth)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ..compile.environment import state_of
@@ -10,7 +11,15 @@ from ..errors import WasmError
 
 
 class Store:
-    """A collection of wasm objects that can reference each other (mirrors wasmtime-py's Store)."""
+    """A collection of wasm objects that can reference each other (mirrors wasmtime-py's Store).
+
+    Threads: as in wasmtime, a Store is not shared between threads while it runs wasm. One
+    thread at a time may be inside the store (running a Func, a host function it calls, or an
+    instantiation); a call into the store, or any use of its objects (Func, Memory, Table,
+    Global), from another thread meanwhile raises a WasmError ("... is in use by another
+    thread") instead of waiting or sharing the running call's state. Re-entry from the running
+    thread itself (wasm -> host -> wasm) nests as usual. Once the call returns, any thread may
+    use the store; give each thread its own Store (on one Engine) to run in parallel."""
 
     def __init__(self, engine: Any, data: Any = None) -> None:
         self._state = state_of(engine, "Store")
@@ -20,6 +29,10 @@ class Store:
         self._epoch_deadline = 0
         #: Current wasm call depth across all instances of this store (host re-entry included).
         self.depth = 0
+        #: the thread running in this store (threading.get_ident()) and its nested entries
+        self._owner: int | None = None
+        self._entries = 0
+        self._lock = threading.Lock()
 
     def data(self) -> Any:
         return self._data
@@ -47,5 +60,42 @@ class Store:
         self._epoch_deadline = self._state.epoch + int(ticks_after_current)
 
     def _check(self, owner_store: Store, what: str) -> None:
+        """`what` (an object of `owner_store`) is used with this store by the calling thread."""
         if owner_store is not self:
             raise WasmError(f"{what} belongs to a different Store")
+        owner = self._owner
+        if owner is not None and owner != threading.get_ident():
+            raise _busy(what)
+
+    def _enter(self, what: str) -> None:
+        """The calling thread starts running in this store (a call or an instantiation);
+        WasmError if another thread is running in it. Pair with _leave."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._owner is not None and self._owner != me:
+                raise _busy(what)
+            self._owner = me
+            self._entries += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._entries -= 1
+            if self._entries == 0:
+                self._owner = None
+
+
+def check_use(ctx: Any, owner: Store, what: str) -> None:
+    """An object of `owner` used with `ctx` (a Store, or a Caller standing for its store):
+    WasmError if `ctx` is another store, not a store, or busy in another thread."""
+    store = ctx
+    if not isinstance(store, Store):
+        context = getattr(ctx, "_context", None)
+        store = context() if callable(context) else None
+        if not isinstance(store, Store):
+            raise WasmError(f"{what} expects a Store, got {type(ctx).__name__}")
+    store._check(owner, what)
+
+
+def _busy(what: str) -> WasmError:
+    return WasmError(f"{what}: its Store is in use by another thread (a Store runs one thread "
+                     f"at a time; give each thread its own Store)")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import WasmError
 from ..wasm.types import MAX_TABLE_SIZE, Limits, TableType
-from .store import Store
+from .store import Store, check_use
 from .values import to_internal
 
 #: Tables larger than this many elements are refused (a Python list per table).
@@ -31,7 +31,7 @@ class Table:
         if ty.limits.min > TABLE_ELEMENT_LIMIT:
             raise WasmError(f"table of {ty.limits.min} elements is larger than the "
                             f"implementation limit ({TABLE_ELEMENT_LIMIT})")
-        value = to_internal(ty.element, init)
+        value = to_internal(ty.element, init, store)
         self._store = store
         self._type = ty
         self.element = ty.element
@@ -40,16 +40,19 @@ class Table:
 
     def type(self, store: Store) -> TableType:
         """The table's type, with its current size as the minimum."""
+        check_use(store, self._store, "Table.type")
         return TableType(self.element, Limits(len(self.elements), self._type.limits.max))
 
     def size(self, store: Store) -> int:
+        check_use(store, self._store, "Table.size")
         return len(self.elements)
 
     def grow(self, store: Store, amt: int, init: Any) -> int:
         """Grow by `amt` elements set to `init`; return the previous size. WasmError on failure."""
+        check_use(store, self._store, "Table.grow")
         if not isinstance(amt, int) or amt < 0:
             raise WasmError("cannot grow a table by a negative amount")
-        old = self.grow_elements(amt, to_internal(self.element, init))
+        old = self.grow_elements(amt, to_internal(self.element, init, self._store))
         if old < 0:
             raise WasmError(f"failed to grow table by {amt} "
                             f"(size {len(self.elements)}, maximum {self.max})")
@@ -57,12 +60,14 @@ class Table:
 
     def get(self, store: Store, idx: int) -> Any:
         """The element at `idx` (None for null, or when `idx` is out of bounds, as wasmtime-py)."""
+        check_use(store, self._store, "Table.get")
         if not isinstance(idx, int) or not 0 <= idx < len(self.elements):
             return None
         return self.elements[idx]
 
     def set(self, store: Store, idx: int, val: Any) -> None:
-        value = to_internal(self.element, val)
+        check_use(store, self._store, "Table.set")
+        value = to_internal(self.element, val, self._store)
         if not isinstance(idx, int) or not 0 <= idx < len(self.elements):
             raise WasmError(f"table index {idx} out of bounds (size {len(self.elements)})")
         self.elements[idx] = value

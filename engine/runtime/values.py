@@ -35,9 +35,20 @@ def _as_float(value: int | float, name: str) -> float:
                         f"({value.bit_length()} bits)") from None
 
 
-def to_internal(ty: ValType, value: Any) -> Any:
+def _foreign(value: Any, store: Any) -> str | None:
+    """Why funcref `value` cannot be used in `store` (None: it can)."""
+    owner = getattr(value, "_store", None)
+    if owner is store:
+        return None
+    if owner is not None and getattr(owner, "_state", None) is not getattr(store, "_state", 0):
+        return "the Func belongs to a Store of a different Engine"
+    return "the Func belongs to a different Store"
+
+
+def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
     """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not
-    fit."""
+    fit. With `store`, a funcref must be a Func of that store (as in wasmtime: a reference is
+    used with the store that owns it)."""
     if ty is ValType.I32:
         if isinstance(value, int) and -0x8000_0000 <= value <= 0xFFFF_FFFF:
             return value & 0xFFFF_FFFF
@@ -55,7 +66,12 @@ def to_internal(ty: ValType, value: Any) -> Any:
             return N.float_to_f64(_as_float(value, "f64"))
         raise WasmError(f"expected an f64 (float), got {_describe(value)}")
     if ty is ValType.FUNCREF:
-        if value is None or isinstance(value, FuncRef):
+        if value is None:
+            return None
+        if isinstance(value, FuncRef):
+            why = None if store is None else _foreign(value, store)
+            if why is not None:
+                raise WasmError(f"funcref used with the wrong Store: {why}")
             return value
         raise WasmError(f"expected a funcref (Func or None), got {_describe(value)}")
     if ty is ValType.EXTERNREF:
