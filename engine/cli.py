@@ -96,6 +96,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import Instance, Store
     from .runtime.func import Func
     engine, module = _load_for_run(args)
+    from .cli_wasi import imports_wasi, run_command
+    if imports_wasi(module) and args.invoke is None:
+        return run_command(engine, module, args)
     store = Store(engine)
     if module.imports:
         names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
@@ -211,6 +214,8 @@ def cmd_wast(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyjit",
                                      description="polyjit: a WebAssembly runtime with a multi-architecture JIT")
+    from .artifact import POLYJIT_VERSION
+    parser.add_argument("--version", action="version", version=f"polyjit {POLYJIT_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_run = sub.add_parser("run", help="run an exported function of a module and print its results",
                            description="Instantiate FILE (binary .wasm, text .wat or a "
@@ -218,7 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "an export.")
     p_run.add_argument("file", metavar="FILE")
     p_run.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start)")
-    p_run.add_argument("args", nargs="*", metavar="ARGS", help="arguments, parsed by the parameter types")
+    p_run.add_argument("args", nargs="*", metavar="ARGS",
+                       help="arguments: the WASI program's, or --invoke's, parsed by its parameter types")
+    p_run.add_argument("--dir", action="append", metavar="HOST[::GUEST]",
+                       help="preopen a host directory for a WASI program (repeatable)")
+    p_run.add_argument("--env", action="append", metavar="NAME[=VALUE]",
+                       help="an environment variable for a WASI program (repeatable)")
     _add_engine_options(p_run)
     p_run.set_defaults(handler=cmd_run)
     p_val = sub.add_parser("validate", help="decode and validate a module (binary or text)",

@@ -96,6 +96,11 @@ class Linker:
         """Instantiate `module` with this linker and define its exports under `name`."""
         self.define_instance(store, name, self.instantiate(store, module))
 
+    def define_wasi(self) -> None:
+        """Define every wasi_snapshot_preview1 function (configured per store by set_wasi)."""
+        from .wasi.linking import define_wasi
+        define_wasi(self)
+
     def define_unknown_imports_as_traps(self, module: Module) -> None:
         """Define every function import of `module` not defined yet as a function that traps
         when called."""

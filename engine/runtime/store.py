@@ -45,6 +45,11 @@ class Store:
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         self._epoch_deadline = self.engine._state.epoch + int(ticks_after_current)
 
+    def set_wasi(self, config: Any) -> None:
+        """Configure WASI (a WasiConfig) for the functions Linker.define_wasi gives this store."""
+        from .wasi.context import configure_store
+        configure_store(self, config)
+
     def _check(self, owner_store: Store, what: str) -> None:
         if owner_store is not self:
             raise WasmError(f"{what} belongs to a different Store")
