@@ -81,10 +81,6 @@ class WasiFunctions(FdOps, PathOps, MiscOps, PollOps):
         self.args = ctx.args
         self.env = ctx.env
 
-    @staticmethod
-    def oserr(e: OSError) -> int:
-        return from_oserror(e)
-
     def host_function(self, name: str) -> Callable[..., Any]:
         """The Python callable to register for `name` (errors turned into errnos)."""
         method = getattr(self, name)
