@@ -53,7 +53,7 @@ def _make_writable(root: Path) -> None:
 
 
 def run_case(wasm: Path, tmp: Path, target: str | None = None, emulate: bool = False,
-             timeout: float = 600) -> Outcome:
+             timeout: float = 900, strategy: str | None = None) -> Outcome:
     """Run one suite test under `polyjit run`; the outcome against its .json."""
     spec_path = wasm.with_suffix(".json")
     spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
@@ -62,6 +62,8 @@ def run_case(wasm: Path, tmp: Path, target: str | None = None, emulate: bool = F
         cmd += ["--target", target]
     if emulate:
         cmd += ["--emulate"]
+    if strategy:
+        cmd += ["--strategy", strategy]
     if spec.get("root"):
         src = wasm.parent / spec["root"]
         dst = tmp / spec["root"]
