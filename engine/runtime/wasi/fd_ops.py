@@ -366,9 +366,11 @@ def _listing(host: int) -> list[tuple[str, int, int]]:
 
 
 def _pwrite_no_append(host: int, data: bytes, offset: int) -> int:
-    path = f"/proc/self/fd/{host}"
-    fd2 = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    """pwrite at `offset` on a descriptor opened with O_APPEND (clear the flag around it)."""
+    import fcntl
+    flags = fcntl.fcntl(host, fcntl.F_GETFL)
+    fcntl.fcntl(host, fcntl.F_SETFL, flags & ~os.O_APPEND)
     try:
-        return os.pwrite(fd2, data, offset)
+        return os.pwrite(host, data, offset)
     finally:
-        os.close(fd2)
+        fcntl.fcntl(host, fcntl.F_SETFL, flags)

@@ -85,7 +85,7 @@ class MiscOps:
 
     def proc_exit(self, caller: Any, code: int) -> None:
         from ...errors import ExitTrap
-        raise ExitTrap(code & 0xFFFFFFFF)
+        raise ExitTrap(code)            # as wasmtime-py: the i32, signed
 
     def proc_raise(self, caller: Any, sig: int) -> int:
         raise WasiError(Errno.NOTSUP)
