@@ -93,13 +93,11 @@ class FdOps:
         return _SUCCESS
 
     def fd_read(self, caller: Any, fd: int, iovs: int, iovs_len: int, nread: int) -> int:
-        d = self.table.get(fd, _FD_READ)
+        d = self._file(fd, _FD_READ, None)
         mem = G.memory_of(caller)
         pieces = G.iovecs(mem, iovs, iovs_len)
         G.check(mem, nread, 4, 4)
         total = sum(n for _, n in pieces)
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
         data = b"" if d.host is None or total == 0 else os.read(d.host, total)
         G.scatter(mem, pieces, data)
         G.write_u32(mem, nread, len(data))
@@ -107,12 +105,10 @@ class FdOps:
 
     def fd_pread(self, caller: Any, fd: int, iovs: int, iovs_len: int, offset: int,
                  nread: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_READ | Rights.FD_SEEK))
+        d = self._file(fd, int(Rights.FD_READ | Rights.FD_SEEK), Errno.SPIPE)
         mem = G.memory_of(caller)
         pieces = G.iovecs(mem, iovs, iovs_len)
         G.check(mem, nread, 4, 4)
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
         if offset < 0:
             raise WasiError(Errno.INVAL)
         total = sum(n for _, n in pieces)
@@ -123,12 +119,10 @@ class FdOps:
 
     def fd_pwrite(self, caller: Any, fd: int, iovs: int, iovs_len: int, offset: int,
                   nwritten: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_WRITE | Rights.FD_SEEK))
+        d = self._file(fd, int(Rights.FD_WRITE | Rights.FD_SEEK), Errno.SPIPE)
         mem = G.memory_of(caller)
         data = G.gather(mem, iovs, iovs_len)
         G.check(mem, nwritten, 4, 4)
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
         if offset < 0:
             raise WasiError(Errno.INVAL)
         host = self._host(d)
@@ -145,30 +139,20 @@ class FdOps:
 
     def fd_seek(self, caller: Any, fd: int, offset: int, whence: int, newoffset: int) -> int:
         need = Rights.FD_TELL if (offset == 0 and whence == Whence.CUR) else Rights.FD_SEEK
-        d = self.table.get(fd)
-        if d.is_dir:
-            raise WasiError(Errno.BADF)
-        if d.rights_base & need != need:
-            raise WasiError(Errno.NOTCAPABLE)
+        d = self._file(fd, int(need), Errno.SPIPE)
         mem = G.memory_of(caller)
         G.check(mem, newoffset, 8, 8)
         if whence not in (0, 1, 2):
-            raise WasiError(Errno.INVAL)
+            raise WasiError(Errno.INVAL)        # (wasmtime traps on a bad enum value)
         host = self._host(d)
-        if d.is_stdio and d.filetype != Filetype.REGULAR_FILE:
-            raise WasiError(Errno.SPIPE)
         pos = os.lseek(host, offset, (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END)[whence])
         G.write_u64(mem, newoffset, pos)
         return _SUCCESS
 
     def fd_tell(self, caller: Any, fd: int, offset: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_TELL))
-        if d.is_dir:
-            raise WasiError(Errno.BADF)
+        d = self._file(fd, int(Rights.FD_TELL), Errno.SPIPE)
         mem = G.memory_of(caller)
         G.check(mem, offset, 8, 8)
-        if d.is_stdio and d.filetype != Filetype.REGULAR_FILE:
-            raise WasiError(Errno.SPIPE)
         G.write_u64(mem, offset, os.lseek(self._host(d), 0, os.SEEK_CUR))
         return _SUCCESS
 
@@ -190,14 +174,14 @@ class FdOps:
         return _SUCCESS
 
     def fd_fdstat_set_flags(self, caller: Any, fd: int, flags: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_FDSTAT_SET_FLAGS))
+        d = self._file(fd, int(Rights.FD_FDSTAT_SET_FLAGS))
         flags &= 0xFFFF
         if flags & ~0x1F:
             raise WasiError(Errno.INVAL)
         if flags & (FdFlags.DSYNC | FdFlags.RSYNC | FdFlags.SYNC):
             # the sync flags can only be chosen when opening (as in wasmtime)
             raise WasiError(Errno.INVAL)
-        if d.host is not None and not d.is_dir:
+        if d.host is not None:
             import fcntl
             cur = fcntl.fcntl(d.host, fcntl.F_GETFL)
             cur &= ~(os.O_APPEND | os.O_NONBLOCK)
@@ -235,9 +219,7 @@ class FdOps:
         return _SUCCESS
 
     def fd_filestat_set_size(self, caller: Any, fd: int, size: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_FILESTAT_SET_SIZE))
-        if d.is_dir:
-            raise WasiError(Errno.ISDIR)
+        d = self._file(fd, int(Rights.FD_FILESTAT_SET_SIZE))
         if size < 0:
             raise WasiError(Errno.INVAL)
         os.ftruncate(self._host(d), size)
@@ -251,11 +233,9 @@ class FdOps:
         return _SUCCESS
 
     def fd_advise(self, caller: Any, fd: int, offset: int, length: int, advice: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_ADVISE))
+        d = self._file(fd, int(Rights.FD_ADVISE))
         if advice not in _POSIX_ADVICE:
-            raise WasiError(Errno.INVAL)
-        if d.is_dir:
-            raise WasiError(Errno.BADF)
+            raise WasiError(Errno.INVAL)        # (wasmtime traps on a bad enum value)
         if offset < 0 or length < 0:
             raise WasiError(Errno.INVAL)
         host = self._host(d)
@@ -264,9 +244,7 @@ class FdOps:
         return _SUCCESS
 
     def fd_allocate(self, caller: Any, fd: int, offset: int, length: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_ALLOCATE))
-        if d.is_dir:
-            raise WasiError(Errno.BADF)
+        d = self._file(fd, int(Rights.FD_ALLOCATE))
         if offset < 0 or length <= 0:
             raise WasiError(Errno.INVAL)
         host = self._host(d)
@@ -282,12 +260,12 @@ class FdOps:
         return _SUCCESS
 
     def fd_datasync(self, caller: Any, fd: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_DATASYNC))
+        d = self._file(fd, int(Rights.FD_DATASYNC))
         os.fdatasync(self._host(d))
         return _SUCCESS
 
     def fd_sync(self, caller: Any, fd: int) -> int:
-        d = self.table.get(fd, int(Rights.FD_SYNC))
+        d = self._file(fd, int(Rights.FD_SYNC))
         os.fsync(self._host(d))
         return _SUCCESS
 
@@ -317,7 +295,7 @@ class FdOps:
                    bufused: int) -> int:
         d = self.table.get(fd)
         if not d.is_dir:
-            raise WasiError(Errno.NOTDIR)
+            raise WasiError(Errno.BADF)
         if not d.rights_base & Rights.FD_READDIR:
             raise WasiError(Errno.NOTCAPABLE)
         mem = G.memory_of(caller)
@@ -339,6 +317,19 @@ class FdOps:
         return _SUCCESS
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    def _file(self, fd: int, rights: int, stream_errno: int | None = Errno.BADF) -> Any:
+        """The descriptor `fd` for an operation on a file's contents: BADF for a directory,
+        `stream_errno` (unless None) for a standard stream, then NOTCAPABLE without
+        `rights` (the order in which wasmtime answers)."""
+        d = self.table.get(fd)
+        if d.is_dir:
+            raise WasiError(Errno.BADF)
+        if d.is_stdio and stream_errno is not None:
+            raise WasiError(stream_errno)
+        if d.rights_base & rights != rights:
+            raise WasiError(Errno.NOTCAPABLE)
+        return d
 
     @staticmethod
     def _host(d: Any) -> int:

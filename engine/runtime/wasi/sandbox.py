@@ -28,17 +28,19 @@ _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 class Resolved:
     """The outcome of a lookup: ``dirfd`` (a host directory fd inside the sandbox), ``name``
     (one component, or "." for the directory itself), ``must_be_dir`` (the path ended in "/",
-    "." or ".."), ``is_link`` (the last component is a symbolic link that was not followed).
-    A context manager: leaving it closes the directories the walk opened."""
+    "." or ".."), ``is_link`` (the last component is a symbolic link that was not followed),
+    ``via_link`` (the last component was reached by following a link: a trailing "/" follows
+    one, as in POSIX). A context manager: leaving it closes the directories the walk opened."""
 
-    __slots__ = ("dirfd", "name", "must_be_dir", "is_link", "_opened")
+    __slots__ = ("dirfd", "name", "must_be_dir", "is_link", "via_link", "_opened")
 
     def __init__(self, dirfd: int, name: str, must_be_dir: bool, is_link: bool,
-                 opened: list[int]) -> None:
+                 opened: list[int], via_link: bool = False) -> None:
         self.dirfd = dirfd
         self.name = name
         self.must_be_dir = must_be_dir
         self.is_link = is_link
+        self.via_link = via_link
         self._opened = opened
 
     def close(self) -> None:
@@ -77,6 +79,7 @@ def resolve(base: int, path: str, follow: bool) -> Resolved:
     stack = [base]
     opened: list[int] = []
     links = 0
+    followed_last = False
     try:
         while queue:
             comp = queue.popleft()
@@ -96,11 +99,11 @@ def resolve(base: int, path: str, follow: bool) -> Resolved:
                 if e.errno == _os.EINVAL:
                     target = None                       # exists, not a link
                 elif e.errno == _os.ENOENT and last:
-                    return Resolved(stack[-1], comp, must_be_dir, False, opened)
+                    return Resolved(stack[-1], comp, must_be_dir, False, opened, followed_last)
                 else:
                     raise
             if target is not None:
-                if last and not follow:
+                if last and not follow and not must_be_dir:
                     return Resolved(stack[-1], comp, must_be_dir, True, opened)
                 links += 1
                 if links > MAX_SYMLINKS:
@@ -113,14 +116,15 @@ def resolve(base: int, path: str, follow: bool) -> Resolved:
                 if last and dir_form:
                     must_be_dir = True
                 queue.extendleft(reversed(more))
+                followed_last = followed_last or last
                 continue
             if last:
-                return Resolved(stack[-1], comp, must_be_dir, False, opened)
+                return Resolved(stack[-1], comp, must_be_dir, False, opened, followed_last)
             fd = os.open(comp, _DIR_FLAGS, dir_fd=stack[-1])
             opened.append(fd)
             stack.append(fd)
         # the path named a directory on the walk's stack itself ("", ".", "a/..", a link to ".")
-        return Resolved(stack[-1], ".", True, False, opened)
+        return Resolved(stack[-1], ".", True, False, opened, followed_last)
     except BaseException:
         for fd in opened:
             try:
