@@ -264,3 +264,55 @@ def test_cli_runs_wasi_commands(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("polyjit ")
     r = _cli("run", "--dir", str(tmp_path / "missing"), str(hello))
     assert r.returncode == 1 and "missing" in r.stderr
+
+
+def _sub_clock(userdata: int, clock: int, timeout_ns: int, flags: int = 0) -> bytes:
+    return struct.pack("<QB7xIxxxxQQH6x", userdata, 0, clock, timeout_ns, 0, flags)
+
+
+def _sub_fd(userdata: int, tag: int, fd: int) -> bytes:
+    return struct.pack("<QB7xI28x", userdata, tag, fd)
+
+
+def _events(g, out: int, n: int) -> list[tuple]:
+    return [struct.unpack_from("<QHB5xQH6x", g.read(out + 32 * i, 32)) for i in range(n)]
+
+
+def test_poll_oneoff(executor, tmp_path):
+    import time
+    (tmp_path / "f").write_bytes(b"12345")
+    cfg = WasiConfig()
+    cfg.preopen_dir(str(tmp_path), ".")
+    g = Guest(executor, cfg)
+    err, fd = g.open(3, "f")
+    assert err == 0
+    subs = g.alloc(48 * 3)
+    out = g.alloc(32 * 3)
+    nev = g.alloc(4)
+    # a relative clock alone: sleeps, one clock event
+    g.memory.write(g.store, _sub_clock(7, 1, 30_000_000), subs)
+    t0 = time.monotonic()
+    assert g.call("poll_oneoff", subs, out, 1, nev) == 0
+    assert time.monotonic() - t0 >= 0.029
+    assert g.u32(nev) == 1 and _events(g, out, 1)[0][:3] == (7, 0, 0)
+    # an absolute deadline in the past: at once
+    g.memory.write(g.store, _sub_clock(8, 1, 1, flags=1), subs)
+    assert g.call("poll_oneoff", subs, out, 1, nev) == 0 and _events(g, out, 1)[0][0] == 8
+    # a regular file is ready at once (nbytes: what is left to read); a bad fd is an event
+    # with BADF; the long clock does not fire
+    data = _sub_clock(1, 1, 10_000_000_000) + _sub_fd(2, 1, fd) + _sub_fd(3, 2, 77)
+    g.memory.write(g.store, data, subs)
+    t0 = time.monotonic()
+    assert g.call("poll_oneoff", subs, out, 3, nev) == 0
+    assert time.monotonic() - t0 < 5
+    events = {e[0]: e for e in _events(g, out, g.u32(nev))}
+    assert set(events) == {2, 3}
+    assert events[2][1:4] == (0, 1, 5)
+    assert events[3][1:3] == (Errno.BADF, 2)
+    # no subscriptions: INVAL; a bad event type: INVAL; a bad clock id: an event with INVAL
+    assert g.call("poll_oneoff", subs, out, 0, nev) == Errno.INVAL
+    g.memory.write(g.store, struct.pack("<QB", 5, 9), subs)
+    assert g.call("poll_oneoff", subs, out, 1, nev) == Errno.INVAL
+    g.memory.write(g.store, _sub_clock(6, 42, 0), subs)
+    assert g.call("poll_oneoff", subs, out, 1, nev) == 0
+    assert _events(g, out, 1)[0][:2] == (6, Errno.INVAL)
