@@ -5,8 +5,8 @@ The public API mirrors wasmtime-py: ``from engine import Engine, Store, Module, 
 
 from .config import Config
 from .engine import Engine
-from .errors import (ExitTrap, IncompatibleArtifactError, InvalidError, LinkError, MalformedError, Trap,
-                     TrapCode, UnsupportedError, WasmError)
+from .errors import (ExitTrap, IncompatibleArtifactError, InvalidError, LinkError, MalformedError,
+                     Trap, TrapCode, UnsupportedError, WasmError)
 from .module import Module
 from .runtime import Caller, Func, Global, Instance, Linker, Memory, Store, Table
 from .runtime.wasi import DirPerms, FilePerms, WasiConfig

@@ -9,7 +9,7 @@ import importlib
 import sys
 from typing import Any, Sequence
 
-from .errors import Trap, WasmError
+from .errors import ExitTrap, Trap, WasmError
 
 
 def _parse_arg(text: str, ty) -> Any:
@@ -96,14 +96,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import Instance, Store
     from .runtime.func import Func
     engine, module = _load_for_run(args)
-    from .cli_wasi import imports_wasi, run_command
-    if imports_wasi(module) and args.invoke is None:
-        return run_command(engine, module, args)
-    store = Store(engine)
-    if module.imports:
-        names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
-        raise WasmError(f"{args.file}: the module imports {names}; `polyjit run` provides no imports")
-    instance = Instance(store, module, [])
+    from .cli_wasi import imports_wasi, run_command, wasi_instance
+    if imports_wasi(module):
+        if args.invoke is None:
+            return run_command(engine, module, args)
+        store, instance = wasi_instance(engine, module, args)
+    else:
+        store = Store(engine)
+        if module.imports:
+            names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
+            raise WasmError(f"{args.file}: the module imports {names}; `polyjit run` provides no imports")
+        instance = Instance(store, module, [])
     exports = instance.exports(store)
     name = args.invoke
     if name is None:
@@ -286,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.args = list(args.args) + extra
     try:
         return args.handler(args)
+    except ExitTrap as e:           # WASI proc_exit under --invoke
+        return e.code & 0xFF
     except Trap as e:
         print(f"polyjit: wasm trap: {e}", file=sys.stderr)
         return 2

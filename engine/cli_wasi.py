@@ -9,9 +9,6 @@ from typing import Any, Sequence
 
 from .errors import ExitTrap, WasmError
 
-WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
-
-
 def imports_wasi(module: Any) -> bool:
     """Whether `module` imports anything from WASI preview 1."""
     return any(i.module == "wasi_snapshot_preview1" for i in module.imports)
@@ -42,27 +39,32 @@ def wasi_config(file: str, args: Sequence[str], dirs: Sequence[str], envs: Seque
     return config
 
 
-def run_command(engine: Any, module: Any, args: Any) -> int:
-    """Instantiate `module` with WASI and call `_start` (or --invoke NAME); the exit status."""
+def wasi_instance(engine: Any, module: Any, args: Any) -> tuple[Any, Any]:
+    """(store, instance) of `module` linked with WASI as the command line configures it
+    (for --invoke NAME the arguments are the function's, so the guest gets only FILE)."""
     from . import Linker, Store
-    from .runtime.func import Func
     linker = Linker(engine)
     linker.define_wasi()
     store = Store(engine)
-    store.set_wasi(wasi_config(args.file, args.args if args.invoke is None else [],
-                               args.dir or [], args.env or []))
+    guest_args = args.args if args.invoke is None else []
+    store.set_wasi(wasi_config(args.file, guest_args, args.dir or [], args.env or []))
+    return store, linker.instantiate(store, module)
+
+
+def run_command(engine: Any, module: Any, args: Any) -> int:
+    """Instantiate `module` with WASI and call `_start`; the exit status (proc_exit's code,
+    0 when `_start` returns)."""
+    from .runtime.func import Func
     try:
-        instance = linker.instantiate(store, module)
-        exports = instance.exports(store)
-        name = args.invoke or "_start"
-        func = exports.get(name) if hasattr(exports, "get") else None
+        store, instance = wasi_instance(engine, module, args)
+        func = instance.exports(store).get("_start")
         if not isinstance(func, Func):
-            raise WasmError(f"{args.file}: no exported function {name!r}")
-        if args.invoke is None:
-            if func.type(store).params or func.type(store).results:
-                raise WasmError(f"{args.file}: `_start` must take and return nothing")
-            func(store)
-            return 0
-        return -1       # the caller runs --invoke NAME with its own argument handling
+            raise WasmError(f"{args.file}: imports WASI but exports no `_start` function "
+                            f"(use --invoke NAME)")
+        ty = func.type(store)
+        if ty.params or ty.results:
+            raise WasmError(f"{args.file}: `_start` must take and return nothing")
+        func(store)
+        return 0
     except ExitTrap as e:
         return e.code & 0xFF

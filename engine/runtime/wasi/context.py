@@ -10,8 +10,8 @@ import weakref
 from typing import Any
 
 from .config import DirPerms, FilePerms, WasiConfig
-from .constants import (DIR_RIGHTS, DIR_WRITE_RIGHTS, FILE_RIGHTS, FILE_WRITE_RIGHTS, Errno,
-                        Filetype, Rights, WasiError)
+from .constants import (DIR_RIGHTS, DIR_WRITE_RIGHTS, FILE_RIGHTS, FILE_WRITE_RIGHTS, Filetype,
+                        Rights)
 from .descriptors import Descriptor, DescriptorTable
 
 _STDIO_COMMON = int(Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_FILESTAT_GET

@@ -8,8 +8,7 @@ import struct
 from typing import Any
 
 from . import guestmem as G
-from .constants import (DIR_RIGHTS, FILE_RIGHTS, Advice, Errno, FdFlags, Filetype, PreopenType,
-                        Rights, WasiError, Whence)
+from .constants import Advice, Errno, FdFlags, Filetype, PreopenType, Rights, WasiError, Whence
 from .filestat import DIRENT, FDSTAT, FILESTAT, PRESTAT, filetype_of_mode, pack_filestat
 from .hosterrno import from_oserror
 from .hosttime import set_times_fd, times_for

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import (Engine, ExitTrap, Linker, Module, Store, Trap, WasiConfig, WasmError,
-                    wat2wasm)
+from engine import Engine, ExitTrap, Linker, Module, Store, Trap, WasiConfig, WasmError
 from engine.runtime.wasi.constants import DIR_RIGHTS, Errno, Filetype
 
 from guest import EXECUTORS, Guest
@@ -316,3 +315,22 @@ def test_poll_oneoff(executor, tmp_path):
     g.memory.write(g.store, _sub_clock(6, 42, 0), subs)
     assert g.call("poll_oneoff", subs, out, 1, nev) == 0
     assert _events(g, out, 1)[0][:2] == (6, Errno.INVAL)
+
+
+INVOKE_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "quit") (param i32) (call $exit (local.get 0))))"""
+
+
+def test_cli_invoke_on_a_wasi_module(tmp_path):
+    wat = tmp_path / "m.wat"
+    wat.write_text(INVOKE_WAT)
+    r = _cli("run", str(wat), "--invoke", "add", "2", "3")
+    assert (r.returncode, r.stdout) == (0, "5\n"), r.stderr
+    r = _cli("run", str(wat), "--invoke", "quit", "9")
+    assert (r.returncode, r.stdout) == (9, ""), r.stderr
+    r = _cli("run", str(wat))
+    assert r.returncode == 1 and "no `_start`" in r.stderr
