@@ -338,13 +338,11 @@ class FdOps:
 
 
 def _listing(host: int) -> list[tuple[str, int, int]]:
-    """(name, inode, filetype) of a directory's entries: ".", "..", then the host's order."""
-    here = os.fstat(host)
-    try:
-        up = os.stat("..", dir_fd=host, follow_symlinks=False).st_ino
-    except OSError:
-        up = here.st_ino
-    out = [(".", here.st_ino, Filetype.DIRECTORY), ("..", up, Filetype.DIRECTORY)]
+    """(name, inode, filetype) of a directory's entries: ".", "..", then the host's order.
+    ".." has the directory's own inode number (as in wasmtime): a preopen's host parent is
+    outside the sandbox, and nothing about it reaches the guest."""
+    here = os.fstat(host).st_ino
+    out = [(".", here, Filetype.DIRECTORY), ("..", here, Filetype.DIRECTORY)]
     with os.scandir(host) as it:
         for e in it:
             try:

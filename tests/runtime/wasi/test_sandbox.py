@@ -258,3 +258,19 @@ def test_descriptor_tables_are_per_store_and_close(executor, world):
     del g1, g2
     gc.collect()
     assert _open_host_fds() - before == set()
+
+
+def test_readdir_reveals_nothing_of_the_parent(executor, world):
+    tmp, _, box = world
+    g = guest_for(executor, box)
+    buf, used = g.alloc(4096), g.alloc(4)
+    assert g.call("fd_readdir", DIRFD, buf, 4096, 0, used) == 0
+    data = g.read(buf, g.u32(used))
+    entries = {}
+    while len(data) >= 24:
+        _, ino, n, _ = struct.unpack_from("<QQIB3x", data)
+        entries[data[24:24 + n].decode()] = ino
+        data = data[24 + n:]
+    assert entries["."] == entries[".."] == os.stat(box).st_ino
+    assert os.stat(tmp).st_ino not in entries.values()
+    assert set(entries) == {".", ".."} | set(os.listdir(box))
