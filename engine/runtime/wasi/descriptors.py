@@ -24,7 +24,7 @@ class Descriptor:
 
     __slots__ = ("host", "owned", "filetype", "rights_base", "rights_inheriting", "fdflags",
                  "preopen", "readable", "writable", "custom", "dir_perms", "file_perms",
-                 "is_stdio", "refs")
+                 "is_stdio")
 
     def __init__(self, host: int | None, filetype: int, rights_base: int,
                  rights_inheriting: int, *, owned: bool = True, fdflags: int = 0,

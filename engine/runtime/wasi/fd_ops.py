@@ -7,6 +7,7 @@ import os
 import struct
 from typing import Any
 
+from ..memory import Memory
 from . import guestmem as G
 from .constants import Advice, Errno, FdFlags, Filetype, PreopenType, Rights, WasiError, Whence
 from .filestat import DIRENT, FDSTAT, FILESTAT, PRESTAT, filetype_of_mode, pack_filestat
@@ -63,7 +64,7 @@ class FdOps:
             return _NOTCAPABLE
         inst = caller._instance
         mem = inst.export_map.get("memory") if inst is not None else None
-        if iovs_len == 1 and mem is not None and d.host is not None and d.custom is None:
+        if iovs_len == 1 and type(mem) is Memory and d.host is not None and d.custom is None:
             buf = mem.buf
             length = mem.length
             iovs &= 0xFFFFFFFF

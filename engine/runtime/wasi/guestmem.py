@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from ..memory import Memory
 from .constants import Errno, WasiError
 
 M32 = 0xFFFFFFFF
@@ -24,8 +25,8 @@ def memory_of(caller: Any) -> Any:
     """The calling instance's exported "memory" (WASI's convention); FAULT without one."""
     inst = caller._instance
     mem = inst.export_map.get("memory") if inst is not None else None
-    if mem is None or not hasattr(mem, "buf"):
-        raise WasiError(Errno.FAULT)
+    if not isinstance(mem, Memory):
+        raise WasiError(Errno.FAULT)        # no exported linear memory: nothing to point into
     return mem
 
 

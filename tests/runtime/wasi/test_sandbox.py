@@ -274,3 +274,21 @@ def test_readdir_reveals_nothing_of_the_parent(executor, world):
     assert entries["."] == entries[".."] == os.stat(box).st_ino
     assert os.stat(tmp).st_ino not in entries.values()
     assert set(entries) == {".", ".."} | set(os.listdir(box))
+
+
+def test_no_memory_export_is_fault(executor):
+    # "memory" that is not a memory, and no memory at all: FAULT, not a Python error
+    from engine import Config, Engine, Linker, Module, Store
+    for wat in ['(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 '
+                'i32 i32) (result i32))) (func (export "memory")) (func (export "go") '
+                '(result i32) (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))',
+                '(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 '
+                'i32 i32) (result i32))) (func (export "go") (result i32) (call $w (i32.const 1) '
+                '(i32.const 0) (i32.const 1) (i32.const 8))))']:
+        engine = Engine(Config(**executor))
+        linker = Linker(engine)
+        linker.define_wasi()
+        store = Store(engine)
+        store.set_wasi(WasiConfig())
+        go = linker.instantiate(store, Module(engine, wat)).exports(store)["go"]
+        assert go(store) == Errno.FAULT
