@@ -25,24 +25,27 @@ _EXPORTS = {
     "GlobalType": "engine.wasm.types", "ImportType": "engine.wasm.types",
     "Limits": "engine.wasm.types", "MemoryType": "engine.wasm.types",
     "TableType": "engine.wasm.types", "ValType": "engine.wasm.types",
-    "Instance": "engine.runtime.instance", "Linker": "engine.runtime.linker",
+    "Instance": "engine.runtime.instance", "Linker": "engine.api",
     "Func": "engine.runtime.func", "Caller": "engine.runtime.func",
     "Memory": "engine.runtime.memory", "Table": "engine.runtime.table",
     "Global": "engine.runtime.globals",
+    "ExitTrap": "engine.errors",
+    "WasiConfig": "engine.runtime.wasi.config", "DirPerms": "engine.runtime.wasi.config",
+    "FilePerms": "engine.runtime.wasi.config",
 }
 
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .api import Engine, Store
+    from .api import Engine, Linker, Store
     from .compile.module import Module
     from .config import Config
-    from .errors import (IncompatibleArtifactError, InternalError, InvalidError, LinkError,
-                         MalformedError, Trap, TrapCode, UnsupportedError, WasmError)
+    from .errors import (ExitTrap, IncompatibleArtifactError, InternalError, InvalidError,
+                         LinkError, MalformedError, Trap, TrapCode, UnsupportedError, WasmError)
     from .runtime.func import Caller, Func
     from .runtime.globals import Global
     from .runtime.instance import Instance
-    from .runtime.linker import Linker
+    from .runtime.wasi.config import DirPerms, FilePerms, WasiConfig
     from .runtime.memory import Memory
     from .runtime.table import Table
     from .text import wat2wasm

@@ -1,6 +1,8 @@
 """The API objects that drive the layers below: Engine (a cheap, shareable handle on one
-compilation environment, following wasmtime's Engine) and the Store of wasmtime-py's signature.
-Everything else the public API names is defined in its layer and re-exported by engine/__init__.
+compilation environment, following wasmtime's Engine), and the Store and Linker of wasmtime-py's
+signatures: the runtime's own with what needs the top (a default Engine; WASI, whose host
+functions are built on the runtime). Everything else the public API names is defined in its
+layer and re-exported by engine/__init__.
 
 An Engine's shared state (engine.compile.environment.EngineState) holds its frozen Settings,
 its epoch counter (engine.exec.epoch) and its executor, chosen here from Config.strategy and
@@ -18,8 +20,12 @@ from .errors import WasmError
 from .exec.compiled import CompiledExecutor
 from .exec.epoch import EpochCounter
 from .exec.interp import Interpreter
+from .runtime import linker as _linker
 from .runtime import store as _store
 from .runtime.executor import Executor
+from .runtime.wasi.config import WasiConfig
+from .runtime.wasi.context import configure_store
+from .runtime.wasi.linking import define_wasi
 
 
 def _make_executor(state: EngineState) -> Executor:
@@ -118,3 +124,15 @@ class Store(_store.Store):
 
     def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
         super().__init__(Engine() if engine is None else engine, data)
+
+    def set_wasi(self, config: WasiConfig) -> None:
+        """Configure WASI (a WasiConfig) for the functions Linker.define_wasi gives this store."""
+        configure_store(self, config)
+
+
+class Linker(_linker.Linker):
+    """Resolves a module's imports by (module, name) (mirrors wasmtime-py's Linker)."""
+
+    def define_wasi(self) -> None:
+        """Define every wasi_snapshot_preview1 function (configured per store by set_wasi)."""
+        define_wasi(self)

@@ -114,3 +114,12 @@ class Trap(Exception):
             return self.message
         trace = "\n".join(f"  {i}: {name}" for i, name in enumerate(self.frames))
         return f"{self.message}\nwasm backtrace:\n{trace}"
+
+
+class ExitTrap(Trap, WasmError):
+    """WASI proc_exit: the guest asked to exit with status `code` (wasmtime-py's ExitTrap, a
+    WasmtimeError). A Trap too, so that it unwinds through host and wasm frames unchanged."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(f"Exited with i32 exit status {code}")

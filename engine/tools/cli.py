@@ -13,11 +13,12 @@ from ..api import Engine, Store
 from ..compile import artifact
 from ..compile.module import Module
 from ..config import Config
-from ..errors import Trap, WasmError
+from ..errors import ExitTrap, Trap, WasmError
 from ..runtime.func import Func
 from ..runtime.instance import Instance
 from ..wasm.types import ValType
 from .inspect import describe_artifact, describe_module
+from .wasi_run import imports_wasi, run_command, wasi_instance
 from .wast_runner import run_script
 
 
@@ -94,11 +95,16 @@ def _load_for_run(args: argparse.Namespace):
 
 def cmd_run(args: argparse.Namespace) -> int:
     engine, module = _load_for_run(args)
-    store = Store(engine)
-    if module.imports:
-        names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
-        raise WasmError(f"{args.file}: the module imports {names}; `polyjit run` provides no imports")
-    instance = Instance(store, module, [])
+    if imports_wasi(module):
+        if args.invoke is None:
+            return run_command(engine, module, args)
+        store, instance = wasi_instance(engine, module, args)
+    else:
+        store = Store(engine)
+        if module.imports:
+            names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
+            raise WasmError(f"{args.file}: the module imports {names}; `polyjit run` provides no imports")
+        instance = Instance(store, module, [])
     exports = instance.exports(store)
     name = args.invoke
     if name is None:
@@ -203,6 +209,7 @@ def cmd_wast(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyjit",
                                      description="polyjit: a WebAssembly runtime with a multi-architecture JIT")
+    parser.add_argument("--version", action="version", version=f"polyjit {artifact.POLYJIT_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_run = sub.add_parser("run", help="run an exported function of a module and print its results",
                            description="Instantiate FILE (binary .wasm, text .wat or a "
@@ -210,7 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "an export.")
     p_run.add_argument("file", metavar="FILE")
     p_run.add_argument("--invoke", metavar="NAME", help="the exported function to call (default: _start)")
-    p_run.add_argument("args", nargs="*", metavar="ARGS", help="arguments, parsed by the parameter types")
+    p_run.add_argument("args", nargs="*", metavar="ARGS",
+                       help="arguments: the WASI program's, or --invoke's, parsed by its parameter types")
+    p_run.add_argument("--dir", action="append", metavar="HOST[::GUEST]",
+                       help="preopen a host directory for a WASI program (repeatable)")
+    p_run.add_argument("--env", action="append", metavar="NAME[=VALUE]",
+                       help="an environment variable for a WASI program (repeatable)")
     _add_engine_options(p_run)
     p_run.set_defaults(handler=cmd_run)
     p_val = sub.add_parser("validate", help="decode and validate a module (binary or text)",
@@ -268,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.args = list(args.args) + extra
     try:
         return args.handler(args)
+    except ExitTrap as e:           # WASI proc_exit under --invoke
+        return e.code & 0xFF
     except Trap as e:
         print(f"polyjit: wasm trap: {e}", file=sys.stderr)
         return 2

@@ -111,7 +111,7 @@ def _count_epoch_checks(engine: Engine) -> int:
     start = code.symbols["func0"]
     ends = sorted(o for o in code.symbols.values() if o > start)
     end = ends[0] if ends else len(code.code)
-    deadline = hex(32)     # engine.runtime.vmctx.EPOCH_DEADLINE
+    deadline = hex(32)     # engine.environ.vmctx.EPOCH_DEADLINE
     return sum(1 for i in md.disasm(code.code[start:end], start)
                if i.mnemonic == "cmp" and f"+ {deadline}]" in i.op_str)
 
