@@ -98,10 +98,19 @@ class FunctionEmitter(EmitterBase):
         # a fetch boundary measurably cost more (callind: 1.64x wasmtime unaligned, 1.05x)
         self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
-        self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
+        self.frameless = _frameless(mf, fr)
+        # the stack check compares the rsp the whole frame will leave (saved rbp, callee-saved
+        # registers, locals) with the limit, before the frame's first store: a frame larger
+        # than the room below the limit traps instead of writing past it. r11 is scratch and
+        # free at entry (callers use it only for the call target).
+        size = 0 if self.frameless else 8 * (1 + len(fr.callee_saved)) + fr.locals_size
+        if size:
+            self.out(f"lea r11, [rsp - {size}]")
+            self.out("cmp r11, qword ptr [r15 + %d]" % V.STACK_LIMIT)
+        else:
+            self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
         self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
         self.traps.add(int(TrapCode.STACK_OVERFLOW))
-        self.frameless = _frameless(mf, fr)
         if not self.frameless:
             self.out("push rbp")
             self.out("mov rbp, rsp")

@@ -88,7 +88,7 @@ class CompiledExecutor:
         compiled = code_for(module, self.backend)
         helpers = [self._helper(instance, h) for h in Helper]
         if self.emulate:
-            machine = EmulatedMachine(compiled, helpers)
+            machine = EmulatedMachine(compiled, helpers, self.max_stack)
         else:
             machine = native.NativeMachine(compiled, helpers, self.max_stack)
         off = module.info.offsets

@@ -132,7 +132,8 @@ class EmulatedMachine:
 
     HOST_EXCEPTION = 254
 
-    def __init__(self, compiled, helpers: Sequence[Callable[..., int]]) -> None:
+    def __init__(self, compiled, helpers: Sequence[Callable[..., int]],
+                 max_stack: int = 512 * 1024) -> None:
         from unicorn import (UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
                              UC_TLB_VIRTUAL, Uc)
         self.arch = _arch(compiled.target)
@@ -170,6 +171,9 @@ class EmulatedMachine:
         self.trap_pc = 0
         self.hook_error: BaseException | None = None
         self.depth = 0
+        self.max_stack = max_stack
+        #: the stack limit the outermost call fixed (nested calls share its budget)
+        self.limit = STACK_BASE + STACK_MARGIN
         self._bufs: list[tuple[int, int]] = []
 
     def function_at(self, pc: int) -> int | None:
@@ -259,15 +263,16 @@ class EmulatedMachine:
             write_u64(self.space, buf + 8 * i, a)
         saved = None
         if depth == 0:
-            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
             sp = STACK_BASE + STACK_SIZE - 64
+            # max_wasm_stack below the first stack pointer, within the guest stack's margin
+            self.limit = max(STACK_BASE + STACK_MARGIN, sp - self.max_stack)
         else:
             saved = uc.context_save()
             # below the interrupted code's stack, clear of any red zone, 16-byte aligned
             sp = ((uc.reg_read(arch.sp) - 256) & ~15) - 8 * (arch.lr is None)
-            if sp < STACK_BASE + STACK_MARGIN:
+            if sp < self.limit:
                 raise Trap(trap_code=TrapCode.STACK_OVERFLOW)
-            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
+        write_u64(self.space, vmctx + V.STACK_LIMIT, self.limit)
         if arch.lr is None:
             write_u64(self.space, sp, RETURN_GATE)
         uc.reg_write(arch.sp, sp)
