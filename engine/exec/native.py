@@ -26,6 +26,12 @@ _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_
 _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
+_libc.pthread_self.restype = ctypes.c_ulong
+_libc.pthread_getattr_np.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+_libc.pthread_attr_getstack.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                        ctypes.POINTER(ctypes.c_size_t)]
+_libc.pthread_attr_destroy.argtypes = [ctypes.c_void_p]
+
 _MAP_FAILED = ctypes.c_void_p(-1).value
 _MAP_NORESERVE = 0x4000
 
@@ -133,10 +139,34 @@ _tls = threading.local()
 
 
 
+#: stack kept free below the wasm stack limit for what runs beneath wasm code near the limit:
+#: the Python frames of a host call (the callback stub, the interpreter, ctypes and the entry
+#: trampoline of a nested call, which then traps), the trap path and signal delivery
+HOST_STACK_MARGIN = 128 * 1024
+
+
 def tls_initialize() -> None:
     """Create the calling thread's entry record now (Engine.tls_eager_initialize)."""
     if getattr(_tls, "depth", None) is None:
         _tls.depth = 0
+    thread_stack_low()
+
+
+def thread_stack_low() -> int:
+    """The lowest address of the calling thread's stack (glibc's pthread_getattr_np, which
+    for the main thread derives it from RLIMIT_STACK and /proc/self/maps); 0 if unknown.
+    Cached per thread."""
+    low = getattr(_tls, "stack_low", None)
+    if low is None:
+        low = 0
+        attr = ctypes.create_string_buffer(256)     # pthread_attr_t is 56 bytes on x86_64
+        if _libc.pthread_getattr_np(_libc.pthread_self(), attr) == 0:
+            addr, size = ctypes.c_void_p(), ctypes.c_size_t()
+            if _libc.pthread_attr_getstack(attr, ctypes.byref(addr), ctypes.byref(size)) == 0:
+                low = addr.value or 0
+            _libc.pthread_attr_destroy(attr)
+        _tls.stack_low = low
+    return low
 
 
 _SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
@@ -253,7 +283,16 @@ class NativeMachine:
         self.symbols.add(region.addr, compiled.symbols)
 
     def stack_limit(self) -> int:
-        return self._get_sp() - self.max_stack
+        """The lowest stack pointer wasm code may reach from here: max_wasm_stack below the
+        current one, but never closer than HOST_STACK_MARGIN to the end of this thread's real
+        stack (above the current stack pointer when there is no room at all: the first
+        function entry then traps)."""
+        sp = self._get_sp()
+        limit = sp - self.max_stack
+        low = thread_stack_low()
+        if low:
+            limit = max(limit, low + HOST_STACK_MARGIN)
+        return limit
 
     def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:

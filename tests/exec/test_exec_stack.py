@@ -40,3 +40,94 @@ def test_frame_smaller_than_the_budget_runs():
     f = Instance(store, Module(engine, spilled_values_wat(3 * 1024, recursive=False)),
                  []).exports(store)["f"]
     assert f(store, 1) == sum(1 + i for i in range(3 * 1024))
+
+
+_DEEP_FRAMES = """
+    import sys, threading
+    from engine import Config, Engine, Instance, Module, Store, Trap, TrapCode
+    from stack_cases import EXECUTORS, spilled_values_wat
+    settings = EXECUTORS[{executor!r}]
+    engine = Engine(Config(**settings))
+    module = Module(engine, spilled_values_wat({nvals}, recursive=True))
+    def run(out):
+        store = Store(engine)
+        f = Instance(store, module, []).exports(store)["f"]
+        try:
+            f(store, 0)
+            out.append("returned")
+        except Trap as e:
+            out.append(str(e.trap_code))
+    for extra_kib in {extras}:
+        out = []
+        threading.stack_size(512 * 1024 + extra_kib * 1024)
+        t = threading.Thread(target=run, args=(out,))
+        t.start()
+        t.join()
+        print(extra_kib, out[0], flush=True)
+"""
+
+
+@pytest.mark.parametrize("executor", executor_params(["x86_64-native"]))
+def test_recursion_with_32k_frames_in_a_tight_thread(executor):
+    """Infinite recursion with 32 KiB frames in threads whose stack is max_wasm_stack plus
+    0..64 KiB: each traps (on main: a segfault at +16 KiB)."""
+    extras = [0, 8, 16, 24, 32, 48, 64]
+    out = run_child(_DEEP_FRAMES.format(executor=executor, nvals=4096, extras=extras))
+    lines = out.split("\n")[:-1]
+    assert lines == [f"{x} {TrapCode.STACK_OVERFLOW}" for x in extras]
+
+
+# -- item 3: the limit is clamped to the real stack; absurd budgets are refused --------------
+
+def test_max_wasm_stack_beyond_2mib_is_refused():
+    """wasmtime-py's Engine refuses it too (it aborts the process)."""
+    for value in (1 << 30, (2 << 20) + 1):
+        with pytest.raises(WasmError, match="Config.max_wasm_stack"):
+            Engine(Config(max_wasm_stack=value))
+    Engine(Config(max_wasm_stack=2 << 20))
+
+
+_SMALL_THREAD = """
+    import threading
+    from engine import Config, Engine, Instance, Module, Store, Trap
+    from stack_cases import EXECUTORS
+    engine = Engine(Config(max_wasm_stack={budget}, **EXECUTORS[{executor!r}]))
+    module = Module(engine, '(module (func $f (export "f") (param i64) (result i64) '
+                    '(i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (local.get 0))))')
+    def run(out):
+        store = Store(engine)
+        f = Instance(store, module, []).exports(store)["f"]
+        try:
+            out.append(f(store, 0))
+        except Trap as e:
+            out.append(str(e.trap_code))
+    out = []
+    if {thread_kib}:
+        threading.stack_size({thread_kib} * 1024)
+        t = threading.Thread(target=run, args=(out,))
+        t.start()
+        t.join()
+    else:
+        run(out)
+    print(out[0])
+"""
+
+
+@pytest.mark.parametrize("executor", executor_params())
+@pytest.mark.parametrize("thread_kib, budget", [(256, 512 * 1024), (256, 2 << 20),
+                                                (1024, 2 << 20)])
+def test_infinite_recursion_in_a_small_thread_traps(executor, thread_kib, budget):
+    """A thread whose stack is smaller than max_wasm_stack: the limit follows the thread's
+    real stack (on main: a segfault with the default budget in a 256 KiB thread)."""
+    out = run_child(_SMALL_THREAD.format(executor=executor, budget=budget,
+                                         thread_kib=thread_kib))
+    assert out.split() == [str(TrapCode.STACK_OVERFLOW)]
+
+
+@pytest.mark.parametrize("executor", executor_params(["x86_64-native"]))
+def test_infinite_recursion_on_a_main_thread_with_a_small_rlimit_traps(executor):
+    """The main thread's stack bound comes from RLIMIT_STACK (here 1 MiB, max_wasm_stack
+    2 MiB)."""
+    out = run_child(_SMALL_THREAD.format(executor=executor, budget=2 << 20, thread_kib=0),
+                    stack_rlimit=1 << 20)
+    assert out.split() == [str(TrapCode.STACK_OVERFLOW)]
