@@ -28,7 +28,7 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Trap, UnsupportedError
+from ..errors import Trap, TrapCode, UnsupportedError
 from ..runtime import libcalls
 from ..runtime.func import invoke
 from ..wasm.types import ValType
@@ -60,6 +60,13 @@ class _State:
     offsets: Any = None
     #: function index -> (its entry trampoline's symbol, its code address)
     call_targets: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+def _recursion_limit(e: BaseException | None) -> bool:
+    """Whether `e` (what a host function raised) is Python's recursion limit, raised as is or
+    wrapped by ctypes while converting the arguments of a call (ctypes.ArgumentError)."""
+    return isinstance(e, RecursionError) or (
+        type(e).__name__ == "ArgumentError" and "RecursionError" in str(e))
 
 
 class CompiledExecutor:
@@ -391,6 +398,15 @@ class CompiledExecutor:
         self._sync_out(instance)
         try:
             results = invoke(f, args, instance)
+        except Exception as e:
+            # a host function's exception arrives as a Trap caused by it; a wasm function of
+            # another instance raises its own
+            cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
+            if _recursion_limit(cause):
+                raise Trap("call stack exhausted: calls nested through the host (re-entry, "
+                           "or calls between instances) reached Python's recursion limit",
+                           TrapCode.STACK_OVERFLOW) from None
+            raise
         finally:
             self._sync_in(instance)
         for i, (t, v) in enumerate(zip(ty.results, results)):

@@ -152,6 +152,20 @@ def tls_initialize() -> None:
     thread_stack_low()
 
 
+_host_sp: list = []
+
+
+def host_sp() -> int:
+    """The calling thread's stack pointer, read by a two-instruction stub (x86_64 hosts); 0
+    on other hosts."""
+    if not _host_sp:
+        if not native_supported():
+            return 0
+        region = CodeRegion(_SP_CODE)
+        _host_sp.extend((region, ctypes.CFUNCTYPE(ctypes.c_uint64)(region.addr)))
+    return _host_sp[1]()
+
+
 def thread_stack_low() -> int:
     """The lowest address of the calling thread's stack (glibc's pthread_getattr_np, which
     for the main thread derives it from RLIMIT_STACK and /proc/self/maps); 0 if unknown.
@@ -311,6 +325,13 @@ class NativeMachine:
         _tls.depth = depth + 1
         try:
             rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+        except ctypes.ArgumentError as e:
+            # converting the arguments hit Python's recursion limit: wasm -> host -> wasm
+            # re-entry nested deeper than the Python frames of the host calls allow
+            if "RecursionError" not in str(e):
+                raise
+            raise Trap("call stack exhausted: wasm -> host -> wasm re-entry reached Python's "
+                       "recursion limit", TrapCode.STACK_OVERFLOW) from None
         finally:
             _tls.depth = depth
         if rc != 0:

@@ -131,3 +131,86 @@ def test_infinite_recursion_on_a_main_thread_with_a_small_rlimit_traps(executor)
     out = run_child(_SMALL_THREAD.format(executor=executor, budget=2 << 20, thread_kib=0),
                     stack_rlimit=1 << 20)
     assert out.split() == [str(TrapCode.STACK_OVERFLOW)]
+
+
+# -- item 2 and 6: deep wasm -> host -> wasm re-entry, calls between instances ---------------
+
+_REENTRY = """
+    import threading
+    from engine import Config, Engine, Func, FuncType, Instance, Module, Store, Trap, ValType
+    from stack_cases import EXECUTORS
+    engine = Engine(Config(**EXECUTORS[{executor!r}]))
+    module = Module(engine, '''(module (import "" "h" (func $h (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (call $h (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))''')
+    def run(depth, out):
+        store = Store(engine)
+        box = []
+        h = Func(store, FuncType([ValType.i32()], [ValType.i32()]), lambda n: box[0](store, n))
+        box.append(Instance(store, module, [h]).exports(store)["f"])
+        try:
+            out.append(box[0](store, depth))
+        except Trap as e:
+            out.append(str(e.trap_code))
+    for depth in {depths}:
+        out = []
+        if {thread_kib}:
+            threading.stack_size({thread_kib} * 1024)
+            t = threading.Thread(target=run, args=(depth, out))
+            t.start()
+            t.join()
+        else:
+            run(depth, out)
+        print(out[0], flush=True)
+"""
+
+
+@pytest.mark.parametrize("executor", executor_params())
+@pytest.mark.parametrize("thread_kib", [0, 256])
+def test_deep_host_reentry_traps(executor, thread_kib):
+    """wasm -> host -> wasm 20 levels deep returns; 64 and 100 levels return or end in Trap
+    STACK_OVERFLOW, 1000 levels end in it, on the main thread and in a 256 KiB thread (on
+    main: under Unicorn a segfault from 64 levels (Unicorn nests at most 64 emu_start on one
+    engine), natively a Trap without a trap_code from about 81 levels)."""
+    depths = [20, 64, 100, 1000]
+    out = run_child(_REENTRY.format(executor=executor, depths=depths, thread_kib=thread_kib))
+    overflow = str(TrapCode.STACK_OVERFLOW)
+    lines = out.split()
+    assert len(lines) == 4 and lines[0] == "20" and lines[3] == overflow
+    assert all(line in (str(d), overflow) for line, d in zip(lines, depths))
+
+
+_BETWEEN_INSTANCES = """
+    from engine import Config, Engine, Instance, Module, Store, Trap
+    from stack_cases import EXECUTORS
+    engine = Engine(Config(**EXECUTORS[{executor!r}]))
+    store = Store(engine)
+    a = Instance(store, Module(engine, '''(module (type $t (func (param i32) (result i32)))
+      (table (export "t") 1 funcref)
+      (func (export "a") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (call_indirect (type $t) (i32.sub (local.get 0) (i32.const 1))
+                                        (i32.const 0)) (i32.const 1))))))'''), [])
+    ea = a.exports(store)
+    b = Instance(store, Module(engine, '''(module (import "" "a" (func $a (param i32) (result i32)))
+      (func (export "b") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (call $a (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))'''),
+      [ea["a"]])
+    ea["t"].set(store, 0, b.exports(store)["b"])
+    for depth in {depths}:
+        try:
+            print(ea["a"](store, depth), flush=True)
+        except Trap as e:
+            print(e.trap_code, flush=True)
+"""
+
+
+@pytest.mark.parametrize("executor", executor_params())
+def test_recursion_between_two_instances(executor):
+    """a -> (table) b -> (import) a ..., no host code: 40 levels return; 1,000,000 end in Trap
+    STACK_OVERFLOW (on main: natively ctypes.ArgumentError at 200 levels, under Unicorn a raw
+    RecursionError at 100)."""
+    out = run_child(_BETWEEN_INSTANCES.format(executor=executor, depths=[40, 10 ** 6]))
+    assert out.split() == ["40", str(TrapCode.STACK_OVERFLOW)]
