@@ -97,7 +97,7 @@ class CompiledExecutor:
         if self.emulate:
             machine = EmulatedMachine(compiled, helpers, self.max_stack)
         else:
-            machine = native.NativeMachine(compiled, helpers, self.max_stack)
+            machine = native.NativeMachine(compiled, helpers, self.max_stack, self.epoch)
         off = module.info.offsets
         sp = machine.space
         vm = sp.alloc(off.size)
@@ -387,6 +387,21 @@ class CompiledExecutor:
     def _h_elem_drop(self, instance, vm, seg, *_):
         libcalls.elem_drop(instance, seg)
         return 0
+
+    def _h_epoch(self, instance, vm, *_):
+        """The epoch check's slow path (x86_64): the epoch reached the vmctx's deadline, or a
+        signal zeroed that deadline so the code would come here (native.SignalBridge). Puts
+        the Store's deadline back, runs pending Python signal handlers (their exception, such
+        as KeyboardInterrupt, leaves the call), then traps INTERRUPT only if the epoch really
+        reached the deadline."""
+        st: _State = instance.exec_state
+        sp = st.machine.space
+        deadline = instance.store._epoch_deadline
+        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
+        native.check_signals()
+        deadline = instance.store._epoch_deadline      # a handler may have moved it
+        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
+        return 1 if read_u64(sp, st.epoch_cell) >= deadline else 0
 
     def _h_host_call(self, instance, ctx, buf, *_):
         st: _State = instance.exec_state
