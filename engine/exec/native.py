@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import mmap
+import _signal
 import platform
 import signal
 import threading
@@ -229,10 +230,18 @@ class SignalBridge:
             "sig_done:", "ret"]) + "\n"
         self.region = CodeRegion(bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64, text)))
         self.stub = self.region.addr
+        #: the Python handlers (signal.getsignal) when the stub was last armed
+        self.seen: tuple | None = None
 
     def arm(self) -> None:
         """Put the stub in front of every bridged signal that has a handler of Python's (not
-        SIG_DFL / SIG_IGN, which need no help)."""
+        SIG_DFL / SIG_IGN, which need no help). The sigaction calls are skipped while the
+        Python handlers are the ones seen last time (signal.signal, which replaces the stub,
+        changes them; re-installing the very same handler object is not noticed)."""
+        seen = tuple(map(_signal.getsignal, BRIDGED_SIGNALS))   # (signal.getsignal: ~6 us)
+        if seen == self.seen:
+            return
+        self.seen = seen
         for sig in BRIDGED_SIGNALS:
             old = _SigAction()
             if _libc.sigaction(sig, None, ctypes.byref(old)) != 0:
