@@ -93,6 +93,9 @@ class ModuleCompiler:
             symbols.append(func_symbol(f.index))
         parts += self.common_stubs()
         symbols.append(TRAP_SYMBOL)
+        if info.epoch:
+            # a target whose epoch checks call out of line (x86_64) adds that stub
+            parts += getattr(self.trampolines, "epoch_stubs", list)()
         mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
         for params, results in unique_sigs(entry_sigs):
             name = "entry_" + sig_key(params, results)

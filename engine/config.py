@@ -40,6 +40,10 @@ UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", 
                          "wasm_relaxed_simd", "wasm_gc", "wasm_function_references",
                          "wasm_exceptions")
 
+#: the largest Config.max_wasm_stack (wasmtime's default async_stack_size, which bounds it);
+#: at run time the limit is further clamped to the calling thread's real stack
+MAX_WASM_STACK = 2 << 20
+
 _BOOL_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
                   "emulate", "epoch_interruption", "consume_fuel") + UNSUPPORTED_PROPOSALS
 
@@ -105,6 +109,11 @@ def check_config(config: Config, host: str) -> None:
     if isinstance(stack, bool) or not isinstance(stack, int) or stack <= 0:
         raise WasmError(f"Config.max_wasm_stack must be a positive number of bytes, "
                         f"not {stack!r}")
+    if stack > MAX_WASM_STACK:
+        # wasmtime-py refuses it too (its Engine aborts: "max_wasm_stack size cannot exceed
+        # the async_stack_size", 2 MiB by default)
+        raise WasmError(f"Config.max_wasm_stack of {stack} bytes exceeds the largest "
+                        f"accepted, {MAX_WASM_STACK} (2 MiB, as wasmtime)")
     if config.cache is not None:
         _check_cache_dir(config.cache)
 
@@ -134,7 +143,9 @@ class Config:
     - ``target``: None for the host, or "x86_64", "aarch64", "riscv64".
     - ``emulate``: run host-target code under Unicorn instead of natively.
     - ``epoch_interruption``, ``consume_fuel``: interruption checks compiled into code.
-    - ``max_wasm_stack``: bytes of stack wasm code may use before "call stack exhausted".
+    - ``max_wasm_stack``: bytes of stack wasm code may use before "call stack exhausted"
+      (at most 2 MiB, as wasmtime; never more than the calling thread's stack has left, less
+      a margin for the Python frames of host calls).
     - ``cache``: a directory for compiled code, or None.
     """
 

@@ -19,6 +19,7 @@ from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
+from .trampolines import EPOCH_SLOW
 
 _SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ", 0: ""}
 _F32_2_63 = 0x5F000000
@@ -98,10 +99,19 @@ class FunctionEmitter(EmitterBase):
         # a fetch boundary measurably cost more (callind: 1.64x wasmtime unaligned, 1.05x)
         self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
-        self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
+        self.frameless = _frameless(mf, fr)
+        # the stack check compares the rsp the whole frame will leave (saved rbp, callee-saved
+        # registers, locals) with the limit, before the frame's first store: a frame larger
+        # than the room below the limit traps instead of writing past it. r11 is scratch and
+        # free at entry (callers use it only for the call target).
+        size = 0 if self.frameless else 8 * (1 + len(fr.callee_saved)) + fr.locals_size
+        if size:
+            self.out(f"lea r11, [rsp - {size}]")
+            self.out("cmp r11, qword ptr [r15 + %d]" % V.STACK_LIMIT)
+        else:
+            self.out("cmp rsp, qword ptr [r15 + %d]" % V.STACK_LIMIT)
         self.out(f"jb {name}_trap{int(TrapCode.STACK_OVERFLOW)}")
         self.traps.add(int(TrapCode.STACK_OVERFLOW))
-        self.frameless = _frameless(mf, fr)
         if not self.frameless:
             self.out("push rbp")
             self.out("mov rbp, rsp")
@@ -111,9 +121,24 @@ class FunctionEmitter(EmitterBase):
                 self.out(f"sub rsp, {fr.locals_size}")
             if fr.extra_slots:
                 self.out(f"mov qword ptr [rbp - {-fr.extra_offset(0)}], r15")
+        self.epoch_paths: list[str] = []
         self.body()
         self.trap_stubs()
+        self.lines += self.epoch_paths
         return self.lines
+
+    def p_epoch_slow(self, i: MInst) -> None:
+        """After the epoch compare: jae to an out-of-line path calling the register-preserving
+        stub of helper EPOCH (its verdict in r11), which comes back here or traps INTERRUPT."""
+        name = self.mf.name
+        k = len(self.epoch_paths) // 5
+        slow, back = f"{name}_epoch{k}", f"{name}_epochback{k}"
+        self.out(f"jae {slow}")
+        self.place(back)
+        trap = int(TrapCode.INTERRUPT)
+        self.traps.add(trap)
+        self.epoch_paths += [f"{slow}:", f"  call {EPOCH_SLOW}", "  test r11, r11",
+                             f"  jz {back}", f"  jmp {name}_trap{trap}"]
 
     def invertible(self, inst: MInst) -> bool:
         return inst.op[0] == "j" and inst.op != "jmp" and inst.op[1:] in _INVERT

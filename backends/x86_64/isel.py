@@ -192,7 +192,9 @@ class Lowering(SizedRegLowering):
         self.ins("mov", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
         self.ins("mov", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
         self.ins("cmp", Reg(t), self.vm(V.EPOCH_DEADLINE), uses=[t])
-        self.jcc_trap("ae", TrapCode.INTERRUPT)
+        # deadline reached (or zeroed by a signal): an out-of-line call of helper EPOCH that
+        # preserves every register (see emit.p_epoch_slow), then trap or go on
+        self.ins("@epoch_slow")
 
     def _fuel_operand(self, v: int):
         c = self.consts.get(v)

@@ -27,6 +27,32 @@ TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 
 
+#: the epoch check's slow path: calls helper EPOCH(vmctx) preserving every register but r11,
+#: which receives the verdict (0: go on, nonzero: trap INTERRUPT)
+EPOCH_SLOW = "__epoch_slow"
+
+_SAVED_GPRS = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10")
+
+
+def epoch_slow_stub() -> list[str]:
+    lines = [f"{EPOCH_SLOW}:", "  push rbp", "  mov rbp, rsp"]
+    lines += [f"  push {r}" for r in _SAVED_GPRS]
+    lines += ["  sub rsp, 256", "  and rsp, -16"]
+    lines += [f"  movdqu xmmword ptr [rsp + {16 * i}], xmm{i}" for i in range(16)]
+    lines += ["  mov rdi, r15", f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
+              f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.EPOCH]}]", "  mov r11, rax"]
+    lines += [f"  movdqu xmm{i}, xmmword ptr [rsp + {16 * i}]" for i in range(16)]
+    lines += [f"  lea rsp, [rbp - {8 * len(_SAVED_GPRS)}]"]
+    lines += [f"  pop {r}" for r in reversed(_SAVED_GPRS)]
+    lines += ["  pop rbp", "  ret"]
+    return lines
+
+
+def epoch_stubs() -> list[str]:
+    """What epoch checks call (only in modules compiled with them)."""
+    return epoch_slow_stub()
+
+
 def common_stubs() -> list[str]:
     return [
         f"{ENTRY_RETURN}:",

@@ -22,6 +22,8 @@ class Helper(enum.Enum):
     TABLE_INIT = "table_init"        # (vmctx, table, seg, dst, src, n) -> 0 / code + 1
     ELEM_DROP = "elem_drop"          # (vmctx, seg) -> 0
     HOST_CALL = "host_call"          # (host_ctx, buffer) -> 0 or nonzero when the host raised
+    EPOCH = "epoch"                  # (vmctx) -> 0: go on, nonzero: trap INTERRUPT (the epoch
+    #                                  check's slow path: pending signals, the real deadline)
     TRAP = "trap"                    # the trap entry: not called, jumped to (see exec)
 
 

@@ -68,6 +68,13 @@ class _State:
     fuel_reserve: int = 0
 
 
+def _recursion_limit(e: BaseException | None) -> bool:
+    """Whether `e` (what a host function raised) is Python's recursion limit, raised as is or
+    wrapped by ctypes while converting the arguments of a call (ctypes.ArgumentError)."""
+    return isinstance(e, RecursionError) or (
+        type(e).__name__ == "ArgumentError" and "RecursionError" in str(e))
+
+
 class CompiledExecutor:
     """Runs defined functions as machine code of the engine's target, natively or under Unicorn
     (see the module docstring)."""
@@ -94,9 +101,9 @@ class CompiledExecutor:
         compiled = code_for(module, self.backend)
         helpers = [self._helper(instance, h) for h in Helper]
         if self.emulate:
-            machine = EmulatedMachine(compiled, helpers)
+            machine = EmulatedMachine(compiled, helpers, self.max_stack)
         else:
-            machine = native.NativeMachine(compiled, helpers, self.max_stack)
+            machine = native.NativeMachine(compiled, helpers, self.max_stack, self.epoch)
         off = module.info.offsets
         sp = machine.space
         vm = sp.alloc(off.size)
@@ -400,6 +407,21 @@ class CompiledExecutor:
         libcalls.elem_drop(instance, seg)
         return 0
 
+    def _h_epoch(self, instance, vm, *_):
+        """The epoch check's slow path (x86_64): the epoch reached the vmctx's deadline, or a
+        signal zeroed that deadline so the code would come here (native.SignalBridge). Puts
+        the Store's deadline back, runs pending Python signal handlers (their exception, such
+        as KeyboardInterrupt, leaves the call), then traps INTERRUPT only if the epoch really
+        reached the deadline."""
+        st: _State = instance.exec_state
+        sp = st.machine.space
+        deadline = instance.store._epoch_deadline
+        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
+        native.check_signals()
+        deadline = instance.store._epoch_deadline      # a handler may have moved it
+        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
+        return 1 if read_u64(sp, st.epoch_cell) >= deadline else 0
+
     def _h_host_call(self, instance, ctx, buf, *_):
         st: _State = instance.exec_state
         sp = st.machine.space
@@ -410,6 +432,15 @@ class CompiledExecutor:
         self._sync_out(instance)
         try:
             results = invoke(f, args, instance)
+        except Exception as e:
+            # a host function's exception arrives as a Trap caused by it; a wasm function of
+            # another instance raises its own
+            cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
+            if _recursion_limit(cause):
+                raise Trap("call stack exhausted: calls nested through the host (re-entry, "
+                           "or calls between instances) reached Python's recursion limit",
+                           TrapCode.STACK_OVERFLOW) from None
+            raise
         finally:
             self._sync_in(instance)
         for i, (t, v) in enumerate(zip(ty.results, results)):

@@ -8,12 +8,14 @@ how a call's return address is pushed); adding aarch64 or riscv64 means adding a
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..environ import vmctx as V
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
+from .native import host_sp, thread_stack_low
 from .symbols import CodeSymbols
 
 CODE_BASE = 0x1000_0000
@@ -25,8 +27,22 @@ DATA_LIMIT = 0x6000_0000
 STACK_BASE = 0x7000_0000
 STACK_SIZE = 1 << 20
 STACK_MARGIN = 64 * 1024
+#: the most emulated calls active at once on one thread (wasm -> host -> wasm re-entry, or
+#: calls between instances, which go through the host): each is an `emu_start` nested in a
+#: hook of the one before, Unicorn allows at most 64 on one engine (UC_MAX_NESTED_LEVEL in
+#: its uc_priv.h; the 64th crashes the process) and each holds host C stack. Beyond it a call
+#: traps with STACK_OVERFLOW.
+MAX_NESTED_CALLS = 48
+#: host C stack an emulated call needs free below it (each nested level takes about 5.5 KiB:
+#: Unicorn's emu_start, the hook's Python frames, the host call; plus room for the host
+#: function itself); checked where the host's stack pointer is known (x86_64 hosts)
+HOST_STACK_NEED = 96 * 1024
 MEMORY_BASE = 0x1_0000_0000
 MEMORY_STRIDE = 0x2_0000_0000  # 8 GiB of address space per linear memory
+
+
+#: per thread: how many emulated calls are active (on any machine)
+_tls = threading.local()
 
 
 @dataclass(slots=True, frozen=True)
@@ -132,7 +148,8 @@ class EmulatedMachine:
 
     HOST_EXCEPTION = 254
 
-    def __init__(self, compiled, helpers: Sequence[Callable[..., int]]) -> None:
+    def __init__(self, compiled, helpers: Sequence[Callable[..., int]],
+                 max_stack: int = 512 * 1024) -> None:
         from unicorn import (UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
                              UC_TLB_VIRTUAL, Uc)
         self.arch = _arch(compiled.target)
@@ -170,6 +187,9 @@ class EmulatedMachine:
         self.trap_pc = 0
         self.hook_error: BaseException | None = None
         self.depth = 0
+        self.max_stack = max_stack
+        #: the stack limit the outermost call fixed (nested calls share its budget)
+        self.limit = STACK_BASE + STACK_MARGIN
         self._bufs: list[tuple[int, int]] = []
 
     def function_at(self, pc: int) -> int | None:
@@ -255,6 +275,16 @@ class EmulatedMachine:
         from unicorn import UcError
         uc, arch = self.uc, self.arch
         depth = self.depth
+        active = getattr(_tls, "active", 0)
+        if active >= MAX_NESTED_CALLS:
+            raise Trap(f"call stack exhausted: more than {MAX_NESTED_CALLS} emulated calls "
+                       f"nested through the host (the emulator's limit)",
+                       TrapCode.STACK_OVERFLOW)
+        low, sp = thread_stack_low(), host_sp()
+        if low and sp and sp - low < HOST_STACK_NEED:
+            raise Trap("call stack exhausted: the host thread's stack has "
+                       f"{sp - low} bytes left, an emulated call needs {HOST_STACK_NEED}",
+                       TrapCode.STACK_OVERFLOW)
         n = max(len(args), nresults, 1)
         while len(self._bufs) <= depth:
             self._bufs.append((0, 0))
@@ -266,15 +296,16 @@ class EmulatedMachine:
             write_u64(self.space, buf + 8 * i, a)
         saved = None
         if depth == 0:
-            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
             sp = STACK_BASE + STACK_SIZE - 64
+            # max_wasm_stack below the first stack pointer, within the guest stack's margin
+            self.limit = max(STACK_BASE + STACK_MARGIN, sp - self.max_stack)
         else:
             saved = uc.context_save()
             # below the interrupted code's stack, clear of any red zone, 16-byte aligned
             sp = ((uc.reg_read(arch.sp) - 256) & ~15) - 8 * (arch.lr is None)
-            if sp < STACK_BASE + STACK_MARGIN:
+            if sp < self.limit:
                 raise Trap(trap_code=TrapCode.STACK_OVERFLOW)
-            write_u64(self.space, vmctx + V.STACK_LIMIT, STACK_BASE + STACK_MARGIN)
+        write_u64(self.space, vmctx + V.STACK_LIMIT, self.limit)
         if arch.lr is None:
             write_u64(self.space, sp, RETURN_GATE)
         uc.reg_write(arch.sp, sp)
@@ -285,6 +316,7 @@ class EmulatedMachine:
         self.pending = None
         self.last_fault = None
         self.depth = depth + 1
+        _tls.active = active + 1
         try:
             uc.emu_start(self.address(entry_symbol), RETURN_GATE)
         except UcError as e:
@@ -296,6 +328,7 @@ class EmulatedMachine:
                             f"{e}{access}") from None
         finally:
             self.depth = depth
+            _tls.active = active
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
         results = [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
         if saved is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import mmap
+import _signal
 import platform
+import signal
 import threading
 from typing import Callable, Sequence
 
@@ -25,6 +27,12 @@ _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_
                        ctypes.c_int, ctypes.c_long]
 _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+
+_libc.pthread_self.restype = ctypes.c_ulong
+_libc.pthread_getattr_np.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+_libc.pthread_attr_getstack.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                                        ctypes.POINTER(ctypes.c_size_t)]
+_libc.pthread_attr_destroy.argtypes = [ctypes.c_void_p]
 
 _MAP_FAILED = ctypes.c_void_p(-1).value
 _MAP_NORESERVE = 0x4000
@@ -133,27 +141,144 @@ _tls = threading.local()
 
 
 
+#: stack kept free below the wasm stack limit for what runs beneath wasm code near the limit:
+#: the Python frames of a host call (the callback stub, the interpreter, ctypes and the entry
+#: trampoline of a nested call, which then traps), the trap path and signal delivery
+HOST_STACK_MARGIN = 128 * 1024
+
+
 def tls_initialize() -> None:
     """Create the calling thread's entry record now (Engine.tls_eager_initialize)."""
     if getattr(_tls, "depth", None) is None:
         _tls.depth = 0
+    thread_stack_low()
+
+
+_host_sp: list = []
+
+
+def host_sp() -> int:
+    """The calling thread's stack pointer, read by a two-instruction stub (x86_64 hosts); 0
+    on other hosts."""
+    if not _host_sp:
+        if not native_supported():
+            return 0
+        region = CodeRegion(_SP_CODE)
+        _host_sp.extend((region, ctypes.CFUNCTYPE(ctypes.c_uint64)(region.addr)))
+    return _host_sp[1]()
+
+
+def thread_stack_low() -> int:
+    """The lowest address of the calling thread's stack (glibc's pthread_getattr_np, which
+    for the main thread derives it from RLIMIT_STACK and /proc/self/maps); 0 if unknown.
+    Cached per thread."""
+    low = getattr(_tls, "stack_low", None)
+    if low is None:
+        low = 0
+        attr = ctypes.create_string_buffer(256)     # pthread_attr_t is 56 bytes on x86_64
+        if _libc.pthread_getattr_np(_libc.pthread_self(), attr) == 0:
+            addr, size = ctypes.c_void_p(), ctypes.c_size_t()
+            if _libc.pthread_attr_getstack(attr, ctypes.byref(addr), ctypes.byref(size)) == 0:
+                low = addr.value or 0
+            _libc.pthread_attr_destroy(attr)
+        _tls.stack_low = low
+    return low
 
 
 _SP_CODE = bytes([0x48, 0x89, 0xE0, 0xC3])  # mov rax, rsp; ret
+
+
+def check_signals() -> None:
+    """Run the Python handlers of signals that arrived (main thread only; elsewhere nothing);
+    raises what a handler raises (KeyboardInterrupt for Ctrl-C)."""
+    ctypes.pythonapi.PyErr_CheckSignals()
+
+
+class _SigAction(ctypes.Structure):
+    """struct sigaction of glibc on x86_64 Linux."""
+    _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ubyte * 128),
+                ("flags", ctypes.c_int), ("restorer", ctypes.c_void_p)]
+
+
+_libc.sigaction.argtypes = [ctypes.c_int, ctypes.POINTER(_SigAction), ctypes.POINTER(_SigAction)]
+
+#: signals whose arrival makes running wasm code (compiled with epoch checks) reach its next
+#: epoch check's slow path, where Python's handlers run
+BRIDGED_SIGNALS = (signal.SIGINT, signal.SIGALRM, signal.SIGTERM)
+
+
+class SignalBridge:
+    """A C-level signal handler in front of Python's own (x86_64 Linux, main thread).
+
+    Python's handler only records a signal; its Python part runs when the interpreter loop
+    next runs, which never happens while wasm code spins. While such code runs on the main
+    thread, `deadline_cell` holds the address of its vmctx's epoch deadline; the stub below
+    stores 0 there (one aligned 8-byte store: async-signal-safe) and then jumps to the handler
+    it displaced (Python's), with the arguments untouched. The code's next epoch check then
+    takes its slow path (helper EPOCH), which restores the deadline and runs the handlers.
+    The stub is (re)installed at each outermost entry, since signal.signal() replaces it."""
+
+    def __init__(self) -> None:
+        from keystone import KS_ARCH_X86, KS_MODE_64
+        self.cells = (ctypes.c_uint64 * 66)()     # [0]: deadline address; [1 + sig]: previous
+        base = ctypes.addressof(self.cells)
+        text = "\n".join([
+            f"movabs rax, {base}", "mov rax, qword ptr [rax]", "test rax, rax",
+            "jz sig_chain", "mov qword ptr [rax], 0",
+            "sig_chain:", f"movabs rax, {base + 8}", "movsxd rcx, edi",
+            "mov rax, qword ptr [rax + rcx*8]", "test rax, rax", "jz sig_done", "jmp rax",
+            "sig_done:", "ret"]) + "\n"
+        self.region = CodeRegion(bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64, text)))
+        self.stub = self.region.addr
+        #: the Python handlers (signal.getsignal) when the stub was last armed
+        self.seen: tuple | None = None
+
+    def arm(self) -> None:
+        """Put the stub in front of every bridged signal that has a handler of Python's (not
+        SIG_DFL / SIG_IGN, which need no help). The sigaction calls are skipped while the
+        Python handlers are the ones seen last time (signal.signal, which replaces the stub,
+        changes them; re-installing the very same handler object is not noticed)."""
+        seen = tuple(map(_signal.getsignal, BRIDGED_SIGNALS))   # (signal.getsignal: ~6 us)
+        if seen == self.seen:
+            return
+        self.seen = seen
+        for sig in BRIDGED_SIGNALS:
+            old = _SigAction()
+            if _libc.sigaction(sig, None, ctypes.byref(old)) != 0:
+                continue
+            if old.handler in (None, 0, 1) or old.handler == self.stub:
+                continue
+            self.cells[1 + sig] = old.handler
+            new = _SigAction()
+            ctypes.memmove(ctypes.byref(new), ctypes.byref(old), ctypes.sizeof(_SigAction))
+            new.handler = self.stub
+            _libc.sigaction(sig, ctypes.byref(new), None)
+
+
+_bridge: list[SignalBridge] = []
+
+
+def signal_bridge() -> SignalBridge:
+    if not _bridge:
+        _bridge.append(SignalBridge())
+    return _bridge[0]
 
 
 def _capi(name: str) -> int:
     return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
 
 
-def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int) -> str:
+def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int,
+                   err_addr: int) -> str:
     """Assembly of one C-callable stub per Python callable: each takes six integer-register
     arguments, takes the GIL, calls ``target(a0, ..., a5)`` through the C API and returns the
-    result as a u64 (or `error_result` if the call itself failed). Generated code instead of
+    result as a u64 (or `error_result` if the call itself failed, its exception moved into the
+    three slots at `err_addr` with PyErr_Fetch: it can be raised in the interpreter before the
+    target's first line, e.g. by a signal handler). Generated code instead of
     ctypes callbacks, whose libffi closures live on writable+executable pages."""
     ensure, release = _capi("PyGILState_Ensure"), _capi("PyGILState_Release")
     call, as_u64 = _capi("PyObject_CallFunction"), _capi("PyLong_AsUnsignedLongLongMask")
-    decref, clear = _capi("Py_DecRef"), _capi("PyErr_Clear")
+    decref, fetch = _capi("Py_DecRef"), _capi("PyErr_Fetch")
     lines = []
     for i, target in enumerate(targets):
         lines += [
@@ -171,7 +296,9 @@ def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int) 
             "mov r12, rax", "test rax, rax", f"jz stub{i}_err",
             "mov rdi, rax", f"movabs r11, {as_u64}", "call r11", "mov r13, rax",
             "mov rdi, r12", f"movabs r11, {decref}", "call r11", f"jmp stub{i}_done",
-            f"stub{i}_err:", f"movabs r11, {clear}", "call r11", f"mov r13, {error_result}",
+            f"stub{i}_err:", f"movabs rdi, {err_addr}", f"movabs rsi, {err_addr + 8}",
+            f"movabs rdx, {err_addr + 16}", f"movabs r11, {fetch}", "call r11",
+            f"mov r13, {error_result}",
             f"stub{i}_done:", "mov edi, ebx", f"movabs r11, {release}", "call r11",
             "mov rax, r13", "add rsp, 64", "pop r13", "pop r12", "pop rbx", "ret",
         ]
@@ -185,13 +312,25 @@ class CallbackStubs:
         from keystone import KS_ARCH_X86, KS_MODE_64
         self.targets = list(targets)
         self.fmt = ctypes.create_string_buffer(b"KKKKKK")
-        text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result)
+        #: an exception raised before a target ran (type, value, traceback; new references)
+        self.error = (ctypes.c_void_p * 3)()
+        text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result,
+                              ctypes.addressof(self.error))
         symbols = [f"stub{i}" for i in range(len(self.targets))]
         header = "".join(f".quad {s}\n" for s in symbols)
         code = bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64, header + text))
         self.region = CodeRegion(code)
         offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(len(symbols))]
         self.addresses = [self.region.addr + o for o in offs]
+
+    def raise_error(self) -> None:
+        """Raise the exception a stub fetched, if any (PyErr_Restore takes its references)."""
+        err = self.error
+        if err[0]:
+            kind, value, tb = err[0], err[1], err[2]
+            err[0] = err[1] = err[2] = None
+            ctypes.pythonapi.PyErr_Restore(ctypes.c_void_p(kind), ctypes.c_void_p(value),
+                                           ctypes.c_void_p(tb))
 
     def close(self) -> None:
         self.region.close()
@@ -203,8 +342,8 @@ class NativeMachine:
 
     HOST_EXCEPTION = 254
 
-    def __init__(self, compiled, helpers: Sequence[Callable[..., int]], max_stack: int = 512 * 1024
-                 ) -> None:
+    def __init__(self, compiled, helpers: Sequence[Callable[..., int]], max_stack: int = 512 * 1024,
+                 epoch: bool = False) -> None:
         if not native_supported():
             raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
         self.code = CodeRegion(compiled.code)
@@ -212,6 +351,8 @@ class NativeMachine:
         self.space = NativeSpace()
         self.state = self.space.alloc(V.STATE_SIZE)
         self.max_stack = max_stack
+        #: the code has epoch checks: signals are bridged to them (SignalBridge)
+        self.epoch = epoch
         self._stubs = CallbackStubs([self._wrap(h) for h in helpers], self.HOST_EXCEPTION + 1)
         self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
         for i, addr in enumerate(self._stubs.addresses):
@@ -253,7 +394,16 @@ class NativeMachine:
         self.symbols.add(region.addr, compiled.symbols)
 
     def stack_limit(self) -> int:
-        return self._get_sp() - self.max_stack
+        """The lowest stack pointer wasm code may reach from here: max_wasm_stack below the
+        current one, but never closer than HOST_STACK_MARGIN to the end of this thread's real
+        stack (above the current stack pointer when there is no room at all: the first
+        function entry then traps)."""
+        sp = self._get_sp()
+        limit = sp - self.max_stack
+        low = thread_stack_low()
+        if low:
+            limit = max(limit, low + HOST_STACK_MARGIN)
+        return limit
 
     def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:
@@ -270,16 +420,33 @@ class NativeMachine:
         write_u64(self.space, vmctx + V.STACK_LIMIT, _tls.limit)
         self.pending = None
         _tls.depth = depth + 1
+        cells = outer = None
+        if self.epoch and threading.current_thread() is threading.main_thread():
+            bridge = signal_bridge()
+            if depth == 0:
+                bridge.arm()
+            cells = bridge.cells
+            outer, cells[0] = cells[0], vmctx + V.EPOCH_DEADLINE
         try:
             rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+        except ctypes.ArgumentError as e:
+            # converting the arguments hit Python's recursion limit: wasm -> host -> wasm
+            # re-entry nested deeper than the Python frames of the host calls allow
+            if "RecursionError" not in str(e):
+                raise
+            raise Trap("call stack exhausted: wasm -> host -> wasm re-entry reached Python's "
+                       "recursion limit", TrapCode.STACK_OVERFLOW) from None
         finally:
             _tls.depth = depth
+            if cells is not None:
+                cells[0] = outer
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending
+            self._stubs.raise_error()
             raise Trap(trap_code=TrapCode(code))
         return list(buf[:nresults])
 

@@ -89,7 +89,10 @@ def _load_for_run(args: argparse.Namespace):
     if kind == "artifact":
         engine = Engine(_artifact_config(args, data))
         return engine, Module.deserialize(engine, data)
-    engine = Engine(_config_from(args))
+    config = _config_from(args)
+    # epoch checks let Ctrl-C stop a spinning call (signals reach the next check; exit 130)
+    config.epoch_interruption = True
+    engine = Engine(config)
     return engine, Module(engine, data)
 
 
@@ -101,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         store, instance = wasi_instance(engine, module, args)
     else:
         store = Store(engine)
+        store.set_epoch_deadline(1 << 62)    # nothing increments the epoch: only signals interrupt
         if module.imports:
             names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
             raise WasmError(f"{args.file}: the module imports {names}; `polyjit run` provides no imports")

@@ -48,6 +48,8 @@ def wasi_instance(engine: Any, module: Any, args: Any) -> tuple[Any, Any]:
     linker = Linker(engine)
     linker.define_wasi()
     store = Store(engine)
+    if engine.settings.epoch_interruption:
+        store.set_epoch_deadline(1 << 62)    # nothing increments the epoch: only signals interrupt
     guest_args = args.args if args.invoke is None else []
     store.set_wasi(wasi_config(args.file, guest_args, args.dir or [], args.env or []))
     return store, linker.instantiate(store, module)

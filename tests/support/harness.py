@@ -186,6 +186,7 @@ class Harness:
             Helper.MEMORY_FILL: self._memory_fill,
             Helper.MEMORY_COPY: self._memory_copy,
             Helper.HOST_CALL: self._host_call,
+            Helper.EPOCH: self._epoch,
         }
 
         def missing(h: Helper) -> Callable[..., int]:
@@ -193,6 +194,11 @@ class Harness:
                 raise UnsupportedError(f"harness runtime helper {h.value}")
             return fn
         return [impl.get(h) or missing(h) for h in Helper]
+
+    def _epoch(self, vmctx: int, *_: int) -> int:
+        """The epoch check's slow path (x86_64): trap once the epoch reached the deadline."""
+        epoch = read_u64(self.space, read_u64(self.space, vmctx + V.EPOCH_PTR))
+        return int(epoch >= read_u64(self.space, vmctx + V.EPOCH_DEADLINE))
 
     def _memory_grow(self, vmctx: int, mem: int, delta: int, *_: int) -> int:
         delta &= 0xFFFFFFFF
