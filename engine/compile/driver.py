@@ -1,7 +1,8 @@
 """The compile driver, the one path from a validated module to machine code for every user of
 it (the machine-code executor, precompile_module, serialize, the cache):
 
-    WasmModule --(ir.builder)--> IR --(ir.passes.heapcheck)--> IR --(backend)--> CompiledCode
+    WasmModule --(ir.builder)--> IR --(heapcheck, copyprop, fold, dce, merge)--> IR
+               --(backend)--> CompiledCode
 
 `function_ir` is the IR pipeline every strategy shares (the interpreter runs its output too);
 `code_for` returns a Module's machine code for a backend, compiling it only when neither the
@@ -15,6 +16,7 @@ from backends.base import Backend, CompiledCode
 from ..ir.builder import build_function
 from ..ir.gcpause import gc_paused
 from ..ir.ir import Function
+from ..ir.passes import DEFAULT_PIPELINE, run_passes
 from ..ir.passes.heapcheck import eliminate_heap_checks
 from ..wasm.module import WasmModule
 from . import cache
@@ -23,9 +25,11 @@ from . import cache
 def function_ir(wasm: WasmModule, index: int, fuel: bool = False) -> Function:
     """The SSA IR of defined function `index` (function index space) of a validated module:
     built (with wasmtime's fuel accounting when `fuel`), then cleaned by the pipeline every
-    strategy runs (redundant heap checks removed)."""
+    strategy runs: redundant heap checks removed, then copy propagation, constant folding, dead
+    code elimination and block merging (engine.ir.passes.DEFAULT_PIPELINE)."""
     fn = build_function(wasm, index, fuel=fuel)
     eliminate_heap_checks(fn)
+    run_passes(fn, DEFAULT_PIPELINE)
     return fn
 
 

@@ -1,6 +1,7 @@
 """IR passes, one file each (fold, copyprop, dce, merge), and the pass manager that runs them and,
-when asked, the verifier after every pass. heapcheck (redundant bounds checks), which
-Module.ir_function runs on every function, is exported here but kept out of PASSES."""
+when asked, the verifier after every pass. The compile driver (engine.compile.driver.function_ir)
+runs heapcheck (redundant bounds checks; exported here but kept out of PASSES) and then
+DEFAULT_PIPELINE on every function, for every strategy."""
 
 from __future__ import annotations
 
