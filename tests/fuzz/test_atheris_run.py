@@ -1,5 +1,5 @@
 """The atheris entry points run for a bounded time under the atheris wheel (opt-in: set
-POLYJIT_ATHERIS=1; CI runs it in its own job). Skipped, with the reason shown, when it is not
+POLYJIT_ATHERIS=1, after `pip install atheris`; the default run does not). Skipped, with the reason shown, when it is not
 asked for or atheris is not installed (`pip install atheris`: a manylinux wheel exists for
 CPython 3.11 on x86_64; other platforms build it with clang)."""
 
