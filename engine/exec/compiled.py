@@ -368,7 +368,6 @@ class CompiledExecutor:
 
     def _table_op(self, instance, tables: Sequence[int], op: Callable[[], Any]) -> Any:
         """Run op on Table objects with the machine copy synced out and back in."""
-        st: _State = instance.exec_state
         for t in tables:
             self._table_out(instance, t, instance.tables[t])
         try:

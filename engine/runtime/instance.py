@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
+from ..compile.module import Module
 from ..errors import LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
-from ..compile.module import Module
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
+from .executor import executor_for
 from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
@@ -47,7 +48,7 @@ class Instance:
         self.store = store
         self.module = module
         self.wasm: WasmModule = module.wasm_module
-        self.executor = store._state.executor
+        self.executor = executor_for(store._state)
         self.exec_state: Any = None
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
