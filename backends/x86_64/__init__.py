@@ -44,6 +44,8 @@ class X86_64Backend(ModuleCompiler):
     """Compiles IR functions of one module to x86_64 machine code."""
 
     target: TargetDesc = TARGET
+    #: v128 and the SIMD opcodes: SSE4.1 (isel_simd.py), which code_for's features require
+    simd = True
     isel = isel
     emit = emit
     trampolines = trampolines
