@@ -36,7 +36,7 @@ from .registry import cpu_features
 
 MAGIC = b"\x00polyjit"
 #: 2: the relocation field of version 1 is gone (code is position independent)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 POLYJIT_VERSION = "0.1.0"
 _HEADER = struct.Struct("<8sIQ")
 _CHECKSUM_SIZE = 32

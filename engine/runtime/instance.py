@@ -50,6 +50,7 @@ class Instance:
         self.wasm: WasmModule = module.wasm_module
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
+        self.funcrefs = 0
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
@@ -125,6 +126,8 @@ class Instance:
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
+        #: the FuncRef records of the function index space (ref.func; bound by the executor)
+        self.funcrefs = store.refs.block(self.funcs)
         for tt in m.tables:
             self.tables.append(Table(store, tt, None))
         for mt in m.mems:
@@ -146,9 +149,9 @@ class Instance:
                 offset = self.eval_const(seg.offset)
                 table = self.tables[seg.table]
                 items = self.elems[i]
-                if offset + len(items) > len(table.elements):
+                if offset + len(items) > table.length():
                     raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-                table.elements[offset:offset + len(items)] = items
+                table.store_values(offset, items)
             if seg.mode != SegmentMode.PASSIVE:
                 self.elems[i] = []
         for i, seg in enumerate(m.datas):
