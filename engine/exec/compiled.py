@@ -66,8 +66,9 @@ class _HostCall:
 
     func: Any
     caller: Any
-    params: tuple
-    results: tuple
+    nparams: int
+    #: the ctypes type of the argument/result buffer (8 bytes a value)
+    words: Any
     #: (index, is funcref) of the reference parameters and results (converted through refs)
     ref_params: tuple
     ref_results: tuple
@@ -139,8 +140,10 @@ class CompiledExecutor:
         for h in Helper:
             helpers.append(self._helper(sm, h))
         if self.emulate:
+            # signals reach spinning code where its epoch checks have a slow path (x86_64)
+            slow_path = hasattr(getattr(self.backend, "trampolines", None), "epoch_stubs")
             machine = EmulatedMachine(self.target, store.arena, store.context, helpers,
-                                      self.max_stack)
+                                      self.max_stack, self.epoch and slow_path)
             counter = self.state.epoch_counter
             page, size = counter.page
             machine.map_host(page, size, owner=counter)
@@ -157,13 +160,13 @@ class CompiledExecutor:
         return sm
 
     def _helper(self, sm: _StoreMachine, h: Helper) -> Callable[..., int]:
+        if h is Helper.HOST_CALL:
+            return self._host_caller(sm)
         fn = getattr(self, "_h_" + h.value, None)
         if fn is None:
             def unsupported(*_regs: int) -> int:
                 raise UnsupportedError(f"runtime helper {h.value}")
             return unsupported
-        if h is Helper.HOST_CALL:
-            return lambda ctx, buf, *_: fn(sm, ctx, buf)
         instances = sm.instances
         return lambda vm, *regs: fn(instances[vm], vm, *regs)
 
@@ -238,9 +241,10 @@ class CompiledExecutor:
             _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
             _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
             ty = f.ftype
-            sm.hosts[ctx] = _HostCall(f, sm.instances.get(caller_vm), tuple(ty.params),
-                                      tuple(ty.results), _refs_of(ty.params),
-                                      _refs_of(ty.results))
+            sm.hosts[ctx] = _HostCall(
+                f, sm.instances.get(caller_vm), len(ty.params),
+                _U64 * max(len(ty.params), len(ty.results), 1), _refs_of(ty.params),
+                _refs_of(ty.results))
             sm.host_ctx[key] = ctx
         return self._exit_stub(sm, f.ftype), ctx
 
@@ -355,27 +359,34 @@ class CompiledExecutor:
         store._epoch_deadline = deadline
         return 1 if self.state.epoch_counter.value >= deadline else 0
 
-    def _h_host_call(self, sm: _StoreMachine, ctx: int, buf: int) -> int:
-        h = sm.hosts[ctx]
-        n = len(h.params)
-        words = (_U64 * max(n, len(h.results), 1)).from_address(buf)
-        args = words[:n]
-        refs = sm.store.refs
-        for i, is_func in h.ref_params:
-            args[i] = refs.value(is_func, args[i])
-        try:
-            results = call_host(h.func, args, h.caller)
-        except Exception as e:
-            cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
-            if _recursion_limit(cause):
-                raise Trap("call stack exhausted: calls nested through the host reached "
-                           "Python's recursion limit", TrapCode.STACK_OVERFLOW) from None
-            raise
-        for i, is_func in h.ref_results:
-            results[i] = refs.word(is_func, results[i])
-        for i, v in enumerate(results):
-            words[i] = v
-        return 0
+    @staticmethod
+    def _host_caller(sm: _StoreMachine) -> Callable[..., int]:
+        """Helper HOST_CALL(host_ctx, buf) of a store machine: the HostCall of host_ctx, its
+        arguments read from buf, its results written back (see the module docstring)."""
+        hosts, refs = sm.hosts, sm.store.refs
+
+        def host_call(ctx: int, buf: int, *_: int) -> int:
+            h = hosts[ctx]
+            words = h.words.from_address(buf)
+            args = words[:h.nparams]
+            for i, is_func in h.ref_params:
+                args[i] = refs.value(is_func, args[i])
+            try:
+                results = call_host(h.func, args, h.caller)
+            except Exception as e:
+                cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
+                if _recursion_limit(cause):
+                    raise Trap("call stack exhausted: calls nested through the host reached "
+                               "Python's recursion limit", TrapCode.STACK_OVERFLOW) from None
+                raise
+            for i, is_func in h.ref_results:
+                results[i] = refs.word(is_func, results[i])
+            if len(results) == 1:
+                words[0] = results[0]
+            elif results:
+                words[:len(results)] = results
+            return 0
+        return host_call
 
 
 def _from_machine(refs, t: ValType, v: int) -> Any:

@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
-from .native import code_region, host_sp, thread_stack_low
+from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
+    thread_stack_low
 from .symbols import CodeUnit
 
 GATE_BASE = 0x0F00_0000
@@ -38,6 +39,8 @@ MAX_NESTED_CALLS = 48
 #: Unicorn's emu_start, the hook's Python frames, the host call; plus room for the host
 #: function itself); checked where the host's stack pointer is known (x86_64 hosts)
 HOST_STACK_NEED = 96 * 1024
+#: the least a linear memory's guest mapping grows by
+MEMORY_STEP = 1 << 20
 
 
 #: per thread: how many emulated calls are active (on any machine)
@@ -89,7 +92,10 @@ class EmulatedMachine:
     HOST_EXCEPTION = 254
 
     def __init__(self, target: str, arena, state: int, helpers: Sequence[Callable[..., int]],
-                 max_stack: int = 512 * 1024) -> None:
+                 max_stack: int = 512 * 1024, epoch: bool = False) -> None:
+        """`epoch`: the code's epoch checks have a slow path (helper EPOCH) that runs Python's
+        signal handlers: signals are bridged to it as natively (native.SignalBridge zeroes
+        the store context's deadline, which the guest reads in place)."""
         from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, \
             UC_PROT_WRITE, UC_TLB_VIRTUAL, Uc
         self.arch = _arch(target)
@@ -122,7 +128,33 @@ class EmulatedMachine:
         self.helper_table = arena.alloc(8 * max(len(helpers), 1))
         for i in range(len(helpers)):
             write_u64(self.space, self.helper_table + 8 * i, GATE_BASE + GATE_SLOT * i)
-        uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
+        # the gate reads the argument registers and writes the result through Unicorn's C
+        # API in one batch (its Python register accessors cost ~20 us per gate)
+        from unicorn.unicorn_py3.unicorn import uclib
+        n = len(self.arch.arg_regs)
+        self._uclib, self._uch = uclib, uc._uch
+        self._reg_ids = (ctypes.c_int * n)(*self.arch.arg_regs)
+        self._reg_vals = (ctypes.c_uint64 * n)()
+        self._reg_ptrs = (ctypes.c_void_p * n)(
+            *[ctypes.addressof(self._reg_vals) + 8 * i for i in range(n)])
+        self._result = ctypes.c_uint64()
+        #: signals reach the code's epoch checks (see __init__)
+        self.epoch = epoch and native_supported()
+        self._hook_stubs = None
+        if native_supported():
+            # the gate hook is a C-callable stub of ours (native.CallbackStubs), not a ctypes
+            # callback: an exception raised before its Python code runs (a signal handler's
+            # KeyboardInterrupt) is kept and stops the emulation, where ctypes would print
+            # and drop it and the guest would go on with a garbage helper result
+            self._hook_stubs = CallbackStubs(
+                [lambda _uc, address, *_: self._gate(uc, address, 0, None) or 0], 0,
+                ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value)
+            handle = ctypes.c_size_t()
+            uclib.uc_hook_add(self._uch, ctypes.byref(handle), UC_HOOK_CODE,
+                              ctypes.c_void_p(self._hook_stubs.addresses[0]), None,
+                              ctypes.c_uint64(GATE_BASE), ctypes.c_uint64(GATE_BASE + PAGE - 1))
+        else:
+            uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
         uc.hook_add(UC_HOOK_MEM_INVALID, self._invalid_access)
         self.units: list[CodeUnit] = []
         self._unit_of: dict[int, CodeUnit] = {}
@@ -160,12 +192,19 @@ class EmulatedMachine:
         return addr
 
     def map_memory(self, mem) -> None:
-        """Map a linear memory's committed pages at its host address, and its growth later."""
+        """Map a linear memory's committed pages at its host address, and its growth later,
+        in steps that at least double (mapping inside a running emulation flushes its
+        translations, about 10 ms: one-page growth mapped page by page cost that each time)."""
         base = mem.base_address() if hasattr(mem, "base_address") else mem.base
         if base in self._mapped:
             return
         self.map_host(base, mem.committed(), owner=mem)
-        mem.watchers.append(lambda m, b=base: self.map_host(b, m.committed()))
+
+        def grown(m, b=base) -> None:
+            have = self._mapped[b]
+            if m.length > have:
+                self.map_host(b, m.commit_ahead(max(m.length, 2 * have, MEMORY_STEP)))
+        mem.watchers.append(grown)
 
     def load(self, compiled) -> CodeUnit:
         """`compiled`'s code as this machine runs it: the process's copy, mapped read+exec."""
@@ -186,16 +225,18 @@ class EmulatedMachine:
         if address == RETURN_GATE:
             return
         index = (address - GATE_BASE) // GATE_SLOT
-        regs = [uc.reg_read(r) for r in self.arch.arg_regs]
+        vals = self._reg_vals
+        self._uclib.uc_reg_read_batch(self._uch, self._reg_ids, self._reg_ptrs, len(vals))
         try:
-            result = self.helpers[index](*regs) & 0xFFFFFFFFFFFFFFFF
+            result = self.helpers[index](*vals) & 0xFFFFFFFFFFFFFFFF
         except Trap as t:
             self.pending = t
             result = (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
         except BaseException as e:
             self.pending = e
             result = self.HOST_EXCEPTION + 1
-        uc.reg_write(self.arch.result_reg, result)
+        self._result.value = result
+        self._uclib.uc_reg_write(self._uch, self.arch.result_reg, ctypes.byref(self._result))
 
     def _invalid_access(self, uc, access: int, address: int, size: int, value: int,
                         user_data) -> bool:
@@ -255,6 +296,14 @@ class EmulatedMachine:
         self.last_fault = None
         self.depth = depth + 1
         _tls.active = active + 1
+        entry_sp = read_u64(self.space, self.state + V.STATE_ENTRY_SP)
+        cells = outer = None
+        if self.epoch and threading.current_thread() is threading.main_thread():
+            bridge = signal_bridge()
+            if active == 0:
+                bridge.arm()
+            cells = bridge.cells
+            outer, cells[0] = cells[0], self.state + V.STATE_EPOCH_DEADLINE
         try:
             uc.emu_start(entry, RETURN_GATE)
         except UcError as e:
@@ -267,6 +316,16 @@ class EmulatedMachine:
         finally:
             self.depth = depth
             _tls.active = active
+            if cells is not None:
+                cells[0] = outer
+        stubs = self._hook_stubs
+        if stubs is not None and stubs.error[0]:
+            # a gate stopped the emulation with an exception raised before the helper ran:
+            # the call is abandoned (as when a trap unwinds it), the exception raised
+            write_u64(self.space, self.state + V.STATE_ENTRY_SP, entry_sp)
+            if saved is not None:
+                uc.context_restore(saved)
+            stubs.raise_error()
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
         results = words[:nresults]
         if saved is not None:

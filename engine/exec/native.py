@@ -155,10 +155,12 @@ class SignalBridge:
 
     Python's handler only records a signal; its Python part runs when the interpreter loop
     next runs, which never happens while wasm code spins. While such code runs on the main
-    thread, `deadline_cell` holds the address of its vmctx's epoch deadline; the stub below
+    thread, `cells[0]` holds the address of its store context's epoch deadline; the stub below
     stores 0 there (one aligned 8-byte store: async-signal-safe) and then jumps to the handler
     it displaced (Python's), with the arguments untouched. The code's next epoch check then
     takes its slow path (helper EPOCH), which restores the deadline and runs the handlers.
+    Emulated code reads the same store context in place, so it is bridged the same way
+    (engine.exec.emulator).
     The stub is (re)installed at each outermost entry, since signal.signal() replaces it."""
 
     def __init__(self) -> None:
@@ -220,13 +222,13 @@ _PH_FMT = 0x5EED_F000_0000_0000
 _PH_ERR = (0x5EED_F000_0000_0010, 0x5EED_F000_0000_0020, 0x5EED_F000_0000_0030)
 
 
-def callback_stubs(n: int, error_result: int) -> str:
+def callback_stubs(n: int, error_result: int, on_error: int = 0) -> str:
     """Assembly of `n` C-callable stubs: each takes six integer-register arguments, takes the
     GIL, calls ``target(a0, ..., a5)`` through the C API and returns the result as a u64 (or
     `error_result` if the call itself failed, its exception moved into three slots with
     PyErr_Fetch: it can be raised in the interpreter before the target's first line, e.g. by
-    a signal handler). The targets, the format string and the slots are placeholders that
-    CallbackStubs patches. Generated code instead of ctypes callbacks, whose libffi closures
+    a signal handler; then C function `on_error`, if given, is called with the first argument).
+    The targets, the format string and the slots are placeholders that CallbackStubs patches. Generated code instead of ctypes callbacks, whose libffi closures
     live on writable+executable pages."""
     ensure, release = _capi("PyGILState_Ensure"), _capi("PyGILState_Release")
     call, as_u64 = _capi("PyObject_CallFunction"), _capi("PyLong_AsUnsignedLongLongMask")
@@ -250,6 +252,8 @@ def callback_stubs(n: int, error_result: int) -> str:
             "mov rdi, r12", f"movabs r11, {decref}", "call r11", f"jmp stub{i}_done",
             f"stub{i}_err:", f"movabs rdi, {_PH_ERR[0]}", f"movabs rsi, {_PH_ERR[1]}",
             f"movabs rdx, {_PH_ERR[2]}", f"movabs r11, {fetch}", "call r11",
+            *([f"mov rdi, qword ptr [rsp + 16]", f"movabs r11, {on_error}", "call r11"]
+              if on_error else []),
             f"mov r13, {error_result}",
             f"stub{i}_done:", "mov edi, ebx", f"movabs r11, {release}", "call r11",
             "mov rax, r13", "add rsp, 64", "pop r13", "pop r12", "pop rbx", "ret",
@@ -257,19 +261,20 @@ def callback_stubs(n: int, error_result: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: n -> (code, stub offsets, {placeholder: [offsets of its 8 bytes]}), assembled once
-_TEMPLATES: dict[int, tuple[bytes, list[int], dict[int, list[int]]]] = {}
+#: (n, error result, on_error) -> (code, stub offsets, {placeholder: [offsets of its 8
+#: bytes]}), assembled once
+_TEMPLATES: dict[tuple, tuple[bytes, list[int], dict[int, list[int]]]] = {}
 _TEMPLATE_LOCK = threading.Lock()
 
 
-def _template(n: int, error_result: int):
+def _template(n: int, error_result: int, on_error: int):
     with _TEMPLATE_LOCK:
-        t = _TEMPLATES.get(n)
+        t = _TEMPLATES.get((n, error_result, on_error))
         if t is None:
             from keystone import KS_ARCH_X86, KS_MODE_64
             header = "".join(f".quad stub{i}\n" for i in range(n))
             code = bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64,
-                                      header + callback_stubs(n, error_result)))
+                                      header + callback_stubs(n, error_result, on_error)))
             offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(n)]
             where: dict[int, list[int]] = {}
             for ph in [_PH + i for i in range(n)] + [_PH_FMT, *_PH_ERR]:
@@ -279,7 +284,7 @@ def _template(n: int, error_result: int):
                     at.append(k)
                     k = code.find(pat, k + 1)
                 where[ph] = at
-            t = _TEMPLATES[n] = (code, offs, where)
+            t = _TEMPLATES[(n, error_result, on_error)] = (code, offs, where)
         return t
 
 
@@ -289,11 +294,12 @@ class CallbackStubs:
 
     _FMT = ctypes.create_string_buffer(b"KKKKKK")
 
-    def __init__(self, targets: Sequence[Callable[..., int]], error_result: int) -> None:
+    def __init__(self, targets: Sequence[Callable[..., int]], error_result: int,
+                 on_error: int = 0) -> None:
         self.targets = list(targets)
         #: an exception raised before a target ran (type, value, traceback; new references)
         self.error = (ctypes.c_void_p * 3)()
-        code, offs, where = _template(len(self.targets), error_result)
+        code, offs, where = _template(len(self.targets), error_result, on_error)
         values = {_PH + i: id(t) for i, t in enumerate(self.targets)}
         values[_PH_FMT] = ctypes.addressof(self._FMT)
         base = ctypes.addressof(self.error)

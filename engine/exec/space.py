@@ -52,6 +52,10 @@ class HostLinearMemory:
     def committed(self) -> int:
         return self._res.committed
 
+    def commit_ahead(self, nbytes: int) -> int:
+        self._res.commit(min(nbytes, self._res.size))
+        return self._res.committed
+
     def grow_to(self, new_length: int) -> bool:
         if not self._res.commit(max(new_length, PAGE)):
             return False

@@ -14,7 +14,7 @@ from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .executor import executor_for
-from .func import Func, invoke
+from .func import Caller, Func, invoke
 from .globals import Global
 from .memory import Memory
 from .store import Store, check_use
@@ -51,6 +51,7 @@ class Instance:
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
         self.funcrefs = 0
+        self._caller: Caller | None = None
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
@@ -70,6 +71,14 @@ class Instance:
             self._initialise()
         finally:
             store._leave()
+
+    def caller_view(self) -> Caller:
+        """The Caller a host function with access_caller receives when this instance calls
+        it (one per instance)."""
+        view = self._caller
+        if view is None:
+            view = self._caller = Caller(self)
+        return view
 
     def exports(self, store: Store) -> InstanceExports:
         check_use(store, self.store, "Instance.exports")

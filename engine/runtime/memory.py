@@ -185,3 +185,10 @@ class Memory:
     def committed(self) -> int:
         """How many bytes from the base are read+write (at least one host page)."""
         return self._mapping.committed
+
+    def commit_ahead(self, nbytes: int) -> int:
+        """Make up to `nbytes` from the base read+write ahead of growth (never past the
+        maximum; untouched pages still cost no memory); returns the committed size. An
+        emulator maps in large steps this way: each mapping flushes its translations."""
+        self._mapping.commit(min(nbytes, self.max_pages * PAGE_SIZE))
+        return self._mapping.committed
