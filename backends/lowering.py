@@ -418,13 +418,6 @@ class LoweringBase:
         self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
         return t
 
-    def memory_def(self, index: int) -> int:
-        """A register holding the address of memory `index`'s MemoryDefinition (owned by the
-        Memory, shared by every instance using it; its length at vmctx.MEMDEF_LENGTH)."""
-        t = self.tmp()
-        self.load_vm(t, self.vm(self.info.offsets.memory_def(index)))
-        return t
-
     def table_def(self, index: int) -> int:
         """A register holding the address of table `index`'s TableDefinition (owned by the
         Table: base and length at vmctx.TABLEDEF_BASE / TABLEDEF_LENGTH)."""

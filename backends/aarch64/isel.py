@@ -574,8 +574,7 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.op("add", Reg(t), Reg(t), ri)
-        mdef = self.memory_def(imm.memory)
-        self.ins("ldr", Reg(n), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[n], uses=[mdef])
+        self.ins("ldr", Reg(n), self.vm(self.info.offsets.memory_length(imm.memory)), defs=[n])
         self.ins("cmp", Reg(t), Reg(n), uses=[t, n])
         self.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
@@ -604,8 +603,8 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        mdef = self.memory_def(inst.imm)
-        self.ins("ldr", Reg(d.reg), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg], uses=[mdef])
+        self.ins("ldr", Reg(d.reg), self.vm(self.info.offsets.memory_length(inst.imm)),
+                 defs=[d.reg])
         self.ins("lsr", Reg(d.reg), Reg(d.reg), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------

@@ -551,7 +551,7 @@ class Lowering(LoweringBase):
             self.li(t, end)
             self.op3("add", t, t, z)
         n = self.tmp()
-        self.load("ld", n, Mem(self.memory_def(imm.memory), V.MEMDEF_LENGTH))
+        self.load("ld", n, self.vm(self.info.offsets.memory_length(imm.memory)))
         self.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -578,7 +578,7 @@ class Lowering(LoweringBase):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.dst(inst.results[0])
-        self.load("ld", d, Mem(self.memory_def(inst.imm), V.MEMDEF_LENGTH))
+        self.load("ld", d, self.vm(self.info.offsets.memory_length(inst.imm)))
         self.op2("srli", d, d, Imm(16))
 
     # -- globals --------------------------------------------------------------------------------
