@@ -38,6 +38,53 @@ from .emulator import EmulatedMachine
 from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
+_V128 = ValType.V128
+
+
+def _to_words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
+    """Machine values as the 8-byte words of an argument/result buffer (a v128 is two, the
+    low half first)."""
+    if _V128 not in types:
+        return list(values)
+    out: list[int] = []
+    for t, v in zip(types, values):
+        if t is _V128:
+            out += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
+        else:
+            out.append(v)
+    return out
+
+
+def _from_words(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
+    """The inverse of _to_words."""
+    if _V128 not in types:
+        return list(words)
+    out, k = [], 0
+    for t in types:
+        if t is _V128:
+            out.append(words[k] | words[k + 1] << 64)
+            k += 2
+        else:
+            out.append(words[k])
+            k += 1
+    return out
+
+
+def _nwords(types: Sequence[ValType]) -> int:
+    return len(types) + sum(1 for t in types if t is _V128)
+
+
+def _write_cell(sp, addr: int, t: ValType, v: int) -> None:
+    if t is _V128:
+        sp.write(addr, v.to_bytes(16, "little"))
+    else:
+        write_u64(sp, addr, v)
+
+
+def _read_cell(sp, addr: int, t: ValType) -> int:
+    if t is _V128:
+        return int.from_bytes(sp.read(addr, 16), "little")
+    return read_u64(sp, addr)
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -151,7 +198,7 @@ class CompiledExecutor:
         st: _State = instance.exec_state
         f = instance.funcs[func_index]
         ty = f.ftype
-        raw = [self._to_machine(st, t, a) for t, a in zip(ty.params, args)]
+        raw = _to_words(ty.params, [self._to_machine(st, t, a) for t, a in zip(ty.params, args)])
         target = st.call_targets.get(func_index)
         if target is None:
             target = st.call_targets[func_index] = (
@@ -161,7 +208,8 @@ class CompiledExecutor:
         self._sync_in(instance)
         out_of_fuel = False
         try:
-            out = st.machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
+            out = _from_words(ty.results, st.machine.call(entry, st.vmctx, code_addr, raw,
+                                                          _nwords(ty.results)))
         except Trap as e:
             if e.trap_code is not None and not e.frames and st.machine.trap_pc:
                 # name the function whose code trapped (the innermost frame)
@@ -232,6 +280,8 @@ class CompiledExecutor:
             return None if v == 0 else st.externs[v - 1]
         if t in (ValType.I32, ValType.F32):
             return v & _MASK32
+        if t is _V128:
+            return v
         return v & _MASK64
 
     # -- synchronisation ------------------------------------------------------------------------
@@ -252,7 +302,8 @@ class CompiledExecutor:
             write_u64(sp, vm + off.memory_length(i), mem.length)
         for i, g in enumerate(instance.globals):
             cell = read_u64(sp, vm + off.global_ptr(i))
-            write_u64(sp, cell, self._to_machine(st, g._type.content, g.value_))
+            t = g._type.content
+            _write_cell(sp, cell, t, self._to_machine(st, t, g.value_))
         for i, table in enumerate(instance.tables):
             self._table_in(instance, i, table)
         store = instance.store
@@ -297,7 +348,7 @@ class CompiledExecutor:
             if g._type.mutable:
                 cell = read_u64(sp, vm + off.global_ptr(i))
                 t = g._type.content
-                g.value_ = self._from_machine(st, t, read_u64(sp, cell))
+                g.value_ = self._from_machine(st, t, _read_cell(sp, cell, t))
         for i, table in enumerate(instance.tables):
             self._table_out(instance, i, table)
         if self.fuel:
@@ -426,7 +477,8 @@ class CompiledExecutor:
         sp = st.machine.space
         f = st.foreign[read_u64(sp, ctx + V.HOSTCTX_ID)]
         ty = f.ftype
-        raw = struct.unpack(f"<{len(ty.params)}Q", sp.read(buf, 8 * len(ty.params)))
+        n = _nwords(ty.params)
+        raw = _from_words(ty.params, struct.unpack(f"<{n}Q", sp.read(buf, 8 * n)))
         args = [self._from_machine(st, t, v) for t, v in zip(ty.params, raw)]
         self._sync_out(instance)
         try:
@@ -442,6 +494,8 @@ class CompiledExecutor:
             raise
         finally:
             self._sync_in(instance)
-        for i, (t, v) in enumerate(zip(ty.results, results)):
-            write_u64(sp, buf + 8 * i, self._to_machine(st, t, v))
+        words = _to_words(ty.results, [self._to_machine(st, t, v)
+                                       for t, v in zip(ty.results, results)])
+        for i, w in enumerate(words):
+            write_u64(sp, buf + 8 * i, w)
         return 0
