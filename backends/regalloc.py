@@ -451,9 +451,16 @@ class Allocator:
 
         def spill(x: Interval) -> None:
             nonlocal spill_count
+            if vreg_class[x.reg] is vector:
+                # a vector takes slots i and i + 1 (the target addresses the pair), i even:
+                # 16-byte aligned when the target's spill area is (aarch64's ldr/str q
+                # scale their offset by 16)
+                spill_count += spill_count & 1
+                assign[x.reg] = Slot(spill_count)
+                spill_count += 2
+                return
             assign[x.reg] = Slot(spill_count)
-            # a vector takes slots i and i + 1 (the target addresses the pair)
-            spill_count += 2 if vreg_class[x.reg] is vector else 1
+            spill_count += 1
 
         seq_of = self.tables.seq_of
         vreg_class = func.vreg_class
