@@ -16,6 +16,7 @@ class AArch64Backend(ModuleCompiler):
     """Compiles IR functions of one module to A64 machine code."""
 
     target: TargetDesc = TARGET
+    simd = True
     isel = isel
     emit = emit
     trampolines = trampolines

@@ -31,11 +31,11 @@ arguments/results of this function), '@pcopy' (resolved by the register allocato
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from engine.errors import TrapCode
-from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
+from engine.ir.ir import F32, F64, I32, I64, V128, FloatCC, Function, Inst, IntCC, Opcode
+from engine.ir.simd import SIMD_MEMORY
 from engine.environ import vmctx as V
 
 from engine.environ.helpers import HELPER_INDEX, Helper
@@ -45,6 +45,7 @@ from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
+from .isel_simd import VEC, SimdLowering, VecOp, simd_rules
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
 #: the zero register (xzr/wzr); not allocatable, never tracked
@@ -74,17 +75,6 @@ _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
 
 
-@dataclass(slots=True, frozen=True)
-class VecOp:
-    """A SIMD operand: ``form`` "8b" renders vN.8b, "b" renders bN (register N - 32)."""
-
-    reg: int
-    form: str
-
-    def remap(self, m: dict[int, int]) -> VecOp:
-        return VecOp(m.get(self.reg, self.reg), self.form)
-
-
 def imm12(x: int) -> bool:
     """add/sub/cmp immediate: 12 bits, optionally shifted left by 12."""
     return 0 <= x < 4096 or (x & 0xFFF == 0 and 0 <= x < (1 << 24))
@@ -110,6 +100,8 @@ def logical_imm(x: int, bits: int) -> bool:
 
 
 def _regs_of(o) -> list[int]:
+    if isinstance(o, VecOp):
+        return [o.reg]
     if isinstance(o, Reg):
         return [o.reg] if o.reg not in (ZR, SP, VMCTX, HEAP) else []
     if isinstance(o, Mem):
@@ -117,7 +109,7 @@ def _regs_of(o) -> list[int]:
     return []
 
 
-class Lowering(SizedRegLowering):
+class Lowering(SimdLowering, SizedRegLowering):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs
     (`traps`, `outgoing`, `uses_heap`)."""
 
@@ -126,6 +118,8 @@ class Lowering(SizedRegLowering):
     CALLER_SAVED = CALLER_SAVED
     SP = SP
     LOAD_PARAM = "@load_fp"
+
+    regs_of = staticmethod(_regs_of)
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
         self.init_state(func, info)
@@ -176,9 +170,15 @@ class Lowering(SizedRegLowering):
             return self.mf.vreg_class[r] == RegClass.FLOAT
         return 32 <= r < 64
 
+    def is_vector(self, r: int) -> bool:
+        return r >= 256 and self.mf.vreg_class[r] == VEC
+
     def mov(self, d: Reg, s) -> None:
         """d <- s for same-class registers (whole register), or a load from memory."""
-        if isinstance(s, Reg):
+        if isinstance(s, Reg) and (d.bits == 128 or self.is_vector(s.reg)):
+            self.ins("mov", VecOp(d.reg, "16b"), VecOp(s.reg, "16b"), defs=[d.reg],
+                     uses=[s.reg], is_move=True)
+        elif isinstance(s, Reg):
             if s.reg == ZR:
                 self.ins("mov", Reg(d.reg, 64), Reg(ZR, 64), defs=[d.reg])
             elif self.is_float(d.reg):
@@ -242,8 +242,8 @@ class Lowering(SizedRegLowering):
     def plan(self, reachable) -> None:
         f = self.f
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
-        self.uses_heap = any(inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0
-                             for b in f.blocks for inst in b.insts)
+        self.uses_heap = any((inst.opcode in _MEMORY_ACCESSES or inst.opcode in SIMD_MEMORY)
+                             and inst.imm.memory == 0 for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -490,6 +490,16 @@ class Lowering(SizedRegLowering):
 
     def r_select(self, inst: Inst) -> None:
         c, a, b = inst.args
+        if self.ty(a) == V128:
+            # a mask of all ones (c != 0) or zeros, then a bitwise select
+            cc = self.cond(c)
+            m = self.tmp()
+            self.ins("csetm", Reg(m), cc, defs=[m])
+            d = VecOp(self.dst(inst.results[0]), "2d")
+            self.ins("dup", d, Reg(m), defs=[d.reg], uses=[m])
+            self.ins("bsl", VecOp(d.reg, "16b"), self.vv(a), self.vv(b), defs=[d.reg],
+                     uses=[d.reg, self.vreg(a), self.vreg(b)])
+            return
         d = self.D(inst.results[0])
         ra, rb = self.Rz(a), self.Rz(b)
         cc = self.cond(c)
@@ -748,11 +758,30 @@ class Lowering(SizedRegLowering):
     # -- calls ----------------------------------------------------------------------------------
 
     def store_arg(self, v: int, slot: int) -> None:
-        ra = self.R(v, 64)
-        self.ins("str", ra, Mem(SP, 8 * slot, 64), uses=_regs_of(ra))
+        ra = self.R(v, 128 if self.ty(v) == V128 else 64)
+        m = self.sp_slot(8 * slot, ra.bits)
+        self.ins("str", ra, m, uses=_regs_of(ra) + _regs_of(m))
+
+    def load_result(self, v: int, slot: int) -> None:
+        d = Reg(self.dst(v), 128 if self.ty(v) == V128 else 64)
+        self.mov(d, self.sp_slot(8 * slot, d.bits))
+
+    def sp_slot(self, off: int, bits: int) -> Mem:
+        """[sp, #off] for a stack argument or result; a q register access at an offset neither
+        the scaled (multiple of 16) nor the unscaled (below 256) form encodes goes through an
+        address register."""
+        if bits == 128 and off % 16 and off >= 256:
+            t = self.tmp()
+            if imm12(off):
+                self.ins("add", Reg(t), Reg(SP), Imm(off), defs=[t])
+            else:
+                self.int_const(t, off, 64)
+                self.ins("add", Reg(t), Reg(SP), Reg(t), defs=[t], uses=[t])
+            return Mem(t, 0, bits)
+        return Mem(SP, off, bits)
 
     def store_return(self, v: int, slot: int) -> None:
-        ra = self.R(v, 64)
+        ra = self.R(v, 128 if self.ty(v) == V128 else 64)
         self.ins("@store_fp", Imm(16 + 8 * slot), ra, uses=_regs_of(ra))
 
     def callee_ref(self, imm, index: int) -> int:
@@ -785,6 +814,7 @@ class Lowering(SizedRegLowering):
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     **common_rules(Lowering),
+    **simd_rules(Lowering),
     **{op: Lowering.r_alu for op in _ALU},
     _O.IMUL: Lowering.r_imul,
     **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},
