@@ -7,7 +7,7 @@ import functools
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
-from . import emit, isel, trampolines
+from . import emit, fastcalls, isel, trampolines
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -44,9 +44,12 @@ class X86_64Backend(ModuleCompiler):
     """Compiles IR functions of one module to x86_64 machine code."""
 
     target: TargetDesc = TARGET
+    #: v128 and the SIMD opcodes: SSE4.1 (isel_simd.py), which code_for's features require
+    simd = True
     isel = isel
     emit = emit
     trampolines = trampolines
+    fastcalls = fastcalls
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
