@@ -460,8 +460,7 @@ class Allocator:
                 spill_count += 2
                 return
             assign[x.reg] = Slot(spill_count)
-            # a vector takes slots i and i + 1 (the target addresses the pair)
-            spill_count += 2 if vreg_class[x.reg] is vector else 1
+            spill_count += 1
 
         seq_of = self.tables.seq_of
         vreg_class = func.vreg_class
