@@ -10,7 +10,8 @@ allows them:
   a single-use multiply feeding add/sub becomes madd/msub; remainders are sdiv/udiv + msub;
 - a single-use icmp/eqz/fcmp (or band with a bitmask immediate, as tst) in the same block as its
   brif/select/trapz/trapnz user is emitted at the user as a flag-setting compare followed by
-  b.cc/csel/fcsel; a comparison with zero and a plain i32/i64 condition branch with cbz/cbnz, a
+  b.cc/csel/fcsel; a comparison with zero, a plain i32/i64 condition and a SIMD lane test
+  (any_true, all_true) branch with cbz/cbnz, a
   single-bit test with tbz/tbnz (emit.py relaxes those to tst + b.cc in functions too large for
   their +-32 KiB reach);
 - memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
@@ -45,7 +46,7 @@ from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
-from .isel_simd import VEC, SimdLowering, VecOp, simd_rules
+from .isel_simd import LANE_TESTS, VEC, SimdLowering, VecOp, simd_rules
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
 #: the zero register (xzr/wzr); not allocatable, never tracked
@@ -265,6 +266,10 @@ class Lowering(SimdLowering, SizedRegLowering):
                 d = single(inst.args[0], _FUSE_COND + (Opcode.BAND,))
                 if d is not None and (d.opcode != Opcode.BAND or self.tst_mask(d) is not None):
                     self.fused.add(id(d))
+                elif op is not Opcode.SELECT:
+                    d = single(inst.args[0], LANE_TESTS)
+                    if d is not None:
+                        self.fused.add(id(d))
             elif op in _ALU:
                 positions = (1, 0) if _ALU[op] in _COMMUTES else (1,)
                 if op == Opcode.ISUB:
@@ -736,6 +741,8 @@ class Lowering(SimdLowering, SizedRegLowering):
         zero: c itself unfused, a fused eqz, or a fused icmp eq/ne against constant 0."""
         if d is None:
             return self.R(c), False
+        if d.opcode in LANE_TESTS:
+            return self.lane_test(d)
         if d.opcode == Opcode.EQZ:
             return self.R(d.args[0]), True
         if d.opcode == Opcode.ICMP and d.imm in (IntCC.EQ, IntCC.NE):

@@ -7,12 +7,14 @@ rest, where NEON differs from wasm:
 - shifts take the count modulo the lane width (``and`` first; a right shift by a register is
   ``sshl``/``ushl`` by the negated count, broadcast with ``dup``);
 - ``i8x16.swizzle`` is ``tbl``, whose out-of-range indices give 0 as wasm's do; ``shuffle`` is
-  ``tbl`` from the first operand and ``tbx`` from the second with the indices moved by 16;
+  one permute where its mask is one (mov, dup, rev16/32/64, ext, zip/uzp/trn 1/2 at any lane
+  width, either operand order), else ``tbl`` from the first operand and ``tbx`` from the
+  second with the indices moved by 16;
 - ``i64x2.mul`` has no NEON form: 32-bit partial products (``rev64``, ``mul``, ``addp``,
   ``shll``, ``umlal``);
 - ``bitmask`` shifts each lane's top bit to bit i of its lane (``ushr``, ``ushl`` by a constant)
   and adds the lanes (``addv``/``addp``); ``all_true`` is ``uminv`` (i64x2: ``cmeq #0`` and
-  ``addp``), ``any_true`` ``umaxv``;
+  ``addp``), ``any_true`` ``umaxv``, tested by cbz/cbnz when a branch or trap is their user;
 - ``q15mulr_sat_s`` is ``sqrdmulh`` (the same rounding and saturation); ``dot`` is ``smull``,
   ``smull2`` and ``addp``; narrowing ``sqxtn``/``sqxtun`` (+``2``); ``trunc_sat`` ``fcvtz[su]``
   (saturating, NaN -> 0), the f64x2 forms then ``sqxtn``/``uqxtn``;
@@ -39,6 +41,8 @@ from . import abi
 O = Opcode
 #: the register class of v128 values
 VEC = abi.reg_class(ValType.V128)
+#: the lane tests a conditional branch (brif, trapz, trapnz) absorbs (`lane_test`)
+LANE_TESTS = frozenset(op for op in O if op.value.endswith(("any_true", "all_true")))
 _ARR = {8: "16b", 16: "8h", 32: "4s", 64: "2d"}
 _HALF = {8: "8b", 16: "4h", 32: "2s", 64: "1d"}
 _ELEM = {8: "b", 16: "h", 32: "s", 64: "d"}
@@ -122,6 +126,11 @@ class SimdLowering:
         bits = _bits(inst.opcode)
         d = self.vdst(inst.results[0], _ARR[bits])
         x = inst.args[0]
+        c = self.consts.get(x)
+        if c is not None:
+            # a constant splat is a constant (movi or the literal pool)
+            self.vconst(d, sum((c & (1 << bits) - 1) << i for i in range(0, 128, bits)))
+            return
         if shape_of(inst.opcode).is_float:
             self.vins("dup", d, self.vv(x, f"{_ELEM[bits]}[0]"))
         else:
@@ -160,6 +169,21 @@ class SimdLowering:
         d = self.vdst(inst.results[0])
         if a == b:
             mask = tuple(i & 15 for i in mask)
+        perm = _PERMUTES.get(mask)
+        if perm is not None:
+            mn, form, x, y, k = perm
+            ops = [self.vv((a, b)[x], form), self.vv((a, b)[y], form)]
+            if mn == "mov":
+                self.vcopy(d, ops[0])
+            elif mn == "dup":
+                self.vins("dup", VecOp(d.reg, form), self.vv((a, b)[x], f"{_ELEM_OF[form]}[{k}]"))
+            elif mn.startswith("rev"):
+                self.vins(mn, VecOp(d.reg, form), ops[0])
+            elif mn == "ext":
+                self.vins("ext", VecOp(d.reg, form), *ops, Imm(k))
+            else:
+                self.vins(mn, VecOp(d.reg, form), *ops)
+            return
         if all(i < 16 for i in mask) or all(i >= 16 for i in mask):
             src = a if mask[0] < 16 else b
             k = self.vtmp()
@@ -200,23 +224,37 @@ class SimdLowering:
         self.vcopy(d, self.vv(c))
         self.vins("bsl", d, self.vv(a), self.vv(b), keep=True)
 
-    def r_any_true(self, inst: Inst) -> None:
-        t = self.vtmp("s")
-        self.vins("umaxv", t, self.vv(inst.args[0], "4s"))
-        self.test_lane0(t, inst.results[0], "ne")
-
-    def r_all_true(self, inst: Inst) -> None:
-        bits = _bits(inst.opcode)
+    def reduce_lanes(self, inst: Inst) -> tuple[VecOp, str]:
+        """The reduction of any_true/all_true `inst` into a scalar register (its other bits
+        zero) and the condition, compared with 0, under which the result is 1."""
         a = inst.args[0]
+        if inst.opcode is O.V128_ANY_TRUE:
+            t = self.vtmp("s")
+            self.vins("umaxv", t, self.vv(a, "4s"))
+            return t, "ne"
+        bits = _bits(inst.opcode)
         if bits == 64:
             t = self.vtmp("2d")
             self.vins("cmeq", t, self.vv(a, "2d"), Imm(0))
             self.vins("addp", VecOp(t.reg, "d"), VecOp(t.reg, "2d"))
-            self.test_lane0(VecOp(t.reg, "d"), inst.results[0], "eq")
-            return
+            return VecOp(t.reg, "d"), "eq"
         t = self.vtmp(_ELEM[bits])
         self.vins("uminv", t, self.vv(a, _ARR[bits]))
-        self.test_lane0(VecOp(t.reg, "s"), inst.results[0], "ne")
+        return VecOp(t.reg, "s"), "ne"
+
+    def lane_test(self, inst: Inst) -> tuple[Reg, bool]:
+        """any_true/all_true `inst` fused into its conditional branch: a register to compare
+        with zero and whether a true result means it is zero (the zero_test shape)."""
+        t, cc = self.reduce_lanes(inst)
+        g = Reg(self.tmp(), 64 if t.form == "d" else 32)
+        self.op("fmov", g, t)
+        return g, cc == "eq"
+
+    def r_any_true(self, inst: Inst) -> None:
+        t, cc = self.reduce_lanes(inst)
+        self.test_lane0(t, inst.results[0], cc)
+
+    r_all_true = r_any_true
 
     def test_lane0(self, t: VecOp, result: int, cc: str) -> None:
         """result <- (the scalar t, its other bits zero) compared with 0 by `cc` (1 or 0)."""
@@ -454,6 +492,60 @@ for _op in O:
 _UNARY[O.F64X2_PROMOTE_LOW_F32X4] = ("fcvtl", "2d")
 #: the source arrangement of the unary instructions whose source differs from the result's
 _UNARY_SRC = {O.F64X2_PROMOTE_LOW_F32X4: "2s", O.F32X4_DEMOTE_F64X2_ZERO: "2d"}
+
+
+_ELEM_OF = {"16b": "b", "8h": "h", "4s": "s", "2d": "d"}
+
+
+def _permutes() -> dict[tuple[int, ...], tuple[str, str, int, int, int]]:
+    """Shuffle masks that one NEON permute computes: mask -> (mnemonic, arrangement, first
+    operand, second operand (0: a, 1: b), immediate). Masks that read only a (indices < 16)
+    also stand for the same permute with b in place of a (indices + 16); the first entry made
+    for a mask wins (cheapest first)."""
+    table: dict[tuple[int, ...], tuple[str, str, int, int, int]] = {}
+
+    def add(mask, entry) -> None:
+        table.setdefault(tuple(mask), entry)
+        if all(i < 16 for i in mask):
+            mn, form, x, y, k = entry
+            table.setdefault(tuple(i + 16 for i in mask), (mn, form, 1 - x, 1 - y, k))
+
+    add(range(16), ("mov", "16b", 0, 0, 0))
+    for size in (1, 2, 4, 8):
+        n, form = 16 // size, _ARR[8 * size]
+        for e in range(n):
+            add([e * size + t for _ in range(n) for t in range(size)], ("dup", form, 0, 0, e))
+    for container in (2, 4, 8):
+        for size in (1, 2, 4):
+            if size < container:
+                add([(i // container) * container
+                     + (container // size - 1 - (i % container) // size) * size + i % size
+                     for i in range(16)], (f"rev{8 * container}", _ARR[8 * size], 0, 0, 0))
+    for k in range(1, 16):
+        add([k + i for i in range(16)], ("ext", "16b", 0, 1, k))
+        add([(16 + k + i) % 32 for i in range(16)], ("ext", "16b", 1, 0, k))
+        add([(k + i) % 16 for i in range(16)], ("ext", "16b", 0, 0, k))
+    for size in (8, 4, 2, 1):
+        n, form = 16 // size, _ARR[8 * size]
+        half = n // 2
+        elements = {
+            "zip1": [e for i in range(half) for e in (i, n + i)],
+            "zip2": [e for i in range(half, n) for e in (i, n + i)],
+            "uzp1": list(range(0, 2 * n, 2)), "uzp2": list(range(1, 2 * n, 2)),
+            "trn1": [e for i in range(0, n, 2) for e in (i, n + i)],
+            "trn2": [e for i in range(1, n, 2) for e in (i, n + i)],
+        }
+        for mn, els in elements.items():
+            for x in (0, 1):
+                # with the operands swapped, element e of (b, a) is element e +- n of (a, b)
+                mask = [((e + n * x) % (2 * n)) * size + t for e in els for t in range(size)]
+                add(mask, (mn, form, x, 1 - x, 0))
+                add([i & 15 for i in mask], (mn, form, 0, 0, 0))
+    return table
+
+
+#: shuffle masks computed by one permute instruction (see _permutes)
+_PERMUTES = _permutes()
 
 
 def simd_rules(cls: type) -> dict[Opcode, Callable]:

@@ -20,6 +20,9 @@ PROGRAM = """(module
   (import "host" "mix" (func $mix (param i32 v128 f64 v128) (result v128 i32 v128)))
   (global $g (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
   (memory 1)
+  (data (i32.const 0) "\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01"
+    "\\01\\02\\03\\04\\05\\06\\07\\08\\09\\0a\\0b\\0c\\0d\\0e\\0f\\10\\11\\12\\13\\14\\15\\16\\17\\18"
+    "\\19\\1a\\00\\00\\1d\\1e\\1f\\20")
   (func $id (param v128) (result v128) (local.get 0))
   (func (export "across_call") (param v128 v128) (result v128)
     (local $t v128)
@@ -79,6 +82,23 @@ PROGRAM = """(module
     (v128.store offset=3 (local.get 0) (local.get 1))
     (v128.store16_lane offset=1 5 (local.get 0) (i16x8.splat (i32.const 0x1234)))
     (v128.load32_lane offset=8 2 (local.get 0) (v128.load offset=3 (local.get 0))))
+  ;; memchr-like scans: a branch on any_true / all_true (fused into cbz/cbnz)
+  (func (export "find") (param $p i32) (param $byte i32) (result i32)
+    (local $needle v128)
+    (local.set $needle (i8x16.splat (local.get $byte)))
+    (block $found
+      (loop $scan
+        (br_if $found (v128.any_true (i8x16.eq (v128.load (local.get $p)) (local.get $needle))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $scan (i32.lt_u (local.get $p) (i32.const 65520)))))
+    (local.get $p))
+  (func (export "skip") (param $p i32) (result i32)
+    (loop $scan
+      (if (i64x2.all_true (v128.load (local.get $p)))
+        (then (local.set $p (i32.add (local.get $p) (i32.const 16))) (br $scan)))
+      (if (i16x8.all_true (v128.load (local.get $p)))
+        (then (local.set $p (i32.add (local.get $p) (i32.const 2))) (br $scan))))
+    (local.get $p))
   (func (export "shuffle") (param v128 v128) (result v128)
     (i8x16.shuffle 0 17 2 19 4 21 6 23 31 30 29 28 3 3 3 3 (local.get 0) (local.get 1)))
 )"""
@@ -126,6 +146,8 @@ CALLS = [
     ("shuffle", (A, B)),
     ("many", (5, A, B, 1, 2, 3, 4, 5, 6, 0.25, M128, 7, 8, B)),
     ("call_wide", (A, B)),
+    ("find", (0, 0x13)), ("find", (0, 0x01)), ("find", (0, 0xEE)), ("find", (8, 0x1E)),
+    ("skip", (0,)), ("skip", (3,)),
     ("wide", (9, *range(1, 9), 0.5, *(A * k & M128 for k in range(32)))),
 ]
 
@@ -192,3 +214,28 @@ def test_neon_instructions_are_chosen():
     assert "sshl v" in text and "#31" in text and "neg w" in text
     # a constant movi cannot make comes from the literal pool
     assert "ldr q" in text and ".quad 283686952306183" in text
+
+
+PERMUTES = """function 0 "zip"(v128, v128) -> (v128) {
+block0(v0:v128, v1:v128):
+    v2:v128 = i8x16.shuffle 0.1.16.17.2.3.18.19.4.5.20.21.6.7.22.23 v0, v1
+    return v2
+}
+function 1 "ext"(v128, v128) -> (v128) {
+block0(v0:v128, v1:v128):
+    v2:v128 = i8x16.shuffle 29.30.31.0.1.2.3.4.5.6.7.8.9.10.11.12 v0, v1
+    return v2
+}
+function 2 "dup"(v128, v128) -> (v128) {
+block0(v0:v128, v1:v128):
+    v2:v128 = i8x16.shuffle 28.29.30.31.28.29.30.31.28.29.30.31.28.29.30.31 v0, v1
+    return v2
+}
+"""
+
+
+def test_shuffles_that_are_one_permute():
+    text = assembly(PERMUTES)
+    assert "zip1 v" in text and ".8h" in text and "ext v" in text and "#13" in text
+    assert "dup v" in text and ".s[3]" in text
+    assert "tbl" not in text and "ldr q" not in text

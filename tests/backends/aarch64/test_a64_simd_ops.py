@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from backends.aarch64.isel_simd import _PERMUTES
 from engine import Config, Engine, Instance, Module, Store
 from engine.ir.ir import ImmKind, Opcode
 from engine.ir.simd import SIGNATURES, lane_count, shape_of
@@ -27,7 +28,17 @@ _INT_LANE_EDGES = {8: [0, 1, 0x7F, 0x80, 0xFF, 0x81, 0x7E],
 _SHUFFLES = [tuple(range(16)), tuple(range(16, 32)), tuple(i ^ 1 for i in range(16)),
              (0, 17, 2, 19, 4, 21, 6, 23, 8, 25, 10, 27, 12, 29, 14, 31),
              (31, 0, 30, 1, 29, 2, 28, 3, 27, 4, 26, 5, 25, 6, 24, 7),
-             tuple(range(3, 19)), (5,) * 16]
+             tuple(range(3, 19)), (5,) * 16,
+             # one permute each: zip1 .8h, uzp2 .4s, trn1 .16b, zip2 .2d (b, a), ext (b, a),
+             # rev64 .4s, dup .4s lane 3, zip1 of a with itself; then no permute (tbl)
+             (0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23),
+             (4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31),
+             (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+             (24, 25, 26, 27, 28, 29, 30, 31, 8, 9, 10, 11, 12, 13, 14, 15),
+             (29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+             (4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11),
+             (12, 13, 14, 15) * 4, (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
+             (1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 31)]
 #: float operators whose NaN results are any arithmetic (quiet) NaN, not one bit pattern
 _LOOSE = {"add", "sub", "mul", "div", "sqrt", "min", "max", "ceil", "floor", "trunc",
           "nearest", "demote_f64x2_zero", "promote_low_f32x4", "convert_i32x4_s"}
@@ -183,3 +194,20 @@ def test_simd_op_matches_numerics(exports, case):
                                       hex(want))
         checked += 1
     assert checked > 0
+
+
+def test_every_single_permute_shuffle():
+    # each mask isel_simd lowers to one permute instruction, run against the definition
+    masks = sorted(_PERMUTES)
+    wat = "(module\n" + "\n".join(
+        f'(func (export "s{k}") (param v128 v128) (result v128)\n'
+        f'  (i8x16.shuffle {" ".join(map(str, m))} (local.get 0) (local.get 1)))'
+        for k, m in enumerate(masks)) + "\n)"
+    engine = Engine(Config(strategy="compiler", target="aarch64"))
+    store = Store(engine)
+    ex = Instance(store, Module(engine, wat), []).exports(store)
+    a = int.from_bytes(bytes(range(0x10, 0x20)), "little")
+    b = int.from_bytes(bytes(range(0xA0, 0xB0)), "little")
+    shuffle = SIMD_FUNCS[Opcode.I8X16_SHUFFLE]
+    for k, m in enumerate(masks):
+        assert ex[f"s{k}"](store, a, b) == shuffle(a, b, m), (m, _PERMUTES[m])
