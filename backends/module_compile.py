@@ -28,8 +28,6 @@ class ModuleCompiler:
 
     target: TargetDesc
     features: frozenset[str]
-    #: whether the target's lowering, allocator and trampolines handle v128 and the SIMD opcodes
-    simd: bool = False
     #: the target's instruction selection (its `Lowering`), emission (`SpillMoves`,
     #: `frame_for`, `FunctionEmitter`) and trampolines (`common_stubs`, `entry_trampoline`,
     #: `exit_trampoline`) modules
@@ -93,7 +91,7 @@ class ModuleCompiler:
         """`funcs`: IR functions with their wasm index set. `entry_sigs` / `exit_sigs`:
         (params, results) pairs that need an entry (host -> wasm) or exit (wasm -> host)
         trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
-        if not self.simd:
+        if self.simd_missing():
             self._refuse_simd(funcs, (*entry_sigs, *exit_sigs))
         parts: list[str] = []
         symbols: list[str] = []
@@ -113,19 +111,23 @@ class ModuleCompiler:
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
 
+    def simd_missing(self) -> str | None:
+        """Hook: why this backend cannot compile v128 and the SIMD opcodes (None: it can). A
+        target whose lowering, allocator moves and trampolines handle them answers None."""
+        return f"SIMD (v128) on the {self.target.name} backend"
+
     def _refuse_simd(self, funcs: Sequence, sigs: Iterable[Sequence]) -> None:
         """UnsupportedError if the module uses v128 anywhere (code or signatures)."""
         v128 = ValType.V128
         if any(v128 in f.value_types for f in funcs) or \
                 any(v128 in params or v128 in results for params, results in sigs):
-            raise UnsupportedError(f"SIMD (v128) on the {self.target.name} "
-                                   "backend")
+            raise UnsupportedError(self.simd_missing())
 
     def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
         """Exit trampolines for extra signatures, with their own copy of the trap stub (code
         that can be mapped on its own, e.g. for a host function of a type a module never
         declares that reaches it through a table)."""
-        if not self.simd:
+        if self.simd_missing():
             self._refuse_simd((), exit_sigs)
         parts = self.common_stubs()
         symbols = [TRAP_SYMBOL]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import engine as E
+from backends.x86_64 import X86_64Backend
 
 M128 = (1 << 128) - 1
 V128 = E.ValType.v128()
@@ -112,3 +113,20 @@ def test_interpreter_values():
 @pytest.mark.parametrize("name", ["x86_64", "x86_64-emulated", "aarch64"])
 def test_machine_code_matches_interpreter(name):
     assert _run(name) == _run("interpreter")
+
+
+def test_precompiled_artifact_carries_simd_code():
+    eng = E.Engine(E.Config(**CONFIGS["x86_64"]))
+    data = eng.precompile_module(_WAT)
+    store = E.Store(eng)
+    module = E.Module.deserialize(eng, data)
+    host = E.Func(store, E.FuncType([V128, I32], [V128, I32]), lambda v, k: [v, k])
+    glob = E.Global(store, E.GlobalType(V128, True), 0)
+    ex = E.Instance(store, module, [host, glob]).exports(store)
+    assert ex["spread"](store, 5)[3] == 40
+
+
+def test_x86_64_without_sse41_refuses_simd():
+    assert X86_64Backend(frozenset({"popcnt"})).simd_missing() == \
+        "SIMD (v128) on x86_64 without SSE4.1"
+    assert X86_64Backend(frozenset({"sse4.1"})).simd_missing() is None
