@@ -8,6 +8,8 @@ on the interpreter, and the two must agree bit for bit; a few results are also c
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import Config, Engine, Func, FuncType, Instance, Module, Store, ValType
@@ -239,3 +241,19 @@ def test_shuffles_that_are_one_permute():
     assert "zip1 v" in text and ".8h" in text and "ext v" in text and "#13" in text
     assert "dup v" in text and ".s[3]" in text
     assert "tbl" not in text and "ldr q" not in text
+
+
+KERNELS = Path(__file__).resolve().parents[3] / "benchmarks" / "kernels"
+
+
+@pytest.mark.parametrize("kernel", ["bytecount", "saxpy", "blur16"])
+def test_clang_simd_kernels_agree_with_the_interpreter(kernel):
+    # C compiled by clang -msimd128 (benchmarks/kernels/simd): real compiler output
+    wat = (KERNELS / f"{kernel}.wat").read_text()
+    answers = []
+    for config in (Config(strategy="interpreter"), Config(strategy="compiler", target="aarch64")):
+        engine = Engine(config)
+        store = Store(engine)
+        run = Instance(store, Module(engine, wat), []).exports(store)["run"]
+        answers.append(run(store, 1))
+    assert answers[0] == answers[1]
