@@ -106,6 +106,38 @@ PROGRAM = """(module
 )"""
 
 
+def _three_operand_pressure(n: int = 28) -> str:
+    """n vectors live at once, combined by the instructions that read three vector registers
+    (bsl for bitselect, pmin, select; tbx for a two-operand shuffle; umlal for i64x2.mul) while
+    all of them stay live: operands come from spill slots at once."""
+    lets = " ".join(f"(i64x2.add (local.get 0) (i64x2.splat (i64.const {k * 104729 + 1})))"
+                    for k in range(n))
+    sets = " ".join(f"(local.set {2 + n - 1 - k})" for k in range(n))
+    acc = "(local.get 0)"
+    for k in range(n):
+        a, b, c = (2 + k, 2 + (k * 7 + 3) % n, 2 + (k * 11 + 5) % n)
+        op = k % 5
+        if op == 0:
+            term = f"(v128.bitselect (local.get {a}) (local.get {b}) (local.get {c}))"
+        elif op == 1:
+            term = f"(f32x4.pmin (local.get {a}) (local.get {b}))"
+        elif op == 2:
+            term = (f"(select (local.get {a}) (local.get {b}) "
+                    f"(i32x4.extract_lane 1 (local.get {c})))")
+        elif op == 3:
+            term = (f"(i8x16.shuffle 0 17 2 19 4 21 6 23 31 30 29 28 3 3 3 3 "
+                    f"(local.get {a}) (local.get {b}))")
+        else:
+            term = f"(i64x2.mul (local.get {a}) (local.get {b}))"
+        acc = f"(v128.xor {acc} {term})"
+    keep = "(local.get 2)"
+    for k in range(1, n):
+        keep = f"(i32x4.add {keep} (local.get {2 + k}))"
+    return (f'  (func (export "three") (param v128 i32) (result v128) '
+            f"(local {' '.join(['v128'] * n)}) {lets} {sets} "
+            f"(v128.xor {acc} {keep}))\n")
+
+
 def _program() -> str:
     n = 30
     lets = " ".join(f"(i32x4.add (local.get 0) (i32x4.splat (i32.const {k * 7919})))"
@@ -117,7 +149,8 @@ def _program() -> str:
         mix = f"({op} {mix} (local.get {3 + k}))"
     body = (f"(local {' '.join(['v128'] * n)}) {lets} {sets} (local.set $r {mix}) "
             f"(i32x4.add (local.get $r) (i32x4.splat (local.get 1)))")
-    return PROGRAM.replace("(local $r v128)\n    PRESSURE", "(local $r v128) " + body)
+    text = PROGRAM.replace("(local $r v128)\n    PRESSURE", "(local $r v128) " + body)
+    return text[:text.rindex(")")] + _three_operand_pressure() + ")"
 
 
 def _host_mix(a: int, v: int, x: float, w: int):
@@ -147,7 +180,7 @@ CALLS = [
     ("mem", (100, A)), ("mem", (65536 - 18, B)), ("mem", (65536 - 19, A)),
     ("shuffle", (A, B)),
     ("many", (5, A, B, 1, 2, 3, 4, 5, 6, 0.25, M128, 7, 8, B)),
-    ("call_wide", (A, B)),
+    ("call_wide", (A, B)), ("three", (A, 0)), ("three", (B, 1)),
     ("find", (0, 0x13)), ("find", (0, 0x01)), ("find", (0, 0xEE)), ("find", (8, 0x1E)),
     ("skip", (0,)), ("skip", (3,)),
     ("wide", (9, *range(1, 9), 0.5, *(A * k & M128 for k in range(32)))),
