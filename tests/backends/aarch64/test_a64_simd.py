@@ -31,6 +31,13 @@ PROGRAM = """(module
     (local.set $t (i32x4.add (local.get 0) (local.get 1)))
     (drop (call $id (local.get 1)))
     (i32x4.mul (local.get $t) (call $id (local.get 0))))
+  (func (export "select_after_call") (param v128 v128 v128) (result v128)
+    (local $a v128) (local $b v128) (local $c v128)
+    (local.set $a (i8x16.add (local.get 0) (local.get 1)))
+    (local.set $b (i8x16.sub (local.get 1) (local.get 2)))
+    (local.set $c (v128.xor (local.get 2) (local.get 0)))
+    (drop (call $id (local.get 0)))
+    (v128.bitselect (local.get $a) (local.get $b) (local.get $c)))
   (func $many (export "many") (param i32 v128 v128 v128 v128 v128 v128 v128 v128 f64 v128 v128 i32 v128)
         (result v128 v128 v128 i32 v128)
     (local.get 13) (local.get 11) (local.get 10) (local.get 12)
@@ -181,6 +188,7 @@ CALLS = [
     ("shuffle", (A, B)),
     ("many", (5, A, B, 1, 2, 3, 4, 5, 6, 0.25, M128, 7, 8, B)),
     ("call_wide", (A, B)), ("three", (A, 0)), ("three", (B, 1)),
+    ("select_after_call", (A, B, M128 // 3)),
     ("find", (0, 0x13)), ("find", (0, 0x01)), ("find", (0, 0xEE)), ("find", (8, 0x1E)),
     ("skip", (0,)), ("skip", (3,)),
     ("wide", (9, *range(1, 9), 0.5, *(A * k & M128 for k in range(32)))),
