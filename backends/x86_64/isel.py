@@ -159,7 +159,13 @@ class Lowering(SizedRegLowering):
             return self.mf.vreg_class[r] is not _INT
         return 16 <= r < 32
 
+    def plan(self, reachable) -> None:
+        isel_simd.plan(self)
+
     def materialize(self, r: int, ty, value: int) -> None:
+        if ty is V128:
+            isel_simd.const(self, value, Reg(r, 128))
+            return
         if ty in (F32, F64):
             if value == 0:
                 self.ins("xorps", Reg(r), Reg(r), defs=[r])
