@@ -27,6 +27,7 @@ from engine.environ.helpers import HELPER_INDEX, Helper
 from engine.wasm.types import ValType
 from ..base import TRAP_SYMBOL
 from . import abi
+from ..callconv import buffer_offsets, words
 from .emit import sp_adjust
 from .target import reg_name
 
@@ -62,20 +63,6 @@ def _sized(n: int) -> int:
     return (n + 15) & ~15
 
 
-def buffer_offsets(types) -> list[int]:
-    """Byte offset of each value in an argument/result buffer (8 bytes each, 16 for v128)."""
-    out, pos = [], 0
-    for t in types:
-        out.append(pos)
-        pos += 16 if t is ValType.V128 else 8
-    return out
-
-
-def _words(t) -> range:
-    """The 8-byte words of one value (two for a v128)."""
-    return range(2 if t is ValType.V128 else 1)
-
-
 def _access(op: str, reg: int, t, base: str, off: int) -> list[str]:
     """ldr/str of register `reg` holding a value of type t at [base, #off] (a q register at
     an offset the scaled form cannot encode through x9)."""
@@ -105,7 +92,7 @@ def entry_trampoline(name: str, params, results) -> list[str]:
     lines += [f"  str x29, [x9, #{V.STATE_ENTRY_SP}]", "  mov x17, x1", "  mov x16, x2"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:
-            for w in _words(params[i]):
+            for w in words(params[i]):
                 lines += [f"  ldr x9, [x16, #{poff[i] + 8 * w}]",
                           f"  str x9, [sp, #{8 * (loc.stack + w)}]"]
     for i, loc in enumerate(plocs):
@@ -116,7 +103,7 @@ def entry_trampoline(name: str, params, results) -> list[str]:
         if loc.reg is not None:
             lines += _access("str", loc.reg, results[i], "x16", roff[i])
         else:
-            for w in _words(results[i]):
+            for w in words(results[i]):
                 lines += [f"  ldr x9, [sp, #{8 * (loc.stack + w)}]",
                           f"  str x9, [x16, #{roff[i] + 8 * w}]"]
     lines += ["  mov w0, #0", f"  b {ENTRY_RETURN}"]
@@ -127,15 +114,15 @@ def exit_trampoline(name: str, params, results) -> list[str]:
     plocs, _ = abi.assign(params)
     rlocs, _ = abi.assign(results, results=True)
     poff, roff = buffer_offsets(params), buffer_offsets(results)
-    words = max(sum(len(_words(t)) for t in params), sum(len(_words(t)) for t in results), 1)
-    size = _sized(8 * words)
+    nwords = max(sum(len(words(t)) for t in params), sum(len(words(t)) for t in results), 1)
+    size = _sized(8 * nwords)
     lines = [f"{name}:", "  stp x29, x30, [sp, #-16]!", "  mov x29, sp",
              *(f"  {line}" for line in sp_adjust("sub", size))]
     for i, loc in enumerate(plocs):
         if loc.reg is not None:
             lines += _access("str", loc.reg, params[i], "sp", poff[i])
         else:
-            for w in _words(params[i]):
+            for w in words(params[i]):
                 lines += [f"  ldr x9, [x29, #{16 + 8 * (loc.stack + w)}]",
                           f"  str x9, [sp, #{poff[i] + 8 * w}]"]
     lines += ["  mov x0, x28", "  mov x1, sp",
@@ -144,7 +131,7 @@ def exit_trampoline(name: str, params, results) -> list[str]:
               "  blr x16", f"  cbnz w0, {name}_trap"]
     for i, loc in enumerate(rlocs):
         if loc.stack is not None:
-            for w in _words(results[i]):
+            for w in words(results[i]):
                 lines += [f"  ldr x9, [sp, #{roff[i] + 8 * w}]",
                           f"  str x9, [x29, #{16 + 8 * (loc.stack + w)}]"]
     for i, loc in enumerate(rlocs):
