@@ -149,8 +149,10 @@ class FunctionEmitter(EmitterBase):
 
     def _within_reach(self, lines: list[str]) -> list[str]:
         """Relax tbz/tbnz to tst + b.eq/b.ne in a function too long for their reach; refuse a
-        function too long for conditional branches at all."""
-        count = sum(1 for line in lines if line.startswith("  "))
+        function too long for conditional branches (and pc-relative literal loads) at all."""
+        # in 4-byte words: a literal-pool .quad is two (ldr q of the pool has b.cond's reach)
+        count = sum(2 if line.startswith("  .quad") else 1 for line in lines
+                    if line.startswith("  "))
         if count >= _TBZ_REACH:
             relaxed = []
             for line in lines:

@@ -71,6 +71,8 @@ PROGRAM = """(module
     (global.get $g))
   (func (export "select") (param v128 v128 i32) (result v128)
     (select (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "select_cmp") (param v128 v128 i32 i32) (result v128)
+    (select (local.get 0) (local.get 1) (i32.lt_s (local.get 2) (local.get 3))))
   (func (export "swap_loop") (param v128 v128 i32) (result v128)
     (local $x v128) (local $y v128) (local $t v128)
     (local.set $x (local.get 0)) (local.set $y (local.get 1))
@@ -189,6 +191,7 @@ CALLS = [
     ("many", (5, A, B, 1, 2, 3, 4, 5, 6, 0.25, M128, 7, 8, B)),
     ("call_wide", (A, B)), ("three", (A, 0)), ("three", (B, 1)),
     ("select_after_call", (A, B, M128 // 3)),
+    ("select_cmp", (A, B, -1, 0)), ("select_cmp", (A, B, 5, 0)), ("select_cmp", (A, B, 0, 0)),
     ("find", (0, 0x13)), ("find", (0, 0x01)), ("find", (0, 0xEE)), ("find", (8, 0x1E)),
     ("skip", (0,)), ("skip", (3,)),
     ("wide", (9, *range(1, 9), 0.5, *(A * k & M128 for k in range(32)))),
