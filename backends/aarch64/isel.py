@@ -500,10 +500,11 @@ class Lowering(SimdLowering, SizedRegLowering):
             cc = self.cond(c)
             m = self.tmp()
             self.ins("csetm", Reg(m), cc, defs=[m])
-            d = VecOp(self.dst(inst.results[0]), "2d")
+            d = VecOp(self.three_reg(inst).reg, "2d")
             self.ins("dup", d, Reg(m), defs=[d.reg], uses=[m])
             self.ins("bsl", VecOp(d.reg, "16b"), self.vv(a), self.vv(b), defs=[d.reg],
                      uses=[d.reg, self.vreg(a), self.vreg(b)])
+            self.done(inst, d)
             return
         d = self.D(inst.results[0])
         ra, rb = self.Rz(a), self.Rz(b)

@@ -1,10 +1,11 @@
 """aarch64 registers and the internal calling convention's register roles (AAPCS64 based).
 
-Numbering: 0-30 are x0-x30, 31 is sp, 32-63 are the SIMD/FP registers v0-v31 (used as s/d).
-Pinned: x28 (vmctx of the running instance), x27 (base of linear memory 0: loaded by the entry
-trampoline and by the prologue of functions that access memory, reloaded after calls), x29 (frame
-pointer), x30 (link register). Scratch, never allocated: x16, x17 (IP0/IP1: spill reloads,
-move cycles, call targets), d30, d31. x18 (the platform register) is never touched.
+Numbering: 0-30 are x0-x30, 31 is sp, 32-63 are the SIMD/FP registers v0-v31 (used as s/d, q
+for v128). Pinned: x28 (vmctx of the running instance), x27 (base of linear memory 0: loaded by
+the entry trampoline and by the prologue of functions that access memory, reloaded after
+calls), x29 (frame pointer), x30 (link register). Scratch, never allocated: x16, x17 (IP0/IP1:
+spill reloads, move cycles, call targets), v30, v31 (floats and vectors alike). x18 (the
+platform register) is never touched.
 Callee-saved per AAPCS64: x19-x28 and the low 64 bits of v8-v15; everything else a call
 clobbers. Arguments: x0-x7 / d0-d7, results x0, x1 / d0, d1, the rest on the stack (abi.py).
 v128 values (class VECTOR) live in the same v registers as floats and travel in the float
