@@ -34,7 +34,6 @@ from engine.ir.ir import Inst, Opcode
 from engine.ir.simd import ACCESS_SIZE, shape_of
 from engine.wasm.types import ValType
 
-from ..base import RegClass
 from ..mir import Imm, Mem, Reg
 from . import abi
 
@@ -44,7 +43,7 @@ VEC = abi.reg_class(ValType.V128)
 #: the lane tests a conditional branch (brif, trapz, trapnz) absorbs (`lane_test`)
 LANE_TESTS = frozenset(op for op in O if op.value.endswith(("any_true", "all_true")))
 _ARR = {8: "16b", 16: "8h", 32: "4s", 64: "2d"}
-_HALF = {8: "8b", 16: "4h", 32: "2s", 64: "1d"}
+_HALF = {8: "8b", 16: "4h", 32: "2s"}
 _ELEM = {8: "b", 16: "h", 32: "s", 64: "d"}
 
 

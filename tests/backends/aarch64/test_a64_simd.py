@@ -1,9 +1,11 @@
 """SIMD on the aarch64 backend beyond what the 2.0/simd spec files reach: v128 values across
 calls (spilled: vectors live only in caller-saved registers), passed on the stack and returned
-past the result registers (from wasm and from the host through the entry trampoline), through host functions (exit trampolines) and the entry trampoline at
-unaligned buffer offsets, in globals, select, loop-carried block parameters that swap, more live
-vectors than registers, and a precompiled artifact. Every export runs on aarch64 (Unicorn) and
-on the interpreter, and the two must agree bit for bit; a few results are also checked by value.
+past the result registers (from wasm, and from the host through the entry trampoline at
+unaligned buffer offsets), through host functions (exit trampolines), in globals, select,
+loop-carried block parameters that swap, branches on lane tests, more live vectors than
+registers, clang-compiled kernels and a precompiled artifact. Every export runs on aarch64
+(Unicorn) and on the interpreter, and the two must agree bit for bit; a few results are also
+checked by value.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ PROGRAM = """(module
   (global $g (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
   (memory 1)
   (data (i32.const 0) "\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01\\01"
-    "\\01\\02\\03\\04\\05\\06\\07\\08\\09\\0a\\0b\\0c\\0d\\0e\\0f\\10\\11\\12\\13\\14\\15\\16\\17\\18"
-    "\\19\\1a\\00\\00\\1d\\1e\\1f\\20")
+    "\\01\\02\\03\\04\\05\\06\\07\\08\\09\\0a\\0b\\0c\\0d\\0e\\0f\\10"
+    "\\11\\12\\13\\14\\15\\16\\17\\18\\19\\1a\\00\\00\\1d\\1e\\1f\\20")
   (func $id (param v128) (result v128) (local.get 0))
   (func (export "across_call") (param v128 v128) (result v128)
     (local $t v128)
@@ -38,19 +40,12 @@ PROGRAM = """(module
     (local.set $c (v128.xor (local.get 2) (local.get 0)))
     (drop (call $id (local.get 0)))
     (v128.bitselect (local.get $a) (local.get $b) (local.get $c)))
-  (func $many (export "many") (param i32 v128 v128 v128 v128 v128 v128 v128 v128 f64 v128 v128 i32 v128)
+  (func $many (export "many")
+        (param i32 v128 v128 v128 v128 v128 v128 v128 v128 f64 v128 v128 i32 v128)
         (result v128 v128 v128 i32 v128)
     (local.get 13) (local.get 11) (local.get 10) (local.get 12)
     (i64x2.add (local.get 1) (local.get 8)))
-  (func $wide (export "wide") (param i32 v128 v128 v128 v128 v128 v128 v128 v128 f64 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128) (result v128 v128 f64 v128 v128)
-    (local.get 9) (drop) (local.get 41) (local.get 37) (f64.const 0.5) (local.get 39) (i64x2.add (local.get 40) (local.get 1)))
-  (func (export "call_wide") (param v128 v128) (result v128)
-    (local $a v128) (local $b v128) (local $x f64) (local $c v128) (local $d v128)
-    (call $wide (i32.const 1) (i32x4.add (local.get 0) (i32x4.splat (i32.const 0))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 1))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 2))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 3))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 4))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 5))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 6))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 7))) (f64.const 3.0) (i32x4.add (local.get 1) (i32x4.splat (i32.const 9))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 10))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 11))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 12))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 13))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 14))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 15))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 16))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 17))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 18))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 19))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 20))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 21))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 22))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 23))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 24))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 25))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 26))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 27))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 28))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 29))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 30))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 31))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 32))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 33))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 34))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 35))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 36))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 37))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 38))) (i32x4.add (local.get 1) (i32x4.splat (i32.const 39))) (i32x4.add (local.get 0) (i32x4.splat (i32.const 40))))
-    (local.set $d) (local.set $c) (local.set $x) (local.set $b) (local.set $a)
-    (v128.xor (v128.xor (local.get $a) (local.get $b))
-              (v128.xor (local.get $c) (i64x2.add (local.get $d)
-                        (i64x2.splat (i64.trunc_f64_s (local.get $x)))))))
+WIDE
   (func (export "stack_args") (param v128 v128) (result v128)
     (local $a v128) (local $b v128) (local $c v128) (local $n i32) (local $e v128)
     (call $many (i32.const 7) (local.get 0) (local.get 1) (local.get 0) (local.get 1)
@@ -115,6 +110,27 @@ PROGRAM = """(module
 )"""
 
 
+def _wide(n: int = 40) -> str:
+    """$wide takes n + 2 arguments (8 v128 in registers, then an f64 and n - 8 v128 on the
+    stack: offsets past 256 and not multiples of 16) and returns five values (two in
+    registers, three on the stack); call_wide calls it from wasm."""
+    params = " ".join(["v128"] * 8 + ["f64"] + ["v128"] * (n - 8))
+    args = " ".join("(f64.const 3.0)" if k == 8 else
+                    f"(i32x4.add (local.get {k % 2}) (i32x4.splat (i32.const {k})))"
+                    for k in range(n + 1))
+    return f"""  (func $wide (export "wide") (param i32 {params})
+        (result v128 v128 f64 v128 v128)
+    (local.get 9) (drop) (local.get {n + 1}) (local.get {n - 3}) (f64.const 0.5)
+    (local.get {n - 1}) (i64x2.add (local.get {n}) (local.get 1)))
+  (func (export "call_wide") (param v128 v128) (result v128)
+    (local $a v128) (local $b v128) (local $x f64) (local $c v128) (local $d v128)
+    (call $wide (i32.const 1) {args})
+    (local.set $d) (local.set $c) (local.set $x) (local.set $b) (local.set $a)
+    (v128.xor (v128.xor (local.get $a) (local.get $b))
+              (v128.xor (local.get $c) (i64x2.add (local.get $d)
+                        (i64x2.splat (i64.trunc_f64_s (local.get $x)))))))"""
+
+
 def _three_operand_pressure(n: int = 28) -> str:
     """n vectors live at once, combined by the instructions that read three vector registers
     (bsl for bitselect, pmin, select; tbx for a two-operand shuffle; umlal for i64x2.mul) while
@@ -159,6 +175,7 @@ def _program() -> str:
     body = (f"(local {' '.join(['v128'] * n)}) {lets} {sets} (local.set $r {mix}) "
             f"(i32x4.add (local.get $r) (i32x4.splat (local.get 1)))")
     text = PROGRAM.replace("(local $r v128)\n    PRESSURE", "(local $r v128) " + body)
+    text = text.replace("WIDE\n", _wide() + "\n")
     return text[:text.rindex(")")] + _three_operand_pressure() + ")"
 
 
