@@ -25,7 +25,6 @@ from .target import HEAP, RSP, VMCTX
 
 O = Opcode
 _VEC, _INT = RegClass.VECTOR, RegClass.INT
-M64 = (1 << 64) - 1
 
 
 class VConst(NamedTuple):
@@ -49,6 +48,7 @@ def vt(lw) -> Reg:
 
 
 def it(lw, bits: int = 64) -> Reg:
+    """A fresh integer temporary of `bits` width."""
     return Reg(lw.tmp(_INT), bits)
 
 
