@@ -21,6 +21,7 @@ CONFIGS = {
     "interpreter": {"strategy": "interpreter"},
     "x86_64": {"strategy": "compiler", "target": "x86_64"},
     "x86_64-emulated": {"strategy": "compiler", "target": "x86_64", "emulate": True},
+    "aarch64": {"strategy": "compiler", "target": "aarch64"},
 }
 
 _N = 12         # more v128 parameters than there are xmm argument registers
@@ -111,7 +112,7 @@ def test_interpreter_values():
     assert out[3] != 0x1234                 # pressure stored its result in the global
 
 
-@pytest.mark.parametrize("name", ["x86_64", "x86_64-emulated"])
+@pytest.mark.parametrize("name", ["x86_64", "x86_64-emulated", "aarch64"])
 def test_machine_code_matches_interpreter(name):
     assert _run(name) == _run("interpreter")
 
