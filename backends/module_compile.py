@@ -15,6 +15,7 @@ from engine.errors import UnsupportedError
 from engine.wasm.types import ValType
 from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
+from .simd_scalar import legal_types, legalise_function, uses_v128
 
 
 def unique_sigs(sigs: Iterable[Sequence]) -> list[tuple[tuple, tuple]]:
@@ -29,6 +30,10 @@ class ModuleCompiler:
     features: frozenset[str]
     #: whether the target's lowering, allocator and trampolines handle v128 and the SIMD opcodes
     simd: bool = False
+    #: whether SIMD goes through the shared scalar legalisation (backends/simd_scalar: v128 as
+    #: two i64 halves, for targets without vector registers); its trampolines then see each
+    #: v128 parameter or result as two i64, the halves' order in the argument buffer
+    scalar_simd: bool = False
     #: the target's instruction selection (its `Lowering`), emission (`SpillMoves`,
     #: `frame_for`, `FunctionEmitter`) and trampolines (`common_stubs`, `entry_trampoline`,
     #: `exit_trampoline`) modules
@@ -92,6 +97,8 @@ class ModuleCompiler:
         trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
         if not self.simd:
             self._refuse_simd(funcs, (*entry_sigs, *exit_sigs))
+        if self.scalar_simd:
+            funcs = [legalise_function(f) if uses_v128(f) else f for f in funcs]
         parts: list[str] = []
         symbols: list[str] = []
         for f in funcs:
@@ -105,10 +112,16 @@ class ModuleCompiler:
         mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
         for params, results in unique_sigs(entry_sigs):
             name = "entry_" + sig_key(params, results)
-            parts += self.entry_trampoline(name, params, results, mem0)
+            parts += self.entry_trampoline(name, *self._abi_sig(params, results), mem0)
             symbols.append(name)
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
+
+    def _abi_sig(self, params: tuple, results: tuple) -> tuple[tuple, tuple]:
+        """The signature a trampoline implements (v128 as two i64 under `scalar_simd`)."""
+        if self.scalar_simd:
+            return legal_types(params), legal_types(results)
+        return params, results
 
     def _refuse_simd(self, funcs: Sequence, sigs: Iterable[Sequence]) -> None:
         """UnsupportedError if the module uses v128 anywhere (code or signatures)."""
@@ -132,5 +145,5 @@ class ModuleCompiler:
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):
             name = "exit_" + sig_key(params, results)
-            parts += self.exit_trampoline(name, params, results)
+            parts += self.exit_trampoline(name, *self._abi_sig(params, results))
             symbols.append(name)

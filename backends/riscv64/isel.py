@@ -586,11 +586,11 @@ class Lowering(LoweringBase):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.load("ld", reg, m)
 
-    def load_cell(self, v: int, cell: int) -> None:
-        self.load(abi.load_op(self.ty(v)), self.dst(v), Mem(cell, 0))
+    def load_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        self.load(abi.load_op(self.ty(v)), self.dst(v), Mem(cell, offset))
 
-    def store_cell(self, v: int, cell: int) -> None:
-        self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, 0))
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, offset))
 
     # -- references and tables ------------------------------------------------------------------
 

@@ -39,6 +39,52 @@ from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
+_V128 = ValType.V128
+
+
+def _words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
+    """Values as the 8-byte words of an argument/result buffer: a v128 takes two, low half
+    first (as 16 little-endian bytes)."""
+    if _V128 not in types:
+        return list(values)
+    out: list[int] = []
+    for t, v in zip(types, values):
+        out += (v & _MASK64, v >> 64) if t is _V128 else (v,)
+    return out
+
+
+def _unwords(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
+    """The values of buffer words (the inverse of _words)."""
+    if _V128 not in types:
+        return list(words)
+    out: list[int] = []
+    k = 0
+    for t in types:
+        if t is _V128:
+            out.append(words[k] | words[k + 1] << 64)
+            k += 2
+        else:
+            out.append(words[k])
+            k += 1
+    return out
+
+
+def _nwords(types: Sequence[ValType]) -> int:
+    return len(types) + sum(t is _V128 for t in types)
+
+
+def _write_cell(sp, cell: int, t: ValType, v: int) -> None:
+    """A global's value into its 16-byte cell (a v128 fills it)."""
+    if t is _V128:
+        sp.write(cell, v.to_bytes(16, "little"))
+    else:
+        write_u64(sp, cell, v)
+
+
+def _read_cell(sp, cell: int, t: ValType) -> int:
+    if t is _V128:
+        return int.from_bytes(sp.read(cell, 16), "little")
+    return read_u64(sp, cell)
 
 
 _I64_MAX = (1 << 63) - 1
@@ -151,7 +197,7 @@ class CompiledExecutor:
         st: _State = instance.exec_state
         f = instance.funcs[func_index]
         ty = f.ftype
-        raw = [self._to_machine(st, t, a) for t, a in zip(ty.params, args)]
+        raw = _words(ty.params, [self._to_machine(st, t, a) for t, a in zip(ty.params, args)])
         target = st.call_targets.get(func_index)
         if target is None:
             target = st.call_targets[func_index] = (
@@ -161,7 +207,8 @@ class CompiledExecutor:
         self._sync_in(instance)
         out_of_fuel = False
         try:
-            out = st.machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
+            out = _unwords(ty.results, st.machine.call(entry, st.vmctx, code_addr, raw,
+                                                       _nwords(ty.results)))
         except Trap as e:
             if e.trap_code is not None and not e.frames and st.machine.trap_pc:
                 # name the function whose code trapped (the innermost frame)
@@ -232,6 +279,8 @@ class CompiledExecutor:
             return None if v == 0 else st.externs[v - 1]
         if t in (ValType.I32, ValType.F32):
             return v & _MASK32
+        if t is _V128:
+            return v
         return v & _MASK64
 
     # -- synchronisation ------------------------------------------------------------------------
@@ -252,7 +301,8 @@ class CompiledExecutor:
             write_u64(sp, vm + off.memory_length(i), mem.length)
         for i, g in enumerate(instance.globals):
             cell = read_u64(sp, vm + off.global_ptr(i))
-            write_u64(sp, cell, self._to_machine(st, g._type.content, g.value_))
+            t = g._type.content
+            _write_cell(sp, cell, t, self._to_machine(st, t, g.value_))
         for i, table in enumerate(instance.tables):
             self._table_in(instance, i, table)
         store = instance.store
@@ -297,7 +347,7 @@ class CompiledExecutor:
             if g._type.mutable:
                 cell = read_u64(sp, vm + off.global_ptr(i))
                 t = g._type.content
-                g.value_ = self._from_machine(st, t, read_u64(sp, cell))
+                g.value_ = self._from_machine(st, t, _read_cell(sp, cell, t))
         for i, table in enumerate(instance.tables):
             self._table_out(instance, i, table)
         if self.fuel:
@@ -426,7 +476,8 @@ class CompiledExecutor:
         sp = st.machine.space
         f = st.foreign[read_u64(sp, ctx + V.HOSTCTX_ID)]
         ty = f.ftype
-        raw = struct.unpack(f"<{len(ty.params)}Q", sp.read(buf, 8 * len(ty.params)))
+        n = _nwords(ty.params)
+        raw = _unwords(ty.params, struct.unpack(f"<{n}Q", sp.read(buf, 8 * n)))
         args = [self._from_machine(st, t, v) for t, v in zip(ty.params, raw)]
         self._sync_out(instance)
         try:
@@ -442,6 +493,8 @@ class CompiledExecutor:
             raise
         finally:
             self._sync_in(instance)
-        for i, (t, v) in enumerate(zip(ty.results, results)):
-            write_u64(sp, buf + 8 * i, self._to_machine(st, t, v))
+        words = _words(ty.results, [self._to_machine(st, t, v)
+                                    for t, v in zip(ty.results, results)])
+        for i, w in enumerate(words):
+            write_u64(sp, buf + 8 * i, w)
         return 0
