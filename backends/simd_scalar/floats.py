@@ -4,6 +4,8 @@ pmax as exact bit operations, and the conversions between lane shapes."""
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from engine.ir.ir import F32, F64, I32, FloatCC, Opcode, Type
 
 from . import lanes
@@ -23,19 +25,19 @@ def flane(em: Emitter, v: Pair, bits: int, i: int) -> int:
     return em.to_f32(lanes.lane(em, v, 32, i, clean=False))
 
 
-def fjoin(em: Emitter, values: list[int], bits: int) -> Pair:
-    return lanes.join(em, [em.from_float(x, _fty(bits)) for x in values], bits, clean=True)
+def fjoin(em: Emitter, values: Iterable[int], bits: int) -> Pair:
+    return lanes.join(em, (em.from_float(x, _fty(bits)) for x in values), bits, clean=True)
 
 
 def unary(em: Emitter, op: Opcode, a: Pair, bits: int) -> Pair:
     ty = _fty(bits)
-    return fjoin(em, [em.op(op, ty, flane(em, a, bits, i)) for i in range(128 // bits)], bits)
+    return fjoin(em, (em.op(op, ty, flane(em, a, bits, i)) for i in range(128 // bits)), bits)
 
 
 def binary(em: Emitter, op: Opcode, a: Pair, b: Pair, bits: int) -> Pair:
     ty = _fty(bits)
-    return fjoin(em, [em.op(op, ty, flane(em, a, bits, i), flane(em, b, bits, i))
-                      for i in range(128 // bits)], bits)
+    return fjoin(em, (em.op(op, ty, flane(em, a, bits, i), flane(em, b, bits, i))
+                      for i in range(128 // bits)), bits)
 
 
 def sign_op(em: Emitter, a: Pair, bits: int, neg: bool) -> Pair:
@@ -47,37 +49,33 @@ def sign_op(em: Emitter, a: Pair, bits: int, neg: bool) -> Pair:
 
 
 def compare(em: Emitter, cc: FloatCC, a: Pair, b: Pair, bits: int) -> Pair:
-    masks = []
-    for i in range(128 // bits):
-        c = em.op(O.FCMP, I32, flane(em, a, bits, i), flane(em, b, bits, i), imm=cc)
-        masks.append(em.mask_of(c))
-    return lanes.join(em, masks, bits)
+    return lanes.join(em, (em.mask_of(em.op(O.FCMP, I32, flane(em, a, bits, i),
+                                             flane(em, b, bits, i), imm=cc))
+                           for i in range(128 // bits)), bits)
 
 
 def pminmax(em: Emitter, a: Pair, b: Pair, bits: int, is_min: bool) -> Pair:
     """pmin a b = b < a ? b : a; pmax a b = a < b ? b : a (the lane bits chosen, not computed)."""
-    out = []
-    for i in range(128 // bits):
+    def pick(i: int) -> int:
         x, y = flane(em, a, bits, i), flane(em, b, bits, i)
-        c = em.op(O.FCMP, I32, y, x, imm=FloatCC.LT) if is_min else \
-            em.op(O.FCMP, I32, x, y, imm=FloatCC.LT)
-        out.append(em.select(c, lanes.lane(em, b, bits, i, clean=False),
-                             lanes.lane(em, a, bits, i, clean=False)))
-    return lanes.join(em, out, bits)
+        c = em.op(O.FCMP, I32, *((y, x) if is_min else (x, y)), imm=FloatCC.LT)
+        return em.select(c, lanes.lane(em, b, bits, i, clean=False),
+                         lanes.lane(em, a, bits, i, clean=False))
+    return lanes.join(em, (pick(i) for i in range(128 // bits)), bits)
 
 
 # -- conversions -------------------------------------------------------------------------------
 
 def trunc_sat_f32x4(em: Emitter, a: Pair, signed: bool) -> Pair:
     op = O.FCVT_TO_SINT_SAT if signed else O.FCVT_TO_UINT_SAT
-    out = [em.from_i32(em.op(op, I32, flane(em, a, 32, i))) for i in range(4)]
-    return lanes.join(em, out, 32, clean=True)
+    return lanes.join(em, (em.from_i32(em.op(op, I32, flane(em, a, 32, i))) for i in range(4)),
+                      32, clean=True)
 
 
 def convert_i32x4(em: Emitter, a: Pair, signed: bool) -> Pair:
     op = O.FCVT_FROM_SINT if signed else O.FCVT_FROM_UINT
-    out = [em.op(op, F32, em.to_i32(lanes.lane(em, a, 32, i, clean=False))) for i in range(4)]
-    return fjoin(em, out, 32)
+    return fjoin(em, (em.op(op, F32, em.to_i32(lanes.lane(em, a, 32, i, clean=False)))
+                      for i in range(4)), 32)
 
 
 def trunc_sat_f64x2_zero(em: Emitter, a: Pair, signed: bool) -> Pair:
@@ -98,5 +96,5 @@ def demote_zero(em: Emitter, a: Pair) -> Pair:
 
 
 def promote_low(em: Emitter, a: Pair) -> Pair:
-    return fjoin(em, [em.op(O.FPROMOTE, F64, flane(em, a, 32, i)) for i in range(2)], 64)
+    return fjoin(em, (em.op(O.FPROMOTE, F64, flane(em, a, 32, i)) for i in range(2)), 64)
 

@@ -4,7 +4,7 @@ add, mask tests), lane by lane otherwise (16-bit multiply, narrow, q15mulr, dot)
 
 from __future__ import annotations
 
-from engine.ir.ir import I32, I64, IntCC, Opcode
+from engine.ir.ir import I32, IntCC, Opcode
 
 from . import lanes, swar
 from .emitter import Emitter, Pair, lane_mask, rep
@@ -45,9 +45,9 @@ def mul(em: Emitter, a: Pair, b: Pair, bits: int) -> Pair:
             hi = em.kshl(em.mul(em.kushr(x, 32), em.kushr(y, 32)), 32)
             return em.or_(lo, hi)
         return per_half(f, a, b)
-    return lanes.join(em, [em.mul(lanes.lane(em, a, bits, i, clean=False),
+    return lanes.join(em, (em.mul(lanes.lane(em, a, bits, i, clean=False),
                                   lanes.lane(em, b, bits, i, clean=False))
-                           for i in range(128 // bits)], bits)
+                           for i in range(128 // bits)), bits)
 
 
 # -- compares, min / max ------------------------------------------------------------------------
@@ -184,20 +184,17 @@ def bitmask(em: Emitter, a: Pair, bits: int) -> int:
     return em.to_i32(em.or_(halves[0], em.kshl(halves[1], per)))
 
 
-# -- widening and narrowing --------------------------------------------------------------------------
+# -- widening and narrowing ---------------------------------------------------------------
 
 def narrow(em: Emitter, a: Pair, b: Pair, bits: int, signed: bool) -> Pair:
     """`bits`-wide signed lanes of a then b, saturated to bits // 2 (signed or unsigned)."""
     half = bits // 2
     lo, hi = (-(1 << (half - 1)), (1 << (half - 1)) - 1) if signed else (0, (1 << half) - 1)
-    out = []
-    for v in (a, b):
-        for i in range(128 // bits):
-            x = lanes.lane(em, v, bits, i, signed=True)
-            x = em.select(em.icmp(IntCC.SLT, x, em.const(lo)), em.const(lo), x)
-            x = em.select(em.icmp(IntCC.SGT, x, em.const(hi)), em.const(hi), x)
-            out.append(x)
-    return lanes.join(em, out, half)
+    def clamp(v: Pair, i: int) -> int:
+        x = lanes.lane(em, v, bits, i, signed=True)
+        x = em.select(em.icmp(IntCC.SLT, x, em.const(lo)), em.const(lo), x)
+        return em.select(em.icmp(IntCC.SGT, x, em.const(hi)), em.const(hi), x)
+    return lanes.join(em, (clamp(v, i) for v in (a, b) for i in range(128 // bits)), half)
 
 
 def extmul(em: Emitter, a: Pair, b: Pair, bits: int, high: bool, signed: bool) -> Pair:
@@ -219,19 +216,17 @@ def extadd_pairwise(em: Emitter, a: Pair, bits: int, signed: bool) -> Pair:
 
 
 def q15mulr_sat(em: Emitter, a: Pair, b: Pair) -> Pair:
-    out = []
-    for i in range(8):
+    def lane(i: int) -> int:
         p = em.mul(lanes.lane(em, a, 16, i, signed=True), lanes.lane(em, b, 16, i, signed=True))
         p = em.ksshr(em.kadd(p, 0x4000), 15)
         # only -0x8000 * -0x8000 leaves the range, upwards
-        out.append(em.select(em.icmp(IntCC.SGT, p, em.const(0x7FFF)), em.const(0x7FFF), p))
-    return lanes.join(em, out, 16)
+        return em.select(em.icmp(IntCC.SGT, p, em.const(0x7FFF)), em.const(0x7FFF), p)
+    return lanes.join(em, (lane(i) for i in range(8)), 16)
 
 
 def dot_i16x8_s(em: Emitter, a: Pair, b: Pair) -> Pair:
-    out = []
-    for i in range(4):
+    def lane(i: int) -> int:
         x0, x1 = (lanes.lane(em, a, 16, 2 * i + k, signed=True) for k in (0, 1))
         y0, y1 = (lanes.lane(em, b, 16, 2 * i + k, signed=True) for k in (0, 1))
-        out.append(em.add(em.mul(x0, y0), em.mul(x1, y1)))
-    return lanes.join(em, out, 32)
+        return em.add(em.mul(x0, y0), em.mul(x1, y1))
+    return lanes.join(em, (lane(i) for i in range(4)), 32)

@@ -4,10 +4,12 @@ widening of half a vector (extend, the 64-bit extending loads)."""
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from engine.ir.ir import F32, F64, I32, I64, IntCC, Opcode, Type
 
 from . import swar
-from .emitter import Emitter, Pair, lane_mask
+from .emitter import Emitter, Pair, lane_mask, rep
 
 O = Opcode
 
@@ -26,20 +28,19 @@ def lane(em: Emitter, v: Pair, bits: int, i: int, signed: bool = False,
     return em.kand(x, lane_mask(bits))
 
 
-def join(em: Emitter, values: list[int], bits: int, clean: bool = False) -> Pair:
+def join(em: Emitter, values: Iterable[int], bits: int, clean: bool = False) -> Pair:
     """A v128 from 128 // bits lane values (i64, lane 0 first); `clean`: the values are zero
-    above their lane already."""
+    above their lane already. A generator's values are computed and placed one at a time (few
+    values live at once: less register pressure in lane loops)."""
     per = 64 // bits
-    halves = []
-    for h in range(2):
-        acc = -1
-        for k, x in enumerate(values[h * per:(h + 1) * per]):
-            if not clean and bits < 64 and k + 1 < per:
-                x = em.kand(x, lane_mask(bits))
-            x = em.kshl(x, k * bits)
-            acc = x if acc < 0 else em.or_(acc, x)
-        halves.append(acc)
-    return Pair(*halves)
+    acc = [-1, -1]
+    for n, x in enumerate(values):
+        h, k = divmod(n, per)
+        if not clean and bits < 64 and k + 1 < per:
+            x = em.kand(x, lane_mask(bits))
+        x = em.kshl(x, k * bits)
+        acc[h] = x if acc[h] < 0 else em.or_(acc[h], x)
+    return Pair(*acc)
 
 
 def broadcast(em: Emitter, x: int, bits: int) -> int:
@@ -117,28 +118,28 @@ def shuffle(em: Emitter, a: Pair, b: Pair, mask: tuple[int, ...]) -> Pair:
 
 
 def swizzle(em: Emitter, a: Pair, s: Pair) -> Pair:
-    """i8x16.swizzle: each result byte picks a byte of `a` by a run-time index (0 from 16)."""
-    out = []
-    for i in range(16):
+    """i8x16.swizzle: each result byte picks a byte of `a` by a run-time index; indices of 16
+    and above give 0 (a SWAR mask of the index bytes whose top four bits are clear)."""
+    def pick(i: int) -> int:
         idx = lane(em, s, 8, i)
-        sh = em.kshl(idx, 3)                        # shifts are taken mod 64: byte idx % 8
-        pick = em.select(em.to_i32(em.kand(idx, 8)), em.ushr(a.hi, sh), em.ushr(a.lo, sh))
-        inside = em.icmp(IntCC.ULT, idx, em.const(16))
-        out.append(em.select(inside, pick, em.const(0)))
-    return join(em, out, 8)
+        hi = em.icmp(IntCC.NE, em.kand(idx, 8), em.const(0))
+        return em.ushr(em.select(hi, a.hi, a.lo), em.kshl(idx, 3))  # shifts are mod 64
+    picked = join(em, (pick(i) for i in range(16)), 8)
+    keep = [em.not_(swar.expand(em, swar.nonzero_top(em, em.kand(w, rep(8, 0xF0)), 8), 8))
+            for w in (s.lo, s.hi)]
+    return Pair(em.and_(picked.lo, keep[0]), em.and_(picked.hi, keep[1]))
 
 
 def widen_word(em: Emitter, word: int, bits: int, signed: bool) -> Pair:
     """The 64 // bits lanes of one 64-bit word, each widened to 2 * bits: the low four bytes'
     lanes become the low half, the high four bytes' the high half."""
+    if bits == 32:
+        if signed:
+            return Pair(em.op(O.SEXTEND, I64, em.to_i32(word)), em.ksshr(word, 32))
+        return Pair(em.kand(word, 0xFFFF_FFFF), em.kushr(word, 32))
     out = []
-    for part in (em.kand(word, 0xFFFF_FFFF), em.kushr(word, 32)):
-        y = part
-        if bits == 32 and signed:
-            out.append(em.op(O.SEXTEND, I64, em.to_i32(part)))
-            continue
-        if bits <= 16:
-            y = em.kand(em.or_(y, em.kshl(y, 16)), 0x0000_FFFF_0000_FFFF)
+    for y in (em.kand(word, 0xFFFF_FFFF), em.kushr(word, 32)):
+        y = em.kand(em.or_(y, em.kshl(y, 16)), 0x0000_FFFF_0000_FFFF)
         if bits == 8:
             y = em.kand(em.or_(y, em.kshl(y, 8)), 0x00FF_00FF_00FF_00FF)
         if signed:

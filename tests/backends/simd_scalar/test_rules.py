@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from backends.simd_scalar import legalise_function
+from benchmarks.simd_scalar_size import single_instruction
 from engine.exec.interp import compile_function
-from engine.ir.ir import F32, I32, I64, SIMD_OPS, V128, Function, HeapImm, ImmKind, Inst, MemImm, \
-    MemLaneImm, Opcode
+from engine.ir.ir import F32, I32, I64, SIMD_OPS, V128, ImmKind, MemImm, MemLaneImm, Opcode
 from engine.ir.simd import ACCESS_SIZE, SIGNATURES, SIMD_MEMORY, lane_count
 from engine.ir.simd_numerics import LOAD_FUNCS, SIMD_FUNCS
 from engine.ir.verifier import verify
@@ -69,25 +69,10 @@ def scalar_samples(t, rng: random.Random) -> list[int]:
     return _F64 + [rng.getrandbits(64) for _ in range(4)]
 
 
-def single(op: Opcode, imm: object) -> Function:
-    """A function of one `op` instruction: its operands are the parameters, its result the
-    result (memory forms: operand 0 is the address, preceded by their heap_check)."""
-    params, results = SIGNATURES[op]
-    f = Function("t", list(params), list(results), index=0)
-    b = f.new_block()
-    b.params = [f.new_value(t) for t in params]
-    rs = [f.new_value(t) for t in results]
-    if op in SIMD_MEMORY:
-        b.insts.append(Inst(O.HEAP_CHECK, [b.params[0]], [],
-                            HeapImm(imm.memory, imm.offset, ACCESS_SIZE[op])))
-    b.insts.append(Inst(op, list(b.params), rs, imm))
-    b.insts.append(Inst(O.RETURN, rs))
-    verify(f)
-    return f
-
-
 def runner(op: Opcode, imm: object, ctx=None):
-    legal = legalise_function(single(op, imm))
+    orig = single_instruction(op, imm)
+    verify(orig)
+    legal = legalise_function(orig)
     verify(legal)
     assert V128 not in legal.value_types and not any(
         i.opcode in SIMD_OPS for b in legal.blocks for i in b.insts)
