@@ -21,7 +21,6 @@ class RiscV64Backend(ModuleCompiler):
     emit = emit
     trampolines = trampolines
     #: SIMD through the shared scalar legalisation (RV64GC has no vector registers to assume)
-    simd = True
     scalar_simd = True
 
     def __init__(self, features: frozenset[str] | None = None) -> None:

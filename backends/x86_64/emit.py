@@ -21,7 +21,8 @@ from .abi import Frame
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
 from .trampolines import EPOCH_SLOW
 
-_SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ", 0: ""}
+_SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ",
+         128: "xmmword ptr ", 0: ""}
 _F32_2_63 = 0x5F000000
 _F64_2_63 = 0x43E0000000000000
 _F32_2_64 = 0x5F800000
@@ -53,6 +54,12 @@ class SpillMoves:
         f = cls == RegClass.FLOAT
         if isinstance(dst, Slot) and isinstance(src, Slot):
             return self.move(tmp, src, cls, tmp) + self.move(dst, tmp, cls, tmp)
+        if cls == RegClass.VECTOR:
+            if isinstance(dst, Slot):
+                return [MInst("@vspill", [dst, Reg(src, 128)])]
+            if isinstance(src, Slot):
+                return [MInst("@vreload", [Reg(dst, 128), src])]
+            return [MInst("movaps", [Reg(dst), Reg(src)])]
         if isinstance(dst, Slot):
             return [MInst("movsd" if f else "mov", [dst, Reg(src)])]
         if isinstance(src, Slot):
@@ -197,12 +204,28 @@ class FunctionEmitter(EmitterBase):
 
     def p_load_rbp(self, i: MInst) -> None:
         d, off = i.operands
+        if d.bits == 128:
+            self.out(f"movdqu {reg_name(d.reg)}, xmmword ptr [rbp + {off.value}]")
+            return
         mv = "movsd" if d.reg >= 16 else "mov"
         self.out(f"{mv} {reg_name(d.reg, 64)}, qword ptr [rbp + {off.value}]")
 
     def p_store_rbp(self, i: MInst) -> None:
         off, v, mv = i.operands
-        self.out(f"{mv} qword ptr [rbp + {off.value}], {reg_name(v.reg, 64)}")
+        size = "xmmword" if mv == "movdqu" else "qword"
+        self.out(f"{mv} {size} ptr [rbp + {off.value}], {reg_name(v.reg, 64)}")
+
+    def vslot(self, slot: Slot) -> str:
+        """A vector spill slot: slots i and i + 1, addressed from the lower one."""
+        return f"xmmword ptr [rbp - {-self.frame.spill_offset(slot.index + 1)}]"
+
+    def p_vspill(self, i: MInst) -> None:
+        slot, v = i.operands
+        self.out(f"movdqu {self.vslot(slot)}, {reg_name(v.reg)}")
+
+    def p_vreload(self, i: MInst) -> None:
+        d, slot = i.operands
+        self.out(f"movdqu {reg_name(d.reg)}, {self.vslot(slot)}")
 
     def p_call(self, i: MInst) -> None:
         self.out(f"call {self.op(i.operands[0])}")

@@ -34,31 +34,33 @@ from ..runtime import libcalls
 from ..runtime.func import invoke
 from ..wasm.types import ValType
 from . import native
+from .fastcalls import fast_target
 from .emulator import EmulatedMachine
 from .space import read_u64, write_u64
 
 _MASK32 = 0xFFFFFFFF
-_MASK64 = 0xFFFFFFFFFFFFFFFF
 _V128 = ValType.V128
 
 
-def _words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
-    """Values as the 8-byte words of an argument/result buffer: a v128 takes two, low half
-    first (as 16 little-endian bytes)."""
+def _to_words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
+    """Machine values as the 8-byte words of an argument/result buffer (a v128 is two, the
+    low half first)."""
     if _V128 not in types:
         return list(values)
     out: list[int] = []
     for t, v in zip(types, values):
-        out += (v & _MASK64, v >> 64) if t is _V128 else (v,)
+        if t is _V128:
+            out += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
+        else:
+            out.append(v)
     return out
 
 
-def _unwords(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
-    """The values of buffer words (the inverse of _words)."""
+def _from_words(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
+    """The inverse of _to_words."""
     if _V128 not in types:
         return list(words)
-    out: list[int] = []
-    k = 0
+    out, k = [], 0
     for t in types:
         if t is _V128:
             out.append(words[k] | words[k + 1] << 64)
@@ -70,21 +72,21 @@ def _unwords(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
 
 
 def _nwords(types: Sequence[ValType]) -> int:
-    return len(types) + sum(t is _V128 for t in types)
+    return len(types) + sum(1 for t in types if t is _V128)
 
 
-def _write_cell(sp, cell: int, t: ValType, v: int) -> None:
-    """A global's value into its 16-byte cell (a v128 fills it)."""
+def _write_cell(sp, addr: int, t: ValType, v: int) -> None:
     if t is _V128:
-        sp.write(cell, v.to_bytes(16, "little"))
+        sp.write(addr, v.to_bytes(16, "little"))
     else:
-        write_u64(sp, cell, v)
+        write_u64(sp, addr, v)
 
 
-def _read_cell(sp, cell: int, t: ValType) -> int:
+def _read_cell(sp, addr: int, t: ValType) -> int:
     if t is _V128:
-        return int.from_bytes(sp.read(cell, 16), "little")
-    return read_u64(sp, cell)
+        return int.from_bytes(sp.read(addr, 16), "little")
+    return read_u64(sp, addr)
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 _I64_MAX = (1 << 63) - 1
@@ -174,6 +176,11 @@ class CompiledExecutor:
             rec = funcrefs + V.FUNCREF_SIZE * idx
             if idx < nimp:
                 code_addr, ctx = self._foreign_target(st, f)
+                if not self.emulate:
+                    fast = fast_target(machine, self.backend, f, (code_addr, ctx),
+                                       self._memory_def(instance, vm))
+                    if fast is not None:
+                        code_addr, ctx = fast
                 write_u64(sp, vm + off.import_code(idx), code_addr)
                 write_u64(sp, vm + off.import_vmctx(idx), ctx)
             else:
@@ -183,6 +190,16 @@ class CompiledExecutor:
             write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
             st.records[rec] = f
             st.record_of.setdefault(id(f), rec)
+
+    @staticmethod
+    def _memory_def(instance, vm: int) -> int | None:
+        """The address of the (base, length) record of the instance's memory exported as
+        "memory" (what WASI fast paths read), or None."""
+        mem = instance.export_map.get("memory")
+        for i, m in enumerate(instance.mems):
+            if m is mem:
+                return vm + instance.module.info.offsets.memory_base(i)
+        return None
 
     def _epoch_pointer(self, machine) -> int:
         """The engine's epoch counter as the code sees it: its address natively, its page
@@ -197,7 +214,7 @@ class CompiledExecutor:
         st: _State = instance.exec_state
         f = instance.funcs[func_index]
         ty = f.ftype
-        raw = _words(ty.params, [self._to_machine(st, t, a) for t, a in zip(ty.params, args)])
+        raw = _to_words(ty.params, [self._to_machine(st, t, a) for t, a in zip(ty.params, args)])
         target = st.call_targets.get(func_index)
         if target is None:
             target = st.call_targets[func_index] = (
@@ -207,8 +224,8 @@ class CompiledExecutor:
         self._sync_in(instance)
         out_of_fuel = False
         try:
-            out = _unwords(ty.results, st.machine.call(entry, st.vmctx, code_addr, raw,
-                                                       _nwords(ty.results)))
+            out = _from_words(ty.results, st.machine.call(entry, st.vmctx, code_addr, raw,
+                                                          _nwords(ty.results)))
         except Trap as e:
             if e.trap_code is not None and not e.frames and st.machine.trap_pc:
                 # name the function whose code trapped (the innermost frame)
@@ -477,7 +494,7 @@ class CompiledExecutor:
         f = st.foreign[read_u64(sp, ctx + V.HOSTCTX_ID)]
         ty = f.ftype
         n = _nwords(ty.params)
-        raw = _unwords(ty.params, struct.unpack(f"<{n}Q", sp.read(buf, 8 * n)))
+        raw = _from_words(ty.params, struct.unpack(f"<{n}Q", sp.read(buf, 8 * n)))
         args = [self._from_machine(st, t, v) for t, v in zip(ty.params, raw)]
         self._sync_out(instance)
         try:
@@ -493,8 +510,8 @@ class CompiledExecutor:
             raise
         finally:
             self._sync_in(instance)
-        words = _words(ty.results, [self._to_machine(st, t, v)
-                                    for t, v in zip(ty.results, results)])
+        words = _to_words(ty.results, [self._to_machine(st, t, v)
+                                       for t, v in zip(ty.results, results)])
         for i, w in enumerate(words):
             write_u64(sp, buf + 8 * i, w)
         return 0
