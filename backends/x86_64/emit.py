@@ -18,6 +18,7 @@ from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
+from .isel_simd import VConst
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
 from .trampolines import EPOCH_SLOW
 
@@ -97,7 +98,27 @@ class FunctionEmitter(EmitterBase):
         if isinstance(o, Slot):
             off = self.frame.spill_offset(o.index)
             return f"qword ptr [rbp - {-off}]"
+        if t is VConst:
+            return f"xmmword ptr [rip + {self.pool_label(o.value)}]"
         return str(o)
+
+    def pool_label(self, value: int) -> str:
+        """The label of a 128-bit constant in this function's pool (added on first use)."""
+        pool = self.pool
+        label = pool.get(value)
+        if label is None:
+            label = pool[value] = f"{self.mf.name}_vc{len(pool)}"
+        return label
+
+    def pool_lines(self) -> list[str]:
+        """The constant pool after the function's code: 16-byte aligned entries."""
+        pool = self.pool
+        if not pool:
+            return []
+        lines = [".p2align 4"]
+        for value, label in pool.items():
+            lines += [f"{label}:", f".quad {value & 0xFFFFFFFFFFFFFFFF:#x}", f".quad {value >> 64:#x}"]
+        return lines
 
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
@@ -107,6 +128,8 @@ class FunctionEmitter(EmitterBase):
         self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
         self.frameless = _frameless(mf, fr)
+        #: the function's 128-bit constants (value -> label), placed after its code
+        self.pool: dict[int, str] = {}
         # the stack check compares the rsp the whole frame will leave (saved rbp, callee-saved
         # registers, locals) with the limit, before the frame's first store: a frame larger
         # than the room below the limit traps instead of writing past it. r11 is scratch and
@@ -132,6 +155,7 @@ class FunctionEmitter(EmitterBase):
         self.body()
         self.trap_stubs()
         self.lines += self.epoch_paths
+        self.lines += self.pool_lines()
         return self.lines
 
     def p_epoch_slow(self, i: MInst) -> None:

@@ -7,14 +7,16 @@ wasm the rule says how it is made exact: float min/max (NaN and -0), pmin/pmax o
 trunc_sat (NaN and overflow lanes), unsigned compares (through pmin/pmax), i64x2 compares and
 shifts (no pcmpgtq / psraq below SSE4.2 / AVX-512), i8x16 shifts (through 16-bit shifts and a
 mask), shift counts modulo the lane width, swizzle indices >= 16, q15mulr's one overflow,
-i8x16.popcnt (nibble table lookup). Constants are built in integer registers (no data pool).
+i8x16.popcnt (nibble table lookup). Constants other than 0 and all ones are 16-byte entries
+of the function's constant pool (`VConst` operands, RIP-relative, placed after its code by
+emit.py), used straight from memory where an SSE instruction can take them.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from engine.ir.ir import Inst, Opcode
+from engine.ir.ir import V128, Inst, Opcode
 from engine.ir.simd import ACCESS_SIZE, SIMD_LOADS
 
 from ..base import RegClass
@@ -23,7 +25,12 @@ from .target import HEAP, RSP, VMCTX
 
 O = Opcode
 _VEC, _INT = RegClass.VECTOR, RegClass.INT
-M64 = (1 << 64) - 1
+
+
+class VConst(NamedTuple):
+    """A 128-bit constant of the function's pool as a memory operand (16-byte aligned)."""
+
+    value: int
 
 
 def _splat_bits(x: int, bits: int) -> int:
@@ -41,13 +48,18 @@ def vt(lw) -> Reg:
 
 
 def it(lw, bits: int = 64) -> Reg:
+    """A fresh integer temporary of `bits` width."""
     return Reg(lw.tmp(_INT), bits)
 
 
 def op2(lw, op: str, d: Reg, s, *imm: int) -> None:
-    """`op d, s[, imm]` reading and writing d (`s` an int: the immediate form `op d, s`)."""
+    """`op d, s[, imm]` reading and writing d (`s` an int: the immediate form `op d, s`;
+    a VConst: the pool entry as the memory operand)."""
     if type(s) is int:
         lw.ins(op, d, Imm(s), defs=[d.reg], uses=[d.reg])
+        return
+    if type(s) is VConst:
+        lw.ins(op, d, s, *(Imm(i) for i in imm), defs=[d.reg], uses=[d.reg])
         return
     lw.ins(op, d, s, *(Imm(i) for i in imm), defs=[d.reg], uses=[d.reg, *_src_regs(s)])
 
@@ -60,6 +72,8 @@ def op1(lw, op: str, d: Reg, s, *imm: int) -> None:
 def _src_regs(s) -> list[int]:
     if type(s) is Reg:
         return [s.reg]
+    if type(s) is VConst:
+        return []
     return _mem_regs(s)
 
 
@@ -88,37 +102,52 @@ def ones(lw) -> Reg:
 
 
 def const(lw, value: int, d: Reg | None = None) -> Reg:
-    """A vector register holding the 128-bit `value` (built through integer registers)."""
+    """A vector register holding the 128-bit `value`."""
     d = d or vt(lw)
-    lo, hi = value & M64, value >> 64
     if value == 0:
         lw.ins("pxor", d, d, defs=[d.reg])
     elif value == (1 << 128) - 1:
         lw.ins("pcmpeqd", d, d, defs=[d.reg])
     else:
-        t = it(lw)
-        lw.int_const(t.reg, lo, 64)
-        op1(lw, "movq", d, t)
-        if hi == lo:
-            op2(lw, "punpcklqdq", d, d)
-        elif hi:
-            u = it(lw)
-            lw.int_const(u.reg, hi, 64)
-            op2(lw, "pinsrq", d, u, 1)
+        op1(lw, "movdqa", d, VConst(value))
     return d
 
 
-def splat_const(lw, x: int, bits: int) -> Reg:
-    return const(lw, _splat_bits(x & ((1 << bits) - 1), bits))
+def splat_const(lw, x: int, bits: int) -> VConst:
+    """The pool entry with `x` in every `bits`-wide lane (an operand of op2)."""
+    return VConst(_splat_bits(x & ((1 << bits) - 1), bits))
 
 
-def bin_rule(op: str) -> Callable:
+def plan(lw) -> None:
+    """Before lowering: v128 constants become constants of the lowering (as iconst), made at
+    each use (one load from the pool, or pxor / pcmpeqd) or used as a memory operand, so they
+    never hold a register across code."""
+    if V128 not in lw.f.value_types:
+        return
+    consts = lw.consts
+    for v, inst in lw.defs.items():
+        if inst.opcode is O.V128_CONST:
+            consts[v] = inst.imm
+
+
+def operand(lw, v: int):
+    """The second operand of an SSE instruction for IR value v: a pool entry for a
+    constant, else its register."""
+    c = lw.consts.get(v)
+    if c is not None and lw.ty(v) is V128:
+        return VConst(c)
+    return lw.R(v)
+
+
+def bin_rule(op: str, commutative: bool = False) -> Callable:
     def rule(lw, inst: Inst) -> None:
         a, b = inst.args
+        if commutative and a in lw.consts and b not in lw.consts:
+            a, b = b, a
         d = lw.D(inst.results[0])
-        rb = lw.R(b)
+        sb = operand(lw, b)
         lw.mov(d, lw.R(a))
-        op2(lw, op, d, rb)
+        op2(lw, op, d, sb)
     return rule
 
 
@@ -147,7 +176,7 @@ def _result(lw, inst: Inst, value: Reg) -> None:
 # -- constants, memory ------------------------------------------------------------------------
 
 def r_const(lw, inst: Inst) -> None:
-    const(lw, inst.imm, lw.D(inst.results[0]))
+    """Nothing in place: the value is made at each use (see plan)."""
 
 
 _EXTEND_LOADS = {O.V128_LOAD8X8_S: "pmovsxbw", O.V128_LOAD8X8_U: "pmovzxbw",
@@ -290,17 +319,15 @@ def r_shuffle(lw, inst: Inst) -> None:
     ra, rb = lw.R(a), lw.R(b)
     if all(i == 0x80 for i in from_b) or a == b:
         idx = [i & 15 for i in mask] if a == b else from_a
-        m = const(lw, int.from_bytes(bytes(idx), "little"))
         lw.mov(d, ra)
-        op2(lw, "pshufb", d, m)
+        op2(lw, "pshufb", d, VConst(int.from_bytes(bytes(idx), "little")))
         return
     if all(i == 0x80 for i in from_a):
-        m = const(lw, int.from_bytes(bytes(from_b), "little"))
         lw.mov(d, rb)
-        op2(lw, "pshufb", d, m)
+        op2(lw, "pshufb", d, VConst(int.from_bytes(bytes(from_b), "little")))
         return
-    ma = const(lw, int.from_bytes(bytes(from_a), "little"))
-    mb = const(lw, int.from_bytes(bytes(from_b), "little"))
+    ma = VConst(int.from_bytes(bytes(from_a), "little"))
+    mb = VConst(int.from_bytes(bytes(from_b), "little"))
     t = copy(lw, rb)
     op2(lw, "pshufb", t, mb)
     lw.mov(d, ra)
@@ -511,17 +538,17 @@ def r_popcnt(lw, inst: Inst) -> None:
     op2(lw, "paddb", d, t)
 
 
-def _count(lw, v: int, bits: int, plus: int = 0) -> Reg:
-    """A vector register whose low 64 bits hold (shift count mod bits) + plus."""
+def _count(lw, v: int, bits: int, plus: int = 0) -> Reg | int:
+    """The shift count mod `bits`, plus `plus`: an int for a constant count (the immediate
+    forms), else a vector register holding it in its low 64 bits."""
     c = lw.consts.get(v)
-    t = it(lw, 32)
     if c is not None:
-        lw.int_const(t.reg, (c & (bits - 1)) + plus, 32)
-    else:
-        lw.mov(t, lw.R(v))
-        lw.ins("and", t, Imm(bits - 1), defs=[t.reg], uses=[t.reg])
-        if plus:
-            lw.ins("add", t, Imm(plus), defs=[t.reg], uses=[t.reg])
+        return (c & (bits - 1)) + plus
+    t = it(lw, 32)
+    lw.mov(t, lw.R(v))
+    lw.ins("and", t, Imm(bits - 1), defs=[t.reg], uses=[t.reg])
+    if plus:
+        lw.ins("add", t, Imm(plus), defs=[t.reg], uses=[t.reg])
     x = vt(lw)
     op1(lw, "movd", x, t)
     return x
@@ -568,6 +595,12 @@ def _shift8(lw, inst: Inst, kind: str, a: Reg, d: Reg) -> None:
         lw.mov(d, lo)
         return
     n = _count(lw, inst.args[1], 8)
+    if type(n) is int:
+        lw.mov(d, a)
+        op2(lw, "psllw" if kind == "shl" else "psrlw", d, n)
+        mask = (0xFF << n) & 0xFF if kind == "shl" else 0xFF >> n
+        op2(lw, "pand", d, splat_const(lw, mask, 8))
+        return
     m = ones(lw)
     if kind == "shl":
         op2(lw, "psllw", m, n)          # low byte of each word: 0xff << n
@@ -842,7 +875,7 @@ def rules() -> dict[Opcode, Callable]:
         for kind in ("shl", "shr_s", "shr_u"):
             t[O(f"{p}.{kind}")] = shift_rule(bits, kind)
         sfx = "bwdq"[(8, 16, 32, 64).index(bits)]
-        t[O(f"{p}.add")] = bin_rule("padd" + sfx)
+        t[O(f"{p}.add")] = bin_rule("padd" + sfx, True)
         t[O(f"{p}.sub")] = bin_rule("psub" + sfx)
     for p, sfx in (("f32x4", "ps"), ("f64x2", "pd")):
         bits = 32 if sfx == "ps" else 64
@@ -863,30 +896,30 @@ def rules() -> dict[Opcode, Callable]:
         for name, mode in (("nearest", 0), ("floor", 1), ("ceil", 2), ("trunc", 3)):
             t[O(f"{p}.{name}")] = round_rule(sfx, mode)
     t.update({
-        O.V128_NOT: r_not, O.V128_AND: bin_rule("pand"), O.V128_OR: bin_rule("por"),
-        O.V128_XOR: bin_rule("pxor"), O.V128_ANDNOT: swapped_rule("pandn"),
+        O.V128_NOT: r_not, O.V128_AND: bin_rule("pand", True), O.V128_OR: bin_rule("por", True),
+        O.V128_XOR: bin_rule("pxor", True), O.V128_ANDNOT: swapped_rule("pandn"),
         O.V128_BITSELECT: r_bitselect, O.V128_ANY_TRUE: r_any_true,
         O.I8X16_ABS: un_rule("pabsb"), O.I16X8_ABS: un_rule("pabsw"),
         O.I32X4_ABS: un_rule("pabsd"), O.I64X2_ABS: r_i64x2_abs,
         O.I8X16_POPCNT: r_popcnt,
-        O.I16X8_MUL: bin_rule("pmullw"), O.I32X4_MUL: bin_rule("pmulld"),
+        O.I16X8_MUL: bin_rule("pmullw", True), O.I32X4_MUL: bin_rule("pmulld", True),
         O.I64X2_MUL: r_i64x2_mul,
-        O.I8X16_ADD_SAT_S: bin_rule("paddsb"), O.I8X16_ADD_SAT_U: bin_rule("paddusb"),
+        O.I8X16_ADD_SAT_S: bin_rule("paddsb", True), O.I8X16_ADD_SAT_U: bin_rule("paddusb", True),
         O.I8X16_SUB_SAT_S: bin_rule("psubsb"), O.I8X16_SUB_SAT_U: bin_rule("psubusb"),
-        O.I16X8_ADD_SAT_S: bin_rule("paddsw"), O.I16X8_ADD_SAT_U: bin_rule("paddusw"),
+        O.I16X8_ADD_SAT_S: bin_rule("paddsw", True), O.I16X8_ADD_SAT_U: bin_rule("paddusw", True),
         O.I16X8_SUB_SAT_S: bin_rule("psubsw"), O.I16X8_SUB_SAT_U: bin_rule("psubusw"),
-        O.I8X16_MIN_S: bin_rule("pminsb"), O.I8X16_MIN_U: bin_rule("pminub"),
-        O.I8X16_MAX_S: bin_rule("pmaxsb"), O.I8X16_MAX_U: bin_rule("pmaxub"),
-        O.I16X8_MIN_S: bin_rule("pminsw"), O.I16X8_MIN_U: bin_rule("pminuw"),
-        O.I16X8_MAX_S: bin_rule("pmaxsw"), O.I16X8_MAX_U: bin_rule("pmaxuw"),
-        O.I32X4_MIN_S: bin_rule("pminsd"), O.I32X4_MIN_U: bin_rule("pminud"),
-        O.I32X4_MAX_S: bin_rule("pmaxsd"), O.I32X4_MAX_U: bin_rule("pmaxud"),
-        O.I8X16_AVGR_U: bin_rule("pavgb"), O.I16X8_AVGR_U: bin_rule("pavgw"),
+        O.I8X16_MIN_S: bin_rule("pminsb", True), O.I8X16_MIN_U: bin_rule("pminub", True),
+        O.I8X16_MAX_S: bin_rule("pmaxsb", True), O.I8X16_MAX_U: bin_rule("pmaxub", True),
+        O.I16X8_MIN_S: bin_rule("pminsw", True), O.I16X8_MIN_U: bin_rule("pminuw", True),
+        O.I16X8_MAX_S: bin_rule("pmaxsw", True), O.I16X8_MAX_U: bin_rule("pmaxuw", True),
+        O.I32X4_MIN_S: bin_rule("pminsd", True), O.I32X4_MIN_U: bin_rule("pminud", True),
+        O.I32X4_MAX_S: bin_rule("pmaxsd", True), O.I32X4_MAX_U: bin_rule("pmaxud", True),
+        O.I8X16_AVGR_U: bin_rule("pavgb", True), O.I16X8_AVGR_U: bin_rule("pavgw", True),
         O.I8X16_NARROW_I16X8_S: bin_rule("packsswb"),
         O.I8X16_NARROW_I16X8_U: bin_rule("packuswb"),
         O.I16X8_NARROW_I32X4_S: bin_rule("packssdw"),
         O.I16X8_NARROW_I32X4_U: bin_rule("packusdw"),
-        O.I16X8_Q15MULR_SAT_S: r_q15mulr, O.I32X4_DOT_I16X8_S: bin_rule("pmaddwd"),
+        O.I16X8_Q15MULR_SAT_S: r_q15mulr, O.I32X4_DOT_I16X8_S: bin_rule("pmaddwd", True),
         O.I32X4_TRUNC_SAT_F32X4_S: r_trunc_sat_f32x4_s,
         O.I32X4_TRUNC_SAT_F32X4_U: r_trunc_sat_f32x4_u,
         O.I32X4_TRUNC_SAT_F64X2_S_ZERO: r_trunc_sat_f64x2_s_zero,

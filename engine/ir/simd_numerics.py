@@ -350,8 +350,3 @@ LOAD_FUNCS: dict[Opcode, Callable[..., int]] = {
     O.V128_LOAD32_LANE: lambda raw, v, lane: _replace(32)(v, raw, lane),
     O.V128_LOAD64_LANE: lambda raw, v, lane: _replace(64)(v, raw, lane),
 }
-
-
-def store_lane_value(v: int, bits: int, lane: int) -> int:
-    """The lane a ``v128.storeN_lane`` writes (N = bits), as an unsigned int."""
-    return (v >> (lane * bits)) & ((1 << bits) - 1)
