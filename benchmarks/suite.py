@@ -59,6 +59,8 @@ KERNELS: tuple[Program, ...] = (
     Program("nbody", "five-body simulation, f64 with sqrt", 300_000, 500, 10),
     Program("bytecopy", "load8_u/store8 copy of a 4 KiB buffer, n passes", 8000, 20, 2),
     Program("callind", "call_indirect over 8 functions", 6_000_000, 60_000, 1000),
+    Program("bulkmem", "small memory.copy (overlapping) and memory.fill calls", 2_000_000,
+            20_000, 100),
 )
 
 LARGE = Program(LARGE_NAME, f"generated program, {LargeSpec().functions} functions + CRC/Adler/FNV",
