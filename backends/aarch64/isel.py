@@ -44,7 +44,7 @@ from ..base import RegClass
 from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
-from . import abi
+from . import abi, bulk
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
 #: the zero register (xzr/wzr); not allocatable, never tracked
@@ -242,8 +242,8 @@ class Lowering(SizedRegLowering):
     def plan(self, reachable) -> None:
         f = self.f
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
-        self.uses_heap = any(inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0
-                             for b in f.blocks for inst in b.insts)
+        self.uses_heap = any((inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0)
+                             or bulk.uses_memory0(inst) for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -792,6 +792,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     **{op: Lowering.r_float for op in _FALU},
     _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
+    _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
 }
 # compares, shifts and multiplies are folded ahead of time (plan), not by try_fuse
 Lowering.set_rules(_RULES)

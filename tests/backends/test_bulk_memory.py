@@ -39,6 +39,8 @@ PAGE = 65536
 CONFIGS = {
     "x86_64": {},
     "x86_64-emulated": {"target": "x86_64", "emulate": True},
+    "aarch64-emulated": {"target": "aarch64"},
+    "riscv64-emulated": {"target": "riscv64"},
 }
 
 
