@@ -98,16 +98,16 @@ class Backend(Protocol):
         stub, and an entry trampoline ``entry_<sig_key>`` / exit trampoline ``exit_<sig_key>``
         for each (params, results) pair asked for."""
 
-    def function_text(self, func: object, info: ModuleInfo) -> str:
-        """Assembly text of one IR function (lowering, register allocation, emission); depends
-        on nothing but the function and `info`, so functions may be compiled in any order or
-        in other processes."""
+    def function_code(self, func: object, info: ModuleInfo) -> object:
+        """What `link` takes for one IR function (lowering, register allocation, emission, and
+        on some targets assembly); picklable, and depends on nothing but the function and
+        `info`, so functions may be compiled in any order or in other processes."""
 
-    def link(self, texts: Iterable[tuple[int, str]], info: ModuleInfo,
+    def link(self, pieces: Iterable[tuple[int, object]], info: ModuleInfo,
              entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
              ) -> CompiledCode:
-        """compile_module from the functions' texts: (wasm function index, function_text) in
-        defined-function order."""
+        """compile_module from the functions' function_code results: (wasm function index,
+        result) in defined-function order."""
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:

@@ -19,8 +19,10 @@ Two facts about Keystone 0.9.2 shape this module:
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+from typing import Callable
 
 _LOCK = threading.Lock()
 
@@ -48,4 +50,45 @@ def keystone_asm(arch: int, mode: int, text: str) -> bytes | None:
         if arch == KS_ARCH_X86:
             ks.syntax = KS_OPT_SYNTAX_INTEL | KS_OPT_SYNTAX_RADIX16
         encoding, _ = ks.asm(text, 0, as_bytes=True)
+        return encoding
+
+
+#: the address a symbol defined outside the text is given while the text is assembled: far
+#: from address 0, so every reference to it takes the long form (a 32-bit displacement the
+#: caller patches once it knows where the symbol is), yet within that displacement's reach
+FAR = 0x4000_0000
+
+_ENGINES: dict[tuple[int, int, int], object] = {}
+_external: Callable[[str], bool] = lambda name: False
+
+
+def _resolve(name: bytes, value) -> bool:
+    if _external(name.decode("ascii", "replace")):
+        value[0] = FAR
+        return True
+    return False
+
+
+def keystone_asm_external(arch: int, mode: int, text: str,
+                          external: Callable[[str], bool]) -> bytes | None:
+    """keystone_asm for text that refers to symbols it does not define: each name `external`
+    accepts is taken to be at FAR (any other undefined name stays an error). One engine per
+    process is kept for these calls (creating one costs about as much as assembling a small
+    function)."""
+    from keystone import KS_ARCH_X86, KS_OPT_SYNTAX_INTEL, KS_OPT_SYNTAX_RADIX16, Ks
+    global _external
+    text = explicit_radix(text)
+    with _LOCK:
+        key = (os.getpid(), arch, mode)
+        ks = _ENGINES.get(key)
+        if ks is None:
+            ks = _ENGINES[key] = Ks(arch, mode)
+            if arch == KS_ARCH_X86:
+                ks.syntax = KS_OPT_SYNTAX_INTEL | KS_OPT_SYNTAX_RADIX16
+            ks.sym_resolver = _resolve
+        _external = external
+        try:
+            encoding, _ = ks.asm(text, 0, as_bytes=True)
+        finally:
+            _external = lambda name: False
         return encoding

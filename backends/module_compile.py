@@ -80,10 +80,11 @@ class ModuleCompiler:
         Allocator(self.target, self.spill_moves()).run(mf)
         return self.render(mf, lowering, info)
 
-    def function_text(self, func, info: ModuleInfo) -> str:
-        """compile_function's lines as one string (what `link` takes; one string per function
-        holds a module's text in a fraction of the memory of its lines, and pickles fast for
-        a parent process compiling in parallel)."""
+    def function_code(self, func, info: ModuleInfo):
+        """What `link` takes for one IR function: here its assembly text as one string (one
+        string per function holds a module's text in a fraction of the memory of its lines,
+        and pickles fast for a parent process compiling in parallel); a target that assembles
+        function by function returns machine code instead."""
         return "\n".join(self.compile_function(func, info))
 
     def compile_module(self, funcs: Iterable, info: ModuleInfo,
@@ -93,21 +94,30 @@ class ModuleCompiler:
         builds each one on demand keeps one function's IR alive at a time). `entry_sigs` /
         `exit_sigs`: (params, results) pairs that need an entry (host -> wasm) or exit
         (wasm -> host) trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
-        return self.link(((f.index, self.function_text(f, info)) for f in funcs), info,
+        return self.link(((f.index, self.function_code(f, info)) for f in funcs), info,
                          entry_sigs, exit_sigs)
 
-    def link(self, texts: Iterable[tuple[int, str]], info: ModuleInfo,
+    def link(self, pieces: Iterable[tuple[int, object]], info: ModuleInfo,
              entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
              ) -> CompiledCode:
-        """The module's machine code from its functions' text (function index, function_text),
-        in defined-function order, plus the trap stub and trampolines (see compile_module)."""
+        """The module's machine code from its functions' function_code results (function index,
+        result), in defined-function order, plus the trap stub and trampolines (see
+        compile_module); here all the text assembled in one piece."""
         parts: list[str] = []
         symbols: list[str] = []
-        for index, text in texts:
+        for index, text in pieces:
             parts.append(text)
             symbols.append(func_symbol(index))
-        parts += self.common_stubs()
-        symbols.append(TRAP_SYMBOL)
+        stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)
+        return self.assemble(parts + stub_parts, symbols + stub_symbols)
+
+    def stubs(self, info: ModuleInfo, entry_sigs: Sequence[tuple] = (),
+              exit_sigs: Sequence[tuple] = ()) -> tuple[list[str], list[str]]:
+        """The text and symbols of what a module carries besides its functions: the trap stub
+        (and epoch stub), an entry trampoline per entry signature and an exit trampoline per
+        exit signature."""
+        parts = self.common_stubs()
+        symbols = [TRAP_SYMBOL]
         if info.epoch:
             # a target whose epoch checks call out of line (x86_64) adds that stub
             parts += getattr(self.trampolines, "epoch_stubs", list)()
@@ -117,7 +127,7 @@ class ModuleCompiler:
             parts += self.entry_trampoline(name, params, results, mem0)
             symbols.append(name)
         self._exits(parts, symbols, exit_sigs)
-        return self.assemble(parts, symbols)
+        return parts, symbols
 
     def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
         """Exit trampolines for extra signatures, with their own copy of the trap stub (code

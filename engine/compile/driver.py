@@ -49,7 +49,7 @@ def compile_module(module: Any, backend: Backend,
     total = len(wasm.funcs)
 
     def text_of(p: int) -> str:
-        return backend.function_text(module.take_ir(nimp + p), info)
+        return backend.function_code(module.take_ir(nimp + p), info)
 
     # compilation allocates many short-lived acyclic objects: the cyclic collector's passes
     # over a large heap would cost more than the work

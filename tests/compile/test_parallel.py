@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends.module_compile import ModuleCompiler
+from backends.x86_64 import X86_64Backend
 from benchmarks.gen_large import generate
 from engine import Config, Engine, InternalError
 from engine.compile import driver, parallel
@@ -57,7 +57,7 @@ def test_the_pool_serves_modules_above_the_threshold(monkeypatch):
 
 
 def test_a_worker_failure_raises_the_real_error_here(monkeypatch):
-    real = ModuleCompiler.function_text
+    real = X86_64Backend.function_code
     seen: list[int] = []
 
     def failing(self, func, info):
@@ -65,7 +65,7 @@ def test_a_worker_failure_raises_the_real_error_here(monkeypatch):
         if func.index == 7:
             raise InternalError("function 7 is broken")
         return real(self, func, info)
-    monkeypatch.setattr(ModuleCompiler, "function_text", failing)
+    monkeypatch.setattr(X86_64Backend, "function_code", failing)
     with pytest.raises(InternalError, match="function 7 is broken"):
         _compile("x86_64", jobs=2)
     assert seen == [7], "the parent compiled more than the failed function"
