@@ -39,16 +39,17 @@ def compile_module(module: Any, backend: Backend,
                    jobs: int | None = None) -> CompiledCode:
     """Machine code for every defined function of `module` (an engine.compile.module.Module)
     plus an entry and an exit trampoline per type, by `backend`. Runs nothing.
-    A large module is compiled by `jobs` worker processes (default: one per CPU) when the
-    engine's Config.parallel_compilation allows, else here one function at a time, each
-    function's IR freed once its text is made. `progress(done, total)` is called as functions
-    are compiled."""
+    Each function goes through backend.function_code (IR -> lowering -> registers -> text or
+    machine code) and is freed once that is made; backend.link puts the pieces together. A
+    large module's functions are compiled by `jobs` worker processes (default: one per CPU)
+    when the engine's Config.parallel_compilation allows, else here one at a time.
+    `progress(done, total)` is called as functions are compiled."""
     wasm = module.wasm_module
     info = module.info
     nimp = wasm.num_imported_funcs
     total = len(wasm.funcs)
 
-    def text_of(p: int) -> str:
+    def piece(p: int):
         return backend.function_code(module.take_ir(nimp + p), info)
 
     # compilation allocates many short-lived acyclic objects: the cyclic collector's passes
@@ -57,10 +58,10 @@ def compile_module(module: Any, backend: Backend,
         jobs = _jobs(module, jobs)
         if jobs > 1:
             sizes = [len(c.body) for c in wasm.codes]
-            texts = compile_parallel(text_of, sizes, jobs, progress)
+            pieces = compile_parallel(piece, sizes, jobs, progress)
         else:
-            texts = _serial(text_of, total, progress)
-        compiled = backend.link(zip(range(nimp, nimp + total), texts), info,
+            pieces = _serial(piece, total, progress)
+        compiled = backend.link(zip(range(nimp, nimp + total), pieces), info,
                                 entry_sigs=info.type_sigs, exit_sigs=info.type_sigs)
     return compiled
 
@@ -76,10 +77,10 @@ def _jobs(module: Any, jobs: int | None) -> int:
     return jobs if jobs > 1 and can_fork() else 1
 
 
-def _serial(text_of: Callable[[int], str], total: int,
-            progress: Callable[[int, int], None] | None) -> Iterator[str]:
+def _serial(piece: Callable[[int], Any], total: int,
+            progress: Callable[[int, int], None] | None) -> Iterator[Any]:
     for p in range(total):
-        yield text_of(p)
+        yield piece(p)
         if progress is not None:
             progress(p + 1, total)
 

@@ -1,19 +1,19 @@
 """Compiling a module's functions in a pool of worker processes (wasmtime's
 Config.parallel_compilation): the compile driver hands over a function that turns one function
-index into its assembly text, and gets every text back in index order, the same strings a serial
-compile makes.
+position into its compiled piece (the backend's function_code: text, or machine code with
+fixups), and gets every piece back in order, the same values a serial compile makes.
 
 Workers are forked (POSIX only): they inherit the decoded module, its metadata and the backend,
-so nothing but function indices goes out and text comes back. A function a worker fails on comes
-back empty and is compiled again in this process, which raises the real error with its real
-traceback. Where forking is unavailable or not allowed (a daemonic process, no fork start
+so nothing but function positions goes out and the pieces come back. A function a worker fails
+on comes back empty and is compiled again in this process, which raises the real error with its
+real traceback. Where forking is unavailable or not allowed (a daemonic process, no fork start
 method) the caller compiles serially."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 #: below this many wasm instructions in all function bodies, forking costs more than it saves
 MIN_PARALLEL_INSTRUCTIONS = 20_000
@@ -21,7 +21,7 @@ MIN_PARALLEL_INSTRUCTIONS = 20_000
 #: and the round trip are small against it, small enough to balance the load at the end)
 CHUNK_INSTRUCTIONS = 4_000
 
-_JOB: Callable[[int], str] | None = None
+_JOB: Callable[[int], Any] | None = None
 
 
 def worker_count() -> int:
@@ -57,9 +57,9 @@ def chunks(sizes: Sequence[int], chunk: int = CHUNK_INSTRUCTIONS) -> list[list[i
     return out
 
 
-def _run_chunk(positions: list[int]) -> list[tuple[int, str | None]]:
+def _run_chunk(positions: list[int]) -> list[tuple[int, Any]]:
     job = _JOB
-    out: list[tuple[int, str | None]] = []
+    out: list[tuple[int, Any]] = []
     for p in positions:
         try:
             out.append((p, job(p)))
@@ -75,15 +75,15 @@ def _pool(jobs: int):
         return None
 
 
-def compile_parallel(job: Callable[[int], str], sizes: Sequence[int], jobs: int,
-                     progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
-    """`job(p)` for p in 0..len(sizes)-1, computed by `jobs` forked workers; yields the texts
-    in order of p. `sizes[p]` weighs the work of p. A position a worker failed on is computed
+def compile_parallel(job: Callable[[int], Any], sizes: Sequence[int], jobs: int,
+                     progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
+    """`job(p)` for p in 0..len(sizes)-1, computed by `jobs` forked workers; yields the results
+    in order of p (`job` never returns None). `sizes[p]` weighs the work of p. A position a worker failed on is computed
     here (its exception propagates, in order of p as serially). `progress(done, total)` is
     called as results arrive."""
     global _JOB
     total = len(sizes)
-    texts: list[str | None] = [None] * total
+    texts: list[Any] = [None] * total
     _JOB = job
     try:
         pool = _pool(jobs)
