@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc, func_symbol
 from ..module_compile import ModuleCompiler
-from . import emit, isel, pieces, trampolines
+from . import emit, fastcalls, isel, pieces, trampolines
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -49,6 +49,7 @@ class X86_64Backend(ModuleCompiler):
     isel = isel
     emit = emit
     trampolines = trampolines
+    fastcalls = fastcalls
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
