@@ -10,7 +10,8 @@ wasmtime's.
     python -m benchmarks.startup --programs sqlite3,qjs --serial --markdown
 
 Peak memory is of the process tree: the compiling process and its compile workers, sampled
-every 10 ms (their resident sets added up), and never less than the process's own high-water
+every 20 ms, their proportional set sizes (Pss: a page shared by a forked worker and its parent
+counts half in each) added up; "main HWM" is the compiling process's own resident high-water
 mark (VmHWM, exact). CPU is user + system time of the process and of its finished children.
 """
 
@@ -70,15 +71,21 @@ RUNTIMES = ("wasmtime", "polyjit")
 
 # -- the child: one program under one runtime -------------------------------------------------
 
-def _status_kb(pid: str, field: str) -> int:
+def _status_kb(pid: str, field: str, name: str = "status") -> int:
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/{name}", encoding="ascii") as f:
             for line in f:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def _pss_kb(pid: str) -> int:
+    """The proportional set size: resident pages, each shared one divided among the processes
+    that map it (a forked worker's untouched copy-on-write pages are not counted twice)."""
+    return _status_kb(pid, "Pss", "smaps_rollup") or _status_kb(pid, "VmRSS")
 
 
 def _children(pid: str) -> list[str]:
@@ -93,9 +100,9 @@ def _children(pid: str) -> list[str]:
 
 
 class TreeSampler:
-    """The peak of the summed resident sets of this process and its descendants."""
+    """The peak of the summed proportional set sizes of this process and its descendants."""
 
-    def __init__(self, interval: float = 0.01) -> None:
+    def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
         self.peak_kb = 0
         self._stop = threading.Event()
@@ -105,7 +112,7 @@ class TreeSampler:
         pids, total = [str(os.getpid())], 0
         while pids:
             pid = pids.pop()
-            total += _status_kb(pid, "VmRSS")
+            total += _pss_kb(pid)
             pids += _children(pid)
         self.peak_kb = max(self.peak_kb, total)
         return total
@@ -167,7 +174,7 @@ def child(runtime: str, name: str, parallel: bool) -> dict:
             store.set_wasi(cfg)
             instance = linker.instantiate(store, module)
             compile_s, compile_cpu = time.perf_counter() - start, _cpu() - cpu
-        peak = max(sampler.peak_kb, _status_kb("self", "VmHWM"))
+        peak, hwm = sampler.peak_kb, _status_kb("self", "VmHWM")
         status = 0
         run_start = time.perf_counter()
         try:
@@ -177,7 +184,7 @@ def child(runtime: str, name: str, parallel: bool) -> dict:
         run_s = time.perf_counter() - run_start
         output = out.read_bytes()
     return {"compile_s": compile_s, "compile_cpu_s": compile_cpu, "run_s": run_s,
-            "rss_before_kb": rss_before, "rss_peak_kb": peak, "status": status,
+            "rss_before_kb": rss_before, "rss_peak_kb": peak, "hwm_kb": hwm, "status": status,
             "output_sha256": hashlib.sha256(output).hexdigest(), "output_bytes": len(output)}
 
 
@@ -214,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
     runtimes = args.runtimes.split(",")
     head = ["program", "code KB", "runtime", "compile s", "CPU s", "MB/s", "MB/s CPU",
-            "peak MB", "growth MB", "first result s", "vs wasmtime", "output"]
+            "peak MB", "growth MB", "main HWM MB", "first result s", "vs wasmtime", "output"]
     print(_row(head, args.markdown))
     if args.markdown:
-        print("|" + "|".join("---" if i in (0, 2, 11) else "---:" for i in range(len(head))) + "|")
+        print("|" + "|".join("---" if i in (0, 2, 12) else "---:" for i in range(len(head))) + "|")
     failed = False
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
@@ -240,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{size / r['compile_cpu_s'] / 1e6:.2f}",
                         f"{r['rss_peak_kb'] / 1024:.0f}",
                         f"{(r['rss_peak_kb'] - r['rss_before_kb']) / 1024:.0f}",
+                        f"{r['hwm_kb'] / 1024:.0f}",
                         f"{first:.2f}", ratio, same], args.markdown), flush=True)
     return 1 if failed else 0
 
