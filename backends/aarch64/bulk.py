@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from engine.errors import TrapCode
 from engine.ir.ir import Inst, Opcode
+from engine.environ import vmctx as V
 
-from ..mir import Reg
+from ..mir import Mem, Reg
 
 X0, X1, X2 = 0, 1, 2
 #: what ``@memmove`` (x0 <- dst, x1 <- src, x2 <- n) and ``@memfill`` (x0, w1, x2) change
@@ -35,7 +36,8 @@ def _check(lw, start: int, memory: int) -> None:
     """Trap unless start + x2 <= the memory's length (no overflow: both are below 2**32)."""
     t, n = lw.tmp(), lw.tmp()
     lw.ins("add", Reg(t), Reg(start), Reg(X2), defs=[t], uses=[start, X2])
-    lw.mov(Reg(n), lw.vm(lw.info.offsets.memory_length(memory)))
+    mdef = lw.memory_def(memory)
+    lw.ins("ldr", Reg(n), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[n], uses=[mdef])
     lw.ins("cmp", Reg(t), Reg(n), uses=[t, n])
     lw.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
 

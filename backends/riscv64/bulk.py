@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from engine.errors import TrapCode
 from engine.ir.ir import Inst
+from engine.environ import vmctx as V
 
+from ..mir import Mem
 from .target import A
 
 A0, A1, A2 = A[0], A[1], A[2]
@@ -23,7 +25,7 @@ def _check(lw, start: int, memory: int) -> None:
     """Trap unless start + a2 <= the memory's length (no overflow: both are below 2**32)."""
     t, n = lw.tmp(), lw.tmp()
     lw.op3("add", t, start, A2)
-    lw.load("ld", n, lw.vm(lw.info.offsets.memory_length(memory)))
+    lw.load("ld", n, Mem(lw.memory_def(memory), V.MEMDEF_LENGTH))
     lw.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from engine.errors import TrapCode
 from engine.ir.ir import Inst
+from engine.environ import vmctx as V
 
 from ..mir import Mem, Reg
 from .target import RAX, RCX, RDI, RSI, XMM
@@ -34,7 +35,8 @@ def _check(lw, start: int, memory: int) -> None:
     """Trap unless start + rcx <= the memory's length (no overflow: both are below 2**32)."""
     t = lw.tmp()
     lw.ins("lea", Reg(t), Mem(start, 0, 0, RCX, 1), defs=[t], uses=[start, RCX])
-    lw.ins("cmp", Reg(t), lw.vm(lw.info.offsets.memory_length(memory)), uses=[t])
+    mdef = lw.memory_def(memory)
+    lw.ins("cmp", Reg(t), Mem(mdef, V.MEMDEF_LENGTH, 64), uses=[t, mdef])
     lw.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
