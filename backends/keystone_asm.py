@@ -14,7 +14,8 @@ Two facts about Keystone 0.9.2 shape this module:
   every time, not once in a while.
 * ctypes releases the GIL while ks_asm runs and Keystone does not document itself as safe to
   use from several threads at once (it keeps LLVM MC state), so engines compiling on several
-  threads take turns behind one process-wide lock.
+  threads take turns behind one process-wide lock (renewed in a forked child, which has no
+  other threads to wait for).
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ import threading
 from typing import Callable
 
 _LOCK = threading.Lock()
+
+
+def _fresh_lock() -> None:
+    # a process forked while another thread held the lock (a compile worker started as a
+    # second thread assembles) would wait for it forever: the child starts with its own
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock)
 
 #: a number of two or more digits standing alone (not part of r15, xmm10, .L12, func10, 0x10)
 _DECIMAL = re.compile(r"\b\d\d+\b", re.ASCII)

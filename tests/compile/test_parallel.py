@@ -101,3 +101,4 @@ def test_chunks_cover_every_function_once_largest_first():
     assert sorted(p for g in groups for p in g) == list(range(len(sizes)))
     assert groups[0] == [1]
     assert all(sum(sizes[p] for p in g) >= 4000 for g in groups[:-1])
+
