@@ -19,6 +19,7 @@ from typing import Callable
 from engine.errors import TrapCode, UnsupportedError
 from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
+from engine.wasm.types import ValType
 
 from . import callconv
 from engine.environ import vmctx as V
@@ -490,7 +491,8 @@ class SizedRegLowering(LoweringBase):
         self.ins(self.LOAD_PARAM, self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     def load_result(self, v: int, slot: int) -> None:
-        self.mov(Reg(self.dst(v), 64), Mem(self.SP, 8 * slot, 64))
+        b = 128 if self.ty(v) is ValType.V128 else 64
+        self.mov(Reg(self.dst(v), b), Mem(self.SP, 8 * slot, b))
 
     def load_cell(self, v: int, cell: int) -> None:
         d = self.D(v)

@@ -12,6 +12,8 @@ from typing import Iterable, Sequence
 
 from engine.environ.fastcalls import FastCall
 from engine.environ.module_info import ModuleInfo
+from engine.errors import UnsupportedError
+from engine.wasm.types import ValType
 from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
 
@@ -78,6 +80,8 @@ class ModuleCompiler:
 
     def compile_function(self, func, info: ModuleInfo) -> list[str]:
         """Assembly text of one IR function: lowering, register allocation, emission."""
+        if self.simd_missing():
+            self._refuse_simd((func,), ())
         lowering = self.new_lowering(func, info)
         mf = lowering.run()
         Allocator(self.target, self.spill_moves()).run(mf)
@@ -119,6 +123,8 @@ class ModuleCompiler:
         """The text and symbols of what a module carries besides its functions: the trap stub
         (and epoch stub), an entry trampoline per entry signature and an exit trampoline per
         exit signature."""
+        if self.simd_missing():
+            self._refuse_simd((), (*entry_sigs, *exit_sigs))
         parts = self.common_stubs()
         symbols = [TRAP_SYMBOL]
         if info.epoch:
@@ -132,10 +138,24 @@ class ModuleCompiler:
         self._exits(parts, symbols, exit_sigs)
         return parts, symbols
 
+    def simd_missing(self) -> str | None:
+        """Hook: why this backend cannot compile v128 and the SIMD opcodes (None: it can). A
+        target whose lowering, allocator moves and trampolines handle them answers None."""
+        return f"SIMD (v128) on the {self.target.name} backend"
+
+    def _refuse_simd(self, funcs: Sequence, sigs: Iterable[Sequence]) -> None:
+        """UnsupportedError if the module uses v128 anywhere (code or signatures)."""
+        v128 = ValType.V128
+        if any(v128 in f.value_types for f in funcs) or \
+                any(v128 in params or v128 in results for params, results in sigs):
+            raise UnsupportedError(self.simd_missing())
+
     def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
         """Exit trampolines for extra signatures, with their own copy of the trap stub (code
         that can be mapped on its own, e.g. for a host function of a type a module never
         declares that reaches it through a table)."""
+        if self.simd_missing():
+            self._refuse_simd((), exit_sigs)
         parts = self.common_stubs()
         symbols = [TRAP_SYMBOL]
         self._exits(parts, symbols, exit_sigs)
