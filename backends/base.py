@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from engine.environ.module_info import ModuleInfo
 from engine.errors import InternalError
@@ -100,6 +100,17 @@ class Backend(Protocol):
         function order) of one module into one CompiledCode with symbols ``func<N>``, the trap
         stub, and an entry trampoline ``entry_<sig_key>`` / exit trampoline ``exit_<sig_key>``
         for each (params, results) pair asked for."""
+
+    def function_code(self, func: object, info: ModuleInfo) -> object:
+        """What `link` takes for one IR function (lowering, register allocation, emission, and
+        on some targets assembly); picklable, and depends on nothing but the function and
+        `info`, so functions may be compiled in any order or in other processes."""
+
+    def link(self, pieces: Iterable[tuple[int, object]], info: ModuleInfo,
+             entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+             ) -> CompiledCode:
+        """compile_module from the functions' function_code results: (wasm function index,
+        result) in defined-function order."""
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:

@@ -525,8 +525,6 @@ def _target_segment(imm) -> list[int]:
 #: immediate, whether it returns a trap code); memory.grow reloads the heap base after it
 HELPER_CALLS: dict[Opcode, tuple[Helper, Callable[[object], list[int]], bool]] = {
     _O.MEMORY_GROW: (Helper.MEMORY_GROW, _index, False),
-    _O.MEMORY_FILL: (Helper.MEMORY_FILL, _index, True),
-    _O.MEMORY_COPY: (Helper.MEMORY_COPY, _dst_src, True),
     _O.MEMORY_INIT: (Helper.MEMORY_INIT, _target_segment, True),
     _O.DATA_DROP: (Helper.DATA_DROP, _index, False),
     _O.TABLE_GROW: (Helper.TABLE_GROW, _index, False),

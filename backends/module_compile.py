@@ -85,28 +85,55 @@ class ModuleCompiler:
 
     def compile_function(self, func, info: ModuleInfo) -> list[str]:
         """Assembly text of one IR function: lowering, register allocation, emission."""
+        if self.simd_missing():
+            self._refuse_simd((func,), ())
+        if self.scalar_simd and uses_v128(func):
+            func = legalise_function(func)
         lowering = self.new_lowering(func, info)
         mf = lowering.run()
         Allocator(self.target, self.spill_moves()).run(mf)
         return self.render(mf, lowering, info)
 
-    def compile_module(self, funcs: Sequence, info: ModuleInfo,
+    def function_code(self, func, info: ModuleInfo):
+        """What `link` takes for one IR function: here its assembly text as one string (one
+        string per function holds a module's text in a fraction of the memory of its lines,
+        and pickles fast for a parent process compiling in parallel); a target that assembles
+        function by function returns machine code instead."""
+        return "\n".join(self.compile_function(func, info))
+
+    def compile_module(self, funcs: Iterable, info: ModuleInfo,
                        entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
                        ) -> CompiledCode:
-        """`funcs`: IR functions with their wasm index set. `entry_sigs` / `exit_sigs`:
-        (params, results) pairs that need an entry (host -> wasm) or exit (wasm -> host)
-        trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
-        if self.simd_missing():
-            self._refuse_simd(funcs, (*entry_sigs, *exit_sigs))
-        if self.scalar_simd:
-            funcs = [legalise_function(f) if uses_v128(f) else f for f in funcs]
+        """`funcs`: IR functions with their wasm index set (any iterable: a generator that
+        builds each one on demand keeps one function's IR alive at a time). `entry_sigs` /
+        `exit_sigs`: (params, results) pairs that need an entry (host -> wasm) or exit
+        (wasm -> host) trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
+        return self.link(((f.index, self.function_code(f, info)) for f in funcs), info,
+                         entry_sigs, exit_sigs)
+
+    def link(self, pieces: Iterable[tuple[int, object]], info: ModuleInfo,
+             entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+             ) -> CompiledCode:
+        """The module's machine code from its functions' function_code results (function index,
+        result), in defined-function order, plus the trap stub and trampolines (see
+        compile_module); here all the text assembled in one piece."""
         parts: list[str] = []
         symbols: list[str] = []
-        for f in funcs:
-            parts += self.compile_function(f, info)
-            symbols.append(func_symbol(f.index))
-        parts += self.common_stubs()
-        symbols.append(TRAP_SYMBOL)
+        for index, text in pieces:
+            parts.append(text)
+            symbols.append(func_symbol(index))
+        stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)
+        return self.assemble(parts + stub_parts, symbols + stub_symbols)
+
+    def stubs(self, info: ModuleInfo, entry_sigs: Sequence[tuple] = (),
+              exit_sigs: Sequence[tuple] = ()) -> tuple[list[str], list[str]]:
+        """The text and symbols of what a module carries besides its functions: the trap stub
+        (and epoch stub), an entry trampoline per entry signature and an exit trampoline per
+        exit signature."""
+        if self.simd_missing():
+            self._refuse_simd((), (*entry_sigs, *exit_sigs))
+        parts = self.common_stubs()
+        symbols = [TRAP_SYMBOL]
         if info.epoch:
             # a target whose epoch checks call out of line (x86_64) adds that stub
             parts += getattr(self.trampolines, "epoch_stubs", list)()
@@ -116,7 +143,7 @@ class ModuleCompiler:
             parts += self.entry_trampoline(name, *self._abi_sig(params, results), mem0)
             symbols.append(name)
         self._exits(parts, symbols, exit_sigs)
-        return self.assemble(parts, symbols)
+        return parts, symbols
 
     def _abi_sig(self, params: tuple, results: tuple) -> tuple[tuple, tuple]:
         """The signature a trampoline implements (v128 as two i64 under `scalar_simd`)."""

@@ -127,6 +127,48 @@ class _Cover:
         self.ends.insert(i, hi)
 
 
+class _Busy:
+    """The positions a physical register is taken at: its fixed ranges and the ranges of the
+    intervals assigned to it, as sorted lists of starts and ends of disjoint half-open segments
+    (one per range, never merged, so an evicted interval's ranges come out again). Whether an
+    interval fits is a binary search per range of it, not a walk over every interval the
+    register holds."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, ranges=()) -> None:
+        self.starts = [a for a, _ in ranges]
+        self.ends = [b for _, b in ranges]
+
+    def meets(self, x: Interval) -> bool:
+        """Whether a range of `x` overlaps a segment."""
+        starts, ends = self.starts, self.ends
+        if not starts or x.hi <= starts[0] or x.lo >= ends[-1]:
+            return False
+        right = bisect.bisect_right
+        n = len(starts)
+        for lo, hi in x.ranges:
+            i = right(starts, lo)
+            if i and ends[i - 1] > lo:
+                return True
+            if i < n and starts[i] < hi:
+                return True
+        return False
+
+    def add(self, ranges) -> None:
+        starts, ends = self.starts, self.ends
+        for lo, hi in ranges:
+            i = bisect.bisect_right(starts, lo)
+            starts.insert(i, lo)
+            ends.insert(i, hi)
+
+    def remove(self, ranges) -> None:
+        starts, ends = self.starts, self.ends
+        for lo, _ in ranges:
+            i = bisect.bisect_left(starts, lo)
+            del starts[i], ends[i]
+
+
 def liveness(func: MFunction, tracked=None, *,
              phys: frozenset[int] = frozenset()) -> tuple[list[set[int]], list[set[int]]]:
     """Live-in and live-out register sets per block (iterated to a fixpoint, so values live
@@ -429,24 +471,13 @@ class Allocator:
                     break
             return [o for o in act if _overlaps(o.ranges, xr)]
 
+        # busy[p]: what p is taken by (its fixed ranges, then the intervals assigned to it)
+        busy: dict[int, _Busy] = {p: _Busy(fr) for p, fr in fixed.items()}
+
         def is_free(p: int, x: Interval) -> bool:
             """conflicts(p, x) == [] (without building the list)."""
-            xr = x.ranges
-            lo = x.lo
-            fr = fixed.get(p)
-            if fr and fr[-1][1] > lo and fr[0][0] < x.hi and _overlaps(fr, xr):
-                return False
-            act = active.get(p)
-            if not act:
-                return True
-            for o in act:
-                if o.hi <= lo:
-                    act[:] = [o for o in act if o.hi > lo]
-                    break
-            for o in act:
-                if _overlaps(o.ranges, xr):
-                    return False
-            return True
+            b = busy.get(p)
+            return b is None or not b.meets(x)
 
         spill_count = 0
 
@@ -501,9 +532,15 @@ class Allocator:
                 for o in best_victims:
                     occupied[best].remove(o)
                     active[best].remove(o)
+                    busy[best].remove(o.ranges)
                     spill(o)
                 chosen = best
             assign[x.reg] = chosen
+            b = busy.get(chosen)
+            if b is None:
+                busy[chosen] = _Busy(x.ranges)
+            else:
+                b.add(x.ranges)
             occ = occupied.get(chosen)
             if occ is None:
                 occupied[chosen] = [x]

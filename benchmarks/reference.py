@@ -157,6 +157,27 @@ def bytecopy(n: int) -> int:
     return (((total << 32) & M64) ^ h)
 
 
+def bulkmem(n: int) -> int:
+    mem = bytearray(8256 + 64)
+    seed = 1
+    for i in range(8192):
+        seed = (seed * 1103515245 + 12345) & M32
+        mem[i] = (seed >> 16) & 0xFF
+    h = 0
+    for _ in range(n):
+        a = seed = (seed * 1103515245 + 12345) & M32
+        dst, src, length = (a >> 12) & 4095, (a >> 4) & 4095, ((a >> 24) & 63) + 1
+        mem[dst:dst + length] = mem[src:src + length]     # a slice copy: memmove
+        b = seed = (seed * 1103515245 + 12345) & M32
+        fdst, length = 4096 + ((b >> 8) & 4095), b >> 26
+        mem[fdst:fdst + length] = bytes([(b >> 16) & 0xFF]) * length
+        h = (h * 31 + mem[dst] + mem[fdst]) & M32
+    fnv = 0x811C9DC5
+    for byte in mem[:8256]:
+        fnv = ((fnv ^ byte) * 0x01000193) & M32
+    return ((h << 32) & M64) ^ fnv
+
+
 def _rotl64(x: int, k: int) -> int:
     k &= 63
     return ((x << k) | (x >> (64 - k))) & M64 if k else x
@@ -187,5 +208,5 @@ def callind(n: int) -> int:
 
 REFERENCES: dict[str, Callable[[int], int]] = {
     "fib": fib, "xorshift": xorshift, "sieve": sieve, "matmul": matmul, "nbody": nbody,
-    "bytecopy": bytecopy, "callind": callind,
+    "bytecopy": bytecopy, "callind": callind, "bulkmem": bulkmem,
 }

@@ -45,7 +45,8 @@ UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", 
 MAX_WASM_STACK = 2 << 20
 
 _BOOL_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
-                  "emulate", "epoch_interruption", "consume_fuel") + UNSUPPORTED_PROPOSALS
+                  "emulate", "epoch_interruption", "consume_fuel",
+                  "parallel_compilation") + UNSUPPORTED_PROPOSALS
 
 
 def host_target() -> str:
@@ -67,6 +68,8 @@ class Settings:
     consume_fuel: bool
     max_wasm_stack: int
     cache: str | None
+    #: compile a large module's functions in worker processes (changes no generated code)
+    parallel_compilation: bool = True
 
     def code_settings(self) -> dict[str, bool]:
         """The settings that change generated code, by Config name (an artifact's fingerprint
@@ -147,6 +150,8 @@ class Config:
       (at most 2 MiB, as wasmtime; never more than the calling thread's stack has left, less
       a margin for the Python frames of host calls).
     - ``cache``: a directory for compiled code, or None.
+    - ``parallel_compilation``: compile a large module's functions in a pool of worker
+      processes, one per CPU (on by default, as in wasmtime; the code is the same either way).
     """
 
     def __init__(self, **settings) -> None:
@@ -169,6 +174,7 @@ class Config:
         self.consume_fuel = False
         self.max_wasm_stack = 512 * 1024
         self.cache: str | None = None
+        self.parallel_compilation = True
         for name, value in settings.items():
             if not hasattr(self, name):
                 raise WasmError(f"unknown Config setting {name!r}")
@@ -194,7 +200,8 @@ class Config:
                         emulate=bool(self.emulate) or target != host,
                         epoch_interruption=self.epoch_interruption,
                         consume_fuel=self.consume_fuel, max_wasm_stack=self.max_wasm_stack,
-                        cache=None if self.cache is None else os.fspath(self.cache))
+                        cache=None if self.cache is None else os.fspath(self.cache),
+                        parallel_compilation=self.parallel_compilation)
 
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"

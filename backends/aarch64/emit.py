@@ -17,6 +17,7 @@ from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from . import bulk
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
 from .target import CALLEE_SAVED, HEAP, reg_name
@@ -272,6 +273,12 @@ class FunctionEmitter(EmitterBase):
         self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
         self.out("blr x16")
         self.restore_vmctx()
+
+    def p_memmove(self, i: MInst) -> None:
+        bulk.p_memmove(self)
+
+    def p_memfill(self, i: MInst) -> None:
+        bulk.p_memfill(self)
 
     def p_call_helper(self, i: MInst) -> None:
         idx = i.operands[0].value

@@ -45,7 +45,7 @@ from ..base import RegClass
 from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
-from . import abi
+from . import abi, bulk
 from .isel_simd import LANE_TESTS, VEC, SimdLowering, VecOp, simd_rules
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
@@ -243,8 +243,9 @@ class Lowering(SimdLowering, SizedRegLowering):
     def plan(self, reachable) -> None:
         f = self.f
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
-        self.uses_heap = any((inst.opcode in _MEMORY_ACCESSES or inst.opcode in SIMD_MEMORY)
-                             and inst.imm.memory == 0 for b in f.blocks for inst in b.insts)
+        self.uses_heap = any(((inst.opcode in _MEMORY_ACCESSES or inst.opcode in SIMD_MEMORY)
+                              and inst.imm.memory == 0) or bulk.uses_memory0(inst)
+                             for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -832,6 +833,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     **{op: Lowering.r_float for op in _FALU},
     _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
+    _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
 }
 # compares, shifts and multiplies are folded ahead of time (plan), not by try_fuse
 Lowering.set_rules(_RULES)

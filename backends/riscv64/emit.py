@@ -16,6 +16,7 @@ from engine.environ import vmctx as V
 from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from . import bulk
 from .abi import Frame
 from .asm import AsmError, assemble as rv_assemble
 from .isel import NEG_BRANCH, fits12
@@ -200,6 +201,12 @@ class FunctionEmitter(EmitterBase):
         self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
         self.out("jalr ra, 0(t5)")
         self.restore_vmctx()
+
+    def p_memmove(self, i: MInst) -> None:
+        bulk.p_memmove(self)
+
+    def p_memfill(self, i: MInst) -> None:
+        bulk.p_memfill(self)
 
     def p_call_helper(self, i: MInst) -> None:
         idx = i.operands[0].value

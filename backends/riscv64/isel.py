@@ -41,7 +41,7 @@ from ..base import RegClass
 from ..lowering import LoweringBase, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
-from . import abi
+from . import abi, bulk
 from .asm_li import li_sequence
 from .target import A, CALLER_SAVED, HEAP, SP, TARGET, VMCTX, ZERO, is_float
 
@@ -762,5 +762,6 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FABS: Lowering.r_fsign, _O.FNEG: Lowering.r_fsign, _O.FCOPYSIGN: Lowering.r_fsign,
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
+    _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
 }
 Lowering.set_rules(_RULES, fusable=(_O.ICMP, _O.EQZ))

@@ -1,13 +1,15 @@
-"""The x86_64 backend: lowering (isel), shared register allocation, emission, Keystone assembly."""
+"""The x86_64 backend: lowering (isel), shared register allocation, emission, Keystone assembly
+one function at a time (pieces.py), so workers compiling in parallel assemble too."""
 
 from __future__ import annotations
 
 import functools
+from typing import Iterable, Sequence
 
 from engine.environ.module_info import ModuleInfo
-from ..base import CompiledCode, TargetDesc
+from ..base import CompiledCode, TargetDesc, func_symbol
 from ..module_compile import ModuleCompiler
-from . import emit, fastcalls, isel, trampolines
+from . import emit, fastcalls, isel, pieces, trampolines
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -66,4 +68,16 @@ class X86_64Backend(ModuleCompiler):
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         return emit.assemble(parts, symbols, "x86_64", self.features)
+
+    def function_code(self, func, info: ModuleInfo) -> pieces.FunctionCode:
+        return pieces.assemble_function(self.compile_function(func, info),
+                                        func_symbol(func.index))
+
+    def link(self, functions: Iterable[tuple[int, pieces.FunctionCode]], info: ModuleInfo,
+             entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+             ) -> CompiledCode:
+        parts, symbols = self.stubs(info, entry_sigs, exit_sigs)
+        if info.epoch:
+            symbols.append(trampolines.EPOCH_SLOW)      # epoch checks call it
+        return pieces.link(functions, self.assemble(parts, symbols))
 

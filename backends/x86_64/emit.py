@@ -17,6 +17,7 @@ from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
+from . import bulk
 from .abi import Frame
 from .isel_simd import VConst
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
@@ -274,6 +275,12 @@ class FunctionEmitter(EmitterBase):
         idx = i.operands[0].value
         self.out(f"mov r11, qword ptr [r15 + {V.HELPERS}]")
         self.out(f"call qword ptr [r11 + {8 * idx}]")
+
+    def p_memmove(self, i: MInst) -> None:
+        bulk.p_memmove(self)
+
+    def p_memfill(self, i: MInst) -> None:
+        bulk.p_memfill(self)
 
     def p_trap_dyn(self, i: MInst) -> None:
         self.out(f"jne {i.operands[0].name}")

@@ -11,7 +11,7 @@ directly.
 
 Pseudo operations (op names starting with '@') are expanded by emit.py: '@ret' (epilogue),
 '@call' (direct), '@call_import', '@call_ref', '@call_helper', '@trap' (jump to the trap path
-with a code), '@fminmax', '@fsel', '@cvt_*'.
+with a code), '@fminmax', '@fsel', '@cvt_*', '@memmove' and '@memfill' (bulk.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..base import RegClass
 from ..lowering import SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg, tuple_new
-from . import abi, isel_simd
+from . import abi, bulk, isel_simd
 from .target import (CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, TARGET,
                      VMCTX)
 
@@ -824,6 +824,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FABS: Lowering.r_fabs, _O.FNEG: Lowering.r_fneg, _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
+    _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
     **isel_simd.rules(),
 }
 

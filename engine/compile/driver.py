@@ -10,7 +10,7 @@ Module nor Config.cache has it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from backends.base import Backend, CompiledCode
 from ..ir.builder import build_function
@@ -20,6 +20,7 @@ from ..ir.passes import DEFAULT_PIPELINE, run_passes
 from ..ir.passes.heapcheck import eliminate_heap_checks
 from ..wasm.module import WasmModule
 from . import cache
+from .parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel, worker_count
 
 
 def function_ir(wasm: WasmModule, index: int, fuel: bool = False) -> Function:
@@ -34,27 +35,54 @@ def function_ir(wasm: WasmModule, index: int, fuel: bool = False) -> Function:
 
 
 def compile_module(module: Any, backend: Backend,
-                   progress: Callable[[int, int], None] | None = None) -> CompiledCode:
+                   progress: Callable[[int, int], None] | None = None,
+                   jobs: int | None = None) -> CompiledCode:
     """Machine code for every defined function of `module` (an engine.compile.module.Module)
     plus an entry and an exit trampoline per type, by `backend`. Runs nothing.
-    `progress(done, total)` is called as each function's IR is built."""
+    Each function goes through backend.function_code (IR -> lowering -> registers -> text or
+    machine code) and is freed once that is made; backend.link puts the pieces together. A
+    large module's functions are compiled by `jobs` worker processes (default: one per CPU)
+    when the engine's Config.parallel_compilation allows, else here one at a time.
+    `progress(done, total)` is called as functions are compiled."""
     wasm = module.wasm_module
     info = module.info
     nimp = wasm.num_imported_funcs
     total = len(wasm.funcs)
+
+    def piece(p: int):
+        return backend.function_code(module.take_ir(nimp + p), info)
+
     # compilation allocates many short-lived acyclic objects: the cyclic collector's passes
     # over a large heap would cost more than the work
     with gc_paused():
-        funcs = []
-        for i in range(total):
-            funcs.append(module.ir_function(nimp + i))
-            if progress is not None:
-                progress(i + 1, total)
-        compiled = backend.compile_module(funcs, info, entry_sigs=info.type_sigs,
-                                          exit_sigs=info.type_sigs)
-    # the IR is only needed to compile; the interpreter strategy builds its own
-    module.drop_ir()
+        jobs = _jobs(module, jobs)
+        if jobs > 1:
+            sizes = [len(c.body) for c in wasm.codes]
+            pieces = compile_parallel(piece, sizes, jobs, progress)
+        else:
+            pieces = _serial(piece, total, progress)
+        compiled = backend.link(zip(range(nimp, nimp + total), pieces), info,
+                                entry_sigs=info.type_sigs, exit_sigs=info.type_sigs)
     return compiled
+
+
+def _jobs(module: Any, jobs: int | None) -> int:
+    """Worker processes for compiling `module` (1: compile here)."""
+    if jobs is None:
+        if not module.state.settings.parallel_compilation:
+            return 1
+        if sum(len(c.body) for c in module.wasm_module.codes) < MIN_PARALLEL_INSTRUCTIONS:
+            return 1
+        jobs = worker_count()
+    return jobs if jobs > 1 and can_fork() else 1
+
+
+def _serial(piece: Callable[[int], Any], total: int,
+            progress: Callable[[int, int], None] | None) -> Iterator[Any]:
+    for p in range(total):
+        yield piece(p)
+        if progress is not None:
+            progress(p + 1, total)
 
 
 def code_for(module: Any, backend: Backend,

@@ -143,9 +143,13 @@ class Module:
                                                self._state.settings.consume_fuel)
         return fn
 
-    def drop_ir(self) -> None:
-        """Free the IR (it is only needed to compile; it is rebuilt if asked for again)."""
-        self._ir = {}
+    def take_ir(self, index: int) -> Function:
+        """ir_function(index) without keeping it: the compile driver frees each function's IR
+        as soon as its code is made."""
+        fn = self._ir.pop(index, None)
+        if fn is None:
+            fn = function_ir(self._module, index, self._state.settings.consume_fuel)
+        return fn
 
     @property
     def imports(self) -> list[ImportType]:

@@ -12,8 +12,6 @@ class Helper(enum.Enum):
     the member's position in this enum (see HELPER_INDEX)."""
 
     MEMORY_GROW = "memory_grow"      # (vmctx, mem, delta) -> old pages or -1
-    MEMORY_FILL = "memory_fill"      # (vmctx, mem, dst, val, n) -> 0 or trap code + 1
-    MEMORY_COPY = "memory_copy"      # (vmctx, dst_mem, src_mem, dst, src, n) -> 0 / code + 1
     MEMORY_INIT = "memory_init"      # (vmctx, mem, seg, dst, src, n) -> 0 / code + 1
     DATA_DROP = "data_drop"          # (vmctx, seg) -> 0
     TABLE_GROW = "table_grow"        # (vmctx, table, init, delta) -> old size or -1

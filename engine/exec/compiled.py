@@ -359,14 +359,6 @@ class CompiledExecutor:
         old = libcalls.memory_grow(instance.mems[mem], delta & _MASK32)
         return _MASK32 if old < 0 else old
 
-    def _h_memory_fill(self, instance, vm, mem, dst, val, n, *_):
-        return self._status(lambda: libcalls.memory_fill(instance.mems[mem], dst & _MASK32,
-                                                         val, n & _MASK32))
-
-    def _h_memory_copy(self, instance, vm, dmem, smem, dst, src, n):
-        return self._status(lambda: libcalls.memory_copy(
-            instance.mems[dmem], instance.mems[smem], dst & _MASK32, src & _MASK32, n & _MASK32))
-
     def _h_memory_init(self, instance, vm, mem, seg, dst, src, n):
         return self._status(lambda: libcalls.memory_init(
             instance, instance.mems[mem], seg, dst & _MASK32, src & _MASK32, n & _MASK32))

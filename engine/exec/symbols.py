@@ -4,6 +4,7 @@ pc among its units. Shared by the native and the emulated machine."""
 
 from __future__ import annotations
 
+import bisect
 from typing import Any, Sequence
 
 
@@ -17,13 +18,16 @@ class CodeUnit:
         self.size = size
         self.compiled = compiled
         self.symbols: dict[str, int] = compiled.symbols
-        #: (offset, function index) of the defined functions, by offset; then the first
-        #: offset that is not a function (stubs and trampolines follow the functions)
-        funcs = sorted((off, int(name[4:])) for name, off in self.symbols.items()
-                       if name.startswith("func") and name[4:].isdigit())
-        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
-                  default=size)
-        self._funcs = (funcs, end)
+        #: (start, end, function index) of the defined functions, by start: a function ends
+        #: where the next symbol (another function, a stub or a trampoline) begins
+        starts = sorted(set(self.symbols.values()) | {size})
+        funcs = []
+        for name, off in self.symbols.items():
+            if name.startswith("func") and name[4:].isdigit():
+                end = starts[bisect.bisect_right(starts, off)] if off < size else size
+                funcs.append((off, end, int(name[4:])))
+        funcs.sort()
+        self._funcs = funcs
 
     def address(self, symbol: str) -> int:
         return self.base + self.symbols[symbol]
@@ -37,16 +41,12 @@ class CodeUnit:
     def function_at(self, pc: int) -> int | None:
         """The defined function index whose code contains `pc`, or None."""
         rel = pc - self.base
-        funcs, end = self._funcs
-        best = None
-        for off, idx in funcs:
-            if off <= rel:
-                best = idx
-            else:
-                break
-        if best is None or rel >= end:
-            return None
-        return best
+        i = bisect.bisect_right(self._funcs, (rel, float("inf"))) - 1
+        if i >= 0:
+            start, end, idx = self._funcs[i]
+            if start <= rel < end:
+                return idx
+        return None
 
 
 def unit_at(units: Sequence[CodeUnit], pc: int) -> CodeUnit | None:

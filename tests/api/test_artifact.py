@@ -65,7 +65,7 @@ def test_native_round_trip_runs_the_artifact_code_without_compiling(monkeypatch)
 
     def no_compiling(*_a, **_k):
         raise AssertionError("deserialize must not compile")
-    monkeypatch.setattr(X.X86_64Backend, "compile_module", no_compiling)
+    monkeypatch.setattr(X.X86_64Backend, "link", no_compiling)
     module = Module.deserialize(fresh, data)
     ref = _reference()
     assert _outcomes(fresh, module) == ref

@@ -42,7 +42,7 @@ def _forbid_compiling(monkeypatch) -> list:
         calls.append(1)
         raise AssertionError("compiled although the cache holds the code")
 
-    monkeypatch.setattr(X86_64Backend, "compile_module", counting)
+    monkeypatch.setattr(X86_64Backend, "link", counting)
     return calls
 
 
@@ -176,8 +176,8 @@ def test_entry_owned_by_another_user_is_not_executed(tmp_path, monkeypatch):
     os.chown(path, 12345, 12345)
     calls = []
     from backends.x86_64 import X86_64Backend
-    real = X86_64Backend.compile_module
-    monkeypatch.setattr(X86_64Backend, "compile_module",
+    real = X86_64Backend.link
+    monkeypatch.setattr(X86_64Backend, "link",
                         lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
     assert _fib(Engine(Config(cache=str(path.parent))), 12) == 144
     assert calls == [1], "an entry someone else owns was used instead of compiling"
@@ -189,8 +189,8 @@ def test_directory_others_can_write_is_not_trusted(tmp_path, monkeypatch):
     os.chmod(path.parent, 0o777)
     calls = []
     from backends.x86_64 import X86_64Backend
-    real = X86_64Backend.compile_module
-    monkeypatch.setattr(X86_64Backend, "compile_module",
+    real = X86_64Backend.link
+    monkeypatch.setattr(X86_64Backend, "link",
                         lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
     assert _fib(Engine(Config(cache=str(path.parent))), 12) == 144
     assert calls == [1], "an entry in a world-writable directory was used"

@@ -192,8 +192,6 @@ class Harness:
     def _helpers(self) -> list[Callable[..., int]]:
         impl = {
             Helper.MEMORY_GROW: self._memory_grow,
-            Helper.MEMORY_FILL: self._memory_fill,
-            Helper.MEMORY_COPY: self._memory_copy,
             Helper.HOST_CALL: self._host_call,
             Helper.EPOCH: self._epoch,
         }
@@ -216,21 +214,6 @@ class Harness:
             return 0xFFFFFFFF
         write_u64(self.space, self.vmctx + self.offsets.memory_length(0), self.memory.length)
         return old
-
-    def _memory_fill(self, vmctx: int, mem: int, dst: int, val: int, n: int, *_: int) -> int:
-        dst, n = dst & 0xFFFFFFFF, n & 0xFFFFFFFF
-        if dst + n > self.memory.length:
-            return TrapCode.MEMORY_OUT_OF_BOUNDS + 1
-        self.space.write(self.memory.base + dst, bytes([val & 0xFF]) * n)
-        return 0
-
-    def _memory_copy(self, vmctx: int, dmem: int, smem: int, dst: int, src: int, n: int) -> int:
-        dst, src, n = dst & 0xFFFFFFFF, src & 0xFFFFFFFF, n & 0xFFFFFFFF
-        if dst + n > self.memory.length or src + n > self.memory.length:
-            return TrapCode.MEMORY_OUT_OF_BOUNDS + 1
-        data = self.space.read(self.memory.base + src, n)
-        self.space.write(self.memory.base + dst, data)
-        return 0
 
     def _host_call(self, ctx: int, buf: int, *_: int) -> int:
         h = self.spec.host_funcs[read_u64(self.space, ctx + V.HOSTCTX_ID)]

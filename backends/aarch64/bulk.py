@@ -1,0 +1,127 @@
+"""memory.copy and memory.fill in machine code (no runtime-helper call): the bounds of every
+range checked against its memory's current length first (MEMORY_OUT_OF_BOUNDS before any byte
+moves, as the spec and runtime.libcalls say), then a loop over absolute addresses, 8 bytes at a
+time and the rest byte by byte. A copy whose destination overlaps its source from above runs
+backward, so overlapping copies behave as memmove. Instruction-selection rules of
+aarch64.isel.Lowering; emit.py expands the two pseudo operations with x16/x17 (never
+allocated) as temporaries."""
+
+from __future__ import annotations
+
+from engine.errors import TrapCode
+from engine.ir.ir import Inst, Opcode
+
+from ..mir import Reg
+
+X0, X1, X2 = 0, 1, 2
+#: what ``@memmove`` (x0 <- dst, x1 <- src, x2 <- n) and ``@memfill`` (x0, w1, x2) change
+CLOBBERS = frozenset({X0, X1, X2})
+
+
+def uses_memory0(inst: Inst) -> bool:
+    """Whether `inst` is a bulk operation on memory 0 (the function then needs its base)."""
+    if inst.opcode is Opcode.MEMORY_COPY:
+        return inst.imm.dst == 0 or inst.imm.src == 0
+    return inst.opcode is Opcode.MEMORY_FILL and inst.imm == 0
+
+
+def _args(lw, pairs: list[tuple[int, int]]) -> None:
+    # i32 values have the upper halves of their x registers zero (the backend's invariant)
+    for reg, v in pairs:
+        lw.mov(Reg(reg), lw.R(v, 64))
+
+
+def _check(lw, start: int, memory: int) -> None:
+    """Trap unless start + x2 <= the memory's length (no overflow: both are below 2**32)."""
+    t, n = lw.tmp(), lw.tmp()
+    lw.ins("add", Reg(t), Reg(start), Reg(X2), defs=[t], uses=[start, X2])
+    lw.ins("ldr", Reg(n), lw.vm(lw.info.offsets.memory_length(memory)), defs=[n])
+    lw.ins("cmp", Reg(t), Reg(n), uses=[t, n])
+    lw.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+
+def _absolute(lw, reg: int, memory: int) -> None:
+    base = lw.heap_base(memory)
+    lw.ins("add", Reg(reg), Reg(reg), Reg(base), defs=[reg], uses=[reg, base])
+
+
+def memory_copy(lw, inst: Inst) -> None:
+    d, s, n = inst.args
+    _args(lw, [(X0, d), (X1, s), (X2, n)])
+    _check(lw, X0, inst.imm.dst)
+    _check(lw, X1, inst.imm.src)
+    _absolute(lw, X0, inst.imm.dst)
+    _absolute(lw, X1, inst.imm.src)
+    lw.ins("@memmove", uses=[X0, X1, X2], clobbers=CLOBBERS)
+
+
+def memory_fill(lw, inst: Inst) -> None:
+    d, v, n = inst.args
+    _args(lw, [(X0, d), (X1, v), (X2, n)])
+    _check(lw, X0, inst.imm)
+    _absolute(lw, X0, inst.imm)
+    lw.ins("@memfill", uses=[X0, X1, X2], clobbers=CLOBBERS)
+
+
+def p_memmove(em) -> None:
+    """Forward unless dst lies inside (src, src + n); 8-byte steps are safe in the chosen
+    direction (each step reads its bytes before it writes any the next step reads)."""
+    fwd, f8, f1, back, b1, done = (em.label() for _ in range(6))
+    out = em.out
+    out("cmp x0, x1")
+    out(f"b.ls {fwd}")
+    out("add x16, x1, x2")
+    out("cmp x0, x16")
+    out(f"b.hs {fwd}")
+    em.place(back)                      # backward: x2 counts down from the end
+    out("cmp x2, #8")
+    out(f"b.lo {b1}")
+    out("sub x2, x2, #8")
+    out("ldr x16, [x1, x2]")
+    out("str x16, [x0, x2]")
+    out(f"b {back}")
+    em.place(b1)
+    out(f"cbz x2, {done}")
+    out("sub x2, x2, #1")
+    out("ldrb w16, [x1, x2]")
+    out("strb w16, [x0, x2]")
+    out(f"b {b1}")
+    em.place(fwd)
+    out("cmp x2, #8")
+    out(f"b.lo {f1}")
+    em.place(f8)
+    out("ldr x16, [x1], #8")
+    out("str x16, [x0], #8")
+    out("sub x2, x2, #8")
+    out("cmp x2, #8")
+    out(f"b.hs {f8}")
+    em.place(f1)
+    out(f"cbz x2, {done}")
+    out("ldrb w16, [x1], #1")
+    out("strb w16, [x0], #1")
+    out("sub x2, x2, #1")
+    out(f"b {f1}")
+    em.place(done)
+
+
+def p_memfill(em) -> None:
+    """The byte (low 8 bits of w1) repeated in x16, stored 8 bytes at a time, then the rest."""
+    f8, f1, done = (em.label() for _ in range(3))
+    out = em.out
+    out("and x16, x1, #0xff")
+    out("orr x16, x16, x16, lsl #8")
+    out("orr x16, x16, x16, lsl #16")
+    out("orr x16, x16, x16, lsl #32")
+    out("cmp x2, #8")
+    out(f"b.lo {f1}")
+    em.place(f8)
+    out("str x16, [x0], #8")
+    out("sub x2, x2, #8")
+    out("cmp x2, #8")
+    out(f"b.hs {f8}")
+    em.place(f1)
+    out(f"cbz x2, {done}")
+    out("strb w16, [x0], #1")
+    out("sub x2, x2, #1")
+    out(f"b {f1}")
+    em.place(done)
