@@ -22,7 +22,8 @@ Host calls: the exit trampoline spills the arguments into a buffer on the stack 
 HOST_CALL(host_ctx, buf); `_h_host_call` finds the HostCall for host_ctx (one dict lookup),
 converts the arguments, calls the Python function and writes the results back into buf. A
 machine-code stub can take an exit trampoline's place in an import slot with a HostCtx of its
-own (the slot is all the caller reads).
+own (the slot is all the caller reads): natively, WASI fd_write's fast path does
+(engine.exec.fastcalls, reading the caller's memory through its MemoryDefinition).
 
 References in machine code: a funcref is a FuncRef record address (0 for null); an externref is
 a store-wide handle (0 for null); engine.runtime.refs maps them to Python objects.
@@ -47,6 +48,7 @@ from ..runtime.func import call_host
 from ..wasm.types import ValType
 from . import native
 from .emulator import EmulatedMachine
+from .fastcalls import fast_target
 from .symbols import CodeUnit, unit_at
 
 _MASK32 = 0xFFFFFFFF
@@ -207,9 +209,15 @@ class CompiledExecutor:
             rec = instance.funcrefs + V.FUNCREF_SIZE * idx
             if idx < nimp:
                 code_addr, ctx = self._target(sm, f, vm)
+                self._fill(rec, code_addr, ctx, f)
+                if f.host is not None and not self.emulate:
+                    mem = instance.export_map.get("memory")
+                    fast = fast_target(machine, self.backend, f, (code_addr, ctx),
+                                       mem.mdef if mem in instance.mems else None)
+                    if fast is not None:
+                        code_addr, ctx = fast
                 words[off.import_code(idx) // 8] = code_addr
                 words[off.import_vmctx(idx) // 8] = ctx
-                self._fill(rec, code_addr, ctx, f)
             else:
                 self._fill(rec, unit.address(func_symbol(idx)), vm, f)
 
