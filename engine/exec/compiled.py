@@ -22,8 +22,7 @@ Host calls: the exit trampoline spills the arguments into a buffer on the stack 
 HOST_CALL(host_ctx, buf); `_host_caller` finds the HostCall for host_ctx (one dict lookup),
 converts the arguments, calls the Python function and writes the results back into buf. A
 machine-code stub can take an exit trampoline's place in an import slot with a HostCtx of its
-own (the slot is all the caller reads): natively, WASI fd_write's fast path does
-(engine.exec.fastcalls, reading the caller's memory through its MemoryDefinition).
+own (the slot is all the caller reads).
 
 References in machine code: a funcref is a FuncRef record address (0 for null); an externref is
 a store-wide handle (0 for null); engine.runtime.refs maps them to Python objects.
@@ -88,6 +87,8 @@ class _StoreMachine:
     host_ctx: dict[tuple[int, int], int] = field(default_factory=dict)
     #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
     exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: (caller vmctx or 0, id(Func)) -> (code, ctx) of the host function's native fast path
+    fast: dict[tuple[int, int], tuple[int, int] | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -209,15 +210,9 @@ class CompiledExecutor:
             rec = instance.funcrefs + V.FUNCREF_SIZE * idx
             if idx < nimp:
                 code_addr, ctx = self._target(sm, f, vm)
-                self._fill(rec, code_addr, ctx, f)
-                if f.host is not None and not self.emulate:
-                    mem = instance.export_map.get("memory")
-                    fast = fast_target(machine, self.backend, f, (code_addr, ctx),
-                                       mem.mdef if mem in instance.mems else None)
-                    if fast is not None:
-                        code_addr, ctx = fast
                 words[off.import_code(idx) // 8] = code_addr
                 words[off.import_vmctx(idx) // 8] = ctx
+                self._fill(rec, code_addr, ctx, f)
             else:
                 self._fill(rec, unit.address(func_symbol(idx)), vm, f)
 
@@ -254,7 +249,13 @@ class CompiledExecutor:
                 _U64 * max(len(ty.params), len(ty.results), 1), _refs_of(ty.params),
                 _refs_of(ty.results))
             sm.host_ctx[key] = ctx
-        return self._exit_stub(sm, f.ftype), ctx
+        target = self._exit_stub(sm, f.ftype), ctx
+        if self.emulate:
+            return target
+        if key not in sm.fast:
+            sm.fast[key] = fast_target(sm.machine, sm.store.arena, self.backend, f,
+                                       sm.instances.get(caller_vm), target)
+        return sm.fast[key] or target
 
     def _exit_stub(self, sm: _StoreMachine, ftype) -> int:
         key = "exit_" + sig_key(ftype.params, ftype.results)
