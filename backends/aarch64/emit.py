@@ -22,6 +22,10 @@ from .abi import Frame
 from .isel import INVERT, ZR, VecOp
 from .target import CALLEE_SAVED, HEAP, reg_name
 
+#: the epoch check's slow path stub (trampolines.epoch_stubs): calls helper EPOCH(vmctx)
+#: preserving every register but x16, which receives the verdict (0: go on, else INTERRUPT)
+EPOCH_SLOW = "__epoch_slow"
+
 _CBRANCH = {"cbz": "cbnz", "cbnz": "cbz", "tbz": "tbnz", "tbnz": "tbz"}
 #: instructions a function may have before a tbz/tbnz could miss its target (+-32 KiB), and
 #: before b.cond/cbz could (+-1 MiB); Keystone aborts the process on an out-of-range fixup,
@@ -140,8 +144,10 @@ class FunctionEmitter(EmitterBase):
             self.out(f"str x28, [sp, #{fr.extra_offset(0)}]")
         if self.uses_heap:
             self.out(f"ldr {reg_name(HEAP)}, [x28, #{self.offsets.memory_base(0)}]")
+        self.epoch_paths: list[str] = []
         self.body()
         self.trap_stubs()
+        self.lines += self.epoch_paths
         for value, label in self.pool.items():
             self.place(label)
             self.out(f".quad {value & 0xFFFFFFFFFFFFFFFF}")
@@ -279,6 +285,19 @@ class FunctionEmitter(EmitterBase):
 
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
+
+    def p_epoch_slow(self, i: MInst) -> None:
+        """After the epoch compare: b.hs to an out-of-line path calling the register-preserving
+        stub of helper EPOCH (its verdict in x16), which comes back here or traps INTERRUPT.
+        x30 is kept around the call (bl clobbers it)."""
+        name = self.mf.name
+        k = len(self.epoch_paths) // 6
+        slow, back = f"{name}_epoch{k}", f"{name}_epochback{k}"
+        self.out(f"b.hs {slow}")
+        self.place(back)
+        self.epoch_paths += [f"{slow}:", "  str x30, [sp, #-16]!", f"  bl {EPOCH_SLOW}",
+                             "  ldr x30, [sp], #16", f"  cbz x16, {back}",
+                             f"  b {name}_trap{int(TrapCode.INTERRUPT)}"]
 
     def p_call_helper(self, i: MInst) -> None:
         idx = i.operands[0].value

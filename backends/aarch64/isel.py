@@ -316,7 +316,10 @@ class Lowering(SimdLowering, SizedRegLowering):
         c = self.store_ctx()
         self.ins("ldr", Reg(u), Mem(c, V.STATE_EPOCH_DEADLINE, 64), defs=[u], uses=[c])
         self.ins("cmp", Reg(t), Reg(u), uses=[t, u])
-        self.bcc_trap("hs", TrapCode.INTERRUPT)
+        # deadline reached (or zeroed by a signal): an out-of-line call of helper EPOCH that
+        # preserves every register (see emit.p_epoch_slow), then trap or go on
+        self.traps.add(int(TrapCode.INTERRUPT))
+        self.ins("@epoch_slow")
 
     def fuel_charge(self, v: int) -> None:
         """Subtract IR value v from the store's fuel."""

@@ -28,7 +28,7 @@ from engine.wasm.types import ValType
 from ..base import TRAP_SYMBOL
 from . import abi
 from ..callconv import buffer_offsets, words
-from .emit import sp_adjust
+from .emit import EPOCH_SLOW, sp_adjust
 from .target import reg_name
 
 TRAP = TRAP_SYMBOL
@@ -37,6 +37,33 @@ _ENTRY_FRAME = 192
 _PAIRS = [("x19", "x20", 16), ("x21", "x22", 32), ("x23", "x24", 48), ("x25", "x26", 64),
           ("x27", "x28", 80), ("d8", "d9", 96), ("d10", "d11", 112), ("d12", "d13", 128),
           ("d14", "d15", 144)]
+
+
+#: caller-saved registers the epoch slow path keeps (x16 carries the verdict, x30 its caller)
+_SLOW_GPRS = [f"x{i}" for i in range(16)] + ["x17", "x18"]
+_SLOW_VECS = [f"q{i}" for i in list(range(8)) + list(range(16, 32))]
+
+
+def epoch_stubs() -> list[str]:
+    """What epoch checks call (only in modules compiled with them): helper EPOCH(vmctx) with
+    every caller-saved register preserved (the check sits anywhere in a function), its verdict
+    in x16."""
+    size = 8 * len(_SLOW_GPRS) + 16 * len(_SLOW_VECS)
+    lines = [f"{EPOCH_SLOW}:", "  stp x29, x30, [sp, #-16]!", "  mov x29, sp",
+             f"  sub sp, sp, #{size}"]
+    pairs = [(a, b, 16 * k) for k, (a, b) in enumerate(zip(_SLOW_GPRS[::2], _SLOW_GPRS[1::2]))]
+    base = 8 * len(_SLOW_GPRS)
+    pairs += [(a, b, base + 32 * k)
+              for k, (a, b) in enumerate(zip(_SLOW_VECS[::2], _SLOW_VECS[1::2]))]
+    saves = [(f"stp {a}, {b}, [sp, #{off}]", f"ldp {a}, {b}, [sp, #{off}]")
+             for a, b, off in pairs]
+    lines += [f"  {st}" for st, _ in saves]
+    lines += ["  mov x0, x28", f"  ldr x16, [x28, #{V.HELPERS}]",
+              f"  ldr x16, [x16, #{8 * HELPER_INDEX[Helper.EPOCH]}]", "  blr x16",
+              "  mov x16, x0"]
+    lines += [f"  {ld}" for _, ld in saves]
+    lines += ["  mov sp, x29", "  ldp x29, x30, [sp], #16", "  ret"]
+    return lines
 
 
 def common_stubs() -> list[str]:

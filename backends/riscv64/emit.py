@@ -49,6 +49,11 @@ class SpillMoves:
         return [MInst("fmv.d" if f else "mv", [Reg(dst), Reg(src)])]
 
 
+#: the epoch check's slow path stub (trampolines.epoch_stubs): calls helper EPOCH(vmctx)
+#: preserving every register but t6, which receives the verdict (0: go on, else INTERRUPT)
+EPOCH_SLOW = "__epoch_slow"
+
+
 class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
 
@@ -207,6 +212,22 @@ class FunctionEmitter(EmitterBase):
 
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
+
+    def p_epoch_slow(self, i: MInst) -> None:
+        """epoch >= deadline: an out-of-line path calling the register-preserving stub of
+        helper EPOCH (its verdict in t6), which comes back here or traps INTERRUPT. ra is kept
+        around the call (a frameless leaf has it live); every branch out of line is a `j`."""
+        name = self.mf.name
+        k = sum(1 for line in self.cold if line.startswith(f"{name}_epoch"))
+        slow, back = f"{name}_epoch{k}", f"{name}_epochback{k}"
+        epoch, deadline = (reg_name(o.reg) for o in i.operands[:2])
+        self.out(f"bltu {epoch}, {deadline}, {back}")
+        self.out(f"j {slow}")
+        self.place(back)
+        trap = f"{name}_trap{int(TrapCode.INTERRUPT)}"
+        self.cold += [f"{slow}:", "  addi sp, sp, -16", "  sd ra, 0(sp)",
+                      f"  jal ra, {EPOCH_SLOW}", "  ld ra, 0(sp)", "  addi sp, sp, 16",
+                      f"  bnez t6, {slow}_trap", f"  j {back}", f"{slow}_trap:", f"  j {trap}"]
 
     def p_call_helper(self, i: MInst) -> None:
         idx = i.operands[0].value

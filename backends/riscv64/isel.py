@@ -221,7 +221,10 @@ class Lowering(LoweringBase):
         self.load("ld", t, self.vm(V.EPOCH_PTR))
         self.load("ld", t, Mem(t, 0))
         self.load("ld", u, Mem(self.store_ctx(), V.STATE_EPOCH_DEADLINE))
-        self.branch_trap("bgeu", t, u, TrapCode.INTERRUPT)
+        # deadline reached (or zeroed by a signal): an out-of-line call of helper EPOCH that
+        # preserves every register (see emit.p_epoch_slow), then trap or go on
+        self.traps.add(int(TrapCode.INTERRUPT))
+        self.ins("@epoch_slow", Reg(t), Reg(u), uses=[t, u])
 
     def fuel_charge(self, v: int) -> None:
         """Subtract IR value v from the store's fuel."""

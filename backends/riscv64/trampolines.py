@@ -24,6 +24,7 @@ from engine.wasm.types import ValType
 from engine.environ.helpers import HELPER_INDEX, Helper
 from ..base import TRAP_SYMBOL
 from . import abi
+from .emit import EPOCH_SLOW
 from .target import reg_name
 
 TRAP = TRAP_SYMBOL
@@ -37,6 +38,28 @@ def _saved_slots() -> list[tuple[str, str, int]]:
     out = [("sd", r, -24 - 8 * i) for i, r in enumerate(_INT_SAVED)]
     out += [("fsd", r, -112 - 8 * i) for i, r in enumerate(_FLOAT_SAVED)]
     return out
+
+
+#: caller-saved registers the epoch slow path keeps (t6 carries the verdict)
+_SLOW_SAVED = ([("sd", "ld", r) for r in ["ra", "t0", "t1", "t2", "t3", "t4", "t5"]
+                + [f"a{i}" for i in range(8)]]
+               + [("fsd", "fld", r) for r in [f"ft{i}" for i in range(12)]
+                  + [f"fa{i}" for i in range(8)]])
+
+
+def epoch_stubs() -> list[str]:
+    """What epoch checks call (only in modules compiled with them): helper EPOCH(vmctx) with
+    every caller-saved register preserved (the check sits anywhere in a function), its verdict
+    in t6."""
+    size = 8 * len(_SLOW_SAVED)
+    size += -size % 16
+    lines = [f"{EPOCH_SLOW}:", f"  addi sp, sp, -{size}"]
+    lines += [f"  {st} {r}, {8 * k}(sp)" for k, (st, _, r) in enumerate(_SLOW_SAVED)]
+    lines += ["  mv a0, s11", f"  ld t0, {V.HELPERS}(s11)",
+              f"  ld t0, {8 * HELPER_INDEX[Helper.EPOCH]}(t0)", "  jalr ra, 0(t0)", "  mv t6, a0"]
+    lines += [f"  {ld} {r}, {8 * k}(sp)" for k, (_, ld, r) in enumerate(_SLOW_SAVED)]
+    lines += [f"  addi sp, sp, {size}", "  ret"]
+    return lines
 
 
 def common_stubs() -> list[str]:

@@ -19,7 +19,7 @@ call_indirect through a shared table) stay in machine code; for a host function,
 trampoline of its signature and a HostCtx naming it.
 
 Host calls: the exit trampoline spills the arguments into a buffer on the stack and calls helper
-HOST_CALL(host_ctx, buf); `_h_host_call` finds the HostCall for host_ctx (one dict lookup),
+HOST_CALL(host_ctx, buf); `_host_caller` finds the HostCall for host_ctx (one dict lookup),
 converts the arguments, calls the Python function and writes the results back into buf. A
 machine-code stub can take an exit trampoline's place in an import slot with a HostCtx of its
 own (the slot is all the caller reads).

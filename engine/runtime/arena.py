@@ -6,7 +6,8 @@ same bytes: natively it runs in this process; under Unicorn every chunk is mappe
 guest at its own host address (mem_map_ptr, guest address = host address), so a pointer means
 the same thing to Python, native code and emulated code. `on_chunk` listeners (an emulated
 machine) hear of each new chunk before any of its bytes is handed out. Chunks are never
-unmapped while the arena lives."""
+unmapped while the arena lives, and blocks are never reused (a table that outgrows its array
+leaves the old one behind; capacities double, so that is at most as much again)."""
 
 from __future__ import annotations
 

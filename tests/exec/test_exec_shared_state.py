@@ -146,3 +146,26 @@ def test_globals_and_tables_made_by_the_host_are_the_code_s(settings):
     token, other = object(), object()
     t.set(store, 0, token)
     assert ex["swap"](store, other) is token and t.get(store, 0) is other
+
+
+@pytest.mark.parametrize("settings", EXECUTORS, ids=EXECUTOR_IDS)
+def test_a_function_of_another_store_is_refused(settings):
+    """Machine code of one store never reaches another store's function: as an import, in a
+    table, or returned by a host function (wasmtime refuses them the same way)."""
+    from engine import Limits, Table, TableType, Trap, WasmError
+    engine = Engine(Config(**settings))
+    mine, theirs = Store(engine), Store(engine)
+    f = Instance(theirs, Module(engine, OWNER), []).exports(theirs)["seven"]
+    importer = '(module (import "" "f" (func (result i32))))'
+    with pytest.raises(WasmError, match="different Store"):
+        Instance(mine, Module(engine, importer), [f])
+    table = Table(mine, TableType(ValType.funcref(), Limits(1, None)), None)
+    with pytest.raises(WasmError, match="different Store"):
+        table.set(mine, 0, f)
+    h = Func(mine, FuncType([], [ValType.funcref()]), lambda: f)
+    wat = """(module (import "" "h" (func $h (result funcref))) (table 1 funcref)
+      (func (export "go") (result i32) (table.set 0 (i32.const 0) (call $h))
+        (call_indirect (result i32) (i32.const 0))))"""
+    go = Instance(mine, Module(engine, wat), [h]).exports(mine)["go"]
+    with pytest.raises(Trap, match="different Store"):
+        go(mine)

@@ -268,7 +268,7 @@ block0(v0:i32):
     with pytest.raises(Trap):
         h.call(0, 0)
     assert h.machine.trap_pc != 0
-    assert h.machine.function_at(h.machine.trap_pc) == 1
+    assert h.unit.function_at(h.machine.trap_pc) == 1
 
 
 def test_spilled_three_address_operands_fit_the_scratch_registers():
