@@ -143,7 +143,10 @@ class Bench:
     def _load(self, program: Program, name: str, n: int) -> _Entrant | Row:
         row = Row(program.name, name, n)
         try:
-            loaded = self.runtimes[name].load(program.wasm())
+            runtime = self.runtimes[name]
+            workload = program.workload
+            loaded = (runtime.load(program.wasm()) if workload is None
+                      else runtime.load(program.wasm(), workload))
         except NotAvailable as e:
             row.status, row.note = Status.NA, str(e)
             return row
