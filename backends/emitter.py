@@ -74,7 +74,7 @@ class EmitterBase:
         docstring)."""
         name = self.mf.name
         jump = self.JUMP
-        order = [b for b in self.mf.blocks if b.id not in self.forward]
+        order = [b for b in self.mf.layout() if b.id not in self.forward]
         for pos, b in enumerate(order):
             self.place(f"{name}_b{b.id}")
             nxt = order[pos + 1].id if pos + 1 < len(order) else None

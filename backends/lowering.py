@@ -19,6 +19,7 @@ from typing import Callable
 from engine.errors import TrapCode, UnsupportedError
 from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
+from engine.ir.passes.heapcheck import fault_covered_checks
 
 from . import callconv
 from engine.environ.helpers import Helper
@@ -75,6 +76,8 @@ class LoweringBase:
         self.saves_vmctx = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
+        #: ids of heap checks left to the access's own fault (guarded memories)
+        self.fault_covered = fault_covered_checks(func, info.unchecked_memories)
 
     # -- the driver -----------------------------------------------------------------------------
 
@@ -181,6 +184,12 @@ class LoweringBase:
     def r_fuel(self, inst: Inst) -> None:
         self.fuel_charge(inst.args[0])
 
+    def heap_check(self, inst: Inst) -> None:
+        """The target's bounds check (r_heap_check), unless the memory is guarded: then an
+        out-of-bounds access faults in its reservation and the fault handler traps."""
+        if id(inst) not in self.fault_covered:
+            self.r_heap_check(inst)
+
     def r_fuel_check(self, inst: Inst) -> None:
         self.fuel_check(inst.args[0])
 
@@ -232,7 +241,10 @@ class LoweringBase:
         if not target.params:
             return bc.block
         saved = self.cur
-        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
+        # a back edge's copies go right after the branch (its jump back is then the only taken
+        # branch of an iteration); forward edges' blocks go at the end
+        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth,
+                               after=saved.id if bc.block <= saved.id else None)
         self.cur = eb
         self.pcopy(target.params, bc.args)
         self.ins(self.JUMP, Label(bc.block), targets=(bc.block,))
@@ -521,7 +533,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
                                             _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
         _O.FCVT_FROM_SINT: cls.r_fcvt_from_int, _O.FCVT_FROM_UINT: cls.r_fcvt_from_int,
         _O.BITCAST: cls.r_bitcast,
-        _O.HEAP_CHECK: cls.r_heap_check,
+        _O.HEAP_CHECK: cls.heap_check,
         _O.FUEL: cls.r_fuel, _O.FUEL_CHECK: cls.r_fuel_check,
         **{op: cls.r_load for op in LOADS},
         **{op: cls.r_store for op in STORES},

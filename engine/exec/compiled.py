@@ -100,10 +100,12 @@ class CompiledExecutor:
         module = instance.module
         compiled = code_for(module, self.backend)
         helpers = [self._helper(instance, h) for h in Helper]
+        settings = self.state.settings
         if self.emulate:
             machine = EmulatedMachine(compiled, helpers, self.max_stack)
         else:
-            machine = native.NativeMachine(compiled, helpers, self.max_stack, self.epoch)
+            machine = native.NativeMachine(compiled, helpers, self.max_stack, self.epoch,
+                                           settings.signals_based_traps)
         off = module.info.offsets
         sp = machine.space
         vm = sp.alloc(off.size)

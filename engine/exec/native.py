@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
+from .faults import fault_handler
 from .space import PAGE, SpaceError, read_u64, round_up, write_u64
 from .symbols import CodeSymbols
 
@@ -343,11 +344,15 @@ class NativeMachine:
     HOST_EXCEPTION = 254
 
     def __init__(self, compiled, helpers: Sequence[Callable[..., int]], max_stack: int = 512 * 1024,
-                 epoch: bool = False) -> None:
+                 epoch: bool = False, guard_pages: bool = False) -> None:
         if not native_supported():
             raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
         self.code = CodeRegion(compiled.code)
         self.symbols = CodeSymbols(self.code.addr, compiled.symbols)
+        #: the code leaves bounds to guard pages: its faults are traps (engine.exec.faults)
+        self.faults = fault_handler(CodeRegion) if guard_pages else None
+        if self.faults is not None:
+            self.faults.register(self.code, len(compiled.code), self.address("__trap"))
         self.space = NativeSpace()
         self.state = self.space.alloc(V.STATE_SIZE)
         self.max_stack = max_stack
@@ -451,6 +456,8 @@ class NativeMachine:
         return list(buf[:nresults])
 
     def close(self) -> None:
+        if self.faults is not None:
+            self.faults.unregister(self.code.addr)
         self.code.close()
         for region in self._extra_regions:
             region.close()
