@@ -59,17 +59,20 @@ class WasiRunner:
         for name, data in workload.files().items():
             (self.work / name).write_bytes(data)
         self._stdin_n: int | None = None
+        self._has_stdin = False
 
     def _config(self, n: int) -> Any:
         cfg = self.api.WasiConfig()
         cfg.argv = [self.workload.binary.name, *self.workload.argv(n)]
         cfg.preopen_dir(str(self.work), ".")
         cfg.stdout_file = str(self.dir / "stdout")
-        data = self.workload.stdin(n)
-        if data is not None:
-            if self._stdin_n != n:
+        if self._stdin_n != n:
+            data = self.workload.stdin(n)
+            self._has_stdin = data is not None
+            if data is not None:
                 (self.dir / "stdin").write_bytes(data)
-                self._stdin_n = n
+            self._stdin_n = n
+        if self._has_stdin:
             cfg.stdin_file = str(self.dir / "stdin")
         return cfg
 
