@@ -76,6 +76,9 @@ class LoweringBase:
         self.saves_vmctx = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
+        #: float constants materialised once in the entry block (hoisted_const)
+        self.hoisted: dict[tuple, int] = {}
+        self.entry_mark = 0
         #: ids of heap checks left to the access's own fault (guarded memories)
         self.fault_covered = fault_covered_checks(func, info.unchecked_memories)
 
@@ -161,6 +164,7 @@ class LoweringBase:
         self.cur = self.mf.blocks[b.id]
         if b.id == 0:
             self.lower_params()
+            self.entry_mark = len(self.cur.insts)
         if self.info.epoch and (b.id == 0 or b.id in headers):
             self.epoch_check()
 
@@ -199,14 +203,35 @@ class LoweringBase:
         return self.f.value_types[v]
 
     def vreg(self, v: int) -> int:
-        """The register holding IR value v (constants are materialised afresh here)."""
+        """The register holding IR value v (constants are materialised afresh here, except
+        nonzero float constants used in a loop: those once, in the entry block)."""
         if v in self.consts:
-            r = self.mf.new_vreg(self.cls(v))
+            cls = self.cls(v)
+            if cls is RegClass.FLOAT and self.cur.loop_depth and self.consts[v]:
+                return self.hoisted_const(v, cls)
+            r = self.mf.new_vreg(cls)
             self.materialize(r, self.ty(v), self.consts[v])
             return r
         r = self.vmap.get(v)
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def hoisted_const(self, v: int, cls: RegClass) -> int:
+        """The register that holds constant v from the entry block on (materialised there
+        after the parameters on first use): a float constant costs two instructions or a
+        load each time, which a loop would repeat every iteration."""
+        key = (self.ty(v), self.consts[v])
+        r = self.hoisted.get(key)
+        if r is None:
+            r = self.hoisted[key] = self.mf.new_vreg(cls)
+            saved = self.cur
+            self.cur = scratch = MBlock(-1)
+            self.materialize(r, self.ty(v), self.consts[v])
+            self.cur = saved
+            entry = self.mf.blocks[0].insts
+            entry[self.entry_mark:self.entry_mark] = scratch.insts
+            self.entry_mark += len(scratch.insts)
         return r
 
     def materialize(self, r: int, ty, value: int) -> None:
