@@ -54,7 +54,7 @@ class TargetDesc:
         raise InternalError(f"{self.name}: register {reg} belongs to no class")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class CompiledCode:
     """Machine code for a whole module: `code` bytes positioned at offset 0 and position
     independent (calls and data go through the vmctx, never an absolute address), `symbols`

@@ -22,6 +22,7 @@ from engine.ir.ir import Block, Function, Inst, Opcode
 from engine.ir.passes.heapcheck import fault_covered_checks
 
 from . import callconv
+from engine.environ import vmctx as V
 from engine.environ.helpers import Helper
 from engine.environ.module_info import ModuleInfo
 from .base import RegClass, TargetDesc, func_symbol
@@ -451,6 +452,27 @@ class LoweringBase:
         """A register holding the address of global `index`'s cell."""
         t = self.tmp()
         self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
+        return t
+
+    def memory_def(self, index: int) -> int:
+        """A register holding the address of memory `index`'s MemoryDefinition (owned by the
+        Memory, shared by every instance using it; its length at vmctx.MEMDEF_LENGTH)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.memory_def(index)))
+        return t
+
+    def table_def(self, index: int) -> int:
+        """A register holding the address of table `index`'s TableDefinition (owned by the
+        Table: base and length at vmctx.TABLEDEF_BASE / TABLEDEF_LENGTH)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.table_def(index)))
+        return t
+
+    def store_ctx(self) -> int:
+        """A register holding the address of the store context (fuel, epoch deadline: state
+        every instance of the store shares; vmctx.STATE_*)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(V.STATE))
         return t
 
     def r_global_get(self, inst: Inst) -> None:

@@ -191,7 +191,8 @@ class Lowering(SizedRegLowering):
         t = self.tmp()
         self.ins("mov", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
         self.ins("mov", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
-        self.ins("cmp", Reg(t), self.vm(V.EPOCH_DEADLINE), uses=[t])
+        u = self.store_ctx()
+        self.ins("cmp", Reg(t), Mem(u, V.STATE_EPOCH_DEADLINE, 64), uses=[t, u])
         # deadline reached (or zeroed by a signal): an out-of-line call of helper EPOCH that
         # preserves every register (see emit.p_epoch_slow), then trap or go on
         self.ins("@epoch_slow")
@@ -204,14 +205,16 @@ class Lowering(SizedRegLowering):
         return r, [r.reg]
 
     def fuel_charge(self, v: int) -> None:
-        """Subtract IR value v from the vmctx's fuel."""
+        """Subtract IR value v from the store's fuel."""
         src, uses = self._fuel_operand(v)
-        self.ins("sub", self.vm(V.FUEL), src, uses=uses)
+        u = self.store_ctx()
+        self.ins("sub", Mem(u, V.STATE_FUEL, 64), src, uses=[*uses, u])
 
     def fuel_check(self, v: int) -> None:
-        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (fuel <= v)."""
+        """Trap OUT_OF_FUEL when the store's fuel minus IR value v is <= 0 (fuel <= v)."""
         src, uses = self._fuel_operand(v)
-        self.ins("cmp", self.vm(V.FUEL), src, uses=uses)
+        u = self.store_ctx()
+        self.ins("cmp", Mem(u, V.STATE_FUEL, 64), src, uses=[*uses, u])
         self.jcc_trap("le", TrapCode.OUT_OF_FUEL)
 
     # -- fusion ---------------------------------------------------------------------------------
@@ -607,10 +610,11 @@ class Lowering(SizedRegLowering):
         imm = inst.imm
         ri = self.vreg(inst.args[0])
         end = imm.offset + imm.size
-        length = self.vm(self.info.offsets.memory_length(imm.memory))
+        mdef = self.memory_def(imm.memory)
+        length = Mem(mdef, V.MEMDEF_LENGTH, 64)
         if end == 1:
             # index + 1 > length  <=>  index >= length (no temporary, one instruction less)
-            self.ins("cmp", Reg(ri), length, uses=[ri])
+            self.ins("cmp", Reg(ri), length, uses=[ri, mdef])
             self.jcc_trap("ae", TrapCode.MEMORY_OUT_OF_BOUNDS)
             return
         t = self.tmp()
@@ -619,7 +623,7 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
-        self.ins("cmp", Reg(t), length, uses=[t])
+        self.ins("cmp", Reg(t), length, uses=[t, mdef])
         self.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -661,8 +665,9 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("mov", Reg(d.reg, 64), self.vm(self.info.offsets.memory_length(inst.imm)),
-                 defs=[d.reg])
+        mdef = self.memory_def(inst.imm)
+        self.ins("mov", Reg(d.reg, 64), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg],
+                 uses=[mdef])
         self.ins("shr", Reg(d.reg, 64), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------
@@ -696,11 +701,11 @@ class Lowering(SizedRegLowering):
 
     def table_entry(self, table: int, index: int) -> Mem:
         ri = self.vreg(index)
-        off = self.info.offsets
-        self.ins("cmp", Reg(ri, 64), self.vm(off.table_length(table)), uses=[ri])
+        tdef = self.table_def(table)
+        self.ins("cmp", Reg(ri, 64), Mem(tdef, V.TABLEDEF_LENGTH, 64), uses=[ri, tdef])
         self.jcc_trap("ae", TrapCode.TABLE_OUT_OF_BOUNDS)
         t = self.tmp()
-        self.ins("mov", Reg(t), self.vm(off.table_base(table)), defs=[t])
+        self.ins("mov", Reg(t), Mem(tdef, V.TABLEDEF_BASE, 64), defs=[t], uses=[tdef])
         return Mem(t, 0, 64, ri, 8)
 
     def r_table_get(self, inst: Inst) -> None:
@@ -715,8 +720,9 @@ class Lowering(SizedRegLowering):
 
     def r_table_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("mov", Reg(d.reg, 32), self.vm(self.info.offsets.table_length(inst.imm), 32),
-                 defs=[d.reg])
+        tdef = self.table_def(inst.imm)
+        self.ins("mov", Reg(d.reg, 32), Mem(tdef, V.TABLEDEF_LENGTH, 32), defs=[d.reg],
+                 uses=[tdef])
 
     # -- runtime helpers ------------------------------------------------------------------------
 
