@@ -38,6 +38,15 @@ def _always(block: int) -> bool:
     return True
 
 
+def _costly_const(cls: RegClass, bits: int) -> bool:
+    """Whether materialising a constant takes more than an instruction or two on every target:
+    any nonzero float (an integer move, then a move to the float register) or an integer
+    outside the signed 32-bit range (movabs; a movz/movk or lui/addi/slli series)."""
+    if cls is RegClass.FLOAT:
+        return bits != 0
+    return not (bits < (1 << 31) or bits >= (1 << 64) - (1 << 31))
+
+
 class LoweringBase:
     """Target-independent lowering rules (see the module docstring)."""
 
@@ -205,10 +214,11 @@ class LoweringBase:
 
     def vreg(self, v: int) -> int:
         """The register holding IR value v (constants are materialised afresh here, except
-        nonzero float constants used in a loop: those once, in the entry block)."""
+        costly ones used in a loop: nonzero floats and integers beyond a signed 32-bit
+        immediate, materialised once in the entry block)."""
         if v in self.consts:
             cls = self.cls(v)
-            if cls is RegClass.FLOAT and self.cur.loop_depth and self.consts[v]:
+            if self.cur.loop_depth and _costly_const(cls, self.consts[v]):
                 return self.hoisted_const(v, cls)
             r = self.mf.new_vreg(cls)
             self.materialize(r, self.ty(v), self.consts[v])
