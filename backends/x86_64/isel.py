@@ -521,7 +521,11 @@ class Lowering(SizedRegLowering):
         self.ins("mov", Reg(d.reg, 32), Reg(a.reg, 32), defs=[d.reg], uses=[a.reg])
 
     def r_uextend(self, inst: Inst) -> None:
-        self.r_ireduce(inst)
+        # an i32 is kept zero-extended in its register (every 32-bit write clears the upper
+        # half), so the extension is a plain copy, which the allocator can coalesce away
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.mov(Reg(d.reg, 64), Reg(a.reg, 64))
 
     def r_sextend(self, inst: Inst) -> None:
         a = self.R(inst.args[0])
