@@ -6,9 +6,8 @@ input (integers are unsigned bit patterns of their width):
 - a mask that only clears bits already known to be zero (``(load16_u p) & 0xffff``,
   ``(x >>u 24) & 0xff``, a compare's 0/1 ``& 1``...) is dropped;
 - strength reduction: ``x * 2^k`` -> ``x << k``, unsigned ``x / 2^k`` -> ``x >>u k`` and
-  ``x % 2^k`` -> ``x & (2^k - 1)``; an i32 unsigned division or remainder by any other
-  constant becomes a multiplication by a magic number in 64-bit arithmetic (the divisor is a
-  nonzero constant, so the builder's division-by-zero check has already been folded away).
+  ``x % 2^k`` -> ``x & (2^k - 1)`` (the divisor is a nonzero constant, so the builder's
+  division-by-zero check has already been folded away).
 
 Known-zero bits are tracked through loads, masks, shifts right, compares, extensions and block
 parameters (the union over their incoming edges; a parameter met again around a loop counts as
@@ -116,10 +115,6 @@ def simplify(func: Function) -> bool:
                 mapping[r] = x
                 changed = True
                 continue
-            if op in (O.UDIV, O.UREM) and width == 32 and c > 1 and c & (c - 1):
-                _magic_division(func, b, inst, x, c, consts, defs)
-                changed = True
-                continue
             if c > 1 and c & (c - 1) == 0 and op in (O.IMUL, O.UDIV, O.UREM):
                 k = c.bit_length() - 1
                 new_op, imm = {O.IMUL: (O.ISHL, k), O.UDIV: (O.USHR, k),
@@ -130,40 +125,6 @@ def simplify(func: Function) -> bool:
     if mapping:
         replace_uses(func, mapping)
     return changed
-
-
-def _magic_division(func: Function, block, inst: Inst, x: int, d: int,
-                    consts: dict[int, int], defs: dict[int, Inst]) -> None:
-    """Rewrite the i32 ``x / d`` or ``x % d`` (unsigned, d > 1 not a power of two) as a
-    multiplication by a magic number in 64-bit arithmetic, exact for every 32-bit x
-    (Granlund and Montgomery, "Division by invariant integers using multiplication", 1994,
-    theorem 4.2): with l = ceil(log2 d) and m = floor((2^(32+l) + 2^l) / d), which lies in
-    (2^32, 2^33), x / d = floor(x * m / 2^(32+l)) = (((x * (m - 2^32)) >> 32) + x) >> l, every
-    intermediate below 2^64. The remainder is x - (x / d) * d."""
-    l = (d - 1).bit_length()
-    m = ((1 << (32 + l)) + (1 << l)) // d
-    seq: list[Inst] = []
-
-    def emit(op: Opcode, args: list[int], ty, imm=None) -> int:
-        v = func.new_value(ty)
-        i = Inst(op, args, [v], imm)
-        seq.append(i)
-        defs[v] = i
-        if op is O.ICONST:
-            consts[v] = imm  # type: ignore[assignment]
-        return v
-
-    wide = emit(O.UEXTEND, [x], I64)
-    prod = emit(O.IMUL, [wide, emit(O.ICONST, [], I64, m - (1 << 32))], I64)
-    high = emit(O.USHR, [prod, emit(O.ICONST, [], I64, 32)], I64)
-    q64 = emit(O.USHR, [emit(O.IADD, [high, wide], I64), emit(O.ICONST, [], I64, l)], I64)
-    k = block.insts.index(inst)
-    if inst.opcode is O.UDIV:
-        inst.opcode, inst.args = O.IREDUCE, [q64]
-    else:
-        q = emit(O.IREDUCE, [q64], I32)
-        inst.opcode, inst.args = O.ISUB, [x, emit(O.IMUL, [q, emit(O.ICONST, [], I32, d)], I32)]
-    block.insts[k:k] = seq
 
 
 def _const(func: Function, block, user: Inst, value: int, consts: dict[int, int],
