@@ -51,6 +51,41 @@ from .fastcalls import fast_target
 from .symbols import CodeUnit, unit_at
 
 _MASK32 = 0xFFFFFFFF
+_V128 = ValType.V128
+
+
+def _to_words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
+    """Machine values as the 8-byte words of an argument/result buffer (a v128 is two, the
+    low half first)."""
+    if _V128 not in types:
+        return list(values)
+    out: list[int] = []
+    for t, v in zip(types, values):
+        if t is _V128:
+            out += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
+        else:
+            out.append(v)
+    return out
+
+
+def _from_words(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
+    """The inverse of _to_words."""
+    if _V128 not in types:
+        return list(words)
+    out, k = [], 0
+    for t in types:
+        if t is _V128:
+            out.append(words[k] | words[k + 1] << 64)
+            k += 2
+        else:
+            out.append(words[k])
+            k += 1
+    return out
+
+
+def _nwords(types: Sequence[ValType]) -> int:
+    """Buffer words of a list of values (two for a v128)."""
+    return len(types) + sum(1 for t in types if t is _V128)
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 _U64 = ctypes.c_uint64
@@ -73,6 +108,8 @@ class _HostCall:
     #: (index, is funcref) of the reference parameters and results (converted through refs)
     ref_params: tuple
     ref_results: tuple
+    #: the signature when it has a v128 (two buffer words each), else None
+    v128: Any = None
 
 
 @dataclass(slots=True)
@@ -197,7 +234,7 @@ class CompiledExecutor:
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)
             words[off.memory_base(i) // 8] = mem.base_address()
-            words[off.memory_def(i) // 8] = mem.mdef
+            mem.mirror_length(vm + off.memory_length(i))
         for i, g in enumerate(instance.globals):
             words[off.global_ptr(i) // 8] = g.cell
         for i, table in enumerate(instance.tables):
@@ -245,10 +282,11 @@ class CompiledExecutor:
             _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
             _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
             ty = f.ftype
+            wide = _V128 in ty.params or _V128 in ty.results
             sm.hosts[ctx] = _HostCall(
-                f, sm.instances.get(caller_vm), len(ty.params),
-                _U64 * max(len(ty.params), len(ty.results), 1), _refs_of(ty.params),
-                _refs_of(ty.results))
+                f, sm.instances.get(caller_vm), _nwords(ty.params),
+                _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
+                _refs_of(ty.results), ty if wide else None)
             sm.host_ctx[key] = ctx
         target = self._exit_stub(sm, f.ftype), ctx
         if self.emulate:
@@ -278,6 +316,9 @@ class CompiledExecutor:
         refs = instance.store.refs
         raw = [refs.word(t is ValType.FUNCREF, a) if t.is_ref else a
                for t, a in zip(ty.params, args)]
+        wide = _V128 in ty.params or _V128 in ty.results
+        if wide:
+            raw = _to_words(ty.params, raw)
         target = st.call_targets.get(func_index)
         if target is None:
             target = st.call_targets[func_index] = (
@@ -286,7 +327,10 @@ class CompiledExecutor:
         entry, code_addr = target
         machine = st.sm.machine
         try:
-            out = machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
+            out = machine.call(entry, st.vmctx, code_addr, raw,
+                               _nwords(ty.results) if wide else len(ty.results))
+            if wide:
+                out = _from_words(ty.results, out)
         except Trap as e:
             if e.trap_code is not None and not e.frames and machine.trap_pc:
                 # name the function whose code trapped (the innermost frame)
@@ -379,6 +423,8 @@ class CompiledExecutor:
             h = hosts[ctx]
             words = h.words.from_address(buf)
             args = words[:h.nparams]
+            if h.v128 is not None:
+                args = _from_words(h.v128.params, args)
             for i, is_func in h.ref_params:
                 args[i] = refs.value(is_func, args[i])
             try:
@@ -391,6 +437,8 @@ class CompiledExecutor:
                 raise
             for i, is_func in h.ref_results:
                 results[i] = refs.word(is_func, results[i])
+            if h.v128 is not None:
+                results = _to_words(h.v128.results, results)
             if len(results) == 1:
                 words[0] = results[0]
             elif results:

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..compile.environment import EngineState
 from ..errors import Trap, TrapCode, UnsupportedError
 from ..ir import numerics as N
-from ..ir.ir import F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode
+from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function, Inst, IntCC,
+                     Opcode)
 from ..runtime import libcalls
 from ..runtime.func import call_host
+from . import interp_simd
 
 if TYPE_CHECKING:
     from ..runtime.instance import Instance
@@ -106,6 +108,7 @@ def _namespace() -> dict[str, Any]:
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
               _indirect=_indirect)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
+    ns.update(interp_simd.namespace())
     return ns
 
 
@@ -503,6 +506,8 @@ class _Translator:
             self._br_table(inst, a[0], d, out)
         elif op is O.RETURN:
             emit(f"return ({', '.join(a)}{',' if a else ''})")
+        elif op in SIMD_OPS:
+            interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:
             raise UnsupportedError(f"IR interpreter: opcode {op.value}")
 

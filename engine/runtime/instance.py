@@ -185,6 +185,8 @@ class Instance:
                 stack.append(ins.imm & N.M64)
             elif op == _F32_CONST or op == _F64_CONST:
                 stack.append(ins.imm)
+            elif op == _V128_CONST:
+                stack.append(int.from_bytes(ins.imm, "little"))
             elif op == _GLOBAL_GET:
                 stack.append(self.globals[ins.imm].value_)
             elif op == _REF_NULL:
@@ -211,6 +213,7 @@ _GLOBAL_GET = int(Op.GLOBAL_GET)
 _REF_NULL = int(Op.REF_NULL)
 _REF_FUNC = int(Op.REF_FUNC)
 _END = int(Op.END)
+_V128_CONST = int(Op.V128_CONST)
 #: Extended constant expressions (a later proposal; harmless to evaluate).
 _EXTENDED = {int(Op.I32_ADD): N.i32_add, int(Op.I32_SUB): N.i32_sub, int(Op.I32_MUL): N.i32_mul,
              int(Op.I64_ADD): N.i64_add, int(Op.I64_SUB): N.i64_sub, int(Op.I64_MUL): N.i64_mul}
