@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..cfg import CFG
 from ..ir import LOADS, OPCODE_BY_NAME, STORES, Function, HeapImm, Inst, MemImm, Opcode
+from ..simd import ACCESS_SIZE as SIMD_ACCESS_SIZE
 
 #: Opcodes that may stand between a check and the one it absorbs: no effect and no trap.
 _QUIET_NAMES = (
@@ -78,7 +79,7 @@ def _block(insts: list[Inst], facts: dict[tuple[int, int], int], block) -> bool:
     return False
 
 
-_ACCESSES = LOADS | STORES
+_ACCESSES = LOADS | STORES | frozenset(SIMD_ACCESS_SIZE)
 
 
 def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
@@ -88,7 +89,9 @@ def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
     when it would trap), by a load or store on the same (memory, index) whose end (offset +
     access size) is the check's end, so that access faults exactly when the check would trap
     and nothing observable happens in between. A check whose access was removed (an unused
-    load) or that is followed by a store it does not match stays an explicit check."""
+    load) or that is followed by a store it does not match stays an explicit check. SIMD
+    loads and stores count with their access size (every backend reads or writes exactly
+    those bytes)."""
     covered: set[int] = set()
     if not memories:
         return covered
@@ -104,7 +107,8 @@ def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
                 op = nxt.opcode
                 if op in _ACCESSES:
                     m: MemImm = nxt.imm  # type: ignore[assignment]
-                    size = op.info.access_size or _width(func, nxt)
+                    size = (op.info.access_size or SIMD_ACCESS_SIZE.get(op)
+                            or _width(func, nxt))
                     if m.memory == imm.memory and nxt.args[0] == index and \
                             m.offset + size == end:
                         covered.add(id(inst))
