@@ -72,6 +72,7 @@ class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
 
     JUMP = "jmp"
+    LOOP_ALIGN = ".p2align 4"
 
     def op(self, o) -> str:
         t = type(o)
