@@ -14,6 +14,9 @@ class EmitterBase:
 
     #: the target's unconditional jump mnemonic
     JUMP = ""
+    #: a directive placed before each loop header (a block some later block branches back
+    #: to), or "" for none
+    LOOP_ALIGN = ""
 
     def __init__(self, mf: MFunction, frame, traps: set[int], offsets) -> None:
         self.mf = mf
@@ -74,8 +77,11 @@ class EmitterBase:
         docstring)."""
         name = self.mf.name
         jump = self.JUMP
-        order = [b for b in self.mf.blocks if b.id not in self.forward]
+        order = [b for b in self.mf.layout() if b.id not in self.forward]
+        headers = self._back_edge_targets(order) if self.LOOP_ALIGN else ()
         for pos, b in enumerate(order):
+            if b.id in headers:
+                self.lines.append(self.LOOP_ALIGN)
             self.place(f"{name}_b{b.id}")
             nxt = order[pos + 1].id if pos + 1 < len(order) else None
             insts = b.insts
@@ -89,6 +95,17 @@ class EmitterBase:
                         self.out(self.inverted(inst, insts[-1].operands[0]))
                         break
                 self.inst(inst)
+
+    def _back_edge_targets(self, order) -> set[int]:
+        pos = {b.id: k for k, b in enumerate(order)}
+        out: set[int] = set()
+        for k, b in enumerate(order):
+            for inst in b.insts:
+                for t in inst.targets:
+                    t = self.forward.get(t, t)
+                    if pos.get(t, k + 1) <= k:
+                        out.add(t)
+        return out
 
     def trap_stubs(self) -> None:
         """One stub per trap code the function uses, in code order."""

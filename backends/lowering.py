@@ -19,6 +19,7 @@ from typing import Callable
 from engine.errors import TrapCode, UnsupportedError
 from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
+from engine.ir.passes.heapcheck import fault_covered_checks
 from engine.wasm.types import ValType
 
 from . import callconv
@@ -36,6 +37,15 @@ def signed(x: int, bits: int) -> int:
 
 def _always(block: int) -> bool:
     return True
+
+
+def _costly_const(cls: RegClass, bits: int) -> bool:
+    """Whether materialising a constant takes more than an instruction or two on every target:
+    any nonzero float (an integer move, then a move to the float register) or an integer
+    outside the signed 32-bit range (movabs; a movz/movk or lui/addi/slli series)."""
+    if cls is RegClass.FLOAT:
+        return bits != 0
+    return not (bits < (1 << 31) or bits >= (1 << 64) - (1 << 31))
 
 
 class LoweringBase:
@@ -77,6 +87,11 @@ class LoweringBase:
         self.saves_vmctx = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
+        #: float constants materialised once in the entry block (hoisted_const)
+        self.hoisted: dict[tuple, int] = {}
+        self.entry_mark = 0
+        #: ids of heap checks left to the access's own fault (guarded memories)
+        self.fault_covered = fault_covered_checks(func, info.unchecked_memories)
 
     # -- the driver -----------------------------------------------------------------------------
 
@@ -160,6 +175,7 @@ class LoweringBase:
         self.cur = self.mf.blocks[b.id]
         if b.id == 0:
             self.lower_params()
+            self.entry_mark = len(self.cur.insts)
         if self.info.epoch and (b.id == 0 or b.id in headers):
             self.epoch_check()
 
@@ -183,6 +199,12 @@ class LoweringBase:
     def r_fuel(self, inst: Inst) -> None:
         self.fuel_charge(inst.args[0])
 
+    def heap_check(self, inst: Inst) -> None:
+        """The target's bounds check (r_heap_check), unless the memory is guarded: then an
+        out-of-bounds access faults in its reservation and the fault handler traps."""
+        if id(inst) not in self.fault_covered:
+            self.r_heap_check(inst)
+
     def r_fuel_check(self, inst: Inst) -> None:
         self.fuel_check(inst.args[0])
 
@@ -192,14 +214,36 @@ class LoweringBase:
         return self.f.value_types[v]
 
     def vreg(self, v: int) -> int:
-        """The register holding IR value v (constants are materialised afresh here)."""
+        """The register holding IR value v (constants are materialised afresh here, except
+        costly ones used in a loop: nonzero floats and integers beyond a signed 32-bit
+        immediate, materialised once in the entry block)."""
         if v in self.consts:
-            r = self.mf.new_vreg(self.cls(v))
+            cls = self.cls(v)
+            if self.cur.loop_depth and _costly_const(cls, self.consts[v]):
+                return self.hoisted_const(v, cls)
+            r = self.mf.new_vreg(cls)
             self.materialize(r, self.ty(v), self.consts[v])
             return r
         r = self.vmap.get(v)
         if r is None:
             r = self.vmap[v] = self.mf.new_vreg(self.cls(v))
+        return r
+
+    def hoisted_const(self, v: int, cls: RegClass) -> int:
+        """The register that holds constant v from the entry block on (materialised there
+        after the parameters on first use): a float constant costs two instructions or a
+        load each time, which a loop would repeat every iteration."""
+        key = (self.ty(v), self.consts[v])
+        r = self.hoisted.get(key)
+        if r is None:
+            r = self.hoisted[key] = self.mf.new_vreg(cls)
+            saved = self.cur
+            self.cur = scratch = MBlock(-1)
+            self.materialize(r, self.ty(v), self.consts[v])
+            self.cur = saved
+            entry = self.mf.blocks[0].insts
+            entry[self.entry_mark:self.entry_mark] = scratch.insts
+            self.entry_mark += len(scratch.insts)
         return r
 
     def materialize(self, r: int, ty, value: int) -> None:
@@ -234,7 +278,10 @@ class LoweringBase:
         if not target.params:
             return bc.block
         saved = self.cur
-        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth)
+        # a back edge's copies go right after the branch (its jump back is then the only taken
+        # branch of an iteration); forward edges' blocks go at the end
+        eb = self.mf.new_block(self.mf.blocks[bc.block].loop_depth,
+                               after=saved.id if bc.block <= saved.id else None)
         self.cur = eb
         self.pcopy(target.params, bc.args)
         self.ins(self.JUMP, Label(bc.block), targets=(bc.block,))
@@ -547,7 +594,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
                                             _O.FCVT_TO_SINT_SAT, _O.FCVT_TO_UINT_SAT)},
         _O.FCVT_FROM_SINT: cls.r_fcvt_from_int, _O.FCVT_FROM_UINT: cls.r_fcvt_from_int,
         _O.BITCAST: cls.r_bitcast,
-        _O.HEAP_CHECK: cls.r_heap_check,
+        _O.HEAP_CHECK: cls.heap_check,
         _O.FUEL: cls.r_fuel, _O.FUEL_CHECK: cls.r_fuel_check,
         **{op: cls.r_load for op in LOADS},
         **{op: cls.r_store for op in STORES},

@@ -123,6 +123,8 @@ class MBlock:
     id: int
     insts: list[MInst] = field(default_factory=list)
     loop_depth: int = 0
+    #: laid out right after this block (an edge block follows the block that branches to it)
+    after: int | None = None
 
     def successors(self) -> list[int]:
         out: list[int] = []
@@ -153,10 +155,31 @@ class MFunction:
         self.vreg_class[v] = cls
         return v
 
-    def new_block(self, loop_depth: int = 0) -> MBlock:
-        b = MBlock(len(self.blocks), loop_depth=loop_depth)
+    def new_block(self, loop_depth: int = 0, after: int | None = None) -> MBlock:
+        b = MBlock(len(self.blocks), loop_depth=loop_depth, after=after)
         self.blocks.append(b)
         return b
+
+    def layout(self) -> list[MBlock]:
+        """The blocks in code order: id order, except that a block with `after` set follows
+        that block (after the ones placed there before it), so an edge block's copies sit on
+        the fall-through path of the branch that takes the edge."""
+        followers: dict[int, list[MBlock]] = {}
+        roots = []
+        for b in self.blocks:
+            if b.after is None:
+                roots.append(b)
+            else:
+                followers.setdefault(b.after, []).append(b)
+        if not followers:
+            return list(self.blocks)
+        order: list[MBlock] = []
+        stack = list(reversed(roots))
+        while stack:
+            b = stack.pop()
+            order.append(b)
+            stack.extend(reversed(followers.get(b.id, ())))
+        return order
 
 
 def threaded_jumps(mf: MFunction, jump_op: str) -> dict[int, int]:

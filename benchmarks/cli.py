@@ -23,6 +23,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="polyjit configurations, or 'all' (default: "
                         f"{','.join(c.name for c in CONFIGS if c.default)})")
     p.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per measurement, best kept (default 3)")
+    p.add_argument("--cpu", action="store_true",
+                   help="time each run by the calling thread's CPU time, not wall time (steadier "
+                        "on a shared machine)")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     p.add_argument("--no-extras", action="store_true", help="skip compile throughput and peak memory")
     p.add_argument("-v", "--verbose", action="store_true", help="progress and tracebacks on stderr")
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: error: {e}", file=sys.stderr)
         return 2
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else (lambda s: None)
-    bench = Bench(programs, configs, repeat=1 if args.short else args.repeat, short=args.short, log=log)
+    bench = Bench(programs, configs, repeat=1 if args.short else args.repeat, short=args.short, log=log,
+                  cpu=args.cpu)
     results = bench.run(with_extras=not args.no_extras)
     sys.stdout.write(render(results, markdown=args.markdown))
     return 1 if results.failures else 0

@@ -78,6 +78,7 @@ class Results:
     memory: list = field(default_factory=list)                    # memprobe.MemoryRow
     short: bool = False
     repeat: int = 1
+    cpu: bool = False
 
     @property
     def failures(self) -> list[Row]:
@@ -109,13 +110,17 @@ class Bench:
     """Runs the selected programs under wasmtime and the selected configurations."""
 
     def __init__(self, programs: list[Program], configs: list[BenchConfig], repeat: int = 3,
-                 short: bool = False, log: Callable[[str], None] = lambda s: None) -> None:
+                 short: bool = False, log: Callable[[str], None] = lambda s: None,
+                 cpu: bool = False) -> None:
         self.programs = programs
+        #: exec time by the calling thread's CPU clock (robust on a shared machine: both
+        #: runtimes run a call on the calling thread) instead of the wall clock
+        self.clock = time.thread_time if cpu else time.perf_counter
         self.configs = configs
         self.repeat = max(1, repeat)
         self.short = short
         self.log = log
-        self.results = Results(short=short, repeat=self.repeat)
+        self.results = Results(short=short, repeat=self.repeat, cpu=cpu)
         self.runtimes: dict[str, Runtime] = {}
 
     # -- setup ----------------------------------------------------------------------------
@@ -143,7 +148,10 @@ class Bench:
     def _load(self, program: Program, name: str, n: int) -> _Entrant | Row:
         row = Row(program.name, name, n)
         try:
-            loaded = self.runtimes[name].load(program.wasm())
+            runtime = self.runtimes[name]
+            workload = program.workload
+            loaded = (runtime.load(program.wasm()) if workload is None
+                      else runtime.load(program.wasm(), workload))
         except NotAvailable as e:
             row.status, row.note = Status.NA, str(e)
             return row
@@ -177,9 +185,10 @@ class Bench:
     def _run_once(self, program: Program, ent: _Entrant, n: int) -> None:
         row = ent.row
         try:
-            start = time.perf_counter()
+            clock = self.clock
+            start = clock()
             value = ent.loaded.run(n)
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
         except NotAvailable as e:
             row.status, row.note = Status.NA, str(e)
             return

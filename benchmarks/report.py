@@ -103,7 +103,8 @@ def render(results: Results, markdown: bool = False) -> str:
     h = (lambda s: f"### {s}") if markdown else (lambda s: f"== {s} ==")
     out = [h("polyjit vs wasmtime" + (" (short mode: checksums only)" if results.short else "")), ""]
     if not results.short:
-        out.append(f"Best of {results.repeat} runs, alternating runtimes; every ratio compares the "
+        clock = "thread CPU time" if results.cpu else "wall time"
+        out.append(f"Best of {results.repeat} runs ({clock}), alternating runtimes; every ratio compares the "
                    "same n. Machine code runs the full n; the interpreter and emulated targets "
                    "run the small n.")
         out.append("Compile = until run() can be called (polyjit's interpreter: decode, validate "

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from .configs import BenchConfig
+from .wasi_programs import WasiRunner, WasiWorkload
 
 
 class NotAvailable(Exception):
@@ -29,8 +30,9 @@ class Loaded:
 class Runtime(Protocol):
     name: str
 
-    def load(self, wasm: bytes) -> Loaded:
-        """Compile and instantiate `wasm`; the time until ``run`` can be called is ``compile_s``."""
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
+        """Compile and instantiate `wasm`; the time until ``run`` can be called is ``compile_s``.
+        With a WASI `workload`, only compile: each ``run(n)`` instantiates and calls _start."""
 
 
 class WasmtimeRuntime:
@@ -46,10 +48,14 @@ class WasmtimeRuntime:
         self._wt = wasmtime
         self._engine = wasmtime.Engine()
 
-    def load(self, wasm: bytes) -> Loaded:
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
         wt = self._wt
         start, cpu = time.perf_counter(), time.process_time()
         module = wt.Module(self._engine, wasm)
+        if workload is not None:
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+            runner = WasiRunner(wt, self._engine, module, workload)
+            return Loaded(runner.run, elapsed, runner.close, compile_cpu_s=cpu)
         store = wt.Store(self._engine)
         instance = wt.Instance(store, module, [])
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -75,11 +81,16 @@ class PolyjitRuntime:
         except WasmError as e:  # e.g. a setting this version does not know
             raise NotAvailable(str(e)) from None
 
-    def load(self, wasm: bytes) -> Loaded:
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
+        import engine
         from engine import Instance, Module, Store
         try:
             start, cpu = time.perf_counter(), time.process_time()
             module = Module(self._engine, wasm)
+            if workload is not None:
+                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+                runner = WasiRunner(engine, self._engine, module, workload)
+                return Loaded(self._guard(runner.run), elapsed, runner.close, compile_cpu_s=cpu)
             store = Store(self._engine)
             instance = Instance(store, module, [])
             if dict(self.config.settings).get("strategy") == "interpreter":
@@ -92,13 +103,17 @@ class PolyjitRuntime:
         except _unsupported() as e:
             raise NotAvailable(str(e)) from None
         func = instance.exports(store)["run"]
+        return Loaded(self._guard(lambda n: func(store, n)), elapsed, compile_cpu_s=cpu)
 
-        def run(n: int) -> int:
+    @staticmethod
+    def _guard(run: Callable[[int], int]) -> Callable[[int], int]:
+        """`run` with polyjit's UnsupportedError reported as NotAvailable."""
+        def guarded(n: int) -> int:
             try:
-                return func(store, n)
+                return run(n)
             except _unsupported() as e:
                 raise NotAvailable(str(e)) from None
-        return Loaded(run, elapsed, compile_cpu_s=cpu)
+        return guarded
 
 
 def runtime_for(config: BenchConfig) -> Runtime:

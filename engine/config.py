@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from dataclasses import dataclass
 
 from .errors import FeatureDisabledError, WasmError
@@ -33,7 +34,7 @@ TARGETS = ("x86_64", "aarch64", "riscv64")
 
 #: Config settings that change the machine code of a module (see code_settings)
 CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
-                 "epoch_interruption", "consume_fuel")
+                 "epoch_interruption", "consume_fuel", "signals_based_traps")
 
 #: later proposals polyjit does not implement; enabling one is a configuration error
 UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
@@ -70,6 +71,9 @@ class Settings:
     cache: str | None
     #: compile a large module's functions in worker processes (changes no generated code)
     parallel_compilation: bool = True
+    #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
+    #: out-of-bounds one faults and the fault handler makes it the trap (native x86_64 only)
+    signals_based_traps: bool = False
 
     def code_settings(self) -> dict[str, bool]:
         """The settings that change generated code, by Config name (an artifact's fingerprint
@@ -78,7 +82,8 @@ class Settings:
         values = {"wasm_bulk_memory": f.bulk_memory, "wasm_multi_value": f.multi_value,
                   "wasm_reference_types": f.reference_types, "wasm_simd": f.simd,
                   "epoch_interruption": self.epoch_interruption,
-                  "consume_fuel": self.consume_fuel}
+                  "consume_fuel": self.consume_fuel,
+                  "signals_based_traps": self.signals_based_traps}
         return {name: values[name] for name in CODE_SETTINGS}
 
 
@@ -108,6 +113,13 @@ def check_config(config: Config, host: str) -> None:
             raise WasmError(f"Config.target={config.target!r} contradicts "
                             f"Config.strategy='interpreter' (the interpreter runs on the host, "
                             f"{host})")
+    sbt = config.signals_based_traps
+    if sbt is not None and not isinstance(sbt, bool):
+        raise WasmError(f"Config.signals_based_traps must be True, False or None, not {sbt!r}")
+    if sbt and not guard_pages_possible(config, host):
+        raise WasmError("Config.signals_based_traps=True: not supported yet for this "
+                        "configuration (only native x86_64 code on a 64-bit host; emulated "
+                        "targets and the interpreter check every access explicitly)")
     stack = config.max_wasm_stack
     if isinstance(stack, bool) or not isinstance(stack, int) or stack <= 0:
         raise WasmError(f"Config.max_wasm_stack must be a positive number of bytes, "
@@ -119,6 +131,14 @@ def check_config(config: Config, host: str) -> None:
                         f"accepted, {MAX_WASM_STACK} (2 MiB, as wasmtime)")
     if config.cache is not None:
         _check_cache_dir(config.cache)
+
+
+def guard_pages_possible(config: Config, host: str) -> bool:
+    """Whether `config` runs machine code natively on an x86_64 host with 64-bit pointers, the
+    one case where out-of-bounds accesses can fault into guard pages instead of being checked."""
+    target = config.target or host
+    return (config.strategy == "compiler" and not config.emulate and target == host == "x86_64"
+            and sys.maxsize > 2 ** 32)
 
 
 def _check_cache_dir(cache) -> None:
@@ -152,6 +172,10 @@ class Config:
     - ``cache``: a directory for compiled code, or None.
     - ``parallel_compilation``: compile a large module's functions in a pool of worker
       processes, one per CPU (on by default, as in wasmtime; the code is the same either way).
+    - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
+      code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
+      are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
+      explicit bounds check before every access (what emulated targets always do).
     """
 
     def __init__(self, **settings) -> None:
@@ -175,6 +199,7 @@ class Config:
         self.max_wasm_stack = 512 * 1024
         self.cache: str | None = None
         self.parallel_compilation = True
+        self.signals_based_traps: bool | None = None
         for name, value in settings.items():
             if not hasattr(self, name):
                 raise WasmError(f"unknown Config setting {name!r}")
@@ -201,7 +226,9 @@ class Config:
                         epoch_interruption=self.epoch_interruption,
                         consume_fuel=self.consume_fuel, max_wasm_stack=self.max_wasm_stack,
                         cache=None if self.cache is None else os.fspath(self.cache),
-                        parallel_compilation=self.parallel_compilation)
+                        parallel_compilation=self.parallel_compilation,
+                        signals_based_traps=self.signals_based_traps is not False
+                        and guard_pages_possible(self, host))
 
     def __repr__(self) -> str:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"

@@ -73,6 +73,7 @@ class FunctionEmitter(EmitterBase):
     """Renders one allocated MFunction."""
 
     JUMP = "jmp"
+    LOOP_ALIGN = ".p2align 4"
 
     def op(self, o) -> str:
         t = type(o)
@@ -212,6 +213,22 @@ class FunctionEmitter(EmitterBase):
 
     def p_pcopy(self, i: MInst) -> None:
         raise InternalError("x86_64 emit: unresolved parallel copy")
+
+    def p_jtable(self, i: MInst) -> None:
+        """Jump through a table of 32-bit offsets from the table's start (the index, a 64-bit
+        register, is known to be in range); r10 and r11 are scratch."""
+        idx, labels = i.operands
+        table = self.label()
+        index = reg_name(idx.reg, 64)
+        # a spilled index is reloaded into a scratch register: keep it until it is read
+        base, entry = ("r10", "r11") if index == "r11" else ("r11", "r10")
+        self.out(f"lea {base}, [rip + {table}]")
+        self.out(f"movsxd {entry}, dword ptr [{base} + {index}*4]")
+        self.out(f"add {base}, {entry}")
+        self.out(f"jmp {base}")
+        self.place(table)
+        for lab in labels:
+            self.out(f".long {self.block_label(lab)} - {table}")
 
     def p_ret(self, i: MInst) -> None:
         fr = self.frame

@@ -531,7 +531,11 @@ class Lowering(SizedRegLowering):
         self.ins("mov", Reg(d.reg, 32), Reg(a.reg, 32), defs=[d.reg], uses=[a.reg])
 
     def r_uextend(self, inst: Inst) -> None:
-        self.r_ireduce(inst)
+        # an i32 is kept zero-extended in its register (every 32-bit write clears the upper
+        # half), so the extension is a plain copy, which the allocator can coalesce away
+        a = self.R(inst.args[0])
+        d = self.D(inst.results[0])
+        self.mov(Reg(d.reg, 64), Reg(a.reg, 64))
 
     def r_sextend(self, inst: Inst) -> None:
         a = self.R(inst.args[0])
@@ -807,10 +811,24 @@ class Lowering(SizedRegLowering):
         cc = self.cond(inst.args[0], inst)
         self.ins("j" + cc, Label(block), targets=(block,))
 
+    def dispatch(self, ri: int, cases: list[int], default: int) -> None:
+        if len(cases) >= _JUMP_TABLE_MIN:
+            # bounds check, then a table of 32-bit offsets (emit: '@jtable'); the i32 index is
+            # zero-extended in its register, so it indexes the table as it is
+            self.ins("cmp", Reg(ri, 32), Imm(len(cases)), uses=[ri])
+            self.ins("jae", Label(default), targets=(default,))
+            self.ins("@jtable", Reg(ri, 64), [Label(c) for c in cases], uses=[ri],
+                     targets=tuple(dict.fromkeys(cases)))
+            return
+        self.br_tree(ri, cases, 0, len(cases), default)
+
     def index_branch(self, ri: int, k: int, cond: str, block: int) -> None:
         self.ins("cmp", Reg(ri, 32), Imm(k), uses=[ri])
         self.ins("je" if cond == "eq" else "jae", Label(block), targets=(block,))
 
+
+#: br_table with at least this many cases jumps through a table (fewer: compare and branch)
+_JUMP_TABLE_MIN = 5
 
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {

@@ -132,7 +132,7 @@ class Module:
         (built once)."""
         s = self._state.settings
         return ModuleInfo.for_module(self._module, epoch=s.epoch_interruption,
-                                     fuel=s.consume_fuel)
+                                     fuel=s.consume_fuel, guard_pages=s.signals_based_traps)
 
     def ir_function(self, index: int) -> Function:
         """The SSA IR of defined function `index` (function index space) after the IR pipeline

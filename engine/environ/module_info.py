@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 from .vmctx import VMOffsets
 
+#: the address space a 32-bit memory is given under Config.signals_based_traps: every wasm
+#: address (u32 index + u32 offset + access size <= 16) falls inside it, so an access beyond
+#: the memory's length lands on a PROT_NONE page and faults instead of touching anything else
+GUARDED_RESERVATION = (8 << 30) + (64 << 10)
+
 
 @dataclass(slots=True)
 class ModuleInfo:
@@ -18,6 +23,9 @@ class ModuleInfo:
     - ``global_types``: value type of every global index.
     - ``epoch`` / ``fuel``: compile interruption checks in (Config.epoch_interruption /
       consume_fuel).
+    - ``unchecked_memories``: memory indices whose accesses need no explicit bounds check
+      (Config.signals_based_traps: memory 0 when it is 32-bit; its reservation covers every
+      index + offset + size, see GUARDED_RESERVATION).
     """
 
     offsets: VMOffsets
@@ -27,12 +35,17 @@ class ModuleInfo:
     global_types: list = field(default_factory=list)
     epoch: bool = False
     fuel: bool = False
+    unchecked_memories: frozenset[int] = frozenset()
 
     @classmethod
-    def for_module(cls, wasm, epoch: bool = False, fuel: bool = False) -> ModuleInfo:
+    def for_module(cls, wasm, epoch: bool = False, fuel: bool = False,
+                   guard_pages: bool = False) -> ModuleInfo:
         """The record for a decoded engine.wasm.module.WasmModule."""
+        mems = wasm.memory_types()
+        unchecked = frozenset({0} if guard_pages and mems and not mems[0].is_64 else ())
         return cls(VMOffsets.for_module(wasm),
                    [(tuple(t.params), tuple(t.results)) for t in wasm.func_types()],
                    wasm.num_imported_funcs,
                    [(tuple(t.params), tuple(t.results)) for t in wasm.types],
-                   [g.content for g in wasm.global_types()], epoch=epoch, fuel=fuel)
+                   [g.content for g in wasm.global_types()], epoch=epoch, fuel=fuel,
+                   unchecked_memories=unchecked)

@@ -189,7 +189,8 @@ class CompiledExecutor:
             machine.map_host(page, size, owner=counter)
         else:
             machine = native.NativeMachine(store.arena, store.context, helpers,
-                                           self.max_stack, self.epoch)
+                                           self.max_stack, self.epoch,
+                                           self.state.settings.signals_based_traps)
         sm.machine = machine
         store.exec_data = sm
         refs = store.refs

@@ -156,6 +156,10 @@ class EmulatedMachine:
         else:
             uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
         uc.hook_add(UC_HOOK_MEM_INVALID, self._invalid_access)
+        #: the thread running emulated code on this machine (None when none is), and the
+        #: memory growth other threads made meanwhile, for that thread to map
+        self._emulating: int | None = None
+        self._pending: list[tuple[object, int]] = []
         self.units: list[CodeUnit] = []
         self._unit_of: dict[int, CodeUnit] = {}
         #: (kind, address, size) of the last access to unmapped or protected guest memory
@@ -201,10 +205,29 @@ class EmulatedMachine:
         self.map_host(base, mem.committed(), owner=mem)
 
         def grown(m, b=base) -> None:
-            have = self._mapped[b]
-            if m.length > have:
-                self.map_host(b, m.commit_ahead(max(m.length, 2 * have, MEMORY_STEP)))
+            running = self._emulating
+            if running is not None and running != threading.get_ident():
+                # grown by another thread while this one emulates: Unicorn is not thread-safe,
+                # so the emulating thread maps it, when its code first touches the new pages
+                # (_invalid_access) or at its next call
+                self._pending.append((m, b))
+                return
+            self._map_growth(m, b)
         mem.watchers.append(grown)
+
+    def _map_growth(self, m, base: int) -> None:
+        have = self._mapped[base]
+        if m.length > have:
+            self.map_host(base, m.commit_ahead(max(m.length, 2 * have, MEMORY_STEP)))
+
+    def _map_pending(self) -> bool:
+        """Map the growth other threads left to this one; whether there was any."""
+        done = False
+        while self._pending:
+            m, base = self._pending.pop()
+            self._map_growth(m, base)
+            done = True
+        return done
 
     def load(self, compiled) -> CodeUnit:
         """`compiled`'s code as this machine runs it: the process's copy, mapped read+exec."""
@@ -244,6 +267,8 @@ class EmulatedMachine:
             UC_MEM_READ_UNMAPPED
         kind = ("read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else
                 "fetch" if access in (UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT) else "write")
+        if self._map_pending():
+            return True     # memory another thread grew: mapped now, the access is retried
         self.last_fault = (kind, address, size)
         return False        # not handled: emulation stops with the UcError
 
@@ -304,6 +329,9 @@ class EmulatedMachine:
                 bridge.arm()
             cells = bridge.cells
             outer, cells[0] = cells[0], self.state + V.STATE_EPOCH_DEADLINE
+        if depth == 0:
+            self._emulating = threading.get_ident()
+        self._map_pending()
         try:
             uc.emu_start(entry, RETURN_GATE)
         except UcError as e:
@@ -315,6 +343,8 @@ class EmulatedMachine:
                             f"{e}{access}") from None
         finally:
             self.depth = depth
+            if depth == 0:
+                self._emulating = None
             _tls.active = active
             if cells is not None:
                 cells[0] = outer

@@ -18,9 +18,11 @@ import threading
 import weakref
 from typing import Callable, Sequence
 
+from backends.base import TRAP_SYMBOL
 from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
+from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .symbols import CodeUnit
 
@@ -362,9 +364,12 @@ class NativeMachine:
     HOST_EXCEPTION = 254
 
     def __init__(self, arena, state: int, helpers: Sequence[Callable[..., int]],
-                 max_stack: int = 512 * 1024, epoch: bool = False) -> None:
+                 max_stack: int = 512 * 1024, epoch: bool = False,
+                 guard_pages: bool = False) -> None:
         if not native_supported():
             raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
+        #: the code leaves bounds to guard pages: its faults are traps (engine.exec.faults)
+        self.faults = fault_handler(CodeRegion) if guard_pages else None
         self.space = HostSpace(arena)
         self.state = state
         self.max_stack = max_stack
@@ -404,6 +409,8 @@ class NativeMachine:
             region = code_region(compiled)
             unit = self._unit_of[id(compiled)] = CodeUnit(region.addr, region.size, compiled)
             self.units.append(unit)
+            if self.faults is not None and TRAP_SYMBOL in unit:
+                self.faults.register(region, len(compiled.code), unit.address(TRAP_SYMBOL))
         return unit
 
     def add_vmctx(self, vmctx: int) -> None:

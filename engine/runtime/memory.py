@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 
 from ..environ import vmctx as V
+from ..environ.module_info import GUARDED_RESERVATION
 from ..errors import WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 from .store import Store, check_use
@@ -32,15 +33,25 @@ def _check_index(value: object, what: str) -> None:
         raise WasmError(f"Memory.{what}: index must be an int or None, got {type(value).__name__}")
 
 
-def _reserve(initial: int, maximum: int) -> Reservation:
+def _reserve(initial: int, maximum: int, guarded: bool = False) -> Reservation:
     """A reservation of `maximum` bytes (plus the guard) with `initial` committed; when the
-    address space for the maximum is refused, one of `initial` bytes (growth then fails)."""
-    try:
-        res = Reservation(maximum + GUARD_SIZE)
-    except MemoryError:
-        res = Reservation(initial + GUARD_SIZE)
-    # at least one host page: an emulator maps a zero-length memory as one page
-    if not res.commit(max(initial, HOST_PAGE)):
+    address space for the maximum is refused, one of `initial` bytes (growth then fails).
+    `guarded` (Config.signals_based_traps): GUARDED_RESERVATION bytes or a WasmError, since
+    the code then relies on it for bounds."""
+    if guarded:
+        try:
+            res = Reservation(GUARDED_RESERVATION)
+        except MemoryError as e:
+            raise WasmError(f"{e}: a memory needs 8 GiB of address space with guard pages; "
+                            f"set Config.signals_based_traps = False") from None
+    else:
+        try:
+            res = Reservation(maximum + GUARD_SIZE)
+        except MemoryError:
+            res = Reservation(initial + GUARD_SIZE)
+    # at least one host page: an emulator maps a zero-length memory as one page (a guarded
+    # memory commits exactly its length: the page after it must fault)
+    if not res.commit(initial if guarded else max(initial, HOST_PAGE)):
         raise MemoryError(f"cannot commit {initial} bytes of linear memory")
     return res
 
@@ -72,7 +83,8 @@ class Memory:
         self._type = ty
         self.max_pages = MAX_PAGES if limits.max is None else limits.max
         self.length = limits.min * PAGE_SIZE
-        self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE)
+        guarded = store._state.settings.signals_based_traps and not ty.is_64
+        self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE, guarded)
         self._whole = self._mapping.whole()
         self.buf = self._whole[:self.length]
         self.mdef = store.arena.alloc(V.MEMDEF_SIZE)

@@ -18,7 +18,7 @@ from benchmarks.measure import BASELINE, Bench, Status
 from benchmarks.reference import REFERENCES
 from benchmarks.report import render
 from benchmarks.runtimes import Loaded, NotAvailable
-from benchmarks.suite import KERNELS, LARGE, PROGRAMS, Size
+from benchmarks.suite import C_KERNELS, KERNELS, LARGE, PROGRAMS, WASI_PROGRAMS, Kind, Size
 from benchmarks.wasminfo import code_section_bytes
 
 pytest.importorskip("wasmtime", reason="the benchmark compares against wasmtime (dev extra)")
@@ -183,11 +183,21 @@ def test_code_section_size_matches_decoder():
 
 
 def test_sizes_are_ordered():
-    for p in KERNELS + (LARGE,):
+    for p in KERNELS + C_KERNELS + WASI_PROGRAMS + (LARGE,):
         assert 0 < p.short <= p.small <= p.full, p.name
 
 
-@pytest.mark.parametrize("name", list(PROGRAMS))
+@pytest.mark.parametrize("program", C_KERNELS + WASI_PROGRAMS, ids=lambda p: p.name)
+def test_binary_programs_validate_and_have_no_wat(program):
+    from engine import Engine, Module
+    module = Module(Engine(), program.wasm())
+    exports = {e.name for e in module.exports}
+    assert ("run" if program.kind is Kind.C else "_start") in exports
+    with pytest.raises(ValueError, match="no WAT source"):
+        program.source()
+
+
+@pytest.mark.parametrize("name", [n for n, p in PROGRAMS.items() if p.kind is Kind.WAT])
 def test_polyjit_text_parser_gives_the_same_binary(name):
     # the benchmark feeds both runtimes wasmtime's encoding; polyjit's own parser must agree
     from engine import wat2wasm

@@ -45,6 +45,11 @@ TARGETS: tuple[Target, ...] = (
     # The host's code under Unicorn: the same machine code as natively, emulated.
     Target(f"{host_architecture()}-emulated",
            settings={"strategy": "compiler", "target": host_architecture(), "emulate": True}),
+    # Natively the host target leaves bounds to guard pages by default; this one keeps an
+    # explicit check before every access (Config.signals_based_traps=False).
+    Target(f"{host_architecture()}-checked",
+           settings={"strategy": "compiler", "target": host_architecture(),
+                     "signals_based_traps": False}, slow=True),
 )
 
 #: The reference API, for checking the harness itself (scripts/spec_report.py --api wasmtime).

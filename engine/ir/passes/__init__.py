@@ -1,4 +1,4 @@
-"""IR passes, one file each (fold, copyprop, dce, merge), and the pass manager that runs them and,
+"""IR passes, one file each (fold, copyprop, simplify, dce, merge), and the pass manager that runs them and,
 when asked, the verifier after every pass. The compile driver (engine.compile.driver.function_ir)
 runs heapcheck (redundant bounds checks; exported here but kept out of PASSES) and then
 DEFAULT_PIPELINE on every function, for every strategy."""
@@ -17,6 +17,7 @@ from .dce import dce
 from .fold import fold
 from .heapcheck import eliminate_heap_checks
 from .merge import merge_blocks
+from .simplify import simplify
 
 #: Pass name -> function(func) -> bool (True if it changed something).
 PASSES: dict[str, Callable[[Function], bool]] = {
@@ -24,10 +25,11 @@ PASSES: dict[str, Callable[[Function], bool]] = {
     "copyprop": copyprop,
     "dce": dce,
     "merge": merge_blocks,
+    "simplify": simplify,
 }
 
 #: The default pipeline.
-DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "copyprop", "dce", "merge")
+DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "simplify", "copyprop", "dce", "merge")
 
 
 def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
@@ -68,10 +70,10 @@ def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | 
         if verify_each:
             verify(func, module)
         for _ in range(max_rounds):
-            if not _run_passes(func, ("copyprop", "fold"), verify_each, module):
+            if not _run_passes(func, ("copyprop", "fold", "simplify"), verify_each, module):
                 break
         _run_passes(func, ("copyprop", "dce", "merge"), verify_each, module)
 
 
 __all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop",
-           "merge_blocks", "eliminate_heap_checks"]
+           "merge_blocks", "simplify", "eliminate_heap_checks"]

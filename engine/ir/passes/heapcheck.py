@@ -16,7 +16,8 @@ every later check on (m, v) with an end ``<= e`` passes too. Two rewrites follow
 from __future__ import annotations
 
 from ..cfg import CFG
-from ..ir import LOADS, OPCODE_BY_NAME, Function, HeapImm, Inst, Opcode
+from ..ir import LOADS, OPCODE_BY_NAME, STORES, Function, HeapImm, Inst, MemImm, Opcode
+from ..simd import ACCESS_SIZE as SIMD_ACCESS_SIZE
 
 #: Opcodes that may stand between a check and the one it absorbs: no effect and no trap.
 _QUIET_NAMES = (
@@ -76,3 +77,51 @@ def _block(insts: list[Inst], facts: dict[tuple[int, int], int], block) -> bool:
         block.insts = [i for i in insts if id(i) not in dropped]
         return True
     return False
+
+
+_ACCESSES = LOADS | STORES | frozenset(SIMD_ACCESS_SIZE)
+
+
+def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
+    """ids of the heap checks on `memories` that an access itself can stand in for when
+    out-of-bounds accesses fault (guard pages): the check is followed, past instructions with
+    no effect and no trap of their own (loads included: within a check's range they fault only
+    when it would trap), by a load or store on the same (memory, index) whose end (offset +
+    access size) is the check's end, so that access faults exactly when the check would trap
+    and nothing observable happens in between. A check whose access was removed (an unused
+    load) or that is followed by a store it does not match stays an explicit check. SIMD
+    loads and stores count with their access size (every backend reads or writes exactly
+    those bytes)."""
+    covered: set[int] = set()
+    if not memories:
+        return covered
+    check = Opcode.HEAP_CHECK
+    for b in func.blocks:
+        insts = b.insts
+        for k, inst in enumerate(insts):
+            if inst.opcode is not check or inst.imm.memory not in memories:
+                continue
+            imm: HeapImm = inst.imm  # type: ignore[assignment]
+            end, index = imm.offset + imm.size, inst.args[0]
+            for nxt in insts[k + 1:]:
+                op = nxt.opcode
+                if op in _ACCESSES:
+                    m: MemImm = nxt.imm  # type: ignore[assignment]
+                    size = (op.info.access_size or SIMD_ACCESS_SIZE.get(op)
+                            or _width(func, nxt))
+                    if m.memory == imm.memory and nxt.args[0] == index and \
+                            m.offset + size == end:
+                        covered.add(id(inst))
+                        break
+                if op not in _QUIET and op is not check:
+                    break
+    return covered
+
+
+def _width(func: Function, access: Inst) -> int:
+    """Bytes of a full-width load (its result's type) or store (its value's type)."""
+    v = access.results[0] if access.opcode in LOADS else access.args[1]
+    return _WIDTHS.get(func.value_types[v].name, 0)
+
+
+_WIDTHS = {"I32": 4, "F32": 4, "I64": 8, "F64": 8, "V128": 16}
