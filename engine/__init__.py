@@ -20,12 +20,16 @@ _EXPORTS = {
     "InvalidError": "engine.errors", "LinkError": "engine.errors",
     "IncompatibleArtifactError": "engine.errors", "UnsupportedError": "engine.errors",
     "InternalError": "engine.errors", "Trap": "engine.errors", "TrapCode": "engine.errors",
+    "WasmtimeError": "engine.errors", "ArgumentTypeError": "engine.errors",
+    "ClosedError": "engine.errors", "Frame": "engine.errors",
     "wat2wasm": "engine.text",
     "ExportType": "engine.wasm.types", "FuncType": "engine.wasm.types",
     "GlobalType": "engine.wasm.types", "ImportType": "engine.wasm.types",
     "Limits": "engine.wasm.types", "MemoryType": "engine.wasm.types",
     "TableType": "engine.wasm.types", "ValType": "engine.wasm.types",
     "Instance": "engine.runtime.instance", "Linker": "engine.api",
+    "InstancePre": "engine.runtime.linker", "Val": "engine.runtime.values",
+    "Tag": "engine.proposals", "TagType": "engine.proposals", "SharedMemory": "engine.proposals",
     "Func": "engine.runtime.func", "Caller": "engine.runtime.func",
     "Memory": "engine.runtime.memory", "Table": "engine.runtime.table",
     "Global": "engine.runtime.globals",
@@ -40,8 +44,13 @@ if TYPE_CHECKING:
     from .api import Engine, Linker, Store
     from .compile.module import Module
     from .config import Config
-    from .errors import (ExitTrap, IncompatibleArtifactError, InternalError, InvalidError,
-                         LinkError, MalformedError, Trap, TrapCode, UnsupportedError, WasmError)
+    from .errors import (ArgumentTypeError, ClosedError, ExitTrap, Frame,
+                         IncompatibleArtifactError, InternalError, InvalidError, LinkError,
+                         MalformedError, Trap, TrapCode, UnsupportedError, WasmError,
+                         WasmtimeError)
+    from .proposals import SharedMemory, Tag, TagType
+    from .runtime.linker import InstancePre
+    from .runtime.values import Val
     from .runtime.func import Caller, Func
     from .runtime.globals import Global
     from .runtime.instance import Instance

@@ -31,6 +31,7 @@ from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
 from ..errors import Trap, TrapCode, UnsupportedError
 from ..runtime import libcalls
+from ..runtime.backtrace import trap_site, wasm_frame
 from ..runtime.func import invoke
 from ..wasm.types import ValType
 from . import native
@@ -167,7 +168,8 @@ class CompiledExecutor:
                 # name the function whose code trapped (the innermost frame)
                 idx = st.machine.function_at(st.machine.trap_pc)
                 if idx is not None:
-                    e.frames = [instance.wasm.func_name(idx)]
+                    e.frames = [wasm_frame(instance.wasm, idx,
+                                           trap_site(instance.wasm, idx, e.trap_code))]
             # a fuel check traps when the store's fuel minus the units the function has not
             # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
             out_of_fuel = e.trap_code == TrapCode.OUT_OF_FUEL
@@ -211,6 +213,17 @@ class CompiledExecutor:
         st.records[rec] = f
         st.record_of[id(f)] = rec
         return rec
+
+    def collect(self, instance) -> None:
+        """Forget every externref handle (no call is running, so none is live in a frame):
+        the next entry hands out new ones from the store objects, whose global cells and
+        table arrays it rewrites."""
+        st: _State | None = instance.exec_state
+        if st is None:
+            return
+        st.externs.clear()
+        st.extern_of.clear()
+        st.table_synced = [None] * len(st.table_synced)
 
     def _to_machine(self, st: _State, t: ValType, v: Any) -> int:
         if t is ValType.FUNCREF:

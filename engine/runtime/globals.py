@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, WasmError
 from ..wasm.types import GlobalType
 from .store import Store, check_use
 from .values import to_internal, to_python
@@ -18,9 +18,9 @@ class Global:
 
     def __init__(self, store: Store, ty: GlobalType, val: Any) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Global expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Global expects a Store, got {type(store).__name__}")
         if not isinstance(ty, GlobalType):
-            raise WasmError(f"Global expects a GlobalType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Global expects a GlobalType, got {type(ty).__name__}")
         self._store = store
         self._type = ty
         self.value_ = to_internal(ty.content, val, store)

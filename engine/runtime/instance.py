@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from ..compile.module import Module
-from ..errors import LinkError, Trap, TrapCode, WasmError
+from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
@@ -40,9 +40,9 @@ class Instance:
 
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Instance expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Instance expects a Store, got {type(store).__name__}")
         if not isinstance(module, Module):
-            raise WasmError(f"Instance expects a Module, got {type(module).__name__}")
+            raise ArgumentTypeError(f"Instance expects a Module, got {type(module).__name__}")
         if store._state is not module.state:
             raise WasmError("cannot instantiate a module in a store of a different engine")
         self.store = store
@@ -60,10 +60,11 @@ class Instance:
         self.export_map: dict[str, Extern] = {}
         self._exports: InstanceExports | None = None
         if isinstance(imports, (str, bytes)) or not hasattr(imports, "__iter__"):
-            raise WasmError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
+            raise ArgumentTypeError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
         self._link(list(imports))
         store._enter("instantiating this module")
         try:
+            store.instances.add(self)
             self._allocate()
             self.executor.prepare(self)
             self._initialise()
@@ -85,6 +86,9 @@ class Instance:
         for i, (imp, ext) in enumerate(zip(m.imports, imports)):
             where = f"import {i} `{imp.module}::{imp.name}`"
             cls = _EXTERN_CLASS[imp.kind]
+            if _kind_of(ext) is None:
+                raise ArgumentTypeError(f"{where}: expected a Func, Table, Memory or Global, "
+                                        f"got {type(ext).__name__}")
             if not isinstance(ext, cls):
                 got = _KIND_NAMES.get(_kind_of(ext), type(ext).__name__)
                 raise LinkError(f"incompatible import type for {where}: expected "
@@ -122,6 +126,9 @@ class Instance:
 
     def _allocate(self) -> None:
         m, store = self.wasm, self.store
+        store.count("instances", 1)
+        store.count("memories", len(m.mems))
+        store.count("tables", len(m.tables))
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))

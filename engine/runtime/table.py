@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, WasmError
 from ..wasm.types import MAX_TABLE_SIZE, Limits, TableType
 from .store import Store, check_use
 from .values import to_internal
@@ -23,14 +23,18 @@ class Table:
 
     def __init__(self, store: Store, ty: TableType, init: Any) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Table expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Table expects a Store, got {type(store).__name__}")
         if not isinstance(ty, TableType):
-            raise WasmError(f"Table expects a TableType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Table expects a TableType, got {type(ty).__name__}")
         if ty.limits.max is not None and ty.limits.max < ty.limits.min:
             raise WasmError("table size minimum must not be greater than maximum")
         if ty.limits.min > TABLE_ELEMENT_LIMIT:
             raise WasmError(f"table of {ty.limits.min} elements is larger than the "
                             f"implementation limit ({TABLE_ELEMENT_LIMIT})")
+        bound = store.limits.table_elements
+        if bound is not None and ty.limits.min > bound:
+            raise WasmError(f"table minimum size of {ty.limits.min} elements exceeds table "
+                            f"limits (Store.set_limits table_elements={bound})")
         value = to_internal(ty.element, init, store)
         self._store = store
         self._type = ty
@@ -50,11 +54,13 @@ class Table:
     def grow(self, store: Store, amt: int, init: Any) -> int:
         """Grow by `amt` elements set to `init`; return the previous size. WasmError on failure."""
         check_use(store, self._store, "Table.grow")
-        if not isinstance(amt, int) or amt < 0:
+        if not isinstance(amt, int) or isinstance(amt, bool):
+            raise ArgumentTypeError(f"Table.grow expects an int, got {type(amt).__name__}")
+        if amt < 0:
             raise WasmError("cannot grow a table by a negative amount")
         old = self.grow_elements(amt, to_internal(self.element, init, self._store))
         if old < 0:
-            raise WasmError(f"failed to grow table by {amt} "
+            raise WasmError(f"failed to grow table by `{amt}` "
                             f"(size {len(self.elements)}, maximum {self.max})")
         return old
 
@@ -79,6 +85,9 @@ class Table:
         old = len(self.elements)
         new = old + delta
         if new > self.max or new > TABLE_ELEMENT_LIMIT:
+            return -1
+        bound = self._store.limits.table_elements
+        if bound is not None and new > bound:
             return -1
         self.elements.extend([value] * delta)
         return old
