@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import tomllib
+from typing import Any
 from dataclasses import dataclass
 
 from .errors import ArgumentTypeError, ClosedError, FeatureDisabledError, UnsupportedError, WasmError
@@ -47,6 +48,7 @@ CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types",
 UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
                          "wasm_relaxed_simd", "wasm_gc", "wasm_function_references",
                          "wasm_exceptions", "wasm_component_model", "wasm_component_model_map",
+                         "wasm_component_model_implements",
                          "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_stack_switching",
                          "shared_memory")
 
@@ -238,7 +240,7 @@ class Config:
     An Engine consumes its Config (a second Engine of it, or setting anything afterwards, is a
     ClosedError, a ValueError), as in wasmtime-py; ``close()`` does the same."""
 
-    def __init__(self, **settings) -> None:
+    def __init__(self, **settings: Any) -> None:
         self.wasm_bulk_memory = True
         self.wasm_multi_value = True
         self.wasm_reference_types = True

@@ -96,6 +96,9 @@ class TrapCode(enum.IntEnum):
     OUT_OF_FUEL = 11
     NULL_REFERENCE = 13
 
+    def __str__(self) -> str:
+        return f"TrapCode.{self.name}"      # as wasmtime-py's (an Enum) prints
+
 
 TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.STACK_OVERFLOW: "call stack exhausted",

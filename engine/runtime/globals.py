@@ -42,6 +42,10 @@ class Global:
         check_use(store, self._store, "Global.value")
         return to_python(self._type.content, self.value_)
 
+    def __repr__(self) -> str:
+        kind = f"(mut {self._type.content})" if self._type.mutable else str(self._type.content)
+        return f"<Global {kind} = {to_python(self._type.content, self.value_)!r:.60}>"
+
     def set_value(self, store: Store, val: Any) -> None:
         check_use(store, self._store, "Global.set_value")
         if not self._type.mutable:

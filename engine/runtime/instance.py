@@ -77,6 +77,10 @@ class Instance:
             self._exports = InstanceExports(self)
         return self._exports
 
+    def __repr__(self) -> str:
+        name = self.wasm.names.module
+        return f"<Instance{'' if not name else ' ' + repr(name)} exports {list(self.export_map)}>"
+
     # -- instantiation ---------------------------------------------------------------------
 
     def _link(self, imports: list[Extern]) -> None:
@@ -253,3 +257,6 @@ class InstanceExports(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._map)
+
+    def __repr__(self) -> str:
+        return f"<InstanceExports {list(self._map)}>"

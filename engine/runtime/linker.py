@@ -154,6 +154,16 @@ class Linker:
     def instantiate(self, store: Store, module: Module) -> Instance:
         return self.instantiate_pre(module).instantiate(store)
 
+    def close(self) -> None:
+        """Drop every definition (wasmtime-py's Linker.close; for ``with Linker(e) as l``)."""
+        self._defs = {}
+
+    def __enter__(self) -> Linker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"<Linker of {len(self._defs)} definitions>"
 

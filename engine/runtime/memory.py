@@ -160,6 +160,10 @@ class Memory:
         """A writable view of the current contents (growth does not extend it)."""
         return memoryview(self.buf)[:self.length]
 
+    def __repr__(self) -> str:
+        limit = "" if self._type.limits.max is None else f", max {self._type.limits.max}"
+        return f"<Memory {self.length // PAGE_SIZE} pages{limit}>"
+
     # -- runtime internals ------------------------------------------------------------------
 
     def base_address(self) -> int:

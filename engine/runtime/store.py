@@ -57,6 +57,10 @@ class Store:
         self.instances: weakref.WeakSet = weakref.WeakSet()
         self._closed = False
 
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Store{state} of {self.engine!r}>"
+
     def data(self) -> Any:
         self._open()
         return self._data

@@ -78,6 +78,10 @@ class Table:
             raise WasmError(f"table index {idx} out of bounds (size {len(self.elements)})")
         self.elements[idx] = value
 
+    def __repr__(self) -> str:
+        limit = "" if self._type.limits.max is None else f", max {self._type.limits.max}"
+        return f"<Table {self.element} {len(self.elements)} elements{limit}>"
+
     # -- runtime internals ------------------------------------------------------------------
 
     def grow_elements(self, delta: int, value: Any) -> int:
