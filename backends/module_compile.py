@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Iterable, Sequence
 
+from engine.environ.fastcalls import FastCall
 from engine.environ.module_info import ModuleInfo
 from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
@@ -31,6 +32,8 @@ class ModuleCompiler:
     isel: ModuleType
     emit: ModuleType
     trampolines: ModuleType
+    #: the target's native fast paths for host functions (`fast_call_stubs`), if it has any
+    fastcalls: ModuleType | None = None
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
@@ -112,6 +115,13 @@ class ModuleCompiler:
         symbols = [TRAP_SYMBOL]
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
+
+    def compile_fast_calls(self) -> CompiledCode | None:
+        """The target's native fast paths (engine.environ.fastcalls), one symbol per FastCall,
+        or None where it has none."""
+        if self.fastcalls is None:
+            return None
+        return self.assemble(self.fastcalls.fast_call_stubs(), [k.symbol for k in FastCall])
 
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):

@@ -7,7 +7,7 @@ import functools
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
-from . import emit, isel, trampolines
+from . import emit, fastcalls, isel, trampolines
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -47,6 +47,7 @@ class X86_64Backend(ModuleCompiler):
     isel = isel
     emit = emit
     trampolines = trampolines
+    fastcalls = fastcalls
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features

@@ -35,6 +35,7 @@ from ..runtime.backtrace import trap_site, wasm_frame
 from ..runtime.func import invoke
 from ..wasm.types import ValType
 from . import native
+from .fastcalls import fast_target
 from .emulator import EmulatedMachine
 from .space import read_u64, write_u64
 
@@ -129,6 +130,11 @@ class CompiledExecutor:
             rec = funcrefs + V.FUNCREF_SIZE * idx
             if idx < nimp:
                 code_addr, ctx = self._foreign_target(st, f)
+                if not self.emulate:
+                    fast = fast_target(machine, self.backend, f, (code_addr, ctx),
+                                       self._memory_def(instance, vm))
+                    if fast is not None:
+                        code_addr, ctx = fast
                 write_u64(sp, vm + off.import_code(idx), code_addr)
                 write_u64(sp, vm + off.import_vmctx(idx), ctx)
             else:
@@ -138,6 +144,16 @@ class CompiledExecutor:
             write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
             st.records[rec] = f
             st.record_of.setdefault(id(f), rec)
+
+    @staticmethod
+    def _memory_def(instance, vm: int) -> int | None:
+        """The address of the (base, length) record of the instance's memory exported as
+        "memory" (what WASI fast paths read), or None."""
+        mem = instance.export_map.get("memory")
+        for i, m in enumerate(instance.mems):
+            if m is mem:
+                return vm + instance.module.info.offsets.memory_base(i)
+        return None
 
     def _epoch_pointer(self, machine) -> int:
         """The engine's epoch counter as the code sees it: its address natively, its page
