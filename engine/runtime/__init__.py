@@ -16,7 +16,12 @@ Contracts executors rely on:
 - ``Global.value_`` (internal value). ``Func.ftype``, ``Func.host`` (callable or None),
   ``Func.instance``/``Func.index`` (defining instance and index), ``Func.code`` (executor's).
 - ``Store.depth``: wasm frames live in the store, so nested executors share one limit.
-- ``Executor`` (executor.py): ``prepare(instance)``, ``call(instance, func_index, args)``;
+- ``Store.limits`` (StoreLimits, set by Store.set_limits): Memory.grow_pages and
+  Table.grow_elements return -1 past them, so memory.grow / table.grow obey them whatever the
+  executor; ``Store.instances`` (weak) lets Store.gc ask each executor to ``collect``.
+- Traps carry ``frames`` (errors.Frame, innermost first, made by runtime.backtrace).
+- ``Executor`` (executor.py): ``prepare(instance)``, ``call(instance, func_index, args)``,
+  ``collect(instance)``;
   the engine chooses it (engine.api) and the runtime reaches it as ``executor_for(state)``.
 - ``libcalls``: memory and table bulk operations and growth, written once for every executor.
 """
