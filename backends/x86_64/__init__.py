@@ -56,6 +56,11 @@ class X86_64Backend(ModuleCompiler):
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
         return EMULATOR_FEATURES if emulated else host_features()
 
+    def simd_missing(self) -> str | None:
+        """v128 and the SIMD opcodes need SSE4.1 (isel_simd.py). The code's features are
+        recorded in its artifact, so SIMD code never runs on a CPU without them."""
+        return None if "sse4.1" in self.features else "SIMD (v128) on x86_64 without SSE4.1"
+
     def new_lowering(self, func, info: ModuleInfo) -> isel.Lowering:
         return isel.Lowering(func, info, self.features)
 

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..compile.environment import EngineState
 from ..errors import Trap, TrapCode, UnsupportedError
 from ..ir import numerics as N
-from ..ir.ir import F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode
+from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function, Inst, IntCC,
+                     Opcode)
 from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
 from ..runtime.func import call_host
+from . import interp_simd
 
 if TYPE_CHECKING:
     from ..runtime.instance import Instance
@@ -126,6 +128,7 @@ def _namespace() -> dict[str, Any]:
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
               _indirect=_indirect)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
+    ns.update(interp_simd.namespace())
     return ns
 
 
@@ -523,6 +526,8 @@ class _Translator:
             self._br_table(inst, a[0], d, out)
         elif op is O.RETURN:
             emit(f"return ({', '.join(a)}{',' if a else ''})")
+        elif op in SIMD_OPS:
+            interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:
             raise UnsupportedError(f"IR interpreter: opcode {op.value}")
 
@@ -637,9 +642,6 @@ class Interpreter:
 
     def tls_initialize(self) -> None:
         """Nothing per thread: the interpreter keeps its call depth in the Store."""
-
-    def collect(self, instance: Instance) -> None:
-        """Nothing to drop: the interpreter holds references only while a call runs."""
 
     def translation(self, module: Any, index: int) -> CompiledFunction:
         """The translation of defined function `index` of `module`, made on first use."""

@@ -26,11 +26,6 @@ class Executor(Protocol):
     def tls_initialize(self) -> None:
         """Set up the calling thread's state now rather than at its first call."""
 
-    def collect(self, instance: Instance) -> None:
-        """Store.gc with no call running in the store: drop what the executor keeps of
-        `instance`'s references beyond the store objects (an externref passed in and no longer
-        held by a global or table must be freed)."""
-
 
 def executor_for(state: EngineState) -> Executor:
     """The executor of an engine (one per engine, shared by its stores and instances)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import ArgumentTypeError, ClosedError, Trap, TrapCode, WasmError
-from ..wasm.types import FuncType
+from ..wasm.types import FuncType, ValType
 from .store import Store, check_use, store_of
 from .values import FuncRef, to_internal, to_python
 
@@ -38,7 +38,8 @@ class Func(FuncRef):
         self.access_caller = bool(access_caller)
         self.instance: Instance | None = None
         self.index = -1
-        #: free for the executor of a wasm function (e.g. its bound code); None until then
+        #: free for the executor of a wasm function (e.g. its bound code); for a host
+        #: function, call_host's argument converters; None until then
         self.code: Any = None
 
     @classmethod
@@ -99,19 +100,37 @@ def invoke(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence
 
 
 def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence[Any]:
-    """Run a host function. What it raises propagates unchanged through the wasm frames to
-    the caller of the wasm function (as in wasmtime-py), a Trap as any other exception; so do
-    the errors of converting what it returned (ArgumentTypeError, a TypeError, for a value of
-    the wrong type; WasmError for the wrong number of results). A Caller it was given is
-    invalid once it returns."""
+    """Run a host function on internal argument values; return its internal results. What
+    it raises propagates unchanged through the wasm frames to the caller of the wasm function
+    (as in wasmtime-py), a Trap as any other exception; so do the errors of converting what it
+    returned (ArgumentTypeError, a TypeError, for a value of the wrong type; WasmError for the
+    wrong number of results). A Caller it was given is invalid once it returns."""
     ty = func.ftype
-    py_args = [to_python(t, v) for t, v in zip(ty.param_types, args)]
+    convs = func.code
+    if convs is None:       # a host Func's `code`: (index, kind, type) per converted param
+        convs = func.code = tuple((i, _KIND.get(t, 0), t) for i, t in enumerate(ty.param_types)
+                                  if not t.is_ref)
+    py_args = list(args)
+    for i, kind, t in convs:
+        v = py_args[i]
+        if kind == 1:           # i32, signed (a machine word's upper half is not its value)
+            v &= 0xFFFF_FFFF
+            py_args[i] = v - 0x1_0000_0000 if v & 0x8000_0000 else v
+        elif kind == 2:         # i64, signed
+            if v & 0x8000_0000_0000_0000:
+                py_args[i] = v - 0x1_0000_0000_0000_0000
+        else:
+            py_args[i] = to_python(t, v & 0xFFFF_FFFF if t is _F32 else v)
     view = None
     if func.access_caller:
         view = Caller(caller, func._store)
         py_args.insert(0, view)
     try:
         out = func.host(*py_args)
+        results = ty.result_types
+        if len(results) == 1 and results[0] is _I32 and out.__class__ is int \
+                and -0x8000_0000 <= out <= 0xFFFF_FFFF:
+            return [out & 0xFFFF_FFFF]          # the common case, without the general path
         return _host_results(ty, out, func._store)
     except RecursionError:
         # wasm -> host -> wasm re-entry nested deeper than Python's stack allows
@@ -122,6 +141,11 @@ def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Seque
     finally:
         if view is not None:
             view._invalidate()
+
+
+_I32 = ValType.I32
+_KIND = {ValType.I32: 1, ValType.I64: 2}
+_F32 = ValType.F32
 
 
 def _host_results(ty: FuncType, out: Any, store: Store) -> list[Any]:

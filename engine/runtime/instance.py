@@ -50,6 +50,7 @@ class Instance:
         self.wasm: WasmModule = module.wasm_module
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
+        self.funcrefs = 0
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
@@ -64,7 +65,6 @@ class Instance:
         self._link(list(imports))
         store._enter("instantiating this module")
         try:
-            store.instances.add(self)
             self._allocate()
             self.executor.prepare(self)
             self._initialise()
@@ -136,6 +136,8 @@ class Instance:
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
+        #: the FuncRef records of the function index space (ref.func; bound by the executor)
+        self.funcrefs = store.refs.block(self.funcs)
         for tt in m.tables:
             self.tables.append(Table(store, tt, None))
         for mt in m.mems:
@@ -157,9 +159,9 @@ class Instance:
                 offset = self.eval_const(seg.offset)
                 table = self.tables[seg.table]
                 items = self.elems[i]
-                if offset + len(items) > len(table.elements):
+                if offset + len(items) > table.length():
                     raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-                table.elements[offset:offset + len(items)] = items
+                table.store_values(offset, items)
             if seg.mode != SegmentMode.PASSIVE:
                 self.elems[i] = []
         for i, seg in enumerate(m.datas):
@@ -184,6 +186,8 @@ class Instance:
                 stack.append(ins.imm & N.M64)
             elif op == _F32_CONST or op == _F64_CONST:
                 stack.append(ins.imm)
+            elif op == _V128_CONST:
+                stack.append(int.from_bytes(ins.imm, "little"))
             elif op == _GLOBAL_GET:
                 stack.append(self.globals[ins.imm].value_)
             elif op == _REF_NULL:
@@ -210,6 +214,7 @@ _GLOBAL_GET = int(Op.GLOBAL_GET)
 _REF_NULL = int(Op.REF_NULL)
 _REF_FUNC = int(Op.REF_FUNC)
 _END = int(Op.END)
+_V128_CONST = int(Op.V128_CONST)
 #: Extended constant expressions (a later proposal; harmless to evaluate).
 _EXTENDED = {int(Op.I32_ADD): N.i32_add, int(Op.I32_SUB): N.i32_sub, int(Op.I32_MUL): N.i32_mul,
              int(Op.I64_ADD): N.i64_add, int(Op.I64_SUB): N.i64_sub, int(Op.I64_MUL): N.i64_mul}

@@ -1,5 +1,7 @@
 """Store: owns every runtime object (instances, functions, memories, tables, globals) created in
-it, plus the per-store execution state (fuel, epoch deadline, call depth)."""
+it, the arena their machine state lives in (arena.py), its references (refs.py), and the store
+context every instance's code shares (fuel, epoch deadline, the entry/trap state;
+engine.environ.vmctx)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..compile.environment import state_of
+from ..environ import vmctx as V
 from ..errors import ArgumentTypeError, ClosedError, WasmError
+from .arena import Arena
+from .refs import Refs
+
+_I64_MAX = (1 << 63) - 1
 
 
 @dataclass(slots=True)
@@ -42,8 +49,20 @@ class Store:
         self._state = state_of(engine, "Store")
         self.engine = engine
         self._data = data
-        self._fuel: int | None = 0 if self._state.settings.consume_fuel else None
-        self._epoch_deadline = 0
+        self.arena = Arena()
+        self.refs = Refs(self.arena)
+        #: the store context (engine.environ.vmctx: STATE_*), read and written by all code
+        self.context = self.arena.alloc(V.STATE_SIZE)
+        self._ctx = self.arena.i64s(self.context, V.STATE_SIZE // 8)
+        self._fuel_on = self._state.settings.consume_fuel
+        #: fuel above what the context's i64 holds (the store's fuel beyond 2**63-1: no run
+        #: can consume 2**63 units, so code never sees the difference)
+        self._fuel_reserve = 0
+        #: the deadline set_epoch_deadline fixed; the context's copy may be 0 for a moment
+        #: (a signal forcing the epoch check's slow path, engine.exec.native.SignalBridge)
+        self._deadline = 0
+        #: the executor's per-store state (its machine), created by the executor
+        self.exec_data: Any = None
         #: Current wasm call depth across all instances of this store (host re-entry included).
         self.depth = 0
         #: the thread running in this store (threading.get_ident()) and its nested entries
@@ -53,8 +72,8 @@ class Store:
         self.limits = StoreLimits()
         #: instances made in this store, and the memories and tables they defined
         self.counts = {"instances": 0, "memories": 0, "tables": 0}
-        #: the store's instances (for gc: what their executors keep of references)
-        self.instances: weakref.WeakSet = weakref.WeakSet()
+        #: the store's externref globals and tables (what Store.gc looks in for live handles)
+        self.extern_holders: weakref.WeakSet = weakref.WeakSet()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -71,9 +90,11 @@ class Store:
         function (a call is running), it does nothing."""
         self._open()
         if self._entries:
-            return
-        for instance in list(self.instances):
-            instance.executor.collect(instance)
+            return      # a running call may hold handles in its frames
+        live: set[int] = set()
+        for holder in list(self.extern_holders):
+            live.update(holder.extern_words())
+        self.refs.release_externs(live)
 
     def set_limits(self, memory_size: int = -1, table_elements: int = -1, instances: int = -1,
                    tables: int = -1, memories: int = -1) -> None:
@@ -114,6 +135,28 @@ class Store:
     def _open(self) -> None:
         if self._closed:
             raise ClosedError("this Store is closed")
+
+    @property
+    def _fuel(self) -> int | None:
+        """The fuel left (negative: overdrawn since the last check); None without fuel."""
+        if not self._fuel_on:
+            return None
+        return self._ctx[V.STATE_FUEL // 8] + self._fuel_reserve
+
+    @_fuel.setter
+    def _fuel(self, fuel: int) -> None:
+        active = min(fuel, _I64_MAX)
+        self._fuel_reserve = fuel - active
+        self._ctx[V.STATE_FUEL // 8] = active
+
+    @property
+    def _epoch_deadline(self) -> int:
+        return self._deadline
+
+    @_epoch_deadline.setter
+    def _epoch_deadline(self, deadline: int) -> None:
+        d = self._deadline = deadline & 0xFFFF_FFFF_FFFF_FFFF
+        self._ctx[V.STATE_EPOCH_DEADLINE // 8] = d - (1 << 64) if d >> 63 else d
 
     def set_fuel(self, fuel: int) -> None:
         self._open()

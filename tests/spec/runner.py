@@ -378,9 +378,12 @@ def run_file(wast: Path, executor: Executor, target: str) -> FileResult:
     return ScriptRunner(script, executor, target).run()
 
 
-def run_target(wast: Path, target: Target) -> FileResult:
-    """Run one .wast file on a target (all "not yet run" if the target cannot run at all)."""
+def run_target(wast: Path, target: Target, missing: str | None = None) -> FileResult:
+    """Run one .wast file on a target (all "not yet run" if the target cannot run at all, or
+    if `missing` says why it cannot run this file's feature yet)."""
     script = load_script(converted(wast), wast.stem, wast)
+    if missing and not target.frontend_alone:
+        return not_run_result(script, target.name, missing, text_checks=False)
     executor = make_executor(target.api, target.settings)
     if not target.frontend_alone:
         reason = executor.runtime_missing()
