@@ -20,12 +20,16 @@ _EXPORTS = {
     "InvalidError": "engine.errors", "LinkError": "engine.errors",
     "IncompatibleArtifactError": "engine.errors", "UnsupportedError": "engine.errors",
     "InternalError": "engine.errors", "Trap": "engine.errors", "TrapCode": "engine.errors",
+    "WasmtimeError": "engine.errors", "ArgumentTypeError": "engine.errors",
+    "ClosedError": "engine.errors", "Frame": "engine.errors",
     "wat2wasm": "engine.text",
     "ExportType": "engine.wasm.types", "FuncType": "engine.wasm.types",
     "GlobalType": "engine.wasm.types", "ImportType": "engine.wasm.types",
     "Limits": "engine.wasm.types", "MemoryType": "engine.wasm.types",
     "TableType": "engine.wasm.types", "ValType": "engine.wasm.types",
     "Instance": "engine.runtime.instance", "Linker": "engine.api",
+    "InstancePre": "engine.runtime.linker", "Val": "engine.runtime.values",
+    "Tag": "engine.proposals", "TagType": "engine.proposals", "SharedMemory": "engine.proposals",
     "Func": "engine.runtime.func", "Caller": "engine.runtime.func",
     "Memory": "engine.runtime.memory", "Table": "engine.runtime.table",
     "Global": "engine.runtime.globals",
@@ -34,23 +38,46 @@ _EXPORTS = {
     "FilePerms": "engine.runtime.wasi.config",
 }
 
-__all__ = list(_EXPORTS)
+#: the public names, spelled out so that type checkers read them (tests/api/test_typing.py
+#: checks that this is exactly _EXPORTS)
+__all__ = [
+    "Config", "Engine", "Store", "Module", "WasmError", "MalformedError", "InvalidError",
+    "LinkError", "IncompatibleArtifactError", "UnsupportedError", "InternalError", "Trap",
+    "TrapCode", "WasmtimeError", "ArgumentTypeError", "ClosedError", "Frame", "wat2wasm",
+    "ExportType", "FuncType", "GlobalType", "ImportType", "Limits", "MemoryType", "TableType",
+    "ValType", "Instance", "Linker", "InstancePre", "Val", "Tag", "TagType", "SharedMemory",
+    "Func", "Caller", "Memory", "Table", "Global", "ExitTrap", "WasiConfig", "DirPerms",
+    "FilePerms",
+]
 
 if TYPE_CHECKING:
-    from .api import Engine, Linker, Store
-    from .compile.module import Module
-    from .config import Config
-    from .errors import (ExitTrap, IncompatibleArtifactError, InternalError, InvalidError,
-                         LinkError, MalformedError, Trap, TrapCode, UnsupportedError, WasmError)
-    from .runtime.func import Caller, Func
-    from .runtime.globals import Global
-    from .runtime.instance import Instance
-    from .runtime.wasi.config import DirPerms, FilePerms, WasiConfig
-    from .runtime.memory import Memory
-    from .runtime.table import Table
-    from .text import wat2wasm
-    from .wasm.types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
-                             TableType, ValType)
+    # `X as X`: explicit re-exports, for type checkers that do not re-export implicitly
+    from .api import Engine as Engine, Linker as Linker, Store as Store
+    from .compile.module import Module as Module
+    from .config import Config as Config
+    from .errors import (ArgumentTypeError as ArgumentTypeError, ClosedError as ClosedError,
+                         ExitTrap as ExitTrap, Frame as Frame,
+                         IncompatibleArtifactError as IncompatibleArtifactError,
+                         InternalError as InternalError, InvalidError as InvalidError,
+                         LinkError as LinkError, MalformedError as MalformedError,
+                         Trap as Trap, TrapCode as TrapCode,
+                         UnsupportedError as UnsupportedError, WasmError as WasmError,
+                         WasmtimeError as WasmtimeError)
+    from .proposals import SharedMemory as SharedMemory, Tag as Tag, TagType as TagType
+    from .runtime.func import Caller as Caller, Func as Func
+    from .runtime.globals import Global as Global
+    from .runtime.instance import Instance as Instance
+    from .runtime.linker import InstancePre as InstancePre
+    from .runtime.memory import Memory as Memory
+    from .runtime.table import Table as Table
+    from .runtime.values import Val as Val
+    from .runtime.wasi.config import (DirPerms as DirPerms, FilePerms as FilePerms,
+                                      WasiConfig as WasiConfig)
+    from .text import wat2wasm as wat2wasm
+    from .wasm.types import (ExportType as ExportType, FuncType as FuncType,
+                             GlobalType as GlobalType, ImportType as ImportType, Limits as Limits,
+                             MemoryType as MemoryType, TableType as TableType,
+                             ValType as ValType)
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ from .compile import artifact
 from .compile.environment import EngineState
 from .compile.module import Module
 from .config import Config, Features, Settings
-from .errors import WasmError
+from .errors import ArgumentTypeError, WasmError
 from .exec.compiled import CompiledExecutor
 from .exec.epoch import EpochCounter
 from .exec.interp import Interpreter
@@ -45,8 +45,23 @@ class Engine:
     def __init__(self, config: Config | None = None) -> None:
         config = config if config is not None else Config()
         if not isinstance(config, Config):
-            raise WasmError(f"Engine expects a Config, got {type(config).__name__}")
+            raise ArgumentTypeError(f"Engine expects a Config, got {type(config).__name__}")
         self._state = EngineState(config.settings(), EpochCounter(), _make_executor)
+        config.close()              # an Engine consumes its Config, as in wasmtime-py
+
+    def close(self) -> None:
+        """Nothing to release early: the engine's state lives while a Module, Store or copy
+        uses it (wasmtime-py's Engine.close; kept for ``with Engine() as e``)."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def is_pulley(self) -> bool:
+        """False: polyjit runs machine code or its own IR interpreter, never Pulley."""
+        return False
 
     def __copy__(self) -> Engine:
         other = object.__new__(Engine)
@@ -65,7 +80,7 @@ class Engine:
     def same(a: Engine, b: Engine) -> bool:
         """True when both handles refer to the same engine."""
         if not isinstance(a, Engine) or not isinstance(b, Engine):
-            raise WasmError("Engine.same expects two Engines")
+            raise ArgumentTypeError("Engine.same expects two Engines")
         return a._state is b._state
 
     @property

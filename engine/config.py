@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import tomllib
+from typing import Any
 from dataclasses import dataclass
 
-from .errors import FeatureDisabledError, WasmError
+from .errors import ArgumentTypeError, ClosedError, FeatureDisabledError, UnsupportedError, WasmError
 
 
 @dataclass(slots=True, frozen=True)
@@ -30,7 +32,14 @@ class Features:
 
 
 STRATEGIES = ("compiler", "interpreter")
+#: wasmtime's names for the strategy polyjit calls "compiler"
+STRATEGY_ALIASES = {"auto": "compiler", "cranelift": "compiler"}
 TARGETS = ("x86_64", "aarch64", "riscv64")
+#: the architecture part of a target triple ("x86_64-unknown-linux-gnu") -> polyjit's target
+TRIPLE_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64",
+                 "arm64": "aarch64", "riscv64": "riscv64", "riscv64gc": "riscv64"}
+OPT_LEVELS = ("none", "speed", "speed_and_size")
+PROFILERS = ("none", "jitdump", "vtune", "perfmap")
 
 #: Config settings that change the machine code of a module (see code_settings)
 CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
@@ -39,7 +48,19 @@ CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types",
 #: later proposals polyjit does not implement; enabling one is a configuration error
 UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
                          "wasm_relaxed_simd", "wasm_gc", "wasm_function_references",
-                         "wasm_exceptions")
+                         "wasm_exceptions", "wasm_component_model", "wasm_component_model_map",
+                         "wasm_component_model_implements",
+                         "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_stack_switching",
+                         "shared_memory")
+
+#: settings of wasmtime's that change nothing polyjit computes, only how wasmtime gets there
+#: (debug info, unwind tables, memory reservation and guard sizes, ...): accepted and kept, so
+#: that a wasmtime-py program's Config works unchanged; polyjit's own choices apply
+TUNING_SETTINGS = ("debug_info", "cranelift_debug_verifier",
+                   "wasm_relaxed_simd_deterministic", "gc_support", "native_unwind_info",
+                   "macos_use_mach_ports", "memory_may_move",
+                   "memory_reservation", "memory_guard_size", "memory_reservation_for_growth",
+                   "memory_init_cow")
 
 #: the largest Config.max_wasm_stack (wasmtime's default async_stack_size, which bounds it);
 #: at run time the limit is further clamped to the calling thread's real stack
@@ -94,18 +115,14 @@ def check_config(config: Config, host: str) -> None:
         if not isinstance(getattr(config, name), bool):
             raise WasmError(f"Config.{name} must be True or False, "
                             f"not {getattr(config, name)!r}")
-    if config.strategy not in STRATEGIES:
-        raise WasmError(f"Config.strategy must be one of {', '.join(STRATEGIES)}, "
-                        f"not {config.strategy!r}")
-    if config.target is not None and config.target not in TARGETS:
-        raise WasmError(f"Config.target {config.target!r} is not a known target "
-                        f"(known: {', '.join(TARGETS)})")
+    _check_strategy(config.strategy)
+    _target_name(config.target)
     for name in UNSUPPORTED_PROPOSALS:
         if getattr(config, name):
             raise WasmError(f"Config.{name}: not supported yet by polyjit")
     if config.wasm_reference_types and not config.wasm_bulk_memory:
         raise WasmError("Config.wasm_reference_types requires Config.wasm_bulk_memory")
-    if config.strategy == "interpreter":
+    if STRATEGY_ALIASES.get(config.strategy, config.strategy) == "interpreter":
         if config.emulate:
             raise WasmError("Config.emulate=True contradicts Config.strategy='interpreter' "
                             "(the interpreter runs no machine code to emulate)")
@@ -129,8 +146,13 @@ def check_config(config: Config, host: str) -> None:
         # the async_stack_size", 2 MiB by default)
         raise WasmError(f"Config.max_wasm_stack of {stack} bytes exceeds the largest "
                         f"accepted, {MAX_WASM_STACK} (2 MiB, as wasmtime)")
+    if config.cranelift_nan_canonicalization:
+        raise UnsupportedError("Config.cranelift_nan_canonicalization (polyjit keeps the NaN "
+                               "bits the spec allows)")
+    if config.profiler != "none":
+        raise UnsupportedError(f"Config.profiler {config.profiler!r}")
     if config.cache is not None:
-        _check_cache_dir(config.cache)
+        _cache_directory(config.cache)
 
 
 def guard_pages_possible(config: Config, host: str) -> bool:
@@ -141,10 +163,49 @@ def guard_pages_possible(config: Config, host: str) -> bool:
             and sys.maxsize > 2 ** 32)
 
 
-def _check_cache_dir(cache) -> None:
+def default_cache_directory() -> str:
+    """Where ``Config.cache = True`` keeps compiled code: $XDG_CACHE_HOME/polyjit, or
+    ~/.cache/polyjit."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "polyjit")
+
+
+def _cache_directory(cache: object) -> str | None:
+    """The cache directory a Config.cache value names (None: caching off); WasmError if the
+    value is not usable. True is the default directory; a path is either a directory (polyjit's
+    own form) or a wasmtime cache configuration file (TOML: ``[cache]`` with ``enabled`` and
+    ``directory``), which must exist, as in wasmtime."""
+    if cache is True:
+        return _usable_dir(default_cache_directory())
     if not isinstance(cache, (str, os.PathLike)):
-        raise WasmError(f"Config.cache must be a directory path or None, not {cache!r}")
+        raise WasmError(f"Config.cache must be True, a directory, a cache config file or None, "
+                        f"not {cache!r}")
     path = os.fspath(cache)
+    if os.path.isdir(path):
+        return _usable_dir(path)
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except OSError as e:
+        raise WasmError(f"Config.cache: failed to read cache config file {path!r}: "
+                        f"{e.strerror or e}") from None
+    try:
+        table = tomllib.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise WasmError(f"Config.cache: cache config file {path!r} is not valid TOML: {e}") from None
+    section = table.get("cache")
+    if not isinstance(section, dict):
+        raise WasmError(f"Config.cache: cache config file {path!r} has no [cache] table")
+    if not section.get("enabled", True):
+        return None
+    directory = section.get("directory", default_cache_directory())
+    if not isinstance(directory, str):
+        raise WasmError(f"Config.cache: cache.directory in {path!r} must be a string")
+    directory = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(directory))
+    return _usable_dir(directory)
+
+
+def _usable_dir(path: str) -> str:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
@@ -152,6 +213,25 @@ def _check_cache_dir(cache) -> None:
                         f"{e.strerror or e}") from None
     if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
         raise WasmError(f"Config.cache: directory {path!r} is not writable")
+    return path
+
+
+def _target_name(target: object) -> str | None:
+    """polyjit's name for a Config.target value (a polyjit target or a target triple)."""
+    if target is None:
+        return None
+    if not isinstance(target, str):
+        raise WasmError(f"Config.target must be a target name or triple, not {target!r}")
+    if target in TARGETS:
+        return target
+    arch = target.split("-", 1)[0]
+    if arch.startswith("pulley"):
+        raise UnsupportedError(f"Config.target {target!r}: the Pulley interpreter (polyjit's "
+                               f"own is Config.strategy='interpreter')")
+    if "-" in target and arch in TRIPLE_ARCHES:
+        return TRIPLE_ARCHES[arch]
+    raise WasmError(f"Config.target {target!r} is not a known target "
+                    f"(known: {', '.join(TARGETS)}, or a triple of one of them)")
 
 
 class Config:
@@ -160,50 +240,96 @@ class Config:
     - ``wasm_bulk_memory``, ``wasm_multi_value``, ``wasm_reference_types``, ``wasm_simd``:
       WebAssembly 2.0 proposals (all on by default).
     - ``wasm_threads``, ``wasm_tail_call``, ``wasm_multi_memory``, ``wasm_memory64``,
-      ``wasm_relaxed_simd``, ``wasm_gc``, ``wasm_function_references``, ``wasm_exceptions``:
-      later proposals, off; polyjit does not support them yet.
-    - ``strategy``: "compiler" (machine code) or "interpreter" (the IR interpreter).
-    - ``target``: None for the host, or "x86_64", "aarch64", "riscv64".
+      ``wasm_relaxed_simd``, ``wasm_gc``, ``wasm_function_references``, ``wasm_exceptions``,
+      ``wasm_component_model``, ``wasm_custom_page_sizes``, ``wasm_wide_arithmetic``,
+      ``wasm_stack_switching``, ``shared_memory``: later proposals, off; an Engine refuses
+      them (polyjit does not support them yet).
+    - ``strategy``: "compiler" (machine code; wasmtime's "auto" and "cranelift" mean the same)
+      or "interpreter" (the IR interpreter). Checked when set.
+    - ``target``: None for the host, or "x86_64", "aarch64", "riscv64", or a target triple
+      ("aarch64-unknown-linux-gnu"). Checked when set.
     - ``emulate``: run host-target code under Unicorn instead of natively.
     - ``epoch_interruption``, ``consume_fuel``: interruption checks compiled into code.
     - ``max_wasm_stack``: bytes of stack wasm code may use before "call stack exhausted"
       (at most 2 MiB, as wasmtime; never more than the calling thread's stack has left, less
       a margin for the Python frames of host calls).
-    - ``cache``: a directory for compiled code, or None.
+    - ``cache``: None (off), True (the default directory), a directory for compiled code, or
+      a wasmtime cache configuration file naming one. Checked when set.
+    - ``cranelift_opt_level`` ("none", "speed", "speed_and_size") and ``profiler`` ("none";
+      "jitdump", "vtune", "perfmap" are refused by Engine): checked when set.
+    - wasmtime's tuning settings (TUNING_SETTINGS: debug_info, memory_reservation, ...) are
+      accepted and change nothing.
     - ``parallel_compilation``: compile a large module's functions in a pool of worker
       processes, one per CPU (on by default, as in wasmtime; the code is the same either way).
     - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
       code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
       are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
       explicit bounds check before every access (what emulated targets always do).
-    """
 
-    def __init__(self, **settings) -> None:
+    An Engine consumes its Config (a second Engine of it, or setting anything afterwards, is a
+    ClosedError, a ValueError), as in wasmtime-py; ``close()`` does the same."""
+
+    def __init__(self, **settings: Any) -> None:
         self.wasm_bulk_memory = True
         self.wasm_multi_value = True
         self.wasm_reference_types = True
         self.wasm_simd = True
-        self.wasm_threads = False
-        self.wasm_tail_call = False
-        self.wasm_multi_memory = False
-        self.wasm_memory64 = False
-        self.wasm_relaxed_simd = False
-        self.wasm_gc = False
-        self.wasm_function_references = False
-        self.wasm_exceptions = False
+        for name in UNSUPPORTED_PROPOSALS:
+            setattr(self, name, False)
         self.strategy = "compiler"
         self.target: str | None = None
         self.emulate = False
         self.epoch_interruption = False
         self.consume_fuel = False
         self.max_wasm_stack = 512 * 1024
-        self.cache: str | None = None
+        self.cache: str | bool | None = None
+        self.cranelift_opt_level = "speed"
+        self.profiler = "none"
+        self.cranelift_nan_canonicalization = False
+        for name in TUNING_SETTINGS:
+            setattr(self, name, None)
+        self.cranelift_flags: dict[str, str] = {}
         self.parallel_compilation = True
         self.signals_based_traps: bool | None = None
         for name, value in settings.items():
             if not hasattr(self, name):
                 raise WasmError(f"unknown Config setting {name!r}")
             setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self.__dict__.get("_closed"):
+            raise ClosedError("this Config is closed (an Engine was made from it, or it "
+                              "was closed)")
+        check = _SET_CHECKS.get(name)
+        if check is not None:
+            value = check(value)
+        object.__setattr__(self, name, value)
+
+    def cranelift_flag_enable(self, flag: str) -> None:
+        """wasmtime's Cranelift flag switch: recorded, no effect on polyjit's compiler."""
+        self.cranelift_flag_set(flag, "true")
+
+    def cranelift_flag_set(self, flag: str, value: str) -> None:
+        """wasmtime's Cranelift flag setting: recorded, no effect on polyjit's compiler."""
+        if not isinstance(flag, str) or not isinstance(value, str):
+            raise ArgumentTypeError("Config.cranelift_flag_set expects two strings")
+        flags = dict(self.cranelift_flags)
+        flags[flag] = value
+        self.cranelift_flags = flags
+
+    def close(self) -> None:
+        """Make this Config unusable (what an Engine does to the Config it is made from)."""
+        object.__setattr__(self, "_closed", True)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.__dict__.get("_closed"))
+
+    def __enter__(self) -> Config:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def features(self) -> Features:
         return Features(bulk_memory=bool(self.wasm_bulk_memory),
@@ -214,21 +340,54 @@ class Config:
     def settings(self, host: str | None = None) -> Settings:
         """Check this Config (WasmError naming the setting) and resolve it for a machine whose
         architecture is `host` (default: this one) into frozen Settings."""
+        if self.closed:
+            raise ClosedError("this Config is closed (an Engine was made from it, or it was "
+                              "closed)")
         host = host or host_target()
         check_config(self, host)
         target = self.target or host
-        if self.strategy == "compiler" and target not in TARGETS:
+        strategy = STRATEGY_ALIASES.get(self.strategy, self.strategy)
+        if strategy == "compiler" and target not in TARGETS:
             raise WasmError(f"this host ({host}) is not a polyjit target; set Config.target "
                             f"to one of {', '.join(TARGETS)} (emulated) or use "
                             f"Config(strategy='interpreter')")
-        return Settings(features=self.features(), strategy=self.strategy, target=target,
+        return Settings(features=self.features(), strategy=strategy, target=target,
                         emulate=bool(self.emulate) or target != host,
                         epoch_interruption=self.epoch_interruption,
                         consume_fuel=self.consume_fuel, max_wasm_stack=self.max_wasm_stack,
-                        cache=None if self.cache is None else os.fspath(self.cache),
+                        cache=None if self.cache is None else _cache_directory(self.cache),
                         parallel_compilation=self.parallel_compilation,
                         signals_based_traps=self.signals_based_traps is not False
                         and guard_pages_possible(self, host))
 
     def __repr__(self) -> str:
-        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+        shown = {k: v for k, v in vars(self).items() if not k.startswith("_")
+                 and k not in TUNING_SETTINGS and k != "cranelift_flags"}
+        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+def _check_strategy(value: object) -> object:
+    if value not in STRATEGIES and value not in STRATEGY_ALIASES:
+        raise WasmError(f"Config.strategy must be one of "
+                        f"{', '.join(STRATEGIES + tuple(STRATEGY_ALIASES))}, not {value!r}")
+    return value
+
+
+def _check_cache(value: object) -> object:
+    if value is None or value is False:
+        return None
+    _cache_directory(value)
+    return value
+
+
+def _check_choice(name: str, choices: tuple[str, ...]):
+    def check(value: object) -> object:
+        if value not in choices:
+            raise WasmError(f"Config.{name} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+    return check
+
+
+_SET_CHECKS = {"strategy": _check_strategy, "target": _target_name, "cache": _check_cache,
+               "cranelift_opt_level": _check_choice("cranelift_opt_level", OPT_LEVELS),
+               "profiler": _check_choice("profiler", PROFILERS)}

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class WasmError(Exception):
     """Base of every error polyjit raises for bad input (mirrors wasmtime's WasmtimeError)."""
+
+
+#: wasmtime-py's name for WasmError
+WasmtimeError = WasmError
+
+
+class ArgumentTypeError(WasmError, TypeError, AttributeError):
+    """An argument of the wrong type (an int where a Store is expected, a str for an i32).
+    Also a TypeError and an AttributeError: wasmtime-py raises one or the other depending on
+    the argument (TypeError from its checks, AttributeError where it reads a missing attribute
+    of the object passed), so code written for it catches either."""
+
+
+class ClosedError(WasmError, ValueError):
+    """An object used after ``close()`` (or a Config used after an Engine consumed it); a
+    ValueError, as in wasmtime-py."""
 
 
 class MalformedError(WasmError):
@@ -79,6 +96,9 @@ class TrapCode(enum.IntEnum):
     OUT_OF_FUEL = 11
     NULL_REFERENCE = 13
 
+    def __str__(self) -> str:
+        return f"TrapCode.{self.name}"      # as wasmtime-py's (an Enum) prints
+
 
 TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.STACK_OVERFLOW: "call stack exhausted",
@@ -97,23 +117,62 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
 }
 
 
+#: how wasmtime words a trap's cause where it differs from TRAP_MESSAGES (the spec's text)
+_WASMTIME_CAUSES: dict[TrapCode, str] = {
+    TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed",
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Frame:
+    """One wasm frame of a trap's backtrace (wasmtime-py's Frame), innermost first.
+
+    ``func_index`` is the function's index in its module's function index space;
+    ``func_name`` and ``module_name`` come from the module's name section (None without one);
+    ``module_offset`` is the byte offset in the module's binary of the instruction that trapped
+    (innermost frame) or of the call (outer frames), None when the executor cannot tell;
+    ``func_offset`` is the same offset from the start of the function's body."""
+
+    func_index: int
+    func_name: str | None = None
+    module_name: str | None = None
+    module_offset: int | None = None
+    func_offset: int | None = None
+
+    def __str__(self) -> str:
+        where = "       ?" if self.module_offset is None else f"{self.module_offset:#8x}"
+        module = self.module_name if self.module_name is not None else "<unknown>"
+        name = (self.func_name if self.func_name is not None
+                else f"<wasm function {self.func_index}>")
+        return f"{where} - {module}!{name}"
+
+
 class Trap(Exception):
-    """A WebAssembly trap. `trap_code` is a TrapCode, or None for a trap raised by a host function."""
+    """A WebAssembly trap. `trap_code` is a TrapCode, or None for a trap made by a host
+    function (``Trap("message")``). `frames` is the wasm backtrace, a list of Frame (innermost
+    first). `message` is the trap's reason; ``str(trap)`` adds the backtrace as wasmtime does."""
 
     def __init__(self, message: str | None = None, trap_code: TrapCode | None = None,
-                 frames: list[str] | None = None) -> None:
+                 frames: list[Frame] | None = None) -> None:
         if message is None:
             message = TRAP_MESSAGES.get(trap_code, "trap") if trap_code is not None else "trap"
         self.message = message
         self.trap_code = trap_code
-        self.frames = frames or []
+        self.frames: list[Frame] = frames or []
         super().__init__(message)
 
     def __str__(self) -> str:
         if not self.frames:
             return self.message
-        trace = "\n".join(f"  {i}: {name}" for i, name in enumerate(self.frames))
-        return f"{self.message}\nwasm backtrace:\n{trace}"
+        trace = "".join(f"  {i:>3}: {f}\n" for i, f in enumerate(self.frames))
+        cause = self.message
+        if self.trap_code is not None:
+            cause = "wasm trap: " + _WASMTIME_CAUSES.get(self.trap_code, self.message)
+        return f"error while executing at wasm backtrace:\n{trace}\nCaused by:\n    {cause}\n"
+
+    def __repr__(self) -> str:
+        code = "" if self.trap_code is None else f", TrapCode.{self.trap_code.name}"
+        return f"Trap({self.message!r}{code})"
 
 
 class ExitTrap(Trap, WasmError):

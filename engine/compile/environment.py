@@ -8,7 +8,7 @@ import threading
 from typing import Any, Callable, Protocol
 
 from ..config import Features, Settings
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, WasmError
 
 
 class EpochCell(Protocol):
@@ -76,5 +76,5 @@ def state_of(engine: Any, what: str) -> EngineState:
     """The EngineState of an Engine handle; WasmError naming `what` for anything else."""
     state = getattr(engine, "_state", None)
     if not isinstance(state, EngineState):
-        raise WasmError(f"{what} expects an Engine, got {type(engine).__name__}")
+        raise ArgumentTypeError(f"{what} expects an Engine, got {type(engine).__name__}")
     return state

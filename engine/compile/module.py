@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from backends.base import CompiledCode
 from ..environ.module_info import ModuleInfo
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, WasmError
 from ..ir.ir import Function
 from ..text import wat2wasm
 from ..wasm.decoder import decode
@@ -23,12 +23,17 @@ from .environment import EngineState, state_of
 
 
 def to_binary(wasm: Any) -> bytes:
-    """Bytes (kept) or text (assembled); WasmError for anything else."""
+    """The binary of `wasm`: text (a str, or bytes that do not start with a zero byte, as
+    wasmtime-py reads them: the text format as UTF-8) is assembled, a binary kept;
+    ArgumentTypeError (a TypeError) for anything else."""
     if isinstance(wasm, str):
         return wat2wasm(wasm)
     if isinstance(wasm, (bytes, bytearray, memoryview)):
-        return bytes(wasm)
-    raise WasmError(f"expected wasm bytes or text, got {type(wasm).__name__}")
+        data = bytes(wasm)
+        if data and data[0] != 0:
+            return wat2wasm(data)
+        return data
+    raise ArgumentTypeError(f"expected wasm bytes or text, got {type(wasm).__name__}")
 
 
 def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
@@ -63,6 +68,22 @@ class Module:
         self._ir = {}
         self.code = code
         return self
+
+    def close(self) -> None:
+        """Nothing to release early (wasmtime-py's Module.close; for ``with Module(...)``):
+        the code is freed with the last reference to the module."""
+
+    def __enter__(self) -> Module:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        name = self._module.names.module
+        label = f" {name!r}" if name else ""
+        return (f"<Module{label}: {len(self._module.imports)} imports, "
+                f"{len(self._module.exports)} exports>")
 
     @property
     def binary(self) -> bytes:
@@ -106,14 +127,11 @@ class Module:
         return cls.deserialize(engine, data)
 
     @classmethod
-    def from_file(cls, engine: Any, path: str | os.PathLike) -> Module:
+    def from_file(cls, engine: Any, path: str | bytes | os.PathLike) -> Module:
+        """A Module from the file at `path`: binary, or the text format (any file whose
+        first byte is not zero, whatever its name)."""
         with open(path, "rb") as f:
             data = f.read()
-        if str(path).endswith(".wat") or str(path).endswith(".wast"):
-            try:
-                data = data.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise WasmError(f"{path}: text module is not valid UTF-8: {e}") from None
         return cls(engine, data)
 
     @staticmethod

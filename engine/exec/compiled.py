@@ -41,8 +41,9 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Trap, TrapCode, UnsupportedError, WasmError
+from ..errors import Frame, Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import libcalls
+from ..runtime.backtrace import trap_site, wasm_frame
 from ..runtime.func import call_host
 from ..wasm.types import ValType
 from . import native
@@ -337,7 +338,7 @@ class CompiledExecutor:
                 unit = unit_at(machine.units, machine.trap_pc)
                 idx = None if unit is None else unit.function_at(machine.trap_pc)
                 if idx is not None:
-                    e.frames = [_func_name(st.sm, unit, idx)]
+                    e.frames = _innermost_frame(st.sm, unit, idx, e.trap_code)
             # a fuel check traps when the store's fuel minus the units the function has not
             # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
             if e.trap_code == TrapCode.OUT_OF_FUEL:
@@ -447,11 +448,14 @@ def _from_machine(refs, t: ValType, v: int) -> Any:
     return v
 
 
-def _func_name(sm: _StoreMachine, unit: CodeUnit, idx: int) -> str:
+def _innermost_frame(sm: _StoreMachine, unit: CodeUnit, idx: int,
+                     code: TrapCode) -> list[Frame]:
+    """The frame of function `idx` of the module whose code is `unit` (any instance of the
+    store running that code), at the one instruction that can raise `code` if it has one."""
     for inst in sm.instances.values():
         if inst.exec_state.unit is unit:
-            return inst.wasm.func_name(idx)
-    return f"func{idx}"
+            return [wasm_frame(inst.wasm, idx, trap_site(inst.wasm, idx, code))]
+    return []
 
 
 #: (backend class, ISA features, exit symbol) -> CompiledCode of extra exit stubs, per process

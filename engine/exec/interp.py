@@ -22,6 +22,7 @@ from ..ir import numerics as N
 from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function, Inst, IntCC,
                      Opcode)
 from ..runtime import libcalls
+from ..runtime.backtrace import call_site, trap_site, wasm_frame
 from ..runtime.func import call_host
 from . import interp_simd
 
@@ -90,10 +91,29 @@ class _Code(tuple):
 
 
 def _leaf_trap(e: Trap, code: _Code) -> Trap:
-    """Record the frame of a leaf function called directly from generated code."""
-    if not getattr(e, "_framed", False):
-        e.frames = list(e.frames) + [code[2].wasm.func_name(code[3])]
+    """Record the frame of a leaf function called directly from generated code (the trap
+    arose in its own code: a leaf calls nothing)."""
+    _add_frames(e, [code])
     return e
+
+
+def _add_frames(e: Trap, chain: list) -> None:
+    """Append the frames of `chain` (bound code tuples, innermost first) to trap `e`, with the
+    offsets engine.runtime.backtrace can tell: the trapping instruction of the innermost frame
+    if the trap arose in it, each outer frame's call of the frame inside it."""
+    callee = getattr(e, "_callee", None)     # the Func the innermost new frame called
+    own = not e.frames and callee is None
+    frames = list(e.frames)
+    for c in chain:
+        instance, index = c[2], c[3]
+        if callee is not None:
+            offset = call_site(instance, index, callee)
+        else:
+            offset = trap_site(instance.wasm, index, e.trap_code) if own else None
+        frames.append(wasm_frame(instance.wasm, index, offset))
+        callee = instance.funcs[index]
+    e.frames = frames
+    e._callee = callee
 
 
 def _namespace() -> dict[str, Any]:
@@ -705,13 +725,12 @@ class Interpreter:
                 cur = code
                 value = None
         except Trap as e:
-            if not getattr(e, "_framed", False):
-                frames = [] if leaf is None else [leaf]
-                frames.append(cur)
-                frames.extend(c for _, c in reversed(stack))
-                # frames already on the trap are inner ones (a leaf called from generated code)
-                e.frames = list(e.frames) + [c[2].wasm.func_name(c[3]) for c in frames]
-                e._framed = True
+            # frames already on the trap are inner ones (a leaf called from generated code,
+            # or the frames of a nested call through the host)
+            chain = [] if leaf is None else [leaf]
+            chain.append(cur)
+            chain.extend(c for _, c in reversed(stack))
+            _add_frames(e, chain)
             raise
 
 

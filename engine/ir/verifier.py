@@ -308,7 +308,7 @@ class _Verifier:
             self.index(imm.type_index, len(self.module.types), "type")  # type: ignore[union-attr]
             self.index(imm.table, len(self.table_types), "table")  # type: ignore[union-attr]
             ft = self.module.types[imm.type_index]  # type: ignore[union-attr]
-        if tuple(args) != ft.params or tuple(results) != ft.results:
+        if tuple(args) != ft.param_types or tuple(results) != ft.result_types:
             raise self.fail(f"call does not match the callee's signature {ft}")
 
     def check_targets(self, inst: Inst, vt: list[ValType]) -> None:

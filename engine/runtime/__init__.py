@@ -24,6 +24,11 @@ Contracts executors rely on:
   ``Store.exec_data`` (the executor's per-store machine). ``Func.ftype``, ``Func.host`` (callable or None),
   ``Func.instance``/``Func.index`` (defining instance and index), ``Func.code`` (executor's).
 - ``Store.depth``: wasm frames live in the store, so nested executors share one limit.
+- ``Store.limits`` (StoreLimits, set by Store.set_limits): Memory.grow_pages and
+  Table.grow_elements return -1 past them, so memory.grow / table.grow obey them whatever the
+  executor; ``Store.extern_holders`` (weak: the externref globals and tables) lets Store.gc
+  release the externrefs nothing holds.
+- Traps carry ``frames`` (errors.Frame, innermost first, made by runtime.backtrace).
 - ``Executor`` (executor.py): ``prepare(instance)``, ``call(instance, func_index, args)``;
   the engine chooses it (engine.api) and the runtime reaches it as ``executor_for(state)``.
 - ``libcalls``: memory and table bulk operations and growth, written once for every executor.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import Trap, TrapCode, WasmError
+from ..errors import ArgumentTypeError, ClosedError, Trap, TrapCode, WasmError
 from ..wasm.types import FuncType, ValType
-from .store import Store, check_use
+from .store import Store, check_use, store_of
 from .values import FuncRef, to_internal, to_python
 
 if TYPE_CHECKING:
@@ -27,11 +27,11 @@ class Func(FuncRef):
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Func expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Func expects a Store, got {type(store).__name__}")
         if not isinstance(ty, FuncType):
-            raise WasmError(f"Func expects a FuncType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Func expects a FuncType, got {type(ty).__name__}")
         if not callable(func):
-            raise WasmError(f"Func expects a callable, got {type(func).__name__}")
+            raise ArgumentTypeError(f"Func expects a callable, got {type(func).__name__}")
         self._store = store
         self.ftype = ty
         self.host = func
@@ -60,30 +60,30 @@ class Func(FuncRef):
 
     def __call__(self, store: Store, *params: Any) -> Any:
         """Call with Python values; returns None, one value, or a list for several results."""
-        if not isinstance(store, Store):
-            raise WasmError(f"a Func is called with its Store first, got {type(store).__name__}")
+        store = store_of(store, "calling a Func")
         store._check(self._store, "this function")
         ty = self.ftype
-        if len(params) != len(ty.params):
-            many = "many" if len(params) > len(ty.params) else "few"
+        ptypes, rtypes = ty.param_types, ty.result_types
+        if len(params) != len(ptypes):
+            many = "many" if len(params) > len(ptypes) else "few"
             raise WasmError(f"too {many} parameters provided: given {len(params)}, "
-                            f"expected {len(ty.params)}")
+                            f"expected {len(ptypes)}")
         args = []
-        for i, (t, v) in enumerate(zip(ty.params, params)):
+        for i, (t, v) in enumerate(zip(ptypes, params)):
             try:
                 args.append(to_internal(t, v, store))
             except WasmError as e:
-                raise WasmError(f"argument {i}: {e}") from None
+                raise type(e)(f"argument {i}: {e}") from None
         store._enter("calling this function")
         try:
             results = invoke(self, args, None)
         finally:
             store._leave()
-        if not ty.results:
+        if not rtypes:
             return None
-        if len(ty.results) == 1:
-            return to_python(ty.results[0], results[0])
-        return [to_python(t, v) for t, v in zip(ty.results, results)]
+        if len(rtypes) == 1:
+            return to_python(rtypes[0], results[0])
+        return [to_python(t, v) for t, v in zip(rtypes, results)]
 
     def __repr__(self) -> str:
         if self.host is not None:
@@ -100,12 +100,15 @@ def invoke(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence
 
 
 def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence[Any]:
-    """Run a host function on internal argument values; return its internal results. Its
-    exceptions become a Trap (a Trap it raises passes unchanged)."""
+    """Run a host function on internal argument values; return its internal results. What
+    it raises propagates unchanged through the wasm frames to the caller of the wasm function
+    (as in wasmtime-py), a Trap as any other exception; so do the errors of converting what it
+    returned (ArgumentTypeError, a TypeError, for a value of the wrong type; WasmError for the
+    wrong number of results). A Caller it was given is invalid once it returns."""
     ty = func.ftype
     convs = func.code
     if convs is None:       # a host Func's `code`: (index, kind, type) per converted param
-        convs = func.code = tuple((i, _KIND.get(t, 0), t) for i, t in enumerate(ty.params)
+        convs = func.code = tuple((i, _KIND.get(t, 0), t) for i, t in enumerate(ty.param_types)
                                   if not t.is_ref)
     py_args = list(args)
     for i, kind, t in convs:
@@ -118,26 +121,26 @@ def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Seque
                 py_args[i] = v - 0x1_0000_0000_0000_0000
         else:
             py_args[i] = to_python(t, v & 0xFFFF_FFFF if t is _F32 else v)
+    view = None
     if func.access_caller:
-        py_args.insert(0, Caller(caller) if caller is None else caller.caller_view())
+        view = Caller(caller, func._store)
+        py_args.insert(0, view)
     try:
         out = func.host(*py_args)
-    except Trap:
-        raise
+        results = ty.result_types
+        if len(results) == 1 and results[0] is _I32 and out.__class__ is int \
+                and -0x8000_0000 <= out <= 0xFFFF_FFFF:
+            return [out & 0xFFFF_FFFF]          # the common case, without the general path
+        return _host_results(ty, out, func._store)
     except RecursionError:
         # wasm -> host -> wasm re-entry nested deeper than Python's stack allows
         raise Trap(None, TrapCode.STACK_OVERFLOW) from None
-    except Exception as e:
-        raise Trap(f"host function raised {type(e).__name__}: {e}") from e
-    results = ty.results
-    if len(results) == 1:
-        if results[0] is _I32 and out.__class__ is int and -0x8000_0000 <= out <= 0xFFFF_FFFF:
-            return [out & 0xFFFF_FFFF]
-        try:
-            return [to_internal(results[0], out, func._store)]
-        except WasmError as e:
-            raise Trap(f"host function returned a bad result: {e}") from e
-    return _host_results(ty, out, func._store)
+    except Trap as t:
+        t._callee = func        # the wasm frame outside called this function (backtraces)
+        raise
+    finally:
+        if view is not None:
+            view._invalidate()
 
 
 _I32 = ValType.I32
@@ -146,35 +149,49 @@ _F32 = ValType.F32
 
 
 def _host_results(ty: FuncType, out: Any, store: Store) -> list[Any]:
-    n = len(ty.results)
+    n = len(ty.result_types)
     if n == 0:
         if out is not None:
-            raise Trap(f"host function with no results returned {type(out).__name__}")
+            raise WasmError(f"host function produced results when it shouldn't "
+                            f"(returned {type(out).__name__} for {ty})")
         return []
     if n == 1:
         values = [out]
     else:
-        if not isinstance(out, (list, tuple)) or len(out) != n:
-            raise Trap(f"host function must return a list or tuple of {n} values for {ty}, "
-                       f"got {out!r:.80}")
+        try:
+            count = len(out)
+        except TypeError:
+            raise ArgumentTypeError(f"host function of type {ty} must return a sequence of {n} "
+                                    f"values; object of type {type(out).__name__} has no len()"
+                                    ) from None
+        if count != n:
+            raise WasmError(f"host function produced the wrong number of results: "
+                            f"{count}, expected {n} for {ty}")
         values = list(out)
     results = []
-    for t, v in zip(ty.results, values):
+    for t, v in zip(ty.result_types, values):
         try:
             results.append(to_internal(t, v, store))
         except WasmError as e:
-            raise Trap(f"host function returned a bad result: {e}") from e
+            raise type(e)(f"host function returned a bad result: {e}") from None
     return results
 
 
 class Caller:
     """What a host function created with ``access_caller=True`` receives first: the calling
-    instance's exports, by name (``caller["memory"]``)."""
+    instance's exports, by name (``caller["memory"]``), and a stand-in for its Store. Valid
+    only during that call: afterwards ``get`` returns None and using it as a store raises
+    ClosedError (a ValueError), as in wasmtime-py."""
 
-    __slots__ = ("_instance",)
+    __slots__ = ("_instance", "_store")
 
-    def __init__(self, instance: Instance | None) -> None:
+    def __init__(self, instance: Instance | None, store: Store | None = None) -> None:
         self._instance = instance
+        self._store = store if store is not None or instance is None else instance.store
+
+    def _invalidate(self) -> None:
+        self._instance = None
+        self._store = None
 
     def get(self, name: str) -> Any:
         if self._instance is None:
@@ -187,5 +204,12 @@ class Caller:
             raise KeyError(f"failed to find export {name}")
         return item
 
-    def _context(self) -> Store | None:
-        return None if self._instance is None else self._instance.store
+    def _context(self) -> Store:
+        if self._store is None:
+            raise ClosedError("caller is no longer valid (the host call it was made for "
+                              "has returned)")
+        return self._store
+
+    def __repr__(self) -> str:
+        state = "valid" if self._store is not None else "no longer valid"
+        return f"<Caller ({state})>"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..environ import vmctx as V
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, WasmError
 from ..wasm.types import GlobalType, ValType
 from .store import Store, check_use
 from .values import to_internal, to_python
@@ -23,9 +23,9 @@ class Global:
 
     def __init__(self, store: Store, ty: GlobalType, val: Any) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Global expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Global expects a Store, got {type(store).__name__}")
         if not isinstance(ty, GlobalType):
-            raise WasmError(f"Global expects a GlobalType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Global expects a GlobalType, got {type(ty).__name__}")
         self._init(store, ty)
         self.value_ = to_internal(ty.content, val, store)
 
@@ -46,6 +46,12 @@ class Global:
         #: 0: a 64-bit number, 1: 32-bit, 2: funcref, 3: externref, 4: v128 (two words)
         self._kind = (2 if t is ValType.FUNCREF else 3 if t is ValType.EXTERNREF else
                       1 if t in _NARROW else 4 if t is ValType.V128 else 0)
+        if self._kind == 3:
+            store.extern_holders.add(self)
+
+    def extern_words(self) -> list[int]:
+        """The externref handle this global holds (Store.gc)."""
+        return [self._word[0]]
 
     @property
     def value_(self) -> Any:
@@ -74,6 +80,10 @@ class Global:
     def value(self, store: Store) -> Any:
         check_use(store, self._store, "Global.value")
         return to_python(self._type.content, self.value_)
+
+    def __repr__(self) -> str:
+        kind = f"(mut {self._type.content})" if self._type.mutable else str(self._type.content)
+        return f"<Global {kind} = {to_python(self._type.content, self.value_)!r:.60}>"
 
     def set_value(self, store: Store, val: Any) -> None:
         check_use(store, self._store, "Global.set_value")

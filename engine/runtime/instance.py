@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from ..compile.module import Module
-from ..errors import LinkError, Trap, TrapCode, WasmError
+from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .executor import executor_for
-from .func import Caller, Func, invoke
+from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
 from .store import Store, check_use
@@ -40,9 +40,9 @@ class Instance:
 
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Instance expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Instance expects a Store, got {type(store).__name__}")
         if not isinstance(module, Module):
-            raise WasmError(f"Instance expects a Module, got {type(module).__name__}")
+            raise ArgumentTypeError(f"Instance expects a Module, got {type(module).__name__}")
         if store._state is not module.state:
             raise WasmError("cannot instantiate a module in a store of a different engine")
         self.store = store
@@ -51,7 +51,6 @@ class Instance:
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
         self.funcrefs = 0
-        self._caller: Caller | None = None
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
@@ -62,7 +61,7 @@ class Instance:
         self.export_map: dict[str, Extern] = {}
         self._exports: InstanceExports | None = None
         if isinstance(imports, (str, bytes)) or not hasattr(imports, "__iter__"):
-            raise WasmError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
+            raise ArgumentTypeError(f"Instance expects a sequence of imports, got {type(imports).__name__}")
         self._link(list(imports))
         store._enter("instantiating this module")
         try:
@@ -72,19 +71,15 @@ class Instance:
         finally:
             store._leave()
 
-    def caller_view(self) -> Caller:
-        """The Caller a host function with access_caller receives when this instance calls
-        it (one per instance)."""
-        view = self._caller
-        if view is None:
-            view = self._caller = Caller(self)
-        return view
-
     def exports(self, store: Store) -> InstanceExports:
         check_use(store, self.store, "Instance.exports")
         if self._exports is None:
             self._exports = InstanceExports(self)
         return self._exports
+
+    def __repr__(self) -> str:
+        name = self.wasm.names.module
+        return f"<Instance{'' if not name else ' ' + repr(name)} exports {list(self.export_map)}>"
 
     # -- instantiation ---------------------------------------------------------------------
 
@@ -95,6 +90,9 @@ class Instance:
         for i, (imp, ext) in enumerate(zip(m.imports, imports)):
             where = f"import {i} `{imp.module}::{imp.name}`"
             cls = _EXTERN_CLASS[imp.kind]
+            if _kind_of(ext) is None:
+                raise ArgumentTypeError(f"{where}: expected a Func, Table, Memory or Global, "
+                                        f"got {type(ext).__name__}")
             if not isinstance(ext, cls):
                 got = _KIND_NAMES.get(_kind_of(ext), type(ext).__name__)
                 raise LinkError(f"incompatible import type for {where}: expected "
@@ -132,6 +130,9 @@ class Instance:
 
     def _allocate(self) -> None:
         m, store = self.wasm, self.store
+        store.count("instances", 1)
+        store.count("memories", len(m.mems))
+        store.count("tables", len(m.tables))
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
@@ -261,3 +262,6 @@ class InstanceExports(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._map)
+
+    def __repr__(self) -> str:
+        return f"<InstanceExports {list(self._map)}>"

@@ -15,7 +15,7 @@ import ctypes
 
 from ..environ import vmctx as V
 from ..environ.module_info import GUARDED_RESERVATION
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, UnsupportedError, WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 from .store import Store, check_use
 from .vmem import HOST_PAGE, Reservation
@@ -30,7 +30,7 @@ class MemoryRangeError(WasmError, IndexError):
 
 def _check_index(value: object, what: str) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise WasmError(f"Memory.{what}: index must be an int or None, got {type(value).__name__}")
+        raise ArgumentTypeError(f"Memory.{what}: index must be an int or None, got {type(value).__name__}")
 
 
 def _reserve(initial: int, maximum: int, guarded: bool = False) -> Reservation:
@@ -71,14 +71,26 @@ class Memory:
 
     def __init__(self, store: Store, ty: MemoryType) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Memory expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Memory expects a Store, got {type(store).__name__}")
         if not isinstance(ty, MemoryType):
-            raise WasmError(f"Memory expects a MemoryType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Memory expects a MemoryType, got {type(ty).__name__}")
+        if ty.is_64:
+            raise UnsupportedError("memory64: a memory with 64-bit indices (issue #19)")
+        if ty.shared:
+            raise UnsupportedError("threads: a shared memory (use SharedMemory once threads "
+                                   "are supported)")
+        if ty.page_size_log2 != 16:
+            raise UnsupportedError("custom page sizes: a memory with pages of "
+                                   f"{ty.page_size} bytes")
         limits = ty.limits
         if limits.min > MAX_PAGES or (limits.max is not None and limits.max > MAX_PAGES):
             raise WasmError(f"memory size must be at most {MAX_PAGES} pages (4 GiB)")
         if limits.max is not None and limits.max < limits.min:
             raise WasmError("memory size minimum must not be greater than maximum")
+        bound = store.limits.memory_size
+        if bound is not None and limits.min * PAGE_SIZE > bound:
+            raise WasmError(f"memory minimum size of {limits.min} pages exceeds memory limits "
+                            f"(Store.set_limits memory_size={bound})")
         self._store = store
         self._type = ty
         self.max_pages = MAX_PAGES if limits.max is None else limits.max
@@ -121,11 +133,13 @@ class Memory:
     def grow(self, store: Store, delta: int) -> int:
         """Grow by `delta` pages; return the previous size. WasmError if it cannot grow."""
         check_use(store, self._store, "Memory.grow")
-        if not isinstance(delta, int) or delta < 0:
+        if not isinstance(delta, int) or isinstance(delta, bool):
+            raise ArgumentTypeError(f"Memory.grow expects an int, got {type(delta).__name__}")
+        if delta < 0:
             raise WasmError("cannot grow memory by a negative amount")
         old = self.grow_pages(delta)
         if old < 0:
-            raise WasmError(f"failed to grow memory by {delta} pages "
+            raise WasmError(f"failed to grow memory by `{delta}` pages "
                             f"(size {self.length // PAGE_SIZE}, maximum {self.max_pages})")
         return old
 
@@ -158,7 +172,7 @@ class Memory:
         check_use(store, self._store, "Memory.write")
         _check_index(start, "write")
         if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise WasmError(f"Memory.write expects bytes, got {type(value).__name__}")
+            raise ArgumentTypeError(f"Memory.write expects bytes, got {type(value).__name__}")
         start = slice(start, None).indices(self.length)[0]
         data = bytes(value)
         if start >= self.length or start + len(data) > self.length:
@@ -172,6 +186,10 @@ class Memory:
         """A writable view of the current contents (growth does not extend it)."""
         return memoryview(self.buf)[:self.length]
 
+    def __repr__(self) -> str:
+        limit = "" if self._type.limits.max is None else f", max {self._type.limits.max}"
+        return f"<Memory {self.length // PAGE_SIZE} pages{limit}>"
+
     # -- runtime internals ------------------------------------------------------------------
 
     def base_address(self) -> int:
@@ -183,6 +201,9 @@ class Memory:
         old_pages = self.length // PAGE_SIZE
         new_pages = old_pages + delta
         if new_pages > self.max_pages:
+            return -1
+        bound = self._store.limits.memory_size
+        if bound is not None and new_pages * PAGE_SIZE > bound:
             return -1
         if delta == 0:
             return old_pages

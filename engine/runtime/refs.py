@@ -70,6 +70,17 @@ class Refs:
             h = self.extern_of[id(obj)] = len(self.externs)
         return h
 
+    def release_externs(self, live: set[int]) -> None:
+        """Forget every externref whose handle is not in `live` (Store.gc, no call running):
+        the object is freed once Python holds it nowhere else. Handles are not reused."""
+        externs = self.externs
+        for h in range(1, len(externs) + 1):
+            obj = externs[h - 1]
+            if obj is not None and h not in live:
+                externs[h - 1] = None
+                if self.extern_of.get(id(obj)) == h:
+                    del self.extern_of[id(obj)]
+
     def extern_at(self, word: int) -> Any:
         return None if word == 0 else self.externs[word - 1]
 

@@ -6,15 +6,32 @@ engine.environ.vmctx)."""
 from __future__ import annotations
 
 import threading
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from ..compile.environment import state_of
 from ..environ import vmctx as V
-from ..errors import WasmError
+from ..errors import ArgumentTypeError, ClosedError, WasmError
 from .arena import Arena
 from .refs import Refs
 
 _I64_MAX = (1 << 63) - 1
+
+
+@dataclass(slots=True)
+class StoreLimits:
+    """What Store.set_limits bounds (None: no bound), enforced where memories and tables are
+    made and grown and where instances are made, whatever the executor: the byte size of each
+    linear memory, the element count of each table, and the number of instances, and of
+    memories and tables defined by instances, in the store. As in wasmtime, a memory.grow or
+    table.grow past a bound gives -1 in wasm and a WasmError from the host API."""
+
+    memory_size: int | None = None
+    table_elements: int | None = None
+    instances: int = 10_000
+    tables: int = 10_000
+    memories: int = 10_000
 
 
 class Store:
@@ -52,12 +69,72 @@ class Store:
         self._owner: int | None = None
         self._entries = 0
         self._lock = threading.Lock()
+        self.limits = StoreLimits()
+        #: instances made in this store, and the memories and tables they defined
+        self.counts = {"instances": 0, "memories": 0, "tables": 0}
+        #: the store's externref globals and tables (what Store.gc looks in for live handles)
+        self.extern_holders: weakref.WeakSet = weakref.WeakSet()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Store{state} of {self.engine!r}>"
 
     def data(self) -> Any:
+        self._open()
         return self._data
 
     def gc(self) -> None:
-        """Nothing to collect: references are Python objects, freed by Python."""
+        """Release the references wasm code no longer holds: an externref passed to wasm is
+        freed (by Python) once no global, table or running call holds it. Called from a host
+        function (a call is running), it does nothing."""
+        self._open()
+        if self._entries:
+            return      # a running call may hold handles in its frames
+        live: set[int] = set()
+        for holder in list(self.extern_holders):
+            live.update(holder.extern_words())
+        self.refs.release_externs(live)
+
+    def set_limits(self, memory_size: int = -1, table_elements: int = -1, instances: int = -1,
+                   tables: int = -1, memories: int = -1) -> None:
+        """Bound what this store may hold (see StoreLimits); a negative value leaves that
+        bound as it is (wasmtime-py's signature)."""
+        self._open()
+        values = {"memory_size": memory_size, "table_elements": table_elements,
+                  "instances": instances, "tables": tables, "memories": memories}
+        for name, value in values.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ArgumentTypeError(f"Store.set_limits: {name} must be an int, "
+                                        f"got {type(value).__name__}")
+            if value >= 0:
+                setattr(self.limits, name, value)
+
+    def count(self, what: str, n: int) -> None:
+        """Count `n` more of `what` ("instances", "memories" or "tables", made by an
+        instantiation); WasmError when that passes the store's limit."""
+        total = self.counts[what] + n
+        limit = getattr(self.limits, what)
+        if n and total > limit:
+            raise WasmError(f"resource limit exceeded: {_SINGULAR[what]} count too high "
+                            f"at {total}")
+        self.counts[what] = total
+
+    def close(self) -> None:
+        """Make the store unusable (ClosedError, a ValueError, on any later use); its objects
+        are freed once Python holds no reference to them. Closing twice is allowed."""
+        self._closed = True
+
+    def __enter__(self) -> Store:
+        self._open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        if self._closed:
+            raise ClosedError("this Store is closed")
 
     @property
     def _fuel(self) -> int | None:
@@ -82,6 +159,7 @@ class Store:
         self._ctx[V.STATE_EPOCH_DEADLINE // 8] = d - (1 << 64) if d >> 63 else d
 
     def set_fuel(self, fuel: int) -> None:
+        self._open()
         if self._fuel is None:
             raise WasmError("fuel is not enabled in this store's Config (Config.consume_fuel)")
         # wasmtime's fuel is a u64 (wasmtime-py passes it through ctypes, which wraps -1 and
@@ -93,15 +171,22 @@ class Store:
     def get_fuel(self) -> int:
         """The fuel left. Code charges fuel between its checks (function entry, loop headers),
         so a run can overdraw it; as in wasmtime, what is left then reads as 0."""
+        self._open()
         if self._fuel is None:
             raise WasmError("fuel is not enabled in this store's Config (Config.consume_fuel)")
         return self._fuel if self._fuel > 0 else 0
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
+        self._open()
+        if not isinstance(ticks_after_current, int):
+            raise ArgumentTypeError(f"Store.set_epoch_deadline expects an int, "
+                                    f"got {type(ticks_after_current).__name__}")
         self._epoch_deadline = self._state.epoch + int(ticks_after_current)
 
     def _check(self, owner_store: Store, what: str) -> None:
         """`what` (an object of `owner_store`) is used with this store by the calling thread."""
+        if self._closed:
+            raise ClosedError(f"{what}: its Store is closed")
         if owner_store is not self:
             raise WasmError(f"{what} belongs to a different Store")
         owner = self._owner
@@ -112,6 +197,7 @@ class Store:
         """The calling thread starts running in this store (a call or an instantiation);
         WasmError if another thread is running in it. Pair with _leave."""
         me = threading.get_ident()
+        self._open()
         with self._lock:
             if self._owner is not None and self._owner != me:
                 raise _busy(what)
@@ -125,16 +211,25 @@ class Store:
                 self._owner = None
 
 
+def store_of(ctx: Any, what: str) -> Store:
+    """The Store `ctx` stands for: a Store, or a Caller during its host call (ClosedError
+    after); ArgumentTypeError for anything else."""
+    if isinstance(ctx, Store):
+        return ctx
+    context = getattr(ctx, "_context", None)
+    store = context() if callable(context) else None
+    if not isinstance(store, Store):
+        raise ArgumentTypeError(f"{what} expects a Store, got {type(ctx).__name__}")
+    return store
+
+
 def check_use(ctx: Any, owner: Store, what: str) -> None:
     """An object of `owner` used with `ctx` (a Store, or a Caller standing for its store):
     WasmError if `ctx` is another store, not a store, or busy in another thread."""
-    store = ctx
-    if not isinstance(store, Store):
-        context = getattr(ctx, "_context", None)
-        store = context() if callable(context) else None
-        if not isinstance(store, Store):
-            raise WasmError(f"{what} expects a Store, got {type(ctx).__name__}")
-    store._check(owner, what)
+    store_of(ctx, what)._check(owner, what)
+
+
+_SINGULAR = {"instances": "instance", "memories": "memory", "tables": "table"}
 
 
 def _busy(what: str) -> WasmError:

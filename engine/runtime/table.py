@@ -11,7 +11,7 @@ import ctypes
 from typing import Any, Iterable
 
 from ..environ import vmctx as V
-from ..errors import InternalError, WasmError
+from ..errors import ArgumentTypeError, InternalError, WasmError
 from ..wasm.types import MAX_TABLE_SIZE, Limits, TableType, ValType
 from .store import Store, check_use
 from .values import to_internal
@@ -32,14 +32,18 @@ class Table:
 
     def __init__(self, store: Store, ty: TableType, init: Any) -> None:
         if not isinstance(store, Store):
-            raise WasmError(f"Table expects a Store, got {type(store).__name__}")
+            raise ArgumentTypeError(f"Table expects a Store, got {type(store).__name__}")
         if not isinstance(ty, TableType):
-            raise WasmError(f"Table expects a TableType, got {type(ty).__name__}")
+            raise ArgumentTypeError(f"Table expects a TableType, got {type(ty).__name__}")
         if ty.limits.max is not None and ty.limits.max < ty.limits.min:
             raise WasmError("table size minimum must not be greater than maximum")
         if ty.limits.min > TABLE_ELEMENT_LIMIT:
             raise WasmError(f"table of {ty.limits.min} elements is larger than the "
                             f"implementation limit ({TABLE_ELEMENT_LIMIT})")
+        bound = store.limits.table_elements
+        if bound is not None and ty.limits.min > bound:
+            raise WasmError(f"table minimum size of {ty.limits.min} elements exceeds table "
+                            f"limits (Store.set_limits table_elements={bound})")
         value = to_internal(ty.element, init, store)
         self._store = store
         self._type = ty
@@ -53,6 +57,8 @@ class Table:
         self._reserve(ty.limits.min)
         self._def[1] = ty.limits.min
         self._fill_words(0, ty.limits.min, self.word_of(value))
+        if not self._is_func:
+            store.extern_holders.add(self)
 
     # -- wasmtime-py API --------------------------------------------------------------------
 
@@ -68,11 +74,13 @@ class Table:
     def grow(self, store: Store, amt: int, init: Any) -> int:
         """Grow by `amt` elements set to `init`; return the previous size. WasmError on failure."""
         check_use(store, self._store, "Table.grow")
-        if not isinstance(amt, int) or amt < 0:
+        if not isinstance(amt, int) or isinstance(amt, bool):
+            raise ArgumentTypeError(f"Table.grow expects an int, got {type(amt).__name__}")
+        if amt < 0:
             raise WasmError("cannot grow a table by a negative amount")
         old = self.grow_elements(amt, to_internal(self.element, init, self._store))
         if old < 0:
-            raise WasmError(f"failed to grow table by {amt} "
+            raise WasmError(f"failed to grow table by `{amt}` "
                             f"(size {self._def[1]}, maximum {self.max})")
         return old
 
@@ -90,6 +98,10 @@ class Table:
             raise WasmError(f"table index {idx} out of bounds (size {self._def[1]})")
         self._words[idx] = self.word_of(value)
 
+    def __repr__(self) -> str:
+        limit = "" if self._type.limits.max is None else f", max {self._type.limits.max}"
+        return f"<Table {self.element} {self._def[1]} elements{limit}>"
+
     # -- runtime internals ------------------------------------------------------------------
 
     @property
@@ -104,6 +116,10 @@ class Table:
 
     def value_of(self, word: int) -> Any:
         return self._store.refs.value(self._is_func, word)
+
+    def extern_words(self) -> list[int]:
+        """The externref handles this table holds (Store.gc)."""
+        return list(self._words[:self._def[1]])
 
     def word_at(self, i: int) -> int:
         return self._words[i]
@@ -134,6 +150,9 @@ class Table:
         old = self._def[1]
         new = old + delta
         if new > self.max or new > TABLE_ELEMENT_LIMIT:
+            return -1
+        bound = self._store.limits.table_elements
+        if bound is not None and new > bound:
             return -1
         word = self.word_of(value)
         self._reserve(new)

@@ -410,7 +410,7 @@ class ModuleParser(SegmentFields):
         elif kind == "table":
             desc = self.tabletype(cur)
         elif kind == "memory":
-            desc = MemoryType(self.limits(cur))
+            desc = MemoryType.decoded(self.limits(cur))
         else:
             desc = self.globaltype(cur)
         self.module.imports.append(Import(module, name, _KINDS[kind], desc))
@@ -531,14 +531,14 @@ class ModuleParser(SegmentFields):
             self.expect_done(cur)
             data = b"".join(self.string(s, "data") for s in node.items[1:])
             pages = (len(data) + PAGE - 1) // PAGE
-            self.module.mems.append(MemoryType(Limits(pages, pages)))
+            self.module.mems.append(MemoryType.decoded(Limits(pages, pages)))
             seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos))
             self.module.datas.append(seg)
             self._next("data")
             return
         limits = self.limits(cur)
         self.expect_done(cur)
-        self.module.mems.append(MemoryType(limits))
+        self.module.mems.append(MemoryType.decoded(limits))
 
     def global_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)

@@ -297,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExitTrap as e:           # WASI proc_exit under --invoke
         return e.code & 0xFF
     except Trap as e:
-        print(f"polyjit: wasm trap: {e}", file=sys.stderr)
+        print(f"polyjit: wasm trap: {e.message}", file=sys.stderr)
         return 2
     except (WasmError, OSError) as e:
         print(f"polyjit: error: {e}", file=sys.stderr)

@@ -344,7 +344,7 @@ class _Decoder:
             elif kind == ExternKind.TABLE:
                 desc = self.table_type(r)
             elif kind == ExternKind.MEMORY:
-                desc = MemoryType(self.limits(r))
+                desc = MemoryType.decoded(self.limits(r))
             elif kind == ExternKind.GLOBAL:
                 desc = self.global_type(r)
                 if desc.mutable:
@@ -369,7 +369,7 @@ class _Decoder:
 
     def sec_memory(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
-        self.m.mems = [MemoryType(self.limits(r)) for _ in range(n)]
+        self.m.mems = [MemoryType.decoded(self.limits(r)) for _ in range(n)]
 
     def sec_global(self, r: Reader) -> None:
         out = self.m.globals
@@ -457,13 +457,14 @@ class _Decoder:
             nparams = 0
             if index < len(funcs) and funcs[index] < len(types):
                 nparams = len(types[funcs[index]].params)
+            start = r.pos
             locals_ = self.locals(r, nparams)
             code_at = r.pos
             body, r.pos = self.instrs(r.pos, code_list)
             if r.pos != body_end:
                 raise MalformedError("section size mismatch: function body size does not match "
                                      "its contents", min(r.pos, body_end))
-            codes.append(FuncBody(locals_, body, code_at))
+            codes.append(FuncBody(locals_, body, code_at, start))
 
     def locals(self, r: Reader, nparams: int) -> tuple[tuple[int, ValType], ...]:
         """Local declarations: "too many locals" beyond 2^32 - 1 (the spec's limit), and a

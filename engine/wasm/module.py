@@ -81,12 +81,14 @@ class DataSegment:
 
 @dataclass(slots=True)
 class FuncBody:
-    """A defined function's code: local declarations as (count, type) runs, the body, and where the
-    body starts in the binary."""
+    """A defined function's code: local declarations as (count, type) runs, the body, where its
+    instructions start in the binary (`offset`) and where the body (its local declarations)
+    starts (`start`, -1 when not decoded from a binary)."""
 
     locals: tuple[tuple[int, ValType], ...]
     body: Expr
     offset: int
+    start: int = -1
 
     def local_types(self) -> list[ValType]:
         """The declared locals, expanded (the validator has bounded their number)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Iterable, Union
+
+from ..errors import ArgumentTypeError, WasmError
 
 
 class ValType(enum.Enum):
@@ -58,26 +60,57 @@ class ValType(enum.Enum):
         return self.name.lower()
 
     def __repr__(self) -> str:
-        return f"ValType.{self.name.lower()}()"
+        # wasmtime-py prints a ValType as its name: [i32, i64]
+        return self.name.lower()
 
 
 #: Value types by their binary encoding.
 VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in ValType}
 
 
-@dataclass(slots=True, frozen=True)
 class FuncType:
-    """A function signature."""
+    """A function signature. ``params`` and ``results`` are lists (a fresh copy on each read,
+    as in wasmtime-py); ``param_types`` and ``result_types`` the tuples behind them. Equal
+    signatures compare equal and hash alike."""
 
-    params: tuple[ValType, ...]
-    results: tuple[ValType, ...]
+    __slots__ = ("param_types", "result_types", "__weakref__")
 
-    def __init__(self, params=(), results=()) -> None:
-        object.__setattr__(self, "params", tuple(params))
-        object.__setattr__(self, "results", tuple(results))
+    def __init__(self, params: Iterable[ValType] = (), results: Iterable[ValType] = ()) -> None:
+        p, r = tuple(params), tuple(results)
+        for t in p + r:
+            if not isinstance(t, ValType):
+                raise ArgumentTypeError(f"FuncType expects ValTypes, got {type(t).__name__}")
+        object.__setattr__(self, "param_types", p)
+        object.__setattr__(self, "result_types", r)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("FuncType is immutable")
+
+    @property
+    def params(self) -> list[ValType]:
+        return list(self.param_types)
+
+    @property
+    def results(self) -> list[ValType]:
+        return list(self.result_types)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FuncType):
+            return NotImplemented
+        return self.param_types == other.param_types and self.result_types == other.result_types
+
+    def __hash__(self) -> int:
+        return hash((self.param_types, self.result_types))
+
+    def __reduce__(self):
+        return (FuncType, (self.param_types, self.result_types))
 
     def __str__(self) -> str:
-        return f"[{' '.join(map(str, self.params))}] -> [{' '.join(map(str, self.results))}]"
+        return (f"[{' '.join(map(str, self.param_types))}] -> "
+                f"[{' '.join(map(str, self.result_types))}]")
+
+    def __repr__(self) -> str:
+        return f"FuncType({list(self.param_types)}, {list(self.result_types)})"
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,17 +120,62 @@ class Limits:
     min: int
     max: int | None = None
 
+    def __post_init__(self) -> None:
+        for v in (self.min, self.max):
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise ArgumentTypeError(f"Limits expects non-negative ints, got {v!r}")
+
     def __str__(self) -> str:
         return f"{self.min}" if self.max is None else f"{self.min}..{self.max}"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, init=False)
 class MemoryType:
-    """A linear memory's type. Sizes are in 64 KiB pages."""
+    """A linear memory's type: limits in pages of ``page_size`` bytes (64 KiB unless the
+    custom-page-sizes proposal's ``page_size_log2=0``), 32- or 64-bit indices, shared or not.
+    The constructor checks what wasmtime checks (WasmError): the limits fit the index type
+    (2**16 pages of 64 KiB for 32-bit memories, 2**48 for 64-bit ones), a shared memory has a
+    maximum, the page size is 2**16 or 2**0. Decoded modules use ``MemoryType.decoded`` (the
+    validator reports their limits)."""
 
     limits: Limits
-    is_64: bool = False
-    shared: bool = False
+    is_64: bool
+    shared: bool
+    page_size_log2: int
+
+    def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False,
+                 page_size_log2: int = 16) -> None:
+        if not isinstance(limits, Limits):
+            raise ArgumentTypeError(f"MemoryType expects Limits, got {type(limits).__name__}")
+        if page_size_log2 not in (0, 16):
+            raise WasmError(f"page size must be 2**16 or 2**0, but was given "
+                            f"2**{page_size_log2}")
+        bits = (64 if is_64 else 32) - page_size_log2
+        most = 1 << bits
+        if limits.min > most:
+            raise WasmError("minimum size is too large for this memory type's index type "
+                            f"(at most {most} pages)")
+        if limits.max is not None and limits.max > most:
+            raise WasmError("maximum size is too large for this memory type's index type "
+                            f"(at most {most} pages)")
+        if limits.max is not None and limits.max < limits.min:
+            raise WasmError("memory size minimum must not be greater than maximum")
+        if shared and limits.max is None:
+            raise WasmError("shared memories must have a maximum size")
+        self._set(limits, bool(is_64), bool(shared), page_size_log2)
+
+    @classmethod
+    def decoded(cls, limits: Limits, is_64: bool = False, shared: bool = False) -> MemoryType:
+        """The type of a memory a module declares, unchecked (the validator checks it)."""
+        self = object.__new__(cls)
+        self._set(limits, is_64, shared, 16)
+        return self
+
+    def _set(self, limits: Limits, is_64: bool, shared: bool, page_size_log2: int) -> None:
+        object.__setattr__(self, "limits", limits)
+        object.__setattr__(self, "is_64", is_64)
+        object.__setattr__(self, "shared", shared)
+        object.__setattr__(self, "page_size_log2", page_size_log2)
 
     @property
     def is_shared(self) -> bool:
@@ -105,11 +183,14 @@ class MemoryType:
 
     @property
     def page_size(self) -> int:
-        return 65536
+        return 1 << self.page_size_log2
 
-    @property
-    def page_size_log2(self) -> int:
-        return 16
+    def __repr__(self) -> str:
+        extra = "".join([", is_64=True" if self.is_64 else "",
+                         ", shared=True" if self.shared else "",
+                         "" if self.page_size_log2 == 16 else
+                         f", page_size_log2={self.page_size_log2}"])
+        return f"MemoryType({self.limits!r}{extra})"
 
 
 @dataclass(slots=True, frozen=True)
@@ -120,6 +201,9 @@ class TableType:
     limits: Limits
 
     def __init__(self, valtype: ValType, limits: Limits) -> None:
+        if not isinstance(valtype, ValType) or not isinstance(limits, Limits):
+            raise ArgumentTypeError(f"TableType expects a ValType and Limits, got "
+                                    f"{type(valtype).__name__} and {type(limits).__name__}")
         object.__setattr__(self, "element", valtype)
         object.__setattr__(self, "limits", limits)
 
@@ -132,6 +216,8 @@ class GlobalType:
     mutable: bool
 
     def __init__(self, valtype: ValType, mutable: bool) -> None:
+        if not isinstance(valtype, ValType):
+            raise ArgumentTypeError(f"GlobalType expects a ValType, got {type(valtype).__name__}")
         object.__setattr__(self, "content", valtype)
         object.__setattr__(self, "mutable", bool(mutable))
 

@@ -67,7 +67,7 @@ def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple
     if isinstance(blocktype, ValType):
         return _EMPTY, (blocktype,)
     ft = types[blocktype]
-    return ft.params, ft.results
+    return ft.param_types, ft.result_types
 
 
 def func_local_types(module: WasmModule, func_index: int) -> list[ValType]:

@@ -164,4 +164,6 @@ def test_trap_names_the_function_that_trapped():
     with pytest.raises(Trap) as e:
         ex["poke"](store, 1 << 20, 1)
     assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
-    assert e.value.frames == ["poke"]
+    # the trapping frame: poke's index, and the offset of its one store
+    (frame,) = e.value.frames
+    assert frame.func_index == ex["poke"].index and frame.module_offset is not None

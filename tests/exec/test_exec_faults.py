@@ -47,7 +47,7 @@ for sbt in (None, False):
             r = ex[name](store, *args)
             res.append([name, args, "ok", r])
         except Trap as t:
-            res.append([name, args, "trap", int(t.trap_code), str(t).splitlines()[0]])
+            res.append([name, args, "trap", int(t.trap_code), t.message])
     for name, args in [("l8", (65535,)), ("l8", (65536,)), ("l8", (-1,)), ("l16", (65534,)),
                        ("l16", (65533,)), ("l32", (65533,)), ("l32", (65532,)),
                        ("l64", (0,)), ("l64", (-1,)), ("lf", (0,)), ("lf", (8,)),

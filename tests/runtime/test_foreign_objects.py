@@ -205,14 +205,14 @@ def test_14_host_returns_another_stores_func(crossing_env):
     env = crossing_env
     assert _returning(env, env.own_func)(env.store) == 1
     go = _returning(env, env.other_func)
-    with pytest.raises(Trap, match=f"host function returned a bad result: .*{WRONG_STORE}"):
+    with pytest.raises(WasmError, match=f"host function returned a bad result: .*{WRONG_STORE}"):
         go(env.store)
 
 
 def test_15_host_returns_another_engines_func(crossing_env):
     env = crossing_env
     go = _returning(env, env.far_func)
-    with pytest.raises(Trap, match=f"host function returned a bad result: .*{WRONG_ENGINE}"):
+    with pytest.raises(WasmError, match=f"host function returned a bad result: .*{WRONG_ENGINE}"):
         go(env.store)
 
 

@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compile", ("engine.compile",)),
     ("runtime", ("engine.runtime",)),
     ("exec", ("engine.exec",)),
-    ("api", ("engine.api",)),
+    ("api", ("engine.api", "engine.loader", "engine.component", "engine.proposals")),
     ("tools", ("engine.tools",)),
 )
 #: imported inside functions only, so that they load when first needed

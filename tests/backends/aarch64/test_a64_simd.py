@@ -249,9 +249,8 @@ def test_known_values(reference):
 
 
 def test_precompiled_artifact_round_trips(reference):
-    config = Config(strategy="compiler", target="aarch64")
-    data = Engine(config).precompile_module(_program())
-    store, inst = _instance(config, data)
+    data = Engine(Config(strategy="compiler", target="aarch64")).precompile_module(_program())
+    store, inst = _instance(Config(strategy="compiler", target="aarch64"), data)
     got = [_run(store, inst, name, args) for name, args in CALLS]
     assert got == reference
     assert inst.exports(store)["g"].value(store) != 0

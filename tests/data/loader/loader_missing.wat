@@ -1,0 +1,1 @@
+(module (import "loader_py" "nope" (func)))
