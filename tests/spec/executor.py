@@ -34,6 +34,10 @@ class Trapped(Exception):
         self.code = code
 
 
+class Thrown(Exception):
+    """A wasm exception (the exception-handling proposal) left the called function."""
+
+
 class LinkFailed(Exception):
     """Instantiation failed with the API's error type (not a trap)."""
 
@@ -336,6 +340,8 @@ class ApiExecutor:
         try:
             raw = func(self.store, *py_args)
         except self.ns.api.Trap as e:
+            if _is_uncaught_exception(e):
+                raise Thrown(_trap_message(e)) from None
             raise Trapped(_trap_message(e), _trap_code(e)) from None
         if len(result_kinds) == 0:
             if raw is not None:
@@ -358,6 +364,13 @@ class ApiExecutor:
 def _trap_message(e: BaseException) -> str:
     message = getattr(e, "message", None)
     return str(message if message is not None else e)
+
+
+def _is_uncaught_exception(e: BaseException) -> bool:
+    """A trap that is a wasm exception nothing caught (wasmtime-py 50 gives no trap code for
+    it, only the message)."""
+    return (_trap_code(e) == "UNCAUGHT_EXCEPTION"
+            or "thrown Wasm exception" in _trap_message(e))
 
 
 def _trap_code(e: BaseException) -> str | None:
