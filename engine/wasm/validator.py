@@ -882,13 +882,16 @@ def _validate_module_fields(ctx: _Context) -> None:
     if len(ctx.mems) > 1:
         raise InvalidError("multiple memories: at most one memory is allowed")
 
-    # Globals: initialisers see only the imported globals.
+    # Globals: initialisers see the imported globals (2.0), or every global before theirs
+    # (extended constant expressions); segments see the imported ones (2.0), or all.
     num_funcs = len(ctx.funcs)
-    for g in module.globals:
+    const_globals = ctx.globals if features.extended_const else ctx.imported_globals
+    imported = len(ctx.imported_globals)
+    for i, g in enumerate(module.globals):
         _check_global_type(g.type, features)
         start = g.init[0].offset if g.init else None
-        validate_const_expr(g.init, g.type.content, ctx.imported_globals, num_funcs, features,
-                            start)
+        validate_const_expr(g.init, g.type.content, const_globals, num_funcs, features,
+                            start, visible=imported + i if features.extended_const else None)
 
     # Element segments.
     for seg in module.elems:
@@ -897,13 +900,13 @@ def _validate_module_fields(ctx: _Context) -> None:
         if seg.type is EXTERNREF:
             features.require("reference_types")
         for item in seg.init:
-            validate_const_expr(item, seg.type, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(item, seg.type, const_globals, num_funcs, features,
                                 item[0].offset if item else None)
         if seg.mode is SegmentMode.ACTIVE:
             _index_in(seg.table, len(ctx.tables), "table")
             if seg.offset is None:
                 raise InvalidError("active element segment without an offset")
-            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
                                 seg.offset[0].offset if seg.offset else None)
             table_t = ctx.tables[seg.table].element
             if table_t is not seg.type:
@@ -921,7 +924,7 @@ def _validate_module_fields(ctx: _Context) -> None:
             _index_in(seg.memory, len(ctx.mems), "memory")
             if seg.offset is None:
                 raise InvalidError("active data segment without an offset")
-            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
                                 seg.offset[0].offset if seg.offset else None)
         elif seg.mode is SegmentMode.PASSIVE:
             features.require("bulk_memory")
