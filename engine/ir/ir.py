@@ -263,6 +263,11 @@ class Opcode(enum.Enum):
                                                    len(targets) - 1, else to the default (last)
       return args...                               return args as the function's results
       trap imm                                     (see Traps)
+      return_call imm args...                      tail call: call function imm in place of
+                                                   this frame and return its results (which
+                                                   are this function's result types)
+      return_call_indirect imm idx args...         the same through a table, with
+                                                   call_indirect's checks and traps
     """
 
     ICONST = "iconst"
@@ -360,6 +365,8 @@ class Opcode(enum.Enum):
     BRIF = "brif"
     BR_TABLE = "br_table"
     RETURN = "return"
+    RETURN_CALL = "return_call"
+    RETURN_CALL_INDIRECT = "return_call_indirect"
 
     #: Members are singletons compared by identity, so the identity hash is consistent with
     #: equality and keeps dict/set lookups keyed by opcode in C (Enum's own hash is Python).
@@ -415,9 +422,13 @@ OPINFO.update({
     _O.TABLE_INIT: OpInfo(_K.TABLE_INIT), _O.ELEM_DROP: OpInfo(_K.ELEM),
     _O.REF_FUNC: OpInfo(_K.FUNC),
     _O.CALL: OpInfo(_K.FUNC), _O.CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
+    _O.RETURN_CALL: OpInfo(_K.FUNC), _O.RETURN_CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
 })
 
-TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP})
+TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP, _O.RETURN_CALL,
+                         _O.RETURN_CALL_INDIRECT})
+#: the terminators that leave the function (no successor blocks)
+EXITS = frozenset({_O.RETURN, _O.TRAP, _O.RETURN_CALL, _O.RETURN_CALL_INDIRECT})
 
 LOADS = frozenset({_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32})
 STORES = frozenset({_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32})

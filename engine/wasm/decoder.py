@@ -101,6 +101,7 @@ _BYTE_FEATURE: dict[int, str] = {
     **{op: "sign_extension" for op in range(0xC0, 0xC5)},
     0x1C: "reference_types", 0x25: "reference_types", 0x26: "reference_types",
     0xD0: "reference_types", 0xD1: "reference_types", 0xD2: "reference_types",
+    0x12: "tail_call", 0x13: "tail_call",
 }
 
 

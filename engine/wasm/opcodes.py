@@ -80,6 +80,8 @@ _TABLE = """
 0f return none -
 10 call func -
 11 call_indirect call_indirect -
+12 return_call func -
+13 return_call_indirect call_indirect -
 1a drop none -
 1b select none -
 1c select_t select_t -

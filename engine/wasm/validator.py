@@ -430,6 +430,31 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     v.stack.extend(ft.results)
 
 
+def _tail_results(v: _BodyValidator, ft: FuncType, ins: Instr) -> None:
+    """A tail call returns the callee's results as the caller's own: they must be the same."""
+    if tuple(ft.results) != tuple(v.result_types):
+        raise v.error(f"type mismatch: tail call returns [{' '.join(map(str, ft.results))}], "
+                      f"the function returns [{' '.join(map(str, v.result_types))}]", ins)
+
+
+def _h_return_call(v: _BodyValidator, ins: Instr) -> None:
+    _require(v.ctx.features, "tail_call", ins.offset, v.func)
+    _h_call(v, ins)
+    ft = v.ctx.funcs[ins.imm]
+    _tail_results(v, ft, ins)
+    v.pop_vals(ft.results, ins)
+    v.set_unreachable()
+
+
+def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
+    _require(v.ctx.features, "tail_call", ins.offset, v.func)
+    _h_call_indirect(v, ins)
+    ft = v.ctx.types[ins.imm[0]]
+    _tail_results(v, ft, ins)
+    v.pop_vals(ft.results, ins)
+    v.set_unreachable()
+
+
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
     v.pop_expect(I32, ins)
     t1 = v.pop(ins)
@@ -698,6 +723,8 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.RETURN): _h_return,
     int(Op.CALL): _h_call,
     int(Op.CALL_INDIRECT): _h_call_indirect,
+    int(Op.RETURN_CALL): _h_return_call,
+    int(Op.RETURN_CALL_INDIRECT): _h_return_call_indirect,
     int(Op.SELECT): _h_select,
     int(Op.SELECT_T): _h_select_t,
     int(Op.GLOBAL_GET): _h_global_get,
