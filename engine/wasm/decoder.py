@@ -16,7 +16,7 @@ from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, 
                      Instr, MemArg, SegmentMode, WasmModule)
 from .names import parse_names
 from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
-from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_s32, read_s33, read_s64,
+from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_leb, read_s32, read_s33, read_s64,
                      read_u32)
 from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType,
                     VALTYPE_BY_CODE)
@@ -513,16 +513,38 @@ class _Decoder:
         return body
 
     def memarg(self, data, pos: int, end: int) -> tuple[MemArg, int]:
+        """Alignment flags, memory index (multi-memory: flag bit 6) and offset (u64 with
+        memory64; the validator bounds it by the memory's address type)."""
         at = pos
-        align, pos = read_u32(data, pos, end)
-        if align >= 32:
+        flags, pos = read_u32(data, pos, end)
+        memory = 0
+        features = self.features
+        if features.multi_memory:
+            if flags >= 0x80:
+                raise MalformedError("malformed memop flags", at)
+            if flags & 0x40:
+                memory, pos = read_u32(data, pos, end)
+                flags &= 0x3F
+        elif flags >= 32:
             raise MalformedError("malformed memop flags", at)
-        offset, pos = read_u32(data, pos, end)
-        key = offset << 5 | align
+        if features.memory64:
+            offset, pos = read_leb(data, pos, end, 64, False)
+        else:
+            offset, pos = read_u32(data, pos, end)
+        if memory:
+            return MemArg(flags, offset, memory), pos
+        key = offset << 5 | flags
         ma = self.memargs.get(key)
         if ma is None:
-            ma = self.memargs[key] = MemArg(align, offset)
+            ma = self.memargs[key] = MemArg(flags, offset)
         return ma, pos
+
+    def memory_index(self, data, pos: int) -> tuple[int, int]:
+        """The memory index of memory.size/grow/fill/copy/init: a u32 with multi-memory, else
+        the zero byte."""
+        if self.features.multi_memory:
+            return read_u32(data, pos, len(data))
+        return 0, self.zero_byte(data, pos)
 
     def instrs(self, pos: int, data) -> tuple[list[Instr], int]:
         """Decode instructions from `pos` up to and including the `end` that closes the
@@ -585,12 +607,9 @@ class _Decoder:
                 out.append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
-                if align < 32:
-                    offset = data[pos + 1]
-                    if offset < 0x80:
-                        pos += 2
-                    else:
-                        offset, pos = u32(data, pos + 1, n)
+                offset = data[pos + 1]
+                if align < 32 and offset < 0x80:
+                    pos += 2
                     key = offset << 5 | align
                     ma = memargs.get(key)
                     if ma is None:
@@ -668,10 +687,12 @@ class _Decoder:
                     self.features.require("reference_types", table_at)
                 out.append(Instr_(op, (type_index, table), start))
             elif k == 12:   # K_ZERO
-                if data[pos] != 0:
-                    raise MalformedError("zero byte expected", pos)
-                pos += 1
-                out.append(Instr_(op, 0, start))
+                if data[pos] == 0:
+                    pos += 1
+                    out.append(Instr_(op, 0, start))
+                else:
+                    memory, pos = self.memory_index(data, pos)
+                    out.append(Instr_(op, memory, start))
             elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
@@ -727,15 +748,14 @@ class _Decoder:
             imm = None
         elif imm_kind is Imm.MEMORY_INIT:
             index, pos = read_u32(data, pos, n)
-            pos = self.zero_byte(data, pos)
-            imm = (index, 0)
+            memory, pos = self.memory_index(data, pos)
+            imm = (index, memory)
         elif imm_kind is Imm.MEMORY_COPY:
-            pos = self.zero_byte(data, pos)
-            pos = self.zero_byte(data, pos)
-            imm = (0, 0)
+            dst, pos = self.memory_index(data, pos)
+            src, pos = self.memory_index(data, pos)
+            imm = (dst, src)
         elif imm_kind is Imm.MEMORY:
-            pos = self.zero_byte(data, pos)
-            imm = 0
+            imm, pos = self.memory_index(data, pos)
         elif imm_kind is Imm.TABLE_INIT or imm_kind is Imm.TABLE_COPY:
             a, pos = read_u32(data, pos, n)
             b, pos = read_u32(data, pos, n)

@@ -254,6 +254,9 @@ class _BodyValidator:
             raise self.error("malformed memory immediate", ins)
         if not 0 <= memarg.memory < len(self.ctx.mems):
             raise self.error(f"unknown memory {memarg.memory}", ins)
+        if memarg.offset >> 32:
+            raise self.error("offset out of range: a 32-bit memory's offsets are below 2**32",
+                             ins)
         raise self.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
                          ins)
 
@@ -285,7 +288,7 @@ class _BodyValidator:
                 if align >= 0:
                     memarg = ins.imm
                     if (type(memarg) is not MemArg or memarg.align > align
-                            or not 0 <= memarg.memory < nmems):
+                            or not 0 <= memarg.memory < nmems or memarg.offset >> 32):
                         self.bad_memarg(memarg, align, ins)
                 if not n:
                     stack += results
@@ -906,8 +909,9 @@ def _validate_module_fields(ctx: _Context) -> None:
         features.require("reference_types")
     for mt in module.mems:
         _check_memory_type(mt)
-    if len(ctx.mems) > 1:
-        raise InvalidError("multiple memories: at most one memory is allowed")
+    if len(ctx.mems) > 1 and not features.multi_memory:
+        raise InvalidError("multiple memories: at most one memory is allowed "
+                           "(Config.wasm_multi_memory)")
 
     # Globals: initialisers see the imported globals (2.0), or every global before theirs
     # (extended constant expressions); segments see the imported ones (2.0), or all.

@@ -40,6 +40,7 @@ TRAP_CODES: dict[str, tuple[str, ...]] = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+_DEFINITION = re.compile(r"^\(module\s+definition\b")
 
 
 def wording_matches(expected: str, message: str) -> bool:
@@ -133,6 +134,8 @@ class ScriptRunner:
         if text is None:
             self._fail(category, cmd, f"harness: no ({command_type} ...) found at this line")
             return
+        if isinstance(cmd, ModuleDefinition):   # `definition` is the script's, not the module's
+            text = _DEFINITION.sub("(module", text, count=1)
         form = module_form(text)
         try:
             got = self.executor.wat2wasm(text)

@@ -247,8 +247,14 @@ class WastScript:
     def module_bytes(self, filename: str) -> bytes:
         return (self.directory / filename).read_bytes()
 
-    def module_text(self, filename: str) -> str:
-        return (self.directory / filename).read_text(encoding="utf-8")
+    def module_text(self, filename: str) -> str | bytes:
+        """A text module's source; its bytes if they are not UTF-8 (a malformed module the
+        text parser must refuse)."""
+        raw = (self.directory / filename).read_bytes()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
 
 
 # ---------------------------------------------------------------------------------- parsing

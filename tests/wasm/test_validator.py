@@ -537,7 +537,8 @@ def test_table_limits():
 def test_multiple_memories_and_tables():
     m = WasmModule(mems=[mem()])
     m.imports.append(Import("env", "m", ExternKind.MEMORY, mem()))
-    expect_invalid(m, "multiple memories", func=None)
+    expect_invalid(m, "multiple memories", func=None, features=WASM_2_0)
+    validate(m, ALL)                                    # multi-memory
     validate(WasmModule(tables=[TableType(FUNCREF, Limits(0)), TableType(EXTERNREF, Limits(0))]),
              ALL)
 
@@ -581,6 +582,19 @@ def test_global_initialisers():
     mut = Import("env", "g", ExternKind.GLOBAL, GlobalType(I32, True))
     expect_invalid(WasmModule(imports=[mut], globals=[g(I32, const("global.get", 0))]),
                    "constant expression required", func=None, offset=10)
+
+
+def test_memory_indices_of_memory_instructions():
+    two = dict(mems=[mem(), mem()])
+    validate(module(code(("i32.const", 0), ("i32.load", MemArg(2, 0, 1)), "drop",
+                         ("memory.size", 1), "drop",
+                         ("i32.const", 0), ("i32.const", 0), ("i32.const", 0),
+                         ("memory.copy", (1, 0))), **two), ALL)
+    expect_invalid(module(code(("i32.const", 0), ("i32.load", MemArg(2, 0, 2)), "drop"),
+                          **two), "unknown memory 2")
+    expect_invalid(module(code(("memory.size", 2), "drop"), **two), "unknown memory 2")
+    expect_invalid(module(code(("i32.const", 0), ("i32.load", MemArg(2, 1 << 32, 0)), "drop"),
+                          **two), "offset out of range")
 
 
 def test_extended_constant_expressions():
