@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..config import Features
-from ..errors import FeatureDisabledError, InvalidError, WasmError
+from ..errors import FeatureDisabledError, InvalidError, UnsupportedError, WasmError
 from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
 from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
@@ -458,6 +458,13 @@ def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     v.set_unreachable()
 
 
+def _h_not_yet(v: _BodyValidator, ins: Instr) -> None:
+    """Instructions of proposals polyjit decodes but does not implement yet."""
+    what = {int(Op.THROW_REF): "exception handling", int(Op.REF_AS_NON_NULL):
+            "typed function references"}[ins.op]
+    raise UnsupportedError(f"{what}: {INFO[ins.op].name}")
+
+
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
     v.pop_expect(I32, ins)
     t1 = v.pop(ins)
@@ -727,6 +734,8 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.CALL): _h_call,
     int(Op.CALL_INDIRECT): _h_call_indirect,
     int(Op.RETURN_CALL): _h_return_call,
+    int(Op.THROW_REF): _h_not_yet,
+    int(Op.REF_AS_NON_NULL): _h_not_yet,
     int(Op.RETURN_CALL_INDIRECT): _h_return_call_indirect,
     int(Op.SELECT): _h_select,
     int(Op.SELECT_T): _h_select_t,

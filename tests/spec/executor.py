@@ -34,6 +34,11 @@ class Trapped(Exception):
         self.code = code
 
 
+class Unsupported(Exception):
+    """The API refused a module as something it does not implement yet ("not supported yet"):
+    never a pass, not even where the module must be refused."""
+
+
 class Thrown(Exception):
     """A wasm exception (the exception-handling proposal) left the called function."""
 
@@ -268,13 +273,13 @@ class ApiExecutor:
         try:
             return self.ns.api.Module(self._engine(), wasm)
         except self.ns.error as e:
-            raise Rejected(str(e)) from None
+            raise _rejected(e, "") from None
 
     def wat2wasm(self, text: str) -> bytes:
         try:
             return bytes(self.ns.api.wat2wasm(text))
         except self.ns.error as e:
-            raise Rejected(f"text rejected: {e}") from None
+            raise _rejected(e, "text rejected: ") from None
 
     def compile_text(self, text: str) -> Any:
         return self.compile(self.wat2wasm(text))
@@ -364,6 +369,11 @@ class ApiExecutor:
 def _trap_message(e: BaseException) -> str:
     message = getattr(e, "message", None)
     return str(message if message is not None else e)
+
+
+def _rejected(e: BaseException, prefix: str) -> Exception:
+    message = f"{prefix}{e}"
+    return Unsupported(message) if "not supported yet" in message else Rejected(message)
 
 
 def _is_uncaught_exception(e: BaseException) -> bool:
