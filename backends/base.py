@@ -13,10 +13,13 @@ from engine.errors import InternalError
 
 
 class RegClass(enum.Enum):
-    """Register classes the allocator knows: general-purpose integer and floating point."""
+    """Register classes the allocator knows: general-purpose integer, floating point, and
+    128-bit vectors (v128; on x86_64 and aarch64 the same physical registers as FLOAT, so a
+    target lists them in both; a vector spill takes two 8-byte slots)."""
 
     INT = "int"
     FLOAT = "float"
+    VECTOR = "vector"
 
 
 @dataclass(slots=True, frozen=True)
@@ -54,7 +57,7 @@ class TargetDesc:
         raise InternalError(f"{self.name}: register {reg} belongs to no class")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class CompiledCode:
     """Machine code for a whole module: `code` bytes positioned at offset 0 and position
     independent (calls and data go through the vmctx, never an absolute address), `symbols`

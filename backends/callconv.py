@@ -1,6 +1,8 @@
 """The internal calling convention's value placement, the same rule on every target: each
 argument (or result) takes the next free register of its class from the target's
-`arg_regs` (`ret_regs`), and the rest travel in 8-byte stack slots numbered in order.
+`arg_regs` (`ret_regs`), and the rest travel in 8-byte stack slots numbered in order (a v128
+takes two consecutive slots). A target without argument registers of its own for vectors
+passes v128 values in its float registers, counted with the floats (x86_64 xmm, aarch64 v).
 Targets differ only in their register lists and where the stack area sits (their abi.py).
 Also what every target's frame records after register allocation (`FrameBase`)."""
 
@@ -16,11 +18,15 @@ from .base import RegClass, TargetDesc
 
 def reg_class(t: ValType) -> RegClass:
     """The register class of a wasm value type (references live in integer registers)."""
+    if t is ValType.V128:
+        return RegClass.VECTOR
     return RegClass.FLOAT if t in (ValType.F32, ValType.F64) else RegClass.INT
 
 
 def bits(t: ValType) -> int:
-    """Register width a value of type t uses: 32 for i32/f32, 64 otherwise."""
+    """Register width a value of type t uses: 32 for i32/f32, 128 for v128, 64 otherwise."""
+    if t is ValType.V128:
+        return 128
     return 32 if t in (ValType.I32, ValType.F32) else 64
 
 
@@ -47,18 +53,20 @@ def assign(target: TargetDesc, types: Sequence[ValType],
 def _assign(target: TargetDesc, types: tuple[ValType, ...],
             results: bool) -> tuple[tuple[ValueLoc, ...], int]:
     pools = target.ret_regs if results else target.arg_regs
-    used = {RegClass.INT: 0, RegClass.FLOAT: 0}
+    used = {RegClass.INT: 0, RegClass.FLOAT: 0, RegClass.VECTOR: 0}
     out: list[ValueLoc] = []
     nstack = 0
     for t in types:
         cls = reg_class(t)
+        if cls not in pools:
+            cls = RegClass.FLOAT            # vectors share the float argument registers
         regs = pools[cls]
         if used[cls] < len(regs):
             out.append(ValueLoc(reg=regs[used[cls]]))
             used[cls] += 1
         else:
             out.append(ValueLoc(stack=nstack))
-            nstack += 1
+            nstack += 2 if t is ValType.V128 else 1
     return tuple(out), nstack
 
 

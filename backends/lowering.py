@@ -19,8 +19,10 @@ from typing import Callable
 from engine.errors import TrapCode, UnsupportedError
 from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
+from engine.wasm.types import ValType
 
 from . import callconv
+from engine.environ import vmctx as V
 from engine.environ.helpers import Helper
 from engine.environ.module_info import ModuleInfo
 from .base import RegClass, TargetDesc, func_symbol
@@ -481,6 +483,27 @@ class LoweringBase:
         self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
         return t
 
+    def memory_def(self, index: int) -> int:
+        """A register holding the address of memory `index`'s MemoryDefinition (owned by the
+        Memory, shared by every instance using it; its length at vmctx.MEMDEF_LENGTH)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.memory_def(index)))
+        return t
+
+    def table_def(self, index: int) -> int:
+        """A register holding the address of table `index`'s TableDefinition (owned by the
+        Table: base and length at vmctx.TABLEDEF_BASE / TABLEDEF_LENGTH)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.table_def(index)))
+        return t
+
+    def store_ctx(self) -> int:
+        """A register holding the address of the store context (fuel, epoch deadline: state
+        every instance of the store shares; vmctx.STATE_*)."""
+        t = self.tmp()
+        self.load_vm(t, self.vm(V.STATE))
+        return t
+
     def r_global_get(self, inst: Inst) -> None:
         cell = self.global_cell(inst.imm)
         self.load_cell(inst.results[0], cell)
@@ -533,7 +556,8 @@ class SizedRegLowering(LoweringBase):
         self.ins(self.LOAD_PARAM, self.D(v), Imm(16 + 8 * slot), defs=[self.dst(v)])
 
     def load_result(self, v: int, slot: int) -> None:
-        self.mov(Reg(self.dst(v), 64), Mem(self.SP, 8 * slot, 64))
+        b = 128 if self.ty(v) is ValType.V128 else 64
+        self.mov(Reg(self.dst(v), b), Mem(self.SP, 8 * slot, b))
 
     def load_cell(self, v: int, cell: int) -> None:
         d = self.D(v)

@@ -10,7 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Iterable, Sequence
 
+from engine.environ.fastcalls import FastCall
 from engine.environ.module_info import ModuleInfo
+from engine.errors import UnsupportedError
+from engine.wasm.types import ValType
 from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
 
@@ -31,6 +34,8 @@ class ModuleCompiler:
     isel: ModuleType
     emit: ModuleType
     trampolines: ModuleType
+    #: the target's native fast paths for host functions (`fast_call_stubs`), if it has any
+    fastcalls: ModuleType | None = None
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
@@ -86,6 +91,8 @@ class ModuleCompiler:
         """`funcs`: IR functions with their wasm index set. `entry_sigs` / `exit_sigs`:
         (params, results) pairs that need an entry (host -> wasm) or exit (wasm -> host)
         trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
+        if self.simd_missing():
+            self._refuse_simd(funcs, (*entry_sigs, *exit_sigs))
         parts: list[str] = []
         symbols: list[str] = []
         for f in funcs:
@@ -104,14 +111,35 @@ class ModuleCompiler:
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
 
+    def simd_missing(self) -> str | None:
+        """Hook: why this backend cannot compile v128 and the SIMD opcodes (None: it can). A
+        target whose lowering, allocator moves and trampolines handle them answers None."""
+        return f"SIMD (v128) on the {self.target.name} backend"
+
+    def _refuse_simd(self, funcs: Sequence, sigs: Iterable[Sequence]) -> None:
+        """UnsupportedError if the module uses v128 anywhere (code or signatures)."""
+        v128 = ValType.V128
+        if any(v128 in f.value_types for f in funcs) or \
+                any(v128 in params or v128 in results for params, results in sigs):
+            raise UnsupportedError(self.simd_missing())
+
     def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
         """Exit trampolines for extra signatures, with their own copy of the trap stub (code
         that can be mapped on its own, e.g. for a host function of a type a module never
         declares that reaches it through a table)."""
+        if self.simd_missing():
+            self._refuse_simd((), exit_sigs)
         parts = self.common_stubs()
         symbols = [TRAP_SYMBOL]
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
+
+    def compile_fast_calls(self) -> CompiledCode | None:
+        """The target's native fast paths (engine.environ.fastcalls), one symbol per FastCall,
+        or None where it has none."""
+        if self.fastcalls is None:
+            return None
+        return self.assemble(self.fastcalls.fast_call_stubs(), [k.symbol for k in FastCall])
 
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):

@@ -447,10 +447,13 @@ class Allocator:
 
         spill_count = 0
 
+        vector = RegClass.VECTOR
+
         def spill(x: Interval) -> None:
             nonlocal spill_count
             assign[x.reg] = Slot(spill_count)
-            spill_count += 1
+            # a vector takes slots i and i + 1 (the target addresses the pair)
+            spill_count += 2 if vreg_class[x.reg] is vector else 1
 
         seq_of = self.tables.seq_of
         vreg_class = func.vreg_class

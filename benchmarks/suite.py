@@ -59,6 +59,10 @@ KERNELS: tuple[Program, ...] = (
     Program("nbody", "five-body simulation, f64 with sqrt", 300_000, 500, 10),
     Program("bytecopy", "load8_u/store8 copy of a 4 KiB buffer, n passes", 8000, 20, 2),
     Program("callind", "call_indirect over 8 functions", 6_000_000, 60_000, 1000),
+    # SIMD kernels, built from C with clang -msimd128 (kernels/simd/BUILD.md)
+    Program("bytecount", "SIMD memchr-like scan: i8x16.eq counts over 64 KiB", 20_000, 1, 1),
+    Program("saxpy", "SIMD f32x4 saxpy and dot product over 4096 floats", 50_000, 1, 1),
+    Program("blur16", "SIMD i16x8 3x3 blur of a 128 x 128 8-bit image", 10_000, 1, 1),
 )
 
 LARGE = Program(LARGE_NAME, f"generated program, {LargeSpec().functions} functions + CRC/Adler/FNV",

@@ -307,26 +307,27 @@ class Lowering(SizedRegLowering):
         t, u = self.tmp(), self.tmp()
         self.ins("ldr", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
         self.ins("ldr", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
-        self.ins("ldr", Reg(u), self.vm(V.EPOCH_DEADLINE), defs=[u])
+        c = self.store_ctx()
+        self.ins("ldr", Reg(u), Mem(c, V.STATE_EPOCH_DEADLINE, 64), defs=[u], uses=[c])
         self.ins("cmp", Reg(t), Reg(u), uses=[t, u])
         self.bcc_trap("hs", TrapCode.INTERRUPT)
 
     def fuel_charge(self, v: int) -> None:
-        """Subtract IR value v from the vmctx's fuel."""
-        t = self.tmp()
-        self.ins("ldr", Reg(t), self.vm(V.FUEL), defs=[t])
+        """Subtract IR value v from the store's fuel."""
+        t, sc = self.tmp(), self.store_ctx()
+        self.ins("ldr", Reg(t), Mem(sc, V.STATE_FUEL, 64), defs=[t], uses=[sc])
         c = self.consts.get(v)
         if c is not None and imm12(c):
             self.ins("sub", Reg(t), Reg(t), Imm(c), defs=[t], uses=[t])
         else:
             u = self.R(v, 64)
             self.ins("sub", Reg(t), Reg(t), u, defs=[t], uses=[t, u.reg])
-        self.ins("str", Reg(t), self.vm(V.FUEL), uses=[t])
+        self.ins("str", Reg(t), Mem(sc, V.STATE_FUEL, 64), uses=[t, sc])
 
     def fuel_check(self, v: int) -> None:
-        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (fuel <= v)."""
-        t = self.tmp()
-        self.ins("ldr", Reg(t), self.vm(V.FUEL), defs=[t])
+        """Trap OUT_OF_FUEL when the store's fuel minus IR value v is <= 0 (fuel <= v)."""
+        t, sc = self.tmp(), self.store_ctx()
+        self.ins("ldr", Reg(t), Mem(sc, V.STATE_FUEL, 64), defs=[t], uses=[sc])
         c = self.consts.get(v)
         if c is not None and imm12(c):
             self.ins("cmp", Reg(t), Imm(c), uses=[t])
@@ -573,7 +574,8 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.op("add", Reg(t), Reg(t), ri)
-        self.ins("ldr", Reg(n), self.vm(self.info.offsets.memory_length(imm.memory)), defs=[n])
+        mdef = self.memory_def(imm.memory)
+        self.ins("ldr", Reg(n), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[n], uses=[mdef])
         self.ins("cmp", Reg(t), Reg(n), uses=[t, n])
         self.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
@@ -602,8 +604,8 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("ldr", Reg(d.reg), self.vm(self.info.offsets.memory_length(inst.imm)),
-                 defs=[d.reg])
+        mdef = self.memory_def(inst.imm)
+        self.ins("ldr", Reg(d.reg), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg], uses=[mdef])
         self.ins("lsr", Reg(d.reg), Reg(d.reg), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------
@@ -639,13 +641,13 @@ class Lowering(SizedRegLowering):
 
     def table_entry(self, table: int, index: int) -> Mem:
         ri = self.vreg(index)
-        off = self.info.offsets
+        tdef = self.table_def(table)
         n = self.tmp()
-        self.ins("ldr", Reg(n), self.vm(off.table_length(table)), defs=[n])
+        self.ins("ldr", Reg(n), Mem(tdef, V.TABLEDEF_LENGTH, 64), defs=[n], uses=[tdef])
         self.ins("cmp", Reg(ri), Reg(n), uses=[ri, n])
         self.bcc_trap("hs", TrapCode.TABLE_OUT_OF_BOUNDS)
         t = self.tmp()
-        self.ins("ldr", Reg(t), self.vm(off.table_base(table)), defs=[t])
+        self.ins("ldr", Reg(t), Mem(tdef, V.TABLEDEF_BASE, 64), defs=[t], uses=[tdef])
         return Mem(t, 0, 64, ri, 8)
 
     def r_table_get(self, inst: Inst) -> None:
@@ -659,7 +661,8 @@ class Lowering(SizedRegLowering):
 
     def r_table_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("ldr", Reg(d.reg, 32), self.vm(self.info.offsets.table_length(inst.imm), 32),
+        tdef = self.table_def(inst.imm)
+        self.ins("ldr", Reg(d.reg, 32), Mem(tdef, V.TABLEDEF_LENGTH, 32), uses=[tdef],
                  defs=[d.reg])
 
     # -- runtime helpers ------------------------------------------------------------------------

@@ -206,24 +206,24 @@ class Lowering(LoweringBase):
         t, u = self.tmp(), self.tmp()
         self.load("ld", t, self.vm(V.EPOCH_PTR))
         self.load("ld", t, Mem(t, 0))
-        self.load("ld", u, self.vm(V.EPOCH_DEADLINE))
+        self.load("ld", u, Mem(self.store_ctx(), V.STATE_EPOCH_DEADLINE))
         self.branch_trap("bgeu", t, u, TrapCode.INTERRUPT)
 
     def fuel_charge(self, v: int) -> None:
-        """Subtract IR value v from the vmctx's fuel."""
-        t = self.tmp()
-        self.load("ld", t, self.vm(V.FUEL))
+        """Subtract IR value v from the store's fuel."""
+        t, sc = self.tmp(), self.store_ctx()
+        self.load("ld", t, Mem(sc, V.STATE_FUEL))
         c = self.consts.get(v)
         if c is not None and fits12(-c):
             self.op2("addi", t, t, Imm(-c))
         else:
             self.op3("sub", t, t, self.vreg(v))
-        self.store("sd", t, self.vm(V.FUEL))
+        self.store("sd", t, Mem(sc, V.STATE_FUEL))
 
     def fuel_check(self, v: int) -> None:
-        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (v >= fuel)."""
+        """Trap OUT_OF_FUEL when the store's fuel minus IR value v is <= 0 (v >= fuel)."""
         t = self.tmp()
-        self.load("ld", t, self.vm(V.FUEL))
+        self.load("ld", t, Mem(self.store_ctx(), V.STATE_FUEL))
         self.branch_trap("bge", self.vreg(v), t, TrapCode.OUT_OF_FUEL)
 
     def value_from_reg(self, v: int, reg: int) -> None:
@@ -551,7 +551,7 @@ class Lowering(LoweringBase):
             self.li(t, end)
             self.op3("add", t, t, z)
         n = self.tmp()
-        self.load("ld", n, self.vm(self.info.offsets.memory_length(imm.memory)))
+        self.load("ld", n, Mem(self.memory_def(imm.memory), V.MEMDEF_LENGTH))
         self.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -578,7 +578,7 @@ class Lowering(LoweringBase):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.dst(inst.results[0])
-        self.load("ld", d, self.vm(self.info.offsets.memory_length(inst.imm)))
+        self.load("ld", d, Mem(self.memory_def(inst.imm), V.MEMDEF_LENGTH))
         self.op2("srli", d, d, Imm(16))
 
     # -- globals --------------------------------------------------------------------------------
@@ -613,12 +613,12 @@ class Lowering(LoweringBase):
 
     def table_entry(self, table: int, index: int) -> Mem:
         z = self.zext(index)
-        off = self.info.offsets
+        tdef = self.table_def(table)
         n = self.tmp()
-        self.load("ld", n, self.vm(off.table_length(table)))
+        self.load("ld", n, Mem(tdef, V.TABLEDEF_LENGTH))
         self.branch_trap("bgeu", z, n, TrapCode.TABLE_OUT_OF_BOUNDS)
         t = self.tmp()
-        self.load("ld", t, self.vm(off.table_base(table)))
+        self.load("ld", t, Mem(tdef, V.TABLEDEF_BASE))
         u = self.tmp()
         self.op2("slli", u, z, Imm(3))
         self.op3("add", t, t, u)
@@ -634,7 +634,7 @@ class Lowering(LoweringBase):
 
     def r_table_size(self, inst: Inst) -> None:
         self.load("lw", self.dst(inst.results[0]),
-                  self.vm(self.info.offsets.table_length(inst.imm)))
+                  Mem(self.table_def(inst.imm), V.TABLEDEF_LENGTH))
 
     # -- runtime helpers ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import functools
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
-from . import emit, isel, trampolines
+from . import emit, fastcalls, isel, trampolines
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -47,6 +47,7 @@ class X86_64Backend(ModuleCompiler):
     isel = isel
     emit = emit
     trampolines = trampolines
+    fastcalls = fastcalls
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
@@ -54,6 +55,11 @@ class X86_64Backend(ModuleCompiler):
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
         return EMULATOR_FEATURES if emulated else host_features()
+
+    def simd_missing(self) -> str | None:
+        """v128 and the SIMD opcodes need SSE4.1 (isel_simd.py). The code's features are
+        recorded in its artifact, so SIMD code never runs on a CPU without them."""
+        return None if "sse4.1" in self.features else "SIMD (v128) on x86_64 without SSE4.1"
 
     def new_lowering(self, func, info: ModuleInfo) -> isel.Lowering:
         return isel.Lowering(func, info, self.features)

@@ -18,10 +18,12 @@ from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from .abi import Frame
+from .isel_simd import VConst
 from .target import CALLEE_SAVED, REG_NAMES, reg_name
 from .trampolines import EPOCH_SLOW
 
-_SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ", 0: ""}
+_SIZE = {8: "byte ptr ", 16: "word ptr ", 32: "dword ptr ", 64: "qword ptr ",
+         128: "xmmword ptr ", 0: ""}
 _F32_2_63 = 0x5F000000
 _F64_2_63 = 0x43E0000000000000
 _F32_2_64 = 0x5F800000
@@ -53,6 +55,12 @@ class SpillMoves:
         f = cls == RegClass.FLOAT
         if isinstance(dst, Slot) and isinstance(src, Slot):
             return self.move(tmp, src, cls, tmp) + self.move(dst, tmp, cls, tmp)
+        if cls == RegClass.VECTOR:
+            if isinstance(dst, Slot):
+                return [MInst("@vspill", [dst, Reg(src, 128)])]
+            if isinstance(src, Slot):
+                return [MInst("@vreload", [Reg(dst, 128), src])]
+            return [MInst("movaps", [Reg(dst), Reg(src)])]
         if isinstance(dst, Slot):
             return [MInst("movsd" if f else "mov", [dst, Reg(src)])]
         if isinstance(src, Slot):
@@ -90,7 +98,27 @@ class FunctionEmitter(EmitterBase):
         if isinstance(o, Slot):
             off = self.frame.spill_offset(o.index)
             return f"qword ptr [rbp - {-off}]"
+        if t is VConst:
+            return f"xmmword ptr [rip + {self.pool_label(o.value)}]"
         return str(o)
+
+    def pool_label(self, value: int) -> str:
+        """The label of a 128-bit constant in this function's pool (added on first use)."""
+        pool = self.pool
+        label = pool.get(value)
+        if label is None:
+            label = pool[value] = f"{self.mf.name}_vc{len(pool)}"
+        return label
+
+    def pool_lines(self) -> list[str]:
+        """The constant pool after the function's code: 16-byte aligned entries."""
+        pool = self.pool
+        if not pool:
+            return []
+        lines = [".p2align 4"]
+        for value, label in pool.items():
+            lines += [f"{label}:", f".quad {value & 0xFFFFFFFFFFFFFFFF:#x}", f".quad {value >> 64:#x}"]
+        return lines
 
     def render(self) -> list[str]:
         mf, fr = self.mf, self.frame
@@ -100,6 +128,8 @@ class FunctionEmitter(EmitterBase):
         self.lines.append(".p2align 4")
         self.lines.append(f"{name}:")
         self.frameless = _frameless(mf, fr)
+        #: the function's 128-bit constants (value -> label), placed after its code
+        self.pool: dict[int, str] = {}
         # the stack check compares the rsp the whole frame will leave (saved rbp, callee-saved
         # registers, locals) with the limit, before the frame's first store: a frame larger
         # than the room below the limit traps instead of writing past it. r11 is scratch and
@@ -125,6 +155,7 @@ class FunctionEmitter(EmitterBase):
         self.body()
         self.trap_stubs()
         self.lines += self.epoch_paths
+        self.lines += self.pool_lines()
         return self.lines
 
     def p_epoch_slow(self, i: MInst) -> None:
@@ -209,12 +240,28 @@ class FunctionEmitter(EmitterBase):
 
     def p_load_rbp(self, i: MInst) -> None:
         d, off = i.operands
+        if d.bits == 128:
+            self.out(f"movdqu {reg_name(d.reg)}, xmmword ptr [rbp + {off.value}]")
+            return
         mv = "movsd" if d.reg >= 16 else "mov"
         self.out(f"{mv} {reg_name(d.reg, 64)}, qword ptr [rbp + {off.value}]")
 
     def p_store_rbp(self, i: MInst) -> None:
         off, v, mv = i.operands
-        self.out(f"{mv} qword ptr [rbp + {off.value}], {reg_name(v.reg, 64)}")
+        size = "xmmword" if mv == "movdqu" else "qword"
+        self.out(f"{mv} {size} ptr [rbp + {off.value}], {reg_name(v.reg, 64)}")
+
+    def vslot(self, slot: Slot) -> str:
+        """A vector spill slot: slots i and i + 1, addressed from the lower one."""
+        return f"xmmword ptr [rbp - {-self.frame.spill_offset(slot.index + 1)}]"
+
+    def p_vspill(self, i: MInst) -> None:
+        slot, v = i.operands
+        self.out(f"movdqu {self.vslot(slot)}, {reg_name(v.reg)}")
+
+    def p_vreload(self, i: MInst) -> None:
+        d, slot = i.operands
+        self.out(f"movdqu {reg_name(d.reg)}, {self.vslot(slot)}")
 
     def p_call(self, i: MInst) -> None:
         self.out(f"call {self.op(i.operands[0])}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Callable
 
 from engine.errors import TrapCode
-from engine.ir.ir import (F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode)
+from engine.ir.ir import (F32, F64, I32, I64, V128, FloatCC, Function, Inst, IntCC, Opcode)
 from engine.environ import vmctx as V
 
 from engine.environ.helpers import HELPER_INDEX, Helper
@@ -28,7 +28,7 @@ from ..base import RegClass
 from ..lowering import SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg, tuple_new
-from . import abi
+from . import abi, isel_simd
 from .target import (CALLER_SAVED, HEAP, RAX, RCX, RDI, RDX, RSI, RSP, R8, R9, TARGET,
                      VMCTX)
 
@@ -46,7 +46,7 @@ _FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV
 _ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 3}
 
 
-_INT, _FLOAT = RegClass.INT, RegClass.FLOAT
+_INT, _FLOAT, _VEC = RegClass.INT, RegClass.FLOAT, RegClass.VECTOR
 #: MInst's default clobber set, for positional construction in hot paths
 _NO_REGS: frozenset[int] = frozenset()
 
@@ -82,11 +82,11 @@ class Lowering(SizedRegLowering):
 
     def bits(self, v: int) -> int:
         t = self.f.value_types[v]
-        return 32 if t is I32 or t is F32 else 64
+        return 32 if t is I32 or t is F32 else 128 if t is V128 else 64
 
     def cls(self, v: int) -> RegClass:
         t = self.f.value_types[v]
-        return _FLOAT if t is F64 or t is F32 else _INT
+        return _FLOAT if t is F64 or t is F32 else _VEC if t is V128 else _INT
 
     def R(self, v: int) -> Reg:
         t = self.f.value_types[v]
@@ -95,15 +95,17 @@ class Lowering(SizedRegLowering):
         else:
             r = self.vmap.get(v)
             if r is None:
-                r = self.vmap[v] = self.mf.new_vreg(_FLOAT if t is F64 or t is F32 else _INT)
-        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 64))
+                r = self.vmap[v] = self.mf.new_vreg(
+                    _FLOAT if t is F64 or t is F32 else _VEC if t is V128 else _INT)
+        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 128 if t is V128 else 64))
 
     def D(self, v: int) -> Reg:
         t = self.f.value_types[v]
         r = self.vmap.get(v)
         if r is None:
-            r = self.vmap[v] = self.mf.new_vreg(_FLOAT if t is F64 or t is F32 else _INT)
-        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 64))
+            r = self.vmap[v] = self.mf.new_vreg(
+                _FLOAT if t is F64 or t is F32 else _VEC if t is V128 else _INT)
+        return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 128 if t is V128 else 64))
 
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
@@ -132,7 +134,7 @@ class Lowering(SizedRegLowering):
         t = type(s)
         if t is Reg:
             r = d[0]
-            if (self.mf.vreg_class[r] is _FLOAT) if r >= 256 else 16 <= r < 32:
+            if (self.mf.vreg_class[r] is not _INT) if r >= 256 else 16 <= r < 32:
                 i = MInst("movaps", [d, s], [d.reg], [s.reg], _NO_REGS, (), True)  # is_move
             else:
                 if d.bits == 64 or s.bits == 64:
@@ -147,15 +149,23 @@ class Lowering(SizedRegLowering):
         elif t is Imm:
             self.ins("mov", d, s, defs=[d.reg])
         else:
-            op = ("movss" if d.bits == 32 else "movsd") if self._is_float(d.reg) else "mov"
+            op = ("movss" if d.bits == 32 else "movdqu" if d.bits == 128 else "movsd") \
+                if self._is_float(d.reg) else "mov"
             self.ins(op, d, s, defs=[d.reg], uses=_regs_of(s))
 
     def _is_float(self, r: int) -> bool:
+        """Whether r is an xmm register (a float or a vector)."""
         if r >= 256:
-            return self.mf.vreg_class[r] is _FLOAT
+            return self.mf.vreg_class[r] is not _INT
         return 16 <= r < 32
 
+    def plan(self, reachable) -> None:
+        isel_simd.plan(self)
+
     def materialize(self, r: int, ty, value: int) -> None:
+        if ty is V128:
+            isel_simd.const(self, value, Reg(r, 128))
+            return
         if ty in (F32, F64):
             if value == 0:
                 self.ins("xorps", Reg(r), Reg(r), defs=[r])
@@ -191,7 +201,8 @@ class Lowering(SizedRegLowering):
         t = self.tmp()
         self.ins("mov", Reg(t), self.vm(V.EPOCH_PTR), defs=[t])
         self.ins("mov", Reg(t), Mem(t, 0, 64), defs=[t], uses=[t])
-        self.ins("cmp", Reg(t), self.vm(V.EPOCH_DEADLINE), uses=[t])
+        u = self.store_ctx()
+        self.ins("cmp", Reg(t), Mem(u, V.STATE_EPOCH_DEADLINE, 64), uses=[t, u])
         # deadline reached (or zeroed by a signal): an out-of-line call of helper EPOCH that
         # preserves every register (see emit.p_epoch_slow), then trap or go on
         self.ins("@epoch_slow")
@@ -204,14 +215,16 @@ class Lowering(SizedRegLowering):
         return r, [r.reg]
 
     def fuel_charge(self, v: int) -> None:
-        """Subtract IR value v from the vmctx's fuel."""
+        """Subtract IR value v from the store's fuel."""
         src, uses = self._fuel_operand(v)
-        self.ins("sub", self.vm(V.FUEL), src, uses=uses)
+        u = self.store_ctx()
+        self.ins("sub", Mem(u, V.STATE_FUEL, 64), src, uses=[*uses, u])
 
     def fuel_check(self, v: int) -> None:
-        """Trap OUT_OF_FUEL when the vmctx's fuel minus IR value v is <= 0 (fuel <= v)."""
+        """Trap OUT_OF_FUEL when the store's fuel minus IR value v is <= 0 (fuel <= v)."""
         src, uses = self._fuel_operand(v)
-        self.ins("cmp", self.vm(V.FUEL), src, uses=uses)
+        u = self.store_ctx()
+        self.ins("cmp", Mem(u, V.STATE_FUEL, 64), src, uses=[*uses, u])
         self.jcc_trap("le", TrapCode.OUT_OF_FUEL)
 
     # -- fusion ---------------------------------------------------------------------------------
@@ -607,10 +620,11 @@ class Lowering(SizedRegLowering):
         imm = inst.imm
         ri = self.vreg(inst.args[0])
         end = imm.offset + imm.size
-        length = self.vm(self.info.offsets.memory_length(imm.memory))
+        mdef = self.memory_def(imm.memory)
+        length = Mem(mdef, V.MEMDEF_LENGTH, 64)
         if end == 1:
             # index + 1 > length  <=>  index >= length (no temporary, one instruction less)
-            self.ins("cmp", Reg(ri), length, uses=[ri])
+            self.ins("cmp", Reg(ri), length, uses=[ri, mdef])
             self.jcc_trap("ae", TrapCode.MEMORY_OUT_OF_BOUNDS)
             return
         t = self.tmp()
@@ -619,7 +633,7 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
-        self.ins("cmp", Reg(t), length, uses=[t])
+        self.ins("cmp", Reg(t), length, uses=[t, mdef])
         self.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -661,8 +675,9 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("mov", Reg(d.reg, 64), self.vm(self.info.offsets.memory_length(inst.imm)),
-                 defs=[d.reg])
+        mdef = self.memory_def(inst.imm)
+        self.ins("mov", Reg(d.reg, 64), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg],
+                 uses=[mdef])
         self.ins("shr", Reg(d.reg, 64), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------
@@ -672,7 +687,9 @@ class Lowering(SizedRegLowering):
 
     def store_cell(self, v: int, cell: int) -> None:
         rv = self.R(v)
-        if self.cls(v) == RegClass.FLOAT:
+        if rv.bits == 128:
+            self.ins("movdqu", Mem(cell, 0, 128), rv, uses=[cell, rv.reg])
+        elif self.cls(v) == RegClass.FLOAT:
             self.ins("movss" if rv.bits == 32 else "movsd", Mem(cell, 0, rv.bits), rv,
                      uses=[cell, rv.reg])
         else:
@@ -696,11 +713,11 @@ class Lowering(SizedRegLowering):
 
     def table_entry(self, table: int, index: int) -> Mem:
         ri = self.vreg(index)
-        off = self.info.offsets
-        self.ins("cmp", Reg(ri, 64), self.vm(off.table_length(table)), uses=[ri])
+        tdef = self.table_def(table)
+        self.ins("cmp", Reg(ri, 64), Mem(tdef, V.TABLEDEF_LENGTH, 64), uses=[ri, tdef])
         self.jcc_trap("ae", TrapCode.TABLE_OUT_OF_BOUNDS)
         t = self.tmp()
-        self.ins("mov", Reg(t), self.vm(off.table_base(table)), defs=[t])
+        self.ins("mov", Reg(t), Mem(tdef, V.TABLEDEF_BASE, 64), defs=[t], uses=[tdef])
         return Mem(t, 0, 64, ri, 8)
 
     def r_table_get(self, inst: Inst) -> None:
@@ -715,8 +732,9 @@ class Lowering(SizedRegLowering):
 
     def r_table_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        self.ins("mov", Reg(d.reg, 32), self.vm(self.info.offsets.table_length(inst.imm), 32),
-                 defs=[d.reg])
+        tdef = self.table_def(inst.imm)
+        self.ins("mov", Reg(d.reg, 32), Mem(tdef, V.TABLEDEF_LENGTH, 32), defs=[d.reg],
+                 uses=[tdef])
 
     # -- runtime helpers ------------------------------------------------------------------------
 
@@ -761,12 +779,16 @@ class Lowering(SizedRegLowering):
 
     def store_arg(self, v: int, slot: int) -> None:
         ra = self.R(v)
+        if ra.bits == 128:
+            self.ins("movdqu", Mem(RSP, 8 * slot, 128), ra, uses=[ra.reg])
+            return
         op = "movsd" if self.cls(v) == RegClass.FLOAT else "mov"
         self.ins(op, Mem(RSP, 8 * slot, 64), Reg(ra.reg, 64), uses=[ra.reg])
 
     def store_return(self, v: int, slot: int) -> None:
         ra = self.R(v)
-        op = "movsd" if self.cls(v) == RegClass.FLOAT else "mov"
+        op = "movsd" if self.cls(v) == RegClass.FLOAT else \
+            "movdqu" if self.cls(v) == RegClass.VECTOR else "mov"
         self.ins("@store_rbp", Imm(16 + 8 * slot), Reg(ra.reg, 64), op, uses=[ra.reg])
 
     def callee_ref(self, imm, index: int) -> int:
@@ -808,6 +830,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FABS: Lowering.r_fabs, _O.FNEG: Lowering.r_fneg, _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
+    **isel_simd.rules(),
 }
 
 Lowering.set_rules(_RULES, fusable=(_O.LOAD, _O.ICMP, _O.EQZ))

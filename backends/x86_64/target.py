@@ -3,7 +3,8 @@
 Pinned: rsp (stack), rbp (frame pointer), r15 (the vmctx of the running instance), r14 (base
 of linear memory 0, reloaded after calls and memory.grow). Scratch (never allocated): r10, r11,
 xmm14, xmm15. Arguments and results follow the System V registers, so runtime helpers (C
-functions) and wasm functions clobber the same set.
+functions) and wasm functions clobber the same set. v128 values (class VECTOR) live in the
+same xmm registers as floats and travel in the float argument registers.
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ TARGET = TargetDesc(
     allocatable={
         RegClass.INT: (RAX, RCX, RDX, RSI, RDI, R8, R9, RBX, R12, R13),
         RegClass.FLOAT: XMM[:14],
+        RegClass.VECTOR: XMM[:14],
     },
     caller_saved=CALLER_SAVED,
     callee_saved=CALLEE_SAVED,
-    scratch={RegClass.INT: (R10, R11), RegClass.FLOAT: (XMM[14], XMM[15])},
+    scratch={RegClass.INT: (R10, R11), RegClass.FLOAT: (XMM[14], XMM[15]),
+             RegClass.VECTOR: (XMM[14], XMM[15])},
     arg_regs={RegClass.INT: (RDI, RSI, RDX, RCX, R8, R9), RegClass.FLOAT: XMM[:8]},
     ret_regs={RegClass.INT: (RAX, RDX), RegClass.FLOAT: (XMM[0], XMM[1])},
 )

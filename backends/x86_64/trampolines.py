@@ -2,7 +2,8 @@
 trampolines (C ABI -> internal convention) and exit trampolines (internal -> host callback).
 
 Entry trampoline, C signature ``int entry(vmctx, code, buf)``: loads the arguments from
-`buf` (8 bytes per value, f32 in the low half), calls `code` with vmctx in r15, stores the results
+`buf` (8 bytes per value, f32 in the low half, 16 for a v128), calls `code` with vmctx in r15,
+stores the results
 back into `buf` from offset 0, returns 0; a trap returns 1 with the code in ExecState.trap_code.
 Frame (rbp-relative): -8..-40 rbx r12 r13 r14 r15, -48 previous ExecState.entry_sp, -56 buf,
 -64 ExecState pointer. ExecState.entry_sp holds the trampoline's rbp while wasm code runs.
@@ -20,6 +21,7 @@ from __future__ import annotations
 from engine.environ.helpers import HELPER_INDEX, Helper
 from ..base import TRAP_SYMBOL
 from engine.environ import vmctx as V
+from engine.wasm.types import ValType
 from . import abi
 from .target import reg_name
 
@@ -72,17 +74,36 @@ def common_stubs() -> list[str]:
     ]
 
 
-def _mov_in(loc_reg: int, src: str) -> str:
+def _mov_in(loc_reg: int, src: str, t=None) -> str:
+    if t is ValType.V128:
+        return f"  movdqu {reg_name(loc_reg)}, xmmword ptr {src}"
     return f"  {'movsd' if loc_reg >= 16 else 'mov'} {reg_name(loc_reg)}, qword ptr {src}"
 
 
-def _mov_out(dst: str, loc_reg: int) -> str:
+def _mov_out(dst: str, loc_reg: int, t=None) -> str:
+    if t is ValType.V128:
+        return f"  movdqu xmmword ptr {dst}, {reg_name(loc_reg)}"
     return f"  {'movsd' if loc_reg >= 16 else 'mov'} qword ptr {dst}, {reg_name(loc_reg)}"
+
+
+def buffer_offsets(types) -> list[int]:
+    """Byte offset of each value in an argument/result buffer (8 bytes each, 16 for v128)."""
+    out, pos = [], 0
+    for t in types:
+        out.append(pos)
+        pos += 16 if t is ValType.V128 else 8
+    return out
+
+
+def _words(t) -> range:
+    """The 8-byte words of one value (two for a v128)."""
+    return range(2 if t is ValType.V128 else 1)
 
 
 def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
     plocs, pstack = abi.assign(params)
     rlocs, rstack = abi.assign(results, results=True)
+    poff, roff = buffer_offsets(params), buffer_offsets(results)
     out_bytes = 8 * max(pstack, rstack)
     out_bytes += out_bytes % 16
     lines = [f"{name}:", "  push rbp", "  mov rbp, rsp",
@@ -99,18 +120,20 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
     lines += ["  mov r11, rsi", "  mov r10, rdx"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:
-            lines += [f"  mov rax, qword ptr [r10 + {8 * i}]",
-                      f"  mov qword ptr [rsp + {8 * loc.stack}], rax"]
+            for w in _words(params[i]):
+                lines += [f"  mov rax, qword ptr [r10 + {poff[i] + 8 * w}]",
+                          f"  mov qword ptr [rsp + {8 * (loc.stack + w)}], rax"]
     for i, loc in enumerate(plocs):
         if loc.reg is not None:
-            lines.append(_mov_in(loc.reg, f"[r10 + {8 * i}]"))
+            lines.append(_mov_in(loc.reg, f"[r10 + {poff[i]}]", params[i]))
     lines += ["  call r11", "  mov r10, qword ptr [rbp - 56]"]
     for i, loc in enumerate(rlocs):
         if loc.reg is not None:
-            lines.append(_mov_out(f"[r10 + {8 * i}]", loc.reg))
+            lines.append(_mov_out(f"[r10 + {roff[i]}]", loc.reg, results[i]))
         else:
-            lines += [f"  mov r11, qword ptr [rsp + {8 * loc.stack}]",
-                      f"  mov qword ptr [r10 + {8 * i}], r11"]
+            for w in _words(results[i]):
+                lines += [f"  mov r11, qword ptr [rsp + {8 * (loc.stack + w)}]",
+                          f"  mov qword ptr [r10 + {roff[i] + 8 * w}], r11"]
     lines += ["  xor eax, eax", f"  jmp {ENTRY_RETURN}"]
     return lines
 
@@ -118,26 +141,29 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
 def exit_trampoline(name: str, params, results) -> list[str]:
     plocs, _ = abi.assign(params)
     rlocs, _ = abi.assign(results, results=True)
-    n = max(len(params), len(results), 1)
+    poff, roff = buffer_offsets(params), buffer_offsets(results)
+    n = max(sum(map(len, map(_words, params))), sum(map(len, map(_words, results))), 1)
     size = 8 * n + (8 * n) % 16
     lines = [f"{name}:", "  push rbp", "  mov rbp, rsp", f"  sub rsp, {size}"]
     for i, loc in enumerate(plocs):
         if loc.reg is not None:
-            lines.append(_mov_out(f"[rsp + {8 * i}]", loc.reg))
+            lines.append(_mov_out(f"[rsp + {poff[i]}]", loc.reg, params[i]))
         else:
-            lines += [f"  mov r11, qword ptr [rbp + {16 + 8 * loc.stack}]",
-                      f"  mov qword ptr [rsp + {8 * i}], r11"]
+            for w in _words(params[i]):
+                lines += [f"  mov r11, qword ptr [rbp + {16 + 8 * (loc.stack + w)}]",
+                          f"  mov qword ptr [rsp + {poff[i] + 8 * w}], r11"]
     lines += ["  mov rdi, r15", "  mov rsi, rsp",
               f"  mov rax, qword ptr [r15 + {V.HOSTCTX_HELPERS}]",
               f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.HOST_CALL]}]",
               "  test eax, eax", f"  jne {name}_trap"]
     for i, loc in enumerate(rlocs):
         if loc.stack is not None:
-            lines += [f"  mov r11, qword ptr [rsp + {8 * i}]",
-                      f"  mov qword ptr [rbp + {16 + 8 * loc.stack}], r11"]
+            for w in _words(results[i]):
+                lines += [f"  mov r11, qword ptr [rsp + {roff[i] + 8 * w}]",
+                          f"  mov qword ptr [rbp + {16 + 8 * (loc.stack + w)}], r11"]
     for i, loc in enumerate(rlocs):
         if loc.reg is not None:
-            lines.append(_mov_in(loc.reg, f"[rsp + {8 * i}]"))
+            lines.append(_mov_in(loc.reg, f"[rsp + {roff[i]}]", results[i]))
     lines += ["  leave", "  ret", f"{name}_trap:", "  lea esi, [rax - 1]", "  xor edx, edx",
               f"  jmp {TRAP}"]
     return lines

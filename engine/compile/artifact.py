@@ -9,7 +9,7 @@ Layout (little endian):
     format version   u32
     payload length   u64
     payload          fields, each a u32 byte length then its bytes, in this order:
-                       polyjit version (utf-8), target (utf-8), ISA features (utf-8, comma
+                       polyjit build id (utf-8, engine.compile.build), target (utf-8), ISA features (utf-8, comma
                        separated, sorted), code settings (utf-8 JSON, sorted keys), settings
                        fingerprint (32 bytes, sha256 of the code-settings JSON), wasm (the
                        module's binary), code (machine code), symbols
@@ -32,12 +32,12 @@ from ..errors import IncompatibleArtifactError, WasmError
 from ..wasm.decoder import decode
 from ..wasm.module import WasmModule
 from ..wasm.validator import validate
+from .build import build_id
 from .registry import cpu_features
 
 MAGIC = b"\x00polyjit"
 #: 2: the relocation field of version 1 is gone (code is position independent)
 FORMAT_VERSION = 2
-POLYJIT_VERSION = "0.1.0"
 _HEADER = struct.Struct("<8sIQ")
 _CHECKSUM_SIZE = 32
 #: the code-settings JSON is a flat object of a few booleans; anything longer is damage
@@ -76,7 +76,7 @@ def _settings_json(settings: dict[str, bool]) -> bytes:
 def encode(settings: Settings, wasm: bytes, compiled: CompiledCode) -> bytes:
     """The artifact for `compiled`, the machine code of module binary `wasm` under `settings`."""
     code_settings = settings.code_settings()
-    fields = [POLYJIT_VERSION.encode(), compiled.target.encode(),
+    fields = [build_id().encode(), compiled.target.encode(),
               ",".join(sorted(compiled.features)).encode(), _settings_json(code_settings),
               fingerprint(code_settings), bytes(wasm), bytes(compiled.code),
               _encode_symbols(compiled.symbols)]
@@ -210,10 +210,10 @@ def _decode_symbols(r: _Reader, code_len: int) -> dict[str, int]:
 def check_compatible(art: Artifact, settings: Settings) -> None:
     """Every field against an engine's settings; IncompatibleArtifactError names the first
     mismatch."""
-    if art.polyjit_version != POLYJIT_VERSION:
+    if art.polyjit_version != build_id():
         raise IncompatibleArtifactError(f"polyjit version: artifact made by polyjit "
                                         f"{art.polyjit_version}, but this is polyjit "
-                                        f"{POLYJIT_VERSION}")
+                                        f"{build_id()}")
     if settings.strategy != "compiler":
         raise IncompatibleArtifactError("strategy: artifacts hold machine code, but this engine "
                                         "uses the interpreter (Config.strategy='interpreter')")

@@ -29,6 +29,7 @@ import tempfile
 from backends.base import CompiledCode
 from ..config import Settings
 from . import artifact
+from .build import build_id
 
 #: File name suffix of cache entries.
 SUFFIX = ".pjc"
@@ -39,7 +40,7 @@ MAX_ENTRY_BYTES = 1 << 30
 def cache_key(settings: Settings, wasm: bytes, features: frozenset[str]) -> str:
     """The hex sha256 naming the entry for module binary `wasm` compiled by a backend that may
     use ISA `features`, under the target and code settings of `settings`."""
-    head = json.dumps({"version": artifact.POLYJIT_VERSION, "target": settings.target,
+    head = json.dumps({"version": build_id(), "target": settings.target,
                        "emulated": bool(settings.emulate), "features": sorted(features),
                        "settings": settings.code_settings()},
                       sort_keys=True, separators=(",", ":")).encode()

@@ -1,27 +1,40 @@
 """The vmctx layout: the offsets of every field generated code reads, computed once per module
 and shared by all backends and the runtime (the role of wasmtime's VMOffsets).
 
+Everything generated code reads is machine state the runtime objects own; nothing is copied
+in or out around calls (see engine/exec/compiled.py for the boundary):
+
 Fixed header (8-byte slots):
-  0  state        pointer to the ExecState shared by all instances of a store (see below)
-  8  stack_limit  lowest stack address wasm code may use; prologues trap below it
- 16  helpers      pointer to the runtime-helper table (backends.base.Helper order, 8 bytes each)
+  0  state        pointer to the store context shared by every instance of the store (below)
+  8  stack_limit  lowest stack address wasm code may use; prologues trap below it (the same
+                  value in every vmctx of a store: set on entry when it changes)
+ 16  helpers      pointer to the runtime-helper table (engine.environ.helpers order, 8 bytes each)
  24  epoch_ptr    pointer to the engine's epoch counter (u64)
- 32  epoch_deadline (u64)
- 40  fuel         remaining fuel (i64; out of fuel when it becomes negative)
+ 32  reserved
+ 40  reserved
  48  funcrefs     pointer to this instance's FuncRef records, one per function index
  56  reserved
-Then, in order: per memory (base, length in bytes) 16 bytes; per global a pointer to its 16-byte
-cell; per table (base, length in elements) 16 bytes, base pointing at 8-byte entries, each null
-or a pointer to a FuncRef record; per imported function (code, vmctx) 16 bytes; per type index
-the signature id (8 bytes; structurally equal types share an id).
+Then, in order: per memory (base, definition pointer) 16 bytes: the base never changes for the
+memory's life, the definition (MemoryDefinition, owned by the Memory) holds the current length;
+per global a pointer to its 16-byte cell (owned by the Global); per table a pointer to its
+TableDefinition (owned by the Table); per imported function (code, vmctx) 16 bytes; per type
+index the signature id (8 bytes; structurally equal types share an id).
 
-ExecState (shared, 32 bytes): entry_sp, trap_code, trap_pc, reserved. The entry trampoline
-saves its stack pointer in entry_sp (restoring the previous value on return, so host -> wasm ->
-host -> wasm nests); the trap stub writes trap_code/trap_pc and unwinds to entry_sp.
+Store context (one per store, 48 bytes): entry_sp, trap_code, trap_pc, fuel (i64; out of fuel
+when it becomes negative), epoch_deadline, reserved. The entry trampoline saves its stack
+pointer in entry_sp (restoring the previous value on return, so host -> wasm -> host -> wasm
+nests); the trap stub writes trap_code/trap_pc and unwinds to entry_sp. Fuel and the epoch
+deadline are store-wide: a call into another instance of the store charges the same fuel.
 
-FuncRef record (24 bytes): code pointer, callee vmctx, signature id. A host function's "vmctx"
-is a HostCtx: state pointer at offset 0 and helper table at 16 (the same places as in a vmctx),
-the host function id at 8.
+MemoryDefinition (16 bytes): base, length in bytes. TableDefinition (16 bytes): base (8-byte
+entries, each 0 or a FuncRef record address for funcref, 0 or an externref handle), length in
+elements; growth may move the entries and updates base.
+
+FuncRef record (24 bytes): code pointer, callee vmctx, signature id. For a function of another
+instance of the same store the record (and an import slot) holds that instance's code and vmctx:
+such calls never leave machine code. A host function's "vmctx" is a HostCtx: the store context
+pointer at offset 0 and the helper table at 16 (the same places as in a vmctx), the host
+function's id at 8; its code is the exit trampoline of its signature.
 """
 
 from __future__ import annotations
@@ -34,15 +47,23 @@ STATE = 0
 STACK_LIMIT = 8
 HELPERS = 16
 EPOCH_PTR = 24
-EPOCH_DEADLINE = 32
-FUEL = 40
 FUNCREFS = 48
 HEADER_SIZE = 64
 
 STATE_ENTRY_SP = 0
 STATE_TRAP_CODE = 8
 STATE_TRAP_PC = 16
-STATE_SIZE = 32
+STATE_FUEL = 24
+STATE_EPOCH_DEADLINE = 32
+STATE_SIZE = 48
+
+MEMDEF_BASE = 0
+MEMDEF_LENGTH = 8
+MEMDEF_SIZE = 16
+
+TABLEDEF_BASE = 0
+TABLEDEF_LENGTH = 8
+TABLEDEF_SIZE = 16
 
 FUNCREF_CODE = 0
 FUNCREF_VMCTX = 8
@@ -74,7 +95,9 @@ class VMOffsets:
     def memory_base(self, i: int) -> int:
         return HEADER_SIZE + 16 * i
 
-    def memory_length(self, i: int) -> int:
+    def memory_def(self, i: int) -> int:
+        """The slot holding a pointer to memory i's MemoryDefinition (its length at
+        MEMDEF_LENGTH)."""
         return HEADER_SIZE + 16 * i + 8
 
     @property
@@ -88,15 +111,13 @@ class VMOffsets:
     def tables_start(self) -> int:
         return self.globals_start + 8 * self.num_globals
 
-    def table_base(self, i: int) -> int:
-        return self.tables_start + 16 * i
-
-    def table_length(self, i: int) -> int:
-        return self.tables_start + 16 * i + 8
+    def table_def(self, i: int) -> int:
+        """The slot holding a pointer to table i's TableDefinition."""
+        return self.tables_start + 8 * i
 
     @property
     def imports_start(self) -> int:
-        return self.tables_start + 16 * self.num_tables
+        return self.tables_start + 8 * self.num_tables
 
     def import_code(self, i: int) -> int:
         return self.imports_start + 16 * i

@@ -1,24 +1,36 @@
 """The machine-code executor for the runtime (engine.runtime.executor.Executor): compiles a
-module's IR with the backend of the Config's target, runs it natively (host target) or under
-Unicorn (Config.emulate, or a foreign target), and keeps the runtime's store objects (Memory,
-Table, Global, Func) authoritative. Under Unicorn, linear memories are the runtime's own host
-buffers mapped into the guest (mem_map_ptr), so helpers and the API see the same bytes.
+module's IR with the backend of the Config's target and runs it natively (host target) or under
+Unicorn (Config.emulate, or a foreign target).
 
-Boundary protocol: the vmctx mirrors the store objects while wasm code runs. On every entry
-into wasm code and after every host call returns ("sync in") memory bases/lengths, global
-values, table contents, fuel and the epoch are copied into the vmctx; before every host call,
-table helper and on return or trap ("sync out") mutable globals, tables and fuel are copied
-back. Memories are shared directly (the vmctx points at Memory.base_address(), which growth
-does not move; growth updates the length).
+The boundary, as wasmtime's VMContext: one machine per store (native.NativeMachine, or one
+Unicorn per store, emulator.EmulatedMachine) runs the code of every instance of that store in
+one address space, the host's (under Unicorn every piece of host memory the code reaches is
+mapped at its own address). Machine memory is the only copy of the state: a Global's value is
+its cell, a Table's elements are its machine words (TableDefinition), a Memory's length is its
+MemoryDefinition, fuel and the epoch deadline are the store context's; the runtime objects'
+methods read and write those same bytes (engine.runtime.globals, table, memory, store), so
+nothing is copied in or out around a call or a host call.
+
+Each instance's vmctx (engine.environ.vmctx) points at what it uses: the definitions and cells
+of its memories, tables and globals (imported or its own), the store context, the helper
+table. An import slot and a FuncRef record hold (code, ctx): for a wasm function of any
+instance of the store, that instance's code and vmctx, so calls between instances (imports,
+call_indirect through a shared table) stay in machine code; for a host function, the exit
+trampoline of its signature and a HostCtx naming it.
+
+Host calls: the exit trampoline spills the arguments into a buffer on the stack and calls helper
+HOST_CALL(host_ctx, buf); `_h_host_call` finds the HostCall for host_ctx (one dict lookup),
+converts the arguments, calls the Python function and writes the results back into buf. A
+machine-code stub can take an exit trampoline's place in an import slot with a HostCtx of its
+own (the slot is all the caller reads).
+
 References in machine code: a funcref is a FuncRef record address (0 for null); an externref is
-a handle into a per-instance list (0 for null). Calls to host functions and to functions of
-other instances go through exit trampolines and `engine.runtime.func.invoke`.
+a store-wide handle (0 for null); engine.runtime.refs maps them to Python objects.
 """
 
 from __future__ import annotations
 
-import operator
-import struct
+import ctypes
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -29,43 +41,102 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Trap, TrapCode, UnsupportedError
+from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import libcalls
-from ..runtime.func import invoke
+from ..runtime.func import call_host
 from ..wasm.types import ValType
 from . import native
 from .emulator import EmulatedMachine
-from .space import read_u64, write_u64
+from .fastcalls import fast_target
+from .symbols import CodeUnit, unit_at
 
 _MASK32 = 0xFFFFFFFF
+_V128 = ValType.V128
+
+
+def _to_words(types: Sequence[ValType], values: Sequence[int]) -> list[int]:
+    """Machine values as the 8-byte words of an argument/result buffer (a v128 is two, the
+    low half first)."""
+    if _V128 not in types:
+        return list(values)
+    out: list[int] = []
+    for t, v in zip(types, values):
+        if t is _V128:
+            out += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
+        else:
+            out.append(v)
+    return out
+
+
+def _from_words(types: Sequence[ValType], words: Sequence[int]) -> list[int]:
+    """The inverse of _to_words."""
+    if _V128 not in types:
+        return list(words)
+    out, k = [], 0
+    for t in types:
+        if t is _V128:
+            out.append(words[k] | words[k + 1] << 64)
+            k += 2
+        else:
+            out.append(words[k])
+            k += 1
+    return out
+
+
+def _nwords(types: Sequence[ValType]) -> int:
+    """Buffer words of a list of values (two for a v128)."""
+    return len(types) + sum(1 for t in types if t is _V128)
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
+_U64 = ctypes.c_uint64
 
-_I64_MAX = (1 << 63) - 1
+
+def _put(addr: int, value: int) -> None:
+    _U64.from_address(addr).value = value & _MASK64
 
 
 @dataclass(slots=True)
-class _State:
-    """An instance's machine, vmctx and reference bookkeeping."""
+class _HostCall:
+    """What HOST_CALL needs for one HostCtx: the Func, the instance calling it (for Caller;
+    None when reached through a record the host made), the argument/result types."""
 
+    func: Any
+    caller: Any
+    nparams: int
+    #: the ctypes type of the argument/result buffer (8 bytes a value)
+    words: Any
+    #: (index, is funcref) of the reference parameters and results (converted through refs)
+    ref_params: tuple
+    ref_results: tuple
+    #: the signature when it has a v128 (two buffer words each), else None
+    v128: Any = None
+
+
+@dataclass(slots=True)
+class _StoreMachine:
+    """A store's machine and what its helpers look up: instance by vmctx, host call by ctx."""
+
+    store: Any
     machine: Any
+    instances: dict[int, Any] = field(default_factory=dict)
+    hosts: dict[int, _HostCall] = field(default_factory=dict)
+    #: (caller vmctx or 0, id(Func)) -> HostCtx address
+    host_ctx: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
+    exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: (caller vmctx or 0, id(Func)) -> (code, ctx) of the host function's native fast path
+    fast: dict[tuple[int, int], tuple[int, int] | None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _InstanceState:
+    """An instance's place in its store machine."""
+
+    sm: _StoreMachine
     vmctx: int
-    funcrefs: int
-    records: dict[int, Any] = field(default_factory=dict)     # record address -> Func
-    record_of: dict[int, int] = field(default_factory=dict)   # id(Func) -> record address
-    foreign: list[Any] = field(default_factory=list)          # HostCtx id -> Func
-    externs: list[Any] = field(default_factory=list)          # handle - 1 -> object
-    extern_of: dict[int, int] = field(default_factory=dict)   # id(object) -> handle
-    table_arrays: list[tuple[int, int]] = field(default_factory=list)  # (address, capacity)
-    #: per table, what the machine array and Table.elements held at the last sync (elements
-    #: list copy, array bytes), so an unchanged table is not converted again; None: no sync yet
-    table_synced: list[tuple[list, bytes] | None] = field(default_factory=list)
-    epoch_cell: int = 0
-    offsets: Any = None
-    #: function index -> (its entry trampoline's symbol, its code address)
-    call_targets: dict[int, tuple[str, int]] = field(default_factory=dict)
-    #: fuel held back from the vmctx's i64 at the last sync in (the store's fuel above 2**63-1)
-    fuel_reserve: int = 0
+    unit: CodeUnit
+    #: function index -> (entry trampoline address, code address)
+    call_targets: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _recursion_limit(e: BaseException | None) -> bool:
@@ -73,6 +144,10 @@ def _recursion_limit(e: BaseException | None) -> bool:
     wrapped by ctypes while converting the arguments of a call (ctypes.ArgumentError)."""
     return isinstance(e, RecursionError) or (
         type(e).__name__ == "ArgumentError" and "RecursionError" in str(e))
+
+
+def _refs_of(types: Sequence[ValType]) -> tuple:
+    return tuple((i, t is ValType.FUNCREF) for i, t in enumerate(types) if t.is_ref)
 
 
 class CompiledExecutor:
@@ -94,242 +169,182 @@ class CompiledExecutor:
         if not self.emulate:
             native.tls_initialize()
 
-    # -- Executor protocol ----------------------------------------------------------------------
+    # -- the store's machine --------------------------------------------------------------------
 
-    def prepare(self, instance) -> None:
-        module = instance.module
-        compiled = code_for(module, self.backend)
-        helpers = [self._helper(instance, h) for h in Helper]
+    def _machine_for(self, store) -> _StoreMachine:
+        sm = store.exec_data
+        if sm is not None:
+            return sm
+        helpers: list[Callable[..., int]] = []
+        sm = _StoreMachine(store, None)
+        for h in Helper:
+            helpers.append(self._helper(sm, h))
         if self.emulate:
-            machine = EmulatedMachine(compiled, helpers, self.max_stack)
+            # signals reach spinning code where its epoch checks have a slow path (x86_64)
+            slow_path = hasattr(getattr(self.backend, "trampolines", None), "epoch_stubs")
+            machine = EmulatedMachine(self.target, store.arena, store.context, helpers,
+                                      self.max_stack, self.epoch and slow_path)
+            counter = self.state.epoch_counter
+            page, size = counter.page
+            machine.map_host(page, size, owner=counter)
         else:
-            machine = native.NativeMachine(compiled, helpers, self.max_stack, self.epoch)
-        off = module.info.offsets
-        sp = machine.space
-        vm = sp.alloc(off.size)
-        nfuncs = len(instance.wasm.func_type_indices())
-        funcrefs = sp.alloc(V.FUNCREF_SIZE * max(nfuncs, 1))
-        st = _State(machine, vm, funcrefs, offsets=off)
-        instance.exec_state = st
-        write_u64(sp, vm + V.STATE, machine.state)
-        write_u64(sp, vm + V.HELPERS, machine.helper_table)
-        write_u64(sp, vm + V.FUNCREFS, funcrefs)
-        st.epoch_cell = self._epoch_pointer(machine)
-        write_u64(sp, vm + V.EPOCH_PTR, st.epoch_cell)
-        for t, ty in enumerate(instance.wasm.types):
-            write_u64(sp, vm + off.sig_id(t), signature_id(ty.params, ty.results))
-        for i, g in enumerate(instance.globals):
-            cell = sp.alloc(V.GLOBAL_CELL_SIZE)
-            write_u64(sp, vm + off.global_ptr(i), cell)
-        st.table_arrays = [(0, 0)] * len(instance.tables)
-        st.table_synced = [None] * len(instance.tables)
-        nimp = instance.wasm.num_imported_funcs
-        for idx, f in enumerate(instance.funcs):
-            rec = funcrefs + V.FUNCREF_SIZE * idx
-            if idx < nimp:
-                code_addr, ctx = self._foreign_target(st, f)
-                write_u64(sp, vm + off.import_code(idx), code_addr)
-                write_u64(sp, vm + off.import_vmctx(idx), ctx)
-            else:
-                code_addr, ctx = machine.address(func_symbol(idx)), vm
-            write_u64(sp, rec + V.FUNCREF_CODE, code_addr)
-            write_u64(sp, rec + V.FUNCREF_VMCTX, ctx)
-            write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
-            st.records[rec] = f
-            st.record_of.setdefault(id(f), rec)
+            machine = native.NativeMachine(store.arena, store.context, helpers,
+                                           self.max_stack, self.epoch)
+        sm.machine = machine
+        store.exec_data = sm
+        refs = store.refs
+        refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
+        for rec, func in list(refs.funcs.items()):
+            if func.host is not None:       # records the host made before any instance
+                self._bind(sm, func, rec, 0)
+        return sm
 
-    def _epoch_pointer(self, machine) -> int:
-        """The engine's epoch counter as the code sees it: its address natively, its page
-        mapped into the guest under emulation (so Engine.increment_epoch reaches running code)."""
-        counter = self.state.epoch_counter
-        if not self.emulate:
-            return counter.address
-        page, size = counter.page
-        return machine.map_host(("epoch",), page, size, owner=counter) + (counter.address - page)
-
-    def call(self, instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
-        st: _State = instance.exec_state
-        f = instance.funcs[func_index]
-        ty = f.ftype
-        raw = [self._to_machine(st, t, a) for t, a in zip(ty.params, args)]
-        target = st.call_targets.get(func_index)
-        if target is None:
-            target = st.call_targets[func_index] = (
-                "entry_" + sig_key(ty.params, ty.results),
-                st.machine.address(func_symbol(func_index)))
-        entry, code_addr = target
-        self._sync_in(instance)
-        out_of_fuel = False
-        try:
-            out = st.machine.call(entry, st.vmctx, code_addr, raw, len(ty.results))
-        except Trap as e:
-            if e.trap_code is not None and not e.frames and st.machine.trap_pc:
-                # name the function whose code trapped (the innermost frame)
-                idx = st.machine.function_at(st.machine.trap_pc)
-                if idx is not None:
-                    e.frames = [instance.wasm.func_name(idx)]
-            # a fuel check traps when the store's fuel minus the units the function has not
-            # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
-            out_of_fuel = e.trap_code == TrapCode.OUT_OF_FUEL
-            raise
-        finally:
-            self._sync_out(instance)
-            if out_of_fuel:
-                instance.store._fuel = 0
-        return [self._from_machine(st, t, v) for t, v in zip(ty.results, out)]
-
-    # -- references -----------------------------------------------------------------------------
-
-    def _foreign_target(self, st: _State, f) -> tuple[int, int]:
-        """(code, ctx) calling Func f through an exit trampoline and the runtime."""
-        sp = st.machine.space
-        ctx = sp.alloc(V.HOSTCTX_SIZE)
-        write_u64(sp, ctx + V.HOSTCTX_STATE, st.machine.state)
-        write_u64(sp, ctx + V.HOSTCTX_ID, len(st.foreign))
-        write_u64(sp, ctx + V.HOSTCTX_HELPERS, st.machine.helper_table)
-        st.foreign.append(f)
-        key = "exit_" + sig_key(f.ftype.params, f.ftype.results)
-        if not st.machine.has_symbol(key):
-            # a function of a type this module never declares (reached through a table)
-            stubs = getattr(self.backend, "compile_exit_stubs", None)
-            if stubs is None:
-                raise UnsupportedError(f"{self.target}: calling a function of type {f.ftype} "
-                                       f"that the module does not declare")
-            st.machine.add_code(stubs([(f.ftype.params, f.ftype.results)]))
-        return st.machine.address(key), ctx
-
-    def _record(self, st: _State, f) -> int:
-        rec = st.record_of.get(id(f))
-        if rec is not None:
-            return rec
-        sp = st.machine.space
-        rec = sp.alloc(V.FUNCREF_SIZE)
-        code_addr, ctx = self._foreign_target(st, f)
-        write_u64(sp, rec + V.FUNCREF_CODE, code_addr)
-        write_u64(sp, rec + V.FUNCREF_VMCTX, ctx)
-        write_u64(sp, rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
-        st.records[rec] = f
-        st.record_of[id(f)] = rec
-        return rec
-
-    def _to_machine(self, st: _State, t: ValType, v: Any) -> int:
-        if t is ValType.FUNCREF:
-            return 0 if v is None else self._record(st, v)
-        if t is ValType.EXTERNREF:
-            if v is None:
-                return 0
-            h = st.extern_of.get(id(v))
-            if h is None or st.externs[h - 1] is not v:
-                st.externs.append(v)
-                h = st.extern_of[id(v)] = len(st.externs)
-            return h
-        return v
-
-    def _from_machine(self, st: _State, t: ValType, v: int) -> Any:
-        if t is ValType.FUNCREF:
-            return None if v == 0 else st.records[v]
-        if t is ValType.EXTERNREF:
-            return None if v == 0 else st.externs[v - 1]
-        if t in (ValType.I32, ValType.F32):
-            return v & _MASK32
-        return v & _MASK64
-
-    # -- synchronisation ------------------------------------------------------------------------
-
-    def _mem_base(self, st: _State, index: int, mem) -> int:
-        """Where machine code finds memory `index`: the host address, or its guest mapping."""
-        if not self.emulate:
-            return mem.base_address()
-        return st.machine.map_host(("mem", index), mem.base_address(), mem.length, owner=mem)
-
-    def _sync_in(self, instance) -> None:
-        st: _State = instance.exec_state
-        sp = st.machine.space
-        vm = st.vmctx
-        off = instance.exec_state.offsets
-        for i, mem in enumerate(instance.mems):
-            write_u64(sp, vm + off.memory_base(i), self._mem_base(st, i, mem))
-            write_u64(sp, vm + off.memory_length(i), mem.length)
-        for i, g in enumerate(instance.globals):
-            cell = read_u64(sp, vm + off.global_ptr(i))
-            write_u64(sp, cell, self._to_machine(st, g._type.content, g.value_))
-        for i, table in enumerate(instance.tables):
-            self._table_in(instance, i, table)
-        store = instance.store
-        if self.fuel:
-            # the vmctx holds a signed i64; fuel beyond 2**63-1 waits in the store (no run can
-            # consume 2**63 units, so code never sees the difference)
-            fuel = store._fuel or 0
-            active = min(fuel, _I64_MAX) if fuel > 0 else fuel
-            st.fuel_reserve = fuel - active
-            write_u64(sp, vm + V.FUEL, active & 0xFFFF_FFFF_FFFF_FFFF)
-        if self.epoch:
-            write_u64(sp, vm + V.EPOCH_DEADLINE, store._epoch_deadline)
-
-    def _table_in(self, instance, i: int, table) -> None:
-        st: _State = instance.exec_state
-        sp = st.machine.space
-        off = instance.exec_state.offsets
-        elements = table.elements
-        n = len(elements)
-        addr, cap = st.table_arrays[i]
-        synced = st.table_synced[i]
-        if synced is not None and addr and len(synced[0]) == n and all(
-                map(operator.is_, synced[0], elements)):
-            return          # the machine array already holds exactly these elements
-        if n > cap or addr == 0:
-            cap = max(n, 2 * cap, 4)
-            addr = sp.alloc(8 * cap)
-            st.table_arrays[i] = (addr, cap)
-        t = table.element
-        data = struct.pack(f"<{n}Q", *(self._to_machine(st, t, e) for e in elements))
-        sp.write(addr, data)
-        st.table_synced[i] = (list(elements), data)
-        write_u64(sp, st.vmctx + off.table_base(i), addr)
-        write_u64(sp, st.vmctx + off.table_length(i), n)
-
-    def _sync_out(self, instance) -> None:
-        st: _State = instance.exec_state
-        sp = st.machine.space
-        vm = st.vmctx
-        off = instance.exec_state.offsets
-        for i, g in enumerate(instance.globals):
-            if g._type.mutable:
-                cell = read_u64(sp, vm + off.global_ptr(i))
-                t = g._type.content
-                g.value_ = self._from_machine(st, t, read_u64(sp, cell))
-        for i, table in enumerate(instance.tables):
-            self._table_out(instance, i, table)
-        if self.fuel:
-            fuel = read_u64(sp, vm + V.FUEL)
-            if fuel >> 63:          # overdrawn since the last check
-                fuel -= 1 << 64
-            instance.store._fuel = fuel + st.fuel_reserve
-
-    def _table_out(self, instance, i: int, table) -> None:
-        st: _State = instance.exec_state
-        synced = st.table_synced[i]
-        if synced is None or not synced[1]:
-            return          # never synced in (no array yet), or empty
-        addr, _ = st.table_arrays[i]
-        raw = st.machine.space.read(addr, len(synced[1]))
-        if raw == synced[1]:
-            return          # the code changed nothing since the last sync
-        n = len(raw) // 8
-        table.elements[:] = [self._from_machine(st, table.element, v)
-                             for v in struct.unpack(f"<{n}Q", raw)]
-        st.table_synced[i] = (list(table.elements), raw)
-
-    # -- runtime helpers ------------------------------------------------------------------------
-
-    def _helper(self, instance, h: Helper):
-        name = "_h_" + h.value
-        fn = getattr(self, name, None)
+    def _helper(self, sm: _StoreMachine, h: Helper) -> Callable[..., int]:
+        if h is Helper.HOST_CALL:
+            return self._host_caller(sm)
+        fn = getattr(self, "_h_" + h.value, None)
         if fn is None:
             def unsupported(*_regs: int) -> int:
                 raise UnsupportedError(f"runtime helper {h.value}")
             return unsupported
-        return lambda *regs: fn(instance, *regs)
+        instances = sm.instances
+        return lambda vm, *regs: fn(instances[vm], vm, *regs)
+
+    # -- Executor protocol ----------------------------------------------------------------------
+
+    def prepare(self, instance) -> None:
+        store = instance.store
+        sm = self._machine_for(store)
+        machine = sm.machine
+        module = instance.module
+        unit = machine.load(code_for(module, self.backend))
+        for key in unit.symbols:
+            if key.startswith("exit_"):
+                sm.exits.setdefault(key, unit)
+        off = module.info.offsets
+        vm = store.arena.alloc(off.size)
+        words = store.arena.u64s(vm, off.size // 8)
+        words[V.STATE // 8] = store.context
+        words[V.HELPERS // 8] = machine.helper_table
+        words[V.EPOCH_PTR // 8] = self.state.epoch_counter.address
+        words[V.FUNCREFS // 8] = instance.funcrefs
+        for t, ty in enumerate(instance.wasm.types):
+            words[off.sig_id(t) // 8] = signature_id(ty.params, ty.results)
+        for i, mem in enumerate(instance.mems):
+            machine.map_memory(mem)
+            words[off.memory_base(i) // 8] = mem.base_address()
+            words[off.memory_def(i) // 8] = mem.mdef
+        for i, g in enumerate(instance.globals):
+            words[off.global_ptr(i) // 8] = g.cell
+        for i, table in enumerate(instance.tables):
+            words[off.table_def(i) // 8] = table.tdef
+        st = _InstanceState(sm, vm, unit)
+        instance.exec_state = st
+        sm.instances[vm] = instance
+        machine.add_vmctx(vm)
+        nimp = instance.wasm.num_imported_funcs
+        for idx, f in enumerate(instance.funcs):
+            rec = instance.funcrefs + V.FUNCREF_SIZE * idx
+            if idx < nimp:
+                code_addr, ctx = self._target(sm, f, vm)
+                words[off.import_code(idx) // 8] = code_addr
+                words[off.import_vmctx(idx) // 8] = ctx
+                self._fill(rec, code_addr, ctx, f)
+            else:
+                self._fill(rec, unit.address(func_symbol(idx)), vm, f)
+
+    @staticmethod
+    def _fill(rec: int, code_addr: int, ctx: int, f) -> None:
+        _put(rec + V.FUNCREF_CODE, code_addr)
+        _put(rec + V.FUNCREF_VMCTX, ctx)
+        _put(rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
+
+    def _bind(self, sm: _StoreMachine, func, rec: int, caller_vm: int) -> None:
+        """Fill FuncRef record `rec` for `func` (a record made outside an instance's block)."""
+        if func.host is None and func.instance.exec_state is None:
+            return          # its instance's prepare fills it
+        code_addr, ctx = self._target(sm, func, caller_vm)
+        self._fill(rec, code_addr, ctx, func)
+
+    def _target(self, sm: _StoreMachine, f, caller_vm: int) -> tuple[int, int]:
+        """(code, ctx) that calls Func f from machine code of this store."""
+        if f._store is not sm.store:
+            raise WasmError("a function of a different Store cannot be called from this one")
+        if f.host is None:
+            st: _InstanceState = f.instance.exec_state
+            return st.unit.address(func_symbol(f.index)), st.vmctx
+        key = (caller_vm, id(f))
+        ctx = sm.host_ctx.get(key)
+        if ctx is None:
+            ctx = sm.store.arena.alloc(V.HOSTCTX_SIZE)
+            _put(ctx + V.HOSTCTX_STATE, sm.store.context)
+            _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
+            _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
+            ty = f.ftype
+            wide = _V128 in ty.params or _V128 in ty.results
+            sm.hosts[ctx] = _HostCall(
+                f, sm.instances.get(caller_vm), _nwords(ty.params),
+                _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
+                _refs_of(ty.results), ty if wide else None)
+            sm.host_ctx[key] = ctx
+        target = self._exit_stub(sm, f.ftype), ctx
+        if self.emulate:
+            return target
+        if key not in sm.fast:
+            sm.fast[key] = fast_target(sm.machine, sm.store.arena, self.backend, f,
+                                       sm.instances.get(caller_vm), target)
+        return sm.fast[key] or target
+
+    def _exit_stub(self, sm: _StoreMachine, ftype) -> int:
+        key = "exit_" + sig_key(ftype.params, ftype.results)
+        unit = sm.exits.get(key)
+        if unit is None:
+            # a function of a type no module of the store declares (reached through a table)
+            stubs = getattr(self.backend, "compile_exit_stubs", None)
+            if stubs is None:
+                raise UnsupportedError(f"{self.target}: calling a function of type {ftype} "
+                                       f"that the module does not declare")
+            unit = sm.exits[key] = sm.machine.load(_exit_stubs(self.backend, stubs, key,
+                                                               ftype))
+        return unit.address(key)
+
+    def call(self, instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
+        st: _InstanceState = instance.exec_state
+        f = instance.funcs[func_index]
+        ty = f.ftype
+        refs = instance.store.refs
+        raw = [refs.word(t is ValType.FUNCREF, a) if t.is_ref else a
+               for t, a in zip(ty.params, args)]
+        wide = _V128 in ty.params or _V128 in ty.results
+        if wide:
+            raw = _to_words(ty.params, raw)
+        target = st.call_targets.get(func_index)
+        if target is None:
+            target = st.call_targets[func_index] = (
+                st.unit.address("entry_" + sig_key(ty.params, ty.results)),
+                st.unit.address(func_symbol(func_index)))
+        entry, code_addr = target
+        machine = st.sm.machine
+        try:
+            out = machine.call(entry, st.vmctx, code_addr, raw,
+                               _nwords(ty.results) if wide else len(ty.results))
+            if wide:
+                out = _from_words(ty.results, out)
+        except Trap as e:
+            if e.trap_code is not None and not e.frames and machine.trap_pc:
+                # name the function whose code trapped (the innermost frame)
+                unit = unit_at(machine.units, machine.trap_pc)
+                idx = None if unit is None else unit.function_at(machine.trap_pc)
+                if idx is not None:
+                    e.frames = [_func_name(st.sm, unit, idx)]
+            # a fuel check traps when the store's fuel minus the units the function has not
+            # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
+            if e.trap_code == TrapCode.OUT_OF_FUEL:
+                instance.store._fuel = 0
+            raise
+        return [_from_machine(refs, t, v) for t, v in zip(ty.results, out)]
+
+    # -- runtime helpers ------------------------------------------------------------------------
 
     @staticmethod
     def _status(op: Callable[[], None]) -> int:
@@ -341,13 +356,7 @@ class CompiledExecutor:
         return 0
 
     def _h_memory_grow(self, instance, vm, mem, delta, *_):
-        m = instance.mems[mem]
-        old = libcalls.memory_grow(m, delta & _MASK32)
-        off = instance.exec_state.offsets
-        sp = instance.exec_state.machine.space
-        st = instance.exec_state
-        write_u64(sp, vm + off.memory_base(mem), self._mem_base(st, mem, m))
-        write_u64(sp, vm + off.memory_length(mem), m.length)
+        old = libcalls.memory_grow(instance.mems[mem], delta & _MASK32)
         return _MASK32 if old < 0 else old
 
     def _h_memory_fill(self, instance, vm, mem, dst, val, n, *_):
@@ -366,82 +375,99 @@ class CompiledExecutor:
         libcalls.data_drop(instance, seg)
         return 0
 
-    def _table_op(self, instance, tables: Sequence[int], op: Callable[[], Any]) -> Any:
-        """Run op on Table objects with the machine copy synced out and back in."""
-        for t in tables:
-            self._table_out(instance, t, instance.tables[t])
-        try:
-            return op()
-        finally:
-            for t in tables:
-                self._table_in(instance, t, instance.tables[t])
-
     def _h_table_grow(self, instance, vm, table, init, delta, *_):
-        st: _State = instance.exec_state
         tab = instance.tables[table]
-        value = self._from_machine(st, tab.element, init)
-        old = self._table_op(instance, [table],
-                             lambda: libcalls.table_grow(tab, delta & _MASK32, value))
+        old = libcalls.table_grow(tab, delta & _MASK32, tab.value_of(init))
         return _MASK32 if old < 0 else old
 
     def _h_table_fill(self, instance, vm, table, dst, val, n, *_):
-        st: _State = instance.exec_state
         tab = instance.tables[table]
-        value = self._from_machine(st, tab.element, val)
-        return self._table_op(instance, [table], lambda: self._status(
-            lambda: libcalls.table_fill(tab, dst & _MASK32, value, n & _MASK32)))
+        value = tab.value_of(val)
+        return self._status(lambda: libcalls.table_fill(tab, dst & _MASK32, value, n & _MASK32))
 
     def _h_table_copy(self, instance, vm, dt, stb, dst, src, n):
         d, s = instance.tables[dt], instance.tables[stb]
-        return self._table_op(instance, sorted({dt, stb}), lambda: self._status(
-            lambda: libcalls.table_copy(d, s, dst & _MASK32, src & _MASK32, n & _MASK32)))
+        return self._status(
+            lambda: libcalls.table_copy(d, s, dst & _MASK32, src & _MASK32, n & _MASK32))
 
     def _h_table_init(self, instance, vm, table, seg, dst, src, n):
         tab = instance.tables[table]
-        return self._table_op(instance, [table], lambda: self._status(
-            lambda: libcalls.table_init(instance, tab, seg, dst & _MASK32, src & _MASK32,
-                                        n & _MASK32)))
+        return self._status(lambda: libcalls.table_init(
+            instance, tab, seg, dst & _MASK32, src & _MASK32, n & _MASK32))
 
     def _h_elem_drop(self, instance, vm, seg, *_):
         libcalls.elem_drop(instance, seg)
         return 0
 
     def _h_epoch(self, instance, vm, *_):
-        """The epoch check's slow path (x86_64): the epoch reached the vmctx's deadline, or a
-        signal zeroed that deadline so the code would come here (native.SignalBridge). Puts
-        the Store's deadline back, runs pending Python signal handlers (their exception, such
-        as KeyboardInterrupt, leaves the call), then traps INTERRUPT only if the epoch really
-        reached the deadline."""
-        st: _State = instance.exec_state
-        sp = st.machine.space
-        deadline = instance.store._epoch_deadline
-        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
+        """The epoch check's slow path (x86_64): the epoch reached the store's deadline, or a
+        signal zeroed the context's deadline so the code would come here
+        (native.SignalBridge). Puts the Store's deadline back, runs pending Python signal
+        handlers (their exception, such as KeyboardInterrupt, leaves the call), then traps
+        INTERRUPT only if the epoch really reached the deadline."""
+        store = instance.store
+        store._epoch_deadline = store._deadline
         native.check_signals()
-        deadline = instance.store._epoch_deadline      # a handler may have moved it
-        write_u64(sp, vm + V.EPOCH_DEADLINE, deadline)
-        return 1 if read_u64(sp, st.epoch_cell) >= deadline else 0
+        deadline = store._deadline      # a handler may have moved it
+        store._epoch_deadline = deadline
+        return 1 if self.state.epoch_counter.value >= deadline else 0
 
-    def _h_host_call(self, instance, ctx, buf, *_):
-        st: _State = instance.exec_state
-        sp = st.machine.space
-        f = st.foreign[read_u64(sp, ctx + V.HOSTCTX_ID)]
-        ty = f.ftype
-        raw = struct.unpack(f"<{len(ty.params)}Q", sp.read(buf, 8 * len(ty.params)))
-        args = [self._from_machine(st, t, v) for t, v in zip(ty.params, raw)]
-        self._sync_out(instance)
-        try:
-            results = invoke(f, args, instance)
-        except Exception as e:
-            # a host function's exception arrives as a Trap caused by it; a wasm function of
-            # another instance raises its own
-            cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
-            if _recursion_limit(cause):
-                raise Trap("call stack exhausted: calls nested through the host (re-entry, "
-                           "or calls between instances) reached Python's recursion limit",
-                           TrapCode.STACK_OVERFLOW) from None
-            raise
-        finally:
-            self._sync_in(instance)
-        for i, (t, v) in enumerate(zip(ty.results, results)):
-            write_u64(sp, buf + 8 * i, self._to_machine(st, t, v))
-        return 0
+    @staticmethod
+    def _host_caller(sm: _StoreMachine) -> Callable[..., int]:
+        """Helper HOST_CALL(host_ctx, buf) of a store machine: the HostCall of host_ctx, its
+        arguments read from buf, its results written back (see the module docstring)."""
+        hosts, refs = sm.hosts, sm.store.refs
+
+        def host_call(ctx: int, buf: int, *_: int) -> int:
+            h = hosts[ctx]
+            words = h.words.from_address(buf)
+            args = words[:h.nparams]
+            if h.v128 is not None:
+                args = _from_words(h.v128.params, args)
+            for i, is_func in h.ref_params:
+                args[i] = refs.value(is_func, args[i])
+            try:
+                results = call_host(h.func, args, h.caller)
+            except Exception as e:
+                cause = e.__cause__ if isinstance(e, Trap) and e.trap_code is None else e
+                if _recursion_limit(cause):
+                    raise Trap("call stack exhausted: calls nested through the host reached "
+                               "Python's recursion limit", TrapCode.STACK_OVERFLOW) from None
+                raise
+            for i, is_func in h.ref_results:
+                results[i] = refs.word(is_func, results[i])
+            if h.v128 is not None:
+                results = _to_words(h.v128.results, results)
+            if len(results) == 1:
+                words[0] = results[0]
+            elif results:
+                words[:len(results)] = results
+            return 0
+        return host_call
+
+
+def _from_machine(refs, t: ValType, v: int) -> Any:
+    if t.is_ref:
+        return refs.value(t is ValType.FUNCREF, v)
+    if t is ValType.I32 or t is ValType.F32:
+        return v & _MASK32
+    return v
+
+
+def _func_name(sm: _StoreMachine, unit: CodeUnit, idx: int) -> str:
+    for inst in sm.instances.values():
+        if inst.exec_state.unit is unit:
+            return inst.wasm.func_name(idx)
+    return f"func{idx}"
+
+
+#: (backend class, ISA features, exit symbol) -> CompiledCode of extra exit stubs, per process
+_EXIT_STUBS: dict[tuple, Any] = {}
+
+
+def _exit_stubs(backend, compile_stubs, key: str, ftype):
+    k = (type(backend), backend.features, key)
+    code = _EXIT_STUBS.get(k)
+    if code is None:
+        code = _EXIT_STUBS[k] = compile_stubs([(tuple(ftype.params), tuple(ftype.results))])
+    return code

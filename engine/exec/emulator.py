@@ -1,30 +1,32 @@
-"""Running compiled code under Unicorn: the same machine code as natively, in a guest address
-space (code, gates, stack, data blocks, linear memories). Runtime helpers and host functions
-are gate addresses: a page of `ret` instructions whose slots a code hook services in Python
-before the `ret` runs. Traps unwind through the same trap stub as natively.
+"""Running compiled code under Unicorn: the same machine code as natively, one Uc per store.
+The guest address space is the host's where it matters: the store's arena chunks, its linear
+memories, the epoch counter and the code regions are mapped at their host addresses
+(mem_map_ptr, shared, never copied), so the runtime objects, native code and emulated code see
+the same bytes at the same addresses; so is the guest stack (a host mmap). Only the gate page
+is the guest's own. Runtime helpers are gate addresses: a page of `ret` instructions whose slots a code hook
+services in Python before the `ret` runs. Traps unwind through the same trap stub as natively.
 
 The target-specific part is `_ARCH` (Unicorn mode, register ids, the return instruction and
 how a call's return address is pushed); adding aarch64 or riscv64 means adding an entry."""
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..environ import vmctx as V
-from .space import PAGE, SpaceError, read_u64, round_up, write_u64
-from .native import host_sp, thread_stack_low
-from .symbols import CodeSymbols
+from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
+from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
+    thread_stack_low
+from .symbols import CodeUnit
 
-CODE_BASE = 0x1000_0000
 GATE_BASE = 0x0F00_0000
 GATE_SLOT = 16
 RETURN_GATE = GATE_BASE + 0x800
-DATA_BASE = 0x2000_0000
-DATA_LIMIT = 0x6000_0000
-STACK_BASE = 0x7000_0000
 STACK_SIZE = 1 << 20
 STACK_MARGIN = 64 * 1024
 #: the most emulated calls active at once on one thread (wasm -> host -> wasm re-entry, or
@@ -37,8 +39,8 @@ MAX_NESTED_CALLS = 48
 #: Unicorn's emu_start, the hook's Python frames, the host call; plus room for the host
 #: function itself); checked where the host's stack pointer is known (x86_64 hosts)
 HOST_STACK_NEED = 96 * 1024
-MEMORY_BASE = 0x1_0000_0000
-MEMORY_STRIDE = 0x2_0000_0000  # 8 GiB of address space per linear memory
+#: the least a linear memory's guest mapping grows by
+MEMORY_STEP = 1 << 20
 
 
 #: per thread: how many emulated calls are active (on any machine)
@@ -84,179 +86,157 @@ def _arch(name: str) -> _Arch:
     raise UnsupportedError(f"emulating {name}")
 
 
-class EmulatedLinearMemory:
-    """A linear memory at a fixed guest address; growth maps more pages after it."""
-
-    def __init__(self, uc, base: int, initial: int, maximum: int) -> None:
-        self.uc = uc
-        self.base = base
-        self.reserved = min(maximum, MEMORY_STRIDE)
-        self.mapped = 0
-        self.length = 0
-        if not self.grow_to(initial):
-            raise SpaceError("initial memory larger than its maximum")
-
-    def grow_to(self, new_length: int) -> bool:
-        from unicorn import UC_PROT_READ, UC_PROT_WRITE
-        if new_length > self.reserved:
-            return False
-        need = round_up(new_length, PAGE)
-        if need > self.mapped:
-            self.uc.mem_map(self.base + self.mapped, need - self.mapped,
-                            UC_PROT_READ | UC_PROT_WRITE)
-            self.mapped = need
-        self.length = new_length
-        return True
-
-
-class EmulatedSpace:
-    """Guest memory: a bump allocator over a data region mapped on demand."""
-
-    def __init__(self, uc) -> None:
-        self.uc = uc
-        self.next = DATA_BASE
-        self.mapped_end = DATA_BASE
-        self.memories = 0
-
-    def alloc(self, size: int, align: int = 16) -> int:
-        from unicorn import UC_PROT_READ, UC_PROT_WRITE
-        addr = round_up(self.next, align)
-        end = addr + max(size, 1)
-        if end > DATA_LIMIT:
-            raise SpaceError("emulated data region exhausted")
-        if end > self.mapped_end:
-            grow = round_up(end - self.mapped_end, 1 << 20)
-            self.uc.mem_map(self.mapped_end, grow, UC_PROT_READ | UC_PROT_WRITE)
-            self.mapped_end += grow
-        self.next = end
-        return addr
-
-    def read(self, addr: int, n: int) -> bytes:
-        return bytes(self.uc.mem_read(addr, n))
-
-    def write(self, addr: int, data: bytes) -> None:
-        self.uc.mem_write(addr, bytes(data))
-
-    def linear_memory(self, initial: int, maximum: int) -> EmulatedLinearMemory:
-        base = MEMORY_BASE + MEMORY_STRIDE * self.memories
-        self.memories += 1
-        return EmulatedLinearMemory(self.uc, base, initial, maximum)
-
-
 class EmulatedMachine:
-    """Runs one module's CompiledCode under Unicorn (same interface as native.NativeMachine)."""
+    """Runs one store's code under Unicorn (same interface as native.NativeMachine)."""
 
     HOST_EXCEPTION = 254
 
-    def __init__(self, compiled, helpers: Sequence[Callable[..., int]],
-                 max_stack: int = 512 * 1024) -> None:
-        from unicorn import (UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE,
-                             UC_TLB_VIRTUAL, Uc)
-        self.arch = _arch(compiled.target)
+    def __init__(self, target: str, arena, state: int, helpers: Sequence[Callable[..., int]],
+                 max_stack: int = 512 * 1024, epoch: bool = False) -> None:
+        """`epoch`: the code's epoch checks have a slow path (helper EPOCH) that runs Python's
+        signal handlers: signals are bridged to it as natively (native.SignalBridge zeroes
+        the store context's deadline, which the guest reads in place)."""
+        from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_INVALID, UC_PROT_EXEC, UC_PROT_READ, \
+            UC_PROT_WRITE, UC_TLB_VIRTUAL, Uc
+        self.arch = _arch(target)
         self.uc = uc = Uc(self.arch.arch, self.arch.mode)
         # The guest is a flat address space (guest address = mapping address, no guest page
         # tables): translate through Unicorn's virtual TLB, not the emulated CPU's MMU.
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         for reg, bits in self.arch.setup:
             uc.reg_write(reg, uc.reg_read(reg) | bits)
-        size = round_up(max(len(compiled.code), 1), PAGE)
-        uc.mem_map(CODE_BASE, size, UC_PROT_READ | UC_PROT_EXEC)
-        uc.mem_write(CODE_BASE, compiled.code)
         uc.mem_map(GATE_BASE, PAGE, UC_PROT_READ | UC_PROT_EXEC)
         uc.mem_write(GATE_BASE, self.arch.ret_bytes * (PAGE // len(self.arch.ret_bytes)))
-        uc.mem_map(STACK_BASE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
-        self.symbols = CodeSymbols(CODE_BASE, compiled.symbols)
-        self._code_end = CODE_BASE + size
-        self._host_maps: dict[object, list[int]] = {}
-        #: owners of host buffers mapped into the guest, kept alive while this machine lives:
-        #: Unicorn keeps raw host pointers, so a mapped buffer must never be freed (and its
-        #: pages reused by the host) while the emulator can still reach it
-        self._host_owners: list[object] = []
-        self.space = EmulatedSpace(uc)
-        self.state = self.space.alloc(V.STATE_SIZE)
+        self.space = HostSpace(arena)
+        #: the guest stack: host memory too (host functions read the arguments an exit
+        #: trampoline spilled there)
+        self._stack = mmap.mmap(-1, STACK_SIZE)
+        self.stack_base = ctypes.addressof(ctypes.c_char.from_buffer(self._stack))
+        uc.mem_map_ptr(self.stack_base, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE,
+                       self.stack_base)
+        #: host buffers mapped into the guest -> mapped size; their owners are kept alive
+        #: while this machine lives: Unicorn keeps raw host pointers, so a mapped buffer must
+        #: never be freed (and its pages reused by the host) while the emulator can reach it
+        self._mapped: dict[int, int] = {}
+        self._owners: list[object] = []
+        self._owners.append(arena)
+        for addr, size in arena.chunks:
+            self._map(addr, size, UC_PROT_READ | UC_PROT_WRITE)
+        arena.on_chunk.append(self._on_chunk)
+        self.state = state
         self.helpers = list(helpers)
-        self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
+        self.helper_table = arena.alloc(8 * max(len(helpers), 1))
         for i in range(len(helpers)):
             write_u64(self.space, self.helper_table + 8 * i, GATE_BASE + GATE_SLOT * i)
-        uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
+        # the gate reads the argument registers and writes the result through Unicorn's C
+        # API in one batch (its Python register accessors cost ~20 us per gate)
+        from unicorn.unicorn_py3.unicorn import uclib
+        n = len(self.arch.arg_regs)
+        self._uclib, self._uch = uclib, uc._uch
+        self._reg_ids = (ctypes.c_int * n)(*self.arch.arg_regs)
+        self._reg_vals = (ctypes.c_uint64 * n)()
+        self._reg_ptrs = (ctypes.c_void_p * n)(
+            *[ctypes.addressof(self._reg_vals) + 8 * i for i in range(n)])
+        self._result = ctypes.c_uint64()
+        #: signals reach the code's epoch checks (see __init__)
+        self.epoch = epoch and native_supported()
+        self._hook_stubs = None
+        if native_supported():
+            # the gate hook is a C-callable stub of ours (native.CallbackStubs), not a ctypes
+            # callback: an exception raised before its Python code runs (a signal handler's
+            # KeyboardInterrupt) is kept and stops the emulation, where ctypes would print
+            # and drop it and the guest would go on with a garbage helper result
+            self._hook_stubs = CallbackStubs(
+                [lambda _uc, address, *_: self._gate(uc, address, 0, None) or 0], 0,
+                ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value)
+            handle = ctypes.c_size_t()
+            uclib.uc_hook_add(self._uch, ctypes.byref(handle), UC_HOOK_CODE,
+                              ctypes.c_void_p(self._hook_stubs.addresses[0]), None,
+                              ctypes.c_uint64(GATE_BASE), ctypes.c_uint64(GATE_BASE + PAGE - 1))
+        else:
+            uc.hook_add(UC_HOOK_CODE, self._gate, begin=GATE_BASE, end=GATE_BASE + PAGE - 1)
         uc.hook_add(UC_HOOK_MEM_INVALID, self._invalid_access)
+        self.units: list[CodeUnit] = []
+        self._unit_of: dict[int, CodeUnit] = {}
         #: (kind, address, size) of the last access to unmapped or protected guest memory
         self.last_fault: tuple[str, int, int] | None = None
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
-        self.hook_error: BaseException | None = None
         self.depth = 0
         self.max_stack = max_stack
-        #: the stack limit the outermost call fixed (nested calls share its budget)
-        self.limit = STACK_BASE + STACK_MARGIN
+        #: the stack limit of every call (max_wasm_stack below the guest stack's top, within
+        #: its margin): nested calls share its budget
+        top = self.stack_base + STACK_SIZE - 64
+        self.limit = max(self.stack_base + STACK_MARGIN, top - max_stack)
         self._bufs: list[tuple[int, int]] = []
 
-    def function_at(self, pc: int) -> int | None:
-        """The defined function index whose code contains `pc`, or None."""
-        return self.symbols.function_at(pc)
-
-    def address(self, symbol: str) -> int:
-        return self.symbols.address(symbol)
-
-    def has_symbol(self, symbol: str) -> bool:
-        return symbol in self.symbols
-
-    def add_code(self, compiled) -> None:
-        """Map more code after what is mapped (new symbols become addressable)."""
-        from unicorn import UC_PROT_EXEC, UC_PROT_READ
-        size = round_up(max(len(compiled.code), 1), PAGE)
-        base = self._code_end
-        self.uc.mem_map(base, size, UC_PROT_READ | UC_PROT_EXEC)
-        self.uc.mem_write(base, compiled.code)
-        self._code_end += size
-        self.symbols.add(base, compiled.symbols)
-
-    def map_host(self, key: object, host_addr: int, length: int, owner: object = None) -> int:
-        """Map host memory [host_addr, host_addr + length) into the guest (shared, not copied)
-        at an address fixed per `key`; extended when the host buffer grew in place, remapped
-        when it moved or shrank.
-        `owner` (the object that owns the host memory) is kept alive as long as this machine.
-        Returns the guest address."""
+    def _on_chunk(self, addr: int, size: int) -> None:
         from unicorn import UC_PROT_READ, UC_PROT_WRITE
-        slot = self._host_maps.get(key)
-        if slot is None:
-            guest = MEMORY_BASE + MEMORY_STRIDE * self.space.memories
-            self.space.memories += 1
-            slot = self._host_maps[key] = [guest, 0, 0]
-        guest, addr, size = slot
-        need = round_up(max(length, PAGE), PAGE)
-        if need > MEMORY_STRIDE:
-            raise SpaceError("linear memory larger than its emulated address range")
-        if addr == host_addr and 0 < size < need:
-            # grown in place (the host memory never moves): map only the new part; unmapping
-            # inside a running emulation costs about 10 ms (its translations are flushed)
-            self.uc.mem_map_ptr(guest + size, need - size, UC_PROT_READ | UC_PROT_WRITE,
-                                host_addr + size)
-            slot[2] = need
-        elif addr != host_addr or size != need:
-            if size:
-                self.uc.mem_unmap(guest, size)
-            self.uc.mem_map_ptr(guest, need, UC_PROT_READ | UC_PROT_WRITE, host_addr)
-            slot[1], slot[2] = host_addr, need
-            if owner is not None and not any(o is owner for o in self._host_owners):
-                self._host_owners.append(owner)
-        return guest
+        self._map(addr, size, UC_PROT_READ | UC_PROT_WRITE)
+
+    def _map(self, addr: int, size: int, prot: int) -> None:
+        """Map host [addr, addr + size) at the same guest address (page aligned), or the part
+        beyond what is mapped there already."""
+        have = self._mapped.get(addr, 0)
+        if size > have:
+            self.uc.mem_map_ptr(addr + have, size - have, prot, addr + have)
+            self._mapped[addr] = size
+
+    def map_host(self, addr: int, size: int, owner: object = None) -> int:
+        """Map host memory (page aligned) into the guest at its own address; returns it."""
+        from unicorn import UC_PROT_READ, UC_PROT_WRITE
+        self._map(addr, round_up(size, PAGE), UC_PROT_READ | UC_PROT_WRITE)
+        if owner is not None and not any(o is owner for o in self._owners):
+            self._owners.append(owner)
+        return addr
+
+    def map_memory(self, mem) -> None:
+        """Map a linear memory's committed pages at its host address, and its growth later,
+        in steps that at least double (mapping inside a running emulation flushes its
+        translations, about 10 ms: one-page growth mapped page by page cost that each time)."""
+        base = mem.base_address() if hasattr(mem, "base_address") else mem.base
+        if base in self._mapped:
+            return
+        self.map_host(base, mem.committed(), owner=mem)
+
+        def grown(m, b=base) -> None:
+            have = self._mapped[b]
+            if m.length > have:
+                self.map_host(b, m.commit_ahead(max(m.length, 2 * have, MEMORY_STEP)))
+        mem.watchers.append(grown)
+
+    def load(self, compiled) -> CodeUnit:
+        """`compiled`'s code as this machine runs it: the process's copy, mapped read+exec."""
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ
+        unit = self._unit_of.get(id(compiled))
+        if unit is None:
+            region = code_region(compiled)
+            self._map(region.addr, region.size, UC_PROT_READ | UC_PROT_EXEC)
+            self._owners.append(region)
+            unit = self._unit_of[id(compiled)] = CodeUnit(region.addr, region.size, compiled)
+            self.units.append(unit)
+        return unit
+
+    def add_vmctx(self, vmctx: int) -> None:
+        write_u64(self.space, vmctx + V.STACK_LIMIT, self.limit)
 
     def _gate(self, uc, address: int, size: int, user_data) -> None:
         if address == RETURN_GATE:
             return
         index = (address - GATE_BASE) // GATE_SLOT
-        regs = [uc.reg_read(r) for r in self.arch.arg_regs]
+        vals = self._reg_vals
+        self._uclib.uc_reg_read_batch(self._uch, self._reg_ids, self._reg_ptrs, len(vals))
         try:
-            result = self.helpers[index](*regs) & 0xFFFFFFFFFFFFFFFF
+            result = self.helpers[index](*vals) & 0xFFFFFFFFFFFFFFFF
         except Trap as t:
             self.pending = t
             result = (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
         except BaseException as e:
             self.pending = e
             result = self.HOST_EXCEPTION + 1
-        uc.reg_write(self.arch.result_reg, result)
+        self._result.value = result
+        self._uclib.uc_reg_write(self._uch, self.arch.result_reg, ctypes.byref(self._result))
 
     def _invalid_access(self, uc, access: int, address: int, size: int, value: int,
                         user_data) -> bool:
@@ -267,11 +247,12 @@ class EmulatedMachine:
         self.last_fault = (kind, address, size)
         return False        # not handled: emulation stops with the UcError
 
-    def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
+    def call(self, entry: int, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:
-        """Run `code_addr` through trampoline `entry_symbol`. Re-entry from a host function
-        (wasm -> host -> wasm on this machine) nests: the interrupted context is saved, the
-        nested call runs below its stack pointer, and the context is restored afterwards."""
+        """Run `code_addr` through the entry trampoline at `entry`. Re-entry from a host
+        function (wasm -> host -> wasm on this machine) nests: the interrupted context is
+        saved, the nested call runs below its stack pointer, and the context is restored
+        afterwards."""
         from unicorn import UcError
         uc, arch = self.uc, self.arch
         depth = self.depth
@@ -292,22 +273,20 @@ class EmulatedMachine:
         if cap < n:
             buf, cap = self.space.alloc(8 * max(n, 8)), max(n, 8)
             self._bufs[depth] = (buf, cap)
+        words = (ctypes.c_uint64 * n).from_address(buf)
         for i, a in enumerate(args):
-            write_u64(self.space, buf + 8 * i, a)
+            words[i] = a & 0xFFFFFFFFFFFFFFFF
         saved = None
         if depth == 0:
-            sp = STACK_BASE + STACK_SIZE - 64
-            # max_wasm_stack below the first stack pointer, within the guest stack's margin
-            self.limit = max(STACK_BASE + STACK_MARGIN, sp - self.max_stack)
+            sp = self.stack_base + STACK_SIZE - 64
         else:
             saved = uc.context_save()
             # below the interrupted code's stack, clear of any red zone, 16-byte aligned
             sp = ((uc.reg_read(arch.sp) - 256) & ~15) - 8 * (arch.lr is None)
             if sp < self.limit:
                 raise Trap(trap_code=TrapCode.STACK_OVERFLOW)
-        write_u64(self.space, vmctx + V.STACK_LIMIT, self.limit)
         if arch.lr is None:
-            write_u64(self.space, sp, RETURN_GATE)
+            uc.mem_write(sp, RETURN_GATE.to_bytes(8, "little"))
         uc.reg_write(arch.sp, sp)
         if arch.lr is not None:
             uc.reg_write(arch.lr, RETURN_GATE)
@@ -317,20 +296,38 @@ class EmulatedMachine:
         self.last_fault = None
         self.depth = depth + 1
         _tls.active = active + 1
+        entry_sp = read_u64(self.space, self.state + V.STATE_ENTRY_SP)
+        cells = outer = None
+        if self.epoch and threading.current_thread() is threading.main_thread():
+            bridge = signal_bridge()
+            if active == 0:
+                bridge.arm()
+            cells = bridge.cells
+            outer, cells[0] = cells[0], self.state + V.STATE_EPOCH_DEADLINE
         try:
-            uc.emu_start(self.address(entry_symbol), RETURN_GATE)
+            uc.emu_start(entry, RETURN_GATE)
         except UcError as e:
             access = ""
             if self.last_fault is not None:
                 kind, address, size = self.last_fault
                 access = f" ({kind} of {size} bytes at {address:#x})"
-            raise WasmError(f"emulated code faulted at {uc.reg_read(self._pc()):#x}: "
+            raise WasmError(f"emulated code faulted at {uc.reg_read(self.arch.pc):#x}: "
                             f"{e}{access}") from None
         finally:
             self.depth = depth
             _tls.active = active
+            if cells is not None:
+                cells[0] = outer
+        stubs = self._hook_stubs
+        if stubs is not None and stubs.error[0]:
+            # a gate stopped the emulation with an exception raised before the helper ran:
+            # the call is abandoned (as when a trap unwinds it), the exception raised
+            write_u64(self.space, self.state + V.STATE_ENTRY_SP, entry_sp)
+            if saved is not None:
+                uc.context_restore(saved)
+            stubs.raise_error()
         rc = uc.reg_read(arch.result_reg) & 0xFFFFFFFF
-        results = [read_u64(self.space, buf + 8 * i) for i in range(nresults)]
+        results = words[:nresults]
         if saved is not None:
             uc.context_restore(saved)
         if rc != 0:
@@ -341,9 +338,6 @@ class EmulatedMachine:
                 raise pending
             raise Trap(trap_code=TrapCode(code))
         return results
-
-    def _pc(self) -> int:
-        return self.arch.pc
 
     def close(self) -> None:
         self.uc = None

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..compile.environment import EngineState
 from ..errors import Trap, TrapCode, UnsupportedError
 from ..ir import numerics as N
-from ..ir.ir import F32, F64, I32, I64, BlockCall, FloatCC, Function, Inst, IntCC, Opcode
+from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function, Inst, IntCC,
+                     Opcode)
 from ..runtime import libcalls
 from ..runtime.func import call_host
+from . import interp_simd
 
 if TYPE_CHECKING:
     from ..runtime.instance import Instance
@@ -114,6 +116,7 @@ def _namespace() -> dict[str, Any]:
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
               _indirect=_indirect)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
+    ns.update(interp_simd.namespace())
     return ns
 
 
@@ -521,6 +524,8 @@ class _Translator:
             self.tables.add(c.table)
             self.types.add(c.type_index)
             self._tail(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], d, out)
+        elif op in SIMD_OPS:
+            interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:
             raise UnsupportedError(f"IR interpreter: opcode {op.value}")
 

@@ -1,8 +1,10 @@
-"""Running x86_64 machine code in this process: code pages mapped with mmap, written, then made
-read+execute (never writable and executable at once); runtime helpers and host functions are
-reached through generated stubs that call Python via the C API (ctypes callbacks would put
-libffi closures on writable+executable pages); calls go through per-signature entry trampolines and
-traps come back as a return code (see backends/x86_64/trampolines.py)."""
+"""Running x86_64 machine code in this process: one NativeMachine per store, whose instances
+share the process's address space (their state lives in the store's arena). Code pages are
+mapped with mmap, written, then made read+execute (never writable and executable at once), once
+per module's code for the whole process; runtime helpers are reached through generated stubs
+that call Python via the C API (ctypes callbacks would put libffi closures on writable+executable
+pages), assembled once per process and copied per machine; calls go through per-signature entry
+trampolines and traps come back as a return code (see backends/x86_64/trampolines.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ import _signal
 import platform
 import signal
 import threading
+import weakref
 from typing import Callable, Sequence
 
 from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
-from .space import PAGE, SpaceError, read_u64, round_up, write_u64
-from .symbols import CodeSymbols
+from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
+from .symbols import CodeUnit
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -73,66 +76,6 @@ class CodeRegion:
 
     def __del__(self) -> None:
         self.close()
-
-
-class NativeLinearMemory:
-    """A linear memory in a PROT_NONE reservation of its maximum; growth makes pages RW."""
-
-    def __init__(self, initial: int, maximum: int) -> None:
-        self.reserved = round_up(max(maximum, PAGE), PAGE)
-        self.base = _mmap(self.reserved, 0, _MAP_NORESERVE)
-        self.length = 0
-        self.committed = 0
-        if not self.grow_to(initial):
-            raise SpaceError("initial memory larger than its maximum")
-
-    def grow_to(self, new_length: int) -> bool:
-        if new_length > self.reserved:
-            return False
-        need = round_up(new_length, PAGE)
-        if need > self.committed:
-            _mprotect(self.base + self.committed, need - self.committed,
-                      mmap.PROT_READ | mmap.PROT_WRITE)
-            self.committed = need
-        self.length = new_length
-        return True
-
-    def close(self, _munmap=_libc.munmap) -> None:
-        if self.base:
-            _munmap(self.base, self.reserved)
-            self.base = 0
-
-    def __del__(self) -> None:
-        self.close()
-
-
-class NativeSpace:
-    """The host process as an address space: blocks are ctypes buffers kept alive here."""
-
-    def __init__(self) -> None:
-        self._blocks: list[object] = []
-        self._memories: list[NativeLinearMemory] = []
-
-    def alloc(self, size: int, align: int = 16) -> int:
-        buf = ctypes.create_string_buffer(max(size, 1) + align)
-        self._blocks.append(buf)
-        return round_up(ctypes.addressof(buf), align)
-
-    def read(self, addr: int, n: int) -> bytes:
-        return ctypes.string_at(addr, n)
-
-    def write(self, addr: int, data: bytes) -> None:
-        ctypes.memmove(addr, data, len(data))
-
-    def linear_memory(self, initial: int, maximum: int) -> NativeLinearMemory:
-        m = NativeLinearMemory(initial, maximum)
-        self._memories.append(m)
-        return m
-
-    def close(self) -> None:
-        for m in self._memories:
-            m.close()
-        self._memories.clear()
 
 
 #: per thread: how many entries into wasm code are active, and the stack limit the outermost
@@ -212,10 +155,12 @@ class SignalBridge:
 
     Python's handler only records a signal; its Python part runs when the interpreter loop
     next runs, which never happens while wasm code spins. While such code runs on the main
-    thread, `deadline_cell` holds the address of its vmctx's epoch deadline; the stub below
+    thread, `cells[0]` holds the address of its store context's epoch deadline; the stub below
     stores 0 there (one aligned 8-byte store: async-signal-safe) and then jumps to the handler
     it displaced (Python's), with the arguments untouched. The code's next epoch check then
     takes its slow path (helper EPOCH), which restores the deadline and runs the handlers.
+    Emulated code reads the same store context in place, so it is bridged the same way
+    (engine.exec.emulator).
     The stub is (re)installed at each outermost entry, since signal.signal() replaces it."""
 
     def __init__(self) -> None:
@@ -268,26 +213,35 @@ def _capi(name: str) -> int:
     return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
 
 
-def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int,
-                   err_addr: int) -> str:
-    """Assembly of one C-callable stub per Python callable: each takes six integer-register
-    arguments, takes the GIL, calls ``target(a0, ..., a5)`` through the C API and returns the
-    result as a u64 (or `error_result` if the call itself failed, its exception moved into the
-    three slots at `err_addr` with PyErr_Fetch: it can be raised in the interpreter before the
-    target's first line, e.g. by a signal handler). Generated code instead of
-    ctypes callbacks, whose libffi closures live on writable+executable pages."""
+
+
+#: placeholders in the callback stubs' template (patched per machine): target i's object, the
+#: format string, the three exception slots
+_PH = 0x5EED_0000_0000_0000
+_PH_FMT = 0x5EED_F000_0000_0000
+_PH_ERR = (0x5EED_F000_0000_0010, 0x5EED_F000_0000_0020, 0x5EED_F000_0000_0030)
+
+
+def callback_stubs(n: int, error_result: int, on_error: int = 0) -> str:
+    """Assembly of `n` C-callable stubs: each takes six integer-register arguments, takes the
+    GIL, calls ``target(a0, ..., a5)`` through the C API and returns the result as a u64 (or
+    `error_result` if the call itself failed, its exception moved into three slots with
+    PyErr_Fetch: it can be raised in the interpreter before the target's first line, e.g. by
+    a signal handler; then C function `on_error`, if given, is called with the first argument).
+    The targets, the format string and the slots are placeholders that CallbackStubs patches. Generated code instead of ctypes callbacks, whose libffi closures
+    live on writable+executable pages."""
     ensure, release = _capi("PyGILState_Ensure"), _capi("PyGILState_Release")
     call, as_u64 = _capi("PyObject_CallFunction"), _capi("PyLong_AsUnsignedLongLongMask")
     decref, fetch = _capi("Py_DecRef"), _capi("PyErr_Fetch")
     lines = []
-    for i, target in enumerate(targets):
+    for i in range(n):
         lines += [
             f"stub{i}:", "push rbx", "push r12", "push r13", "sub rsp, 64",
             "mov qword ptr [rsp + 16], rdi", "mov qword ptr [rsp + 24], rsi",
             "mov qword ptr [rsp + 32], rdx", "mov qword ptr [rsp + 40], rcx",
             "mov qword ptr [rsp + 48], r8", "mov qword ptr [rsp + 56], r9",
             f"movabs r11, {ensure}", "call r11", "mov ebx, eax",
-            f"movabs rdi, {id(target)}", f"movabs rsi, {fmt_addr}",
+            f"movabs rdi, {_PH + i}", f"movabs rsi, {_PH_FMT}",
             "mov rdx, qword ptr [rsp + 16]", "mov rcx, qword ptr [rsp + 24]",
             "mov r8, qword ptr [rsp + 32]", "mov r9, qword ptr [rsp + 40]",
             "mov rax, qword ptr [rsp + 48]", "mov qword ptr [rsp], rax",
@@ -296,8 +250,10 @@ def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int,
             "mov r12, rax", "test rax, rax", f"jz stub{i}_err",
             "mov rdi, rax", f"movabs r11, {as_u64}", "call r11", "mov r13, rax",
             "mov rdi, r12", f"movabs r11, {decref}", "call r11", f"jmp stub{i}_done",
-            f"stub{i}_err:", f"movabs rdi, {err_addr}", f"movabs rsi, {err_addr + 8}",
-            f"movabs rdx, {err_addr + 16}", f"movabs r11, {fetch}", "call r11",
+            f"stub{i}_err:", f"movabs rdi, {_PH_ERR[0]}", f"movabs rsi, {_PH_ERR[1]}",
+            f"movabs rdx, {_PH_ERR[2]}", f"movabs r11, {fetch}", "call r11",
+            *([f"mov rdi, qword ptr [rsp + 16]", f"movabs r11, {on_error}", "call r11"]
+              if on_error else []),
             f"mov r13, {error_result}",
             f"stub{i}_done:", "mov edi, ebx", f"movabs r11, {release}", "call r11",
             "mov rax, r13", "add rsp, 64", "pop r13", "pop r12", "pop rbx", "ret",
@@ -305,22 +261,55 @@ def callback_stubs(targets: Sequence[object], fmt_addr: int, error_result: int,
     return "\n".join(lines) + "\n"
 
 
-class CallbackStubs:
-    """Executable stubs that call Python callables (see callback_stubs); keeps them alive."""
+#: (n, error result, on_error) -> (code, stub offsets, {placeholder: [offsets of its 8
+#: bytes]}), assembled once
+_TEMPLATES: dict[tuple, tuple[bytes, list[int], dict[int, list[int]]]] = {}
+_TEMPLATE_LOCK = threading.Lock()
 
-    def __init__(self, targets: Sequence[Callable[..., int]], error_result: int) -> None:
-        from keystone import KS_ARCH_X86, KS_MODE_64
+
+def _template(n: int, error_result: int, on_error: int):
+    with _TEMPLATE_LOCK:
+        t = _TEMPLATES.get((n, error_result, on_error))
+        if t is None:
+            from keystone import KS_ARCH_X86, KS_MODE_64
+            header = "".join(f".quad stub{i}\n" for i in range(n))
+            code = bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64,
+                                      header + callback_stubs(n, error_result, on_error)))
+            offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(n)]
+            where: dict[int, list[int]] = {}
+            for ph in [_PH + i for i in range(n)] + [_PH_FMT, *_PH_ERR]:
+                pat = ph.to_bytes(8, "little")
+                at, k = [], code.find(pat)
+                while k >= 0:
+                    at.append(k)
+                    k = code.find(pat, k + 1)
+                where[ph] = at
+            t = _TEMPLATES[(n, error_result, on_error)] = (code, offs, where)
+        return t
+
+
+class CallbackStubs:
+    """Executable stubs that call Python callables (see callback_stubs); keeps them alive.
+    The code is the process's template with this set's targets patched in (no assembler)."""
+
+    _FMT = ctypes.create_string_buffer(b"KKKKKK")
+
+    def __init__(self, targets: Sequence[Callable[..., int]], error_result: int,
+                 on_error: int = 0) -> None:
         self.targets = list(targets)
-        self.fmt = ctypes.create_string_buffer(b"KKKKKK")
         #: an exception raised before a target ran (type, value, traceback; new references)
         self.error = (ctypes.c_void_p * 3)()
-        text = callback_stubs(self.targets, ctypes.addressof(self.fmt), error_result,
-                              ctypes.addressof(self.error))
-        symbols = [f"stub{i}" for i in range(len(self.targets))]
-        header = "".join(f".quad {s}\n" for s in symbols)
-        code = bytes(keystone_asm(KS_ARCH_X86, KS_MODE_64, header + text))
-        self.region = CodeRegion(code)
-        offs = [int.from_bytes(code[8 * i:8 * i + 8], "little") for i in range(len(symbols))]
+        code, offs, where = _template(len(self.targets), error_result, on_error)
+        values = {_PH + i: id(t) for i, t in enumerate(self.targets)}
+        values[_PH_FMT] = ctypes.addressof(self._FMT)
+        base = ctypes.addressof(self.error)
+        values.update({ph: base + 8 * k for k, ph in enumerate(_PH_ERR)})
+        patched = bytearray(code)
+        for ph, at in where.items():
+            v = values[ph].to_bytes(8, "little")
+            for k in at:
+                patched[k:k + 8] = v
+        self.region = CodeRegion(bytes(patched))
         self.addresses = [self.region.addr + o for o in offs]
 
     def raise_error(self) -> None:
@@ -336,31 +325,62 @@ class CallbackStubs:
         self.region.close()
 
 
+#: CompiledCode -> its CodeRegion, once per process (the code is position independent and
+#: reads everything instance specific through the vmctx, so every store runs the same copy)
+_REGIONS: dict[int, CodeRegion] = {}
+_REGIONS_LOCK = threading.Lock()
+
+
+def code_region(compiled) -> CodeRegion:
+    """The process's read+execute copy of `compiled`'s code (unmapped when `compiled` dies)."""
+    key = id(compiled)
+    region = _REGIONS.get(key)
+    if region is None:
+        with _REGIONS_LOCK:
+            region = _REGIONS.get(key)
+            if region is None:
+                region = _REGIONS[key] = CodeRegion(compiled.code)
+                weakref.finalize(compiled, _drop_region, key)
+    return region
+
+
+def _drop_region(key: int) -> None:
+    region = _REGIONS.pop(key, None)
+    if region is not None:
+        region.close()
+
+
+_ENTRIES: dict[int, Callable] = {}
+
+
 class NativeMachine:
-    """Runs one module's CompiledCode natively. `helpers[i]` is the Python implementation of
-    helper i (backends.base.Helper order): called with the six integer argument registers."""
+    """Runs code natively for one store: its instances' code units, the store's arena as the
+    address space, the store context as ExecState. `helpers[i]` is the Python implementation
+    of helper i (engine.environ.helpers order): called with the six integer argument
+    registers."""
 
     HOST_EXCEPTION = 254
 
-    def __init__(self, compiled, helpers: Sequence[Callable[..., int]], max_stack: int = 512 * 1024,
-                 epoch: bool = False) -> None:
+    def __init__(self, arena, state: int, helpers: Sequence[Callable[..., int]],
+                 max_stack: int = 512 * 1024, epoch: bool = False) -> None:
         if not native_supported():
             raise WasmError(f"native x86_64 execution on a {platform.machine()} host")
-        self.code = CodeRegion(compiled.code)
-        self.symbols = CodeSymbols(self.code.addr, compiled.symbols)
-        self.space = NativeSpace()
-        self.state = self.space.alloc(V.STATE_SIZE)
+        self.space = HostSpace(arena)
+        self.state = state
         self.max_stack = max_stack
         #: the code has epoch checks: signals are bridged to them (SignalBridge)
         self.epoch = epoch
         self._stubs = CallbackStubs([self._wrap(h) for h in helpers], self.HOST_EXCEPTION + 1)
-        self.helper_table = self.space.alloc(8 * max(len(helpers), 1))
+        self.helper_table = arena.alloc(8 * max(len(helpers), 1))
+        table = arena.u64s(self.helper_table, max(len(helpers), 1))
         for i, addr in enumerate(self._stubs.addresses):
-            write_u64(self.space, self.helper_table + 8 * i, addr)
-        self._sp_region = CodeRegion(_SP_CODE)
-        self._get_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(self._sp_region.addr)
-        self._entries: dict[str, Callable] = {}
-        self._extra_regions: list[CodeRegion] = []
+            table[i] = addr
+        self.units: list[CodeUnit] = []
+        self._unit_of: dict[int, CodeUnit] = {}
+        #: every vmctx of the store: they all hold the current stack limit
+        self.vmctxs: list[int] = []
+        self.limit = 0
+        self._bufs: list[ctypes.Array] = []
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
@@ -377,47 +397,61 @@ class NativeMachine:
                 return self.HOST_EXCEPTION + 1
         return callback
 
-    def function_at(self, pc: int) -> int | None:
-        """The defined function index whose code contains `pc`, or None."""
-        return self.symbols.function_at(pc)
+    def load(self, compiled) -> CodeUnit:
+        """`compiled`'s code as this machine runs it (mapped once per process)."""
+        unit = self._unit_of.get(id(compiled))
+        if unit is None:
+            region = code_region(compiled)
+            unit = self._unit_of[id(compiled)] = CodeUnit(region.addr, region.size, compiled)
+            self.units.append(unit)
+        return unit
 
-    def address(self, symbol: str) -> int:
-        return self.symbols.address(symbol)
+    def add_vmctx(self, vmctx: int) -> None:
+        self.vmctxs.append(vmctx)
+        write_u64(self.space, vmctx + V.STACK_LIMIT, self.limit)
 
-    def has_symbol(self, symbol: str) -> bool:
-        return symbol in self.symbols
-
-    def add_code(self, compiled) -> None:
-        """Map more code (its symbols become addressable; existing names keep their place)."""
-        region = CodeRegion(compiled.code)
-        self._extra_regions.append(region)
-        self.symbols.add(region.addr, compiled.symbols)
+    def map_memory(self, mem) -> None:
+        """Natively every memory is already in the address space."""
 
     def stack_limit(self) -> int:
         """The lowest stack pointer wasm code may reach from here: max_wasm_stack below the
         current one, but never closer than HOST_STACK_MARGIN to the end of this thread's real
         stack (above the current stack pointer when there is no room at all: the first
         function entry then traps)."""
-        sp = self._get_sp()
+        sp = host_sp()
         limit = sp - self.max_stack
         low = thread_stack_low()
         if low:
             limit = max(limit, low + HOST_STACK_MARGIN)
         return limit
 
-    def call(self, entry_symbol: str, vmctx: int, code_addr: int, args: Sequence[int],
+    def _set_limit(self, limit: int) -> None:
+        self.limit = limit
+        for vm in self.vmctxs:
+            ctypes.c_uint64.from_address(vm + V.STACK_LIMIT).value = limit
+
+    def call(self, entry: int, vmctx: int, code_addr: int, args: Sequence[int],
              nresults: int) -> list[int]:
-        """Call `code_addr` through trampoline `entry_symbol` with argument bit patterns;
-        returns result bit patterns (8-byte slots) or raises Trap."""
-        entry = self._entries.get(entry_symbol)
-        if entry is None:
-            entry = self._entries[entry_symbol] = _ENTRY_CTYPE(self.address(entry_symbol))
-        n = max(len(args), nresults, 1)
-        buf = (ctypes.c_uint64 * n)(*[a & 0xFFFFFFFFFFFFFFFF for a in args])
+        """Call `code_addr` through the entry trampoline at `entry` with argument bit
+        patterns; returns result bit patterns (8-byte slots) or raises Trap."""
+        fn = _ENTRIES.get(entry)
+        if fn is None:
+            fn = _ENTRIES[entry] = _ENTRY_CTYPE(entry)
         depth = getattr(_tls, "depth", 0)
         if depth == 0:
             _tls.limit = self.stack_limit()
-        write_u64(self.space, vmctx + V.STACK_LIMIT, _tls.limit)
+        if self.limit != _tls.limit:
+            self._set_limit(_tls.limit)
+        n = max(len(args), nresults, 1)
+        bufs = self._bufs
+        while len(bufs) <= depth:
+            bufs.append((ctypes.c_uint64 * 0)())
+        buf = bufs[depth]
+        if len(buf) < n:
+            buf = bufs[depth] = (ctypes.c_uint64 * max(n, 8)).from_address(
+                self.space.alloc(8 * max(n, 8)))
+        for i, a in enumerate(args):
+            buf[i] = a & 0xFFFFFFFFFFFFFFFF
         self.pending = None
         _tls.depth = depth + 1
         cells = outer = None
@@ -426,9 +460,9 @@ class NativeMachine:
             if depth == 0:
                 bridge.arm()
             cells = bridge.cells
-            outer, cells[0] = cells[0], vmctx + V.EPOCH_DEADLINE
+            outer, cells[0] = cells[0], self.state + V.STATE_EPOCH_DEADLINE
         try:
-            rc = entry(vmctx, code_addr, ctypes.addressof(buf))
+            rc = fn(vmctx, code_addr, ctypes.addressof(buf))
         except ctypes.ArgumentError as e:
             # converting the arguments hit Python's recursion limit: wasm -> host -> wasm
             # re-entry nested deeper than the Python frames of the host calls allow
@@ -448,12 +482,7 @@ class NativeMachine:
                 raise pending
             self._stubs.raise_error()
             raise Trap(trap_code=TrapCode(code))
-        return list(buf[:nresults])
+        return buf[:nresults]
 
     def close(self) -> None:
-        self.code.close()
-        for region in self._extra_regions:
-            region.close()
-        self._sp_region.close()
         self._stubs.close()
-        self.space.close()

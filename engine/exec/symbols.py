@@ -1,46 +1,56 @@
-"""Where a machine's code symbols are: the module's code at one base address, plus code added
-later (exit stubs for signatures the module does not declare) at bases of its own. Shared by
-the native and the emulated machine."""
+"""Where code is: a CodeUnit is one CompiledCode mapped at a base address (a module's functions
+and trampolines, or extra exit stubs), with its symbols; a machine finds the unit holding a
+pc among its units. Shared by the native and the emulated machine."""
 
 from __future__ import annotations
 
+from typing import Any, Sequence
 
-class CodeSymbols:
-    """Symbol -> address for one module's code mapped at `base`, and code added afterwards."""
 
-    __slots__ = ("base", "symbols", "_extra")
+class CodeUnit:
+    """Symbol -> address for one CompiledCode mapped at `base` (`size` bytes)."""
 
-    def __init__(self, base: int, symbols: dict[str, int]) -> None:
+    __slots__ = ("base", "size", "symbols", "compiled", "_funcs")
+
+    def __init__(self, base: int, size: int, compiled: Any) -> None:
         self.base = base
-        self.symbols = symbols
-        self._extra: dict[str, int] = {}
+        self.size = size
+        self.compiled = compiled
+        self.symbols: dict[str, int] = compiled.symbols
+        #: (offset, function index) of the defined functions, by offset; then the first
+        #: offset that is not a function (stubs and trampolines follow the functions)
+        funcs = sorted((off, int(name[4:])) for name, off in self.symbols.items()
+                       if name.startswith("func") and name[4:].isdigit())
+        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
+                  default=size)
+        self._funcs = (funcs, end)
 
     def address(self, symbol: str) -> int:
-        extra = self._extra.get(symbol)
-        if extra is not None:
-            return extra
         return self.base + self.symbols[symbol]
 
     def __contains__(self, symbol: str) -> bool:
-        return symbol in self.symbols or symbol in self._extra
+        return symbol in self.symbols
 
-    def add(self, base: int, symbols: dict[str, int]) -> None:
-        """Code mapped at `base`: its new names become addressable (existing ones keep their
-        place)."""
-        for name, off in symbols.items():
-            if name not in self.symbols:
-                self._extra.setdefault(name, base + off)
+    def holds(self, pc: int) -> bool:
+        return self.base <= pc < self.base + self.size
 
     def function_at(self, pc: int) -> int | None:
-        """The defined function index whose code contains `pc`, or None (functions come
-        first in the module's code, stubs and trampolines after them)."""
+        """The defined function index whose code contains `pc`, or None."""
         rel = pc - self.base
-        best, best_off = None, -1
-        end = min((off for name, off in self.symbols.items() if not name.startswith("func")),
-                  default=None)
-        for name, off in self.symbols.items():
-            if name.startswith("func") and name[4:].isdigit() and best_off < off <= rel:
-                best, best_off = int(name[4:]), off
-        if best is None or (end is not None and end > best_off and rel >= end):
+        funcs, end = self._funcs
+        best = None
+        for off, idx in funcs:
+            if off <= rel:
+                best = idx
+            else:
+                break
+        if best is None or rel >= end:
             return None
         return best
+
+
+def unit_at(units: Sequence[CodeUnit], pc: int) -> CodeUnit | None:
+    for u in units:
+        if u.holds(pc):
+            return u
+    return None

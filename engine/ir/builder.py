@@ -34,6 +34,7 @@ from .errors import IRError
 from .gcpause import gc_paused
 from .ir import (F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function,
                  HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
+from .simd_builder import translate as simd_translate
 
 O = Opcode
 _M32 = 0xFFFF_FFFF
@@ -158,7 +159,8 @@ _STORES = {
 }
 
 _ZERO = {I32: (O.ICONST, 0), I64: (O.ICONST, 0), F32: (O.FCONST, 0), F64: (O.FCONST, 0),
-         ValType.FUNCREF: (O.REF_NULL, None), ValType.EXTERNREF: (O.REF_NULL, None)}
+         ValType.FUNCREF: (O.REF_NULL, None), ValType.EXTERNREF: (O.REF_NULL, None),
+         ValType.V128: (O.V128_CONST, 0)}
 
 # wasm opcode numbers the main loop compares with, as plain ints (comparing an int with an
 # IntEnum member looks the member up on the class every time)
@@ -885,6 +887,8 @@ class _Builder:
             stack.append(emit(O.REF_IS_NULL, [stack.pop()], I32))
         elif op == Op.REF_FUNC:
             stack.append(emit(O.REF_FUNC, [], ValType.FUNCREF, imm))
+        elif op >> 24 == PREFIX_SIMD:
+            simd_translate(emit, op, imm, stack)
         else:
             info = INFO.get(op)
             name = info.name if info is not None else hex(op)

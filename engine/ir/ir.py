@@ -20,6 +20,8 @@ Value representation (shared by the interpreter, constant folder and backends)
 - i32 / i64: the two's-complement bit pattern as an unsigned Python int ``0 <= x < 2**N``.
   Opcodes say when they read their operands as signed.
 - f32 / f64: the raw IEEE-754 bit pattern as an unsigned int (so NaN payloads and -0.0 survive).
+- v128: the 128 bits as an unsigned int ``0 <= x < 2**128``, little-endian: lane i of an
+  MxN shape is bits ``[i*M, (i+1)*M)`` (byte i of memory is bits ``[8i, 8i+8)``).
 - funcref / externref: opaque references; null is a distinct value (``ref_null``).
 - The instance context (vmctx: memories, tables, globals, functions) is implicit.
 
@@ -38,9 +40,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ..wasm.opcodes import INFO as _WASM_INFO, PREFIX_SIMD as _PREFIX_SIMD
 from ..wasm.types import ValType
 
-#: IR value types are the wasm value types (v128 is reserved: no opcode uses it yet).
+#: IR value types are the wasm value types (v128: the SIMD opcodes, see engine/ir/README.md).
 Type = ValType
 
 I32 = ValType.I32
@@ -49,6 +52,7 @@ F32 = ValType.F32
 F64 = ValType.F64
 FUNCREF = ValType.FUNCREF
 EXTERNREF = ValType.EXTERNREF
+V128 = ValType.V128
 
 INT_TYPES = (I32, I64)
 FLOAT_TYPES = (F32, F64)
@@ -120,6 +124,9 @@ class ImmKind(enum.Enum):
     TABLE_INIT = "table_init"    # SegmentImm(segment=elem index, target=table); text: elem1 table0
     MEMORY_COPY = "memory_copy"  # CopyImm(dst memory, src memory); text: mem0 mem0
     TABLE_COPY = "table_copy"    # CopyImm(dst table, src table); text: table0 table1
+    LANE = "lane"                # int lane index; text: lane=3
+    SHUFFLE = "shuffle"          # tuple of 16 ints in 0..31; text: 0.17.2.19.4.21.6.23.8...
+    MEM_LANE = "mem_lane"        # MemLaneImm; text: mem0 offset=16 lane=3
 
 
 @dataclass(slots=True, frozen=True)
@@ -137,6 +144,16 @@ class MemImm:
 
     memory: int
     offset: int
+
+
+@dataclass(slots=True, frozen=True)
+class MemLaneImm:
+    """Immediate of the SIMD lane loads and stores (``v128.load8_lane`` ...): memory index,
+    static offset (bytes) and the lane index."""
+
+    memory: int
+    offset: int
+    lane: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -268,6 +285,11 @@ class Opcode(enum.Enum):
                                                    are this function's result types)
       return_call_indirect imm idx args...         the same through a table, with
                                                    call_indirect's checks and traps
+    SIMD (WebAssembly 2.0 fixed-width SIMD, values of type v128)
+      One opcode per wasm SIMD instruction, named by its wasm mnemonic (``i8x16.add``; the
+      member is I8X16_ADD), with the wasm operands in wasm order and the wasm semantics. The
+      immediates, memory forms and the per-opcode contract are in engine/ir/README.md
+      ("SIMD"); engine/ir/simd.py has the tables (types, lane shapes, access sizes).
     """
 
     ICONST = "iconst"
@@ -367,6 +389,243 @@ class Opcode(enum.Enum):
     RETURN = "return"
     RETURN_CALL = "return_call"
     RETURN_CALL_INDIRECT = "return_call_indirect"
+    # SIMD: the wasm mnemonic is the IR mnemonic (engine/ir/README.md, "SIMD")
+    V128_LOAD = "v128.load"
+    V128_LOAD8X8_S = "v128.load8x8_s"
+    V128_LOAD8X8_U = "v128.load8x8_u"
+    V128_LOAD16X4_S = "v128.load16x4_s"
+    V128_LOAD16X4_U = "v128.load16x4_u"
+    V128_LOAD32X2_S = "v128.load32x2_s"
+    V128_LOAD32X2_U = "v128.load32x2_u"
+    V128_LOAD8_SPLAT = "v128.load8_splat"
+    V128_LOAD16_SPLAT = "v128.load16_splat"
+    V128_LOAD32_SPLAT = "v128.load32_splat"
+    V128_LOAD64_SPLAT = "v128.load64_splat"
+    V128_STORE = "v128.store"
+    V128_CONST = "v128.const"
+    I8X16_SHUFFLE = "i8x16.shuffle"
+    I8X16_SWIZZLE = "i8x16.swizzle"
+    I8X16_SPLAT = "i8x16.splat"
+    I16X8_SPLAT = "i16x8.splat"
+    I32X4_SPLAT = "i32x4.splat"
+    I64X2_SPLAT = "i64x2.splat"
+    F32X4_SPLAT = "f32x4.splat"
+    F64X2_SPLAT = "f64x2.splat"
+    I8X16_EXTRACT_LANE_S = "i8x16.extract_lane_s"
+    I8X16_EXTRACT_LANE_U = "i8x16.extract_lane_u"
+    I8X16_REPLACE_LANE = "i8x16.replace_lane"
+    I16X8_EXTRACT_LANE_S = "i16x8.extract_lane_s"
+    I16X8_EXTRACT_LANE_U = "i16x8.extract_lane_u"
+    I16X8_REPLACE_LANE = "i16x8.replace_lane"
+    I32X4_EXTRACT_LANE = "i32x4.extract_lane"
+    I32X4_REPLACE_LANE = "i32x4.replace_lane"
+    I64X2_EXTRACT_LANE = "i64x2.extract_lane"
+    I64X2_REPLACE_LANE = "i64x2.replace_lane"
+    F32X4_EXTRACT_LANE = "f32x4.extract_lane"
+    F32X4_REPLACE_LANE = "f32x4.replace_lane"
+    F64X2_EXTRACT_LANE = "f64x2.extract_lane"
+    F64X2_REPLACE_LANE = "f64x2.replace_lane"
+    I8X16_EQ = "i8x16.eq"
+    I8X16_NE = "i8x16.ne"
+    I8X16_LT_S = "i8x16.lt_s"
+    I8X16_LT_U = "i8x16.lt_u"
+    I8X16_GT_S = "i8x16.gt_s"
+    I8X16_GT_U = "i8x16.gt_u"
+    I8X16_LE_S = "i8x16.le_s"
+    I8X16_LE_U = "i8x16.le_u"
+    I8X16_GE_S = "i8x16.ge_s"
+    I8X16_GE_U = "i8x16.ge_u"
+    I16X8_EQ = "i16x8.eq"
+    I16X8_NE = "i16x8.ne"
+    I16X8_LT_S = "i16x8.lt_s"
+    I16X8_LT_U = "i16x8.lt_u"
+    I16X8_GT_S = "i16x8.gt_s"
+    I16X8_GT_U = "i16x8.gt_u"
+    I16X8_LE_S = "i16x8.le_s"
+    I16X8_LE_U = "i16x8.le_u"
+    I16X8_GE_S = "i16x8.ge_s"
+    I16X8_GE_U = "i16x8.ge_u"
+    I32X4_EQ = "i32x4.eq"
+    I32X4_NE = "i32x4.ne"
+    I32X4_LT_S = "i32x4.lt_s"
+    I32X4_LT_U = "i32x4.lt_u"
+    I32X4_GT_S = "i32x4.gt_s"
+    I32X4_GT_U = "i32x4.gt_u"
+    I32X4_LE_S = "i32x4.le_s"
+    I32X4_LE_U = "i32x4.le_u"
+    I32X4_GE_S = "i32x4.ge_s"
+    I32X4_GE_U = "i32x4.ge_u"
+    F32X4_EQ = "f32x4.eq"
+    F32X4_NE = "f32x4.ne"
+    F32X4_LT = "f32x4.lt"
+    F32X4_GT = "f32x4.gt"
+    F32X4_LE = "f32x4.le"
+    F32X4_GE = "f32x4.ge"
+    F64X2_EQ = "f64x2.eq"
+    F64X2_NE = "f64x2.ne"
+    F64X2_LT = "f64x2.lt"
+    F64X2_GT = "f64x2.gt"
+    F64X2_LE = "f64x2.le"
+    F64X2_GE = "f64x2.ge"
+    V128_NOT = "v128.not"
+    V128_AND = "v128.and"
+    V128_ANDNOT = "v128.andnot"
+    V128_OR = "v128.or"
+    V128_XOR = "v128.xor"
+    V128_BITSELECT = "v128.bitselect"
+    V128_ANY_TRUE = "v128.any_true"
+    V128_LOAD8_LANE = "v128.load8_lane"
+    V128_LOAD16_LANE = "v128.load16_lane"
+    V128_LOAD32_LANE = "v128.load32_lane"
+    V128_LOAD64_LANE = "v128.load64_lane"
+    V128_STORE8_LANE = "v128.store8_lane"
+    V128_STORE16_LANE = "v128.store16_lane"
+    V128_STORE32_LANE = "v128.store32_lane"
+    V128_STORE64_LANE = "v128.store64_lane"
+    V128_LOAD32_ZERO = "v128.load32_zero"
+    V128_LOAD64_ZERO = "v128.load64_zero"
+    F32X4_DEMOTE_F64X2_ZERO = "f32x4.demote_f64x2_zero"
+    F64X2_PROMOTE_LOW_F32X4 = "f64x2.promote_low_f32x4"
+    I8X16_ABS = "i8x16.abs"
+    I8X16_NEG = "i8x16.neg"
+    I8X16_POPCNT = "i8x16.popcnt"
+    I8X16_ALL_TRUE = "i8x16.all_true"
+    I8X16_BITMASK = "i8x16.bitmask"
+    I8X16_NARROW_I16X8_S = "i8x16.narrow_i16x8_s"
+    I8X16_NARROW_I16X8_U = "i8x16.narrow_i16x8_u"
+    F32X4_CEIL = "f32x4.ceil"
+    F32X4_FLOOR = "f32x4.floor"
+    F32X4_TRUNC = "f32x4.trunc"
+    F32X4_NEAREST = "f32x4.nearest"
+    I8X16_SHL = "i8x16.shl"
+    I8X16_SHR_S = "i8x16.shr_s"
+    I8X16_SHR_U = "i8x16.shr_u"
+    I8X16_ADD = "i8x16.add"
+    I8X16_ADD_SAT_S = "i8x16.add_sat_s"
+    I8X16_ADD_SAT_U = "i8x16.add_sat_u"
+    I8X16_SUB = "i8x16.sub"
+    I8X16_SUB_SAT_S = "i8x16.sub_sat_s"
+    I8X16_SUB_SAT_U = "i8x16.sub_sat_u"
+    F64X2_CEIL = "f64x2.ceil"
+    F64X2_FLOOR = "f64x2.floor"
+    I8X16_MIN_S = "i8x16.min_s"
+    I8X16_MIN_U = "i8x16.min_u"
+    I8X16_MAX_S = "i8x16.max_s"
+    I8X16_MAX_U = "i8x16.max_u"
+    F64X2_TRUNC = "f64x2.trunc"
+    I8X16_AVGR_U = "i8x16.avgr_u"
+    I16X8_EXTADD_PAIRWISE_I8X16_S = "i16x8.extadd_pairwise_i8x16_s"
+    I16X8_EXTADD_PAIRWISE_I8X16_U = "i16x8.extadd_pairwise_i8x16_u"
+    I32X4_EXTADD_PAIRWISE_I16X8_S = "i32x4.extadd_pairwise_i16x8_s"
+    I32X4_EXTADD_PAIRWISE_I16X8_U = "i32x4.extadd_pairwise_i16x8_u"
+    I16X8_ABS = "i16x8.abs"
+    I16X8_NEG = "i16x8.neg"
+    I16X8_Q15MULR_SAT_S = "i16x8.q15mulr_sat_s"
+    I16X8_ALL_TRUE = "i16x8.all_true"
+    I16X8_BITMASK = "i16x8.bitmask"
+    I16X8_NARROW_I32X4_S = "i16x8.narrow_i32x4_s"
+    I16X8_NARROW_I32X4_U = "i16x8.narrow_i32x4_u"
+    I16X8_EXTEND_LOW_I8X16_S = "i16x8.extend_low_i8x16_s"
+    I16X8_EXTEND_HIGH_I8X16_S = "i16x8.extend_high_i8x16_s"
+    I16X8_EXTEND_LOW_I8X16_U = "i16x8.extend_low_i8x16_u"
+    I16X8_EXTEND_HIGH_I8X16_U = "i16x8.extend_high_i8x16_u"
+    I16X8_SHL = "i16x8.shl"
+    I16X8_SHR_S = "i16x8.shr_s"
+    I16X8_SHR_U = "i16x8.shr_u"
+    I16X8_ADD = "i16x8.add"
+    I16X8_ADD_SAT_S = "i16x8.add_sat_s"
+    I16X8_ADD_SAT_U = "i16x8.add_sat_u"
+    I16X8_SUB = "i16x8.sub"
+    I16X8_SUB_SAT_S = "i16x8.sub_sat_s"
+    I16X8_SUB_SAT_U = "i16x8.sub_sat_u"
+    F64X2_NEAREST = "f64x2.nearest"
+    I16X8_MUL = "i16x8.mul"
+    I16X8_MIN_S = "i16x8.min_s"
+    I16X8_MIN_U = "i16x8.min_u"
+    I16X8_MAX_S = "i16x8.max_s"
+    I16X8_MAX_U = "i16x8.max_u"
+    I16X8_AVGR_U = "i16x8.avgr_u"
+    I16X8_EXTMUL_LOW_I8X16_S = "i16x8.extmul_low_i8x16_s"
+    I16X8_EXTMUL_HIGH_I8X16_S = "i16x8.extmul_high_i8x16_s"
+    I16X8_EXTMUL_LOW_I8X16_U = "i16x8.extmul_low_i8x16_u"
+    I16X8_EXTMUL_HIGH_I8X16_U = "i16x8.extmul_high_i8x16_u"
+    I32X4_ABS = "i32x4.abs"
+    I32X4_NEG = "i32x4.neg"
+    I32X4_ALL_TRUE = "i32x4.all_true"
+    I32X4_BITMASK = "i32x4.bitmask"
+    I32X4_EXTEND_LOW_I16X8_S = "i32x4.extend_low_i16x8_s"
+    I32X4_EXTEND_HIGH_I16X8_S = "i32x4.extend_high_i16x8_s"
+    I32X4_EXTEND_LOW_I16X8_U = "i32x4.extend_low_i16x8_u"
+    I32X4_EXTEND_HIGH_I16X8_U = "i32x4.extend_high_i16x8_u"
+    I32X4_SHL = "i32x4.shl"
+    I32X4_SHR_S = "i32x4.shr_s"
+    I32X4_SHR_U = "i32x4.shr_u"
+    I32X4_ADD = "i32x4.add"
+    I32X4_SUB = "i32x4.sub"
+    I32X4_MUL = "i32x4.mul"
+    I32X4_MIN_S = "i32x4.min_s"
+    I32X4_MIN_U = "i32x4.min_u"
+    I32X4_MAX_S = "i32x4.max_s"
+    I32X4_MAX_U = "i32x4.max_u"
+    I32X4_DOT_I16X8_S = "i32x4.dot_i16x8_s"
+    I32X4_EXTMUL_LOW_I16X8_S = "i32x4.extmul_low_i16x8_s"
+    I32X4_EXTMUL_HIGH_I16X8_S = "i32x4.extmul_high_i16x8_s"
+    I32X4_EXTMUL_LOW_I16X8_U = "i32x4.extmul_low_i16x8_u"
+    I32X4_EXTMUL_HIGH_I16X8_U = "i32x4.extmul_high_i16x8_u"
+    I64X2_ABS = "i64x2.abs"
+    I64X2_NEG = "i64x2.neg"
+    I64X2_ALL_TRUE = "i64x2.all_true"
+    I64X2_BITMASK = "i64x2.bitmask"
+    I64X2_EXTEND_LOW_I32X4_S = "i64x2.extend_low_i32x4_s"
+    I64X2_EXTEND_HIGH_I32X4_S = "i64x2.extend_high_i32x4_s"
+    I64X2_EXTEND_LOW_I32X4_U = "i64x2.extend_low_i32x4_u"
+    I64X2_EXTEND_HIGH_I32X4_U = "i64x2.extend_high_i32x4_u"
+    I64X2_SHL = "i64x2.shl"
+    I64X2_SHR_S = "i64x2.shr_s"
+    I64X2_SHR_U = "i64x2.shr_u"
+    I64X2_ADD = "i64x2.add"
+    I64X2_SUB = "i64x2.sub"
+    I64X2_MUL = "i64x2.mul"
+    I64X2_EQ = "i64x2.eq"
+    I64X2_NE = "i64x2.ne"
+    I64X2_LT_S = "i64x2.lt_s"
+    I64X2_GT_S = "i64x2.gt_s"
+    I64X2_LE_S = "i64x2.le_s"
+    I64X2_GE_S = "i64x2.ge_s"
+    I64X2_EXTMUL_LOW_I32X4_S = "i64x2.extmul_low_i32x4_s"
+    I64X2_EXTMUL_HIGH_I32X4_S = "i64x2.extmul_high_i32x4_s"
+    I64X2_EXTMUL_LOW_I32X4_U = "i64x2.extmul_low_i32x4_u"
+    I64X2_EXTMUL_HIGH_I32X4_U = "i64x2.extmul_high_i32x4_u"
+    F32X4_ABS = "f32x4.abs"
+    F32X4_NEG = "f32x4.neg"
+    F32X4_SQRT = "f32x4.sqrt"
+    F32X4_ADD = "f32x4.add"
+    F32X4_SUB = "f32x4.sub"
+    F32X4_MUL = "f32x4.mul"
+    F32X4_DIV = "f32x4.div"
+    F32X4_MIN = "f32x4.min"
+    F32X4_MAX = "f32x4.max"
+    F32X4_PMIN = "f32x4.pmin"
+    F32X4_PMAX = "f32x4.pmax"
+    F64X2_ABS = "f64x2.abs"
+    F64X2_NEG = "f64x2.neg"
+    F64X2_SQRT = "f64x2.sqrt"
+    F64X2_ADD = "f64x2.add"
+    F64X2_SUB = "f64x2.sub"
+    F64X2_MUL = "f64x2.mul"
+    F64X2_DIV = "f64x2.div"
+    F64X2_MIN = "f64x2.min"
+    F64X2_MAX = "f64x2.max"
+    F64X2_PMIN = "f64x2.pmin"
+    F64X2_PMAX = "f64x2.pmax"
+    I32X4_TRUNC_SAT_F32X4_S = "i32x4.trunc_sat_f32x4_s"
+    I32X4_TRUNC_SAT_F32X4_U = "i32x4.trunc_sat_f32x4_u"
+    F32X4_CONVERT_I32X4_S = "f32x4.convert_i32x4_s"
+    F32X4_CONVERT_I32X4_U = "f32x4.convert_i32x4_u"
+    I32X4_TRUNC_SAT_F64X2_S_ZERO = "i32x4.trunc_sat_f64x2_s_zero"
+    I32X4_TRUNC_SAT_F64X2_U_ZERO = "i32x4.trunc_sat_f64x2_u_zero"
+    F64X2_CONVERT_LOW_I32X4_S = "f64x2.convert_low_i32x4_s"
+    F64X2_CONVERT_LOW_I32X4_U = "f64x2.convert_low_i32x4_u"
 
     #: Members are singletons compared by identity, so the identity hash is consistent with
     #: equality and keeps dict/set lookups keyed by opcode in C (Enum's own hash is Python).
@@ -425,6 +684,16 @@ OPINFO.update({
     _O.RETURN_CALL: OpInfo(_K.FUNC), _O.RETURN_CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
 })
 
+#: The SIMD opcodes (exactly those whose mnemonic has a dot, as wasm's).
+SIMD_OPS = frozenset(op for op in Opcode if "." in op.value)
+_SIMD_IMM = {"none": _K.NONE, "memarg": _K.MEM, "v128": _K.BITS, "shuffle": _K.SHUFFLE,
+             "lane": _K.LANE, "memarg_lane": _K.MEM_LANE}
+OPINFO.update({_O(info.name): OpInfo(_SIMD_IMM[info.imm.value])
+               for code, info in _WASM_INFO.items() if code >> 24 == _PREFIX_SIMD})
+#: SIMD opcodes that write memory (``v128.store``, ``v128.storeN_lane``)
+SIMD_STORES = frozenset({_O.V128_STORE, _O.V128_STORE8_LANE, _O.V128_STORE16_LANE,
+                         _O.V128_STORE32_LANE, _O.V128_STORE64_LANE})
+
 TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP, _O.RETURN_CALL,
                          _O.RETURN_CALL_INDIRECT})
 #: the terminators that leave the function (no successor blocks)
@@ -437,7 +706,7 @@ SIDE_EFFECTS = frozenset({
     _O.TRAP, _O.TRAPZ, _O.TRAPNZ, _O.HEAP_CHECK, _O.FUEL, _O.FUEL_CHECK, *STORES,
     _O.MEMORY_GROW, _O.MEMORY_INIT, _O.MEMORY_COPY, _O.MEMORY_FILL, _O.DATA_DROP,
     _O.GLOBAL_SET, _O.TABLE_GET, _O.TABLE_SET, _O.TABLE_GROW, _O.TABLE_FILL, _O.TABLE_COPY,
-    _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, *TERMINATORS,
+    _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, *TERMINATORS, *SIMD_STORES,
 })
 
 OPCODE_BY_NAME: dict[str, Opcode] = {op.value: op for op in Opcode}

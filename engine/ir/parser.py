@@ -14,7 +14,9 @@ Immediate tokens per ImmKind (see printer.format_imm): iconst 42 / -1 / 0xff, fc
 icmp slt, fcmp uno, trapz integer_overflow, heap_check mem0 offset=16 size=4, load mem0 offset=16,
 memory_size mem0, global_get g3, table_get table0, call fn5, call_indirect type2 table0,
 data_drop data1, elem_drop elem1, memory_init data1 mem0, table_init elem1 table0,
-memory_copy mem0 mem0, table_copy table0 table1.
+memory_copy mem0 mem0, table_copy table0 table1; SIMD: v128.const 0x<32 hex digits>,
+i8x16.extract_lane_s lane=3, i8x16.shuffle 0.16.1.17.2.18.3.19.4.20.5.21.6.22.7.23,
+v128.load8_lane mem0 offset=16 lane=3.
 Block ids must be dense and in order (block0, block1, ...), as Function requires.
 """
 
@@ -26,8 +28,8 @@ import re
 from ..errors import TrapCode
 from .errors import IRParseError
 from .ir import (BITS, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function, HeapImm,
-                 I32, ImmKind, Inst, IntCC, MemImm, OPCODE_BY_NAME, Opcode, SegmentImm,
-                 TYPE_BY_NAME, ValType)
+                 I32, ImmKind, Inst, IntCC, MemImm, MemLaneImm, OPCODE_BY_NAME, Opcode,
+                 SegmentImm, TYPE_BY_NAME, ValType)
 
 _FUNC_RE = re.compile(r'^function\s+(?:(\d+)\s+)?("(?:[^"\\]|\\.)*")\s*\((.*?)\)\s*->\s*\((.*?)\)\s*\{$')
 _BLOCK_RE = re.compile(r"^block(\d+)\s*(?:\((.*)\))?\s*:$")
@@ -45,7 +47,8 @@ _IMM_TOKENS = {
     ImmKind.TRAP: 1, ImmKind.HEAP: 3, ImmKind.MEM: 2, ImmKind.MEMORY: 1, ImmKind.GLOBAL: 1,
     ImmKind.TABLE: 1, ImmKind.FUNC: 1, ImmKind.DATA: 1, ImmKind.ELEM: 1,
     ImmKind.CALL_INDIRECT: 2, ImmKind.MEMORY_INIT: 2, ImmKind.TABLE_INIT: 2,
-    ImmKind.MEMORY_COPY: 2, ImmKind.TABLE_COPY: 2,
+    ImmKind.MEMORY_COPY: 2, ImmKind.TABLE_COPY: 2, ImmKind.LANE: 1, ImmKind.SHUFFLE: 1,
+    ImmKind.MEM_LANE: 3,
 }
 
 
@@ -164,6 +167,16 @@ class _Parser:
             return CopyImm(self.prefixed(toks[0], "mem"), self.prefixed(toks[1], "mem"))
         if k is ImmKind.TABLE_COPY:
             return CopyImm(self.prefixed(toks[0], "table"), self.prefixed(toks[1], "table"))
+        if k is ImmKind.LANE:
+            return self.keyed(toks[0], "lane")
+        if k is ImmKind.SHUFFLE:
+            parts = toks[0].split(".")
+            if len(parts) != 16 or not all(p.isdigit() for p in parts):
+                raise self.error(f"expected 16 dot-separated lane indices, got {toks[0]!r}")
+            return tuple(int(p) for p in parts)
+        if k is ImmKind.MEM_LANE:
+            return MemLaneImm(self.prefixed(toks[0], "mem"), self.keyed(toks[1], "offset"),
+                              self.keyed(toks[2], "lane"))
         raise AssertionError(k)
 
     def blockcalls(self, text: str) -> list[BlockCall]:

@@ -49,6 +49,12 @@ def format_imm(kind: ImmKind, imm: object, bits: int = 64) -> str:
         return f"mem{imm.dst} mem{imm.src}"  # type: ignore[union-attr]
     if k is ImmKind.TABLE_COPY:
         return f"table{imm.dst} table{imm.src}"  # type: ignore[union-attr]
+    if k is ImmKind.LANE:
+        return f"lane={imm}"
+    if k is ImmKind.SHUFFLE:
+        return ".".join(map(str, imm))  # type: ignore[call-overload]
+    if k is ImmKind.MEM_LANE:
+        return f"mem{imm.memory} offset={imm.offset} lane={imm.lane}"  # type: ignore[union-attr]
     raise AssertionError(k)
 
 

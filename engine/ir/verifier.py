@@ -12,8 +12,10 @@ from .cfg import CFG
 from .errors import VerifierError
 from .gcpause import gc_paused
 from .ir import (BITS, EXITS, FLOAT_TYPES, INT_TYPES, REF_TYPES, CallIndirectImm, CopyImm,
-                 FloatCC, Function, HeapImm, ImmKind, Inst, IntCC, MemImm, Opcode, SegmentImm)
+                 FloatCC, Function, HeapImm, ImmKind, Inst, IntCC, MemImm, MemLaneImm, Opcode,
+                 SegmentImm)
 from .printer import format_inst
+from .simd import SIGNATURES as _SIMD_SIGNATURES, lane_count
 
 O = Opcode
 _NUM = (ValType.I32, ValType.I64, ValType.F32, ValType.F64)
@@ -59,6 +61,8 @@ _SIGS: dict[Opcode, tuple[tuple[str, ...], tuple[str, ...]]] = {op: _sig(s) for 
     O.TABLE_INIT: "i32 i32 i32 ->", O.ELEM_DROP: "->",
     O.JUMP: "->", O.BRIF: "i32 ->", O.BR_TABLE: "i32 ->",
 }.items()}
+_SIGS.update({op: (tuple(map(str, a)), tuple(map(str, r)))
+              for op, (a, r) in _SIMD_SIGNATURES.items()})
 
 _BITCASTS = {(ValType.I32, ValType.F32), (ValType.F32, ValType.I32),
              (ValType.I64, ValType.F64), (ValType.F64, ValType.I64)}
@@ -69,7 +73,8 @@ _IMM_TYPES: dict[ImmKind, type | tuple[type, ...]] = {
     ImmKind.MEMORY: int, ImmKind.GLOBAL: int, ImmKind.TABLE: int, ImmKind.FUNC: int,
     ImmKind.DATA: int, ImmKind.ELEM: int, ImmKind.CALL_INDIRECT: CallIndirectImm,
     ImmKind.MEMORY_INIT: SegmentImm, ImmKind.TABLE_INIT: SegmentImm,
-    ImmKind.MEMORY_COPY: CopyImm, ImmKind.TABLE_COPY: CopyImm,
+    ImmKind.MEMORY_COPY: CopyImm, ImmKind.TABLE_COPY: CopyImm, ImmKind.LANE: int,
+    ImmKind.SHUFFLE: tuple, ImmKind.MEM_LANE: MemLaneImm,
 }
 _N_TARGETS = {O.JUMP: 1, O.BRIF: 2}
 
@@ -223,9 +228,20 @@ class _Verifier:
 
     def check_imm(self, inst: Inst, results: list[ValType]) -> None:
         op, imm = inst.opcode, inst.imm
-        if op is O.ICONST or op is O.FCONST:
+        if op is O.ICONST or op is O.FCONST or op is O.V128_CONST:
             if not 0 <= imm < (1 << BITS[results[0]]):  # type: ignore[operator]
                 raise self.fail(f"constant {imm} is not a {BITS[results[0]]}-bit pattern")
+        elif op.info.imm is ImmKind.LANE or op.info.imm is ImmKind.MEM_LANE:
+            lane = imm if op.info.imm is ImmKind.LANE else imm.lane  # type: ignore[union-attr]
+            if isinstance(lane, bool) or not isinstance(lane, int) or \
+                    not 0 <= lane < lane_count(op):
+                raise self.fail(f"lane index {lane!r} out of range for {op.value}")
+            if op.info.imm is ImmKind.MEM_LANE and imm.offset < 0:  # type: ignore[union-attr]
+                raise self.fail("negative memory offset")
+        elif op.info.imm is ImmKind.SHUFFLE:
+            if len(imm) != 16 or not all(isinstance(i, int) and not isinstance(i, bool)  # type: ignore
+                                         and 0 <= i < 32 for i in imm):  # type: ignore
+                raise self.fail("a shuffle takes 16 lane indices in 0..31")
         elif op is O.HEAP_CHECK:
             if imm.offset < 0 or imm.size not in (1, 2, 4, 8, 16):  # type: ignore[union-attr]
                 raise self.fail("heap_check needs offset >= 0 and a size of 1, 2, 4, 8 or 16")
@@ -238,7 +254,7 @@ class _Verifier:
             return
         m = self.module
         kind = op.info.imm
-        if kind in (ImmKind.HEAP, ImmKind.MEM):
+        if kind in (ImmKind.HEAP, ImmKind.MEM, ImmKind.MEM_LANE):
             self.index(imm.memory, self.n_memories, "memory")  # type: ignore[union-attr]
         elif kind is ImmKind.MEMORY:
             self.index(imm, self.n_memories, "memory")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import Trap, TrapCode, WasmError
-from ..wasm.types import FuncType
+from ..wasm.types import FuncType, ValType
 from .store import Store, check_use
 from .values import FuncRef, to_internal, to_python
 
@@ -38,7 +38,8 @@ class Func(FuncRef):
         self.access_caller = bool(access_caller)
         self.instance: Instance | None = None
         self.index = -1
-        #: free for the executor of a wasm function (e.g. its bound code); None until then
+        #: free for the executor of a wasm function (e.g. its bound code); for a host
+        #: function, call_host's argument converters; None until then
         self.code: Any = None
 
     @classmethod
@@ -99,11 +100,26 @@ def invoke(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence
 
 
 def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence[Any]:
-    """Run a host function. Its exceptions become a Trap (a Trap it raises passes unchanged)."""
+    """Run a host function on internal argument values; return its internal results. Its
+    exceptions become a Trap (a Trap it raises passes unchanged)."""
     ty = func.ftype
-    py_args = [to_python(t, v) for t, v in zip(ty.params, args)]
+    convs = func.code
+    if convs is None:       # a host Func's `code`: (index, kind, type) per converted param
+        convs = func.code = tuple((i, _KIND.get(t, 0), t) for i, t in enumerate(ty.params)
+                                  if not t.is_ref)
+    py_args = list(args)
+    for i, kind, t in convs:
+        v = py_args[i]
+        if kind == 1:           # i32, signed (a machine word's upper half is not its value)
+            v &= 0xFFFF_FFFF
+            py_args[i] = v - 0x1_0000_0000 if v & 0x8000_0000 else v
+        elif kind == 2:         # i64, signed
+            if v & 0x8000_0000_0000_0000:
+                py_args[i] = v - 0x1_0000_0000_0000_0000
+        else:
+            py_args[i] = to_python(t, v & 0xFFFF_FFFF if t is _F32 else v)
     if func.access_caller:
-        py_args.insert(0, Caller(caller))
+        py_args.insert(0, Caller(caller) if caller is None else caller.caller_view())
     try:
         out = func.host(*py_args)
     except Trap:
@@ -113,7 +129,20 @@ def call_host(func: Func, args: Sequence[Any], caller: Instance | None) -> Seque
         raise Trap(None, TrapCode.STACK_OVERFLOW) from None
     except Exception as e:
         raise Trap(f"host function raised {type(e).__name__}: {e}") from e
+    results = ty.results
+    if len(results) == 1:
+        if results[0] is _I32 and out.__class__ is int and -0x8000_0000 <= out <= 0xFFFF_FFFF:
+            return [out & 0xFFFF_FFFF]
+        try:
+            return [to_internal(results[0], out, func._store)]
+        except WasmError as e:
+            raise Trap(f"host function returned a bad result: {e}") from e
     return _host_results(ty, out, func._store)
+
+
+_I32 = ValType.I32
+_KIND = {ValType.I32: 1, ValType.I64: 2}
+_F32 = ValType.F32
 
 
 def _host_results(ty: FuncType, out: Any, store: Store) -> list[Any]:

@@ -14,7 +14,7 @@ from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .executor import executor_for
-from .func import Func, invoke
+from .func import Caller, Func, invoke
 from .globals import Global
 from .memory import Memory
 from .store import Store, check_use
@@ -50,6 +50,8 @@ class Instance:
         self.wasm: WasmModule = module.wasm_module
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
+        self.funcrefs = 0
+        self._caller: Caller | None = None
         self.types: list[FuncType] = self.wasm.types
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
@@ -69,6 +71,14 @@ class Instance:
             self._initialise()
         finally:
             store._leave()
+
+    def caller_view(self) -> Caller:
+        """The Caller a host function with access_caller receives when this instance calls
+        it (one per instance)."""
+        view = self._caller
+        if view is None:
+            view = self._caller = Caller(self)
+        return view
 
     def exports(self, store: Store) -> InstanceExports:
         check_use(store, self.store, "Instance.exports")
@@ -125,6 +135,8 @@ class Instance:
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
+        #: the FuncRef records of the function index space (ref.func; bound by the executor)
+        self.funcrefs = store.refs.block(self.funcs)
         for tt in m.tables:
             self.tables.append(Table(store, tt, None))
         for mt in m.mems:
@@ -146,9 +158,9 @@ class Instance:
                 offset = self.eval_const(seg.offset)
                 table = self.tables[seg.table]
                 items = self.elems[i]
-                if offset + len(items) > len(table.elements):
+                if offset + len(items) > table.length():
                     raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-                table.elements[offset:offset + len(items)] = items
+                table.store_values(offset, items)
             if seg.mode != SegmentMode.PASSIVE:
                 self.elems[i] = []
         for i, seg in enumerate(m.datas):
@@ -173,6 +185,8 @@ class Instance:
                 stack.append(ins.imm & N.M64)
             elif op == _F32_CONST or op == _F64_CONST:
                 stack.append(ins.imm)
+            elif op == _V128_CONST:
+                stack.append(int.from_bytes(ins.imm, "little"))
             elif op == _GLOBAL_GET:
                 stack.append(self.globals[ins.imm].value_)
             elif op == _REF_NULL:
@@ -199,6 +213,7 @@ _GLOBAL_GET = int(Op.GLOBAL_GET)
 _REF_NULL = int(Op.REF_NULL)
 _REF_FUNC = int(Op.REF_FUNC)
 _END = int(Op.END)
+_V128_CONST = int(Op.V128_CONST)
 #: Extended constant expressions (a later proposal; harmless to evaluate).
 _EXTENDED = {int(Op.I32_ADD): N.i32_add, int(Op.I32_SUB): N.i32_sub, int(Op.I32_MUL): N.i32_mul,
              int(Op.I64_ADD): N.i64_add, int(Op.I64_SUB): N.i64_sub, int(Op.I64_MUL): N.i64_mul}

@@ -3,7 +3,8 @@ table.grow/fill/copy/init and elem.drop on the store objects, with the spec's bo
 Every executor runs these: the interpreter calls them directly, machine code reaches them
 through the helper table (engine.environ.helpers), which turns a Trap into a trap code.
 Arguments are the instructions' operands as unsigned ints (i32 already masked); a memory is
-a Memory (its ``buf``, ``length`` and ``base_address()``) and a table a Table."""
+a Memory (its ``buf``, ``length`` and ``base_address()``) and a table a Table (its
+machine words)."""
 
 from __future__ import annotations
 
@@ -60,26 +61,23 @@ def table_grow(table: Table, delta: int, value: Any) -> int:
 
 
 def table_fill(table: Table, dst: int, value: Any, n: int) -> None:
-    elements = table.elements
-    if dst + n > len(elements):
+    if dst + n > table.length():
         raise _table_oob()
-    if n:
-        elements[dst:dst + n] = [value] * n
+    table.fill(dst, value, n)
 
 
 def table_copy(dst_table: Table, src_table: Table, dst: int, src: int, n: int) -> None:
-    if dst + n > len(dst_table.elements) or src + n > len(src_table.elements):
+    if dst + n > dst_table.length() or src + n > src_table.length():
         raise _table_oob()
-    if n:
-        dst_table.elements[dst:dst + n] = src_table.elements[src:src + n]
+    dst_table.copy_from(src_table, dst, src, n)
 
 
 def table_init(instance: Any, table: Table, seg: int, dst: int, src: int, n: int) -> None:
     items = instance.elems[seg]
-    if dst + n > len(table.elements) or src + n > len(items):
+    if dst + n > table.length() or src + n > len(items):
         raise _table_oob()
     if n:
-        table.elements[dst:dst + n] = items[src:src + n]
+        table.store_values(dst, items[src:src + n])
 
 
 def elem_drop(instance: Any, seg: int) -> None:

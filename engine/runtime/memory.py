@@ -3,12 +3,17 @@ size plus a guard, whose base address native code can use.
 
 Growth commits more of the reservation in place (mprotect): the base address never changes and
 nothing is unmapped or copied, so code running over the memory (in this thread or another)
-never sees it move, and untouched pages cost no memory."""
+never sees it move, and untouched pages cost no memory.
+
+The memory owns its MemoryDefinition (base, length; engine.environ.vmctx) in the store's arena:
+generated code of every instance using the memory reads the length there, so growth by any of
+them, or by the host, is seen by all at once."""
 
 from __future__ import annotations
 
 import ctypes
 
+from ..environ import vmctx as V
 from ..errors import WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 from .store import Store, check_use
@@ -45,10 +50,12 @@ class Memory:
 
     Internal fields read by executors: ``buf`` (a writable buffer of exactly ``length`` bytes,
     replaced by a longer one when the memory grows), ``length`` (current size in bytes: every
-    access must be within it), ``max_pages``; ``base_address()`` never changes."""
+    access must be within it), ``max_pages``, ``mdef`` (the MemoryDefinition's address),
+    ``watchers`` (called with the memory after it grew: an emulator maps the new pages);
+    ``base_address()`` never changes."""
 
     __slots__ = ("_store", "_type", "buf", "length", "max_pages", "_mapping", "_whole",
-                 "__weakref__")
+                 "mdef", "_def", "watchers", "__weakref__")
 
     def __init__(self, store: Store, ty: MemoryType) -> None:
         if not isinstance(store, Store):
@@ -67,6 +74,11 @@ class Memory:
         self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE)
         self._whole = self._mapping.whole()
         self.buf = self._whole[:self.length]
+        self.mdef = store.arena.alloc(V.MEMDEF_SIZE)
+        self._def = store.arena.u64s(self.mdef, 2)
+        self._def[0] = self._mapping.addr
+        self._def[1] = self.length
+        self.watchers: list = []
 
     # -- wasmtime-py API --------------------------------------------------------------------
 
@@ -165,4 +177,18 @@ class Memory:
             return -1
         self.buf = self._whole[:new_len]
         self.length = new_len
+        for watch in self.watchers:
+            watch(self)
+        self._def[1] = new_len
         return old_pages
+
+    def committed(self) -> int:
+        """How many bytes from the base are read+write (at least one host page)."""
+        return self._mapping.committed
+
+    def commit_ahead(self, nbytes: int) -> int:
+        """Make up to `nbytes` from the base read+write ahead of growth (never past the
+        maximum; untouched pages still cost no memory); returns the committed size. An
+        emulator maps in large steps this way: each mapping flushes its translations."""
+        self._mapping.commit(min(nbytes, self.max_pages * PAGE_SIZE))
+        return self._mapping.committed

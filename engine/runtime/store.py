@@ -1,5 +1,7 @@
 """Store: owns every runtime object (instances, functions, memories, tables, globals) created in
-it, plus the per-store execution state (fuel, epoch deadline, call depth)."""
+it, the arena their machine state lives in (arena.py), its references (refs.py), and the store
+context every instance's code shares (fuel, epoch deadline, the entry/trap state;
+engine.environ.vmctx)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ import threading
 from typing import Any
 
 from ..compile.environment import state_of
+from ..environ import vmctx as V
 from ..errors import WasmError
+from .arena import Arena
+from .refs import Refs
+
+_I64_MAX = (1 << 63) - 1
 
 
 class Store:
@@ -25,8 +32,20 @@ class Store:
         self._state = state_of(engine, "Store")
         self.engine = engine
         self._data = data
-        self._fuel: int | None = 0 if self._state.settings.consume_fuel else None
-        self._epoch_deadline = 0
+        self.arena = Arena()
+        self.refs = Refs(self.arena)
+        #: the store context (engine.environ.vmctx: STATE_*), read and written by all code
+        self.context = self.arena.alloc(V.STATE_SIZE)
+        self._ctx = self.arena.i64s(self.context, V.STATE_SIZE // 8)
+        self._fuel_on = self._state.settings.consume_fuel
+        #: fuel above what the context's i64 holds (the store's fuel beyond 2**63-1: no run
+        #: can consume 2**63 units, so code never sees the difference)
+        self._fuel_reserve = 0
+        #: the deadline set_epoch_deadline fixed; the context's copy may be 0 for a moment
+        #: (a signal forcing the epoch check's slow path, engine.exec.native.SignalBridge)
+        self._deadline = 0
+        #: the executor's per-store state (its machine), created by the executor
+        self.exec_data: Any = None
         #: Current wasm call depth across all instances of this store (host re-entry included).
         self.depth = 0
         #: the thread running in this store (threading.get_ident()) and its nested entries
@@ -39,6 +58,28 @@ class Store:
 
     def gc(self) -> None:
         """Nothing to collect: references are Python objects, freed by Python."""
+
+    @property
+    def _fuel(self) -> int | None:
+        """The fuel left (negative: overdrawn since the last check); None without fuel."""
+        if not self._fuel_on:
+            return None
+        return self._ctx[V.STATE_FUEL // 8] + self._fuel_reserve
+
+    @_fuel.setter
+    def _fuel(self, fuel: int) -> None:
+        active = min(fuel, _I64_MAX)
+        self._fuel_reserve = fuel - active
+        self._ctx[V.STATE_FUEL // 8] = active
+
+    @property
+    def _epoch_deadline(self) -> int:
+        return self._deadline
+
+    @_epoch_deadline.setter
+    def _epoch_deadline(self, deadline: int) -> None:
+        d = self._deadline = deadline & 0xFFFF_FFFF_FFFF_FFFF
+        self._ctx[V.STATE_EPOCH_DEADLINE // 8] = d - (1 << 64) if d >> 63 else d
 
     def set_fuel(self, fuel: int) -> None:
         if self._fuel is None:

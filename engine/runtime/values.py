@@ -1,6 +1,7 @@
 """Conversion of wasm values between the Python API (ints, floats, objects) and the runtime's
-internal form: i32/i64 as unsigned ints, f32/f64 as raw bit patterns, references as objects
-(a Func or None for funcref; any Python object or None for externref)."""
+internal form: i32/i64 as unsigned ints, f32/f64 as raw bit patterns, v128 as an unsigned
+128-bit int (lane 0 in the low bits), references as objects (a Func or None for funcref; any
+Python object or None for externref)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,11 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
         raise WasmError(f"expected a funcref (Func or None), got {_describe(value)}")
     if ty is ValType.EXTERNREF:
         return value
+    if ty is ValType.V128:
+        if isinstance(value, int) and not isinstance(value, bool) and \
+                -(1 << 127) <= value < (1 << 128):
+            return value & ((1 << 128) - 1)
+        raise WasmError(f"expected a v128 (int in -2**127..2**128-1), got {_describe(value)}")
     raise WasmError(f"values of type {ty} cannot cross the Python API")
 
 

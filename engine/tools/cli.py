@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from ..api import Engine, Store
 from ..compile import artifact
+from ..compile.build import build_id
 from ..compile.module import Module
 from ..config import Config
 from ..errors import ExitTrap, Trap, WasmError
@@ -210,10 +211,19 @@ def cmd_wast(args: argparse.Namespace) -> int:
     return 0 if report.ok else 3
 
 
+class _VersionAction(argparse.Action):
+    """--version, computing the build id only when asked (it hashes the sources)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"polyjit {build_id()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polyjit",
                                      description="polyjit: a WebAssembly runtime with a multi-architecture JIT")
-    parser.add_argument("--version", action="version", version=f"polyjit {artifact.POLYJIT_VERSION}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print the polyjit build (version+source digest) and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_run = sub.add_parser("run", help="run an exported function of a module and print its results",
                            description="Instantiate FILE (binary .wasm, text .wat or a "

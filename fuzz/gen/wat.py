@@ -19,6 +19,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 
+from . import simd
 from .choosers import Chooser, pick, weighted
 
 TYPES = ("i32", "i64", "f32", "f64")
@@ -155,7 +156,7 @@ class _Fn:
     def writable(self, ty: str | None = None) -> list[int]:
         """Locals that statements may assign (of type `ty` if given): not loop counters."""
         return [i for i, t in enumerate(self.locals)
-                if i not in self.counters and (ty is None or t == ty)]
+                if i not in self.counters and (ty is None or t == ty) and t != "v128"]
 
 
 @dataclass(slots=True)
@@ -169,6 +170,8 @@ class Limits:
     max_stmts: int = 6
     max_depth: int = 4
     max_calls: int = 6
+    #: modules may use SIMD (then backends without it are unavailable for them)
+    simd: bool = True
 
 
 @dataclass(slots=True)
@@ -181,6 +184,7 @@ class ModuleGen:
     fn: _Fn | None = None
     allow_calls: bool = True
     imports: list[FuncInfo] = field(default_factory=list)   # host functions imported
+    simd: bool = False                      # this module computes through SIMD (gen/simd.py)
 
     # -- constants ---------------------------------------------------------------------------
 
@@ -232,6 +236,8 @@ class ModuleGen:
         return self.const(t)
 
     def expr(self, t: str, depth: int) -> str:
+        if t == "v128":
+            return simd.vexpr(self, depth)
         if depth <= 0:
             return self.leaf(t)
         c, d = self.c, depth - 1
@@ -239,8 +245,13 @@ class ModuleGen:
             (6, "leaf"), (14, "binop"), (5, "unop"), (6, "compare"), (6, "convert"), (3, "select"),
             (4, "if"), (3, "multivalue"), (2, "blockparams"), (3, "loop"), (6, "load"),
             (4, "call"), (3, "call_indirect"), (2, "br_table"), (2, "memory"), (2, "table"),
-            (3, "pressure"), (2, "tee"), (1, "sum_locals"), (2, "global_const")))
+            (3, "pressure"), (2, "tee"), (1, "sum_locals"), (2, "global_const"), (4, "simd")))
         return getattr(self, "_e_" + kind)(t, d)
+
+    def _e_simd(self, t: str, d: int) -> str:
+        if not self.simd:
+            return self._e_binop(t, d)
+        return simd.simd_expr(self, t, d)
 
     def _e_leaf(self, t: str, d: int) -> str:
         return self.leaf(t)
@@ -546,6 +557,7 @@ class ModuleGen:
         c, lim = self.c, self.limits
         self.pages = pick(c, (1, 1, 1, 2, 0))
         self.table_size = c.integer(2, 8)
+        self.simd = lim.simd and c.chance(30)
         parts = ["(module"]
         parts += ["  " + s.wat() for s in SIGS]
         from ..host import HOST_FUNCS

@@ -170,7 +170,7 @@ def test_each_header_field_is_checked():
     assert Module.deserialize(Engine(), _reencode(data))     # the re-encoder is faithful
     cases = [
         (dict(polyjit_version="9.9.9"), "polyjit version: artifact made by polyjit 9.9.9, but "
-                                        f"this is polyjit {A.POLYJIT_VERSION}"),
+                                        f"this is polyjit {A.build_id()}"),
         (dict(format_version=7), f"artifact format version 7, but this polyjit reads version "
                                  f"{A.FORMAT_VERSION}"),
         (dict(features={"avx512f", "sse4.1"}), "missing avx512f"),

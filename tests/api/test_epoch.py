@@ -93,8 +93,8 @@ def test_emulated_loop_stopped_from_another_thread(target):
     h = Harness(build_module(module), HarnessSpec(epoch_deadline=1), emulate=True, target=target)
     counter = engine._state.epoch_counter
     page, size = counter.page
-    guest = h.machine.map_host(("epoch",), page, size) + (counter.address - page)
-    write_u64(h.space, h.vmctx + V.EPOCH_PTR, guest)
+    h.machine.map_host(page, size, owner=counter)      # at its host address
+    write_u64(h.space, h.vmctx + V.EPOCH_PTR, counter.address)
     err, stop, ticks = _interrupt(engine, lambda: h.call(0, 0))
     assert isinstance(err, Trap) and err.trap_code == TrapCode.INTERRUPT, err
     assert ticks > 10       # emu_start releases the GIL too (held, this thread would hang)
@@ -102,7 +102,8 @@ def test_emulated_loop_stopped_from_another_thread(target):
 
 
 def _count_epoch_checks(engine: Engine) -> int:
-    """cmp instructions against the vmctx epoch deadline in the x86_64 code of SPIN."""
+    """cmp instructions against the store context's epoch deadline in the x86_64 code of
+    SPIN."""
     import capstone
     from engine.compile.driver import compile_module
     from engine.compile.registry import backend_for
@@ -111,14 +112,14 @@ def _count_epoch_checks(engine: Engine) -> int:
     start = code.symbols["func0"]
     ends = sorted(o for o in code.symbols.values() if o > start)
     end = ends[0] if ends else len(code.code)
-    deadline = hex(32)     # engine.environ.vmctx.EPOCH_DEADLINE
+    deadline = hex(32)     # engine.environ.vmctx.STATE_EPOCH_DEADLINE
     return sum(1 for i in md.disasm(code.code[start:end], start)
                if i.mnemonic == "cmp" and f"+ {deadline}]" in i.op_str)
 
 
 def test_epoch_checks_only_when_configured():
     from engine.environ import vmctx as V
-    assert V.EPOCH_DEADLINE == 32
+    assert V.STATE_EPOCH_DEADLINE == 32
     assert _count_epoch_checks(Engine(Config(epoch_interruption=True))) >= 2  # entry + loop
     assert _count_epoch_checks(Engine(Config())) == 0
 

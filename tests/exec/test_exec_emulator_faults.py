@@ -10,25 +10,30 @@ from keystone import KS_ARCH_X86, KS_MODE_64
 from backends.base import CompiledCode
 from backends.keystone_asm import keystone_asm
 from engine.errors import WasmError
-from engine.exec.emulator import CODE_BASE, EmulatedMachine
+from engine.environ import vmctx as V
+from engine.exec.emulator import EmulatedMachine
+from engine.runtime.arena import Arena
 
 # entry(vmctx=rdi, code=rsi, args=rdx): reads 8 bytes at [rdi + 0x5000000], returns 0
 _CODE = ("bad:\nmov rax, qword ptr [rdi + 0x5000000]\nxor eax, eax\nret\n"
          "good:\nmov qword ptr [rdx], 42\nxor eax, eax\nret\n")
 
 
-def _machine() -> EmulatedMachine:
+def _machine():
     code = keystone_asm(KS_ARCH_X86, KS_MODE_64, _CODE)
     bad_len = len(keystone_asm(KS_ARCH_X86, KS_MODE_64, _CODE.split("good:")[0]))
-    return EmulatedMachine(CompiledCode("x86_64", code, {"bad": 0, "good": bad_len}), [])
+    arena = Arena()
+    m = EmulatedMachine("x86_64", arena, arena.alloc(V.STATE_SIZE), [])
+    compiled = CompiledCode("x86_64", code, {"bad": 0, "good": bad_len})
+    return m, m.load(compiled), compiled
 
 
 def test_fault_names_pc_and_access_then_machine_runs_on():
-    m = _machine()
+    m, unit, _compiled = _machine()
     vmctx = m.space.alloc(64)
     with pytest.raises(WasmError) as info:
-        m.call("bad", vmctx, 0, [], 0)
+        m.call(unit.address("bad"), vmctx, 0, [], 0)
     text = str(info.value)
-    assert f"faulted at {CODE_BASE:#x}" in text
+    assert f"faulted at {unit.base:#x}" in text
     assert f"read of 8 bytes at {vmctx + 0x5000000:#x}" in text
-    assert m.call("good", vmctx, 0, [], 1) == [42]
+    assert m.call(unit.address("good"), vmctx, 0, [], 1) == [42]

@@ -134,3 +134,27 @@ def test_unknown_target_is_an_error_exit(capsys):
     from fuzz.cli import main
     assert main(["--time", "1", "--targets", "interp,mips"]) == 2
     assert "unknown oracle" in capsys.readouterr().err
+
+
+def test_generator_computes_through_simd_and_limits_turn_it_off():
+    from fuzz.gen import Limits
+    with_simd = [generated_case(RandomChooser(s)) for s in range(40)]
+    simd = [c for c in with_simd if "v128" in c.wat]
+    assert 5 <= len(simd) < 40                 # some modules, not all (others stay scalar)
+    for case in simd[:5]:
+        wasmtime.Module.validate(wasmtime.Engine(), case.wasm)
+        assert all("v128" not in str(t) for c in case.calls for t in c.args)
+    off = [generated_case(RandomChooser(s), Limits(simd=False)) for s in range(40)]
+    assert not any("v128" in c.wat for c in off)
+
+
+def test_v128_exports_are_left_out_of_calls_and_state():
+    from fuzz.gen.smith import exported_funcs
+    from fuzz.oracles import v128_globals
+    wasm = engine.wat2wasm("""(module
+      (global (export "gv") (mut v128) (v128.const i64x2 1 2))
+      (global (export "gi") (mut i32) (i32.const 3))
+      (func (export "vf") (param v128) (result i32) (i32x4.extract_lane 0 (local.get 0)))
+      (func (export "sf") (param i32) (result i32) (local.get 0)))""")
+    assert v128_globals(wasm) == {"gv"}
+    assert exported_funcs(wasm) == [("sf", ["i32"])]

@@ -18,9 +18,10 @@ from tools import run_tool
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 CACHE_ROOT = TESTS_DIR / ".cache" / "spec"
-#: The suite this harness runs (never edited; see ../shared/spec-testsuite/SOURCE.md).
-SUITE_DIR = Path(os.environ.get("POLYJIT_SPEC_SUITE",
-                                TESTS_DIR.parent.parent / "shared" / "spec-testsuite" / "2.0" / "core"))
+#: The official suites (never edited; see ../shared/spec-testsuite/SOURCE.md).
+SPEC_ROOT = TESTS_DIR.parent.parent / "shared" / "spec-testsuite"
+#: The suite this harness runs by default.
+SUITE_DIR = Path(os.environ.get("POLYJIT_SPEC_SUITE", SPEC_ROOT / "2.0" / "core"))
 
 #: Bump when the conversion (tool flags, layout) changes so old entries are not reused.
 _CACHE_FORMAT = "1"

@@ -438,16 +438,21 @@ def run_file(wast: Path, executor: Executor, target: str) -> FileResult:
     return ScriptRunner(script, executor, target).run()
 
 
-def run_target(wast: Path, target: Target, suite: Suite = CORE_2_0) -> FileResult:
+def run_target(wast: Path, target: Target, suite: Suite = CORE_2_0,
+               missing: str | None = None) -> FileResult:
     """Run one .wast file of `suite` on a target (all "not yet run" if the target cannot run
-    at all). polyjit targets get the suite's settings under their own."""
+    at all, or if `missing` says why it cannot run this file's feature yet). polyjit targets
+    get the suite's settings under their own."""
     script = load_script(converted(wast, tool=suite.tool), wast.stem, wast)
-    settings = {**suite.settings, **target.settings} if target.api == "polyjit" else {}
-    executor = make_executor(target.api, settings)
 
     def skip_for(file: str, line: int) -> Skip | None:
         return skip_list.skip_for(file, line, suite.name)
 
+    if missing and not target.frontend_alone:
+        return not_run_result(script, target.name, missing, text_checks=False,
+                              skip_for=skip_for)
+    settings = {**suite.settings, **target.settings} if target.api == "polyjit" else {}
+    executor = make_executor(target.api, settings)
     if not target.frontend_alone:
         reason = executor.runtime_missing()
         if reason:

@@ -1,7 +1,8 @@
 """Wasm values between the suite's bit patterns and an API's Python values, and result matching.
 
 The API side follows wasmtime-py: i32/i64 are Python ints (signed on the way out; either sign
-accepted on the way in), f32/f64 are Python floats, externref is any Python object (the
+accepted on the way in), f32/f64 are Python floats, v128 is a Python int (its 128 bits,
+unsigned, lane 0 in the low bits), externref is any Python object (the
 harness uses HostRef), funcref is a Func object or None.
 """
 
@@ -70,6 +71,8 @@ def to_python(value: Value, func_null=None):
         return f32_from_bits(value.bits)
     if kind is ValueKind.F64:
         return f64_from_bits(value.bits)
+    if kind is ValueKind.V128:
+        return value.bits
     if kind is ValueKind.EXTERNREF:
         return None if value.null else HostRef(value.bits)
     if kind is ValueKind.FUNCREF:
@@ -103,6 +106,10 @@ def from_python(kind: ValueKind, obj, is_func=lambda o: False) -> Value:
                 raise ConversionError(f"f32 result {obj!r} is not exactly an f32 value")
             return Value(kind, bits=bits)
         return Value(kind, bits=f64_to_bits(obj))
+    if kind is ValueKind.V128:
+        if not isinstance(obj, int) or isinstance(obj, bool) or not 0 <= obj < (1 << 128):
+            raise ConversionError(f"v128 result {obj!r} is not an unsigned 128-bit int")
+        return Value(kind, bits=obj)
     if kind is ValueKind.EXTERNREF:
         if obj is None:
             return Value(kind, null=True)

@@ -18,7 +18,8 @@ from engine.environ.module_info import ModuleInfo
 from engine.errors import Trap, TrapCode, UnsupportedError, WasmError
 from engine.exec.emulator import EmulatedMachine
 from engine.exec.native import NativeMachine
-from engine.exec.space import read_u64, write_u64
+from engine.exec.space import HostLinearMemory, read_u64, write_u64
+from engine.runtime.arena import Arena
 from engine.ir.builder import build_module
 from engine.wasm.module import SegmentMode
 from engine.wasm.opcodes import INFO
@@ -81,10 +82,13 @@ class Harness:
             list(funcs), self.info, entry_sigs=[s for s in sigs[nimp:]],
             exit_sigs=[(h.params, h.results) for h in spec.host_funcs])
         helpers = self._helpers()
+        self.arena = Arena()
+        self.state = self.arena.alloc(V.STATE_SIZE)
         if emulate:
-            self.machine = EmulatedMachine(self.compiled, helpers)
+            self.machine = EmulatedMachine(target, self.arena, self.state, helpers)
         else:
-            self.machine = NativeMachine(self.compiled, helpers, max_stack)
+            self.machine = NativeMachine(self.arena, self.state, helpers, max_stack)
+        self.unit = self.machine.load(self.compiled)
         self.space = self.machine.space
         self._build_vmctx()
 
@@ -93,19 +97,24 @@ class Harness:
     def _build_vmctx(self) -> None:
         sp, off, spec = self.space, self.offsets, self.spec
         self.vmctx = vm = sp.alloc(off.size)
-        write_u64(sp, vm + V.STATE, self.machine.state)
+        write_u64(sp, vm + V.STATE, self.state)
         write_u64(sp, vm + V.HELPERS, self.machine.helper_table)
+        self.machine.add_vmctx(vm)
         self.epoch_cell = sp.alloc(8)
         write_u64(sp, vm + V.EPOCH_PTR, self.epoch_cell)
-        write_u64(sp, vm + V.EPOCH_DEADLINE, spec.epoch_deadline or 0)
-        write_u64(sp, vm + V.FUEL, spec.fuel or 0)
+        write_u64(sp, self.state + V.STATE_EPOCH_DEADLINE, spec.epoch_deadline or 0)
+        write_u64(sp, self.state + V.STATE_FUEL, spec.fuel or 0)
         self.memory = None
         if spec.memory:
             initial, maximum = spec.memory
-            self.memory = sp.linear_memory(initial * PAGE_BYTES, maximum * PAGE_BYTES)
+            self.memory = HostLinearMemory(initial * PAGE_BYTES, maximum * PAGE_BYTES)
+            self.machine.map_memory(self.memory)
             self.max_pages = maximum
+            self.mdef = sp.alloc(V.MEMDEF_SIZE)
+            write_u64(sp, self.mdef + V.MEMDEF_BASE, self.memory.base)
+            write_u64(sp, self.mdef + V.MEMDEF_LENGTH, self.memory.length)
             write_u64(sp, vm + off.memory_base(0), self.memory.base)
-            write_u64(sp, vm + off.memory_length(0), self.memory.length)
+            write_u64(sp, vm + off.memory_def(0), self.mdef)
         self.global_cells = []
         for i, (_, value) in enumerate(spec.globals):
             cell = sp.alloc(V.GLOBAL_CELL_SIZE)
@@ -121,22 +130,24 @@ class Harness:
         self.host_ctxs = []
         for i, h in enumerate(spec.host_funcs):
             ctx = sp.alloc(V.HOSTCTX_SIZE)
-            write_u64(sp, ctx + V.HOSTCTX_STATE, self.machine.state)
+            write_u64(sp, ctx + V.HOSTCTX_STATE, self.state)
             write_u64(sp, ctx + V.HOSTCTX_ID, i)
             write_u64(sp, ctx + V.HOSTCTX_HELPERS, self.machine.helper_table)
-            code = self.machine.address("exit_" + sig_key(h.params, h.results))
+            code = self.unit.address("exit_" + sig_key(h.params, h.results))
             write_u64(sp, vm + off.import_code(i), code)
             write_u64(sp, vm + off.import_vmctx(i), ctx)
             self._funcref(funcrefs, i, code, ctx)
             self.host_ctxs.append(ctx)
         for idx in self.funcs:
-            self._funcref(funcrefs, idx, self.machine.address(func_symbol(idx)), vm)
+            self._funcref(funcrefs, idx, self.unit.address(func_symbol(idx)), vm)
         self.funcrefs = funcrefs
         self.tables = []
         for i, size in enumerate(spec.tables):
             base = sp.alloc(8 * max(size, 1))
-            write_u64(sp, vm + off.table_base(i), base)
-            write_u64(sp, vm + off.table_length(i), size)
+            tdef = sp.alloc(V.TABLEDEF_SIZE)
+            write_u64(sp, tdef + V.TABLEDEF_BASE, base)
+            write_u64(sp, tdef + V.TABLEDEF_LENGTH, size)
+            write_u64(sp, vm + off.table_def(i), tdef)
             self.tables.append(base)
 
     def _funcref(self, funcrefs: int, idx: int, code: int, ctx: int) -> None:
@@ -157,8 +168,9 @@ class Harness:
         if index not in self.funcs:
             raise WasmError(f"harness: function {index} is not a compiled function")
         bits = [a & _MASK.get(t, 0xFFFFFFFFFFFFFFFF) for a, t in zip(args, params)]
-        raw = self.machine.call("entry_" + sig_key(params, results), self.vmctx,
-                                self.machine.address(func_symbol(index)), bits, len(results))
+        raw = self.machine.call(self.unit.address("entry_" + sig_key(params, results)),
+                                self.vmctx, self.unit.address(func_symbol(index)), bits,
+                                len(results))
         return [r & _MASK.get(t, 0xFFFFFFFFFFFFFFFF) for r, t in zip(raw, results)]
 
     def read_memory(self, addr: int, n: int) -> bytes:
@@ -169,7 +181,7 @@ class Harness:
 
     def fuel(self) -> int:
         """Remaining fuel, signed: negative when code overdrew it after its last check."""
-        v = read_u64(self.space, self.vmctx + V.FUEL)
+        v = read_u64(self.space, self.state + V.STATE_FUEL)
         return v - (1 << 64) if v >> 63 else v
 
     def set_epoch(self, epoch: int) -> None:
@@ -198,14 +210,14 @@ class Harness:
     def _epoch(self, vmctx: int, *_: int) -> int:
         """The epoch check's slow path (x86_64): trap once the epoch reached the deadline."""
         epoch = read_u64(self.space, read_u64(self.space, vmctx + V.EPOCH_PTR))
-        return int(epoch >= read_u64(self.space, vmctx + V.EPOCH_DEADLINE))
+        return int(epoch >= read_u64(self.space, self.state + V.STATE_EPOCH_DEADLINE))
 
     def _memory_grow(self, vmctx: int, mem: int, delta: int, *_: int) -> int:
         delta &= 0xFFFFFFFF
         old = self.memory.length // PAGE_BYTES
         if old + delta > self.max_pages or not self.memory.grow_to((old + delta) * PAGE_BYTES):
             return 0xFFFFFFFF
-        write_u64(self.space, vmctx + self.offsets.memory_length(0), self.memory.length)
+        write_u64(self.space, self.mdef + V.MEMDEF_LENGTH, self.memory.length)
         return old
 
     def _memory_fill(self, vmctx: int, mem: int, dst: int, val: int, n: int, *_: int) -> int:

@@ -114,8 +114,9 @@ def corpus(wat_to_wasm) -> list[bytes]:
 
 
 def check(data: bytes) -> None:
-    """decode (+ validate) returns or raises WasmError, within the time limit."""
-    start = time.perf_counter()
+    """decode (+ validate) returns or raises WasmError, within the time limit (CPU time of
+    this thread, so a loaded machine does not make a bounded decode look unbounded)."""
+    start = time.thread_time()
     try:
         module = decode(data, FEATURES)
         if validate is not None:
@@ -123,7 +124,7 @@ def check(data: bytes) -> None:
     except WasmError as e:
         # a deliberate check, not decode()'s last-resort conversion of a stray exception
         assert SAFETY_NET not in str(e), str(e)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     assert elapsed < TIME_LIMIT, f"{elapsed:.2f}s for {len(data)} bytes"
 
 
@@ -232,10 +233,10 @@ def test_every_single_byte_flip_of_the_kitchen_sink(corpus):
 def test_tiny_file_declaring_2_32_items_fails_at_once(sec_id):
     # 8-byte header + section id + size + a count of 2^32 - 1: ~14 bytes in all
     data = b"\x00asm\x01\x00\x00\x00" + bytes([sec_id, 5]) + b"\xff\xff\xff\xff\x0f"
-    start = time.perf_counter()
+    start = time.thread_time()
     with pytest.raises(MalformedError) as info:
         decode(data, FEATURES)
-    assert time.perf_counter() - start < 0.1
+    assert time.thread_time() - start < 0.1
     assert info.value.reason == "length out of bounds"
 
 
@@ -246,7 +247,7 @@ def test_huge_counts_inside_a_function_fail_at_once():
                  b"\xff\xff\xff\xff\x0f\x0b"):                       # local declarations
         entry = bytes([len(body)]) + body
         data = header + b"\x0a" + bytes([len(entry) + 1, 1]) + entry
-        start = time.perf_counter()
+        start = time.thread_time()
         with pytest.raises(MalformedError):
             decode(data, FEATURES)
-        assert time.perf_counter() - start < 0.1
+        assert time.thread_time() - start < 0.1

@@ -35,18 +35,16 @@ class WasiContext:
                 raise WasmError(f"set_wasi expects a WasiConfig, got {type(config).__name__}")
         table = DescriptorTable()
         try:
-            table.entries[0] = _stdio(config.stdin, 0, readable=True)
-            table.entries[1] = _stdio(config.stdout, 1, readable=False)
-            table.entries[2] = _stdio(config.stderr, 2, readable=False)
+            table.put(0, _stdio(config.stdin, 0, readable=True))
+            table.put(1, _stdio(config.stdout, 1, readable=False))
+            table.put(2, _stdio(config.stderr, 2, readable=False))
             for p in config.preopens:
                 table.insert(_preopen(p))
         except BaseException:
             table.close_all()
             raise
         # the table, args and env objects stay the same (bound functions hold them)
-        old = self.table.entries
-        self.table.entries = table.entries
-        for d in old.values():
+        for d in self.table.take_from(table):
             d.close()
         self.args[:] = [a.encode("utf-8", "surrogateescape") for a in config.argv]
         self.env[:] = [f"{k}={v}".encode("utf-8", "surrogateescape") for k, v in config.env]

@@ -4,12 +4,18 @@ owned ones are closed when the table is closed (when its store goes away)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 from typing import Any, Callable
 
-from .constants import Errno, Filetype, WasiError
+from ...environ.fastcalls import FD_NONE
+from .constants import Errno, Filetype, Rights, WasiError
 
 _BADF = Errno.BADF
+_FD_WRITE = int(Rights.FD_WRITE)
+
+#: guest fds 0 .. FAST_FDS-1 are published to native fast paths (engine.environ.fastcalls)
+FAST_FDS = 64
 
 
 class Descriptor:
@@ -59,34 +65,58 @@ class Descriptor:
 
 
 class DescriptorTable:
-    """Guest fd -> Descriptor. New descriptors take the lowest free number."""
+    """Guest fd -> Descriptor. New descriptors take the lowest free number.
+
+    Every change goes through the methods here (or `changed`), which keep `fast_map` (the
+    descriptor map native fast paths read, see engine.environ.fastcalls) in step."""
 
     def __init__(self) -> None:
-        self.entries: dict[int, Descriptor] = {}
+        self._entries: dict[int, Descriptor] = {}
+        self.fast_map = (ctypes.c_int32 * FAST_FDS)(*([FD_NONE] * FAST_FDS))
+
+    @property
+    def entries(self) -> dict[int, Descriptor]:
+        """The open descriptors (read only: change them through the methods)."""
+        return self._entries
+
+    def changed(self, fd: int) -> None:
+        """Republish `fd` after its entry (or a field of it) changed."""
+        if fd < FAST_FDS:
+            d = self._entries.get(fd)
+            ok = (d is not None and d.host is not None and d.custom is None
+                  and d.rights_base & _FD_WRITE)
+            self.fast_map[fd] = (d.host << 1 | d.is_stdio) if ok else FD_NONE
 
     def get(self, fd: int, rights: int = 0) -> Descriptor:
         """The descriptor `fd` (BADF if not open), checked to hold `rights` (NOTCAPABLE)."""
-        d = self.entries.get(fd & 0xFFFFFFFF)
+        d = self._entries.get(fd & 0xFFFFFFFF)
         if d is None:
             raise WasiError(_BADF)
         if rights and (d.rights_base & rights) != rights:
             raise WasiError(Errno.NOTCAPABLE)
         return d
 
+    def put(self, fd: int, d: Descriptor) -> None:
+        """Open `d` as guest descriptor `fd` (which must be free)."""
+        self._entries[fd] = d
+        self.changed(fd)
+
     def insert(self, d: Descriptor) -> int:
         fd = 0
-        entries = self.entries
+        entries = self._entries
         while fd in entries:
             fd += 1
         if fd > 0xFFFFFFFF:
             raise WasiError(Errno.NFILE)
-        entries[fd] = d
+        self.put(fd, d)
         return fd
 
     def remove(self, fd: int) -> Descriptor:
-        d = self.entries.pop(fd & 0xFFFFFFFF, None)
+        fd &= 0xFFFFFFFF
+        d = self._entries.pop(fd, None)
         if d is None:
             raise WasiError(_BADF)
+        self.changed(fd)
         return d
 
     def renumber(self, fd: int, to: int) -> None:
@@ -96,11 +126,24 @@ class DescriptorTable:
         dst = self.get(to)
         if fd == to:
             return
-        del self.entries[fd]
-        self.entries[to] = src
+        del self._entries[fd]
+        self._entries[to] = src
+        self.changed(fd)
+        self.changed(to)
         dst.close()
 
+    def take_from(self, other: DescriptorTable) -> list[Descriptor]:
+        """Replace this table's descriptors by `other`'s (which becomes empty); the previous
+        descriptors are returned, for the caller to close."""
+        old = list(self._entries.values())
+        self._entries, other._entries = other._entries, {}
+        for fd in range(FAST_FDS):
+            self.changed(fd)
+        return old
+
     def close_all(self) -> None:
-        entries, self.entries = self.entries, {}
+        entries, self._entries = self._entries, {}
+        for fd in range(FAST_FDS):
+            self.changed(fd)
         for d in entries.values():
             d.close()

@@ -39,11 +39,21 @@ def _write_all(d: Any, data: bytes) -> int:
     if host is None:
         return len(data)            # a stream with nowhere to go discards, as wasmtime's sink
     if d.is_stdio:
-        # a stream: keep writing until everything is out (the guest asked for all of it)
+        # a stream: keep writing until everything is out (the guest asked for all of it); an
+        # error after part of it went out reports that part, as write(2) does (and the native
+        # fast path, engine.environ.fastcalls)
         view = memoryview(data)
         done = 0
         while done < len(view):
-            done += os.write(host, view[done:])
+            try:
+                n = os.write(host, view[done:])
+            except OSError:
+                if done:
+                    return done
+                raise
+            if n == 0:
+                break
+            done += n
         return done
     return os.write(host, data)
 
@@ -75,7 +85,7 @@ class FdOps:
                 if base + n <= length:
                     try:
                         done = _write(d.host, buf[base:base + n])
-                        if done < n and d.is_stdio:
+                        if 0 < done < n and d.is_stdio:
                             done += _write_all(d, buf[base + done:base + n])
                     except OSError as e:
                         return from_oserror(e)
@@ -203,6 +213,7 @@ class FdOps:
             raise WasiError(Errno.NOTCAPABLE)
         d.rights_base = base
         d.rights_inheriting = inheriting
+        self.table.changed(fd & 0xFFFFFFFF)
         return _SUCCESS
 
     def fd_filestat_get(self, caller: Any, fd: int, buf: int) -> int:

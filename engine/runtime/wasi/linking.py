@@ -3,12 +3,16 @@ that instantiates gets Funcs bound to its own WasiContext (Store.set_wasi config
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
+from ...environ.fastcalls import FastCall
 from ...wasm.types import FuncType, ValType
+from ..fastcall import FastCallSpec, set_fast_call
 from ..func import Func
 from ..linker import Linker, _HostFuncDef
 from .context import context_of
+from .descriptors import FAST_FDS
 from .functions import MODULE, SIGNATURES, WasiFunctions
 
 _TYPES = {"i": ValType.i32, "I": ValType.i64}
@@ -41,8 +45,13 @@ class _WasiFuncDef(_HostFuncDef):
         funcs = store.__dict__.setdefault("_wasi_funcs", {})
         f = funcs.get(self.name)
         if f is None:
-            fn = functions_of(store).host_function(self.name)
-            f = funcs[self.name] = Func(store, self.ty, fn, True)
+            fns = functions_of(store)
+            f = funcs[self.name] = Func(store, self.ty, fns.host_function(self.name), True)
+            if self.name == "fd_write":
+                table = fns.table
+                set_fast_call(f, FastCallSpec(FastCall.WASI_FD_WRITE,
+                                              ctypes.addressof(table.fast_map), FAST_FDS,
+                                              "memory", table))
         return f
 
 

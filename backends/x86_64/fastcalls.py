@@ -1,0 +1,87 @@
+"""x86_64 native fast paths (engine.environ.fastcalls): wasi fd_write of one iovec to a host
+descriptor, done with write(2) directly.
+
+Called with the internal convention: fd, iovs, iovs_len, nwritten in edi, esi, edx, ecx,
+r15 = FastCallCtx; the errno result in eax. Anything the fast path does not handle (several
+iovecs, a descriptor not in the map, a misaligned or out-of-bounds pointer, write(2) failing
+before anything was written) tail-jumps to the host function's exit trampoline with the
+arguments untouched, so the guest sees exactly what the host function would do. Bounds:
+iovs + 8, nwritten + 4 and buf + len must lie within memory's current length, computed in
+64 bits (no wrap-around); pointers 4-aligned, as the host function requires.
+"""
+
+from __future__ import annotations
+
+from engine.environ import fastcalls as F
+
+_FD_WRITE = F.FastCall.WASI_FD_WRITE.symbol
+
+
+def fd_write_stub() -> list[str]:
+    s = _FD_WRITE
+    return [
+        f"{s}:",
+        "  cmp edx, 1", f"  jne {s}_slow",
+        "  mov eax, edi",
+        f"  cmp rax, qword ptr [r15 + {F.FD_MAP_LEN}]", f"  jae {s}_slow",
+        f"  mov r10, qword ptr [r15 + {F.FD_MAP}]",
+        "  movsxd r11, dword ptr [r10 + 4*rax]",
+        "  test r11, r11", f"  js {s}_slow",
+        f"  mov r10, qword ptr [r15 + {F.MEMORY}]",
+        "  mov r8, qword ptr [r10]",            # memory base
+        "  mov r9, qword ptr [r10 + 8]",        # memory length in bytes
+        "  mov eax, esi",                       # iovs, zero-extended
+        "  test eax, 3", f"  jnz {s}_slow",
+        "  lea r10, [rax + 8]", "  cmp r10, r9", f"  ja {s}_slow",
+        "  mov r10d, ecx",                      # nwritten
+        "  test r10d, 3", f"  jnz {s}_slow",
+        "  add r10, 4", "  cmp r10, r9", f"  ja {s}_slow",
+        "  mov r10d, dword ptr [r8 + rax]",     # iovec.buf
+        "  mov eax, dword ptr [r8 + rax + 4]",  # iovec.buf_len
+        "  sub r9, rax", f"  jb {s}_slow",
+        "  cmp r10, r9", f"  ja {s}_slow",
+        # everything checked: write(host_fd, base + buf, len), again for the rest on a stream
+        "  push rbp", "  mov rbp, rsp",
+        "  push rdi", "  push rsi", "  push rdx", "  push rcx",
+        "  push rbx", "  push r12", "  push r13", "  push r14",
+        "  sub rsp, 16", "  mov qword ptr [rsp], rax",   # [rbp - 80]: the length asked for
+        "  mov ebx, ecx", "  add rbx, r8",      # host address of nwritten
+        "  lea r12, [r8 + r10]",                # next byte to write
+        "  mov r13, rax",                       # bytes left
+        "  mov r14, r11",                       # host_fd << 1 | is_stream
+        f"{s}_again:",
+        "  test r13, r13", f"  jz {s}_done",
+        "  mov rdi, r14", "  shr rdi, 1",
+        "  mov rsi, r12", "  mov rdx, r13",
+        f"  call qword ptr [r15 + {F.WRITE}]",
+        "  test rax, rax", f"  js {s}_failed",
+        f"  jz {s}_done",                       # nothing more taken: report what was
+        "  add r12, rax", "  sub r13, rax",
+        "  test r14, 1", f"  jnz {s}_again",    # a stream: write the rest
+        f"{s}_done:",
+        "  mov rax, qword ptr [rbp - 80]", "  sub rax, r13",
+        "  mov dword ptr [rbx], eax",
+        "  xor eax, eax",
+        f"{s}_restore:",
+        "  mov r14, qword ptr [rbp - 64]", "  mov r13, qword ptr [rbp - 56]",
+        "  mov r12, qword ptr [rbp - 48]", "  mov rbx, qword ptr [rbp - 40]",
+        "  leave", "  ret",
+        f"{s}_failed:",
+        # after part of a stream went out, report that part (as the host function does);
+        # before anything did, the general path redoes the call and reports the errno
+        "  cmp r13, qword ptr [rbp - 80]", f"  jne {s}_done",
+        "  mov r14, qword ptr [rbp - 64]", "  mov r13, qword ptr [rbp - 56]",
+        "  mov r12, qword ptr [rbp - 48]", "  mov rbx, qword ptr [rbp - 40]",
+        "  mov rcx, qword ptr [rbp - 32]", "  mov rdx, qword ptr [rbp - 24]",
+        "  mov rsi, qword ptr [rbp - 16]", "  mov rdi, qword ptr [rbp - 8]",
+        "  leave",
+        f"{s}_slow:",
+        f"  mov r10, qword ptr [r15 + {F.FALLBACK_CODE}]",
+        f"  mov r15, qword ptr [r15 + {F.FALLBACK_CTX}]",
+        "  jmp r10",
+    ]
+
+
+def fast_call_stubs() -> list[str]:
+    """Every fast path of this target (symbols: FastCall.symbol)."""
+    return fd_write_stub()

@@ -1,0 +1,81 @@
+"""References as machine words, store-wide: what a global cell or a table entry holds for a
+funcref (the address of a FuncRef record, engine.environ.vmctx, 0 for null) or an externref
+(a handle, 1-based, 0 for null). Every executor of the store reads and writes these words, so
+a reference stored by wasm code, the host or another instance is the same reference to all.
+
+A FuncRef record's code and ctx are the executor's business: it fills a record when it is
+created (`Executor.bind_funcref`); the records of an instance's own functions are one block
+(the vmctx's FUNCREFS), bound when the executor prepares the instance."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..environ import vmctx as V
+from ..errors import InternalError
+from .arena import Arena
+
+
+class Refs:
+    """A store's FuncRef records and externref handles (see the module docstring)."""
+
+    __slots__ = ("arena", "binder", "funcs", "record_of", "externs", "extern_of")
+
+    def __init__(self, arena: Arena) -> None:
+        self.arena = arena
+        #: fills a new record: binder(func, record address); None until an executor needs it
+        self.binder: Any = None
+        self.funcs: dict[int, Any] = {}         # record address -> Func
+        self.record_of: dict[int, int] = {}     # id(Func) -> its canonical record
+        self.externs: list[Any] = []            # handle - 1 -> object
+        self.extern_of: dict[int, int] = {}     # id(object) -> handle
+
+    def block(self, funcs: Sequence[Any]) -> int:
+        """Records for a function index space, one after the other (not bound yet)."""
+        base = self.arena.alloc(V.FUNCREF_SIZE * max(len(funcs), 1))
+        for i, f in enumerate(funcs):
+            rec = base + V.FUNCREF_SIZE * i
+            self.funcs[rec] = f
+            self.record_of.setdefault(id(f), rec)
+        return base
+
+    def func_word(self, func: Any) -> int:
+        """The word for funcref `func` (None: 0)."""
+        if func is None:
+            return 0
+        rec = self.record_of.get(id(func))
+        if rec is not None:
+            return rec
+        rec = self.arena.alloc(V.FUNCREF_SIZE)
+        self.funcs[rec] = func
+        self.record_of[id(func)] = rec
+        if self.binder is not None:
+            self.binder(func, rec)
+        return rec
+
+    def func_at(self, word: int) -> Any:
+        if word == 0:
+            return None
+        f = self.funcs.get(word)
+        if f is None:
+            raise InternalError(f"funcref word {word:#x} is no FuncRef record of this store")
+        return f
+
+    def extern_word(self, obj: Any) -> int:
+        if obj is None:
+            return 0
+        h = self.extern_of.get(id(obj))
+        if h is None or self.externs[h - 1] is not obj:
+            self.externs.append(obj)
+            h = self.extern_of[id(obj)] = len(self.externs)
+        return h
+
+    def extern_at(self, word: int) -> Any:
+        return None if word == 0 else self.externs[word - 1]
+
+    def word(self, is_func: bool, value: Any) -> int:
+        return self.func_word(value) if is_func else self.extern_word(value)
+
+    def value(self, is_func: bool, word: int) -> Any:
+        return self.func_at(word) if is_func else self.extern_at(word)
+

@@ -1,0 +1,56 @@
+"""The WebAssembly 2.0 fixed-width SIMD suite (2.0/simd, 58 files), one test per (file, target),
+through the same runner as the core suite (test_spec.py).
+
+A machine-code target whose backend has no SIMD yet reports every assertion of these files as
+"not yet run" with polyjit's own reason (asked by compiling a one-instruction SIMD module);
+it is never counted as passed or failed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import engine
+from spec.cache import SPEC_ROOT, suite_files
+from spec.results import SPEC_PROPERTY, Status
+from spec.runner import run_target
+from spec.targets import TARGETS, Target
+
+SIMD_DIR = SPEC_ROOT / "2.0" / "simd"
+WAST_FILES = suite_files(SIMD_DIR)
+
+_PROBE = '(module (func (export "f") (result v128) (v128.const i32x4 1 2 3 4)))'
+
+
+@functools.cache
+def simd_missing(target: Target) -> str | None:
+    """Why `target` cannot run SIMD code yet (None: it can)."""
+    if target.api != "polyjit":
+        return None
+    eng = engine.Engine(engine.Config(**target.settings))
+    try:
+        store = engine.Store(eng)
+        instance = engine.Instance(store, engine.Module(eng, _PROBE), [])
+        instance.exports(store)["f"](store)
+    except engine.UnsupportedError as e:
+        return str(e)
+    return None
+
+
+@pytest.mark.parametrize("target", [
+    pytest.param(t, id=t.name, marks=[pytest.mark.slow] if t.slow else []) for t in TARGETS])
+@pytest.mark.parametrize("wast", WAST_FILES, ids=lambda p: p.stem)
+def test_simd(wast, target, request) -> None:
+    result = run_target(wast, target, missing=simd_missing(target))
+    request.node.user_properties.append(
+        (SPEC_PROPERTY, (target.name, result.tally.to_json(), result.not_run_reasons)))
+    assert not result.failures, result.summary()
+    ran = result.tally.total(Status.PASSED)
+    if ran == 0 and result.tally.total(Status.NOT_RUN):
+        pytest.skip("not yet run: " + "; ".join(result.not_run_reasons))
+
+
+def test_simd_suite_is_present() -> None:
+    assert len(WAST_FILES) == 58, f"expected the 58 files of 2.0/simd, found {len(WAST_FILES)}"
