@@ -13,7 +13,7 @@ import pytest
 
 import tools
 from spec import cache
-from spec.executor import LinkFailed, Rejected, Trapped
+from spec.executor import LinkFailed, Rejected, Thrown, Trapped, Unsupported
 from spec.results import Category, Note, Status, Tally, format_markdown_table, format_text_table
 from spec.runner import ScriptRunner, category_of, trap_code_matches, wording_matches
 from spec.source import ModuleSources, SourceError, parse_forms
@@ -315,6 +315,34 @@ def test_runtime_commands_are_not_yet_run_without_a_runtime(tmp_path) -> None:
     assert t.get(Category.TRAP, Status.NOT_RUN) == 1
     assert t.total(Status.FAILED) == 0 and not result.failures
     assert result.not_run_reasons == ["no parser", "no runtime"]
+
+
+def test_not_supported_yet_is_never_a_pass(tmp_path) -> None:
+    script = _script(tmp_path, [
+        {"type": "assert_invalid", "line": 2, "filename": "bad.wasm", "text": "type mismatch",
+         "module_type": "binary"},
+        {"type": "module", "line": 5, "filename": "m.wasm"}])
+    ex = FakeExecutor(runtime="no runtime", compile_outcomes={
+        "bad.wasm": Unsupported("not supported yet: typed function references"),
+        "m.wasm": Unsupported("not supported yet: exception handling")})
+    result = ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
+    assert result.tally.get(Category.INVALID, Status.FAILED) == 1
+    assert result.tally.get(Category.MODULE, Status.FAILED) == 1
+    assert result.tally.total(Status.PASSED) == 0
+
+
+def test_an_uncaught_exception_is_the_outcome_of_assert_exception(tmp_path) -> None:
+    action = {"type": "invoke", "field": "f", "args": []}
+    script = _script(tmp_path, [
+        {"type": "module", "line": 1, "filename": "m.wasm"},
+        {"type": "assert_exception", "line": 2, "action": action},
+        {"type": "assert_exception", "line": 3, "action": action},
+        {"type": "assert_exception", "line": 4, "action": action}])
+    ex = FakeExecutor(results=[Thrown("thrown Wasm exception"), Trapped("unreachable", None),
+                               [Value(ValueKind.I32, 1)]])
+    result = ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
+    assert result.tally.get(Category.EXCEPTION, Status.PASSED) == 1
+    assert result.tally.get(Category.EXCEPTION, Status.FAILED) == 2
 
 
 def test_accepting_a_bad_module_or_crashing_fails(tmp_path) -> None:
