@@ -7,6 +7,7 @@ import copy
 import threading
 
 import pytest
+import wasmtime
 
 from engine import Config, Engine, Instance, Module, Store, WasmError
 
@@ -103,7 +104,6 @@ _WASM_3_0 = ("wasm_tail_call", "wasm_multi_memory", "wasm_memory64", "wasm_funct
 
 
 def test_wasm_3_0_proposals_are_on_by_default_as_in_wasmtime_50():
-    wasmtime = pytest.importorskip("wasmtime")
     probes = {"wasm_tail_call": "(module (func $f (return_call $f)))",
               "wasm_multi_memory": "(module (memory 1) (memory 1))",
               "wasm_memory64": "(module (memory i64 1))",

@@ -1,11 +1,15 @@
 """Tail calls (return_call, return_call_indirect) on every executor: frames are replaced, so
 unbounded mutual tail recursion runs in constant stack, with arguments in registers and on the
 stack; tail calls to host functions, to another instance's functions and from the entry of a
-host call give the same results as ordinary calls."""
+host call give the same results as ordinary calls; a C interpreter built with clang
+-mtail-call runs as under wasmtime."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import wasmtime
 
 from engine import (Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Trap,
                     TrapCode, ValType)
@@ -162,3 +166,18 @@ def test_tail_calls_are_refused_when_disabled():
     from engine import WasmError
     with pytest.raises(WasmError, match="tail call"):
         Module(Engine(Config(wasm_tail_call=False)), "(module (func $f (return_call $f)))")
+
+
+VM = Path(__file__).resolve().parent.parent / "data" / "tailcall" / "vm.wasm"
+
+
+def test_a_tail_calling_c_interpreter_runs_as_under_wasmtime(engine):
+    wasm = VM.read_bytes()
+    n = 100_000                 # 300,000 tail calls between the interpreter's handlers
+    wstore = wasmtime.Store()
+    expected = wasmtime.Instance(wstore, wasmtime.Module(wstore.engine, wasm), []).exports(
+        wstore)["run"](wstore, n)
+    store, ex = exports(engine, wasm)
+    assert ex["run"](store, n) == expected
+    assert ex["run"](store, 3) == wasmtime.Instance(
+        wstore, wasmtime.Module(wstore.engine, wasm), []).exports(wstore)["run"](wstore, 3)
