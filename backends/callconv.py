@@ -30,6 +30,21 @@ def bits(t: ValType) -> int:
     return 32 if t in (ValType.I32, ValType.F32) else 64
 
 
+def buffer_offsets(types: Sequence[ValType]) -> list[int]:
+    """Byte offset of each value in an entry/exit trampoline's argument or result buffer (8
+    bytes each, 16 for a v128: engine/exec/compiled.py writes and reads the same layout)."""
+    out, pos = [], 0
+    for t in types:
+        out.append(pos)
+        pos += 16 if t is ValType.V128 else 8
+    return out
+
+
+def words(t: ValType) -> range:
+    """The 8-byte words a value of type t takes in a buffer or in stack slots (a v128: two)."""
+    return range(2 if t is ValType.V128 else 1)
+
+
 @dataclass(slots=True, frozen=True)
 class ValueLoc:
     """Where one argument or result travels: a register, or stack slot `stack` (8 bytes each)."""

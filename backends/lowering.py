@@ -469,25 +469,20 @@ class LoweringBase:
         """Hook: load the 64-bit vmctx field `m` (from `vm(offset)`) into register reg."""
         raise NotImplementedError
 
-    def load_cell(self, v: int, cell: int) -> None:
-        """Hook: define IR value v from the global cell register `cell` points to."""
+    def load_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        """Hook: define IR value v from the global cell register `cell` points to (at byte
+        `offset`: the high half of a legalised v128 global)."""
         raise NotImplementedError
 
-    def store_cell(self, v: int, cell: int) -> None:
-        """Hook: store IR value v into the global cell register `cell` points to."""
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        """Hook: store IR value v into the global cell register `cell` points to (at byte
+        `offset`)."""
         raise NotImplementedError
 
     def global_cell(self, index: int) -> int:
         """A register holding the address of global `index`'s cell."""
         t = self.tmp()
         self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
-        return t
-
-    def memory_def(self, index: int) -> int:
-        """A register holding the address of memory `index`'s MemoryDefinition (owned by the
-        Memory, shared by every instance using it; its length at vmctx.MEMDEF_LENGTH)."""
-        t = self.tmp()
-        self.load_vm(t, self.vm(self.info.offsets.memory_def(index)))
         return t
 
     def table_def(self, index: int) -> int:
@@ -506,11 +501,20 @@ class LoweringBase:
 
     def r_global_get(self, inst: Inst) -> None:
         cell = self.global_cell(inst.imm)
-        self.load_cell(inst.results[0], cell)
+        if len(inst.results) == 1:
+            self.load_cell(inst.results[0], cell)
+            return
+        # a v128 global legalised to two i64 halves (backends/simd_scalar): cell bytes 0..15
+        for k, r in enumerate(inst.results):
+            self.load_cell(r, cell, 8 * k)
 
     def r_global_set(self, inst: Inst) -> None:
         cell = self.global_cell(inst.imm)
-        self.store_cell(inst.args[0], cell)
+        if len(inst.args) == 1:
+            self.store_cell(inst.args[0], cell)
+            return
+        for k, a in enumerate(inst.args):
+            self.store_cell(a, cell, 8 * k)
 
     # -- runtime helpers ------------------------------------------------------------------------
 
@@ -559,9 +563,9 @@ class SizedRegLowering(LoweringBase):
         b = 128 if self.ty(v) is ValType.V128 else 64
         self.mov(Reg(self.dst(v), b), Mem(self.SP, 8 * slot, b))
 
-    def load_cell(self, v: int, cell: int) -> None:
+    def load_cell(self, v: int, cell: int, offset: int = 0) -> None:
         d = self.D(v)
-        self.mov(d, Mem(cell, 0, d.bits))
+        self.mov(d, Mem(cell, offset, d.bits))
 
 
 _O = Opcode

@@ -16,6 +16,7 @@ from engine.errors import UnsupportedError
 from engine.wasm.types import ValType
 from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
 from .regalloc import Allocator
+from .simd_scalar import legal_types, legalise_function, uses_v128
 
 
 def unique_sigs(sigs: Iterable[Sequence]) -> list[tuple[tuple, tuple]]:
@@ -28,6 +29,10 @@ class ModuleCompiler:
 
     target: TargetDesc
     features: frozenset[str]
+    #: whether SIMD goes through the shared scalar legalisation (backends/simd_scalar: v128 as
+    #: two i64 halves, for targets without vector registers); its trampolines then see each
+    #: v128 parameter or result as two i64, the halves' order in the argument buffer
+    scalar_simd: bool = False
     #: the target's instruction selection (its `Lowering`), emission (`SpillMoves`,
     #: `frame_for`, `FunctionEmitter`) and trampolines (`common_stubs`, `entry_trampoline`,
     #: `exit_trampoline`) modules
@@ -93,6 +98,8 @@ class ModuleCompiler:
         trampoline, named ``entry_<sig_key>`` / ``exit_<sig_key>``."""
         if self.simd_missing():
             self._refuse_simd(funcs, (*entry_sigs, *exit_sigs))
+        if self.scalar_simd:
+            funcs = [legalise_function(f) if uses_v128(f) else f for f in funcs]
         parts: list[str] = []
         symbols: list[str] = []
         for f in funcs:
@@ -106,14 +113,22 @@ class ModuleCompiler:
         mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
         for params, results in unique_sigs(entry_sigs):
             name = "entry_" + sig_key(params, results)
-            parts += self.entry_trampoline(name, params, results, mem0)
+            parts += self.entry_trampoline(name, *self._abi_sig(params, results), mem0)
             symbols.append(name)
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
 
+    def _abi_sig(self, params: tuple, results: tuple) -> tuple[tuple, tuple]:
+        """The signature a trampoline implements (v128 as two i64 under `scalar_simd`)."""
+        if self.scalar_simd:
+            return legal_types(params), legal_types(results)
+        return params, results
+
     def simd_missing(self) -> str | None:
         """Hook: why this backend cannot compile v128 and the SIMD opcodes (None: it can). A
         target whose lowering, allocator moves and trampolines handle them answers None."""
+        if self.scalar_simd:
+            return None
         return f"SIMD (v128) on the {self.target.name} backend"
 
     def _refuse_simd(self, funcs: Sequence, sigs: Iterable[Sequence]) -> None:
@@ -144,5 +159,5 @@ class ModuleCompiler:
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):
             name = "exit_" + sig_key(params, results)
-            parts += self.exit_trampoline(name, params, results)
+            parts += self.exit_trampoline(name, *self._abi_sig(params, results))
             symbols.append(name)

@@ -223,6 +223,8 @@ class _TargetTables:
     alloc_set: frozenset[int]
     #: class id -> (allocatable registers, candidates with the caller-saved ones first)
     seq_of: dict[int, tuple[tuple[int, ...], list[int]]]
+    #: whether two classes name the same physical scratch register
+    shared_scratch: bool = False
 
 
 _TABLES: dict[int, tuple[TargetDesc, _TargetTables]] = {}
@@ -241,7 +243,8 @@ def _tables(target: TargetDesc) -> _TargetTables:
     seq_of = {id(cls): (regs, [p for p in regs if p in caller_saved] +
                         [p for p in regs if p not in caller_saved])
               for cls, regs in target.allocatable.items()}
-    tables = _TargetTables(frozenset(alloc), seq_of)
+    scratch = [r for regs in target.scratch.values() for r in regs]
+    tables = _TargetTables(frozenset(alloc), seq_of, len(scratch) != len(set(scratch)))
     _TABLES[id(target)] = (target, tables)    # the target is kept alive: its id stays unique
     return tables
 
@@ -451,9 +454,16 @@ class Allocator:
 
         def spill(x: Interval) -> None:
             nonlocal spill_count
+            if vreg_class[x.reg] is vector:
+                # a vector takes slots i and i + 1 (the target addresses the pair), i even:
+                # 16-byte aligned when the target's spill area is (aarch64's ldr/str q
+                # scale their offset by 16)
+                spill_count += spill_count & 1
+                assign[x.reg] = Slot(spill_count)
+                spill_count += 2
+                return
             assign[x.reg] = Slot(spill_count)
-            # a vector takes slots i and i + 1 (the target addresses the pair)
-            spill_count += 2 if vreg_class[x.reg] is vector else 1
+            spill_count += 1
 
         seq_of = self.tables.seq_of
         vreg_class = func.vreg_class
@@ -641,6 +651,7 @@ class Allocator:
         # spilled result may share one when no scratch register is left (three-address forms
         # such as csel d, a, b with all three spilled)
         read_only: dict[RegClass, list[int]] = {cls: [] for cls in self.t.scratch}
+        shared_scratch = self.tables.shared_scratch
         regs = list(dict.fromkeys([*inst.uses, *inst.defs]))
         for v in regs:
             if v < FIRST_VREG:
@@ -669,6 +680,12 @@ class Allocator:
                 s = read_only[cls].pop(0)
             else:
                 raise RegAllocError(f"{func.name}: too many spilled operands in {inst.op}")
+            if shared_scratch:
+                # classes that share physical registers (FLOAT and VECTOR on x86_64 and
+                # aarch64) share their scratch registers too: taken for one, taken for all
+                for c in free:
+                    if c is not cls and s in free[c]:
+                        free[c].remove(s)
             m[v] = s
             if loc.index >= 0:
                 if v in inst.uses:

@@ -23,6 +23,11 @@ class AArch64Backend(ModuleCompiler):
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = features or frozenset()
 
+    def simd_missing(self) -> str | None:
+        """None: NEON (Advanced SIMD) is part of every ARMv8-A core, so v128 and every SIMD
+        opcode compile for any aarch64 CPU (isel_simd.py)."""
+        return None
+
     def render(self, mf, lowering: isel.Lowering, info: ModuleInfo) -> list[str]:
         frame = emit.frame_for(mf, lowering.outgoing)
         return emit.FunctionEmitter(mf, frame, lowering.traps, info.offsets,

@@ -28,6 +28,8 @@ _CBRANCH = {"cbz": "cbnz", "cbnz": "cbz", "tbz": "tbnz", "tbnz": "tbz"}
 _TBZ_REACH = 8192 - 64
 _BCOND_REACH = (1 << 18) - 64
 _ASM_ATTEMPTS = 3
+#: the unscaled forms of a q register load/store
+_Q_ACCESS = {"ldr": "ldur", "str": "stur"}
 
 
 def rname(reg: int, bits: int = 64) -> str:
@@ -42,10 +44,13 @@ class SpillMoves:
     def move(self, dst, src, cls: RegClass, tmp: int) -> list[MInst]:
         if isinstance(dst, Slot) and isinstance(src, Slot):
             return self.move(tmp, src, cls, tmp) + self.move(dst, tmp, cls, tmp)
+        bits = 128 if cls == RegClass.VECTOR else 64
         if isinstance(dst, Slot):
-            return [MInst("str", [Reg(src), dst])]
+            return [MInst("str", [Reg(src, bits), dst])]
         if isinstance(src, Slot):
-            return [MInst("ldr", [Reg(dst), src])]
+            return [MInst("ldr", [Reg(dst, bits), src])]
+        if cls == RegClass.VECTOR:
+            return [MInst("mov", [VecOp(dst, "16b"), VecOp(src, "16b")])]
         return [MInst("fmov" if cls == RegClass.FLOAT else "mov", [Reg(dst), Reg(src)])]
 
 
@@ -71,6 +76,8 @@ class FunctionEmitter(EmitterBase):
         super().__init__(mf, frame, traps, offsets)
         #: whether the function uses memory 0 (the prologue then loads its base into x27)
         self.uses_heap = uses_heap
+        #: the literal pool: 128-bit constants (`@vconst`), laid out after the trap stubs
+        self.pool: dict[int, str] = {}
 
     def op(self, o) -> str:
         if isinstance(o, Reg):
@@ -90,8 +97,7 @@ class FunctionEmitter(EmitterBase):
         if isinstance(o, Slot):
             return f"[sp, #{self.frame.spill_offset(o.index)}]"
         if isinstance(o, VecOp):
-            n = o.reg - 32
-            return f"v{n}.{o.form}" if o.form == "8b" else f"{o.form}{n}"
+            return o.render(o.reg - 32)
         return str(o)
 
     def _saved(self) -> list[tuple[int, int]]:
@@ -135,12 +141,18 @@ class FunctionEmitter(EmitterBase):
             self.out(f"ldr {reg_name(HEAP)}, [x28, #{self.offsets.memory_base(0)}]")
         self.body()
         self.trap_stubs()
+        for value, label in self.pool.items():
+            self.place(label)
+            self.out(f".quad {value & 0xFFFFFFFFFFFFFFFF}")
+            self.out(f".quad {value >> 64}")
         return self._within_reach(self.lines)
 
     def _within_reach(self, lines: list[str]) -> list[str]:
         """Relax tbz/tbnz to tst + b.eq/b.ne in a function too long for their reach; refuse a
-        function too long for conditional branches at all."""
-        count = sum(1 for line in lines if line.startswith("  "))
+        function too long for conditional branches (and pc-relative literal loads) at all."""
+        # in 4-byte words: a literal-pool .quad is two (ldr q of the pool has b.cond's reach)
+        count = sum(2 if line.startswith("  .quad") else 1 for line in lines
+                    if line.startswith("  "))
         if count >= _TBZ_REACH:
             relaxed = []
             for line in lines:
@@ -180,11 +192,31 @@ class FunctionEmitter(EmitterBase):
                     and i.operands[0].reg == i.operands[1].reg:
                 return
             ops = ", ".join(self.op(o) for o in i.operands)
+            if op in _Q_ACCESS and len(i.operands) == 2:
+                op = self.q_access(op, i.operands)
             self.out(f"{op} {ops}" if ops else op)
             return
         getattr(self, "p_" + op[1:])(i)
 
+    def q_access(self, op: str, operands: list) -> str:
+        """ldr/str of a q register at an sp/base offset that the scaled form cannot encode
+        (not a multiple of 16) becomes ldur/stur (9-bit signed offset)."""
+        r, m = operands
+        if not (isinstance(r, Reg) and r.bits == 128 and isinstance(m, Mem)) \
+                or m.index is not None or m.disp % 16 == 0:
+            return op
+        if not -256 <= m.disp < 256:
+            raise InternalError(f"aarch64 emit: q access at offset {m.disp}")
+        return _Q_ACCESS[op]
+
     # -- pseudo operations ----------------------------------------------------------------------
+
+    def p_vconst(self, i: MInst) -> None:
+        d, value = i.operands
+        label = self.pool.get(value.value)
+        if label is None:
+            label = self.pool[value.value] = f"{self.mf.name}_k{len(self.pool)}"
+        self.out(f"ldr {self.op(d)}, {label}")
 
     def p_pcopy(self, i: MInst) -> None:
         raise InternalError("aarch64 emit: unresolved parallel copy")
@@ -211,11 +243,25 @@ class FunctionEmitter(EmitterBase):
 
     def p_load_fp(self, i: MInst) -> None:
         d, off = i.operands
-        self.out(f"ldr {rname(d.reg, 64)}, [x29, #{off.value}]")
+        self.fp_access("ldr", Reg(d.reg, 128 if d.bits == 128 else 64), off.value)
 
     def p_store_fp(self, i: MInst) -> None:
         off, v = i.operands
-        self.out(f"str {rname(v.reg, 64)}, [x29, #{off.value}]")
+        self.fp_access("str", Reg(v.reg, 128 if v.bits == 128 else 64), off.value)
+
+    def fp_access(self, op: str, r: Reg, off: int) -> None:
+        """ldr/str of r at [x29, #off] (a stack argument or result of this function); a q
+        register at an offset that is not a multiple of 16 uses ldur/stur or, beyond their
+        reach, x16 (free here: these pseudo ops read or write no integer register)."""
+        name = rname(r.reg, r.bits)
+        if r.bits == 128 and off % 16:
+            if off < 256:
+                self.out(f"{_Q_ACCESS[op]} {name}, [x29, #{off}]")
+                return
+            self.out(f"add x16, x29, #{off}")
+            self.out(f"{op} {name}, [x16]")
+            return
+        self.out(f"{op} {name}, [x29, #{off}]")
 
     def p_call(self, i: MInst) -> None:
         self.out(f"bl {self.op(i.operands[0])}")

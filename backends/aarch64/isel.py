@@ -10,7 +10,8 @@ allows them:
   a single-use multiply feeding add/sub becomes madd/msub; remainders are sdiv/udiv + msub;
 - a single-use icmp/eqz/fcmp (or band with a bitmask immediate, as tst) in the same block as its
   brif/select/trapz/trapnz user is emitted at the user as a flag-setting compare followed by
-  b.cc/csel/fcsel; a comparison with zero and a plain i32/i64 condition branch with cbz/cbnz, a
+  b.cc/csel/fcsel; a comparison with zero, a plain i32/i64 condition and a SIMD lane test
+  (any_true, all_true) branch with cbz/cbnz, a
   single-bit test with tbz/tbnz (emit.py relaxes those to tst + b.cc in functions too large for
   their +-32 KiB reach);
 - memory accesses use the register-offset form [x27, xIndex] (plus one add for a static offset).
@@ -31,11 +32,11 @@ arguments/results of this function), '@pcopy' (resolved by the register allocato
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from engine.errors import TrapCode
-from engine.ir.ir import F32, F64, I32, I64, FloatCC, Function, Inst, IntCC, Opcode
+from engine.ir.ir import F32, F64, I32, I64, V128, FloatCC, Function, Inst, IntCC, Opcode
+from engine.ir.simd import SIMD_MEMORY
 from engine.environ import vmctx as V
 
 from engine.environ.helpers import HELPER_INDEX, Helper
@@ -45,6 +46,7 @@ from ..lowering import LOADS, STORES, SizedRegLowering, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
+from .isel_simd import LANE_TESTS, VEC, SimdLowering, VecOp, simd_rules
 from .target import CALLER_SAVED, HEAP, SP, TARGET, VMCTX
 
 #: the zero register (xzr/wzr); not allocatable, never tracked
@@ -74,17 +76,6 @@ _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
 
 
-@dataclass(slots=True, frozen=True)
-class VecOp:
-    """A SIMD operand: ``form`` "8b" renders vN.8b, "b" renders bN (register N - 32)."""
-
-    reg: int
-    form: str
-
-    def remap(self, m: dict[int, int]) -> VecOp:
-        return VecOp(m.get(self.reg, self.reg), self.form)
-
-
 def imm12(x: int) -> bool:
     """add/sub/cmp immediate: 12 bits, optionally shifted left by 12."""
     return 0 <= x < 4096 or (x & 0xFFF == 0 and 0 <= x < (1 << 24))
@@ -110,6 +101,8 @@ def logical_imm(x: int, bits: int) -> bool:
 
 
 def _regs_of(o) -> list[int]:
+    if isinstance(o, VecOp):
+        return [o.reg]
     if isinstance(o, Reg):
         return [o.reg] if o.reg not in (ZR, SP, VMCTX, HEAP) else []
     if isinstance(o, Mem):
@@ -117,7 +110,7 @@ def _regs_of(o) -> list[int]:
     return []
 
 
-class Lowering(SizedRegLowering):
+class Lowering(SimdLowering, SizedRegLowering):
     """Lowers one IR function. Use `run()`; the result is an MFunction plus facts emit needs
     (`traps`, `outgoing`, `uses_heap`)."""
 
@@ -126,6 +119,8 @@ class Lowering(SizedRegLowering):
     CALLER_SAVED = CALLER_SAVED
     SP = SP
     LOAD_PARAM = "@load_fp"
+
+    regs_of = staticmethod(_regs_of)
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
         self.init_state(func, info)
@@ -176,9 +171,15 @@ class Lowering(SizedRegLowering):
             return self.mf.vreg_class[r] == RegClass.FLOAT
         return 32 <= r < 64
 
+    def is_vector(self, r: int) -> bool:
+        return r >= 256 and self.mf.vreg_class[r] == VEC
+
     def mov(self, d: Reg, s) -> None:
         """d <- s for same-class registers (whole register), or a load from memory."""
-        if isinstance(s, Reg):
+        if isinstance(s, Reg) and (d.bits == 128 or self.is_vector(s.reg)):
+            self.ins("mov", VecOp(d.reg, "16b"), VecOp(s.reg, "16b"), defs=[d.reg],
+                     uses=[s.reg], is_move=True)
+        elif isinstance(s, Reg):
             if s.reg == ZR:
                 self.ins("mov", Reg(d.reg, 64), Reg(ZR, 64), defs=[d.reg])
             elif self.is_float(d.reg):
@@ -242,8 +243,8 @@ class Lowering(SizedRegLowering):
     def plan(self, reachable) -> None:
         f = self.f
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
-        self.uses_heap = any(inst.opcode in _MEMORY_ACCESSES and inst.imm.memory == 0
-                             for b in f.blocks for inst in b.insts)
+        self.uses_heap = any((inst.opcode in _MEMORY_ACCESSES or inst.opcode in SIMD_MEMORY)
+                             and inst.imm.memory == 0 for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -265,6 +266,10 @@ class Lowering(SizedRegLowering):
                 d = single(inst.args[0], _FUSE_COND + (Opcode.BAND,))
                 if d is not None and (d.opcode != Opcode.BAND or self.tst_mask(d) is not None):
                     self.fused.add(id(d))
+                elif op is not Opcode.SELECT:
+                    d = single(inst.args[0], LANE_TESTS)
+                    if d is not None:
+                        self.fused.add(id(d))
             elif op in _ALU:
                 positions = (1, 0) if _ALU[op] in _COMMUTES else (1,)
                 if op == Opcode.ISUB:
@@ -491,6 +496,17 @@ class Lowering(SizedRegLowering):
 
     def r_select(self, inst: Inst) -> None:
         c, a, b = inst.args
+        if self.ty(a) == V128:
+            # a mask of all ones (c != 0) or zeros, then a bitwise select
+            cc = self.cond(c)
+            m = self.tmp()
+            self.ins("csetm", Reg(m), cc, defs=[m])
+            d = VecOp(self.three_reg(inst).reg, "2d")
+            self.ins("dup", d, Reg(m), defs=[d.reg], uses=[m])
+            self.ins("bsl", VecOp(d.reg, "16b"), self.vv(a), self.vv(b), defs=[d.reg],
+                     uses=[d.reg, self.vreg(a), self.vreg(b)])
+            self.done(inst, d)
+            return
         d = self.D(inst.results[0])
         ra, rb = self.Rz(a), self.Rz(b)
         cc = self.cond(c)
@@ -574,8 +590,7 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.op("add", Reg(t), Reg(t), ri)
-        mdef = self.memory_def(imm.memory)
-        self.ins("ldr", Reg(n), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[n], uses=[mdef])
+        self.ins("ldr", Reg(n), self.vm(self.info.offsets.memory_length(imm.memory)), defs=[n])
         self.ins("cmp", Reg(t), Reg(n), uses=[t, n])
         self.bcc_trap("hi", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
@@ -604,8 +619,8 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        mdef = self.memory_def(inst.imm)
-        self.ins("ldr", Reg(d.reg), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg], uses=[mdef])
+        self.ins("ldr", Reg(d.reg), self.vm(self.info.offsets.memory_length(inst.imm)),
+                 defs=[d.reg])
         self.ins("lsr", Reg(d.reg), Reg(d.reg), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------
@@ -729,6 +744,8 @@ class Lowering(SizedRegLowering):
         zero: c itself unfused, a fused eqz, or a fused icmp eq/ne against constant 0."""
         if d is None:
             return self.R(c), False
+        if d.opcode in LANE_TESTS:
+            return self.lane_test(d)
         if d.opcode == Opcode.EQZ:
             return self.R(d.args[0]), True
         if d.opcode == Opcode.ICMP and d.imm in (IntCC.EQ, IntCC.NE):
@@ -751,11 +768,30 @@ class Lowering(SizedRegLowering):
     # -- calls ----------------------------------------------------------------------------------
 
     def store_arg(self, v: int, slot: int) -> None:
-        ra = self.R(v, 64)
-        self.ins("str", ra, Mem(SP, 8 * slot, 64), uses=_regs_of(ra))
+        ra = self.R(v, 128 if self.ty(v) == V128 else 64)
+        m = self.sp_slot(8 * slot, ra.bits)
+        self.ins("str", ra, m, uses=_regs_of(ra) + _regs_of(m))
+
+    def load_result(self, v: int, slot: int) -> None:
+        d = Reg(self.dst(v), 128 if self.ty(v) == V128 else 64)
+        self.mov(d, self.sp_slot(8 * slot, d.bits))
+
+    def sp_slot(self, off: int, bits: int) -> Mem:
+        """[sp, #off] for a stack argument or result; a q register access at an offset neither
+        the scaled (multiple of 16) nor the unscaled (below 256) form encodes goes through an
+        address register."""
+        if bits == 128 and off % 16 and off >= 256:
+            t = self.tmp()
+            if imm12(off):
+                self.ins("add", Reg(t), Reg(SP), Imm(off), defs=[t])
+            else:
+                self.int_const(t, off, 64)
+                self.ins("add", Reg(t), Reg(SP), Reg(t), defs=[t], uses=[t])
+            return Mem(t, 0, bits)
+        return Mem(SP, off, bits)
 
     def store_return(self, v: int, slot: int) -> None:
-        ra = self.R(v, 64)
+        ra = self.R(v, 128 if self.ty(v) == V128 else 64)
         self.ins("@store_fp", Imm(16 + 8 * slot), ra, uses=_regs_of(ra))
 
     def callee_ref(self, imm, index: int) -> int:
@@ -794,6 +830,7 @@ class Lowering(SizedRegLowering):
 _O = Opcode
 _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     **common_rules(Lowering),
+    **simd_rules(Lowering),
     **{op: Lowering.r_alu for op in _ALU},
     _O.IMUL: Lowering.r_imul,
     **{op: Lowering.r_div for op in (_O.SDIV, _O.UDIV, _O.SREM, _O.UREM)},

@@ -20,6 +20,8 @@ class RiscV64Backend(ModuleCompiler):
     isel = isel
     emit = emit
     trampolines = trampolines
+    #: SIMD through the shared scalar legalisation (RV64GC has no vector registers to assume)
+    scalar_simd = True
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = frozenset() if features is None else features

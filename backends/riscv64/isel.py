@@ -42,6 +42,7 @@ from ..lowering import LoweringBase, common_rules
 from ..lowering import signed as _signed
 from ..mir import Imm, Label, Mem, MInst, Reg
 from . import abi
+from .asm_li import li_sequence
 from .target import A, CALLER_SAVED, HEAP, SP, TARGET, VMCTX, ZERO, is_float
 
 #: IntCC -> (branch op, swap operands) meaning "branch if a cc b"
@@ -84,6 +85,8 @@ class Lowering(LoweringBase):
         self.init_state(func, info)
         #: i32 values zero-extended in the current block: value -> register
         self.zext_cache: dict[int, int] = {}
+        #: (machine block id, constant value) -> the register built in that block
+        self.const_cache: dict[tuple[int, int], int] = {}
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -98,11 +101,22 @@ class Lowering(LoweringBase):
         return "s" if self.ty(v) == F32 else "d"
 
     def vreg(self, v: int) -> int:
-        """The register holding IR value v (constants are materialised afresh here; an integer
-        zero is the zero register)."""
-        if v in self.consts and self.consts[v] == 0 and self.cls(v) == RegClass.INT:
+        """The register holding IR value v (an integer zero is the zero register; constants
+        are materialised afresh at each use, except those that take three or more instructions
+        to build, which are built once per machine block: the SWAR masks of legalised SIMD)."""
+        c = self.consts.get(v)
+        if c is None:
+            return super().vreg(v)
+        if c == 0 and self.cls(v) == RegClass.INT:
             return ZERO
-        return super().vreg(v)
+        ty = self.ty(v)
+        if len(li_sequence(_signed(c, 32 if ty in (I32, F32) else 64))) < 3:
+            return super().vreg(v)
+        key = (self.cur.id, v)
+        r = self.const_cache.get(key)
+        if r is None:
+            r = self.const_cache[key] = super().vreg(v)
+        return r
 
     def imm12(self, v: int) -> int | None:
         """v's value as a sign-extended 12-bit immediate, if v is such an integer constant."""
@@ -551,7 +565,7 @@ class Lowering(LoweringBase):
             self.li(t, end)
             self.op3("add", t, t, z)
         n = self.tmp()
-        self.load("ld", n, Mem(self.memory_def(imm.memory), V.MEMDEF_LENGTH))
+        self.load("ld", n, self.vm(self.info.offsets.memory_length(imm.memory)))
         self.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -578,7 +592,7 @@ class Lowering(LoweringBase):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.dst(inst.results[0])
-        self.load("ld", d, Mem(self.memory_def(inst.imm), V.MEMDEF_LENGTH))
+        self.load("ld", d, self.vm(self.info.offsets.memory_length(inst.imm)))
         self.op2("srli", d, d, Imm(16))
 
     # -- globals --------------------------------------------------------------------------------
@@ -586,11 +600,11 @@ class Lowering(LoweringBase):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.load("ld", reg, m)
 
-    def load_cell(self, v: int, cell: int) -> None:
-        self.load(abi.load_op(self.ty(v)), self.dst(v), Mem(cell, 0))
+    def load_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        self.load(abi.load_op(self.ty(v)), self.dst(v), Mem(cell, offset))
 
-    def store_cell(self, v: int, cell: int) -> None:
-        self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, 0))
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
+        self.store(abi.store_op(self.ty(v)), self.vreg(v), Mem(cell, offset))
 
     # -- references and tables ------------------------------------------------------------------
 

@@ -620,11 +620,10 @@ class Lowering(SizedRegLowering):
         imm = inst.imm
         ri = self.vreg(inst.args[0])
         end = imm.offset + imm.size
-        mdef = self.memory_def(imm.memory)
-        length = Mem(mdef, V.MEMDEF_LENGTH, 64)
+        length = self.vm(self.info.offsets.memory_length(imm.memory))
         if end == 1:
             # index + 1 > length  <=>  index >= length (no temporary, one instruction less)
-            self.ins("cmp", Reg(ri), length, uses=[ri, mdef])
+            self.ins("cmp", Reg(ri), length, uses=[ri])
             self.jcc_trap("ae", TrapCode.MEMORY_OUT_OF_BOUNDS)
             return
         t = self.tmp()
@@ -633,7 +632,7 @@ class Lowering(SizedRegLowering):
         else:
             self.int_const(t, end, 64)
             self.ins("add", Reg(t), Reg(ri), defs=[t], uses=[t, ri])
-        self.ins("cmp", Reg(t), length, uses=[t, mdef])
+        self.ins("cmp", Reg(t), length, uses=[t])
         self.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def r_load(self, inst: Inst) -> None:
@@ -675,9 +674,8 @@ class Lowering(SizedRegLowering):
 
     def r_memory_size(self, inst: Inst) -> None:
         d = self.D(inst.results[0])
-        mdef = self.memory_def(inst.imm)
-        self.ins("mov", Reg(d.reg, 64), Mem(mdef, V.MEMDEF_LENGTH, 64), defs=[d.reg],
-                 uses=[mdef])
+        self.ins("mov", Reg(d.reg, 64), self.vm(self.info.offsets.memory_length(inst.imm)),
+                 defs=[d.reg])
         self.ins("shr", Reg(d.reg, 64), Imm(16), defs=[d.reg], uses=[d.reg])
 
     # -- globals --------------------------------------------------------------------------------

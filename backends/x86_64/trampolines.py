@@ -23,6 +23,7 @@ from ..base import TRAP_SYMBOL
 from engine.environ import vmctx as V
 from engine.wasm.types import ValType
 from . import abi
+from ..callconv import buffer_offsets, words
 from .target import reg_name
 
 TRAP = TRAP_SYMBOL
@@ -86,20 +87,6 @@ def _mov_out(dst: str, loc_reg: int, t=None) -> str:
     return f"  {'movsd' if loc_reg >= 16 else 'mov'} qword ptr {dst}, {reg_name(loc_reg)}"
 
 
-def buffer_offsets(types) -> list[int]:
-    """Byte offset of each value in an argument/result buffer (8 bytes each, 16 for v128)."""
-    out, pos = [], 0
-    for t in types:
-        out.append(pos)
-        pos += 16 if t is ValType.V128 else 8
-    return out
-
-
-def _words(t) -> range:
-    """The 8-byte words of one value (two for a v128)."""
-    return range(2 if t is ValType.V128 else 1)
-
-
 def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
     plocs, pstack = abi.assign(params)
     rlocs, rstack = abi.assign(results, results=True)
@@ -120,7 +107,7 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
     lines += ["  mov r11, rsi", "  mov r10, rdx"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:
-            for w in _words(params[i]):
+            for w in words(params[i]):
                 lines += [f"  mov rax, qword ptr [r10 + {poff[i] + 8 * w}]",
                           f"  mov qword ptr [rsp + {8 * (loc.stack + w)}], rax"]
     for i, loc in enumerate(plocs):
@@ -131,7 +118,7 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
         if loc.reg is not None:
             lines.append(_mov_out(f"[r10 + {roff[i]}]", loc.reg, results[i]))
         else:
-            for w in _words(results[i]):
+            for w in words(results[i]):
                 lines += [f"  mov r11, qword ptr [rsp + {8 * (loc.stack + w)}]",
                           f"  mov qword ptr [r10 + {roff[i] + 8 * w}], r11"]
     lines += ["  xor eax, eax", f"  jmp {ENTRY_RETURN}"]
@@ -142,14 +129,14 @@ def exit_trampoline(name: str, params, results) -> list[str]:
     plocs, _ = abi.assign(params)
     rlocs, _ = abi.assign(results, results=True)
     poff, roff = buffer_offsets(params), buffer_offsets(results)
-    n = max(sum(map(len, map(_words, params))), sum(map(len, map(_words, results))), 1)
+    n = max(sum(map(len, map(words, params))), sum(map(len, map(words, results))), 1)
     size = 8 * n + (8 * n) % 16
     lines = [f"{name}:", "  push rbp", "  mov rbp, rsp", f"  sub rsp, {size}"]
     for i, loc in enumerate(plocs):
         if loc.reg is not None:
             lines.append(_mov_out(f"[rsp + {poff[i]}]", loc.reg, params[i]))
         else:
-            for w in _words(params[i]):
+            for w in words(params[i]):
                 lines += [f"  mov r11, qword ptr [rbp + {16 + 8 * (loc.stack + w)}]",
                           f"  mov qword ptr [rsp + {poff[i] + 8 * w}], r11"]
     lines += ["  mov rdi, r15", "  mov rsi, rsp",
@@ -158,7 +145,7 @@ def exit_trampoline(name: str, params, results) -> list[str]:
               "  test eax, eax", f"  jne {name}_trap"]
     for i, loc in enumerate(rlocs):
         if loc.stack is not None:
-            for w in _words(results[i]):
+            for w in words(results[i]):
                 lines += [f"  mov r11, qword ptr [rsp + {roff[i] + 8 * w}]",
                           f"  mov qword ptr [rbp + {16 + 8 * (loc.stack + w)}], r11"]
     for i, loc in enumerate(rlocs):

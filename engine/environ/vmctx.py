@@ -14,8 +14,11 @@ Fixed header (8-byte slots):
  40  reserved
  48  funcrefs     pointer to this instance's FuncRef records, one per function index
  56  reserved
-Then, in order: per memory (base, definition pointer) 16 bytes: the base never changes for the
-memory's life, the definition (MemoryDefinition, owned by the Memory) holds the current length;
+Then, in order: per memory (base, length) 16 bytes: the base never changes for the memory's
+life; the length is the Memory's current length in bytes, which the Memory writes into every
+vmctx that uses it whenever it grows (so a heap check is one load from the vmctx, as wasmtime's
+for a defined memory; the authoritative record is the MemoryDefinition the Memory owns, which
+the runtime and native fast paths read);
 per global a pointer to its 16-byte cell (owned by the Global); per table a pointer to its
 TableDefinition (owned by the Table); per imported function (code, vmctx) 16 bytes; per type
 index the signature id (8 bytes; structurally equal types share an id).
@@ -95,9 +98,9 @@ class VMOffsets:
     def memory_base(self, i: int) -> int:
         return HEADER_SIZE + 16 * i
 
-    def memory_def(self, i: int) -> int:
-        """The slot holding a pointer to memory i's MemoryDefinition (its length at
-        MEMDEF_LENGTH)."""
+    def memory_length(self, i: int) -> int:
+        """Memory i's current length in bytes (the Memory keeps it equal to its definition's
+        in every vmctx that uses it)."""
         return HEADER_SIZE + 16 * i + 8
 
     @property

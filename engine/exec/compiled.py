@@ -233,7 +233,7 @@ class CompiledExecutor:
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)
             words[off.memory_base(i) // 8] = mem.base_address()
-            words[off.memory_def(i) // 8] = mem.mdef
+            mem.mirror_length(vm + off.memory_length(i))
         for i, g in enumerate(instance.globals):
             words[off.global_ptr(i) // 8] = g.cell
         for i, table in enumerate(instance.tables):

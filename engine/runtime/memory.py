@@ -52,10 +52,11 @@ class Memory:
     replaced by a longer one when the memory grows), ``length`` (current size in bytes: every
     access must be within it), ``max_pages``, ``mdef`` (the MemoryDefinition's address),
     ``watchers`` (called with the memory after it grew: an emulator maps the new pages);
+    ``mirror_length`` registers a vmctx length field kept equal to ``length``;
     ``base_address()`` never changes."""
 
     __slots__ = ("_store", "_type", "buf", "length", "max_pages", "_mapping", "_whole",
-                 "mdef", "_def", "watchers", "__weakref__")
+                 "mdef", "_def", "watchers", "_mirrors", "__weakref__")
 
     def __init__(self, store: Store, ty: MemoryType) -> None:
         if not isinstance(store, Store):
@@ -79,6 +80,7 @@ class Memory:
         self._def[0] = self._mapping.addr
         self._def[1] = self.length
         self.watchers: list = []
+        self._mirrors: list[ctypes.c_uint64] = []
 
     # -- wasmtime-py API --------------------------------------------------------------------
 
@@ -180,7 +182,16 @@ class Memory:
         for watch in self.watchers:
             watch(self)
         self._def[1] = new_len
+        for slot in self._mirrors:
+            slot.value = new_len
         return old_pages
+
+    def mirror_length(self, addr: int) -> None:
+        """Keep the u64 at `addr` (a vmctx's length field for this memory, in the store's
+        arena) equal to the length from now on."""
+        slot = ctypes.c_uint64.from_address(addr)
+        slot.value = self.length
+        self._mirrors.append(slot)
 
     def committed(self) -> int:
         """How many bytes from the base are read+write (at least one host page)."""

@@ -227,3 +227,66 @@ def test_spilled_values_split_between_calls():
     # without splitting each of the spilled value's 4 reads reloads it; split, the piece after
     # the call holds it in a caller-saved register and reloads once
     assert len(reloads) == 1
+
+
+def test_vector_spills_take_an_even_pair_of_slots():
+    # scalar and vector values spilled in one function: every vector's pair (i, i + 1) starts
+    # at an even slot (aarch64's 16-byte ldr/str q) and overlaps no other value's slot
+    target = TargetDesc(
+        name="tinyvec", pointer_size=8, stack_align=16, reg_names={},
+        allocatable={**TINY.allocatable, RegClass.VECTOR: (F0, F1)},
+        caller_saved=TINY.caller_saved, callee_saved=TINY.callee_saved,
+        scratch={**TINY.scratch, RegClass.VECTOR: (FS0, FS1)},
+        arg_regs=TINY.arg_regs, ret_regs=TINY.ret_regs)
+    mf = MFunction("mixed")
+    mf.new_block()
+    values = []
+    for k in range(12):
+        # five integers first (one spilled to slot 0), then vectors and integers alternating
+        cls = RegClass.VECTOR if k >= 5 and k % 2 else RegClass.INT
+        v = mf.new_vreg(cls)
+        values.append(v)
+        ins(mf, "li", Reg(v), Imm(k), defs=[v])
+    for v in values:
+        ins(mf, "use", Reg(v), uses=[v])
+    assign = Allocator(target, Hooks()).run(mf)
+    taken: dict[int, int] = {}
+    vector_spills = 0
+    for v in values:
+        loc = assign[v]
+        if not isinstance(loc, Slot):
+            continue
+        slots = [loc.index]
+        if mf.vreg_class[v] is RegClass.VECTOR:
+            assert loc.index % 2 == 0, loc
+            slots.append(loc.index + 1)
+            vector_spills += 1
+        for s in slots:
+            assert s not in taken, (v, taken[s])
+            taken[s] = v
+    assert vector_spills >= 2 and mf.spill_slots >= max(taken) + 1
+
+
+def test_classes_sharing_scratch_registers_take_different_ones():
+    # FLOAT and VECTOR share the physical scratch registers (as on x86_64 and aarch64): an
+    # instruction with a spilled float and a spilled vector operand gets two different ones
+    target = TargetDesc(
+        name="tinyshared", pointer_size=8, stack_align=16, reg_names={},
+        allocatable={**TINY.allocatable, RegClass.VECTOR: (F0, F1)},
+        caller_saved=TINY.caller_saved, callee_saved=TINY.callee_saved,
+        scratch={**TINY.scratch, RegClass.VECTOR: (FS0, FS1)},
+        arg_regs=TINY.arg_regs, ret_regs=TINY.ret_regs)
+    mf = MFunction("shared")
+    mf.new_block()
+    f, v = mf.new_vreg(RegClass.FLOAT), mf.new_vreg(RegClass.VECTOR)
+    ins(mf, "li", Reg(f), Imm(1), defs=[f])
+    ins(mf, "li", Reg(v), Imm(2), defs=[v])
+    # both live across a call that clobbers every float/vector register: both spilled
+    ins(mf, "call", defs=[], uses=[], clobbers=frozenset({F0, F1, FS0, FS1}))
+    ins(mf, "insert", Reg(v), Reg(f), defs=[v], uses=[v, f])
+    ins(mf, "ret", Reg(v), uses=[v])
+    assign = Allocator(target, Hooks()).run(mf)
+    assert isinstance(assign[f], Slot) and isinstance(assign[v], Slot)
+    insert = next(i for i in mf.blocks[0].insts if i.op == "insert")
+    dst, src = insert.operands
+    assert {dst.reg, src.reg} <= {FS0, FS1} and dst.reg != src.reg

@@ -1,11 +1,13 @@
 """v128 through the machine-code ABI on every executor with SIMD: stack-passed parameters and
 results, many values live across calls (16-byte spills), host functions (exit trampolines),
-call_indirect, globals shared between instances, select, block parameters; each answer
-checked against values computed here and against the interpreter."""
+call_indirect, globals shared between instances, select, block parameters, artifacts; each
+answer checked against values computed here and against the interpreter; fuel charged for
+SIMD operators as wasmtime charges it."""
 
 from __future__ import annotations
 
 import pytest
+import wasmtime
 
 import engine as E
 from backends.x86_64 import X86_64Backend
@@ -19,6 +21,7 @@ CONFIGS = {
     "interpreter": {"strategy": "interpreter"},
     "x86_64": {"strategy": "compiler", "target": "x86_64"},
     "x86_64-emulated": {"strategy": "compiler", "target": "x86_64", "emulate": True},
+    "aarch64": {"strategy": "compiler", "target": "aarch64"},
 }
 
 _N = 12         # more v128 parameters than there are xmm argument registers
@@ -109,7 +112,7 @@ def test_interpreter_values():
     assert out[3] != 0x1234                 # pressure stored its result in the global
 
 
-@pytest.mark.parametrize("name", ["x86_64", "x86_64-emulated"])
+@pytest.mark.parametrize("name", ["x86_64", "x86_64-emulated", "aarch64"])
 def test_machine_code_matches_interpreter(name):
     assert _run(name) == _run("interpreter")
 
@@ -129,3 +132,30 @@ def test_x86_64_without_sse41_refuses_simd():
     assert X86_64Backend(frozenset({"popcnt"})).simd_missing() == \
         "SIMD (v128) on x86_64 without SSE4.1"
     assert X86_64Backend(frozenset({"sse4.1"})).simd_missing() is None
+
+
+_FUEL_WAT = """(module (memory 1)
+  (func (export "f") (param i32) (result i32) (local v128)
+    (loop $l
+      (local.set 1 (i32x4.add (local.get 1) (v128.load (i32.const 16))))
+      (v128.store (i32.const 32) (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+                                   (local.get 1) (local.get 1)))
+      (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (i32x4.extract_lane 0 (local.get 1))))"""
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_simd_operators_cost_the_fuel_wasmtime_charges(name):
+    wconfig = wasmtime.Config()
+    wconfig.consume_fuel = True
+    weng = wasmtime.Engine(wconfig)
+    wstore = wasmtime.Store(weng)
+    wstore.set_fuel(10_000)
+    winst = wasmtime.Instance(wstore, wasmtime.Module(weng, _FUEL_WAT), [])
+    assert winst.exports(wstore)["f"](wstore, 7) == 0
+    eng = E.Engine(E.Config(consume_fuel=True, **CONFIGS[name]))
+    store = E.Store(eng)
+    store.set_fuel(10_000)
+    inst = E.Instance(store, E.Module(eng, _FUEL_WAT), [])
+    assert inst.exports(store)["f"](store, 7) == 0
+    assert store.get_fuel() == wstore.get_fuel() < 10_000

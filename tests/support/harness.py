@@ -110,11 +110,8 @@ class Harness:
             self.memory = HostLinearMemory(initial * PAGE_BYTES, maximum * PAGE_BYTES)
             self.machine.map_memory(self.memory)
             self.max_pages = maximum
-            self.mdef = sp.alloc(V.MEMDEF_SIZE)
-            write_u64(sp, self.mdef + V.MEMDEF_BASE, self.memory.base)
-            write_u64(sp, self.mdef + V.MEMDEF_LENGTH, self.memory.length)
             write_u64(sp, vm + off.memory_base(0), self.memory.base)
-            write_u64(sp, vm + off.memory_def(0), self.mdef)
+            write_u64(sp, vm + off.memory_length(0), self.memory.length)
         self.global_cells = []
         for i, (_, value) in enumerate(spec.globals):
             cell = sp.alloc(V.GLOBAL_CELL_SIZE)
@@ -217,7 +214,7 @@ class Harness:
         old = self.memory.length // PAGE_BYTES
         if old + delta > self.max_pages or not self.memory.grow_to((old + delta) * PAGE_BYTES):
             return 0xFFFFFFFF
-        write_u64(self.space, self.mdef + V.MEMDEF_LENGTH, self.memory.length)
+        write_u64(self.space, self.vmctx + self.offsets.memory_length(0), self.memory.length)
         return old
 
     def _memory_fill(self, vmctx: int, mem: int, dst: int, val: int, n: int, *_: int) -> int:
