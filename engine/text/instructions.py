@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import UnsupportedError
 from ..wasm.module import Instr, MemArg
 from ..wasm.opcodes import BY_NAME, Imm, Op, OpInfo
 from ..wasm.types import ValType
@@ -57,6 +58,14 @@ class FuncContext:
     labels: list[str | None] = field(default_factory=list)
     label_count: int = 0
     label_names: dict[int, str] = field(default_factory=dict)
+
+
+#: 3.0 instructions polyjit does not implement yet, and their proposal.
+_NOT_YET = {"call_ref": "typed function references",
+            "return_call_ref": "typed function references",
+            "br_on_null": "typed function references",
+            "br_on_non_null": "typed function references",
+            "throw": "exception handling", "try_table": "exception handling"}
 
 
 class Cursor:
@@ -120,6 +129,8 @@ class InstrParser:
     def plain(self, word: str, pos: int, cur: Cursor, out: list[Instr], ctx: FuncContext) -> None:
         info = BY_NAME.get(word)
         if info is None:
+            if word in _NOT_YET:
+                raise UnsupportedError(f"{_NOT_YET[word]}: {word}")
             raise self.err(pos, f"unknown operator {word}")
         kind = info.imm
         if info.code == _SELECT:

@@ -151,6 +151,11 @@ class ModuleParser(SegmentFields):
         if type(tok) is Token and tok.kind is Kind.KEYWORD and tok.text in _REFTYPES:
             return _REFTYPES[tok.text]
         pos = tok.pos if tok is not None else self.end
+        if type(tok) is SList and tok.items and type(tok.items[0]) is Token \
+                and tok.items[0].text == "ref":
+            raise UnsupportedError("typed function references: (ref ...) reference types")
+        if type(tok) is Token and tok.text in ("exnref", "nullfuncref", "nullexternref"):
+            raise UnsupportedError(f"{tok.text} (typed function references, exceptions)")
         raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
 
     @staticmethod

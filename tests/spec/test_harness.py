@@ -318,17 +318,28 @@ def test_runtime_commands_are_not_yet_run_without_a_runtime(tmp_path) -> None:
 
 
 def test_not_supported_yet_is_never_a_pass(tmp_path) -> None:
+    # refused as not implemented yet: not yet run (never passed), and so is what runs on it
     script = _script(tmp_path, [
         {"type": "assert_invalid", "line": 2, "filename": "bad.wasm", "text": "type mismatch",
          "module_type": "binary"},
-        {"type": "module", "line": 5, "filename": "m.wasm"}])
-    ex = FakeExecutor(runtime="no runtime", compile_outcomes={
+        {"type": "module", "line": 5, "filename": "m.wasm"},
+        {**_RET, "line": 6},
+        {"type": "register", "line": 7, "as": "M"},
+        {"type": "module", "line": 8, "filename": "ok.wasm"},
+        {**_RET, "line": 9}])
+    ex = FakeExecutor(compile_outcomes={
         "bad.wasm": Unsupported("not supported yet: typed function references"),
-        "m.wasm": Unsupported("not supported yet: exception handling")})
+        "m.wasm": Unsupported("not supported yet: exception handling")},
+        results=[[Value(ValueKind.I32, 7)]])
     result = ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
-    assert result.tally.get(Category.INVALID, Status.FAILED) == 1
-    assert result.tally.get(Category.MODULE, Status.FAILED) == 1
-    assert result.tally.total(Status.PASSED) == 0
+    t = result.tally
+    assert t.get(Category.INVALID, Status.NOT_RUN) == 1
+    assert t.get(Category.MODULE, Status.NOT_RUN) == 1
+    assert t.get(Category.RETURN, Status.NOT_RUN) == 1       # line 6: on the refused module
+    assert t.get(Category.MODULE, Status.PASSED) == 1
+    assert t.get(Category.RETURN, Status.PASSED) == 1        # line 9: on ok.wasm
+    assert t.total(Status.FAILED) == 0 and not result.failures
+    assert "not supported yet: exception handling" in result.not_run_reasons
 
 
 def test_an_uncaught_exception_is_the_outcome_of_assert_exception(tmp_path) -> None:

@@ -2,7 +2,10 @@
 `wasm-tools json-from-wast` (wast2json reads only 173 of its 198 files).
 
 The same runner as test_spec.py; the suite's proposals polyjit does not implement yet (GC,
-relaxed SIMD) are listed in skips.py with the reason.
+relaxed SIMD) are listed in skips.py with the reason. What polyjit refuses as "not supported
+yet" (memory64, typed function references, exceptions), and what runs on such a module, is
+counted "not yet run", never passed. Opt-in (`slow`, POLYJIT_FULL=1) while the text parser
+still fails some of those proposals' modules (see the README's 3.0 table).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ WAST_FILES = CORE_3_0.files()
 
 
 @pytest.mark.parametrize("target", [
-    pytest.param(t, id=t.name, marks=[pytest.mark.slow] if t.slow else []) for t in TARGETS])
+    pytest.param(t, id=t.name, marks=[pytest.mark.slow]) for t in TARGETS])
 @pytest.mark.parametrize("wast", WAST_FILES, ids=lambda p: p.stem)
 def test_wasm3(wast, target, request) -> None:
     result = run_target(wast, target, CORE_3_0)
