@@ -405,7 +405,12 @@ class _Decoder:
 
     def sec_table(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.TABLE), MAX_TABLES, "tables")
-        self.m.tables = [self.table_type(r) for _ in range(n)]
+        tables = []
+        for _ in range(n):
+            if r.pos + 1 < r.end and self.data[r.pos] == 0x40 and self.data[r.pos + 1] == 0:
+                _not_yet(self.features, "function_references", "table initialiser expressions")
+            tables.append(self.table_type(r))
+        self.m.tables = tables
 
     def sec_memory(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")

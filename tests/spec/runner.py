@@ -114,6 +114,10 @@ class ScriptRunner:
                     self.result.not_run(category, reason)
                 if isinstance(command, Register):
                     self.unsupported[command.as_name] = reason
+                elif isinstance(command, ModuleInstance):
+                    self.unsupported_current = reason
+                    if command.instance is not None:
+                        self.unsupported[command.instance] = reason
                 continue
             handler = getattr(self, "_" + type(command).__name__)
             handler(command)
