@@ -428,13 +428,78 @@ class LoweringBase:
 
     def r_call_indirect(self, inst: Inst) -> None:
         ref = self.callee_ref(inst.imm, inst.args[0])
-        fixed, nargs = self.call_args(inst.args[1:])
-        rets, nres = self.call_results(inst.results)
+        self.call_ref(ref, inst.args[1:], inst.results)
+
+    def call_ref(self, ref: int, args: list[int], results: list[int]) -> None:
+        """Call the funcref in register `ref` (checked already) with IR values `args`."""
+        fixed, nargs = self.call_args(args)
+        rets, nres = self.call_results(results)
         self.outgoing = max(self.outgoing, nargs, nres)
         self.saves_vmctx = True
         self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref],
                  clobbers=self.CALLER_SAVED)
-        self.finish_call(inst.results)
+        self.finish_call(results)
+
+    # -- tail calls -----------------------------------------------------------------------------
+    # A tail call places its arguments as a call does, except that stack arguments go to this
+    # function's own incoming area (where its caller put this function's arguments and expects
+    # its stack results), then tears the frame down and jumps (`@tail_call`, `@tail_call_ref`).
+    # It stays an ordinary call followed by a return (the frame is kept) where the callee is
+    # an import (a host function or another instance's: vmctx changes, which callers of this
+    # function do not expect), a funcref of another instance, or its stack arguments need more
+    # room than the incoming area has.
+
+    def tail_room(self) -> int:
+        """Stack slots of the incoming area: max(stack parameters, stack results)."""
+        _, nparams = self.assign(self.f.entry.params)
+        _, nresults = callconv.assign(self.TARGET, self.f.results, True)
+        return max(nparams, nresults)
+
+    def tail_args(self, args: list[int]) -> list[int] | None:
+        """Place a tail call's arguments (None, placing nothing, if they do not fit)."""
+        locs, nstack = self.assign(args)
+        if nstack > self.tail_room():
+            return None
+        return self.place(args, locs, self.store_return)
+
+    def call_and_return(self, inst: Inst, ref: int | None = None) -> None:
+        """A tail call as a call and a return of its results (this frame stays)."""
+        results = [self.f.new_value(t) for t in self.f.results]
+        if ref is None:
+            self.r_call(Inst(Opcode.CALL, list(inst.args), results, inst.imm))
+        else:
+            self.call_ref(ref, inst.args[1:], results)
+        self.r_return(Inst(Opcode.RETURN, results))
+
+    def r_return_call(self, inst: Inst) -> None:
+        idx = inst.imm
+        _, nstack = self.assign(inst.args)
+        if idx < self.info.num_imported_funcs or nstack > self.tail_room():
+            self.call_and_return(inst)
+            return
+        fixed = self.tail_args(inst.args)
+        self.ins("@tail_call", Label(name=func_symbol(idx)), uses=fixed)
+
+    def branch_same_vmctx(self, ref: int, block: int) -> None:
+        """Hook: branch to machine block `block` if funcref `ref`'s vmctx is this function's."""
+        raise NotImplementedError
+
+    def r_return_call_indirect(self, inst: Inst) -> None:
+        ref = self.callee_ref(inst.imm, inst.args[0])
+        args = inst.args[1:]
+        _, nstack = self.assign(args)
+        if nstack > self.tail_room():
+            self.call_and_return(inst, ref)
+            return
+        depth = self.cur.loop_depth
+        same, other = self.mf.new_block(depth), self.mf.new_block(depth)
+        self.branch_same_vmctx(ref, same.id)
+        self.ins(self.JUMP, Label(other.id), targets=(other.id,))
+        self.cur = other
+        self.call_and_return(inst, ref)
+        self.cur = same
+        fixed = self.tail_args(args)
+        self.ins("@tail_call_ref", Reg(ref), uses=[*fixed, ref])
 
     def store_return(self, v: int, slot: int) -> None:
         """Hook: store returned value v into this function's stack result slot `slot`."""
@@ -607,6 +672,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
         _O.TABLE_SIZE: cls.r_table_size,
         _O.TRAP: cls.r_trap, _O.TRAPZ: cls.r_trapz, _O.TRAPNZ: cls.r_trapnz,
         _O.CALL: cls.r_call, _O.CALL_INDIRECT: cls.r_call_indirect,
+        _O.RETURN_CALL: cls.r_return_call, _O.RETURN_CALL_INDIRECT: cls.r_return_call_indirect,
         _O.JUMP: cls.r_jump, _O.BRIF: cls.r_brif, _O.BR_TABLE: cls.r_br_table,
         _O.RETURN: cls.r_return,
     }

@@ -23,6 +23,13 @@ class Features:
     sign_extension: bool = True
     saturating_float_to_int: bool = True
     mutable_globals: bool = True
+    # WebAssembly 3.0 (wasmtime 50 enables each by default)
+    tail_call: bool = True
+    extended_const: bool = True
+    multi_memory: bool = True
+    memory64: bool = True
+    function_references: bool = True
+    exceptions: bool = True
 
     def require(self, name: str, offset: int | None = None) -> None:
         """Raise the error for a module that uses a disabled proposal."""
@@ -41,14 +48,20 @@ TRIPLE_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64",
 OPT_LEVELS = ("none", "speed", "speed_and_size")
 PROFILERS = ("none", "jitdump", "vtune", "perfmap")
 
+#: The proposals a Config turns on and off: Config name -> Features field.
+PROPOSALS = {"wasm_bulk_memory": "bulk_memory", "wasm_multi_value": "multi_value",
+             "wasm_reference_types": "reference_types", "wasm_simd": "simd",
+             "wasm_tail_call": "tail_call", "wasm_extended_const": "extended_const",
+             "wasm_multi_memory": "multi_memory", "wasm_memory64": "memory64",
+             "wasm_function_references": "function_references",
+             "wasm_exceptions": "exceptions"}
+
 #: Config settings that change the machine code of a module (see code_settings)
-CODE_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
-                 "epoch_interruption", "consume_fuel", "signals_based_traps")
+CODE_SETTINGS = (*PROPOSALS, "epoch_interruption", "consume_fuel", "signals_based_traps")
 
 #: later proposals polyjit does not implement; enabling one is a configuration error
-UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_tail_call", "wasm_multi_memory", "wasm_memory64",
-                         "wasm_relaxed_simd", "wasm_gc", "wasm_function_references",
-                         "wasm_exceptions", "wasm_component_model", "wasm_component_model_map",
+UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_relaxed_simd", "wasm_gc",
+                         "wasm_component_model", "wasm_component_model_map",
                          "wasm_component_model_implements",
                          "wasm_wide_arithmetic", "wasm_custom_page_sizes", "wasm_stack_switching",
                          "shared_memory")
@@ -66,9 +79,8 @@ TUNING_SETTINGS = ("debug_info", "cranelift_debug_verifier",
 #: at run time the limit is further clamped to the calling thread's real stack
 MAX_WASM_STACK = 2 << 20
 
-_BOOL_SETTINGS = ("wasm_bulk_memory", "wasm_multi_value", "wasm_reference_types", "wasm_simd",
-                  "emulate", "epoch_interruption", "consume_fuel",
-                  "parallel_compilation") + UNSUPPORTED_PROPOSALS
+_BOOL_SETTINGS = (*PROPOSALS, "emulate", "epoch_interruption", "consume_fuel",
+                  "parallel_compilation", *UNSUPPORTED_PROPOSALS)
 
 
 def host_target() -> str:
@@ -99,12 +111,10 @@ class Settings:
     def code_settings(self) -> dict[str, bool]:
         """The settings that change generated code, by Config name (an artifact's fingerprint
         and a cache key cover these)."""
-        f = self.features
-        values = {"wasm_bulk_memory": f.bulk_memory, "wasm_multi_value": f.multi_value,
-                  "wasm_reference_types": f.reference_types, "wasm_simd": f.simd,
-                  "epoch_interruption": self.epoch_interruption,
-                  "consume_fuel": self.consume_fuel,
-                  "signals_based_traps": self.signals_based_traps}
+        values = {name: getattr(self.features, field) for name, field in PROPOSALS.items()}
+        values.update(epoch_interruption=self.epoch_interruption,
+                      consume_fuel=self.consume_fuel)
+        values["signals_based_traps"] = self.signals_based_traps
         return {name: values[name] for name in CODE_SETTINGS}
 
 
@@ -122,6 +132,8 @@ def check_config(config: Config, host: str) -> None:
             raise WasmError(f"Config.{name}: not supported yet by polyjit")
     if config.wasm_reference_types and not config.wasm_bulk_memory:
         raise WasmError("Config.wasm_reference_types requires Config.wasm_bulk_memory")
+    if config.wasm_function_references and not config.wasm_reference_types:
+        raise WasmError("Config.wasm_function_references requires Config.wasm_reference_types")
     if STRATEGY_ALIASES.get(config.strategy, config.strategy) == "interpreter":
         if config.emulate:
             raise WasmError("Config.emulate=True contradicts Config.strategy='interpreter' "
@@ -239,11 +251,15 @@ class Config:
 
     - ``wasm_bulk_memory``, ``wasm_multi_value``, ``wasm_reference_types``, ``wasm_simd``:
       WebAssembly 2.0 proposals (all on by default).
-    - ``wasm_threads``, ``wasm_tail_call``, ``wasm_multi_memory``, ``wasm_memory64``,
-      ``wasm_relaxed_simd``, ``wasm_gc``, ``wasm_function_references``, ``wasm_exceptions``,
-      ``wasm_component_model``, ``wasm_custom_page_sizes``, ``wasm_wide_arithmetic``,
-      ``wasm_stack_switching``, ``shared_memory``: later proposals, off; an Engine refuses
-      them (polyjit does not support them yet).
+    - ``wasm_tail_call``, ``wasm_extended_const``, ``wasm_multi_memory``, ``wasm_memory64``,
+      ``wasm_function_references``, ``wasm_exceptions``: WebAssembly 3.0 proposals, on by
+      default as in wasmtime 50 (``wasm_extended_const`` is wasmtime's Rust setting; wasmtime-py
+      has no switch for it). A part polyjit does not implement yet is refused when a module
+      uses it ("not supported yet: ...").
+    - ``wasm_threads``, ``wasm_relaxed_simd``, ``wasm_gc``, ``wasm_component_model``,
+      ``wasm_custom_page_sizes``, ``wasm_wide_arithmetic``, ``wasm_stack_switching``,
+      ``shared_memory``: later proposals, off; an Engine refuses them (polyjit does not
+      support them yet).
     - ``strategy``: "compiler" (machine code; wasmtime's "auto" and "cranelift" mean the same)
       or "interpreter" (the IR interpreter). Checked when set.
     - ``target``: None for the host, or "x86_64", "aarch64", "riscv64", or a target triple
@@ -274,6 +290,12 @@ class Config:
         self.wasm_multi_value = True
         self.wasm_reference_types = True
         self.wasm_simd = True
+        self.wasm_tail_call = True
+        self.wasm_extended_const = True
+        self.wasm_multi_memory = True
+        self.wasm_memory64 = True
+        self.wasm_function_references = True
+        self.wasm_exceptions = True
         for name in UNSUPPORTED_PROPOSALS:
             setattr(self, name, False)
         self.strategy = "compiler"
@@ -332,10 +354,7 @@ class Config:
         self.close()
 
     def features(self) -> Features:
-        return Features(bulk_memory=bool(self.wasm_bulk_memory),
-                        multi_value=bool(self.wasm_multi_value),
-                        reference_types=bool(self.wasm_reference_types),
-                        simd=bool(self.wasm_simd))
+        return Features(**{field: bool(getattr(self, name)) for name, field in PROPOSALS.items()})
 
     def settings(self, host: str | None = None) -> Settings:
         """Check this Config (WasmError naming the setting) and resolve it for a machine whose

@@ -229,10 +229,24 @@ class FunctionEmitter(EmitterBase):
         raise InternalError("aarch64 emit: unresolved parallel copy")
 
     def p_ret(self, i: MInst) -> None:
+        self.epilogue()
+        self.out("ret")
+
+    def epilogue(self) -> None:
+        """Tear the frame down: callee-saved registers, sp, x29 and x30 as at entry."""
         self._save_restore("ldr", "ldp")
         self.out("mov sp, x29")
         self.out("ldp x29, x30, [sp], #16")
-        self.out("ret")
+
+    def p_tail_call(self, i: MInst) -> None:
+        self.epilogue()
+        self.out(f"b {self.op(i.operands[0])}")
+
+    def p_tail_call_ref(self, i: MInst) -> None:
+        # x16 is scratch, never allocated, and the epilogue leaves it alone
+        self.out(f"ldr x16, [{rname(i.operands[0].reg)}, #{V.FUNCREF_CODE}]")
+        self.epilogue()
+        self.out("br x16")
 
     def p_load_fp(self, i: MInst) -> None:
         d, off = i.operands

@@ -810,6 +810,12 @@ class Lowering(SimdLowering, SizedRegLowering):
         self.bcc_trap("ne", TrapCode.BAD_SIGNATURE)
         return ref
 
+    def branch_same_vmctx(self, ref: int, block: int) -> None:
+        got = self.tmp()
+        self.ins("ldr", Reg(got), Mem(ref, V.FUNCREF_VMCTX, 64), defs=[got], uses=[ref])
+        self.ins("cmp", Reg(VMCTX), Reg(got), uses=[got])
+        self.ins("b.eq", Label(block), targets=(block,))
+
     # -- control --------------------------------------------------------------------------------
 
     def branch_if(self, inst: Inst, block: int) -> None:

@@ -174,9 +174,14 @@ class FunctionEmitter(EmitterBase):
         self.mem(op, reg_name(v.reg), "s0", off.value)
 
     def p_ret(self, i: MInst) -> None:
+        self.epilogue()
+        self.out("ret")
+
+    def epilogue(self) -> None:
+        """Tear the frame down (if there is one): callee-saved registers, ra, s0 and sp as at
+        entry. Uses t5 and t6."""
         fr = self.frame
         if self.frameless:
-            self.out("ret")
             return
         for k, r in enumerate(fr.callee_saved):
             self.mem("fld" if is_float(r) else "ld", reg_name(r), "s0", fr.saved_offset(k))
@@ -184,7 +189,16 @@ class FunctionEmitter(EmitterBase):
         self.out("mv t5, s0")
         self.out("ld s0, -16(s0)")
         self.out("mv sp, t5")
-        self.out("ret")
+
+    def p_tail_call(self, i: MInst) -> None:
+        self.epilogue()
+        self.out(f"jal zero, {self.op(i.operands[0])}")
+
+    def p_tail_call_ref(self, i: MInst) -> None:
+        # t0 is scratch (no spill reload sits inside this expansion); the epilogue uses t5, t6
+        self.out(f"ld t0, {V.FUNCREF_CODE}({reg_name(i.operands[0].reg)})")
+        self.epilogue()
+        self.out("jalr zero, 0(t0)")
 
     def p_call(self, i: MInst) -> None:
         self.out(f"jal ra, {self.op(i.operands[0])}")

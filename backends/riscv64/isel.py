@@ -721,6 +721,11 @@ class Lowering(LoweringBase):
         self.branch_trap("bne", sig, got, TrapCode.BAD_SIGNATURE)
         return ref
 
+    def branch_same_vmctx(self, ref: int, block: int) -> None:
+        got = self.tmp()
+        self.load("ld", got, Mem(ref, V.FUNCREF_VMCTX))
+        self.ins("beq", Reg(VMCTX), Reg(got), Label(block), uses=[got], targets=(block,))
+
     # -- control --------------------------------------------------------------------------------
 
     def branch_if(self, inst: Inst, block: int) -> None:

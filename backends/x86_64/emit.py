@@ -38,7 +38,7 @@ _INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b"
 #: pseudo operations that need the frame: rbp-relative stack arguments/results and calls
 #: (a call also needs rsp 16-aligned at the call site, which the frame provides)
 _FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@call_ref",
-                        "@call_helper"})
+                        "@call_helper", "@tail_call", "@tail_call_ref"})
 
 
 def _frameless(mf, fr) -> bool:
@@ -231,10 +231,13 @@ class FunctionEmitter(EmitterBase):
             self.out(f".long {self.block_label(lab)} - {table}")
 
     def p_ret(self, i: MInst) -> None:
+        if not self.frameless:
+            self.epilogue()
+        self.out("ret")
+
+    def epilogue(self) -> None:
+        """Tear the frame down: callee-saved registers, rsp and rbp as at entry."""
         fr = self.frame
-        if self.frameless:
-            self.out("ret")
-            return
         if fr.callee_saved:
             self.out(f"lea rsp, [rbp - {8 * len(fr.callee_saved)}]")
             for r in reversed(fr.callee_saved):
@@ -242,7 +245,16 @@ class FunctionEmitter(EmitterBase):
         else:
             self.out("mov rsp, rbp")
         self.out("pop rbp")
-        self.out("ret")
+
+    def p_tail_call(self, i: MInst) -> None:
+        self.epilogue()
+        self.out(f"jmp {self.op(i.operands[0])}")
+
+    def p_tail_call_ref(self, i: MInst) -> None:
+        # r11 is free here (not an argument register) and the epilogue leaves it alone
+        self.out(f"mov r11, qword ptr [{reg_name(i.operands[0].reg)} + {V.FUNCREF_CODE}]")
+        self.epilogue()
+        self.out("jmp r11")
 
     def p_load_rbp(self, i: MInst) -> None:
         d, off = i.operands

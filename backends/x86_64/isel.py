@@ -805,6 +805,10 @@ class Lowering(SizedRegLowering):
         self.jcc_trap("ne", TrapCode.BAD_SIGNATURE)
         return ref
 
+    def branch_same_vmctx(self, ref: int, block: int) -> None:
+        self.ins("cmp", Reg(VMCTX), Mem(ref, V.FUNCREF_VMCTX, 64), uses=[ref])
+        self.ins("je", Label(block), targets=(block,))
+
     # -- control --------------------------------------------------------------------------------
 
     def branch_if(self, inst: Inst, block: int) -> None:

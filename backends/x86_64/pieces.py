@@ -40,6 +40,10 @@ def assemble_function(lines: list[str], name: str) -> FunctionCode:
     out: list[str] = []
     refs: list[str] = []
     for line in lines:
+        if line == f"{name}:":
+            # the function starts at offset 0; a reference to itself (recursion, a tail call)
+            # is patched like any other, so it takes the long form too
+            continue
         out.append(line)
         m = _EXTERNAL_REF.match(line)
         if m is not None:
@@ -47,10 +51,7 @@ def assemble_function(lines: list[str], name: str) -> FunctionCode:
             refs.append(m.group(1))
     out += [f".quad {name}_x{k}" for k in range(len(refs))]
     try:
-        # a reference to the function itself (recursion) is to a label its text defines
-        outside = [r for r in refs if f"{r}:" not in lines]
-        encoding = keystone_asm_external(KS_ARCH_X86, KS_MODE_64, "\n".join(out) + "\n",
-                                         outside)
+        encoding = keystone_asm_external(KS_ARCH_X86, KS_MODE_64, "\n".join(out) + "\n", refs)
     except KsError as e:  # an emitter bug; name it clearly
         raise InternalError(f"x86_64 assembler rejected generated code of {name}: {e}") from e
     if encoding is None:

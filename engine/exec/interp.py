@@ -6,7 +6,9 @@ blocks behind a binary dispatch tree in a loop), compiled, and bound per instanc
 instance's memories, tables and globals. Functions that call are generators: a call is a
 ``yield (callee, args)`` serviced by a driver loop that keeps an explicit frame stack, so wasm
 recursion never recurses in Python and the depth limit is a plain counter
-(Trap STACK_OVERFLOW "call stack exhausted").
+(Trap STACK_OVERFLOW "call stack exhausted"). A tail call returns a `_Tail` (callee, args) to
+the driver, which runs the callee in the returning frame's place: tail recursion runs in
+constant depth.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ def _indirect(t: Any, i: int, ty: Any) -> Any:
     return f
 
 
+class _Tail(tuple):
+    """What a function returns for return_call: (callee Func, args), run in its place."""
+
+    __slots__ = ()
+
+
 class _Code(tuple):
     """What the interpreter keeps in ``Func.code``: (bound function, is generator, instance,
     function index)."""
@@ -124,7 +132,7 @@ def _namespace() -> dict[str, Any]:
         ns[name] = struct.Struct(fmt).unpack_from
     for name, fmt in (("_st16", "<H"), ("_st32", "<I"), ("_st64", "<Q")):
         ns[name] = struct.Struct(fmt).pack_into
-    ns.update(_Code=_Code, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
+    ns.update(_Code=_Code, _Tail=_Tail, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
               _indirect=_indirect)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
@@ -200,6 +208,7 @@ class _Translator:
         self.types: set[int] = set()
         self.consts: list[str] = []             # extra factory-level definitions
         self.is_generator = False
+        self.needs_yield = False                # tail calls only: make fn a generator anyway
         # constants are written as literals at their uses
         self.lit: dict[int, str] = {}
         uses = [0] * len(fn.value_types)
@@ -262,6 +271,8 @@ class _Translator:
             lines.append("    eng = st.engine._state")
         lines.extend("    " + c for c in self.consts)
         lines.append(f"    def fn({params}):")
+        if self.needs_yield:
+            lines.append("        if 0: yield")
         epoch_check = "if eng.epoch >= st._epoch_deadline: raise _trap(10)"
         if self.epoch:
             lines.append("        " + epoch_check)
@@ -526,6 +537,13 @@ class _Translator:
             self._br_table(inst, a[0], d, out)
         elif op is O.RETURN:
             emit(f"return ({', '.join(a)}{',' if a else ''})")
+        elif op is O.RETURN_CALL:
+            self._tail(f"F[{inst.imm}]", a, d, out)
+        elif op is O.RETURN_CALL_INDIRECT:
+            c = inst.imm
+            self.tables.add(c.table)
+            self.types.add(c.type_index)
+            self._tail(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], d, out)
         elif op in SIMD_OPS:
             interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:
@@ -569,6 +587,14 @@ class _Translator:
         out.append((d + 2, "raise _leaf_trap(_e, _c)"))
         out.append((d, "else:"))
         out.append((d + 1, f"{lhs}yield _f, {packed}"))
+
+    def _tail(self, callee: str, args: list[str], d: int, out: list[tuple[int, str]]) -> None:
+        """A tail call: the function (a generator, so the driver sees its return) hands the
+        callee and arguments back to the driver, which runs the callee in its place."""
+        self.is_generator = True
+        self.needs_yield = True
+        packed = f"({', '.join(args)}{',' if args else ''})"
+        out.append((d, f"return _Tail(({callee}, {packed}))"))
 
     def _br_table(self, inst: Inst, index: str, d: int, out: list[tuple[int, str]]) -> None:
         targets = inst.targets
@@ -691,6 +717,36 @@ class Interpreter:
                     callee, cargs = send(value)
                 except StopIteration as stop:
                     value = stop.value
+                    started = False
+                    while value.__class__ is _Tail:     # run the callee in this frame's place
+                        callee, cargs = value
+                        code = callee.code
+                        if code.__class__ is not _Code:
+                            if callee.host is not None or callee.instance.executor is not self:
+                                store.depth = depth
+                                try:
+                                    if callee.host is not None:
+                                        value = call_host(callee, cargs, cur[2])
+                                    else:
+                                        value = callee.instance.executor.call(
+                                            callee.instance, callee.index, cargs)
+                                finally:
+                                    store.depth = base
+                                continue
+                            code = self._bound(callee.instance, callee.index)
+                        if not code[1]:
+                            leaf = code
+                            value = code[0](*cargs)
+                            leaf = None
+                            continue
+                        gen = code[0](*cargs)
+                        send = gen.send
+                        cur = code
+                        started = True
+                        break
+                    if started:
+                        value = None
+                        continue
                     if not stack:
                         return value
                     gen, cur = pop()
@@ -790,9 +846,21 @@ def run_function(fn: Function, args: Sequence[int], ctx: StandaloneContext | Non
         try:
             callee, cargs = gen.send(value)
         except StopIteration as stop:
-            if not stack:
-                return stop.value
             value = stop.value
+            if value.__class__ is _Tail:        # the callee takes the returning frame's place
+                callee, cargs = value
+                callee = callee.target
+                if not isinstance(callee, Function):
+                    value = tuple(callee(*cargs))
+                else:
+                    code, g = code_of(callee)
+                    if g:
+                        gen = code(*cargs)
+                        value = None
+                        continue
+                    value = code(*cargs)
+            if not stack:
+                return value
             gen = stack.pop()
             continue
         callee = callee.target

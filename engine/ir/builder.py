@@ -196,9 +196,12 @@ _FUEL_FREE = frozenset({_W_NOP, _W_DROP, _W_BLOCK, _W_LOOP, _W_UNREACHABLE, _W_R
 # Operators before which the cost counted since the last one is added to the function's hidden
 # fuel local (the units used since the store's fuel was last charged): every control transfer
 # and call, so the local is exact at every check, call and exit.
+_W_RETURN_CALL = int(Op.RETURN_CALL)
+_W_RETURN_CALL_INDIRECT = int(Op.RETURN_CALL_INDIRECT)
+_FUEL_CALLS = frozenset({int(Op.CALL), int(Op.CALL_INDIRECT), _W_RETURN_CALL,
+                         _W_RETURN_CALL_INDIRECT})
 _FUEL_COUNT_BEFORE = frozenset({_W_LOOP, _W_IF, _W_ELSE, _W_END, _W_BR, _W_BR_IF, _W_BR_TABLE,
-                                _W_RETURN, _W_UNREACHABLE, int(Op.CALL), int(Op.CALL_INDIRECT)})
-_FUEL_CALLS = frozenset({int(Op.CALL), int(Op.CALL_INDIRECT)})
+                                _W_RETURN, _W_UNREACHABLE, *_FUEL_CALLS})
 
 
 class _Frame:
@@ -703,6 +706,9 @@ class _Builder:
             elif op == _W_UNREACHABLE:
                 self.terminate(Inst(O.TRAP, [], [], TrapCode.UNREACHABLE))
                 del stack[frames[-1].height:]
+            elif op == _W_RETURN_CALL or op == _W_RETURN_CALL_INDIRECT:
+                self.return_call(op, ins.imm, stack)
+                del stack[frames[-1].height:]
             elif op == _W_NOP:
                 pass
             elif op == _W_DROP:
@@ -716,6 +722,20 @@ class _Builder:
                 self.other(ins, op, stack)
         self.finish()
         return self.func
+
+    def return_call(self, op: int, imm, stack: list[int]) -> None:
+        """return_call / return_call_indirect: a terminator that passes the operands on."""
+        if op == _W_RETURN_CALL:
+            k = len(self.func_type(imm).params)
+            args = stack[len(stack) - k:] if k else []
+            self.terminate(Inst(O.RETURN_CALL, args, [], imm))
+            return
+        type_index, table = imm
+        k = len(self.types[type_index].params)
+        index = stack.pop()
+        args = stack[len(stack) - k:] if k else []
+        self.terminate(Inst(O.RETURN_CALL_INDIRECT, [index, *args], [],
+                            CallIndirectImm(type_index, table)))
 
     def branch(self, f: _Frame, vals: list[int]) -> None:
         bc = self.label_target(f, list(vals))

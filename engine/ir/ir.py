@@ -280,6 +280,11 @@ class Opcode(enum.Enum):
                                                    len(targets) - 1, else to the default (last)
       return args...                               return args as the function's results
       trap imm                                     (see Traps)
+      return_call imm args...                      tail call: call function imm in place of
+                                                   this frame and return its results (which
+                                                   are this function's result types)
+      return_call_indirect imm idx args...         the same through a table, with
+                                                   call_indirect's checks and traps
     SIMD (WebAssembly 2.0 fixed-width SIMD, values of type v128)
       One opcode per wasm SIMD instruction, named by its wasm mnemonic (``i8x16.add``; the
       member is I8X16_ADD), with the wasm operands in wasm order and the wasm semantics. The
@@ -382,6 +387,8 @@ class Opcode(enum.Enum):
     BRIF = "brif"
     BR_TABLE = "br_table"
     RETURN = "return"
+    RETURN_CALL = "return_call"
+    RETURN_CALL_INDIRECT = "return_call_indirect"
     # SIMD: the wasm mnemonic is the IR mnemonic (engine/ir/README.md, "SIMD")
     V128_LOAD = "v128.load"
     V128_LOAD8X8_S = "v128.load8x8_s"
@@ -674,6 +681,7 @@ OPINFO.update({
     _O.TABLE_INIT: OpInfo(_K.TABLE_INIT), _O.ELEM_DROP: OpInfo(_K.ELEM),
     _O.REF_FUNC: OpInfo(_K.FUNC),
     _O.CALL: OpInfo(_K.FUNC), _O.CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
+    _O.RETURN_CALL: OpInfo(_K.FUNC), _O.RETURN_CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
 })
 
 #: The SIMD opcodes (exactly those whose mnemonic has a dot, as wasm's).
@@ -686,7 +694,10 @@ OPINFO.update({_O(info.name): OpInfo(_SIMD_IMM[info.imm.value])
 SIMD_STORES = frozenset({_O.V128_STORE, _O.V128_STORE8_LANE, _O.V128_STORE16_LANE,
                          _O.V128_STORE32_LANE, _O.V128_STORE64_LANE})
 
-TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP})
+TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP, _O.RETURN_CALL,
+                         _O.RETURN_CALL_INDIRECT})
+#: the terminators that leave the function (no successor blocks)
+EXITS = frozenset({_O.RETURN, _O.TRAP, _O.RETURN_CALL, _O.RETURN_CALL_INDIRECT})
 
 LOADS = frozenset({_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32})
 STORES = frozenset({_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32})

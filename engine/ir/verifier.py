@@ -11,8 +11,9 @@ from ..wasm.types import ValType
 from .cfg import CFG
 from .errors import VerifierError
 from .gcpause import gc_paused
-from .ir import (BITS, FLOAT_TYPES, INT_TYPES, REF_TYPES, CallIndirectImm, CopyImm, FloatCC,
-                 Function, HeapImm, ImmKind, Inst, IntCC, MemImm, MemLaneImm, Opcode, SegmentImm)
+from .ir import (BITS, EXITS, FLOAT_TYPES, INT_TYPES, REF_TYPES, CallIndirectImm, CopyImm,
+                 FloatCC, Function, HeapImm, ImmKind, Inst, IntCC, MemImm, MemLaneImm, Opcode,
+                 SegmentImm)
 from .printer import format_inst
 from .simd import SIGNATURES as _SIMD_SIGNATURES, lane_count
 
@@ -198,6 +199,10 @@ class _Verifier:
         if op is O.CALL or op is O.CALL_INDIRECT:
             self.check_call(inst, args, results)
             return
+        if op is O.RETURN_CALL or op is O.RETURN_CALL_INDIRECT:
+            # the callee's results are this function's
+            self.check_call(inst, args, list(self.func.results))
+            return
         if op is O.BITCAST:
             if len(args) != 1 or len(results) != 1 or (args[0], results[0]) not in _BITCASTS:
                 raise self.fail("bitcast converts between iN and fN of one width")
@@ -294,13 +299,14 @@ class _Verifier:
             raise self.fail(f"{what} index {i} out of range (the module has {n})")
 
     def check_call(self, inst: Inst, args: list[ValType], results: list[ValType]) -> None:
-        if inst.opcode is O.CALL_INDIRECT:
+        indirect = inst.opcode is O.CALL_INDIRECT or inst.opcode is O.RETURN_CALL_INDIRECT
+        if indirect:
             if not args or args[0] is not ValType.I32:
                 raise self.fail("call_indirect's first operand is the i32 table index")
             args = args[1:]
         if self.module is None:
             return
-        if inst.opcode is O.CALL:
+        if not indirect:
             self.index(inst.imm, len(self.func_types), "function")  # type: ignore[arg-type]
             ft = self.func_types[inst.imm]  # type: ignore[index]
         else:
@@ -314,7 +320,7 @@ class _Verifier:
     def check_targets(self, inst: Inst, vt: list[ValType]) -> None:
         op = inst.opcode
         targets = inst.targets
-        if op in (O.RETURN, O.TRAP):
+        if op in EXITS:
             if targets:
                 raise self.fail(f"{op.value} has no successor blocks")
             return

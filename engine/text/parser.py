@@ -9,7 +9,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from ..errors import MalformedError
+from ..errors import MalformedError, UnsupportedError
 from ..wasm.encoder import EncodeHints, NameMaps, encode_module
 from ..wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
                            SegmentMode, WasmModule)
@@ -134,7 +134,12 @@ class ModuleParser(SegmentFields):
             if t is not None:
                 return t
         pos = tok.pos if tok is not None else self.end
+        if type(tok) is SList and tok.items and type(tok.items[0]) is Token \
+                and tok.items[0].text == "ref":
+            raise UnsupportedError("typed function references: (ref ...) value types")
         if type(tok) is Token and tok.kind is Kind.KEYWORD:
+            if tok.text == "exnref":
+                raise UnsupportedError("exception handling: exnref")
             raise self.err(pos, f"unknown operator {tok.text}: expected a value type")
         text = tok.text if type(tok) is Token else "("
         raise self.err(pos, f"unexpected token {text}, expected a value type")
@@ -146,6 +151,11 @@ class ModuleParser(SegmentFields):
         if type(tok) is Token and tok.kind is Kind.KEYWORD and tok.text in _REFTYPES:
             return _REFTYPES[tok.text]
         pos = tok.pos if tok is not None else self.end
+        if type(tok) is SList and tok.items and type(tok.items[0]) is Token \
+                and tok.items[0].text == "ref":
+            raise UnsupportedError("typed function references: (ref ...) reference types")
+        if type(tok) is Token and tok.text in ("exnref", "nullfuncref", "nullexternref"):
+            raise UnsupportedError(f"{tok.text} (typed function references, exceptions)")
         raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
 
     @staticmethod
@@ -250,6 +260,11 @@ class ModuleParser(SegmentFields):
 
     def limits(self, cur: Cursor) -> Limits:
         item = cur.peek()
+        if type(item) is Token and item.text in ("i64", "i32") and item.kind is Kind.KEYWORD:
+            if item.text == "i64":
+                raise UnsupportedError("memory64 (64-bit memories and tables)")
+            cur.i += 1                      # the default address type, spelled out
+            item = cur.peek()
         if type(item) is not Token or item.kind is not Kind.NUMBER:
             raise self.err(cur.pos(), "expected limits (a minimum size)")
         cur.i += 1
@@ -336,6 +351,8 @@ class ModuleParser(SegmentFields):
             elif head in ("export", "start"):
                 pass
             else:
+                if head == "tag":
+                    raise UnsupportedError("exception handling: tags")
                 pos = items[0].pos if items else field.pos
                 raise self.err(pos, f"unexpected token, unknown module field {head or '('!r}")
 

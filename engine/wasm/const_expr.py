@@ -1,5 +1,6 @@
-"""Validation of WebAssembly 2.0 constant expressions (global initialisers, segment offsets and
-element items), and the function references they declare."""
+"""Validation of constant expressions (global initialisers, segment offsets and element items),
+and the function references they declare: WebAssembly 2.0's, and with extended constant
+expressions (3.0) i32/i64 add, sub and mul and global.get of any earlier immutable global."""
 
 from __future__ import annotations
 
@@ -25,14 +26,23 @@ _V128_CONST = 0xFD << 24 | 12
 _CONST_TYPES = {_I32_CONST: ValType.I32, _I64_CONST: ValType.I64,
                 _F32_CONST: ValType.F32, _F64_CONST: ValType.F64}
 
+#: The extended constant expressions' arithmetic: opcode -> its operand (and result) type.
+_EXTENDED = {int(Op.I32_ADD): ValType.I32, int(Op.I32_SUB): ValType.I32,
+             int(Op.I32_MUL): ValType.I32, int(Op.I64_ADD): ValType.I64,
+             int(Op.I64_SUB): ValType.I64, int(Op.I64_MUL): ValType.I64}
+
 
 def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[GlobalType],
-                        num_funcs: int, features: Features, start: int | None = None) -> None:
+                        num_funcs: int, features: Features, start: int | None = None,
+                        visible: int | None = None) -> None:
     """Check that `expr` is a constant expression producing exactly one `expected` value.
 
-    `globals_` is the global index space visible to constant expressions: in WebAssembly 2.0 only
-    the imported globals. `start` is a byte offset to report for an empty expression. Raises
-    InvalidError ("constant expression required", "type mismatch", "unknown global N", ...)."""
+    The first `visible` globals of `globals_` (all if None) are the ones a constant expression
+    may read: in WebAssembly 2.0 the imported globals, with extended constant expressions the
+    globals before the one being initialised (all of them for segments). `start` is a byte
+    offset to report for an empty expression. Raises InvalidError ("constant expression
+    required", "type mismatch", "unknown global N", ...)."""
+    visible = len(globals_) if visible is None else visible
     stack: list[ValType] = []
     offset = start
     ended = False
@@ -48,7 +58,7 @@ def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[Global
             ended = True
         elif op == _GLOBAL_GET:
             index = ins.imm
-            if not isinstance(index, int) or not 0 <= index < len(globals_):
+            if not isinstance(index, int) or not 0 <= index < visible:
                 raise InvalidError(f"unknown global {index}", offset=offset)
             gt = globals_[index]
             if gt.mutable:
@@ -65,6 +75,11 @@ def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[Global
             if not isinstance(index, int) or not 0 <= index < num_funcs:
                 raise InvalidError(f"unknown function {index}", offset=offset)
             stack.append(ValType.FUNCREF)
+        elif op in _EXTENDED and features.extended_const:
+            t = _EXTENDED[op]
+            if len(stack) < 2 or stack[-1] is not t or stack[-2] is not t:
+                raise InvalidError(f"type mismatch: {t} operands expected", offset=offset)
+            stack.pop()
         elif op == _V128_CONST:
             features.require("simd", offset)
             stack.append(ValType.V128)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import gc
 
 from ..config import Features
-from ..errors import MalformedError, WasmError
+from ..errors import MalformedError, UnsupportedError, WasmError
 from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import,
                      Instr, MemArg, SegmentMode, WasmModule)
 from .names import parse_names
 from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
-from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_s32, read_s33, read_s64,
+from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_leb, read_s32, read_s33, read_s64,
                      read_u32)
 from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType,
                     VALTYPE_BY_CODE)
@@ -46,6 +46,29 @@ MAX_DATA_SEGMENTS = 100_000
 MAX_PARAMS = 1_000                 # per function type
 MAX_RESULTS = 1_000                # per function type
 MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
+
+
+#: What a 3.0 encoding polyjit does not implement yet belongs to: proposal -> its description
+#: in the "not supported yet" error (raised only while the Config enables the proposal;
+#: with it off the encoding is malformed, as in 2.0).
+_NOT_YET = {"memory64": "memory64 (64-bit memories and tables)",
+            "function_references": "typed function references",
+            "exceptions": "exception handling"}
+#: Value/reference type bytes: (ref null ht), (ref ht); exnref.
+_TYPED_REF_BYTES = {0x63: "function_references", 0x64: "function_references",
+                    0x69: "exceptions"}
+#: Opcodes of those proposals (the legacy exception opcodes stay illegal).
+_NOT_YET_OPCODES = {0x08: "exceptions", 0x1F: "exceptions",
+                    0x14: "function_references", 0x15: "function_references",
+                    0xD5: "function_references", 0xD6: "function_references"}
+SEC_TAG = 13
+EXTERN_TAG = 4
+
+
+def _not_yet(features: Features, proposal: str, what: str) -> None:
+    """Raise UnsupportedError for a `proposal` encoding the Config enables (else return)."""
+    if getattr(features, proposal):
+        raise UnsupportedError(f"{_NOT_YET[proposal]}: {what}")
 
 
 def _limited(r: Reader, already: int, limit: int, what: str) -> int:
@@ -101,7 +124,10 @@ _BYTE_FEATURE: dict[int, str] = {
     **{op: "sign_extension" for op in range(0xC0, 0xC5)},
     0x1C: "reference_types", 0x25: "reference_types", 0x26: "reference_types",
     0xD0: "reference_types", 0xD1: "reference_types", 0xD2: "reference_types",
+    0x12: "tail_call", 0x13: "tail_call",
 }
+#: Opcodes that are illegal (as in 2.0) unless their proposal is enabled.
+_BYTE_ILLEGAL_WITHOUT: dict[int, str] = {0x0A: "exceptions", 0xD4: "function_references"}
 
 
 def _misc_feature(sub: int) -> str:
@@ -132,6 +158,9 @@ def _kind_table(features: Features) -> list[int]:
     for op, feature in _BYTE_FEATURE.items():
         if not getattr(features, feature):
             table[op] = K_DISABLED
+    for op, feature in _BYTE_ILLEGAL_WITHOUT.items():
+        if not getattr(features, feature):
+            table[op] = K_ILLEGAL
     _KIND_CACHE[features] = table
     return table
 
@@ -220,6 +249,8 @@ class _Decoder:
                 continue
             order = _ORDER.get(sec_id)
             if order is None:
+                if sec_id == SEC_TAG:
+                    _not_yet(self.features, "exceptions", "the tag section")
                 raise MalformedError("malformed section id", at)
             if order <= last_order:
                 raise MalformedError("unexpected content after last section", at)
@@ -267,8 +298,11 @@ class _Decoder:
 
     def valtype(self, r: Reader) -> ValType:
         at = r.pos
-        t = VALTYPE_BY_CODE.get(r.byte())
+        b = r.byte()
+        t = VALTYPE_BY_CODE.get(b)
         if t is None:
+            if b in _TYPED_REF_BYTES:
+                _not_yet(self.features, _TYPED_REF_BYTES[b], f"value type {b:#04x}")
             raise MalformedError("malformed value type", at)
         if t is ValType.V128:
             self.features.require("simd", at)
@@ -284,6 +318,8 @@ class _Decoder:
         if b == 0x6F:
             self.features.require("reference_types", at)
             return ValType.EXTERNREF
+        if b in _TYPED_REF_BYTES:
+            _not_yet(self.features, _TYPED_REF_BYTES[b], f"reference type {b:#04x}")
         raise MalformedError("malformed reference type", at)
 
     def limits(self, r: Reader) -> Limits:
@@ -299,6 +335,8 @@ class _Decoder:
                                  "proposal, which polyjit does not support", at)
         if flags & 0x80:
             raise MalformedError("integer representation too long: malformed limits flags", at)
+        if flags in (0x04, 0x05):
+            _not_yet(self.features, "memory64", "limits with 64-bit sizes")
         raise MalformedError(f"integer too large: malformed limits flags {flags:#04x}", at)
 
     def table_type(self, r: Reader) -> TableType:
@@ -350,6 +388,8 @@ class _Decoder:
                 if desc.mutable:
                     self.features.require("mutable_globals", at)
             else:
+                if kind == EXTERN_TAG:
+                    _not_yet(self.features, "exceptions", "tag imports")
                 raise MalformedError("malformed import kind", at)
             imports.append(Import(module, name, ExternKind(kind), desc))
             counts[kind] += 1
@@ -365,7 +405,12 @@ class _Decoder:
 
     def sec_table(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.TABLE), MAX_TABLES, "tables")
-        self.m.tables = [self.table_type(r) for _ in range(n)]
+        tables = []
+        for _ in range(n):
+            if r.pos + 1 < r.end and self.data[r.pos] == 0x40 and self.data[r.pos + 1] == 0:
+                _not_yet(self.features, "function_references", "table initialiser expressions")
+            tables.append(self.table_type(r))
+        self.m.tables = tables
 
     def sec_memory(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
@@ -384,6 +429,8 @@ class _Decoder:
             at = r.pos
             kind = r.byte()
             if kind > 3:
+                if kind == EXTERN_TAG:
+                    _not_yet(self.features, "exceptions", "tag exports")
                 raise MalformedError("malformed export kind", at)
             out.append(Export(name, ExternKind(kind), r.u32()))
 
@@ -513,16 +560,38 @@ class _Decoder:
         return body
 
     def memarg(self, data, pos: int, end: int) -> tuple[MemArg, int]:
+        """Alignment flags, memory index (multi-memory: flag bit 6) and offset (u64 with
+        memory64; the validator bounds it by the memory's address type)."""
         at = pos
-        align, pos = read_u32(data, pos, end)
-        if align >= 32:
+        flags, pos = read_u32(data, pos, end)
+        memory = 0
+        features = self.features
+        if features.multi_memory:
+            if flags >= 0x80:
+                raise MalformedError("malformed memop flags", at)
+            if flags & 0x40:
+                memory, pos = read_u32(data, pos, end)
+                flags &= 0x3F
+        elif flags >= 32:
             raise MalformedError("malformed memop flags", at)
-        offset, pos = read_u32(data, pos, end)
-        key = offset << 5 | align
+        if features.memory64:
+            offset, pos = read_leb(data, pos, end, 64, False)
+        else:
+            offset, pos = read_u32(data, pos, end)
+        if memory:
+            return MemArg(flags, offset, memory), pos
+        key = offset << 5 | flags
         ma = self.memargs.get(key)
         if ma is None:
-            ma = self.memargs[key] = MemArg(align, offset)
+            ma = self.memargs[key] = MemArg(flags, offset)
         return ma, pos
+
+    def memory_index(self, data, pos: int) -> tuple[int, int]:
+        """The memory index of memory.size/grow/fill/copy/init: a u32 with multi-memory, else
+        the zero byte."""
+        if self.features.multi_memory:
+            return read_u32(data, pos, len(data))
+        return 0, self.zero_byte(data, pos)
 
     def instrs(self, pos: int, data) -> tuple[list[Instr], int]:
         """Decode instructions from `pos` up to and including the `end` that closes the
@@ -585,12 +654,9 @@ class _Decoder:
                 out.append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
-                if align < 32:
-                    offset = data[pos + 1]
-                    if offset < 0x80:
-                        pos += 2
-                    else:
-                        offset, pos = u32(data, pos + 1, n)
+                offset = data[pos + 1]
+                if align < 32 and offset < 0x80:
+                    pos += 2
                     key = offset << 5 | align
                     ma = memargs.get(key)
                     if ma is None:
@@ -668,10 +734,12 @@ class _Decoder:
                     self.features.require("reference_types", table_at)
                 out.append(Instr_(op, (type_index, table), start))
             elif k == 12:   # K_ZERO
-                if data[pos] != 0:
-                    raise MalformedError("zero byte expected", pos)
-                pos += 1
-                out.append(Instr_(op, 0, start))
+                if data[pos] == 0:
+                    pos += 1
+                    out.append(Instr_(op, 0, start))
+                else:
+                    memory, pos = self.memory_index(data, pos)
+                    out.append(Instr_(op, memory, start))
             elif k == 13:   # K_REFTYPE
                 b = data[pos]
                 if b == 0x70:
@@ -679,6 +747,9 @@ class _Decoder:
                 elif b == 0x6F:
                     rt = ValType.EXTERNREF
                 else:
+                    if b < 0x40 or b in (0x69, 0x74):    # a type index (typed), exn, noexn
+                        _not_yet(self.features, "exceptions" if b >= 0x40 else
+                                 "function_references", f"ref.null of heap type {b:#04x}")
                     raise MalformedError("malformed reference type", pos)
                 pos += 1
                 out.append(Instr_(op, rt, start))
@@ -705,6 +776,8 @@ class _Decoder:
                 self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
+                if op in _NOT_YET_OPCODES:
+                    _not_yet(self.features, _NOT_YET_OPCODES[op], f"opcode {op:#04x}")
                 raise MalformedError(f"illegal opcode {op:#04x}", start)
 
     def block_type_index(self, data: bytes, pos: int) -> tuple[int, int]:
@@ -727,15 +800,14 @@ class _Decoder:
             imm = None
         elif imm_kind is Imm.MEMORY_INIT:
             index, pos = read_u32(data, pos, n)
-            pos = self.zero_byte(data, pos)
-            imm = (index, 0)
+            memory, pos = self.memory_index(data, pos)
+            imm = (index, memory)
         elif imm_kind is Imm.MEMORY_COPY:
-            pos = self.zero_byte(data, pos)
-            pos = self.zero_byte(data, pos)
-            imm = (0, 0)
+            dst, pos = self.memory_index(data, pos)
+            src, pos = self.memory_index(data, pos)
+            imm = (dst, src)
         elif imm_kind is Imm.MEMORY:
-            pos = self.zero_byte(data, pos)
-            imm = 0
+            imm, pos = self.memory_index(data, pos)
         elif imm_kind is Imm.TABLE_INIT or imm_kind is Imm.TABLE_COPY:
             a, pos = read_u32(data, pos, n)
             b, pos = read_u32(data, pos, n)

@@ -80,6 +80,9 @@ _TABLE = """
 0f return none -
 10 call func -
 11 call_indirect call_indirect -
+0a throw_ref none -
+12 return_call func -
+13 return_call_indirect call_indirect -
 1a drop none -
 1b select none -
 1c select_t select_t -
@@ -250,6 +253,7 @@ c4 i64.extend32_s none : i64 -> i64
 d0 ref.null reftype -
 d1 ref.is_null none -
 d2 ref.func func -
+d4 ref.as_non_null none -
 fc:0 i32.trunc_sat_f32_s none : f32 -> i32
 fc:1 i32.trunc_sat_f32_u none : f32 -> i32
 fc:2 i32.trunc_sat_f64_s none : f64 -> i32

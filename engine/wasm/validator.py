@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..config import Features
-from ..errors import FeatureDisabledError, InvalidError, WasmError
+from ..errors import FeatureDisabledError, InvalidError, UnsupportedError, WasmError
 from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
 from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
@@ -254,6 +254,9 @@ class _BodyValidator:
             raise self.error("malformed memory immediate", ins)
         if not 0 <= memarg.memory < len(self.ctx.mems):
             raise self.error(f"unknown memory {memarg.memory}", ins)
+        if memarg.offset >> 32:
+            raise self.error("offset out of range: a 32-bit memory's offsets are below 2**32",
+                             ins)
         raise self.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
                          ins)
 
@@ -285,7 +288,7 @@ class _BodyValidator:
                 if align >= 0:
                     memarg = ins.imm
                     if (type(memarg) is not MemArg or memarg.align > align
-                            or not 0 <= memarg.memory < nmems):
+                            or not 0 <= memarg.memory < nmems or memarg.offset >> 32):
                         self.bad_memarg(memarg, align, ins)
                 if not n:
                     stack += results
@@ -428,6 +431,38 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     v.pop_expect(I32, ins)
     v.pop_vals(ft.params, ins)
     v.stack.extend(ft.results)
+
+
+def _tail_results(v: _BodyValidator, ft: FuncType, ins: Instr) -> None:
+    """A tail call returns the callee's results as the caller's own: they must be the same."""
+    if tuple(ft.results) != tuple(v.result_types):
+        raise v.error(f"type mismatch: tail call returns [{' '.join(map(str, ft.results))}], "
+                      f"the function returns [{' '.join(map(str, v.result_types))}]", ins)
+
+
+def _h_return_call(v: _BodyValidator, ins: Instr) -> None:
+    _require(v.ctx.features, "tail_call", ins.offset, v.func)
+    _h_call(v, ins)
+    ft = v.ctx.funcs[ins.imm]
+    _tail_results(v, ft, ins)
+    v.pop_vals(ft.results, ins)
+    v.set_unreachable()
+
+
+def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
+    _require(v.ctx.features, "tail_call", ins.offset, v.func)
+    _h_call_indirect(v, ins)
+    ft = v.ctx.types[ins.imm[0]]
+    _tail_results(v, ft, ins)
+    v.pop_vals(ft.results, ins)
+    v.set_unreachable()
+
+
+def _h_not_yet(v: _BodyValidator, ins: Instr) -> None:
+    """Instructions of proposals polyjit decodes but does not implement yet."""
+    what = {int(Op.THROW_REF): "exception handling", int(Op.REF_AS_NON_NULL):
+            "typed function references"}[ins.op]
+    raise UnsupportedError(f"{what}: {INFO[ins.op].name}")
 
 
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
@@ -698,6 +733,10 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.RETURN): _h_return,
     int(Op.CALL): _h_call,
     int(Op.CALL_INDIRECT): _h_call_indirect,
+    int(Op.RETURN_CALL): _h_return_call,
+    int(Op.THROW_REF): _h_not_yet,
+    int(Op.REF_AS_NON_NULL): _h_not_yet,
+    int(Op.RETURN_CALL_INDIRECT): _h_return_call_indirect,
     int(Op.SELECT): _h_select,
     int(Op.SELECT_T): _h_select_t,
     int(Op.GLOBAL_GET): _h_global_get,
@@ -879,16 +918,20 @@ def _validate_module_fields(ctx: _Context) -> None:
         features.require("reference_types")
     for mt in module.mems:
         _check_memory_type(mt)
-    if len(ctx.mems) > 1:
-        raise InvalidError("multiple memories: at most one memory is allowed")
+    if len(ctx.mems) > 1 and not features.multi_memory:
+        raise InvalidError("multiple memories: at most one memory is allowed "
+                           "(Config.wasm_multi_memory)")
 
-    # Globals: initialisers see only the imported globals.
+    # Globals: initialisers see the imported globals (2.0), or every global before theirs
+    # (extended constant expressions); segments see the imported ones (2.0), or all.
     num_funcs = len(ctx.funcs)
-    for g in module.globals:
+    const_globals = ctx.globals if features.extended_const else ctx.imported_globals
+    imported = len(ctx.imported_globals)
+    for i, g in enumerate(module.globals):
         _check_global_type(g.type, features)
         start = g.init[0].offset if g.init else None
-        validate_const_expr(g.init, g.type.content, ctx.imported_globals, num_funcs, features,
-                            start)
+        validate_const_expr(g.init, g.type.content, const_globals, num_funcs, features,
+                            start, visible=imported + i if features.extended_const else None)
 
     # Element segments.
     for seg in module.elems:
@@ -897,13 +940,13 @@ def _validate_module_fields(ctx: _Context) -> None:
         if seg.type is EXTERNREF:
             features.require("reference_types")
         for item in seg.init:
-            validate_const_expr(item, seg.type, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(item, seg.type, const_globals, num_funcs, features,
                                 item[0].offset if item else None)
         if seg.mode is SegmentMode.ACTIVE:
             _index_in(seg.table, len(ctx.tables), "table")
             if seg.offset is None:
                 raise InvalidError("active element segment without an offset")
-            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
                                 seg.offset[0].offset if seg.offset else None)
             table_t = ctx.tables[seg.table].element
             if table_t is not seg.type:
@@ -921,7 +964,7 @@ def _validate_module_fields(ctx: _Context) -> None:
             _index_in(seg.memory, len(ctx.mems), "memory")
             if seg.offset is None:
                 raise InvalidError("active data segment without an offset")
-            validate_const_expr(seg.offset, I32, ctx.imported_globals, num_funcs, features,
+            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
                                 seg.offset[0].offset if seg.offset else None)
         elif seg.mode is SegmentMode.PASSIVE:
             features.require("bulk_memory")

@@ -7,6 +7,7 @@ import copy
 import threading
 
 import pytest
+import wasmtime
 
 from engine import Config, Engine, Instance, Module, Store, WasmError
 
@@ -82,6 +83,10 @@ def test_threads_compile_and_run_concurrently(strategy):
     (dict(max_wasm_stack=-4096), ["Config.max_wasm_stack"]),
     (dict(max_wasm_stack="big"), ["Config.max_wasm_stack"]),
     (dict(wasm_threads=True), ["Config.wasm_threads"]),
+    (dict(wasm_gc=True), ["Config.wasm_gc"]),
+    (dict(wasm_tail_call="yes"), ["Config.wasm_tail_call"]),
+    (dict(wasm_function_references=True, wasm_reference_types=False),
+     ["Config.wasm_function_references", "Config.wasm_reference_types"]),
     (dict(wasm_reference_types=True, wasm_bulk_memory=False),
      ["Config.wasm_reference_types", "Config.wasm_bulk_memory"]),
     (dict(consume_fuel="yes"), ["Config.consume_fuel"]),
@@ -93,6 +98,37 @@ def test_config_errors_name_the_settings(settings, words):
         Engine(Config(**settings))
     for w in words:
         assert w in str(info.value)
+
+
+_WASM_3_0 = ("wasm_tail_call", "wasm_multi_memory", "wasm_memory64", "wasm_function_references",
+             "wasm_exceptions")
+
+
+def test_wasm_3_0_proposals_are_on_by_default_as_in_wasmtime_50():
+    probes = {"wasm_tail_call": "(module (func $f (return_call $f)))",
+              "wasm_multi_memory": "(module (memory 1) (memory 1))",
+              "wasm_memory64": "(module (memory i64 1))",
+              "wasm_function_references": "(module (type $t (func)) (func (param (ref null $t))))",
+              "wasm_exceptions": "(module (tag))"}
+    config = Config()
+    for name in _WASM_3_0:
+        wasmtime.Module.validate(wasmtime.Engine(), wasmtime.wat2wasm(probes[name]))  # on
+        assert getattr(config, name) is True, name
+        off = wasmtime.Config()
+        setattr(off, name, False)
+        off.wasm_gc = False    # GC implies typed function references
+        with pytest.raises(wasmtime.WasmtimeError):
+            wasmtime.Module.validate(wasmtime.Engine(off), wasmtime.wat2wasm(probes[name]))
+    assert config.wasm_gc is False and config.wasm_threads is False
+
+
+@pytest.mark.parametrize("name", [*_WASM_3_0, "wasm_extended_const"])
+def test_wasm_3_0_proposals_are_code_settings(name):
+    on = Engine(Config(strategy="interpreter")).code_settings()
+    off = Engine(Config(strategy="interpreter", **{name: False})).code_settings()
+    assert on[name] is True and off[name] is False
+    assert {k: v for k, v in on.items() if k != name} == {
+        k: v for k, v in off.items() if k != name}
 
 
 def test_unknown_setting_and_bad_config_type():

@@ -1,7 +1,8 @@
-"""The wast2json conversion cache: one directory of JSON + modules per .wast content hash.
+"""The .wast conversion cache: one directory of JSON + modules per .wast content hash and tool.
 
-Layout: tests/.cache/spec/<stem>/<sha256[:16]>/<stem>.json (+ the .wasm/.wat files wast2json
-writes beside it). A directory is complete once it exists: it is built in a temporary
+Layout: tests/.cache/spec/<stem>/<sha256[:16]>/<stem>.json (+ the .wasm/.wat files the tool
+writes beside it). The tool is wast2json (wabt) or `wasm-tools json-from-wast`, which reads
+every file of the 3.0 suite (GC and exceptions too); the hash covers the tool's name. A directory is complete once it exists: it is built in a temporary
 directory and renamed into place, so concurrent pytest-xdist workers never see half of one.
 """
 
@@ -31,23 +32,35 @@ def suite_files(suite_dir: Path = SUITE_DIR) -> list[Path]:
     return sorted(suite_dir.glob("*.wast"))
 
 
-def content_key(wast: Path) -> str:
+#: The converters: tool name -> its command line (wast, output JSON, output directory).
+CONVERTERS = {
+    "wast2json": lambda wast, out, _dir: ("wast2json", wast, "-o", out),
+    "wasm-tools": lambda wast, out, wasm_dir: ("wasm-tools", "json-from-wast", wast, "-o", out,
+                                               "--wasm-dir", wasm_dir),
+}
+
+
+def content_key(wast: Path, tool: str = "wast2json") -> str:
     digest = hashlib.sha256(_CACHE_FORMAT.encode())
+    if tool != "wast2json":
+        digest.update(tool.encode())
     digest.update(wast.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def converted(wast: Path, cache_root: Path = CACHE_ROOT) -> Path:
-    """The JSON file wast2json makes of `wast`, converting it first if the cache lacks it."""
+def converted(wast: Path, cache_root: Path = CACHE_ROOT, tool: str = "wast2json") -> Path:
+    """The JSON file `tool` (a CONVERTERS key) makes of `wast`, converting it first if the
+    cache lacks it."""
     stem = wast.stem
-    final = cache_root / stem / content_key(wast)
+    final = cache_root / stem / content_key(wast, tool)
     json_path = final / f"{stem}.json"
     if json_path.is_file():
         return json_path
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
     try:
-        run_tool("wast2json", wast, "-o", tmp / f"{stem}.json")
+        name, *args = CONVERTERS[tool](wast, tmp / f"{stem}.json", tmp)
+        run_tool(name, *args)
         try:
             os.rename(tmp, final)
         except OSError:

@@ -34,6 +34,15 @@ class Trapped(Exception):
         self.code = code
 
 
+class Unsupported(Exception):
+    """The API refused a module as something it does not implement yet ("not supported yet"):
+    never a pass, not even where the module must be refused."""
+
+
+class Thrown(Exception):
+    """A wasm exception (the exception-handling proposal) left the called function."""
+
+
 class LinkFailed(Exception):
     """Instantiation failed with the API's error type (not a trap)."""
 
@@ -264,13 +273,13 @@ class ApiExecutor:
         try:
             return self.ns.api.Module(self._engine(), wasm)
         except self.ns.error as e:
-            raise Rejected(str(e)) from None
+            raise _rejected(e, "") from None
 
     def wat2wasm(self, text: str) -> bytes:
         try:
             return bytes(self.ns.api.wat2wasm(text))
         except self.ns.error as e:
-            raise Rejected(f"text rejected: {e}") from None
+            raise _rejected(e, "text rejected: ") from None
 
     def compile_text(self, text: str) -> Any:
         return self.compile(self.wat2wasm(text))
@@ -336,6 +345,8 @@ class ApiExecutor:
         try:
             raw = func(self.store, *py_args)
         except self.ns.api.Trap as e:
+            if _is_uncaught_exception(e):
+                raise Thrown(_trap_message(e)) from None
             raise Trapped(_trap_message(e), _trap_code(e)) from None
         if len(result_kinds) == 0:
             if raw is not None:
@@ -358,6 +369,18 @@ class ApiExecutor:
 def _trap_message(e: BaseException) -> str:
     message = getattr(e, "message", None)
     return str(message if message is not None else e)
+
+
+def _rejected(e: BaseException, prefix: str) -> Exception:
+    message = f"{prefix}{e}"
+    return Unsupported(message) if "not supported yet" in message else Rejected(message)
+
+
+def _is_uncaught_exception(e: BaseException) -> bool:
+    """A trap that is a wasm exception nothing caught (wasmtime-py 50 gives no trap code for
+    it, only the message)."""
+    return (_trap_code(e) == "UNCAUGHT_EXCEPTION"
+            or "thrown Wasm exception" in _trap_message(e))
 
 
 def _trap_code(e: BaseException) -> str | None:

@@ -28,6 +28,7 @@ class Category(enum.Enum):
     RETURN = "return"
     TRAP = "trap"
     EXHAUSTION = "exhaustion"
+    EXCEPTION = "exception"
     UNLINKABLE = "unlinkable"
     UNINSTANTIABLE = "uninstantiable"
     ACTION = "action"

@@ -13,16 +13,17 @@ from typing import Callable
 
 from . import skips as skip_list
 from .cache import converted
-from .executor import Executor, LinkFailed, Rejected, Trapped, make_executor
+from .executor import Executor, LinkFailed, Rejected, Thrown, Trapped, make_executor
 from .skips import Skip
 from .source import ModuleSources, SourceError
 from .textcheck import difference, module_form
 from .results import Category, FileResult, Note, Status
+from .suites import CORE_2_0, Suite
 from .targets import Target
 from .values import results_match
-from .wast import (ActionCommand, ActionKind, AssertExhaustion, AssertModule, AssertReturn,
-                   AssertTrap, ModuleAssertKind, ModuleCommand, ModuleType, Register,
-                   WastScript, load_script)
+from .wast import (ActionCommand, ActionKind, AssertException, AssertExhaustion, AssertModule,
+                   AssertReturn, AssertTrap, ModuleAssertKind, ModuleCommand, ModuleDefinition,
+                   ModuleInstance, ModuleType, Register, WastScript, load_script)
 
 #: The trap code (wasmtime-py / polyjit TrapCode name) each trap text of the suite means.
 TRAP_CODES: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,9 @@ TRAP_CODES: dict[str, tuple[str, ...]] = {
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+_DEFINITION = re.compile(r"^\(module\s+definition\b")
+#: How polyjit (UnsupportedError) says it does not implement something yet.
+_NOT_YET = "not supported yet"
 
 
 def wording_matches(expected: str, message: str) -> bool:
@@ -80,6 +84,12 @@ class ScriptRunner:
         self.text_missing = executor.text_missing()
         self.runtime_missing = executor.runtime_missing()
         self.sources: ModuleSources | None = None
+        #: module_definition commands' modules by name, for module_instance
+        self.definitions: dict[str, object] = {}
+        #: modules (by name or registered name) refused as not supported yet, and why; the
+        #: current module's reason if it was refused so
+        self.unsupported: dict[str, str] = {}
+        self.unsupported_current: str | None = None
         self.sources_missing = self.text_missing
         if not self.sources_missing:
             if script.source_path is None:
@@ -98,9 +108,34 @@ class ScriptRunner:
             if skip is not None:
                 self.result.tally.add(category, Status.SKIPPED)
                 continue
+            reason = self._on_unsupported(command)
+            if reason is not None:
+                if category is not None:
+                    self.result.not_run(category, reason)
+                if isinstance(command, Register):
+                    self.unsupported[command.as_name] = reason
+                elif isinstance(command, ModuleInstance):
+                    self.unsupported_current = reason
+                    if command.instance is not None:
+                        self.unsupported[command.instance] = reason
+                continue
             handler = getattr(self, "_" + type(command).__name__)
             handler(command)
         return self.result
+
+    def _on_unsupported(self, command) -> str | None:
+        """Why `command` cannot run: it acts on a module the engine refused as "not supported
+        yet" (None: it can run)."""
+        if isinstance(command, Register):
+            name = command.name
+        elif isinstance(command, ModuleInstance):
+            name = command.module
+        elif isinstance(command, (ActionCommand, AssertReturn, AssertTrap, AssertExhaustion,
+                                  AssertException)):
+            name = command.action.module
+        else:
+            return None
+        return self.unsupported_current if name is None else self.unsupported.get(name)
 
     def _where(self, command) -> str:
         return f"{self.script.name}.wast:{command.line}"
@@ -114,6 +149,23 @@ class ScriptRunner:
         self.result.tally.add(category, Status.PASSED)
 
     def _fail(self, category: Category | None, command, what: str) -> None:
+        if _NOT_YET not in what and category is Category.MODULE:
+            # a link error naming a registered module that was not supported yet
+            refused = [r for n, r in self.unsupported.items() if f"`{n}::" in what]
+            if refused:
+                what = f"imports a module that was refused: {refused[0]}"
+        if _NOT_YET in what:
+            # refused as not implemented yet: not yet run, and so is what uses the module
+            reason = what[what.index(_NOT_YET):].splitlines()[0]
+            if category is not None:
+                self.result.not_run(category, reason)
+            if isinstance(command, (ModuleCommand, ModuleDefinition)) \
+                    and category is Category.MODULE:
+                if isinstance(command, ModuleCommand):
+                    self.unsupported_current = reason
+                if command.name is not None:
+                    self.unsupported[command.name] = reason
+            return
         self.result.fail(category, f"{self._where(command)}: {what}", command.line)
 
     # -- modules
@@ -130,6 +182,8 @@ class ScriptRunner:
         if text is None:
             self._fail(category, cmd, f"harness: no ({command_type} ...) found at this line")
             return
+        if isinstance(cmd, ModuleDefinition):   # `definition` is the script's, not the module's
+            text = _DEFINITION.sub("(module", text, count=1)
         form = module_form(text)
         try:
             got = self.executor.wat2wasm(text)
@@ -153,6 +207,7 @@ class ScriptRunner:
             self._pass(category)
 
     def _ModuleCommand(self, cmd: ModuleCommand) -> None:
+        self.unsupported_current = None
         self._check_text(cmd, "module", cmd.filename)
         category = Category.MODULE
         if self.frontend_missing:
@@ -176,6 +231,41 @@ class ScriptRunner:
         except (Trapped, LinkFailed) as e:
             self._fail(category, cmd, f"instantiation failed: {_describe(e)}")
             return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"instantiation raised {_describe(e)}")
+            return
+        self._pass(category)
+
+    def _ModuleDefinition(self, cmd: ModuleDefinition) -> None:
+        self._check_text(cmd, "module", cmd.filename)
+        category = Category.MODULE
+        if self.frontend_missing:
+            self.result.not_run(category, self.frontend_missing)
+            return
+        try:
+            module = self.executor.compile(self.script.module_bytes(cmd.filename))
+        except Rejected as e:
+            self._fail(category, cmd, f"module definition rejected: {e}")
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"module definition raised {_describe(e)}")
+            return
+        if cmd.name is not None:
+            self.definitions[cmd.name] = module
+        self._pass(category)
+
+    def _ModuleInstance(self, cmd: ModuleInstance) -> None:
+        category = Category.MODULE
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        module = self.definitions.get(cmd.module)
+        if module is None:
+            self._fail(category, cmd, f"no module definition {cmd.module!r} (it failed)")
+            self._forget_current()
+            return
+        try:
+            self.executor.instantiate(module, cmd.instance)
         except Exception as e:  # noqa: BLE001
             self._fail(category, cmd, f"instantiation raised {_describe(e)}")
             return
@@ -300,6 +390,22 @@ class ScriptRunner:
     def _AssertTrap(self, cmd: AssertTrap) -> None:
         self._expect_trap(cmd, Category.TRAP)
 
+    def _AssertException(self, cmd: AssertException) -> None:
+        category = Category.EXCEPTION
+        if self.runtime_missing:
+            self.result.not_run(category, self.runtime_missing)
+            return
+        try:
+            got = self._perform(cmd.action)
+        except Thrown:
+            self._pass(category)
+            return
+        except Exception as e:  # noqa: BLE001
+            self._fail(category, cmd, f"{cmd.action}: expected an exception, got {_describe(e)}")
+            return
+        self._fail(category, cmd, f"{cmd.action}: expected an exception, "
+                                  f"returned [{', '.join(map(str, got))}]")
+
     def _AssertExhaustion(self, cmd: AssertExhaustion) -> None:
         self._expect_trap(cmd, Category.EXHAUSTION)
 
@@ -328,8 +434,10 @@ class ScriptRunner:
 
 def category_of(command) -> Category | None:
     """The status-table row of a command (None for register, which asserts nothing)."""
-    if isinstance(command, ModuleCommand):
+    if isinstance(command, (ModuleCommand, ModuleDefinition, ModuleInstance)):
         return Category.MODULE
+    if isinstance(command, AssertException):
+        return Category.EXCEPTION
     if isinstance(command, AssertReturn):
         return Category.RETURN
     if isinstance(command, AssertTrap):
@@ -349,7 +457,8 @@ def category_of(command) -> Category | None:
 
 
 def not_run_result(script: WastScript, target: str, reason: str,
-                   text_checks: bool = True) -> FileResult:
+                   text_checks: bool = True,
+                   skip_for: Callable[[str, int], Skip | None] = skip_list.skip_for) -> FileResult:
     """Every assertion of `script` counted as not yet run (a target that cannot run at all).
     `text_checks` False: the text rows are left out, as ScriptRunner leaves them out."""
     result = FileResult(script.name, target)
@@ -357,7 +466,7 @@ def not_run_result(script: WastScript, target: str, reason: str,
         category = category_of(command)
         if category is Category.TEXT and not text_checks:
             continue
-        if category is not None and skip_list.skip_for(script.name, command.line):
+        if category is not None and skip_for(script.name, command.line):
             result.tally.add(category, Status.SKIPPED)
         elif category is not None:
             result.not_run(category, reason)
@@ -368,7 +477,7 @@ def not_run_result(script: WastScript, target: str, reason: str,
 
 def has_text_module_check(command) -> bool:
     """Does the command carry a module whose source text the text-module check parses?"""
-    return isinstance(command, ModuleCommand) or (
+    return isinstance(command, (ModuleCommand, ModuleDefinition)) or (
         isinstance(command, AssertModule) and command.module_type is ModuleType.BINARY)
 
 
@@ -378,16 +487,26 @@ def run_file(wast: Path, executor: Executor, target: str) -> FileResult:
     return ScriptRunner(script, executor, target).run()
 
 
-def run_target(wast: Path, target: Target, missing: str | None = None) -> FileResult:
-    """Run one .wast file on a target (all "not yet run" if the target cannot run at all, or
-    if `missing` says why it cannot run this file's feature yet)."""
-    script = load_script(converted(wast), wast.stem, wast)
+def run_target(wast: Path, target: Target, suite: Suite = CORE_2_0,
+               missing: str | None = None) -> FileResult:
+    """Run one .wast file of `suite` on a target (all "not yet run" if the target cannot run
+    at all, or if `missing` says why it cannot run this file's feature yet). polyjit targets
+    get the suite's settings under their own."""
+    script = load_script(converted(wast, tool=suite.tool), wast.stem, wast)
+
+    def skip_for(file: str, line: int) -> Skip | None:
+        return skip_list.skip_for(file, line, suite.name)
+
     if missing and not target.frontend_alone:
-        return not_run_result(script, target.name, missing, text_checks=False)
-    executor = make_executor(target.api, target.settings)
+        return not_run_result(script, target.name, missing, text_checks=False,
+                              skip_for=skip_for)
+    settings = {**suite.settings, **target.settings} if target.api == "polyjit" else {}
+    executor = make_executor(target.api, settings)
     if not target.frontend_alone:
         reason = executor.runtime_missing()
         if reason:
-            return not_run_result(script, target.name, reason, text_checks=False)
+            return not_run_result(script, target.name, reason, text_checks=False,
+                                  skip_for=skip_for)
     # Text parsing does not depend on the target: check it once, on the front-end targets.
-    return ScriptRunner(script, executor, target.name, text_checks=target.frontend_alone).run()
+    return ScriptRunner(script, executor, target.name, skip_for=skip_for,
+                        text_checks=target.frontend_alone).run()

@@ -13,16 +13,16 @@ import pytest
 
 import tools
 from spec import cache
-from spec.executor import LinkFailed, Rejected, Trapped
+from spec.executor import LinkFailed, Rejected, Thrown, Trapped, Unsupported
 from spec.results import Category, Note, Status, Tally, format_markdown_table, format_text_table
 from spec.runner import ScriptRunner, category_of, trap_code_matches, wording_matches
 from spec.source import ModuleSources, SourceError, parse_forms
 from spec.textcheck import difference, module_form, without_optional_sections
 from spec.values import (ConversionError, HostRef, f32_from_bits, from_python, is_signaling_nan_arg,
                          result_matches, to_python, value_matches)
-from spec.wast import (AssertModule, AssertReturn, Either, ModuleAssertKind, ModuleType,
-                       NanPattern, Value, ValueKind, WastFormatError, WastScript, parse_command,
-                       parse_value)
+from spec.wast import (AssertException, AssertModule, AssertReturn, Either, ModuleAssertKind,
+                       ModuleDefinition, ModuleInstance, ModuleType, NanPattern, Value, ValueKind,
+                       WastFormatError, WastScript, parse_command, parse_value)
 
 # ----------------------------------------------------------------------------- parsing
 
@@ -33,8 +33,33 @@ def test_integers_keep_their_unsigned_bit_patterns() -> None:
     assert parse_value({"type": "i64", "value": "9223372036854775808"}).bits == 1 << 63
 
 
+def test_signed_integers_of_json_from_wast_become_bit_patterns() -> None:
+    assert parse_value({"type": "i32", "value": "-1"}).bits == 0xFFFF_FFFF
+    assert parse_value({"type": "i64", "value": str(-(1 << 63))}).bits == 1 << 63
+    lanes = parse_value({"type": "v128", "lane_type": "i16", "value": ["-32768"] * 8})
+    assert lanes.bits == int.from_bytes(b"\x00\x80" * 8, "little")
+
+
+def test_json_from_wast_commands() -> None:
+    definition = parse_command({"type": "module_definition", "line": 3, "name": "M",
+                                "filename": "x.0.wasm", "module_type": "binary"})
+    assert definition == ModuleDefinition(3, "x.0.wasm", "M")
+    assert parse_command({"type": "module_instance", "line": 9, "instance": "I1",
+                          "module": "M"}) == ModuleInstance(9, "I1", "M")
+    thrown = parse_command({"type": "assert_exception", "line": 4,
+                            "action": {"type": "invoke", "field": "f", "args": []}})
+    assert isinstance(thrown, AssertException) and thrown.action.field == "f"
+    quoted = parse_command({"type": "module", "line": 5, "filename": "x.1.wat",
+                            "module_type": "text", "binary_filename": "x.1.wasm"})
+    assert quoted.filename == "x.1.wasm"
+    invalid = parse_command({"type": "assert_invalid", "line": 6, "filename": "x.2.wat",
+                             "module_type": "text", "binary_filename": "x.2.wasm",
+                             "text": "type mismatch"})
+    assert (invalid.filename, invalid.module_type) == ("x.2.wasm", ModuleType.BINARY)
+
+
 @pytest.mark.parametrize("raw", [{"type": "i32", "value": "4294967296"},
-                                 {"type": "i32", "value": "-1"},
+                                 {"type": "i32", "value": "-2147483649"},
                                  {"type": "f32", "value": "nan:canonical"},   # not an expectation
                                  {"type": "i32", "value": "nan:canonical"},
                                  {"type": "externref"},                       # argument w/o value
@@ -292,6 +317,45 @@ def test_runtime_commands_are_not_yet_run_without_a_runtime(tmp_path) -> None:
     assert result.not_run_reasons == ["no parser", "no runtime"]
 
 
+def test_not_supported_yet_is_never_a_pass(tmp_path) -> None:
+    # refused as not implemented yet: not yet run (never passed), and so is what runs on it
+    script = _script(tmp_path, [
+        {"type": "assert_invalid", "line": 2, "filename": "bad.wasm", "text": "type mismatch",
+         "module_type": "binary"},
+        {"type": "module", "line": 5, "filename": "m.wasm"},
+        {**_RET, "line": 6},
+        {"type": "register", "line": 7, "as": "M"},
+        {"type": "module", "line": 8, "filename": "ok.wasm"},
+        {**_RET, "line": 9}])
+    ex = FakeExecutor(compile_outcomes={
+        "bad.wasm": Unsupported("not supported yet: typed function references"),
+        "m.wasm": Unsupported("not supported yet: exception handling")},
+        results=[[Value(ValueKind.I32, 7)]])
+    result = ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
+    t = result.tally
+    assert t.get(Category.INVALID, Status.NOT_RUN) == 1
+    assert t.get(Category.MODULE, Status.NOT_RUN) == 1
+    assert t.get(Category.RETURN, Status.NOT_RUN) == 1       # line 6: on the refused module
+    assert t.get(Category.MODULE, Status.PASSED) == 1
+    assert t.get(Category.RETURN, Status.PASSED) == 1        # line 9: on ok.wasm
+    assert t.total(Status.FAILED) == 0 and not result.failures
+    assert "not supported yet: exception handling" in result.not_run_reasons
+
+
+def test_an_uncaught_exception_is_the_outcome_of_assert_exception(tmp_path) -> None:
+    action = {"type": "invoke", "field": "f", "args": []}
+    script = _script(tmp_path, [
+        {"type": "module", "line": 1, "filename": "m.wasm"},
+        {"type": "assert_exception", "line": 2, "action": action},
+        {"type": "assert_exception", "line": 3, "action": action},
+        {"type": "assert_exception", "line": 4, "action": action}])
+    ex = FakeExecutor(results=[Thrown("thrown Wasm exception"), Trapped("unreachable", None),
+                               [Value(ValueKind.I32, 1)]])
+    result = ScriptRunner(script, ex, "t", skip_for=lambda f, l: None).run()
+    assert result.tally.get(Category.EXCEPTION, Status.PASSED) == 1
+    assert result.tally.get(Category.EXCEPTION, Status.FAILED) == 2
+
+
 def test_accepting_a_bad_module_or_crashing_fails(tmp_path) -> None:
     script = _script(tmp_path, [
         {"type": "assert_invalid", "line": 5, "filename": "a.wasm", "text": "type mismatch",
@@ -381,6 +445,20 @@ def test_conversion_cache_is_keyed_by_content(tmp_path) -> None:
     second = cache.converted(wast, root)
     assert second != first and second.parent.parent == first.parent.parent
     assert not [p for p in first.parent.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_json_from_wast_conversion_has_its_own_cache_entry(tmp_path) -> None:
+    wast = tmp_path / "tail.wast"
+    wast.write_text('(module (func $f (export "f") (result i32) (return_call $g))\n'
+                    '        (func $g (result i32) (i32.const 7)))\n'
+                    '(assert_return (invoke "f") (i32.const 7))\n')
+    root = tmp_path / "cache"
+    by_wasm_tools = cache.converted(wast, root, tool="wasm-tools")
+    assert by_wasm_tools.parent.name == cache.content_key(wast, "wasm-tools")
+    assert cache.content_key(wast, "wasm-tools") != cache.content_key(wast)
+    data = json.loads(by_wasm_tools.read_text())
+    assert [c["type"] for c in data["commands"]] == ["module", "assert_return"]
+    assert (by_wasm_tools.parent / data["commands"][0]["filename"]).is_file()
 
 
 def test_tools_are_found() -> None:

@@ -143,6 +143,8 @@ def _nan_matches(pattern: NanPattern, kind: ValueKind, bits: int) -> bool:
 
 def value_matches(expected: Value, actual: Value) -> bool:
     """Does result `actual` satisfy pattern `expected`? Numbers compare bit for bit."""
+    if expected.kind is ValueKind.REFNULL:
+        return actual.kind.is_ref and actual.null
     if expected.kind is not actual.kind:
         return False
     kind = expected.kind

@@ -25,6 +25,19 @@ class ValueKind(enum.Enum):
     V128 = "v128"
     FUNCREF = "funcref"
     EXTERNREF = "externref"
+    EXNREF = "exnref"
+    #: `(ref.null)` without a heap type (json-from-wast): a null of any reference type.
+    REFNULL = "refnull"
+    # The GC proposal's reference types: read so that GC scripts load (they are skipped).
+    ANYREF = "anyref"
+    EQREF = "eqref"
+    I31REF = "i31ref"
+    STRUCTREF = "structref"
+    ARRAYREF = "arrayref"
+    NULLREF = "nullref"
+    NULLFUNCREF = "nullfuncref"
+    NULLEXTERNREF = "nullexternref"
+    NULLEXNREF = "nullexnref"
 
     @property
     def bits(self) -> int:
@@ -37,7 +50,7 @@ class ValueKind(enum.Enum):
 
     @property
     def is_ref(self) -> bool:
-        return self in (ValueKind.FUNCREF, ValueKind.EXTERNREF)
+        return self not in _WIDTH
 
 
 _WIDTH = {ValueKind.I32: 32, ValueKind.I64: 64, ValueKind.F32: 32, ValueKind.F64: 64,
@@ -189,8 +202,36 @@ class AssertModule:
     text: str
 
 
+@dataclass(slots=True, frozen=True)
+class ModuleDefinition:
+    """Decode and validate a module without instantiating it (json-from-wast's
+    `(module definition $name ...)`); `name` lets module_instance commands instantiate it."""
+
+    line: int
+    filename: str
+    name: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class ModuleInstance:
+    """Instantiate the defined module `module` as `instance` (and make it the current one)."""
+
+    line: int
+    instance: str | None
+    module: str
+
+
+@dataclass(slots=True, frozen=True)
+class AssertException:
+    """The action must throw a wasm exception (the exception-handling proposal)."""
+
+    line: int
+    action: Action
+
+
 Command = Union[ModuleCommand, Register, ActionCommand, AssertReturn, AssertTrap,
-                AssertExhaustion, AssertModule]
+                AssertExhaustion, AssertModule, ModuleDefinition, ModuleInstance,
+                AssertException]
 
 
 @dataclass(slots=True)
@@ -206,8 +247,14 @@ class WastScript:
     def module_bytes(self, filename: str) -> bytes:
         return (self.directory / filename).read_bytes()
 
-    def module_text(self, filename: str) -> str:
-        return (self.directory / filename).read_text(encoding="utf-8")
+    def module_text(self, filename: str) -> str | bytes:
+        """A text module's source; its bytes if they are not UTF-8 (a malformed module the
+        text parser must refuse)."""
+        raw = (self.directory / filename).read_bytes()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
 
 
 # ---------------------------------------------------------------------------------- parsing
@@ -231,7 +278,13 @@ def parse_command(c: dict) -> Command:
         kind = c["type"]
         line = int(c["line"])
         if kind == "module":
-            return ModuleCommand(line, c["filename"], c.get("name"))
+            return ModuleCommand(line, _binary_filename(c), c.get("name"))
+        if kind == "module_definition":
+            return ModuleDefinition(line, _binary_filename(c), c.get("name"))
+        if kind == "module_instance":
+            return ModuleInstance(line, c.get("instance"), c["module"])
+        if kind == "assert_exception":
+            return AssertException(line, parse_action(c["action"]))
         if kind == "register":
             return Register(line, c.get("name"), c["as"])
         if kind == "action":
@@ -244,12 +297,21 @@ def parse_command(c: dict) -> Command:
         if kind == "assert_exhaustion":
             return AssertExhaustion(line, parse_action(c["action"]), c["text"])
         if kind in {k.value for k in ModuleAssertKind}:
+            if "binary_filename" in c:  # a quoted text module json-from-wast could encode
+                return AssertModule(ModuleAssertKind(kind), line, c["binary_filename"],
+                                    ModuleType.BINARY, c["text"])
             return AssertModule(ModuleAssertKind(kind), line, c["filename"],
                                 ModuleType(c.get("module_type", "binary")), c["text"])
     except (KeyError, TypeError, ValueError) as e:
         raise WastFormatError(f"bad {c.get('type', '?')} command at line "
                               f"{c.get('line', '?')}: {e!r}") from None
     raise WastFormatError(f"unknown command type {kind!r} at line {line}")
+
+
+def _binary_filename(c: dict) -> str:
+    """The binary of a module command: json-from-wast writes a quoted text module as .wat
+    and, beside it, the .wasm it encodes to."""
+    return c.get("binary_filename", c["filename"])
 
 
 def parse_action(a: dict) -> Action:
@@ -288,10 +350,15 @@ def _parse_number(kind: ValueKind, raw, pattern: bool) -> Value:
         if not pattern or not kind.is_float:
             raise WastFormatError(f"{raw} is only allowed in an expected float")
         return Value(kind, nan=NanPattern(raw))
-    bits = int(raw)
+    bits = _unsigned(int(raw), kind.bits)
     if not 0 <= bits < (1 << kind.bits):
         raise WastFormatError(f"{kind.value} bit pattern {raw} out of range")
     return Value(kind, bits=bits)
+
+
+def _unsigned(value: int, width: int) -> int:
+    """json-from-wast writes negative integers signed; wast2json writes the bit pattern."""
+    return value + (1 << width) if -(1 << (width - 1)) <= value < 0 else value
 
 
 def _parse_v128(v: dict, pattern: bool) -> Value:
@@ -313,7 +380,7 @@ def _parse_v128(v: dict, pattern: bool) -> Value:
             lanes.append(Value(lane_kind, nan=NanPattern(raw)))
             has_nan = True
             continue
-        lane = int(raw)
+        lane = _unsigned(int(raw), width)
         if not 0 <= lane < (1 << width):
             raise WastFormatError(f"v128 lane {raw} out of range for {v['lane_type']}")
         bits |= lane << (i * width)

@@ -82,7 +82,13 @@ def body_of(data: bytes, features: Features | None = None):
     return decode(data, features).codes[0].body
 
 
-def malformed(data: bytes, features: Features | None = None) -> MalformedError:
+#: WebAssembly 2.0: the encodings these tests check by default (3.0 reads memory indices and
+#: 64-bit offsets where 2.0 has zero bytes and 32-bit ones)
+WASM_2_0 = Features(tail_call=False, extended_const=False, multi_memory=False, memory64=False,
+                    function_references=False, exceptions=False)
+
+
+def malformed(data: bytes, features: Features | None = WASM_2_0) -> MalformedError:
     with pytest.raises(MalformedError) as info:
         decode(data, features)
     return info.value
@@ -473,6 +479,25 @@ def test_instruction_errors(body, message):
     assert start <= e.offset < start + len(body)
 
 
+def test_multi_memory_encodings():
+    # memory index after flag bit 6 of a memarg, u32 indices where 2.0 has zero bytes
+    body = (b"\x41\x00\x28\x42\x03\x08\x1a"       # i32.load (memory 3) offset=8 align=4
+            b"\x3f\x02\x1a\x41\x00\x40\x01\x1a"     # memory.size 2, memory.grow 1
+            b"\x41\x00\x41\x00\x41\x00\xfc\x0a\x01\x02"   # memory.copy 1 2
+            b"\x41\x00\x41\x00\x41\x00\xfc\x0b\x03\x0b")  # memory.fill 3
+    got = ops(body_of(func_module(body)))
+    assert (Op.I32_LOAD, MemArg(2, 8, 3)) in got
+    assert [g for g in got if g[0] in (Op.MEMORY_SIZE, Op.MEMORY_GROW, Op.MEMORY_COPY,
+                                       Op.MEMORY_FILL)] == [
+        (Op.MEMORY_SIZE, 2), (Op.MEMORY_GROW, 1), (Op.MEMORY_COPY, (1, 2)), (Op.MEMORY_FILL, 3)]
+    assert "malformed memop flags" in malformed(func_module(b"\x41\x00\x28\x80\x01\x00\x1a\x0b"),
+                                                Features()).reason
+    # memory64 offsets are u64
+    wide = func_module(b"\x41\x00\x28\x02\x80\x80\x80\x80\x10\x1a\x0b")
+    assert (Op.I32_LOAD, MemArg(2, 1 << 32)) in ops(body_of(wide))
+    assert "integer too large" in malformed(wide).reason
+
+
 def test_misc_prefix_immediates():
     body = (b"\xfc\x00\xfc\x07\xfc\x08\x01\x00\xfc\x09\x02\xfc\x0a\x00\x00\xfc\x0b\x00"
             b"\xfc\x0c\x03\x01\xfc\x0d\x04\xfc\x0e\x01\x02\xfc\x0f\x05\xfc\x10\x06\xfc\x11\x07\x0b")
@@ -603,7 +628,7 @@ def test_spec_binaries_agree_with_wasm_tools(wast, tmp_path, wast2json_exe):
         elif cmd["type"] == "assert_malformed" and cmd.get("module_type") == "binary":
             data = (tmp_path / cmd["filename"]).read_bytes()
             with pytest.raises(MalformedError) as info:
-                decode(data)
+                decode(data, WASM_2_0)
             assert cmd["text"] in str(info.value), cmd["line"]
             malformed_seen += 1
     assert checked > 0

@@ -539,7 +539,8 @@ def test_table_limits():
 def test_multiple_memories_and_tables():
     m = WasmModule(mems=[mem()])
     m.imports.append(Import("env", "m", ExternKind.MEMORY, mem()))
-    expect_invalid(m, "multiple memories", func=None)
+    expect_invalid(m, "multiple memories", func=None, features=WASM_2_0)
+    validate(m, ALL)                                    # multi-memory
     validate(WasmModule(tables=[TableType(FUNCREF, Limits(0)), TableType(EXTERNREF, Limits(0))]),
              ALL)
 
@@ -554,27 +555,81 @@ def test_function_type_index():
     expect_invalid(m, "unknown type", func=None)
 
 
+WASM_2_0 = Features(tail_call=False, extended_const=False, multi_memory=False, memory64=False,
+                   function_references=False, exceptions=False)
+
+
+def _g(t, init, mutable=False):
+    return Global(GlobalType(t, mutable), init)
+
+
 def test_global_initialisers():
-    def g(t, init, mutable=False):
-        return Global(GlobalType(t, mutable), init)
+    g = _g
     validate(WasmModule(globals=[g(I32, const("i32.const", 5)), g(FUNCREF, const("ref.null",
                                                                                FUNCREF))]), ALL)
     expect_invalid(WasmModule(globals=[g(I32, const("i64.const", 5))]), "type mismatch",
                    func=None, offset=11)
     expect_invalid(WasmModule(globals=[g(I32, code(("i32.const", 1), ("i32.const", 1),
                                                    "i32.add"))]),
-                   "constant expression required", func=None, offset=BASE + 2)
+                   "constant expression required", func=None, offset=BASE + 2,
+                   features=WASM_2_0)
     expect_invalid(WasmModule(globals=[g(I32, code(("i32.const", 1), ("i32.const", 2)))]),
                    "type mismatch", func=None)
     expect_invalid(WasmModule(globals=[g(I32, code())]), "type mismatch", func=None)
-    # global.get sees only imported globals, and only immutable ones
+    # global.get sees only imported globals (2.0), and only immutable ones
     two = WasmModule(globals=[g(I32, const("i32.const", 0)), g(I32, const("global.get", 0))])
-    expect_invalid(two, "unknown global", func=None, offset=10)
+    expect_invalid(two, "unknown global", func=None, offset=10, features=WASM_2_0)
     imported = Import("env", "g", ExternKind.GLOBAL, GlobalType(I32, False))
     validate(WasmModule(imports=[imported], globals=[g(I32, const("global.get", 0))]), ALL)
     mut = Import("env", "g", ExternKind.GLOBAL, GlobalType(I32, True))
     expect_invalid(WasmModule(imports=[mut], globals=[g(I32, const("global.get", 0))]),
                    "constant expression required", func=None, offset=10)
+
+
+def test_memory_indices_of_memory_instructions():
+    two = dict(mems=[mem(), mem()])
+    validate(module(code(("i32.const", 0), ("i32.load", MemArg(2, 0, 1)), "drop",
+                         ("memory.size", 1), "drop",
+                         ("i32.const", 0), ("i32.const", 0), ("i32.const", 0),
+                         ("memory.copy", (1, 0))), **two), ALL)
+    expect_invalid(module(code(("i32.const", 0), ("i32.load", MemArg(2, 0, 2)), "drop"),
+                          **two), "unknown memory 2")
+    expect_invalid(module(code(("memory.size", 2), "drop"), **two), "unknown memory 2")
+    expect_invalid(module(code(("i32.const", 0), ("i32.load", MemArg(2, 1 << 32, 0)), "drop"),
+                          **two), "offset out of range")
+
+
+def test_extended_constant_expressions():
+    g = _g
+    validate(WasmModule(globals=[g(I32, code(("i32.const", 1), ("i32.const", 1), "i32.add")),
+                                 g(I64, code(("i64.const", 1), ("i64.const", 3), "i64.mul",
+                                             ("i64.const", 2), "i64.sub"))]), ALL)
+    # any earlier immutable global, never a later one or the global itself
+    validate(WasmModule(globals=[g(I32, const("i32.const", 0)),
+                                 g(I32, code(("global.get", 0), ("i32.const", 2), "i32.mul"))]),
+             ALL)
+    expect_invalid(WasmModule(globals=[g(I32, const("global.get", 0))]), "unknown global 0",
+                   func=None, offset=10)
+    expect_invalid(WasmModule(globals=[g(I32, const("global.get", 1)),
+                                       g(I32, const("i32.const", 0))]),
+                   "unknown global 1", func=None)
+    expect_invalid(WasmModule(globals=[g(I32, const("i32.const", 0), mutable=True),
+                                       g(I32, const("global.get", 0))]),
+                   "constant expression required", func=None)
+    # operands of the wrong type, too few, and operators that stay non-constant
+    expect_invalid(WasmModule(globals=[g(I32, code(("i64.const", 1), ("i64.const", 1),
+                                                   "i32.add"))]), "type mismatch", func=None)
+    expect_invalid(WasmModule(globals=[g(I32, code(("i32.const", 1), "i32.sub"))]),
+                   "type mismatch", func=None)
+    expect_invalid(WasmModule(globals=[g(I32, code(("i32.const", 1), ("i32.const", 1),
+                                                   "i32.div_s"))]),
+                   "constant expression required", func=None)
+    # a segment offset may read a defined global
+    data = WasmModule(mems=[mem()], globals=[g(I32, const("i32.const", 4))],
+                      datas=[DataSegment(SegmentMode.ACTIVE, b"x", 0,
+                                         code(("global.get", 0), ("i32.const", 1), "i32.add"))])
+    validate(data, ALL)
+    expect_invalid(data, "unknown global 0", func=None, features=WASM_2_0)
 
 
 def test_element_segments():
