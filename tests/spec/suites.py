@@ -39,5 +39,8 @@ WASM_2_0 = {"wasm_tail_call": False, "wasm_extended_const": False, "wasm_multi_m
 #: WebAssembly 2.0's core suite (POLYJIT_SPEC_SUITE may point elsewhere).
 CORE_2_0 = Suite("2.0/core", SUITE_DIR, settings=WASM_2_0)
 
+#: WebAssembly 2.0's fixed-width SIMD suite.
+SIMD_2_0 = Suite("2.0/simd", SHARED_SUITES / "2.0" / "simd", settings=WASM_2_0)
+
 #: WebAssembly 3.0's core suite; wabt's wast2json reads only 173 of its 198 files.
 CORE_3_0 = Suite("3.0/core", SHARED_SUITES / "3.0" / "core", tool="wasm-tools")

@@ -42,6 +42,9 @@ def test_skip_entries_name_real_assertions() -> None:
         by_file.setdefault(skip.file, []).append(skip)
     stems = {w.stem: w for w in WAST_FILES}
     for file, skips in by_file.items():
+        skips = [s for s in skips if s.suite == "2.0/core"]    # what this suite's files hold
+        if not skips:
+            continue
         assert file in stems, f"skips.py names {file}.wast, which is not in the suite"
         lines = {c.line for c in load_script(converted(stems[file]), file).commands}
         for skip in skips:
