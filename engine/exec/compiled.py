@@ -121,12 +121,10 @@ class _StoreMachine:
     machine: Any
     instances: dict[int, Any] = field(default_factory=dict)
     hosts: dict[int, _HostCall] = field(default_factory=dict)
-    #: (caller vmctx or 0, id(Func)) -> HostCtx address
-    host_ctx: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: (caller vmctx or 0, id(Func)) -> (code, ctx) calling that host function from there
+    host_targets: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
     exits: dict[str, CodeUnit] = field(default_factory=dict)
-    #: (caller vmctx or 0, id(Func)) -> (code, ctx) of the host function's native fast path
-    fast: dict[tuple[int, int], tuple[int, int] | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -276,26 +274,29 @@ class CompiledExecutor:
             st: _InstanceState = f.instance.exec_state
             return st.unit.address(func_symbol(f.index)), st.vmctx
         key = (caller_vm, id(f))
-        ctx = sm.host_ctx.get(key)
-        if ctx is None:
-            ctx = sm.store.arena.alloc(V.HOSTCTX_SIZE)
-            _put(ctx + V.HOSTCTX_STATE, sm.store.context)
-            _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
-            _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
-            ty = f.ftype
-            wide = _V128 in ty.params or _V128 in ty.results
-            sm.hosts[ctx] = _HostCall(
-                f, sm.instances.get(caller_vm), _nwords(ty.params),
-                _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
-                _refs_of(ty.results), ty if wide else None)
-            sm.host_ctx[key] = ctx
+        target = sm.host_targets.get(key)
+        if target is None:
+            target = sm.host_targets[key] = self._host_target(sm, f, caller_vm)
+        return target
+
+    def _host_target(self, sm: _StoreMachine, f, caller_vm: int) -> tuple[int, int]:
+        """A new (code, ctx) for host Func f called from the instance at caller_vm: its
+        HostCtx and exit trampoline, or natively its fast path in front of them."""
+        ctx = sm.store.arena.alloc(V.HOSTCTX_SIZE)
+        _put(ctx + V.HOSTCTX_STATE, sm.store.context)
+        _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
+        _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
+        ty = f.ftype
+        wide = _V128 in ty.params or _V128 in ty.results
+        sm.hosts[ctx] = _HostCall(
+            f, sm.instances.get(caller_vm), _nwords(ty.params),
+            _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
+            _refs_of(ty.results), ty if wide else None)
         target = self._exit_stub(sm, f.ftype), ctx
         if self.emulate:
             return target
-        if key not in sm.fast:
-            sm.fast[key] = fast_target(sm.machine, sm.store.arena, self.backend, f,
-                                       sm.instances.get(caller_vm), target)
-        return sm.fast[key] or target
+        return fast_target(sm.machine, sm.store.arena, self.backend, f,
+                           sm.instances.get(caller_vm), target) or target
 
     def _exit_stub(self, sm: _StoreMachine, ftype) -> int:
         key = "exit_" + sig_key(ftype.params, ftype.results)
