@@ -321,9 +321,10 @@ class InstrParser:
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD and item.text.startswith("offset="):
             cur.i += 1
-            # a u32, as WebAssembly 2.0's text format has it (a larger one is malformed there);
-            # 64-bit offsets come with memory64, which polyjit does not implement yet
-            offset = self.mp.num(parse_uint, item.text[7:], 32, item.pos)
+            # a u64, as WebAssembly 3.0's text format has it (memory64); the validator bounds
+            # it by the memory's address type, and a module of a Config without memory64
+            # does not decode with one beyond u32 (2.0's malformed case)
+            offset = self.mp.num(parse_uint, item.text[7:], 64, item.pos)
             item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD and item.text.startswith("align="):
             cur.i += 1

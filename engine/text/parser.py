@@ -258,28 +258,40 @@ class ModuleParser(SegmentFields):
 
     # -- limits and entity types ----------------------------------------------------------------
 
-    def limits(self, cur: Cursor) -> Limits:
+    @staticmethod
+    def address_type(cur: Cursor) -> bool:
+        """An optional address type (`i32` or `i64`, memory64) before a memory's or table's
+        limits; True for i64."""
         item = cur.peek()
         if type(item) is Token and item.text in ("i64", "i32") and item.kind is Kind.KEYWORD:
-            if item.text == "i64":
-                raise UnsupportedError("memory64 (64-bit memories and tables)")
-            cur.i += 1                      # the default address type, spelled out
-            item = cur.peek()
+            cur.i += 1
+            return item.text == "i64"
+        return False
+
+    def limits(self, cur: Cursor, is_64: bool) -> Limits:
+        """A minimum and optional maximum: u32s, or u64s for a 64-bit memory or table."""
+        bits = 64 if is_64 else 32
+        item = cur.peek()
         if type(item) is not Token or item.kind is not Kind.NUMBER:
             raise self.err(cur.pos(), "expected limits (a minimum size)")
         cur.i += 1
-        low = self.u32(item)
+        low = self.num(parse_uint, item.text, bits, item.pos, item)
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.NUMBER:
             cur.i += 1
-            return Limits(low, self.u32(item))
+            return Limits(low, self.num(parse_uint, item.text, bits, item.pos, item))
         return Limits(low, None)
 
     def tabletype(self, cur: Cursor) -> TableType:
-        limits = self.limits(cur)
+        is_64 = self.address_type(cur)
+        limits = self.limits(cur, is_64)
         t = self.reftype(cur.peek())
         cur.i += 1
-        return TableType(t, limits)
+        return TableType(t, limits, is_64)
+
+    def memtype(self, cur: Cursor) -> MemoryType:
+        is_64 = self.address_type(cur)
+        return MemoryType.decoded(self.limits(cur, is_64), is_64)
 
     def globaltype(self, cur: Cursor) -> GlobalType:
         item = cur.peek()
@@ -427,7 +439,7 @@ class ModuleParser(SegmentFields):
         elif kind == "table":
             desc = self.tabletype(cur)
         elif kind == "memory":
-            desc = MemoryType.decoded(self.limits(cur))
+            desc = self.memtype(cur)
         else:
             desc = self.globaltype(cur)
         self.module.imports.append(Import(module, name, _KINDS[kind], desc))
@@ -501,6 +513,8 @@ class ModuleParser(SegmentFields):
             self._import_desc("table", cur, *imported)
             self.expect_done(cur)
             return
+        start = cur.i
+        is_64 = self.address_type(cur)
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD:
             # reftype (elem ...): the table is sized to its inline segment
@@ -519,17 +533,21 @@ class ModuleParser(SegmentFields):
             else:
                 items = self._elem_indices(inner)
                 as_indices = True
-            self.module.tables.append(TableType(t, Limits(len(items), len(items))))
-            self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index, self._zero_offset(node.pos)),
+            self.module.tables.append(TableType(t, Limits(len(items), len(items)), is_64))
+            self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index,
+                                       self._zero_offset(node.pos, is_64)),
                            True, as_indices, None)
             return
+        cur.i = start
         tt = self.tabletype(cur)
         self.expect_done(cur)
         self.module.tables.append(tt)
 
     @staticmethod
-    def _zero_offset(pos: int) -> list[Instr]:
-        return [Instr(int(Op.I32_CONST), 0, pos), Instr(_END, None, pos)]
+    def _zero_offset(pos: int, is_64: bool = False) -> list[Instr]:
+        """The offset of an inline segment: 0 of the memory's or table's address type."""
+        return [Instr(int(Op.I64_CONST if is_64 else Op.I32_CONST), 0, pos),
+                Instr(_END, None, pos)]
 
     def memory_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
@@ -542,20 +560,23 @@ class ModuleParser(SegmentFields):
             self._import_desc("memory", cur, *imported)
             self.expect_done(cur)
             return
+        start = cur.i
+        is_64 = self.address_type(cur)
         node = cur.peek()
         if _is(node, "data"):
             cur.i += 1
             self.expect_done(cur)
             data = b"".join(self.string(s, "data") for s in node.items[1:])
             pages = (len(data) + PAGE - 1) // PAGE
-            self.module.mems.append(MemoryType.decoded(Limits(pages, pages)))
-            seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos))
+            self.module.mems.append(MemoryType.decoded(Limits(pages, pages), is_64))
+            seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos, is_64))
             self.module.datas.append(seg)
             self._next("data")
             return
-        limits = self.limits(cur)
+        cur.i = start
+        mt = self.memtype(cur)
         self.expect_done(cur)
-        self.module.mems.append(MemoryType.decoded(limits))
+        self.module.mems.append(mt)
 
     def global_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
