@@ -328,7 +328,7 @@ class InstrParser:
             item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD and item.text.startswith("align="):
             cur.i += 1
-            value = self.mp.num(parse_uint, item.text[6:], 32, item.pos)
+            value = self.mp.num(parse_uint, item.text[6:], 64, item.pos)
             if value == 0 or value & (value - 1):
                 raise self.err(item.pos, "alignment must be a power of two")
             align = value.bit_length() - 1

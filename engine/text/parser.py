@@ -268,30 +268,31 @@ class ModuleParser(SegmentFields):
             return item.text == "i64"
         return False
 
-    def limits(self, cur: Cursor, is_64: bool) -> Limits:
-        """A minimum and optional maximum: u32s, or u64s for a 64-bit memory or table."""
-        bits = 64 if is_64 else 32
+    def limits(self, cur: Cursor) -> Limits:
+        """A minimum and optional maximum: u64s in WebAssembly 3.0's text format (memory64),
+        whatever the address type; the validator bounds them by it (and a Config without
+        memory64 does not decode one beyond u32)."""
         item = cur.peek()
         if type(item) is not Token or item.kind is not Kind.NUMBER:
             raise self.err(cur.pos(), "expected limits (a minimum size)")
         cur.i += 1
-        low = self.num(parse_uint, item.text, bits, item.pos, item)
+        low = self.num(parse_uint, item.text, 64, item.pos, item)
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.NUMBER:
             cur.i += 1
-            return Limits(low, self.num(parse_uint, item.text, bits, item.pos, item))
+            return Limits(low, self.num(parse_uint, item.text, 64, item.pos, item))
         return Limits(low, None)
 
     def tabletype(self, cur: Cursor) -> TableType:
         is_64 = self.address_type(cur)
-        limits = self.limits(cur, is_64)
+        limits = self.limits(cur)
         t = self.reftype(cur.peek())
         cur.i += 1
         return TableType(t, limits, is_64)
 
     def memtype(self, cur: Cursor) -> MemoryType:
         is_64 = self.address_type(cur)
-        return MemoryType.decoded(self.limits(cur, is_64), is_64)
+        return MemoryType.decoded(self.limits(cur), is_64)
 
     def globaltype(self, cur: Cursor) -> GlobalType:
         item = cur.peek()

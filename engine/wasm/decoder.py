@@ -325,19 +325,21 @@ class _Decoder:
         """Limits and whether they are 64-bit (flag 0x04, memory64: sizes are u64)."""
         at = r.pos
         flags = r.byte()       # a 1-bit LEB128 in 2.0, as the reference decoder reads it
+        # sizes are u64 in 3.0 (memory64) whatever the address type: the validator bounds them
+        size = r.u64 if self.features.memory64 else r.u32
         if flags == 0x00:
-            return Limits(r.u32()), False
+            return Limits(size()), False
         if flags == 0x01:
-            lo = r.u32()
-            return Limits(lo, r.u32()), False
+            lo = size()
+            return Limits(lo, size()), False
         if flags in (0x02, 0x03, 0x06, 0x07):
             raise MalformedError("integer too large: limits flag 0x02 (shared) needs the threads "
                                  "proposal, which polyjit does not support", at)
         if flags & 0x80:
             raise MalformedError("integer representation too long: malformed limits flags", at)
         if flags in (0x04, 0x05) and self.features.memory64:
-            lo = r.u64()
-            return Limits(lo, r.u64() if flags == 0x05 else None), True
+            lo = size()
+            return Limits(lo, size() if flags == 0x05 else None), True
         raise MalformedError(f"integer too large: malformed limits flags {flags:#04x}", at)
 
     def table_type(self, r: Reader) -> TableType:
