@@ -181,7 +181,7 @@ class _Runner:
         return list(out) if n > 1 else [out]
 
     def compile(self, source):
-        return Module(self.engine, source.encode())
+        return Module(self.engine, source.encode(self.engine.features))
 
     def run(self, cmd) -> None:
         self.snan_arg = False
