@@ -238,6 +238,9 @@ class _Builder:
         #: indices of the 64-bit memories and tables (memory64; see addr64)
         self.mem64 = frozenset(i for i, mt in enumerate(module.memory_types()) if mt.is_64)
         self.table64 = frozenset(i for i, tt in enumerate(module.table_types()) if tt.is_64)
+        #: i64 address -> (block id, its narrowed i32): an address narrowed (and its high bits
+        #: checked) earlier in the same block is reused, so heap-check elimination sees one value
+        self.narrowed: dict[int, tuple[int, int]] = {}
         ftype: FuncType = module.types[module.funcs[func_index - n_imported]]
         self.body: FuncBody = module.codes[func_index - n_imported]
         self.local_types = list(ftype.params) + self.body.local_types()
@@ -613,7 +616,7 @@ class _Builder:
                 addr = stack.pop()
                 offset = m.offset
                 if m.memory in self.mem64:
-                    addr, offset = addr64.narrow_address(self.emit, addr, offset)
+                    addr, offset = self.narrow_address(self.emit, addr, offset)
                 self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, offset, size))
                 stack.append(self.emit(irop, [addr], rt, MemImm(m.memory, offset)))
             elif op in _STORES:
@@ -623,7 +626,7 @@ class _Builder:
                 addr = stack.pop()
                 offset = m.offset
                 if m.memory in self.mem64:
-                    addr, offset = addr64.narrow_address(self.emit, addr, offset)
+                    addr, offset = self.narrow_address(self.emit, addr, offset)
                 self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, offset, size))
                 self.emit(irop, [addr, val], None, MemImm(m.memory, offset))
             elif op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
@@ -915,12 +918,24 @@ class _Builder:
             stack.append(emit(O.REF_FUNC, [], ValType.FUNCREF, imm))
         elif op >> 24 == PREFIX_SIMD:
             simd_translate(emit, op, imm, stack,
-                           addr64.narrow_address if self.mem64 else None, self.mem64)
+                           self.narrow_address if self.mem64 else None, self.mem64)
         else:
             info = INFO.get(op)
             name = info.name if info is not None else hex(op)
             raise UnsupportedError(f"the IR builder has no translation for `{name}` "
                                    f"(function {self.func.index})")
+
+    def narrow_address(self, emit, addr: int, offset: int) -> tuple[int, int]:
+        """addr64.narrow_address, reusing the narrowing of the same address earlier in the
+        current block."""
+        block = self.cur.id  # type: ignore[union-attr]
+        seen = self.narrowed.get(addr)
+        if seen is not None and seen[0] == block and offset <= addr64.MAX_NARROW_OFFSET:
+            return seen[1], offset
+        narrowed, offset_out = addr64.narrow_address(emit, addr, offset)
+        if offset <= addr64.MAX_NARROW_OFFSET:
+            self.narrowed[addr] = (block, narrowed)
+        return narrowed, offset_out
 
     def table_index(self, index: int, table: int) -> int:
         """A table instruction's index operand as the i32 the IR takes (narrowed with a
