@@ -198,7 +198,7 @@ class MemoryType:
         return f"MemoryType({self.limits!r}{extra})"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, repr=False)
 class TableType:
     """A table's type: its element reference type, limits, and whether it is indexed by i64
     (table64, WebAssembly 3.0; wasmtime-py's constructor has no such argument, so it is a
@@ -220,6 +220,10 @@ class TableType:
     def address_type(self) -> ValType:
         """The type of the table's indices: i64 for a 64-bit table, else i32."""
         return ValType.I64 if self.is_64 else ValType.I32
+
+    def __repr__(self) -> str:
+        extra = ", is_64=True" if self.is_64 else ""
+        return f"TableType(element={self.element!r}, limits={self.limits!r}{extra})"
 
 
 @dataclass(slots=True, frozen=True)
