@@ -3,17 +3,14 @@ addr + offset without wrap-around (an address near 2**64 plus a large offset tra
 wraps to a small one), accesses and bulk operations of size 0 at the very end are in bounds
 and one byte past it is not, memory.grow and table.grow take and return i64 (a delta of 2**32
 or more fails with -1, as does growth past the host's maximum), and tables are indexed by
-i64. An i64 memory never takes the guard-page path: its checks stay explicit."""
+i64 (tests/ir/test_ir_addr64.py checks the IR the builder makes of them)."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine import Config, Engine, Instance, Module, Store, Trap, TrapCode
-from engine.environ.module_info import MEMORY64_MAX_PAGES, ModuleInfo
-from engine.ir.builder import build_function
-from engine.ir.ir import Opcode
-from engine.ir.passes.heapcheck import fault_covered_checks
+from engine.environ.module_info import MEMORY64_MAX_PAGES
 
 SETTINGS = {
     "interpreter": dict(strategy="interpreter"),
@@ -168,27 +165,3 @@ def test_growth_stops_at_the_host_maximum():
     ex = Instance(store, Module(store.engine, wat), []).exports(store)
     assert ex["grow"](store, MEMORY64_MAX_PAGES + 1) == -1
     assert ex["m"].type(store).limits.min == 0
-
-
-def test_an_i64_memory_never_takes_the_guard_page_path():
-    engine = Engine(Config(strategy="interpreter"))
-    wasm = Module(engine, WAT).wasm_module
-    info = ModuleInfo.for_module(wasm, guard_pages=True)
-    assert 0 not in info.unchecked_memories
-    index = next(e.index for e in wasm.exports if e.name == "load")
-    fn = build_function(wasm, index)
-    checks = [i for b in fn.blocks for i in b.insts if i.opcode is Opcode.HEAP_CHECK]
-    assert len(checks) == 1
-    assert not fault_covered_checks(fn, info.unchecked_memories)
-    ops = [i.opcode for b in fn.blocks for i in b.insts]
-    assert Opcode.TRAPNZ in ops and Opcode.IREDUCE in ops     # the high bits are checked
-
-
-def test_one_narrowing_per_address_lets_checks_merge():
-    from engine.ir.passes import eliminate_heap_checks
-    wasm = Module(Engine(Config(strategy="interpreter")), WAT).wasm_module
-    fn = build_function(wasm, next(e.index for e in wasm.exports if e.name == "sum3"))
-    ops = [i.opcode for b in fn.blocks for i in b.insts]
-    assert ops.count(Opcode.IREDUCE) == 1 and ops.count(Opcode.HEAP_CHECK) == 3
-    assert eliminate_heap_checks(fn)
-    assert [i.opcode for b in fn.blocks for i in b.insts].count(Opcode.HEAP_CHECK) == 1
