@@ -4,7 +4,7 @@ one function at a time (pieces.py), so workers compiling in parallel assemble to
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc, func_symbol
@@ -72,6 +72,11 @@ class X86_64Backend(ModuleCompiler):
     def function_code(self, func, info: ModuleInfo) -> pieces.FunctionCode:
         return pieces.assemble_function(self.compile_function(func, info),
                                         func_symbol(func.index))
+
+    def relocatable_function(self, piece: pieces.FunctionCode, name: str,
+                             resolve: Callable[[str], int]
+                             ) -> tuple[int, Callable[[int], bytes]]:
+        return len(piece.code), lambda address: pieces.place(piece, name, address, resolve)
 
     def link(self, functions: Iterable[tuple[int, pieces.FunctionCode]], info: ModuleInfo,
              entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()

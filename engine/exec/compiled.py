@@ -49,6 +49,7 @@ from ..wasm.types import ValType
 from . import native
 from .emulator import EmulatedMachine
 from .fastcalls import fast_target
+from .lazy import lazy_code
 from .symbols import CodeUnit, unit_at
 
 _MASK32 = 0xFFFFFFFF
@@ -217,7 +218,7 @@ class CompiledExecutor:
         sm = self._machine_for(store)
         machine = sm.machine
         module = instance.module
-        unit = machine.load(code_for(module, self.backend))
+        unit = self._unit(machine, module)
         for key in unit.symbols:
             if key.startswith("exit_"):
                 sm.exits.setdefault(key, unit)
@@ -252,6 +253,21 @@ class CompiledExecutor:
                 self._fill(rec, code_addr, ctx, f)
             else:
                 self._fill(rec, unit.address(func_symbol(idx)), vm, f)
+
+    def _unit(self, machine, module) -> CodeUnit:
+        """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
+        unless Config.lazy_compilation is off, Config.cache is on (it stores whole modules)
+        or the module's whole code is at hand; else the whole module's code."""
+        settings = self.state.settings
+        code = module.code
+        whole = code is not None and code.target == self.backend.target.name and \
+            code.features <= self.backend.features
+        if settings.lazy_compilation and settings.cache is None and not whole and \
+                module.wasm_module.funcs:
+            lazy = lazy_code(module, self.backend)
+            if lazy is not None:
+                return machine.load_lazy(lazy)
+        return machine.load(code_for(module, self.backend))
 
     @staticmethod
     def _fill(rec: int, code_addr: int, ctx: int, f) -> None:
@@ -393,6 +409,11 @@ class CompiledExecutor:
     def _h_elem_drop(self, instance, vm, seg, *_):
         libcalls.elem_drop(instance, seg)
         return 0
+
+    def _h_lazy_compile(self, instance, vm, index, *_):
+        """Compile defined function `index` of the instance's module on its first call; its
+        code address (engine.exec.lazy)."""
+        return instance.exec_state.unit.lazy.compile(index)
 
     def _h_epoch(self, instance, vm, *_):
         """The epoch check's slow path (x86_64): the epoch reached the store's deadline, or a

@@ -22,6 +22,7 @@ from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
+from .lazy import LazyUnit
 from .symbols import CodeUnit
 
 GATE_BASE = 0x0F00_0000
@@ -238,6 +239,21 @@ class EmulatedMachine:
             self._map(region.addr, region.size, UC_PROT_READ | UC_PROT_EXEC)
             self._owners.append(region)
             unit = self._unit_of[id(compiled)] = CodeUnit(region.addr, region.size, compiled)
+            self.units.append(unit)
+        return unit
+
+    def load_lazy(self, lazy) -> CodeUnit:
+        """A LazyCode (engine.exec.lazy) as this machine runs it: its slot table mapped
+        read-only, the rest of its reservation (the unit, and the readable room its functions
+        are compiled into) read+exec, once."""
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ
+        unit = self._unit_of.get(id(lazy))
+        if unit is None:
+            base = lazy.region.addr
+            self._map(base, lazy.code_base - base, UC_PROT_READ)
+            self._map(lazy.code_base, lazy.end - lazy.code_base, UC_PROT_READ | UC_PROT_EXEC)
+            self._owners.append(lazy)
+            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
             self.units.append(unit)
         return unit
 

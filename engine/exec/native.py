@@ -24,6 +24,7 @@ from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
 from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
+from .lazy import LazyUnit
 from .symbols import CodeUnit
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -411,6 +412,17 @@ class NativeMachine:
             self.units.append(unit)
             if self.faults is not None and TRAP_SYMBOL in unit:
                 self.faults.register(region, len(compiled.code), unit.address(TRAP_SYMBOL))
+        return unit
+
+    def load_lazy(self, lazy) -> CodeUnit:
+        """A LazyCode (engine.exec.lazy) as this machine runs it: already mapped; its whole
+        code part is guarded code for the fault handler."""
+        unit = self._unit_of.get(id(lazy))
+        if unit is None:
+            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
+            self.units.append(unit)
+            if self.faults is not None:
+                self.faults.register(lazy.region, lazy.end - lazy.region.addr, lazy.trap_stub)
         return unit
 
     def add_vmctx(self, vmctx: int) -> None:
