@@ -45,11 +45,12 @@ _RX = mmap.PROT_READ | mmap.PROT_EXEC
 MAX_ROOM = 1536 << 20
 
 
-def room_for(code_bytes: int, functions: int) -> int:
-    """Address space reserved for a module's compiled functions: generously more than machine
-    code takes for `code_bytes` of wasm code (a few bytes per wasm byte on every target), plus
-    the page each function starts on."""
-    return round_up(24 * code_bytes + 2 * PAGE * functions + (1 << 20), PAGE)
+def room_for(instructions: int, functions: int) -> int:
+    """Address space reserved for a module's compiled functions (virtual: only the pages code
+    is written to cost memory): generously more than machine code takes for `instructions`
+    wasm instructions on any target (riscv64's scalar SIMD is the largest, tens of bytes an
+    instruction), plus the page each function starts on."""
+    return round_up(128 * instructions + 2 * PAGE * functions + (1 << 20), PAGE)
 
 
 class LazyCode:
@@ -63,7 +64,7 @@ class LazyCode:
                                              info.type_sigs)
         table = lazy_table_size(count)
         code = round_up(len(unit.code), PAGE)
-        room = room_for(sum(len(c.body) for c in wasm.codes), count)
+        room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
         self.region = region = Reservation(table + code + room)
         self.code_base = region.addr + table
         self.end = region.addr + region.size
