@@ -42,6 +42,8 @@ class ModuleCompiler:
     trampolines: ModuleType
     #: the target's native fast paths for host functions (`fast_call_stubs`), if it has any
     fastcalls: ModuleType | None = None
+    #: whether placed code's direct calls can be repointed in place (`patchable_calls`)
+    patchable: bool = False
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
@@ -233,6 +235,18 @@ class ModuleCompiler:
         to the absolute address `resolve` gives (within the reach of a call: the caller places
         code near the unit)."""
         raise UnsupportedError(f"lazy compilation on the {self.target.name} backend")
+
+    def patchable_calls(self, piece) -> Sequence[tuple[int, str]]:
+        """Hook: the direct calls (and tail calls) of a function_code result that can be
+        repointed in place once it is placed at a 64-byte aligned address: (offset in its
+        code, function symbol), the offset what `call_target_patch` takes. None here: calls
+        keep going through the stubs."""
+        return ()
+
+    def call_target_patch(self, site: int, target: int) -> tuple[int, bytes]:
+        """Hook: (address, bytes) to store so that the call at `site` (a patchable_calls
+        offset, made absolute) reaches `target`; one aligned store the CPU sees whole."""
+        raise InternalError(f"{self.target.name}: no patchable calls")
 
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):

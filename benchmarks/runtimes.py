@@ -82,7 +82,8 @@ class PolyjitRuntime:
         self.config = config
         try:
             self._engine = Engine(Config(**dict(config.settings)))
-            self._whole_engine = Engine(Config(**dict(config.settings), lazy_compilation=False))
+            self._whole_engine = Engine(Config(**{**dict(config.settings),
+                                                  "lazy_compilation": False}))
         except WasmError as e:  # e.g. a setting this version does not know
             raise NotAvailable(str(e)) from None
 

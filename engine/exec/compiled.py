@@ -252,7 +252,7 @@ class CompiledExecutor:
                 words[off.import_vmctx(idx) // 8] = ctx
                 self._fill(rec, code_addr, ctx, f)
             else:
-                self._fill(rec, unit.address(func_symbol(idx)), vm, f)
+                self._fill(rec, unit.function(idx), vm, f)
 
     def _unit(self, machine, module) -> CodeUnit:
         """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
@@ -288,7 +288,7 @@ class CompiledExecutor:
             raise WasmError("a function of a different Store cannot be called from this one")
         if f.host is None:
             st: _InstanceState = f.instance.exec_state
-            return st.unit.address(func_symbol(f.index)), st.vmctx
+            return st.unit.function(f.index), st.vmctx
         key = (caller_vm, id(f))
         target = sm.host_targets.get(key)
         if target is None:
@@ -412,8 +412,15 @@ class CompiledExecutor:
 
     def _h_lazy_compile(self, instance, vm, index, *_):
         """Compile defined function `index` of the instance's module on its first call; its
-        code address (engine.exec.lazy)."""
-        return instance.exec_state.unit.lazy.compile(index)
+        code address (engine.exec.lazy). The FuncRef records of the function in this store's
+        instances of the module (call_indirect, ref.func, calls from the host) then point at
+        the code itself, past the stub."""
+        st: _InstanceState = instance.exec_state
+        addr = st.unit.lazy.compile(index)
+        for other in st.sm.instances.values():
+            if other.exec_state.unit is st.unit:
+                _put(other.funcrefs + V.FUNCREF_SIZE * index + V.FUNCREF_CODE, addr)
+        return addr
 
     def _h_epoch(self, instance, vm, *_):
         """The epoch check's slow path (x86_64): the epoch reached the store's deadline, or a

@@ -244,12 +244,13 @@ class EmulatedMachine:
 
     def load_lazy(self, lazy) -> CodeUnit:
         """A LazyCode (engine.exec.lazy) as this machine runs it: its slot table mapped
-        read-only, the rest of its reservation (the unit, and the readable room its functions
-        are compiled into) read+exec, once."""
+        read-only, the rest of its code space (the unit, and the room its functions are
+        compiled into) read+exec, once."""
         from unicorn import UC_PROT_EXEC, UC_PROT_READ
         unit = self._unit_of.get(id(lazy))
         if unit is None:
-            base = lazy.region.addr
+            lazy.emulated()
+            base = lazy.space.addr
             self._map(base, lazy.code_base - base, UC_PROT_READ)
             self._map(lazy.code_base, lazy.end - lazy.code_base, UC_PROT_READ | UC_PROT_EXEC)
             self._owners.append(lazy)

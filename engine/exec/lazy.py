@@ -5,15 +5,18 @@ A LazyCode, one per (Module, backend) in the process, is one reservation of addr
 
     [slot table: read+write][the lazy unit: read+execute][room for compiled functions]
 
-The lazy unit (ModuleCompiler.lazy_unit) has the module's trampolines and, per defined function,
-a stub at a fixed address: that address is the function's for good (FuncRef records, import
-slots, entry calls and direct calls all reach it). The stub jumps through the function's slot,
-which holds the function's thunk until it is compiled: the thunk calls helper LAZY_COMPILE
-(`LazyCode.compile`), which compiles the function, writes its code to fresh pages of the room
-(read+write while written, read+execute after: never both), points the slot at it and returns
-it. A slot changes once; code is never moved or freed before the reservation. The room is
-readable zero pages until used, so an emulator maps the whole reservation once. A function
-compiled later calls the ones compiled before it directly, the others through their stubs.
+The reservation is a CodeSpace (engine.exec.codespace: executable and writable views of the same
+memory, never both in one). The lazy unit (ModuleCompiler.lazy_unit) has the module's
+trampolines and, per defined function, a stub at a fixed address: that address is the
+function's for good (import slots, entry calls and direct calls reach it). The stub jumps
+through the function's slot, which holds the function's thunk until it is compiled: the thunk
+calls helper LAZY_COMPILE (`LazyCode.compile`), which compiles the function, writes its code to
+the room (64-byte aligned, through the writable view), points the slot at it and returns it. A
+slot changes once; code is never moved or freed before the reservation, so an emulator maps the
+whole reservation once. A function compiled later calls the ones compiled before it directly;
+its calls to the others go through their stubs until they are compiled, when the backend
+repoints them in place (where it can: x86_64, while no emulator runs the code), and the
+executor points the function's FuncRef records at its code.
 
 precompile_module, Module.serialize and Config.cache compile whole modules
 (engine.compile.driver.code_for); a module whose whole code is at hand runs that code.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import bisect
 import ctypes
-import mmap
 import threading
 import weakref
 from typing import Any
@@ -32,13 +34,9 @@ from backends.base import TRAP_SYMBOL, func_symbol, lazy_symbol, lazy_table_size
 from ..compile.driver import function_ir
 from ..errors import InternalError
 from ..ir.gcpause import gc_paused
-from ..runtime.vmem import Reservation
+from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
-
-_READ = mmap.PROT_READ
-_RW = mmap.PROT_READ | mmap.PROT_WRITE
-_RX = mmap.PROT_READ | mmap.PROT_EXEC
 
 #: the most address space one module's compiled functions may take: every reference between
 #: the unit and the functions must stay within a 32-bit pc-relative displacement
@@ -49,8 +47,8 @@ def room_for(instructions: int, functions: int) -> int:
     """Address space reserved for a module's compiled functions (virtual: only the pages code
     is written to cost memory): generously more than machine code takes for `instructions`
     wasm instructions on any target (riscv64's scalar SIMD is the largest, tens of bytes an
-    instruction), plus the page each function starts on."""
-    return round_up(128 * instructions + 2 * PAGE * functions + (1 << 20), PAGE)
+    instruction), plus each function's alignment."""
+    return round_up(128 * instructions + 64 * functions + (1 << 20), PAGE)
 
 
 class LazyCode:
@@ -65,28 +63,36 @@ class LazyCode:
         table = lazy_table_size(count)
         code = round_up(len(unit.code), PAGE)
         room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
-        self.region = region = Reservation(table + code + room)
-        self.code_base = region.addr + table
-        self.end = region.addr + region.size
-        region.protect(0, table, _RW)
-        self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(region.addr)
+        self.space = space = CodeSpace(table + code + room)
+        self.code_base = space.addr + table
+        self.end = space.addr + space.size
+        self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable)
         for k in range(count):
             self.slots[k] = self.code_base + unit.symbols[lazy_symbol(first + k)]
-        region.protect(table, code, _RW)
-        ctypes.memmove(self.code_base, unit.code, len(unit.code))
-        region.protect(table, code, _RX)
-        region.protect(table + code, region.size - table - code, _READ)
+        space.write(self.code_base, unit.code)
         self._next = self.code_base + code
         #: function index -> address of its compiled code
         self.compiled: dict[int, int] = {}
         #: (start, end, function index) of the compiled functions, by address
         self.placed: list[tuple[int, int, int]] = []
+        #: function index -> calls in compiled code that still reach its stub (addresses the
+        #: backend's call_target_patch takes), repointed when it is compiled
+        self._callers: dict[int, list[int]] = {}
+        #: calls are repointed only while no emulator runs this code: an emulator may read an
+        #: instruction while it is stored, and keeps its own translations anyway
+        self.patching = bool(getattr(backend, "patchable", False))
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
     @property
     def trap_stub(self) -> int:
         return self._addresses[TRAP_SYMBOL]
+
+    def emulated(self) -> None:
+        """An emulator runs this code from now on: calls are no longer repointed."""
+        with self._lock:
+            self.patching = False
+            self._callers.clear()
 
     def compile(self, index: int) -> int:
         """The address of defined function `index`'s code, compiled now if it is not yet
@@ -105,21 +111,29 @@ class LazyCode:
         with gc_paused():
             piece = backend.function_code(function_ir(self.wasm, index, self.fuel), self.info)
             size, code_at = backend.relocatable_function(piece, name, self._resolve)
-        addr = self._next
-        span = round_up(max(size, 1), PAGE)
-        if addr + span > self.end:
+        addr = round_up(self._next, 64)
+        if addr + size > self.end:
             raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
                                 f"fit the module's reserved code space")
-        code = code_at(addr)
-        offset = addr - self.region.addr
-        self.region.protect(offset, span, _RW)
-        ctypes.memmove(addr, code, len(code))
-        self.region.protect(offset, span, _RX)
-        self._next = addr + span
+        self.space.write(addr, code_at(addr))
+        self._next = addr + size
         self.placed.append((addr, addr + size, index))
         self.compiled[index] = addr
         self.slots[index - self.first] = addr
+        if self.patching:
+            self._repoint(piece, index, addr)
         return addr
+
+    def _repoint(self, piece: Any, index: int, addr: int) -> None:
+        """Note the new function's calls that reach stubs of functions not compiled yet, and
+        point the calls that reached its own stub at its code."""
+        backend, compiled, callers = self.backend, self.compiled, self._callers
+        for offset, symbol in backend.patchable_calls(piece):
+            callee = int(symbol[4:])
+            if callee not in compiled:
+                callers.setdefault(callee, []).append(addr + offset)
+        for site in callers.pop(index, ()):
+            self.space.write(*backend.call_target_patch(site, addr))
 
     def _resolve(self, symbol: str) -> int:
         if symbol.startswith("func"):
@@ -149,6 +163,11 @@ class LazyUnit(CodeUnit):
     def __init__(self, lazy: LazyCode) -> None:
         super().__init__(lazy.code_base, lazy.end - lazy.code_base, lazy.unit)
         self.lazy = lazy
+
+    def function(self, index: int) -> int:
+        """Its compiled code once there is some (skipping the stub), else its stub."""
+        addr = self.lazy.compiled.get(index)
+        return addr if addr is not None else super().function(index)
 
     def function_at(self, pc: int) -> int | None:
         index = self.lazy.function_at(pc)

@@ -422,7 +422,7 @@ class NativeMachine:
             unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
             self.units.append(unit)
             if self.faults is not None:
-                self.faults.register(lazy.region, lazy.end - lazy.region.addr, lazy.trap_stub)
+                self.faults.register(lazy.space, lazy.end - lazy.space.addr, lazy.trap_stub)
         return unit
 
     def add_vmctx(self, vmctx: int) -> None:

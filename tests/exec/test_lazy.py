@@ -5,6 +5,7 @@ the same results and traps as whole-module code; only the functions that run are
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import pytest
@@ -271,3 +272,19 @@ def test_first_call_at_the_stack_limit_traps_or_runs_and_the_process_survives() 
     outcomes = dict(line.split() for line in lines[1:] if line)
     assert set(outcomes.values()) <= {"True", "STACK_OVERFLOW"}, outcomes
     assert outcomes["100"] == "True"
+
+
+@pytest.mark.skipif(not native_supported(), reason="native x86_64 only")
+def test_calls_to_functions_compiled_later_are_repointed_past_their_stubs() -> None:
+    from capstone import CS_ARCH_X86, CS_MODE_64, Cs
+    engine = _engine({})
+    store = Store(engine)
+    inst = Instance(store, Module(engine, WAT), [])
+    assert inst.exports(store)["run"](store, 6) == _expect_run(6)
+    lazy = _lazy(store, inst)
+    start, end, index = next(p for p in lazy.placed if p[2] == 9)      # run: compiled first
+    code = bytes((ctypes.c_ubyte * (end - start)).from_address(start))
+    targets = {int(i.op_str, 16) for i in Cs(CS_ARCH_X86, CS_MODE_64).disasm(code, start)
+               if i.mnemonic == "call" and i.op_str.startswith("0x")}
+    # its direct calls (to sq and fib, compiled after it) reach their code, not their stubs
+    assert targets == {lazy.compiled[0], lazy.compiled[2]}
