@@ -94,6 +94,7 @@ class ModuleCompiler:
             func = legalise_function(func)
         lowering = self.new_lowering(func, info)
         mf = lowering.run()
+        mf.may_fault = bool(lowering.fault_covered)
         Allocator(self.target, self.spill_moves()).run(mf)
         return self.render(mf, lowering, info)
 

@@ -189,6 +189,11 @@ class FunctionEmitter(EmitterBase):
         return f"b.{INVERT[inst.op[2:]]} {self.op(other)}"
 
     def trap_stub(self, code: int, label: str) -> None:
+        if code == int(TrapCode.STACK_OVERFLOW):
+            # the entry's stack check runs before the frame record is pushed: push it, so the
+            # trap stub finds every trapping function's frame in x29 (trampolines.FRAME_*)
+            self.out("stp x29, x30, [sp, #-16]!")
+            self.out("mov x29, sp")
         self.out("sub w1, w0, #1" if code == -1 else f"mov w1, #{code}")
         self.out(f"adr x2, {label}")  # the trap pc: inside this function's code
         self.out("b __trap")

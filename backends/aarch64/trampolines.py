@@ -32,6 +32,11 @@ from ..callconv import buffer_offsets, words
 from .emit import EPOCH_SLOW, sp_adjust
 from .target import reg_name
 
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = 0
+FRAME_RETURN = 8
+
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 _ENTRY_FRAME = 192
@@ -81,6 +86,7 @@ def common_stubs() -> list[str]:
         f"  ldr x9, [x28, #{V.STATE}]",
         f"  str x1, [x9, #{V.STATE_TRAP_CODE}]",
         f"  str x2, [x9, #{V.STATE_TRAP_PC}]",
+        f"  str x29, [x9, #{V.STATE_TRAP_FP}]",
         f"  ldr x29, [x9, #{V.STATE_ENTRY_SP}]",
         "  mov w0, #1",
         f"  b {ENTRY_RETURN}",

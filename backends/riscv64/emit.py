@@ -138,6 +138,13 @@ class FunctionEmitter(EmitterBase):
         return f"{NEG_BRANCH[inst.op]} {self.op(a)}, {self.op(b)}, {self.op(other)}"
 
     def trap_stub(self, code: int, label: str) -> None:
+        if self.frameless or code == int(TrapCode.STACK_OVERFLOW):
+            # no frame here yet (a leaf, or the prologue's stack check): make one, so the trap
+            # stub finds every trapping function's frame in s0 (trampolines.FRAME_*)
+            self.out("addi sp, sp, -16")
+            self.out("sd ra, 8(sp)")
+            self.out("sd s0, 0(sp)")
+            self.out("addi s0, sp, 16")
         self.out("addi a1, a0, -1" if code == -1 else f"li a1, {code}")
         self.out("auipc a2, 0")  # the trap pc: inside this function's code
         self.out("j __trap")

@@ -28,6 +28,11 @@ from .asm_isa import hi_lo
 from .emit import EPOCH_SLOW
 from .target import reg_name
 
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = -16
+FRAME_RETURN = -8
+
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 _INT_SAVED = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"]
@@ -75,6 +80,7 @@ def common_stubs() -> list[str]:
               f"  ld t0, {V.STATE}(s11)",
               f"  sd a1, {V.STATE_TRAP_CODE}(t0)",
               f"  sd a2, {V.STATE_TRAP_PC}(t0)",
+              f"  sd s0, {V.STATE_TRAP_FP}(t0)",
               f"  ld s0, {V.STATE_ENTRY_SP}(t0)",
               "  li a0, 1",
               f"  j {ENTRY_RETURN}"]

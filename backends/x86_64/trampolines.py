@@ -27,6 +27,11 @@ from . import abi
 from ..callconv import buffer_offsets, words
 from .target import reg_name
 
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = 0
+FRAME_RETURN = 8
+
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 
@@ -70,6 +75,17 @@ def common_stubs() -> list[str]:
         f"  mov rax, qword ptr [r15 + {V.STATE}]",
         f"  mov qword ptr [rax + {V.STATE_TRAP_CODE}], rsi",
         f"  mov qword ptr [rax + {V.STATE_TRAP_PC}], rdx",
+        f"  mov qword ptr [rax + {V.STATE_TRAP_FP}], rbp",
+        # a trap in wasm code (not from a host function): helper BACKTRACE reads the frames
+        # now, before returning to the host reuses their stack (r15 is the code's vmctx)
+        "  test rdx, rdx",
+        f"  jz {TRAP}_unwind",
+        "  and rsp, -16",
+        "  mov rdi, r15", "  mov rsi, rbp",
+        f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
+        f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.BACKTRACE]}]",
+        f"  mov rax, qword ptr [r15 + {V.STATE}]",
+        f"{TRAP}_unwind:",
         f"  mov rbp, qword ptr [rax + {V.STATE_ENTRY_SP}]",
         "  mov eax, 1",
         f"  jmp {ENTRY_RETURN}",

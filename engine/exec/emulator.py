@@ -168,6 +168,12 @@ class EmulatedMachine:
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
+        #: the trapping function's frame pointer then (the backtrace's chain starts there)
+        self.trap_fp = 0
+        #: the pcs of the last trap's frames, when the trap stub recorded them (helper
+        #: BACKTRACE), and whether the frames' memory outlives the call (read them after it)
+        self.trap_chain: list[int] | None = None
+        self.stack_kept = True
         self.depth = 0
         self.max_stack = max_stack
         #: the stack limit of every call (max_wasm_stack below the guest stack's top, within
@@ -380,6 +386,7 @@ class EmulatedMachine:
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
+            self.trap_fp = read_u64(self.space, self.state + V.STATE_TRAP_FP)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending
