@@ -80,6 +80,21 @@ def func_symbol(index: int) -> str:
 #: the label of the trap stub every compiled unit carries (generated code jumps to it)
 TRAP_SYMBOL = "__trap"
 
+#: the alignment of a lazy unit's slot table and code (a page on every target's host)
+LAZY_PAGE = 4096
+
+
+def lazy_symbol(index: int) -> str:
+    """The label of defined function `index`'s lazy-compilation thunk (see
+    ModuleCompiler.lazy_unit)."""
+    return f"lazy{index}"
+
+
+def lazy_table_size(count: int) -> int:
+    """Bytes of a lazy unit's slot table for `count` functions (8 a slot, whole pages): the
+    table ends this far before the unit's code."""
+    return -(-max(8 * count, 8) // LAZY_PAGE) * LAZY_PAGE
+
 
 def sig_key(params: Sequence[object], results: Sequence[object]) -> str:
     """A symbol-safe name for a signature, e.g. ``i32_i64__f64`` (params ``__`` results)."""

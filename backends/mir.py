@@ -148,6 +148,8 @@ class MFunction:
     used_callee_saved: list[int] = field(default_factory=list)
     #: extra frame slots reserved by the lowering (not spills), e.g. for a saved vmctx
     extra_slots: int = 0
+    #: has memory accesses whose bounds are left to guard pages (a fault there is the trap)
+    may_fault: bool = False
 
     def new_vreg(self, cls: RegClass) -> int:
         v = self.next_vreg

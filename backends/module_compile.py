@@ -8,13 +8,14 @@ overrides a hook only where its modules' signatures differ."""
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from engine.environ.fastcalls import FastCall
 from engine.environ.module_info import ModuleInfo
-from engine.errors import UnsupportedError
+from engine.errors import InternalError, UnsupportedError
 from engine.wasm.types import ValType
-from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, sig_key
+from .base import TRAP_SYMBOL, CompiledCode, TargetDesc, func_symbol, lazy_symbol, \
+    lazy_table_size, sig_key
 from .regalloc import Allocator
 from .simd_scalar import legal_types, legalise_function, uses_v128
 
@@ -41,6 +42,8 @@ class ModuleCompiler:
     trampolines: ModuleType
     #: the target's native fast paths for host functions (`fast_call_stubs`), if it has any
     fastcalls: ModuleType | None = None
+    #: whether placed code's direct calls can be repointed in place (`patchable_calls`)
+    patchable: bool = False
 
     @classmethod
     def cpu_features(cls, emulated: bool) -> frozenset[str]:
@@ -91,6 +94,7 @@ class ModuleCompiler:
             func = legalise_function(func)
         lowering = self.new_lowering(func, info)
         mf = lowering.run()
+        mf.may_fault = bool(lowering.fault_covered)
         Allocator(self.target, self.spill_moves()).run(mf)
         return self.render(mf, lowering, info)
 
@@ -182,6 +186,68 @@ class ModuleCompiler:
         if self.fastcalls is None:
             return None
         return self.assemble(self.fastcalls.fast_call_stubs(), [k.symbol for k in FastCall])
+
+    # -- lazy compilation -----------------------------------------------------------------------
+
+    def text_start(self, nsymbols: int) -> int:
+        """Hook: the offset at which `assemble` places the first part, given how many symbols
+        it records (the Keystone targets put an 8-byte table of the symbols' offsets first)."""
+        return 8 * nsymbols
+
+    def lazy_unit(self, info: ModuleInfo, first: int, count: int,
+                  entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()
+                  ) -> CompiledCode:
+        """What a module's code starts as when its functions are compiled on first call.
+        For defined functions first .. first + count - 1, in order: a stub ``func<i>`` each,
+        ``trampolines.LAZY_STUB_SIZE`` bytes apart from the unit's `text_start`, that jumps to
+        the address in its slot (slot k is 8 bytes at the unit's base - lazy_table_size(count)
+        + 8k: the caller maps the table there); a thunk ``lazy<i>`` each, the slot's first
+        value, which calls helper LAZY_COMPILE and jumps to the code it returns; then the
+        trap stub and trampolines of `stubs`, and the epoch slow path when the module has
+        epoch checks. Functions compiled later (`relocatable_function`) reach these."""
+        tr = self.trampolines
+        indices = range(first, first + count)
+        stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)
+        if info.epoch:
+            stub_symbols.append(tr.EPOCH_SLOW)
+        symbols = [*map(func_symbol, indices), *map(lazy_symbol, indices), tr.LAZY,
+                   *stub_symbols]
+        start = self.text_start(len(symbols))
+        distance = lazy_table_size(count) + start
+        parts: list[str] = []
+        for k, index in enumerate(indices):
+            parts += tr.lazy_stub(func_symbol(index), k, distance)
+        for index in indices:
+            parts += tr.lazy_thunk(lazy_symbol(index), index)
+        parts += tr.lazy_entry()
+        code = self.assemble(parts + stub_parts, symbols)
+        for k, index in enumerate(indices):
+            if code.symbols[func_symbol(index)] != start + k * tr.LAZY_STUB_SIZE:
+                raise InternalError(f"{self.target.name}: lazy stub of function {index} at "
+                                    f"{code.symbols[func_symbol(index)]:#x}, not "
+                                    f"{start + k * tr.LAZY_STUB_SIZE:#x}")
+        return code
+
+    def relocatable_function(self, piece, name: str, resolve: Callable[[str], int]
+                             ) -> tuple[int, Callable[[int], bytes]]:
+        """Hook: for one function's function_code result `piece` (its symbol `name`), its
+        size in bytes and a function that gives its code for a given address, every reference
+        to a symbol outside it (another function, the trap stub, the epoch slow path) resolved
+        to the absolute address `resolve` gives (within the reach of a call: the caller places
+        code near the unit)."""
+        raise UnsupportedError(f"lazy compilation on the {self.target.name} backend")
+
+    def patchable_calls(self, piece) -> Sequence[tuple[int, str]]:
+        """Hook: the direct calls (and tail calls) of a function_code result that can be
+        repointed in place once it is placed at a 64-byte aligned address: (offset in its
+        code, function symbol), the offset what `call_target_patch` takes. None here: calls
+        keep going through the stubs."""
+        return ()
+
+    def call_target_patch(self, site: int, target: int) -> tuple[int, bytes]:
+        """Hook: (address, bytes) to store so that the call at `site` (a patchable_calls
+        offset, made absolute) reaches `target`; one aligned store the CPU sees whole."""
+        raise InternalError(f"{self.target.name}: no patchable calls")
 
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
         for params, results in unique_sigs(exit_sigs):

@@ -29,6 +29,9 @@ class BenchConfig:
 CONFIGS: tuple[BenchConfig, ...] = (
     BenchConfig("compiler", "polyjit's compiler for the host, native code",
                 (("strategy", "compiler"),), Size.FULL),
+    BenchConfig("compiler-eager", "the compiler with whole modules compiled before they run",
+                (("strategy", "compiler"), ("lazy_compilation", False)), Size.FULL,
+                default=False),
     BenchConfig("interpreter", "polyjit's IR interpreter", (("strategy", "interpreter"),), Size.SMALL),
     BenchConfig("emu-x86_64", "x86_64 code under Unicorn",
                 (("strategy", "compiler"), ("target", "x86_64"), ("emulate", True)), Size.SMALL),

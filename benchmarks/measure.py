@@ -256,7 +256,7 @@ class Bench:
             best = best_cpu = math.inf
             try:
                 for _ in range(self.repeat):
-                    loaded = runtime.load(wasm)
+                    loaded = runtime.load(wasm, whole=True)
                     best = min(best, loaded.compile_s)
                     if loaded.compile_cpu_s is not None:
                         best_cpu = min(best_cpu, loaded.compile_cpu_s)

@@ -30,9 +30,12 @@ class Loaded:
 class Runtime(Protocol):
     name: str
 
-    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None,
+             whole: bool = False) -> Loaded:
         """Compile and instantiate `wasm`; the time until ``run`` can be called is ``compile_s``.
-        With a WASI `workload`, only compile: each ``run(n)`` instantiates and calls _start."""
+        With a WASI `workload`, only compile: each ``run(n)`` instantiates and calls _start.
+        `whole`: compile every function now (polyjit compiles each on its first call
+        otherwise, Config.lazy_compilation; wasmtime always compiles the whole module)."""
 
 
 class WasmtimeRuntime:
@@ -48,7 +51,8 @@ class WasmtimeRuntime:
         self._wt = wasmtime
         self._engine = wasmtime.Engine()
 
-    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None,
+             whole: bool = False) -> Loaded:
         wt = self._wt
         start, cpu = time.perf_counter(), time.process_time()
         module = wt.Module(self._engine, wasm)
@@ -78,25 +82,29 @@ class PolyjitRuntime:
         self.config = config
         try:
             self._engine = Engine(Config(**dict(config.settings)))
+            self._whole_engine = Engine(Config(**{**dict(config.settings),
+                                                  "lazy_compilation": False}))
         except WasmError as e:  # e.g. a setting this version does not know
             raise NotAvailable(str(e)) from None
 
-    def load(self, wasm: bytes, workload: WasiWorkload | None = None) -> Loaded:
+    def load(self, wasm: bytes, workload: WasiWorkload | None = None,
+             whole: bool = False) -> Loaded:
         import engine
         from engine import Instance, Module, Store
+        engine_ = self._whole_engine if whole else self._engine
         try:
             start, cpu = time.perf_counter(), time.process_time()
-            module = Module(self._engine, wasm)
+            module = Module(engine_, wasm)
             if workload is not None:
                 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-                runner = WasiRunner(engine, self._engine, module, workload)
+                runner = WasiRunner(engine, engine_, module, workload)
                 return Loaded(self._guard(runner.run), elapsed, runner.close, compile_cpu_s=cpu)
-            store = Store(self._engine)
+            store = Store(engine_)
             instance = Instance(store, module, [])
             if dict(self.config.settings).get("strategy") == "interpreter":
                 wm = module.wasm_module
                 first = wm.num_imported_funcs
-                interpreter = self._engine._state.executor
+                interpreter = engine_._state.executor
                 for index in range(first, first + len(wm.funcs)):
                     interpreter.translation(module, index)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -1,13 +1,17 @@
 """Start-up on real programs (tests/data/wasi, built as BUILD.md there says): compile time
 (Module + first Instance), compile throughput (code-section bytes per second of wall time and
-per second of CPU, the workers' included), peak resident memory while compiling, and the time
-to the first result (compile, then the program's run), polyjit against wasmtime-py. Each
+per second of CPU, the workers' included), peak resident memory while compiling and running,
+and the time to the first result (compile, then the program's run, in wall and CPU time),
+polyjit against wasmtime-py. polyjit compiles each function on its first call by default
+(Config.lazy_compilation), so its compile columns then cover decoding and instantiation and
+the run does the compiling; `--eager` compiles the whole module first. Each
 (program, runtime) pair runs in a fresh process, so one-time setup of a runtime and memory a
 previous program left are not counted against the next; each run's output is compared with
 wasmtime's.
 
     python -m benchmarks.startup                          # every program, polyjit and wasmtime
     python -m benchmarks.startup --programs sqlite3,qjs --serial --markdown
+    python -m benchmarks.startup --eager                  # whole-module compile throughput
 
 Peak memory is of the process tree: the compiling process and its compile workers, sampled
 every 20 ms, their proportional set sizes (Pss: a page shared by a forked worker and its parent
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -136,15 +141,16 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def child(runtime: str, name: str, parallel: bool) -> dict:
-    """In this (fresh) process: compile and run program `name` under `runtime`."""
+def child(runtime: str, name: str, parallel: bool, lazy: bool = True) -> dict:
+    """In this (fresh) process: compile and run program `name` under `runtime` (polyjit with
+    Config.lazy_compilation = `lazy`: then most of the compiling happens in the run)."""
     prog = PROGRAMS[name]
     if runtime == "wasmtime":
         import wasmtime as api
         engine = api.Engine()
     else:
         import engine as api
-        engine = api.Engine(api.Config(parallel_compilation=parallel))
+        engine = api.Engine(api.Config(parallel_compilation=parallel, lazy_compilation=lazy))
     wasm = (DATA / prog.wasm).read_bytes()
     # warm-up: one-time setup of the runtime (imports, first module) is not charged
     api.Instance(api.Store(engine), api.Module(engine, "(module (func (export \"f\")))"), [])
@@ -174,26 +180,29 @@ def child(runtime: str, name: str, parallel: bool) -> dict:
             store.set_wasi(cfg)
             instance = linker.instantiate(store, module)
             compile_s, compile_cpu = time.perf_counter() - start, _cpu() - cpu
+            status = 0
+            run_start, run_cpu = time.perf_counter(), _cpu()
+            try:
+                instance.exports(store)["_start"](store)
+            except api.ExitTrap as e:
+                status = e.code
+            run_s, run_cpu = time.perf_counter() - run_start, _cpu() - run_cpu
         peak, hwm = sampler.peak_kb, _status_kb("self", "VmHWM")
-        status = 0
-        run_start = time.perf_counter()
-        try:
-            instance.exports(store)["_start"](store)
-        except api.ExitTrap as e:
-            status = e.code
-        run_s = time.perf_counter() - run_start
         output = out.read_bytes()
     return {"compile_s": compile_s, "compile_cpu_s": compile_cpu, "run_s": run_s,
+            "run_cpu_s": run_cpu,
             "rss_before_kb": rss_before, "rss_peak_kb": peak, "hwm_kb": hwm, "status": status,
             "output_sha256": hashlib.sha256(output).hexdigest(), "output_bytes": len(output)}
 
 
 # -- the parent -------------------------------------------------------------------------------
 
-def measure(runtime: str, name: str, parallel: bool) -> dict:
+def measure(runtime: str, name: str, parallel: bool, lazy: bool = True) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name]
     if not parallel:
         cmd.append("--serial")
+    if not lazy:
+        cmd.append("--eager")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
@@ -212,23 +221,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
     ap.add_argument("--serial", action="store_true",
                     help="polyjit with Config.parallel_compilation = False")
+    ap.add_argument("--eager", action="store_true",
+                    help="polyjit with Config.lazy_compilation = False (the whole module "
+                         "compiled before the run)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("RUNTIME", "PROGRAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(*args.child, parallel=not args.serial)))
+        print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager)))
         return 0
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
     runtimes = args.runtimes.split(",")
     head = ["program", "code KB", "runtime", "compile s", "CPU s", "MB/s", "MB/s CPU",
-            "peak MB", "growth MB", "main HWM MB", "first result s", "vs wasmtime", "output"]
+            "peak MB", "growth MB", "main HWM MB", "first result s", "vs wasmtime",
+            "first result CPU s", "vs wasmtime CPU", "output"]
     print(_row(head, args.markdown))
     if args.markdown:
-        print("|" + "|".join("---" if i in (0, 2, 12) else "---:" for i in range(len(head))) + "|")
+        print("|" + "|".join("---" if i in (0, 2, 14) else "---:" for i in range(len(head))) + "|")
     failed = False
+    ratios: dict[str, list[tuple[float, float]]] = {}
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
-        results = {rt: measure(rt, name, not args.serial) for rt in runtimes}
+        results = {rt: measure(rt, name, not args.serial, not args.eager) for rt in runtimes}
         ref = results.get("wasmtime")
         for rt, r in results.items():
             if "error" in r:
@@ -236,10 +250,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(_row([name, f"{size / 1024:.0f}", rt, "ERROR", r["error"]], args.markdown))
                 continue
             first = r["compile_s"] + r["run_s"]
-            ratio = ""
+            first_cpu = r["compile_cpu_s"] + r["run_cpu_s"]
+            ratio = ratio_cpu = ""
             same = "ok"
             if ref and "error" not in ref:
                 ratio = f"{first / (ref['compile_s'] + ref['run_s']):.2f}x"
+                ratio_cpu = f"{first_cpu / (ref['compile_cpu_s'] + ref['run_cpu_s']):.2f}x"
+                ratios.setdefault(rt, []).append(
+                    (first / (ref["compile_s"] + ref["run_s"]),
+                     first_cpu / (ref["compile_cpu_s"] + ref["run_cpu_s"])))
                 if (r["output_sha256"], r["status"]) != (ref["output_sha256"], ref["status"]):
                     same, failed = "DIFFERS", True
             print(_row([name, f"{size / 1024:.0f}", rt, f"{r['compile_s']:.2f}",
@@ -248,7 +267,14 @@ def main(argv: list[str] | None = None) -> int:
                         f"{r['rss_peak_kb'] / 1024:.0f}",
                         f"{(r['rss_peak_kb'] - r['rss_before_kb']) / 1024:.0f}",
                         f"{r['hwm_kb'] / 1024:.0f}",
-                        f"{first:.2f}", ratio, same], args.markdown), flush=True)
+                        f"{first:.2f}", ratio, f"{first_cpu:.2f}", ratio_cpu, same],
+                       args.markdown), flush=True)
+    for rt, pairs in ratios.items():
+        if rt != "wasmtime":
+            wall = math.prod(w for w, _ in pairs) ** (1 / len(pairs))
+            cpu = math.prod(c for _, c in pairs) ** (1 / len(pairs))
+            print(f"\n{rt}: time to first result, geomean over {len(pairs)} programs: "
+                  f"{wall:.2f}x wasmtime's wall time, {cpu:.2f}x its CPU time")
     return 1 if failed else 0
 
 

@@ -80,7 +80,7 @@ TUNING_SETTINGS = ("debug_info", "cranelift_debug_verifier",
 MAX_WASM_STACK = 2 << 20
 
 _BOOL_SETTINGS = (*PROPOSALS, "emulate", "epoch_interruption", "consume_fuel",
-                  "parallel_compilation", *UNSUPPORTED_PROPOSALS)
+                  "parallel_compilation", "lazy_compilation", *UNSUPPORTED_PROPOSALS)
 
 
 def host_target() -> str:
@@ -104,6 +104,9 @@ class Settings:
     cache: str | None
     #: compile a large module's functions in worker processes (changes no generated code)
     parallel_compilation: bool = True
+    #: compile a function on its first call, not the whole module at instantiation (changes
+    #: no generated code; precompile_module, serialize and the cache stay whole-module)
+    lazy_compilation: bool = True
     #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
     #: out-of-bounds one faults and the fault handler makes it the trap (native x86_64 only)
     signals_based_traps: bool = False
@@ -277,6 +280,11 @@ class Config:
       accepted and change nothing.
     - ``parallel_compilation``: compile a large module's functions in a pool of worker
       processes, one per CPU (on by default, as in wasmtime; the code is the same either way).
+    - ``lazy_compilation``: compile each function of a module on its first call, instead of
+      every function when the module is first instantiated (on by default; False compiles the
+      whole module up front). precompile_module, Module.serialize and Config.cache always
+      compile the whole module, and a module whose whole code is at hand (deserialized,
+      cached, compiled before) runs that code.
     - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
       code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
       are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
@@ -312,6 +320,7 @@ class Config:
             setattr(self, name, None)
         self.cranelift_flags: dict[str, str] = {}
         self.parallel_compilation = True
+        self.lazy_compilation = True
         self.signals_based_traps: bool | None = None
         for name, value in settings.items():
             if not hasattr(self, name):
@@ -376,6 +385,7 @@ class Config:
                         consume_fuel=self.consume_fuel, max_wasm_stack=self.max_wasm_stack,
                         cache=None if self.cache is None else _cache_directory(self.cache),
                         parallel_compilation=self.parallel_compilation,
+                        lazy_compilation=self.lazy_compilation,
                         signals_based_traps=self.signals_based_traps is not False
                         and guard_pages_possible(self, host))
 

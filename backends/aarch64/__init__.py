@@ -3,6 +3,8 @@ Code runs natively on aarch64 hosts and under Unicorn everywhere."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
@@ -37,6 +39,11 @@ class AArch64Backend(ModuleCompiler):
                          mem0: int | None) -> list[str]:
         # no heap base to set up: a function's prologue loads x27 when it uses memory 0
         return trampolines.entry_trampoline(name, params, results)
+
+    def relocatable_function(self, piece: str, name: str, resolve: Callable[[str], int]
+                             ) -> tuple[int, Callable[[int], bytes]]:
+        code = emit.assemble_function(piece, name, resolve)
+        return len(code), lambda address: code
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         code = emit.assemble(parts, symbols)

@@ -7,8 +7,9 @@ itself but reports no symbol table); `assemble` reads the offsets back from it.
 
 from __future__ import annotations
 
+import re
 import struct
-from typing import Iterable
+from typing import Callable, Iterable
 
 from engine.errors import InternalError, TrapCode, UnsupportedError
 from engine.environ import vmctx as V
@@ -188,6 +189,11 @@ class FunctionEmitter(EmitterBase):
         return f"b.{INVERT[inst.op[2:]]} {self.op(other)}"
 
     def trap_stub(self, code: int, label: str) -> None:
+        if code == int(TrapCode.STACK_OVERFLOW):
+            # the entry's stack check runs before the frame record is pushed: push it, so the
+            # trap stub finds every trapping function's frame in x29 (trampolines.FRAME_*)
+            self.out("stp x29, x30, [sp, #-16]!")
+            self.out("mov x29, sp")
         self.out("sub w1, w0, #1" if code == -1 else f"mov w1, #{code}")
         self.out(f"adr x2, {label}")  # the trap pc: inside this function's code
         self.out("b __trap")
@@ -324,13 +330,10 @@ def frame_for(mf: MFunction, outgoing: int) -> Frame:
     return Frame.of(mf, outgoing, CALLEE_SAVED)
 
 
-def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
-    """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
-    the labels whose offsets the CompiledCode should record."""
+def _keystone(text: str, what: str) -> bytes:
+    """Keystone's encoding of aarch64 `text` (assembled at address 0)."""
     from keystone import KS_ARCH_ARM64, KS_MODE_LITTLE_ENDIAN, KsError
 
-    header = [f".quad {s}" for s in symbols]
-    text = "\n".join([*header, *parts]) + "\n"
     # Keystone 0.9.2 now and then rejects text it assembles on the next try (measured: about
     # one call in ten thousand fails with "Unknown error"); a rejection that repeats is an
     # emitter bug
@@ -340,9 +343,38 @@ def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
             break
         except KsError as e:
             if attempt == _ASM_ATTEMPTS - 1:
-                raise InternalError(f"aarch64 assembler rejected generated code: {e}") from e
+                raise InternalError(f"aarch64 assembler rejected generated code{what}: {e}") \
+                    from e
     if encoding is None:
-        raise InternalError("aarch64 assembler produced no code")
-    code = bytes(encoding)
+        raise InternalError(f"aarch64 assembler produced no code{what}")
+    return bytes(encoding)
+
+
+def assemble(parts: Iterable[str], symbols: list[str]) -> CompiledCode:
+    """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
+    the labels whose offsets the CompiledCode should record."""
+    header = [f".quad {s}" for s in symbols]
+    code = _keystone("\n".join([*header, *parts]) + "\n", "")
     offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
     return CompiledCode(target="aarch64", code=code, symbols=dict(zip(symbols, offsets)))
+
+
+#: a reference from a function to a symbol of its module's unit
+_OUTSIDE = re.compile(r"\b(func\d+|__trap|__epoch_slow)\b")
+
+
+def assemble_function(text: str, name: str, resolve: Callable[[str], int]) -> bytes:
+    """Position-independent code of one function's text (FunctionEmitter.render's lines,
+    joined) that reaches the symbols outside it at the absolute addresses `resolve` gives:
+    each goes through a veneer at the end of the function (a literal load of the address into
+    x16, the call-target scratch register, and a branch), so the code may sit at any distance
+    from them."""
+    outside = sorted({m for m in _OUTSIDE.findall(text) if m != name})
+    if outside:
+        text = _OUTSIDE.sub(lambda m: m.group(1) if m.group(1) == name else m.group(1) + "_v",
+                            text)
+    veneers = [".balign 8"]
+    for symbol in outside:
+        veneers += [f"{symbol}_v:", f"  ldr x16, {symbol}_a", "  br x16", f"{symbol}_a:",
+                    f"  .quad {resolve(symbol):#x}"]
+    return _keystone(text + "\n" + "\n".join(veneers) + "\n", f" of {name}")

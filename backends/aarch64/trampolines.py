@@ -24,12 +24,18 @@ from __future__ import annotations
 from engine.environ import vmctx as V
 
 from engine.environ.helpers import HELPER_INDEX, Helper
+from engine.errors import InternalError
 from engine.wasm.types import ValType
 from ..base import TRAP_SYMBOL
 from . import abi
 from ..callconv import buffer_offsets, words
 from .emit import EPOCH_SLOW, sp_adjust
 from .target import reg_name
+
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = 0
+FRAME_RETURN = 8
 
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
@@ -80,6 +86,7 @@ def common_stubs() -> list[str]:
         f"  ldr x9, [x28, #{V.STATE}]",
         f"  str x1, [x9, #{V.STATE_TRAP_CODE}]",
         f"  str x2, [x9, #{V.STATE_TRAP_PC}]",
+        f"  str x29, [x9, #{V.STATE_TRAP_FP}]",
         f"  ldr x29, [x9, #{V.STATE_ENTRY_SP}]",
         "  mov w0, #1",
         f"  b {ENTRY_RETURN}",
@@ -166,4 +173,47 @@ def exit_trampoline(name: str, params, results) -> list[str]:
             lines += _access("ldr", loc.reg, results[i], "sp", roff[i])
     lines += ["  mov sp, x29", "  ldp x29, x30, [sp], #16", "  ret",
               f"{name}_trap:", "  sub w1, w0, #1", "  mov x2, xzr", f"  b {TRAP}"]
+    return lines
+
+
+# -- lazy compilation -----------------------------------------------------------------------------
+
+#: where every uncompiled function's thunk goes: helper LAZY_COMPILE(vmctx, index in x17)
+LAZY = "__lazy"
+#: bytes of each function's stub (they come first in a lazy unit, in defined-function order)
+LAZY_STUB_SIZE = 8
+
+
+def lazy_stub(name: str, k: int, distance: int) -> list[str]:
+    """Function stub `name`, the k-th of a lazy unit (8 bytes each): loads slot k of the
+    table, whose slot 0 is `distance` bytes before the first stub, into x16 (a pc-relative
+    literal load with the same offset in every stub, encoded here: Keystone reads an
+    immediate operand as an absolute address) and branches there."""
+    if distance % 4 or distance > 1 << 20:
+        raise InternalError(f"aarch64: a lazy slot {distance} bytes away is out of reach")
+    ldr = 0x58000000 | ((-distance >> 2) & 0x7FFFF) << 5 | 16      # ldr x16, <pc - distance>
+    return [f"{name}:", f"  .long {ldr:#x}", "  br x16"]
+
+
+def lazy_thunk(name: str, index: int) -> list[str]:
+    """What slot `index` holds until the function is compiled."""
+    return [f"{name}:", f"  movz x17, #{index & 0xFFFF:#x}",
+            f"  movk x17, #{index >> 16:#x}, lsl #16", f"  b {LAZY}"]
+
+
+def lazy_entry() -> list[str]:
+    """Calls helper LAZY_COMPILE(vmctx, index) with the callee's arguments (x0-x7, q0-q7) and
+    return address kept, then branches to the code it returns; a result below 256 is a trap
+    code + 1."""
+    lines = [f"{LAZY}:", "  stp x29, x30, [sp, #-16]!", "  mov x29, sp", "  sub sp, sp, #192"]
+    lines += [f"  stp x{2 * k}, x{2 * k + 1}, [sp, #{16 * k}]" for k in range(4)]
+    lines += [f"  stp q{2 * k}, q{2 * k + 1}, [sp, #{64 + 32 * k}]" for k in range(4)]
+    lines += ["  mov x0, x28", "  mov x1, x17", f"  ldr x16, [x28, #{V.HELPERS}]",
+              f"  ldr x16, [x16, #{8 * HELPER_INDEX[Helper.LAZY_COMPILE]}]", "  blr x16",
+              "  mov x16, x0"]
+    lines += [f"  ldp x{2 * k}, x{2 * k + 1}, [sp, #{16 * k}]" for k in range(4)]
+    lines += [f"  ldp q{2 * k}, q{2 * k + 1}, [sp, #{64 + 32 * k}]" for k in range(4)]
+    lines += ["  mov sp, x29", "  ldp x29, x30, [sp], #16", "  cmp x16, #256",
+              f"  b.lo {LAZY}_fail", "  br x16",
+              f"{LAZY}_fail:", "  sub w1, w16, #1", "  mov x2, xzr", f"  b {TRAP}"]
     return lines

@@ -3,6 +3,8 @@ assembler (GNU-syntax RV64IMFD+Zicsr text to machine code; Keystone has no RISC-
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..base import CompiledCode, TargetDesc
 from ..module_compile import ModuleCompiler
 from . import emit, isel, trampolines
@@ -25,6 +27,13 @@ class RiscV64Backend(ModuleCompiler):
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = frozenset() if features is None else features
+
+    def text_start(self, nsymbols: int) -> int:
+        return 0        # the assembler reports symbols itself
+
+    def relocatable_function(self, piece: str, name: str, resolve: Callable[[str], int]
+                             ) -> tuple[int, Callable[[int], bytes]]:
+        return emit.relocatable_function(piece, name, resolve)
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         return emit.assemble(parts, symbols, self.features)

@@ -8,7 +8,7 @@ operands, so they never disturb allocated or scratch registers.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from engine.errors import InternalError, TrapCode
 from engine.environ import vmctx as V
@@ -18,7 +18,7 @@ from ..emitter import EmitterBase
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from . import bulk
 from .abi import Frame
-from .asm import AsmError, assemble as rv_assemble
+from .asm import AsmError, apply_relocation, assemble as rv_assemble
 from .isel import NEG_BRANCH, fits12
 from .target import CALLEE_SAVED, is_float, reg_name
 
@@ -138,6 +138,13 @@ class FunctionEmitter(EmitterBase):
         return f"{NEG_BRANCH[inst.op]} {self.op(a)}, {self.op(b)}, {self.op(other)}"
 
     def trap_stub(self, code: int, label: str) -> None:
+        if self.frameless or code == int(TrapCode.STACK_OVERFLOW):
+            # no frame here yet (a leaf, or the prologue's stack check): make one, so the trap
+            # stub finds every trapping function's frame in s0 (trampolines.FRAME_*)
+            self.out("addi sp, sp, -16")
+            self.out("sd ra, 8(sp)")
+            self.out("sd s0, 0(sp)")
+            self.out("addi s0, sp, 16")
         self.out("addi a1, a0, -1" if code == -1 else f"li a1, {code}")
         self.out("auipc a2, 0")  # the trap pc: inside this function's code
         self.out("j __trap")
@@ -449,4 +456,27 @@ def assemble(parts: Iterable[str], symbols: list[str], features: frozenset[str] 
                         symbols={s: asm.symbols[s] for s in symbols}, features=features)
 
 
-__all__ = ["FunctionEmitter", "SpillMoves", "assemble", "frame_for"]
+def relocatable_function(text: str, name: str, resolve: Callable[[str], int]
+                         ) -> tuple[int, Callable[[int], bytes]]:
+    """One function's text (FunctionEmitter.render's lines, joined) assembled once; its size
+    and its code at a given address, the references outside it (long-form calls and jumps,
+    which reach +-2 GiB) resolved to the absolute addresses `resolve` gives. The code has no
+    absolute references of its own, so one assembly serves any address."""
+    try:
+        asm = rv_assemble(text + "\n", 0)
+    except AsmError as e:  # an emitter bug; name it clearly
+        raise InternalError(f"riscv64 assembler rejected generated code of {name}: {e}") from e
+
+    def at(address: int) -> bytes:
+        code = bytearray(asm.code)
+        for reloc in asm.relocations:
+            try:
+                apply_relocation(code, address, reloc, resolve(reloc.symbol))
+            except AsmError as e:
+                raise InternalError(f"riscv64: {reloc.symbol} is out of reach of {name} at "
+                                    f"{address:#x}: {e}") from e
+        return bytes(code)
+    return len(asm.code), at
+
+
+__all__ = ["FunctionEmitter", "SpillMoves", "assemble", "frame_for", "relocatable_function"]

@@ -24,8 +24,14 @@ from engine.wasm.types import ValType
 from engine.environ.helpers import HELPER_INDEX, Helper
 from ..base import TRAP_SYMBOL
 from . import abi
+from .asm_isa import hi_lo
 from .emit import EPOCH_SLOW
 from .target import reg_name
+
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = -16
+FRAME_RETURN = -8
 
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
@@ -74,6 +80,7 @@ def common_stubs() -> list[str]:
               f"  ld t0, {V.STATE}(s11)",
               f"  sd a1, {V.STATE_TRAP_CODE}(t0)",
               f"  sd a2, {V.STATE_TRAP_PC}(t0)",
+              f"  sd s0, {V.STATE_TRAP_FP}(t0)",
               f"  ld s0, {V.STATE_ENTRY_SP}(t0)",
               "  li a0, 1",
               f"  j {ENTRY_RETURN}"]
@@ -156,4 +163,42 @@ def exit_trampoline(name: str, params, results) -> list[str]:
             lines += _at(abi.load_op(t), reg_name(loc.reg), "sp", 8 * i)
     lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
               f"{name}_trap:", "  addi a1, a0, -1", "  li a2, 0", f"  j {TRAP}"]
+    return lines
+
+
+# -- lazy compilation -----------------------------------------------------------------------------
+
+#: where every uncompiled function's thunk goes: helper LAZY_COMPILE(vmctx, index in t1)
+LAZY = "__lazy"
+#: bytes of each function's stub (they come first in a lazy unit, in defined-function order)
+LAZY_STUB_SIZE = 16
+_LAZY_SAVED = ([("sd", "ld", "ra")] + [("sd", "ld", f"a{i}") for i in range(8)]
+               + [("fsd", "fld", f"fa{i}") for i in range(8)])
+
+
+def lazy_stub(name: str, k: int, distance: int) -> list[str]:
+    """Function stub `name`, the k-th of a lazy unit (16 bytes each): loads slot k of the
+    table, whose slot 0 is `distance` bytes before the first stub, into t0 and jumps there."""
+    hi, lo = hi_lo(-distance + 8 * k - 16 * k)
+    return [f"{name}:", f"  auipc t0, {hi:#x}", f"  ld t0, {lo}(t0)", "  jr t0", "  nop"]
+
+
+def lazy_thunk(name: str, index: int) -> list[str]:
+    """What slot `index` holds until the function is compiled."""
+    return [f"{name}:", f"  li t1, {index}", f"  j {LAZY}"]
+
+
+def lazy_entry() -> list[str]:
+    """Calls helper LAZY_COMPILE(vmctx, index) with the callee's arguments (a0-a7, fa0-fa7)
+    and ra kept, then jumps to the code it returns; a result below 256 is a trap code + 1."""
+    size = 8 * len(_LAZY_SAVED)
+    size += -size % 16
+    lines = [f"{LAZY}:", f"  addi sp, sp, -{size}"]
+    lines += [f"  {st} {r}, {8 * k}(sp)" for k, (st, _, r) in enumerate(_LAZY_SAVED)]
+    lines += ["  mv a0, s11", "  mv a1, t1", f"  ld t0, {V.HELPERS}(s11)",
+              f"  ld t0, {8 * HELPER_INDEX[Helper.LAZY_COMPILE]}(t0)", "  jalr ra, 0(t0)",
+              "  mv t0, a0"]
+    lines += [f"  {ld} {r}, {8 * k}(sp)" for k, (_, ld, r) in enumerate(_LAZY_SAVED)]
+    lines += [f"  addi sp, sp, {size}", "  li t1, 256", f"  bltu t0, t1, {LAZY}_fail",
+              "  jr t0", f"{LAZY}_fail:", "  addi a1, t0, -1", "  li a2, 0", f"  j {TRAP}"]
     return lines

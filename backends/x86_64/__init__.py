@@ -4,7 +4,8 @@ one function at a time (pieces.py), so workers compiling in parallel assemble to
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Sequence
+import struct
+from typing import Callable, Iterable, Sequence
 
 from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc, func_symbol
@@ -50,6 +51,7 @@ class X86_64Backend(ModuleCompiler):
     emit = emit
     trampolines = trampolines
     fastcalls = fastcalls
+    patchable = True
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features
@@ -72,6 +74,20 @@ class X86_64Backend(ModuleCompiler):
     def function_code(self, func, info: ModuleInfo) -> pieces.FunctionCode:
         return pieces.assemble_function(self.compile_function(func, info),
                                         func_symbol(func.index))
+
+    def relocatable_function(self, piece: pieces.FunctionCode, name: str,
+                             resolve: Callable[[str], int]
+                             ) -> tuple[int, Callable[[int], bytes]]:
+        return len(piece.code), lambda address: pieces.place(piece, name, address, resolve)
+
+    def patchable_calls(self, piece: pieces.FunctionCode) -> Sequence[tuple[int, str]]:
+        # the rel32 of a call or jmp to another function, unless it straddles a cache line
+        # (a store that does is not seen whole by a CPU fetching it)
+        return [(end, symbol) for end, symbol in piece.fixups
+                if symbol.startswith("func") and (end - 4) // 64 == (end - 1) // 64]
+
+    def call_target_patch(self, site: int, target: int) -> tuple[int, bytes]:
+        return site - 4, struct.pack("<i", target - site)
 
     def link(self, functions: Iterable[tuple[int, pieces.FunctionCode]], info: ModuleInfo,
              entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()

@@ -43,8 +43,9 @@ _FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@ca
 
 def _frameless(mf, fr) -> bool:
     """A leaf that keeps everything in caller-saved registers needs no frame: no push of rbp,
-    no epilogue but ret. (Traps unwind from the ExecState, not through rbp.)"""
-    if fr.callee_saved or fr.locals_size:
+    no epilogue but ret. Its trap paths make one (trap_stub); a leaf with accesses left to
+    guard pages keeps its frame, since their faults enter the trap stub directly."""
+    if fr.callee_saved or fr.locals_size or mf.may_fault:
         return False
     return not any(i.op in _FRAME_OPS for b in mf.blocks for i in b.insts)
 
@@ -181,6 +182,11 @@ class FunctionEmitter(EmitterBase):
         return f"j{_INVERT[inst.op[1:]]} {self.op(other)}"
 
     def trap_stub(self, code: int, label: str) -> None:
+        if self.frameless or code == int(TrapCode.STACK_OVERFLOW):
+            # no frame here yet (a leaf, or the entry's stack check): make one, so the trap
+            # stub finds every trapping function's frame in rbp (trampolines.FRAME_*)
+            self.out("push rbp")
+            self.out("mov rbp, rsp")
         self.out("lea esi, [rax - 1]" if code == -1 else f"mov esi, {code}")
         self.out("lea rdx, [rip]")      # the trap pc: inside this function's code
         self.out("jmp __trap")

@@ -81,3 +81,16 @@ def link(functions: Iterable[tuple[int, FunctionCode]], stubs: CompiledCode) -> 
             struct.pack_into("<i", out, base + end - 4, target - (base + end))
     return CompiledCode(target=stubs.target, code=bytes(out), symbols=symbols,
                         features=stubs.features)
+
+
+def place(fn: FunctionCode, name: str, address: int, resolve) -> bytes:
+    """`fn` (function `name`) as code at `address`: each outside reference patched to the
+    absolute address `resolve(symbol)` gives (a reference to `name` itself to `address`)."""
+    out = bytearray(fn.code)
+    for end, symbol in fn.fixups:
+        target = address if symbol == name else resolve(symbol)
+        disp = target - (address + end)
+        if not -(1 << 31) <= disp < 1 << 31:
+            raise InternalError(f"x86_64: {symbol} is out of reach of {name} at {address:#x}")
+        struct.pack_into("<i", out, end - 4, disp)
+    return bytes(out)

@@ -21,10 +21,16 @@ from __future__ import annotations
 from engine.environ.helpers import HELPER_INDEX, Helper
 from ..base import TRAP_SYMBOL
 from engine.environ import vmctx as V
+from engine.errors import TrapCode
 from engine.wasm.types import ValType
 from . import abi
 from ..callconv import buffer_offsets, words
 from .target import reg_name
+
+#: where a function's frame keeps its caller's frame pointer and its return address, relative
+#: to its frame pointer (the chain the trap's backtrace walks from ExecState.trap_fp)
+FRAME_LINK = 0
+FRAME_RETURN = 8
 
 TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
@@ -69,6 +75,17 @@ def common_stubs() -> list[str]:
         f"  mov rax, qword ptr [r15 + {V.STATE}]",
         f"  mov qword ptr [rax + {V.STATE_TRAP_CODE}], rsi",
         f"  mov qword ptr [rax + {V.STATE_TRAP_PC}], rdx",
+        f"  mov qword ptr [rax + {V.STATE_TRAP_FP}], rbp",
+        # a trap in wasm code (not from a host function): helper BACKTRACE reads the frames
+        # now, before returning to the host reuses their stack (r15 is the code's vmctx)
+        "  test rdx, rdx",
+        f"  jz {TRAP}_unwind",
+        "  and rsp, -16",
+        "  mov rdi, r15", "  mov rsi, rbp",
+        f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
+        f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.BACKTRACE]}]",
+        f"  mov rax, qword ptr [r15 + {V.STATE}]",
+        f"{TRAP}_unwind:",
         f"  mov rbp, qword ptr [rax + {V.STATE_ENTRY_SP}]",
         "  mov eax, 1",
         f"  jmp {ENTRY_RETURN}",
@@ -153,4 +170,47 @@ def exit_trampoline(name: str, params, results) -> list[str]:
             lines.append(_mov_in(loc.reg, f"[rsp + {roff[i]}]", results[i]))
     lines += ["  leave", "  ret", f"{name}_trap:", "  lea esi, [rax - 1]", "  xor edx, edx",
               f"  jmp {TRAP}"]
+    return lines
+
+
+# -- lazy compilation -----------------------------------------------------------------------------
+
+#: where every uncompiled function's thunk goes: helper LAZY_COMPILE(vmctx, index in r11)
+LAZY = "__lazy"
+#: bytes of each function's stub (they come first in a lazy unit, in defined-function order)
+LAZY_STUB_SIZE = 8
+_LAZY_ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+
+
+def lazy_stub(name: str, k: int, distance: int) -> list[str]:
+    """Function stub `name`, the k-th of a lazy unit (8 bytes each): a jump through slot k
+    of the table, whose slot 0 is `distance` bytes before the first stub (so every stub has
+    the same displacement)."""
+    return [f"{name}:", f"  jmp qword ptr [rip - {distance + 6}]", "  int3", "  int3"]
+
+
+def lazy_thunk(name: str, index: int) -> list[str]:
+    """What slot `index` holds until the function is compiled."""
+    return [f"{name}:", f"  mov r11d, {index}", f"  jmp {LAZY}"]
+
+
+def lazy_entry() -> list[str]:
+    """Calls helper LAZY_COMPILE(vmctx, index) with the callee's arguments kept (registers
+    saved, stack arguments untouched above the return address), then jumps to the code it
+    returns; a result below 256 is a trap code + 1. The helper runs Python on this stack, so
+    a caller already at the stack limit traps first, as the callee's own check would."""
+    lines = [f"{LAZY}:", f"  cmp rsp, qword ptr [r15 + {V.STACK_LIMIT}]",
+             f"  jb {LAZY}_overflow", "  push rbp", "  mov rbp, rsp"]
+    lines += [f"  push {r}" for r in _LAZY_ARGS]
+    lines += ["  sub rsp, 128"]
+    lines += [f"  movdqu xmmword ptr [rsp + {16 * i}], xmm{i}" for i in range(8)]
+    lines += ["  mov rdi, r15", "  mov rsi, r11", f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
+              f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.LAZY_COMPILE]}]"]
+    lines += [f"  movdqu xmm{i}, xmmword ptr [rsp + {16 * i}]" for i in range(8)]
+    lines += [f"  lea rsp, [rbp - {8 * len(_LAZY_ARGS)}]"]
+    lines += [f"  pop {r}" for r in reversed(_LAZY_ARGS)]
+    lines += ["  pop rbp", "  cmp rax, 256", f"  jb {LAZY}_fail", "  jmp rax",
+              f"{LAZY}_fail:", "  lea esi, [rax - 1]", "  xor edx, edx", f"  jmp {TRAP}",
+              f"{LAZY}_overflow:", f"  mov esi, {int(TrapCode.STACK_OVERFLOW)}",
+              "  xor edx, edx", f"  jmp {TRAP}"]
     return lines

@@ -22,6 +22,10 @@ class Helper(enum.Enum):
     HOST_CALL = "host_call"          # (host_ctx, buffer) -> 0 or nonzero when the host raised
     EPOCH = "epoch"                  # (vmctx) -> 0: go on, nonzero: trap INTERRUPT (the epoch
     #                                  check's slow path: pending signals, the real deadline)
+    BACKTRACE = "backtrace"          # (vmctx, frame pointer, trap pc) -> 0: the trap stub's
+    #                                  record of the frames' chain while the stack still holds it
+    LAZY_COMPILE = "lazy_compile"    # (vmctx, function index) -> its code address, or a trap
+    #                                  code + 1 (< 256) when it cannot be compiled
     TRAP = "trap"                    # the trap entry: not called, jumped to (see exec)
 
 

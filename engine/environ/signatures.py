@@ -13,5 +13,8 @@ _IDS: dict[tuple, int] = {}
 def signature_id(params: Sequence, results: Sequence) -> int:
     """The id of the function type (params -> results); equal types share it, never 0."""
     key = (tuple(params), tuple(results))
-    with _LOCK:
-        return _IDS.setdefault(key, len(_IDS) + 1)
+    sid = _IDS.get(key)         # a dict read needs no lock; only a new id does
+    if sid is None:
+        with _LOCK:
+            sid = _IDS.setdefault(key, len(_IDS) + 1)
+    return sid

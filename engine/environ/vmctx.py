@@ -24,9 +24,11 @@ TableDefinition (owned by the Table); per imported function (code, vmctx) 16 byt
 index the signature id (8 bytes; structurally equal types share an id).
 
 Store context (one per store, 48 bytes): entry_sp, trap_code, trap_pc, fuel (i64; out of fuel
-when it becomes negative), epoch_deadline, reserved. The entry trampoline saves its stack
+when it becomes negative), epoch_deadline, trap_fp. The entry trampoline saves its stack
 pointer in entry_sp (restoring the previous value on return, so host -> wasm -> host -> wasm
-nests); the trap stub writes trap_code/trap_pc and unwinds to entry_sp. Fuel and the epoch
+nests); the trap stub writes trap_code/trap_pc and the trapping function's frame pointer
+(trap_fp: the frames' chain the backtrace walks, every trap path has a frame) and unwinds to
+entry_sp. Fuel and the epoch
 deadline are store-wide: a call into another instance of the store charges the same fuel.
 
 MemoryDefinition (16 bytes): base, length in bytes. TableDefinition (16 bytes): base (8-byte
@@ -58,6 +60,7 @@ STATE_TRAP_CODE = 8
 STATE_TRAP_PC = 16
 STATE_FUEL = 24
 STATE_EPOCH_DEADLINE = 32
+STATE_TRAP_FP = 40
 STATE_SIZE = 48
 
 MEMDEF_BASE = 0

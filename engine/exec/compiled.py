@@ -43,12 +43,13 @@ from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
 from ..errors import Frame, Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import libcalls
-from ..runtime.backtrace import trap_site, wasm_frame
+from ..runtime.backtrace import call_site, trap_site, wasm_frame
 from ..runtime.func import call_host
 from ..wasm.types import ValType
 from . import native
 from .emulator import EmulatedMachine
 from .fastcalls import fast_target
+from .lazy import lazy_code
 from .symbols import CodeUnit, unit_at
 
 _MASK32 = 0xFFFFFFFF
@@ -217,7 +218,7 @@ class CompiledExecutor:
         sm = self._machine_for(store)
         machine = sm.machine
         module = instance.module
-        unit = machine.load(code_for(module, self.backend))
+        unit = self._unit(machine, module)
         for key in unit.symbols:
             if key.startswith("exit_"):
                 sm.exits.setdefault(key, unit)
@@ -251,7 +252,22 @@ class CompiledExecutor:
                 words[off.import_vmctx(idx) // 8] = ctx
                 self._fill(rec, code_addr, ctx, f)
             else:
-                self._fill(rec, unit.address(func_symbol(idx)), vm, f)
+                self._fill(rec, unit.function(idx), vm, f)
+
+    def _unit(self, machine, module) -> CodeUnit:
+        """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
+        unless Config.lazy_compilation is off, Config.cache is on (it stores whole modules)
+        or the module's whole code is at hand; else the whole module's code."""
+        settings = self.state.settings
+        code = module.code
+        whole = code is not None and code.target == self.backend.target.name and \
+            code.features <= self.backend.features
+        if settings.lazy_compilation and settings.cache is None and not whole and \
+                module.wasm_module.funcs:
+            lazy = lazy_code(module, self.backend)
+            if lazy is not None:
+                return machine.load_lazy(lazy)
+        return machine.load(code_for(module, self.backend))
 
     @staticmethod
     def _fill(rec: int, code_addr: int, ctx: int, f) -> None:
@@ -272,7 +288,7 @@ class CompiledExecutor:
             raise WasmError("a function of a different Store cannot be called from this one")
         if f.host is None:
             st: _InstanceState = f.instance.exec_state
-            return st.unit.address(func_symbol(f.index)), st.vmctx
+            return st.unit.function(f.index), st.vmctx
         key = (caller_vm, id(f))
         target = sm.host_targets.get(key)
         if target is None:
@@ -335,17 +351,63 @@ class CompiledExecutor:
                 out = _from_words(ty.results, out)
         except Trap as e:
             if e.trap_code is not None and not e.frames and machine.trap_pc:
-                # name the function whose code trapped (the innermost frame)
-                unit = unit_at(machine.units, machine.trap_pc)
-                idx = None if unit is None else unit.function_at(machine.trap_pc)
-                if idx is not None:
-                    e.frames = _innermost_frame(st.sm, unit, idx, e.trap_code)
+                e.frames = self._backtrace(st.sm, machine, e.trap_code)
             # a fuel check traps when the store's fuel minus the units the function has not
             # charged yet is <= 0: none is left (as in wasmtime, which stores its count then)
             if e.trap_code == TrapCode.OUT_OF_FUEL:
                 instance.store._fuel = 0
             raise
         return [_from_machine(refs, t, v) for t, v in zip(ty.results, out)]
+
+    def _backtrace(self, sm: _StoreMachine, machine, code: TrapCode) -> list[Frame]:
+        """The wasm frames of the trap `machine` just took, innermost first (the pcs of
+        `_chain`, read by helper BACKTRACE while the stack held them, or now where the stack
+        outlives the call: an emulator's). Offsets as backtrace says: the trapping
+        instruction, then each caller's call of the frame inside it."""
+        pcs, machine.trap_chain = machine.trap_chain, None
+        if pcs is None:
+            if not machine.stack_kept:
+                return []
+            pcs = self._chain(machine, machine.trap_pc, machine.trap_fp)
+        frames: list[Frame] = []
+        callee = None
+        sites: dict[tuple, int | None] = {}
+        for pc in pcs:
+            unit = unit_at(machine.units, pc)
+            idx = unit.function_at(pc)
+            inst = _instance_of(sm, unit)
+            if inst is None:
+                break
+            key = (id(unit), idx, id(callee))
+            if key not in sites:
+                sites[key] = trap_site(inst.wasm, idx, code) if callee is None else \
+                    call_site(inst, idx, callee)
+            frames.append(wasm_frame(inst.wasm, idx, sites[key]))
+            callee = inst.funcs[idx]
+        return frames
+
+    def _chain(self, machine, pc: int, fp: int) -> list[int]:
+        """The pcs of the wasm frames from a trap at `pc` whose function's frame pointer is
+        `fp` (every trap path has a frame: the backends' trap_stub): its callers' along the
+        chain of frame pointers (backend trampolines.FRAME_LINK / FRAME_RETURN), until a
+        return address is not in a wasm function (the entry trampoline's). A return address
+        is just past its call: the call itself is the byte before it."""
+        tr = self.backend.trampolines
+        link, ret = tr.FRAME_LINK, tr.FRAME_RETURN
+        units = machine.units
+        pcs: list[int] = []
+        while len(pcs) < MAX_BACKTRACE:
+            unit = unit_at(units, pc)
+            if unit is None or unit.function_at(pc) is None:
+                break
+            pcs.append(pc)
+            if not fp:
+                break
+            pc, up = _U64.from_address(fp + ret).value - 1, _U64.from_address(fp + link).value
+            if up <= fp:        # the chain only ever goes up the stack
+                break
+            fp = up
+        return pcs
 
     # -- runtime helpers ------------------------------------------------------------------------
 
@@ -393,6 +455,25 @@ class CompiledExecutor:
     def _h_elem_drop(self, instance, vm, seg, *_):
         libcalls.elem_drop(instance, seg)
         return 0
+
+    def _h_backtrace(self, instance, vm, fp, pc, *_):
+        """The trap stub's call (natively the frames' stack is reused once the entry returns):
+        record the trap's chain of pcs on the store's machine for `_backtrace`."""
+        machine = instance.exec_state.sm.machine
+        machine.trap_chain = self._chain(machine, pc, fp)
+        return 0
+
+    def _h_lazy_compile(self, instance, vm, index, *_):
+        """Compile defined function `index` of the instance's module on its first call; its
+        code address (engine.exec.lazy). The FuncRef records of the function in this store's
+        instances of the module (call_indirect, ref.func, calls from the host) then point at
+        the code itself, past the stub."""
+        st: _InstanceState = instance.exec_state
+        addr = st.unit.lazy.compile(index)
+        for other in st.sm.instances.values():
+            if other.exec_state.unit is st.unit:
+                _put(other.funcrefs + V.FUNCREF_SIZE * index + V.FUNCREF_CODE, addr)
+        return addr
 
     def _h_epoch(self, instance, vm, *_):
         """The epoch check's slow path (x86_64): the epoch reached the store's deadline, or a
@@ -449,14 +530,17 @@ def _from_machine(refs, t: ValType, v: int) -> Any:
     return v
 
 
-def _innermost_frame(sm: _StoreMachine, unit: CodeUnit, idx: int,
-                     code: TrapCode) -> list[Frame]:
-    """The frame of function `idx` of the module whose code is `unit` (any instance of the
-    store running that code), at the one instruction that can raise `code` if it has one."""
+#: the most frames a machine-code trap's backtrace lists (a stack overflow's recursion is
+#: tens of thousands deep; the frames beyond these are left out)
+MAX_BACKTRACE = 100_000
+
+
+def _instance_of(sm: _StoreMachine, unit: CodeUnit):
+    """An instance of the store whose code is `unit` (any one: they run the same code)."""
     for inst in sm.instances.values():
         if inst.exec_state.unit is unit:
-            return [wasm_frame(inst.wasm, idx, trap_site(inst.wasm, idx, code))]
-    return []
+            return inst
+    return None
 
 
 #: (backend class, ISA features, exit symbol) -> CompiledCode of extra exit stubs, per process

@@ -22,6 +22,7 @@ from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
+from .lazy import LazyUnit
 from .symbols import CodeUnit
 
 GATE_BASE = 0x0F00_0000
@@ -167,6 +168,12 @@ class EmulatedMachine:
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
+        #: the trapping function's frame pointer then (the backtrace's chain starts there)
+        self.trap_fp = 0
+        #: the pcs of the last trap's frames, when the trap stub recorded them (helper
+        #: BACKTRACE), and whether the frames' memory outlives the call (read them after it)
+        self.trap_chain: list[int] | None = None
+        self.stack_kept = True
         self.depth = 0
         self.max_stack = max_stack
         #: the stack limit of every call (max_wasm_stack below the guest stack's top, within
@@ -238,6 +245,22 @@ class EmulatedMachine:
             self._map(region.addr, region.size, UC_PROT_READ | UC_PROT_EXEC)
             self._owners.append(region)
             unit = self._unit_of[id(compiled)] = CodeUnit(region.addr, region.size, compiled)
+            self.units.append(unit)
+        return unit
+
+    def load_lazy(self, lazy) -> CodeUnit:
+        """A LazyCode (engine.exec.lazy) as this machine runs it: its slot table mapped
+        read-only, the rest of its code space (the unit, and the room its functions are
+        compiled into) read+exec, once."""
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ
+        unit = self._unit_of.get(id(lazy))
+        if unit is None:
+            lazy.emulated()
+            base = lazy.space.addr
+            self._map(base, lazy.code_base - base, UC_PROT_READ)
+            self._map(lazy.code_base, lazy.end - lazy.code_base, UC_PROT_READ | UC_PROT_EXEC)
+            self._owners.append(lazy)
+            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
             self.units.append(unit)
         return unit
 
@@ -363,6 +386,7 @@ class EmulatedMachine:
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
+            self.trap_fp = read_u64(self.space, self.state + V.STATE_TRAP_FP)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending

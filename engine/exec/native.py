@@ -24,6 +24,7 @@ from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
 from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
+from .lazy import LazyUnit
 from .symbols import CodeUnit
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -389,6 +390,12 @@ class NativeMachine:
         self.pending: BaseException | None = None
         #: where the last trap happened (an address in generated code; 0: in a host function)
         self.trap_pc = 0
+        #: the trapping function's frame pointer then (the backtrace's chain starts there)
+        self.trap_fp = 0
+        #: the pcs of the last trap's frames, when the trap stub recorded them (helper
+        #: BACKTRACE), and whether the frames' memory outlives the call (read them after it)
+        self.trap_chain: list[int] | None = None
+        self.stack_kept = False
 
     def _wrap(self, fn: Callable[..., int]) -> Callable[..., int]:
         def callback(*regs: int) -> int:
@@ -411,6 +418,17 @@ class NativeMachine:
             self.units.append(unit)
             if self.faults is not None and TRAP_SYMBOL in unit:
                 self.faults.register(region, len(compiled.code), unit.address(TRAP_SYMBOL))
+        return unit
+
+    def load_lazy(self, lazy) -> CodeUnit:
+        """A LazyCode (engine.exec.lazy) as this machine runs it: already mapped; its whole
+        code part is guarded code for the fault handler."""
+        unit = self._unit_of.get(id(lazy))
+        if unit is None:
+            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
+            self.units.append(unit)
+            if self.faults is not None:
+                self.faults.register(lazy.space, lazy.end - lazy.space.addr, lazy.trap_stub)
         return unit
 
     def add_vmctx(self, vmctx: int) -> None:
@@ -484,6 +502,7 @@ class NativeMachine:
         if rc != 0:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
+            self.trap_fp = read_u64(self.space, self.state + V.STATE_TRAP_FP)
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending

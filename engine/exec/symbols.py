@@ -32,6 +32,10 @@ class CodeUnit:
     def address(self, symbol: str) -> int:
         return self.base + self.symbols[symbol]
 
+    def function(self, index: int) -> int:
+        """The address to call defined function `index` at."""
+        return self.base + self.symbols[f"func{index}"]
+
     def __contains__(self, symbol: str) -> bool:
         return symbol in self.symbols
 

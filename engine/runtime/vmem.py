@@ -64,6 +64,16 @@ class Reservation:
             self.committed = need
         return True
 
+    def protect(self, offset: int, nbytes: int, prot: int) -> None:
+        """Set the protection of [addr + offset, addr + offset + nbytes) (host pages, whatever
+        `committed` says: for reservations that hold code, engine.exec.lazy); MemoryError
+        when the system refuses."""
+        if offset % HOST_PAGE or offset + nbytes > self.size:
+            raise ValueError(f"protect({offset}, {nbytes}) outside the reservation's pages")
+        if nbytes and _libc.mprotect(self.addr + offset, _round_up(nbytes, HOST_PAGE),
+                                     prot) != 0:
+            raise MemoryError(f"mprotect failed (errno {ctypes.get_errno()})")
+
     def whole(self) -> memoryview:
         """A writable byte view of the whole reservation (touch only the committed prefix)."""
         arr = (ctypes.c_ubyte * self.size).from_address(self.addr)

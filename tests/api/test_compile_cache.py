@@ -119,15 +119,17 @@ def test_unusable_directory_is_reported_not_raised(tmp_path):
     assert C.load(dataclasses.replace(engine.settings, cache=str(blocker / "sub")), b"x", frozenset()) is None
 
 
-def test_compiled_code_is_owned_by_the_module():
-    engine = Engine(Config())
+@pytest.mark.parametrize("lazy", [False, True])
+def test_compiled_code_is_owned_by_the_module(lazy):
+    engine = Engine(Config(lazy_compilation=lazy))
     module = Module(engine, FIB)
     store = Store(engine)
     assert Instance(store, module, []).exports(store)["fib"](store, 10) == 55
     # a second instance reuses the module's code
     store2 = Store(engine)
     assert Instance(store2, module, []).exports(store2)["fib"](store2, 11) == 89
-    assert module.code is not None
+    # whole-module code is kept on the Module; lazily compiled code is not whole-module code
+    assert (module.code is None) is lazy
     ref = weakref.ref(module)
     del module, store, store2
     gc.collect()

@@ -63,16 +63,10 @@ def test_trap_frames(executor):
     innermost = trap.frames[0]
     assert (innermost.func_index, innermost.func_name, innermost.module_name,
             innermost.module_offset, innermost.func_offset) == (2, "bar", "module", 0x2D, 1)
-    if executor == "interpreter":
-        # every frame, as wasmtime gives them
-        assert [(f.func_index, f.func_name, f.module_offset) for f in trap.frames] == [
-            (2, "bar", 0x2D), (1, "foo", 0x28), (0, None, 0x23)]
-        assert str(trap) == WASMTIME_TRACE
-    else:
-        # machine code: the trapping frame (outer frames need a frame walk, later work)
-        assert len(trap.frames) == 1
-        assert str(trap) == WASMTIME_TRACE.replace(
-            "    1:     0x28 - module!foo\n    2:     0x23 - module!<wasm function 0>\n", "")
+    # every frame, as wasmtime gives them (machine code: the chain of frame pointers)
+    assert [(f.func_index, f.func_name, f.module_offset) for f in trap.frames] == [
+        (2, "bar", 0x2D), (1, "foo", 0x28), (0, None, 0x23)]
+    assert str(trap) == WASMTIME_TRACE
 
 
 @pytest.mark.parametrize("executor", ["interpreter", "native"])
@@ -331,3 +325,28 @@ def test_reprs_say_what_the_objects_are():
     assert repr(Table(store, TableType(ValType.externref(), Limits(2, 5)), None)) == \
         "<Table externref 2 elements, max 5>"
     assert str(TrapCode.UNREACHABLE) == "TrapCode.UNREACHABLE"
+
+
+#: a leaf whose load faults (natively: a guard-page fault, not a trap path), its caller, and a
+#: recursion that overflows the stack
+WALK_WAT = """(module $m (memory 1)
+  (func $leaf (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "oob") (param i32) (result i32) (i32.add (call $leaf (local.get 0)) (i32.const 1)))
+  (func $rec (export "rec") (param i32) (result i32) (i32.add (call $rec (local.get 0)) (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("executor", list(EXECUTORS))
+def test_backtraces_walk_every_frame(executor):
+    store = _store(executor)
+    ex = _exports(store, WALK_WAT)
+    with pytest.raises(Trap) as info:
+        ex["oob"](store, 65536)
+    assert info.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert [f.func_index for f in info.value.frames] == [0, 1]
+    assert info.value.frames[1].module_offset is not None        # the call of the leaf
+    with pytest.raises(Trap) as info:
+        ex["rec"](store, 0)
+    frames = info.value.frames
+    assert info.value.trap_code == TrapCode.STACK_OVERFLOW
+    assert len(frames) > 1000 and {f.func_index for f in frames} == {2}
+    assert len({f.module_offset for f in frames[1:]}) == 1       # every caller at its one call

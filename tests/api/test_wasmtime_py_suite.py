@@ -31,11 +31,6 @@ NOT_YET: dict[str, str] = {
     **{f"tests/test_shared_memory.py::TestSharedMemory::{t}":
        "threads: SharedMemory and Config.shared_memory (the threads proposal, a later issue)"
        for t in ("test_new", "test_grow", "test_errors", "test_memory_type_has_to_be_shared")},
-    "tests/test_trap.py::TestTrap::test_frames":
-        "native backtraces beyond the trapping frame: machine code reports the innermost wasm "
-        "frame (with its offset); the outer frames need a frame walk in the backends' trap "
-        "stubs and a pc-to-offset map (later work). The interpreter gives the whole backtrace "
-        "(tests/api/test_drop_in.py runs this test's module on every executor)",
     "tests/test_memory.py::TestMemory::test_page_size_custom":
         "custom-page-sizes proposal (Config.wasm_custom_page_sizes; not in WebAssembly 3.0, "
         "later work)",

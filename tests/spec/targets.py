@@ -45,6 +45,11 @@ TARGETS: tuple[Target, ...] = (
     # The host's code under Unicorn: the same machine code as natively, emulated.
     Target(f"{host_architecture()}-emulated",
            settings={"strategy": "compiler", "target": host_architecture(), "emulate": True}),
+    # Every target above compiles each function on its first call (Config.lazy_compilation,
+    # the default); this one compiles whole modules before they run.
+    Target(f"{host_architecture()}-eager",
+           settings={"strategy": "compiler", "target": host_architecture(),
+                     "lazy_compilation": False}),
     # Natively the host target leaves bounds to guard pages by default; this one keeps an
     # explicit check before every access (Config.signals_based_traps=False).
     Target(f"{host_architecture()}-checked",

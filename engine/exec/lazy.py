@@ -1,0 +1,197 @@
+"""Lazy compilation (Config.lazy_compilation): a module's functions are compiled on their first
+call, natively and under Unicorn alike.
+
+A LazyCode, one per (Module, backend) in the process, is one reservation of address space:
+
+    [slot table: read+write][the lazy unit: read+execute][room for compiled functions]
+
+The reservation is a CodeSpace (engine.exec.codespace: executable and writable views of the same
+memory, never both in one). The lazy unit (ModuleCompiler.lazy_unit) has the module's
+trampolines and, per defined function, a stub at a fixed address: that address is the
+function's for good (import slots, entry calls and direct calls reach it). The stub jumps
+through the function's slot, which holds the function's thunk until it is compiled: the thunk
+calls helper LAZY_COMPILE (`LazyCode.compile`), which compiles the function, writes its code to
+the room (64-byte aligned, through the writable view), points the slot at it and returns it. A
+slot changes once; code is never moved or freed before the reservation, so an emulator maps the
+whole reservation once. A function compiled later calls the ones compiled before it directly;
+its calls to the others go through their stubs until they are compiled, when the backend
+repoints them in place (where it can: x86_64, while no emulator runs the code), and the
+executor points the function's FuncRef records at its code.
+
+precompile_module, Module.serialize and Config.cache compile whole modules
+(engine.compile.driver.code_for); a module whose whole code is at hand runs that code.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import threading
+import weakref
+from typing import Any
+
+from backends.base import TRAP_SYMBOL, func_symbol, lazy_symbol, lazy_table_size
+from ..compile.driver import function_ir
+from ..errors import InternalError
+from ..ir.gcpause import gc_paused
+from .codespace import CodeSpace
+from .space import PAGE, round_up
+from .symbols import CodeUnit
+
+#: the most address space one module's compiled functions may take: every reference between
+#: the unit and the functions must stay within a 32-bit pc-relative displacement
+MAX_ROOM = 1536 << 20
+
+
+def room_for(instructions: int, functions: int) -> int:
+    """Address space reserved for a module's compiled functions (virtual: only the pages code
+    is written to cost memory): generously more than machine code takes for `instructions`
+    wasm instructions on any target (riscv64's scalar SIMD is the largest, tens of bytes an
+    instruction), plus each function's alignment."""
+    return round_up(128 * instructions + 64 * functions + (1 << 20), PAGE)
+
+
+class LazyCode:
+    """A module's code for one backend under lazy compilation (see the module docstring)."""
+
+    def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool) -> None:
+        self.wasm, self.info, self.backend, self.fuel = wasm, info, backend, fuel
+        self.first = first = wasm.num_imported_funcs
+        self.count = count = len(wasm.funcs)
+        self.unit = unit = backend.lazy_unit(info, first, count, info.type_sigs,
+                                             info.type_sigs)
+        table = lazy_table_size(count)
+        code = round_up(len(unit.code), PAGE)
+        room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
+        self.space = space = CodeSpace(table + code + room)
+        self.code_base = space.addr + table
+        self.end = space.addr + space.size
+        self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable)
+        for k in range(count):
+            self.slots[k] = self.code_base + unit.symbols[lazy_symbol(first + k)]
+        space.write(self.code_base, unit.code)
+        self._next = self.code_base + code
+        #: function index -> address of its compiled code
+        self.compiled: dict[int, int] = {}
+        #: (start, end, function index) of the compiled functions, by address
+        self.placed: list[tuple[int, int, int]] = []
+        #: function index -> calls in compiled code that still reach its stub (addresses the
+        #: backend's call_target_patch takes), repointed when it is compiled
+        self._callers: dict[int, list[int]] = {}
+        #: calls are repointed only while no emulator runs this code: an emulator may read an
+        #: instruction while it is stored, and keeps its own translations anyway
+        self.patching = bool(getattr(backend, "patchable", False))
+        self._lock = threading.Lock()
+        self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
+
+    @property
+    def trap_stub(self) -> int:
+        return self._addresses[TRAP_SYMBOL]
+
+    def emulated(self) -> None:
+        """An emulator runs this code from now on: calls are no longer repointed."""
+        with self._lock:
+            self.patching = False
+            self._callers.clear()
+
+    def compile(self, index: int) -> int:
+        """The address of defined function `index`'s code, compiled now if it is not yet
+        (helper LAZY_COMPILE; thread-safe, compiles each function once)."""
+        addr = self.compiled.get(index)
+        if addr is not None:
+            return addr
+        with self._lock:
+            addr = self.compiled.get(index)
+            if addr is None:
+                addr = self._compile(index)
+        return addr
+
+    def _compile(self, index: int) -> int:
+        backend, name = self.backend, func_symbol(index)
+        with gc_paused():
+            piece = backend.function_code(function_ir(self.wasm, index, self.fuel), self.info)
+            size, code_at = backend.relocatable_function(piece, name, self._resolve)
+        addr = round_up(self._next, 64)
+        if addr + size > self.end:
+            raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
+                                f"fit the module's reserved code space")
+        self.space.write(addr, code_at(addr))
+        self._next = addr + size
+        self.placed.append((addr, addr + size, index))
+        self.compiled[index] = addr
+        self.slots[index - self.first] = addr
+        if self.patching:
+            self._repoint(piece, index, addr)
+        return addr
+
+    def _repoint(self, piece: Any, index: int, addr: int) -> None:
+        """Note the new function's calls that reach stubs of functions not compiled yet, and
+        point the calls that reached its own stub at its code."""
+        backend, compiled, callers = self.backend, self.compiled, self._callers
+        for offset, symbol in backend.patchable_calls(piece):
+            callee = int(symbol[4:])
+            if callee not in compiled:
+                callers.setdefault(callee, []).append(addr + offset)
+        for site in callers.pop(index, ()):
+            self.space.write(*backend.call_target_patch(site, addr))
+
+    def _resolve(self, symbol: str) -> int:
+        if symbol.startswith("func"):
+            done = self.compiled.get(int(symbol[4:]))
+            if done is not None:
+                return done
+        addr = self._addresses.get(symbol)
+        if addr is None:
+            raise InternalError(f"lazy compilation: undefined symbol {symbol}")
+        return addr
+
+    def function_at(self, pc: int) -> int | None:
+        """The defined function whose compiled code holds `pc`, or None."""
+        placed = self.placed
+        i = bisect.bisect_right(placed, (pc, float("inf"))) - 1
+        if i >= 0 and placed[i][0] <= pc < placed[i][1]:
+            return placed[i][2]
+        return None
+
+
+class LazyUnit(CodeUnit):
+    """The CodeUnit of a LazyCode: its stubs and trampolines by symbol, and every pc of the
+    reservation's code part, compiled functions included."""
+
+    __slots__ = ("lazy",)
+
+    def __init__(self, lazy: LazyCode) -> None:
+        super().__init__(lazy.code_base, lazy.end - lazy.code_base, lazy.unit)
+        self.lazy = lazy
+
+    def function(self, index: int) -> int:
+        """Its compiled code once there is some (skipping the stub), else its stub."""
+        addr = self.lazy.compiled.get(index)
+        return addr if addr is not None else super().function(index)
+
+    def function_at(self, pc: int) -> int | None:
+        index = self.lazy.function_at(pc)
+        return index if index is not None else super().function_at(pc)
+
+
+#: (id(Module), backend class, ISA features) -> its LazyCode, while the Module lives
+_LAZY: dict[tuple, LazyCode] = {}
+_LAZY_LOCK = threading.Lock()
+
+
+def lazy_code(module: Any, backend: Any) -> LazyCode | None:
+    """`module`'s LazyCode for `backend` in this process (made on first use), or None when
+    it cannot be compiled lazily (its code would not fit the room one module may reserve)."""
+    key = (id(module), type(backend), backend.features)
+    lazy = _LAZY.get(key)
+    if lazy is None:
+        wasm = module.wasm_module
+        if room_for(sum(len(c.body) for c in wasm.codes), len(wasm.funcs)) > MAX_ROOM:
+            return None
+        with _LAZY_LOCK:
+            lazy = _LAZY.get(key)
+            if lazy is None:
+                lazy = _LAZY[key] = LazyCode(wasm, module.info, backend,
+                                             module.state.settings.consume_fuel)
+                weakref.finalize(module, _LAZY.pop, key, None)
+    return lazy
