@@ -12,6 +12,12 @@ from .vmctx import VMOffsets
 #: the memory's length lands on a PROT_NONE page and faults instead of touching anything else
 GUARDED_RESERVATION = (8 << 30) + (64 << 10)
 
+#: the host's maximum for a 64-bit memory (memory64), in 64 KiB pages: just under 4 GiB, so
+#: that every in-bounds i64 address fits in 32 bits and the IR builder can narrow i64
+#: addresses to the 32-bit forms (engine/ir/addr64.py); a grow past it fails (-1) and a
+#: larger minimum fails at instantiation. Such memories are always explicitly bounds checked.
+MEMORY64_MAX_PAGES = 65535
+
 
 @dataclass(slots=True)
 class ModuleInfo:

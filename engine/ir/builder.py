@@ -31,6 +31,7 @@ from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
 from ..wasm.types import FuncType, ValType
 from ..wasm.validator import block_signature
 from .errors import IRError
+from . import addr64
 from .gcpause import gc_paused
 from .ir import (F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function,
                  HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
@@ -234,6 +235,12 @@ class _Builder:
         # the module's index spaces, made on first need (each costs a pass over the module)
         self._func_types: list[FuncType] | None = None
         self._global_types: list | None = None
+        #: indices of the 64-bit memories and tables (memory64; see addr64)
+        self.mem64 = frozenset(i for i, mt in enumerate(module.memory_types()) if mt.is_64)
+        self.table64 = frozenset(i for i, tt in enumerate(module.table_types()) if tt.is_64)
+        #: i64 address -> (block id, its narrowed i32): an address narrowed (and its high bits
+        #: checked) earlier in the same block is reused, so heap-check elimination sees one value
+        self.narrowed: dict[int, tuple[int, int]] = {}
         ftype: FuncType = module.types[module.funcs[func_index - n_imported]]
         self.body: FuncBody = module.codes[func_index - n_imported]
         self.local_types = list(ftype.params) + self.body.local_types()
@@ -607,15 +614,21 @@ class _Builder:
                 irop, rt, size = _LOADS[op]
                 m = ins.imm
                 addr = stack.pop()
-                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, m.offset, size))
-                stack.append(self.emit(irop, [addr], rt, MemImm(m.memory, m.offset)))
+                offset = m.offset
+                if m.memory in self.mem64:
+                    addr, offset = self.narrow_address(self.emit, addr, offset)
+                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, offset, size))
+                stack.append(self.emit(irop, [addr], rt, MemImm(m.memory, offset)))
             elif op in _STORES:
                 irop, size = _STORES[op]
                 m = ins.imm
                 val = stack.pop()
                 addr = stack.pop()
-                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, m.offset, size))
-                self.emit(irop, [addr, val], None, MemImm(m.memory, m.offset))
+                offset = m.offset
+                if m.memory in self.mem64:
+                    addr, offset = self.narrow_address(self.emit, addr, offset)
+                self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, offset, size))
+                self.emit(irop, [addr, val], None, MemImm(m.memory, offset))
             elif op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
                 params, results = block_signature(types, ins.imm)
                 if op == _W_IF:
@@ -732,7 +745,7 @@ class _Builder:
             return
         type_index, table = imm
         k = len(self.types[type_index].params)
-        index = stack.pop()
+        index = self.table_index(stack.pop(), table)
         args = stack[len(stack) - k:] if k else []
         self.terminate(Inst(O.RETURN_CALL_INDIRECT, [index, *args], [],
                             CallIndirectImm(type_index, table)))
@@ -829,7 +842,7 @@ class _Builder:
         elif op == Op.CALL_INDIRECT:
             type_index, table = imm
             ft = self.types[type_index]
-            index = stack.pop()
+            index = self.table_index(stack.pop(), table)
             k = len(ft.params)
             args = stack[len(stack) - k:] if k else []
             if k:
@@ -845,14 +858,25 @@ class _Builder:
         elif op == Op.GLOBAL_SET:
             emit(O.GLOBAL_SET, [stack.pop()], None, imm)
         elif op == Op.MEMORY_SIZE:
-            stack.append(emit(O.MEMORY_SIZE, [], I32, imm))
+            size = emit(O.MEMORY_SIZE, [], I32, imm)
+            stack.append(addr64.widen_size(emit, size) if imm in self.mem64 else size)
         elif op == Op.MEMORY_GROW:
-            stack.append(emit(O.MEMORY_GROW, [stack.pop()], I32, imm))
+            if imm in self.mem64:
+                delta = addr64.narrow_delta(emit, stack.pop())
+                stack.append(addr64.widen_grow(emit, emit(O.MEMORY_GROW, [delta], I32, imm)))
+            else:
+                stack.append(emit(O.MEMORY_GROW, [stack.pop()], I32, imm))
         elif op in (Op.MEMORY_INIT, Op.MEMORY_COPY, Op.MEMORY_FILL, Op.TABLE_COPY,
                     Op.TABLE_INIT, Op.TABLE_FILL):
             c = stack.pop()
             b = stack.pop()
             a = stack.pop()
+            wide = self.bulk_wide(op, imm)
+            if wide is not None:
+                code = (TrapCode.MEMORY_OUT_OF_BOUNDS if op in (Op.MEMORY_INIT, Op.MEMORY_COPY,
+                                                                Op.MEMORY_FILL)
+                        else TrapCode.TABLE_OUT_OF_BOUNDS)
+                a, b, c = addr64.narrow_bulk(emit, [a, b, c], wide, code)
             if op == Op.MEMORY_INIT:
                 emit(O.MEMORY_INIT, [a, b, c], None, SegmentImm(imm[0], imm[1]))
             elif op == Op.MEMORY_COPY:
@@ -871,16 +895,21 @@ class _Builder:
             emit(O.ELEM_DROP, [], None, imm)
         elif op == Op.TABLE_GET:
             et = self.module.table_types()[imm].element
-            stack.append(emit(O.TABLE_GET, [stack.pop()], et, imm))
+            stack.append(emit(O.TABLE_GET, [self.table_index(stack.pop(), imm)], et, imm))
         elif op == Op.TABLE_SET:
             r = stack.pop()
-            emit(O.TABLE_SET, [stack.pop(), r], None, imm)
+            emit(O.TABLE_SET, [self.table_index(stack.pop(), imm), r], None, imm)
         elif op == Op.TABLE_SIZE:
-            stack.append(emit(O.TABLE_SIZE, [], I32, imm))
+            size = emit(O.TABLE_SIZE, [], I32, imm)
+            stack.append(addr64.widen_size(emit, size) if imm in self.table64 else size)
         elif op == Op.TABLE_GROW:
             n = stack.pop()
             r = stack.pop()
-            stack.append(emit(O.TABLE_GROW, [r, n], I32, imm))
+            if imm in self.table64:
+                grown = emit(O.TABLE_GROW, [r, addr64.narrow_delta(emit, n)], I32, imm)
+                stack.append(addr64.widen_grow(emit, grown))
+            else:
+                stack.append(emit(O.TABLE_GROW, [r, n], I32, imm))
         elif op == Op.REF_NULL:
             stack.append(emit(O.REF_NULL, [], imm))
         elif op == Op.REF_IS_NULL:
@@ -888,12 +917,50 @@ class _Builder:
         elif op == Op.REF_FUNC:
             stack.append(emit(O.REF_FUNC, [], ValType.FUNCREF, imm))
         elif op >> 24 == PREFIX_SIMD:
-            simd_translate(emit, op, imm, stack)
+            simd_translate(emit, op, imm, stack,
+                           self.narrow_address if self.mem64 else None, self.mem64)
         else:
             info = INFO.get(op)
             name = info.name if info is not None else hex(op)
             raise UnsupportedError(f"the IR builder has no translation for `{name}` "
                                    f"(function {self.func.index})")
+
+    def narrow_address(self, emit, addr: int, offset: int) -> tuple[int, int]:
+        """addr64.narrow_address, reusing the narrowing of the same address earlier in the
+        current block."""
+        block = self.cur.id  # type: ignore[union-attr]
+        seen = self.narrowed.get(addr)
+        if seen is not None and seen[0] == block and offset <= addr64.MAX_NARROW_OFFSET:
+            return seen[1], offset
+        narrowed, offset_out = addr64.narrow_address(emit, addr, offset)
+        if offset <= addr64.MAX_NARROW_OFFSET:
+            self.narrowed[addr] = (block, narrowed)
+        return narrowed, offset_out
+
+    def table_index(self, index: int, table: int) -> int:
+        """A table instruction's index operand as the i32 the IR takes (narrowed with a
+        bounds trap for a 64-bit table, see addr64)."""
+        if table in self.table64:
+            return addr64.narrow(self.emit, [index], TrapCode.TABLE_OUT_OF_BOUNDS)[0]
+        return index
+
+    def bulk_wide(self, op: int, imm) -> tuple[bool, bool, bool] | None:
+        """Which of a bulk instruction's (destination, source or value, length) operands are
+        i64 (the address types of its memories or tables, the length the narrower of the
+        two); None if none is."""
+        if op in (Op.MEMORY_FILL, Op.MEMORY_INIT, Op.MEMORY_COPY):
+            wide64 = self.mem64
+        else:
+            wide64 = self.table64
+        if not wide64:
+            return None
+        if op == Op.MEMORY_FILL or op == Op.TABLE_FILL:
+            w = imm in wide64
+            return (w, False, w)
+        if op == Op.MEMORY_INIT or op == Op.TABLE_INIT:
+            return (imm[1] in wide64, False, False)
+        dst, src = imm[0] in wide64, imm[1] in wide64
+        return (dst, src, dst and src)
 
     def _scan_else(self, body: list) -> dict[int, bool]:
         """Which `if` instructions (by position) have an `else`."""

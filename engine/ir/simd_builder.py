@@ -14,9 +14,13 @@ from .simd import ACCESS_SIZE, FROM_WASM, SIGNATURES, SIMD_MEMORY
 Emit = Callable[[Opcode, list, "ValType | None", object], int]
 
 
-def translate(emit: Emit, wasm_op: int, imm: object, stack: list[int]) -> None:
+def translate(emit: Emit, wasm_op: int, imm: object, stack: list[int],
+              narrow: Callable[[Emit, int, int], tuple[int, int]] | None = None,
+              wide_memories: frozenset[int] = frozenset()) -> None:
     """Translate one validated SIMD instruction, popping its operands from and pushing its
-    result onto the builder's operand `stack`."""
+    result onto the builder's operand `stack`. A memory form on one of `wide_memories` (64-bit,
+    memory64) has its i64 address narrowed first by `narrow` (engine.ir.addr64.narrow_address:
+    (emit, address, offset) -> (i32 address, offset))."""
     op = FROM_WASM[wasm_op]
     params, results = SIGNATURES[op]
     n = len(params)
@@ -26,12 +30,14 @@ def translate(emit: Emit, wasm_op: int, imm: object, stack: list[int]) -> None:
     kind = op.info.imm
     if op in SIMD_MEMORY:
         memarg = imm[0] if kind is ImmKind.MEM_LANE else imm  # type: ignore[index]
-        emit(Opcode.HEAP_CHECK, [args[0]], None,
-             HeapImm(memarg.memory, memarg.offset, ACCESS_SIZE[op]))
+        offset = memarg.offset
+        if narrow is not None and memarg.memory in wide_memories:
+            args[0], offset = narrow(emit, args[0], offset)
+        emit(Opcode.HEAP_CHECK, [args[0]], None, HeapImm(memarg.memory, offset, ACCESS_SIZE[op]))
         if kind is ImmKind.MEM_LANE:
-            ir_imm: object = MemLaneImm(memarg.memory, memarg.offset, imm[1])  # type: ignore
+            ir_imm: object = MemLaneImm(memarg.memory, offset, imm[1])  # type: ignore
         else:
-            ir_imm = MemImm(memarg.memory, memarg.offset)
+            ir_imm = MemImm(memarg.memory, offset)
     elif kind is ImmKind.BITS:                  # v128.const: the 16 bytes, little-endian
         ir_imm = int.from_bytes(imm, "little")  # type: ignore[arg-type]
     elif kind is ImmKind.SHUFFLE:

@@ -108,17 +108,20 @@ class Instance:
             elif imp.kind == ExternKind.TABLE:
                 want: TableType = imp.desc
                 have = ext.type(self.store)
-                if have.element != want.element or not _limits_match(have.limits, want.limits):
+                if (have.element != want.element or have.is_64 != want.is_64
+                        or not _limits_match(have.limits, want.limits)):
                     raise LinkError(f"incompatible import type for {where}: expected table "
-                                    f"{want.element} {want.limits}, found {have.element} "
-                                    f"{have.limits}")
+                                    f"{_addr(want.is_64)}{want.element} {want.limits}, found "
+                                    f"{_addr(have.is_64)}{have.element} {have.limits}")
                 self.tables.append(ext)
             elif imp.kind == ExternKind.MEMORY:
                 want_m: MemoryType = imp.desc
                 have_m = ext.type(self.store)
-                if not _limits_match(have_m.limits, want_m.limits):
+                if have_m.is_64 != want_m.is_64 or not _limits_match(have_m.limits,
+                                                                     want_m.limits):
                     raise LinkError(f"incompatible import type for {where}: expected memory "
-                                    f"{want_m.limits}, found {have_m.limits}")
+                                    f"{_addr(want_m.is_64)}{want_m.limits}, found "
+                                    f"{_addr(have_m.is_64)}{have_m.limits}")
                 self.mems.append(ext)
             else:
                 want_g: GlobalType = imp.desc
@@ -234,6 +237,11 @@ def _limits_match(have: Limits, want: Limits) -> bool:
     if want.max is None:
         return True
     return have.max is not None and have.max <= want.max
+
+
+def _addr(is_64: bool) -> str:
+    """The address type of a memory or table in a link error (i32 is left implicit)."""
+    return "i64 " if is_64 else ""
 
 
 def _global_str(t: GlobalType) -> str:

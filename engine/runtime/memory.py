@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 
 from ..environ import vmctx as V
-from ..environ.module_info import GUARDED_RESERVATION
+from ..environ.module_info import GUARDED_RESERVATION, MEMORY64_MAX_PAGES
 from ..errors import ArgumentTypeError, UnsupportedError, WasmError
 from ..wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 from .store import Store, check_use
@@ -74,8 +74,6 @@ class Memory:
             raise ArgumentTypeError(f"Memory expects a Store, got {type(store).__name__}")
         if not isinstance(ty, MemoryType):
             raise ArgumentTypeError(f"Memory expects a MemoryType, got {type(ty).__name__}")
-        if ty.is_64:
-            raise UnsupportedError("memory64: a memory with 64-bit indices (issue #19)")
         if ty.shared:
             raise UnsupportedError("threads: a shared memory (use SharedMemory once threads "
                                    "are supported)")
@@ -83,7 +81,14 @@ class Memory:
             raise UnsupportedError("custom page sizes: a memory with pages of "
                                    f"{ty.page_size} bytes")
         limits = ty.limits
-        if limits.min > MAX_PAGES or (limits.max is not None and limits.max > MAX_PAGES):
+        if ty.is_64:
+            # the type allows 2**48 pages; the host gives a 64-bit memory at most
+            # MEMORY64_MAX_PAGES (a larger maximum only bounds growth)
+            if limits.min > MEMORY64_MAX_PAGES:
+                raise WasmError(f"memory minimum size of {limits.min} pages exceeds the "
+                                f"maximum polyjit gives a 64-bit memory "
+                                f"({MEMORY64_MAX_PAGES} pages)")
+        elif limits.min > MAX_PAGES or (limits.max is not None and limits.max > MAX_PAGES):
             raise WasmError(f"memory size must be at most {MAX_PAGES} pages (4 GiB)")
         if limits.max is not None and limits.max < limits.min:
             raise WasmError("memory size minimum must not be greater than maximum")
@@ -93,7 +98,8 @@ class Memory:
                             f"(Store.set_limits memory_size={bound})")
         self._store = store
         self._type = ty
-        self.max_pages = MAX_PAGES if limits.max is None else limits.max
+        host_max = MEMORY64_MAX_PAGES if ty.is_64 else MAX_PAGES
+        self.max_pages = host_max if limits.max is None else min(limits.max, host_max)
         self.length = limits.min * PAGE_SIZE
         guarded = store._state.settings.signals_based_traps and not ty.is_64
         self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE, guarded)

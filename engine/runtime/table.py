@@ -16,7 +16,8 @@ from ..wasm.types import MAX_TABLE_SIZE, Limits, TableType, ValType
 from .store import Store, check_use
 from .values import to_internal
 
-#: Tables larger than this many elements are refused.
+#: Tables larger than this many elements are refused. Below 2**32, so that a 64-bit table's
+#: i64 indices narrow to the IR's i32 ones (engine/ir/addr64.py).
 TABLE_ELEMENT_LIMIT = 10_000_000
 
 
@@ -65,7 +66,8 @@ class Table:
     def type(self, store: Store) -> TableType:
         """The table's type, with its current size as the minimum."""
         check_use(store, self._store, "Table.type")
-        return TableType(self.element, Limits(self._def[1], self._type.limits.max))
+        return TableType(self.element, Limits(self._def[1], self._type.limits.max),
+                         self._type.is_64)
 
     def size(self, store: Store) -> int:
         check_use(store, self._store, "Table.size")

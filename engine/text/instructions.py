@@ -321,13 +321,13 @@ class InstrParser:
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD and item.text.startswith("offset="):
             cur.i += 1
-            # a u32, as WebAssembly 2.0's text format has it (a larger one is malformed there);
-            # 64-bit offsets come with memory64, which polyjit does not implement yet
-            offset = self.mp.num(parse_uint, item.text[7:], 32, item.pos)
+            # a u64 in WebAssembly 3.0's text format (memory64; the validator bounds it by the
+            # memory's address type), a u32 in 2.0's (a larger one is malformed there)
+            offset = self.mp.num(parse_uint, item.text[7:], self.mp.size_bits, item.pos)
             item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD and item.text.startswith("align="):
             cur.i += 1
-            value = self.mp.num(parse_uint, item.text[6:], 32, item.pos)
+            value = self.mp.num(parse_uint, item.text[6:], self.mp.size_bits, item.pos)
             if value == 0 or value & (value - 1):
                 raise self.err(item.pos, "alignment must be a power of two")
             align = value.bit_length() - 1

@@ -9,6 +9,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
+from ..config import Features
 from ..errors import MalformedError, UnsupportedError
 from ..wasm.encoder import EncodeHints, NameMaps, encode_module
 from ..wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
@@ -59,8 +60,12 @@ def _is_custom(item: Item) -> bool:
 class ModuleParser(SegmentFields):
     """Parses the fields of one module."""
 
-    def __init__(self, src: Source, fields: list[Item], name: str | None, end: int) -> None:
+    def __init__(self, src: Source, fields: list[Item], name: str | None, end: int,
+                 features: Features | None = None) -> None:
         self.src = src
+        #: bits of limits, memarg offsets and alignments: u64 in 3.0's text format (memory64),
+        #: u32 in 2.0's (where a larger one is malformed)
+        self.size_bits = 64 if features is None or features.memory64 else 32
         self.fields = fields
         self.end = end
         self.ids: dict[str, dict[str, int]] = {space: {} for space in SPACES}
@@ -258,28 +263,40 @@ class ModuleParser(SegmentFields):
 
     # -- limits and entity types ----------------------------------------------------------------
 
-    def limits(self, cur: Cursor) -> Limits:
+    @staticmethod
+    def address_type(cur: Cursor) -> bool:
+        """An optional address type (`i32` or `i64`, memory64) before a memory's or table's
+        limits; True for i64."""
         item = cur.peek()
         if type(item) is Token and item.text in ("i64", "i32") and item.kind is Kind.KEYWORD:
-            if item.text == "i64":
-                raise UnsupportedError("memory64 (64-bit memories and tables)")
-            cur.i += 1                      # the default address type, spelled out
-            item = cur.peek()
+            cur.i += 1
+            return item.text == "i64"
+        return False
+
+    def limits(self, cur: Cursor) -> Limits:
+        """A minimum and optional maximum: u64s in WebAssembly 3.0's text format (memory64),
+        whatever the address type (the validator bounds them by it); u32s in 2.0's."""
+        item = cur.peek()
         if type(item) is not Token or item.kind is not Kind.NUMBER:
             raise self.err(cur.pos(), "expected limits (a minimum size)")
         cur.i += 1
-        low = self.u32(item)
+        low = self.num(parse_uint, item.text, self.size_bits, item.pos, item)
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.NUMBER:
             cur.i += 1
-            return Limits(low, self.u32(item))
+            return Limits(low, self.num(parse_uint, item.text, self.size_bits, item.pos, item))
         return Limits(low, None)
 
     def tabletype(self, cur: Cursor) -> TableType:
+        is_64 = self.address_type(cur)
         limits = self.limits(cur)
         t = self.reftype(cur.peek())
         cur.i += 1
-        return TableType(t, limits)
+        return TableType(t, limits, is_64)
+
+    def memtype(self, cur: Cursor) -> MemoryType:
+        is_64 = self.address_type(cur)
+        return MemoryType.decoded(self.limits(cur), is_64)
 
     def globaltype(self, cur: Cursor) -> GlobalType:
         item = cur.peek()
@@ -427,7 +444,7 @@ class ModuleParser(SegmentFields):
         elif kind == "table":
             desc = self.tabletype(cur)
         elif kind == "memory":
-            desc = MemoryType.decoded(self.limits(cur))
+            desc = self.memtype(cur)
         else:
             desc = self.globaltype(cur)
         self.module.imports.append(Import(module, name, _KINDS[kind], desc))
@@ -501,6 +518,8 @@ class ModuleParser(SegmentFields):
             self._import_desc("table", cur, *imported)
             self.expect_done(cur)
             return
+        start = cur.i
+        is_64 = self.address_type(cur)
         item = cur.peek()
         if type(item) is Token and item.kind is Kind.KEYWORD:
             # reftype (elem ...): the table is sized to its inline segment
@@ -519,17 +538,21 @@ class ModuleParser(SegmentFields):
             else:
                 items = self._elem_indices(inner)
                 as_indices = True
-            self.module.tables.append(TableType(t, Limits(len(items), len(items))))
-            self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index, self._zero_offset(node.pos)),
+            self.module.tables.append(TableType(t, Limits(len(items), len(items)), is_64))
+            self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index,
+                                       self._zero_offset(node.pos, is_64)),
                            True, as_indices, None)
             return
+        cur.i = start
         tt = self.tabletype(cur)
         self.expect_done(cur)
         self.module.tables.append(tt)
 
     @staticmethod
-    def _zero_offset(pos: int) -> list[Instr]:
-        return [Instr(int(Op.I32_CONST), 0, pos), Instr(_END, None, pos)]
+    def _zero_offset(pos: int, is_64: bool = False) -> list[Instr]:
+        """The offset of an inline segment: 0 of the memory's or table's address type."""
+        return [Instr(int(Op.I64_CONST if is_64 else Op.I32_CONST), 0, pos),
+                Instr(_END, None, pos)]
 
     def memory_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
@@ -542,20 +565,23 @@ class ModuleParser(SegmentFields):
             self._import_desc("memory", cur, *imported)
             self.expect_done(cur)
             return
+        start = cur.i
+        is_64 = self.address_type(cur)
         node = cur.peek()
         if _is(node, "data"):
             cur.i += 1
             self.expect_done(cur)
             data = b"".join(self.string(s, "data") for s in node.items[1:])
             pages = (len(data) + PAGE - 1) // PAGE
-            self.module.mems.append(MemoryType.decoded(Limits(pages, pages)))
-            seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos))
+            self.module.mems.append(MemoryType.decoded(Limits(pages, pages), is_64))
+            seg = DataSegment(SegmentMode.ACTIVE, data, index, self._zero_offset(node.pos, is_64))
             self.module.datas.append(seg)
             self._next("data")
             return
-        limits = self.limits(cur)
+        cur.i = start
+        mt = self.memtype(cur)
         self.expect_done(cur)
-        self.module.mems.append(MemoryType.decoded(limits))
+        self.module.mems.append(mt)
 
     def global_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)
@@ -610,18 +636,21 @@ def module_form(src: Source, node: SList):
     return name_tok, "fields", node.items[cur.i:]
 
 
-def parse_module_items(src: Source, items: list[Item], end: int) -> ParsedModule | bytes:
+def parse_module_items(src: Source, items: list[Item], end: int,
+                       features: Features | None = None) -> ParsedModule | bytes:
     """Parse the top-level items of a text module: one `(module ...)` or bare fields. Returns
-    the parsed module, or raw bytes for a `(module binary ...)`."""
+    the parsed module, or raw bytes for a `(module binary ...)`. `features` picks the text
+    format's version where they differ (see ModuleParser.size_bits; None: 3.0's)."""
     if len(items) == 1 and type(items[0]) is SList and items[0].head() == "module":
-        return parse_module_node(src, items[0])
+        return parse_module_node(src, items[0], features)
     for item in items:
         if type(item) is SList and item.head() == "module":
             raise src.error(item.pos, "unexpected token: a module inside a module or more than one module")
-    return ModuleParser(src, items, None, end).build()
+    return ModuleParser(src, items, None, end, features).build()
 
 
-def parse_module_node(src: Source, node: SList) -> ParsedModule | bytes:
+def parse_module_node(src: Source, node: SList,
+                      features: Features | None = None) -> ParsedModule | bytes:
     name_tok, kind, payload = module_form(src, node)
     if kind == "binary":
         return payload
@@ -630,11 +659,12 @@ def parse_module_node(src: Source, node: SList) -> ParsedModule | bytes:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise src.error(node.pos, "malformed UTF-8 encoding in quoted module") from None
-        return parse_text(text)
-    return ModuleParser(src, payload, name_tok.value if name_tok is not None else None, node.end).build()
+        return parse_text(text, features)
+    return ModuleParser(src, payload, name_tok.value if name_tok is not None else None, node.end,
+                        features).build()
 
 
-def parse_text(text: str | bytes) -> ParsedModule | bytes:
+def parse_text(text: str | bytes, features: Features | None = None) -> ParsedModule | bytes:
     """Parse a text module (a string, or UTF-8 bytes)."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         try:
@@ -642,7 +672,7 @@ def parse_text(text: str | bytes) -> ParsedModule | bytes:
         except UnicodeDecodeError as exc:
             raise MalformedError(f"malformed UTF-8 encoding at byte {exc.start}") from None
     src = Source(text)
-    return guarded_parse(lambda: parse_module_items(src, read(src), len(text)))
+    return guarded_parse(lambda: parse_module_items(src, read(src), len(text), features))
 
 
 def guarded_parse(fn):
@@ -694,9 +724,10 @@ def _with_deep_stack(fn, *args):
     return outcome["value"]
 
 
-def parse_module_text(text: str | bytes) -> bytes:
-    """Parse a text module and return its binary encoding."""
-    parsed = parse_text(text)
+def parse_module_text(text: str | bytes, features: Features | None = None) -> bytes:
+    """Parse a text module and return its binary encoding (`features`: see
+    parse_module_items)."""
+    parsed = parse_text(text, features)
     if isinstance(parsed, bytes):
         return parsed
     return parsed.encode()

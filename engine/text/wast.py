@@ -8,6 +8,7 @@ import gc
 from dataclasses import dataclass, field
 from typing import Union
 
+from ..config import Features
 from ..errors import MalformedError
 from .lexer import Kind, Source, Token
 from .numbers import NumberError, parse_float, parse_int
@@ -65,9 +66,10 @@ class ModuleSource:
     _src: Source = field(repr=False)
     _node: SList = field(repr=False)
 
-    def encode(self) -> bytes:
-        """The module's binary (raises WasmError for a malformed module)."""
-        parsed = guarded_parse(lambda: parse_module_node(self._src, self._node))
+    def encode(self, features: Features | None = None) -> bytes:
+        """The module's binary (raises WasmError for a malformed module); `features` picks
+        the text format's version (engine.text.parser.parse_module_items)."""
+        parsed = guarded_parse(lambda: parse_module_node(self._src, self._node, features))
         return parsed if isinstance(parsed, bytes) else parsed.encode()
 
     def text(self) -> str:

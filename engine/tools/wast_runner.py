@@ -94,6 +94,8 @@ class _Runner:
             lk.define(s, "spectest", f"global_{t}", Global(s, GlobalType(v[t], False), val))
         lk.define(s, "spectest", "table",
                   Table(s, TableType(ValType.funcref(), Limits(10, 20)), None))
+        lk.define(s, "spectest", "table64",
+                  Table(s, TableType(ValType.funcref(), Limits(10, 20), is_64=True), None))
         lk.define(s, "spectest", "memory", Memory(s, MemoryType(Limits(1, 2))))
 
     # -- values ---------------------------------------------------------------------------------
@@ -179,7 +181,7 @@ class _Runner:
         return list(out) if n > 1 else [out]
 
     def compile(self, source):
-        return Module(self.engine, source.encode())
+        return Module(self.engine, source.encode(self.engine.features))
 
     def run(self, cmd) -> None:
         self.snan_arg = False

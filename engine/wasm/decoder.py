@@ -51,8 +51,7 @@ MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
 #: What a 3.0 encoding polyjit does not implement yet belongs to: proposal -> its description
 #: in the "not supported yet" error (raised only while the Config enables the proposal;
 #: with it off the encoding is malformed, as in 2.0).
-_NOT_YET = {"memory64": "memory64 (64-bit memories and tables)",
-            "function_references": "typed function references",
+_NOT_YET = {"function_references": "typed function references",
             "exceptions": "exception handling"}
 #: Value/reference type bytes: (ref null ht), (ref ht); exnref.
 _TYPED_REF_BYTES = {0x63: "function_references", 0x64: "function_references",
@@ -322,26 +321,35 @@ class _Decoder:
             _not_yet(self.features, _TYPED_REF_BYTES[b], f"reference type {b:#04x}")
         raise MalformedError("malformed reference type", at)
 
-    def limits(self, r: Reader) -> Limits:
+    def limits(self, r: Reader) -> tuple[Limits, bool]:
+        """Limits and whether they are 64-bit (flag 0x04, memory64: sizes are u64)."""
         at = r.pos
         flags = r.byte()       # a 1-bit LEB128 in 2.0, as the reference decoder reads it
+        # sizes are u64 in 3.0 (memory64) whatever the address type: the validator bounds them
+        size = r.u64 if self.features.memory64 else r.u32
         if flags == 0x00:
-            return Limits(r.u32())
+            return Limits(size()), False
         if flags == 0x01:
-            lo = r.u32()
-            return Limits(lo, r.u32())
-        if flags in (0x02, 0x03):
+            lo = size()
+            return Limits(lo, size()), False
+        if flags in (0x02, 0x03, 0x06, 0x07):
             raise MalformedError("integer too large: limits flag 0x02 (shared) needs the threads "
                                  "proposal, which polyjit does not support", at)
         if flags & 0x80:
             raise MalformedError("integer representation too long: malformed limits flags", at)
-        if flags in (0x04, 0x05):
-            _not_yet(self.features, "memory64", "limits with 64-bit sizes")
+        if flags in (0x04, 0x05) and self.features.memory64:
+            lo = size()
+            return Limits(lo, size() if flags == 0x05 else None), True
         raise MalformedError(f"integer too large: malformed limits flags {flags:#04x}", at)
 
     def table_type(self, r: Reader) -> TableType:
         element = self.reftype(r)
-        return TableType(element, self.limits(r))
+        limits, is_64 = self.limits(r)
+        return TableType(element, limits, is_64)
+
+    def memory_type(self, r: Reader) -> MemoryType:
+        limits, is_64 = self.limits(r)
+        return MemoryType.decoded(limits, is_64)
 
     def global_type(self, r: Reader) -> GlobalType:
         t = self.valtype(r)
@@ -382,7 +390,7 @@ class _Decoder:
             elif kind == ExternKind.TABLE:
                 desc = self.table_type(r)
             elif kind == ExternKind.MEMORY:
-                desc = MemoryType.decoded(self.limits(r))
+                desc = self.memory_type(r)
             elif kind == ExternKind.GLOBAL:
                 desc = self.global_type(r)
                 if desc.mutable:
@@ -414,7 +422,7 @@ class _Decoder:
 
     def sec_memory(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
-        self.m.mems = [MemoryType.decoded(self.limits(r)) for _ in range(n)]
+        self.m.mems = [self.memory_type(r) for _ in range(n)]
 
     def sec_global(self, r: Reader) -> None:
         out = self.m.globals

@@ -125,22 +125,21 @@ def encode_functype(ft: FuncType) -> bytes:
             + uleb(len(ft.results)) + bytes(t.value for t in ft.results))
 
 
-def encode_limits(limits: Limits) -> bytes:
-    if limits.max is None:
-        return b"\x00" + uleb(limits.min)
-    return b"\x01" + uleb(limits.min) + uleb(limits.max)
+def encode_limits(limits: Limits, is_64: bool = False, shared: bool = False) -> bytes:
+    """Limits with their flags byte: bit 0 a maximum, bit 1 shared, bit 2 64-bit sizes."""
+    flags = (1 if limits.max is not None else 0) | (2 if shared else 0) | (4 if is_64 else 0)
+    out = bytes((flags,)) + uleb(limits.min)
+    if limits.max is not None:
+        out += uleb(limits.max)
+    return out
 
 
 def encode_tabletype(tt: TableType) -> bytes:
-    return bytes((tt.element.value,)) + encode_limits(tt.limits)
+    return bytes((tt.element.value,)) + encode_limits(tt.limits, tt.is_64)
 
 
 def encode_memtype(mt: MemoryType) -> bytes:
-    flags = (1 if mt.limits.max is not None else 0) | (2 if mt.shared else 0) | (4 if mt.is_64 else 0)
-    out = bytes((flags,)) + uleb(mt.limits.min)
-    if mt.limits.max is not None:
-        out += uleb(mt.limits.max)
-    return out
+    return encode_limits(mt.limits, mt.is_64, mt.shared)
 
 
 def encode_globaltype(gt: GlobalType) -> bytes:

@@ -157,6 +157,10 @@ class Reader:
         value, self.pos = read_u32(self.data, self.pos, self.end, self.eof)
         return value
 
+    def u64(self) -> int:
+        value, self.pos = read_leb(self.data, self.pos, self.end, 64, False, self.eof)
+        return value
+
     def s32(self) -> int:
         value, self.pos = read_s32(self.data, self.pos, self.end, self.eof)
         return value

@@ -182,6 +182,11 @@ class MemoryType:
         return self.shared
 
     @property
+    def address_type(self) -> ValType:
+        """The type of the memory's addresses: i64 for a 64-bit memory, else i32."""
+        return ValType.I64 if self.is_64 else ValType.I32
+
+    @property
     def page_size(self) -> int:
         return 1 << self.page_size_log2
 
@@ -193,19 +198,32 @@ class MemoryType:
         return f"MemoryType({self.limits!r}{extra})"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, frozen=True, repr=False)
 class TableType:
-    """A table's type: its element reference type and limits."""
+    """A table's type: its element reference type, limits, and whether it is indexed by i64
+    (table64, WebAssembly 3.0; wasmtime-py's constructor has no such argument, so it is a
+    keyword that defaults to a 32-bit table)."""
 
     element: ValType
     limits: Limits
+    is_64: bool
 
-    def __init__(self, valtype: ValType, limits: Limits) -> None:
+    def __init__(self, valtype: ValType, limits: Limits, is_64: bool = False) -> None:
         if not isinstance(valtype, ValType) or not isinstance(limits, Limits):
             raise ArgumentTypeError(f"TableType expects a ValType and Limits, got "
                                     f"{type(valtype).__name__} and {type(limits).__name__}")
         object.__setattr__(self, "element", valtype)
         object.__setattr__(self, "limits", limits)
+        object.__setattr__(self, "is_64", bool(is_64))
+
+    @property
+    def address_type(self) -> ValType:
+        """The type of the table's indices: i64 for a 64-bit table, else i32."""
+        return ValType.I64 if self.is_64 else ValType.I32
+
+    def __repr__(self) -> str:
+        extra = ", is_64=True" if self.is_64 else ""
+        return f"TableType(element={self.element!r}, limits={self.limits!r}{extra})"
 
 
 @dataclass(slots=True, frozen=True)
@@ -254,5 +272,8 @@ class ExternKind(enum.IntEnum):
 #: The largest number of 64 KiB pages a 32-bit memory may have.
 MAX_PAGES = 65536
 PAGE_SIZE = 65536
-#: Table sizes are u32.
+#: The largest number of 64 KiB pages a 64-bit memory may declare (2**48: 2**64 bytes).
+MAX_PAGES_64 = 1 << 48
+#: Table sizes are u32 (u64 for a 64-bit table).
 MAX_TABLE_SIZE = 0xFFFF_FFFF
+MAX_TABLE_SIZE_64 = 0xFFFF_FFFF_FFFF_FFFF

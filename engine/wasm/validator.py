@@ -17,8 +17,8 @@ from ..errors import FeatureDisabledError, InvalidError, UnsupportedError, WasmE
 from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
 from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
-from .types import (MAX_PAGES, MAX_TABLE_SIZE, ExternKind, FuncType, GlobalType, Limits,
-                    MemoryType, TableType, ValType)
+from .types import (MAX_PAGES, MAX_PAGES_64, MAX_TABLE_SIZE, MAX_TABLE_SIZE_64, ExternKind,
+                    FuncType, GlobalType, Limits, MemoryType, TableType, ValType)
 
 __all__ = ["validate", "block_signature", "func_local_types", "MAX_LOCALS"]
 
@@ -41,7 +41,7 @@ class _Context:
     """The validation context C of the spec, built once per module."""
 
     __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
-                 "data_count", "refs", "imported_globals")
+                 "data_count", "refs", "imported_globals", "mem64")
 
     def __init__(self, module: WasmModule, features: Features) -> None:
         self.module = module
@@ -50,6 +50,8 @@ class _Context:
         self.funcs: list[FuncType] = []          # filled after type indices are checked
         self.tables: list[TableType] = module.table_types()
         self.mems: list[MemoryType] = module.memory_types()
+        #: per memory: is it 64-bit (memory64: its addresses are i64)
+        self.mem64: list[bool] = [mt.is_64 for mt in self.mems]
         self.globals: list[GlobalType] = module.global_types()
         self.imported_globals: list[GlobalType] = [imp.desc for imp in module.imports
                                                    if imp.kind == ExternKind.GLOBAL]
@@ -254,8 +256,11 @@ class _BodyValidator:
             raise self.error("malformed memory immediate", ins)
         if not 0 <= memarg.memory < len(self.ctx.mems):
             raise self.error(f"unknown memory {memarg.memory}", ins)
-        if memarg.offset >> 32:
+        if memarg.offset >> 32 and not self.ctx.mem64[memarg.memory]:
             raise self.error("offset out of range: a 32-bit memory's offsets are below 2**32",
+                             ins)
+        if memarg.offset >> 64:
+            raise self.error("offset out of range: a 64-bit memory's offsets are below 2**64",
                              ins)
         raise self.error(f"alignment must not be larger than natural ({1 << max_align} bytes)",
                          ins)
@@ -265,6 +270,8 @@ class _BodyValidator:
     def run(self, body: Sequence[Instr], simple: dict, special: dict) -> None:
         """Check `body` (ending with the function's `end`) against the function's type. The
         common instructions are handled inline; `simple` and `special` come from _dispatch."""
+        mem64 = self.ctx.mem64
+        any64 = any(mem64)
         stack = self.stack
         ctrls = self.ctrls
         local_types = self.locals
@@ -288,7 +295,13 @@ class _BodyValidator:
                 if align >= 0:
                     memarg = ins.imm
                     if (type(memarg) is not MemArg or memarg.align > align
-                            or not 0 <= memarg.memory < nmems or memarg.offset >> 32):
+                            or not 0 <= memarg.memory < nmems):
+                        self.bad_memarg(memarg, align, ins)
+                    if any64 and mem64[memarg.memory]:
+                        if memarg.offset >> 64:
+                            self.bad_memarg(memarg, align, ins)
+                        params = _addr64(params)
+                    elif memarg.offset >> 32:
                         self.bad_memarg(memarg, align, ins)
                 if not n:
                     stack += results
@@ -428,7 +441,7 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     if type(type_index) is not int or not 0 <= type_index < len(types):
         raise v.error(f"unknown type {type_index}", ins)
     ft = types[type_index]
-    v.pop_expect(I32, ins)
+    v.pop_expect(tables[table].address_type, ins)
     v.pop_vals(ft.params, ins)
     v.stack.extend(ft.results)
 
@@ -524,51 +537,58 @@ def _table(v: _BodyValidator, index: object, ins: Instr) -> TableType:
 
 
 def _h_table_get(v: _BodyValidator, ins: Instr) -> None:
-    t = _table(v, ins.imm, ins).element
-    v.pop_expect(I32, ins)
-    v.stack.append(t)
+    tt = _table(v, ins.imm, ins)
+    v.pop_expect(tt.address_type, ins)
+    v.stack.append(tt.element)
 
 
 def _h_table_set(v: _BodyValidator, ins: Instr) -> None:
-    t = _table(v, ins.imm, ins).element
-    v.pop_expect(t, ins)
-    v.pop_expect(I32, ins)
+    tt = _table(v, ins.imm, ins)
+    v.pop_expect(tt.element, ins)
+    v.pop_expect(tt.address_type, ins)
 
 
 def _h_table_size(v: _BodyValidator, ins: Instr) -> None:
-    _table(v, ins.imm, ins)
-    v.stack.append(I32)
+    v.stack.append(_table(v, ins.imm, ins).address_type)
 
 
 def _h_table_grow(v: _BodyValidator, ins: Instr) -> None:
-    t = _table(v, ins.imm, ins).element
-    v.pop_expect(I32, ins)
-    v.pop_expect(t, ins)
-    v.stack.append(I32)
+    tt = _table(v, ins.imm, ins)
+    v.pop_expect(tt.address_type, ins)
+    v.pop_expect(tt.element, ins)
+    v.stack.append(tt.address_type)
 
 
 def _h_table_fill(v: _BodyValidator, ins: Instr) -> None:
-    t = _table(v, ins.imm, ins).element
-    v.pop_expect(I32, ins)
-    v.pop_expect(t, ins)
-    v.pop_expect(I32, ins)
+    tt = _table(v, ins.imm, ins)
+    v.pop_expect(tt.address_type, ins)
+    v.pop_expect(tt.element, ins)
+    v.pop_expect(tt.address_type, ins)
 
 
-def _pop3_i32(v: _BodyValidator, ins: Instr) -> None:
-    v.pop_expect(I32, ins)
-    v.pop_expect(I32, ins)
-    v.pop_expect(I32, ins)
+def _pop3(v: _BodyValidator, ins: Instr, dst: ValType, src: ValType, n: ValType) -> None:
+    """The (destination, source, length) operands of a bulk copy or init."""
+    v.pop_expect(n, ins)
+    v.pop_expect(src, ins)
+    v.pop_expect(dst, ins)
+
+
+def _min_address(a: ValType, b: ValType) -> ValType:
+    """The length type of a copy between two address types: i64 only if both are."""
+    return I64 if a is I64 and b is I64 else I32
 
 
 def _h_table_copy(v: _BodyValidator, ins: Instr) -> None:
     dst, src = ins.imm
     if dst != 0 or src != 0:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
-    dst_t = _table(v, dst, ins).element
-    src_t = _table(v, src, ins).element
-    if dst_t is not src_t:
-        raise v.error(f"type mismatch: table.copy from a {src_t} table to a {dst_t} table", ins)
-    _pop3_i32(v, ins)
+    dst_tt = _table(v, dst, ins)
+    src_tt = _table(v, src, ins)
+    if dst_tt.element is not src_tt.element:
+        raise v.error(f"type mismatch: table.copy from a {src_tt.element} table to a "
+                      f"{dst_tt.element} table", ins)
+    dst_at, src_at = dst_tt.address_type, src_tt.address_type
+    _pop3(v, ins, dst_at, src_at, _min_address(dst_at, src_at))
 
 
 def _elem(v: _BodyValidator, index: object, ins: Instr) -> ValType:
@@ -582,21 +602,23 @@ def _h_table_init(v: _BodyValidator, ins: Instr) -> None:
     elem, table = ins.imm
     if table != 0:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
-    table_t = _table(v, table, ins).element
+    tt = _table(v, table, ins)
     elem_t = _elem(v, elem, ins)
-    if table_t is not elem_t:
-        raise v.error(f"type mismatch: table.init of a {elem_t} segment into a {table_t} table",
-                      ins)
-    _pop3_i32(v, ins)
+    if tt.element is not elem_t:
+        raise v.error(f"type mismatch: table.init of a {elem_t} segment into a {tt.element} "
+                      f"table", ins)
+    _pop3(v, ins, tt.address_type, I32, I32)
 
 
 def _h_elem_drop(v: _BodyValidator, ins: Instr) -> None:
     _elem(v, ins.imm, ins)
 
 
-def _memory(v: _BodyValidator, index: object, ins: Instr) -> None:
+def _memory(v: _BodyValidator, index: object, ins: Instr) -> ValType:
+    """Check a memory index; return the memory's address type."""
     if type(index) is not int or not 0 <= index < len(v.ctx.mems):
         raise v.error(f"unknown memory {index}", ins)
+    return I64 if v.ctx.mem64[index] else I32
 
 
 def _data(v: _BodyValidator, index: object, ins: Instr) -> None:
@@ -611,26 +633,33 @@ def _data(v: _BodyValidator, index: object, ins: Instr) -> None:
         raise v.error(f"unknown data segment {index}", ins)
 
 
-def _h_memory_index(v: _BodyValidator, ins: Instr) -> None:
-    """memory.size, memory.grow, memory.fill: a memory index and a fixed signature."""
-    _memory(v, ins.imm, ins)
-    info = INFO[ins.op]
-    v.pop_vals(info.params, ins)
-    v.stack.extend(info.results)
+def _h_memory_size(v: _BodyValidator, ins: Instr) -> None:
+    v.stack.append(_memory(v, ins.imm, ins))
+
+
+def _h_memory_grow(v: _BodyValidator, ins: Instr) -> None:
+    at = _memory(v, ins.imm, ins)
+    v.pop_expect(at, ins)
+    v.stack.append(at)
+
+
+def _h_memory_fill(v: _BodyValidator, ins: Instr) -> None:
+    at = _memory(v, ins.imm, ins)
+    _pop3(v, ins, at, I32, at)
 
 
 def _h_memory_copy(v: _BodyValidator, ins: Instr) -> None:
     dst, src = ins.imm
-    _memory(v, dst, ins)
-    _memory(v, src, ins)
-    _pop3_i32(v, ins)
+    dst_at = _memory(v, dst, ins)
+    src_at = _memory(v, src, ins)
+    _pop3(v, ins, dst_at, src_at, _min_address(dst_at, src_at))
 
 
 def _h_memory_init(v: _BodyValidator, ins: Instr) -> None:
     data, mem = ins.imm
-    _memory(v, mem, ins)
+    at = _memory(v, mem, ins)
     _data(v, data, ins)
-    _pop3_i32(v, ins)
+    _pop3(v, ins, at, I32, I32)
 
 
 def _h_data_drop(v: _BodyValidator, ins: Instr) -> None:
@@ -661,6 +690,17 @@ def _h_ref_func(v: _BodyValidator, ins: Instr) -> None:
     v.stack.append(FUNCREF)
 
 
+@functools.lru_cache(maxsize=None)
+def _addr64_cached(params: tuple[ValType, ...]) -> list[ValType]:
+    return [I64, *params[1:]]
+
+
+def _addr64(params: list[ValType]) -> list[ValType]:
+    """A memory instruction's operand types for a 64-bit memory: the address (the first
+    operand) is an i64."""
+    return _addr64_cached(tuple(params))
+
+
 def _memarg_lane_handler(info: OpInfo) -> Handler:
     """A SIMD lane load or store: checks the lane index, the memory and the alignment, then
     applies the instruction's fixed signature. (Plain loads and stores are checked inline in
@@ -675,9 +715,10 @@ def _memarg_lane_handler(info: OpInfo) -> Handler:
         if type(lane) is not int or not 0 <= lane < lanes:
             raise v.error(f"invalid lane index {lane}", ins)
         if (type(memarg) is not MemArg or memarg.align > max_align
-                or not 0 <= memarg.memory < len(v.ctx.mems)):
+                or not 0 <= memarg.memory < len(v.ctx.mems)
+                or memarg.offset >> (64 if v.ctx.mem64[memarg.memory] else 32)):
             v.bad_memarg(memarg, max_align, ins)
-        v.pop_vals(params, ins)
+        v.pop_vals(_addr64(params) if v.ctx.mem64[memarg.memory] else params, ins)
         v.stack.extend(results)
 
     return handler
@@ -749,9 +790,9 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.TABLE_COPY): _h_table_copy,
     int(Op.TABLE_INIT): _h_table_init,
     int(Op.ELEM_DROP): _h_elem_drop,
-    int(Op.MEMORY_SIZE): _h_memory_index,
-    int(Op.MEMORY_GROW): _h_memory_index,
-    int(Op.MEMORY_FILL): _h_memory_index,
+    int(Op.MEMORY_SIZE): _h_memory_size,
+    int(Op.MEMORY_GROW): _h_memory_grow,
+    int(Op.MEMORY_FILL): _h_memory_fill,
     int(Op.MEMORY_COPY): _h_memory_copy,
     int(Op.MEMORY_INIT): _h_memory_init,
     int(Op.DATA_DROP): _h_data_drop,
@@ -858,7 +899,9 @@ def _check_limits(limits: Limits, bound: int, what: str) -> None:
 
 
 def _bound_text(bound: int, what: str) -> str:
-    return "65536 pages (4GiB)" if what == "memory size" else f"{bound} elements"
+    if what == "memory size":
+        return "65536 pages (4GiB)" if bound == MAX_PAGES else "2**48 pages (2**64 bytes)"
+    return f"{bound} elements"
 
 
 def _check_table_type(tt: TableType, features: Features) -> None:
@@ -866,15 +909,17 @@ def _check_table_type(tt: TableType, features: Features) -> None:
         raise InvalidError(f"malformed reference type {tt.element!r} in a table type")
     if tt.element is EXTERNREF:
         features.require("reference_types")
-    _check_limits(tt.limits, MAX_TABLE_SIZE, "table size")
+    if tt.is_64:
+        features.require("memory64")
+    _check_limits(tt.limits, MAX_TABLE_SIZE_64 if tt.is_64 else MAX_TABLE_SIZE, "table size")
 
 
-def _check_memory_type(mt: MemoryType) -> None:
+def _check_memory_type(mt: MemoryType, features: Features) -> None:
     if mt.is_64:
-        raise InvalidError("memory64 is not supported (a 2.0 memory is 32-bit)")
+        features.require("memory64")
     if mt.shared:
         raise InvalidError("shared memories need the threads proposal, which is not supported")
-    _check_limits(mt.limits, MAX_PAGES, "memory size")
+    _check_limits(mt.limits, MAX_PAGES_64 if mt.is_64 else MAX_PAGES, "memory size")
 
 
 def _check_global_type(gt: GlobalType, features: Features) -> None:
@@ -900,7 +945,7 @@ def _validate_module_fields(ctx: _Context) -> None:
         elif imp.kind == ExternKind.TABLE:
             _check_table_type(imp.desc, features)
         elif imp.kind == ExternKind.MEMORY:
-            _check_memory_type(imp.desc)
+            _check_memory_type(imp.desc, features)
         elif imp.kind == ExternKind.GLOBAL:
             _check_global_type(imp.desc, features)
             if imp.desc.mutable:
@@ -917,7 +962,7 @@ def _validate_module_fields(ctx: _Context) -> None:
     if len(ctx.tables) > 1:
         features.require("reference_types")
     for mt in module.mems:
-        _check_memory_type(mt)
+        _check_memory_type(mt, features)
     if len(ctx.mems) > 1 and not features.multi_memory:
         raise InvalidError("multiple memories: at most one memory is allowed "
                            "(Config.wasm_multi_memory)")
@@ -946,8 +991,8 @@ def _validate_module_fields(ctx: _Context) -> None:
             _index_in(seg.table, len(ctx.tables), "table")
             if seg.offset is None:
                 raise InvalidError("active element segment without an offset")
-            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
-                                seg.offset[0].offset if seg.offset else None)
+            validate_const_expr(seg.offset, ctx.tables[seg.table].address_type, const_globals,
+                                num_funcs, features, seg.offset[0].offset if seg.offset else None)
             table_t = ctx.tables[seg.table].element
             if table_t is not seg.type:
                 raise InvalidError(f"type mismatch: element segment of {seg.type} for a "
@@ -964,7 +1009,8 @@ def _validate_module_fields(ctx: _Context) -> None:
             _index_in(seg.memory, len(ctx.mems), "memory")
             if seg.offset is None:
                 raise InvalidError("active data segment without an offset")
-            validate_const_expr(seg.offset, I32, const_globals, num_funcs, features,
+            validate_const_expr(seg.offset, I64 if ctx.mem64[seg.memory] else I32,
+                                const_globals, num_funcs, features,
                                 seg.offset[0].offset if seg.offset else None)
         elif seg.mode is SegmentMode.PASSIVE:
             features.require("bulk_memory")

@@ -272,8 +272,14 @@ def test_memory_type_limits():
             MemoryType(**bad)
     assert MemoryType(Limits(1, 1 << 48), is_64=True).is_64
     assert MemoryType(Limits(1, None), page_size_log2=0).page_size == 1
-    with pytest.raises(UnsupportedError, match="memory64"):
-        Memory(Store(), MemoryType(Limits(1, None), is_64=True))
+    store = Store()
+    mem64 = Memory(store, MemoryType(Limits(1, None), is_64=True))
+    assert mem64.type(store).is_64 and mem64.size(store) == 1
+    assert mem64.grow(store, 2) == 1 and mem64.size(store) == 3
+    with pytest.raises(WasmError, match="failed to grow"):
+        mem64.grow(store, 1 << 40)             # beyond the host's maximum for a 64-bit memory
+    with pytest.raises(WasmError, match="64-bit memory"):
+        Memory(store, MemoryType(Limits(1 << 32, None), is_64=True))
 
 
 def test_func_type_lists_and_linker_extras():

@@ -339,3 +339,22 @@ def test_linker_unknown_imports_as_traps(store):
     run = linker.instantiate(store, mod).exports(store)["run"]
     with pytest.raises(Trap, match="env::missing"):
         run(store)
+
+
+def test_64_bit_memories_and_tables_link_only_to_their_address_type(store):
+    mem32, mem64 = (Memory(store, MemoryType(Limits(1), is_64=w)) for w in (False, True))
+    tab32, tab64 = (Table(store, TableType(ValType.funcref(), Limits(1), is_64=w), None)
+                    for w in (False, True))
+    assert mem64.type(store).is_64 and tab64.type(store).is_64 and not tab32.type(store).is_64
+    want_mem64 = module(store, '(module (import "m" "x" (memory i64 1)))')
+    want_tab64 = module(store, '(module (import "m" "x" (table i64 1 funcref)))')
+    Instance(store, want_mem64, [mem64])
+    Instance(store, want_tab64, [tab64])
+    with pytest.raises(LinkError, match="expected memory i64"):
+        Instance(store, want_mem64, [mem32])
+    with pytest.raises(LinkError, match="expected table i64"):
+        Instance(store, want_tab64, [tab32])
+    with pytest.raises(LinkError, match="found i64"):
+        Instance(store, module(store, '(module (import "m" "x" (memory 1)))'), [mem64])
+    exported = Instance(store, module(store, '(module (memory (export "m") i64 2 3))'), [])
+    assert exported.exports(store)["m"].type(store) == MemoryType(Limits(2, 3), is_64=True)

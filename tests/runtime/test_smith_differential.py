@@ -39,9 +39,15 @@ SMITH_FLAGS = [
 ]
 
 
-def smith(seed: int) -> bytes:
+#: The same with 64-bit memories and tables (memory64) allowed.
+MEMORY64_FLAGS = [*(("true" if SMITH_FLAGS[i - 1] == "--memory64-enabled" else flag)
+                    for i, flag in enumerate(SMITH_FLAGS)),
+                  "--max-memory64-bytes", str(4 << 20)]
+
+
+def smith(seed: int, flags: list[str] = SMITH_FLAGS) -> bytes:
     data = random.Random(seed).randbytes(3000)
-    proc = subprocess.run([str(WASM_TOOLS), "smith", *SMITH_FLAGS], input=data,
+    proc = subprocess.run([str(WASM_TOOLS), "smith", *flags], input=data,
                           capture_output=True, timeout=60)
     if proc.returncode != 0:
         pytest.fail(f"wasm-tools smith failed: {proc.stderr.decode()[:500]}")
@@ -125,7 +131,18 @@ def _agree(mine, theirs, where):
 @pytest.mark.skipif(WASM_TOOLS is None, reason="wasm-tools is not installed (dev extras)")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_smith_module_matches_wasmtime(seed):
-    wasm = smith(seed)
+    _differential(smith(seed), seed)
+
+
+@pytest.mark.skipif(WASM_TOOLS is None, reason="wasm-tools is not installed (dev extras)")
+@pytest.mark.parametrize("seed", SEEDS[:40])
+def test_smith_memory64_module_matches_wasmtime(seed):
+    """memory64: about half of these modules have a 64-bit memory or table (0..600 agreed on
+    the interpreter, 0..300 on x86_64, 0..150 on aarch64 and riscv64, when written)."""
+    _differential(smith(seed, MEMORY64_FLAGS), seed)
+
+
+def _differential(wasm: bytes, seed: int) -> None:
     pstore = engine.Store(engine.Engine(engine.Config(strategy="interpreter")))
     wstore = wasmtime.Store()
     mine = Side(engine, pstore, wasm, engine.Trap, engine.WasmError)

@@ -265,6 +265,12 @@ class ApiExecutor:
             define(store, "spectest", name, api.Global(store, api.GlobalType(ty, False), value))
         table = api.Table(store, api.TableType(vt.funcref(), api.Limits(10, 20)), None)
         define(store, "spectest", "table", table)
+        try:    # the 3.0 spectest's 64-bit table (wasmtime-py's TableType cannot make one)
+            table64_type = api.TableType(vt.funcref(), api.Limits(10, 20), is_64=True)
+        except TypeError:
+            table64_type = None
+        if table64_type is not None:
+            define(store, "spectest", "table64", api.Table(store, table64_type, None))
         define(store, "spectest", "memory", api.Memory(store, api.MemoryType(api.Limits(1, 2))))
 
     # -- modules

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.config import PROPOSALS, Features
+
 from .cache import SUITE_DIR, suite_files
 
 SHARED_SUITES = SUITE_DIR.parent.parent
@@ -35,6 +37,9 @@ class Suite:
 #: limit encodings are invalid or malformed in 2.0).
 WASM_2_0 = {"wasm_tail_call": False, "wasm_extended_const": False, "wasm_multi_memory": False,
             "wasm_memory64": False, "wasm_function_references": False, "wasm_exceptions": False}
+
+#: The same, as the Features the front end reads (the text parser's 2.0 format too).
+FEATURES_2_0 = Features(**{PROPOSALS[name]: on for name, on in WASM_2_0.items()})
 
 #: WebAssembly 2.0's core suite (POLYJIT_SPEC_SUITE may point elsewhere).
 CORE_2_0 = Suite("2.0/core", SUITE_DIR, settings=WASM_2_0)

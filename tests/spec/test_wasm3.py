@@ -3,7 +3,7 @@
 
 The same runner as test_spec.py; the suite's proposals polyjit does not implement yet (GC,
 relaxed SIMD) are listed in skips.py with the reason. What polyjit refuses as "not supported
-yet" (memory64, typed function references, exceptions), and what runs on such a module, is
+yet" (typed function references, exceptions), and what runs on such a module, is
 counted "not yet run", never passed. Opt-in (`slow`, POLYJIT_FULL=1) while the text parser
 still fails some of those proposals' modules (see the README's 3.0 table).
 """

@@ -47,6 +47,12 @@ SNIPPETS = {
             ' (v128.const f32x4 1.5 -0 nan inf) (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 31)'
             ' (v128.const i64x2 -1 0x7fff_ffff_ffff_ffff) i64x2.add (v128.load8_lane offset=1 3 (i32.const 0))'
             ' (i32x4.replace_lane 2 (i32.const 5)) (v128.const i16x8 1 2 3 4 5 6 7 65535) (v128.const f64x2 0x1p-1074 -nan:0x1) drop drop))',
+    "memory64": '(module (import "m" "mem" (memory i64 2)) (memory $m i64 1 0x1_0000_0000_0000)'
+                ' (memory $n i64 (data "ab")) (memory i32 1) (table $t i64 3 funcref) (table $u i64 funcref (elem $f))'
+                ' (func $f (result i64) (drop (i32.load offset=0xffff_ffff_ffff_fff0 align=4 (i64.const 1)))'
+                ' (memory.copy $m 3 (i64.const 0) (i32.const 0) (i32.const 0))'
+                ' (drop (table.get $t (i64.const 0))) (memory.size $n))'
+                ' (data (memory $m) (i64.const 5) "x") (elem (table $t) (i64.const 1) func $f))',
     "no-module-wrapper": '(func $f (result i32) (i32.const 7)) (export "f" (func $f))',
     "start-and-globals": '(module (func $main) (start $main) (global $a (mut f32) (f32.const -0x1.8p3))'
                          ' (global (export "b") f64 (f64.const 1e-300)) (global externref (ref.null extern)) (global funcref (ref.func $main)))',
@@ -159,10 +165,11 @@ _BIG = "1" * 5000   # longer than Python's 4,300-digit int() limit
     (f"(module (func (result i64) i64.const -{_BIG}))", "i64 constant out of range"),
     (f"(module (func (result f64) f64.const {_BIG}))", "f64 constant out of range"),
     (f"(module (func (result f32) f32.const 1e{_BIG}))", "f32 constant out of range"),
-    (f"(module (memory {_BIG}))", "i32 constant out of range"),
-    (f"(module (memory 1 {_BIG}))", "i32 constant out of range"),
-    (f"(module (memory 1) (func (drop (i32.load offset={_BIG} (i32.const 0)))))", "i32 constant out of range"),
-    (f"(module (memory 1) (func (drop (i32.load align={_BIG} (i32.const 0)))))", "i32 constant out of range"),
+    # limits, offsets and alignments are u64 in 3.0's text format (memory64)
+    (f"(module (memory {_BIG}))", "i64 constant out of range"),
+    (f"(module (memory 1 {_BIG}))", "i64 constant out of range"),
+    (f"(module (memory 1) (func (drop (i32.load offset={_BIG} (i32.const 0)))))", "i64 constant out of range"),
+    (f"(module (memory 1) (func (drop (i32.load align={_BIG} (i32.const 0)))))", "i64 constant out of range"),
     (f"(module (func (call {_BIG})))", "i32 constant out of range"),
     (f"(module (func (local.get {_BIG})))", "i32 constant out of range"),
     (f"(module (func (block (br {_BIG}))))", "i32 constant out of range"),

@@ -1,4 +1,5 @@
-"""The text parser against the 2.0/core spec suite, one test per .wast file and check:
+"""The text parser against the 2.0/core spec suite (in 2.0's text format: FEATURES_2_0), one
+test per .wast file and check:
 
 - every module written in the .wast (text, quote and binary forms, including those inside
   assert_invalid/assert_trap/...) encodes to the same bytes as wasm-tools' encoding of it;
@@ -23,6 +24,7 @@ import tools
 from engine.errors import WasmError
 from engine.text.lexer import Source
 from engine.text.parser import parse_module_text
+from spec.suites import FEATURES_2_0
 from engine.text.sexpr import SList, read
 
 #: The 2.0/core suite (as tests/spec finds it: $POLYJIT_SPEC_SUITE, else ../shared beside the repo).
@@ -98,7 +100,7 @@ def test_wast_modules_match_wasm_tools(path: Path, tmp_path: Path) -> None:
             continue
         want = ref_file.read_bytes()
         try:
-            got = parse_module_text(source)
+            got = parse_module_text(source, FEATURES_2_0)
         except WasmError as exc:
             mismatches.append(f"line {line}: rejected: {exc}")
             continue
@@ -160,7 +162,7 @@ def test_printed_binaries_round_trip(path: Path, tmp_path: Path, request) -> Non
     for source, cmd in zip(printed, cmds):
         want = (ref / cmd["filename"]).read_bytes()
         try:
-            got = parse_module_text(source)
+            got = parse_module_text(source, FEATURES_2_0)
         except WasmError as exc:
             mismatches.append(f"rejected: {exc}\n{source[:400]}")
             continue
@@ -179,7 +181,7 @@ def test_text_assert_malformed_rejected(path: Path, tmp_path: Path) -> None:
     for case in cases:
         data = (tmp_path / case["filename"]).read_bytes()
         try:
-            parse_module_text(data)
+            parse_module_text(data, FEATURES_2_0)
         except WasmError:
             continue
         accepted.append(f"line {case['line']} ({case['text']}): {data[:120]!r}")

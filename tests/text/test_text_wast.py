@@ -12,6 +12,7 @@ import pytest
 
 import tools
 from engine.errors import WasmError
+from spec.suites import FEATURES_2_0
 from engine.text.wast import (ActionCommand, AnyRef, AssertExhaustion, AssertModule, AssertReturn,
                               AssertTrap, Get, Invoke, LanePatterns, ModuleCommand, NanPattern,
                               Register, Value, parse_wast)
@@ -118,10 +119,10 @@ def test_wast_commands_match_json_from_wast(path: Path, tmp_path: Path) -> None:
             if isinstance(cmd, AssertModule) and cmd.kind == "malformed":
                 if r.get("module_type") == "text":
                     with pytest.raises(WasmError):
-                        module.encode()
+                        module.encode(FEATURES_2_0)
                 continue
             if r.get("filename", "").endswith(".wasm"):
-                assert module.encode() == (tmp_path / r["filename"]).read_bytes(), where
+                assert module.encode(FEATURES_2_0) == (tmp_path / r["filename"]).read_bytes(), where
         if isinstance(cmd, Register):
             assert (cmd.as_name, cmd.module) == (r["as"], r.get("name")), where
         if isinstance(cmd, (AssertReturn, AssertTrap, AssertExhaustion, ActionCommand)) and getattr(cmd, "action", None):
