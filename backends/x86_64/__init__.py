@@ -73,6 +73,16 @@ class X86_64Backend(ModuleCompiler):
         return pieces.assemble_function(self.compile_function(func, info),
                                         func_symbol(func.index))
 
+    def baseline_function(self, wasm, info: ModuleInfo, index: int
+                          ) -> pieces.FunctionCode | None:
+        """The baseline tier (baseline/compiler.py: one pass from the wasm body to machine
+        code), or None for a function it does not handle."""
+        from .baseline.compiler import BaselineUnsupported, compile_function
+        try:
+            return compile_function(wasm, info, index, self.features)
+        except BaselineUnsupported:
+            return None
+
     def relocatable_function(self, piece: pieces.FunctionCode, name: str,
                              resolve: Callable[[str], int]
                              ) -> tuple[int, Callable[[int], bytes]]:

@@ -1,0 +1,1186 @@
+"""The x86_64 baseline compiler: one pass over a validated function's decoded wasm body straight
+to machine code (backends/x86_64/baseline/encoder.py), for lazy compilation's first tier (the
+role of Wasmtime's Winch or V8's Liftoff). No IR, no register allocation, no assembler.
+
+Code shape: every wasm local and every operand-stack slot has a fixed 8-byte home in the frame
+(the stack height at each instruction is known statically), and each instruction loads its
+operands into scratch registers (rax, rcx, rdx, xmm0, xmm1), computes and stores its result.
+i32 values are kept zero-extended in their slots (as the optimising tier keeps them in
+registers), so an i32 slot read as 64 bits is the value.
+
+The frame and calls follow the optimising tier's conventions exactly (backends/x86_64/abi.py,
+emit.py): the stack-limit check before the frame, rbp frame, vmctx in r15 (kept in [rbp - 8]
+and restored after calls that change it), heap base of memory 0 in r14 (reloaded after calls),
+rsp 16-aligned at call sites, outgoing stack arguments and results at [rsp + 8k], traps as
+``mov esi, code; lea rdx, [rip]; jmp __trap``, epoch checks through ``__epoch_slow``. So
+both tiers call each other and share the module's stubs.
+
+What it does not compile (SIMD, tail calls, fuel, memory64, a CPU without SSE4.1, POPCNT or
+LZCNT/TZCNT) raises `BaselineUnsupported` before anything is emitted; the caller then uses the
+optimising tier.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from engine.environ import vmctx as V
+from engine.environ.helpers import HELPER_INDEX, Helper
+from engine.environ.module_info import ModuleInfo
+from engine.errors import TrapCode, UnsupportedError
+from engine.ir.builder import trunc_bounds
+from engine.wasm.opcodes import INFO, Op
+from engine.wasm.types import ValType
+from engine.wasm.validator import block_signature
+
+from ...base import TRAP_SYMBOL, func_symbol
+from ..abi import assign
+from ..pieces import FunctionCode
+from ..trampolines import EPOCH_SLOW
+from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
+                      Label, mem)
+
+__all__ = ["BaselineUnsupported", "compile_function", "unsupported_reason"]
+
+
+class BaselineUnsupported(UnsupportedError):
+    """The baseline compiler does not handle this function (yet): compile it with the
+    optimising tier instead."""
+
+
+_I32, _I64, _F32, _F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
+_V128 = ValType.V128
+_INT_ARGS = (RDI, RSI, RDX, RCX, R8, R9)
+_F32_2_63, _F64_2_63 = 0x5F000000, 0x43E0000000000000
+_F32_2_64, _F64_2_64 = 0x5F800000, 0x43F0000000000000
+
+# block kinds
+_FUNC, _BLOCK, _LOOP, _IF = range(4)
+
+_ICMP = {"eq": "e", "ne": "ne", "lt_s": "l", "lt_u": "b", "gt_s": "g", "gt_u": "a",
+         "le_s": "le", "le_u": "be", "ge_s": "ge", "ge_u": "ae"}
+_IALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor"}
+_ISHIFT = {"shl": "shl", "shr_s": "sar", "shr_u": "shr", "rotl": "rol", "rotr": "ror"}
+_FALU = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
+_ROUND = {"nearest": 0, "floor": 1, "ceil": 2, "trunc": 3}
+
+
+class _Frame:
+    __slots__ = ("kind", "height", "nparams", "nresults", "label", "else_label")
+
+    def __init__(self, kind: int, height: int, nparams: int, nresults: int,
+                 label: Label | None) -> None:
+        self.kind, self.height, self.nparams, self.nresults = kind, height, nparams, nresults
+        self.label = label
+        self.else_label: Label | None = None
+
+    @property
+    def arity(self) -> int:
+        return self.nparams if self.kind == _LOOP else self.nresults
+
+
+def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
+                       features: frozenset[str]) -> str | None:
+    """Why function `index` cannot be compiled by the baseline tier, or None."""
+    if info.fuel:
+        return "fuel"
+    if any(m.is_64 for m in wasm.memory_types()):
+        return "memory64"
+    code = wasm.codes[index - wasm.num_imported_funcs]
+    if any(_V128 in t.params or _V128 in t.results for t in wasm.types) or \
+            _V128 in info.global_types or any(t is _V128 for _, t in code.locals):
+        return "v128 values"
+    body = code.body
+    missing = _MISSING_BY_FEATURES.get(features)
+    if missing is None:
+        missing = _MISSING_BY_FEATURES[features] = _missing_ops(features)
+    for ins in body:
+        if ins.op not in _TABLE or ins.op in missing:
+            return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
+    return None
+
+
+def compile_function(wasm: Any, info: ModuleInfo, index: int,
+                     features: frozenset[str]) -> FunctionCode:
+    """Machine code of defined function `index` (function index space) of validated module
+    `wasm`, as a FunctionCode whose fixups name ``funcN``, ``__trap`` and ``__epoch_slow``.
+    Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
+    why = unsupported_reason(wasm, info, index, features)
+    if why is not None:
+        raise BaselineUnsupported(f"baseline compilation of {why} (function {index})")
+    return _Compiler(wasm, info, index).run()
+
+
+_MISSING_BY_FEATURES: dict[frozenset, frozenset] = {}
+
+
+def _missing_ops(features: frozenset[str]) -> frozenset[int]:
+    out = set()
+    for code, info in INFO.items():
+        op = info.name.partition(".")[2]
+        if (op == "clz" and "lzcnt" not in features) or \
+                (op == "ctz" and "bmi1" not in features) or \
+                (op == "popcnt" and "popcnt" not in features) or \
+                (op in _ROUND and info.name[0] == "f" and "sse4.1" not in features):
+            out.add(code)
+    return frozenset(out)
+
+
+class _Compiler:
+    """One function's single pass (see the module docstring)."""
+
+    def __init__(self, wasm: Any, info: ModuleInfo, index: int) -> None:
+        self.wasm, self.info, self.index = wasm, info, index
+        self.name = func_symbol(index)
+        defined = index - wasm.num_imported_funcs
+        self.params, self.results = info.func_sigs[index]
+        self.local_types = list(self.params) + wasm.codes[defined].local_types()
+        self.body = wasm.codes[defined].body
+        self.a = Asm()
+        nlocals = len(self.local_types)
+        self.local_base = -16
+        self.stack_base = -16 - 8 * nlocals
+        self.height = 0
+        self.max_height = 0
+        self.outgoing = 0
+        self.traps: dict[int, Label] = {}
+        self.epoch_paths: list[tuple[Label, Label]] = []
+        self.offsets = info.offsets
+
+    # -- addressing -----------------------------------------------------------------------------
+
+    def slot(self, i: int) -> tuple:
+        """The home of operand-stack slot i (0: the bottom)."""
+        return (RBP, None, 1, self.stack_base - 8 * i)
+
+    def local(self, i: int) -> tuple:
+        return (RBP, None, 1, self.local_base - 8 * i)
+
+    def top(self, k: int = 1) -> tuple:
+        """The slot k below the top (1: the top value)."""
+        return (RBP, None, 1, self.stack_base - 8 * (self.height - k))
+
+    def push(self) -> tuple:
+        """Make room for one more value; its slot."""
+        h = self.height
+        self.height = h + 1
+        if h + 1 > self.max_height:
+            self.max_height = h + 1
+        return (RBP, None, 1, self.stack_base - 8 * h)
+
+    def vm(self, off: int) -> tuple:
+        return (R15, None, 1, off)
+
+    def trap(self, code: TrapCode) -> Label:
+        label = self.traps.get(int(code))
+        if label is None:
+            label = self.traps[int(code)] = Label()
+        return label
+
+    # -- the pass -------------------------------------------------------------------------------
+
+    def run(self) -> FunctionCode:
+        a = self.a
+        # the stack check (before the frame; the frame size is patched in at the end)
+        a.op(b"\x8d", R11, (RSP, None, 1, -0x1000_0000), 1)        # lea r11, [rsp - size]
+        size_at = a.here() - 4
+        a.alu_rm("cmp", R11, self.vm(V.STACK_LIMIT))
+        a.jcc("b", self.trap(TrapCode.STACK_OVERFLOW))
+        a.push(RBP)
+        a.mov_rr(RBP, RSP)
+        a.op(b"\x81", 5, RSP, 1, imm=b"\0\0\0\0")                  # sub rsp, frame
+        frame_at = a.here() - 4
+        a.store((RBP, None, 1, -8), R15)
+        self.lower_params()
+        if self.info.epoch:
+            self.epoch_check()
+        frames = [_Frame(_FUNC, 0, 0, len(self.results), None)]
+        self.frames = frames
+        table = _TABLE
+        dead = 0            # > 0: in unreachable code, nesting depth of blocks opened there
+        self.live = True
+        for ins in self.body:
+            op = ins.op
+            if not self.live:
+                if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
+                    dead += 1
+                    continue
+                if op == _END_OP or op == _ELSE_OP:
+                    if dead:
+                        if op == _END_OP:
+                            dead -= 1
+                        continue
+                else:
+                    continue
+            fn, arg = table[op]
+            fn(self, ins.imm, arg)
+        for cont, back in self.epoch_paths:
+            a.bind(cont)
+            a.call_sym(EPOCH_SLOW)
+            a.test_rr(R11, R11)
+            a.jcc("e", back)
+            a.jmp(self.trap(TrapCode.INTERRUPT))
+        for code, label in self.traps.items():
+            a.bind(label)
+            if code == -1:
+                a.lea(RSI, (RAX, None, 1, -1), 0)                   # lea esi, [rax - 1]
+            else:
+                a.mov_ri(RSI, code)
+            a.lea_rip(RDX)
+            a.jmp_sym(TRAP_SYMBOL)
+        frame = 8 + 8 * len(self.local_types) + 8 * self.max_height + 8 * self.outgoing
+        frame += -frame % 16
+        code = a.finish()
+        out = bytearray(code)
+        struct.pack_into("<i", out, size_at, -(frame + 8))
+        struct.pack_into("<i", out, frame_at, frame)
+        return FunctionCode(bytes(out), tuple(a.external))
+
+    def lower_params(self) -> None:
+        a = self.a
+        locs, _ = assign(self.params)
+        for i, (t, loc) in enumerate(zip(self.params, locs)):
+            home = self.local(i)
+            if loc.reg is not None:
+                if loc.reg >= 16:
+                    a.movs_store(home, loc.reg - 16, True)
+                elif t is _I32:
+                    a.mov_rr(RAX, loc.reg, 0)
+                    a.store(home, RAX)
+                else:
+                    a.store(home, loc.reg)
+            else:
+                a.load(RAX, (RBP, None, 1, 16 + 8 * loc.stack), 0 if t is _I32 else 1)
+                a.store(home, RAX)
+        n = len(self.local_types) - len(self.params)
+        if n:
+            a.mov_ri(RAX, 0)
+            for i in range(len(self.params), len(self.local_types)):
+                a.store(self.local(i), RAX)
+
+    def epoch_check(self) -> None:
+        """Trap INTERRUPT once the engine's epoch reaches the store's deadline (out of line:
+        __epoch_slow decides, preserving every register; its verdict in r11)."""
+        a = self.a
+        a.load(R11, self.vm(V.EPOCH_PTR))
+        a.load(R11, (R11, None, 1, 0))
+        a.load(R10, self.vm(V.STATE))
+        a.alu_rm("cmp", R11, (R10, None, 1, V.STATE_EPOCH_DEADLINE))
+        slow, back = Label(), Label()
+        a.jcc("ae", slow)
+        a.bind(back)
+        self.epoch_paths.append((slow, back))
+
+    # -- control --------------------------------------------------------------------------------
+
+    def c_nop(self, imm, arg) -> None:
+        pass
+
+    def c_unreachable(self, imm, arg) -> None:
+        self.a.jmp(self.trap(TrapCode.UNREACHABLE))
+        self.kill()
+
+    def kill(self) -> None:
+        """The rest of the current block is unreachable."""
+        self.live = False
+        self.height = self.frames[-1].height
+
+    def c_block(self, imm, kind: int) -> None:
+        params, results = block_signature(self.wasm.types, imm)
+        a = self.a
+        f = _Frame(kind, self.height - len(params), len(params), len(results), Label())
+        if kind == _LOOP:
+            a.bind(f.label)
+            if self.info.epoch:
+                self.epoch_check()
+        elif kind == _IF:
+            self.height -= 1
+            f.height -= 1
+            a.load(RAX, self.slot(self.height), 0)
+            a.test_rr(RAX, RAX, 0)
+            f.else_label = Label()
+            a.jcc("e", f.else_label)
+        self.frames.append(f)
+
+    def c_else(self, imm, arg) -> None:
+        f = self.frames[-1]
+        if self.live:
+            self.a.jmp(f.label)
+        self.a.bind(f.else_label)
+        f.else_label = None
+        self.height = f.height + f.nparams
+        self.live = True
+
+    def c_end(self, imm, arg) -> None:
+        f = self.frames.pop()
+        if f.kind == _FUNC:
+            if self.live:
+                self.ret()
+            return
+        a = self.a
+        if f.else_label is not None:
+            a.bind(f.else_label)
+        if f.kind != _LOOP:
+            a.bind(f.label)
+        self.height = f.height + f.nresults
+        self.live = True
+
+    def move_down(self, dst: int, k: int) -> None:
+        """Copy the top k values to slots dst.. (a branch's values to its target's height)."""
+        src = self.height - k
+        if src == dst:
+            return
+        a = self.a
+        for j in range(k):
+            a.load(RCX, self.slot(src + j))
+            a.store(self.slot(dst + j), RCX)
+
+    def branch(self, f: _Frame) -> None:
+        """Jump to frame f's label with its values (a branch to the function frame returns)."""
+        if f.kind == _FUNC:
+            self.ret()
+            return
+        self.move_down(f.height, f.arity)
+        self.a.jmp(f.label)
+
+    def c_br(self, depth: int, arg) -> None:
+        self.branch(self.frames[-1 - depth])
+        self.kill()
+
+    def c_br_if(self, depth: int, arg) -> None:
+        a = self.a
+        self.height -= 1
+        a.load(RAX, self.slot(self.height), 0)
+        a.test_rr(RAX, RAX, 0)
+        f = self.frames[-1 - depth]
+        if f.kind != _FUNC and self.height - f.arity == f.height:
+            a.jcc("ne", f.label)
+            return
+        skip = Label()
+        a.jcc("e", skip)
+        self.branch(f)
+        a.bind(skip)
+
+    def c_br_table(self, imm, arg) -> None:
+        labels, default = imm
+        a = self.a
+        self.height -= 1
+        a.load(RAX, self.slot(self.height), 0)
+        pads: dict[int, Label] = {}
+        todo: list[tuple[Label, int]] = []
+
+        def target(depth: int) -> Label:
+            lab = pads.get(depth)
+            if lab is None:
+                f = self.frames[-1 - depth]
+                if f.kind != _FUNC and self.height - f.arity == f.height:
+                    lab = f.label
+                else:
+                    lab = Label()
+                    todo.append((lab, depth))
+                pads[depth] = lab
+            return lab
+
+        if labels:
+            a.alu_ri("cmp", RAX, len(labels), 0)
+            a.jcc("ae", target(default))
+            table = Label()
+            a.lea_rip(RCX, table)
+            a.movsxd(RAX, (RCX, RAX, 4, 0))
+            a.alu_rr("add", RAX, RCX)
+            a.jmp_r(RAX)
+            a.bind(table)
+            base = a.here()
+            for depth in labels:
+                a.rel32(target(depth), base)
+        else:
+            a.jmp(target(default))
+        for lab, depth in todo:
+            a.bind(lab)
+            self.branch(self.frames[-1 - depth])
+        self.kill()
+
+    def c_return(self, imm, arg) -> None:
+        self.ret()
+        self.kill()
+
+    def ret(self) -> None:
+        """Return the top len(results) values: the result registers, the rest into the
+        caller's stack area ([rbp + 16 + 8k]); tear the frame down."""
+        a = self.a
+        k = len(self.results)
+        locs, _ = assign(self.results, True)
+        first = self.height - k
+        for j, (t, loc) in enumerate(zip(self.results, locs)):
+            s = self.slot(first + j)
+            if loc.reg is None:
+                a.load(RCX, s)
+                a.store((RBP, None, 1, 16 + 8 * loc.stack), RCX)
+        for j, (t, loc) in enumerate(zip(self.results, locs)):
+            s = self.slot(first + j)
+            if loc.reg is not None:
+                if loc.reg >= 16:
+                    a.movs_load(loc.reg - 16, s, True)
+                else:
+                    a.load(loc.reg, s)
+        a.mov_rr(RSP, RBP)
+        a.pop(RBP)
+        a.ret()
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call_args(self, params: tuple, results: tuple) -> int:
+        """Place the top len(params) values as call arguments (stack ones through r11);
+        returns the first slot of the arguments (where the results go)."""
+        a = self.a
+        first = self.height - len(params)
+        locs, nstack = assign(params)
+        _, nres = assign(results, True)
+        self.outgoing = max(self.outgoing, nstack, nres)
+        for j, loc in enumerate(locs):
+            if loc.stack is not None:
+                a.load(R11, self.slot(first + j))
+                a.store((RSP, None, 1, 8 * loc.stack), R11)
+        for j, loc in enumerate(locs):
+            if loc.reg is not None:
+                if loc.reg >= 16:
+                    a.movs_load(loc.reg - 16, self.slot(first + j), True)
+                else:
+                    a.load(loc.reg, self.slot(first + j))
+        return first
+
+    def call_results(self, first: int, results: tuple, vmctx_changed: bool) -> None:
+        a = self.a
+        if vmctx_changed:
+            a.load(R15, (RBP, None, 1, -8))
+        self.reload_heap()
+        locs, _ = assign(results, True)
+        for j, (t, loc) in enumerate(zip(results, locs)):
+            s = self.slot(first + j)
+            if loc.reg is None:
+                a.load(R11, (RSP, None, 1, 8 * loc.stack))
+                a.store(s, R11)
+            elif loc.reg >= 16:
+                a.movs_store(s, loc.reg - 16, True)
+            elif t is _I32:
+                a.mov_rr(loc.reg, loc.reg, 0)
+                a.store(s, loc.reg)
+            else:
+                a.store(s, loc.reg)
+        self.height = first + len(results)
+        if self.height > self.max_height:
+            self.max_height = self.height
+
+    def reload_heap(self) -> None:
+        if self.offsets.num_memories:
+            self.a.load(R14, self.vm(self.offsets.memory_base(0)))
+
+    def c_call(self, idx: int, arg) -> None:
+        a = self.a
+        params, results = self.info.func_sigs[idx]
+        first = self.call_args(params, results)
+        imported = idx < self.info.num_imported_funcs
+        if imported:
+            a.mov_rr(R11, R15)
+            a.load(R15, (R11, None, 1, self.offsets.import_vmctx(idx)))
+            a.call_r((R11, None, 1, self.offsets.import_code(idx)))
+        else:
+            a.call_sym(func_symbol(idx))
+        self.call_results(first, results, imported)
+
+    def c_call_indirect(self, imm, arg) -> None:
+        type_index, table = imm
+        a = self.a
+        self.height -= 1
+        a.load(RAX, self.slot(self.height), 0)
+        self.table_entry(table)                     # rax: index, rcx: entries
+        a.load(R10, (RCX, RAX, 8, 0))
+        a.test_rr(R10, R10)
+        a.jcc("e", self.trap(TrapCode.INDIRECT_CALL_TO_NULL))
+        a.load(RCX, self.vm(self.offsets.sig_id(type_index)))
+        a.alu_rm("cmp", RCX, (R10, None, 1, V.FUNCREF_SIG))
+        a.jcc("ne", self.trap(TrapCode.BAD_SIGNATURE))
+        params, results = self.info.type_sigs[type_index]
+        first = self.call_args(params, results)
+        a.load(R15, (R10, None, 1, V.FUNCREF_VMCTX))
+        a.call_r((R10, None, 1, V.FUNCREF_CODE))
+        self.call_results(first, results, True)
+
+    def helper(self, h: Helper, consts: list[int], nargs: int, result: ValType | None,
+               traps: bool) -> None:
+        """Call runtime helper h (C convention): (vmctx, *consts, *the top nargs values)."""
+        a = self.a
+        a.mov_rr(RDI, R15)
+        k = 1
+        for c in consts:
+            a.mov_ri(_INT_ARGS[k], c)
+            k += 1
+        first = self.height - nargs
+        for j in range(nargs):
+            a.load(_INT_ARGS[k], self.slot(first + j))
+            k += 1
+        a.load(R11, self.vm(V.HELPERS))
+        a.call_r((R11, None, 1, 8 * HELPER_INDEX[h]))
+        if h is Helper.MEMORY_GROW:
+            self.reload_heap()
+        if traps:
+            a.test_rr(RAX, RAX, 0)
+            a.jcc("ne", self.trap(-1))
+        self.height = first
+        if result is not None:
+            if result is _I32:
+                a.mov_rr(RAX, RAX, 0)
+            a.store(self.push(), RAX)
+
+    # -- locals, globals, constants -------------------------------------------------------------
+
+    def c_local_get(self, i: int, arg) -> None:
+        a = self.a
+        a.load(RAX, self.local(i))
+        a.store(self.push(), RAX)
+
+    def c_local_set(self, i: int, tee: bool) -> None:
+        a = self.a
+        a.load(RAX, self.top())
+        a.store(self.local(i), RAX)
+        if not tee:
+            self.height -= 1
+
+    def c_global_get(self, i: int, arg) -> None:
+        a = self.a
+        w = 0 if self.info.global_types[i] in (_I32, _F32) else 1
+        a.load(RCX, self.vm(self.offsets.global_ptr(i)))
+        a.load(RAX, (RCX, None, 1, 0), w)
+        a.store(self.push(), RAX)
+
+    def c_global_set(self, i: int, arg) -> None:
+        a = self.a
+        w = 0 if self.info.global_types[i] in (_I32, _F32) else 1
+        a.load(RCX, self.vm(self.offsets.global_ptr(i)))
+        self.height -= 1
+        a.load(RAX, self.slot(self.height))
+        a.store((RCX, None, 1, 0), RAX, w)
+
+    def c_const(self, value: int, t: ValType) -> None:
+        a = self.a
+        s = self.push()
+        if t is _I32 or t is _F32:
+            value &= 0xFFFF_FFFF
+            if value < 1 << 31:
+                a.mov_mi(s, value)
+            else:
+                a.mov_ri(RAX, value)
+                a.store(s, RAX)
+        else:
+            value &= 0xFFFF_FFFF_FFFF_FFFF
+            sv = value - (1 << 64) if value >> 63 else value
+            if -(1 << 31) <= sv < 1 << 31:
+                a.mov_mi(s, sv)
+            else:
+                a.movabs(RAX, value)
+                a.store(s, RAX)
+
+    def c_drop(self, imm, arg) -> None:
+        self.height -= 1
+
+    def c_select(self, imm, arg) -> None:
+        a = self.a
+        a.load(RCX, self.top(1), 0)
+        a.test_rr(RCX, RCX, 0)
+        a.load(RAX, self.top(3))
+        a.cmov("e", RAX, self.top(2))
+        self.height -= 2
+        a.store(self.top(), RAX)
+
+    # -- integer --------------------------------------------------------------------------------
+
+    def i_alu(self, imm, arg) -> None:
+        name, w = arg
+        a = self.a
+        a.load(RAX, self.top(2), w)
+        if name == "mul":
+            a.imul_rm(RAX, self.top(1), w)
+        else:
+            a.alu_rm(name, RAX, self.top(1), w)
+        self.height -= 1
+        a.store(self.top(), RAX)
+
+    def i_shift(self, imm, arg) -> None:
+        name, w = arg
+        a = self.a
+        a.load(RCX, self.top(1), 0)
+        a.load(RAX, self.top(2), w)
+        a.shift_cl(name, RAX, w)
+        self.height -= 1
+        a.store(self.top(), RAX)
+
+    def i_div(self, imm, arg) -> None:
+        kind, w = arg           # "div_s", "div_u", "rem_s", "rem_u"
+        a = self.a
+        a.load(RCX, self.top(1), w)
+        a.load(RAX, self.top(2), w)
+        a.test_rr(RCX, RCX, w)
+        a.jcc("e", self.trap(TrapCode.INTEGER_DIVISION_BY_ZERO))
+        done = None
+        if kind == "div_s" or kind == "rem_s":
+            ok = Label()
+            a.alu_ri("cmp", RCX, -1, w)
+            a.jcc("ne", ok, short=True)
+            if kind == "div_s":
+                if w:
+                    a.movabs(RDX, 1 << 63)
+                else:
+                    a.mov_ri(RDX, 1 << 31)
+                a.alu_rr("cmp", RAX, RDX, w)
+                a.jcc("e", self.trap(TrapCode.INTEGER_OVERFLOW))
+            else:
+                done = Label()
+                a.mov_ri(RDX, 0)
+                a.jmp(done, short=True)
+            a.bind(ok)
+            a.cqo() if w else a.cdq()
+            a.unary("idiv", RCX, w)
+        else:
+            a.mov_ri(RDX, 0)
+            a.unary("div", RCX, w)
+        if done is not None:
+            a.bind(done)
+        self.height -= 1
+        a.store(self.top(), RDX if kind[0] == "r" else RAX)
+
+    def i_cmp(self, imm, arg) -> None:
+        cc, w = arg
+        a = self.a
+        a.load(RAX, self.top(2), w)
+        a.alu_rm("cmp", RAX, self.top(1), w)
+        self.height -= 1
+        self.set_flag(cc)
+
+    def set_flag(self, cc: str) -> None:
+        """The top slot <- 1 if condition cc holds, else 0."""
+        a = self.a
+        a.setcc(cc, RAX)
+        a.movzx8(RAX, RAX)
+        a.store(self.top(), RAX)
+
+    def i_eqz(self, imm, w: int) -> None:
+        self.a.alu_ri("cmp", self.top(), 0, w)
+        self.set_flag("e")
+
+    def i_bitcount(self, imm, arg) -> None:
+        name, w = arg
+        a = self.a
+        a.bitcount(name, RAX, self.top(), w)
+        a.store(self.top(), RAX)
+
+    def i_extend(self, imm, arg) -> None:
+        """Sign extensions, wrap, extend_i32_u/s (the slot's width rules)."""
+        kind, w = arg
+        a = self.a
+        s = self.top()
+        if kind == 8:
+            a.movsx8(RAX, s, w)
+        elif kind == 16:
+            a.movsx16(RAX, s, w)
+        elif kind == 32:
+            a.movsxd(RAX, s)
+        else:                   # wrap / extend_u / i32.reinterpret_f32: zero the upper half
+            a.load(RAX, s, 0)
+        a.store(s, RAX)
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def address(self, m, size: int) -> tuple:
+        """Pop the index; bounds-check [index + offset, + size) against the memory's length
+        (rax: index, rcx: scratch; rdx: the base of a memory other than 0); the operand."""
+        a = self.a
+        self.height -= 1
+        a.load(RAX, self.slot(self.height), 0)
+        offset, memory = m.offset, m.memory
+        end = offset + size
+        if end < 1 << 31:
+            a.lea(RCX, (RAX, None, 1, end))
+        else:
+            a.mov_ri(RCX, end)
+            a.alu_rr("add", RCX, RAX)
+        a.alu_rm("cmp", RCX, self.vm(self.offsets.memory_length(memory)))
+        a.jcc("a", self.trap(TrapCode.MEMORY_OUT_OF_BOUNDS))
+        if memory == 0:
+            base = R14
+        else:
+            base = RDX
+            a.load(RDX, self.vm(self.offsets.memory_base(memory)))
+        if offset < 1 << 31:
+            return (base, RAX, 1, offset)
+        a.mov_ri(RCX, offset)
+        a.alu_rr("add", RAX, RCX)
+        return (base, RAX, 1, 0)
+
+    def m_load(self, m, arg) -> None:
+        size, signed, w = arg
+        a = self.a
+        op = self.address(m, size)
+        if size == 8:
+            a.load(RAX, op)
+        elif size == 4:
+            if signed:
+                a.movsxd(RAX, op)
+            else:
+                a.load(RAX, op, 0)
+        elif size == 2:
+            (a.movsx16 if signed else a.movzx16)(RAX, op, w if signed else 0)
+        else:
+            (a.movsx8 if signed else a.movzx8)(RAX, op, w if signed else 0)
+        a.store(self.push(), RAX)
+
+    def m_store(self, m, size: int) -> None:
+        a = self.a
+        self.height -= 1
+        a.load(R8, self.slot(self.height))
+        op = self.address(m, size)
+        if size == 8:
+            a.store(op, R8)
+        elif size == 4:
+            a.store(op, R8, 0)
+        elif size == 2:
+            a.store16(op, R8)
+        else:
+            a.store8(op, R8)
+
+    def m_size(self, memory: int, arg) -> None:
+        a = self.a
+        a.load(RAX, self.vm(self.offsets.memory_length(memory)))
+        a.shift_ri("shr", RAX, 16)
+        a.store(self.push(), RAX)
+
+    def m_grow(self, memory: int, arg) -> None:
+        self.helper(Helper.MEMORY_GROW, [memory], 1, _I32, False)
+
+    def mem_base(self, reg: int, memory: int) -> None:
+        """reg += the base of `memory`."""
+        if memory == 0:
+            self.a.alu_rr("add", reg, R14)
+        else:
+            self.a.alu_rm("add", reg, self.vm(self.offsets.memory_base(memory)))
+
+    def bounds(self, reg: int, memory: int) -> None:
+        """Trap unless [reg, reg + rcx) is inside `memory` (rax: scratch)."""
+        a = self.a
+        a.lea(RAX, (reg, RCX, 1, 0))
+        a.alu_rm("cmp", RAX, self.vm(self.offsets.memory_length(memory)))
+        a.jcc("a", self.trap(TrapCode.MEMORY_OUT_OF_BOUNDS))
+
+    def m_copy(self, imm, arg) -> None:
+        dst, src = imm
+        a = self.a
+        a.load(RDI, self.top(3), 0)
+        a.load(RSI, self.top(2), 0)
+        a.load(RCX, self.top(1), 0)
+        self.height -= 3
+        self.bounds(RDI, dst)
+        self.bounds(RSI, src)
+        self.mem_base(RDI, dst)
+        self.mem_base(RSI, src)
+        fwd, done = Label(), Label()
+        a.alu_rr("cmp", RDI, RSI)
+        a.jcc("be", fwd, short=True)
+        a.lea(RDI, (RDI, RCX, 1, -1))
+        a.lea(RSI, (RSI, RCX, 1, -1))
+        a.raw(b"\xfd\xf3\xa4\xfc")          # std; rep movsb; cld
+        a.jmp(done, short=True)
+        a.bind(fwd)
+        a.raw(b"\xf3\xa4")                  # rep movsb
+        a.bind(done)
+
+    def m_fill(self, memory: int, arg) -> None:
+        a = self.a
+        a.load(RDI, self.top(3), 0)
+        a.load(RDX, self.top(2), 0)
+        a.load(RCX, self.top(1), 0)
+        self.height -= 3
+        self.bounds(RDI, memory)
+        self.mem_base(RDI, memory)
+        a.mov_rr(RAX, RDX, 0)
+        a.raw(b"\xf3\xaa")                  # rep stosb
+
+    def m_helper(self, imm, arg) -> None:
+        h, consts, nargs, result, traps = arg
+        self.helper(h, consts(imm), nargs, result, traps)
+
+    # -- tables and references ------------------------------------------------------------------
+
+    def table_entry(self, table: int) -> None:
+        """With the index in rax: bounds-check it against table `table`; rcx <- its entries."""
+        a = self.a
+        a.load(RCX, self.vm(self.offsets.table_def(table)))
+        a.alu_rm("cmp", RAX, (RCX, None, 1, V.TABLEDEF_LENGTH))
+        a.jcc("ae", self.trap(TrapCode.TABLE_OUT_OF_BOUNDS))
+        a.load(RCX, (RCX, None, 1, V.TABLEDEF_BASE))
+
+    def t_get(self, table: int, arg) -> None:
+        a = self.a
+        a.load(RAX, self.top(), 0)
+        self.table_entry(table)
+        a.load(RAX, (RCX, RAX, 8, 0))
+        a.store(self.top(), RAX)
+
+    def t_set(self, table: int, arg) -> None:
+        a = self.a
+        a.load(RAX, self.top(2), 0)
+        a.load(RDX, self.top(1))
+        self.table_entry(table)
+        a.store((RCX, RAX, 8, 0), RDX)
+        self.height -= 2
+
+    def t_size(self, table: int, arg) -> None:
+        a = self.a
+        a.load(RCX, self.vm(self.offsets.table_def(table)))
+        a.load(RAX, (RCX, None, 1, V.TABLEDEF_LENGTH), 0)
+        a.store(self.push(), RAX)
+
+    def r_null(self, imm, arg) -> None:
+        self.a.mov_mi(self.push(), 0)
+
+    def r_is_null(self, imm, arg) -> None:
+        self.a.alu_ri("cmp", self.top(), 0)
+        self.set_flag("e")
+
+    def r_func(self, idx: int, arg) -> None:
+        a = self.a
+        a.load(RAX, self.vm(V.FUNCREFS))
+        a.alu_ri("add", RAX, V.FUNCREF_SIZE * idx)
+        a.store(self.push(), RAX)
+
+    # -- float ----------------------------------------------------------------------------------
+
+    def f_alu(self, imm, arg) -> None:
+        name, d = arg
+        a = self.a
+        a.movs_load(0, self.top(2), d)
+        a.sse(name + ("sd" if d else "ss"), 0, self.top(1))
+        self.height -= 1
+        a.movs_store(self.top(), 0, d)
+
+    def f_minmax(self, imm, arg) -> None:
+        name, d = arg
+        a = self.a
+        sfx = "sd" if d else "ss"
+        p = "pd" if d else "ps"
+        a.movs_load(0, self.top(2), d)
+        a.movs_load(1, self.top(1), d)
+        nan, ne, done = Label(), Label(), Label()
+        a.sse("ucomi" + sfx, 0, 1)
+        a.jcc("p", nan, short=True)
+        a.jcc("ne", ne, short=True)
+        # equal operands: only +0 and -0 differ; min ORs the sign bits, max ANDs them
+        a.sse(("or" if name == "min" else "and") + p, 0, 1)
+        a.jmp(done, short=True)
+        a.bind(ne)
+        a.sse(name + sfx, 0, 1)
+        a.jmp(done, short=True)
+        a.bind(nan)
+        a.sse("add" + sfx, 0, 1)            # a quiet NaN
+        a.bind(done)
+        self.height -= 1
+        a.movs_store(self.top(), 0, d)
+
+    def f_sign(self, imm, arg) -> None:
+        """abs / neg on the slot's bits; copysign through rax and rcx."""
+        kind, d = arg
+        a = self.a
+        s = self.top()
+        if kind == "copysign":
+            a.load(RAX, self.top(2), d)
+            a.load(RCX, self.top(1), d)
+            bit = 63 if d else 31
+            a.bt_ri("btr", RAX, bit, d)
+            a.shift_ri("shr", RCX, bit, d)
+            a.shift_ri("shl", RCX, bit, d)
+            a.alu_rr("or", RAX, RCX, d)
+            self.height -= 1
+            a.store(self.top(), RAX, d)
+        elif kind == "abs":
+            a.bt_ri("btr", s, 63 if d else 31, d)
+        else:
+            a.bt_ri("btc", s, 63 if d else 31, d)
+
+    def f_unary(self, imm, arg) -> None:
+        kind, d = arg
+        a = self.a
+        s = self.top()
+        if kind == "sqrt":
+            a.sse("sqrtsd" if d else "sqrtss", 0, s)
+        elif kind == "promote":
+            a.sse("cvtss2sd", 0, s)
+        elif kind == "demote":
+            a.sse("cvtsd2ss", 0, s)
+        else:
+            a.rounds(0, s, d, 8 | _ROUND[kind])     # bit 3: no precision exception
+        a.movs_store(s, 0, d if kind not in ("promote", "demote") else kind == "promote")
+
+    def f_cmp(self, imm, arg) -> None:
+        cc, d = arg
+        a = self.a
+        sfx = "sd" if d else "ss"
+        x, y = (self.top(1), self.top(2)) if cc in ("lt", "le") else (self.top(2), self.top(1))
+        a.movs_load(0, x, d)
+        a.sse("ucomi" + sfx, 0, y)
+        self.height -= 1
+        if cc == "eq":
+            a.setcc("e", RAX)
+            a.setcc("np", RCX)
+            a.alu_rr("and", RAX, RCX, 0)
+        elif cc == "ne":
+            a.setcc("ne", RAX)
+            a.setcc("p", RCX)
+            a.alu_rr("or", RAX, RCX, 0)
+        else:
+            a.setcc("a" if cc in ("lt", "gt") else "ae", RAX)
+        a.movzx8(RAX, RAX)
+        a.store(self.top(), RAX)
+
+    def f_const_to(self, x: int, bits: int, d: int) -> None:
+        """xmm x <- the float constant with bit pattern `bits` (through rcx)."""
+        a = self.a
+        a.mov_ri(RCX, bits)
+        a.movq_xr(x, RCX, d)
+
+    def f_trunc(self, imm, arg) -> None:
+        """Trapping float -> int truncation: NaN, then the range (engine.ir.builder's bounds)."""
+        rt, st, signed = arg
+        a = self.a
+        d = st is _F64
+        w = rt is _I64
+        sfx = "sd" if d else "ss"
+        cc, lo, hi = trunc_bounds(rt, st, signed)
+        s = self.top()
+        a.movs_load(0, s, d)
+        a.sse("ucomi" + sfx, 0, 0)
+        a.jcc("p", self.trap(TrapCode.BAD_CONVERSION_TO_INTEGER))
+        self.f_const_to(1, lo, d)
+        a.sse("ucomi" + sfx, 0, 1)
+        ovf = self.trap(TrapCode.INTEGER_OVERFLOW)
+        a.jcc("be" if cc.name == "GT" else "b", ovf)
+        self.f_const_to(1, hi, d)
+        a.sse("ucomi" + sfx, 0, 1)
+        a.jcc("ae", ovf)
+        if signed:
+            a.cvtts2si(RAX, 0, d, w)
+        elif not w:
+            a.cvtts2si(RAX, 0, d, 1)
+            a.mov_rr(RAX, RAX, 0)
+        else:
+            self.to_u64(d)
+        a.store(s, RAX)
+
+    def to_u64(self, d: bool) -> None:
+        """rax <- xmm0 truncated as a u64 (0 <= xmm0 < 2**64); xmm1 clobbered."""
+        a = self.a
+        big, done = Label(), Label()
+        self.f_const_to(1, _F64_2_63 if d else _F32_2_63, d)
+        a.sse("ucomisd" if d else "ucomiss", 0, 1)
+        a.jcc("ae", big, short=True)
+        a.cvtts2si(RAX, 0, d, 1)
+        a.jmp(done, short=True)
+        a.bind(big)
+        a.sse("subsd" if d else "subss", 0, 1)
+        a.cvtts2si(RAX, 0, d, 1)
+        a.bt_ri("btc", RAX, 63)
+        a.bind(done)
+
+    def f_trunc_sat(self, imm, arg) -> None:
+        rt, st, signed = arg
+        a = self.a
+        d = st is _F64
+        w = rt is _I64
+        sfx = "sd" if d else "ss"
+        s = self.top()
+        a.movs_load(0, s, d)
+        done = Label()
+        if signed:
+            nan = Label()
+            a.cvtts2si(RAX, 0, d, w)
+            a.alu_ri("cmp", RAX, 1, w)
+            a.jcc("no", done)                   # only INT_MIN (the invalid result) overflows
+            a.sse("ucomi" + sfx, 0, 0)
+            a.jcc("p", nan)
+            a.sse("xorps", 1, 1)
+            a.sse("ucomi" + sfx, 0, 1)
+            a.jcc("b", done)
+            if w:
+                a.movabs(RAX, (1 << 63) - 1)
+            else:
+                a.mov_ri(RAX, (1 << 31) - 1)
+            a.jmp(done)
+            a.bind(nan)
+            a.mov_ri(RAX, 0)
+        elif not w:
+            special, pos = Label(), Label()
+            a.cvtts2si(RAX, 0, d, 1)
+            a.test_rr(RAX, RAX)
+            a.jcc("s", special)
+            a.mov_ri(RCX, 0xFFFF_FFFF)
+            a.alu_rr("cmp", RAX, RCX)
+            a.cmov("a", RAX, RCX)
+            a.jmp(done)
+            a.bind(special)
+            a.sse("xorps", 1, 1)
+            a.sse("ucomi" + sfx, 0, 1)
+            a.jcc("a", pos)
+            a.mov_ri(RAX, 0)
+            a.jmp(done)
+            a.bind(pos)
+            a.mov_ri(RAX, 0xFFFF_FFFF)
+        else:
+            zero, mx = Label(), Label()
+            a.sse("xorps", 1, 1)
+            a.sse("ucomi" + sfx, 0, 1)
+            a.jcc("p", zero)
+            a.jcc("be", zero)
+            self.f_const_to(1, _F64_2_64 if d else _F32_2_64, d)
+            a.sse("ucomi" + sfx, 0, 1)
+            a.jcc("ae", mx)
+            self.to_u64(d)
+            a.jmp(done)
+            a.bind(mx)
+            a.mov_ri(RAX, (1 << 64) - 1)
+            a.jmp(done)
+            a.bind(zero)
+            a.mov_ri(RAX, 0)
+        a.bind(done)
+        if not w:
+            a.mov_rr(RAX, RAX, 0)
+        a.store(s, RAX)
+
+    def f_convert(self, imm, arg) -> None:
+        """f32/f64.convert_i32/i64_s/u."""
+        d, st, signed = arg
+        a = self.a
+        s = self.top()
+        if st is _I32:
+            a.load(RAX, s, 0)
+            a.cvtsi2s(0, RAX, d, 0 if signed else 1)
+        elif signed:
+            a.cvtsi2s(0, s, d, 1)
+        else:
+            neg, done = Label(), Label()
+            a.load(RAX, s)
+            a.test_rr(RAX, RAX)
+            a.jcc("s", neg, short=True)
+            a.cvtsi2s(0, RAX, d, 1)
+            a.jmp(done, short=True)
+            a.bind(neg)
+            # halve keeping the lost bit sticky, convert, double (one rounding)
+            a.mov_rr(RCX, RAX)
+            a.shift_ri("shr", RCX, 1)
+            a.alu_ri("and", RAX, 1)
+            a.alu_rr("or", RCX, RAX)
+            a.cvtsi2s(0, RCX, d, 1)
+            a.sse("addsd" if d else "addss", 0, 0)
+            a.bind(done)
+        a.movs_store(s, 0, d)
+
+
+def _trunc_const(rt, st, signed):
+    return (rt, st, signed)
+
+
+def _build_table() -> dict[int, tuple]:
+    C = _Compiler
+    t: dict[int, tuple] = {
+        Op.UNREACHABLE: (C.c_unreachable, None), Op.NOP: (C.c_nop, None),
+        Op.BLOCK: (C.c_block, _BLOCK), Op.LOOP: (C.c_block, _LOOP), Op.IF: (C.c_block, _IF),
+        Op.ELSE: (C.c_else, None), Op.END: (C.c_end, None), Op.BR: (C.c_br, None),
+        Op.BR_IF: (C.c_br_if, None), Op.BR_TABLE: (C.c_br_table, None),
+        Op.RETURN: (C.c_return, None), Op.CALL: (C.c_call, None),
+        Op.CALL_INDIRECT: (C.c_call_indirect, None), Op.DROP: (C.c_drop, None),
+        Op.SELECT: (C.c_select, None), Op.SELECT_T: (C.c_select, None),
+        Op.LOCAL_GET: (C.c_local_get, None), Op.LOCAL_SET: (C.c_local_set, False),
+        Op.LOCAL_TEE: (C.c_local_set, True), Op.GLOBAL_GET: (C.c_global_get, None),
+        Op.GLOBAL_SET: (C.c_global_set, None),
+        Op.TABLE_GET: (C.t_get, None), Op.TABLE_SET: (C.t_set, None),
+        Op.TABLE_SIZE: (C.t_size, None),
+        Op.MEMORY_SIZE: (C.m_size, None), Op.MEMORY_GROW: (C.m_grow, None),
+        Op.MEMORY_COPY: (C.m_copy, None), Op.MEMORY_FILL: (C.m_fill, None),
+        Op.I32_CONST: (C.c_const, _I32), Op.I64_CONST: (C.c_const, _I64),
+        Op.F32_CONST: (C.c_const, _F32), Op.F64_CONST: (C.c_const, _F64),
+        Op.REF_NULL: (C.r_null, None), Op.REF_IS_NULL: (C.r_is_null, None),
+        Op.REF_FUNC: (C.r_func, None),
+        Op.I32_WRAP_I64: (C.i_extend, (0, 0)), Op.I64_EXTEND_I32_U: (C.i_extend, (0, 0)),
+        Op.I32_REINTERPRET_F32: (C.i_extend, (0, 0)),
+        Op.I64_EXTEND_I32_S: (C.i_extend, (32, 1)),
+        Op.I32_EXTEND8_S: (C.i_extend, (8, 0)), Op.I32_EXTEND16_S: (C.i_extend, (16, 0)),
+        Op.I64_EXTEND8_S: (C.i_extend, (8, 1)), Op.I64_EXTEND16_S: (C.i_extend, (16, 1)),
+        Op.I64_EXTEND32_S: (C.i_extend, (32, 1)),
+        Op.I64_REINTERPRET_F64: (C.c_nop, None), Op.F32_REINTERPRET_I32: (C.c_nop, None),
+        Op.F64_REINTERPRET_I64: (C.c_nop, None),
+        Op.F32_DEMOTE_F64: (C.f_unary, ("demote", 0)),
+        Op.F64_PROMOTE_F32: (C.f_unary, ("promote", 1)),
+        Op.MEMORY_INIT: (C.m_helper, (Helper.MEMORY_INIT, lambda i: [i[1], i[0]], 3, None,
+                                      True)),
+        Op.DATA_DROP: (C.m_helper, (Helper.DATA_DROP, lambda i: [i], 0, None, False)),
+        Op.TABLE_INIT: (C.m_helper, (Helper.TABLE_INIT, lambda i: [i[1], i[0]], 3, None,
+                                     True)),
+        Op.ELEM_DROP: (C.m_helper, (Helper.ELEM_DROP, lambda i: [i], 0, None, False)),
+        Op.TABLE_COPY: (C.m_helper, (Helper.TABLE_COPY, lambda i: [i[0], i[1]], 3, None,
+                                     True)),
+        Op.TABLE_GROW: (C.m_helper, (Helper.TABLE_GROW, lambda i: [i], 2, _I32, False)),
+        Op.TABLE_FILL: (C.m_helper, (Helper.TABLE_FILL, lambda i: [i], 3, None, True)),
+    }
+    loads = {"i32.load": (4, 0, 0), "i64.load": (8, 0, 1), "f32.load": (4, 0, 0),
+             "f64.load": (8, 0, 1), "i32.load8_s": (1, 1, 0), "i32.load8_u": (1, 0, 0),
+             "i32.load16_s": (2, 1, 0), "i32.load16_u": (2, 0, 0), "i64.load8_s": (1, 1, 1),
+             "i64.load8_u": (1, 0, 1), "i64.load16_s": (2, 1, 1), "i64.load16_u": (2, 0, 1),
+             "i64.load32_s": (4, 1, 1), "i64.load32_u": (4, 0, 1)}
+    stores = {"i32.store": 4, "i64.store": 8, "f32.store": 4, "f64.store": 8,
+              "i32.store8": 1, "i32.store16": 2, "i64.store8": 1, "i64.store16": 2,
+              "i64.store32": 4}
+    types = {"i32": _I32, "i64": _I64, "f32": _F32, "f64": _F64}
+    for code, info in INFO.items():
+        name = info.name
+        if code >> 24 == 0xFD or code in t:
+            continue
+        prefix, _, op = name.partition(".")
+        if name in loads:
+            t[code] = (C.m_load, loads[name])
+        elif name in stores:
+            t[code] = (C.m_store, stores[name])
+        elif prefix in ("i32", "i64"):
+            w = int(prefix == "i64")
+            if op in _IALU or op == "mul":
+                t[code] = (C.i_alu, (_IALU.get(op, "mul"), w))
+            elif op in _ISHIFT:
+                t[code] = (C.i_shift, (_ISHIFT[op], w))
+            elif op in ("div_s", "div_u", "rem_s", "rem_u"):
+                t[code] = (C.i_div, (op, w))
+            elif op in _ICMP:
+                t[code] = (C.i_cmp, (_ICMP[op], w))
+            elif op == "eqz":
+                t[code] = (C.i_eqz, w)
+            elif op in ("clz", "ctz", "popcnt"):
+                t[code] = (C.i_bitcount, ({"clz": "lzcnt", "ctz": "tzcnt"}.get(op, op), w))
+            elif op.startswith("trunc_sat_f"):
+                t[code] = (C.f_trunc_sat, (types[prefix], types[op[10:13]], op.endswith("_s")))
+            elif op.startswith("trunc_f"):
+                t[code] = (C.f_trunc, (types[prefix], types[op[6:9]], op.endswith("_s")))
+        elif prefix in ("f32", "f64"):
+            d = int(prefix == "f64")
+            if op in _FALU:
+                t[code] = (C.f_alu, (_FALU[op], d))
+            elif op in ("min", "max"):
+                t[code] = (C.f_minmax, (op, d))
+            elif op in ("abs", "neg", "copysign"):
+                t[code] = (C.f_sign, (op, d))
+            elif op == "sqrt" or op in _ROUND:
+                t[code] = (C.f_unary, (op, d))
+            elif op in ("eq", "ne", "lt", "gt", "le", "ge"):
+                t[code] = (C.f_cmp, (op, d))
+            elif op.startswith("convert_i"):
+                t[code] = (C.f_convert, (d, types[op[8:11]], op.endswith("_s")))
+    return {int(k): v for k, v in t.items()}
+
+
+_TABLE = _build_table()
+_BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
+_END_OP, _ELSE_OP = int(Op.END), int(Op.ELSE)
