@@ -242,6 +242,11 @@ class Asm:
         """op r/m, imm (imm8 form when it fits, else imm32; sign-extended)."""
         if _fits8(imm):
             self.op(b"\x83", ALU[name], rm, w, imm=imm.to_bytes(1, "little", signed=True))
+        elif rm == RAX:                                 # the short accumulator form
+            if w:
+                self.code.append(0x48)
+            self.code.append(8 * ALU[name] + 5)
+            self.code += imm.to_bytes(4, "little", signed=imm < 0)
         else:
             self.op(b"\x81", ALU[name], rm, w, imm=imm.to_bytes(4, "little", signed=imm < 0))
 
@@ -249,6 +254,12 @@ class Asm:
         self.op(b"\x85", b, a, w)
 
     def test_ri(self, rm, imm: int, w: int = 1) -> None:
+        if rm == RAX:
+            if w:
+                self.code.append(0x48)
+            self.code.append(0xA9)
+            self.code += imm.to_bytes(4, "little", signed=imm < 0)
+            return
         self.op(b"\xf7", 0, rm, w, imm=imm.to_bytes(4, "little", signed=imm < 0))
 
     def imul_rm(self, dst: int, rm, w: int = 1) -> None:
