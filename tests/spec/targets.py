@@ -54,6 +54,10 @@ TARGETS: tuple[Target, ...] = (
     # code under lazy compilation; what it does not handle goes to the optimising tier).
     Target("x86_64-baseline",
            settings={"strategy": "compiler", "target": "x86_64", "baseline_compilation": True}),
+    # ... and its code under Unicorn
+    Target("x86_64-emulated-baseline",
+           settings={"strategy": "compiler", "target": "x86_64", "emulate": True,
+                     "baseline_compilation": True}, slow=True),
     # Natively the host target leaves bounds to guard pages by default; this one keeps an
     # explicit check before every access (Config.signals_based_traps=False).
     Target(f"{host_architecture()}-checked",
