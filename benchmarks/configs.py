@@ -29,6 +29,9 @@ class BenchConfig:
 CONFIGS: tuple[BenchConfig, ...] = (
     BenchConfig("compiler", "polyjit's compiler for the host, native code",
                 (("strategy", "compiler"),), Size.FULL),
+    BenchConfig("baseline", "polyjit's x86_64 baseline tier first (Config.baseline_compilation)",
+                (("strategy", "compiler"), ("baseline_compilation", True)), Size.FULL,
+                default=False),
     BenchConfig("interpreter", "polyjit's IR interpreter", (("strategy", "interpreter"),), Size.SMALL),
     BenchConfig("emu-x86_64", "x86_64 code under Unicorn",
                 (("strategy", "compiler"), ("target", "x86_64"), ("emulate", True)), Size.SMALL),

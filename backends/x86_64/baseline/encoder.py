@@ -84,6 +84,26 @@ def _modrm(reg: int, rm) -> tuple[int, bytes]:
     return rex, bytes((mod | r3 | 4, sib)) + tail
 
 
+def _encode(opcode: bytes, reg: int, rm, w: int, prefix: int | None, byte: int) -> bytes:
+    """[prefix] [REX] opcode ModRM [SIB] [disp] of one instruction (Asm.op)."""
+    rex, tail = _modrm(reg, rm)
+    rex |= w << 3
+    out = bytearray()
+    if prefix is not None:
+        out.append(prefix)
+    if rex or (byte and 4 <= (reg if byte == 1 else rm if type(rm) is int else 0) < 8):
+        out.append(0x40 | rex)
+    out += opcode
+    out += tail
+    return bytes(out)
+
+
+#: Asm.op's encodings by operands (a function's slots repeat: encoding one costs a few
+#: microseconds of Python, looking it up a fraction of one); bounded
+_ENCODED: dict[tuple, bytes] = {}
+_ENCODED_MAX = 1 << 18
+
+
 class Label:
     """A code position, placed once by `Asm.bind`."""
 
@@ -113,18 +133,19 @@ class Asm:
         """Emit one ModRM-form instruction: [prefix] [REX] opcode ModRM [SIB] [disp] [imm].
         `byte`: which register operand is an 8-bit one (1: reg, 2: rm), since spl, bpl, sil
         and dil need a REX prefix."""
-        rex, tail = _modrm(reg, rm)
-        rex |= w << 3
+        key = (opcode, reg, rm, w, prefix, byte)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _encode(opcode, reg, rm, w, prefix, byte)
+            if len(_ENCODED) > _ENCODED_MAX:
+                _ENCODED.clear()
+            _ENCODED[key] = enc
         out = self.code
-        if prefix is not None:
-            out.append(prefix)
-        if rex or (byte and 4 <= (reg if byte == 1 else rm if type(rm) is int else 0) < 8):
-            out.append(0x40 | rex)
-        out += opcode
-        if type(rm) is tuple and rm[0] == RIP and imm:
-            raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
-        out += tail
-        out += imm
+        out += enc
+        if imm:
+            if type(rm) is tuple and rm[0] == RIP:
+                raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
+            out += imm
 
     def label(self) -> Label:
         return Label()
