@@ -141,7 +141,13 @@ class _Compiler:
         nlocals = len(self.local_types)
         self.local_base = -16
         self.stack_base = -16 - 8 * nlocals
-        self.height = 0
+        #: the operand stack: one entry per value, (kind, payload): _MEM (in its slot),
+        #: _CONST (bit pattern), _LOCAL (equal to local i), _REG (in register r; xmm: 16 + x)
+        self.vs: list[tuple] = []
+        #: the lowest entry that may be other than _MEM
+        self.low = 0
+        self.free_int = list(_INT_POOL)
+        self.free_x = list(_X_POOL)
         self.max_height = 0
         self.outgoing = 0
         self.traps: dict[int, Label] = {}
@@ -161,13 +167,171 @@ class _Compiler:
         """The slot k below the top (1: the top value)."""
         return (RBP, None, 1, self.stack_base - 8 * (self.height - k))
 
+    @property
+    def height(self) -> int:
+        return len(self.vs)
+
+    @height.setter
+    def height(self, n: int) -> None:
+        vs = self.vs
+        if n < len(vs):
+            for e in vs[n:]:
+                if e[0] == _REG:
+                    self.release(e[1])
+            del vs[n:]
+        else:
+            vs.extend([_MEMV] * (n - len(vs)))
+            if n > self.max_height:
+                self.max_height = n
+        if self.low > n:
+            self.low = n
+
     def push(self) -> tuple:
-        """Make room for one more value; its slot."""
-        h = self.height
-        self.height = h + 1
+        """Make room for one more value in its slot (_MEM); the slot."""
+        vs = self.vs
+        h = len(vs)
+        vs.append(_MEMV)
         if h + 1 > self.max_height:
             self.max_height = h + 1
         return (RBP, None, 1, self.stack_base - 8 * h)
+
+    # -- the register cache ---------------------------------------------------------------------
+    # Operations on the fast path (locals, constants, integer and float arithmetic, compares,
+    # loads and stores) leave their results in registers, constants and local reads as they
+    # are; everything else first `flush`es the stack to its slots. Control flow always works on
+    # flushed stacks, so every label sees each value in its slot.
+
+    def push_entry(self, e: tuple) -> None:
+        vs = self.vs
+        h = len(vs)
+        if h < self.low:
+            self.low = h
+        vs.append(e)
+        if h + 1 > self.max_height:
+            self.max_height = h + 1
+
+    def release(self, r: int) -> None:
+        (self.free_x if r >= 16 else self.free_int).append(r)
+
+    def pop_entry(self) -> tuple:
+        """The top entry, popped (a register it holds is free again: read it before the next
+        allocation)."""
+        e = self.vs.pop()
+        if e[0] == _REG:
+            r = e[1]
+            (self.free_x if r >= 16 else self.free_int).append(r)
+        if self.low > len(self.vs):
+            self.low = len(self.vs)
+        return e
+
+    def alloc(self, xmm: bool) -> int:
+        """A free cache register (int, or 16 + an xmm number), spilling the oldest value held
+        in one of the class when none is free."""
+        free = self.free_x if xmm else self.free_int
+        if not free:
+            vs = self.vs
+            for i in range(self.low, len(vs)):
+                e = vs[i]
+                if e[0] == _REG and (e[1] >= 16) == xmm:
+                    self.spill(i)
+                    break
+        return free.pop()
+
+    def spill(self, i: int) -> None:
+        """Entry i to its slot (flags are left alone: only moves)."""
+        e = self.vs[i]
+        kind = e[0]
+        a = self.a
+        s = self.slot(i)
+        if kind == _REG:
+            r = e[1]
+            if r >= 16:
+                a.movs_store(s, r - 16, True)
+            else:
+                a.store(s, r)
+            self.release(r)
+        elif kind == _CONST:
+            v = e[1]
+            if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
+                a.mov_mi(s, v - (1 << 64) if v >> 63 else v)
+            elif v < 1 << 32:
+                a.mov_ri(RAX, v)
+                a.store(s, RAX)
+            else:
+                a.movabs(RAX, v)
+                a.store(s, RAX)
+        elif kind == _LOCAL:
+            a.load(RAX, self.local(e[1]))
+            a.store(s, RAX)
+        self.vs[i] = _MEMV
+
+    def flush(self) -> None:
+        """Every value to its slot (no flags changed)."""
+        vs = self.vs
+        for i in range(self.low, len(vs)):
+            if vs[i][0] != _MEM:
+                self.spill(i)
+        self.low = len(vs)
+
+    def operand(self, e: tuple, i: int):
+        """Where entry e (at stack index i) can be read as an r/m operand: a register number
+        or a memory operand (a constant: None)."""
+        kind = e[0]
+        if kind == _MEM:
+            return self.slot(i)
+        if kind == _LOCAL:
+            return self.local(e[1])
+        if kind == _REG:
+            return e[1] if e[1] < 16 else e[1] - 16
+        return None
+
+    def into_int(self, e: tuple, i: int, w: int, reuse: bool = True) -> int:
+        """A cache register holding entry e (popped already), reusing its own."""
+        a = self.a
+        kind = e[0]
+        if kind == _REG and reuse:
+            self.free_int.remove(e[1])
+            return e[1]
+        d = self.alloc(False)
+        if kind == _CONST:
+            a.mov_ri(d, e[1])
+        elif kind == _REG:
+            a.mov_rr(d, e[1], w)
+        else:
+            a.load(d, self.operand(e, i), w)
+        return d
+
+    def into_xmm(self, e: tuple, i: int, d64: int) -> int:
+        """A cache xmm register (16 + x) holding float entry e (popped already)."""
+        a = self.a
+        kind = e[0]
+        if kind == _REG:
+            self.free_x.remove(e[1])
+            return e[1]
+        x = self.alloc(True)
+        if kind == _CONST:
+            a.mov_ri(RAX, e[1])
+            a.movq_xr(x - 16, RAX, d64)
+        else:
+            a.movs_load(x - 16, self.operand(e, i), d64)
+        return x
+
+    def forget_local(self, i: int) -> None:
+        """Before local i changes: the stack entries that read it take its current value."""
+        vs = self.vs
+        for k in range(self.low, len(vs)):
+            e = vs[k]
+            if e[0] == _LOCAL and e[1] == i:
+                self.spill(k)
+
+    def materialize_flags(self) -> None:
+        """A pending compare result (a _FLAGS entry on top) as 0 / 1 in a register."""
+        e = self.vs.pop()
+        d = self.alloc(False)
+        a = self.a
+        a.setcc(e[1], RAX)
+        a.movzx8(d, RAX)
+        self.push_entry((_REG, d))
 
     def vm(self, off: int) -> tuple:
         return (R15, None, 1, off)
@@ -200,7 +364,9 @@ class _Compiler:
         table = _TABLE
         dead = 0            # > 0: in unreachable code, nesting depth of blocks opened there
         self.live = True
-        for ins in self.body:
+        self.body_ops = body_ops = [ins.op for ins in self.body]
+        self.pos = 0
+        for pos, ins in enumerate(self.body):
             op = ins.op
             if not self.live:
                 if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
@@ -213,7 +379,13 @@ class _Compiler:
                         continue
                 else:
                     continue
-            fn, arg = table[op]
+            fn, arg, fast = table[op]
+            vs = self.vs
+            if vs and vs[-1][0] == _FLAGS and op != _BR_IF_OP and op != _IF_OP:
+                self.materialize_flags()
+            if not fast and self.low < len(vs):
+                self.flush()
+            self.pos = pos
             fn(self, ins.imm, arg)
         for cont, back in self.epoch_paths:
             a.bind(cont)
@@ -289,19 +461,34 @@ class _Compiler:
     def c_block(self, imm, kind: int) -> None:
         params, results = block_signature(self.wasm.types, imm)
         a = self.a
+        cc = self.condition() if kind == _IF else None
+        self.flush()
         f = _Frame(kind, self.height - len(params), len(params), len(results), Label())
         if kind == _LOOP:
             a.bind(f.label)
             if self.info.epoch:
                 self.epoch_check()
         elif kind == _IF:
-            self.height -= 1
-            f.height -= 1
-            a.load(RAX, self.slot(self.height), 0)
-            a.test_rr(RAX, RAX, 0)
             f.else_label = Label()
-            a.jcc("e", f.else_label)
+            a.jcc(_NEG[cc], f.else_label)
         self.frames.append(f)
+
+    def condition(self) -> str:
+        """Pop an i32 condition; set the flags; the condition code true when it is nonzero
+        (a compare right before gives its own flags; only moves may follow before the jump)."""
+        e = self.pop_entry()
+        kind = e[0]
+        if kind == _FLAGS:
+            return e[1]
+        a = self.a
+        if kind == _REG:
+            a.test_rr(e[1], e[1], 0)
+        elif kind == _CONST:
+            a.mov_ri(RAX, e[1])
+            a.test_rr(RAX, RAX, 0)
+        else:
+            a.alu_ri("cmp", self.operand(e, len(self.vs)), 0, 0)
+        return "ne"
 
     def c_else(self, imm, arg) -> None:
         f = self.frames[-1]
@@ -350,15 +537,14 @@ class _Compiler:
 
     def c_br_if(self, depth: int, arg) -> None:
         a = self.a
-        self.height -= 1
-        a.load(RAX, self.slot(self.height), 0)
-        a.test_rr(RAX, RAX, 0)
+        cc = self.condition()
+        self.flush()
         f = self.frames[-1 - depth]
         if f.kind != _FUNC and self.height - f.arity == f.height:
-            a.jcc("ne", f.label)
+            a.jcc(cc, f.label)
             return
         skip = Label()
-        a.jcc("e", skip)
+        a.jcc(_NEG[cc], skip)
         self.branch(f)
         a.bind(skip)
 
@@ -536,23 +722,51 @@ class _Compiler:
     # -- locals, globals, constants -------------------------------------------------------------
 
     def c_local_get(self, i: int, arg) -> None:
-        a = self.a
-        a.load(RAX, self.local(i))
-        a.store(self.push(), RAX)
+        self.push_entry((_LOCAL, i))
 
     def c_local_set(self, i: int, tee: bool) -> None:
         a = self.a
-        a.load(RAX, self.top())
-        a.store(self.local(i), RAX)
-        if not tee:
-            self.height -= 1
+        vs = self.vs
+        e = vs[-1]
+        kind = e[0]
+        if kind == _LOCAL and e[1] == i:
+            if not tee:
+                vs.pop()
+            return
+        self.forget_local(i)
+        home = self.local(i)
+        if kind == _REG:
+            r = e[1]
+            if r >= 16:
+                a.movs_store(home, r - 16, True)
+            else:
+                a.store(home, r)
+        elif kind == _CONST:
+            v = e[1]
+            if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
+                a.mov_mi(home, v - (1 << 64) if v >> 63 else v)
+            else:
+                a.mov_ri(RAX, v)
+                a.store(home, RAX)
+        else:
+            a.load(RAX, self.operand(e, len(vs) - 1))
+            a.store(home, RAX)
+        self.pop_entry()
+        if tee:
+            self.push_entry((_LOCAL, i))
 
     def c_global_get(self, i: int, arg) -> None:
         a = self.a
-        w = 0 if self.info.global_types[i] in (_I32, _F32) else 1
+        t = self.info.global_types[i]
         a.load(RCX, self.vm(self.offsets.global_ptr(i)))
-        a.load(RAX, (RCX, None, 1, 0), w)
-        a.store(self.push(), RAX)
+        if t is _F32 or t is _F64:
+            x = self.alloc(True)
+            a.movs_load(x - 16, (RCX, None, 1, 0), t is _F64)
+            self.push_entry((_REG, x))
+            return
+        d = self.alloc(False)
+        a.load(d, (RCX, None, 1, 0), 0 if t is _I32 else 1)
+        self.push_entry((_REG, d))
 
     def c_global_set(self, i: int, arg) -> None:
         a = self.a
@@ -563,26 +777,21 @@ class _Compiler:
         a.store((RCX, None, 1, 0), RAX, w)
 
     def c_const(self, value: int, t: ValType) -> None:
+        self.push_entry((_CONST, value & (0xFFFF_FFFF if t is _I32 or t is _F32
+                                          else 0xFFFF_FFFF_FFFF_FFFF)))
+
+    def c_reinterpret(self, imm, arg) -> None:
+        """A reinterpretation: the bits in the slot stay (the stack is flushed: a value cached
+        in a register of the other class is in its slot now)."""
+
+    def c_bits32(self, imm, arg) -> None:
+        """i32.reinterpret_f32: the f32's slot with its upper half zeroed."""
         a = self.a
-        s = self.push()
-        if t is _I32 or t is _F32:
-            value &= 0xFFFF_FFFF
-            if value < 1 << 31:
-                a.mov_mi(s, value)
-            else:
-                a.mov_ri(RAX, value)
-                a.store(s, RAX)
-        else:
-            value &= 0xFFFF_FFFF_FFFF_FFFF
-            sv = value - (1 << 64) if value >> 63 else value
-            if -(1 << 31) <= sv < 1 << 31:
-                a.mov_mi(s, sv)
-            else:
-                a.movabs(RAX, value)
-                a.store(s, RAX)
+        a.load(RAX, self.top(), 0)
+        a.store(self.top(), RAX)
 
     def c_drop(self, imm, arg) -> None:
-        self.height -= 1
+        self.pop_entry()
 
     def c_select(self, imm, arg) -> None:
         a = self.a
@@ -595,25 +804,62 @@ class _Compiler:
 
     # -- integer --------------------------------------------------------------------------------
 
+    def imm_of(self, e: tuple, w: int) -> int | None:
+        """Entry e as a sign-extended imm32 operand of a `w`-bit operation, if it is one."""
+        if e[0] != _CONST:
+            return None
+        v = e[1]
+        if not w:
+            return v - (1 << 32) if v >> 31 else v
+        sv = v - (1 << 64) if v >> 63 else v
+        return sv if -(1 << 31) <= sv < 1 << 31 else None
+
     def i_alu(self, imm, arg) -> None:
         name, w = arg
         a = self.a
-        a.load(RAX, self.top(2), w)
+        b = self.pop_entry()
+        ea = self.pop_entry()
+        h = len(self.vs)
+        ib = self.imm_of(b, w)
+        if b[0] == _REG:
+            self.free_int.remove(b[1])          # keep it until it is read
+        d = self.into_int(ea, h, w)
+        if b[0] == _REG:
+            self.free_int.append(b[1])
         if name == "mul":
-            a.imul_rm(RAX, self.top(1), w)
+            if ib is not None or b[0] == _CONST:
+                a.mov_ri(RAX, b[1])
+                a.imul_rm(d, RAX, w)
+            else:
+                a.imul_rm(d, self.operand(b, h + 1), w)
+        elif ib is not None:
+            a.alu_ri(name, d, ib, w)
+        elif b[0] == _CONST:
+            a.mov_ri(RAX, b[1])
+            a.alu_rr(name, d, RAX, w)
+        elif b[0] == _REG:
+            a.alu_rr(name, d, b[1], w)
         else:
-            a.alu_rm(name, RAX, self.top(1), w)
-        self.height -= 1
-        a.store(self.top(), RAX)
+            a.alu_rm(name, d, self.operand(b, h + 1), w)
+        self.push_entry((_REG, d))
 
     def i_shift(self, imm, arg) -> None:
         name, w = arg
         a = self.a
-        a.load(RCX, self.top(1), 0)
-        a.load(RAX, self.top(2), w)
-        a.shift_cl(name, RAX, w)
-        self.height -= 1
-        a.store(self.top(), RAX)
+        b = self.pop_entry()
+        ea = self.pop_entry()
+        h = len(self.vs)
+        if b[0] == _CONST:
+            d = self.into_int(ea, h, w)
+            a.shift_ri(name, d, b[1] & (63 if w else 31), w)
+        else:
+            if b[0] == _REG:
+                a.mov_rr(RCX, b[1], 0)
+            else:
+                a.load(RCX, self.operand(b, h + 1), 0)
+            d = self.into_int(ea, h, w)
+            a.shift_cl(name, d, w)
+        self.push_entry((_REG, d))
 
     def i_div(self, imm, arg) -> None:
         kind, w = arg           # "div_s", "div_u", "rem_s", "rem_u"
@@ -652,10 +898,41 @@ class _Compiler:
     def i_cmp(self, imm, arg) -> None:
         cc, w = arg
         a = self.a
-        a.load(RAX, self.top(2), w)
-        a.alu_rm("cmp", RAX, self.top(1), w)
-        self.height -= 1
-        self.set_flag(cc)
+        b = self.pop_entry()
+        ea = self.pop_entry()
+        h = len(self.vs)
+        if ea[0] == _REG:
+            x = ea[1]
+        else:
+            x = RAX
+            if ea[0] == _CONST:
+                a.mov_ri(RAX, ea[1])
+            else:
+                a.load(RAX, self.operand(ea, h), w)
+        ib = self.imm_of(b, w)
+        if ib is not None:
+            a.alu_ri("cmp", x, ib, w)
+        elif b[0] == _CONST:
+            a.mov_ri(RCX, b[1])
+            a.alu_rr("cmp", x, RCX, w)
+        elif b[0] == _REG:
+            a.alu_rr("cmp", x, b[1], w)
+        else:
+            a.alu_rm("cmp", x, self.operand(b, h + 1), w)
+        self.flag_result(cc)
+
+    def flag_result(self, cc: str) -> None:
+        """Push the result of the compare just made: kept in the flags when the next
+        instruction branches on it, else 0 / 1 in a register."""
+        nxt = self.body_ops[self.pos + 1]
+        if nxt == _BR_IF_OP or nxt == _IF_OP:
+            self.push_entry((_FLAGS, cc))
+            return
+        d = self.alloc(False)
+        a = self.a
+        a.setcc(cc, RAX)
+        a.movzx8(d, RAX)
+        self.push_entry((_REG, d))
 
     def set_flag(self, cc: str) -> None:
         """The top slot <- 1 if condition cc holds, else 0."""
@@ -665,8 +942,16 @@ class _Compiler:
         a.store(self.top(), RAX)
 
     def i_eqz(self, imm, w: int) -> None:
-        self.a.alu_ri("cmp", self.top(), 0, w)
-        self.set_flag("e")
+        a = self.a
+        e = self.pop_entry()
+        if e[0] == _REG:
+            a.test_rr(e[1], e[1], w)
+        elif e[0] == _CONST:
+            a.mov_ri(RAX, e[1])
+            a.test_rr(RAX, RAX, w)
+        else:
+            a.alu_ri("cmp", self.operand(e, len(self.vs)), 0, w)
+        self.flag_result("e")
 
     def i_bitcount(self, imm, arg) -> None:
         name, w = arg
@@ -675,19 +960,32 @@ class _Compiler:
         a.store(self.top(), RAX)
 
     def i_extend(self, imm, arg) -> None:
-        """Sign extensions, wrap, extend_i32_u/s (the slot's width rules)."""
+        """Sign extensions, wrap, extend_i32_u/s (i32 values stay zero-extended)."""
         kind, w = arg
         a = self.a
-        s = self.top()
+        e = self.pop_entry()
+        h = len(self.vs)
+        if e[0] == _CONST:
+            a.mov_ri(RAX, e[1])
+            src = RAX
+        else:
+            src = self.operand(e, h)
+        if e[0] == _REG:
+            self.free_int.remove(e[1])
+            d = e[1]
+        else:
+            d = self.alloc(False)
         if kind == 8:
-            a.movsx8(RAX, s, w)
+            a.movsx8(d, src, w)
         elif kind == 16:
-            a.movsx16(RAX, s, w)
+            a.movsx16(d, src, w)
         elif kind == 32:
-            a.movsxd(RAX, s)
-        else:                   # wrap / extend_u / i32.reinterpret_f32: zero the upper half
-            a.load(RAX, s, 0)
-        a.store(s, RAX)
+            a.movsxd(d, src)
+        elif type(src) is int:  # wrap / extend_u / i32.reinterpret_f32: zero the upper half
+            a.mov_rr(d, src, 0)
+        else:
+            a.load(d, src, 0)
+        self.push_entry((_REG, d))
 
     # -- memory ---------------------------------------------------------------------------------
 
@@ -695,8 +993,13 @@ class _Compiler:
         """Pop the index; bounds-check [index + offset, + size) against the memory's length
         (rax: index, rcx: scratch; rdx: the base of a memory other than 0); the operand."""
         a = self.a
-        self.height -= 1
-        a.load(RAX, self.slot(self.height), 0)
+        e = self.pop_entry()
+        if e[0] == _REG:
+            a.mov_rr(RAX, e[1], 0)
+        elif e[0] == _CONST:
+            a.mov_ri(RAX, e[1])
+        else:
+            a.load(RAX, self.operand(e, len(self.vs)), 0)
         offset, memory = m.offset, m.memory
         end = offset + size
         if end < 1 << 31:
@@ -718,35 +1021,53 @@ class _Compiler:
         return (base, RAX, 1, 0)
 
     def m_load(self, m, arg) -> None:
-        size, signed, w = arg
+        size, signed, w, fl = arg
         a = self.a
         op = self.address(m, size)
+        if fl:
+            x = self.alloc(True)
+            a.movs_load(x - 16, op, size == 8)
+            self.push_entry((_REG, x))
+            return
+        d = self.alloc(False)
         if size == 8:
-            a.load(RAX, op)
+            a.load(d, op)
         elif size == 4:
             if signed:
-                a.movsxd(RAX, op)
+                a.movsxd(d, op)
             else:
-                a.load(RAX, op, 0)
+                a.load(d, op, 0)
         elif size == 2:
-            (a.movsx16 if signed else a.movzx16)(RAX, op, w if signed else 0)
+            (a.movsx16 if signed else a.movzx16)(d, op, w if signed else 0)
         else:
-            (a.movsx8 if signed else a.movzx8)(RAX, op, w if signed else 0)
-        a.store(self.push(), RAX)
+            (a.movsx8 if signed else a.movzx8)(d, op, w if signed else 0)
+        self.push_entry((_REG, d))
 
     def m_store(self, m, size: int) -> None:
         a = self.a
-        self.height -= 1
-        a.load(R8, self.slot(self.height))
-        op = self.address(m, size)
-        if size == 8:
-            a.store(op, R8)
-        elif size == 4:
-            a.store(op, R8, 0)
-        elif size == 2:
-            a.store16(op, R8)
+        e = self.pop_entry()
+        kind = e[0]
+        v = R11
+        if kind == _REG:
+            v = e[1]
+            (self.free_x if v >= 16 else self.free_int).remove(v)   # until it is stored
+        elif kind == _CONST:
+            a.mov_ri(R11, e[1])
         else:
-            a.store8(op, R8)
+            a.load(R11, self.operand(e, len(self.vs)))
+        op = self.address(m, size)
+        if v >= 16:
+            a.movs_store(op, v - 16, size == 8)
+        elif size == 8:
+            a.store(op, v)
+        elif size == 4:
+            a.store(op, v, 0)
+        elif size == 2:
+            a.store16(op, v)
+        else:
+            a.store8(op, v)
+        if kind == _REG:
+            self.release(v)
 
     def m_size(self, memory: int, arg) -> None:
         a = self.a
@@ -857,10 +1178,22 @@ class _Compiler:
     def f_alu(self, imm, arg) -> None:
         name, d = arg
         a = self.a
-        a.movs_load(0, self.top(2), d)
-        a.sse(name + ("sd" if d else "ss"), 0, self.top(1))
-        self.height -= 1
-        a.movs_store(self.top(), 0, d)
+        b = self.pop_entry()
+        ea = self.pop_entry()
+        h = len(self.vs)
+        if b[0] == _REG:
+            self.free_x.remove(b[1])
+        x = self.into_xmm(ea, h, d)
+        if b[0] == _REG:
+            self.free_x.append(b[1])
+        op = name + ("sd" if d else "ss")
+        if b[0] == _CONST:
+            a.mov_ri(RAX, b[1])
+            a.movq_xr(0, RAX, d)
+            a.sse(op, x - 16, 0)
+        else:
+            a.sse(op, x - 16, self.operand(b, h + 1))
+        self.push_entry((_REG, x))
 
     def f_minmax(self, imm, arg) -> None:
         name, d = arg
@@ -1108,13 +1441,14 @@ def _build_table() -> dict[int, tuple]:
         Op.REF_NULL: (C.r_null, None), Op.REF_IS_NULL: (C.r_is_null, None),
         Op.REF_FUNC: (C.r_func, None),
         Op.I32_WRAP_I64: (C.i_extend, (0, 0)), Op.I64_EXTEND_I32_U: (C.i_extend, (0, 0)),
-        Op.I32_REINTERPRET_F32: (C.i_extend, (0, 0)),
+        Op.I32_REINTERPRET_F32: (C.c_bits32, None),
         Op.I64_EXTEND_I32_S: (C.i_extend, (32, 1)),
         Op.I32_EXTEND8_S: (C.i_extend, (8, 0)), Op.I32_EXTEND16_S: (C.i_extend, (16, 0)),
         Op.I64_EXTEND8_S: (C.i_extend, (8, 1)), Op.I64_EXTEND16_S: (C.i_extend, (16, 1)),
         Op.I64_EXTEND32_S: (C.i_extend, (32, 1)),
-        Op.I64_REINTERPRET_F64: (C.c_nop, None), Op.F32_REINTERPRET_I32: (C.c_nop, None),
-        Op.F64_REINTERPRET_I64: (C.c_nop, None),
+        Op.I64_REINTERPRET_F64: (C.c_reinterpret, None),
+        Op.F32_REINTERPRET_I32: (C.c_reinterpret, None),
+        Op.F64_REINTERPRET_I64: (C.c_reinterpret, None),
         Op.F32_DEMOTE_F64: (C.f_unary, ("demote", 0)),
         Op.F64_PROMOTE_F32: (C.f_unary, ("promote", 1)),
         Op.MEMORY_INIT: (C.m_helper, (Helper.MEMORY_INIT, lambda i: [i[1], i[0]], 3, None,
@@ -1128,11 +1462,13 @@ def _build_table() -> dict[int, tuple]:
         Op.TABLE_GROW: (C.m_helper, (Helper.TABLE_GROW, lambda i: [i], 2, _I32, False)),
         Op.TABLE_FILL: (C.m_helper, (Helper.TABLE_FILL, lambda i: [i], 3, None, True)),
     }
-    loads = {"i32.load": (4, 0, 0), "i64.load": (8, 0, 1), "f32.load": (4, 0, 0),
-             "f64.load": (8, 0, 1), "i32.load8_s": (1, 1, 0), "i32.load8_u": (1, 0, 0),
-             "i32.load16_s": (2, 1, 0), "i32.load16_u": (2, 0, 0), "i64.load8_s": (1, 1, 1),
-             "i64.load8_u": (1, 0, 1), "i64.load16_s": (2, 1, 1), "i64.load16_u": (2, 0, 1),
-             "i64.load32_s": (4, 1, 1), "i64.load32_u": (4, 0, 1)}
+    loads = {"i32.load": (4, 0, 0, 0), "i64.load": (8, 0, 1, 0), "f32.load": (4, 0, 0, 1),
+             "f64.load": (8, 0, 1, 1), "i32.load8_s": (1, 1, 0, 0),
+             "i32.load8_u": (1, 0, 0, 0), "i32.load16_s": (2, 1, 0, 0),
+             "i32.load16_u": (2, 0, 0, 0), "i64.load8_s": (1, 1, 1, 0),
+             "i64.load8_u": (1, 0, 1, 0), "i64.load16_s": (2, 1, 1, 0),
+             "i64.load16_u": (2, 0, 1, 0), "i64.load32_s": (4, 1, 1, 0),
+             "i64.load32_u": (4, 0, 1, 0)}
     stores = {"i32.store": 4, "i64.store": 8, "f32.store": 4, "f64.store": 8,
               "i32.store8": 1, "i32.store16": 2, "i64.store8": 1, "i64.store16": 2,
               "i64.store32": 4}
@@ -1178,9 +1514,23 @@ def _build_table() -> dict[int, tuple]:
                 t[code] = (C.f_cmp, (op, d))
             elif op.startswith("convert_i"):
                 t[code] = (C.f_convert, (d, types[op[8:11]], op.endswith("_s")))
-    return {int(k): v for k, v in t.items()}
+    fast = {C.c_block, C.c_br_if, C.c_local_get, C.c_local_set, C.c_global_get, C.c_const,
+            C.c_drop, C.c_nop, C.i_alu, C.i_shift, C.i_cmp, C.i_eqz, C.i_extend, C.m_load,
+            C.m_store, C.f_alu}
+    return {int(k): (fn, arg, fn in fast) for k, (fn, arg) in t.items()}
 
+
+# operand-stack entry kinds (_Compiler.vs)
+_MEM, _CONST, _LOCAL, _REG, _FLAGS = range(5)
+_MEMV = (_MEM, None)
+#: cache registers: caller-saved, none an operation's fixed scratch (rax, rcx, rdx, r11,
+#: xmm0, xmm1); xmm registers as 16 + their number
+_INT_POOL = (R10, R9, R8, RDI, RSI)
+_X_POOL = tuple(16 + x for x in range(13, 1, -1))
+_NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",
+        "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
 
 _TABLE = _build_table()
+_BR_IF_OP = int(Op.BR_IF)
 _BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
 _END_OP, _ELSE_OP = int(Op.END), int(Op.ELSE)
