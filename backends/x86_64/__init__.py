@@ -10,6 +10,7 @@ from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc, func_symbol
 from ..module_compile import ModuleCompiler
 from . import emit, fastcalls, isel, pieces, trampolines
+from .baseline.compiler import BaselineUnsupported, compile_function
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -77,9 +78,9 @@ class X86_64Backend(ModuleCompiler):
                           ) -> pieces.FunctionCode | None:
         """The baseline tier (baseline/compiler.py: one pass from the wasm body to machine
         code), or None for a function it does not handle."""
-        from .baseline.compiler import BaselineUnsupported, compile_function
         try:
-            return compile_function(wasm, info, index, self.features)
+            return pieces.FunctionCode(*compile_function(wasm, info, index, self.features,
+                                                         self.target))
         except BaselineUnsupported:
             return None
 

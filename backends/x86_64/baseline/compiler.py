@@ -34,10 +34,8 @@ from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import ValType
 from engine.wasm.validator import block_signature
 
-from ...base import TRAP_SYMBOL, func_symbol
-from ..abi import assign
-from ..pieces import FunctionCode
-from ..trampolines import EPOCH_SLOW
+from ...base import EPOCH_SYMBOL, TRAP_SYMBOL, TargetDesc, func_symbol
+from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
                       Label, mem)
 
@@ -101,15 +99,17 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
     return None
 
 
-def compile_function(wasm: Any, info: ModuleInfo, index: int,
-                     features: frozenset[str]) -> FunctionCode:
+def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozenset[str],
+                     target: TargetDesc) -> tuple[bytes, tuple[tuple[int, str], ...]]:
     """Machine code of defined function `index` (function index space) of validated module
-    `wasm`, as a FunctionCode whose fixups name ``funcN``, ``__trap`` and ``__epoch_slow``.
+    `wasm` for a CPU with `features`, calling others by `target`'s convention (the x86_64
+    TargetDesc); returns the code and its outside references (offset just past each rel32,
+    symbol: ``funcN``, ``__trap``, ``__epoch_slow``), the parts of a pieces.FunctionCode.
     Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
     why = unsupported_reason(wasm, info, index, features)
     if why is not None:
         raise BaselineUnsupported(f"baseline compilation of {why} (function {index})")
-    return _Compiler(wasm, info, index).run()
+    return _Compiler(wasm, info, index, target).run()
 
 
 _MISSING_BY_FEATURES: dict[frozenset, frozenset] = {}
@@ -130,8 +130,8 @@ def _missing_ops(features: frozenset[str]) -> frozenset[int]:
 class _Compiler:
     """One function's single pass (see the module docstring)."""
 
-    def __init__(self, wasm: Any, info: ModuleInfo, index: int) -> None:
-        self.wasm, self.info, self.index = wasm, info, index
+    def __init__(self, wasm: Any, info: ModuleInfo, index: int, target: TargetDesc) -> None:
+        self.wasm, self.info, self.index, self.target = wasm, info, index, target
         self.name = func_symbol(index)
         defined = index - wasm.num_imported_funcs
         self.params, self.results = info.func_sigs[index]
@@ -344,7 +344,7 @@ class _Compiler:
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def run(self) -> FunctionCode:
+    def run(self) -> tuple[bytes, tuple[tuple[int, str], ...]]:
         a = self.a
         # the stack check (before the frame; the frame size is patched in at the end)
         a.op(b"\x8d", R11, (RSP, None, 1, -0x1000_0000), 1)        # lea r11, [rsp - size]
@@ -389,7 +389,7 @@ class _Compiler:
             fn(self, ins.imm, arg)
         for cont, back in self.epoch_paths:
             a.bind(cont)
-            a.call_sym(EPOCH_SLOW)
+            a.call_sym(EPOCH_SYMBOL)
             a.test_rr(R11, R11)
             a.jcc("e", back)
             a.jmp(self.trap(TrapCode.INTERRUPT))
@@ -407,11 +407,11 @@ class _Compiler:
         out = bytearray(code)
         struct.pack_into("<i", out, size_at, -(frame + 8))
         struct.pack_into("<i", out, frame_at, frame)
-        return FunctionCode(bytes(out), tuple(a.external))
+        return bytes(out), tuple(a.external)
 
     def lower_params(self) -> None:
         a = self.a
-        locs, _ = assign(self.params)
+        locs, _ = assign(self.target, self.params)
         for i, (t, loc) in enumerate(zip(self.params, locs)):
             home = self.local(i)
             if loc.reg is not None:
@@ -596,7 +596,7 @@ class _Compiler:
         caller's stack area ([rbp + 16 + 8k]); tear the frame down."""
         a = self.a
         k = len(self.results)
-        locs, _ = assign(self.results, True)
+        locs, _ = assign(self.target, self.results, True)
         first = self.height - k
         for j, (t, loc) in enumerate(zip(self.results, locs)):
             s = self.slot(first + j)
@@ -621,8 +621,8 @@ class _Compiler:
         returns the first slot of the arguments (where the results go)."""
         a = self.a
         first = self.height - len(params)
-        locs, nstack = assign(params)
-        _, nres = assign(results, True)
+        locs, nstack = assign(self.target, params)
+        _, nres = assign(self.target, results, True)
         self.outgoing = max(self.outgoing, nstack, nres)
         for j, loc in enumerate(locs):
             if loc.stack is not None:
@@ -641,7 +641,7 @@ class _Compiler:
         if vmctx_changed:
             a.load(R15, (RBP, None, 1, -8))
         self.reload_heap()
-        locs, _ = assign(results, True)
+        locs, _ = assign(self.target, results, True)
         for j, (t, loc) in enumerate(zip(results, locs)):
             s = self.slot(first + j)
             if loc.reg is None:

@@ -262,10 +262,10 @@ def test_refusal_is_before_emission():
     wasm = E.Module(eng, MIXED).wasm_module
     info = ModuleInfo.for_module(wasm)
     with pytest.raises(BaselineUnsupported, match="v128"):
-        compile_function(wasm, info, 0, X86_64Backend().features)
+        compile_function(wasm, info, 0, X86_64Backend().features, X86_64Backend.target)
     fuel = ModuleInfo.for_module(wasm, fuel=True)
     with pytest.raises(BaselineUnsupported, match="fuel"):
-        compile_function(wasm, fuel, 1, X86_64Backend().features)
+        compile_function(wasm, fuel, 1, X86_64Backend().features, X86_64Backend.target)
     assert X86_64Backend().baseline_function(wasm, info, 0) is None
     assert X86_64Backend().baseline_function(wasm, info, 1).code
 

@@ -197,5 +197,11 @@ def test_short_branch_out_of_reach_is_an_internal_error():
         a.finish()
 
 
-def test_rip_relative_operand_is_rip():
+def test_register_numbers_are_the_backends():
+    """The encoder numbers registers as backends/x86_64/target.py does (it cannot import it:
+    the x86_64 package imports the baseline tier)."""
+    from backends.x86_64 import target as T
+    names = ("RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11",
+             "R12", "R13", "R14", "R15")
+    assert [getattr(E, n) for n in names] == [getattr(T, n) for n in names] == list(range(16))
     assert RIP == -1
