@@ -139,8 +139,13 @@ class _Compiler:
         self.body = wasm.codes[defined].body
         self.a = Asm()
         nlocals = len(self.local_types)
-        self.local_base = -16
-        self.stack_base = -16 - 8 * nlocals
+        #: the callee-saved registers that hold locals ([rbp - 16 - 8k] keeps the caller's)
+        self.saved: list[int] = []
+        #: local -> where it lives: its slot, or a register (int; xmm as 16 + x)
+        self.homes: list = []
+        self.pinned_x: list[tuple[int, int]] = []       # (local, 16 + x) of the xmm ones
+        self.choose_homes()
+        self.stack_base = self.local_base - 8 * nlocals
         #: the operand stack: one entry per value, (kind, payload): _MEM (in its slot),
         #: _CONST (bit pattern), _LOCAL (equal to local i), _REG (in register r; xmm: 16 + x)
         self.vs: list[tuple] = []
@@ -160,8 +165,108 @@ class _Compiler:
         """The home of operand-stack slot i (0: the bottom)."""
         return (RBP, None, 1, self.stack_base - 8 * i)
 
-    def local(self, i: int) -> tuple:
+    def local(self, i: int):
+        """Local i as an r/m operand: its slot, or the register (an xmm's number) it lives in."""
+        h = self.homes[i]
+        return h if type(h) is tuple else h if h < 16 else h - 16
+
+    def local_slot(self, i: int) -> tuple:
         return (RBP, None, 1, self.local_base - 8 * i)
+
+    def choose_homes(self) -> None:
+        """The most used locals (weighted by loop depth) live in registers for the whole
+        function: integers in rbx, r12, r13 (callee-saved: saved in the frame, kept across
+        calls), floats in xmm14, xmm15 (saved to their slots around calls)."""
+        types = self.local_types
+        weight = [0] * len(types)
+        depth = 0
+        opened: list[int] = []
+        get, set_, tee = _LOCAL_GET_OP, _LOCAL_SET_OP, _LOCAL_TEE_OP
+        for ins in self.body:
+            op = ins.op
+            if op == get or op == set_ or op == tee:
+                weight[ins.imm] += _DEPTH_WEIGHT[depth if depth < 4 else 4]
+            elif op == _LOOP_OP:
+                opened.append(1)
+                depth += 1
+            elif op == _BLOCK_OP or op == _IF_OP:
+                opened.append(0)
+            elif op == _END_OP and opened:
+                depth -= opened.pop()
+        order = sorted(range(len(types)), key=lambda i: -weight[i])
+        ints = [i for i in order if weight[i] and types[i] not in (_F32, _F64)][:3]
+        floats = [i for i in order if weight[i] and types[i] in (_F32, _F64)][:2]
+        homes: list = [None] * len(types)
+        for i, r in zip(ints, _PIN_INT):
+            homes[i] = r
+            self.saved.append(r)
+        for i, x in zip(floats, _PIN_X):
+            homes[i] = x
+            self.pinned_x.append((i, x))
+        self.local_base = -16 - 8 * len(self.saved)
+        for i, h in enumerate(homes):
+            if h is None:
+                homes[i] = self.local_slot(i)
+        self.homes = homes
+
+    def save_pinned_x(self, restore: bool) -> None:
+        """Around a call: the locals kept in xmm registers to their slots, or back."""
+        a = self.a
+        for i, x in self.pinned_x:
+            if restore:
+                a.movs_load(x - 16, self.local_slot(i), True)
+            else:
+                a.movs_store(self.local_slot(i), x - 16, True)
+
+    def set_home(self, i: int, e: tuple, at: int) -> None:
+        """Local i <- the value of entry e (at stack index `at`), whatever both are."""
+        a = self.a
+        h = self.homes[i]
+        kind = e[0]
+        src = e[1] if kind == _REG else self.homes[e[1]] if kind == _LOCAL else None
+        if type(h) is tuple:
+            if kind == _CONST:
+                v = e[1]
+                if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
+                    a.mov_mi(h, v - (1 << 64) if v >> 63 else v)
+                else:
+                    a.mov_ri(RAX, v)
+                    a.store(h, RAX)
+            elif kind == _MEM or type(src) is tuple:
+                a.load(RAX, self.slot(at) if kind == _MEM else src)
+                a.store(h, RAX)
+            elif src >= 16:
+                a.movs_store(h, src - 16, True)
+            else:
+                a.store(h, src)
+        elif h >= 16:
+            x = h - 16
+            if kind == _CONST:
+                a.mov_ri(RAX, e[1])
+                a.movq_xr(x, RAX)
+            elif kind == _MEM or type(src) is tuple:
+                a.movs_load(x, self.slot(at) if kind == _MEM else src, True)
+            else:
+                a.sse("movaps", x, src - 16)
+        else:
+            if kind == _CONST:
+                a.mov_ri(h, e[1])
+            elif kind == _MEM or type(src) is tuple:
+                a.load(h, self.slot(at) if kind == _MEM else src)
+            else:
+                a.mov_rr(h, src)
+
+    def local_to_slot(self, i: int, s: tuple) -> None:
+        """Stack slot s <- local i."""
+        a = self.a
+        h = self.homes[i]
+        if type(h) is tuple:
+            a.load(RAX, h)
+            a.store(s, RAX)
+        elif h >= 16:
+            a.movs_store(s, h - 16, True)
+        else:
+            a.store(s, h)
 
     def top(self, k: int = 1) -> tuple:
         """The slot k below the top (1: the top value)."""
@@ -261,8 +366,7 @@ class _Compiler:
                 a.movabs(RAX, v)
                 a.store(s, RAX)
         elif kind == _LOCAL:
-            a.load(RAX, self.local(e[1]))
-            a.store(s, RAX)
+            self.local_to_slot(e[1], s)
         self.vs[i] = _MEMV
 
     def flush(self) -> None:
@@ -356,6 +460,8 @@ class _Compiler:
         a.op(b"\x81", 5, RSP, 1, imm=b"\0\0\0\0")                  # sub rsp, frame
         frame_at = a.here() - 4
         a.store((RBP, None, 1, -8), R15)
+        for k, r in enumerate(self.saved):
+            a.store((RBP, None, 1, -16 - 8 * k), r)
         self.lower_params()
         if self.info.epoch:
             self.epoch_check()
@@ -401,7 +507,8 @@ class _Compiler:
                 a.mov_ri(RSI, code)
             a.lea_rip(RDX)
             a.jmp_sym(TRAP_SYMBOL)
-        frame = 8 + 8 * len(self.local_types) + 8 * self.max_height + 8 * self.outgoing
+        frame = -self.local_base - 8 + 8 * len(self.local_types) + 8 * self.max_height + \
+            8 * self.outgoing
         frame += -frame % 16
         code = a.finish()
         out = bytearray(code)
@@ -410,26 +517,41 @@ class _Compiler:
         return bytes(out), tuple(a.external)
 
     def lower_params(self) -> None:
+        """Parameters to their homes (argument registers and pinned homes never overlap),
+        the other locals zeroed."""
         a = self.a
         locs, _ = assign(self.target, self.params)
         for i, (t, loc) in enumerate(zip(self.params, locs)):
-            home = self.local(i)
-            if loc.reg is not None:
-                if loc.reg >= 16:
-                    a.movs_store(home, loc.reg - 16, True)
-                elif t is _I32:
-                    a.mov_rr(RAX, loc.reg, 0)
-                    a.store(home, RAX)
+            h = self.homes[i]
+            w = 0 if t is _I32 else 1
+            src = loc.reg
+            if src is None:
+                a.load(RAX, (RBP, None, 1, 16 + 8 * loc.stack), w)
+                src = RAX
+            if src >= 16:
+                if type(h) is tuple:
+                    a.movs_store(h, src - 16, True)
                 else:
-                    a.store(home, loc.reg)
+                    a.sse("movaps", h - 16, src - 16)
+            elif type(h) is tuple:
+                if w == 0 and src != RAX:
+                    a.mov_rr(RAX, src, 0)
+                    src = RAX
+                a.store(h, src)
+            elif h >= 16:
+                a.movq_xr(h - 16, src)
             else:
-                a.load(RAX, (RBP, None, 1, 16 + 8 * loc.stack), 0 if t is _I32 else 1)
-                a.store(home, RAX)
-        n = len(self.local_types) - len(self.params)
-        if n:
+                a.mov_rr(h, src, w)
+        if len(self.local_types) > len(self.params):
             a.mov_ri(RAX, 0)
             for i in range(len(self.params), len(self.local_types)):
-                a.store(self.local(i), RAX)
+                h = self.homes[i]
+                if type(h) is tuple:
+                    a.store(h, RAX)
+                elif h >= 16:
+                    a.sse("xorps", h - 16, h - 16)
+                else:
+                    a.mov_rr(h, RAX, 0)
 
     def epoch_check(self) -> None:
         """Trap INTERRUPT once the engine's epoch reaches the store's deadline (out of line:
@@ -610,6 +732,8 @@ class _Compiler:
                     a.movs_load(loc.reg - 16, s, True)
                 else:
                     a.load(loc.reg, s)
+        for k, r in enumerate(self.saved):
+            a.load(r, (RBP, None, 1, -16 - 8 * k))
         a.mov_rr(RSP, RBP)
         a.pop(RBP)
         a.ret()
@@ -641,6 +765,7 @@ class _Compiler:
         if vmctx_changed:
             a.load(R15, (RBP, None, 1, -8))
         self.reload_heap()
+        self.save_pinned_x(True)
         locs, _ = assign(self.target, results, True)
         for j, (t, loc) in enumerate(zip(results, locs)):
             s = self.slot(first + j)
@@ -667,6 +792,7 @@ class _Compiler:
         params, results = self.info.func_sigs[idx]
         first = self.call_args(params, results)
         imported = idx < self.info.num_imported_funcs
+        self.save_pinned_x(False)
         if imported:
             a.mov_rr(R11, R15)
             a.load(R15, (R11, None, 1, self.offsets.import_vmctx(idx)))
@@ -689,6 +815,7 @@ class _Compiler:
         a.jcc("ne", self.trap(TrapCode.BAD_SIGNATURE))
         params, results = self.info.type_sigs[type_index]
         first = self.call_args(params, results)
+        self.save_pinned_x(False)
         a.load(R15, (R10, None, 1, V.FUNCREF_VMCTX))
         a.call_r((R10, None, 1, V.FUNCREF_CODE))
         self.call_results(first, results, True)
@@ -707,7 +834,9 @@ class _Compiler:
             a.load(_INT_ARGS[k], self.slot(first + j))
             k += 1
         a.load(R11, self.vm(V.HELPERS))
+        self.save_pinned_x(False)
         a.call_r((R11, None, 1, 8 * HELPER_INDEX[h]))
+        self.save_pinned_x(True)
         if h is Helper.MEMORY_GROW:
             self.reload_heap()
         if traps:
@@ -734,25 +863,9 @@ class _Compiler:
                 vs.pop()
             return
         self.forget_local(i)
-        home = self.local(i)
-        if kind == _REG:
-            r = e[1]
-            if r >= 16:
-                a.movs_store(home, r - 16, True)
-            else:
-                a.store(home, r)
-            if tee:             # the value stays in its register (no reload right after)
-                return
-        elif kind == _CONST:
-            v = e[1]
-            if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
-                a.mov_mi(home, v - (1 << 64) if v >> 63 else v)
-            else:
-                a.mov_ri(RAX, v)
-                a.store(home, RAX)
-        else:
-            a.load(RAX, self.operand(e, len(vs) - 1))
-            a.store(home, RAX)
+        self.set_home(i, e, len(vs) - 1)
+        if kind == _REG and tee:    # the value stays in its register (no reload right after)
+            return
         self.pop_entry()
         if tee:
             self.push_entry((_LOCAL, i))
@@ -1059,6 +1172,8 @@ class _Compiler:
             (self.free_x if v >= 16 else self.free_int).remove(v)   # until it is stored
         elif kind == _CONST:
             a.mov_ri(R11, e[1])
+        elif kind == _LOCAL and type(self.homes[e[1]]) is not tuple:
+            v = self.homes[e[1]]            # a local's register (it is not popped: read only)
         else:
             a.load(R11, self.operand(e, len(self.vs)))
         op = self.address(m, size)
@@ -1536,7 +1651,13 @@ _X_POOL = tuple(16 + x for x in range(13, 1, -1))
 _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",
         "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
 
+_PIN_INT = (3, 12, 13)                 # rbx, r12, r13
+_PIN_X = (16 + 14, 16 + 15)            # xmm14, xmm15
+_DEPTH_WEIGHT = (1, 8, 64, 512, 4096)
+
 _TABLE = _build_table()
+_LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
+_LOCAL_TEE_OP = int(Op.LOCAL_TEE)
 _BR_IF_OP = int(Op.BR_IF)
 _BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
 _END_OP, _ELSE_OP = int(Op.END), int(Op.ELSE)
