@@ -294,3 +294,41 @@ def test_other_targets_ignore_the_setting():
     store = E.Store(eng)
     inst = E.Instance(store, E.Module(eng, NUMERIC), [])
     assert inst.exports(store)["div_s"](store, 9, 2) == 4
+
+
+PINNED = """(module
+  (func $g (param $x f64) (result f64) (local $a f64) (local $b f64) (local $i i32)
+    (loop $l
+      (local.set $a (f64.add (local.get $a) (local.get $x)))
+      (local.set $b (f64.mul (local.get $a) (f64.const 0.5)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 3))))
+    (f64.add (local.get $a) (local.get $b)))
+  (func $h (param $n i64) (result i64) (local $i i64) (local $j i64) (local $k i64) (local v128)
+    (local.set $i (i64.mul (local.get $n) (i64.const 3)))
+    (local.set $j (i64.add (local.get $i) (i64.const 7)))
+    (local.set $k (i64.xor (local.get $j) (local.get $i)))
+    (i64.add (local.get $k) (local.get $j)))
+  (func (export "run") (param $n i32) (result f64 i64 f32)
+    (local $acc f64) (local $s f32) (local $i i32) (local $t i64) (local $u i64)
+    (loop $l
+      (local.set $acc (f64.add (local.get $acc) (call $g (f64.convert_i32_u (local.get $i)))))
+      (local.set $s (f32.add (local.get $s) (f32.const 1.25)))
+      (local.set $t (i64.add (local.get $t) (call $h (i64.extend_i32_u (local.get $i)))))
+      (local.set $u (i64.add (local.get $u) (local.get $t)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (local.get $n))))
+    (local.get $acc) (i64.add (local.get $t) (local.get $u)) (local.get $s))
+)"""
+
+
+def test_locals_in_registers_survive_calls():
+    """Locals kept in rbx/r12/r13 and xmm14/xmm15 across calls into both tiers (the
+    callees use the same registers for their own locals), against the interpreter."""
+    store, module, ex = _instance(PINNED)
+    eng = E.Engine(E.Config(strategy="interpreter"))
+    ref_store = E.Store(eng)
+    ref = E.Instance(ref_store, E.Module(eng, PINNED), []).exports(ref_store)
+    for n in (1, 5, 40):
+        assert tuple(ex["run"](store, n)) == tuple(ref["run"](ref_store, n))
+    lazy = _lazy(module)
+    assert lazy.baseline_compiled == {0, 2} and set(lazy.compiled) == {0, 1, 2}
