@@ -3,10 +3,12 @@ to machine code (backends/x86_64/baseline/encoder.py), for lazy compilation's fi
 role of Wasmtime's Winch or V8's Liftoff). No IR, no register allocation, no assembler.
 
 Code shape: every wasm local and every operand-stack slot has a fixed 8-byte home in the frame
-(the stack height at each instruction is known statically), and each instruction loads its
-operands into scratch registers (rax, rcx, rdx, xmm0, xmm1), computes and stores its result.
-i32 values are kept zero-extended in their slots (as the optimising tier keeps them in
-registers), so an i32 slot read as 64 bits is the value.
+(the stack height at each instruction is known statically). Locals, constants, arithmetic,
+compares, loads and stores work on values where they are (slot, constant, local, a cache
+register) and leave results in registers; everything else, and all control flow, first puts
+the stack in its slots (stack.py), so every label sees one layout. The hottest locals live in
+registers. i32 values are kept zero-extended (in slots as the optimising tier keeps them in
+registers), so an i32 read as 64 bits is the value.
 
 The frame and calls follow the optimising tier's conventions exactly (backends/x86_64/abi.py,
 emit.py): the stack-limit check before the frame, rbp frame, vmctx in r15 (kept in [rbp - 8]
@@ -15,8 +17,11 @@ rsp 16-aligned at call sites, outgoing stack arguments and results at [rsp + 8k]
 ``mov esi, code; lea rdx, [rip]; jmp __trap``, epoch checks through ``__epoch_slow``. So
 both tiers call each other and share the module's stubs.
 
-What it does not compile (SIMD, tail calls, fuel, memory64, a CPU without SSE4.1, POPCNT or
-LZCNT/TZCNT) raises `BaselineUnsupported` before anything is emitted; the caller then uses the
+The operand stack, the register cache and the locals' homes are in stack.py, the float rules
+in floats.py (mixins of the one compiler class); the instructions' encodings in encoder.py.
+
+What it does not compile (SIMD and v128 values, tail calls, fuel, memory64, and clz / ctz /
+popcnt / float rounding on a CPU without LZCNT / BMI1 / POPCNT / SSE4.1) raises `BaselineUnsupported` before anything is emitted; the caller then uses the
 optimising tier.
 """
 
@@ -29,7 +34,6 @@ from engine.environ import vmctx as V
 from engine.environ.helpers import HELPER_INDEX, Helper
 from engine.environ.module_info import ModuleInfo
 from engine.errors import TrapCode, UnsupportedError
-from engine.ir.builder import trunc_bounds
 from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import ValType
 from engine.wasm.validator import block_signature
@@ -37,7 +41,9 @@ from engine.wasm.validator import block_signature
 from ...base import EPOCH_SYMBOL, TRAP_SYMBOL, TargetDesc, func_symbol
 from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
-                      Label, mem)
+                      Label)
+from .floats import _FALU, _ROUND, FloatRules
+from .stack import _CONST, _FLAGS, _LOCAL, _REG, ValueStack
 
 __all__ = ["BaselineUnsupported", "compile_function", "unsupported_reason"]
 
@@ -50,8 +56,6 @@ class BaselineUnsupported(UnsupportedError):
 _I32, _I64, _F32, _F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 _V128 = ValType.V128
 _INT_ARGS = (RDI, RSI, RDX, RCX, R8, R9)
-_F32_2_63, _F64_2_63 = 0x5F000000, 0x43E0000000000000
-_F32_2_64, _F64_2_64 = 0x5F800000, 0x43F0000000000000
 
 # block kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
@@ -60,8 +64,6 @@ _ICMP = {"eq": "e", "ne": "ne", "lt_s": "l", "lt_u": "b", "gt_s": "g", "gt_u": "
          "le_s": "le", "le_u": "be", "ge_s": "ge", "ge_u": "ae"}
 _IALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor"}
 _ISHIFT = {"shl": "shl", "shr_s": "sar", "shr_u": "shr", "rotl": "rol", "rotr": "ror"}
-_FALU = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
-_ROUND = {"nearest": 0, "floor": 1, "ceil": 2, "trunc": 3}
 
 
 class _Frame:
@@ -127,7 +129,7 @@ def _missing_ops(features: frozenset[str]) -> frozenset[int]:
     return frozenset(out)
 
 
-class _Compiler:
+class _Compiler(ValueStack, FloatRules):
     """One function's single pass (see the module docstring)."""
 
     def __init__(self, wasm: Any, info: ModuleInfo, index: int, target: TargetDesc) -> None:
@@ -138,304 +140,11 @@ class _Compiler:
         self.local_types = list(self.params) + wasm.codes[defined].local_types()
         self.body = wasm.codes[defined].body
         self.a = Asm()
-        nlocals = len(self.local_types)
-        #: the callee-saved registers that hold locals ([rbp - 16 - 8k] keeps the caller's)
-        self.saved: list[int] = []
-        #: local -> where it lives: its slot, or a register (int; xmm as 16 + x)
-        self.homes: list = []
-        self.pinned_x: list[tuple[int, int]] = []       # (local, 16 + x) of the xmm ones
-        self.choose_homes()
-        self.stack_base = self.local_base - 8 * nlocals
-        #: the operand stack: one entry per value, (kind, payload): _MEM (in its slot),
-        #: _CONST (bit pattern), _LOCAL (equal to local i), _REG (in register r; xmm: 16 + x)
-        self.vs: list[tuple] = []
-        #: the lowest entry that may be other than _MEM
-        self.low = 0
-        self.free_int = list(_INT_POOL)
-        self.free_x = list(_X_POOL)
-        self.max_height = 0
+        self.init_stack()
         self.outgoing = 0
         self.traps: dict[int, Label] = {}
         self.epoch_paths: list[tuple[Label, Label]] = []
         self.offsets = info.offsets
-
-    # -- addressing -----------------------------------------------------------------------------
-
-    def slot(self, i: int) -> tuple:
-        """The home of operand-stack slot i (0: the bottom)."""
-        return (RBP, None, 1, self.stack_base - 8 * i)
-
-    def local(self, i: int):
-        """Local i as an r/m operand: its slot, or the register (an xmm's number) it lives in."""
-        h = self.homes[i]
-        return h if type(h) is tuple else h if h < 16 else h - 16
-
-    def local_slot(self, i: int) -> tuple:
-        return (RBP, None, 1, self.local_base - 8 * i)
-
-    def choose_homes(self) -> None:
-        """The most used locals (weighted by loop depth) live in registers for the whole
-        function: integers in rbx, r12, r13 (callee-saved: saved in the frame, kept across
-        calls), floats in xmm14, xmm15 (saved to their slots around calls)."""
-        types = self.local_types
-        weight = [0] * len(types)
-        depth = 0
-        opened: list[int] = []
-        get, set_, tee = _LOCAL_GET_OP, _LOCAL_SET_OP, _LOCAL_TEE_OP
-        for ins in self.body:
-            op = ins.op
-            if op == get or op == set_ or op == tee:
-                weight[ins.imm] += _DEPTH_WEIGHT[depth if depth < 4 else 4]
-            elif op == _LOOP_OP:
-                opened.append(1)
-                depth += 1
-            elif op == _BLOCK_OP or op == _IF_OP:
-                opened.append(0)
-            elif op == _END_OP and opened:
-                depth -= opened.pop()
-        order = sorted(range(len(types)), key=lambda i: -weight[i])
-        ints = [i for i in order if weight[i] and types[i] not in (_F32, _F64)][:3]
-        floats = [i for i in order if weight[i] and types[i] in (_F32, _F64)][:2]
-        homes: list = [None] * len(types)
-        for i, r in zip(ints, _PIN_INT):
-            homes[i] = r
-            self.saved.append(r)
-        for i, x in zip(floats, _PIN_X):
-            homes[i] = x
-            self.pinned_x.append((i, x))
-        self.local_base = -16 - 8 * len(self.saved)
-        for i, h in enumerate(homes):
-            if h is None:
-                homes[i] = self.local_slot(i)
-        self.homes = homes
-
-    def save_pinned_x(self, restore: bool) -> None:
-        """Around a call: the locals kept in xmm registers to their slots, or back."""
-        a = self.a
-        for i, x in self.pinned_x:
-            if restore:
-                a.movs_load(x - 16, self.local_slot(i), True)
-            else:
-                a.movs_store(self.local_slot(i), x - 16, True)
-
-    def set_home(self, i: int, e: tuple, at: int) -> None:
-        """Local i <- the value of entry e (at stack index `at`), whatever both are."""
-        a = self.a
-        h = self.homes[i]
-        kind = e[0]
-        src = e[1] if kind == _REG else self.homes[e[1]] if kind == _LOCAL else None
-        if type(h) is tuple:
-            if kind == _CONST:
-                v = e[1]
-                if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
-                    a.mov_mi(h, v - (1 << 64) if v >> 63 else v)
-                else:
-                    a.mov_ri(RAX, v)
-                    a.store(h, RAX)
-            elif kind == _MEM or type(src) is tuple:
-                a.load(RAX, self.slot(at) if kind == _MEM else src)
-                a.store(h, RAX)
-            elif src >= 16:
-                a.movs_store(h, src - 16, True)
-            else:
-                a.store(h, src)
-        elif h >= 16:
-            x = h - 16
-            if kind == _CONST:
-                a.mov_ri(RAX, e[1])
-                a.movq_xr(x, RAX)
-            elif kind == _MEM or type(src) is tuple:
-                a.movs_load(x, self.slot(at) if kind == _MEM else src, True)
-            else:
-                a.sse("movaps", x, src - 16)
-        else:
-            if kind == _CONST:
-                a.mov_ri(h, e[1])
-            elif kind == _MEM or type(src) is tuple:
-                a.load(h, self.slot(at) if kind == _MEM else src)
-            else:
-                a.mov_rr(h, src)
-
-    def local_to_slot(self, i: int, s: tuple) -> None:
-        """Stack slot s <- local i."""
-        a = self.a
-        h = self.homes[i]
-        if type(h) is tuple:
-            a.load(RAX, h)
-            a.store(s, RAX)
-        elif h >= 16:
-            a.movs_store(s, h - 16, True)
-        else:
-            a.store(s, h)
-
-    def top(self, k: int = 1) -> tuple:
-        """The slot k below the top (1: the top value)."""
-        return (RBP, None, 1, self.stack_base - 8 * (self.height - k))
-
-    @property
-    def height(self) -> int:
-        return len(self.vs)
-
-    @height.setter
-    def height(self, n: int) -> None:
-        vs = self.vs
-        if n < len(vs):
-            for e in vs[n:]:
-                if e[0] == _REG:
-                    self.release(e[1])
-            del vs[n:]
-        else:
-            vs.extend([_MEMV] * (n - len(vs)))
-            if n > self.max_height:
-                self.max_height = n
-        if self.low > n:
-            self.low = n
-
-    def push(self) -> tuple:
-        """Make room for one more value in its slot (_MEM); the slot."""
-        vs = self.vs
-        h = len(vs)
-        vs.append(_MEMV)
-        if h + 1 > self.max_height:
-            self.max_height = h + 1
-        return (RBP, None, 1, self.stack_base - 8 * h)
-
-    # -- the register cache ---------------------------------------------------------------------
-    # Operations on the fast path (locals, constants, integer and float arithmetic, compares,
-    # loads and stores) leave their results in registers, constants and local reads as they
-    # are; everything else first `flush`es the stack to its slots. Control flow always works on
-    # flushed stacks, so every label sees each value in its slot.
-
-    def push_entry(self, e: tuple) -> None:
-        vs = self.vs
-        h = len(vs)
-        if h < self.low:
-            self.low = h
-        vs.append(e)
-        if h + 1 > self.max_height:
-            self.max_height = h + 1
-
-    def release(self, r: int) -> None:
-        (self.free_x if r >= 16 else self.free_int).append(r)
-
-    def pop_entry(self) -> tuple:
-        """The top entry, popped (a register it holds is free again: read it before the next
-        allocation)."""
-        e = self.vs.pop()
-        if e[0] == _REG:
-            r = e[1]
-            (self.free_x if r >= 16 else self.free_int).append(r)
-        if self.low > len(self.vs):
-            self.low = len(self.vs)
-        return e
-
-    def alloc(self, xmm: bool) -> int:
-        """A free cache register (int, or 16 + an xmm number), spilling the oldest value held
-        in one of the class when none is free."""
-        free = self.free_x if xmm else self.free_int
-        if not free:
-            vs = self.vs
-            for i in range(self.low, len(vs)):
-                e = vs[i]
-                if e[0] == _REG and (e[1] >= 16) == xmm:
-                    self.spill(i)
-                    break
-        return free.pop()
-
-    def spill(self, i: int) -> None:
-        """Entry i to its slot (flags are left alone: only moves)."""
-        e = self.vs[i]
-        kind = e[0]
-        a = self.a
-        s = self.slot(i)
-        if kind == _REG:
-            r = e[1]
-            if r >= 16:
-                a.movs_store(s, r - 16, True)
-            else:
-                a.store(s, r)
-            self.release(r)
-        elif kind == _CONST:
-            v = e[1]
-            if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
-                a.mov_mi(s, v - (1 << 64) if v >> 63 else v)
-            elif v < 1 << 32:
-                a.mov_ri(RAX, v)
-                a.store(s, RAX)
-            else:
-                a.movabs(RAX, v)
-                a.store(s, RAX)
-        elif kind == _LOCAL:
-            self.local_to_slot(e[1], s)
-        self.vs[i] = _MEMV
-
-    def flush(self) -> None:
-        """Every value to its slot (no flags changed)."""
-        vs = self.vs
-        for i in range(self.low, len(vs)):
-            if vs[i][0] != _MEM:
-                self.spill(i)
-        self.low = len(vs)
-
-    def operand(self, e: tuple, i: int):
-        """Where entry e (at stack index i) can be read as an r/m operand: a register number
-        or a memory operand (a constant: None)."""
-        kind = e[0]
-        if kind == _MEM:
-            return self.slot(i)
-        if kind == _LOCAL:
-            return self.local(e[1])
-        if kind == _REG:
-            return e[1] if e[1] < 16 else e[1] - 16
-        return None
-
-    def into_int(self, e: tuple, i: int, w: int, reuse: bool = True) -> int:
-        """A cache register holding entry e (popped already), reusing its own."""
-        a = self.a
-        kind = e[0]
-        if kind == _REG and reuse:
-            self.free_int.remove(e[1])
-            return e[1]
-        d = self.alloc(False)
-        if kind == _CONST:
-            a.mov_ri(d, e[1])
-        elif kind == _REG:
-            a.mov_rr(d, e[1], w)
-        else:
-            a.load(d, self.operand(e, i), w)
-        return d
-
-    def into_xmm(self, e: tuple, i: int, d64: int) -> int:
-        """A cache xmm register (16 + x) holding float entry e (popped already)."""
-        a = self.a
-        kind = e[0]
-        if kind == _REG:
-            self.free_x.remove(e[1])
-            return e[1]
-        x = self.alloc(True)
-        if kind == _CONST:
-            a.mov_ri(RAX, e[1])
-            a.movq_xr(x - 16, RAX, d64)
-        else:
-            a.movs_load(x - 16, self.operand(e, i), d64)
-        return x
-
-    def forget_local(self, i: int) -> None:
-        """Before local i changes: the stack entries that read it take its current value."""
-        vs = self.vs
-        for k in range(self.low, len(vs)):
-            e = vs[k]
-            if e[0] == _LOCAL and e[1] == i:
-                self.spill(k)
-
-    def materialize_flags(self) -> None:
-        """A pending compare result (a _FLAGS entry on top) as 0 / 1 in a register."""
-        e = self.vs.pop()
-        d = self.alloc(False)
-        a = self.a
-        a.setcc(e[1], RAX)
-        a.movzx8(d, RAX)
-        self.push_entry((_REG, d))
 
     def vm(self, off: int) -> tuple:
         return (R15, None, 1, off)
@@ -486,10 +195,7 @@ class _Compiler:
                 else:
                     continue
             fn, arg, fast = table[op]
-            vs = self.vs
-            if vs and vs[-1][0] == _FLAGS and op != _BR_IF_OP and op != _IF_OP:
-                self.materialize_flags()
-            if not fast and self.low < len(vs):
+            if not fast and self.low < len(self.vs):
                 self.flush()
             self.pos = pos
             fn(self, ins.imm, arg)
@@ -935,28 +641,35 @@ class _Compiler:
         b = self.pop_entry()
         ea = self.pop_entry()
         h = len(self.vs)
-        ib = self.imm_of(b, w)
         if b[0] == _REG:
             self.free_int.remove(b[1])          # keep it until it is read
         d = self.into_int(ea, h, w)
         if b[0] == _REG:
             self.free_int.append(b[1])
         if name == "mul":
-            if ib is not None or b[0] == _CONST:
+            if b[0] == _CONST:
                 a.mov_ri(RAX, b[1])
                 a.imul_rm(d, RAX, w)
             else:
                 a.imul_rm(d, self.operand(b, h + 1), w)
-        elif ib is not None:
-            a.alu_ri(name, d, ib, w)
-        elif b[0] == _CONST:
-            a.mov_ri(RAX, b[1])
-            a.alu_rr(name, d, RAX, w)
-        elif b[0] == _REG:
-            a.alu_rr(name, d, b[1], w)
         else:
-            a.alu_rm(name, d, self.operand(b, h + 1), w)
+            self.alu_entry(name, d, b, h + 1, w)
         self.push_entry((_REG, d))
+
+    def alu_entry(self, name: str, x: int, b: tuple, at: int, w: int) -> None:
+        """ALU operation `name` of register x with entry b (at stack index `at`, popped):
+        an immediate, a register or a memory operand (a wide constant through rcx)."""
+        a = self.a
+        ib = self.imm_of(b, w)
+        if ib is not None:
+            a.alu_ri(name, x, ib, w)
+        elif b[0] == _CONST:
+            a.mov_ri(RCX, b[1])
+            a.alu_rr(name, x, RCX, w)
+        elif b[0] == _REG:
+            a.alu_rr(name, x, b[1], w)
+        else:
+            a.alu_rm(name, x, self.operand(b, at), w)
 
     def i_shift(self, imm, arg) -> None:
         name, w = arg
@@ -1024,16 +737,7 @@ class _Compiler:
                 a.mov_ri(RAX, ea[1])
             else:
                 a.load(RAX, self.operand(ea, h), w)
-        ib = self.imm_of(b, w)
-        if ib is not None:
-            a.alu_ri("cmp", x, ib, w)
-        elif b[0] == _CONST:
-            a.mov_ri(RCX, b[1])
-            a.alu_rr("cmp", x, RCX, w)
-        elif b[0] == _REG:
-            a.alu_rr("cmp", x, b[1], w)
-        else:
-            a.alu_rm("cmp", x, self.operand(b, h + 1), w)
+        self.alu_entry("cmp", x, b, h + 1, w)
         self.flag_result(cc)
 
     def flag_result(self, cc: str) -> None:
@@ -1294,250 +998,6 @@ class _Compiler:
         a.alu_ri("add", RAX, V.FUNCREF_SIZE * idx)
         a.store(self.push(), RAX)
 
-    # -- float ----------------------------------------------------------------------------------
-
-    def f_alu(self, imm, arg) -> None:
-        name, d = arg
-        a = self.a
-        b = self.pop_entry()
-        ea = self.pop_entry()
-        h = len(self.vs)
-        if b[0] == _REG:
-            self.free_x.remove(b[1])
-        x = self.into_xmm(ea, h, d)
-        if b[0] == _REG:
-            self.free_x.append(b[1])
-        op = name + ("sd" if d else "ss")
-        if b[0] == _CONST:
-            a.mov_ri(RAX, b[1])
-            a.movq_xr(0, RAX, d)
-            a.sse(op, x - 16, 0)
-        else:
-            a.sse(op, x - 16, self.operand(b, h + 1))
-        self.push_entry((_REG, x))
-
-    def f_minmax(self, imm, arg) -> None:
-        name, d = arg
-        a = self.a
-        sfx = "sd" if d else "ss"
-        p = "pd" if d else "ps"
-        a.movs_load(0, self.top(2), d)
-        a.movs_load(1, self.top(1), d)
-        nan, ne, done = Label(), Label(), Label()
-        a.sse("ucomi" + sfx, 0, 1)
-        a.jcc("p", nan, short=True)
-        a.jcc("ne", ne, short=True)
-        # equal operands: only +0 and -0 differ; min ORs the sign bits, max ANDs them
-        a.sse(("or" if name == "min" else "and") + p, 0, 1)
-        a.jmp(done, short=True)
-        a.bind(ne)
-        a.sse(name + sfx, 0, 1)
-        a.jmp(done, short=True)
-        a.bind(nan)
-        a.sse("add" + sfx, 0, 1)            # a quiet NaN
-        a.bind(done)
-        self.height -= 1
-        a.movs_store(self.top(), 0, d)
-
-    def f_sign(self, imm, arg) -> None:
-        """abs / neg on the slot's bits; copysign through rax and rcx."""
-        kind, d = arg
-        a = self.a
-        s = self.top()
-        if kind == "copysign":
-            a.load(RAX, self.top(2), d)
-            a.load(RCX, self.top(1), d)
-            bit = 63 if d else 31
-            a.bt_ri("btr", RAX, bit, d)
-            a.shift_ri("shr", RCX, bit, d)
-            a.shift_ri("shl", RCX, bit, d)
-            a.alu_rr("or", RAX, RCX, d)
-            self.height -= 1
-            a.store(self.top(), RAX, d)
-        elif kind == "abs":
-            a.bt_ri("btr", s, 63 if d else 31, d)
-        else:
-            a.bt_ri("btc", s, 63 if d else 31, d)
-
-    def f_unary(self, imm, arg) -> None:
-        kind, d = arg
-        a = self.a
-        s = self.top()
-        if kind == "sqrt":
-            a.sse("sqrtsd" if d else "sqrtss", 0, s)
-        elif kind == "promote":
-            a.sse("cvtss2sd", 0, s)
-        elif kind == "demote":
-            a.sse("cvtsd2ss", 0, s)
-        else:
-            a.rounds(0, s, d, 8 | _ROUND[kind])     # bit 3: no precision exception
-        a.movs_store(s, 0, d if kind not in ("promote", "demote") else kind == "promote")
-
-    def f_cmp(self, imm, arg) -> None:
-        cc, d = arg
-        a = self.a
-        sfx = "sd" if d else "ss"
-        x, y = (self.top(1), self.top(2)) if cc in ("lt", "le") else (self.top(2), self.top(1))
-        a.movs_load(0, x, d)
-        a.sse("ucomi" + sfx, 0, y)
-        self.height -= 1
-        if cc == "eq":
-            a.setcc("e", RAX)
-            a.setcc("np", RCX)
-            a.alu_rr("and", RAX, RCX, 0)
-        elif cc == "ne":
-            a.setcc("ne", RAX)
-            a.setcc("p", RCX)
-            a.alu_rr("or", RAX, RCX, 0)
-        else:
-            a.setcc("a" if cc in ("lt", "gt") else "ae", RAX)
-        a.movzx8(RAX, RAX)
-        a.store(self.top(), RAX)
-
-    def f_const_to(self, x: int, bits: int, d: int) -> None:
-        """xmm x <- the float constant with bit pattern `bits` (through rcx)."""
-        a = self.a
-        a.mov_ri(RCX, bits)
-        a.movq_xr(x, RCX, d)
-
-    def f_trunc(self, imm, arg) -> None:
-        """Trapping float -> int truncation: NaN, then the range (engine.ir.builder's bounds)."""
-        rt, st, signed = arg
-        a = self.a
-        d = st is _F64
-        w = rt is _I64
-        sfx = "sd" if d else "ss"
-        cc, lo, hi = trunc_bounds(rt, st, signed)
-        s = self.top()
-        a.movs_load(0, s, d)
-        a.sse("ucomi" + sfx, 0, 0)
-        a.jcc("p", self.trap(TrapCode.BAD_CONVERSION_TO_INTEGER))
-        self.f_const_to(1, lo, d)
-        a.sse("ucomi" + sfx, 0, 1)
-        ovf = self.trap(TrapCode.INTEGER_OVERFLOW)
-        a.jcc("be" if cc.name == "GT" else "b", ovf)
-        self.f_const_to(1, hi, d)
-        a.sse("ucomi" + sfx, 0, 1)
-        a.jcc("ae", ovf)
-        if signed:
-            a.cvtts2si(RAX, 0, d, w)
-        elif not w:
-            a.cvtts2si(RAX, 0, d, 1)
-            a.mov_rr(RAX, RAX, 0)
-        else:
-            self.to_u64(d)
-        a.store(s, RAX)
-
-    def to_u64(self, d: bool) -> None:
-        """rax <- xmm0 truncated as a u64 (0 <= xmm0 < 2**64); xmm1 clobbered."""
-        a = self.a
-        big, done = Label(), Label()
-        self.f_const_to(1, _F64_2_63 if d else _F32_2_63, d)
-        a.sse("ucomisd" if d else "ucomiss", 0, 1)
-        a.jcc("ae", big, short=True)
-        a.cvtts2si(RAX, 0, d, 1)
-        a.jmp(done, short=True)
-        a.bind(big)
-        a.sse("subsd" if d else "subss", 0, 1)
-        a.cvtts2si(RAX, 0, d, 1)
-        a.bt_ri("btc", RAX, 63)
-        a.bind(done)
-
-    def f_trunc_sat(self, imm, arg) -> None:
-        rt, st, signed = arg
-        a = self.a
-        d = st is _F64
-        w = rt is _I64
-        sfx = "sd" if d else "ss"
-        s = self.top()
-        a.movs_load(0, s, d)
-        done = Label()
-        if signed:
-            nan = Label()
-            a.cvtts2si(RAX, 0, d, w)
-            a.alu_ri("cmp", RAX, 1, w)
-            a.jcc("no", done)                   # only INT_MIN (the invalid result) overflows
-            a.sse("ucomi" + sfx, 0, 0)
-            a.jcc("p", nan)
-            a.sse("xorps", 1, 1)
-            a.sse("ucomi" + sfx, 0, 1)
-            a.jcc("b", done)
-            if w:
-                a.movabs(RAX, (1 << 63) - 1)
-            else:
-                a.mov_ri(RAX, (1 << 31) - 1)
-            a.jmp(done)
-            a.bind(nan)
-            a.mov_ri(RAX, 0)
-        elif not w:
-            special, pos = Label(), Label()
-            a.cvtts2si(RAX, 0, d, 1)
-            a.test_rr(RAX, RAX)
-            a.jcc("s", special)
-            a.mov_ri(RCX, 0xFFFF_FFFF)
-            a.alu_rr("cmp", RAX, RCX)
-            a.cmov("a", RAX, RCX)
-            a.jmp(done)
-            a.bind(special)
-            a.sse("xorps", 1, 1)
-            a.sse("ucomi" + sfx, 0, 1)
-            a.jcc("a", pos)
-            a.mov_ri(RAX, 0)
-            a.jmp(done)
-            a.bind(pos)
-            a.mov_ri(RAX, 0xFFFF_FFFF)
-        else:
-            zero, mx = Label(), Label()
-            a.sse("xorps", 1, 1)
-            a.sse("ucomi" + sfx, 0, 1)
-            a.jcc("p", zero)
-            a.jcc("be", zero)
-            self.f_const_to(1, _F64_2_64 if d else _F32_2_64, d)
-            a.sse("ucomi" + sfx, 0, 1)
-            a.jcc("ae", mx)
-            self.to_u64(d)
-            a.jmp(done)
-            a.bind(mx)
-            a.mov_ri(RAX, (1 << 64) - 1)
-            a.jmp(done)
-            a.bind(zero)
-            a.mov_ri(RAX, 0)
-        a.bind(done)
-        if not w:
-            a.mov_rr(RAX, RAX, 0)
-        a.store(s, RAX)
-
-    def f_convert(self, imm, arg) -> None:
-        """f32/f64.convert_i32/i64_s/u."""
-        d, st, signed = arg
-        a = self.a
-        s = self.top()
-        if st is _I32:
-            a.load(RAX, s, 0)
-            a.cvtsi2s(0, RAX, d, 0 if signed else 1)
-        elif signed:
-            a.cvtsi2s(0, s, d, 1)
-        else:
-            neg, done = Label(), Label()
-            a.load(RAX, s)
-            a.test_rr(RAX, RAX)
-            a.jcc("s", neg, short=True)
-            a.cvtsi2s(0, RAX, d, 1)
-            a.jmp(done, short=True)
-            a.bind(neg)
-            # halve keeping the lost bit sticky, convert, double (one rounding)
-            a.mov_rr(RCX, RAX)
-            a.shift_ri("shr", RCX, 1)
-            a.alu_ri("and", RAX, 1)
-            a.alu_rr("or", RCX, RAX)
-            a.cvtsi2s(0, RCX, d, 1)
-            a.sse("addsd" if d else "addss", 0, 0)
-            a.bind(done)
-        a.movs_store(s, 0, d)
-
-
-def _trunc_const(rt, st, signed):
-    return (rt, st, signed)
 
 
 def _build_table() -> dict[int, tuple]:
@@ -1641,19 +1101,9 @@ def _build_table() -> dict[int, tuple]:
     return {int(k): (fn, arg, fn in fast) for k, (fn, arg) in t.items()}
 
 
-# operand-stack entry kinds (_Compiler.vs)
-_MEM, _CONST, _LOCAL, _REG, _FLAGS = range(5)
-_MEMV = (_MEM, None)
-#: cache registers: caller-saved, none an operation's fixed scratch (rax, rcx, rdx, r11,
-#: xmm0, xmm1); xmm registers as 16 + their number
-_INT_POOL = (R10, R9, R8, RDI, RSI)
-_X_POOL = tuple(16 + x for x in range(13, 1, -1))
 _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",
         "ae": "b", "be": "a", "a": "be", "p": "np", "np": "p", "s": "ns", "ns": "s"}
 
-_PIN_INT = (3, 12, 13)                 # rbx, r12, r13
-_PIN_X = (16 + 14, 16 + 15)            # xmm14, xmm15
-_DEPTH_WEIGHT = (1, 8, 64, 512, 4096)
 
 _TABLE = _build_table()
 _LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
