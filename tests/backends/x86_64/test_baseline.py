@@ -332,3 +332,44 @@ def test_locals_in_registers_survive_calls():
         assert tuple(ex["run"](store, n)) == tuple(ref["run"](ref_store, n))
     lazy = _lazy(module)
     assert lazy.baseline_compiled == {0, 2} and set(lazy.compiled) == {0, 1, 2}
+
+
+MULTI_MEMORY = """(module
+  (memory $m0 1) (memory $m1 1 2)
+  (func (export "run") (param i32 i32) (result i64 i32 i32 i32)
+    (i64.store $m1 offset=8 (local.get 0) (i64.const 0x1122334455667788))
+    (i32.store8 $m0 (local.get 1) (i32.const 0x99))
+    (memory.copy $m0 $m1 (i32.const 100) (i32.add (local.get 0) (i32.const 8)) (i32.const 8))
+    (i64.load $m0 offset=100 (i32.const 0))
+    (memory.grow $m1 (i32.const 1))
+    (memory.size $m1)
+    (i32.load8_u $m0 (local.get 1)))
+  (func (export "oob") (param i32) (result i32) (i32.load $m1 (local.get 0)))
+)"""
+
+
+def test_multi_memory():
+    store, _, ex = _instance(MULTI_MEMORY)
+    assert tuple(ex["run"](store, 16, 5)) == (0x1122334455667788, 1, 2, 0x99)
+    assert ex["oob"](store, 2 * 65536 - 4) == 0
+    with pytest.raises(E.Trap) as e:
+        ex["oob"](store, 2 * 65536 - 3)
+    assert e.value.trap_code == E.TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+def test_operations_a_cpu_lacks_are_refused():
+    """clz, ctz, popcnt and float rounding need LZCNT, BMI1, POPCNT and SSE4.1: without them
+    the function goes to the optimising tier (which has fallbacks), the others stay."""
+    from backends.x86_64 import X86_64Backend
+    from engine.environ.module_info import ModuleInfo
+    wat = """(module
+      (func (param i32) (result i32) (i32.popcnt (local.get 0)))
+      (func (param f64) (result f64) (f64.floor (local.get 0)))
+      (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"""
+    wasm = E.Module(E.Engine(), wat).wasm_module
+    info = ModuleInfo.for_module(wasm)
+    bare = X86_64Backend(frozenset())
+    assert [bare.baseline_function(wasm, info, k) is None for k in range(3)] == \
+        [True, True, False]
+    full = X86_64Backend(frozenset({"lzcnt", "bmi1", "popcnt", "sse4.1"}))
+    assert all(full.baseline_function(wasm, info, k) is not None for k in range(3))
