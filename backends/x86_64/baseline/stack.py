@@ -287,18 +287,17 @@ class ValueStack:
             return e[1] if e[1] < 16 else e[1] - 16
         return None
 
-    def into_int(self, e: tuple, i: int, w: int, reuse: bool = True) -> int:
-        """A cache register holding entry e (popped already), reusing its own."""
+    def into_int(self, e: tuple, i: int, w: int) -> int:
+        """A cache register holding integer entry e (at stack index i, popped already): its
+        own register when it has one."""
         a = self.a
         kind = e[0]
-        if kind == _REG and reuse:
+        if kind == _REG:
             self.free_int.remove(e[1])
             return e[1]
         d = self.alloc(False)
         if kind == _CONST:
             a.mov_ri(d, e[1])
-        elif kind == _REG:
-            a.mov_rr(d, e[1], w)
         else:
             a.load(d, self.operand(e, i), w)
         return d
