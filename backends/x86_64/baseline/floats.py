@@ -171,6 +171,7 @@ class FloatRules:
         a.bind(done)
 
     def f_trunc_sat(self, imm, arg) -> None:
+        """Saturating float -> int truncation: NaN to 0, out-of-range to the nearest bound."""
         rt, st, signed = arg
         a = self.a
         d = st is _F64
