@@ -79,6 +79,8 @@ def func_symbol(index: int) -> str:
 
 #: the label of the trap stub every compiled unit carries (generated code jumps to it)
 TRAP_SYMBOL = "__trap"
+#: the label of the epoch check's out-of-line slow path (units compiled with epoch checks)
+EPOCH_SYMBOL = "__epoch_slow"
 
 #: the alignment of a lazy unit's slot table and code (a page on every target's host)
 LAZY_PAGE = 4096

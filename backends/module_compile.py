@@ -53,6 +53,12 @@ class ModuleCompiler:
 
     # -- hooks ----------------------------------------------------------------------------------
 
+    def baseline_function(self, wasm, info: ModuleInfo, index: int):
+        """Defined function `index` of validated module `wasm` compiled by the target's
+        baseline tier (what `relocatable_function` takes), or None where there is none or it
+        does not handle the function (then the optimising tier compiles it)."""
+        return None
+
     def new_lowering(self, func, info: ModuleInfo):
         """The target's instruction selection (a LoweringBase) for one IR function."""
         return self.isel.Lowering(func, info)

@@ -4,7 +4,8 @@ per second of CPU, the workers' included), peak resident memory while compiling 
 and the time to the first result (compile, then the program's run, in wall and CPU time),
 polyjit against wasmtime-py. polyjit compiles each function on its first call by default
 (Config.lazy_compilation), so its compile columns then cover decoding and instantiation and
-the run does the compiling; `--eager` compiles the whole module first. Each
+the run does the compiling; `--eager` compiles the whole module first; `--baseline` compiles
+each function first with the baseline tier (Config.baseline_compilation, x86_64). Each
 (program, runtime) pair runs in a fresh process, so one-time setup of a runtime and memory a
 previous program left are not counted against the next; each run's output is compared with
 wasmtime's.
@@ -12,6 +13,7 @@ wasmtime's.
     python -m benchmarks.startup                          # every program, polyjit and wasmtime
     python -m benchmarks.startup --programs sqlite3,qjs --serial --markdown
     python -m benchmarks.startup --eager                  # whole-module compile throughput
+    python -m benchmarks.startup --baseline --programs minigzip,lua   # the baseline tier
 
 Peak memory is of the process tree: the compiling process and its compile workers, sampled
 every 20 ms, their proportional set sizes (Pss: a page shared by a forked worker and its parent
@@ -141,16 +143,19 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def child(runtime: str, name: str, parallel: bool, lazy: bool = True) -> dict:
+def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
+          baseline: bool = False) -> dict:
     """In this (fresh) process: compile and run program `name` under `runtime` (polyjit with
-    Config.lazy_compilation = `lazy`: then most of the compiling happens in the run)."""
+    Config.lazy_compilation = `lazy`: then most of the compiling happens in the run; and
+    Config.baseline_compilation = `baseline`)."""
     prog = PROGRAMS[name]
     if runtime == "wasmtime":
         import wasmtime as api
         engine = api.Engine()
     else:
         import engine as api
-        engine = api.Engine(api.Config(parallel_compilation=parallel, lazy_compilation=lazy))
+        engine = api.Engine(api.Config(parallel_compilation=parallel, lazy_compilation=lazy,
+                                       baseline_compilation=baseline))
     wasm = (DATA / prog.wasm).read_bytes()
     # warm-up: one-time setup of the runtime (imports, first module) is not charged
     api.Instance(api.Store(engine), api.Module(engine, "(module (func (export \"f\")))"), [])
@@ -197,8 +202,11 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True) -> dict:
 
 # -- the parent -------------------------------------------------------------------------------
 
-def measure(runtime: str, name: str, parallel: bool, lazy: bool = True) -> dict:
+def measure(runtime: str, name: str, parallel: bool, lazy: bool = True,
+            baseline: bool = False) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name]
+    if baseline:
+        cmd.append("--baseline")
     if not parallel:
         cmd.append("--serial")
     if not lazy:
@@ -224,11 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eager", action="store_true",
                     help="polyjit with Config.lazy_compilation = False (the whole module "
                          "compiled before the run)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="polyjit with Config.baseline_compilation = True (each function "
+                         "compiled first by the baseline tier)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("RUNTIME", "PROGRAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager)))
+        print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager,
+                               baseline=args.baseline)))
         return 0
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
     runtimes = args.runtimes.split(",")
@@ -242,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ratios: dict[str, list[tuple[float, float]]] = {}
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
-        results = {rt: measure(rt, name, not args.serial, not args.eager) for rt in runtimes}
+        results = {rt: measure(rt, name, not args.serial, not args.eager, args.baseline)
+                   for rt in runtimes}
         ref = results.get("wasmtime")
         for rt, r in results.items():
             if "error" in r:

@@ -80,7 +80,8 @@ TUNING_SETTINGS = ("debug_info", "cranelift_debug_verifier",
 MAX_WASM_STACK = 2 << 20
 
 _BOOL_SETTINGS = (*PROPOSALS, "emulate", "epoch_interruption", "consume_fuel",
-                  "parallel_compilation", "lazy_compilation", *UNSUPPORTED_PROPOSALS)
+                  "parallel_compilation", "lazy_compilation", "baseline_compilation",
+                  *UNSUPPORTED_PROPOSALS)
 
 
 def host_target() -> str:
@@ -107,6 +108,10 @@ class Settings:
     #: compile a function on its first call, not the whole module at instantiation (changes
     #: no generated code; precompile_module, serialize and the cache stay whole-module)
     lazy_compilation: bool = True
+    #: under lazy compilation, compile a function first with the baseline tier (one pass from
+    #: wasm to machine code; x86_64 only, others and what it does not handle get the
+    #: optimising tier). Not in the code fingerprint: whole-module artifacts stay optimising
+    baseline_compilation: bool = False
     #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
     #: out-of-bounds one faults and the fault handler makes it the trap (native x86_64 only)
     signals_based_traps: bool = False
@@ -285,6 +290,10 @@ class Config:
       whole module up front). precompile_module, Module.serialize and Config.cache always
       compile the whole module, and a module whose whole code is at hand (deserialized,
       cached, compiled before) runs that code.
+    - ``baseline_compilation``: under lazy compilation, compile each function first with the
+      baseline tier, a single pass from wasm to machine code (much faster to compile, slower
+      code; x86_64 only: other targets, and functions it does not handle, get the optimising
+      tier). Off by default while it is new. Whole-module compilation is always optimising.
     - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
       code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
       are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
@@ -321,6 +330,7 @@ class Config:
         self.cranelift_flags: dict[str, str] = {}
         self.parallel_compilation = True
         self.lazy_compilation = True
+        self.baseline_compilation = False
         self.signals_based_traps: bool | None = None
         for name, value in settings.items():
             if not hasattr(self, name):
@@ -386,6 +396,7 @@ class Config:
                         cache=None if self.cache is None else _cache_directory(self.cache),
                         parallel_compilation=self.parallel_compilation,
                         lazy_compilation=self.lazy_compilation,
+                        baseline_compilation=self.baseline_compilation,
                         signals_based_traps=self.signals_based_traps is not False
                         and guard_pages_possible(self, host))
 

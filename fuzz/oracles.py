@@ -21,12 +21,14 @@ ORACLES: dict[str, tuple[str, dict]] = {
     "interp": ("polyjit", {"strategy": "interpreter"}),
     "x86_64": ("polyjit", {"strategy": "compiler", "target": "x86_64"}),
     "emu-x86_64": ("polyjit", {"strategy": "compiler", "target": "x86_64", "emulate": True}),
+    "baseline": ("polyjit", {"strategy": "compiler", "target": "x86_64",
+                             "baseline_compilation": True}),
     "aarch64": ("polyjit", {"strategy": "compiler", "target": "aarch64"}),
     "riscv64": ("polyjit", {"strategy": "compiler", "target": "riscv64"}),
     "wasmtime": ("wasmtime", {}),
 }
 #: Oracles whose machine code runs in the fuzzer's own address space (a crash is a finding).
-NATIVE = ("x86_64",)
+NATIVE = ("x86_64", "baseline")
 #: Preferred references, best first: the divergent side of a disagreement is the one that
 #: differs from the first reference that ran the case.
 REFERENCES = ("wasmtime", "interp")

@@ -11,6 +11,7 @@ from engine.environ.module_info import ModuleInfo
 from ..base import CompiledCode, TargetDesc, func_symbol
 from ..module_compile import ModuleCompiler
 from . import emit, fastcalls, isel, pieces, trampolines
+from .baseline.compiler import BaselineUnsupported, compile_function
 from .target import TARGET
 
 __all__ = ["X86_64Backend", "host_features"]
@@ -74,6 +75,16 @@ class X86_64Backend(ModuleCompiler):
     def function_code(self, func, info: ModuleInfo) -> pieces.FunctionCode:
         return pieces.assemble_function(self.compile_function(func, info),
                                         func_symbol(func.index))
+
+    def baseline_function(self, wasm, info: ModuleInfo, index: int
+                          ) -> pieces.FunctionCode | None:
+        """The baseline tier (baseline/compiler.py: one pass from the wasm body to machine
+        code), or None for a function it does not handle."""
+        try:
+            return pieces.FunctionCode(*compile_function(wasm, info, index, self.features,
+                                                         self.target))
+        except BaselineUnsupported:
+            return None
 
     def relocatable_function(self, piece: pieces.FunctionCode, name: str,
                              resolve: Callable[[str], int]

@@ -19,7 +19,7 @@ code + 1 (then it unwinds through the trap stub).
 from __future__ import annotations
 
 from engine.environ.helpers import HELPER_INDEX, Helper
-from ..base import TRAP_SYMBOL
+from ..base import EPOCH_SYMBOL, TRAP_SYMBOL
 from engine.environ import vmctx as V
 from engine.errors import TrapCode
 from engine.wasm.types import ValType
@@ -38,7 +38,7 @@ ENTRY_RETURN = "__entry_return"
 
 #: the epoch check's slow path: calls helper EPOCH(vmctx) preserving every register but r11,
 #: which receives the verdict (0: go on, nonzero: trap INTERRUPT)
-EPOCH_SLOW = "__epoch_slow"
+EPOCH_SLOW = EPOCH_SYMBOL
 
 _SAVED_GPRS = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10")
 

@@ -54,8 +54,11 @@ def room_for(instructions: int, functions: int) -> int:
 class LazyCode:
     """A module's code for one backend under lazy compilation (see the module docstring)."""
 
-    def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool) -> None:
+    def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool,
+                 baseline: bool = False) -> None:
         self.wasm, self.info, self.backend, self.fuel = wasm, info, backend, fuel
+        #: compile with the backend's baseline tier first (Config.baseline_compilation)
+        self.baseline = baseline
         self.first = first = wasm.num_imported_funcs
         self.count = count = len(wasm.funcs)
         self.unit = unit = backend.lazy_unit(info, first, count, info.type_sigs,
@@ -81,6 +84,8 @@ class LazyCode:
         #: calls are repointed only while no emulator runs this code: an emulator may read an
         #: instruction while it is stored, and keeps its own translations anyway
         self.patching = bool(getattr(backend, "patchable", False))
+        #: the functions the baseline tier compiled
+        self.baseline_compiled: set[int] = set()
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
@@ -109,7 +114,13 @@ class LazyCode:
     def _compile(self, index: int) -> int:
         backend, name = self.backend, func_symbol(index)
         with gc_paused():
-            piece = backend.function_code(function_ir(self.wasm, index, self.fuel), self.info)
+            piece = backend.baseline_function(self.wasm, self.info, index) \
+                if self.baseline else None
+            if piece is None:
+                piece = backend.function_code(function_ir(self.wasm, index, self.fuel),
+                                              self.info)
+            else:
+                self.baseline_compiled.add(index)
             size, code_at = backend.relocatable_function(piece, name, self._resolve)
         addr = round_up(self._next, 64)
         if addr + size > self.end:
@@ -191,7 +202,8 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
         with _LAZY_LOCK:
             lazy = _LAZY.get(key)
             if lazy is None:
-                lazy = _LAZY[key] = LazyCode(wasm, module.info, backend,
-                                             module.state.settings.consume_fuel)
+                settings = module.state.settings
+                lazy = _LAZY[key] = LazyCode(wasm, module.info, backend, settings.consume_fuel,
+                                             settings.baseline_compilation)
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

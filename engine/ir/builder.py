@@ -123,7 +123,7 @@ _TRUNC = {
 }
 
 
-def _trunc_bounds(rt: ValType, st: ValType, signed: bool) -> tuple[FloatCC, int, int]:
+def trunc_bounds(rt: ValType, st: ValType, signed: bool) -> tuple[FloatCC, int, int]:
     """(condition for the lower bound, lower bound bits, upper bound bits): the truncation of x
     fits the result iff ``x <cond> lower and x < upper`` (NaN excluded before)."""
     n = 32 if rt is I32 else 64
@@ -138,7 +138,7 @@ def _trunc_bounds(rt: ValType, st: ValType, signed: bool) -> tuple[FloatCC, int,
     return FloatCC.GT, bits(-1.0), bits(float(2 ** n))
 
 
-_TRUNC_SPECS = {op: (rt, st, signed, *_trunc_bounds(rt, st, signed))
+_TRUNC_SPECS = {op: (rt, st, signed, *trunc_bounds(rt, st, signed))
                 for op, (rt, st, signed) in _TRUNC.items()}
 
 #: loads and stores: wasm op -> (IR op, value type, access size)

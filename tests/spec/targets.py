@@ -50,6 +50,14 @@ TARGETS: tuple[Target, ...] = (
     Target(f"{host_architecture()}-eager",
            settings={"strategy": "compiler", "target": host_architecture(),
                      "lazy_compilation": False}),
+    # x86_64's baseline tier first (Config.baseline_compilation: one pass from wasm to machine
+    # code under lazy compilation; what it does not handle goes to the optimising tier).
+    Target("x86_64-baseline",
+           settings={"strategy": "compiler", "target": "x86_64", "baseline_compilation": True}),
+    # ... and its code under Unicorn
+    Target("x86_64-emulated-baseline",
+           settings={"strategy": "compiler", "target": "x86_64", "emulate": True,
+                     "baseline_compilation": True}, slow=True),
     # Natively the host target leaves bounds to guard pages by default; this one keeps an
     # explicit check before every access (Config.signals_based_traps=False).
     Target(f"{host_architecture()}-checked",

@@ -1,0 +1,326 @@
+"""The baseline compiler's operand stack and locals (a mixin of compiler._Compiler): where
+each value and local lives, and the register cache.
+
+Every local and every operand-stack slot has an 8-byte home in the frame. An operand-stack
+entry is (kind, payload): _MEM (the value is in its slot), _CONST (a bit pattern: i32 values
+zero-extended), _LOCAL (equal to local i's current value), _REG (in cache register r; an xmm
+as 16 + its number) or _FLAGS (a compare's condition code, consumed by the next instruction).
+Operations on the fast path read entries where they are and leave results in registers;
+`flush` puts every entry in its slot (only moves: the flags survive it), which control flow and
+the other operations need. The most used locals (weighted by loop depth) live in registers
+for the whole function instead of their slots: integers in rbx, r12, r13 (callee-saved: the
+caller's values are kept in the frame), floats in xmm14, xmm15 (caller-saved: kept in their
+slots around calls)."""
+
+from __future__ import annotations
+
+from engine.wasm.opcodes import Op
+from engine.wasm.types import ValType
+
+from .encoder import RAX, RBP, RBX, RDI, RSI, R8, R9, R10, R12, R13
+
+_F32, _F64 = ValType.F32, ValType.F64
+# operand-stack entry kinds (ValueStack.vs)
+_MEM, _CONST, _LOCAL, _REG, _FLAGS = range(5)
+_MEMV = (_MEM, None)
+#: cache registers: caller-saved, none an operation's fixed scratch (rax, rcx, rdx, r11,
+#: xmm0, xmm1); xmm registers as 16 + their number
+_INT_POOL = (R10, R9, R8, RDI, RSI)
+_X_POOL = tuple(16 + x for x in range(13, 1, -1))
+_PIN_INT = (RBX, R12, R13)             # locals kept in registers for the whole function
+_PIN_X = (16 + 14, 16 + 15)            # xmm14, xmm15
+_DEPTH_WEIGHT = (1, 8, 64, 512, 4096)  # a local use's weight by loop depth
+_LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
+_LOCAL_TEE_OP = int(Op.LOCAL_TEE)
+_BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
+_END_OP = int(Op.END)
+
+
+class ValueStack:
+    """Operand stack and local homes of one function being compiled (see the module
+    docstring); the compiler sets `a` (the Asm), `body`, `local_types` and calls
+    `init_stack` before anything else."""
+
+    def init_stack(self) -> None:
+        #: the callee-saved registers that hold locals ([rbp - 16 - 8k] keeps the caller's)
+        self.saved: list[int] = []
+        #: local -> where it lives: its slot, or a register (int; xmm as 16 + x)
+        self.homes: list = []
+        self.pinned_x: list[tuple[int, int]] = []       # (local, 16 + x) of the xmm ones
+        self.choose_homes()
+        self.stack_base = self.local_base - 8 * len(self.local_types)
+        #: the operand stack (entries as in the module docstring)
+        self.vs: list[tuple] = []
+        #: the lowest entry that may be other than _MEM
+        self.low = 0
+        self.free_int = list(_INT_POOL)
+        self.free_x = list(_X_POOL)
+        self.max_height = 0
+
+    # -- addressing -----------------------------------------------------------------------------
+
+    def slot(self, i: int) -> tuple:
+        """The home of operand-stack slot i (0: the bottom)."""
+        return (RBP, None, 1, self.stack_base - 8 * i)
+
+    def local(self, i: int):
+        """Local i as an r/m operand: its slot, or the register (an xmm's number) it lives in."""
+        h = self.homes[i]
+        return h if type(h) is tuple else h if h < 16 else h - 16
+
+    def local_slot(self, i: int) -> tuple:
+        return (RBP, None, 1, self.local_base - 8 * i)
+
+    def choose_homes(self) -> None:
+        """The most used locals (weighted by loop depth) live in registers for the whole
+        function: integers in rbx, r12, r13 (callee-saved: saved in the frame, kept across
+        calls), floats in xmm14, xmm15 (saved to their slots around calls)."""
+        types = self.local_types
+        weight = [0] * len(types)
+        depth = 0
+        opened: list[int] = []
+        get, set_, tee = _LOCAL_GET_OP, _LOCAL_SET_OP, _LOCAL_TEE_OP
+        for ins in self.body:
+            op = ins.op
+            if op == get or op == set_ or op == tee:
+                weight[ins.imm] += _DEPTH_WEIGHT[depth if depth < 4 else 4]
+            elif op == _LOOP_OP:
+                opened.append(1)
+                depth += 1
+            elif op == _BLOCK_OP or op == _IF_OP:
+                opened.append(0)
+            elif op == _END_OP and opened:
+                depth -= opened.pop()
+        order = sorted(range(len(types)), key=lambda i: -weight[i])
+        ints = [i for i in order if weight[i] and types[i] not in (_F32, _F64)][:3]
+        floats = [i for i in order if weight[i] and types[i] in (_F32, _F64)][:2]
+        homes: list = [None] * len(types)
+        for i, r in zip(ints, _PIN_INT):
+            homes[i] = r
+            self.saved.append(r)
+        for i, x in zip(floats, _PIN_X):
+            homes[i] = x
+            self.pinned_x.append((i, x))
+        self.local_base = -16 - 8 * len(self.saved)
+        for i, h in enumerate(homes):
+            if h is None:
+                homes[i] = self.local_slot(i)
+        self.homes = homes
+
+    def save_pinned_x(self, restore: bool) -> None:
+        """Around a call: the locals kept in xmm registers to their slots, or back."""
+        a = self.a
+        for i, x in self.pinned_x:
+            if restore:
+                a.movs_load(x - 16, self.local_slot(i), True)
+            else:
+                a.movs_store(self.local_slot(i), x - 16, True)
+
+    def set_home(self, i: int, e: tuple, at: int) -> None:
+        """Local i <- the value of entry e (at stack index `at`), whatever both are."""
+        a = self.a
+        h = self.homes[i]
+        kind = e[0]
+        src = e[1] if kind == _REG else self.homes[e[1]] if kind == _LOCAL else None
+        if type(h) is tuple:
+            if kind == _CONST:
+                v = e[1]
+                if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
+                    a.mov_mi(h, v - (1 << 64) if v >> 63 else v)
+                else:
+                    a.mov_ri(RAX, v)
+                    a.store(h, RAX)
+            elif kind == _MEM or type(src) is tuple:
+                a.load(RAX, self.slot(at) if kind == _MEM else src)
+                a.store(h, RAX)
+            elif src >= 16:
+                a.movs_store(h, src - 16, True)
+            else:
+                a.store(h, src)
+        elif h >= 16:
+            x = h - 16
+            if kind == _CONST:
+                a.mov_ri(RAX, e[1])
+                a.movq_xr(x, RAX)
+            elif kind == _MEM or type(src) is tuple:
+                a.movs_load(x, self.slot(at) if kind == _MEM else src, True)
+            else:
+                a.sse("movaps", x, src - 16)
+        else:
+            if kind == _CONST:
+                a.mov_ri(h, e[1])
+            elif kind == _MEM or type(src) is tuple:
+                a.load(h, self.slot(at) if kind == _MEM else src)
+            else:
+                a.mov_rr(h, src)
+
+    def local_to_slot(self, i: int, s: tuple) -> None:
+        """Stack slot s <- local i."""
+        a = self.a
+        h = self.homes[i]
+        if type(h) is tuple:
+            a.load(RAX, h)
+            a.store(s, RAX)
+        elif h >= 16:
+            a.movs_store(s, h - 16, True)
+        else:
+            a.store(s, h)
+
+    def top(self, k: int = 1) -> tuple:
+        """The slot k below the top (1: the top value)."""
+        return (RBP, None, 1, self.stack_base - 8 * (self.height - k))
+
+    @property
+    def height(self) -> int:
+        return len(self.vs)
+
+    @height.setter
+    def height(self, n: int) -> None:
+        vs = self.vs
+        if n < len(vs):
+            for e in vs[n:]:
+                if e[0] == _REG:
+                    self.release(e[1])
+            del vs[n:]
+        else:
+            vs.extend([_MEMV] * (n - len(vs)))
+            if n > self.max_height:
+                self.max_height = n
+        if self.low > n:
+            self.low = n
+
+    def push(self) -> tuple:
+        """Make room for one more value in its slot (_MEM); the slot."""
+        vs = self.vs
+        h = len(vs)
+        vs.append(_MEMV)
+        if h + 1 > self.max_height:
+            self.max_height = h + 1
+        return (RBP, None, 1, self.stack_base - 8 * h)
+
+    # -- the register cache ---------------------------------------------------------------------
+    # Operations on the fast path (locals, constants, integer and float arithmetic, compares,
+    # loads and stores) leave their results in registers, constants and local reads as they
+    # are; everything else first `flush`es the stack to its slots. Control flow always works on
+    # flushed stacks, so every label sees each value in its slot.
+
+    def push_entry(self, e: tuple) -> None:
+        vs = self.vs
+        h = len(vs)
+        if h < self.low:
+            self.low = h
+        vs.append(e)
+        if h + 1 > self.max_height:
+            self.max_height = h + 1
+
+    def release(self, r: int) -> None:
+        (self.free_x if r >= 16 else self.free_int).append(r)
+
+    def pop_entry(self) -> tuple:
+        """The top entry, popped (a register it holds is free again: read it before the next
+        allocation)."""
+        e = self.vs.pop()
+        if e[0] == _REG:
+            r = e[1]
+            (self.free_x if r >= 16 else self.free_int).append(r)
+        if self.low > len(self.vs):
+            self.low = len(self.vs)
+        return e
+
+    def alloc(self, xmm: bool) -> int:
+        """A free cache register (int, or 16 + an xmm number), spilling the oldest value held
+        in one of the class when none is free."""
+        free = self.free_x if xmm else self.free_int
+        if not free:
+            vs = self.vs
+            for i in range(self.low, len(vs)):
+                e = vs[i]
+                if e[0] == _REG and (e[1] >= 16) == xmm:
+                    self.spill(i)
+                    break
+        return free.pop()
+
+    def spill(self, i: int) -> None:
+        """Entry i to its slot (flags are left alone: only moves)."""
+        e = self.vs[i]
+        kind = e[0]
+        a = self.a
+        s = self.slot(i)
+        if kind == _REG:
+            r = e[1]
+            if r >= 16:
+                a.movs_store(s, r - 16, True)
+            else:
+                a.store(s, r)
+            self.release(r)
+        elif kind == _CONST:
+            v = e[1]
+            if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
+                a.mov_mi(s, v - (1 << 64) if v >> 63 else v)
+            elif v < 1 << 32:
+                a.mov_ri(RAX, v)
+                a.store(s, RAX)
+            else:
+                a.movabs(RAX, v)
+                a.store(s, RAX)
+        elif kind == _LOCAL:
+            self.local_to_slot(e[1], s)
+        self.vs[i] = _MEMV
+
+    def flush(self) -> None:
+        """Every value to its slot (no flags changed)."""
+        vs = self.vs
+        for i in range(self.low, len(vs)):
+            if vs[i][0] != _MEM:
+                self.spill(i)
+        self.low = len(vs)
+
+    def operand(self, e: tuple, i: int):
+        """Where entry e (at stack index i) can be read as an r/m operand: a register number
+        or a memory operand (a constant: None)."""
+        kind = e[0]
+        if kind == _MEM:
+            return self.slot(i)
+        if kind == _LOCAL:
+            return self.local(e[1])
+        if kind == _REG:
+            return e[1] if e[1] < 16 else e[1] - 16
+        return None
+
+    def into_int(self, e: tuple, i: int, w: int) -> int:
+        """A cache register holding integer entry e (at stack index i, popped already): its
+        own register when it has one."""
+        a = self.a
+        kind = e[0]
+        if kind == _REG:
+            self.free_int.remove(e[1])
+            return e[1]
+        d = self.alloc(False)
+        if kind == _CONST:
+            a.mov_ri(d, e[1])
+        else:
+            a.load(d, self.operand(e, i), w)
+        return d
+
+    def into_xmm(self, e: tuple, i: int, d64: int) -> int:
+        """A cache xmm register (16 + x) holding float entry e (popped already)."""
+        a = self.a
+        kind = e[0]
+        if kind == _REG:
+            self.free_x.remove(e[1])
+            return e[1]
+        x = self.alloc(True)
+        if kind == _CONST:
+            a.mov_ri(RAX, e[1])
+            a.movq_xr(x - 16, RAX, d64)
+        else:
+            a.movs_load(x - 16, self.operand(e, i), d64)
+        return x
+
+    def forget_local(self, i: int) -> None:
+        """Before local i changes: the stack entries that read it take its current value."""
+        vs = self.vs
+        for k in range(self.low, len(vs)):
+            e = vs[k]
+            if e[0] == _LOCAL and e[1] == i:
+                self.spill(k)
