@@ -43,16 +43,21 @@ def wasm_tools() -> str | None:
 
 def smith_wasm(seed: int) -> bytes | None:
     """A module from `seed` (None when smith declines the input or is not installed); SIMD
-    is on for the seeds divisible by 3."""
-    return smith_from_bytes(random.Random(seed).randbytes(SEED_BYTES), simd=seed % 3 == 0)
+    is on for the seeds divisible by 3, 64-bit memories and tables (memory64) for the odd
+    ones."""
+    return smith_from_bytes(random.Random(seed).randbytes(SEED_BYTES), simd=seed % 3 == 0,
+                            memory64=seed % 2 == 1)
 
 
-def smith_from_bytes(data: bytes, simd: bool = False) -> bytes | None:
+def smith_from_bytes(data: bytes, simd: bool = False, memory64: bool = False) -> bytes | None:
     """A module from smith's raw input bytes (None when smith declines them)."""
     tool = wasm_tools()
     if tool is None:
         return None
     flags = [*SMITH_FLAGS, "--simd-enabled", "true" if simd else "false"]
+    if memory64:
+        flags = [("true" if flags[i - 1] == "--memory64-enabled" else flag)
+                 for i, flag in enumerate(flags)] + ["--max-memory64-bytes", str(1 << 20)]
     proc = subprocess.run([tool, "smith", *flags], input=data, capture_output=True,
                           timeout=60)
     if proc.returncode != 0:
