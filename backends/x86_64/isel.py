@@ -43,6 +43,7 @@ _ALU_IDS = frozenset(id(op) for op in _ALU)
 _SHIFT = {Opcode.ISHL: "shl", Opcode.SSHR: "sar", Opcode.USHR: "shr", Opcode.ROTL: "rol",
           Opcode.ROTR: "ror"}
 _FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV: "div"}
+_FCOMMUTATIVE = (Opcode.FADD, Opcode.FMUL)
 _ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 3}
 
 
@@ -256,6 +257,15 @@ class Lowering(SizedRegLowering):
                 and nxt.args[0] != nxt.args[1]):
             self.fused_loads[inst.results[0]] = inst
             return True
+        if (inst.opcode is Opcode.LOAD and nxt is not None and nxt.opcode in _FALU
+                and self.cls(inst.results[0]) == RegClass.FLOAT
+                and self.uses.get(inst.results[0]) == 1
+                and inst.results[0] in nxt.args
+                and (nxt.args[1] == inst.results[0] or nxt.opcode in _FCOMMUTATIVE)
+                and nxt.args[0] != nxt.args[1]):
+            # a scalar float load read once by the arithmetic right after it: ``addsd x, [mem]``
+            self.fused_loads[inst.results[0]] = inst
+            return True
         if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
                 and self.uses.get(inst.results[0]) == 1
                 and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT)
@@ -429,6 +439,17 @@ class Lowering(SizedRegLowering):
     def r_falu(self, inst: Inst) -> None:
         a, b = inst.args
         d = self.D(inst.results[0])
+        fused_loads = self.fused_loads
+        if fused_loads:
+            if a in fused_loads:  # fadd / fmul (try_fuse checked): the folded load second
+                a, b = b, a
+            load = fused_loads.get(b)
+            if load is not None:
+                m = self.address(load.imm, load.args[0], self.bits(b))
+                self.mov(d, self.R(a))
+                self.ins(_FALU[inst.opcode] + self.sfx(a), d, m, defs=[d.reg],
+                         uses=[d.reg, *_regs_of(m)])
+                return
         rb = self.R(b)
         self.mov(d, self.R(a))
         self.ins(_FALU[inst.opcode] + self.sfx(a), d, rb, defs=[d.reg], uses=[d.reg, rb.reg])
