@@ -783,6 +783,10 @@ class Allocator:
 
     def _rewrite_spilled(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                          k: int) -> list[MInst]:
+        if inst.is_move and len(inst.defs) == 1 and len(inst.uses) == 1:
+            direct = self._direct_move(func, inst, assign, k)
+            if direct is not None:
+                return direct
         m: dict[int, int] = {}
         before: list[MInst] = []
         after: list[MInst] = []
@@ -837,6 +841,26 @@ class Allocator:
         if inst.is_move and inst.defs[0] == inst.uses[0] and not before and not after:
             return []
         return before + [inst] + after
+
+    def _direct_move(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
+                     k: int) -> list[MInst] | None:
+        """A copy with a spilled end as one reload or spill (``r <- [slot]`` rather than a
+        reload into a scratch register and a copy), or None when an end lives in a piece here
+        (or is a dead definition): then the general rewrite applies. A copy moves the whole
+        value (an i32 is kept zero-extended), so the target's full-width spill move is exact."""
+        (d,), (u,) = inst.defs, inst.uses
+        if d >= FIRST_VREG and (d, k) in self.pieces or u >= FIRST_VREG and (u, k) in self.pieces:
+            return None
+        dl = assign.get(d) if d >= FIRST_VREG else d
+        ul = assign.get(u) if u >= FIRST_VREG else u
+        if dl is None or ul is None:
+            return None
+        if dl == ul:
+            return []           # both ends coalesced into one slot
+        if type(dl) is not int and dl.index < 0 or type(ul) is not int and ul.index < 0:
+            return None
+        cls = func.vreg_class[d] if d >= FIRST_VREG else func.vreg_class[u]
+        return self.hooks.move(dl, ul, cls, self.t.scratch[cls][0])
 
     def _parallel(self, func: MFunction, inst: MInst, assign: dict[int, Loc]) -> list[MInst]:
         moves: list[tuple[Loc, Loc, RegClass]] = []

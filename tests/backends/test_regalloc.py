@@ -359,3 +359,37 @@ def test_coalesced_group_is_one_interval():
     assert all(x.ranges[k][1] < x.ranges[k + 1][0] for k in range(len(x.ranges) - 1))
     covered = sum(b - a for a, b in x.ranges)
     assert covered == sum(b - a for v in (p, q) for a, b in intervals[v].ranges)
+
+
+def test_copy_of_a_spilled_value_is_one_reload():
+    # six values live at once on a four-register machine: some are spilled; copies of each
+    # (t = v, then t consumed) read a spilled one straight from its slot into t's register,
+    # not through a scratch register and a second move
+    def make():
+        mf = MFunction("copies")
+        mf.new_block()
+        vs = [mf.new_vreg(RegClass.INT) for _ in range(6)]
+        for i, v in enumerate(vs):
+            ins(mf, "li", Reg(v), Imm(3 ** i), defs=[v])
+        acc = mf.new_vreg(RegClass.INT)
+        ins(mf, "li", Reg(acc), Imm(0), defs=[acc])
+        for v in vs:
+            t = mf.new_vreg(RegClass.INT)
+            ins(mf, "mov", Reg(t), Reg(v), defs=[t], uses=[v], is_move=True)
+            ins(mf, "add", Reg(acc), Reg(t), defs=[acc], uses=[acc, t])
+        for v in vs:
+            ins(mf, "add", Reg(acc), Reg(v), defs=[acc], uses=[acc, v])
+        ins(mf, "ret", Reg(acc), uses=[acc])
+        return mf
+    want = run(make())
+    mf = allocate(make())
+    assert run(mf) == want == 2 * sum(3 ** i for i in range(6))
+    insts = mf.blocks[0].insts
+    scratch = {S0, S1}
+    direct = [i for i in insts if i.op == "mov" and isinstance(i.operands[1], Slot)
+              and isinstance(i.operands[0], Reg) and i.operands[0].reg not in scratch]
+    assert direct, "no copy read a slot directly"
+    for a, b in zip(insts, insts[1:]):
+        reload = (a.op == "mov" and isinstance(a.operands[1], Slot)
+                  and a.operands[0].reg in scratch)
+        assert not (reload and b.is_move and b.operands[1] == a.operands[0]), (a, b)
