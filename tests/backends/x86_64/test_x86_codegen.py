@@ -126,3 +126,38 @@ def test_float_loads_fold_into_the_next_arithmetic(mode):
     with pytest.raises(Trap) as e:
         h.call(0, 65536 - 4, half)     # the first folded access is out of bounds
     assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+COUNTDOWN = """function 0 "f"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    v2:i64 = iconst 0
+    jump block1(v0, v2)
+block1(v3:i32, v4:i64):
+    v5:i64 = iadd v4, v1
+    v6:i32 = iconst 1
+    v7:i32 = isub v3, v6
+    brif v7, block1(v7, v5), block2
+block2:
+    v8:i64 = iconst 255
+    v9:i64 = band v5, v8
+    brif v9, block3, block4
+block3:
+    return v5
+block4:
+    v10:i64 = iconst 7
+    return v10
+}
+"""
+
+
+def test_branch_on_an_alu_result_reads_its_flags(mode):
+    text = assembly("x86_64", COUNTDOWN)
+    # the counter's sub and the mask's and set ZF: no test before either branch
+    assert "test" not in text, text
+    assert "\n  sub " in text or "\n  add " in text, text
+    assert "\n  and " in text
+    h = build(COUNTDOWN, mode)
+    assert h.call(0, 3, 5) == [15]
+    assert h.call(0, 1, 2**63) == [7]          # low byte 0: the second branch goes to block4
+    assert h.call(0, 256, 1) == [7]
+    assert h.call(0, 2, 0x101) == [0x202]
