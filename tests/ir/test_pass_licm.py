@@ -176,3 +176,32 @@ def test_in_default_pipeline():
     f = parse_function(LOOP)
     run_passes(f, DEFAULT_PIPELINE, verify_each=True)
     assert Opcode.IMUL not in _ops(f, 1)
+
+
+def test_invariant_in_one_arm_stays():
+    # bxor v0, v1 runs only when v3 is odd: hoisting it would make every entry pay for it and
+    # keep it live across the loop; the isub in the block every iteration runs still moves
+    src = """
+function "p"(i32, i32) -> (i32) {
+block0(v0:i32, v1:i32):
+    jump block1(v0, v0)
+block1(v2:i32, v3:i32):
+    v4:i32 = iconst 1
+    v5:i32 = band v2, v4
+    v12:i32 = isub v1, v0
+    brif v5, block2, block3(v3)
+block2:
+    v6:i32 = bxor v0, v1
+    v7:i32 = iadd v3, v6
+    jump block3(v7)
+block3(v8:i32):
+    v9:i32 = iadd v8, v12
+    v10:i32 = isub v2, v4
+    brif v10, block1(v10, v9), block4
+block4:
+    return v9
+}"""
+    f, changed = _same_results(src, [(5, 3), (1, 9), (17, 0), (7, 2**32 - 1)])
+    assert changed
+    assert Opcode.ISUB in _ops(f, 0)
+    assert Opcode.BXOR in _ops(f, 2) and Opcode.BXOR not in _ops(f, 0)

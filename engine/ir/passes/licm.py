@@ -6,9 +6,12 @@ Only instructions that are exact for every input move (integer and float arithme
 a precondition, compares, extensions, conversions that never trap, select, constants an
 moved instruction needs): loads, divisions, trapping conversions, global reads and anything
 with a side effect stay where they are, so executing a moved instruction on a path that would
-not have reached it changes nothing but time. Inner loops go first, so an expression
-invariant in a whole nest climbs out of it one loop at a time. A loop whose header has no
-single outside predecessor (or is the entry block) is left alone."""
+not have reached it changes nothing but time. Only blocks that run on every iteration (they
+dominate each back edge) give up instructions: an invariant in one arm of a branch (one case
+of an interpreter's dispatch loop) stays, as hoisting it would charge every loop entry and
+hold its result across the whole loop. Inner loops go first, so an expression invariant in a
+whole nest climbs out of it one loop at a time. A loop whose header has no single outside
+predecessor (or is the entry block) is left alone."""
 
 from __future__ import annotations
 
@@ -57,7 +60,12 @@ def licm(func: Function) -> bool:
         if header == 0 or len(outside) != 1:
             continue
         pre = outside[0]
-        moved = _hoist(func, body, sorted(body, key=lambda b: rpo_index[b]), def_block)
+        # only blocks every iteration runs (they dominate each back edge's tail): moving an
+        # instruction out of one arm of a branch would make every entry of the loop pay for
+        # it and keep its result in a register (or a slot) across the whole loop
+        tails = [p for p in cfg.preds[header] if p in body]
+        every = [b for b in body if all(cfg.dominates(b, t) for t in tails)]
+        moved = _hoist(func, body, sorted(every, key=lambda b: rpo_index[b]), def_block)
         if not moved:
             continue
         insts = blocks[pre].insts
