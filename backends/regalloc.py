@@ -1,5 +1,7 @@
 """Register allocation shared by every backend: liveness over the machine CFG, live intervals
-with holes, linear-scan assignment in order of interval start with eviction by spill weight
+with holes, coalescing of block parameters with the arguments loop edges pass them (where
+their intervals do not meet: the copy, and a back edge's copy block, disappear), linear-scan
+assignment in order of interval start with eviction by spill weight
 (loop depth weighs uses), splitting of spilled values into call-free pieces per block that
 live in a register (reloaded once from the slot), spill code through reserved scratch
 registers, and parallel-move sequentialisation (cycles broken through a scratch register).
@@ -291,6 +293,88 @@ def _tables(target: TargetDesc) -> _TargetTables:
     return tables
 
 
+@dataclass(slots=True)
+class _Group:
+    """Virtual registers coalesced into one interval (a block parameter and the arguments its
+    edges pass, where their live ranges do not meet)."""
+
+    regs: list[int]
+    interval: Interval
+    #: the sum of the members' use frequencies (the interval's weight times its length)
+    uses: float
+
+
+def _length(ranges: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in ranges)
+
+
+def _merge_ranges(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of two disjoint sorted range lists, touching ranges joined."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(a + b):
+        if out and out[-1][1] == s:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def coalesce_block_args(func: MFunction, intervals: dict[int, Interval]) -> dict[int, _Group]:
+    """Coalesce the two ends of block-argument copies (the parallel copies of edges inside
+    loops, most frequent first) whose live intervals do not overlap and whose classes agree,
+    so that both ends get one location and the copy disappears (a loop's back edge then needs
+    no copy block and its branch goes straight to the header). Returns representative ->
+    group for every group of two or more registers; `intervals` is left as it is."""
+    pairs: list[tuple[float, int, int]] = []
+    for b in func.blocks:
+        if not b.loop_depth:
+            continue
+        freq = 10.0 ** min(b.loop_depth, 6)
+        for inst in b.insts:
+            if inst.parallel:
+                for d, u in zip(inst.defs, inst.uses):
+                    if d >= FIRST_VREG and u >= FIRST_VREG and d != u:
+                        pairs.append((freq, d, u))
+    if not pairs:
+        return {}
+    pairs.sort(key=lambda p: -p[0])
+    vreg_class = func.vreg_class
+    rep_of: dict[int, int] = {}
+    groups: dict[int, _Group] = {}
+
+    def group_of(v: int) -> _Group | None:
+        r = rep_of.get(v, v)
+        g = groups.get(r)
+        if g is None:
+            x = intervals.get(v)
+            if x is None or not x.ranges:
+                return None
+            g = groups[r] = _Group([v], Interval(v, list(x.ranges)).seal(),
+                                   x.weight * _length(x.ranges))
+            rep_of[v] = v
+        return g
+
+    for _, d, u in pairs:
+        if vreg_class.get(d) is not vreg_class.get(u):
+            continue
+        gd, gu = group_of(d), group_of(u)
+        if gd is None or gu is None or gd is gu:
+            continue
+        a, b = gd.interval, gu.interval
+        if a.lo < b.hi and b.lo < a.hi and _overlaps(a.ranges, b.ranges):
+            continue
+        ranges = _merge_ranges(a.ranges, b.ranges)
+        a.ranges = ranges
+        a.seal()
+        gd.uses += gu.uses
+        a.weight = gd.uses / (_length(ranges) or 1)
+        for m in gu.regs:
+            rep_of[m] = a.reg
+        gd.regs.extend(gu.regs)
+        del groups[b.reg]
+    return {r: g for r, g in groups.items() if len(g.regs) > 1}
+
+
 class Allocator:
     """Allocates one MFunction for `target` (see the module docstring)."""
 
@@ -446,10 +530,18 @@ class Allocator:
                     hints[u] = [d]
                 else:
                     h.append(d)
+        members = coalesce_block_args(func, intervals)
+        # a coalesced group is allocated as one interval, its representative's
+        alloc_units = dict(intervals)
+        for rep, group in members.items():
+            alloc_units[rep] = group.interval
+            for m in group.regs:
+                if m != rep:
+                    del alloc_units[m]
         # occupied[p]: the intervals assigned to p (a register nothing got has no entry)
         occupied: dict[int, list[Interval]] = {}
         assign: dict[int, Loc] = {}
-        order = sorted((x for x in intervals.values() if x.ranges), key=_lo)
+        order = sorted((x for x in alloc_units.values() if x.ranges), key=_lo)
 
         # active[p]: the intervals of occupied[p] that have not ended yet (intervals arrive in
         # order of start, so one that ended before x starts can conflict with no later one)
@@ -483,6 +575,14 @@ class Allocator:
 
         vector = RegClass.VECTOR
 
+        def place(x: Interval, loc: Loc) -> None:
+            group = members.get(x.reg)
+            if group is None:
+                assign[x.reg] = loc
+            else:
+                for m in group.regs:
+                    assign[m] = loc
+
         def spill(x: Interval) -> None:
             nonlocal spill_count
             if vreg_class[x.reg] is vector:
@@ -490,10 +590,10 @@ class Allocator:
                 # 16-byte aligned when the target's spill area is (aarch64's ldr/str q
                 # scale their offset by 16)
                 spill_count += spill_count & 1
-                assign[x.reg] = Slot(spill_count)
+                place(x, Slot(spill_count))
                 spill_count += 2
                 return
-            assign[x.reg] = Slot(spill_count)
+            place(x, Slot(spill_count))
             spill_count += 1
 
         seq_of = self.tables.seq_of
@@ -501,7 +601,11 @@ class Allocator:
         for x in order:
             cands, seq = seq_of[id(vreg_class[x.reg])]
             chosen = None
-            hs = hints.get(x.reg)
+            group = members.get(x.reg)
+            if group is None:
+                hs = hints.get(x.reg)
+            else:
+                hs = [h for m in group.regs for h in hints.get(m, ())]
             preferred: list[int] = []
             if hs:
                 for h in hs:
@@ -535,7 +639,7 @@ class Allocator:
                     busy[best].remove(o.ranges)
                     spill(o)
                 chosen = best
-            assign[x.reg] = chosen
+            place(x, chosen)
             b = busy.get(chosen)
             if b is None:
                 busy[chosen] = _Busy(x.ranges)
@@ -679,6 +783,10 @@ class Allocator:
 
     def _rewrite_spilled(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                          k: int) -> list[MInst]:
+        if inst.is_move and len(inst.defs) == 1 and len(inst.uses) == 1:
+            direct = self._direct_move(func, inst, assign, k)
+            if direct is not None:
+                return direct
         m: dict[int, int] = {}
         before: list[MInst] = []
         after: list[MInst] = []
@@ -733,6 +841,26 @@ class Allocator:
         if inst.is_move and inst.defs[0] == inst.uses[0] and not before and not after:
             return []
         return before + [inst] + after
+
+    def _direct_move(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
+                     k: int) -> list[MInst] | None:
+        """A copy with a spilled end as one reload or spill (``r <- [slot]`` rather than a
+        reload into a scratch register and a copy), or None when an end lives in a piece here
+        (or is a dead definition): then the general rewrite applies. A copy moves the whole
+        value (an i32 is kept zero-extended), so the target's full-width spill move is exact."""
+        (d,), (u,) = inst.defs, inst.uses
+        if d >= FIRST_VREG and (d, k) in self.pieces or u >= FIRST_VREG and (u, k) in self.pieces:
+            return None
+        dl = assign.get(d) if d >= FIRST_VREG else d
+        ul = assign.get(u) if u >= FIRST_VREG else u
+        if dl is None or ul is None:
+            return None
+        if dl == ul:
+            return []           # both ends coalesced into one slot
+        if type(dl) is not int and dl.index < 0 or type(ul) is not int and ul.index < 0:
+            return None
+        cls = func.vreg_class[d] if d >= FIRST_VREG else func.vreg_class[u]
+        return self.hooks.move(dl, ul, cls, self.t.scratch[cls][0])
 
     def _parallel(self, func: MFunction, inst: MInst, assign: dict[int, Loc]) -> list[MInst]:
         moves: list[tuple[Loc, Loc, RegClass]] = []

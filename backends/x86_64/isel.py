@@ -43,6 +43,7 @@ _ALU_IDS = frozenset(id(op) for op in _ALU)
 _SHIFT = {Opcode.ISHL: "shl", Opcode.SSHR: "sar", Opcode.USHR: "shr", Opcode.ROTL: "rol",
           Opcode.ROTR: "ror"}
 _FALU = {Opcode.FADD: "add", Opcode.FSUB: "sub", Opcode.FMUL: "mul", Opcode.FDIV: "div"}
+_FCOMMUTATIVE = (Opcode.FADD, Opcode.FMUL)
 _ROUND = {Opcode.FNEAREST: 0, Opcode.FFLOOR: 1, Opcode.FCEIL: 2, Opcode.FTRUNC: 3}
 
 
@@ -77,6 +78,10 @@ class Lowering(SizedRegLowering):
         self.features = features
         #: loads folded into their single user: IR value -> the load
         self.fused_loads: dict[int, Inst] = {}
+        #: ALU instructions whose flags the brif right after them reads (see plan)
+        self.flag_setters: set[int] = set()
+        #: the IR value the flags describe (ZF: value == 0) right now, or None
+        self.flags_value: int | None = None
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -159,8 +164,24 @@ class Lowering(SizedRegLowering):
             return self.mf.vreg_class[r] is not _INT
         return 16 <= r < 32
 
+    def begin_block(self, b, headers) -> None:
+        self.flags_value = None
+        super().begin_block(b, headers)
+
     def plan(self, reachable) -> None:
         isel_simd.plan(self)
+        # an integer add/sub/and/or/xor right before the brif that tests its result sets the
+        # flags the branch needs: emitted as the flag-setting form (not lea), no test after it
+        setters = self.flag_setters
+        for b in self.f.blocks:
+            insts = [i for i in b.insts
+                     if i.opcode is not Opcode.ICONST and i.opcode is not Opcode.FCONST]
+            if len(insts) < 2 or insts[-1].opcode is not Opcode.BRIF:
+                continue
+            prev = insts[-2]
+            if (prev.opcode in _ALU and prev.results and prev.results[0] == insts[-1].args[0]
+                    and self.cls(prev.results[0]) == RegClass.INT):
+                setters.add(id(prev))
 
     def materialize(self, r: int, ty, value: int) -> None:
         if ty is V128:
@@ -256,6 +277,15 @@ class Lowering(SizedRegLowering):
                 and nxt.args[0] != nxt.args[1]):
             self.fused_loads[inst.results[0]] = inst
             return True
+        if (inst.opcode is Opcode.LOAD and nxt is not None and nxt.opcode in _FALU
+                and self.cls(inst.results[0]) == RegClass.FLOAT
+                and self.uses.get(inst.results[0]) == 1
+                and inst.results[0] in nxt.args
+                and (nxt.args[1] == inst.results[0] or nxt.opcode in _FCOMMUTATIVE)
+                and nxt.args[0] != nxt.args[1]):
+            # a scalar float load read once by the arithmetic right after it: ``addsd x, [mem]``
+            self.fused_loads[inst.results[0]] = inst
+            return True
         if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
                 and self.uses.get(inst.results[0]) == 1
                 and nxt.opcode in (Opcode.BRIF, Opcode.TRAPZ, Opcode.TRAPNZ, Opcode.SELECT)
@@ -266,6 +296,9 @@ class Lowering(SizedRegLowering):
         return False
 
     def cond(self, c: int, inst: Inst) -> str:
+        if self.flags_value == c and inst.opcode is Opcode.BRIF:
+            self.flags_value = None
+            return "ne"
         cc = self.flags_of(c, inst)
         if cc is None:
             r = self.R(c)
@@ -285,6 +318,9 @@ class Lowering(SizedRegLowering):
         d = self.D(inst.results[0])
         op = _ALU[inst.opcode]
         fused_loads = self.fused_loads
+        sets_flags = id(inst) in self.flag_setters
+        if sets_flags:
+            self.flags_value = inst.results[0]     # whichever form below: op d, src last
         if fused_loads:
             if a in fused_loads:  # commutative: put the folded load second
                 a, b = b, a
@@ -295,6 +331,12 @@ class Lowering(SizedRegLowering):
                 self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
                 return
         sb = None
+        if sets_flags:
+            sb = self.src(b)
+            self.mov(d, self.R(a))
+            self.cur.insts.append(MInst(op, [d, sb], [d.reg],
+                                        [d.reg] if type(sb) is Imm else [d.reg, *_regs_of(sb)]))
+            return
         if (op == "add" or op == "sub") and a not in self.consts:
             sb = self.src(b)
             if type(sb) is Imm:
@@ -429,6 +471,17 @@ class Lowering(SizedRegLowering):
     def r_falu(self, inst: Inst) -> None:
         a, b = inst.args
         d = self.D(inst.results[0])
+        fused_loads = self.fused_loads
+        if fused_loads:
+            if a in fused_loads:  # fadd / fmul (try_fuse checked): the folded load second
+                a, b = b, a
+            load = fused_loads.get(b)
+            if load is not None:
+                m = self.address(load.imm, load.args[0], self.bits(b))
+                self.mov(d, self.R(a))
+                self.ins(_FALU[inst.opcode] + self.sfx(a), d, m, defs=[d.reg],
+                         uses=[d.reg, *_regs_of(m)])
+                return
         rb = self.R(b)
         self.mov(d, self.R(a))
         self.ins(_FALU[inst.opcode] + self.sfx(a), d, rb, defs=[d.reg], uses=[d.reg, rb.reg])

@@ -19,11 +19,12 @@ class CFG:
     - ``idom[b]``: immediate dominator (the entry's is itself; -1 for unreachable blocks).
     - ``dom_children[b]``: children in the dominator tree, in reverse postorder.
     - ``back_edges``: edges (tail, header) whose header dominates the tail;
-      ``loop_headers``; ``loop_depth[b]``: how many natural loops contain b.
+      ``loop_headers``; ``loop_depth[b]``: how many natural loops contain b;
+      ``loop_bodies``: header -> the blocks of its natural loop (all its back edges').
     """
 
     __slots__ = ("func", "n", "succs", "preds", "rpo", "rpo_index", "idom", "dom_children",
-                 "_pre", "_post", "_loops")
+                 "_pre", "_post", "_loops", "_bodies")
 
     def __init__(self, func: Function) -> None:
         with gc_paused():
@@ -53,6 +54,7 @@ class CFG:
         self.preds = preds
         self._compute_dominators()
         self._loops: tuple[list[tuple[int, int]], list[int]] | None = None
+        self._bodies: dict[int, set[int]] = {}
 
     # -- order ----------------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class CFG:
         for body in bodies.values():
             for x in body:
                 depth[x] += 1
+        self._bodies = bodies
         self._loops = (back, depth)
         return self._loops
 
@@ -182,3 +185,9 @@ class CFG:
     @property
     def loop_depth(self) -> list[int]:
         return self._compute_loops()[1]
+
+    @property
+    def loop_bodies(self) -> dict[int, set[int]]:
+        """Loop header -> the blocks of its natural loop (the header included)."""
+        self._compute_loops()
+        return self._bodies

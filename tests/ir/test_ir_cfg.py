@@ -128,6 +128,7 @@ block5:
     assert cfg.back_edges == [(4, 1)]
     assert cfg.loop_headers == {1}
     assert cfg.loop_depth == [0, 1, 1, 1, 1, 0]
+    assert cfg.loop_bodies == {1: {1, 2, 3, 4}}
     assert sorted(cfg.dom_children[1]) == [2, 3, 4]
     assert cfg.dominates(1, 5) and not cfg.dominates(2, 4)
 
@@ -148,6 +149,7 @@ block4:
     cfg = CFG(f)
     assert sorted(cfg.back_edges) == [(2, 2), (3, 1)]
     assert cfg.loop_depth == [0, 1, 2, 1, 0]
+    assert cfg.loop_bodies == {1: {1, 2, 3}, 2: {2}}
 
 
 def test_unreachable_blocks_have_no_dominator():

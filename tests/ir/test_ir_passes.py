@@ -7,7 +7,8 @@ import pytest
 from engine.ir import Function, Opcode
 from engine.ir.errors import IRError, VerifierError
 from engine.ir.parser import parse_function
-from engine.ir.passes import PASSES, copyprop, dce, fold, merge_blocks, run_passes, simplify
+from engine.ir.passes import (PASSES, copyprop, dce, fold, gvn, licm, merge_blocks,
+                              run_passes, simplify)
 from engine.ir.printer import print_function
 from engine.ir.verifier import verify
 
@@ -330,7 +331,7 @@ def test_verify_each_names_the_pass_that_broke_the_function(monkeypatch):
 
 def test_pass_functions_are_the_registry():
     assert PASSES == {"fold": fold, "copyprop": copyprop, "dce": dce, "merge": merge_blocks,
-                      "simplify": simplify}
+                      "simplify": simplify, "licm": licm, "gvn": gvn}
     assert Opcode.SDIV.has_side_effects is False        # guarded by explicit traps instead
 
 

@@ -1,7 +1,7 @@
-"""IR passes, one file each (fold, copyprop, simplify, dce, merge), and the pass manager that runs them and,
-when asked, the verifier after every pass. The compile driver (engine.compile.driver.function_ir)
-runs heapcheck (redundant bounds checks; exported here but kept out of PASSES) and then
-DEFAULT_PIPELINE on every function, for every strategy."""
+"""IR passes, one file each (fold, copyprop, simplify, licm, gvn, dce, merge), and the pass manager
+that runs them and, when asked, the verifier after every pass. The compile driver
+(engine.compile.driver.function_ir) runs heapcheck (redundant bounds checks; exported here but
+kept out of PASSES) and then DEFAULT_PIPELINE on every function, for every strategy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from ..verifier import verify
 from .copyprop import copyprop
 from .dce import dce
 from .fold import fold
+from .gvn import gvn
 from .heapcheck import eliminate_heap_checks
+from .licm import licm
 from .merge import merge_blocks
 from .simplify import simplify
 
@@ -26,10 +28,13 @@ PASSES: dict[str, Callable[[Function], bool]] = {
     "dce": dce,
     "merge": merge_blocks,
     "simplify": simplify,
+    "licm": licm,
+    "gvn": gvn,
 }
 
 #: The default pipeline.
-DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "simplify", "copyprop", "dce", "merge")
+DEFAULT_PIPELINE: tuple[str, ...] = ("copyprop", "fold", "simplify", "copyprop", "licm", "gvn",
+                                     "dce", "merge")
 
 
 def run_passes(func: Function, names: Sequence[str] = DEFAULT_PIPELINE, *,
@@ -76,4 +81,4 @@ def optimize(func: Function, *, verify_each: bool = False, module: WasmModule | 
 
 
 __all__ = ["PASSES", "DEFAULT_PIPELINE", "run_passes", "optimize", "fold", "dce", "copyprop",
-           "merge_blocks", "simplify", "eliminate_heap_checks"]
+           "merge_blocks", "simplify", "licm", "gvn", "eliminate_heap_checks"]

@@ -1,11 +1,17 @@
 """x86_64 instruction choice and layout (x86-only: test_x86_programs.py is shared with the
 other targets): frameless leaf functions, wide constants materialised once, register adds as
-lea, functions aligned to 16 bytes."""
+lea, functions aligned to 16 bytes, scalar float loads folded into the arithmetic after them."""
 
 from __future__ import annotations
 
+import struct
+
+import pytest
+
 from engine import Config, Engine, Module
 from engine.compile.driver import code_for
+from engine.errors import Trap, TrapCode
+from support.harness import HarnessSpec
 
 from target_testlib import assembly
 from test_x86_programs import FIB
@@ -71,3 +77,87 @@ def test_register_add_is_one_lea_when_the_left_operand_stays_live(mode):
     text = assembly("x86_64", ADD)
     assert "lea eax, [rdi + rsi*1]" in text and "\n  add " not in text
     assert build(ADD, mode).call(0, 0xFFFFFFFF, 3) == [(0xFFFFFFFF + 3) * 0xFFFFFFFF % 2**32]
+
+
+FLOAT_LOADS = """function 0 "f"(i32, f64) -> (f64, f32) {
+block0(v0:i32, v1:f64):
+    heap_check mem0 offset=0 size=8 v0
+    v2:f64 = load mem0 offset=0 v0
+    v3:f64 = fadd v1, v2
+    heap_check mem0 offset=8 size=8 v0
+    v4:f64 = load mem0 offset=8 v0
+    v5:f64 = fmul v4, v3
+    heap_check mem0 offset=16 size=8 v0
+    v6:f64 = load mem0 offset=16 v0
+    v7:f64 = fsub v5, v6
+    heap_check mem0 offset=24 size=8 v0
+    v8:f64 = load mem0 offset=24 v0
+    v9:f64 = fsub v8, v7
+    heap_check mem0 offset=32 size=4 v0
+    v10:f32 = load mem0 offset=32 v0
+    v11:f32 = fdemote v9
+    v12:f32 = fdiv v11, v10
+    return v9, v12
+}
+"""
+
+
+def test_float_loads_fold_into_the_next_arithmetic(mode):
+    text = assembly("x86_64", FLOAT_LOADS)
+    # fadd (load on the right), fmul (load on the left, commutative) and fsub with the load
+    # on the right take the memory operand; fsub with the load on the left keeps its load;
+    # the f32 load after fdemote is not next to its fdiv
+    assert "addsd xmm0, qword ptr [r14 + rdi*1]" in text
+    assert "mulsd " in text and "qword ptr [r14 + rdi*1 + 8]" in text.split("mulsd", 1)[1]
+    assert "subsd xmm0, qword ptr [r14 + rdi*1 + 16]" in text
+    assert text.count("movsd") >= 1 and "subsd" in text
+    assert sum(line.strip().startswith(("addsd", "mulsd", "subsd")) and "ptr" in line
+               for line in text.splitlines()) == 3
+    h = build(FLOAT_LOADS, mode, HarnessSpec(memory=(1, 1)))
+    vals = [1.5, -2.25, 0.125, 10.0]
+    h.write_memory(64, struct.pack("<4d", *vals) + struct.pack("<f", 3.0))
+    t = ((0.5 + vals[0]) * vals[1]) - vals[2]
+    want = vals[3] - t
+    half = struct.unpack("<Q", struct.pack("<d", 0.5))[0]       # the harness passes bits
+    got = h.call(0, 64, half)
+    assert struct.unpack("<d", struct.pack("<Q", got[0]))[0] == want
+    want32 = struct.unpack("<f", struct.pack("<f", want))[0] / 3.0
+    assert struct.unpack("<f", struct.pack("<I", got[1]))[0] == pytest.approx(want32)
+    with pytest.raises(Trap) as e:
+        h.call(0, 65536 - 4, half)     # the first folded access is out of bounds
+    assert e.value.trap_code == TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+COUNTDOWN = """function 0 "f"(i32, i64) -> (i64) {
+block0(v0:i32, v1:i64):
+    v2:i64 = iconst 0
+    jump block1(v0, v2)
+block1(v3:i32, v4:i64):
+    v5:i64 = iadd v4, v1
+    v6:i32 = iconst 1
+    v7:i32 = isub v3, v6
+    brif v7, block1(v7, v5), block2
+block2:
+    v8:i64 = iconst 255
+    v9:i64 = band v5, v8
+    brif v9, block3, block4
+block3:
+    return v5
+block4:
+    v10:i64 = iconst 7
+    return v10
+}
+"""
+
+
+def test_branch_on_an_alu_result_reads_its_flags(mode):
+    text = assembly("x86_64", COUNTDOWN)
+    # the counter's sub and the mask's and set ZF: no test before either branch
+    assert "test" not in text, text
+    assert "\n  sub " in text or "\n  add " in text, text
+    assert "\n  and " in text
+    h = build(COUNTDOWN, mode)
+    assert h.call(0, 3, 5) == [15]
+    assert h.call(0, 1, 2**63) == [7]          # low byte 0: the second branch goes to block4
+    assert h.call(0, 256, 1) == [7]
+    assert h.call(0, 2, 0x101) == [0x202]
