@@ -29,7 +29,8 @@ _EXPORTS = {
     "TableType": "engine.wasm.types", "ValType": "engine.wasm.types",
     "Instance": "engine.runtime.instance", "Linker": "engine.api",
     "InstancePre": "engine.runtime.linker", "Val": "engine.runtime.values",
-    "Tag": "engine.proposals", "TagType": "engine.proposals", "SharedMemory": "engine.proposals",
+    "Tag": "engine.runtime.tag", "TagType": "engine.wasm.types",
+    "SharedMemory": "engine.proposals",
     "Func": "engine.runtime.func", "Caller": "engine.runtime.func",
     "Memory": "engine.runtime.memory", "Table": "engine.runtime.table",
     "Global": "engine.runtime.globals",
@@ -63,13 +64,14 @@ if TYPE_CHECKING:
                          Trap as Trap, TrapCode as TrapCode,
                          UnsupportedError as UnsupportedError, WasmError as WasmError,
                          WasmtimeError as WasmtimeError)
-    from .proposals import SharedMemory as SharedMemory, Tag as Tag, TagType as TagType
+    from .proposals import SharedMemory as SharedMemory
     from .runtime.func import Caller as Caller, Func as Func
     from .runtime.globals import Global as Global
     from .runtime.instance import Instance as Instance
     from .runtime.linker import InstancePre as InstancePre
     from .runtime.memory import Memory as Memory
     from .runtime.table import Table as Table
+    from .runtime.tag import Tag as Tag
     from .runtime.values import Val as Val
     from .runtime.wasi.config import (DirPerms as DirPerms, FilePerms as FilePerms,
                                       WasiConfig as WasiConfig)
@@ -77,7 +79,7 @@ if TYPE_CHECKING:
     from .wasm.types import (ExportType as ExportType, FuncType as FuncType,
                              GlobalType as GlobalType, ImportType as ImportType, Limits as Limits,
                              MemoryType as MemoryType, TableType as TableType,
-                             ValType as ValType)
+                             TagType as TagType, ValType as ValType)
 
 
 def __getattr__(name: str) -> Any:

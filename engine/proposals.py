@@ -1,7 +1,6 @@
 """API objects of proposals polyjit does not implement yet, named as wasmtime-py names them so
 that a program using them gets a clear UnsupportedError ("not supported yet: ...", a
-WasmError) when it makes one, not a NameError: Tag and TagType (exception handling, issue
-#19) and SharedMemory (threads, a later issue)."""
+WasmError) when it makes one, not a NameError: SharedMemory (threads, a later issue)."""
 
 from __future__ import annotations
 
@@ -12,20 +11,6 @@ from .errors import UnsupportedError
 
 def _refuse(what: str) -> NoReturn:
     raise UnsupportedError(what)
-
-
-class TagType:
-    """wasmtime-py's TagType: not supported yet (exception handling, issue #19)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        _refuse("exception handling: TagType (issue #19)")
-
-
-class Tag:
-    """wasmtime-py's Tag: not supported yet (exception handling, issue #19)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        _refuse("exception handling: Tag (issue #19)")
 
 
 class SharedMemory:

@@ -14,7 +14,7 @@ from ..ir.ir import Function
 from ..text import wat2wasm
 from ..wasm.decoder import decode
 from ..wasm.module import WasmModule
-from ..wasm.types import ExportType, ExternKind, ImportType
+from ..wasm.types import ExportType, ExternKind, ImportType, TagType
 from ..wasm.validator import validate
 from . import artifact
 from .driver import code_for, function_ir
@@ -174,7 +174,8 @@ class Module:
         m = self._module
         out = []
         for imp in m.imports:
-            ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else imp.desc
+            ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else \
+                TagType(m.types[imp.desc]) if imp.kind == ExternKind.TAG else imp.desc
             out.append(ImportType(imp.module, imp.name, ty))
         return out
 
@@ -182,5 +183,6 @@ class Module:
     def exports(self) -> list[ExportType]:
         m = self._module
         spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
-                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}
+                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types(),
+                  ExternKind.TAG: [TagType(m.types[t]) for t in m.tag_type_indices()]}
         return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]

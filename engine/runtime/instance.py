@@ -12,21 +12,23 @@ from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
-from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
+from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, \
+    TagType
 from .executor import executor_for
 from .func import Func, invoke
 from .globals import Global
 from .memory import Memory
 from .store import Store, check_use
 from .table import Table
+from .tag import Tag
 from .values import default_value
 
-Extern = Func | Table | Memory | Global
+Extern = Func | Table | Memory | Global | Tag
 
 _KIND_NAMES = {ExternKind.FUNC: "func", ExternKind.TABLE: "table", ExternKind.MEMORY: "memory",
-               ExternKind.GLOBAL: "global"}
+               ExternKind.GLOBAL: "global", ExternKind.TAG: "tag"}
 _EXTERN_CLASS = {ExternKind.FUNC: Func, ExternKind.TABLE: Table, ExternKind.MEMORY: Memory,
-                 ExternKind.GLOBAL: Global}
+                 ExternKind.GLOBAL: Global, ExternKind.TAG: Tag}
 
 
 class Instance:
@@ -56,6 +58,7 @@ class Instance:
         self.tables: list[Table] = []
         self.mems: list[Memory] = []
         self.globals: list[Global] = []
+        self.tags: list[Tag] = []
         self.elems: list[list[Any]] = []
         self.datas: list[bytes] = []
         self.export_map: dict[str, Extern] = {}
@@ -91,8 +94,8 @@ class Instance:
             where = f"import {i} `{imp.module}::{imp.name}`"
             cls = _EXTERN_CLASS[imp.kind]
             if _kind_of(ext) is None:
-                raise ArgumentTypeError(f"{where}: expected a Func, Table, Memory or Global, "
-                                        f"got {type(ext).__name__}")
+                raise ArgumentTypeError(f"{where}: expected a Func, Table, Memory, Global or "
+                                        f"Tag, got {type(ext).__name__}")
             if not isinstance(ext, cls):
                 got = _KIND_NAMES.get(_kind_of(ext), type(ext).__name__)
                 raise LinkError(f"incompatible import type for {where}: expected "
@@ -123,6 +126,12 @@ class Instance:
                                     f"{_addr(want_m.is_64)}{want_m.limits}, found "
                                     f"{_addr(have_m.is_64)}{have_m.limits}")
                 self.mems.append(ext)
+            elif imp.kind == ExternKind.TAG:
+                want_t = TagType(m.types[imp.desc])
+                if ext._type != want_t:
+                    raise LinkError(f"incompatible import type for {where}: expected tag of "
+                                    f"type {want_t.functype}, found {ext._type.functype}")
+                self.tags.append(ext)
             else:
                 want_g: GlobalType = imp.desc
                 have_g = ext._type
@@ -150,8 +159,11 @@ class Instance:
         for seg in m.elems:
             self.elems.append([self.eval_const(e) for e in seg.init])
         self.datas = [seg.data for seg in m.datas]
+        for type_index in m.tags:
+            self.tags.append(Tag(store, TagType(m.types[type_index])))
         spaces = {ExternKind.FUNC: self.funcs, ExternKind.TABLE: self.tables,
-                  ExternKind.MEMORY: self.mems, ExternKind.GLOBAL: self.globals}
+                  ExternKind.MEMORY: self.mems, ExternKind.GLOBAL: self.globals,
+                  ExternKind.TAG: self.tags}
         for exp in m.exports:
             self.export_map[exp.name] = spaces[exp.kind][exp.index]
 

@@ -15,6 +15,7 @@ from .memory import Memory
 from .store import Store, check_use
 from .values import default_value
 from .table import Table
+from .tag import Tag
 
 
 class _HostFuncDef:
@@ -68,9 +69,9 @@ class Linker:
         self._defs[key] = item
 
     def define(self, store: Store, module: str, name: str, item: Extern) -> None:
-        if not isinstance(item, (Func, Table, Memory, Global)):
-            raise ArgumentTypeError(f"Linker.define expects a Func, Table, Memory or Global, "
-                            f"got {type(item).__name__}")
+        if not isinstance(item, (Func, Table, Memory, Global, Tag)):
+            raise ArgumentTypeError(f"Linker.define expects a Func, Table, Memory, Global or "
+                                    f"Tag, got {type(item).__name__}")
         if item._store is not store:
             raise WasmError("Linker.define: the item belongs to a different Store")
         self._insert(module, name, item)

@@ -23,10 +23,11 @@ from .numbers import NumberError, parse_uint
 from .segments import SegmentFields
 from .sexpr import Item, SList, read
 
-SPACES = ("type", "func", "table", "memory", "global", "elem", "data")
-_DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global"}
+SPACES = ("type", "func", "table", "memory", "global", "tag", "elem", "data")
+_DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global",
+              "tag": "tag"}
 _KINDS = {"func": ExternKind.FUNC, "table": ExternKind.TABLE, "memory": ExternKind.MEMORY,
-          "global": ExternKind.GLOBAL}
+          "global": ExternKind.GLOBAL, "tag": ExternKind.TAG}
 _REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
 _END = int(Op.END)
 PAGE = 65536
@@ -66,6 +67,8 @@ class ModuleParser(SegmentFields):
         #: bits of limits, memarg offsets and alignments: u64 in 3.0's text format (memory64),
         #: u32 in 2.0's (where a larger one is malformed)
         self.size_bits = 64 if features is None or features.memory64 else 32
+        #: whether tags (exception handling) are part of the format
+        self.tags = features is None or features.exceptions
         self.fields = fields
         self.end = end
         self.ids: dict[str, dict[str, int]] = {space: {} for space in SPACES}
@@ -333,8 +336,11 @@ class ModuleParser(SegmentFields):
                 self.types.append(ft)
                 self._type_lookup.setdefault(ft, counts["type"])
                 counts["type"] += 1
+            elif head == "tag" and not self.tags:
+                raise self.err(field.pos, "unexpected token, unknown module field 'tag'")
             elif head == "import":
-                if len(items) != 4 or type(items[3]) is not SList or items[3].head() not in _KINDS:
+                if len(items) != 4 or type(items[3]) is not SList or items[3].head() not in _KINDS \
+                        or (items[3].head() == "tag" and not self.tags):
                     raise self.err(field.pos, "expected (import \"module\" \"name\" (func|table|memory|global ...))")
                 desc = items[3]
                 kind = desc.head()
@@ -368,8 +374,6 @@ class ModuleParser(SegmentFields):
             elif head in ("export", "start"):
                 pass
             else:
-                if head == "tag":
-                    raise UnsupportedError("exception handling: tags")
                 pos = items[0].pos if items else field.pos
                 raise self.err(pos, f"unexpected token, unknown module field {head or '('!r}")
 
@@ -380,7 +384,7 @@ class ModuleParser(SegmentFields):
         self._counter = dict.fromkeys(SPACES, 0)
         handlers = {"import": self.import_field, "func": self.func_field, "table": self.table_field,
                     "memory": self.memory_field, "global": self.global_field,
-                    "export": self.export_field, "start": self.start_field,
+                    "tag": self.tag_field, "export": self.export_field, "start": self.start_field,
                     "elem": self.elem_field, "data": self.data_field}
         for field in self.fields:
             if _is_custom(field):
@@ -403,7 +407,8 @@ class ModuleParser(SegmentFields):
             return
         target = {"func": self.names.functions, "table": self.names.tables,
                   "memory": self.names.memories, "global": self.names.globals,
-                  "elem": self.names.elems, "data": self.names.datas}[space]
+                  "tag": self.names.tags, "elem": self.names.elems,
+                  "data": self.names.datas}[space]
         target[index] = tok.value
 
     def _exports(self, cur: Cursor, kind: str, index: int) -> None:
@@ -445,6 +450,8 @@ class ModuleParser(SegmentFields):
             desc = self.tabletype(cur)
         elif kind == "memory":
             desc = self.memtype(cur)
+        elif kind == "tag":
+            desc, _, _ = self.typeuse(cur, allow_names=False)
         else:
             desc = self.globaltype(cur)
         self.module.imports.append(Import(module, name, _KINDS[kind], desc))
@@ -598,6 +605,22 @@ class ModuleParser(SegmentFields):
             raise self.err(field.end, "expected a global type")
         gt = self.globaltype(cur)
         self.module.globals.append(Global(gt, self.const_expr(cur)))
+
+    def tag_field(self, field: SList) -> None:
+        """(tag $id? (export "n")* (import "m" "n")? typeuse): an exception tag."""
+        cur = Cursor(field.items, 1, field.end)
+        tok = self.opt_id(cur)
+        index = self._next("tag")
+        self._name("tag", tok, index)
+        self._exports(cur, "tag", index)
+        imported = self._inline_import(cur)
+        if imported is not None:
+            self._import_desc("tag", cur, *imported)
+            self.expect_done(cur)
+            return
+        type_index, _, _ = self.typeuse(cur, allow_names=False)
+        self.expect_done(cur)
+        self.module.tags.append(type_index)
 
     def export_field(self, field: SList) -> None:
         items = field.items

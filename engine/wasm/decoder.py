@@ -41,6 +41,7 @@ MAX_FUNCTIONS = 1_000_000          # imported and defined
 MAX_GLOBALS = 1_000_000            # imported and defined
 MAX_TABLES = 100                   # imported and defined
 MAX_MEMORIES = 100                 # imported and defined
+MAX_TAGS = 1_000_000               # imported and defined
 MAX_ELEMENT_SEGMENTS = 100_000
 MAX_DATA_SEGMENTS = 100_000
 MAX_PARAMS = 1_000                 # per function type
@@ -82,8 +83,8 @@ def _limited(r: Reader, already: int, limit: int, what: str) -> int:
 SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNCTION, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL = range(7)
 SEC_EXPORT, SEC_START, SEC_ELEMENT, SEC_CODE, SEC_DATA, SEC_DATACOUNT = range(7, 13)
 _ORDER = {SEC_TYPE: 1, SEC_IMPORT: 2, SEC_FUNCTION: 3, SEC_TABLE: 4, SEC_MEMORY: 5,
-          SEC_GLOBAL: 6, SEC_EXPORT: 7, SEC_START: 8, SEC_ELEMENT: 9, SEC_DATACOUNT: 10,
-          SEC_CODE: 11, SEC_DATA: 12}
+          SEC_TAG: 6, SEC_GLOBAL: 7, SEC_EXPORT: 8, SEC_START: 9, SEC_ELEMENT: 10,
+          SEC_DATACOUNT: 11, SEC_CODE: 12, SEC_DATA: 13}
 
 _END = int(Op.END)
 _REF_FUNC = int(Op.REF_FUNC)
@@ -247,9 +248,9 @@ class _Decoder:
                 self.custom(start, end, last_id)
                 continue
             order = _ORDER.get(sec_id)
+            if sec_id == SEC_TAG and not self.features.exceptions:
+                order = None        # 2.0 has no tag section
             if order is None:
-                if sec_id == SEC_TAG:
-                    _not_yet(self.features, "exceptions", "the tag section")
                 raise MalformedError("malformed section id", at)
             if order <= last_order:
                 raise MalformedError("unexpected content after last section", at)
@@ -377,9 +378,9 @@ class _Decoder:
 
     def sec_import(self, r: Reader) -> None:
         imports = self.m.imports
-        counts = [0, 0, 0, 0]
+        counts = [0, 0, 0, 0, 0]
         limits = ((MAX_FUNCTIONS, "functions"), (MAX_TABLES, "tables"), (MAX_MEMORIES, "memories"),
-                  (MAX_GLOBALS, "globals"))
+                  (MAX_GLOBALS, "globals"), (MAX_TAGS, "tags"))
         for _ in range(r.count()):
             module = r.name()
             name = r.name()
@@ -395,9 +396,9 @@ class _Decoder:
                 desc = self.global_type(r)
                 if desc.mutable:
                     self.features.require("mutable_globals", at)
+            elif kind == EXTERN_TAG and self.features.exceptions:
+                desc = self.tag_type(r)
             else:
-                if kind == EXTERN_TAG:
-                    _not_yet(self.features, "exceptions", "tag imports")
                 raise MalformedError("malformed import kind", at)
             imports.append(Import(module, name, ExternKind(kind), desc))
             counts[kind] += 1
@@ -424,6 +425,17 @@ class _Decoder:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
         self.m.mems = [self.memory_type(r) for _ in range(n)]
 
+    def tag_type(self, r: Reader) -> int:
+        """A tag's type: its attribute (0: an exception) and its function type's index."""
+        at = r.pos
+        if r.byte() != 0:
+            raise MalformedError("malformed tag attribute", at)
+        return r.u32()
+
+    def sec_tag(self, r: Reader) -> None:
+        n = _limited(r, self._imported(ExternKind.TAG), MAX_TAGS, "tags")
+        self.m.tags = [self.tag_type(r) for _ in range(n)]
+
     def sec_global(self, r: Reader) -> None:
         out = self.m.globals
         for _ in range(_limited(r, self._imported(ExternKind.GLOBAL), MAX_GLOBALS, "globals")):
@@ -436,9 +448,7 @@ class _Decoder:
             name = r.name()
             at = r.pos
             kind = r.byte()
-            if kind > 3:
-                if kind == EXTERN_TAG:
-                    _not_yet(self.features, "exceptions", "tag exports")
+            if kind > 3 and not (kind == EXTERN_TAG and self.features.exceptions):
                 raise MalformedError("malformed export kind", at)
             out.append(Export(name, ExternKind(kind), r.u32()))
 
@@ -863,7 +873,8 @@ class _Decoder:
 
 
 _SECTION_METHODS = {SEC_TYPE: "sec_type", SEC_IMPORT: "sec_import", SEC_FUNCTION: "sec_function",
-                    SEC_TABLE: "sec_table", SEC_MEMORY: "sec_memory", SEC_GLOBAL: "sec_global",
+                    SEC_TABLE: "sec_table", SEC_MEMORY: "sec_memory", SEC_TAG: "sec_tag",
+                    SEC_GLOBAL: "sec_global",
                     SEC_EXPORT: "sec_export", SEC_START: "sec_start",
                     SEC_ELEMENT: "sec_element", SEC_DATACOUNT: "sec_datacount",
                     SEC_CODE: "sec_code", SEC_DATA: "sec_data"}

@@ -70,6 +70,8 @@ class NameMaps:
     globals: dict[int, str] = field(default_factory=dict)
     elems: dict[int, str] = field(default_factory=dict)
     datas: dict[int, str] = field(default_factory=dict)
+    #: tag names (wasm-tools' subsection 11)
+    tags: dict[int, str] = field(default_factory=dict)
     #: parameter names of function types (wasm-tools' subsection 12: type -> param -> name)
     type_params: dict[int, dict[int, str]] = field(default_factory=dict)
 
@@ -77,7 +79,7 @@ class NameMaps:
         return (self.module is None and not self.functions and not any(self.locals.values())
                 and not any(self.labels.values()) and not self.types and not self.tables
                 and not self.memories and not self.globals and not self.elems and not self.datas
-                and not any(self.type_params.values()))
+                and not self.tags and not any(self.type_params.values()))
 
 
 def _name_map(names: dict[int, str]) -> bytes:
@@ -106,7 +108,8 @@ def encode_names(names: NameMaps) -> bytes:
     if any(names.labels.values()):
         sub(3, _indirect_map(names.labels))
     for ident, table in ((4, names.types), (5, names.tables), (6, names.memories),
-                         (7, names.globals), (8, names.elems), (9, names.datas)):
+                         (7, names.globals), (8, names.elems), (9, names.datas),
+                         (11, names.tags)):
         if table:
             sub(ident, _name_map(table))
     if any(names.type_params.values()):
@@ -341,9 +344,10 @@ class EncodeHints:
 
 
 #: Section ids in the order they appear in a module (data count sits before code).
-SECTION_ORDER = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11)
-SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "global": 6,
-               "export": 7, "start": 8, "elem": 9, "datacount": 12, "code": 10, "data": 11}
+SECTION_ORDER = (1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11)
+SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "tag": 13,
+               "global": 6, "export": 7, "start": 8, "elem": 9, "datacount": 12, "code": 10,
+               "data": 11}
 LAST_SLOT = 3 * len(SECTION_ORDER) + 1
 
 
@@ -396,6 +400,8 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
                 entries.append(head + encode_tabletype(imp.desc))
             elif imp.kind == ExternKind.MEMORY:
                 entries.append(head + encode_memtype(imp.desc))
+            elif imp.kind == ExternKind.TAG:
+                entries.append(head + b"\x00" + uleb(imp.desc))     # attribute 0: exception
             else:
                 entries.append(head + encode_globaltype(imp.desc))
         add(2, vec(entries))
@@ -405,6 +411,8 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
         add(4, vec([encode_tabletype(t) for t in module.tables]))
     if module.mems:
         add(5, vec([encode_memtype(m) for m in module.mems]))
+    if module.tags:
+        add(13, vec([b"\x00" + uleb(t) for t in module.tags]))
     if module.globals:
         add(6, vec([encode_globaltype(g.type) + encode_expr(g.init) for g in module.globals]))
     if module.exports:

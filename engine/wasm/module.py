@@ -124,6 +124,7 @@ class WasmModule:
     tables: list[TableType] = field(default_factory=list)   # defined tables
     mems: list[MemoryType] = field(default_factory=list)    # defined memories
     globals: list[Global] = field(default_factory=list)     # defined globals
+    tags: list[int] = field(default_factory=list)           # type index of each defined tag
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
     elems: list[ElemSegment] = field(default_factory=list)
@@ -148,6 +149,10 @@ class WasmModule:
 
     def func_types(self) -> list[FuncType]:
         return [self.types[i] for i in self.func_type_indices()]
+
+    def tag_type_indices(self) -> list[int]:
+        """Type index of every tag in the tag index space (imports first)."""
+        return [imp.desc for imp in self.imports_of(ExternKind.TAG)] + list(self.tags)
 
     def table_types(self) -> list[TableType]:
         return [imp.desc for imp in self.imports_of(ExternKind.TABLE)] + list(self.tables)

@@ -240,7 +240,31 @@ class GlobalType:
         object.__setattr__(self, "mutable", bool(mutable))
 
 
-ExternType = Union[FuncType, TableType, MemoryType, GlobalType]
+class TagType:
+    """An exception tag's type (exception handling): the payload, as a function type without
+    results (wasmtime-py's TagType, with its ``functype``)."""
+
+    __slots__ = ("functype", "__weakref__")
+
+    def __init__(self, functype: FuncType) -> None:
+        if not isinstance(functype, FuncType):
+            raise ArgumentTypeError(f"TagType expects a FuncType, got {type(functype).__name__}")
+        object.__setattr__(self, "functype", functype)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("TagType is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TagType) and other.functype == self.functype
+
+    def __hash__(self) -> int:
+        return hash(("tag", self.functype))
+
+    def __repr__(self) -> str:
+        return f"TagType({self.functype!r})"
+
+
+ExternType = Union[FuncType, TableType, MemoryType, GlobalType, TagType]
 
 
 @dataclass(slots=True, frozen=True)
@@ -267,6 +291,7 @@ class ExternKind(enum.IntEnum):
     TABLE = 1
     MEMORY = 2
     GLOBAL = 3
+    TAG = 4
 
 
 #: The largest number of 64 KiB pages a 32-bit memory may have.

@@ -926,6 +926,12 @@ def _check_global_type(gt: GlobalType, features: Features) -> None:
     _check_valtype(gt.content, features)
 
 
+def _check_tag_type(module, type_index: int) -> None:
+    """A tag's type: a function type (an exception's payload) without results."""
+    _index_in(type_index, len(module.types), "type")
+    if module.types[type_index].results:
+        raise InvalidError("non-empty tag result type")
+
 def _index_in(index: object, count: int, what: str, offset: int | None = None) -> None:
     if type(index) is not int or not 0 <= index < count:
         raise InvalidError(f"unknown {what} {index}", offset=offset)
@@ -950,12 +956,16 @@ def _validate_module_fields(ctx: _Context) -> None:
             _check_global_type(imp.desc, features)
             if imp.desc.mutable:
                 features.require("mutable_globals")
-        else:  # pragma: no cover - the decoder only produces the four kinds
+        elif imp.kind == ExternKind.TAG:
+            _check_tag_type(module, imp.desc)
+        else:  # pragma: no cover - the decoder only produces these kinds
             raise InvalidError(f"unknown import kind {imp.kind!r}")
 
     for type_index in module.funcs:
         _index_in(type_index, len(module.types), "type")
     ctx.funcs = module.func_types()
+    for type_index in module.tags:
+        _check_tag_type(module, type_index)
 
     for tt in module.tables:
         _check_table_type(tt, features)
@@ -1029,10 +1039,11 @@ def _validate_module_fields(ctx: _Context) -> None:
     spaces = {ExternKind.FUNC: (num_funcs, "function"),
               ExternKind.TABLE: (len(ctx.tables), "table"),
               ExternKind.MEMORY: (len(ctx.mems), "memory"),
-              ExternKind.GLOBAL: (len(ctx.globals), "global")}
+              ExternKind.GLOBAL: (len(ctx.globals), "global"),
+              ExternKind.TAG: (len(module.tag_type_indices()), "tag")}
     names: set[str] = set()
     for exp in module.exports:
-        if exp.kind not in spaces:  # pragma: no cover - the decoder only produces the four kinds
+        if exp.kind not in spaces:  # pragma: no cover - the decoder only produces these kinds
             raise InvalidError(f"unknown export kind {exp.kind!r}")
         count, what = spaces[exp.kind]
         _index_in(exp.index, count, what)

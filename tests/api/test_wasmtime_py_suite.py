@@ -25,9 +25,6 @@ SHIM = Path(__file__).resolve().parent / "wasmtime_shim"
 
 #: test id -> why it cannot pass yet (the issue or later work that brings it)
 NOT_YET: dict[str, str] = {
-    **{f"tests/test_tag.py::TestTag::{t}": "exception handling: Tag, TagType (issue #19)"
-       for t in ("test_new", "test_type", "test_eq", "test_wrong_type", "test_tag_import",
-                 "test_tag_export")},
     **{f"tests/test_shared_memory.py::TestSharedMemory::{t}":
        "threads: SharedMemory and Config.shared_memory (the threads proposal, a later issue)"
        for t in ("test_new", "test_grow", "test_errors", "test_memory_type_has_to_be_shared")},
