@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from engine.errors import InternalError, TrapCode, UnsupportedError
 from engine.environ import vmctx as V
 
-from ..base import CompiledCode, RegClass
+from ..base import EPOCH_SYMBOL, CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
@@ -25,7 +25,7 @@ from .target import CALLEE_SAVED, HEAP, reg_name
 
 #: the epoch check's slow path stub (trampolines.epoch_stubs): calls helper EPOCH(vmctx)
 #: preserving every register but x16, which receives the verdict (0: go on, else INTERRUPT)
-EPOCH_SLOW = "__epoch_slow"
+EPOCH_SLOW = EPOCH_SYMBOL
 
 _CBRANCH = {"cbz": "cbnz", "cbnz": "cbz", "tbz": "tbnz", "tbnz": "tbz"}
 #: instructions a function may have before a tbz/tbnz could miss its target (+-32 KiB), and

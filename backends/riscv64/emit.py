@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from engine.errors import InternalError, TrapCode
 from engine.environ import vmctx as V
 
-from ..base import CompiledCode, RegClass
+from ..base import EPOCH_SYMBOL, CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from . import bulk
@@ -51,7 +51,7 @@ class SpillMoves:
 
 #: the epoch check's slow path stub (trampolines.epoch_stubs): calls helper EPOCH(vmctx)
 #: preserving every register but t6, which receives the verdict (0: go on, else INTERRUPT)
-EPOCH_SLOW = "__epoch_slow"
+EPOCH_SLOW = EPOCH_SYMBOL
 
 
 class FunctionEmitter(EmitterBase):

@@ -1,7 +1,7 @@
 """The compile driver, the one path from a validated module to machine code for every user of
 it (the machine-code executor, precompile_module, serialize, the cache):
 
-    WasmModule --(ir.builder)--> IR --(heapcheck, copyprop, fold, dce, merge)--> IR
+    WasmModule --(ir.builder)--> IR --(heapcheck, then DEFAULT_PIPELINE)--> IR
                --(backend)--> CompiledCode
 
 `function_ir` is the IR pipeline every strategy shares (the interpreter runs its output too);
@@ -26,8 +26,9 @@ from .parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel, wor
 def function_ir(wasm: WasmModule, index: int, fuel: bool = False) -> Function:
     """The SSA IR of defined function `index` (function index space) of a validated module:
     built (with wasmtime's fuel accounting when `fuel`), then cleaned by the pipeline every
-    strategy runs: redundant heap checks removed, then copy propagation, constant folding, dead
-    code elimination and block merging (engine.ir.passes.DEFAULT_PIPELINE)."""
+    strategy runs: redundant heap checks removed, then engine.ir.passes.DEFAULT_PIPELINE (copy
+    propagation, constant folding, simplification, loop-invariant code motion, global value
+    numbering, dead code elimination, block merging)."""
     fn = build_function(wasm, index, fuel=fuel)
     eliminate_heap_checks(fn)
     run_passes(fn, DEFAULT_PIPELINE)

@@ -23,7 +23,7 @@ SMITH_FLAGS = (
     "--exceptions-enabled", "false", "--gc-enabled", "false", "--memory64-enabled", "false",
     "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
     "--extended-const-enabled", "true",
-    "--max-memories", "1", "--max-memory32-bytes", str(1 << 20), "--memory-max-size-required", "true",
+    "--max-memories", "2", "--max-memory32-bytes", str(1 << 20), "--memory-max-size-required", "true",
     "--max-tables", "2", "--max-table-elements", "200", "--table-max-size-required", "true",
     "--reference-types-enabled", "true", "--bulk-memory-enabled", "true",
     "--multi-value-enabled", "true", "--saturating-float-to-int-enabled", "true",
