@@ -4,7 +4,6 @@ one function at a time (pieces.py), so workers compiling in parallel assemble to
 from __future__ import annotations
 
 import functools
-import struct
 from typing import Callable, Iterable, Sequence
 
 from engine.environ.module_info import ModuleInfo
@@ -98,7 +97,7 @@ class X86_64Backend(ModuleCompiler):
                 if symbol.startswith("func") and (end - 4) // 64 == (end - 1) // 64]
 
     def call_target_patch(self, site: int, target: int) -> tuple[int, bytes]:
-        return site - 4, struct.pack("<i", target - site)
+        return site - 4, pieces.rel32(site, target, f"code at {target:#x}")
 
     def link(self, functions: Iterable[tuple[int, pieces.FunctionCode]], info: ModuleInfo,
              entry_sigs: Sequence[tuple] = (), exit_sigs: Sequence[tuple] = ()

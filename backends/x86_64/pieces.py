@@ -78,9 +78,17 @@ def link(functions: Iterable[tuple[int, FunctionCode]], stubs: CompiledCode) -> 
             target = symbols.get(symbol)
             if target is None:
                 raise InternalError(f"x86_64 link: undefined symbol {symbol}")
-            struct.pack_into("<i", out, base + end - 4, target - (base + end))
+            out[base + end - 4:base + end] = rel32(base + end, target, symbol)
     return CompiledCode(target=stubs.target, code=bytes(out), symbols=symbols,
                         features=stubs.features)
+
+
+def rel32(end: int, target: int, symbol: str) -> bytes:
+    """The 32-bit displacement that ends at `end` and reaches `target` (`symbol`'s address)."""
+    disp = target - end
+    if not -(1 << 31) <= disp < 1 << 31:
+        raise InternalError(f"x86_64: {symbol} at {target:#x} is out of reach of {end:#x}")
+    return struct.pack("<i", disp)
 
 
 def place(fn: FunctionCode, name: str, address: int, resolve) -> bytes:
@@ -89,8 +97,5 @@ def place(fn: FunctionCode, name: str, address: int, resolve) -> bytes:
     out = bytearray(fn.code)
     for end, symbol in fn.fixups:
         target = address if symbol == name else resolve(symbol)
-        disp = target - (address + end)
-        if not -(1 << 31) <= disp < 1 << 31:
-            raise InternalError(f"x86_64: {symbol} is out of reach of {name} at {address:#x}")
-        struct.pack_into("<i", out, end - 4, disp)
+        out[end - 4:end] = rel32(address + end, target, symbol)
     return bytes(out)

@@ -86,15 +86,23 @@ def _serial(piece: Callable[[int], Any], total: int,
             progress(p + 1, total)
 
 
-def code_for(module: Any, backend: Backend,
-             progress: Callable[[int, int], None] | None = None) -> CompiledCode:
-    """`module`'s machine code for `backend`: the code it already holds (compiled before, or
-    loaded from an artifact) when that code is for the backend's target and uses no feature the
-    backend's CPU lacks; else Config.cache's entry; else compiled now. The result is kept on
-    the Module (Module.serialize writes it) and in the cache."""
+def held_code(module: Any, backend: Backend) -> CompiledCode | None:
+    """The whole-module code `module` already holds (compiled before, or loaded from an
+    artifact) if it is for the backend's target and uses no feature the backend's CPU lacks."""
     code = module.code
     if code is not None and code.target == backend.target.name and \
             code.features <= backend.features:
+        return code
+    return None
+
+
+def code_for(module: Any, backend: Backend,
+             progress: Callable[[int, int], None] | None = None) -> CompiledCode:
+    """`module`'s machine code for `backend`: the code it already holds (held_code); else
+    Config.cache's entry; else compiled now. The result is kept on the Module
+    (Module.serialize writes it) and in the cache."""
+    code = held_code(module, backend)
+    if code is not None:
         return code
     settings = module.state.settings
     code = cache.load(settings, module.binary, backend.features)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from backends.base import func_symbol, sig_key
-from ..compile.driver import code_for
+from ..compile.driver import code_for, held_code
 from ..compile.environment import EngineState
 from ..compile.registry import backend_for
 from ..environ import vmctx as V
@@ -259,11 +259,8 @@ class CompiledExecutor:
         unless Config.lazy_compilation is off, Config.cache is on (it stores whole modules)
         or the module's whole code is at hand; else the whole module's code."""
         settings = self.state.settings
-        code = module.code
-        whole = code is not None and code.target == self.backend.target.name and \
-            code.features <= self.backend.features
-        if settings.lazy_compilation and settings.cache is None and not whole and \
-                module.wasm_module.funcs:
+        if settings.lazy_compilation and settings.cache is None and \
+                held_code(module, self.backend) is None and module.wasm_module.funcs:
             lazy = lazy_code(module, self.backend)
             if lazy is not None:
                 return machine.load_lazy(lazy)
@@ -360,21 +357,19 @@ class CompiledExecutor:
         return [_from_machine(refs, t, v) for t, v in zip(ty.results, out)]
 
     def _backtrace(self, sm: _StoreMachine, machine, code: TrapCode) -> list[Frame]:
-        """The wasm frames of the trap `machine` just took, innermost first (the pcs of
-        `_chain`, read by helper BACKTRACE while the stack held them, or now where the stack
-        outlives the call: an emulator's). Offsets as backtrace says: the trapping
-        instruction, then each caller's call of the frame inside it."""
-        pcs, machine.trap_chain = machine.trap_chain, None
-        if pcs is None:
+        """The wasm frames of the trap `machine` just took, innermost first (`_chain`, read
+        by helper BACKTRACE while the stack held them, or now where the stack outlives the
+        call: an emulator's). Offsets as backtrace says: the trapping instruction, then each
+        caller's call of the frame inside it."""
+        chain, machine.trap_chain = machine.trap_chain, None
+        if chain is None:
             if not machine.stack_kept:
                 return []
-            pcs = self._chain(machine, machine.trap_pc, machine.trap_fp)
+            chain = self._chain(machine, machine.trap_pc, machine.trap_fp)
         frames: list[Frame] = []
         callee = None
         sites: dict[tuple, int | None] = {}
-        for pc in pcs:
-            unit = unit_at(machine.units, pc)
-            idx = unit.function_at(pc)
+        for unit, idx in chain:
             inst = _instance_of(sm, unit)
             if inst is None:
                 break
@@ -386,28 +381,30 @@ class CompiledExecutor:
             callee = inst.funcs[idx]
         return frames
 
-    def _chain(self, machine, pc: int, fp: int) -> list[int]:
-        """The pcs of the wasm frames from a trap at `pc` whose function's frame pointer is
-        `fp` (every trap path has a frame: the backends' trap_stub): its callers' along the
-        chain of frame pointers (backend trampolines.FRAME_LINK / FRAME_RETURN), until a
-        return address is not in a wasm function (the entry trampoline's). A return address
-        is just past its call: the call itself is the byte before it."""
+    def _chain(self, machine, pc: int, fp: int) -> list[tuple[CodeUnit, int]]:
+        """(unit, function index) of the wasm frames from a trap at `pc` whose function's
+        frame pointer is `fp` (every trap path has a frame: the backends' trap_stub): its
+        callers' along the chain of frame pointers (backend trampolines.FRAME_LINK /
+        FRAME_RETURN), until a return address is not in a wasm function (the entry
+        trampoline's). A return address is just past its call: the call itself is the byte
+        before it."""
         tr = self.backend.trampolines
         link, ret = tr.FRAME_LINK, tr.FRAME_RETURN
         units = machine.units
-        pcs: list[int] = []
-        while len(pcs) < MAX_BACKTRACE:
+        chain: list[tuple[CodeUnit, int]] = []
+        while len(chain) < MAX_BACKTRACE:
             unit = unit_at(units, pc)
-            if unit is None or unit.function_at(pc) is None:
+            idx = None if unit is None else unit.function_at(pc)
+            if idx is None:
                 break
-            pcs.append(pc)
+            chain.append((unit, idx))
             if not fp:
                 break
             pc, up = _U64.from_address(fp + ret).value - 1, _U64.from_address(fp + link).value
             if up <= fp:        # the chain only ever goes up the stack
                 break
             fp = up
-        return pcs
+        return chain
 
     # -- runtime helpers ------------------------------------------------------------------------
 
@@ -458,7 +455,7 @@ class CompiledExecutor:
 
     def _h_backtrace(self, instance, vm, fp, pc, *_):
         """The trap stub's call (natively the frames' stack is reused once the entry returns):
-        record the trap's chain of pcs on the store's machine for `_backtrace`."""
+        record the trap's chain of frames on the store's machine for `_backtrace`."""
         machine = instance.exec_state.sm.machine
         machine.trap_chain = self._chain(machine, pc, fp)
         return 0

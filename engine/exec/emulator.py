@@ -170,9 +170,10 @@ class EmulatedMachine:
         self.trap_pc = 0
         #: the trapping function's frame pointer then (the backtrace's chain starts there)
         self.trap_fp = 0
-        #: the pcs of the last trap's frames, when the trap stub recorded them (helper
-        #: BACKTRACE), and whether the frames' memory outlives the call (read them after it)
-        self.trap_chain: list[int] | None = None
+        #: (unit, function index) of the last trap's frames, when the trap stub recorded them
+        #: (helper BACKTRACE), and whether the frames' memory outlives the call (read them
+        #: after it)
+        self.trap_chain: list | None = None
         self.stack_kept = True
         self.depth = 0
         self.max_stack = max_stack

@@ -7,6 +7,8 @@ from __future__ import annotations
 import bisect
 from typing import Any, Sequence
 
+from backends.base import func_symbol
+
 
 class CodeUnit:
     """Symbol -> address for one CompiledCode mapped at `base` (`size` bytes)."""
@@ -34,7 +36,7 @@ class CodeUnit:
 
     def function(self, index: int) -> int:
         """The address to call defined function `index` at."""
-        return self.base + self.symbols[f"func{index}"]
+        return self.base + self.symbols[func_symbol(index)]
 
     def __contains__(self, symbol: str) -> bool:
         return symbol in self.symbols
