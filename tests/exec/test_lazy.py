@@ -288,3 +288,10 @@ def test_calls_to_functions_compiled_later_are_repointed_past_their_stubs() -> N
                if i.mnemonic == "call" and i.op_str.startswith("0x")}
     # its direct calls (to sq and fib, compiled after it) reach their code, not their stubs
     assert targets == {lazy.compiled[0], lazy.compiled[2]}
+
+
+@pytest.mark.parametrize("setting", ["lazy_compilation", "baseline_compilation"])
+def test_the_tier_settings_take_only_booleans(setting) -> None:
+    from engine import WasmError
+    with pytest.raises(WasmError, match=f"Config.{setting} must be True or False"):
+        Engine(Config(**{setting: "yes"}))
