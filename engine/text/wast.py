@@ -97,8 +97,22 @@ Action = Union[Invoke, Get]
 
 @dataclass(slots=True)
 class ModuleCommand:
+    """A module to compile and instantiate, or with `definition` (3.0's `(module definition
+    ...)`) only to compile, under its name, for later `(module instance ...)` commands."""
+
     line: int
     module: ModuleSource
+    definition: bool = False
+
+
+@dataclass(slots=True)
+class ModuleInstance:
+    """3.0's `(module instance $instance? $definition?)`: instantiate a defined module (the
+    last one defined when unnamed), under the instance name."""
+
+    line: int
+    instance: str | None
+    definition: str | None
 
 
 @dataclass(slots=True)
@@ -148,8 +162,8 @@ class AssertModule:
     message: str
 
 
-Command = Union[ModuleCommand, Register, ActionCommand, AssertReturn, AssertTrap,
-                AssertExhaustion, AssertModule]
+Command = Union[ModuleCommand, ModuleInstance, Register, ActionCommand, AssertReturn,
+                AssertTrap, AssertExhaustion, AssertModule]
 
 # -- parsing ----------------------------------------------------------------------------------
 
@@ -178,6 +192,8 @@ class _ScriptParser:
             raise self.err(item.pos, "malformed UTF-8 encoding") from None
 
     def module(self, node: SList) -> ModuleSource:
+        if _is_definition(node):
+            node = SList([node.items[0]] + node.items[2:], node.pos, node.end)
         name_tok, kind, _ = module_form(self.src, node)
         return ModuleSource(self.line(node.items[0].pos), name_tok.value if name_tok else None,
                             "text" if kind == "fields" else kind, self.src, node)
@@ -244,6 +260,8 @@ class _ScriptParser:
             return lanes if isinstance(lanes, LanePatterns) else Value("v128", lanes)
         if type(node) is SList and node.head() in ("ref.func", "ref.extern") and len(node.items) == 1:
             return AnyRef("funcref" if node.head() == "ref.func" else "externref")
+        if type(node) is SList and node.head() == "ref.null" and len(node.items) == 1:
+            return Value("ref", None)     # 3.0: a null reference of any type
         return self.const(node)
 
     def _arity(self, node: SList, n: int) -> None:
@@ -285,7 +303,14 @@ class _ScriptParser:
         items = node.items
         line = self.line(items[0].pos if items else node.pos)   # the line of the command's keyword
         if head == "module":
-            return ModuleCommand(line, self.module(node))
+            if len(items) > 1 and type(items[1]) is Token and items[1].kind is Kind.KEYWORD \
+                    and items[1].text == "instance":
+                instance, i = self.opt_name(items, 2)
+                definition, i = self.opt_name(items, i)
+                if i != len(items):
+                    raise self.err(items[i].pos, "unexpected token in (module instance ...)")
+                return ModuleInstance(line, instance, definition)
+            return ModuleCommand(line, self.module(node), _is_definition(node))
         if head == "register":
             if len(items) < 2:
                 raise self.err(node.pos, "expected (register \"name\" $module?)")
@@ -319,6 +344,12 @@ class _ScriptParser:
 
 
 _FIELDS = {"type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"}
+
+
+def _is_definition(node: SList) -> bool:
+    items = node.items
+    return len(items) > 1 and type(items[1]) is Token and items[1].kind is Kind.KEYWORD \
+        and items[1].text == "definition"
 
 
 def parse_wast(text: str | bytes) -> list[Command]:

@@ -77,6 +77,8 @@ class _Runner:
         self.linker.allow_shadowing = True
         self.current = None
         self.named: dict[str, Any] = {}
+        #: modules of `(module definition ...)`, by name; None: the last one defined
+        self.definitions: dict[str | None, Module] = {}
         self.externs: dict[int, _Extern] = {}
         self.snan_arg = False
         self._spectest()
@@ -152,9 +154,9 @@ class _Runner:
             want = None if x is None else self.externs.get(x)
             if got is not want:
                 raise _Fail(f"expected externref {x}, got {got!r}")
-        elif t == "funcref":
+        elif t in ("funcref", "ref"):
             if x is None and got is not None:
-                raise _Fail(f"expected null funcref, got {got!r}")
+                raise _Fail(f"expected a null {t}, got {got!r}")
         else:
             raise _Skip(f"{t} results cannot cross the Python API")
 
@@ -194,7 +196,20 @@ class _Runner:
             raise
 
     def _run(self, cmd) -> None:
-        if isinstance(cmd, W.ModuleCommand):
+        if isinstance(cmd, W.ModuleCommand) and cmd.definition:
+            module = self.compile(cmd.module)
+            self.definitions[None] = module
+            if cmd.module.name:
+                self.definitions[cmd.module.name] = module
+        elif isinstance(cmd, W.ModuleInstance):
+            module = self.definitions.get(cmd.definition)
+            if module is None:
+                raise _Fail(f"no module definition {cmd.definition or '(last)'} to instantiate")
+            self.current = None
+            self.current = self.linker.instantiate(self.store, module)
+            if cmd.instance:
+                self.named[cmd.instance] = self.current
+        elif isinstance(cmd, W.ModuleCommand):
             self.current = None
             inst = self.linker.instantiate(self.store, self.compile(cmd.module))
             self.current = inst

@@ -112,6 +112,37 @@ def test_wast_reports_failures_with_exit_status(tmp_path, capsys):
     assert "2 passed, 2 failed" in out and "line 3" in out and "line 4" in out
 
 
+def test_wast_reads_module_definitions_and_instances(tmp_path, capsys):
+    # 3.0's script forms: a definition is compiled, not instantiated; each instance is new
+    script = tmp_path / "generative.wast"
+    script.write_text('(module definition $M (global (export "g") (mut i32) (i32.const 0))\n'
+                      '  (func (export "bump") (global.set 0 (i32.add (global.get 0) '
+                      '(i32.const 1)))))\n'
+                      '(module instance $A $M)\n'
+                      '(module instance $B $M)\n'
+                      '(invoke $A "bump")\n'
+                      '(assert_return (get $A "g") (i32.const 1))\n'
+                      '(assert_return (get $B "g") (i32.const 0))\n'
+                      '(module instance)\n'
+                      '(assert_return (get "g") (i32.const 0))\n'
+                      '(module instance $C $Nothing)\n')
+    assert main(["wast", "-v", str(script), "--strategy", "interpreter"]) == 3
+    out = capsys.readouterr().out
+    assert "8 passed, 1 failed" in out and "no module definition Nothing" in out
+
+
+def test_wast_expects_a_null_of_any_reference_type(tmp_path, capsys):
+    script = tmp_path / "null.wast"
+    script.write_text('(module (func (export "f") (result funcref) (ref.null func))\n'
+                      '  (func (export "e") (result externref) (ref.null extern))\n'
+                      '  (func (export "g") (result funcref) (ref.func 0)))\n'
+                      '(assert_return (invoke "f") (ref.null))\n'
+                      '(assert_return (invoke "e") (ref.null))\n'
+                      '(assert_return (invoke "g") (ref.null))\n')
+    assert main(["wast", str(script), "--strategy", "interpreter"]) == 3
+    assert "3 passed, 1 failed" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["compile", "missing.wat", "-o", "x"], "No such file"),
     (["inspect", "missing.pjit"], "No such file"),
