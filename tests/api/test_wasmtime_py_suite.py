@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tools import SHARED
+
 _ROOT = Path(__file__).resolve().parents[2]
-SUITE = _ROOT.parent / "shared" / "wasmtime-py-tests"
+SUITE = SHARED / "wasmtime-py-tests"
 SHIM = Path(__file__).resolve().parent / "wasmtime_shim"
 
 #: test id -> why it cannot pass yet (the issue or later work that brings it)

@@ -14,12 +14,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tools import run_tool
+from tools import SHARED, run_tool
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 CACHE_ROOT = TESTS_DIR / ".cache" / "spec"
+
+
 #: The official suites (never edited; see ../shared/spec-testsuite/SOURCE.md).
-SPEC_ROOT = TESTS_DIR.parent.parent / "shared" / "spec-testsuite"
+SPEC_ROOT = SHARED / "spec-testsuite"
 #: The suite this harness runs by default.
 SUITE_DIR = Path(os.environ.get("POLYJIT_SPEC_SUITE", SPEC_ROOT / "2.0" / "core"))
 

@@ -20,7 +20,7 @@ from engine.wasm.module import CustomSection, FuncBody, Instr
 
 #: The 2.0/core suite (as tests/spec finds it: $POLYJIT_SPEC_SUITE, else ../shared beside the repo).
 SUITE = Path(os.environ.get("POLYJIT_SPEC_SUITE",
-                            Path(__file__).resolve().parents[3] / "shared" / "spec-testsuite" / "2.0" / "core"))
+                            tools.SHARED / "spec-testsuite" / "2.0" / "core"))
 FILES = sorted(SUITE.glob("*.wast"))
 
 

@@ -29,7 +29,7 @@ from engine.text.sexpr import SList, read
 
 #: The 2.0/core suite (as tests/spec finds it: $POLYJIT_SPEC_SUITE, else ../shared beside the repo).
 SUITE = Path(os.environ.get("POLYJIT_SPEC_SUITE",
-                            Path(__file__).resolve().parents[3] / "shared" / "spec-testsuite" / "2.0" / "core"))
+                            tools.SHARED / "spec-testsuite" / "2.0" / "core"))
 FILES = sorted(SUITE.glob("*.wast"))
 
 #: Modules whose encoding legitimately differs from wasm-tools' (file, line, reason). Where two

@@ -19,7 +19,7 @@ from engine.text.wast import (ActionCommand, AnyRef, AssertExhaustion, AssertMod
 
 #: The 2.0/core suite (as tests/spec finds it: $POLYJIT_SPEC_SUITE, else ../shared beside the repo).
 SUITE = Path(os.environ.get("POLYJIT_SPEC_SUITE",
-                            Path(__file__).resolve().parents[3] / "shared" / "spec-testsuite" / "2.0" / "core"))
+                            tools.SHARED / "spec-testsuite" / "2.0" / "core"))
 FILES = sorted(SUITE.glob("*.wast"))
 _LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
 

@@ -16,8 +16,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import SHARED
+
 REPO = Path(__file__).resolve().parents[3]
-SUITE = REPO.parent / "shared" / "wasi-testsuite" / "tests"
+SUITE = SHARED / "wasi-testsuite" / "tests"
 FOLDERS = ("c", "assemblyscript", "rust")
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import unittest
-from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "wasmtime-py-tests" / "tests"
+import tools
+
+SHARED = tools.SHARED / "wasmtime-py-tests" / "tests"
 
 
 def _load(name: str) -> dict:
