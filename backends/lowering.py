@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.errors import TrapCode, UnsupportedError
+from engine.errors import InternalError, TrapCode, UnsupportedError
 from engine.ir.cfg import CFG
 from engine.ir.ir import Block, Function, Inst, Opcode
 from engine.ir.passes.heapcheck import fault_covered_checks
+from engine.ir.simd import SIMD_MEMORY
 from engine.wasm.types import ValType
 
 from . import callconv
@@ -85,6 +86,10 @@ class LoweringBase:
         self.outgoing = 0
         #: whether a call may change vmctx (the frame keeps a copy)
         self.saves_vmctx = False
+        #: whether the function uses memory 0: it then loads the heap base register (on
+        #: targets that keep one) on entry and after every call, since a caller of another
+        #: instance, a trampoline or a callee leaves it holding anything (scan_values)
+        self.uses_heap = False
         #: ids of instructions emitted at their (single) user instead of in place
         self.fused: set[int] = set()
         #: float constants materialised once in the entry block (hoisted_const)
@@ -155,8 +160,11 @@ class LoweringBase:
         arguments included) and constant value (`consts`)."""
         defs, uses, consts = self.defs, self.uses, self.consts
         iconst, fconst = Opcode.ICONST, Opcode.FCONST
+        uses_heap = False
         for b in self.f.blocks:
             for inst in b.insts:
+                if not uses_heap and inst.opcode in _HEAP_USERS:
+                    uses_heap = uses_memory0(inst)
                 for r in inst.results:
                     defs[r] = inst
                 for a in inst.args:
@@ -167,6 +175,7 @@ class LoweringBase:
                             uses[a] = uses.get(a, 0) + 1
                 if inst.opcode is iconst or inst.opcode is fconst:
                     consts[inst.results[0]] = inst.imm
+        self.uses_heap = uses_heap
 
     def begin_block(self, b: Block, headers) -> None:
         """Start lowering IR block b into its machine block: the parameters in the entry
@@ -175,6 +184,7 @@ class LoweringBase:
         self.cur = self.mf.blocks[b.id]
         if b.id == 0:
             self.lower_params()
+            self.reload_heap()
             self.entry_mark = len(self.cur.insts)
         if self.info.epoch and (b.id == 0 or b.id in headers):
             self.epoch_check()
@@ -419,6 +429,10 @@ class LoweringBase:
         else:
             self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
                      clobbers=self.CALLER_SAVED)
+            if self.info.tail_calls_leave:
+                # the callee may have tail-called another instance, whose vmctx is now set
+                self.saves_vmctx = True
+                self.ins("@restore_vmctx")
         self.finish_call(inst.results)
 
     def callee_ref(self, imm, index: int) -> int:
@@ -444,10 +458,12 @@ class LoweringBase:
     # A tail call places its arguments as a call does, except that stack arguments go to this
     # function's own incoming area (where its caller put this function's arguments and expects
     # its stack results), then tears the frame down and jumps (`@tail_call`, `@tail_call_ref`).
-    # It stays an ordinary call followed by a return (the frame is kept) where the callee is
-    # an import (a host function or another instance's: vmctx changes, which callers of this
-    # function do not expect), a funcref of another instance, or its stack arguments need more
-    # room than the incoming area has.
+    # A tail call to an import or through a funcref sets the callee's vmctx before it jumps:
+    # the callee (a host function's exit trampoline, or another instance's function) returns
+    # to this function's caller with the vmctx changed, so in a module with such tail calls
+    # (ModuleInfo.tail_calls_leave) every direct call restores the vmctx it had. It stays an
+    # ordinary call followed by a return (the frame is kept) where its stack arguments need
+    # more room than the incoming area has.
 
     def tail_room(self) -> int:
         """Stack slots of the incoming area: max(stack parameters, stack results)."""
@@ -473,16 +489,14 @@ class LoweringBase:
 
     def r_return_call(self, inst: Inst) -> None:
         idx = inst.imm
-        _, nstack = self.assign(inst.args)
-        if idx < self.info.num_imported_funcs or nstack > self.tail_room():
-            self.call_and_return(inst)
-            return
         fixed = self.tail_args(inst.args)
-        self.ins("@tail_call", Label(name=func_symbol(idx)), uses=fixed)
-
-    def branch_same_vmctx(self, ref: int, block: int) -> None:
-        """Hook: branch to machine block `block` if funcref `ref`'s vmctx is this function's."""
-        raise NotImplementedError
+        if fixed is None:
+            self.call_and_return(inst)
+        elif idx < self.info.num_imported_funcs:
+            self.leaving_tail_call()
+            self.ins("@tail_call_import", Imm(idx), uses=fixed)
+        else:
+            self.ins("@tail_call", Label(name=func_symbol(idx)), uses=fixed)
 
     def r_return_call_indirect(self, inst: Inst) -> None:
         ref = self.callee_ref(inst.imm, inst.args[0])
@@ -491,15 +505,14 @@ class LoweringBase:
         if nstack > self.tail_room():
             self.call_and_return(inst, ref)
             return
-        depth = self.cur.loop_depth
-        same, other = self.mf.new_block(depth), self.mf.new_block(depth)
-        self.branch_same_vmctx(ref, same.id)
-        self.ins(self.JUMP, Label(other.id), targets=(other.id,))
-        self.cur = other
-        self.call_and_return(inst, ref)
-        self.cur = same
+        self.leaving_tail_call()
         fixed = self.tail_args(args)
         self.ins("@tail_call_ref", Reg(ref), uses=[*fixed, ref])
+
+    def leaving_tail_call(self) -> None:
+        if not self.info.tail_calls_leave:
+            raise InternalError(f"{self.f.name}: a tail call that may change the vmctx in a "
+                                f"module whose ModuleInfo.tail_calls_leave is not set")
 
     def store_return(self, v: int, slot: int) -> None:
         """Hook: store returned value v into this function's stack result slot `slot`."""
@@ -619,6 +632,17 @@ _O = Opcode
 #: loads and stores of every width (all go to the target's r_load / r_store)
 LOADS = (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32)
 STORES = (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)
+#: the instructions that may address a memory through its base
+_HEAP_USERS = frozenset((*LOADS, *STORES, *SIMD_MEMORY, _O.MEMORY_COPY, _O.MEMORY_FILL))
+
+
+def uses_memory0(inst: Inst) -> bool:
+    """Whether `inst` (one of _HEAP_USERS) addresses memory 0 through its base."""
+    if inst.opcode is _O.MEMORY_COPY:
+        return inst.imm.dst == 0 or inst.imm.src == 0
+    if inst.opcode is _O.MEMORY_FILL:
+        return inst.imm == 0
+    return inst.imm.memory == 0
 
 
 def _index(imm) -> list[int]:

@@ -76,11 +76,10 @@ class ModuleCompiler:
         """The trap stub (labelled TRAP_SYMBOL) and whatever else every unit needs."""
         return self.trampolines.common_stubs()
 
-    def entry_trampoline(self, name: str, params: tuple, results: tuple,
-                         mem0: int | None) -> list[str]:
-        """The host -> wasm trampoline `name` for a signature; `mem0` is the vmctx offset of
-        memory 0's base (None without memories)."""
-        return self.trampolines.entry_trampoline(name, params, results, mem0)
+    def entry_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
+        """The host -> wasm trampoline `name` for a signature (no heap base to set up: a
+        function that uses memory 0 loads its base itself)."""
+        return self.trampolines.entry_trampoline(name, params, results)
 
     def exit_trampoline(self, name: str, params: tuple, results: tuple) -> list[str]:
         """The wasm -> host trampoline `name` for a signature."""
@@ -147,10 +146,9 @@ class ModuleCompiler:
         if info.epoch:
             # a target whose epoch checks call out of line (x86_64) adds that stub
             parts += getattr(self.trampolines, "epoch_stubs", list)()
-        mem0 = info.offsets.memory_base(0) if info.offsets.num_memories else None
         for params, results in unique_sigs(entry_sigs):
             name = "entry_" + sig_key(params, results)
-            parts += self.entry_trampoline(name, *self._abi_sig(params, results), mem0)
+            parts += self.entry_trampoline(name, *self._abi_sig(params, results))
             symbols.append(name)
         self._exits(parts, symbols, exit_sigs)
         return parts, symbols

@@ -30,16 +30,6 @@ class AArch64Backend(ModuleCompiler):
         opcode compile for any aarch64 CPU (isel_simd.py)."""
         return None
 
-    def render(self, mf, lowering: isel.Lowering, info: ModuleInfo) -> list[str]:
-        frame = emit.frame_for(mf, lowering.outgoing)
-        return emit.FunctionEmitter(mf, frame, lowering.traps, info.offsets,
-                                    lowering.uses_heap).render()
-
-    def entry_trampoline(self, name: str, params: tuple, results: tuple,
-                         mem0: int | None) -> list[str]:
-        # no heap base to set up: a function's prologue loads x27 when it uses memory 0
-        return trampolines.entry_trampoline(name, params, results)
-
     def relocatable_function(self, piece: str, name: str, resolve: Callable[[str], int]
                              ) -> tuple[int, Callable[[int], bytes]]:
         code = emit.assemble_function(piece, name, resolve)

@@ -18,13 +18,6 @@ X0, X1, X2 = 0, 1, 2
 CLOBBERS = frozenset({X0, X1, X2})
 
 
-def uses_memory0(inst: Inst) -> bool:
-    """Whether `inst` is a bulk operation on memory 0 (the function then needs its base)."""
-    if inst.opcode is Opcode.MEMORY_COPY:
-        return inst.imm.dst == 0 or inst.imm.src == 0
-    return inst.opcode is Opcode.MEMORY_FILL and inst.imm == 0
-
-
 def _args(lw, pairs: list[tuple[int, int]]) -> None:
     # i32 values have the upper halves of their x registers zero (the backend's invariant)
     for reg, v in pairs:

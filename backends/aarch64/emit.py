@@ -21,7 +21,7 @@ from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from . import bulk
 from .abi import Frame
 from .isel import INVERT, ZR, VecOp
-from .target import CALLEE_SAVED, HEAP, reg_name
+from .target import CALLEE_SAVED, reg_name
 
 #: the epoch check's slow path stub (trampolines.epoch_stubs): calls helper EPOCH(vmctx)
 #: preserving every register but x16, which receives the verdict (0: go on, else INTERRUPT)
@@ -77,11 +77,8 @@ class FunctionEmitter(EmitterBase):
 
     JUMP = "b"
 
-    def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets,
-                 uses_heap: bool) -> None:
+    def __init__(self, mf: MFunction, frame: Frame, traps: set[int], offsets) -> None:
         super().__init__(mf, frame, traps, offsets)
-        #: whether the function uses memory 0 (the prologue then loads its base into x27)
-        self.uses_heap = uses_heap
         #: the literal pool: 128-bit constants (`@vconst`), laid out after the trap stubs
         self.pool: dict[int, str] = {}
 
@@ -143,8 +140,6 @@ class FunctionEmitter(EmitterBase):
         self._save_restore("str", "stp")
         if fr.extra_slots:
             self.out(f"str x28, [sp, #{fr.extra_offset(0)}]")
-        if self.uses_heap:
-            self.out(f"ldr {reg_name(HEAP)}, [x28, #{self.offsets.memory_base(0)}]")
         self.epoch_paths: list[str] = []
         self.body()
         self.trap_stubs()
@@ -249,8 +244,15 @@ class FunctionEmitter(EmitterBase):
         self.out(f"b {self.op(i.operands[0])}")
 
     def p_tail_call_ref(self, i: MInst) -> None:
-        # x16 is scratch, never allocated, and the epilogue leaves it alone
-        self.out(f"ldr x16, [{rname(i.operands[0].reg)}, #{V.FUNCREF_CODE}]")
+        # x16 is scratch, never allocated, and the epilogue leaves it and x28 alone
+        ref = rname(i.operands[0].reg)
+        self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
+        self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
+        self.epilogue()
+        self.out("br x16")
+
+    def p_tail_call_import(self, i: MInst) -> None:
+        self.load_import(i.operands[0].value)
         self.epilogue()
         self.out("br x16")
 
@@ -282,14 +284,20 @@ class FunctionEmitter(EmitterBase):
     def restore_vmctx(self) -> None:
         self.out(f"ldr x28, [sp, #{self.frame.extra_offset(0)}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
+    def p_restore_vmctx(self, i: MInst) -> None:
+        self.restore_vmctx()
+
+    def load_import(self, idx: int) -> None:
+        """x28: import `idx`'s vmctx; x16: its code."""
         code, ctx = self.offsets.import_code(idx), self.offsets.import_vmctx(idx)
         if max(code, ctx) > 32760:
             raise InternalError("aarch64 emit: import slot beyond the vmctx offset range")
         self.out("mov x16, x28")
         self.out(f"ldr x28, [x16, #{ctx}]")
         self.out(f"ldr x16, [x16, #{code}]")
+
+    def p_call_import(self, i: MInst) -> None:
+        self.load_import(i.operands[0].value)
         self.out("blr x16")
         self.restore_vmctx()
 

@@ -36,7 +36,6 @@ from typing import Callable
 
 from engine.errors import TrapCode
 from engine.ir.ir import F32, F64, I32, I64, V128, FloatCC, Function, Inst, IntCC, Opcode
-from engine.ir.simd import SIMD_MEMORY
 from engine.environ import vmctx as V
 
 from engine.environ.helpers import HELPER_INDEX, Helper
@@ -71,7 +70,6 @@ _FALU = {Opcode.FADD: "fadd", Opcode.FSUB: "fsub", Opcode.FMUL: "fmul", Opcode.F
          Opcode.FMIN: "fmin", Opcode.FMAX: "fmax", Opcode.FABS: "fabs", Opcode.FNEG: "fneg",
          Opcode.FSQRT: "fsqrt", Opcode.FCEIL: "frintp", Opcode.FFLOOR: "frintm",
          Opcode.FTRUNC: "frintz", Opcode.FNEAREST: "frintn"}
-_MEMORY_ACCESSES = LOADS + STORES
 _FUSE_COND = (Opcode.ICMP, Opcode.EQZ, Opcode.FCMP)
 _FOLD_SHIFT = {Opcode.ISHL: "lsl", Opcode.USHR: "lsr", Opcode.SSHR: "asr"}
 
@@ -124,8 +122,6 @@ class Lowering(SimdLowering, SizedRegLowering):
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
         self.init_state(func, info)
-        #: whether the function accesses memory 0 (x27 then holds its base)
-        self.uses_heap = False
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -243,9 +239,6 @@ class Lowering(SimdLowering, SizedRegLowering):
     def plan(self, reachable) -> None:
         f = self.f
         block_of = {r: b.id for b in f.blocks for inst in b.insts for r in inst.results}
-        self.uses_heap = any(((inst.opcode in _MEMORY_ACCESSES or inst.opcode in SIMD_MEMORY)
-                              and inst.imm.memory == 0) or bulk.uses_memory0(inst)
-                             for b in f.blocks for inst in b.insts)
         for b in f.blocks:
             if reachable(b.id):
                 self.plan_folds(b, block_of)
@@ -809,12 +802,6 @@ class Lowering(SimdLowering, SizedRegLowering):
         self.ins("cmp", Reg(sig), Reg(got), uses=[sig, got])
         self.bcc_trap("ne", TrapCode.BAD_SIGNATURE)
         return ref
-
-    def branch_same_vmctx(self, ref: int, block: int) -> None:
-        got = self.tmp()
-        self.ins("ldr", Reg(got), Mem(ref, V.FUNCREF_VMCTX, 64), defs=[got], uses=[ref])
-        self.ins("cmp", Reg(VMCTX), Reg(got), uses=[got])
-        self.ins("b.eq", Label(block), targets=(block,))
 
     # -- control --------------------------------------------------------------------------------
 

@@ -203,7 +203,14 @@ class FunctionEmitter(EmitterBase):
 
     def p_tail_call_ref(self, i: MInst) -> None:
         # t0 is scratch (no spill reload sits inside this expansion); the epilogue uses t5, t6
-        self.out(f"ld t0, {V.FUNCREF_CODE}({reg_name(i.operands[0].reg)})")
+        ref = reg_name(i.operands[0].reg)
+        self.out(f"ld t0, {V.FUNCREF_CODE}({ref})")
+        self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
+        self.epilogue()
+        self.out("jalr zero, 0(t0)")
+
+    def p_tail_call_import(self, i: MInst) -> None:
+        self.load_import(i.operands[0].value, "t0")
         self.epilogue()
         self.out("jalr zero, 0(t0)")
 
@@ -213,11 +220,17 @@ class FunctionEmitter(EmitterBase):
     def restore_vmctx(self) -> None:
         self.mem("ld", "s11", "s0", self.frame.extra_offset(0))
 
+    def p_restore_vmctx(self, i: MInst) -> None:
+        self.restore_vmctx()
+
+    def load_import(self, idx: int, code: str) -> None:
+        """s11: import `idx`'s vmctx; register `code`: its code (t6 may be clobbered)."""
+        self.out(f"mv {code}, s11")
+        self.mem("ld", "s11", code, self.offsets.import_vmctx(idx))
+        self.mem("ld", code, code, self.offsets.import_code(idx))
+
     def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
-        self.out("mv t5, s11")
-        self.mem("ld", "s11", "t5", self.offsets.import_vmctx(idx))
-        self.mem("ld", "t5", "t5", self.offsets.import_code(idx))
+        self.load_import(i.operands[0].value, "t5")
         self.out("jalr ra, 0(t5)")
         self.restore_vmctx()
 

@@ -681,7 +681,7 @@ class Lowering(LoweringBase):
                 self.mov(d, A[0])
 
     def reload_heap(self) -> None:
-        if self.info.offsets.num_memories:
+        if self.uses_heap:
             m = self.vm(self.info.offsets.memory_base(0))
             self.ins("ld", Reg(HEAP), m, uses=[m.base])
 
@@ -720,11 +720,6 @@ class Lowering(LoweringBase):
         self.load("ld", got, Mem(ref, V.FUNCREF_SIG))
         self.branch_trap("bne", sig, got, TrapCode.BAD_SIGNATURE)
         return ref
-
-    def branch_same_vmctx(self, ref: int, block: int) -> None:
-        got = self.tmp()
-        self.load("ld", got, Mem(ref, V.FUNCREF_VMCTX))
-        self.ins("beq", Reg(VMCTX), Reg(got), Label(block), uses=[got], targets=(block,))
 
     # -- control --------------------------------------------------------------------------------
 

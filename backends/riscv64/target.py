@@ -4,7 +4,8 @@ Numbering: x0-x31 are 0-31, f0-f31 are 32-63. Roles (standard psABI names):
 
 - pinned: zero, ra (return address, saved by every prologue), sp, s0 (frame pointer), gp and
   tp (platform registers, never touched), s11 (the vmctx of the running instance), s10 (base
-  of linear memory 0, reloaded after calls and memory.grow);
+  of linear memory 0 in a function that uses it: loaded on entry and after calls and
+  memory.grow);
 - scratch (never allocated; the register allocator's spill reloads and move cycles): t0, t1,
   t2 and ft8, ft9, ft10 -- three per class because most instructions have three register
   operands. The assembler's far-jump relaxation also uses t1, which is harmless since scratch

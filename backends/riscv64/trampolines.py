@@ -3,7 +3,7 @@ trampolines (C ABI -> internal convention) and exit trampolines (internal -> hos
 
 Entry trampoline, C signature ``int entry(vmctx, code, buf)``: saves ra, s0-s11 and fs0-fs11,
 loads the arguments from `buf` (8 bytes per value, f32 in the low half), calls `code` with
-vmctx in s11 and the heap base in s10, stores the results back into `buf` from offset 0,
+vmctx in s11, stores the results back into `buf` from offset 0,
 returns 0; a trap returns 1 with the code in ExecState.trap_code. Frame (s0-relative):
 -8 ra, -16 s0, -24..-104 s1-s11, -112..-200 fs0-fs11, -208 previous ExecState.entry_sp,
 -216 buf, -224 ExecState pointer, then the outgoing stack-argument area. ExecState.entry_sp
@@ -100,7 +100,7 @@ def _copy(src_base: str, src_off: int, dst_base: str, dst_off: int) -> list[str]
     return _at("ld", "t3", src_base, src_off) + _at("sd", "t3", dst_base, dst_off)
 
 
-def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
+def entry_trampoline(name: str, params, results) -> list[str]:
     plocs, pstack = abi.assign(params)
     rlocs, rstack = abi.assign(results, results=True)
     out_bytes = 8 * max(pstack, rstack)
@@ -116,8 +116,6 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
     if out_bytes:
         lines += [f"  li t1, {out_bytes}", "  sub sp, sp, t1"]
     lines.append(f"  sd s0, {V.STATE_ENTRY_SP}(t0)")
-    if mem0_base is not None:
-        lines += [f"  li t1, {mem0_base}", "  add t1, t1, s11", "  ld s10, 0(t1)"]
     lines += ["  mv t0, a2", "  mv t1, a1"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:

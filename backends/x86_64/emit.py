@@ -38,7 +38,8 @@ _INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b"
 #: pseudo operations that need the frame: rbp-relative stack arguments/results and calls
 #: (a call also needs rsp 16-aligned at the call site, which the frame provides)
 _FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@call_ref",
-                        "@call_helper", "@tail_call", "@tail_call_ref"})
+                        "@call_helper", "@tail_call", "@tail_call_ref", "@tail_call_import",
+                        "@restore_vmctx"})
 
 
 def _frameless(mf, fr) -> bool:
@@ -257,8 +258,16 @@ class FunctionEmitter(EmitterBase):
         self.out(f"jmp {self.op(i.operands[0])}")
 
     def p_tail_call_ref(self, i: MInst) -> None:
-        # r11 is free here (not an argument register) and the epilogue leaves it alone
-        self.out(f"mov r11, qword ptr [{reg_name(i.operands[0].reg)} + {V.FUNCREF_CODE}]")
+        # r11 is free here (not an argument register) and the epilogue leaves it and r15 alone
+        ref = reg_name(i.operands[0].reg)
+        self.out(f"mov r11, qword ptr [{ref} + {V.FUNCREF_CODE}]")
+        self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
+        self.epilogue()
+        self.out("jmp r11")
+
+    def p_tail_call_import(self, i: MInst) -> None:
+        self.load_import(i.operands[0].value)
+        self.out(f"mov r11, qword ptr [r11 + {self.offsets.import_code(i.operands[0].value)}]")
         self.epilogue()
         self.out("jmp r11")
 
@@ -293,10 +302,17 @@ class FunctionEmitter(EmitterBase):
     def restore_vmctx(self) -> None:
         self.out(f"mov r15, qword ptr [rbp - {-self.frame.extra_offset(0)}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
+    def p_restore_vmctx(self, i: MInst) -> None:
+        self.restore_vmctx()
+
+    def load_import(self, idx: int) -> None:
+        """r15: import `idx`'s vmctx; r11: this function's."""
         self.out("mov r11, r15")
         self.out(f"mov r15, qword ptr [r11 + {self.offsets.import_vmctx(idx)}]")
+
+    def p_call_import(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        self.load_import(idx)
         self.out(f"call qword ptr [r11 + {self.offsets.import_code(idx)}]")
         self.restore_vmctx()
 

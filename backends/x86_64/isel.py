@@ -817,7 +817,7 @@ class Lowering(SizedRegLowering):
             self.mov(self.D(result), Reg(RAX, self.bits(result)))
 
     def reload_heap(self) -> None:
-        if self.info.offsets.num_memories:
+        if self.uses_heap:
             self.ins("mov", Reg(HEAP), self.vm(self.info.offsets.memory_base(0)))
 
     # -- traps ----------------------------------------------------------------------------------
@@ -857,10 +857,6 @@ class Lowering(SizedRegLowering):
         self.ins("cmp", Reg(sig), Mem(ref, V.FUNCREF_SIG, 64), uses=[sig, ref])
         self.jcc_trap("ne", TrapCode.BAD_SIGNATURE)
         return ref
-
-    def branch_same_vmctx(self, ref: int, block: int) -> None:
-        self.ins("cmp", Reg(VMCTX), Mem(ref, V.FUNCREF_VMCTX, 64), uses=[ref])
-        self.ins("je", Label(block), targets=(block,))
 
     # -- control --------------------------------------------------------------------------------
 

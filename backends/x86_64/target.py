@@ -1,7 +1,8 @@
 """x86_64 registers and the internal calling convention's register roles.
 
 Pinned: rsp (stack), rbp (frame pointer), r15 (the vmctx of the running instance), r14 (base
-of linear memory 0, reloaded after calls and memory.grow). Scratch (never allocated): r10, r11,
+of linear memory 0 in a function that uses it: loaded on entry and after calls and memory.grow,
+since a caller in another instance or a trampoline leaves it holding anything). Scratch (never allocated): r10, r11,
 xmm14, xmm15. Arguments and results follow the System V registers, so runtime helpers (C
 functions) and wasm functions clobber the same set. v128 values (class VECTOR) live in the
 same xmm registers as floats and travel in the float argument registers.

@@ -104,7 +104,7 @@ def _mov_out(dst: str, loc_reg: int, t=None) -> str:
     return f"  {'movsd' if loc_reg >= 16 else 'mov'} qword ptr {dst}, {reg_name(loc_reg)}"
 
 
-def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[str]:
+def entry_trampoline(name: str, params, results) -> list[str]:
     plocs, pstack = abi.assign(params)
     rlocs, rstack = abi.assign(results, results=True)
     poff, roff = buffer_offsets(params), buffer_offsets(results)
@@ -119,8 +119,6 @@ def entry_trampoline(name: str, params, results, mem0_base: int | None) -> list[
     if out_bytes:
         lines.append(f"  sub rsp, {out_bytes}")
     lines.append(f"  mov qword ptr [rax + {V.STATE_ENTRY_SP}], rbp")
-    if mem0_base is not None:
-        lines.append(f"  mov r14, qword ptr [r15 + {mem0_base}]")
     lines += ["  mov r11, rsi", "  mov r10, rdx"]
     for i, loc in enumerate(plocs):
         if loc.stack is not None:

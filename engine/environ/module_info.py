@@ -32,6 +32,8 @@ class ModuleInfo:
     - ``unchecked_memories``: memory indices whose accesses need no explicit bounds check
       (Config.signals_based_traps: memory 0 when it is 32-bit; its reservation covers every
       index + offset + size, see GUARDED_RESERVATION).
+    - ``tail_calls_leave``: a function may tail-call another instance's function (WasmModule's
+      fact of the same name): a direct call may then return with the vmctx changed.
     """
 
     offsets: VMOffsets
@@ -42,6 +44,7 @@ class ModuleInfo:
     epoch: bool = False
     fuel: bool = False
     unchecked_memories: frozenset[int] = frozenset()
+    tail_calls_leave: bool = False
 
     @classmethod
     def for_module(cls, wasm, epoch: bool = False, fuel: bool = False,
@@ -54,4 +57,4 @@ class ModuleInfo:
                    wasm.num_imported_funcs,
                    [(tuple(t.params), tuple(t.results)) for t in wasm.types],
                    [g.content for g in wasm.global_types()], epoch=epoch, fuel=fuel,
-                   unchecked_memories=unchecked)
+                   unchecked_memories=unchecked, tail_calls_leave=wasm.tail_calls_leave)

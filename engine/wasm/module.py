@@ -133,6 +133,10 @@ class WasmModule:
     codes: list[FuncBody] = field(default_factory=list)
     customs: list[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)
+    #: set by validation: a return_call of an import or a return_call_indirect, whose callee
+    #: may be another instance's function (callers of this module's functions then find the
+    #: vmctx changed when a call returns)
+    tail_calls_leave: bool = False
 
     # -- index spaces ---------------------------------------------------------------------------
 

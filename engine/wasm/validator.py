@@ -458,6 +458,8 @@ def _h_return_call(v: _BodyValidator, ins: Instr) -> None:
     _h_call(v, ins)
     ft = v.ctx.funcs[ins.imm]
     _tail_results(v, ft, ins)
+    if ins.imm < v.ctx.module.num_imported_funcs:
+        v.ctx.module.tail_calls_leave = True
     v.pop_vals(ft.results, ins)
     v.set_unreachable()
 
@@ -467,6 +469,7 @@ def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     _h_call_indirect(v, ins)
     ft = v.ctx.types[ins.imm[0]]
     _tail_results(v, ft, ins)
+    v.ctx.module.tail_calls_leave = True
     v.pop_vals(ft.results, ins)
     v.set_unreachable()
 

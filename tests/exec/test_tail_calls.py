@@ -181,3 +181,47 @@ def test_a_tail_calling_c_interpreter_runs_as_under_wasmtime(engine):
     assert ex["run"](store, n) == expected
     assert ex["run"](store, 3) == wasmtime.Instance(
         wstore, wasmtime.Module(wstore.engine, wasm), []).exports(wstore)["run"](wstore, 3)
+
+
+PING = """(module
+  (type $t (func (param i64) (result i64)))
+  (table (export "t") 1 funcref)
+  (global $g (mut i64) (i64.const 40))
+  (memory 1)
+  (data (i32.const 8) "\\02")
+  (func $ping (export "ping") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (global.get $g))
+      (else (return_call_indirect (type $t) (i64.sub (local.get 0) (i64.const 1))
+                                  (i32.const 0)))))
+  (func (export "around") (param i64) (result i64)
+    ;; a direct call whose callee leaves for the other instance by tail calls: this
+    ;; function's own global and memory are still its own afterwards
+    (i64.add (call $ping (local.get 0))
+             (i64.add (global.get $g) (i64.load8_u (i32.const 8))))))"""
+
+PONG = """(module
+  (import "a" "ping" (func $ping (param i64) (result i64)))
+  (import "a" "t" (table 1 funcref))
+  (global $g (mut i64) (i64.const 1000))
+  (memory 1)
+  (data (i32.const 8) "\\09")
+  (elem (i32.const 0) $pong)
+  (func $pong (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.add (global.get $g) (i64.load8_u (i32.const 8))))
+      (else (return_call $ping (i64.sub (local.get 0) (i64.const 1)))))))"""
+
+
+def test_mutual_tail_recursion_between_instances_runs_in_constant_stack(engine):
+    # ping (instance a) and pong (instance b) tail-call each other through an import and a
+    # table: each call changes the instance, yet no frame stays behind
+    store, linker = Store(engine), Linker(engine)
+    a = Instance(store, Module(engine, PING), [])
+    linker.define_instance(store, "a", a)
+    linker.instantiate(store, Module(engine, PONG))
+    ex = a.exports(store)
+    assert ex["ping"](store, DEPTH) == 40            # even: ends in ping
+    assert ex["ping"](store, DEPTH + 1) == 1009      # odd: ends in pong, b's global and memory
+    assert ex["around"](store, DEPTH + 1) == 1009 + 40 + 2
+    assert ex["around"](store, 6) == 40 + 40 + 2

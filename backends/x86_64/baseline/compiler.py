@@ -172,6 +172,7 @@ class _Compiler(ValueStack, FloatRules):
         for k, r in enumerate(self.saved):
             a.store((RBP, None, 1, -16 - 8 * k), r)
         self.lower_params()
+        self.reload_heap()          # whoever called this function left r14 holding anything
         if self.info.epoch:
             self.epoch_check()
         frames = [_Frame(_FUNC, 0, 0, len(self.results), None)]
@@ -505,7 +506,8 @@ class _Compiler(ValueStack, FloatRules):
             a.call_r((R11, None, 1, self.offsets.import_code(idx)))
         else:
             a.call_sym(func_symbol(idx))
-        self.call_results(first, results, imported)
+        # a callee may have tail-called another instance (ModuleInfo.tail_calls_leave)
+        self.call_results(first, results, imported or self.info.tail_calls_leave)
 
     def c_call_indirect(self, imm, arg) -> None:
         type_index, table = imm
