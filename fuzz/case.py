@@ -28,16 +28,22 @@ class Call:
 
 @dataclass(slots=True)
 class Case:
-    """What every oracle runs: instantiate `wasm` without imports, then make `calls` in order."""
+    """What every oracle runs: instantiate `wasm` (its imports: fuzz.host's functions, and
+    with a `provider` the exports of that module's instance, module name "p", in the same
+    store), then make `calls` in order."""
 
     wasm: bytes
     calls: list[Call]
     wat: str | None = None
     source: str = "generated"                  # "generated", "smith", "atheris", "corpus"
     meta: dict = field(default_factory=dict)
+    #: a module instantiated first, whose exports `wasm` may import (calls between instances)
+    provider: bytes | None = None
 
     def digest(self) -> str:
         h = hashlib.sha256(self.wasm)
+        if self.provider is not None:
+            h.update(self.provider)
         for c in self.calls:
             h.update(str(c.to_json()).encode())
         return h.hexdigest()[:12]

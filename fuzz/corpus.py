@@ -37,6 +37,8 @@ def save(directory: Path, fid: str, case: Case, report: CaseReport, status: str 
     """Write a reproducer; returns the JSON's path."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{fid}.wasm").write_bytes(case.wasm)
+    if case.provider is not None:
+        (directory / f"{fid}.provider.wasm").write_bytes(case.provider)
     if case.wat:
         (directory / f"{fid}.wat").write_text(case.wat)
     ref = report.reference
@@ -62,9 +64,11 @@ def load(path: Path) -> Entry:
     data = json.loads(path.read_text())
     wasm = path.with_suffix(".wasm").read_bytes()
     wat_path = path.with_suffix(".wat")
+    provider = path.with_suffix(".provider.wasm")
     case = Case(wasm, [Call.from_json(c) for c in data["calls"]],
                 wat=wat_path.read_text() if wat_path.exists() else None,
-                source=data.get("source", "corpus"), meta=data.get("meta", {}))
+                source=data.get("source", "corpus"), meta=data.get("meta", {}),
+                provider=provider.read_bytes() if provider.exists() else None)
     return Entry(data["id"], case, Outcome.from_json(data["expected"]), data.get("status", "open"),
                  dict(data.get("suspects", {})), data.get("description", ""), path)
 

@@ -30,12 +30,16 @@ HOST_FUNCS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[..., Any]
 }
 
 
-def imports_for(api, store, module) -> list:
-    """Func objects for every import of `module` (which must import only HOST_FUNCS)."""
+def imports_for(api, store, module, provided: dict | None = None) -> list:
+    """The values of every import of `module`: Func objects for HOST_FUNCS (module "host"),
+    and the exports of the provider instance (module "p") from `provided`."""
     a = api.api
     out = []
     for imp in module.imports:
         name = imp.name
+        if imp.module == "p" and provided is not None and name in provided:
+            out.append(provided[name])
+            continue
         if imp.module != "host" or name not in HOST_FUNCS:
             raise LookupError(f"no host function {imp.module}::{name}")
         params, results, fn = HOST_FUNCS[name]

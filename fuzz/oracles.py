@@ -195,8 +195,28 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
         return
     store = a.Store(api.engine)
     from .host import imports_for
+    provided: dict | None = None
+    pstate: Callable[[], tuple] = tuple
+    if case.provider is not None:
+        try:
+            pinst = a.Instance(store, api.module(case.provider), [])
+        except api.trap as e:
+            out.events.append(Event("provider", "trap", code=_code(e)))
+            return
+        except api.unsupported:
+            raise
+        except api.error as e:
+            out.events.append(Event("provider", "error", message=str(e).splitlines()[0]))
+            return
+        provided = pinst.exports(store)
+        pskip = v128_globals(case.provider)
+
+        def pstate() -> tuple:
+            # the provider's exported state is compared too: a call into it must change its
+            # own memory and globals, never the importer's, and the other way round
+            return tuple(("p",) + s for s in _state(api, store, provided, pskip))
     try:
-        imports = imports_for(api, store, module)
+        imports = imports_for(api, store, module, provided)
     except LookupError as e:
         out.events.append(Event("instantiate", "error", message=str(e)))
         return
@@ -212,7 +232,8 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
         return
     exports = instance.exports(store)
     skip = v128_globals(case.wasm)
-    out.events.append(Event("instantiate", "ok", state=_state(api, store, exports, skip)))
+    out.events.append(Event("instantiate", "ok",
+                            state=_state(api, store, exports, skip) + pstate()))
     for call in case.calls:
         if on_step is not None:
             on_step()
@@ -231,7 +252,7 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
             ev = Event(call.name, "error", message=str(e).splitlines()[0])
         else:
             ev = Event(call.name, "ok", results=_results(ty, raw))
-        ev.state = _state(api, store, exports, skip)
+        ev.state = _state(api, store, exports, skip) + pstate()
         out.events.append(ev)
 
 

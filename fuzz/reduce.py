@@ -35,6 +35,11 @@ def shrink_smith(case: Case, signature: str, oracles: list[str], attempts: int =
                "--oracles", ",".join(oracles), "--signature", signature]
         if worker_init:
             cmd += ["--worker-init", worker_init]
+        if case.provider is not None:
+            # a linked case: the provider stays as it is, the importing module shrinks
+            provider = Path(tmp) / "provider.wasm"
+            provider.write_bytes(case.provider)
+            cmd += ["--provider", str(provider)]
         path = os.pathsep.join([str(root)] + [p for p in sys.path if p])
         script.write_text("#!/bin/sh\ncd " + shlex.quote(str(root)) + " && PYTHONPATH="
                           + shlex.quote(path) + " exec "
@@ -49,7 +54,8 @@ def shrink_smith(case: Case, signature: str, oracles: list[str], attempts: int =
             return case
         wasm = out.read_bytes()
     meta = dict(case.meta, shrunk_from=len(case.wasm))
-    return Case(wasm, smith_calls(wasm, seed), source=case.source, meta=meta)
+    return Case(wasm, smith_calls(wasm, seed), source=case.source, meta=meta,
+                provider=case.provider)
 
 
 def _predicate(args: argparse.Namespace) -> int:
@@ -63,7 +69,8 @@ def _predicate(args: argparse.Namespace) -> int:
         return 1
     with OraclePool(args.oracles.split(","), timeout=args.timeout,
                     worker_init=args.worker_init) as pool:
-        report = analyse(pool.run(Case(wasm, calls, source="smith")))
+        provider = Path(args.provider).read_bytes() if args.provider else None
+        report = analyse(pool.run(Case(wasm, calls, source="smith", provider=provider)))
     return 0 if report.signature == args.signature else 1
 
 
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signature", required=True)
     p.add_argument("--timeout", type=float, default=20.0)
     p.add_argument("--worker-init", default=None, help="module:function run in each worker")
+    p.add_argument("--provider", default=None, help="the module a linked case imports from")
     p.add_argument("file")
     args = p.parse_args(argv)
     os.environ.setdefault("PYTHONHASHSEED", "0")

