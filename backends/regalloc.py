@@ -375,6 +375,92 @@ def coalesce_block_args(func: MFunction, intervals: dict[int, Interval]) -> dict
     return {r: g for r, g in groups.items() if len(g.regs) > 1}
 
 
+@dataclass(slots=True)
+class LoopRegion:
+    """A natural loop that a spilled value may spend in one register: no call inside, one
+    entry edge, from block `entry` whose only instruction with targets is its final jump to
+    the header. `ranges`: the positions of the body's blocks and of that jump (sorted,
+    disjoint); `parallel_defs`: the registers block-parameter copies inside define."""
+
+    entry: int
+    body: frozenset[int]
+    ranges: list[tuple[int, int]]
+    parallel_defs: frozenset[int]
+
+
+def loop_regions(func: MFunction) -> list[LoopRegion]:
+    """The function's call-free, single-entry natural loops, largest first (an outer loop
+    before the loops nested in it). Back edges are the retreating edges of a depth-first
+    walk; a loop whose body reaches the function's entry other than through its header (an
+    irreducible one) is left out."""
+    blocks = func.blocks
+    if len(blocks) < 2:
+        return []
+    by_id = {b.id: b for b in blocks}
+    succs = {b.id: b.successors() for b in blocks}
+    preds: dict[int, list[int]] = {b.id: [] for b in blocks}
+    for b in blocks:
+        for t in succs[b.id]:
+            preds[t].append(b.id)
+    # retreating edges: latch -> header, header on the walk's stack
+    latches: dict[int, list[int]] = {}
+    entry = blocks[0].id
+    state = {entry: 1}           # 1 on the stack, 2 finished
+    stack = [(entry, iter(succs[entry]))]
+    while stack:
+        b, it = stack[-1]
+        for t in it:
+            st = state.get(t)
+            if st is None:
+                state[t] = 1
+                stack.append((t, iter(succs[t])))
+                break
+            if st == 1:
+                latches.setdefault(t, []).append(b)
+        else:
+            state[b] = 2
+            stack.pop()
+    if not latches:
+        return []
+    pos: dict[int, tuple[int, int]] = {}
+    k = 0
+    for b in blocks:
+        pos[b.id] = (2 * k, 2 * (k + len(b.insts)))
+        k += len(b.insts)
+    out = []
+    for h, ls in latches.items():
+        body = {h}
+        work = list(ls)
+        while work:
+            x = work.pop()
+            if x not in body:
+                body.add(x)
+                work.extend(preds[x])
+        outside = [p for p in preds[h] if p not in body]
+        if entry in body or len(outside) != 1:
+            continue
+        if any(p not in body for x in body if x != h for p in preds[x]):
+            continue
+        e = outside[0]
+        einsts = by_id[e].insts
+        if (succs[e] != [h] or not einsts or einsts[-1].parallel
+                or any(i.targets for i in einsts[:-1]) or not einsts[-1].targets):
+            continue
+        if any(i.clobbers for x in body for i in by_id[x].insts):
+            continue
+        segs = sorted([pos[x] for x in body] + [(pos[e][1] - 2, pos[e][1])])
+        ranges: list[tuple[int, int]] = []
+        for lo, hi in segs:
+            if ranges and lo <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
+            else:
+                ranges.append((lo, hi))
+        pdefs = frozenset(d for x in body for i in by_id[x].insts if i.parallel for d in i.defs)
+        out.append(LoopRegion(e, frozenset(body), ranges, pdefs))
+    out.sort(key=lambda r: -len(r.body))
+    return out
+
+
 class Allocator:
     """Allocates one MFunction for `target` (see the module docstring)."""
 
@@ -687,10 +773,28 @@ class Allocator:
         out: dict[tuple[int, int], int] = {}
         # cover[p]: the positions p is busy at (its intervals, then the pieces given to it)
         cover: dict[int, _Cover] = {}
+
+        def free_over(p: int, ranges: list[tuple[int, int]]) -> bool:
+            """Whether p is free at every position of `ranges` (then they are given to it)."""
+            fr = fixed.get(p)
+            if fr and _overlaps(fr, ranges):
+                return False
+            cov = cover.get(p)
+            if cov is None:
+                cov = cover[p] = _Cover(occupied.get(p, ()))
+            if any(cov.overlaps(lo, hi) for lo, hi in ranges):
+                return False
+            for lo, hi in ranges:
+                cov.add(lo, hi)
+            return True
+
         order = sorted(events, key=lambda v: -intervals[v].weight if v in intervals else 0)
+        loops = loop_regions(func)
         for v in order:
             evs = events[v]
             cls = func.vreg_class[v]
+            if loops:
+                evs = self._loop_pieces(v, evs, cls, loops, free_over, out)
             groups: list[list[tuple[int, int, bool]]] = []
             for ev in evs:
                 g = groups[-1] if groups else None
@@ -710,28 +814,45 @@ class Allocator:
                 start = 2 * first_k + 1 if first_def else 2 * first_k - 1
                 # through the slot store after a last definition
                 end = 2 * last_k + 2
-                piece = Interval(v, [(max(start, 0), end)]).seal()
-                lo, hi = piece.lo, piece.hi
+                ranges = [(max(start, 0), end)]
                 for p in self.t.allocatable[cls]:
-                    fr = fixed.get(p)
-                    if fr and _overlaps(fr, piece.ranges):
+                    if not free_over(p, ranges):
                         continue
-                    cov = cover.get(p)
-                    if cov is None:
-                        cov = cover[p] = _Cover(occupied.get(p, ()))
-                    if cov.overlaps(lo, hi):
-                        continue
-                    cov.add(lo, hi)
                     for _, kk, _ in g:
                         out[(v, kk)] = p
                     self.reload_at[(v, first_k)] = not first_def
                     break
         return out
 
+    def _loop_pieces(self, v: int, evs: list[tuple[int, int, bool]], cls: RegClass,
+                     loops: list[LoopRegion], free_over, out: dict[tuple[int, int], int]
+                     ) -> list[tuple[int, int, bool]]:
+        """Give spilled `v` a register through whole loops (outermost first) that access it
+        and leave a register free throughout: reloaded once on the loop's entry edge, its
+        accesses inside use the register (definitions still store to the slot). Returns the
+        accesses left for per-block pieces."""
+        taken: set[int] = set()       # body blocks of the loops v got
+        for loop in loops:
+            inside = [ev for ev in evs if ev[0] in loop.body]
+            if not inside or v in loop.parallel_defs or not taken.isdisjoint(loop.body):
+                continue
+            for p in self.t.allocatable[cls]:
+                if free_over(p, loop.ranges):
+                    for _, k, _ in inside:
+                        out[(v, k)] = p
+                    self.entry_reloads.setdefault(loop.entry, []).append((v, p))
+                    taken |= loop.body
+                    break
+        if not taken:
+            return evs
+        return [ev for ev in evs if ev[0] not in taken]
+
     # -- rewriting ------------------------------------------------------------------------------
 
     def run(self, func: MFunction) -> dict[int, Loc]:
         self.reload_at: dict[tuple[int, int], bool] = {}
+        #: entry block of a loop -> (vreg, register) reloaded before its jump into the loop
+        self.entry_reloads: dict[int, list[tuple[int, int]]] = {}
         assign = self.allocate(func)
         # every register that stays in one register throughout: the physical ones (as
         # themselves) and the virtual ones that got a register
@@ -778,6 +899,11 @@ class Allocator:
                 inst.defs = defs
                 out.append(inst)
                 k += 1
+            reloads = self.entry_reloads.get(b.id)
+            if reloads:
+                # before the block's final jump (a load changes no flags)
+                out[-1:-1] = [m for v, p in reloads
+                              for m in self.hooks.move(p, assign[v], func.vreg_class[v], p)]
             b.insts = out
         return assign
 
