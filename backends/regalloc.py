@@ -2,9 +2,11 @@
 with holes, coalescing of block parameters with the arguments loop edges pass them (where
 their intervals do not meet: the copy, and a back edge's copy block, disappear), linear-scan
 assignment in order of interval start with eviction by spill weight
-(loop depth weighs uses), splitting of spilled values into call-free pieces per block that
-live in a register (reloaded once from the slot), spill code through reserved scratch
-registers, and parallel-move sequentialisation (cycles broken through a scratch register).
+(loop depth weighs uses), splitting of spilled values into call-free pieces that live in a
+register (reloaded once from the slot): a whole call-free loop where a register is free there
+or held by a value the loop does not touch (saved on the way in, restored at the exits), else
+a stretch of one block; spill code through reserved scratch registers, and parallel-move
+sequentialisation (cycles broken through a scratch register).
 
 Input: an `MFunction` whose block parameters are already parallel copies (`MInst.parallel`),
 with fixed-register constraints expressed as copies to/from physical registers and calls
@@ -308,6 +310,15 @@ def _length(ranges: list[tuple[int, int]]) -> int:
     return sum(e - s for s, e in ranges)
 
 
+def _covers(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    """Whether every range of `b` lies inside one range of `a` (both sorted, disjoint)."""
+    for lo, hi in b:
+        i = bisect.bisect_right(a, (lo, float("inf"))) - 1
+        if i < 0 or a[i][1] < hi:
+            return False
+    return True
+
+
 def _merge_ranges(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The union of two disjoint sorted range lists, touching ranges joined."""
     out: list[tuple[int, int]] = []
@@ -373,6 +384,109 @@ def coalesce_block_args(func: MFunction, intervals: dict[int, Interval]) -> dict
         gd.regs.extend(gu.regs)
         del groups[b.reg]
     return {r: g for r, g in groups.items() if len(g.regs) > 1}
+
+
+@dataclass(slots=True)
+class LoopRegion:
+    """A natural loop that a spilled value may spend in one register: no call inside, one
+    entry edge, from block `entry` whose only instruction with targets is its final jump to
+    the header. `ranges`: the positions of the body's blocks and of that jump (sorted,
+    disjoint); `parallel_defs`: the registers block-parameter copies inside define."""
+
+    entry: int
+    body: frozenset[int]
+    ranges: list[tuple[int, int]]
+    parallel_defs: frozenset[int]
+    #: every register an instruction of the body reads or writes
+    mentioned: frozenset[int]
+    #: the blocks outside the body that it branches to -> their first position, when every
+    #: predecessor of each is in the body (then code at their start runs only on loop exit);
+    #: None otherwise
+    exits: dict[int, int] | None
+
+
+def loop_regions(func: MFunction) -> list[LoopRegion]:
+    """The function's call-free, single-entry natural loops, largest first (an outer loop
+    before the loops nested in it). Back edges are the retreating edges of a depth-first
+    walk; a loop whose body reaches the function's entry other than through its header (an
+    irreducible one) is left out."""
+    blocks = func.blocks
+    if len(blocks) < 2:
+        return []
+    by_id = {b.id: b for b in blocks}
+    succs = {b.id: b.successors() for b in blocks}
+    preds: dict[int, list[int]] = {b.id: [] for b in blocks}
+    for b in blocks:
+        for t in succs[b.id]:
+            preds[t].append(b.id)
+    # retreating edges: latch -> header, header on the walk's stack
+    latches: dict[int, list[int]] = {}
+    entry = blocks[0].id
+    state = {entry: 1}           # 1 on the stack, 2 finished
+    stack = [(entry, iter(succs[entry]))]
+    while stack:
+        b, it = stack[-1]
+        for t in it:
+            st = state.get(t)
+            if st is None:
+                state[t] = 1
+                stack.append((t, iter(succs[t])))
+                break
+            if st == 1:
+                latches.setdefault(t, []).append(b)
+        else:
+            state[b] = 2
+            stack.pop()
+    if not latches:
+        return []
+    pos: dict[int, tuple[int, int]] = {}
+    k = 0
+    for b in blocks:
+        pos[b.id] = (2 * k, 2 * (k + len(b.insts)))
+        k += len(b.insts)
+    out = []
+    for h, ls in latches.items():
+        body = {h}
+        work = list(ls)
+        while work:
+            x = work.pop()
+            if x not in body:
+                body.add(x)
+                work.extend(preds[x])
+        outside = [p for p in preds[h] if p not in body]
+        if entry in body or len(outside) != 1:
+            continue
+        if any(p not in body for x in body if x != h for p in preds[x]):
+            continue
+        e = outside[0]
+        einsts = by_id[e].insts
+        if (succs[e] != [h] or not einsts or einsts[-1].parallel
+                or any(i.targets for i in einsts[:-1]) or not einsts[-1].targets):
+            continue
+        if any(i.clobbers for x in body for i in by_id[x].insts):
+            continue
+        segs = sorted([pos[x] for x in body] + [(pos[e][1] - 2, pos[e][1])])
+        ranges: list[tuple[int, int]] = []
+        for lo, hi in segs:
+            if ranges and lo <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
+            else:
+                ranges.append((lo, hi))
+        pdefs = frozenset(d for x in body for i in by_id[x].insts if i.parallel for d in i.defs)
+        mentioned = frozenset(r for x in body for i in by_id[x].insts for r in (*i.uses, *i.defs))
+        exits: dict[int, int] | None = {}
+        for x in body:
+            for t in succs[x]:
+                if t not in body:
+                    if any(q not in body for q in preds[t]):
+                        exits = None
+                        break
+                    exits[t] = pos[t][0]
+            if exits is None:
+                break
+        out.append(LoopRegion(e, frozenset(body), ranges, pdefs, mentioned, exits))
+    out.sort(key=lambda r: -len(r.body))
+    return out
 
 
 class Allocator:
@@ -653,6 +767,8 @@ class Allocator:
                 occ.append(x)
                 active[chosen].append(x)
         func.spill_slots = spill_count
+        self._members = members
+        self._slot_of = assign
         self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
         used = {p for p in assign.values() if type(p) is int}
         used.update(p for p in self.pieces.values())
@@ -687,10 +803,33 @@ class Allocator:
         out: dict[tuple[int, int], int] = {}
         # cover[p]: the positions p is busy at (its intervals, then the pieces given to it)
         cover: dict[int, _Cover] = {}
+
+        def free_over(p: int, ranges: list[tuple[int, int]]) -> bool:
+            """Whether p is free at every position of `ranges` (then they are given to it)."""
+            fr = fixed.get(p)
+            if fr and _overlaps(fr, ranges):
+                return False
+            cov = cover.get(p)
+            if cov is None:
+                cov = cover[p] = _Cover(occupied.get(p, ()))
+            if any(cov.overlaps(lo, hi) for lo, hi in ranges):
+                return False
+            for lo, hi in ranges:
+                cov.add(lo, hi)
+            given.setdefault(p, []).extend(ranges)
+            return True
+
+        # given[p]: the ranges of the pieces given to p
+        given: dict[int, list[tuple[int, int]]] = {}
+
         order = sorted(events, key=lambda v: -intervals[v].weight if v in intervals else 0)
+        loops = loop_regions(func)
         for v in order:
             evs = events[v]
             cls = func.vreg_class[v]
+            if loops:
+                evs = self._loop_pieces(func, v, evs, cls, loops, free_over, out,
+                                        occupied, fixed, given)
             groups: list[list[tuple[int, int, bool]]] = []
             for ev in evs:
                 g = groups[-1] if groups else None
@@ -710,28 +849,95 @@ class Allocator:
                 start = 2 * first_k + 1 if first_def else 2 * first_k - 1
                 # through the slot store after a last definition
                 end = 2 * last_k + 2
-                piece = Interval(v, [(max(start, 0), end)]).seal()
-                lo, hi = piece.lo, piece.hi
+                ranges = [(max(start, 0), end)]
                 for p in self.t.allocatable[cls]:
-                    fr = fixed.get(p)
-                    if fr and _overlaps(fr, piece.ranges):
+                    if not free_over(p, ranges):
                         continue
-                    cov = cover.get(p)
-                    if cov is None:
-                        cov = cover[p] = _Cover(occupied.get(p, ()))
-                    if cov.overlaps(lo, hi):
-                        continue
-                    cov.add(lo, hi)
                     for _, kk, _ in g:
                         out[(v, kk)] = p
                     self.reload_at[(v, first_k)] = not first_def
                     break
         return out
 
+    def _loop_pieces(self, func: MFunction, v: int, evs: list[tuple[int, int, bool]],
+                     cls: RegClass, loops: list[LoopRegion], free_over,
+                     out: dict[tuple[int, int], int], occupied: dict[int, list[Interval]],
+                     fixed: dict[int, list], given: dict[int, list[tuple[int, int]]]
+                     ) -> list[tuple[int, int, bool]]:
+        """Give spilled `v` a register through whole loops (outermost first) that access it
+        and leave a register free throughout, or whose register holds one value the loop
+        does not touch (that value is saved to a slot of its own on the way in and reloaded
+        at the loop's exits): `v` is reloaded once on the loop's entry edge, its accesses
+        inside use the register (definitions still store to the slot). Returns the accesses
+        left for per-block pieces."""
+        taken: set[int] = set()       # body blocks of the loops v got
+        slot = self._slot_of[v]
+        for loop in loops:
+            inside = [ev for ev in evs if ev[0] in loop.body]
+            if not inside or v in loop.parallel_defs or not taken.isdisjoint(loop.body):
+                continue
+            entry = self.entry_moves.setdefault(loop.entry, [])
+            got = None
+            for p in self.t.allocatable[cls]:
+                if free_over(p, loop.ranges):
+                    got = p
+                    break
+            if got is None and loop.exits is not None and cls is not RegClass.VECTOR:
+                got = self._evict_through(func, loop, cls, occupied, fixed, given, entry)
+            if got is None:
+                continue
+            for _, k, _ in inside:
+                out[(v, k)] = got
+            entry.append((got, slot, cls))
+            taken |= loop.body
+        if not taken:
+            return evs
+        return [ev for ev in evs if ev[0] not in taken]
+
+    def _evict_through(self, func: MFunction, loop: LoopRegion, cls: RegClass,
+                       occupied: dict[int, list[Interval]], fixed: dict[int, list],
+                       given: dict[int, list[tuple[int, int]]],
+                       entry: list[tuple[Loc, Loc, RegClass]]) -> int | None:
+        """A register of `cls` that only one value holds through `loop`, a value no
+        instruction of the loop touches: it moves to a new slot on the way in (appended to
+        `entry`) and back at every exit where it is live; the register is then the loop's."""
+        ranges = loop.ranges
+        for p in self.t.allocatable[cls]:
+            fr = fixed.get(p)
+            if fr and _overlaps(fr, ranges):
+                continue
+            gv = given.get(p)
+            if gv and _overlaps(sorted(gv), ranges):
+                continue
+            held = [x for x in occupied.get(p, ()) if _overlaps(x.ranges, ranges)]
+            if len(held) != 1:
+                continue
+            x = held[0]
+            group = self._members.get(x.reg)
+            regs = group.regs if group is not None else [x.reg]
+            if any(r in loop.mentioned for r in regs) or func.vreg_class[x.reg] is not cls:
+                continue
+            # live through the whole body (live at the header and untouched inside)
+            if not _covers(_merge_ranges(x.ranges, []), ranges):
+                continue
+            save = Slot(func.spill_slots)
+            func.spill_slots += 1
+            entry.append((save, p, cls))
+            for t, start in loop.exits.items():
+                if _overlaps(x.ranges, [(start, start + 1)]):
+                    self.exit_moves.setdefault(t, []).append((p, save, cls))
+            given.setdefault(p, []).extend(ranges)
+            return p
+        return None
+
     # -- rewriting ------------------------------------------------------------------------------
 
     def run(self, func: MFunction) -> dict[int, Loc]:
         self.reload_at: dict[tuple[int, int], bool] = {}
+        #: entry block of a loop -> moves (dst, src, class) before its jump into the loop
+        self.entry_moves: dict[int, list[tuple[Loc, Loc, RegClass]]] = {}
+        #: exit block of a loop -> moves at its start (a value evicted for the loop returns)
+        self.exit_moves: dict[int, list[tuple[Loc, Loc, RegClass]]] = {}
         assign = self.allocate(func)
         # every register that stays in one register throughout: the physical ones (as
         # themselves) and the virtual ones that got a register
@@ -778,8 +984,20 @@ class Allocator:
                 inst.defs = defs
                 out.append(inst)
                 k += 1
+            moves = self.entry_moves.get(b.id)
+            if moves:
+                # before the block's final jump (loads and stores change no flags)
+                out[-1:-1] = self._moves(moves)
+            moves = self.exit_moves.get(b.id)
+            if moves:
+                out[:0] = self._moves(moves)
             b.insts = out
         return assign
+
+    def _moves(self, moves: list[tuple[Loc, Loc, RegClass]]) -> list[MInst]:
+        """Register <-> slot moves (one end always a register: it is the move's temporary)."""
+        return [m for dst, src, cls in moves
+                for m in self.hooks.move(dst, src, cls, dst if type(dst) is int else src)]
 
     def _rewrite_spilled(self, func: MFunction, inst: MInst, assign: dict[int, Loc],
                          k: int) -> list[MInst]:

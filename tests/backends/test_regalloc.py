@@ -393,3 +393,84 @@ def test_copy_of_a_spilled_value_is_one_reload():
         reload = (a.op == "mov" and isinstance(a.operands[1], Slot)
                   and a.operands[0].reg in scratch)
         assert not (reload and b.is_move and b.operands[1] == a.operands[0]), (a, b)
+
+
+def _loop_over_spilled(n: int, redefine: bool, through: bool = False) -> MFunction:
+    """a, b and c live across a call (two callee-saved registers: a, the one of least weight,
+    is spilled); after the call b and c die, and a loop of two blocks reads a once in each
+    (with `redefine`, the body also adds one to it); the exit adds a to the sum. With
+    `through`, b and c live on through the loop, untouched in it, to the exit, which adds
+    them too: no register is free in the loop."""
+    mf = MFunction("loop")
+    mf.new_block()
+    a, b, c, acc, i = (mf.new_vreg(RegClass.INT) for _ in range(5))
+    for v, x in ((a, 1), (b, 2), (c, 3)):
+        ins(mf, "li", Reg(v), Imm(x), defs=[v])
+    if through:
+        t = mf.new_vreg(RegClass.INT)
+        ins(mf, "li", Reg(t), Imm(0), defs=[t])
+        for _ in range(4):
+            ins(mf, "add", Reg(t), Reg(b), defs=[t], uses=[t, b])
+            ins(mf, "add", Reg(t), Reg(c), defs=[t], uses=[t, c])
+    ins(mf, "call", defs=[R0], clobbers=CLOBBER)
+    ins(mf, "li", Reg(acc), Imm(0), defs=[acc])
+    for _ in range(4):
+        ins(mf, "add", Reg(acc), Reg(b), defs=[acc], uses=[acc, b])
+        ins(mf, "add", Reg(acc), Reg(c), defs=[acc], uses=[acc, c])
+    ins(mf, "li", Reg(i), Imm(n), defs=[i])
+    ins(mf, "jmp", Label(1), targets=(1,))
+    mf.new_block()  # block1: header
+    ins(mf, "add", Reg(acc), Reg(a), defs=[acc], uses=[acc, a])
+    ins(mf, "bnz", Reg(i), Label(2), uses=[i], targets=(2,))
+    ins(mf, "jmp", Label(3), targets=(3,))
+    mf.new_block()  # block2: body
+    ins(mf, "add", Reg(acc), Reg(a), defs=[acc], uses=[acc, a])
+    if redefine:
+        one = mf.new_vreg(RegClass.INT)
+        ins(mf, "li", Reg(one), Imm(1), defs=[one])
+        ins(mf, "add", Reg(a), Reg(one), defs=[a], uses=[a, one])
+    ins(mf, "dec", Reg(i), defs=[i], uses=[i])
+    ins(mf, "jmp", Label(1), targets=(1,))
+    mf.new_block()  # block3: exit
+    ins(mf, "add", Reg(acc), Reg(a), defs=[acc], uses=[acc, a])
+    if through:
+        ins(mf, "add", Reg(acc), Reg(b), defs=[acc], uses=[acc, b])
+        ins(mf, "add", Reg(acc), Reg(c), defs=[acc], uses=[acc, c])
+    ins(mf, "ret", Reg(acc), uses=[acc])
+    return mf
+
+
+@pytest.mark.parametrize("redefine", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 4])
+def test_spilled_value_keeps_a_register_through_a_loop(n, redefine):
+    want = run(_loop_over_spilled(n, redefine))
+    assert want == 20 + (2 * n + 2 if not redefine else n * (n + 1) + n + 2 + n)
+    mf = allocate(_loop_over_spilled(n, redefine))
+    assert run(mf) == want
+    assert mf.spill_slots == 1
+
+    def reloads(b):
+        return [i for i in mf.blocks[b].insts if i.op == "mov" and isinstance(i.operands[1], Slot)]
+    # one reload on the way into the loop, right before the jump; none inside
+    assert len(reloads(0)) == 1 and mf.blocks[0].insts[-2] is reloads(0)[0]
+    assert reloads(1) == reloads(2) == []
+
+
+@pytest.mark.parametrize("redefine", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 4])
+def test_value_untouched_in_a_loop_gives_way_to_a_spilled_one(n, redefine):
+    want = run(_loop_over_spilled(n, redefine, through=True))
+    assert want == run(_loop_over_spilled(n, redefine)) + 5
+    mf = allocate(_loop_over_spilled(n, redefine, through=True))
+    assert run(mf) == want
+    # a stays spilled (with `redefine`, so does the body's constant); b or c moves to a slot
+    # of its own for the loop
+    assert mf.spill_slots == 2 + redefine
+
+    def slot_moves(b, load):
+        return [i for i in mf.blocks[b].insts if i.op == "mov"
+                and isinstance(i.operands[1 if load else 0], Slot)]
+    # saved and a reloaded before the jump in, nothing inside, restored at the exit's start
+    assert mf.blocks[0].insts[-3:-1] == slot_moves(0, False)[-1:] + slot_moves(0, True)[-1:]
+    assert slot_moves(1, True) == slot_moves(2, True) == []
+    assert mf.blocks[3].insts[0] is slot_moves(3, True)[0]
