@@ -90,10 +90,11 @@ class LazyCode:
         self.code_base = self.slot_table + table
         self.end = space.addr + space.size
         self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable + counters)
-        #: the hotness counters (tiered), each starting at the threshold's weight
-        self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
+        #: the hotness counters (tiered only), each starting at the threshold's weight
+        self.counters: Any = None
         if tiered:
             space.data(0, counters)
+            self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
             start = threshold * TIER_UP_ENTRY_WEIGHT
             for k in range(count):
                 self.counters[k] = start
@@ -144,8 +145,9 @@ class LazyCode:
         return addr
 
     def _compile(self, index: int) -> int:
-        piece = self.backend.baseline_function(self.wasm, self.info, index, self.tiered) \
-            if self.baseline else None
+        with gc_paused():
+            piece = self.backend.baseline_function(self.wasm, self.info, index,
+                                                   self.tiered) if self.baseline else None
         counted = piece is not None and self.tiered
         if piece is not None:
             self.baseline_compiled.add(index)
