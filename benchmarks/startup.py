@@ -146,10 +146,11 @@ def _cpu() -> float:
 
 
 def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
-          baseline: bool = False, tiered: bool = False) -> dict:
+          baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> dict:
     """In this (fresh) process: compile and run program `name` under `runtime` (polyjit with
     Config.lazy_compilation = `lazy`: then most of the compiling happens in the run; and
-    Config.baseline_compilation = `baseline`, Config.tiered_compilation = `tiered`)."""
+    Config.baseline_compilation = `baseline`, Config.tiered_compilation = `tiered` and
+    Config.tier_up_threshold = `threshold`)."""
     prog = PROGRAMS[name]
     if runtime == "wasmtime":
         import wasmtime as api
@@ -158,7 +159,8 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
         import engine as api
         engine = api.Engine(api.Config(parallel_compilation=parallel, lazy_compilation=lazy,
                                        baseline_compilation=baseline,
-                                       tiered_compilation=tiered))
+                                       tiered_compilation=tiered,
+                                       tier_up_threshold=threshold))
     wasm = (DATA / prog.wasm).read_bytes()
     # warm-up: one-time setup of the runtime (imports, first module) is not charged
     api.Instance(api.Store(engine), api.Module(engine, "(module (func (export \"f\")))"), [])
@@ -206,8 +208,9 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
 # -- the parent -------------------------------------------------------------------------------
 
 def measure(runtime: str, name: str, parallel: bool, lazy: bool = True,
-            baseline: bool = False, tiered: bool = False) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name]
+            baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name,
+           "--threshold", str(threshold)]
     if baseline:
         cmd.append("--baseline")
     if tiered:
@@ -243,12 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tiered", action="store_true",
                     help="polyjit with Config.tiered_compilation = True (the baseline tier "
                          "first, the optimising tier for hot functions)")
+    ap.add_argument("--threshold", type=int, default=1000,
+                    help="Config.tier_up_threshold with --tiered (default 1000 calls)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("RUNTIME", "PROGRAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager,
-                               baseline=args.baseline, tiered=args.tiered)))
+                               baseline=args.baseline, tiered=args.tiered,
+                               threshold=args.threshold)))
         return 0
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
     runtimes = args.runtimes.split(",")
@@ -263,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
         results = {rt: measure(rt, name, not args.serial, not args.eager, args.baseline,
-                           args.tiered)
+                           args.tiered, args.threshold)
                    for rt in runtimes}
         ref = results.get("wasmtime")
         for rt, r in results.items():
