@@ -168,3 +168,18 @@ def test_other_targets_keep_the_optimising_tier() -> None:
 def test_the_threshold_takes_a_number_of_calls(value) -> None:
     with pytest.raises(WasmError, match="Config.tier_up_threshold must be"):
         Engine(Config(tier_up_threshold=value))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_runaway_recursion_across_the_tier_up_traps_stack_overflow(cfg) -> None:
+    engine = Engine(Config(tiered_compilation=True, tier_up_threshold=1, **cfg))
+    store = Store(engine)
+    wat = """(module (func $r (export "r") (param i32) (result i32)
+               (i32.add (call $r (i32.add (local.get 0) (i32.const 1))) (i32.const 1))))"""
+    inst = Instance(store, Module(engine, wat), [])
+    lazy = inst.exec_state.unit.lazy
+    for _ in range(2):
+        with pytest.raises(Trap) as info:
+            inst.exports(store)["r"](store, 0)
+        assert info.value.trap_code == TrapCode.STACK_OVERFLOW
+    assert lazy.tiered_up == {0}
