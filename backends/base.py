@@ -86,6 +86,22 @@ EPOCH_SYMBOL = "__epoch_slow"
 LAZY_PAGE = 4096
 
 
+def hot_symbol(index: int) -> str:
+    """The label of defined function `index`'s hotness counter (an i32 that baseline code
+    compiled for tiering decrements; see engine.exec.lazy)."""
+    return f"__hot{index}"
+
+
+#: what a hot function's baseline code calls: helper TIER_UP(vmctx, index in the target's
+#: scratch register), every other register preserved (x86_64: trampolines.tier_up_stub)
+TIER_UP_SYMBOL = "__tier_up"
+#: the hotness counter's decrement at a function's entry and at a loop header: the counter
+#: starts at Config.tier_up_threshold * TIER_UP_ENTRY_WEIGHT, so a call counts as much as
+#: TIER_UP_ENTRY_WEIGHT / TIER_UP_LOOP_WEIGHT loop iterations
+TIER_UP_ENTRY_WEIGHT = 16
+TIER_UP_LOOP_WEIGHT = 1
+
+
 def lazy_symbol(index: int) -> str:
     """The label of defined function `index`'s lazy-compilation thunk (see
     ModuleCompiler.lazy_unit)."""

@@ -53,10 +53,12 @@ class ModuleCompiler:
 
     # -- hooks ----------------------------------------------------------------------------------
 
-    def baseline_function(self, wasm, info: ModuleInfo, index: int):
+    def baseline_function(self, wasm, info: ModuleInfo, index: int, counted: bool = False):
         """Defined function `index` of validated module `wasm` compiled by the target's
         baseline tier (what `relocatable_function` takes), or None where there is none or it
-        does not handle the function (then the optimising tier compiles it)."""
+        does not handle the function (then the optimising tier compiles it). `counted`: its
+        entry and loop headers count down its hotness counter (symbol hot_symbol(index)) and
+        call TIER_UP_SYMBOL when it goes below zero (tiered compilation)."""
         return None
 
     def new_lowering(self, func, info: ModuleInfo):
@@ -214,8 +216,8 @@ class ModuleCompiler:
         stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)
         if info.epoch:
             stub_symbols.append(tr.EPOCH_SLOW)
-        symbols = [*map(func_symbol, indices), *map(lazy_symbol, indices), tr.LAZY,
-                   *stub_symbols]
+        symbols = [*map(func_symbol, indices), *map(lazy_symbol, indices),
+                   *getattr(tr, "LAZY_SYMBOLS", (tr.LAZY,)), *stub_symbols]
         start = self.text_start(len(symbols))
         distance = lazy_table_size(count) + start
         parts: list[str] = []

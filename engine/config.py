@@ -79,9 +79,12 @@ TUNING_SETTINGS = ("debug_info", "cranelift_debug_verifier",
 #: at run time the limit is further clamped to the calling thread's real stack
 MAX_WASM_STACK = 2 << 20
 
+#: the largest Config.tier_up_threshold (its counter, threshold * entry weight, is an i32)
+MAX_TIER_UP_THRESHOLD = 1 << 24
+
 _BOOL_SETTINGS = (*PROPOSALS, "emulate", "epoch_interruption", "consume_fuel",
                   "parallel_compilation", "lazy_compilation", "baseline_compilation",
-                  *UNSUPPORTED_PROPOSALS)
+                  "tiered_compilation", *UNSUPPORTED_PROPOSALS)
 
 
 def host_target() -> str:
@@ -112,6 +115,12 @@ class Settings:
     #: wasm to machine code; x86_64 only, others and what it does not handle get the
     #: optimising tier). Not in the code fingerprint: whole-module artifacts stay optimising
     baseline_compilation: bool = False
+    #: under lazy compilation, the baseline tier first and the optimising tier for a function
+    #: once it is hot (its calls and loop iterations counted; engine.exec.lazy). Not in the code
+    #: fingerprint either
+    tiered_compilation: bool = False
+    #: calls (or TIER_UP_LOOP_WEIGHT loop iterations each) before a function tiers up
+    tier_up_threshold: int = 1000
     #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
     #: out-of-bounds one faults and the fault handler makes it the trap (native x86_64 only)
     signals_based_traps: bool = False
@@ -157,6 +166,11 @@ def check_config(config: Config, host: str) -> None:
         raise WasmError("Config.signals_based_traps=True: not supported yet for this "
                         "configuration (only native x86_64 code on a 64-bit host; emulated "
                         "targets and the interpreter check every access explicitly)")
+    threshold = config.tier_up_threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or \
+            not 0 <= threshold <= MAX_TIER_UP_THRESHOLD:
+        raise WasmError(f"Config.tier_up_threshold must be a number of calls from 0 to "
+                        f"{MAX_TIER_UP_THRESHOLD}, not {threshold!r}")
     stack = config.max_wasm_stack
     if isinstance(stack, bool) or not isinstance(stack, int) or stack <= 0:
         raise WasmError(f"Config.max_wasm_stack must be a positive number of bytes, "
@@ -294,6 +308,12 @@ class Config:
       baseline tier, a single pass from wasm to machine code (much faster to compile, slower
       code; x86_64 only: other targets, and functions it does not handle, get the optimising
       tier). Off by default while it is new. Whole-module compilation is always optimising.
+      It forces the baseline tier: no function tiers up (tiered_compilation has no effect).
+    - ``tiered_compilation``: under lazy compilation, compile each function first with the
+      baseline tier, and again with the optimising tier once it is hot: after
+      ``tier_up_threshold`` calls, loop iterations counting a fraction of a call (x86_64 only;
+      off by default). The running call finishes in the baseline code; later calls run the
+      optimised code. ``tier_up_threshold`` (default 1000) is that number of calls.
     - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
       code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
       are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
@@ -331,6 +351,8 @@ class Config:
         self.parallel_compilation = True
         self.lazy_compilation = True
         self.baseline_compilation = False
+        self.tiered_compilation = False
+        self.tier_up_threshold = 1000
         self.signals_based_traps: bool | None = None
         for name, value in settings.items():
             if not hasattr(self, name):
@@ -397,6 +419,8 @@ class Config:
                         parallel_compilation=self.parallel_compilation,
                         lazy_compilation=self.lazy_compilation,
                         baseline_compilation=self.baseline_compilation,
+                        tiered_compilation=self.tiered_compilation,
+                        tier_up_threshold=self.tier_up_threshold,
                         signals_based_traps=self.signals_based_traps is not False
                         and guard_pages_possible(self, host))
 

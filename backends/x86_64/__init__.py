@@ -75,13 +75,13 @@ class X86_64Backend(ModuleCompiler):
         return pieces.assemble_function(self.compile_function(func, info),
                                         func_symbol(func.index))
 
-    def baseline_function(self, wasm, info: ModuleInfo, index: int
+    def baseline_function(self, wasm, info: ModuleInfo, index: int, counted: bool = False
                           ) -> pieces.FunctionCode | None:
         """The baseline tier (baseline/compiler.py: one pass from the wasm body to machine
         code), or None for a function it does not handle."""
         try:
             return pieces.FunctionCode(*compile_function(wasm, info, index, self.features,
-                                                         self.target))
+                                                         self.target, counted))
         except BaselineUnsupported:
             return None
 

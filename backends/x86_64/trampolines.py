@@ -19,7 +19,7 @@ code + 1 (then it unwinds through the trap stub).
 from __future__ import annotations
 
 from engine.environ.helpers import HELPER_INDEX, Helper
-from ..base import EPOCH_SYMBOL, TRAP_SYMBOL
+from ..base import EPOCH_SYMBOL, TIER_UP_SYMBOL, TRAP_SYMBOL
 from engine.environ import vmctx as V
 from engine.errors import TrapCode
 from engine.wasm.types import ValType
@@ -43,18 +43,27 @@ EPOCH_SLOW = EPOCH_SYMBOL
 _SAVED_GPRS = ("rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10")
 
 
-def epoch_slow_stub() -> list[str]:
-    lines = [f"{EPOCH_SLOW}:", "  push rbp", "  mov rbp, rsp"]
+def _preserving_call(name: str, helper: Helper, arg: str | None, result: str | None
+                     ) -> list[str]:
+    """Stub `name`: calls `helper`(vmctx[, arg]) preserving every register but r11 (the
+    result to `result` when given)."""
+    lines = [f"{name}:", "  push rbp", "  mov rbp, rsp"]
     lines += [f"  push {r}" for r in _SAVED_GPRS]
     lines += ["  sub rsp, 256", "  and rsp, -16"]
     lines += [f"  movdqu xmmword ptr [rsp + {16 * i}], xmm{i}" for i in range(16)]
-    lines += ["  mov rdi, r15", f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
-              f"  call qword ptr [rax + {8 * HELPER_INDEX[Helper.EPOCH]}]", "  mov r11, rax"]
+    lines += ["  mov rdi, r15"] + ([f"  mov rsi, {arg}"] if arg else [])
+    lines += [f"  mov rax, qword ptr [r15 + {V.HELPERS}]",
+              f"  call qword ptr [rax + {8 * HELPER_INDEX[helper]}]"]
+    lines += [f"  mov {result}, rax"] if result else []
     lines += [f"  movdqu xmm{i}, xmmword ptr [rsp + {16 * i}]" for i in range(16)]
     lines += [f"  lea rsp, [rbp - {8 * len(_SAVED_GPRS)}]"]
     lines += [f"  pop {r}" for r in reversed(_SAVED_GPRS)]
     lines += ["  pop rbp", "  ret"]
     return lines
+
+
+def epoch_slow_stub() -> list[str]:
+    return _preserving_call(EPOCH_SLOW, Helper.EPOCH, None, "r11")
 
 
 def epoch_stubs() -> list[str]:
@@ -192,6 +201,13 @@ def lazy_thunk(name: str, index: int) -> list[str]:
     return [f"{name}:", f"  mov r11d, {index}", f"  jmp {LAZY}"]
 
 
+#: what a hot function's counted baseline code calls: helper TIER_UP(vmctx, index in r11),
+#: every register but r11 preserved
+TIER_UP = TIER_UP_SYMBOL
+#: the lazy unit's symbols besides the stubs and thunks (ModuleCompiler.lazy_unit)
+LAZY_SYMBOLS = (LAZY, TIER_UP)
+
+
 def lazy_entry() -> list[str]:
     """Calls helper LAZY_COMPILE(vmctx, index) with the callee's arguments kept (registers
     saved, stack arguments untouched above the return address), then jumps to the code it
@@ -211,4 +227,4 @@ def lazy_entry() -> list[str]:
               f"{LAZY}_fail:", "  lea esi, [rax - 1]", "  xor edx, edx", f"  jmp {TRAP}",
               f"{LAZY}_overflow:", f"  mov esi, {int(TrapCode.STACK_OVERFLOW)}",
               "  xor edx, edx", f"  jmp {TRAP}"]
-    return lines
+    return lines + _preserving_call(TIER_UP, Helper.TIER_UP, "r11", None)

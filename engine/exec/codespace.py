@@ -16,6 +16,7 @@ _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                        ctypes.c_int, ctypes.c_long]
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -47,6 +48,13 @@ class CodeSpace:
         if not (self.addr <= addr and addr + len(data) <= self.addr + self.size):
             raise ValueError(f"{addr:#x} (+{len(data)}) is outside this code space")
         ctypes.memmove(self.writable + (addr - self.addr), data, len(data))
+
+    def data(self, offset: int, size: int) -> None:
+        """Make [offset, offset + size) of the executable view read+write data (whole pages;
+        counters the code updates), no longer executable."""
+        if _libc.mprotect(self.addr + offset, size,
+                          mmap.PROT_READ | mmap.PROT_WRITE) != 0:
+            raise MemoryError(f"cannot make code space data (errno {ctypes.get_errno()})")
 
     def __del__(self, _munmap=_libc.munmap) -> None:
         # `_munmap` is bound at definition: at interpreter shutdown module globals may be None.

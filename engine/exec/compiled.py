@@ -467,10 +467,25 @@ class CompiledExecutor:
         the code itself, past the stub."""
         st: _InstanceState = instance.exec_state
         addr = st.unit.lazy.compile(index)
+        self._point_funcrefs(st, index, addr)
+        return addr
+
+    def _h_tier_up(self, instance, vm, index, *_):
+        """Defined function `index` is hot in its baseline code (tiered compilation): compile
+        it with the optimising tier (engine.exec.lazy) and point its FuncRef records at it."""
+        st: _InstanceState = instance.exec_state
+        addr = st.unit.lazy.tier_up(index)
+        if addr is not None:
+            self._point_funcrefs(st, index, addr)
+        return 0
+
+    @staticmethod
+    def _point_funcrefs(st: _InstanceState, index: int, addr: int) -> None:
+        """Point function `index`'s FuncRef records in the store's instances of st's unit
+        at `addr`."""
         for other in st.sm.instances.values():
             if other.exec_state.unit is st.unit:
                 _put(other.funcrefs + V.FUNCREF_SIZE * index + V.FUNCREF_CODE, addr)
-        return addr
 
     def _h_epoch(self, instance, vm, *_):
         """The epoch check's slow path (x86_64): the epoch reached the store's deadline, or a

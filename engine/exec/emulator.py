@@ -251,14 +251,16 @@ class EmulatedMachine:
 
     def load_lazy(self, lazy) -> CodeUnit:
         """A LazyCode (engine.exec.lazy) as this machine runs it: its slot table mapped
-        read-only, the rest of its code space (the unit, and the room its functions are
-        compiled into) read+exec, once."""
-        from unicorn import UC_PROT_EXEC, UC_PROT_READ
+        read-only (its hotness counters before it read+write), the rest of its code space (the
+        unit, and the room its functions are compiled into) read+exec, once."""
+        from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
         unit = self._unit_of.get(id(lazy))
         if unit is None:
             lazy.emulated()
             base = lazy.space.addr
-            self._map(base, lazy.code_base - base, UC_PROT_READ)
+            if lazy.slot_table > base:
+                self._map(base, lazy.slot_table - base, UC_PROT_READ | UC_PROT_WRITE)
+            self._map(lazy.slot_table, lazy.code_base - lazy.slot_table, UC_PROT_READ)
             self._map(lazy.code_base, lazy.end - lazy.code_base, UC_PROT_READ | UC_PROT_EXEC)
             self._owners.append(lazy)
             unit = self._unit_of[id(lazy)] = LazyUnit(lazy)

@@ -18,6 +18,15 @@ its calls to the others go through their stubs until they are compiled, when the
 repoints them in place (where it can: x86_64, while no emulator runs the code), and the
 executor points the function's FuncRef records at its code.
 
+Tiered compilation (Config.tiered_compilation) puts a page of hotness counters (one i32 a
+function, writable from both views) before the slot table. A function is first compiled by the
+baseline tier with counting code: its entry and loop headers count its counter down (weights
+backends.base.TIER_UP_*); below zero it calls helper TIER_UP (`LazyCode.tier_up`), which
+compiles it with the optimising tier, points its slot and the calls recorded as reaching it at
+that code, and sets the counter far from zero. The baseline activation running goes on; its
+code stays where it is (`placed` holds both codes, so pcs in either find the function). Until
+a function's code is final (optimised), code compiled later reaches it through its stub.
+
 precompile_module, Module.serialize and Config.cache compile whole modules
 (engine.compile.driver.code_for); a module whose whole code is at hand runs that code.
 """
@@ -30,7 +39,8 @@ import threading
 import weakref
 from typing import Any
 
-from backends.base import TRAP_SYMBOL, func_symbol, lazy_symbol, lazy_table_size
+from backends.base import (TIER_UP_ENTRY_WEIGHT, TRAP_SYMBOL, func_symbol, lazy_symbol,
+                           lazy_table_size)
 from ..compile.driver import function_ir
 from ..errors import InternalError
 from ..ir.gcpause import gc_paused
@@ -41,6 +51,9 @@ from .symbols import CodeUnit
 #: the most address space one module's compiled functions may take: every reference between
 #: the unit and the functions must stay within a 32-bit pc-relative displacement
 MAX_ROOM = 1536 << 20
+
+#: a hotness counter once its function tiered up (or is doing so): far from zero
+_FAR = 0x7FFF_FFFF
 
 
 def room_for(instructions: int, functions: int) -> int:
@@ -55,21 +68,36 @@ class LazyCode:
     """A module's code for one backend under lazy compilation (see the module docstring)."""
 
     def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool,
-                 baseline: bool = False) -> None:
+                 baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> None:
         self.wasm, self.info, self.backend, self.fuel = wasm, info, backend, fuel
-        #: compile with the backend's baseline tier first (Config.baseline_compilation)
-        self.baseline = baseline
+        #: compile with the backend's baseline tier first (Config.baseline_compilation, or
+        #: tiered_compilation)
+        self.baseline = baseline or tiered
+        #: recompile hot functions with the optimising tier (Config.tiered_compilation;
+        #: baseline_compilation forces the baseline tier)
+        self.tiered = tiered = tiered and not baseline
         self.first = first = wasm.num_imported_funcs
         self.count = count = len(wasm.funcs)
         self.unit = unit = backend.lazy_unit(info, first, count, info.type_sigs,
                                              info.type_sigs)
         table = lazy_table_size(count)
+        counters = round_up(4 * count, PAGE) if tiered else 0
         code = round_up(len(unit.code), PAGE)
         room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
-        self.space = space = CodeSpace(table + code + room)
-        self.code_base = space.addr + table
+        self.space = space = CodeSpace(counters + table + code + room)
+        #: where the slot table starts (the counters, if any, come before it)
+        self.slot_table = space.addr + counters
+        self.code_base = self.slot_table + table
         self.end = space.addr + space.size
-        self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable)
+        self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable + counters)
+        #: the hotness counters (tiered only), each starting at the threshold's weight
+        self.counters: Any = None
+        if tiered:
+            space.data(0, counters)
+            self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
+            start = threshold * TIER_UP_ENTRY_WEIGHT
+            for k in range(count):
+                self.counters[k] = start
         for k in range(count):
             self.slots[k] = self.code_base + unit.symbols[lazy_symbol(first + k)]
         space.write(self.code_base, unit.code)
@@ -86,6 +114,11 @@ class LazyCode:
         self.patching = bool(getattr(backend, "patchable", False))
         #: the functions the baseline tier compiled
         self.baseline_compiled: set[int] = set()
+        #: function index -> address of code that is its code for good (all compiled code but
+        #: counted baseline code, which the optimised code replaces)
+        self._final: dict[int, int] = {}
+        #: the functions compiled again by the optimising tier after their baseline code
+        self.tiered_up: set[int] = set()
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
@@ -112,16 +145,37 @@ class LazyCode:
         return addr
 
     def _compile(self, index: int) -> int:
+        with gc_paused():
+            piece = self.backend.baseline_function(self.wasm, self.info, index,
+                                                   self.tiered) if self.baseline else None
+        counted = piece is not None and self.tiered
+        if piece is not None:
+            self.baseline_compiled.add(index)
+        return self._place(index, piece, final=not counted)
+
+    def tier_up(self, index: int) -> int | None:
+        """Compile hot defined function `index` with the optimising tier (helper TIER_UP,
+        from its counted baseline code); the address of its new code, or None when it has
+        it already (thread-safe, once)."""
+        self.counters[index - self.first] = _FAR
+        with self._lock:
+            if index in self._final or index not in self.compiled:
+                return None
+            addr = self._place(index, None, final=True)
+            self.tiered_up.add(index)
+        return addr
+
+    def _place(self, index: int, piece: Any, final: bool) -> int:
+        """Put function `index`'s code (`piece`, or None: the optimising tier's) in the room
+        and point its slot at it; `final`: its code for good (calls are repointed to it)."""
         backend, name = self.backend, func_symbol(index)
         with gc_paused():
-            piece = backend.baseline_function(self.wasm, self.info, index) \
-                if self.baseline else None
             if piece is None:
                 piece = backend.function_code(function_ir(self.wasm, index, self.fuel),
                                               self.info)
-            else:
-                self.baseline_compiled.add(index)
-            size, code_at = backend.relocatable_function(piece, name, self._resolve)
+            # counted code calls itself through its stub too, to reach the optimised code
+            size, code_at = backend.relocatable_function(
+                piece, name if final else name + ".counted", self._resolve)
         addr = round_up(self._next, 64)
         if addr + size > self.end:
             raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
@@ -130,27 +184,36 @@ class LazyCode:
         self._next = addr + size
         self.placed.append((addr, addr + size, index))
         self.compiled[index] = addr
+        if final:
+            self._final[index] = addr
         self.slots[index - self.first] = addr
         if self.patching:
-            self._repoint(piece, index, addr)
+            self._repoint(piece, index, addr if final else None)
         return addr
 
-    def _repoint(self, piece: Any, index: int, addr: int) -> None:
-        """Note the new function's calls that reach stubs of functions not compiled yet, and
-        point the calls that reached its own stub at its code."""
-        backend, compiled, callers = self.backend, self.compiled, self._callers
+    def _repoint(self, piece: Any, index: int, final: int | None) -> None:
+        """Note the new function's calls that reach stubs of functions whose code is not
+        final yet, and point the calls that reached its own stub at its code if it is
+        `final` (its address)."""
+        backend, done, callers = self.backend, self._final, self._callers
+        at = self.compiled[index]
         for offset, symbol in backend.patchable_calls(piece):
             callee = int(symbol[4:])
-            if callee not in compiled:
-                callers.setdefault(callee, []).append(addr + offset)
+            if callee not in done:
+                callers.setdefault(callee, []).append(at + offset)
+        if final is None:
+            return
+        addr = final
         for site in callers.pop(index, ()):
             self.space.write(*backend.call_target_patch(site, addr))
 
     def _resolve(self, symbol: str) -> int:
         if symbol.startswith("func"):
-            done = self.compiled.get(int(symbol[4:]))
+            done = self._final.get(int(symbol[4:]))
             if done is not None:
                 return done
+        elif symbol.startswith("__hot"):
+            return self.space.addr + 4 * (int(symbol[5:]) - self.first)
         addr = self._addresses.get(symbol)
         if addr is None:
             raise InternalError(f"lazy compilation: undefined symbol {symbol}")
@@ -204,6 +267,8 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
             if lazy is None:
                 settings = module.state.settings
                 lazy = _LAZY[key] = LazyCode(wasm, module.info, backend, settings.consume_fuel,
-                                             settings.baseline_compilation)
+                                             settings.baseline_compilation,
+                                             settings.tiered_compilation,
+                                             settings.tier_up_threshold)
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

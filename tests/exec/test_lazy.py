@@ -290,7 +290,8 @@ def test_calls_to_functions_compiled_later_are_repointed_past_their_stubs() -> N
     assert targets == {lazy.compiled[0], lazy.compiled[2]}
 
 
-@pytest.mark.parametrize("setting", ["lazy_compilation", "baseline_compilation"])
+@pytest.mark.parametrize("setting", ["lazy_compilation", "baseline_compilation",
+                                     "tiered_compilation"])
 def test_the_tier_settings_take_only_booleans(setting) -> None:
     from engine import WasmError
     with pytest.raises(WasmError, match=f"Config.{setting} must be True or False"):

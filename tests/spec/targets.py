@@ -58,6 +58,12 @@ TARGETS: tuple[Target, ...] = (
     Target("x86_64-emulated-baseline",
            settings={"strategy": "compiler", "target": "x86_64", "emulate": True,
                      "baseline_compilation": True}, slow=True),
+    # Tiered compilation with a threshold of one call: every function's counted baseline code
+    # runs first and tiers up mid-run (on its second call or its 16th loop iteration), so
+    # both tiers and the switch between them run the suites (Config.tiered_compilation).
+    Target("x86_64-tiered",
+           settings={"strategy": "compiler", "target": "x86_64", "tiered_compilation": True,
+                     "tier_up_threshold": 1}),
     # Natively the host target leaves bounds to guard pages by default; this one keeps an
     # explicit check before every access (Config.signals_based_traps=False).
     Target(f"{host_architecture()}-checked",

@@ -38,7 +38,8 @@ from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import ValType
 from engine.wasm.validator import block_signature
 
-from ...base import EPOCH_SYMBOL, TRAP_SYMBOL, TargetDesc, func_symbol
+from ...base import (EPOCH_SYMBOL, TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TIER_UP_SYMBOL,
+                     TRAP_SYMBOL, TargetDesc, func_symbol, hot_symbol)
 from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
                       Label)
@@ -102,16 +103,18 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
 
 
 def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozenset[str],
-                     target: TargetDesc) -> tuple[bytes, tuple[tuple[int, str], ...]]:
+                     target: TargetDesc, counted: bool = False
+                     ) -> tuple[bytes, tuple[tuple[int, str], ...]]:
     """Machine code of defined function `index` (function index space) of validated module
     `wasm` for a CPU with `features`, calling others by `target`'s convention (the x86_64
     TargetDesc); returns the code and its outside references (offset just past each rel32,
     symbol: ``funcN``, ``__trap``, ``__epoch_slow``), the parts of a pieces.FunctionCode.
-    Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
+    `counted`: the entry and every loop header count down the function's hotness counter
+    (``__hotN``) and call ``__tier_up`` when it goes below zero (tiered compilation). Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
     why = unsupported_reason(wasm, info, index, features)
     if why is not None:
         raise BaselineUnsupported(f"baseline compilation of {why} (function {index})")
-    return _Compiler(wasm, info, index, target).run()
+    return _Compiler(wasm, info, index, target, counted).run()
 
 
 _MISSING_BY_FEATURES: dict[frozenset, frozenset] = {}
@@ -132,8 +135,12 @@ def _missing_ops(features: frozenset[str]) -> frozenset[int]:
 class _Compiler(ValueStack, FloatRules):
     """One function's single pass (see the module docstring)."""
 
-    def __init__(self, wasm: Any, info: ModuleInfo, index: int, target: TargetDesc) -> None:
+    def __init__(self, wasm: Any, info: ModuleInfo, index: int, target: TargetDesc,
+                 counted: bool = False) -> None:
         self.wasm, self.info, self.index, self.target = wasm, info, index, target
+        self.counted = counted
+        #: (slow path, where it comes back) of the hotness checks
+        self.hot_paths: list[tuple[Label, Label]] = []
         self.name = func_symbol(index)
         defined = index - wasm.num_imported_funcs
         self.params, self.results = info.func_sigs[index]
@@ -175,6 +182,7 @@ class _Compiler(ValueStack, FloatRules):
         self.reload_heap()          # whoever called this function left r14 holding anything
         if self.info.epoch:
             self.epoch_check()
+        self.hot_check(TIER_UP_ENTRY_WEIGHT)
         frames = [_Frame(_FUNC, 0, 0, len(self.results), None)]
         self.frames = frames
         table = _TABLE
@@ -206,6 +214,11 @@ class _Compiler(ValueStack, FloatRules):
             a.test_rr(R11, R11)
             a.jcc("e", back)
             a.jmp(self.trap(TrapCode.INTERRUPT))
+        for slow, back in self.hot_paths:
+            a.bind(slow)
+            a.mov_ri(R11, self.index)
+            a.call_sym(TIER_UP_SYMBOL)
+            a.jmp(back)
         for code, label in self.traps.items():
             a.bind(label)
             if code == -1:
@@ -273,6 +286,19 @@ class _Compiler(ValueStack, FloatRules):
         a.bind(back)
         self.epoch_paths.append((slow, back))
 
+    def hot_check(self, weight: int) -> None:
+        """Count down the hotness counter by `weight` (counted code only); out of line below
+        zero: __tier_up (preserving every register but r11), then on here."""
+        if not self.counted:
+            return
+        a = self.a
+        a.lea_sym(R11, hot_symbol(self.index))
+        a.op(b"\x83", 5, (R11, None, 1, 0), 0, imm=bytes((weight,)))   # sub dword [r11], w
+        slow, back = Label(), Label()
+        a.jcc("s", slow)
+        a.bind(back)
+        self.hot_paths.append((slow, back))
+
     # -- control --------------------------------------------------------------------------------
 
     def c_nop(self, imm, arg) -> None:
@@ -297,6 +323,7 @@ class _Compiler(ValueStack, FloatRules):
             a.bind(f.label)
             if self.info.epoch:
                 self.epoch_check()
+            self.hot_check(TIER_UP_LOOP_WEIGHT)
         elif kind == _IF:
             f.else_label = Label()
             a.jcc(_NEG[cc], f.else_label)

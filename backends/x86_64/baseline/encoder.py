@@ -367,6 +367,10 @@ class Asm:
         """call symbol (outside the function; patched at placement)."""
         self._external(b"\xe8", symbol)
 
+    def lea_sym(self, dst: int, symbol: str) -> None:
+        """lea dst, [rip + symbol] (outside the function; patched at placement)."""
+        self._external(bytes((0x48 | (dst >> 3) << 2, 0x8D, 0x05 | (dst & 7) << 3)), symbol)
+
     def jmp_sym(self, symbol: str) -> None:
         self._external(b"\xe9", symbol)
 
