@@ -15,6 +15,7 @@ SETTINGS = {
     "x86_64": dict(target="x86_64"),
     "x86_64-eager": dict(target="x86_64", lazy_compilation=False),
     "x86_64-baseline": dict(target="x86_64", baseline_compilation=True),
+    "x86_64-tiered": dict(target="x86_64", tiered_compilation=True, tier_up_threshold=1),
     "x86_64-emulated": dict(target="x86_64", emulate=True),
     "aarch64": dict(target="aarch64"),
     "riscv64": dict(target="riscv64"),
