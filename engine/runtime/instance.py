@@ -150,8 +150,10 @@ class Instance:
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
         #: the FuncRef records of the function index space (ref.func; bound by the executor)
         self.funcrefs = store.refs.block(self.funcs)
-        for tt in m.tables:
-            self.tables.append(Table(store, tt, None))
+        # a table's initialiser (typed function references) sees the imported globals only
+        inits = m.table_inits or [None] * len(m.tables)
+        for tt, init in zip(m.tables, inits):
+            self.tables.append(Table(store, tt, None if init is None else self.eval_const(init)))
         for mt in m.mems:
             self.mems.append(Memory(store, mt))
         for g in m.globals:
