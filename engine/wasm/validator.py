@@ -545,7 +545,8 @@ def _h_ref_as_non_null(v: _BodyValidator, ins: Instr) -> None:
 def _h_br_on_null(v: _BodyValidator, ins: Instr) -> None:
     t = _pop_ref(v, ins)
     types = v.label(ins.imm, ins).label_types()
-    v.stack.extend(v.pop_vals(types, ins))
+    v.pop_vals(types, ins)
+    v.stack.extend(types)            # the label's types, as br_if leaves them
     v.stack.append(None if t is None else ref_type(False, t.heap))
 
 
@@ -557,7 +558,8 @@ def _h_br_on_non_null(v: _BodyValidator, ins: Instr) -> None:
     if t is not None and not v.ctx.canon.sub(ref_type(False, t.heap), types[-1]):
         raise v.error(f"type mismatch: expected {types[-1]}, got {ref_type(False, t.heap)}",
                       ins)
-    v.stack.extend(v.pop_vals(types[:-1], ins))
+    v.pop_vals(types[:-1], ins)
+    v.stack.extend(types[:-1])
 
 
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
