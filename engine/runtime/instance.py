@@ -151,8 +151,8 @@ class Instance:
         #: the FuncRef records of the function index space (ref.func; bound by the executor)
         self.funcrefs = store.refs.block(self.funcs)
         # a table's initialiser (typed function references) sees the imported globals only
-        inits = m.table_inits or [None] * len(m.tables)
-        for tt, init in zip(m.tables, inits):
+        for i, tt in enumerate(m.tables):
+            init = m.table_init(i)
             self.tables.append(Table(store, tt, None if init is None else self.eval_const(init)))
         for mt in m.mems:
             self.mems.append(Memory(store, mt))

@@ -423,10 +423,9 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
     if module.funcs:
         add(3, vec([uleb(t) for t in module.funcs]))
     if module.tables:
-        inits = module.table_inits or [None] * len(module.tables)
-        add(4, vec([encode_tabletype(t) if e is None
-                    else b"\x40\x00" + encode_tabletype(t) + encode_expr(e)
-                    for t, e in zip(module.tables, inits)]))
+        add(4, vec([encode_tabletype(t) if module.table_init(i) is None
+                    else b"\x40\x00" + encode_tabletype(t) + encode_expr(module.table_init(i))
+                    for i, t in enumerate(module.tables)]))
     if module.mems:
         add(5, vec([encode_memtype(m) for m in module.mems]))
     if module.tags:

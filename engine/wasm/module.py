@@ -158,6 +158,11 @@ class WasmModule:
     def func_types(self) -> list[FuncType]:
         return [self.types[i] for i in self.func_type_indices()]
 
+    def table_init(self, defined: int) -> Expr | None:
+        """The initialiser expression of defined table `defined` (None: its elements are null)."""
+        inits = self.table_inits
+        return inits[defined] if defined < len(inits) else None
+
     def top_types(self) -> list[FuncType]:
         """The module's types with every reference type as its representation's (funcref or
         externref: ValueType.top), what the IR and the executors see."""

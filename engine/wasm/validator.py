@@ -1070,8 +1070,8 @@ def _validate_module_fields(ctx: _Context) -> None:
         _check_tag_type(module, type_index)
 
     typed = ctx.canon, (module.func_type_indices() if ctx.typed_refs else None)
-    inits = module.table_inits or [None] * len(module.tables)
-    for tt, init in zip(module.tables, inits):
+    for i, tt in enumerate(module.tables):
+        init = module.table_init(i)
         _check_table_type(tt, features, ntypes)
         if init is not None:
             validate_const_expr(init, tt.element, ctx.imported_globals, len(ctx.funcs), features,
