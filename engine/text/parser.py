@@ -588,7 +588,7 @@ class ModuleParser(SegmentFields):
         cur.i = start
         tt = self.tabletype(cur)
         # typed function references: an initialiser expression gives every element's value
-        init = None if cur.i >= cur.end else self.const_expr(cur)
+        init = None if cur.peek() is None else self.const_expr(cur)
         self.expect_done(cur)
         self.module.tables.append(tt)
         self.module.table_inits.append(init)
