@@ -115,3 +115,16 @@ def test_typed_values_cross_the_api(instance) -> None:
     assert host(store, ex["sq"](store)) == 1
     with pytest.raises(WasmError, match="non-null"):
         host(store, None)
+
+
+def test_config_gates_typed_references_and_fingerprints_them() -> None:
+    off = Config()
+    off.wasm_function_references = False
+    on_engine, off_engine = Engine(Config()), Engine(off)
+    assert on_engine.code_settings()["wasm_function_references"] is True
+    assert off_engine.code_settings()["wasm_function_references"] is False
+    with pytest.raises(WasmError):
+        Module(off_engine, MODULE)
+    art = on_engine.precompile_module(MODULE)
+    with pytest.raises(WasmError, match="function_references"):
+        Module.deserialize(off_engine, art)
