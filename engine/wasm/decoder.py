@@ -57,6 +57,8 @@ _NOT_YET = {"exceptions": "exception handling"}
 _NOT_YET_OPCODES = {0x08: "exceptions", 0x1F: "exceptions"}
 _REF_NULLABLE, _REF_NON_NULL = 0x63, 0x64
 _ABSTRACT_HEAP = {h.value: h for h in HeapType}
+#: first bytes of the reference types other than funcref/externref
+_REF_TYPE_BYTES = frozenset((_REF_NULLABLE, _REF_NON_NULL, *_ABSTRACT_HEAP, *GC_HEAP_CODES))
 SEC_TAG = 13
 EXTERN_TAG = 4
 
@@ -297,13 +299,15 @@ class _Decoder:
     # -- types -----------------------------------------------------------------------------------
 
     def valtype(self, r: Reader) -> ValueType:
+        if r.pos >= r.end:
+            raise MalformedError(r.eof, r.pos)
         t, r.pos = self.valtype_at(self.data, r.pos, r.end)
         return t
 
     def valtype_at(self, data, pos: int, end: int) -> tuple[ValueType, int]:
         """The value type encoded at `pos` and the position after it."""
         if pos >= end:
-            raise MalformedError("unexpected end", pos)
+            raise MalformedError(EOF_SECTION, pos)
         b = data[pos]
         t = VALTYPE_BY_CODE.get(b)
         if t is None:
@@ -315,6 +319,8 @@ class _Decoder:
         return t, pos + 1
 
     def reftype(self, r: Reader) -> ValueType:
+        if r.pos >= r.end:
+            raise MalformedError(r.eof, r.pos)
         t, r.pos = self.reftype_at(self.data, r.pos, r.end)
         return t
 
@@ -323,7 +329,7 @@ class _Decoder:
         """The reference type at `pos`: funcref/externref, or (ref null? ht) with
         function references enabled; and the position after it."""
         if pos >= end:
-            raise MalformedError("unexpected end", pos)
+            raise MalformedError(EOF_SECTION, pos)
         b = data[pos]
         if b == 0x70:
             return ValType.FUNCREF, pos + 1
@@ -341,7 +347,7 @@ class _Decoder:
                      malformed: str = "malformed heap type") -> tuple[HeapType | int, int]:
         """A heap type (an abstract one's byte, or a type index as s33) and the position after."""
         if pos >= end:
-            raise MalformedError("unexpected end", pos)
+            raise MalformedError(EOF_SECTION, pos)
         b = data[pos]
         heap = _ABSTRACT_HEAP.get(b)
         if heap is not None:
@@ -750,7 +756,7 @@ class _Decoder:
                             self.features.require("simd", pos - 1)
                         elif bt.is_ref and not self.features.reference_types:
                             self.features.require("reference_types", pos - 1)
-                    elif 0x40 <= b < 0x80:       # another reference type, or malformed
+                    elif b in _REF_TYPE_BYTES:   # another reference type
                         bt, pos = self.reftype_at(data, pos, n, "malformed value type")
                     else:
                         bt, pos = self.block_type_index(data, pos)

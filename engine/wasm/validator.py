@@ -43,7 +43,8 @@ class _Context:
     """The validation context C of the spec, built once per module."""
 
     __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
-                 "data_count", "refs", "imported_globals", "mem64", "canon", "typed_refs")
+                 "data_count", "refs", "imported_globals", "mem64", "canon", "typed_refs",
+                 "func_type_indices")
 
     def __init__(self, module: WasmModule, features: Features) -> None:
         self.module = module
@@ -63,6 +64,7 @@ class _Context:
         #: subtyping and type equivalence of reference types (typed function references)
         self.canon = Canon(module.types)
         self.typed_refs = features.function_references
+        self.func_type_indices: list[int] = module.func_type_indices()
 
 
 def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
@@ -165,8 +167,11 @@ class _BodyValidator:
         #: non-defaultable locals not yet set on this path (3.0's local initialisation)
         self.uninit: set[int] = set()
         if ctx.typed_refs:
-            self.uninit.update(i for i in range(len(ftype.params), len(local_types))
-                               if not defaultable(local_types[i]))
+            at = len(ftype.params)
+            for count, t in ctx.module.codes[func - ctx.module.num_imported_funcs].locals:
+                if not defaultable(t):
+                    self.uninit.update(range(at, at + count))
+                at += count
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -771,7 +776,7 @@ def _h_ref_func(v: _BodyValidator, ins: Instr) -> None:
         raise v.error(f"unknown function {index}", ins)
     if index not in ctx.refs:
         raise v.error(f"undeclared function reference {index}", ins)
-    v.stack.append(ref_type(False, ctx.module.func_type_indices()[index]) if ctx.typed_refs
+    v.stack.append(ref_type(False, ctx.func_type_indices[index]) if ctx.typed_refs
                    else FUNCREF)
 
 
