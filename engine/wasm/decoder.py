@@ -539,7 +539,9 @@ class _Decoder:
                     kind_at = r.pos
                     if r.byte() != 0x00:
                         raise MalformedError("malformed element kind", kind_at)
-                etype = ValType.FUNCREF
+                # 3.0: a segment of function indices holds non-null references, (ref func)
+                etype = (ref_type(False, HeapType.FUNC) if self.features.function_references
+                         else ValType.FUNCREF)
                 init = []
                 for _ in range(r.count()):
                     iat = r.pos

@@ -302,7 +302,8 @@ def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool
     `ref.func` of a funcref segment. `explicit_table` selects the flags with a table index
     (2 and 6) for an active segment of table 0, as wasm-tools does when the text names the table."""
     if as_indices is None:
-        as_indices = seg.type is ValType.FUNCREF and all(_is_ref_func_expr(e) for e in seg.init)
+        as_indices = (seg.type is ValType.FUNCREF or seg.type == _REF_FUNC) and all(
+            _is_ref_func_expr(e) for e in seg.init)
     out = bytearray()
     if as_indices:
         items = vec([uleb(e[0].imm) for e in seg.init])
@@ -333,6 +334,10 @@ def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool
         out.append(7)
         out += encode_valtype(seg.type)
     return bytes(out + items)
+
+
+#: the type of a segment of function indices in 3.0, (ref func)
+_REF_FUNC = RefType(False, HeapType.FUNC)
 
 
 def encode_data(seg: DataSegment) -> bytes:

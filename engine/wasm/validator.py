@@ -673,7 +673,7 @@ def _h_table_copy(v: _BodyValidator, ins: Instr) -> None:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
     dst_tt = _table(v, dst, ins)
     src_tt = _table(v, src, ins)
-    if dst_tt.element is not src_tt.element:
+    if not v.ctx.canon.sub(src_tt.element, dst_tt.element):
         raise v.error(f"type mismatch: table.copy from a {src_tt.element} table to a "
                       f"{dst_tt.element} table", ins)
     dst_at, src_at = dst_tt.address_type, src_tt.address_type
@@ -693,7 +693,7 @@ def _h_table_init(v: _BodyValidator, ins: Instr) -> None:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
     tt = _table(v, table, ins)
     elem_t = _elem(v, elem, ins)
-    if tt.element is not elem_t:
+    if not v.ctx.canon.sub(elem_t, tt.element):
         raise v.error(f"type mismatch: table.init of a {elem_t} segment into a {tt.element} "
                       f"table", ins)
     _pop3(v, ins, tt.address_type, I32, I32)
