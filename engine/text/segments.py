@@ -125,9 +125,10 @@ class SegmentFields:
             if offset is not None:
                 mode = SegmentMode.ACTIVE
         item = cur.peek()
-        if type(item) is Token and item.kind is Kind.KEYWORD:
+        typed = type(item) is SList and item.head() == "ref"     # (ref null? ht)
+        if (type(item) is Token and item.kind is Kind.KEYWORD) or typed:
             cur.i += 1
-            if item.text == "func":
+            if not typed and item.text == "func":
                 items = self._elem_indices(cur)
                 self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
                 return
