@@ -102,7 +102,7 @@ class SegmentFields:
             explicit = True
             cur.i += 1
         item = cur.peek()
-        if type(item) is SList:
+        if type(item) is SList and not (kind == "table" and _is(item, "ref")):
             offset = self._offset(item)
             cur.i += 1
         elif explicit:
