@@ -510,11 +510,15 @@ def _h_not_yet(v: _BodyValidator, ins: Instr) -> None:
     raise UnsupportedError(f"exception handling: {INFO[ins.op].name}")
 
 
+def _item(v: _BodyValidator, items: Sequence, index: object, what: str, ins: Instr):
+    """items[index], or the "unknown <what>" error."""
+    if type(index) is not int or not 0 <= index < len(items):
+        raise v.error(f"unknown {what} {index}", ins)
+    return items[index]
+
+
 def _func_type_at(v: _BodyValidator, index: object, ins: Instr) -> FuncType:
-    types = v.ctx.types
-    if type(index) is not int or not 0 <= index < len(types):
-        raise v.error(f"unknown type {index}", ins)
-    return types[index]
+    return _item(v, v.ctx.types, index, "type", ins)
 
 
 def _h_call_ref(v: _BodyValidator, ins: Instr) -> None:
@@ -619,10 +623,7 @@ def _h_global_set(v: _BodyValidator, ins: Instr) -> None:
 
 
 def _table(v: _BodyValidator, index: object, ins: Instr) -> TableType:
-    tables = v.ctx.tables
-    if type(index) is not int or not 0 <= index < len(tables):
-        raise v.error(f"unknown table {index}", ins)
-    return tables[index]
+    return _item(v, v.ctx.tables, index, "table", ins)
 
 
 def _h_table_get(v: _BodyValidator, ins: Instr) -> None:
