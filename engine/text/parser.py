@@ -578,7 +578,7 @@ class ModuleParser(SegmentFields):
                 as_indices = False
             else:
                 items = self._elem_indices(inner)
-                as_indices = True
+                as_indices = t is ValType.FUNCREF   # else written as expressions of type t
             self.module.tables.append(TableType(t, Limits(len(items), len(items)), is_64))
             self.module.table_inits.append(None)
             self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index,
