@@ -299,11 +299,11 @@ def _is_ref_func_expr(expr: Expr) -> bool:
 def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool | None = None) -> bytes:
     """One element segment. `as_indices` says whether the items were written as function indices
     (flags 0-3) or expressions (flags 4-7); by default indices are used when every item is a
-    `ref.func` of a funcref segment. `explicit_table` selects the flags with a table index
+    `ref.func` of a (ref func) segment. `explicit_table` selects the flags with a table index
     (2 and 6) for an active segment of table 0, as wasm-tools does when the text names the table."""
     if as_indices is None:
-        as_indices = (seg.type is ValType.FUNCREF or seg.type == _REF_FUNC) and all(
-            _is_ref_func_expr(e) for e in seg.init)
+        # 3.0: the index form means (ref func); a funcref segment keeps its expressions
+        as_indices = seg.type == _REF_FUNC and all(_is_ref_func_expr(e) for e in seg.init)
     out = bytearray()
     if as_indices:
         items = vec([uleb(e[0].imm) for e in seg.init])
