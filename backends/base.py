@@ -115,8 +115,10 @@ def lazy_table_size(count: int) -> int:
 
 
 def sig_key(params: Sequence[object], results: Sequence[object]) -> str:
-    """A symbol-safe name for a signature, e.g. ``i32_i64__f64`` (params ``__`` results)."""
-    return "_".join(str(p) for p in params) + "__" + "_".join(str(r) for r in results)
+    """A symbol-safe name for a signature, e.g. ``i32_i64__f64`` (params ``__`` results); a
+    typed reference is named by its representation (``top``: funcref or externref)."""
+    return ("_".join(str(p.top) for p in params) + "__"  # type: ignore[attr-defined]
+            + "_".join(str(r.top) for r in results))  # type: ignore[attr-defined]
 
 
 class Backend(Protocol):

@@ -444,6 +444,10 @@ class LoweringBase:
         ref = self.callee_ref(inst.imm, inst.args[0])
         self.call_ref(ref, inst.args[1:], inst.results)
 
+    def r_call_ref(self, inst: Inst) -> None:
+        """call_ref: the IR checked the funcref is not null; no table, no signature check."""
+        self.call_ref(self.vreg(inst.args[0]), inst.args[1:], inst.results)
+
     def call_ref(self, ref: int, args: list[int], results: list[int]) -> None:
         """Call the funcref in register `ref` (checked already) with IR values `args`."""
         fixed, nargs = self.call_args(args)
@@ -499,7 +503,13 @@ class LoweringBase:
             self.ins("@tail_call", Label(name=func_symbol(idx)), uses=fixed)
 
     def r_return_call_indirect(self, inst: Inst) -> None:
-        ref = self.callee_ref(inst.imm, inst.args[0])
+        self.tail_call_ref(inst, self.callee_ref(inst.imm, inst.args[0]))
+
+    def r_return_call_ref(self, inst: Inst) -> None:
+        self.tail_call_ref(inst, self.vreg(inst.args[0]))
+
+    def tail_call_ref(self, inst: Inst, ref: int) -> None:
+        """A tail call through the (checked) funcref in register `ref`; args after the first."""
         args = inst.args[1:]
         _, nstack = self.assign(args)
         if nstack > self.tail_room():
@@ -697,6 +707,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
         _O.TRAP: cls.r_trap, _O.TRAPZ: cls.r_trapz, _O.TRAPNZ: cls.r_trapnz,
         _O.CALL: cls.r_call, _O.CALL_INDIRECT: cls.r_call_indirect,
         _O.RETURN_CALL: cls.r_return_call, _O.RETURN_CALL_INDIRECT: cls.r_return_call_indirect,
+        _O.CALL_REF: cls.r_call_ref, _O.RETURN_CALL_REF: cls.r_return_call_ref,
         _O.JUMP: cls.r_jump, _O.BRIF: cls.r_brif, _O.BR_TABLE: cls.r_br_table,
         _O.RETURN: cls.r_return,
     }

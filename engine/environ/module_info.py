@@ -52,9 +52,12 @@ class ModuleInfo:
         """The record for a decoded engine.wasm.module.WasmModule."""
         mems = wasm.memory_types()
         unchecked = frozenset({0} if guard_pages and mems and not mems[0].is_64 else ())
+        # what generated code sees: typed references as their representation (ValueType.top)
+        types = wasm.top_types()
         return cls(VMOffsets.for_module(wasm),
-                   [(tuple(t.params), tuple(t.results)) for t in wasm.func_types()],
+                   [(types[i].param_types, types[i].result_types)
+                    for i in wasm.func_type_indices()],
                    wasm.num_imported_funcs,
-                   [(tuple(t.params), tuple(t.results)) for t in wasm.types],
-                   [g.content for g in wasm.global_types()], epoch=epoch, fuel=fuel,
+                   [(t.param_types, t.result_types) for t in types],
+                   [g.content.top for g in wasm.global_types()], epoch=epoch, fuel=fuel,
                    unchecked_memories=unchecked, tail_calls_leave=wasm.tail_calls_leave)

@@ -147,7 +147,7 @@ def _recursion_limit(e: BaseException | None) -> bool:
 
 
 def _refs_of(types: Sequence[ValType]) -> tuple:
-    return tuple((i, t is ValType.FUNCREF) for i, t in enumerate(types) if t.is_ref)
+    return tuple((i, t.top is ValType.FUNCREF) for i, t in enumerate(types) if t.is_ref)
 
 
 class CompiledExecutor:
@@ -329,7 +329,7 @@ class CompiledExecutor:
         f = instance.funcs[func_index]
         ty = f.ftype
         refs = instance.store.refs
-        raw = [refs.word(t is ValType.FUNCREF, a) if t.is_ref else a
+        raw = [refs.word(t.top is ValType.FUNCREF, a) if t.is_ref else a
                for t, a in zip(ty.params, args)]
         wide = _V128 in ty.params or _V128 in ty.results
         if wide:
@@ -536,7 +536,7 @@ class CompiledExecutor:
 
 def _from_machine(refs, t: ValType, v: int) -> Any:
     if t.is_ref:
-        return refs.value(t is ValType.FUNCREF, v)
+        return refs.value(t.top is ValType.FUNCREF, v)
     if t is ValType.I32 or t is ValType.F32:
         return v & _MASK32
     return v

@@ -239,7 +239,7 @@ class _Translator:
             b.id for b in fn.blocks
             if b.id != 0 and len(b.insts) <= _SMALL_EXIT and b.insts
             and b.insts[-1].opcode in (O.RETURN, O.TRAP)
-            and not any(i.opcode in (O.CALL, O.CALL_INDIRECT) for i in b.insts)}
+            and not any(i.opcode in (O.CALL, O.CALL_INDIRECT, O.CALL_REF) for i in b.insts)}
 
     # -- driver --------------------------------------------------------------------------------
 
@@ -522,6 +522,8 @@ class _Translator:
             self.types.add(c.type_index)
             self._call(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], inst.results,
                        d, out)
+        elif op is O.CALL_REF:      # a Func (the builder checked it is not null)
+            self._call(a[0], a[1:], inst.results, d, out)
         elif op is O.JUMP:
             self.edge(inst.targets[0], d, out)
         elif op is O.BRIF:
@@ -544,6 +546,8 @@ class _Translator:
             self.tables.add(c.table)
             self.types.add(c.type_index)
             self._tail(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], d, out)
+        elif op is O.RETURN_CALL_REF:
+            self._tail(a[0], a[1:], d, out)
         elif op in SIMD_OPS:
             interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:

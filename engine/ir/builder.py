@@ -28,7 +28,7 @@ import struct
 from ..errors import TrapCode, UnsupportedError
 from ..wasm.module import FuncBody, WasmModule
 from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
-from ..wasm.types import FuncType, ValType
+from ..wasm.types import FuncType, RefType, ValType
 from ..wasm.validator import block_signature
 from .errors import IRError
 from . import addr64
@@ -199,10 +199,14 @@ _FUEL_FREE = frozenset({_W_NOP, _W_DROP, _W_BLOCK, _W_LOOP, _W_UNREACHABLE, _W_R
 # and call, so the local is exact at every check, call and exit.
 _W_RETURN_CALL = int(Op.RETURN_CALL)
 _W_RETURN_CALL_INDIRECT = int(Op.RETURN_CALL_INDIRECT)
-_FUEL_CALLS = frozenset({int(Op.CALL), int(Op.CALL_INDIRECT), _W_RETURN_CALL,
-                         _W_RETURN_CALL_INDIRECT})
+_W_RETURN_CALL_REF = int(Op.RETURN_CALL_REF)
+_W_BR_ON_NULL = int(Op.BR_ON_NULL)
+_W_BR_ON_NON_NULL = int(Op.BR_ON_NON_NULL)
+_FUEL_CALLS = frozenset({int(Op.CALL), int(Op.CALL_INDIRECT), int(Op.CALL_REF), _W_RETURN_CALL,
+                         _W_RETURN_CALL_INDIRECT, _W_RETURN_CALL_REF})
 _FUEL_COUNT_BEFORE = frozenset({_W_LOOP, _W_IF, _W_ELSE, _W_END, _W_BR, _W_BR_IF, _W_BR_TABLE,
-                                _W_RETURN, _W_UNREACHABLE, *_FUEL_CALLS})
+                                _W_BR_ON_NULL, _W_BR_ON_NON_NULL, _W_RETURN, _W_UNREACHABLE,
+                                *_FUEL_CALLS})
 
 
 class _Frame:
@@ -230,7 +234,8 @@ class _Builder:
         if not n_imported <= func_index < n_imported + len(module.funcs):
             raise IRError(f"function {func_index} is not a defined function of the module")
         self.module = module
-        self.types = module.types
+        #: the module's types as the IR sees them (reference types as funcref/externref)
+        self.types = module.top_types()
         self.n_imported = n_imported
         # the module's index spaces, made on first need (each costs a pass over the module)
         self._func_types: list[FuncType] | None = None
@@ -241,9 +246,12 @@ class _Builder:
         #: i64 address -> (block id, its narrowed i32): an address narrowed (and its high bits
         #: checked) earlier in the same block is reused, so heap-check elimination sees one value
         self.narrowed: dict[int, tuple[int, int]] = {}
-        ftype: FuncType = module.types[module.funcs[func_index - n_imported]]
+        ftype: FuncType = self.types[module.funcs[func_index - n_imported]]
         self.body: FuncBody = module.codes[func_index - n_imported]
-        self.local_types = list(ftype.params) + self.body.local_types()
+        declared = self.body.local_types()
+        if any(type(t) is RefType for _, t in self.body.locals):
+            declared = [t.top for t in declared]
+        self.local_types = list(ftype.params) + declared
         self.func = Function(module.func_name(func_index), list(ftype.params),
                              list(ftype.results), index=func_index)
         self.ftype = ftype
@@ -285,7 +293,7 @@ class _Builder:
         if index >= self.n_imported:
             return self.types[self.module.funcs[index - self.n_imported]]
         if self._func_types is None:
-            self._func_types = self.module.func_types()
+            self._func_types = [self.types[i] for i in self.module.func_type_indices()]
         return self._func_types[index]
 
     # -- blocks and edges -----------------------------------------------------------------------
@@ -631,6 +639,8 @@ class _Builder:
                 self.emit(irop, [addr, val], None, MemImm(m.memory, offset))
             elif op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
                 params, results = block_signature(types, ins.imm)
+                if type(ins.imm) is RefType:
+                    results = (ins.imm.top,)
                 if op == _W_IF:
                     cond = stack.pop()
                 f = _Frame(_BLOCK, len(stack) - len(params), params, results)
@@ -681,19 +691,15 @@ class _Builder:
                 self.branch(f, vals)
                 del stack[frames[-1].height:]
             elif op == _W_BR_IF:
-                cond = stack.pop()
-                f = frames[-1 - ins.imm]  # type: ignore[operator]
-                k = self.label_arity(f)
-                vals = stack[len(stack) - k:] if k else []
-                src = self.cur.id
-                taken = self.label_target(f, vals)
-                if taken is None:
-                    taken = self.return_block(vals)
-                cont = self.new_block(())
-                fall = self.edge(src, cont.id, [])
-                self.terminate(Inst(O.BRIF, [cond], [], None, [taken, fall]))
-                self.sealed[cont.id] = True
-                self.enter(cont.id)
+                self.branch_if(stack.pop(), frames[-1 - ins.imm], stack)  # type: ignore
+            elif op == _W_BR_ON_NULL:
+                ref = stack.pop()
+                self.branch_if(self.emit(O.REF_IS_NULL, [ref], I32), frames[-1 - ins.imm], stack)
+                stack.append(ref)
+            elif op == _W_BR_ON_NON_NULL:
+                null = self.emit(O.REF_IS_NULL, [stack[-1]], I32)
+                self.branch_if(self.emit(O.EQZ, [null], I32), frames[-1 - ins.imm], stack)
+                stack.pop()
             elif op == _W_BR_TABLE:
                 labels, default = ins.imm  # type: ignore[misc]
                 index = stack.pop()
@@ -719,7 +725,8 @@ class _Builder:
             elif op == _W_UNREACHABLE:
                 self.terminate(Inst(O.TRAP, [], [], TrapCode.UNREACHABLE))
                 del stack[frames[-1].height:]
-            elif op == _W_RETURN_CALL or op == _W_RETURN_CALL_INDIRECT:
+            elif (op == _W_RETURN_CALL or op == _W_RETURN_CALL_INDIRECT
+                  or op == _W_RETURN_CALL_REF):
                 self.return_call(op, ins.imm, stack)
                 del stack[frames[-1].height:]
             elif op == _W_NOP:
@@ -736,12 +743,39 @@ class _Builder:
         self.finish()
         return self.func
 
+    def branch_if(self, cond: int, f: _Frame, stack: list[int]) -> None:
+        """br_if to frame `f` on `cond`, its label's values on top of `stack`."""
+        k = self.label_arity(f)
+        vals = stack[len(stack) - k:] if k else []
+        src = self.cur.id
+        taken = self.label_target(f, vals)
+        if taken is None:
+            taken = self.return_block(vals)
+        cont = self.new_block(())
+        fall = self.edge(src, cont.id, [])
+        self.terminate(Inst(O.BRIF, [cond], [], None, [taken, fall]))
+        self.sealed[cont.id] = True
+        self.enter(cont.id)
+
+    def non_null(self, ref: int) -> int:
+        """Trap (null reference) unless `ref` is non-null; return it."""
+        self.emit(O.TRAPNZ, [self.emit(O.REF_IS_NULL, [ref], I32)], None,
+                  TrapCode.NULL_REFERENCE)
+        return ref
+
     def return_call(self, op: int, imm, stack: list[int]) -> None:
-        """return_call / return_call_indirect: a terminator that passes the operands on."""
+        """return_call / return_call_indirect / return_call_ref: a terminator that passes the
+        operands on."""
         if op == _W_RETURN_CALL:
             k = len(self.func_type(imm).params)
             args = stack[len(stack) - k:] if k else []
             self.terminate(Inst(O.RETURN_CALL, args, [], imm))
+            return
+        if op == _W_RETURN_CALL_REF:
+            ref = self.non_null(stack.pop())
+            k = len(self.types[imm].params)
+            args = stack[len(stack) - k:] if k else []
+            self.terminate(Inst(O.RETURN_CALL_REF, [ref, *args], [], imm))
             return
         type_index, table = imm
         k = len(self.types[type_index].params)
@@ -851,10 +885,22 @@ class _Builder:
             self.cur.insts.append(Inst(O.CALL_INDIRECT, [index, *args], res,  # type: ignore
                                        CallIndirectImm(type_index, table)))
             stack.extend(res)
+        elif op == Op.CALL_REF:
+            ft = self.types[imm]
+            ref = self.non_null(stack.pop())
+            k = len(ft.params)
+            args = stack[len(stack) - k:] if k else []
+            if k:
+                del stack[-k:]
+            res = [self.func.new_value(t) for t in ft.results]
+            self.cur.insts.append(Inst(O.CALL_REF, [ref, *args], res, imm))  # type: ignore
+            stack.extend(res)
+        elif op == Op.REF_AS_NON_NULL:
+            self.non_null(stack[-1])
         elif op == Op.GLOBAL_GET:
             if self._global_types is None:
                 self._global_types = self.module.global_types()
-            stack.append(emit(O.GLOBAL_GET, [], self._global_types[imm].content, imm))
+            stack.append(emit(O.GLOBAL_GET, [], self._global_types[imm].content.top, imm))
         elif op == Op.GLOBAL_SET:
             emit(O.GLOBAL_SET, [stack.pop()], None, imm)
         elif op == Op.MEMORY_SIZE:
@@ -894,7 +940,7 @@ class _Builder:
         elif op == Op.ELEM_DROP:
             emit(O.ELEM_DROP, [], None, imm)
         elif op == Op.TABLE_GET:
-            et = self.module.table_types()[imm].element
+            et = self.module.table_types()[imm].element.top
             stack.append(emit(O.TABLE_GET, [self.table_index(stack.pop(), imm)], et, imm))
         elif op == Op.TABLE_SET:
             r = stack.pop()
@@ -911,7 +957,7 @@ class _Builder:
             else:
                 stack.append(emit(O.TABLE_GROW, [r, n], I32, imm))
         elif op == Op.REF_NULL:
-            stack.append(emit(O.REF_NULL, [], imm))
+            stack.append(emit(O.REF_NULL, [], imm.top))
         elif op == Op.REF_IS_NULL:
             stack.append(emit(O.REF_IS_NULL, [stack.pop()], I32))
         elif op == Op.REF_FUNC:

@@ -118,6 +118,7 @@ class ImmKind(enum.Enum):
     TABLE = "table"          # int table index; text: table0
     FUNC = "func"            # int function index; text: fn5
     CALL_INDIRECT = "call_indirect"  # CallIndirectImm; text: type2 table0
+    TYPE = "type"            # int type index (call_ref's signature); text: type2
     DATA = "data"            # int data segment index; text: data1
     ELEM = "elem"            # int element segment index; text: elem1
     MEMORY_INIT = "memory_init"  # SegmentImm(segment=data index, target=memory); text: data1 mem0
@@ -383,12 +384,14 @@ class Opcode(enum.Enum):
     ELEM_DROP = "elem_drop"
     CALL = "call"
     CALL_INDIRECT = "call_indirect"
+    CALL_REF = "call_ref"    # [funcref (never null: the builder checks), args...]; type index
     JUMP = "jump"
     BRIF = "brif"
     BR_TABLE = "br_table"
     RETURN = "return"
     RETURN_CALL = "return_call"
     RETURN_CALL_INDIRECT = "return_call_indirect"
+    RETURN_CALL_REF = "return_call_ref"
     # SIMD: the wasm mnemonic is the IR mnemonic (engine/ir/README.md, "SIMD")
     V128_LOAD = "v128.load"
     V128_LOAD8X8_S = "v128.load8x8_s"
@@ -682,6 +685,7 @@ OPINFO.update({
     _O.REF_FUNC: OpInfo(_K.FUNC),
     _O.CALL: OpInfo(_K.FUNC), _O.CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
     _O.RETURN_CALL: OpInfo(_K.FUNC), _O.RETURN_CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
+    _O.CALL_REF: OpInfo(_K.TYPE), _O.RETURN_CALL_REF: OpInfo(_K.TYPE),
 })
 
 #: The SIMD opcodes (exactly those whose mnemonic has a dot, as wasm's).
@@ -695,9 +699,10 @@ SIMD_STORES = frozenset({_O.V128_STORE, _O.V128_STORE8_LANE, _O.V128_STORE16_LAN
                          _O.V128_STORE32_LANE, _O.V128_STORE64_LANE})
 
 TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP, _O.RETURN_CALL,
-                         _O.RETURN_CALL_INDIRECT})
+                         _O.RETURN_CALL_INDIRECT, _O.RETURN_CALL_REF})
 #: the terminators that leave the function (no successor blocks)
-EXITS = frozenset({_O.RETURN, _O.TRAP, _O.RETURN_CALL, _O.RETURN_CALL_INDIRECT})
+EXITS = frozenset({_O.RETURN, _O.TRAP, _O.RETURN_CALL, _O.RETURN_CALL_INDIRECT,
+                   _O.RETURN_CALL_REF})
 
 LOADS = frozenset({_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32})
 STORES = frozenset({_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32})
@@ -706,7 +711,8 @@ SIDE_EFFECTS = frozenset({
     _O.TRAP, _O.TRAPZ, _O.TRAPNZ, _O.HEAP_CHECK, _O.FUEL, _O.FUEL_CHECK, *STORES,
     _O.MEMORY_GROW, _O.MEMORY_INIT, _O.MEMORY_COPY, _O.MEMORY_FILL, _O.DATA_DROP,
     _O.GLOBAL_SET, _O.TABLE_GET, _O.TABLE_SET, _O.TABLE_GROW, _O.TABLE_FILL, _O.TABLE_COPY,
-    _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, *TERMINATORS, *SIMD_STORES,
+    _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, _O.CALL_REF, *TERMINATORS,
+    *SIMD_STORES,
 })
 
 OPCODE_BY_NAME: dict[str, Opcode] = {op.value: op for op in Opcode}

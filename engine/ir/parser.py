@@ -45,7 +45,7 @@ _FLOATCC = {c.value: c for c in FloatCC}
 _IMM_TOKENS = {
     ImmKind.NONE: 0, ImmKind.INT: 1, ImmKind.BITS: 1, ImmKind.INTCC: 1, ImmKind.FLOATCC: 1,
     ImmKind.TRAP: 1, ImmKind.HEAP: 3, ImmKind.MEM: 2, ImmKind.MEMORY: 1, ImmKind.GLOBAL: 1,
-    ImmKind.TABLE: 1, ImmKind.FUNC: 1, ImmKind.DATA: 1, ImmKind.ELEM: 1,
+    ImmKind.TABLE: 1, ImmKind.FUNC: 1, ImmKind.DATA: 1, ImmKind.ELEM: 1, ImmKind.TYPE: 1,
     ImmKind.CALL_INDIRECT: 2, ImmKind.MEMORY_INIT: 2, ImmKind.TABLE_INIT: 2,
     ImmKind.MEMORY_COPY: 2, ImmKind.TABLE_COPY: 2, ImmKind.LANE: 1, ImmKind.SHUFFLE: 1,
     ImmKind.MEM_LANE: 3,
@@ -154,7 +154,8 @@ class _Parser:
         if k is ImmKind.MEM:
             return MemImm(self.prefixed(toks[0], "mem"), self.keyed(toks[1], "offset"))
         single = {ImmKind.MEMORY: "mem", ImmKind.GLOBAL: "g", ImmKind.TABLE: "table",
-                  ImmKind.FUNC: "fn", ImmKind.DATA: "data", ImmKind.ELEM: "elem"}
+                  ImmKind.FUNC: "fn", ImmKind.DATA: "data", ImmKind.ELEM: "elem",
+                  ImmKind.TYPE: "type"}
         if k in single:
             return self.prefixed(toks[0], single[k])
         if k is ImmKind.CALL_INDIRECT:

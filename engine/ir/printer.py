@@ -37,6 +37,8 @@ def format_imm(kind: ImmKind, imm: object, bits: int = 64) -> str:
         return f"fn{imm}"
     if k is ImmKind.DATA:
         return f"data{imm}"
+    if k is ImmKind.TYPE:
+        return f"type{imm}"
     if k is ImmKind.ELEM:
         return f"elem{imm}"
     if k is ImmKind.CALL_INDIRECT:

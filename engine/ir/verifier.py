@@ -71,7 +71,8 @@ _IMM_TYPES: dict[ImmKind, type | tuple[type, ...]] = {
     ImmKind.NONE: type(None), ImmKind.INT: int, ImmKind.BITS: int, ImmKind.INTCC: IntCC,
     ImmKind.FLOATCC: FloatCC, ImmKind.TRAP: TrapCode, ImmKind.HEAP: HeapImm, ImmKind.MEM: MemImm,
     ImmKind.MEMORY: int, ImmKind.GLOBAL: int, ImmKind.TABLE: int, ImmKind.FUNC: int,
-    ImmKind.DATA: int, ImmKind.ELEM: int, ImmKind.CALL_INDIRECT: CallIndirectImm,
+    ImmKind.DATA: int, ImmKind.ELEM: int, ImmKind.TYPE: int,
+    ImmKind.CALL_INDIRECT: CallIndirectImm,
     ImmKind.MEMORY_INIT: SegmentImm, ImmKind.TABLE_INIT: SegmentImm,
     ImmKind.MEMORY_COPY: CopyImm, ImmKind.TABLE_COPY: CopyImm, ImmKind.LANE: int,
     ImmKind.SHUFFLE: tuple, ImmKind.MEM_LANE: MemLaneImm,
@@ -86,7 +87,7 @@ class _Verifier:
         self.block = None
         self.inst: Inst | None = None
         if module is not None:
-            self.func_types = module.func_types()
+            self.func_types = [module.top_types()[i] for i in module.func_type_indices()]
             self.global_types = module.global_types()
             self.table_types = module.table_types()
             self.n_memories = len(module.memory_types())
@@ -196,10 +197,10 @@ class _Verifier:
                 raise self.fail(f"returns ({', '.join(map(str, args))}) but the function returns "
                                 f"({', '.join(map(str, self.func.results))})")
             return
-        if op is O.CALL or op is O.CALL_INDIRECT:
+        if op is O.CALL or op is O.CALL_INDIRECT or op is O.CALL_REF:
             self.check_call(inst, args, results)
             return
-        if op is O.RETURN_CALL or op is O.RETURN_CALL_INDIRECT:
+        if op is O.RETURN_CALL or op is O.RETURN_CALL_INDIRECT or op is O.RETURN_CALL_REF:
             # the callee's results are this function's
             self.check_call(inst, args, list(self.func.results))
             return
@@ -300,20 +301,28 @@ class _Verifier:
 
     def check_call(self, inst: Inst, args: list[ValType], results: list[ValType]) -> None:
         indirect = inst.opcode is O.CALL_INDIRECT or inst.opcode is O.RETURN_CALL_INDIRECT
+        by_ref = inst.opcode is O.CALL_REF or inst.opcode is O.RETURN_CALL_REF
         if indirect:
             if not args or args[0] is not ValType.I32:
                 raise self.fail("call_indirect's first operand is the i32 table index")
             args = args[1:]
+        if by_ref:
+            if not args or args[0] is not ValType.FUNCREF:
+                raise self.fail("call_ref's first operand is the funcref it calls")
+            args = args[1:]
         if self.module is None:
             return
-        if not indirect:
+        if by_ref:
+            self.index(inst.imm, len(self.module.types), "type")  # type: ignore[arg-type]
+            ft = self.module.top_types()[inst.imm]  # type: ignore[index]
+        elif not indirect:
             self.index(inst.imm, len(self.func_types), "function")  # type: ignore[arg-type]
             ft = self.func_types[inst.imm]  # type: ignore[index]
         else:
             imm = inst.imm
             self.index(imm.type_index, len(self.module.types), "type")  # type: ignore[union-attr]
             self.index(imm.table, len(self.table_types), "table")  # type: ignore[union-attr]
-            ft = self.module.types[imm.type_index]  # type: ignore[union-attr]
+            ft = self.module.top_types()[imm.type_index]  # type: ignore[union-attr]
         if tuple(args) != ft.param_types or tuple(results) != ft.result_types:
             raise self.fail(f"call does not match the callee's signature {ft}")
 

@@ -42,7 +42,7 @@ class Global:
         self._type = ty
         self.cell = store.arena.alloc(V.GLOBAL_CELL_SIZE)
         self._word = store.arena.u64s(self.cell, 2)
-        t = ty.content
+        t = ty.content.top
         #: 0: a 64-bit number, 1: 32-bit, 2: funcref, 3: externref, 4: v128 (two words)
         self._kind = (2 if t is ValType.FUNCREF else 3 if t is ValType.EXTERNREF else
                       1 if t in _NARROW else 4 if t is ValType.V128 else 0)

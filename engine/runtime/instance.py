@@ -12,6 +12,7 @@ from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
+from ..wasm.subtyping import Canon
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, \
     TagType
 from .executor import executor_for
@@ -24,6 +25,8 @@ from .tag import Tag
 from .values import default_value
 
 Extern = Func | Table | Memory | Global | Tag
+#: subtyping of abstract reference types across modules (concrete types match if equal)
+_ABSTRACT = Canon([])
 
 _KIND_NAMES = {ExternKind.FUNC: "func", ExternKind.TABLE: "table", ExternKind.MEMORY: "memory",
                ExternKind.GLOBAL: "global", ExternKind.TAG: "tag"}
@@ -135,7 +138,10 @@ class Instance:
             else:
                 want_g: GlobalType = imp.desc
                 have_g = ext._type
-                if have_g.content != want_g.content or have_g.mutable != want_g.mutable:
+                # an immutable global matches a subtype (typed references: (ref func) for funcref)
+                if have_g.mutable != want_g.mutable or not (
+                        have_g.content == want_g.content
+                        or not want_g.mutable and _ABSTRACT.sub(have_g.content, want_g.content)):
                     raise LinkError(f"incompatible import type for {where}: expected global "
                                     f"{_global_str(want_g)}, found {_global_str(have_g)}")
                 self.globals.append(ext)
@@ -150,8 +156,10 @@ class Instance:
             self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
         #: the FuncRef records of the function index space (ref.func; bound by the executor)
         self.funcrefs = store.refs.block(self.funcs)
-        for tt in m.tables:
-            self.tables.append(Table(store, tt, None))
+        # a table's initialiser (typed function references) sees the imported globals only
+        for i, tt in enumerate(m.tables):
+            init = m.table_init(i)
+            self.tables.append(Table(store, tt, None if init is None else self.eval_const(init)))
         for mt in m.mems:
             self.mems.append(Memory(store, mt))
         for g in m.globals:

@@ -49,7 +49,7 @@ class Table:
         self._store = store
         self._type = ty
         self.element = ty.element
-        self._is_func = ty.element is ValType.FUNCREF
+        self._is_func = ty.element.top is ValType.FUNCREF
         self.max = MAX_TABLE_SIZE if ty.limits.max is None else ty.limits.max
         self.tdef = store.arena.alloc(V.TABLEDEF_SIZE)
         self._def = store.arena.u64s(self.tdef, 2)

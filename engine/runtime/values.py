@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ArgumentTypeError, WasmError
 from ..ir import numerics as N
-from ..wasm.types import ValType
+from ..wasm.types import RefType, ValType
 
 
 class FuncRef:
@@ -146,7 +146,13 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
     """A Python API value of type `ty` in the runtime's internal form; WasmError if it does not
     fit. With `store`, a funcref must be a Func of that store (as in wasmtime: a reference is
     used with the store that owns it). A Val must be of type `ty` (ArgumentTypeError, a
-    TypeError, otherwise); a value of the wrong Python type is an ArgumentTypeError too."""
+    TypeError, otherwise); a value of the wrong Python type is an ArgumentTypeError too.
+    A typed reference (RefType) converts as its ``top``, and refuses null if not nullable."""
+    if ty.__class__ is RefType:
+        if value is None or (value.__class__ is Val and value._value is None):
+            if not ty.nullable:
+                raise WasmError(f"expected a non-null reference of type {ty}, got None")
+        ty = ty.top
     if value.__class__ is Val:
         if value._type is not ty:
             raise ArgumentTypeError(f"wrong type of `Val` provided: expected {ty}, "

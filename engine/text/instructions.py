@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import UnsupportedError
 from ..wasm.module import Instr, MemArg
 from ..wasm.opcodes import BY_NAME, Imm, Op, OpInfo
-from ..wasm.types import ValType
+from ..wasm.types import ValType, ref_type
 from .lexer import Kind, Token
 from .numbers import parse_float, parse_int, parse_uint
 from .sexpr import SList
@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 VALTYPES = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64,
             "v128": ValType.V128, "funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
-HEAPTYPES = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF}
 
 #: list heads that are clauses of definitions, never instructions: out-of-order declarations
 _NOT_INSTRUCTIONS = frozenset({"type", "param", "result", "local", "then", "else", "export", "import"})
@@ -61,11 +60,7 @@ class FuncContext:
 
 
 #: 3.0 instructions polyjit does not implement yet, and their proposal.
-_NOT_YET = {"call_ref": "typed function references",
-            "return_call_ref": "typed function references",
-            "br_on_null": "typed function references",
-            "br_on_non_null": "typed function references",
-            "throw": "exception handling", "try_table": "exception handling"}
+_NOT_YET = {"throw": "exception handling", "try_table": "exception handling"}
 
 
 class Cursor:
@@ -362,6 +357,8 @@ class InstrParser:
             return self.label(cur, ctx)
         if kind is Imm.FUNC:
             return mp.index(self.token(cur, "a function index"), "func")
+        if kind is Imm.TYPE:
+            return mp.index(self.token(cur, "a type index"), "type")
         if kind is Imm.GLOBAL:
             return mp.index(self.token(cur, "a global index"), "global")
         if kind is Imm.BLOCKTYPE:  # pragma: no cover - handled by the block parsers
@@ -391,11 +388,7 @@ class InstrParser:
             tok = self.opt_index_token(cur)
             return mp.index(tok, "memory") if tok is not None else 0
         if kind is Imm.REFTYPE:
-            tok = self.token(cur, "a heap type")
-            t = HEAPTYPES.get(tok.text) if tok.kind is Kind.KEYWORD else None
-            if t is None:
-                raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected func or extern")
-            return t
+            return ref_type(True, mp.heaptype(self.token(cur, "a heap type")))
         if kind is Imm.DATA:
             return mp.index(self.token(cur, "a data index"), "data")
         if kind is Imm.ELEM:

@@ -15,8 +15,8 @@ from ..wasm.encoder import EncodeHints, NameMaps, encode_module
 from ..wasm.module import (DataSegment, ElemSegment, Export, FuncBody, Global, Import, Instr,
                            SegmentMode, WasmModule)
 from ..wasm.opcodes import Op
-from ..wasm.types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType,
-                          ValType)
+from ..wasm.types import (GC_HEAP_CODES, ExternKind, FuncType, GlobalType, HeapType, Limits,
+                          MemoryType, TableType, ValType, ValueType, ref_type)
 from .instructions import VALTYPES, Cursor, FuncContext, InstrParser
 from .lexer import Kind, Source, Token
 from .numbers import NumberError, parse_uint
@@ -29,6 +29,9 @@ _DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global"
 _KINDS = {"func": ExternKind.FUNC, "table": ExternKind.TABLE, "memory": ExternKind.MEMORY,
           "global": ExternKind.GLOBAL, "tag": ExternKind.TAG}
 _REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
+_NULL_ABBREVIATIONS = {"nullfuncref": HeapType.NOFUNC, "nullexternref": HeapType.NOEXTERN}
+_HEAPTYPES = {"func": HeapType.FUNC, "extern": HeapType.EXTERN, "nofunc": HeapType.NOFUNC,
+              "noextern": HeapType.NOEXTERN}
 _END = int(Op.END)
 PAGE = 65536
 
@@ -136,18 +139,16 @@ class ModuleParser(SegmentFields):
             raise self.err(tok.pos, f"duplicate {space} ${tok.value}")
         table[tok.value] = index
 
-    def valtype(self, tok: Item) -> ValType:
+    def valtype(self, tok: Item) -> ValueType:
         if type(tok) is Token and tok.kind is Kind.KEYWORD:
             t = VALTYPES.get(tok.text)
             if t is not None:
                 return t
         pos = tok.pos if tok is not None else self.end
-        if type(tok) is SList and tok.items and type(tok.items[0]) is Token \
-                and tok.items[0].text == "ref":
-            raise UnsupportedError("typed function references: (ref ...) value types")
+        t = self.typed_ref(tok)
+        if t is not None:
+            return t
         if type(tok) is Token and tok.kind is Kind.KEYWORD:
-            if tok.text == "exnref":
-                raise UnsupportedError("exception handling: exnref")
             raise self.err(pos, f"unknown operator {tok.text}: expected a value type")
         text = tok.text if type(tok) is Token else "("
         raise self.err(pos, f"unexpected token {text}, expected a value type")
@@ -155,16 +156,49 @@ class ModuleParser(SegmentFields):
     def valtypes_of(self, node: SList) -> list[ValType]:
         return [self.valtype(t) for t in node.items[1:]]
 
-    def reftype(self, tok: Item) -> ValType:
+    def reftype(self, tok: Item) -> ValueType:
         if type(tok) is Token and tok.kind is Kind.KEYWORD and tok.text in _REFTYPES:
             return _REFTYPES[tok.text]
         pos = tok.pos if tok is not None else self.end
-        if type(tok) is SList and tok.items and type(tok.items[0]) is Token \
-                and tok.items[0].text == "ref":
-            raise UnsupportedError("typed function references: (ref ...) reference types")
-        if type(tok) is Token and tok.text in ("exnref", "nullfuncref", "nullexternref"):
-            raise UnsupportedError(f"{tok.text} (typed function references, exceptions)")
+        t = self.typed_ref(tok)
+        if t is not None:
+            return t
         raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
+
+    def typed_ref(self, tok: Item) -> ValueType | None:
+        """(ref null? heaptype) or an abbreviation of typed function references (nullfuncref,
+        nullexternref); None if `tok` is neither."""
+        if type(tok) is Token and tok.kind is Kind.KEYWORD:
+            heap = _NULL_ABBREVIATIONS.get(tok.text)
+            if heap is not None:
+                return ref_type(True, heap)
+            if tok.text in ("exnref", "nullexnref"):
+                raise UnsupportedError(f"exception handling: {tok.text}")
+            return None
+        if not (type(tok) is SList and tok.items and type(tok.items[0]) is Token
+                and tok.items[0].text == "ref"):
+            return None
+        items = tok.items[1:]
+        nullable = bool(items) and type(items[0]) is Token and items[0].text == "null"
+        if nullable:
+            items = items[1:]
+        if len(items) != 1 or type(items[0]) is not Token:
+            raise self.err(tok.pos, "expected (ref null? heaptype)")
+        return ref_type(nullable, self.heaptype(items[0]))
+
+    def heaptype(self, tok: Token) -> HeapType | int:
+        """A heap type: func, extern, nofunc, noextern, or a type index ($id or number)."""
+        if tok.kind is Kind.KEYWORD:
+            heap = _HEAPTYPES.get(tok.text)
+            if heap is not None:
+                return heap
+            if tok.text in ("exn", "noexn"):
+                raise UnsupportedError(f"exception handling: heap type {tok.text}")
+            if tok.text in GC_HEAP_CODES.values():
+                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                                       f"{tok.text})")
+            raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a heap type")
+        return self.index(tok, "type")
 
     @staticmethod
     def opt_id(cur: Cursor) -> Token | None:
@@ -528,7 +562,7 @@ class ModuleParser(SegmentFields):
         start = cur.i
         is_64 = self.address_type(cur)
         item = cur.peek()
-        if type(item) is Token and item.kind is Kind.KEYWORD:
+        if (type(item) is Token and item.kind is Kind.KEYWORD) or _is(item, "ref"):
             # reftype (elem ...): the table is sized to its inline segment
             t = self.reftype(item)
             cur.i += 1
@@ -544,16 +578,20 @@ class ModuleParser(SegmentFields):
                 as_indices = False
             else:
                 items = self._elem_indices(inner)
-                as_indices = True
+                as_indices = t is ValType.FUNCREF   # else written as expressions of type t
             self.module.tables.append(TableType(t, Limits(len(items), len(items)), is_64))
+            self.module.table_inits.append(None)
             self._add_elem(ElemSegment(SegmentMode.ACTIVE, t, items, index,
                                        self._zero_offset(node.pos, is_64)),
                            True, as_indices, None)
             return
         cur.i = start
         tt = self.tabletype(cur)
+        # typed function references: an initialiser expression gives every element's value
+        init = None if cur.peek() is None else self.const_expr(cur)
         self.expect_done(cur)
         self.module.tables.append(tt)
+        self.module.table_inits.append(init)
 
     @staticmethod
     def _zero_offset(pos: int, is_64: bool = False) -> list[Instr]:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from ..wasm.encoder import LAST_SLOT, SECTION_IDS, custom_slot
 from ..wasm.module import CustomSection, DataSegment, ElemSegment, Instr, SegmentMode
 from ..wasm.opcodes import Op
-from ..wasm.types import ValType
+from ..wasm.types import HeapType, ValType, ref_type
 from .instructions import Cursor, FuncContext
 from .lexer import Kind, Token
 from .sexpr import SList
+
+#: the type of a segment of function indices (3.0: non-null references, as the decoder reads it)
+FUNC_INDICES = ref_type(False, HeapType.FUNC)
 
 _END = int(Op.END)
 
@@ -102,7 +105,7 @@ class SegmentFields:
             explicit = True
             cur.i += 1
         item = cur.peek()
-        if type(item) is SList:
+        if type(item) is SList and not (kind == "table" and _is(item, "ref")):
             offset = self._offset(item)
             cur.i += 1
         elif explicit:
@@ -125,11 +128,12 @@ class SegmentFields:
             if offset is not None:
                 mode = SegmentMode.ACTIVE
         item = cur.peek()
-        if type(item) is Token and item.kind is Kind.KEYWORD:
+        typed = type(item) is SList and item.head() == "ref"     # (ref null? ht)
+        if (type(item) is Token and item.kind is Kind.KEYWORD) or typed:
             cur.i += 1
-            if item.text == "func":
+            if not typed and item.text == "func":
                 items = self._elem_indices(cur)
-                self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+                self._add_elem(ElemSegment(mode, FUNC_INDICES, items, table, offset), explicit, True, tok)
                 return
             t = self.reftype(item)
             items = self._elem_exprs(cur)
@@ -138,7 +142,7 @@ class SegmentFields:
         if mode is not SegmentMode.ACTIVE:
             raise self.err(cur.pos(), "unexpected token, expected 'func' or a reference type in the element segment")
         items = self._elem_indices(cur)
-        self._add_elem(ElemSegment(mode, ValType.FUNCREF, items, table, offset), explicit, True, tok)
+        self._add_elem(ElemSegment(mode, FUNC_INDICES, items, table, offset), explicit, True, tok)
 
     def data_field(self, field: SList) -> None:
         cur = Cursor(field.items, 1, field.end)

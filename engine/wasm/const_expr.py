@@ -10,7 +10,8 @@ from ..config import Features
 from ..errors import InvalidError
 from .module import Expr
 from .opcodes import Op
-from .types import GlobalType, ValType
+from .subtyping import Canon
+from .types import GlobalType, RefType, ValType, ValueType, ref_type
 
 _I32_CONST = int(Op.I32_CONST)
 _I64_CONST = int(Op.I64_CONST)
@@ -32,9 +33,10 @@ _EXTENDED = {int(Op.I32_ADD): ValType.I32, int(Op.I32_SUB): ValType.I32,
              int(Op.I64_SUB): ValType.I64, int(Op.I64_MUL): ValType.I64}
 
 
-def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[GlobalType],
+def validate_const_expr(expr: Expr, expected: ValueType, globals_: Sequence[GlobalType],
                         num_funcs: int, features: Features, start: int | None = None,
-                        visible: int | None = None) -> None:
+                        visible: int | None = None, canon: Canon | None = None,
+                        func_types: Sequence[int] | None = None) -> None:
     """Check that `expr` is a constant expression producing exactly one `expected` value.
 
     The first `visible` globals of `globals_` (all if None) are the ones a constant expression
@@ -67,14 +69,15 @@ def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[Global
             stack.append(gt.content)
         elif op == _REF_NULL:
             features.require("reference_types", offset)
-            if not isinstance(ins.imm, ValType) or not ins.imm.is_ref:
+            if not isinstance(ins.imm, (ValType, RefType)) or not ins.imm.is_ref:
                 raise InvalidError("type mismatch: ref.null needs a reference type", offset=offset)
             stack.append(ins.imm)
         elif op == _REF_FUNC:
             index = ins.imm
             if not isinstance(index, int) or not 0 <= index < num_funcs:
                 raise InvalidError(f"unknown function {index}", offset=offset)
-            stack.append(ValType.FUNCREF)
+            stack.append(ValType.FUNCREF if func_types is None
+                         else ref_type(False, func_types[index]))
         elif op in _EXTENDED and features.extended_const:
             t = _EXTENDED[op]
             if len(stack) < 2 or stack[-1] is not t or stack[-2] is not t:
@@ -87,7 +90,8 @@ def validate_const_expr(expr: Expr, expected: ValType, globals_: Sequence[Global
             raise InvalidError("constant expression required", offset=offset)
     if not ended:
         raise InvalidError("constant expression required: missing end", offset=offset)
-    if len(stack) != 1 or stack[0] is not expected:
+    if len(stack) != 1 or not (stack[0] is expected
+                               or canon is not None and canon.sub(stack[0], expected)):
         got = " ".join(map(str, stack)) or "nothing"
         raise InvalidError(f"type mismatch: constant expression produces [{got}], expected "
                            f"[{expected}]", offset=offset)

@@ -18,8 +18,8 @@ from .names import parse_names
 from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
 from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_leb, read_s32, read_s33, read_s64,
                      read_u32)
-from .types import (ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType,
-                    VALTYPE_BY_CODE)
+from .types import (GC_HEAP_CODES, ExternKind, FuncType, GlobalType, HeapType, Limits,
+                    MemoryType, TableType, ValType, ValueType, VALTYPE_BY_CODE, ref_type)
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
@@ -52,15 +52,13 @@ MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
 #: What a 3.0 encoding polyjit does not implement yet belongs to: proposal -> its description
 #: in the "not supported yet" error (raised only while the Config enables the proposal;
 #: with it off the encoding is malformed, as in 2.0).
-_NOT_YET = {"function_references": "typed function references",
-            "exceptions": "exception handling"}
-#: Value/reference type bytes: (ref null ht), (ref ht); exnref.
-_TYPED_REF_BYTES = {0x63: "function_references", 0x64: "function_references",
-                    0x69: "exceptions"}
+_NOT_YET = {"exceptions": "exception handling"}
 #: Opcodes of those proposals (the legacy exception opcodes stay illegal).
-_NOT_YET_OPCODES = {0x08: "exceptions", 0x1F: "exceptions",
-                    0x14: "function_references", 0x15: "function_references",
-                    0xD5: "function_references", 0xD6: "function_references"}
+_NOT_YET_OPCODES = {0x08: "exceptions", 0x1F: "exceptions"}
+_REF_NULLABLE, _REF_NON_NULL = 0x63, 0x64
+_ABSTRACT_HEAP = {h.value: h for h in HeapType}
+#: first bytes of the reference types other than funcref/externref
+_REF_TYPE_BYTES = frozenset((_REF_NULLABLE, _REF_NON_NULL, *_ABSTRACT_HEAP, *GC_HEAP_CODES))
 SEC_TAG = 13
 EXTERN_TAG = 4
 
@@ -114,7 +112,7 @@ K_ILLEGAL = 17
 K_DISABLED = 18     # belongs to a proposal that `features` turns off
 
 _IMM_KIND = {Imm.NONE: K_NONE, Imm.LABEL: K_U32, Imm.FUNC: K_U32, Imm.LOCAL: K_U32,
-             Imm.GLOBAL: K_U32, Imm.TABLE: K_U32, Imm.I32: K_I32, Imm.I64: K_I64,
+             Imm.GLOBAL: K_U32, Imm.TABLE: K_U32, Imm.TYPE: K_U32, Imm.I32: K_I32, Imm.I64: K_I64,
              Imm.F32: K_F32, Imm.F64: K_F64, Imm.MEMARG: K_MEMARG, Imm.BLOCKTYPE: K_BLOCK,
              Imm.BR_TABLE: K_BR_TABLE, Imm.CALL_INDIRECT: K_CALL_INDIRECT, Imm.MEMORY: K_ZERO,
              Imm.REFTYPE: K_REFTYPE, Imm.SELECT_T: K_SELECT_T}
@@ -127,7 +125,11 @@ _BYTE_FEATURE: dict[int, str] = {
     0x12: "tail_call", 0x13: "tail_call",
 }
 #: Opcodes that are illegal (as in 2.0) unless their proposal is enabled.
-_BYTE_ILLEGAL_WITHOUT: dict[int, str] = {0x0A: "exceptions", 0xD4: "function_references"}
+_BYTE_ILLEGAL_WITHOUT: dict[int, str] = {0x0A: "exceptions", 0xD4: "function_references",
+                                         0x14: "function_references",
+                                         0x15: "function_references",
+                                         0xD5: "function_references",
+                                         0xD6: "function_references"}
 
 
 def _misc_feature(sub: int) -> str:
@@ -296,31 +298,77 @@ class _Decoder:
 
     # -- types -----------------------------------------------------------------------------------
 
-    def valtype(self, r: Reader) -> ValType:
-        at = r.pos
-        b = r.byte()
-        t = VALTYPE_BY_CODE.get(b)
-        if t is None:
-            if b in _TYPED_REF_BYTES:
-                _not_yet(self.features, _TYPED_REF_BYTES[b], f"value type {b:#04x}")
-            raise MalformedError("malformed value type", at)
-        if t is ValType.V128:
-            self.features.require("simd", at)
-        elif t is ValType.EXTERNREF or t is ValType.FUNCREF:
-            self.features.require("reference_types", at)
+    def valtype(self, r: Reader) -> ValueType:
+        if r.pos >= r.end:
+            raise MalformedError(r.eof, r.pos)
+        t, r.pos = self.valtype_at(self.data, r.pos, r.end)
         return t
 
-    def reftype(self, r: Reader) -> ValType:
-        at = r.pos
-        b = r.byte()
+    def valtype_at(self, data, pos: int, end: int) -> tuple[ValueType, int]:
+        """The value type encoded at `pos` and the position after it."""
+        if pos >= end:
+            raise MalformedError(EOF_SECTION, pos)
+        b = data[pos]
+        t = VALTYPE_BY_CODE.get(b)
+        if t is None:
+            return self.reftype_at(data, pos, end, "malformed value type")
+        if t is ValType.V128:
+            self.features.require("simd", pos)
+        elif t is ValType.EXTERNREF or t is ValType.FUNCREF:
+            self.features.require("reference_types", pos)
+        return t, pos + 1
+
+    def reftype(self, r: Reader) -> ValueType:
+        if r.pos >= r.end:
+            raise MalformedError(r.eof, r.pos)
+        t, r.pos = self.reftype_at(self.data, r.pos, r.end)
+        return t
+
+    def reftype_at(self, data, pos: int, end: int,
+                   malformed: str = "malformed reference type") -> tuple[ValueType, int]:
+        """The reference type at `pos`: funcref/externref, or (ref null? ht) with
+        function references enabled; and the position after it."""
+        if pos >= end:
+            raise MalformedError(EOF_SECTION, pos)
+        b = data[pos]
         if b == 0x70:
-            return ValType.FUNCREF
-        if b == 0x6F:
-            self.features.require("reference_types", at)
-            return ValType.EXTERNREF
-        if b in _TYPED_REF_BYTES:
-            _not_yet(self.features, _TYPED_REF_BYTES[b], f"reference type {b:#04x}")
-        raise MalformedError("malformed reference type", at)
+            return ValType.FUNCREF, pos + 1
+        if b in (0x6F, 0x69, 0x74, 0x73, 0x72) or b in GC_HEAP_CODES:
+            if b == 0x6F:
+                self.features.require("reference_types", pos)
+            heap, after = self.heap_type_at(data, pos, end, malformed)
+            return ref_type(True, heap), after
+        if (b == _REF_NULLABLE or b == _REF_NON_NULL) and self.features.function_references:
+            heap, after = self.heap_type_at(data, pos + 1, end, malformed)
+            return ref_type(b == _REF_NULLABLE, heap), after
+        raise MalformedError(malformed, pos)
+
+    def heap_type_at(self, data, pos: int, end: int,
+                     malformed: str = "malformed heap type") -> tuple[HeapType | int, int]:
+        """A heap type (an abstract one's byte, or a type index as s33) and the position after."""
+        if pos >= end:
+            raise MalformedError(EOF_SECTION, pos)
+        b = data[pos]
+        heap = _ABSTRACT_HEAP.get(b)
+        if heap is not None:
+            if heap.top is HeapType.EXN:
+                _not_yet(self.features, "exceptions", f"heap type {heap}")
+                raise MalformedError(malformed, pos)
+            if heap is not HeapType.FUNC and heap is not HeapType.EXTERN:
+                if not self.features.function_references:
+                    raise MalformedError(malformed, pos)
+            return heap, pos + 1
+        if b in GC_HEAP_CODES:
+            if self.features.function_references:
+                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                                       f"{GC_HEAP_CODES[b]})")
+            raise MalformedError(malformed, pos)
+        if not self.features.function_references:
+            raise MalformedError(malformed, pos)
+        index, after = read_s33(data, pos, end, EOF_SECTION)
+        if index < 0:
+            raise MalformedError(malformed, pos)
+        return index, after
 
     def limits(self, r: Reader) -> tuple[Limits, bool]:
         """Limits and whether they are 64-bit (flag 0x04, memory64: sizes are u64)."""
@@ -415,11 +463,19 @@ class _Decoder:
     def sec_table(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.TABLE), MAX_TABLES, "tables")
         tables = []
+        inits: list[list[Instr] | None] = []
         for _ in range(n):
-            if r.pos + 1 < r.end and self.data[r.pos] == 0x40 and self.data[r.pos + 1] == 0:
-                _not_yet(self.features, "function_references", "table initialiser expressions")
-            tables.append(self.table_type(r))
+            init = None
+            if (self.features.function_references and r.pos + 1 < r.end
+                    and self.data[r.pos] == 0x40 and self.data[r.pos + 1] == 0):
+                r.pos += 2                       # a table type with an initialiser expression
+                tables.append(self.table_type(r))
+                init = self.expr(r)
+            else:
+                tables.append(self.table_type(r))
+            inits.append(init)
         self.m.tables = tables
+        self.m.table_inits = inits
 
     def sec_memory(self, r: Reader) -> None:
         n = _limited(r, self._imported(ExternKind.MEMORY), MAX_MEMORIES, "memories")
@@ -483,7 +539,9 @@ class _Decoder:
                     kind_at = r.pos
                     if r.byte() != 0x00:
                         raise MalformedError("malformed element kind", kind_at)
-                etype = ValType.FUNCREF
+                # 3.0: a segment of function indices holds non-null references, (ref func)
+                etype = (ref_type(False, HeapType.FUNC) if self.features.function_references
+                         else ValType.FUNCREF)
                 init = []
                 for _ in range(r.count()):
                     iat = r.pos
@@ -700,6 +758,8 @@ class _Decoder:
                             self.features.require("simd", pos - 1)
                         elif bt.is_ref and not self.features.reference_types:
                             self.features.require("reference_types", pos - 1)
+                    elif b in _REF_TYPE_BYTES:   # another reference type
+                        bt, pos = self.reftype_at(data, pos, n, "malformed value type")
                     else:
                         bt, pos = self.block_type_index(data, pos)
                 out.append(Instr_(op, bt, start))
@@ -758,18 +818,17 @@ class _Decoder:
                 else:
                     memory, pos = self.memory_index(data, pos)
                     out.append(Instr_(op, memory, start))
-            elif k == 13:   # K_REFTYPE
+            elif k == 13:   # K_REFTYPE (ref.null's heap type)
                 b = data[pos]
                 if b == 0x70:
                     rt = ValType.FUNCREF
+                    pos += 1
                 elif b == 0x6F:
                     rt = ValType.EXTERNREF
+                    pos += 1
                 else:
-                    if b < 0x40 or b in (0x69, 0x74):    # a type index (typed), exn, noexn
-                        _not_yet(self.features, "exceptions" if b >= 0x40 else
-                                 "function_references", f"ref.null of heap type {b:#04x}")
-                    raise MalformedError("malformed reference type", pos)
-                pos += 1
+                    heap, pos = self.heap_type_at(data, pos, n, "malformed reference type")
+                    rt = ref_type(True, heap)
                 out.append(Instr_(op, rt, start))
             elif k == 14:   # K_SELECT_T
                 count_at = pos
@@ -778,12 +837,7 @@ class _Decoder:
                     raise MalformedError("length out of bounds", count_at)
                 types = []
                 for _ in range(count):
-                    t = valtypes.get(data[pos])
-                    if t is None:
-                        raise MalformedError("malformed value type", pos)
-                    if t is ValType.V128:
-                        self.features.require("simd", pos)
-                    pos += 1
+                    t, pos = self.valtype_at(data, pos, n)
                     types.append(t)
                 out.append(Instr_(op, tuple(types), start))
             elif k == 15:   # K_PREFIX_MISC

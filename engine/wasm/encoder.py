@@ -10,7 +10,8 @@ from ..errors import WasmError
 from .module import (CustomSection, DataSegment, ElemSegment, Expr, Instr, MemArg, SegmentMode,
                      WasmModule)
 from .opcodes import INFO, Imm, Op
-from .types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from .types import (ExternKind, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType,
+                    TableType, ValType, ValueType)
 
 MAGIC_VERSION = b"\x00asm\x01\x00\x00\x00"
 
@@ -119,13 +120,27 @@ def encode_names(names: NameMaps) -> bytes:
 
 # -- types ------------------------------------------------------------------------------------
 
-def encode_valtype(t: ValType) -> bytes:
+def encode_valtype(t: ValueType) -> bytes:
+    """A value type; a nullable abstract reference in its one-byte form (as wasm-tools)."""
+    if isinstance(t, RefType):
+        heap = encode_heaptype(t.heap)
+        if t.nullable and isinstance(t.heap, HeapType):
+            return heap
+        return (b"\x63" if t.nullable else b"\x64") + heap
     return bytes((t.value,))
 
 
+def encode_heaptype(heap: HeapType | int) -> bytes:
+    return sleb(heap) if isinstance(heap, int) else bytes((heap.value,))
+
+
+def _valtypes(types) -> bytes:
+    return b"".join(map(encode_valtype, types))
+
+
 def encode_functype(ft: FuncType) -> bytes:
-    return (b"\x60" + uleb(len(ft.params)) + bytes(t.value for t in ft.params)
-            + uleb(len(ft.results)) + bytes(t.value for t in ft.results))
+    return (b"\x60" + uleb(len(ft.params)) + _valtypes(ft.params)
+            + uleb(len(ft.results)) + _valtypes(ft.results))
 
 
 def encode_limits(limits: Limits, is_64: bool = False, shared: bool = False) -> bytes:
@@ -138,7 +153,7 @@ def encode_limits(limits: Limits, is_64: bool = False, shared: bool = False) -> 
 
 
 def encode_tabletype(tt: TableType) -> bytes:
-    return bytes((tt.element.value,)) + encode_limits(tt.limits, tt.is_64)
+    return encode_valtype(tt.element) + encode_limits(tt.limits, tt.is_64)
 
 
 def encode_memtype(mt: MemoryType) -> bytes:
@@ -146,7 +161,7 @@ def encode_memtype(mt: MemoryType) -> bytes:
 
 
 def encode_globaltype(gt: GlobalType) -> bytes:
-    return bytes((gt.content.value, 1 if gt.mutable else 0))
+    return encode_valtype(gt.content) + bytes((1 if gt.mutable else 0,))
 
 
 # -- instructions -----------------------------------------------------------------------------
@@ -172,8 +187,8 @@ def _imm_memarg(imm, out: bytearray) -> None:
 def _imm_blocktype(imm, out: bytearray) -> None:
     if imm is None:
         out.append(0x40)
-    elif isinstance(imm, ValType):
-        out.append(imm.value)
+    elif isinstance(imm, (ValType, RefType)):
+        out += encode_valtype(imm)
     else:
         out += sleb(imm)
 
@@ -200,12 +215,12 @@ def _imm_pair(imm, out: bytearray) -> None:
 
 
 def _imm_reftype(imm, out: bytearray) -> None:
-    out.append(imm.value)
+    out += encode_heaptype(imm.heap)
 
 
 def _imm_select_t(imm, out: bytearray) -> None:
     out += uleb(len(imm))
-    out += bytes(t.value for t in imm)
+    out += _valtypes(imm)
 
 
 def _imm_bytes(imm, out: bytearray) -> None:
@@ -223,7 +238,7 @@ def _imm_memarg_lane(imm, out: bytearray) -> None:
 
 _IMM_WRITERS = {
     Imm.NONE: None, Imm.I32: _imm_signed, Imm.I64: _imm_signed, Imm.LABEL: _imm_index,
-    Imm.FUNC: _imm_index, Imm.LOCAL: _imm_index, Imm.GLOBAL: _imm_index, Imm.TABLE: _imm_index,
+    Imm.FUNC: _imm_index, Imm.TYPE: _imm_index, Imm.LOCAL: _imm_index, Imm.GLOBAL: _imm_index, Imm.TABLE: _imm_index,
     Imm.DATA: _imm_index, Imm.ELEM: _imm_index, Imm.MEMORY: _imm_index, Imm.MEMARG: _imm_memarg,
     Imm.BLOCKTYPE: _imm_blocktype, Imm.F32: _imm_f32, Imm.F64: _imm_f64,
     Imm.BR_TABLE: _imm_br_table, Imm.CALL_INDIRECT: _imm_pair, Imm.REFTYPE: _imm_reftype,
@@ -284,10 +299,11 @@ def _is_ref_func_expr(expr: Expr) -> bool:
 def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool | None = None) -> bytes:
     """One element segment. `as_indices` says whether the items were written as function indices
     (flags 0-3) or expressions (flags 4-7); by default indices are used when every item is a
-    `ref.func` of a funcref segment. `explicit_table` selects the flags with a table index
+    `ref.func` of a (ref func) segment. `explicit_table` selects the flags with a table index
     (2 and 6) for an active segment of table 0, as wasm-tools does when the text names the table."""
     if as_indices is None:
-        as_indices = seg.type is ValType.FUNCREF and all(_is_ref_func_expr(e) for e in seg.init)
+        # 3.0: the index form means (ref func); a funcref segment keeps its expressions
+        as_indices = seg.type == _REF_FUNC and all(_is_ref_func_expr(e) for e in seg.init)
     out = bytearray()
     if as_indices:
         items = vec([uleb(e[0].imm) for e in seg.init])
@@ -310,14 +326,18 @@ def encode_elem(seg: ElemSegment, explicit_table: bool = False, as_indices: bool
             out += encode_expr(seg.offset)
         else:
             out.append(6)
-            out += uleb(seg.table) + encode_expr(seg.offset) + bytes((seg.type.value,))
+            out += uleb(seg.table) + encode_expr(seg.offset) + encode_valtype(seg.type)
     elif seg.mode is SegmentMode.PASSIVE:
         out.append(5)
-        out.append(seg.type.value)
+        out += encode_valtype(seg.type)
     else:
         out.append(7)
-        out.append(seg.type.value)
+        out += encode_valtype(seg.type)
     return bytes(out + items)
+
+
+#: the type of a segment of function indices in 3.0, (ref func)
+_REF_FUNC = RefType(False, HeapType.FUNC)
 
 
 def encode_data(seg: DataSegment) -> bytes:
@@ -408,7 +428,9 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
     if module.funcs:
         add(3, vec([uleb(t) for t in module.funcs]))
     if module.tables:
-        add(4, vec([encode_tabletype(t) for t in module.tables]))
+        add(4, vec([encode_tabletype(t) if module.table_init(i) is None
+                    else b"\x40\x00" + encode_tabletype(t) + encode_expr(module.table_init(i))
+                    for i, t in enumerate(module.tables)]))
     if module.mems:
         add(5, vec([encode_memtype(m) for m in module.mems]))
     if module.tags:
@@ -434,7 +456,7 @@ def encode_module(module: WasmModule, names: NameMaps | None = None,
     if module.codes:
         bodies = []
         for code in module.codes:
-            body = vec([uleb(n) + bytes((t.value,)) for n, t in code.locals]) + encode_expr(code.body)
+            body = vec([uleb(n) + encode_valtype(t) for n, t in code.locals]) + encode_expr(code.body)
             bodies.append(uleb(len(body)) + body)
         add(10, vec(bodies))
     if module.datas:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
+from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType, top_functype
 
 
 @dataclass(slots=True, frozen=True)
@@ -122,6 +122,8 @@ class WasmModule:
     imports: list[Import] = field(default_factory=list)
     funcs: list[int] = field(default_factory=list)          # type index of each defined function
     tables: list[TableType] = field(default_factory=list)   # defined tables
+    #: each defined table's initialiser expression (None: null), typed function references
+    table_inits: list[Expr | None] = field(default_factory=list)
     mems: list[MemoryType] = field(default_factory=list)    # defined memories
     globals: list[Global] = field(default_factory=list)     # defined globals
     tags: list[int] = field(default_factory=list)           # type index of each defined tag
@@ -137,6 +139,8 @@ class WasmModule:
     #: may be another instance's function (callers of this module's functions then find the
     #: vmctx changed when a call returns)
     tail_calls_leave: bool = False
+    #: top_types() once made
+    _top_types: list[FuncType] | None = field(default=None, repr=False, compare=False)
 
     # -- index spaces ---------------------------------------------------------------------------
 
@@ -153,6 +157,18 @@ class WasmModule:
 
     def func_types(self) -> list[FuncType]:
         return [self.types[i] for i in self.func_type_indices()]
+
+    def table_init(self, defined: int) -> Expr | None:
+        """The initialiser expression of defined table `defined` (None: its elements are null)."""
+        inits = self.table_inits
+        return inits[defined] if defined < len(inits) else None
+
+    def top_types(self) -> list[FuncType]:
+        """The module's types with every reference type as its representation's (funcref or
+        externref: ValueType.top), what the IR and the executors see."""
+        if self._top_types is None:
+            self._top_types = [top_functype(ft) for ft in self.types]
+        return self._top_types
 
     def tag_type_indices(self) -> list[int]:
         """Type index of every tag in the tag index space (imports first)."""

@@ -19,6 +19,7 @@ class Imm(enum.Enum):
     LABEL = "label"              # int label depth
     BR_TABLE = "br_table"        # (tuple[int, ...] labels, int default)
     FUNC = "func"                # int function index
+    TYPE = "type"                # int type index (call_ref, return_call_ref)
     CALL_INDIRECT = "call_indirect"  # (int type index, int table index)
     LOCAL = "local"              # int local index
     GLOBAL = "global"            # int global index
@@ -29,7 +30,7 @@ class Imm(enum.Enum):
     I64 = "i64"                  # int, signed 64-bit value
     F32 = "f32"                  # int, the raw 32 bits (so NaN payloads survive)
     F64 = "f64"                  # int, the raw 64 bits
-    REFTYPE = "reftype"          # ValType (FUNCREF or EXTERNREF)
+    REFTYPE = "reftype"          # a reference type (ref.null's: nullable, of the heap type)
     SELECT_T = "select_t"        # tuple[ValType, ...]
     MEMORY_INIT = "memory_init"  # (int data index, int memory index)
     DATA = "data"                # int data index
@@ -83,6 +84,8 @@ _TABLE = """
 0a throw_ref none -
 12 return_call func -
 13 return_call_indirect call_indirect -
+14 call_ref type -
+15 return_call_ref type -
 1a drop none -
 1b select none -
 1c select_t select_t -
@@ -254,6 +257,8 @@ d0 ref.null reftype -
 d1 ref.is_null none -
 d2 ref.func func -
 d4 ref.as_non_null none -
+d5 br_on_null label -
+d6 br_on_non_null label -
 fc:0 i32.trunc_sat_f32_s none : f32 -> i32
 fc:1 i32.trunc_sat_f32_u none : f32 -> i32
 fc:2 i32.trunc_sat_f64_s none : f64 -> i32

@@ -1,4 +1,17 @@
-"""WebAssembly types, shaped like wasmtime-py's: ValType, FuncType, Limits, memory/table/global types."""
+"""WebAssembly types, shaped like wasmtime-py's: ValType, FuncType, Limits, memory/table/global types.
+
+Reference types (typed function references, WebAssembly 3.0): a reference type is
+(ref null? ht) with a heap type ht that is a `HeapType` (func, extern, exn and their bottoms
+nofunc, noextern, noexn) or a concrete type index (an int, a function type of the module).
+The two abbreviations users know stay `ValType` members: ``ValType.FUNCREF`` is
+(ref null func), ``ValType.EXTERNREF`` is (ref null extern); every other reference type is a
+`RefType`. `ref_type` is the one normalising constructor, so equal types are equal objects
+(``ref_type(True, HeapType.FUNC) is ValType.FUNCREF``). Both classes answer ``nullable``,
+``heap`` and ``top`` (the abbreviation whose values share the representation: funcref for
+every function reference, externref for extern ones), so executors ask ``t.top`` and never
+see a concrete type. Subtyping is ``engine.wasm.subtyping``'s. GC heap types (any, eq, i31,
+struct, array, none) are "not supported yet: the GC proposal".
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Union
 
-from ..errors import ArgumentTypeError, WasmError
+from ..errors import ArgumentTypeError, UnsupportedError, WasmError
 
 
 class ValType(enum.Enum):
@@ -56,6 +69,21 @@ class ValType(enum.Enum):
     def is_ref(self) -> bool:
         return self in (ValType.FUNCREF, ValType.EXTERNREF)
 
+    @property
+    def nullable(self) -> bool:
+        """Whether a reference type admits null (the abbreviations do)."""
+        return self.is_ref
+
+    @property
+    def heap(self) -> HeapType | None:
+        """A reference type's heap type (None for a number or vector type)."""
+        return _HEAP_OF.get(self)
+
+    @property
+    def top(self) -> ValType:
+        """The type whose values share this one's representation (itself)."""
+        return self
+
     def __str__(self) -> str:
         return self.name.lower()
 
@@ -68,6 +96,95 @@ class ValType(enum.Enum):
 VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in ValType}
 
 
+class HeapType(enum.Enum):
+    """The abstract heap types of function references, extern and exception references, by
+    their binary encoding (a concrete heap type is a type index, an int)."""
+
+    FUNC = 0x70
+    EXTERN = 0x6F
+    EXN = 0x69
+    NOFUNC = 0x73
+    NOEXTERN = 0x72
+    NOEXN = 0x74
+
+    @property
+    def top(self) -> HeapType:
+        """The top of this heap type's hierarchy (func, extern or exn)."""
+        return _HEAP_TOP[self]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    __repr__ = __str__
+
+
+#: GC heap types by their encoding (refused as "not supported yet: the GC proposal").
+GC_HEAP_CODES = {0x6E: "any", 0x6D: "eq", 0x6C: "i31", 0x6B: "struct", 0x6A: "array",
+                 0x71: "none"}
+_HEAP_TOP = {HeapType.FUNC: HeapType.FUNC, HeapType.NOFUNC: HeapType.FUNC,
+             HeapType.EXTERN: HeapType.EXTERN, HeapType.NOEXTERN: HeapType.EXTERN,
+             HeapType.EXN: HeapType.EXN, HeapType.NOEXN: HeapType.EXN}
+_HEAP_OF = {ValType.FUNCREF: HeapType.FUNC, ValType.EXTERNREF: HeapType.EXTERN}
+Heap = Union[HeapType, int]
+
+
+@dataclass(slots=True, frozen=True)
+class RefType:
+    """A reference type other than funcref/externref: (ref null? heap). Build with `ref_type`."""
+
+    nullable: bool
+    heap: Heap
+
+    @property
+    def is_num(self) -> bool:
+        return False
+
+    @property
+    def is_ref(self) -> bool:
+        return True
+
+    @property
+    def top(self) -> ValType:
+        """funcref for a function reference, externref for an extern reference; exnref's
+        representation is the exception proposal's (not supported yet)."""
+        h = self.heap
+        if isinstance(h, int) or h.top is HeapType.FUNC:
+            return ValType.FUNCREF
+        if h.top is HeapType.EXTERN:
+            return ValType.EXTERNREF
+        raise UnsupportedError("not supported yet: exception handling (exnref values)")
+
+    def __str__(self) -> str:
+        return f"(ref {'null ' if self.nullable else ''}{self.heap})"
+
+    __repr__ = __str__
+
+
+#: A value type: a ValType member or a RefType.
+ValueType = Union[ValType, RefType]
+
+
+def ref_type(nullable: bool, heap: Heap) -> ValueType:
+    """The reference type (ref null? heap), as the abbreviation where one exists."""
+    if nullable and heap is HeapType.FUNC:
+        return ValType.FUNCREF
+    if nullable and heap is HeapType.EXTERN:
+        return ValType.EXTERNREF
+    return RefType(bool(nullable), heap)
+
+
+def top_functype(ft: FuncType) -> FuncType:
+    """`ft` with each reference type replaced by its ``top`` (ft itself when that is no change)."""
+    if not any(isinstance(t, RefType) for t in ft.param_types + ft.result_types):
+        return ft
+    return FuncType([t.top for t in ft.param_types], [t.top for t in ft.result_types])
+
+
+def is_valtype(t: object) -> bool:
+    """Whether `t` is a value type (a ValType or a RefType)."""
+    return isinstance(t, (ValType, RefType))
+
+
 class FuncType:
     """A function signature. ``params`` and ``results`` are lists (a fresh copy on each read,
     as in wasmtime-py); ``param_types`` and ``result_types`` the tuples behind them. Equal
@@ -78,7 +195,7 @@ class FuncType:
     def __init__(self, params: Iterable[ValType] = (), results: Iterable[ValType] = ()) -> None:
         p, r = tuple(params), tuple(results)
         for t in p + r:
-            if not isinstance(t, ValType):
+            if not isinstance(t, (ValType, RefType)):
                 raise ArgumentTypeError(f"FuncType expects ValTypes, got {type(t).__name__}")
         object.__setattr__(self, "param_types", p)
         object.__setattr__(self, "result_types", r)
@@ -209,7 +326,7 @@ class TableType:
     is_64: bool
 
     def __init__(self, valtype: ValType, limits: Limits, is_64: bool = False) -> None:
-        if not isinstance(valtype, ValType) or not isinstance(limits, Limits):
+        if not isinstance(valtype, (ValType, RefType)) or not isinstance(limits, Limits):
             raise ArgumentTypeError(f"TableType expects a ValType and Limits, got "
                                     f"{type(valtype).__name__} and {type(limits).__name__}")
         object.__setattr__(self, "element", valtype)
@@ -234,7 +351,7 @@ class GlobalType:
     mutable: bool
 
     def __init__(self, valtype: ValType, mutable: bool) -> None:
-        if not isinstance(valtype, ValType):
+        if not isinstance(valtype, (ValType, RefType)):
             raise ArgumentTypeError(f"GlobalType expects a ValType, got {type(valtype).__name__}")
         object.__setattr__(self, "content", valtype)
         object.__setattr__(self, "mutable", bool(mutable))

@@ -18,7 +18,9 @@ from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
 from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
 from .types import (MAX_PAGES, MAX_PAGES_64, MAX_TABLE_SIZE, MAX_TABLE_SIZE_64, ExternKind,
-                    FuncType, GlobalType, Limits, MemoryType, TableType, ValType)
+                    FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType,
+                    ValType, ValueType, ref_type)
+from .subtyping import Canon, defaultable
 
 __all__ = ["validate", "block_signature", "func_local_types", "MAX_LOCALS"]
 
@@ -41,7 +43,8 @@ class _Context:
     """The validation context C of the spec, built once per module."""
 
     __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
-                 "data_count", "refs", "imported_globals", "mem64")
+                 "data_count", "refs", "imported_globals", "mem64", "canon", "typed_refs",
+                 "func_type_indices")
 
     def __init__(self, module: WasmModule, features: Features) -> None:
         self.module = module
@@ -58,6 +61,10 @@ class _Context:
         self.elems: list[ValType] = [seg.type for seg in module.elems]
         self.data_count: int | None = module.data_count
         self.refs: set[int] = set()
+        #: subtyping and type equivalence of reference types (typed function references)
+        self.canon = Canon(module.types)
+        self.typed_refs = features.function_references
+        self.func_type_indices: list[int] = module.func_type_indices()
 
 
 def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
@@ -66,7 +73,7 @@ def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple
     Assumes a validated module (later stages use it to read block types)."""
     if blocktype is None:
         return _EMPTY, _EMPTY
-    if isinstance(blocktype, ValType):
+    if isinstance(blocktype, (ValType, RefType)):
         return _EMPTY, (blocktype,)
     ft = types[blocktype]
     return ft.param_types, ft.result_types
@@ -116,7 +123,7 @@ class _Frame:
     """A control frame: the block's opcode, its types, the operand stack height at entry and
     whether the rest of the block is unreachable."""
 
-    __slots__ = ("op", "params", "results", "height", "unreachable", "offset")
+    __slots__ = ("op", "params", "results", "height", "unreachable", "offset", "uninit")
 
     def __init__(self, op: int, params: Sequence[ValType], results: Sequence[ValType],
                  height: int, offset: int) -> None:
@@ -126,6 +133,8 @@ class _Frame:
         self.height = height
         self.unreachable = False
         self.offset = offset
+        #: the non-defaultable locals still unset when the block began (restored at its end)
+        self.uninit: frozenset[int] = frozenset()
 
     def label_types(self) -> list[ValType]:
         return self.params if self.op == _LOOP else self.results
@@ -145,7 +154,7 @@ class _BodyValidator:
     """Type checks one function body. The operand stack holds ValTypes, or None for a value of
     unknown type (only ever produced in unreachable code)."""
 
-    __slots__ = ("ctx", "func", "stack", "ctrls", "locals", "result_types")
+    __slots__ = ("ctx", "func", "stack", "ctrls", "locals", "result_types", "uninit")
 
     def __init__(self, ctx: _Context, func: int, ftype: FuncType,
                  local_types: Sequence[ValType]) -> None:
@@ -155,6 +164,14 @@ class _BodyValidator:
         self.locals = local_types
         self.result_types = list(ftype.results)
         self.ctrls: list[_Frame] = [_Frame(_FUNC_FRAME, _EMPTY, ftype.results, 0, 0)]
+        #: non-defaultable locals not yet set on this path (3.0's local initialisation)
+        self.uninit: set[int] = set()
+        if ctx.typed_refs:
+            at = len(ftype.params)
+            for count, t in ctx.module.codes[func - ctx.module.num_imported_funcs].locals:
+                if not defaultable(t):
+                    self.uninit.update(range(at, at + count))
+                at += count
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -181,7 +198,8 @@ class _BodyValidator:
             raise self.error(f"type mismatch: expected {expect}, but the operand stack is empty",
                              ins)
         actual = stack.pop()
-        if actual is not expect and actual is not None and expect is not None:
+        if (actual is not expect and actual is not None and expect is not None
+                and not self.ctx.canon.sub(actual, expect)):
             raise self.error(f"type mismatch: expected {expect}, got {actual}", ins)
         return actual
 
@@ -215,7 +233,10 @@ class _BodyValidator:
 
     def push_ctrl(self, op: int, params: Sequence[ValType], results: Sequence[ValType],
                   ins: Instr) -> None:
-        self.ctrls.append(_Frame(op, params, results, len(self.stack), ins.offset))
+        frame = _Frame(op, params, results, len(self.stack), ins.offset)
+        if self.uninit:
+            frame.uninit = frozenset(self.uninit)
+        self.ctrls.append(frame)
         self.stack.extend(params)
 
     def pop_ctrl(self, ins: Instr) -> _Frame:
@@ -227,6 +248,8 @@ class _BodyValidator:
             raise self.error(f"type mismatch: {extra} value(s) left on the stack at the end of "
                              f"the {where}", ins)
         self.ctrls.pop()
+        if frame.uninit:       # locals set inside the block are unset again after it
+            self.uninit |= frame.uninit
         return frame
 
     def label(self, depth: object, ins: Instr) -> _Frame:
@@ -238,8 +261,9 @@ class _BodyValidator:
     def block_type(self, blocktype: object, ins: Instr) -> tuple[Sequence[ValType], Sequence[ValType]]:
         if blocktype is None:
             return _EMPTY, _EMPTY
-        if isinstance(blocktype, ValType):
-            _check_valtype(blocktype, self.ctx.features, ins.offset, self.func)
+        if isinstance(blocktype, (ValType, RefType)):
+            _check_valtype(blocktype, self.ctx.features, ins.offset, self.func,
+                           len(self.ctx.types))
             return _EMPTY, (blocktype,)
         features = self.ctx.features
         if not features.multi_value:
@@ -281,11 +305,14 @@ class _BodyValidator:
         special_get = special.get
         height = 0
         ins = None
+        uninit = self.uninit
         for ins in body:
             op = ins.op
             if op == _LOCAL_GET:
                 index = ins.imm
                 if type(index) is int and 0 <= index < nlocals:
+                    if uninit and index in uninit:
+                        raise self.error(f"uninitialized local {index}", ins)
                     stack.append(local_types[index])
                     continue
                 raise self.error(f"unknown local {index}", ins)
@@ -316,6 +343,8 @@ class _BodyValidator:
                 if type(index) is not int or not 0 <= index < nlocals:
                     raise self.error(f"unknown local {index}", ins)
                 t = local_types[index]
+                if uninit:
+                    uninit.discard(index)
                 if len(stack) > height and stack[-1] is t:
                     if op == _LOCAL_SET:
                         stack.pop()
@@ -434,7 +463,7 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     tables = ctx.tables
     if type(table) is not int or not 0 <= table < len(tables):
         raise v.error(f"unknown table {table}", ins)
-    if tables[table].element is not FUNCREF:
+    if not ctx.canon.sub(tables[table].element, FUNCREF):
         raise v.error(f"type mismatch: call_indirect needs a funcref table, table {table} holds "
                       f"{tables[table].element}", ins)
     types = ctx.types
@@ -447,8 +476,10 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
 
 
 def _tail_results(v: _BodyValidator, ft: FuncType, ins: Instr) -> None:
-    """A tail call returns the callee's results as the caller's own: they must be the same."""
-    if tuple(ft.results) != tuple(v.result_types):
+    """A tail call returns the callee's results as the caller's own: they must match them."""
+    sub = v.ctx.canon.sub
+    if (len(ft.result_types) != len(v.result_types)
+            or not all(sub(a, b) for a, b in zip(ft.result_types, v.result_types))):
         raise v.error(f"type mismatch: tail call returns [{' '.join(map(str, ft.results))}], "
                       f"the function returns [{' '.join(map(str, v.result_types))}]", ins)
 
@@ -476,9 +507,68 @@ def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
 
 def _h_not_yet(v: _BodyValidator, ins: Instr) -> None:
     """Instructions of proposals polyjit decodes but does not implement yet."""
-    what = {int(Op.THROW_REF): "exception handling", int(Op.REF_AS_NON_NULL):
-            "typed function references"}[ins.op]
-    raise UnsupportedError(f"{what}: {INFO[ins.op].name}")
+    raise UnsupportedError(f"exception handling: {INFO[ins.op].name}")
+
+
+def _item(v: _BodyValidator, items: Sequence, index: object, what: str, ins: Instr):
+    """items[index], or the "unknown <what>" error."""
+    if type(index) is not int or not 0 <= index < len(items):
+        raise v.error(f"unknown {what} {index}", ins)
+    return items[index]
+
+
+def _func_type_at(v: _BodyValidator, index: object, ins: Instr) -> FuncType:
+    return _item(v, v.ctx.types, index, "type", ins)
+
+
+def _h_call_ref(v: _BodyValidator, ins: Instr) -> None:
+    ft = _func_type_at(v, ins.imm, ins)
+    v.pop_expect(ref_type(True, ins.imm), ins)
+    v.pop_vals(ft.params, ins)
+    v.stack.extend(ft.results)
+
+
+def _h_return_call_ref(v: _BodyValidator, ins: Instr) -> None:
+    _require(v.ctx.features, "tail_call", ins.offset, v.func)
+    _h_call_ref(v, ins)
+    ft = v.ctx.types[ins.imm]
+    _tail_results(v, ft, ins)
+    v.ctx.module.tail_calls_leave = True
+    v.pop_vals(ft.results, ins)
+    v.set_unreachable()
+
+
+def _pop_ref(v: _BodyValidator, ins: Instr) -> ValueType | None:
+    """Pop a reference of any type (None: of unknown type, in unreachable code)."""
+    t = v.pop(ins)
+    if t is not None and not t.is_ref:
+        raise v.error(f"type mismatch: {INFO[ins.op].name} needs a reference, got {t}", ins)
+    return t
+
+
+def _h_ref_as_non_null(v: _BodyValidator, ins: Instr) -> None:
+    t = _pop_ref(v, ins)
+    v.stack.append(None if t is None else ref_type(False, t.heap))
+
+
+def _h_br_on_null(v: _BodyValidator, ins: Instr) -> None:
+    t = _pop_ref(v, ins)
+    types = v.label(ins.imm, ins).label_types()
+    v.pop_vals(types, ins)
+    v.stack.extend(types)            # the label's types, as br_if leaves them
+    v.stack.append(None if t is None else ref_type(False, t.heap))
+
+
+def _h_br_on_non_null(v: _BodyValidator, ins: Instr) -> None:
+    types = v.label(ins.imm, ins).label_types()
+    if not types or not types[-1].is_ref:
+        raise v.error("type mismatch: br_on_non_null's label must take a reference last", ins)
+    t = _pop_ref(v, ins)
+    if t is not None and not v.ctx.canon.sub(ref_type(False, t.heap), types[-1]):
+        raise v.error(f"type mismatch: expected {types[-1]}, got {ref_type(False, t.heap)}",
+                      ins)
+    v.pop_vals(types[:-1], ins)
+    v.stack.extend(types[:-1])
 
 
 def _h_select(v: _BodyValidator, ins: Instr) -> None:
@@ -498,7 +588,7 @@ def _h_select_t(v: _BodyValidator, ins: Instr) -> None:
     if not isinstance(types, (tuple, list)) or len(types) != 1:
         raise v.error("invalid result arity: typed select needs exactly one type", ins)
     t = types[0]
-    _check_valtype(t, v.ctx.features, ins.offset, v.func)
+    _check_valtype(t, v.ctx.features, ins.offset, v.func, len(v.ctx.types))
     v.pop_expect(I32, ins)
     v.pop_expect(t, ins)
     v.pop_expect(t, ins)
@@ -533,10 +623,7 @@ def _h_global_set(v: _BodyValidator, ins: Instr) -> None:
 
 
 def _table(v: _BodyValidator, index: object, ins: Instr) -> TableType:
-    tables = v.ctx.tables
-    if type(index) is not int or not 0 <= index < len(tables):
-        raise v.error(f"unknown table {index}", ins)
-    return tables[index]
+    return _item(v, v.ctx.tables, index, "table", ins)
 
 
 def _h_table_get(v: _BodyValidator, ins: Instr) -> None:
@@ -587,7 +674,7 @@ def _h_table_copy(v: _BodyValidator, ins: Instr) -> None:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
     dst_tt = _table(v, dst, ins)
     src_tt = _table(v, src, ins)
-    if dst_tt.element is not src_tt.element:
+    if not v.ctx.canon.sub(src_tt.element, dst_tt.element):
         raise v.error(f"type mismatch: table.copy from a {src_tt.element} table to a "
                       f"{dst_tt.element} table", ins)
     dst_at, src_at = dst_tt.address_type, src_tt.address_type
@@ -607,7 +694,7 @@ def _h_table_init(v: _BodyValidator, ins: Instr) -> None:
         _require(v.ctx.features, "reference_types", ins.offset, v.func)
     tt = _table(v, table, ins)
     elem_t = _elem(v, elem, ins)
-    if tt.element is not elem_t:
+    if not v.ctx.canon.sub(elem_t, tt.element):
         raise v.error(f"type mismatch: table.init of a {elem_t} segment into a {tt.element} "
                       f"table", ins)
     _pop3(v, ins, tt.address_type, I32, I32)
@@ -671,15 +758,15 @@ def _h_data_drop(v: _BodyValidator, ins: Instr) -> None:
 
 def _h_ref_null(v: _BodyValidator, ins: Instr) -> None:
     t = ins.imm
-    if not isinstance(t, ValType) or not t.is_ref:
+    if not isinstance(t, (ValType, RefType)) or not t.is_ref:
         raise v.error(f"type mismatch: ref.null needs a reference type, got {t}", ins)
+    if isinstance(t.heap, int):
+        _func_type_at(v, t.heap, ins)
     v.stack.append(t)
 
 
 def _h_ref_is_null(v: _BodyValidator, ins: Instr) -> None:
-    t = v.pop(ins)
-    if t is not None and t not in _REF:
-        raise v.error(f"type mismatch: ref.is_null needs a reference, got {t}", ins)
+    _pop_ref(v, ins)
     v.stack.append(I32)
 
 
@@ -690,7 +777,8 @@ def _h_ref_func(v: _BodyValidator, ins: Instr) -> None:
         raise v.error(f"unknown function {index}", ins)
     if index not in ctx.refs:
         raise v.error(f"undeclared function reference {index}", ins)
-    v.stack.append(FUNCREF)
+    v.stack.append(ref_type(False, ctx.func_type_indices[index]) if ctx.typed_refs
+                   else FUNCREF)
 
 
 @functools.lru_cache(maxsize=None)
@@ -779,7 +867,11 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.CALL_INDIRECT): _h_call_indirect,
     int(Op.RETURN_CALL): _h_return_call,
     int(Op.THROW_REF): _h_not_yet,
-    int(Op.REF_AS_NON_NULL): _h_not_yet,
+    int(Op.REF_AS_NON_NULL): _h_ref_as_non_null,
+    int(Op.BR_ON_NULL): _h_br_on_null,
+    int(Op.BR_ON_NON_NULL): _h_br_on_non_null,
+    int(Op.CALL_REF): _h_call_ref,
+    int(Op.RETURN_CALL_REF): _h_return_call_ref,
     int(Op.RETURN_CALL_INDIRECT): _h_return_call_indirect,
     int(Op.SELECT): _h_select,
     int(Op.SELECT_T): _h_select_t,
@@ -809,6 +901,8 @@ _SIGN_EXT = {int(Op.I32_EXTEND8_S), int(Op.I32_EXTEND16_S), int(Op.I64_EXTEND8_S
 _REF_TYPES_OPS = {int(Op.SELECT_T), int(Op.TABLE_GET), int(Op.TABLE_SET), int(Op.TABLE_SIZE),
                   int(Op.TABLE_GROW), int(Op.TABLE_FILL), int(Op.REF_NULL), int(Op.REF_IS_NULL),
                   int(Op.REF_FUNC)}
+_FUNC_REF_OPS = {int(Op.REF_AS_NON_NULL), int(Op.BR_ON_NULL), int(Op.BR_ON_NON_NULL),
+                 int(Op.CALL_REF), int(Op.RETURN_CALL_REF)}
 
 
 def _feature_of(info: OpInfo) -> str | None:
@@ -823,6 +917,8 @@ def _feature_of(info: OpInfo) -> str | None:
         return "sign_extension"
     if code in _REF_TYPES_OPS:
         return "reference_types"
+    if code in _FUNC_REF_OPS:
+        return "function_references"
     return None
 
 
@@ -872,7 +968,13 @@ def _require(features: Features, name: str, offset: int | None, func: int | None
 
 
 def _check_valtype(t: object, features: Features, offset: int | None = None,
-                   func: int | None = None) -> None:
+                   func: int | None = None, num_types: int | None = None) -> None:
+    """A value type: its proposal enabled, a concrete heap type's index below `num_types`."""
+    if isinstance(t, RefType):
+        _require(features, "function_references", offset, func)
+        if isinstance(t.heap, int) and num_types is not None and t.heap >= num_types:
+            raise InvalidError(f"unknown type {t.heap}", func=func, offset=offset)
+        return
     if not isinstance(t, ValType):
         raise InvalidError(f"malformed value type {t!r}", func=func, offset=offset)
     if t is V128:
@@ -881,11 +983,11 @@ def _check_valtype(t: object, features: Features, offset: int | None = None,
         _require(features, "reference_types", offset, func)
 
 
-def _check_functype(ft: FuncType, features: Features) -> None:
+def _check_functype(ft: FuncType, features: Features, num_types: int | None = None) -> None:
     for t in ft.params:
-        _check_valtype(t, features)
+        _check_valtype(t, features, num_types=num_types)
     for t in ft.results:
-        _check_valtype(t, features)
+        _check_valtype(t, features, num_types=num_types)
     if len(ft.results) > 1 and not features.multi_value:
         features.require("multi_value")
 
@@ -907,9 +1009,11 @@ def _bound_text(bound: int, what: str) -> str:
     return f"{bound} elements"
 
 
-def _check_table_type(tt: TableType, features: Features) -> None:
-    if not isinstance(tt.element, ValType) or not tt.element.is_ref:
+def _check_table_type(tt: TableType, features: Features, num_types: int | None = None) -> None:
+    if not isinstance(tt.element, (ValType, RefType)) or not tt.element.is_ref:
         raise InvalidError(f"malformed reference type {tt.element!r} in a table type")
+    if isinstance(tt.element, RefType):
+        _check_valtype(tt.element, features, num_types=num_types)
     if tt.element is EXTERNREF:
         features.require("reference_types")
     if tt.is_64:
@@ -925,8 +1029,8 @@ def _check_memory_type(mt: MemoryType, features: Features) -> None:
     _check_limits(mt.limits, MAX_PAGES_64 if mt.is_64 else MAX_PAGES, "memory size")
 
 
-def _check_global_type(gt: GlobalType, features: Features) -> None:
-    _check_valtype(gt.content, features)
+def _check_global_type(gt: GlobalType, features: Features, num_types: int | None = None) -> None:
+    _check_valtype(gt.content, features, num_types=num_types)
 
 
 def _check_tag_type(module, type_index: int) -> None:
@@ -944,19 +1048,20 @@ def _validate_module_fields(ctx: _Context) -> None:
     module = ctx.module
     features = ctx.features
 
+    ntypes = len(module.types)
     for ft in module.types:
-        _check_functype(ft, features)
+        _check_functype(ft, features, ntypes)
 
     # Imports.
     for imp in module.imports:
         if imp.kind == ExternKind.FUNC:
             _index_in(imp.desc, len(module.types), "type")
         elif imp.kind == ExternKind.TABLE:
-            _check_table_type(imp.desc, features)
+            _check_table_type(imp.desc, features, ntypes)
         elif imp.kind == ExternKind.MEMORY:
             _check_memory_type(imp.desc, features)
         elif imp.kind == ExternKind.GLOBAL:
-            _check_global_type(imp.desc, features)
+            _check_global_type(imp.desc, features, ntypes)
             if imp.desc.mutable:
                 features.require("mutable_globals")
         elif imp.kind == ExternKind.TAG:
@@ -970,8 +1075,15 @@ def _validate_module_fields(ctx: _Context) -> None:
     for type_index in module.tags:
         _check_tag_type(module, type_index)
 
-    for tt in module.tables:
-        _check_table_type(tt, features)
+    typed = ctx.canon, (module.func_type_indices() if ctx.typed_refs else None)
+    for i, tt in enumerate(module.tables):
+        init = module.table_init(i)
+        _check_table_type(tt, features, ntypes)
+        if init is not None:
+            validate_const_expr(init, tt.element, ctx.imported_globals, len(ctx.funcs), features,
+                                init[0].offset if init else None, None, *typed)
+        elif not defaultable(tt.element):
+            raise InvalidError(f"type mismatch: a table of {tt.element} needs an initialiser")
     if len(ctx.tables) > 1:
         features.require("reference_types")
     for mt in module.mems:
@@ -986,20 +1098,22 @@ def _validate_module_fields(ctx: _Context) -> None:
     const_globals = ctx.globals if features.extended_const else ctx.imported_globals
     imported = len(ctx.imported_globals)
     for i, g in enumerate(module.globals):
-        _check_global_type(g.type, features)
+        _check_global_type(g.type, features, ntypes)
         start = g.init[0].offset if g.init else None
         validate_const_expr(g.init, g.type.content, const_globals, num_funcs, features,
-                            start, visible=imported + i if features.extended_const else None)
+                            start, imported + i if features.extended_const else None, *typed)
 
     # Element segments.
     for seg in module.elems:
-        if not isinstance(seg.type, ValType) or not seg.type.is_ref:
+        if not isinstance(seg.type, (ValType, RefType)) or not seg.type.is_ref:
             raise InvalidError(f"malformed reference type {seg.type!r} in an element segment")
         if seg.type is EXTERNREF:
             features.require("reference_types")
+        elif isinstance(seg.type, RefType):
+            _check_valtype(seg.type, features, num_types=ntypes)
         for item in seg.init:
             validate_const_expr(item, seg.type, const_globals, num_funcs, features,
-                                item[0].offset if item else None)
+                                item[0].offset if item else None, None, *typed)
         if seg.mode is SegmentMode.ACTIVE:
             _index_in(seg.table, len(ctx.tables), "table")
             if seg.offset is None:
@@ -1007,7 +1121,7 @@ def _validate_module_fields(ctx: _Context) -> None:
             validate_const_expr(seg.offset, ctx.tables[seg.table].address_type, const_globals,
                                 num_funcs, features, seg.offset[0].offset if seg.offset else None)
             table_t = ctx.tables[seg.table].element
-            if table_t is not seg.type:
+            if not ctx.canon.sub(seg.type, table_t):
                 raise InvalidError(f"type mismatch: element segment of {seg.type} for a "
                                    f"{table_t} table")
         else:
@@ -1080,7 +1194,7 @@ def _local_types(ctx: _Context, func: int, ftype: FuncType,
         if total > MAX_LOCALS:
             raise InvalidError(f"too many locals: more than {MAX_LOCALS}", func=func,
                                offset=body.offset)
-        _check_valtype(t, features, body.offset, func)
+        _check_valtype(t, features, body.offset, func, len(ctx.types))
     runs = [(1, t) for t in ftype.params] + [(c, t) for c, t in body.locals if c]
     if total <= max(_EXPAND_LOCALS, 4 * len(body.body)):
         out: list[ValType] = []

@@ -334,6 +334,9 @@ class ApiExecutor:
         for vt, kind in self._kinds:
             if vt == valtype:
                 return kind
+        top = getattr(valtype, "top", None)     # polyjit's typed reference: (ref $t) etc.
+        if top is not None and top is not valtype:
+            return self._kind(top)
         raise HarnessError(f"unknown value type {valtype!r}")
 
     def _is_func(self, obj: Any) -> bool:

@@ -7,6 +7,7 @@ reference encoder) when the test checks that decoding agrees with another implem
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.wasm.decoder import MAX_LOCALS, decode
 from engine.wasm.module import MemArg, SegmentMode
 from engine.wasm.opcodes import INFO, Op
 from engine.wasm.reader import Reader, read_leb, read_s32, read_s64, read_u32
-from engine.wasm.types import ExternKind, FuncType, Limits, ValType
+from engine.wasm.types import ExternKind, FuncType, HeapType, Limits, ValType, ref_type
 
 from tools import find_tool, wasm_to_wat
 
@@ -307,8 +308,12 @@ def test_element_segments_all_encodings():
     m = decode(data)
     modes = [(s.mode, s.table, s.type) for s in m.elems]
     A, P, D = SegmentMode.ACTIVE, SegmentMode.PASSIVE, SegmentMode.DECLARATIVE
-    assert modes == [(A, 0, FUNCREF), (P, 0, FUNCREF), (A, 1, FUNCREF), (D, 0, FUNCREF),
+    # 3.0 (function references): a segment of function indices holds (ref func) values
+    ref_func = ref_type(False, HeapType.FUNC)
+    assert modes == [(A, 0, ref_func), (P, 0, ref_func), (A, 1, ref_func), (D, 0, ref_func),
                      (A, 0, FUNCREF), (P, 0, EXTERNREF), (A, 1, FUNCREF), (D, 0, FUNCREF)]
+    wasm2 = dataclasses.replace(Features(), function_references=False)
+    assert [s.type for s in decode(data, wasm2).elems][:4] == [FUNCREF] * 4
     for s in m.elems:
         assert (s.offset is None) == (s.mode is not A)
         if s.offset is not None:

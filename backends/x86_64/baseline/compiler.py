@@ -35,7 +35,7 @@ from engine.environ.helpers import HELPER_INDEX, Helper
 from engine.environ.module_info import ModuleInfo
 from engine.errors import TrapCode, UnsupportedError
 from engine.wasm.opcodes import INFO, Op
-from engine.wasm.types import ValType
+from engine.wasm.types import RefType, ValType
 from engine.wasm.validator import block_signature
 
 from ...base import (EPOCH_SYMBOL, TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TIER_UP_SYMBOL,
@@ -92,6 +92,10 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
     if any(_V128 in t.params or _V128 in t.results for t in wasm.types) or \
             _V128 in info.global_types or any(t is _V128 for _, t in code.locals):
         return "v128 values"
+    if any(type(t) is RefType for ft in wasm.types for t in ft.param_types + ft.result_types) \
+            or any(type(t) is RefType for _, t in code.locals) \
+            or any(type(t) is RefType for t in info.global_types):
+        return "typed function references"
     body = code.body
     missing = _MISSING_BY_FEATURES.get(features)
     if missing is None:
@@ -99,6 +103,8 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
     for ins in body:
         if ins.op not in _TABLE or ins.op in missing:
             return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
+        if type(ins.imm) is RefType or type(ins.imm) is tuple and RefType in map(type, ins.imm):
+            return "typed function references"
     return None
 
 
