@@ -184,6 +184,19 @@ def run_case(api: _Api, case: Case, on_step: Callable[[], None] | None = None) -
     return out
 
 
+def _instantiate(api: _Api, out: Outcome, step: str, make: Callable[[], Any]) -> Any:
+    """The instance `make` returns, or None with its trap or error recorded as event `step`."""
+    try:
+        return make()
+    except api.trap as e:
+        out.events.append(Event(step, "trap", code=_code(e)))
+    except api.unsupported:
+        raise
+    except api.error as e:
+        out.events.append(Event(step, "error", message=str(e).splitlines()[0]))
+    return None
+
+
 def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
     a = api.api
     try:
@@ -198,15 +211,9 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
     provided: dict | None = None
     pstate: Callable[[], tuple] = tuple
     if case.provider is not None:
-        try:
-            pinst = a.Instance(store, api.module(case.provider), [])
-        except api.trap as e:
-            out.events.append(Event("provider", "trap", code=_code(e)))
-            return
-        except api.unsupported:
-            raise
-        except api.error as e:
-            out.events.append(Event("provider", "error", message=str(e).splitlines()[0]))
+        pinst = _instantiate(api, out, "provider",
+                             lambda: a.Instance(store, api.module(case.provider), []))
+        if pinst is None:
             return
         provided = pinst.exports(store)
         pskip = v128_globals(case.provider)
@@ -220,15 +227,8 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
     except LookupError as e:
         out.events.append(Event("instantiate", "error", message=str(e)))
         return
-    try:
-        instance = a.Instance(store, module, imports)
-    except api.trap as e:
-        out.events.append(Event("instantiate", "trap", code=_code(e)))
-        return
-    except api.unsupported:
-        raise
-    except api.error as e:
-        out.events.append(Event("instantiate", "error", message=str(e).splitlines()[0]))
+    instance = _instantiate(api, out, "instantiate", lambda: a.Instance(store, module, imports))
+    if instance is None:
         return
     exports = instance.exports(store)
     skip = v128_globals(case.wasm)
