@@ -3,12 +3,12 @@
 Reference types (typed function references, WebAssembly 3.0): a reference type is
 (ref null? ht) with a heap type ht that is a `HeapType` (func, extern, exn and their bottoms
 nofunc, noextern, noexn) or a concrete type index (an int, a function type of the module).
-The two abbreviations users know stay `ValType` members: ``ValType.FUNCREF`` is
-(ref null func), ``ValType.EXTERNREF`` is (ref null extern); every other reference type is a
+The abbreviations stay `ValType` members: ``ValType.FUNCREF`` is (ref null func),
+``ValType.EXTERNREF`` is (ref null extern), ``ValType.EXNREF`` is (ref null exn); every other reference type is a
 `RefType`. `ref_type` is the one normalising constructor, so equal types are equal objects
 (``ref_type(True, HeapType.FUNC) is ValType.FUNCREF``). Both classes answer ``nullable``,
 ``heap`` and ``top`` (the abbreviation whose values share the representation: funcref for
-every function reference, externref for extern ones), so executors ask ``t.top`` and never
+every function reference, externref for extern ones, exnref for exception ones), so executors ask ``t.top`` and never
 see a concrete type. Subtyping is ``engine.wasm.subtyping``'s. GC heap types (any, eq, i31,
 struct, array, none) are "not supported yet: the GC proposal".
 """
@@ -19,7 +19,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Union
 
-from ..errors import ArgumentTypeError, UnsupportedError, WasmError
+from ..errors import ArgumentTypeError, WasmError
 
 
 class ValType(enum.Enum):
@@ -32,6 +32,7 @@ class ValType(enum.Enum):
     V128 = 0x7B
     FUNCREF = 0x70
     EXTERNREF = 0x6F
+    EXNREF = 0x69
 
     @staticmethod
     def i32() -> ValType:
@@ -61,13 +62,17 @@ class ValType(enum.Enum):
     def externref() -> ValType:
         return ValType.EXTERNREF
 
+    @staticmethod
+    def exnref() -> ValType:
+        return ValType.EXNREF
+
     @property
     def is_num(self) -> bool:
         return self in (ValType.I32, ValType.I64, ValType.F32, ValType.F64)
 
     @property
     def is_ref(self) -> bool:
-        return self in (ValType.FUNCREF, ValType.EXTERNREF)
+        return self in (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
 
     @property
     def nullable(self) -> bool:
@@ -93,7 +98,7 @@ class ValType(enum.Enum):
 
 
 #: Value types by their binary encoding.
-VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in ValType}
+VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in ValType if t is not ValType.EXNREF}
 
 
 class HeapType(enum.Enum):
@@ -124,7 +129,8 @@ GC_HEAP_CODES = {0x6E: "any", 0x6D: "eq", 0x6C: "i31", 0x6B: "struct", 0x6A: "ar
 _HEAP_TOP = {HeapType.FUNC: HeapType.FUNC, HeapType.NOFUNC: HeapType.FUNC,
              HeapType.EXTERN: HeapType.EXTERN, HeapType.NOEXTERN: HeapType.EXTERN,
              HeapType.EXN: HeapType.EXN, HeapType.NOEXN: HeapType.EXN}
-_HEAP_OF = {ValType.FUNCREF: HeapType.FUNC, ValType.EXTERNREF: HeapType.EXTERN}
+_HEAP_OF = {ValType.FUNCREF: HeapType.FUNC, ValType.EXTERNREF: HeapType.EXTERN,
+            ValType.EXNREF: HeapType.EXN}
 Heap = Union[HeapType, int]
 
 
@@ -145,14 +151,14 @@ class RefType:
 
     @property
     def top(self) -> ValType:
-        """funcref for a function reference, externref for an extern reference; exnref's
-        representation is the exception proposal's (not supported yet)."""
+        """funcref for a function reference, externref for an extern reference, exnref for
+        an exception reference."""
         h = self.heap
         if isinstance(h, int) or h.top is HeapType.FUNC:
             return ValType.FUNCREF
         if h.top is HeapType.EXTERN:
             return ValType.EXTERNREF
-        raise UnsupportedError("not supported yet: exception handling (exnref values)")
+        return ValType.EXNREF
 
     def __str__(self) -> str:
         return f"(ref {'null ' if self.nullable else ''}{self.heap})"
@@ -170,6 +176,8 @@ def ref_type(nullable: bool, heap: Heap) -> ValueType:
         return ValType.FUNCREF
     if nullable and heap is HeapType.EXTERN:
         return ValType.EXTERNREF
+    if nullable and heap is HeapType.EXN:
+        return ValType.EXNREF
     return RefType(bool(nullable), heap)
 
 

@@ -56,8 +56,8 @@ def test_ref_type_values() -> None:
     # FuncType takes typed references as the API's value types
     ft = FuncType([t], [ValType.I32])
     assert ft.params == [t] and ft == FuncType([RefType(False, 3)], [ValType.I32])
-    with pytest.raises(UnsupportedError, match="exception"):
-        _ = ref_type(True, HeapType.EXN).top
+    assert ref_type(True, HeapType.EXN) is ValType.EXNREF
+    assert ref_type(False, HeapType.NOEXN).top is ValType.EXNREF
 
 
 def test_subtyping() -> None:
