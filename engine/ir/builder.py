@@ -186,6 +186,9 @@ _W_RETURN = int(Op.RETURN)
 _W_SELECT = int(Op.SELECT)
 _W_SELECT_T = int(Op.SELECT_T)
 _W_UNREACHABLE = int(Op.UNREACHABLE)
+_W_TRY_TABLE = int(Op.TRY_TABLE)
+#: exception handling's instructions: refused as not supported yet where they are met
+_W_EXCEPTIONS = frozenset((int(Op.THROW), int(Op.THROW_REF), _W_TRY_TABLE))
 
 # control-frame kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
@@ -570,7 +573,7 @@ class _Builder:
                     self.fuel_charge()
             if self.cur is None:
                 # unreachable code: only structure matters
-                if op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
+                if op == _W_BLOCK or op == _W_LOOP or op == _W_IF or op == _W_TRY_TABLE:
                     frames.append(_Frame(_BLOCK, len(stack), (), (), dead=True))
                 elif op == _W_ELSE:
                     f = frames[-1]
@@ -968,6 +971,9 @@ class _Builder:
         else:
             info = INFO.get(op)
             name = info.name if info is not None else hex(op)
+            if op in _W_EXCEPTIONS:
+                raise UnsupportedError(f"exception handling (`{name}` in the IR builder, "
+                                       f"function {self.func.index})")
             raise UnsupportedError(f"the IR builder has no translation for `{name}` "
                                    f"(function {self.func.index})")
 
@@ -1016,7 +1022,7 @@ class _Builder:
             op = ins.op
             if op == _W_IF:
                 opens.append(pos)
-            elif op == _W_BLOCK or op == _W_LOOP:
+            elif op == _W_BLOCK or op == _W_LOOP or op == _W_TRY_TABLE:
                 opens.append(-1)
             elif op == _W_ELSE:
                 out[opens[-1]] = True

@@ -194,7 +194,7 @@ class ModuleParser(SegmentFields):
             if heap is not None:
                 return heap
             if tok.text in GC_HEAP_CODES.values():
-                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                raise UnsupportedError(f"the GC proposal (heap type "
                                        f"{tok.text})")
             raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a heap type")
         return self.index(tok, "type")

@@ -356,7 +356,7 @@ class _Decoder:
             return heap, pos + 1
         if b in GC_HEAP_CODES:
             if self.features.function_references:
-                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                raise UnsupportedError(f"the GC proposal (heap type "
                                        f"{GC_HEAP_CODES[b]})")
             raise MalformedError(malformed, pos)
         if not self.features.function_references:
