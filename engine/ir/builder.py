@@ -972,8 +972,7 @@ class _Builder:
             info = INFO.get(op)
             name = info.name if info is not None else hex(op)
             if op in _W_EXCEPTIONS:
-                raise UnsupportedError(f"exception handling (`{name}` in the IR builder, "
-                                       f"function {self.func.index})")
+                raise UnsupportedError(f"exception handling (`{name}` in the IR builder)")
             raise UnsupportedError(f"the IR builder has no translation for `{name}` "
                                    f"(function {self.func.index})")
 
