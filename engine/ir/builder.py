@@ -27,7 +27,7 @@ import struct
 
 from ..errors import TrapCode, UnsupportedError
 from ..wasm.module import FuncBody, WasmModule
-from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
+from ..wasm.opcodes import INFO, PREFIX_SIMD, CatchKind, Op
 from ..wasm.types import FuncType, RefType, ValType, buffer_offsets
 from ..wasm.validator import block_signature
 from .errors import IRError
@@ -186,12 +186,11 @@ _W_RETURN = int(Op.RETURN)
 _W_SELECT = int(Op.SELECT)
 _W_SELECT_T = int(Op.SELECT_T)
 _W_UNREACHABLE = int(Op.UNREACHABLE)
-# exception handling (by number: engine.wasm.opcodes names them)
-_W_THROW = 0x08
-_W_THROW_REF = 0x0A
-_W_TRY_TABLE = 0x1F
-#: CatchKind values of a try_table's clauses
-_CATCH, _CATCH_REF, _CATCH_ALL, _CATCH_ALL_REF = range(4)
+_W_THROW = int(Op.THROW)
+_W_THROW_REF = int(Op.THROW_REF)
+_W_TRY_TABLE = int(Op.TRY_TABLE)
+_CATCH, _CATCH_REF = CatchKind.CATCH, CatchKind.CATCH_REF
+_CATCH_ALL, _CATCH_ALL_REF = CatchKind.CATCH_ALL, CatchKind.CATCH_ALL_REF
 
 # control-frame kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
@@ -1145,7 +1144,7 @@ class _Builder:
             op = ins.op
             if op == _W_IF:
                 opens.append(pos)
-            elif op == _W_BLOCK or op == _W_LOOP:
+            elif op == _W_BLOCK or op == _W_LOOP or op == _W_TRY_TABLE:
                 opens.append(-1)
             elif op == _W_ELSE:
                 out[opens[-1]] = True

@@ -28,10 +28,12 @@ _DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global"
               "tag": "tag"}
 _KINDS = {"func": ExternKind.FUNC, "table": ExternKind.TABLE, "memory": ExternKind.MEMORY,
           "global": ExternKind.GLOBAL, "tag": ExternKind.TAG}
-_REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
-_NULL_ABBREVIATIONS = {"nullfuncref": HeapType.NOFUNC, "nullexternref": HeapType.NOEXTERN}
-_HEAPTYPES = {"func": HeapType.FUNC, "extern": HeapType.EXTERN, "nofunc": HeapType.NOFUNC,
-              "noextern": HeapType.NOEXTERN}
+_REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF,
+             "exnref": ValType.EXNREF}
+_NULL_ABBREVIATIONS = {"nullfuncref": HeapType.NOFUNC, "nullexternref": HeapType.NOEXTERN,
+                       "nullexnref": HeapType.NOEXN}
+_HEAPTYPES = {"func": HeapType.FUNC, "extern": HeapType.EXTERN, "exn": HeapType.EXN,
+              "nofunc": HeapType.NOFUNC, "noextern": HeapType.NOEXTERN, "noexn": HeapType.NOEXN}
 _END = int(Op.END)
 PAGE = 65536
 
@@ -166,14 +168,12 @@ class ModuleParser(SegmentFields):
         raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
 
     def typed_ref(self, tok: Item) -> ValueType | None:
-        """(ref null? heaptype) or an abbreviation of typed function references (nullfuncref,
-        nullexternref); None if `tok` is neither."""
+        """(ref null? heaptype) or an abbreviation of a null reference type (nullfuncref,
+        nullexternref, nullexnref); None if `tok` is neither."""
         if type(tok) is Token and tok.kind is Kind.KEYWORD:
             heap = _NULL_ABBREVIATIONS.get(tok.text)
             if heap is not None:
                 return ref_type(True, heap)
-            if tok.text in ("exnref", "nullexnref"):
-                raise UnsupportedError(f"exception handling: {tok.text}")
             return None
         if not (type(tok) is SList and tok.items and type(tok.items[0]) is Token
                 and tok.items[0].text == "ref"):
@@ -187,15 +187,14 @@ class ModuleParser(SegmentFields):
         return ref_type(nullable, self.heaptype(items[0]))
 
     def heaptype(self, tok: Token) -> HeapType | int:
-        """A heap type: func, extern, nofunc, noextern, or a type index ($id or number)."""
+        """A heap type: func, extern, exn, nofunc, noextern, noexn, or a type index ($id or
+        number)."""
         if tok.kind is Kind.KEYWORD:
             heap = _HEAPTYPES.get(tok.text)
             if heap is not None:
                 return heap
-            if tok.text in ("exn", "noexn"):
-                raise UnsupportedError(f"exception handling: heap type {tok.text}")
             if tok.text in GC_HEAP_CODES.values():
-                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                raise UnsupportedError(f"the GC proposal (heap type "
                                        f"{tok.text})")
             raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a heap type")
         return self.index(tok, "type")
