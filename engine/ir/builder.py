@@ -595,6 +595,8 @@ class _Builder:
                 elif op == _W_END:
                     f = frames.pop()
                     if not f.dead:
+                        if f.handlers is not None:
+                            self.end_try(f)
                         self.end_frame(f, stack, frames)
                 continue
             spec = simple.get(op)
@@ -1025,6 +1027,7 @@ class _Builder:
             b = self.new_block((EXNREF,))
             b.insts.append(Inst(O.UNWIND, [b.params[0]]))
             self.unwind_block = b.id
+            self.order.append(b.id)
         return self.unwind_block
 
     def landing(self) -> None:
