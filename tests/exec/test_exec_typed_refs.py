@@ -10,15 +10,10 @@ from engine import (Config, Engine, Func, FuncType, Instance, Module, Store, Tra
                     ValType)
 from engine.errors import WasmError
 from engine.wasm.types import HeapType, ref_type
+from executors import settings
 
-SETTINGS = {
-    "interpreter": dict(strategy="interpreter"),
-    "x86_64": dict(target="x86_64"),
-    "x86_64-emulated": dict(target="x86_64", emulate=True),
-    "x86_64-baseline": dict(target="x86_64", baseline_compilation=True),
-    "aarch64": dict(target="aarch64"),
-    "riscv64": dict(target="riscv64"),
-}
+SETTINGS = settings("interpreter", "x86_64", "x86_64-emulated", "x86_64-baseline", "aarch64",
+                    "riscv64")
 I32 = ValType.i32()
 
 MODULE = """(module
