@@ -353,12 +353,12 @@ class ApiExecutor:
             raise HarnessError(str(e)) from None
         try:
             raw = func(self.store, *py_args)
+        except getattr(self.ns.api, "ThrownException", ()) as e:
+            raise Thrown(str(e)) from None
         except self.ns.api.Trap as e:
             if _is_uncaught_exception(e):
                 raise Thrown(_trap_message(e)) from None
             raise Trapped(_trap_message(e), _trap_code(e)) from None
-        except getattr(self.ns.api, "ThrownException", ()) as e:
-            raise Thrown(str(e)) from None
         if len(result_kinds) == 0:
             if raw is not None:
                 raise ConversionError(f"function without results returned {raw!r}")
