@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..wasm.types import ValType
 from .vmctx import VMOffsets
 
 #: the address space a 32-bit memory is given under Config.signals_based_traps: every wasm
@@ -34,6 +35,8 @@ class ModuleInfo:
       index + offset + size, see GUARDED_RESERVATION).
     - ``tail_calls_leave``: a function may tail-call another instance's function (WasmModule's
       fact of the same name): a direct call may then return with the vmctx changed.
+    - ``rethrows``: throw_ref may meet exceptions of this module (it has tags, or exnref values
+      reach it through its types, globals or tables): instances fill the rethrower pair.
     """
 
     offsets: VMOffsets
@@ -45,6 +48,7 @@ class ModuleInfo:
     fuel: bool = False
     unchecked_memories: frozenset[int] = frozenset()
     tail_calls_leave: bool = False
+    rethrows: bool = False
 
     @classmethod
     def for_module(cls, wasm, epoch: bool = False, fuel: bool = False,
@@ -60,4 +64,14 @@ class ModuleInfo:
                    wasm.num_imported_funcs,
                    [(t.param_types, t.result_types) for t in types],
                    [g.content.top for g in wasm.global_types()], epoch=epoch, fuel=fuel,
-                   unchecked_memories=unchecked, tail_calls_leave=wasm.tail_calls_leave)
+                   unchecked_memories=unchecked, tail_calls_leave=wasm.tail_calls_leave,
+                   rethrows=_rethrows(wasm, types))
+
+
+def _rethrows(wasm, types) -> bool:
+    """ModuleInfo.rethrows."""
+    if wasm.tag_type_indices():
+        return True
+    vals = [t for ft in types for t in ft.param_types + ft.result_types]
+    vals += [g.content for g in wasm.global_types()] + [t.element for t in wasm.table_types()]
+    return any(t.is_ref and t.top is ValType.EXNREF for t in vals)

@@ -246,7 +246,7 @@ class CompiledExecutor:
             words[off.tag_def(i) // 8] = tag.definition
             pair = off.tag_thrower(i) // 8
             words[pair], words[pair + 1] = self._thrower(sm, tag, vm)
-        if instance.tags or _has_exnrefs(instance.wasm):
+        if module.info.rethrows:
             pair = off.rethrower // 8
             words[pair], words[pair + 1] = self._thrower(sm, None, vm)
         st = _InstanceState(sm, vm, unit)
@@ -559,15 +559,6 @@ class CompiledExecutor:
                 words[:len(results)] = results
             return 0
         return host_call
-
-
-def _has_exnrefs(wasm) -> bool:
-    """Whether exnref values can reach the module's code other than from its own tags'
-    exceptions (then throw_ref needs the rethrower)."""
-    types = [t for ft in wasm.types for t in ft.param_types + ft.result_types]
-    types += [g.content for g in wasm.global_types()]
-    types += [t.element for t in wasm.table_types()]
-    return any(t.top is ValType.EXNREF for t in types if t.is_ref)
 
 
 def _from_machine(refs, t: ValType, v: int) -> Any:
