@@ -63,8 +63,10 @@ class FunctionEmitter(EmitterBase):
         super().__init__(mf, frame, traps, offsets)
         #: out-of-line code (misaligned-access paths), placed after the function's body
         self.cold: list[str] = []
-        #: a leaf without a frame: no calls, stack arguments/results, spills or saved registers
-        self.frameless = frame.size == 16 and not any(
+        #: a leaf without a frame: no calls, stack arguments/results, spills or saved
+        #: registers, and no access left to guard pages (its fault enters the trap stub with
+        #: the function's own frame)
+        self.frameless = frame.size == 16 and not mf.may_fault and not any(
             i.clobbers or i.op in ("@load_fp", "@store_fp") for b in mf.blocks for i in b.insts)
 
     def op(self, o) -> str:
