@@ -278,8 +278,54 @@ class FunctionEmitter(EmitterBase):
             return
         self.out(f"{op} {name}, [x29, #{off}]")
 
+    # -- protected calls (a function with exception handlers: MFunction.catches) ------------
+    # Before the call, link the catch record (extra slots 1..5, vmctx.CATCH_*; sp-relative,
+    # going up) into the store context's chain; the landing pc is just after the call, where a
+    # normal return and an exception's unwind (trampolines.common_stubs: sp, x29, x28 from the
+    # record) both unlink it. x16 and x17 are scratch (the call target goes in x16 after).
+
+    def catch_record(self) -> int:
+        """sp-relative offset of the catch record's first word."""
+        return self.frame.extra_offset(1)
+
+    def record_address(self, reg: str) -> None:
+        b = self.catch_record()
+        if b < 4096:
+            self.out(f"add {reg}, sp, #{b}")
+        else:
+            self.out(f"mov {reg}, #{b}")
+            self.out(f"add {reg}, sp, {reg}")
+
+    def catch_link(self) -> str | None:
+        if not self.mf.catches:
+            return None
+        b = self.catch_record()
+        landing = self.label()
+        self.out(f"ldr x16, [x28, #{V.STATE}]")
+        self.out(f"ldr x17, [x16, #{V.STATE_CATCH}]")
+        self.out(f"str x17, [sp, #{b + V.CATCH_PREV}]")
+        self.record_address("x17")
+        self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
+        self.out("mov x17, sp")
+        self.out(f"str x17, [sp, #{b + V.CATCH_SP}]")
+        self.out(f"str x29, [sp, #{b + V.CATCH_FP}]")
+        self.out(f"adr x17, {landing}")
+        self.out(f"str x17, [sp, #{b + V.CATCH_PC}]")
+        self.out(f"str x28, [sp, #{b + V.CATCH_VMCTX}]")
+        return landing
+
+    def catch_unlink(self, landing: str | None) -> None:
+        if landing is None:
+            return
+        self.place(landing)
+        self.out(f"ldr x16, [x28, #{V.STATE}]")
+        self.out(f"ldr x17, [sp, #{self.catch_record() + V.CATCH_PREV}]")
+        self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
+
     def p_call(self, i: MInst) -> None:
+        landing = self.catch_link()
         self.out(f"bl {self.op(i.operands[0])}")
+        self.catch_unlink(landing)
 
     def restore_vmctx(self) -> None:
         self.out(f"ldr x28, [sp, #{self.frame.extra_offset(0)}]")
@@ -289,7 +335,10 @@ class FunctionEmitter(EmitterBase):
 
     def load_import(self, idx: int) -> None:
         """x28: import `idx`'s vmctx; x16: its code."""
-        code, ctx = self.offsets.import_code(idx), self.offsets.import_vmctx(idx)
+        self.load_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
+
+    def load_pair(self, code: int, ctx: int) -> None:
+        """x28 and x16 from the vmctx pair (code, ctx) at those offsets."""
         if max(code, ctx) > 32760:
             raise InternalError("aarch64 emit: import slot beyond the vmctx offset range")
         self.out("mov x16, x28")
@@ -297,15 +346,28 @@ class FunctionEmitter(EmitterBase):
         self.out(f"ldr x16, [x16, #{code}]")
 
     def p_call_import(self, i: MInst) -> None:
-        self.load_import(i.operands[0].value)
+        idx = i.operands[0].value
+        self.call_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
+
+    def p_call_pair(self, i: MInst) -> None:
+        """A call through a (code, ctx) pair of the vmctx (a tag's thrower, the rethrower)."""
+        off = i.operands[0].value
+        self.call_pair(off, off + 8)
+
+    def call_pair(self, code: int, ctx: int) -> None:
+        landing = self.catch_link()
+        self.load_pair(code, ctx)
         self.out("blr x16")
+        self.catch_unlink(landing)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = rname(i.operands[0].reg)
+        landing = self.catch_link()
         self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
         self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
         self.out("blr x16")
+        self.catch_unlink(landing)
         self.restore_vmctx()
 
     def p_memmove(self, i: MInst) -> None:

@@ -625,9 +625,9 @@ class Lowering(SimdLowering, SizedRegLowering):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.ins("ldr", Reg(reg), m, defs=[reg])
 
-    def store_cell(self, v: int, cell: int) -> None:
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
         rv = self.R(v)
-        self.ins("str", rv, Mem(cell, 0, rv.bits), uses=[cell, *_regs_of(rv)])
+        self.ins("str", rv, Mem(cell, offset, rv.bits), uses=[cell, *_regs_of(rv)])
 
     # -- references and tables ------------------------------------------------------------------
 

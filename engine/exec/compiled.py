@@ -41,11 +41,12 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Frame, Trap, TrapCode, UnsupportedError, WasmError
+from ..errors import Frame, ThrownException, Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
-from ..runtime.func import call_host
-from ..wasm.types import ValType
+from ..runtime.exn import ExnRef
+from ..runtime.func import Func, call_host
+from ..wasm.types import FuncType, ValType
 from . import native
 from .emulator import EmulatedMachine
 from .fastcalls import fast_target
@@ -107,7 +108,7 @@ class _HostCall:
     nparams: int
     #: the ctypes type of the argument/result buffer (8 bytes a value)
     words: Any
-    #: (index, is funcref) of the reference parameters and results (converted through refs)
+    #: (index, top type) of the reference parameters and results (converted through refs)
     ref_params: tuple
     ref_results: tuple
     #: the signature when it has a v128 (two buffer words each), else None
@@ -147,7 +148,7 @@ def _recursion_limit(e: BaseException | None) -> bool:
 
 
 def _refs_of(types: Sequence[ValType]) -> tuple:
-    return tuple((i, t.top is ValType.FUNCREF) for i, t in enumerate(types) if t.is_ref)
+    return tuple((i, t.top) for i, t in enumerate(types) if t.is_ref)
 
 
 class CompiledExecutor:
@@ -192,6 +193,8 @@ class CompiledExecutor:
                                            self.max_stack, self.epoch,
                                            self.state.settings.signals_based_traps)
         sm.machine = machine
+        #: the exception object of a record (an uncaught wasm exception, exec.exceptions)
+        machine.exn_at = store.refs.exn_at
         store.exec_data = sm
         refs = store.refs
         refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
@@ -239,6 +242,13 @@ class CompiledExecutor:
             words[off.global_ptr(i) // 8] = g.cell
         for i, table in enumerate(instance.tables):
             words[off.table_def(i) // 8] = table.tdef
+        for i, tag in enumerate(instance.tags):
+            words[off.tag_def(i) // 8] = tag.definition
+            pair = off.tag_thrower(i) // 8
+            words[pair], words[pair + 1] = self._thrower(sm, tag, vm)
+        if instance.tags or _has_exnrefs(instance.wasm):
+            pair = off.rethrower // 8
+            words[pair], words[pair + 1] = self._thrower(sm, None, vm)
         st = _InstanceState(sm, vm, unit)
         instance.exec_state = st
         sm.instances[vm] = instance
@@ -292,7 +302,24 @@ class CompiledExecutor:
             target = sm.host_targets[key] = self._host_target(sm, f, caller_vm)
         return target
 
-    def _host_target(self, sm: _StoreMachine, f, caller_vm: int) -> tuple[int, int]:
+    def _thrower(self, sm: _StoreMachine, tag, caller_vm: int) -> tuple[int, int]:
+        """(code, ctx) of what `throw` of `tag` calls (None: throw_ref's rethrower): a host
+        function raising the exception, which its exit trampoline's trap path unwinds."""
+        store = sm.store
+        if tag is None:
+            def rethrow(exn):
+                raise ThrownException(exn)
+            f = Func(store, FuncType([ValType.EXNREF], []), rethrow)
+        else:
+            params = tag._type.functype.param_types
+
+            def throw(*fields):
+                raise ThrownException(ExnRef(store, tag, fields))
+            f = Func(store, FuncType([t.top for t in params], []), throw)
+        return self._host_target(sm, f, caller_vm, fast=False)
+
+    def _host_target(self, sm: _StoreMachine, f, caller_vm: int, fast: bool = True
+                     ) -> tuple[int, int]:
         """A new (code, ctx) for host Func f called from the instance at caller_vm: its
         HostCtx and exit trampoline, or natively its fast path in front of them."""
         ctx = sm.store.arena.alloc(V.HOSTCTX_SIZE)
@@ -306,7 +333,7 @@ class CompiledExecutor:
             _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
             _refs_of(ty.results), ty if wide else None)
         target = self._exit_stub(sm, f.ftype), ctx
-        if self.emulate:
+        if self.emulate or not fast:
             return target
         return fast_target(sm.machine, sm.store.arena, self.backend, f,
                            sm.instances.get(caller_vm), target) or target
@@ -329,7 +356,7 @@ class CompiledExecutor:
         f = instance.funcs[func_index]
         ty = f.ftype
         refs = instance.store.refs
-        raw = [refs.word(t.top is ValType.FUNCREF, a) if t.is_ref else a
+        raw = [refs.word(t.top, a) if t.is_ref else a
                for t, a in zip(ty.params, args)]
         wide = _V128 in ty.params or _V128 in ty.results
         if wide:
@@ -512,8 +539,8 @@ class CompiledExecutor:
             args = words[:h.nparams]
             if h.v128 is not None:
                 args = _from_words(h.v128.params, args)
-            for i, is_func in h.ref_params:
-                args[i] = refs.value(is_func, args[i])
+            for i, top in h.ref_params:
+                args[i] = refs.value(top, args[i])
             try:
                 results = call_host(h.func, args, h.caller)
             except Exception as e:
@@ -522,8 +549,8 @@ class CompiledExecutor:
                     raise Trap("call stack exhausted: calls nested through the host reached "
                                "Python's recursion limit", TrapCode.STACK_OVERFLOW) from None
                 raise
-            for i, is_func in h.ref_results:
-                results[i] = refs.word(is_func, results[i])
+            for i, top in h.ref_results:
+                results[i] = refs.word(top, results[i])
             if h.v128 is not None:
                 results = _to_words(h.v128.results, results)
             if len(results) == 1:
@@ -534,9 +561,18 @@ class CompiledExecutor:
         return host_call
 
 
+def _has_exnrefs(wasm) -> bool:
+    """Whether exnref values can reach the module's code other than from its own tags'
+    exceptions (then throw_ref needs the rethrower)."""
+    types = [t for ft in wasm.types for t in ft.param_types + ft.result_types]
+    types += [g.content for g in wasm.global_types()]
+    types += [t.element for t in wasm.table_types()]
+    return any(t.top is ValType.EXNREF for t in types if t.is_ref)
+
+
 def _from_machine(refs, t: ValType, v: int) -> Any:
     if t.is_ref:
-        return refs.value(t.top is ValType.FUNCREF, v)
+        return refs.value(t.top, v)
     if t is ValType.I32 or t is ValType.F32:
         return v & _MASK32
     return v

@@ -22,6 +22,7 @@ from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
+from .exceptions import HOST_EXCEPTION, end_of_call, helper_status
 from .lazy import LazyUnit
 from .symbols import CodeUnit
 
@@ -90,7 +91,7 @@ def _arch(name: str) -> _Arch:
 class EmulatedMachine:
     """Runs one store's code under Unicorn (same interface as native.NativeMachine)."""
 
-    HOST_EXCEPTION = 254
+    HOST_EXCEPTION = HOST_EXCEPTION
 
     def __init__(self, target: str, arena, state: int, helpers: Sequence[Callable[..., int]],
                  max_stack: int = 512 * 1024, epoch: bool = False) -> None:
@@ -278,12 +279,8 @@ class EmulatedMachine:
         self._uclib.uc_reg_read_batch(self._uch, self._reg_ids, self._reg_ptrs, len(vals))
         try:
             result = self.helpers[index](*vals) & 0xFFFFFFFFFFFFFFFF
-        except Trap as t:
-            self.pending = t
-            result = (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
         except BaseException as e:
-            self.pending = e
-            result = self.HOST_EXCEPTION + 1
+            result = helper_status(self, e)
         self._result.value = result
         self._uclib.uc_reg_write(self._uch, self.arch.result_reg, ctypes.byref(self._result))
 
@@ -348,6 +345,7 @@ class EmulatedMachine:
         self.depth = depth + 1
         _tls.active = active + 1
         entry_sp = read_u64(self.space, self.state + V.STATE_ENTRY_SP)
+        catch = read_u64(self.space, self.state + V.STATE_CATCH)
         cells = outer = None
         if self.epoch and threading.current_thread() is threading.main_thread():
             bridge = signal_bridge()
@@ -379,6 +377,7 @@ class EmulatedMachine:
             # a gate stopped the emulation with an exception raised before the helper ran:
             # the call is abandoned (as when a trap unwinds it), the exception raised
             write_u64(self.space, self.state + V.STATE_ENTRY_SP, entry_sp)
+            write_u64(self.space, self.state + V.STATE_CATCH, catch)
             if saved is not None:
                 uc.context_restore(saved)
             stubs.raise_error()
@@ -393,7 +392,7 @@ class EmulatedMachine:
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending
-            raise Trap(trap_code=TrapCode(code))
+            raise end_of_call(self, code)
         return results
 
     def close(self) -> None:

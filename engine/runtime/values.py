@@ -19,6 +19,12 @@ class FuncRef:
     __slots__ = ()
 
 
+class ExnObject:
+    """What an exnref value may be besides null: the base of engine.runtime.exn.ExnRef."""
+
+    __slots__ = ()
+
+
 class Val:
     """A typed wasm value (wasmtime-py's Val). Anywhere the API takes a value it takes a Val of
     the right type as well as a plain Python value; results come back as plain values."""
@@ -185,6 +191,15 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
         raise ArgumentTypeError(f"expected a funcref (Func or None), got {_describe(value)}")
     if ty is ValType.EXTERNREF:
         return value
+    if ty is ValType.EXNREF:
+        if value is None:
+            return None
+        if isinstance(value, ExnObject):
+            if store is not None and getattr(value, "_store", store) is not store:
+                raise WasmError("exnref used with the wrong Store: the exception belongs to "
+                                "a different Store")
+            return value
+        raise ArgumentTypeError(f"expected an exnref (ExnRef or None), got {_describe(value)}")
     if ty is ValType.V128:
         if isinstance(value, int) and not isinstance(value, bool) and \
                 -(1 << 127) <= value < (1 << 128):

@@ -357,6 +357,8 @@ class ApiExecutor:
             if _is_uncaught_exception(e):
                 raise Thrown(_trap_message(e)) from None
             raise Trapped(_trap_message(e), _trap_code(e)) from None
+        except getattr(self.ns.api, "ThrownException", ()) as e:
+            raise Thrown(str(e)) from None
         if len(result_kinds) == 0:
             if raw is not None:
                 raise ConversionError(f"function without results returned {raw!r}")
