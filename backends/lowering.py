@@ -96,7 +96,8 @@ class LoweringBase:
         self.hoisted: dict[tuple, int] = {}
         self.entry_mark = 0
         #: ids of heap checks left to the access's own fault (guarded memories)
-        self.fault_covered = fault_covered_checks(func, info.unchecked_memories)
+        self.fault_covered = fault_covered_checks(func, info.unchecked_memories,
+                                                  stores=not info.checked_stores)
         #: what a call clobbers: in a function with exception handlers every allocatable
         #: register (its calls are protected: an exception unwinding to one restores no
         #: register; MFunction.catches), else the caller-saved ones

@@ -150,7 +150,8 @@ class Module:
         (built once)."""
         s = self._state.settings
         return ModuleInfo.for_module(self._module, epoch=s.epoch_interruption,
-                                     fuel=s.consume_fuel, guard_pages=s.signals_based_traps)
+                                     fuel=s.consume_fuel, guard_pages=s.signals_based_traps,
+                                     emulated=s.emulate)
 
     def ir_function(self, index: int) -> Function:
         """The SSA IR of defined function `index` (function index space) after the IR pipeline
