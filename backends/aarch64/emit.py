@@ -278,33 +278,23 @@ class FunctionEmitter(EmitterBase):
             return
         self.out(f"{op} {name}, [x29, #{off}]")
 
-    # -- protected calls (a function with exception handlers: MFunction.catches) ------------
-    # Before the call, link the catch record (extra slots 1..5, vmctx.CATCH_*; sp-relative,
-    # going up) into the store context's chain; the landing pc is just after the call, where a
-    # normal return and an exception's unwind (trampolines.common_stubs: sp, x29, x28 from the
-    # record) both unlink it. x16 and x17 are scratch (the call target goes in x16 after).
+    # -- protected calls: EmitterBase.call; x16 and x17 are scratch (the call target goes in
+    # x16 after the link)
 
     def catch_record(self) -> int:
-        """sp-relative offset of the catch record's first word."""
+        """sp-relative offset of the catch record's first word (its words go up from it)."""
         return self.frame.extra_offset(1)
 
-    def record_address(self, reg: str) -> None:
+    def catch_link(self, landing: str) -> None:
         b = self.catch_record()
-        if b < 4096:
-            self.out(f"add {reg}, sp, #{b}")
-        else:
-            self.out(f"mov {reg}, #{b}")
-            self.out(f"add {reg}, sp, {reg}")
-
-    def catch_link(self) -> str | None:
-        if not self.mf.catches:
-            return None
-        b = self.catch_record()
-        landing = self.label()
         self.out(f"ldr x16, [x28, #{V.STATE}]")
         self.out(f"ldr x17, [x16, #{V.STATE_CATCH}]")
         self.out(f"str x17, [sp, #{b + V.CATCH_PREV}]")
-        self.record_address("x17")
+        if b < 4096:
+            self.out(f"add x17, sp, #{b}")
+        else:
+            self.out(f"mov x17, #{b}")
+            self.out("add x17, sp, x17")
         self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
         self.out("mov x17, sp")
         self.out(f"str x17, [sp, #{b + V.CATCH_SP}]")
@@ -312,20 +302,14 @@ class FunctionEmitter(EmitterBase):
         self.out(f"adr x17, {landing}")
         self.out(f"str x17, [sp, #{b + V.CATCH_PC}]")
         self.out(f"str x28, [sp, #{b + V.CATCH_VMCTX}]")
-        return landing
 
-    def catch_unlink(self, landing: str | None) -> None:
-        if landing is None:
-            return
-        self.place(landing)
+    def catch_unlink(self) -> None:
         self.out(f"ldr x16, [x28, #{V.STATE}]")
         self.out(f"ldr x17, [sp, #{self.catch_record() + V.CATCH_PREV}]")
         self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
 
     def p_call(self, i: MInst) -> None:
-        landing = self.catch_link()
-        self.out(f"bl {self.op(i.operands[0])}")
-        self.catch_unlink(landing)
+        self.call(lambda: self.out(f"bl {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.out(f"ldr x28, [sp, #{self.frame.extra_offset(0)}]")
@@ -345,29 +329,21 @@ class FunctionEmitter(EmitterBase):
         self.out(f"ldr x28, [x16, #{ctx}]")
         self.out(f"ldr x16, [x16, #{code}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
-        self.call_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
-
-    def p_call_pair(self, i: MInst) -> None:
-        """A call through a (code, ctx) pair of the vmctx (a tag's thrower, the rethrower)."""
-        off = i.operands[0].value
-        self.call_pair(off, off + 8)
-
     def call_pair(self, code: int, ctx: int) -> None:
-        landing = self.catch_link()
-        self.load_pair(code, ctx)
-        self.out("blr x16")
-        self.catch_unlink(landing)
+        def emit_call() -> None:
+            self.load_pair(code, ctx)
+            self.out("blr x16")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = rname(i.operands[0].reg)
-        landing = self.catch_link()
-        self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
-        self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
-        self.out("blr x16")
-        self.catch_unlink(landing)
+
+        def emit_call() -> None:
+            self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
+            self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
+            self.out("blr x16")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_memmove(self, i: MInst) -> None:

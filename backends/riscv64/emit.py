@@ -216,22 +216,15 @@ class FunctionEmitter(EmitterBase):
         self.epilogue()
         self.out("jalr zero, 0(t0)")
 
-    # -- protected calls (a function with exception handlers: MFunction.catches) ------------
-    # Before the call, link the catch record (extra slots 1..5, vmctx.CATCH_*; its words go up
-    # from extra slot 5) into the store context's chain; the landing pc is just after the
-    # call, where a normal return and an exception's unwind (trampolines.common_stubs: sp, s0,
-    # s11 from the record) both unlink it. t0 and t5 are free here (the call target goes in
-    # t5 after the link).
+    # -- protected calls: EmitterBase.call; t0 and t5 are free here (the call target goes in
+    # t5 after the link)
 
     def catch_record(self) -> int:
-        """s0-relative offset of the catch record's first word."""
+        """s0-relative offset of the catch record's first word (its words go up from it)."""
         return self.frame.extra_offset(V.CATCH_WORDS)
 
-    def catch_link(self) -> str | None:
-        if not self.mf.catches:
-            return None
+    def catch_link(self, landing: str) -> None:
         b = self.catch_record()
-        landing = self.label()
         self.out(f"ld t5, {V.STATE}(s11)")
         self.out(f"ld t0, {V.STATE_CATCH}(t5)")
         self.mem("sd", "t0", "s0", b + V.CATCH_PREV)
@@ -246,20 +239,14 @@ class FunctionEmitter(EmitterBase):
         self.out(f"lla t0, {landing}")
         self.mem("sd", "t0", "s0", b + V.CATCH_PC)
         self.mem("sd", "s11", "s0", b + V.CATCH_VMCTX)
-        return landing
 
-    def catch_unlink(self, landing: str | None) -> None:
-        if landing is None:
-            return
-        self.place(landing)
+    def catch_unlink(self) -> None:
         self.out(f"ld t5, {V.STATE}(s11)")
         self.mem("ld", "t0", "s0", self.catch_record() + V.CATCH_PREV)
         self.out(f"sd t0, {V.STATE_CATCH}(t5)")
 
     def p_call(self, i: MInst) -> None:
-        landing = self.catch_link()
-        self.out(f"jal ra, {self.op(i.operands[0])}")
-        self.catch_unlink(landing)
+        self.call(lambda: self.out(f"jal ra, {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.mem("ld", "s11", "s0", self.frame.extra_offset(0))
@@ -277,29 +264,21 @@ class FunctionEmitter(EmitterBase):
         self.mem("ld", "s11", code, ctx_off)
         self.mem("ld", code, code, code_off)
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
-        self.call_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
-
-    def p_call_pair(self, i: MInst) -> None:
-        """A call through a (code, ctx) pair of the vmctx (a tag's thrower, the rethrower)."""
-        off = i.operands[0].value
-        self.call_pair(off, off + 8)
-
     def call_pair(self, code_off: int, ctx_off: int) -> None:
-        landing = self.catch_link()
-        self.load_pair(code_off, ctx_off, "t5")
-        self.out("jalr ra, 0(t5)")
-        self.catch_unlink(landing)
+        def emit_call() -> None:
+            self.load_pair(code_off, ctx_off, "t5")
+            self.out("jalr ra, 0(t5)")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = reg_name(i.operands[0].reg)
-        landing = self.catch_link()
-        self.out(f"ld t5, {V.FUNCREF_CODE}({ref})")
-        self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
-        self.out("jalr ra, 0(t5)")
-        self.catch_unlink(landing)
+
+        def emit_call() -> None:
+            self.out(f"ld t5, {V.FUNCREF_CODE}({ref})")
+            self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
+            self.out("jalr ra, 0(t5)")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_memmove(self, i: MInst) -> None:

@@ -296,22 +296,15 @@ class FunctionEmitter(EmitterBase):
         d, slot = i.operands
         self.out(f"movdqu {reg_name(d.reg)}, {self.vslot(slot)}")
 
-    # -- protected calls (a function with exception handlers: MFunction.catches) ------------
-    # Before the call, link the catch record (extra slots 1..5, vmctx.CATCH_*) into the store
-    # context's chain; the landing pc is just after the call, where both a normal return and
-    # an exception's unwind (trampolines.common_stubs: sp, fp, vmctx restored) unlink it.
-    # r10 and r11 are scratch (never allocated; the call target is never in them before
-    # load_import sets r11).
+    # -- protected calls: EmitterBase.call; r10 and r11 are scratch (never allocated; the call
+    # target is never in them before call_pair sets r11)
 
     def catch_record(self) -> int:
         """rbp-relative offset of the catch record's first word (its words go up from it)."""
         return self.frame.extra_offset(V.CATCH_WORDS)
 
-    def catch_link(self) -> str | None:
-        if not self.mf.catches:
-            return None
+    def catch_link(self, landing: str) -> None:
         b = self.catch_record()
-        landing = self.label()
         self.out(f"mov r11, qword ptr [r15 + {V.STATE}]")
         self.out(f"mov r10, qword ptr [r11 + {V.STATE_CATCH}]")
         self.out(f"mov qword ptr [rbp - {-b - V.CATCH_PREV}], r10")
@@ -322,20 +315,14 @@ class FunctionEmitter(EmitterBase):
         self.out(f"lea r10, [rip + {landing}]")
         self.out(f"mov qword ptr [rbp - {-b - V.CATCH_PC}], r10")
         self.out(f"mov qword ptr [rbp - {-b - V.CATCH_VMCTX}], r15")
-        return landing
 
-    def catch_unlink(self, landing: str | None) -> None:
-        if landing is None:
-            return
-        self.place(landing)
+    def catch_unlink(self) -> None:
         self.out(f"mov r11, qword ptr [r15 + {V.STATE}]")
         self.out(f"mov r10, qword ptr [rbp - {-self.catch_record() - V.CATCH_PREV}]")
         self.out(f"mov qword ptr [r11 + {V.STATE_CATCH}], r10")
 
     def p_call(self, i: MInst) -> None:
-        landing = self.catch_link()
-        self.out(f"call {self.op(i.operands[0])}")
-        self.catch_unlink(landing)
+        self.call(lambda: self.out(f"call {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.out(f"mov r15, qword ptr [rbp - {-self.frame.extra_offset(0)}]")
@@ -348,29 +335,21 @@ class FunctionEmitter(EmitterBase):
         self.out("mov r11, r15")
         self.out(f"mov r15, qword ptr [r11 + {self.offsets.import_vmctx(idx)}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
-        self.call_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
-
-    def p_call_pair(self, i: MInst) -> None:
-        """A call through a (code, ctx) pair of the vmctx (a tag's thrower, the rethrower)."""
-        off = i.operands[0].value
-        self.call_pair(off, off + 8)
-
     def call_pair(self, code: int, ctx: int) -> None:
-        landing = self.catch_link()
-        self.out("mov r11, r15")
-        self.out(f"mov r15, qword ptr [r11 + {ctx}]")
-        self.out(f"call qword ptr [r11 + {code}]")
-        self.catch_unlink(landing)
+        def emit_call() -> None:
+            self.out("mov r11, r15")
+            self.out(f"mov r15, qword ptr [r11 + {ctx}]")
+            self.out(f"call qword ptr [r11 + {code}]")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = reg_name(i.operands[0].reg)
-        landing = self.catch_link()
-        self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
-        self.out(f"call qword ptr [{ref} + {V.FUNCREF_CODE}]")
-        self.catch_unlink(landing)
+
+        def emit_call() -> None:
+            self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
+            self.out(f"call qword ptr [{ref} + {V.FUNCREF_CODE}]")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_helper(self, i: MInst) -> None:
