@@ -60,7 +60,7 @@ def _is_custom(item: Item) -> bool:
     if type(item) is not SList or not item.items:
         return False
     first = item.items[0]
-    return type(first) is Token and first.text == "@custom"
+    return type(first) is Token and first.kind is Kind.ANNOTATION
 
 
 class ModuleParser(SegmentFields):
