@@ -7,14 +7,16 @@ import pickle
 
 import pytest
 
-from engine.errors import InvalidError
+from engine.config import Features
+from engine.errors import InvalidError, UnsupportedError
+from engine.text import wat2wasm
 from engine.wasm.canonical import SELF, DefinedType, canonical, defined_types
-from engine.wasm.subtyping import Canon
+from engine.wasm.decoder import decode
 from engine.wasm.module import WasmModule
+from engine.wasm.subtyping import Canon
 from engine.wasm.types import (FuncType, GlobalType, HeapType, Limits, RefType, TableType,
                                TagType, ValType, ref_type)
 from engine.wasm.validator import validate
-from engine.config import Features
 
 I32, F32 = ValType.I32, ValType.F32
 
@@ -93,3 +95,27 @@ def test_a_type_may_not_name_a_later_type() -> None:
         validate(m, Features())
     # ... while a self reference is fine
     validate(WasmModule(types=[FuncType([ref_type(False, 0)], [])]), Features())
+
+
+def test_the_text_format_binds_every_type_name_first() -> None:
+    # a type naming itself, and one naming a later type (encoded; the validator refuses it)
+    m = decode(wat2wasm("(module (type $t (func (param i32 (ref $t)))))"), Features())
+    assert m.types[0].params == [I32, ref_type(False, 0)]
+    m = decode(wat2wasm("""(module (type $a (func (param (ref $b))))
+                                   (type $b (func (param (ref $a)))))"""), Features())
+    assert m.types[0].params == [ref_type(False, 1)]
+    with pytest.raises(InvalidError, match="unknown type"):
+        validate(m, Features())
+
+
+def test_gc_type_definitions_are_not_supported_yet() -> None:
+    with pytest.raises(UnsupportedError, match="^not supported yet: the GC proposal \\(rec\\)"):
+        wat2wasm("(module (rec (type $t (func))))")
+    with pytest.raises(UnsupportedError, match="GC proposal \\(struct\\)"):
+        wat2wasm("(module (type $t (struct)))")
+    # the binary's rec group (0x4e) and struct (0x5f) forms
+    for form in (b"\x4e\x01\x60\x00\x00", b"\x5f\x00"):
+        body = b"\x01" + form
+        wasm = b"\0asm\1\0\0\0\x01" + bytes([len(body)]) + body
+        with pytest.raises(UnsupportedError, match="GC proposal"):
+            decode(wasm, Features())
