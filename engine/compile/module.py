@@ -177,7 +177,7 @@ class Module:
         for imp in m.imports:
             ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else \
                 TagType(m.types[imp.desc]) if imp.kind == ExternKind.TAG else imp.desc
-            out.append(ImportType(imp.module, imp.name, ty))
+            out.append(ImportType(imp.module, imp.name, m.canonical(ty)))
         return out
 
     @property
@@ -186,4 +186,4 @@ class Module:
         spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
                   ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types(),
                   ExternKind.TAG: [TagType(m.types[t]) for t in m.tag_type_indices()]}
-        return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]
+        return [ExportType(e.name, m.canonical(spaces[e.kind][e.index])) for e in m.exports]

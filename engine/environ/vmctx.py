@@ -21,7 +21,7 @@ for a defined memory; the authoritative record is the MemoryDefinition the Memor
 the runtime and native fast paths read);
 per global a pointer to its 16-byte cell (owned by the Global); per table a pointer to its
 TableDefinition (owned by the Table); per imported function (code, vmctx) 16 bytes; per type
-index the signature id (8 bytes; structurally equal types share an id); per tag (definition
+index the signature id (8 bytes; equivalent types, of any module, share an id); per tag (definition
 address, thrower code, thrower ctx) 24 bytes, the thrower an exit trampoline of the tag's
 payload signature whose host function raises the exception; then (code, ctx) of the rethrower
 (throw_ref: signature (exnref) -> ()).

@@ -232,7 +232,7 @@ class CompiledExecutor:
         words[V.HELPERS // 8] = machine.helper_table
         words[V.EPOCH_PTR // 8] = self.state.epoch_counter.address
         words[V.FUNCREFS // 8] = instance.funcrefs
-        for t, ty in enumerate(instance.wasm.types):
+        for t, ty in enumerate(instance.types):     # canonical: ids agree across modules
             words[off.sig_id(t) // 8] = signature_id(ty.params, ty.results)
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..errors import ArgumentTypeError, WasmError
 from ..ir import numerics as N
-from ..wasm.types import RefType, ValType
+from ..wasm.canonical import DefinedType
+from ..wasm.types import HeapType, RefType, ValType
 
 
 class FuncRef:
@@ -153,11 +154,15 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
     fit. With `store`, a funcref must be a Func of that store (as in wasmtime: a reference is
     used with the store that owns it). A Val must be of type `ty` (ArgumentTypeError, a
     TypeError, otherwise); a value of the wrong Python type is an ArgumentTypeError too.
-    A typed reference (RefType) converts as its ``top``, and refuses null if not nullable."""
+    A typed reference (RefType) converts as its ``top``, refuses null if not nullable, and
+    takes only a function of its type for a concrete (ref $t) (type equivalence: canonical
+    types, engine.wasm.canonical) and only null for a bottom type (nofunc, noextern)."""
     if ty.__class__ is RefType:
         if value is None or (value.__class__ is Val and value._value is None):
             if not ty.nullable:
                 raise WasmError(f"expected a non-null reference of type {ty}, got None")
+        else:
+            _check_heap(ty, value._value if value.__class__ is Val else value)
         ty = ty.top
     if value.__class__ is Val:
         if value._type is not ty:
@@ -206,6 +211,20 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
             return value & ((1 << 128) - 1)
         raise WasmError(f"expected a v128 (int in -2**127..2**128-1), got {_describe(value)}")
     raise WasmError(f"values of type {ty} cannot cross the Python API")
+
+
+def _check_heap(ty: RefType, value: Any) -> None:
+    heap = ty.heap
+    if heap.__class__ is DefinedType:
+        ftype = getattr(value, "ftype", None)
+        if ftype is not None and ftype != heap.functype:
+            raise WasmError(f"type mismatch: expected a function of type {heap}, got one "
+                            f"of type {ftype}")
+    elif heap in _BOTTOMS:
+        raise WasmError(f"type mismatch: only null is a value of type {ty}")
+
+
+_BOTTOMS = (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN)
 
 
 def _bad(value: Any) -> type[WasmError]:

@@ -60,7 +60,7 @@ def _is_custom(item: Item) -> bool:
     if type(item) is not SList or not item.items:
         return False
     first = item.items[0]
-    return type(first) is Token and first.text == "@custom"
+    return type(first) is Token and first.kind is Kind.ANNOTATION
 
 
 class ModuleParser(SegmentFields):
@@ -218,6 +218,8 @@ class ModuleParser(SegmentFields):
     def functype(self, node: Item) -> tuple[FuncType, dict[int, str]]:
         """A (func ...) type definition and its parameter names."""
         if not _is(node, "func"):
+            if type(node) is SList and node.head() in ("sub", "struct", "array"):
+                raise UnsupportedError(f"the GC proposal ({node.head()})")
             raise self.err(node.pos if node is not None else self.end, "expected (func ...) in type definition")
         cur = Cursor(node.items, 1, node.end)
         ref, params, results, names = self.typeuse_parts(cur, allow_names=True, allow_ref=False)
@@ -345,7 +347,22 @@ class ModuleParser(SegmentFields):
 
     # -- pass 1: identifiers ---------------------------------------------------------------------
 
+    def _bind_types(self) -> None:
+        """Bind every type's id first: a type may name itself, and a module naming a later
+        type still encodes (the validator rejects it: each type is its own recursion group)."""
+        index = 0
+        for field in self.fields:
+            if type(field) is SList and field.head() == "type":
+                tok = self.opt_id(Cursor(field.items, 1, field.end))
+                self.bind("type", tok, index)
+                if tok is not None:
+                    self.names.types[index] = tok.value
+                index += 1
+            elif type(field) is SList and field.head() == "rec":
+                raise UnsupportedError("the GC proposal (rec)")
+
     def collect(self) -> None:
+        self._bind_types()
         counts = dict.fromkeys(SPACES, 0)
         first_def: str | None = None
         for field in self.fields:
@@ -357,15 +374,12 @@ class ModuleParser(SegmentFields):
             items = field.items
             if head == "type":
                 cur = Cursor(items, 1, field.end)
-                tok = self.opt_id(cur)
+                self.opt_id(cur)
                 ft, param_names = self.functype(cur.peek())
                 if param_names:
                     self.names.type_params[counts["type"]] = param_names
                 cur.i += 1
                 self.expect_done(cur)
-                self.bind("type", tok, counts["type"])
-                if tok is not None:
-                    self.names.types[counts["type"]] = tok.value
                 self.types.append(ft)
                 self._type_lookup.setdefault(ft, counts["type"])
                 counts["type"] += 1

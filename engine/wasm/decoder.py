@@ -51,6 +51,8 @@ MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
 
 _REF_NULLABLE, _REF_NON_NULL = 0x63, 0x64
 _ABSTRACT_HEAP = {h.value: h for h in HeapType}
+#: the type section's GC forms (a function type is 0x60)
+_GC_TYPE_FORMS = {0x4E: "rec", 0x50: "sub", 0x4F: "sub final", 0x5F: "struct", 0x5E: "array"}
 #: first bytes of the reference types other than funcref/externref
 _REF_TYPE_BYTES = frozenset((_REF_NULLABLE, _REF_NON_NULL, *_ABSTRACT_HEAP, *GC_HEAP_CODES))
 SEC_TAG = 13
@@ -410,7 +412,11 @@ class _Decoder:
         types = self.m.types
         for _ in range(_limited(r, 0, MAX_TYPES, "types")):
             at = r.pos
-            if r.byte() != 0x60:
+            form = r.byte()
+            if form != 0x60:
+                if form in _GC_TYPE_FORMS and self.features.function_references:
+                    raise UnsupportedError(f"the GC proposal "
+                                           f"({_GC_TYPE_FORMS[form]})")
                 raise MalformedError("integer representation too long: malformed function type "
                                      "(expected 0x60)", at)
             params = [self.valtype(r) for _ in range(_limited(r, 0, MAX_PARAMS, "function params"))]

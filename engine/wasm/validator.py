@@ -1122,8 +1122,10 @@ def _validate_module_fields(ctx: _Context) -> None:
     features = ctx.features
 
     ntypes = len(module.types)
-    for ft in module.types:
-        _check_functype(ft, features, ntypes)
+    for i, ft in enumerate(module.types):
+        # each type is a recursion group of its own (no GC `rec`): it names itself and
+        # earlier types only
+        _check_functype(ft, features, i + 1)
 
     # Imports.
     for imp in module.imports:
