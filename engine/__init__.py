@@ -45,11 +45,12 @@ _EXPORTS = {
 __all__ = [
     "Config", "Engine", "Store", "Module", "WasmError", "MalformedError", "InvalidError",
     "LinkError", "IncompatibleArtifactError", "UnsupportedError", "InternalError", "Trap",
-    "TrapCode", "WasmtimeError", "ArgumentTypeError", "ClosedError", "Frame", "wat2wasm",
+    "TrapCode", "WasmtimeError", "ArgumentTypeError", "ClosedError", "Frame",
+    "ThrownException", "ExnRef", "wat2wasm",
     "ExportType", "FuncType", "GlobalType", "ImportType", "Limits", "MemoryType", "TableType",
     "ValType", "Instance", "Linker", "InstancePre", "Val", "Tag", "TagType", "SharedMemory",
     "Func", "Caller", "Memory", "Table", "Global", "ExitTrap", "WasiConfig", "DirPerms",
-    "FilePerms", "ThrownException", "ExnRef",
+    "FilePerms",
 ]
 
 if TYPE_CHECKING:
