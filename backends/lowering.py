@@ -623,8 +623,10 @@ class LoweringBase:
         self.load_cell(inst.results[0], self.vreg(inst.args[0]), V.EXN_TAG)
 
     def r_exn_field(self, inst: Inst) -> None:
-        self.load_cell(inst.results[0], self.vreg(inst.args[0]),
-                       V.EXN_FIELDS + inst.imm.offset)
+        # a legalised v128 field (backends/simd_scalar) is two results, its two words
+        rec = self.vreg(inst.args[0])
+        for k, r in enumerate(inst.results):
+            self.load_cell(r, rec, V.EXN_FIELDS + inst.imm.offset + 8 * k)
 
     def r_tag_id(self, inst: Inst) -> None:
         t = self.tmp()

@@ -230,3 +230,24 @@ def test_nested_host_reentry(name) -> None:
         inner.exports(store)["t"], Func(store, FuncType([I32], []), passes),
         Func(store, FuncType([I32], [I32]), swallows)])
     assert outer.exports(store)["run"](store, 10) == 11
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_v128_payload(name) -> None:
+    """A v128 in the payload (riscv64 legalises it to two words: the record holds both)."""
+    engine = Engine(Config(**SETTINGS[name]))
+    store = Store(engine)
+    ex = Instance(store, Module(engine, """(module (tag $v (param v128 i32))
+      (func $t (param i32) (throw $v (v128.const i64x2 0x1122334455667788 -1) (local.get 0)))
+      (func (export "f") (param i32) (result i64 i64 i32)
+        (local $x v128)
+        (block $b (result v128 i32)
+          (try_table (catch $v $b) (call $t (local.get 0))) (unreachable))
+        (local.set 0) (local.set $x)
+        (i64x2.extract_lane 0 (local.get $x)) (i64x2.extract_lane 1 (local.get $x))
+        (local.get 0))
+      (func (export "g") (param i32) (call $t (local.get 0))))"""), []).exports(store)
+    assert ex["f"](store, 5) == [0x1122334455667788, -1, 5]
+    with pytest.raises(ThrownException) as info:
+        ex["g"](store, 9)
+    assert info.value.exn.fields(store) == [(2 ** 64 - 1) << 64 | 0x1122334455667788, 9]
