@@ -697,7 +697,8 @@ _O = Opcode
 LOADS = (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32)
 STORES = (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)
 #: the instructions that may address a memory through its base
-_HEAP_USERS = frozenset((*LOADS, *STORES, *SIMD_MEMORY, _O.MEMORY_COPY, _O.MEMORY_FILL))
+_HEAP_USERS = frozenset((*LOADS, *STORES, *SIMD_MEMORY, _O.MEMORY_COPY, _O.MEMORY_FILL,
+                         _O.MEMORY_INIT))
 
 
 def uses_memory0(inst: Inst) -> bool:
@@ -706,6 +707,8 @@ def uses_memory0(inst: Inst) -> bool:
         return inst.imm.dst == 0 or inst.imm.src == 0
     if inst.opcode is _O.MEMORY_FILL:
         return inst.imm == 0
+    if inst.opcode is _O.MEMORY_INIT:
+        return inst.imm.target == 0
     return inst.imm.memory == 0
 
 

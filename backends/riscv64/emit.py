@@ -287,6 +287,9 @@ class FunctionEmitter(EmitterBase):
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
 
+    def p_wordfill(self, i: MInst) -> None:
+        bulk.p_wordfill(self)
+
     def p_epoch_slow(self, i: MInst) -> None:
         """epoch >= deadline: an out-of-line path calling the register-preserving stub of
         helper EPOCH (its verdict in t6), which comes back here or traps INTERRUPT. ra is kept

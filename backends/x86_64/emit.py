@@ -363,6 +363,9 @@ class FunctionEmitter(EmitterBase):
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
 
+    def p_wordfill(self, i: MInst) -> None:
+        bulk.p_wordfill(self)
+
     def p_trap_dyn(self, i: MInst) -> None:
         self.out(f"jne {i.operands[0].name}")
 

@@ -24,7 +24,9 @@ TableDefinition (owned by the Table); per imported function (code, vmctx) 16 byt
 index the signature id (8 bytes; equivalent types, of any module, share an id); per tag (definition
 address, thrower code, thrower ctx) 24 bytes, the thrower an exit trampoline of the tag's
 payload signature whose host function raises the exception; then (code, ctx) of the rethrower
-(throw_ref: signature (exnref) -> ()).
+(throw_ref: signature (exnref) -> ()); per data segment (address, length) 16 bytes: the bytes
+memory.init copies from (the store's copy of a passive segment; length 0 once dropped, and
+for an active one, which instantiation drops).
 
 Store context (one per store, 64 bytes): entry_sp, trap_code, trap_pc, fuel (i64; out of fuel
 when it becomes negative), epoch_deadline, trap_fp, exn, catch. The entry trampoline saves its stack
@@ -123,6 +125,7 @@ class VMOffsets:
     num_imported_funcs: int
     num_types: int
     num_tags: int = 0
+    num_datas: int = 0
 
     @property
     def memories_start(self) -> int:
@@ -185,9 +188,13 @@ class VMOffsets:
         """The (code, ctx) pair of throw_ref."""
         return self.tags_start + 24 * self.num_tags
 
+    def data_segment(self, i: int) -> int:
+        """Data segment i's (address, length) pair."""
+        return self.rethrower + 16 + 16 * i
+
     @property
     def size(self) -> int:
-        return self.rethrower + 16
+        return self.rethrower + 16 + 16 * self.num_datas
 
     @classmethod
     def for_module(cls, module) -> VMOffsets:
@@ -203,4 +210,5 @@ class VMOffsets:
                    num_tables=count(ExternKind.TABLE, module.tables),
                    num_imported_funcs=n_imp_funcs,
                    num_types=len(module.types),
-                   num_tags=count(ExternKind.TAG, getattr(module, "tags", ())))
+                   num_tags=count(ExternKind.TAG, getattr(module, "tags", ())),
+                   num_datas=len(getattr(module, "datas", ())))

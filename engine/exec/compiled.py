@@ -46,6 +46,7 @@ from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
 from ..runtime.exn import ExnRef
 from ..runtime.func import Func, call_host
+from ..wasm.module import SegmentMode
 from ..wasm.types import FuncType, ValType
 from . import native
 from .emulator import EmulatedMachine
@@ -127,6 +128,8 @@ class _StoreMachine:
     host_targets: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
     exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: id(Module) -> its data segments' (address, length) in this store (_data_images)
+    data_images: dict[int, list] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -246,6 +249,9 @@ class CompiledExecutor:
             words[off.tag_def(i) // 8] = tag.definition
             pair = off.tag_thrower(i) // 8
             words[pair], words[pair + 1] = self._thrower(sm, tag, vm)
+        for i, (addr, length) in enumerate(self._data_images(sm, module)):
+            words[off.data_segment(i) // 8] = addr
+            words[off.data_segment(i) // 8 + 1] = length
         if module.info.rethrows:
             pair = off.rethrower // 8
             words[pair], words[pair + 1] = self._thrower(sm, None, vm)
@@ -301,6 +307,24 @@ class CompiledExecutor:
         if target is None:
             target = sm.host_targets[key] = self._host_target(sm, f, caller_vm)
         return target
+
+    @staticmethod
+    def _data_images(sm: _StoreMachine, module) -> list[tuple[int, int]]:
+        """(address, length) per data segment of `module` for memory.init in machine code:
+        the store's copy of each passive segment (made once per store and module); an active
+        segment's length is 0 (instantiation applies it, then it is dropped)."""
+        images = sm.data_images.get(id(module))
+        if images is None:
+            images = []
+            for seg in module.wasm_module.datas:
+                if seg.mode != SegmentMode.PASSIVE or not seg.data:
+                    images.append((0, 0))
+                    continue
+                addr = sm.store.arena.alloc(len(seg.data))
+                ctypes.memmove(addr, seg.data, len(seg.data))
+                images.append((addr, len(seg.data)))
+            sm.data_images[id(module)] = images
+        return images
 
     def _thrower(self, sm: _StoreMachine, tag, caller_vm: int) -> tuple[int, int]:
         """(code, ctx) of what `throw` of `tag` calls (None: throw_ref's rethrower): a host
@@ -454,6 +478,7 @@ class CompiledExecutor:
 
     def _h_data_drop(self, instance, vm, seg, *_):
         libcalls.data_drop(instance, seg)
+        _put(vm + instance.module.info.offsets.data_segment(seg) + 8, 0)  # for machine code
         return 0
 
     def _h_table_grow(self, instance, vm, table, init, delta, *_):
