@@ -58,6 +58,10 @@ class LoweringBase:
     TARGET: TargetDesc
     #: registers a call clobbers
     CALLER_SAVED: frozenset[int] = frozenset()
+    #: the register holding the vmctx, and the largest vmctx offset its loads and stores
+    #: reach without an address computation
+    VMCTX: int = -1
+    DIRECT_VM_LIMIT: int = 0
     #: the target's rules keyed by the identity of the (singleton) opcode member (enum
     #: hashing runs Python code); set by `set_rules`
     RULES_BY_ID: dict[int, Callable] = {}
@@ -560,11 +564,18 @@ class LoweringBase:
         `offset`)."""
         raise NotImplementedError
 
-    def global_cell(self, index: int) -> int:
-        """A register holding the address of global `index`'s cell."""
+    def global_cell(self, index: int) -> tuple[int, int]:
+        """(register, offset) of global `index`'s cell: a defined global's is in the vmctx
+        (when the target's loads reach its offset directly), an imported one's where the
+        vmctx's pointer says."""
+        off = self.info.offsets
+        if index >= off.num_imported_globals:
+            at = off.global_cell(index)
+            if at + 8 <= self.DIRECT_VM_LIMIT:
+                return self.VMCTX, at
         t = self.tmp()
-        self.load_vm(t, self.vm(self.info.offsets.global_ptr(index)))
-        return t
+        self.load_vm(t, self.vm(off.global_ptr(index)))
+        return t, 0
 
     def table_def(self, index: int) -> int:
         """A register holding the address of table `index`'s TableDefinition (owned by the
@@ -581,21 +592,15 @@ class LoweringBase:
         return t
 
     def r_global_get(self, inst: Inst) -> None:
-        cell = self.global_cell(inst.imm)
-        if len(inst.results) == 1:
-            self.load_cell(inst.results[0], cell)
-            return
         # a v128 global legalised to two i64 halves (backends/simd_scalar): cell bytes 0..15
+        cell, at = self.global_cell(inst.imm)
         for k, r in enumerate(inst.results):
-            self.load_cell(r, cell, 8 * k)
+            self.load_cell(r, cell, at + 8 * k)
 
     def r_global_set(self, inst: Inst) -> None:
-        cell = self.global_cell(inst.imm)
-        if len(inst.args) == 1:
-            self.store_cell(inst.args[0], cell)
-            return
+        cell, at = self.global_cell(inst.imm)
         for k, a in enumerate(inst.args):
-            self.store_cell(a, cell, 8 * k)
+            self.store_cell(a, cell, at + 8 * k)
 
     # -- exceptions -----------------------------------------------------------------------------
     # throw and throw_ref call the thrower of the tag (or the rethrower) through its vmctx

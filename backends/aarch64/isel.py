@@ -115,6 +115,9 @@ class Lowering(SimdLowering, SizedRegLowering):
     JUMP = "b"
     TARGET = TARGET
     CALLER_SAVED = CALLER_SAVED
+    VMCTX = VMCTX
+    #: (a 4-byte access's scaled offset on aarch64, a 12-bit signed one on riscv64)
+    DIRECT_VM_LIMIT = 16380
     SP = SP
     LOAD_PARAM = "@load_fp"
 

@@ -80,6 +80,9 @@ class Lowering(LoweringBase):
     JUMP = "j"
     TARGET = TARGET
     CALLER_SAVED = CALLER_SAVED
+    VMCTX = VMCTX
+    #: (a 4-byte access's scaled offset on aarch64, a 12-bit signed one on riscv64)
+    DIRECT_VM_LIMIT = 2047
 
     def __init__(self, func: Function, info: ModuleInfo) -> None:
         self.init_state(func, info)

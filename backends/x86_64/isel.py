@@ -70,6 +70,9 @@ class Lowering(SizedRegLowering):
     JUMP = "jmp"
     TARGET = TARGET
     CALLER_SAVED = CALLER_SAVED
+    VMCTX = VMCTX
+    #: (a 4-byte access's scaled offset on aarch64, a 12-bit signed one on riscv64)
+    DIRECT_VM_LIMIT = 1 << 31
     SP = RSP
     LOAD_PARAM = "@load_rbp"
 

@@ -19,7 +19,10 @@ life; the length is the Memory's current length in bytes, which the Memory write
 vmctx that uses it whenever it grows (so a heap check is one load from the vmctx, as wasmtime's
 for a defined memory; the authoritative record is the MemoryDefinition the Memory owns, which
 the runtime and native fast paths read);
-per global a pointer to its 16-byte cell (owned by the Global); per table a pointer to its
+per global a pointer to its 16-byte cell (owned by the Global); then, 16-byte aligned, the
+cells of the instance's own (defined) globals, 16 bytes each, where their Globals keep them
+(so code reads a defined global with one load from the vmctx, as wasmtime does, and an
+imported one through its pointer); per table a pointer to its
 TableDefinition (owned by the Table); per imported function (code, vmctx) 16 bytes; per type
 index the signature id (8 bytes; equivalent types, of any module, share an id); per tag (definition
 address, thrower code, thrower ctx) 24 bytes, the thrower an exit trampoline of the tag's
@@ -126,6 +129,7 @@ class VMOffsets:
     num_types: int
     num_tags: int = 0
     num_datas: int = 0
+    num_imported_globals: int = 0
 
     @property
     def memories_start(self) -> int:
@@ -147,8 +151,17 @@ class VMOffsets:
         return self.globals_start + 8 * i
 
     @property
+    def cells_start(self) -> int:
+        end = self.globals_start + 8 * self.num_globals
+        return end + (-end % 16)
+
+    def global_cell(self, i: int) -> int:
+        """The cell of defined global i (global index space: i >= num_imported_globals)."""
+        return self.cells_start + 16 * (i - self.num_imported_globals)
+
+    @property
     def tables_start(self) -> int:
-        return self.globals_start + 8 * self.num_globals
+        return self.cells_start + 16 * (self.num_globals - self.num_imported_globals)
 
     def table_def(self, i: int) -> int:
         """The slot holding a pointer to table i's TableDefinition."""
@@ -211,4 +224,5 @@ class VMOffsets:
                    num_imported_funcs=n_imp_funcs,
                    num_types=len(module.types),
                    num_tags=count(ExternKind.TAG, getattr(module, "tags", ())),
-                   num_datas=len(getattr(module, "datas", ())))
+                   num_datas=len(getattr(module, "datas", ())),
+                   num_imported_globals=sum(1 for im in imports if im.kind == ExternKind.GLOBAL))

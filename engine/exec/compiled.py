@@ -242,6 +242,8 @@ class CompiledExecutor:
             words[off.memory_base(i) // 8] = mem.base_address()
             mem.mirror_length(vm + off.memory_length(i))
         for i, g in enumerate(instance.globals):
+            if i >= off.num_imported_globals:
+                g._rehome(vm + off.global_cell(i))      # code reads it in the vmctx
             words[off.global_ptr(i) // 8] = g.cell
         for i, table in enumerate(instance.tables):
             words[off.table_def(i) // 8] = table.tdef

@@ -52,6 +52,13 @@ class Global:
         if self._kind == 3:
             store.extern_holders.add(self)
 
+    def _rehome(self, cell: int) -> None:
+        """Keep the value in the 16 bytes at `cell` from now on (a defined global's cell
+        inside its instance's vmctx, engine.environ.vmctx), moving it there."""
+        words = self._store.arena.u64s(cell, 2)
+        words[0], words[1] = self._word[0], self._word[1]
+        self.cell, self._word = cell, words
+
     def extern_words(self) -> list[int]:
         """The externref handle this global holds (Store.gc)."""
         return [self._word[0]]
