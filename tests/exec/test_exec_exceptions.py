@@ -251,3 +251,26 @@ def test_v128_payload(name) -> None:
     with pytest.raises(ThrownException) as info:
         ex["g"](store, 9)
     assert info.value.exn.fields(store) == [(2 ** 64 - 1) << 64 | 0x1122334455667788, 9]
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_a_tail_call_leaves_the_handler(name) -> None:
+    """return_call inside a try_table replaces the frame: the callee's exception is not
+    caught by the handler it was written in, but by the caller's."""
+    engine = Engine(Config(**SETTINGS[name]))
+    store = Store(engine)
+    ex = Instance(store, Module(engine, """(module (tag $t (param i32))
+      (func $boom (param i32) (result i32) (throw $t (local.get 0)))
+      (func $tail (param i32) (result i32)
+        (block $h (result i32)
+          (try_table (result i32) (catch $t $h) (return_call $boom (local.get 0))))
+        (i32.add (i32.const 100)))
+      (func (export "outer") (param i32) (result i32)
+        (block $h (result i32)
+          (try_table (result i32) (catch $t $h) (call $tail (local.get 0))))
+        (i32.add (i32.const 1000)))
+      (func (export "bare") (param i32) (result i32) (call $tail (local.get 0))))"""),
+                  []).exports(store)
+    assert ex["outer"](store, 5) == 1005
+    with pytest.raises(ThrownException):
+        ex["bare"](store, 5)
