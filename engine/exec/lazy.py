@@ -55,6 +55,8 @@ from typing import Any, Callable
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TRAP_SYMBOL, func_symbol, lazy_symbol,
                            lazy_table_size)
 from ..compile.driver import function_ir
+from ..compile.forked import ChildGone, ForkedCompiler
+from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork
 from ..errors import InternalError
 from ..ir.gcpause import gc_paused
 from .codespace import CodeSpace
@@ -68,6 +70,10 @@ MAX_ROOM = 1536 << 20
 
 #: a hotness counter once its function tiered up (or is doing so): far from zero
 _FAR = 0x7FFF_FFFF
+
+#: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
+#: process under Config.parallel_compilation (below it forking costs more than it saves)
+FORK_MIN_INSTRUCTIONS = MIN_PARALLEL_INSTRUCTIONS
 
 
 def room_for(instructions: int, functions: int) -> int:
@@ -83,7 +89,8 @@ class LazyCode:
 
     def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool,
                  baseline: bool = False, tiered: bool = False, threshold: int = 1000,
-                 background: BackgroundCompiler | None = None) -> None:
+                 background: BackgroundCompiler | None = None, parallel: bool = False
+                 ) -> None:
         self.wasm, self.info, self.backend, self.fuel = wasm, info, backend, fuel
         #: compile with the backend's baseline tier first (Config.baseline_compilation, or
         #: tiered_compilation)
@@ -98,7 +105,8 @@ class LazyCode:
         table = lazy_table_size(count)
         counters = round_up(4 * count, PAGE) if tiered else 0
         code = round_up(len(unit.code), PAGE)
-        room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
+        instructions = sum(len(c.body) for c in wasm.codes)
+        room = room_for(instructions, count)
         self.space = space = CodeSpace(counters + table + code + room)
         #: where the slot table starts (the counters, if any, come before it)
         self.slot_table = space.addr + counters
@@ -142,6 +150,11 @@ class LazyCode:
         self._queued: set[int] = set()
         #: what background compiles raised, as InternalErrors not raised yet (raise_failure)
         self.failures: list[InternalError] = []
+        #: the background compiles of a large module run in a forked process (made by the
+        #: first): a thread compiling would hold the GIL the program's host calls need
+        self.forks = tiered and parallel and instructions >= FORK_MIN_INSTRUCTIONS and \
+            can_fork()
+        self._forked: ForkedCompiler | None = None
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
@@ -210,14 +223,28 @@ class LazyCode:
     def _tier_up_now(self, index: int, installed: Callable[[int], None] | None) -> None:
         """The background job of `tier_up`: compile (outside the lock, so lazy compiles go
         on), then place the code as final (under it)."""
-        with gc_paused():
-            piece = self._optimised(index)
+        piece = self._optimised_elsewhere(index) if self.forks else None
+        if piece is None:
+            with gc_paused():
+                piece = self._optimised(index)
         with self._lock:
             addr = self._install(index, piece, final=True)
             self.tiered_up.add(index)
             self._queued.discard(index)
         if installed is not None:
             installed(addr)
+
+    def _optimised_elsewhere(self, index: int) -> Any:
+        """`_optimised(index)` computed by the module's compile process (forked on first
+        use), or None when there is none (it could not start, or it ended): this thread
+        compiles then. What the compile raised there is raised here (ChildError)."""
+        try:
+            if self._forked is None:
+                self._forked = ForkedCompiler(self._optimised)
+            return self._forked.compile(index)
+        except ChildGone:
+            self.forks = False
+            return None
 
     def _failed(self, index: int, error: BaseException) -> None:
         """Record what the background compile of function `index` raised; the function stays
@@ -346,6 +373,7 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
                                              settings.tiered_compilation,
                                              settings.tier_up_threshold,
                                              background_compiler(module.state)
-                                             if settings.tiered_compilation else None)
+                                             if settings.tiered_compilation else None,
+                                             settings.parallel_compilation)
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

@@ -366,3 +366,72 @@ print(sum(ex["sum"](store, 10) for _ in range(5)), lazy.background.pending)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["275", "1"]
     assert time.perf_counter() - t0 < 60
+
+
+# -- large modules: the optimising compiles in a forked process (engine.compile.forked) ---------
+
+def _forking(monkeypatch, cfg: dict, threshold: int = 1):
+    import engine.exec.lazy as lazy_module
+    monkeypatch.setattr(lazy_module, "FORK_MIN_INSTRUCTIONS", 0)   # WAT counts as large
+    store, ex, lazy = _setup(cfg, threshold=threshold)
+    assert lazy.forks
+    return store, ex, lazy
+
+
+def _ended(pid: int) -> bool:
+    import os
+    import time
+    for _ in range(200):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_large_module_compiles_hot_functions_in_a_forked_process(cfg, monkeypatch) -> None:
+    import os
+    store, ex, lazy = _forking(monkeypatch, cfg)
+    for _ in range(3):
+        assert ex["fib"](store, 12) == 144 and ex["outer"](store, 7) == 15
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {FIB, DIV, OUTER}
+    forked = lazy._forked
+    assert forked is not None and forked.pid != os.getpid()
+    assert ex["fib"](store, 20) == _fib(20)
+    with pytest.raises(Trap) as info:               # its code traps as the baseline's did
+        ex["outer"](store, 0)
+    assert [f.func_index for f in info.value.frames] == [DIV, OUTER]
+    forked.close()                                  # the child ends once let go
+    assert _ended(forked.pid)
+
+
+def test_a_compile_failing_in_the_forked_process_surfaces(monkeypatch) -> None:
+    from engine.errors import InternalError
+    store, ex, lazy = _forking(monkeypatch, {})
+
+    def broken(index: int):
+        raise RuntimeError(f"no code for {index} in the child")
+    monkeypatch.setattr(lazy, "_optimised", broken)     # the child inherits it
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy.failures
+    with pytest.raises(InternalError, match="no code for 0 in the child"):
+        ex["sum"](store, 4)
+    assert lazy._forked is not None and lazy.forks        # the child lives on
+    assert ex["sum"](store, 4) == 10 and not lazy.tiered_up
+
+
+def test_when_the_forked_process_dies_this_process_compiles(monkeypatch) -> None:
+    import os
+    import signal
+    store, ex, lazy = _forking(monkeypatch, {})
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM}
+    os.kill(lazy._forked.pid, signal.SIGKILL)
+    assert _ended(lazy._forked.pid)
+    for _ in range(3):
+        assert ex["fib"](store, 10) == 55
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM, FIB} and not lazy.forks
+    assert not lazy.failures
