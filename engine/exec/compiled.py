@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from backends.base import func_symbol, sig_key
-from ..compile.driver import code_for, held_code
+from ..compile.driver import code_for, compile_jobs, held_code
 from ..compile.environment import EngineState
 from ..compile.registry import backend_for
 from ..environ import vmctx as V
@@ -263,12 +263,18 @@ class CompiledExecutor:
     def _unit(self, machine, module) -> CodeUnit:
         """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
         unless Config.lazy_compilation is off, Config.cache is on (it stores whole modules)
-        or the module's whole code is at hand; else the whole module's code."""
+        or the module's whole code is at hand; else the whole module's code. Tiered
+        compilation with lazy compilation off compiles every function at once with the
+        baseline tier (in worker processes for a large module), then tiers up hot ones."""
         settings = self.state.settings
-        if settings.lazy_compilation and settings.cache is None and \
+        eager_tiers = settings.tiered_compilation and not settings.baseline_compilation and \
+            not settings.lazy_compilation
+        if (settings.lazy_compilation or eager_tiers) and settings.cache is None and \
                 held_code(module, self.backend) is None and module.wasm_module.funcs:
             lazy = lazy_code(module, self.backend)
             if lazy is not None:
+                if eager_tiers:
+                    lazy.compile_all(compile_jobs(module))
                 return machine.load_lazy(lazy)
         return machine.load(code_for(module, self.backend))
 

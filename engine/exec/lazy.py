@@ -56,7 +56,7 @@ from backends.base import (TIER_UP_ENTRY_WEIGHT, TRAP_SYMBOL, func_symbol, lazy_
                            lazy_table_size)
 from ..compile.driver import function_ir
 from ..compile.forked import ChildGone, ForkedCompiler
-from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork
+from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
 from ..errors import InternalError
 from ..ir.gcpause import gc_paused
 from .codespace import CodeSpace
@@ -183,14 +183,39 @@ class LazyCode:
     def _compile(self, index: int) -> int:
         """`compile`'s work, the lock held."""
         with gc_paused():
-            piece = self.backend.baseline_function(self.wasm, self.info, index,
-                                                   self.tiered) if self.baseline else None
-            counted = piece is not None and self.tiered
-            if piece is not None:
-                self.baseline_compiled.add(index)
-            else:
-                piece = self._optimised(index)
-        return self._install(index, piece, final=not counted)
+            baseline, piece = self._first_tier(index)
+        return self._install_first(index, baseline, piece)
+
+    def _install_first(self, index: int, baseline: bool, piece: Any) -> int:
+        """Install function `index`'s first code (a _first_tier result), the lock held."""
+        if baseline:
+            self.baseline_compiled.add(index)
+        return self._install(index, piece, final=not (baseline and self.tiered))
+
+    def compile_all(self, jobs: int = 1) -> None:
+        """Compile every defined function not compiled yet, now, in `jobs` processes
+        (engine.compile.parallel): tiered compilation with lazy compilation off compiles a
+        module's functions with the baseline tier when it is first instantiated (what that
+        tier does not handle with the optimising tier); hot ones tier up later as always."""
+        with self._lock:
+            todo = [i for i in range(self.first, self.first + self.count)
+                    if i not in self.compiled]
+            sizes = [len(self.wasm.codes[i - self.first].body) for i in todo]
+            with gc_paused():
+                pieces = compile_parallel(lambda p: self._first_tier(todo[p]), sizes, jobs) \
+                    if jobs > 1 else (self._first_tier(i) for i in todo)
+                for index, (baseline, piece) in zip(todo, pieces):
+                    self._install_first(index, baseline, piece)
+
+    def _first_tier(self, index: int) -> tuple[bool, Any]:
+        """(by the baseline tier, piece): function `index` compiled by the baseline tier
+        (counted code under tiered compilation), or by the optimising tier where the
+        baseline refuses it or is not asked for."""
+        piece = self.backend.baseline_function(self.wasm, self.info, index,
+                                               self.tiered) if self.baseline else None
+        if piece is not None:
+            return True, piece
+        return False, self._optimised(index)
 
     def _optimised(self, index: int) -> Any:
         """Function `index` compiled by the optimising tier (a backend function_code)."""

@@ -435,3 +435,49 @@ def test_when_the_forked_process_dies_this_process_compiles(monkeypatch) -> None
         assert ex["fib"](store, 10) == 55
     assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM, FIB} and not lazy.forks
     assert not lazy.failures
+
+
+# -- lazy compilation off: every function by the baseline tier up front ------------------------
+
+SIMD_WAT = """(module
+  (func (export "lanes") (param i32) (result i32)
+    (i32x4.extract_lane 2 (i32x4.add (i32x4.splat (local.get 0)) (v128.const i32x4 1 2 3 4))))
+  (func (export "plain") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lazy_off_compiles_every_function_with_the_baseline_tier_then_tiers_up(
+        jobs, monkeypatch) -> None:
+    import engine.exec.compiled as compiled_module
+    monkeypatch.setattr(compiled_module, "compile_jobs", lambda module: jobs)
+    store, ex, lazy = _setup({}, threshold=2, lazy_compilation=False)
+    defined = set(range(lazy.first, lazy.first + lazy.count))
+    # all compiled at instantiation, before any call: no slot reaches a compile thunk
+    assert set(lazy.compiled) == defined == lazy.baseline_compiled and not lazy.tiered_up
+    assert [lazy.slots[k] for k in range(lazy.count)] == [lazy.compiled[i] for i in
+                                                          sorted(defined)]
+    for _ in range(4):
+        assert ex["fib"](store, 12) == 144 and ex["outer"](store, 9) == 12
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {FIB, DIV, OUTER}
+    assert ex["sum"](store, 100) == 5050
+
+
+def test_lazy_off_gives_what_the_baseline_refuses_to_the_optimising_tier() -> None:
+    engine = Engine(Config(tiered_compilation=True, lazy_compilation=False))
+    store = Store(engine)
+    inst = Instance(store, Module(engine, SIMD_WAT), [])
+    lazy = inst.exec_state.unit.lazy
+    ex = inst.exports(store)
+    assert ex["lanes"](store, 10) == 13 and ex["plain"](store, 5) == 15
+    assert lazy.baseline_compiled == {1} and lazy.final(0) == lazy.compiled[0]
+    assert lazy.final(1) is None
+
+
+def test_lazy_off_artifacts_stay_whole_module_optimised_code() -> None:
+    engine = Engine(Config(tiered_compilation=True, lazy_compilation=False))
+    module = Module(engine, WAT)
+    again = Module.deserialize(engine, module.serialize())
+    store = Store(engine)
+    inst = Instance(store, again, [])
+    assert not isinstance(inst.exec_state.unit, LazyUnit)
+    assert inst.exports(store)["fib"](store, 15) == _fib(15)
