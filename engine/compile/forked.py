@@ -6,8 +6,9 @@ leaves the GIL to the program: a thread that compiles holds it for milliseconds 
 and every call the running program makes into Python (host functions, helpers) waits for it.
 
 The child keeps no descriptor of the parent's but its two pipes (stdin, stdout and stderr are
-/dev/null: nothing that reads the parent's output waits for the child) and ends when the
-parent closes the request pipe or exits (end of file), or when the reply pipe is gone.
+/dev/null: nothing that reads the parent's output waits for the child), runs at a lower
+priority (NICE) and ends when the parent closes the request pipe or exits (end of file), or
+when the reply pipe is gone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import traceback
 from typing import Any, Callable
 
 _HEADER = 9         # status byte (0 result, 1 error text), payload length (8 bytes)
+
+#: the child's niceness above the parent's: on a busy machine the program it compiles for
+#: keeps its share of the processors; on an idle one the child still has a core to itself
+NICE = 10
 
 
 class ChildError(Exception):
@@ -123,6 +128,10 @@ class ForkedCompiler:
 def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
     """The child's loop (see the module docstring)."""
     gc.disable()        # a collection would touch (and copy) every page shared with the parent
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent handles Ctrl-C; EOF ends us
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

@@ -40,8 +40,11 @@ slot, a FuncRef record's code word, or natively a call's rel32 inside one cache 
 a CPU, or Unicorn's load from the mapped memory, sees whole; an emulator has no translation
 of room that was never reached, and under emulation calls are not patched at all.
 
-precompile_module, Module.serialize and Config.cache compile whole modules
-(engine.compile.driver.code_for); a module whose whole code is at hand runs that code.
+With lazy compilation off, tiered compilation compiles every function with the baseline tier
+when the module is first instantiated (`compile_all`, in worker processes for a large module),
+then tiers hot ones up the same way. precompile_module, Module.serialize and Config.cache
+compile whole modules (engine.compile.driver.code_for) with the optimising tier; a module
+whose whole code is at hand runs that code.
 """
 
 from __future__ import annotations
@@ -115,13 +118,13 @@ class LazyCode:
         self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable + counters)
         #: the hotness counters (tiered only), each starting at the threshold's weight
         self.counters: Any = None
+        #: a counter's start (and where it restarts when the background queue is full)
+        self._count_from = threshold * TIER_UP_ENTRY_WEIGHT
         if tiered:
             space.data(0, counters)
             self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
             for k in range(count):
-                self.counters[k] = threshold * TIER_UP_ENTRY_WEIGHT
-        #: a counter's start (and where it restarts when the background queue is full)
-        self._count_from = threshold * TIER_UP_ENTRY_WEIGHT
+                self.counters[k] = self._count_from
         #: where hot functions are compiled (tiered only)
         self.background = background if background is not None or not tiered else \
             BackgroundCompiler()
