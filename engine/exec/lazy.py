@@ -241,7 +241,8 @@ class LazyCode:
                 return False
             self._queued.add(index)
         if self.background.submit(lambda: self._tier_up_now(index, installed),
-                                  lambda e: self._failed(index, e)):
+                                  lambda e: self._failed(index, e),
+                                  len(self.wasm.codes[k].body)):
             return True
         with self._lock:                # the queue is full: count again, retry later
             self._queued.discard(index)

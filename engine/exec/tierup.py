@@ -1,6 +1,7 @@
 """The background compiler of tiered compilation (engine.exec.lazy): one daemon thread per
-engine takes hot functions from a bounded queue and compiles them with the optimising tier
-while the program goes on running their baseline code.
+engine takes hot functions from a bounded queue, the cheapest first (their size: many small
+hot functions are done in the time of one large one), and compiles them with the optimising
+tier while the program goes on running their baseline code.
 
 Natively the program runs inside a ctypes call and under Unicorn inside `emu_start` (also a
 ctypes call): both release the GIL, so the compile really runs beside the program and only
@@ -16,7 +17,8 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from collections import deque
+import heapq
+import itertools
 from typing import Callable
 
 #: jobs queued at most; beyond it `submit` refuses one (the caller counts again and retries)
@@ -31,19 +33,22 @@ class BackgroundCompiler:
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
-        self._jobs: deque[tuple[Job, Failed]] = deque()
+        #: (cost, order, job, failed): a heap
+        self._jobs: list[tuple[int, int, Job, Failed]] = []
+        self._order = itertools.count()
         self._cond = threading.Condition(threading.Lock())
         self._running = False       # a thread is taking jobs (or about to)
         self._busy = False          # it is running one
         self._closed = False
 
-    def submit(self, job: Job, failed: Failed) -> bool:
-        """Queue `job` (run on the thread; what it raises goes to `failed`); False when the
-        queue is full or the compiler closed (nothing queued then)."""
+    def submit(self, job: Job, failed: Failed, cost: int = 0) -> bool:
+        """Queue `job` (run on the thread after the queued jobs of lower `cost`; what it
+        raises goes to `failed`); False when the queue is full or the compiler closed
+        (nothing queued then)."""
         with self._cond:
             if self._closed or len(self._jobs) >= self.capacity:
                 return False
-            self._jobs.append((job, failed))
+            heapq.heappush(self._jobs, (cost, next(self._order), job, failed))
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="polyjit-tier-up",
@@ -57,7 +62,7 @@ class BackgroundCompiler:
                     self._running = self._busy = False
                     self._cond.notify_all()
                     return
-                job, failed = self._jobs.popleft()
+                _, _, job, failed = heapq.heappop(self._jobs)
                 self._busy = True
             try:
                 job()

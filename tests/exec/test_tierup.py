@@ -481,3 +481,26 @@ def test_lazy_off_artifacts_stay_whole_module_optimised_code() -> None:
     inst = Instance(store, again, [])
     assert not isinstance(inst.exec_state.unit, LazyUnit)
     assert inst.exports(store)["fib"](store, 15) == _fib(15)
+
+
+def test_the_background_compiler_runs_cheapest_first_bounded_and_ends_when_idle() -> None:
+    from engine.exec.tierup import BackgroundCompiler
+    bg = BackgroundCompiler(capacity=3)
+    gate, ran, failed = threading.Event(), [], []
+    assert bg.submit(lambda: gate.wait(30), failed.append, cost=0)     # holds the thread
+    while bg.pending != 1 or not bg._busy:
+        threading.Event().wait(0.01)
+    assert bg.submit(lambda: ran.append("big"), failed.append, cost=900)
+    assert bg.submit(lambda: ran.append("small"), failed.append, cost=5)
+
+    def boom() -> None:
+        raise ValueError("bad")
+    assert bg.submit(boom, failed.append, cost=50)
+    assert not bg.submit(lambda: ran.append("over"), failed.append)    # 3 queued: full
+    gate.set()
+    assert bg.wait(30) and ran == ["small", "big"]
+    assert [type(e) for e in failed] == [ValueError]
+    assert not bg._running          # its thread has returned: an idle engine holds none
+    bg.close()
+    assert not bg.submit(lambda: ran.append("late"), failed.append) and bg.wait(1)
+    assert ran == ["small", "big"]
