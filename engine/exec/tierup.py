@@ -59,7 +59,7 @@ class BackgroundCompiler:
         while True:
             with self._cond:
                 if not self._jobs or self._closed:
-                    self._running = self._busy = False
+                    self._running = False
                     self._cond.notify_all()
                     return
                 _, _, job, failed = heapq.heappop(self._jobs)
@@ -73,7 +73,10 @@ class BackgroundCompiler:
                     pass
             with self._cond:
                 self._busy = False
-                self._cond.notify_all()
+                if not self._jobs or self._closed:
+                    self._running = False       # ends now: idle means no thread
+                    self._cond.notify_all()
+                    return
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (or `timeout` seconds); whether idle."""
