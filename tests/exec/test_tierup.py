@@ -504,3 +504,44 @@ def test_the_background_compiler_runs_cheapest_first_bounded_and_ends_when_idle(
     bg.close()
     assert not bg.submit(lambda: ran.append("late"), failed.append) and bg.wait(1)
     assert ran == ["small", "big"]
+
+
+def test_interpreter_exit_leaves_the_forked_compile_behind_without_waiting(tmp_path) -> None:
+    """The compile process holds none of the parent's output: a caller reading it (as
+    subprocess.run does) sees it end when the parent exits, not when the compile does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "hot.py"
+    script.write_text(f"""
+import time
+import engine.exec.lazy as lazy_module
+from engine import Config, Engine, Instance, Module, Store
+lazy_module.FORK_MIN_INSTRUCTIONS = 0
+engine = Engine(Config(tiered_compilation=True, tier_up_threshold=1))
+store = Store(engine)
+inst = Instance(store, Module(engine, {WAT!r}), [])
+lazy = inst.exec_state.unit.lazy
+lazy._optimised = lambda index: time.sleep(120)      # the child's compile never ends in time
+ex = inst.exports(store)
+print(sum(ex["sum"](store, 10) for _ in range(5)), flush=True)
+while lazy._forked is None:
+    time.sleep(0.01)
+print(lazy._forked.pid, flush=True)
+""")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=100)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    total, pid = proc.stdout.split()
+    try:
+        assert total == "275" and elapsed < 60
+        os.kill(int(pid), 0)             # still compiling, on its own
+    finally:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
