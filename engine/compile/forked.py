@@ -78,10 +78,14 @@ class ForkedCompiler:
         self.pid = pid
         self._requests, self._replies = requests_w, replies_r
         self._lock = threading.Lock()
+        #: the process whose child it is (a process forked from it later must not use it)
+        self._owner = os.getpid()
 
     def compile(self, p: int) -> Any:
         """`job(p)` computed in the child; ChildError if it raised there, ChildGone if the
         child is gone (then every later call is ChildGone too)."""
+        if os.getpid() != self._owner:
+            raise ChildGone("the compile process is another process's")
         with self._lock:
             if self._requests < 0:
                 raise ChildGone("the compile process has ended")
@@ -118,7 +122,7 @@ class ForkedCompiler:
                 self._close()
 
     def __del__(self) -> None:
-        if getattr(self, "_requests", -1) >= 0:
+        if getattr(self, "_requests", -1) >= 0 and os.getpid() == self._owner:
             try:
                 self._close()
             except Exception:        # noqa: S110 - interpreter shutdown

@@ -15,10 +15,11 @@ thread. A job never raises into the thread: what one raises goes to its `failed`
 from __future__ import annotations
 
 import atexit
-import threading
-import weakref
 import heapq
 import itertools
+import os
+import threading
+import weakref
 from typing import Callable
 
 #: jobs queued at most; beyond it `submit` refuses one (the caller counts again and retries)
@@ -118,3 +119,15 @@ def background_compiler(state) -> BackgroundCompiler:
 def _close_all() -> None:
     for bg in list(_ALL):
         bg.close()
+
+
+def _after_fork() -> None:
+    # a process forked from this one has no compile thread (and maybe a lock another thread
+    # held): its compilers start afresh; the jobs queued here run there from its next
+    # submit on, the one running here is not run there
+    for bg in list(_ALL):
+        bg._cond = threading.Condition(threading.Lock())
+        bg._running = bg._busy = False
+
+
+os.register_at_fork(after_in_child=_after_fork)

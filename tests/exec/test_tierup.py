@@ -545,3 +545,29 @@ print(lazy._forked.pid, flush=True)
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_process_forked_after_tier_ups_tiers_up_on_its_own(monkeypatch) -> None:
+    """A process forked from one that has a compile process and a compile thread (as
+    multiprocessing's fork does) compiles its own hot functions and never talks to the
+    parent's compile process."""
+    import os
+    store, ex, lazy = _forking(monkeypatch, {})
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy._forked is not None
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                        # the child: report through the pipe, never return
+        ok = 0
+        try:
+            for _ in range(3):
+                assert ex["fib"](store, 10) == 55
+            ok = int(lazy.wait_tier_ups(30) and FIB in lazy.tiered_up and not lazy.forks)
+        finally:
+            os.write(w, bytes([ok]))
+            os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"\x01"
+    os.waitpid(pid, 0)
+    assert FIB not in lazy.tiered_up and lazy.forks     # the parent's own state is as before
+    assert ex["sum"](store, 4) == 10
