@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from engine.wasm.types import ValType
+from engine.wasm.types import ValType, buffer_offsets  # noqa: F401 (the trampolines import it here)
 
 from .base import RegClass, TargetDesc
 
@@ -28,16 +28,6 @@ def bits(t: ValType) -> int:
     if t is ValType.V128:
         return 128
     return 32 if t in (ValType.I32, ValType.F32) else 64
-
-
-def buffer_offsets(types: Sequence[ValType]) -> list[int]:
-    """Byte offset of each value in an entry/exit trampoline's argument or result buffer (8
-    bytes each, 16 for a v128: engine/exec/compiled.py writes and reads the same layout)."""
-    out, pos = [], 0
-    for t in types:
-        out.append(pos)
-        pos += 16 if t is ValType.V128 else 8
-    return out
 
 
 def words(t: ValType) -> range:

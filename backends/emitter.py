@@ -51,6 +51,45 @@ class EmitterBase:
         t = inst.targets[0]
         return self.forward.get(t, t)
 
+    # -- protected calls (a function with exception handlers: MFunction.catches) ------------
+    # Before the call the target links the catch record (extra slots 1..vmctx.CATCH_WORDS,
+    # vmctx.CATCH_*) into the store context's chain; the landing pc is just after the call,
+    # where a normal return and an exception's unwind (the trap stub restores sp, the frame
+    # pointer and vmctx from the record) both unlink it.
+
+    def call(self, emit_call) -> None:
+        """emit_call() (the call's instructions), protected when the function catches."""
+        if not self.mf.catches:
+            emit_call()
+            return
+        landing = self.label()
+        self.catch_link(landing)
+        emit_call()
+        self.place(landing)
+        self.catch_unlink()
+
+    def p_call_import(self, i: MInst) -> None:
+        idx = i.operands[0].value
+        self.call_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
+
+    def p_call_pair(self, i: MInst) -> None:
+        """A call through a (code, ctx) pair of the vmctx (a tag's thrower, the rethrower)."""
+        off = i.operands[0].value
+        self.call_pair(off, off + 8)
+
+    def call_pair(self, code: int, ctx: int) -> None:
+        """Hook: call through the vmctx fields at `code` and `ctx` (the callee's code and
+        vmctx), then restore this function's vmctx."""
+        raise NotImplementedError
+
+    def catch_link(self, landing: str) -> None:
+        """Hook: link the catch record (landing pc `landing`) into the chain."""
+        raise NotImplementedError
+
+    def catch_unlink(self) -> None:
+        """Hook: unlink the catch record (the chain's head becomes its `prev`)."""
+        raise NotImplementedError
+
     # -- hooks ----------------------------------------------------------------------------------
 
     def inst(self, i: MInst) -> None:

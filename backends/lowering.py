@@ -96,7 +96,17 @@ class LoweringBase:
         self.hoisted: dict[tuple, int] = {}
         self.entry_mark = 0
         #: ids of heap checks left to the access's own fault (guarded memories)
-        self.fault_covered = fault_covered_checks(func, info.unchecked_memories)
+        self.fault_covered = fault_covered_checks(func, info.unchecked_memories,
+                                                  stores=not info.checked_stores)
+        #: what a call clobbers: in a function with exception handlers every allocatable
+        #: register (its calls are protected: an exception unwinding to one restores no
+        #: register; MFunction.catches), else the caller-saved ones
+        self.call_clobbers = self.CALLER_SAVED
+        if func.catches:
+            self.mf.catches = True
+            self.saves_vmctx = True
+            self.call_clobbers = frozenset(
+                self.CALLER_SAVED | {r for regs in self.TARGET.allocatable.values() for r in regs})
 
     # -- the driver -----------------------------------------------------------------------------
 
@@ -191,7 +201,8 @@ class LoweringBase:
 
     def finish(self) -> MFunction:
         """The machine function, once every block is lowered."""
-        self.mf.extra_slots = 1 if self.saves_vmctx else 0
+        self.mf.extra_slots = (1 + V.CATCH_WORDS if self.mf.catches else
+                               1 if self.saves_vmctx else 0)
         return self.mf
 
     def epoch_check(self) -> None:
@@ -425,10 +436,10 @@ class LoweringBase:
         if idx < self.info.num_imported_funcs:
             self.saves_vmctx = True
             self.ins("@call_import", Imm(idx), defs=rets, uses=fixed,
-                     clobbers=self.CALLER_SAVED)
+                     clobbers=self.call_clobbers)
         else:
             self.ins("@call", Label(name=func_symbol(idx)), defs=rets, uses=fixed,
-                     clobbers=self.CALLER_SAVED)
+                     clobbers=self.call_clobbers)
             if self.info.tail_calls_leave:
                 # the callee may have tail-called another instance, whose vmctx is now set
                 self.saves_vmctx = True
@@ -455,7 +466,7 @@ class LoweringBase:
         self.outgoing = max(self.outgoing, nargs, nres)
         self.saves_vmctx = True
         self.ins("@call_ref", Reg(ref), defs=rets, uses=[*fixed, ref],
-                 clobbers=self.CALLER_SAVED)
+                 clobbers=self.call_clobbers)
         self.finish_call(results)
 
     # -- tail calls -----------------------------------------------------------------------------
@@ -586,6 +597,49 @@ class LoweringBase:
         for k, a in enumerate(inst.args):
             self.store_cell(a, cell, 8 * k)
 
+    # -- exceptions -----------------------------------------------------------------------------
+    # throw and throw_ref call the thrower of the tag (or the rethrower) through its vmctx
+    # pair (code, ctx), as a call of an import: an exit trampoline whose host function raises
+    # the exception, which then unwinds through the trap stub (vmctx.EXCEPTION). In a function
+    # with handlers that call is protected as every call is (the target's `@call*` emission
+    # links the catch record); the IR reads the pending exception after it.
+
+    def r_throw(self, inst: Inst) -> None:
+        off = self.info.offsets
+        pair = off.tag_thrower(inst.imm) if inst.opcode is Opcode.THROW else off.rethrower
+        fixed, nargs = self.call_args(inst.args)
+        self.outgoing = max(self.outgoing, nargs)
+        self.saves_vmctx = True
+        self.ins("@call_pair", Imm(pair), uses=fixed, clobbers=self.call_clobbers)
+        self.finish_call([])
+
+    def r_exn_pending(self, inst: Inst) -> None:
+        self.load_cell(inst.results[0], self.store_ctx(), V.STATE_EXN)
+
+    def r_exn_set(self, inst: Inst) -> None:
+        self.store_cell(inst.args[0], self.store_ctx(), V.STATE_EXN)
+
+    def r_exn_tag(self, inst: Inst) -> None:
+        self.load_cell(inst.results[0], self.vreg(inst.args[0]), V.EXN_TAG)
+
+    def r_exn_field(self, inst: Inst) -> None:
+        # a legalised v128 field (backends/simd_scalar) is two results, its two words
+        rec = self.vreg(inst.args[0])
+        for k, r in enumerate(inst.results):
+            self.load_cell(r, rec, V.EXN_FIELDS + inst.imm.offset + 8 * k)
+
+    def r_tag_id(self, inst: Inst) -> None:
+        t = self.tmp()
+        self.load_vm(t, self.vm(self.info.offsets.tag_def(inst.imm)))
+        self.value_from_reg(inst.results[0], t)
+
+    def r_unwind(self, inst: Inst) -> None:
+        """Leave with the pending exception: through the trap stub with code EXCEPTION (this
+        frame's catch record is unlinked by now, so it goes on to the caller's)."""
+        self.store_cell(inst.args[0], self.store_ctx(), V.STATE_EXN)
+        self.traps.add(V.EXCEPTION)
+        self.ins(self.JUMP, Label(name=f"{self.mf.name}_trap{V.EXCEPTION}"))
+
     # -- runtime helpers ------------------------------------------------------------------------
 
     def helper(self, h: Helper, consts: list[int], args: list[int], result: int | None = None,
@@ -643,7 +697,8 @@ _O = Opcode
 LOADS = (_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32)
 STORES = (_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32)
 #: the instructions that may address a memory through its base
-_HEAP_USERS = frozenset((*LOADS, *STORES, *SIMD_MEMORY, _O.MEMORY_COPY, _O.MEMORY_FILL))
+_HEAP_USERS = frozenset((*LOADS, *STORES, *SIMD_MEMORY, _O.MEMORY_COPY, _O.MEMORY_FILL,
+                         _O.MEMORY_INIT))
 
 
 def uses_memory0(inst: Inst) -> bool:
@@ -652,6 +707,8 @@ def uses_memory0(inst: Inst) -> bool:
         return inst.imm.dst == 0 or inst.imm.src == 0
     if inst.opcode is _O.MEMORY_FILL:
         return inst.imm == 0
+    if inst.opcode is _O.MEMORY_INIT:
+        return inst.imm.target == 0
     return inst.imm.memory == 0
 
 
@@ -710,4 +767,7 @@ def common_rules(cls: type) -> dict[Opcode, Callable]:
         _O.CALL_REF: cls.r_call_ref, _O.RETURN_CALL_REF: cls.r_return_call_ref,
         _O.JUMP: cls.r_jump, _O.BRIF: cls.r_brif, _O.BR_TABLE: cls.r_br_table,
         _O.RETURN: cls.r_return,
+        _O.THROW: cls.r_throw, _O.THROW_REF: cls.r_throw, _O.EXN_PENDING: cls.r_exn_pending,
+        _O.EXN_SET: cls.r_exn_set, _O.EXN_TAG: cls.r_exn_tag, _O.EXN_FIELD: cls.r_exn_field,
+        _O.TAG_ID: cls.r_tag_id, _O.UNWIND: cls.r_unwind,
     }

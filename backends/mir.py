@@ -150,6 +150,10 @@ class MFunction:
     extra_slots: int = 0
     #: has memory accesses whose bounds are left to guard pages (a fault there is the trap)
     may_fault: bool = False
+    #: has exception handlers (IR Function.catches): its calls are protected calls (a catch
+    #: record in extra slots 1..vmctx.CATCH_WORDS), every register is clobbered at them and
+    #: the frame saves every callee-saved register (an unwind to it restores none)
+    catches: bool = False
 
     def new_vreg(self, cls: RegClass) -> int:
         v = self.next_vreg

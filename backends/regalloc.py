@@ -772,7 +772,8 @@ class Allocator:
         self.pieces = self.split_spilled(func, assign, intervals, occupied, fixed)
         used = {p for p in assign.values() if type(p) is int}
         used.update(p for p in self.pieces.values())
-        func.used_callee_saved = sorted(used & self.t.callee_saved)
+        func.used_callee_saved = sorted(self.t.callee_saved if func.catches
+                                        else used & self.t.callee_saved)
         return assign
 
     # -- splitting ------------------------------------------------------------------------------

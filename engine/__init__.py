@@ -22,6 +22,7 @@ _EXPORTS = {
     "InternalError": "engine.errors", "Trap": "engine.errors", "TrapCode": "engine.errors",
     "WasmtimeError": "engine.errors", "ArgumentTypeError": "engine.errors",
     "ClosedError": "engine.errors", "Frame": "engine.errors",
+    "ThrownException": "engine.errors", "ExnRef": "engine.runtime.exn",
     "wat2wasm": "engine.text",
     "ExportType": "engine.wasm.types", "FuncType": "engine.wasm.types",
     "GlobalType": "engine.wasm.types", "ImportType": "engine.wasm.types",
@@ -44,7 +45,8 @@ _EXPORTS = {
 __all__ = [
     "Config", "Engine", "Store", "Module", "WasmError", "MalformedError", "InvalidError",
     "LinkError", "IncompatibleArtifactError", "UnsupportedError", "InternalError", "Trap",
-    "TrapCode", "WasmtimeError", "ArgumentTypeError", "ClosedError", "Frame", "wat2wasm",
+    "TrapCode", "WasmtimeError", "ArgumentTypeError", "ClosedError", "Frame",
+    "ThrownException", "ExnRef", "wat2wasm",
     "ExportType", "FuncType", "GlobalType", "ImportType", "Limits", "MemoryType", "TableType",
     "ValType", "Instance", "Linker", "InstancePre", "Val", "Tag", "TagType", "SharedMemory",
     "Func", "Caller", "Memory", "Table", "Global", "ExitTrap", "WasiConfig", "DirPerms",
@@ -61,10 +63,11 @@ if TYPE_CHECKING:
                          IncompatibleArtifactError as IncompatibleArtifactError,
                          InternalError as InternalError, InvalidError as InvalidError,
                          LinkError as LinkError, MalformedError as MalformedError,
-                         Trap as Trap, TrapCode as TrapCode,
+                         ThrownException as ThrownException, Trap as Trap, TrapCode as TrapCode,
                          UnsupportedError as UnsupportedError, WasmError as WasmError,
                          WasmtimeError as WasmtimeError)
     from .proposals import SharedMemory as SharedMemory
+    from .runtime.exn import ExnRef as ExnRef
     from .runtime.func import Caller as Caller, Func as Func
     from .runtime.globals import Global as Global
     from .runtime.instance import Instance as Instance

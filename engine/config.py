@@ -164,8 +164,8 @@ def check_config(config: Config, host: str) -> None:
         raise WasmError(f"Config.signals_based_traps must be True, False or None, not {sbt!r}")
     if sbt and not guard_pages_possible(config, host):
         raise WasmError("Config.signals_based_traps=True: not supported yet for this "
-                        "configuration (only native x86_64 code on a 64-bit host; emulated "
-                        "targets and the interpreter check every access explicitly)")
+                        "configuration (native x86_64 code or emulated code on a 64-bit host; "
+                        "the interpreter checks every access explicitly)")
     threshold = config.tier_up_threshold
     if isinstance(threshold, bool) or not isinstance(threshold, int) or \
             not 0 <= threshold <= MAX_TIER_UP_THRESHOLD:
@@ -190,11 +190,14 @@ def check_config(config: Config, host: str) -> None:
 
 
 def guard_pages_possible(config: Config, host: str) -> bool:
-    """Whether `config` runs machine code natively on an x86_64 host with 64-bit pointers, the
-    one case where out-of-bounds accesses can fault into guard pages instead of being checked."""
+    """Whether out-of-bounds accesses of `config`'s machine code can fault into guard pages
+    instead of being checked: on a host with 64-bit pointers, native x86_64 code (a signal
+    handler turns the fault into the trap) or any code under Unicorn (its invalid-access hook
+    does)."""
     target = config.target or host
-    return (config.strategy == "compiler" and not config.emulate and target == host == "x86_64"
-            and sys.maxsize > 2 ** 32)
+    emulated = bool(config.emulate) or target != host
+    return (config.strategy == "compiler" and sys.maxsize > 2 ** 32
+            and (emulated or target == host == "x86_64"))
 
 
 def default_cache_directory() -> str:

@@ -182,3 +182,19 @@ class ExitTrap(Trap, WasmError):
     def __init__(self, code: int) -> None:
         self.code = code
         super().__init__(f"Exited with i32 exit status {code}")
+
+
+class ThrownException(Trap, WasmError):
+    """A WebAssembly exception (exception handling) that left the wasm code that threw it:
+    `exn` is the exception object (engine.runtime.exn.ExnRef: its tag and payload), as
+    wasmtime's ThrownException with the store's pending exception. A Trap without a trap code
+    as wasmtime-py raises for it ("thrown Wasm exception"), so `except Trap` code keeps working.
+    A host function raises one (``raise ThrownException(ExnRef(store, tag, [1]))``) to throw
+    into the wasm code that called it, where try_table may catch it."""
+
+    def __init__(self, exn: object) -> None:
+        self.exn = exn
+        super().__init__("thrown Wasm exception")
+
+    def __repr__(self) -> str:
+        return f"ThrownException({self.exn!r})"

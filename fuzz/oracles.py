@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .case import Case
-from .values import is_null, normalise
+from .values import crosses_python, is_null, normalise
 
 #: Oracle name -> (implementation, Config settings). Order is the display order.
 ORACLES: dict[str, tuple[str, dict]] = {
@@ -104,7 +104,9 @@ class _Api:
         if impl == "wasmtime":
             import wasmtime as api
             self.api = api
-            self.engine = api.Engine()
+            config = api.Config()
+            config.wasm_exceptions = True      # as polyjit's default (wasmtime 50's)
+            self.engine = api.Engine(config)
             self.trap = api.Trap
             self.error = api.WasmtimeError
             self.unsupported: tuple = ()
@@ -125,18 +127,21 @@ def _code(e: BaseException) -> str | None:
     return getattr(code, "name", None)
 
 
-def v128_globals(wasm: bytes) -> frozenset[str]:
-    """Names of the exported v128 globals: wasmtime-py cannot read (or even name the type
-    of) one, so no oracle compares them; their effect shows in memory and results."""
+def unreadable_exports(wasm: bytes) -> frozenset[str]:
+    """Names of the exported globals and tables whose values do not cross wasmtime-py's API
+    (v128 globals, exnref globals and tables: values.crosses_python), so no oracle compares
+    them; their effect shows in memory and results."""
     from engine.wasm.decoder import decode
-    from engine.wasm.types import ExternKind, ValType
+    from engine.wasm.types import ExternKind
     try:
         m = decode(wasm)
     except Exception:       # noqa: BLE001 - a module the oracles reject has no state
         return frozenset()
-    types = m.global_types()
-    return frozenset(e.name for e in m.exports if e.kind is ExternKind.GLOBAL
-                     and types[e.index].content is ValType.V128)
+    globals_, tables = m.global_types(), m.table_types()
+    return frozenset(
+        e.name for e in m.exports
+        if (e.kind is ExternKind.GLOBAL and not crosses_python(globals_[e.index].content))
+        or (e.kind is ExternKind.TABLE and not crosses_python(tables[e.index].element)))
 
 
 def _state(api: _Api, store, exports, skip: frozenset[str] = frozenset()) -> tuple:
@@ -216,7 +221,7 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
         if pinst is None:
             return
         provided = pinst.exports(store)
-        pskip = v128_globals(case.provider)
+        pskip = unreadable_exports(case.provider)
 
         def pstate() -> tuple:
             # the provider's exported state is compared too: a call into it must change its
@@ -231,7 +236,7 @@ def _run(api: _Api, case: Case, out: Outcome, on_step) -> None:
     if instance is None:
         return
     exports = instance.exports(store)
-    skip = v128_globals(case.wasm)
+    skip = unreadable_exports(case.wasm)
     out.events.append(Event("instantiate", "ok",
                             state=_state(api, store, exports, skip) + pstate()))
     for call in case.calls:

@@ -17,6 +17,14 @@ F32_CANONICAL_NAN = 0x7FC00000
 F64_CANONICAL_NAN = 0x7FF8000000000000
 
 
+def crosses_python(t: Any) -> bool:
+    """Whether values of type `t` (polyjit's value type) cross wasmtime-py's API: v128 does
+    not (wasmtime-py aborts when asked to name its type) and exnref does not (wasmtime-py has
+    no value kind for it)."""
+    from engine.wasm.types import ValType
+    return t is not ValType.V128 and t.top is not ValType.EXNREF
+
+
 def f32_bits(x: float) -> int:
     return struct.unpack("<I", struct.pack("<f", x))[0]
 

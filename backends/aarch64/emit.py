@@ -278,8 +278,38 @@ class FunctionEmitter(EmitterBase):
             return
         self.out(f"{op} {name}, [x29, #{off}]")
 
+    # -- protected calls: EmitterBase.call; x16 and x17 are scratch (the call target goes in
+    # x16 after the link)
+
+    def catch_record(self) -> int:
+        """sp-relative offset of the catch record's first word (its words go up from it)."""
+        return self.frame.extra_offset(1)
+
+    def catch_link(self, landing: str) -> None:
+        b = self.catch_record()
+        self.out(f"ldr x16, [x28, #{V.STATE}]")
+        self.out(f"ldr x17, [x16, #{V.STATE_CATCH}]")
+        self.out(f"str x17, [sp, #{b + V.CATCH_PREV}]")
+        if b < 4096:
+            self.out(f"add x17, sp, #{b}")
+        else:
+            self.out(f"mov x17, #{b}")
+            self.out("add x17, sp, x17")
+        self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
+        self.out("mov x17, sp")
+        self.out(f"str x17, [sp, #{b + V.CATCH_SP}]")
+        self.out(f"str x29, [sp, #{b + V.CATCH_FP}]")
+        self.out(f"adr x17, {landing}")
+        self.out(f"str x17, [sp, #{b + V.CATCH_PC}]")
+        self.out(f"str x28, [sp, #{b + V.CATCH_VMCTX}]")
+
+    def catch_unlink(self) -> None:
+        self.out(f"ldr x16, [x28, #{V.STATE}]")
+        self.out(f"ldr x17, [sp, #{self.catch_record() + V.CATCH_PREV}]")
+        self.out(f"str x17, [x16, #{V.STATE_CATCH}]")
+
     def p_call(self, i: MInst) -> None:
-        self.out(f"bl {self.op(i.operands[0])}")
+        self.call(lambda: self.out(f"bl {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.out(f"ldr x28, [sp, #{self.frame.extra_offset(0)}]")
@@ -289,23 +319,31 @@ class FunctionEmitter(EmitterBase):
 
     def load_import(self, idx: int) -> None:
         """x28: import `idx`'s vmctx; x16: its code."""
-        code, ctx = self.offsets.import_code(idx), self.offsets.import_vmctx(idx)
+        self.load_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx))
+
+    def load_pair(self, code: int, ctx: int) -> None:
+        """x28 and x16 from the vmctx pair (code, ctx) at those offsets."""
         if max(code, ctx) > 32760:
             raise InternalError("aarch64 emit: import slot beyond the vmctx offset range")
         self.out("mov x16, x28")
         self.out(f"ldr x28, [x16, #{ctx}]")
         self.out(f"ldr x16, [x16, #{code}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        self.load_import(i.operands[0].value)
-        self.out("blr x16")
+    def call_pair(self, code: int, ctx: int) -> None:
+        def emit_call() -> None:
+            self.load_pair(code, ctx)
+            self.out("blr x16")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = rname(i.operands[0].reg)
-        self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
-        self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
-        self.out("blr x16")
+
+        def emit_call() -> None:
+            self.out(f"ldr x28, [{ref}, #{V.FUNCREF_VMCTX}]")
+            self.out(f"ldr x16, [{ref}, #{V.FUNCREF_CODE}]")
+            self.out("blr x16")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_memmove(self, i: MInst) -> None:
@@ -313,6 +351,9 @@ class FunctionEmitter(EmitterBase):
 
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
+
+    def p_wordfill(self, i: MInst) -> None:
+        bulk.p_wordfill(self)
 
     def p_epoch_slow(self, i: MInst) -> None:
         """After the epoch compare: b.hs to an out-of-line path calling the register-preserving

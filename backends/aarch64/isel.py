@@ -625,9 +625,9 @@ class Lowering(SimdLowering, SizedRegLowering):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.ins("ldr", Reg(reg), m, defs=[reg])
 
-    def store_cell(self, v: int, cell: int) -> None:
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
         rv = self.R(v)
-        self.ins("str", rv, Mem(cell, 0, rv.bits), uses=[cell, *_regs_of(rv)])
+        self.ins("str", rv, Mem(cell, offset, rv.bits), uses=[cell, *_regs_of(rv)])
 
     # -- references and tables ------------------------------------------------------------------
 
@@ -830,6 +830,8 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FCOPYSIGN: Lowering.r_fcopysign,
     _O.FPROMOTE: Lowering.r_fconvert, _O.FDEMOTE: Lowering.r_fconvert,
     _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
+    _O.MEMORY_INIT: bulk.memory_init, _O.TABLE_COPY: bulk.table_copy,
+    _O.TABLE_FILL: bulk.table_fill,
 }
 # compares, shifts and multiplies are folded ahead of time (plan), not by try_fuse
 Lowering.set_rules(_RULES)

@@ -6,13 +6,16 @@ Entry trampoline, C signature ``int entry(vmctx, code, buf)``: loads the argumen
 vmctx in x28, stores the results back into `buf` from offset 0, returns 0; a trap returns 1
 with the code in ExecState.trap_code.
 Frame (192 bytes, x29 = sp at its base): [0] x29, x30; [16..80) x19-x26; [80] x27, x28;
-[96..160) d8-d15; [160] previous ExecState.entry_sp; [168] buf; [176] ExecState pointer.
+[96..160) d8-d15; [160] previous ExecState.entry_sp; [168] buf; [176] ExecState pointer;
+[184] the previous catch record (vmctx.STATE_CATCH, 0 while this entry runs).
 All callee-saved registers are saved here because a trap unwinds past the wasm frames without
 running their epilogues. ExecState.entry_sp holds the trampoline's x29 while wasm code runs.
 
 Trap stub: entered by a branch with the trap code in x1, the trap pc in x2 (an address inside
 the trapping function's code, 0 when a host function trapped) and x28 a vmctx or HostCtx (both
-hold the ExecState pointer at offset 0); it records both in the ExecState.
+hold the ExecState pointer at offset 0); it records both in the ExecState. An exception (code
+vmctx.EXCEPTION) with a catch record linked goes to that record's landing instead (sp, x29,
+x28 from the record).
 
 Exit trampoline: internal convention in, x28 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
@@ -78,12 +81,25 @@ def common_stubs() -> list[str]:
         "  ldr x9, [x29, #176]",
         "  ldr x10, [x29, #160]",
         f"  str x10, [x9, #{V.STATE_ENTRY_SP}]",
+        "  ldr x10, [x29, #184]",
+        f"  str x10, [x9, #{V.STATE_CATCH}]",
         "  mov sp, x29",
         *(f"  ldp {a}, {b}, [sp, #{off}]" for a, b, off in _PAIRS),
         f"  ldp x29, x30, [sp], #{_ENTRY_FRAME}",
         "  ret",
         f"{TRAP}:",
         f"  ldr x9, [x28, #{V.STATE}]",
+        f"  cmp x1, #{V.EXCEPTION}",
+        f"  b.ne {TRAP}_trap",
+        f"  ldr x10, [x9, #{V.STATE_CATCH}]",
+        f"  cbz x10, {TRAP}_trap",
+        f"  ldr x11, [x10, #{V.CATCH_SP}]",
+        "  mov sp, x11",
+        f"  ldr x29, [x10, #{V.CATCH_FP}]",
+        f"  ldr x28, [x10, #{V.CATCH_VMCTX}]",
+        f"  ldr x11, [x10, #{V.CATCH_PC}]",
+        "  br x11",
+        f"{TRAP}_trap:",
         f"  str x1, [x9, #{V.STATE_TRAP_CODE}]",
         f"  str x2, [x9, #{V.STATE_TRAP_PC}]",
         f"  str x29, [x9, #{V.STATE_TRAP_FP}]",
@@ -121,7 +137,9 @@ def entry_trampoline(name: str, params, results) -> list[str]:
              f"  ldr x9, [x28, #{V.STATE}]",
              f"  ldr x10, [x9, #{V.STATE_ENTRY_SP}]",
              "  stp x10, x2, [x29, #160]",
-             "  str x9, [x29, #176]"]
+             f"  ldr x10, [x9, #{V.STATE_CATCH}]",
+             "  stp x9, x10, [x29, #176]",
+             f"  str xzr, [x9, #{V.STATE_CATCH}]"]
     lines += [f"  {line}" for line in sp_adjust("sub", out_bytes)]
     lines += [f"  str x29, [x9, #{V.STATE_ENTRY_SP}]", "  mov x17, x1", "  mov x16, x2"]
     for i, loc in enumerate(plocs):

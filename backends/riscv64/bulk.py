@@ -1,4 +1,4 @@
-"""memory.copy and memory.fill in machine code (no runtime-helper call): the bounds of every
+"""memory.copy, memory.fill, memory.init, table.copy and table.fill in machine code (no runtime-helper call): the bounds of every
 range checked against its memory's current length first (MEMORY_OUT_OF_BOUNDS before any byte
 moves, as the spec and runtime.libcalls say), then a loop over absolute addresses, 8 bytes at a
 time once source and destination are 8-byte aligned (misaligned accesses may trap on
@@ -12,6 +12,9 @@ from __future__ import annotations
 from engine.errors import TrapCode
 from engine.ir.ir import Inst
 
+from engine.environ import vmctx as V
+
+from ..mir import Imm, Mem
 from .target import A
 
 A0, A1, A2 = A[0], A[1], A[2]
@@ -19,11 +22,13 @@ A0, A1, A2 = A[0], A[1], A[2]
 CLOBBERS = frozenset({A0, A1, A2})
 
 
-def _check(lw, start: int, memory: int) -> None:
-    """Trap unless start + a2 <= the memory's length (no overflow: both are below 2**32)."""
+def _check(lw, start: int, memory: int, length_at: int | None = None) -> None:
+    """Trap unless start + a2 <= the memory's length, or the length in the vmctx field at
+    `length_at` (no overflow: both are below 2**32)."""
     t, n = lw.tmp(), lw.tmp()
     lw.op3("add", t, start, A2)
-    lw.load("ld", n, lw.vm(lw.info.offsets.memory_length(memory)))
+    at = lw.info.offsets.memory_length(memory) if length_at is None else length_at
+    lw.load("ld", n, lw.vm(at))
     lw.branch_trap("bltu", n, t, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
@@ -40,6 +45,70 @@ def memory_copy(lw, inst: Inst) -> None:
     _absolute(lw, A0, inst.imm.dst)
     _absolute(lw, A1, inst.imm.src)
     lw.ins("@memmove", uses=[A0, A1, A2], clobbers=CLOBBERS)
+
+
+def memory_init(lw, inst: Inst) -> None:
+    """memory.init: the segment's bytes (vmctx.data_segment: the store's copy, length 0 once
+    dropped) into the memory, both ranges checked first."""
+    d, s, n = inst.args
+    imm = inst.imm
+    seg = lw.info.offsets.data_segment(imm.segment)
+    for reg, v in ((A0, d), (A1, s), (A2, n)):
+        lw.mov(reg, lw.zext(v))
+    _check(lw, A0, imm.target)
+    _check(lw, A1, 0, length_at=seg + 8)
+    _absolute(lw, A0, imm.target)
+    t = lw.tmp()
+    lw.load("ld", t, lw.vm(seg))
+    lw.op3("add", A1, A1, t)
+    lw.ins("@memmove", uses=[A0, A1, A2], clobbers=CLOBBERS)
+
+
+def _table_range(lw, reg: int, table: int) -> None:
+    """Trap TABLE_OUT_OF_BOUNDS unless reg + a2 <= the table's length (entries); then reg
+    becomes the address of entry reg (8 bytes each)."""
+    tdef = lw.table_def(table)
+    t, n, base = lw.tmp(), lw.tmp(), lw.tmp()
+    lw.op3("add", t, reg, A2)
+    lw.load("ld", n, Mem(tdef, V.TABLEDEF_LENGTH))
+    lw.branch_trap("bltu", n, t, TrapCode.TABLE_OUT_OF_BOUNDS)
+    lw.load("ld", base, Mem(tdef, V.TABLEDEF_BASE))
+    lw.op2("slli", reg, reg, Imm(3))
+    lw.op3("add", reg, reg, base)
+
+
+def table_copy(lw, inst: Inst) -> None:
+    """table.copy: both ranges checked, then the entries' words moved as memory.copy moves
+    bytes (overlap handled)."""
+    d, s, n = inst.args
+    for reg, v in ((A0, d), (A1, s), (A2, n)):
+        lw.mov(reg, lw.zext(v))
+    _table_range(lw, A0, inst.imm.dst)
+    _table_range(lw, A1, inst.imm.src)
+    lw.op2("slli", A2, A2, Imm(3))
+    lw.ins("@memmove", uses=[A0, A1, A2], clobbers=CLOBBERS)
+
+
+def table_fill(lw, inst: Inst) -> None:
+    """table.fill: the range checked, then the reference's word stored n times."""
+    d, v, n = inst.args
+    lw.mov(A0, lw.zext(d))
+    lw.mov(A1, lw.vreg(v))
+    lw.mov(A2, lw.zext(n))
+    _table_range(lw, A0, inst.imm)
+    lw.ins("@wordfill", uses=[A0, A1, A2], clobbers=CLOBBERS)
+
+
+def p_wordfill(em) -> None:
+    """``@wordfill``: a2 8-byte words of a1 from a0 (8-byte aligned: table entries)."""
+    loop, done = em.label(), em.label()
+    em.out(f"beqz a2, {done}")
+    em.place(loop)
+    em.out("sd a1, 0(a0)")
+    em.out("addi a0, a0, 8")
+    em.out("addi a2, a2, -1")
+    em.out(f"bnez a2, {loop}")
+    em.place(done)
 
 
 def memory_fill(lw, inst: Inst) -> None:

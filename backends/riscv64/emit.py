@@ -63,8 +63,10 @@ class FunctionEmitter(EmitterBase):
         super().__init__(mf, frame, traps, offsets)
         #: out-of-line code (misaligned-access paths), placed after the function's body
         self.cold: list[str] = []
-        #: a leaf without a frame: no calls, stack arguments/results, spills or saved registers
-        self.frameless = frame.size == 16 and not any(
+        #: a leaf without a frame: no calls, stack arguments/results, spills or saved
+        #: registers, and no access left to guard pages (its fault enters the trap stub with
+        #: the function's own frame)
+        self.frameless = frame.size == 16 and not mf.may_fault and not any(
             i.clobbers or i.op in ("@load_fp", "@store_fp") for b in mf.blocks for i in b.insts)
 
     def op(self, o) -> str:
@@ -214,8 +216,37 @@ class FunctionEmitter(EmitterBase):
         self.epilogue()
         self.out("jalr zero, 0(t0)")
 
+    # -- protected calls: EmitterBase.call; t0 and t5 are free here (the call target goes in
+    # t5 after the link)
+
+    def catch_record(self) -> int:
+        """s0-relative offset of the catch record's first word (its words go up from it)."""
+        return self.frame.extra_offset(V.CATCH_WORDS)
+
+    def catch_link(self, landing: str) -> None:
+        b = self.catch_record()
+        self.out(f"ld t5, {V.STATE}(s11)")
+        self.out(f"ld t0, {V.STATE_CATCH}(t5)")
+        self.mem("sd", "t0", "s0", b + V.CATCH_PREV)
+        if fits12(b):
+            self.out(f"addi t0, s0, {b}")
+        else:
+            self.out(f"li t0, {b}")
+            self.out("add t0, t0, s0")
+        self.out(f"sd t0, {V.STATE_CATCH}(t5)")
+        self.mem("sd", "sp", "s0", b + V.CATCH_SP)
+        self.mem("sd", "s0", "s0", b + V.CATCH_FP)
+        self.out(f"lla t0, {landing}")
+        self.mem("sd", "t0", "s0", b + V.CATCH_PC)
+        self.mem("sd", "s11", "s0", b + V.CATCH_VMCTX)
+
+    def catch_unlink(self) -> None:
+        self.out(f"ld t5, {V.STATE}(s11)")
+        self.mem("ld", "t0", "s0", self.catch_record() + V.CATCH_PREV)
+        self.out(f"sd t0, {V.STATE_CATCH}(t5)")
+
     def p_call(self, i: MInst) -> None:
-        self.out(f"jal ra, {self.op(i.operands[0])}")
+        self.call(lambda: self.out(f"jal ra, {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.mem("ld", "s11", "s0", self.frame.extra_offset(0))
@@ -225,20 +256,29 @@ class FunctionEmitter(EmitterBase):
 
     def load_import(self, idx: int, code: str) -> None:
         """s11: import `idx`'s vmctx; register `code`: its code (t6 may be clobbered)."""
-        self.out(f"mv {code}, s11")
-        self.mem("ld", "s11", code, self.offsets.import_vmctx(idx))
-        self.mem("ld", code, code, self.offsets.import_code(idx))
+        self.load_pair(self.offsets.import_code(idx), self.offsets.import_vmctx(idx), code)
 
-    def p_call_import(self, i: MInst) -> None:
-        self.load_import(i.operands[0].value, "t5")
-        self.out("jalr ra, 0(t5)")
+    def load_pair(self, code_off: int, ctx_off: int, code: str) -> None:
+        """s11 and register `code` from the vmctx pair (code, ctx) at those offsets."""
+        self.out(f"mv {code}, s11")
+        self.mem("ld", "s11", code, ctx_off)
+        self.mem("ld", code, code, code_off)
+
+    def call_pair(self, code_off: int, ctx_off: int) -> None:
+        def emit_call() -> None:
+            self.load_pair(code_off, ctx_off, "t5")
+            self.out("jalr ra, 0(t5)")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = reg_name(i.operands[0].reg)
-        self.out(f"ld t5, {V.FUNCREF_CODE}({ref})")
-        self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
-        self.out("jalr ra, 0(t5)")
+
+        def emit_call() -> None:
+            self.out(f"ld t5, {V.FUNCREF_CODE}({ref})")
+            self.out(f"ld s11, {V.FUNCREF_VMCTX}({ref})")
+            self.out("jalr ra, 0(t5)")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_memmove(self, i: MInst) -> None:
@@ -246,6 +286,9 @@ class FunctionEmitter(EmitterBase):
 
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
+
+    def p_wordfill(self, i: MInst) -> None:
+        bulk.p_wordfill(self)
 
     def p_epoch_slow(self, i: MInst) -> None:
         """epoch >= deadline: an out-of-line path calling the register-preserving stub of

@@ -766,5 +766,7 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
     _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
+    _O.MEMORY_INIT: bulk.memory_init, _O.TABLE_COPY: bulk.table_copy,
+    _O.TABLE_FILL: bulk.table_fill,
 }
 Lowering.set_rules(_RULES, fusable=(_O.ICMP, _O.EQZ))

@@ -6,10 +6,13 @@ loads the arguments from `buf` (8 bytes per value, f32 in the low half), calls `
 vmctx in s11, stores the results back into `buf` from offset 0,
 returns 0; a trap returns 1 with the code in ExecState.trap_code. Frame (s0-relative):
 -8 ra, -16 s0, -24..-104 s1-s11, -112..-200 fs0-fs11, -208 previous ExecState.entry_sp,
--216 buf, -224 ExecState pointer, then the outgoing stack-argument area. ExecState.entry_sp
+-216 buf, -224 ExecState pointer, -232 the previous catch record (vmctx.STATE_CATCH, 0 while
+this entry runs), then the outgoing stack-argument area. ExecState.entry_sp
 holds the trampoline's s0 while wasm code runs; the trap stub (trap code in a1, trap pc in
 a2: an address inside the trapping function's code, 0 when a host function trapped) records
-both in the ExecState, reloads s0 from entry_sp and leaves through the entry-return path.
+both in the ExecState, reloads s0 from entry_sp and leaves through the entry-return path; an
+exception (code vmctx.EXCEPTION) with a catch record linked goes to that record's landing
+instead (sp, s0, s11 from the record).
 
 Exit trampoline: internal convention in, s11 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
@@ -37,7 +40,7 @@ TRAP = TRAP_SYMBOL
 ENTRY_RETURN = "__entry_return"
 _INT_SAVED = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"]
 _FLOAT_SAVED = [f"fs{i}" for i in range(12)]
-_SAVE_AREA = 224
+_SAVE_AREA = 240
 
 
 def _saved_slots() -> list[tuple[str, str, int]]:
@@ -72,12 +75,25 @@ def common_stubs() -> list[str]:
     lines = [f"{ENTRY_RETURN}:",
              "  ld t0, -224(s0)",
              "  ld t1, -208(s0)",
-             f"  sd t1, {V.STATE_ENTRY_SP}(t0)"]
+             f"  sd t1, {V.STATE_ENTRY_SP}(t0)",
+             "  ld t1, -232(s0)",
+             f"  sd t1, {V.STATE_CATCH}(t0)"]
     for op, r, off in _saved_slots():
         lines.append(f"  {'ld' if op == 'sd' else 'fld'} {r}, {off}(s0)")
     lines += ["  ld ra, -8(s0)", "  mv t0, s0", "  ld s0, -16(s0)", "  mv sp, t0", "  ret",
               f"{TRAP}:",
               f"  ld t0, {V.STATE}(s11)",
+              f"  li t1, {V.EXCEPTION}",
+              f"  bne a1, t1, {TRAP}_trap",
+              f"  ld t1, {V.STATE_CATCH}(t0)",
+              f"  beqz t1, {TRAP}_trap",
+              f"  ld t2, {V.CATCH_SP}(t1)",
+              "  mv sp, t2",
+              f"  ld s0, {V.CATCH_FP}(t1)",
+              f"  ld s11, {V.CATCH_VMCTX}(t1)",
+              f"  ld t2, {V.CATCH_PC}(t1)",
+              "  jr t2",
+              f"{TRAP}_trap:",
               f"  sd a1, {V.STATE_TRAP_CODE}(t0)",
               f"  sd a2, {V.STATE_TRAP_PC}(t0)",
               f"  sd s0, {V.STATE_TRAP_FP}(t0)",
@@ -112,7 +128,9 @@ def entry_trampoline(name: str, params, results) -> list[str]:
     lines += ["  mv s11, a0",
               f"  ld t0, {V.STATE}(s11)",
               f"  ld t1, {V.STATE_ENTRY_SP}(t0)",
-              "  sd t1, -208(s0)", "  sd a2, -216(s0)", "  sd t0, -224(s0)"]
+              "  sd t1, -208(s0)", "  sd a2, -216(s0)", "  sd t0, -224(s0)",
+              f"  ld t1, {V.STATE_CATCH}(t0)", "  sd t1, -232(s0)",
+              f"  sd zero, {V.STATE_CATCH}(t0)"]
     if out_bytes:
         lines += [f"  li t1, {out_bytes}", "  sub sp, sp, t1"]
     lines.append(f"  sd s0, {V.STATE_ENTRY_SP}(t0)")

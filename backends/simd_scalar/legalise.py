@@ -2,7 +2,8 @@
 
 Every v128 value becomes a `Pair` of i64 values (bits 0..63 and 64..127). Block parameters,
 function parameters and results, edge arguments, call arguments and results and `select`
-operands of type v128 become two i64 each, low half first. A v128 global stays one global:
+operands of type v128 become two i64 each, low half first (so do throw's payload operands and
+exn_field's v128 result: an exception record holds a v128 as two words). A v128 global stays one global:
 ``global_get g`` gets two i64 results and ``global_set g`` two i64 operands (its 16-byte cell's
 bytes 0..7 and 8..15; backends/lowering.py reads that form). Each SIMD instruction becomes the
 scalar instructions of its rule (rules.py). The input function is left unchanged."""
@@ -39,7 +40,7 @@ def uses_v128(func: Function) -> bool:
 def legalise_function(func: Function, cleanup: bool = True) -> Function:
     """A copy of `func` without v128 values or SIMD opcodes (see the module docstring)."""
     f = Function(func.name, list(legal_types(func.params)), list(legal_types(func.results)),
-                 [], list(func.value_types), func.index)
+                 [], list(func.value_types), func.index, func.catches)
     types = f.value_types
     pairs: dict[int, Pair] = {}
     for v, t in enumerate(func.value_types):

@@ -1,4 +1,4 @@
-"""memory.copy and memory.fill in machine code (no runtime-helper call): the bounds of every
+"""memory.copy, memory.fill, memory.init, table.copy and table.fill in machine code (no runtime-helper call): the bounds of every
 range checked against its memory's current length first (MEMORY_OUT_OF_BOUNDS before any byte
 moves, as the spec and runtime.libcalls say), then ``rep movsb`` / ``rep stosb`` on absolute
 addresses (short ones, up to 64 bytes, by a few overlapping loads and stores instead: rep has
@@ -13,7 +13,9 @@ from __future__ import annotations
 from engine.errors import TrapCode
 from engine.ir.ir import Inst
 
-from ..mir import Mem, Reg
+from engine.environ import vmctx as V
+
+from ..mir import Imm, Mem, Reg
 from .target import RAX, RCX, RDI, RSI, XMM
 
 #: what ``@memmove`` (rdi <- dst, rsi <- src, rcx <- n) and ``@memfill`` (rdi, al, rcx) leave
@@ -30,11 +32,13 @@ def _args(lw, pairs: list[tuple[int, int]]) -> None:
         lw.mov(Reg(reg, 64), lw.R(v))
 
 
-def _check(lw, start: int, memory: int) -> None:
-    """Trap unless start + rcx <= the memory's length (no overflow: both are below 2**32)."""
+def _check(lw, start: int, memory: int, length_at: int | None = None) -> None:
+    """Trap unless start + rcx <= the memory's length, or the length in the vmctx field at
+    `length_at` (no overflow: both are below 2**32)."""
     t = lw.tmp()
     lw.ins("lea", Reg(t), Mem(start, 0, 0, RCX, 1), defs=[t], uses=[start, RCX])
-    lw.ins("cmp", Reg(t), lw.vm(lw.info.offsets.memory_length(memory)), uses=[t])
+    at = lw.info.offsets.memory_length(memory) if length_at is None else length_at
+    lw.ins("cmp", Reg(t), lw.vm(at), uses=[t])
     lw.jcc_trap("a", TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
@@ -53,6 +57,52 @@ def memory_copy(lw, inst: Inst) -> None:
     _absolute(lw, RDI, imm.dst)
     _absolute(lw, RSI, imm.src)
     lw.ins("@memmove", uses=[RDI, RSI, RCX], clobbers=MOVS_CLOBBERS)
+
+
+def memory_init(lw, inst: Inst) -> None:
+    """memory.init: the segment's bytes (vmctx.data_segment: the store's copy, length 0 once
+    dropped) into the memory, both ranges checked first."""
+    d, s, n = inst.args
+    imm = inst.imm
+    seg = lw.info.offsets.data_segment(imm.segment)
+    _args(lw, [(RDI, d), (RSI, s), (RCX, n)])
+    _check(lw, RDI, imm.target)
+    _check(lw, RSI, 0, length_at=seg + 8)
+    _absolute(lw, RDI, imm.target)
+    lw.ins("add", Reg(RSI), lw.vm(seg), defs=[RSI], uses=[RSI])
+    lw.ins("@memmove", uses=[RDI, RSI, RCX], clobbers=MOVS_CLOBBERS)
+
+
+def _table_range(lw, reg: int, table: int) -> None:
+    """Trap TABLE_OUT_OF_BOUNDS unless reg + rcx <= the table's length (entries); then reg
+    becomes the address of entry reg (8 bytes each)."""
+    tdef = lw.table_def(table)
+    t = lw.tmp()
+    lw.ins("lea", Reg(t), Mem(reg, 0, 0, RCX, 1), defs=[t], uses=[reg, RCX])
+    lw.ins("cmp", Reg(t), Mem(tdef, V.TABLEDEF_LENGTH, 64), uses=[t, tdef])
+    lw.jcc_trap("a", TrapCode.TABLE_OUT_OF_BOUNDS)
+    base = lw.tmp()
+    lw.ins("mov", Reg(base), Mem(tdef, V.TABLEDEF_BASE, 64), defs=[base], uses=[tdef])
+    lw.ins("lea", Reg(reg), Mem(base, 0, 0, reg, 8), defs=[reg], uses=[base, reg])
+
+
+def table_copy(lw, inst: Inst) -> None:
+    """table.copy: both ranges checked, then the entries' words moved as memory.copy moves
+    bytes (overlap handled)."""
+    d, s, n = inst.args
+    _args(lw, [(RDI, d), (RSI, s), (RCX, n)])
+    _table_range(lw, RDI, inst.imm.dst)
+    _table_range(lw, RSI, inst.imm.src)
+    lw.ins("shl", Reg(RCX), Imm(3), defs=[RCX], uses=[RCX])
+    lw.ins("@memmove", uses=[RDI, RSI, RCX], clobbers=MOVS_CLOBBERS)
+
+
+def table_fill(lw, inst: Inst) -> None:
+    """table.fill: the range checked, then the reference's word stored n times."""
+    d, v, n = inst.args
+    _args(lw, [(RDI, d), (RAX, v), (RCX, n)])
+    _table_range(lw, RDI, inst.imm)
+    lw.ins("@wordfill", uses=[RDI, RAX, RCX], clobbers=STOS_CLOBBERS)
 
 
 def memory_fill(lw, inst: Inst) -> None:
@@ -142,6 +192,11 @@ def _pair(em, a: str, b: str, size: int, done: str) -> None:
     em.out(f"mov {ptr} ptr [rdi], {a}")
     em.out(f"mov {ptr} ptr [rdi + rcx - {size}], {b}")
     em.out(f"jmp {done}")
+
+
+def p_wordfill(em) -> None:
+    """``@wordfill``: rcx 8-byte words of rax from rdi."""
+    em.out("rep stosq")
 
 
 def p_memfill(em) -> None:

@@ -39,7 +39,7 @@ _INVERT = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b"
 #: (a call also needs rsp 16-aligned at the call site, which the frame provides)
 _FRAME_OPS = frozenset({"@load_rbp", "@store_rbp", "@call", "@call_import", "@call_ref",
                         "@call_helper", "@tail_call", "@tail_call_ref", "@tail_call_import",
-                        "@restore_vmctx"})
+                        "@restore_vmctx", "@call_pair"})
 
 
 def _frameless(mf, fr) -> bool:
@@ -296,8 +296,33 @@ class FunctionEmitter(EmitterBase):
         d, slot = i.operands
         self.out(f"movdqu {reg_name(d.reg)}, {self.vslot(slot)}")
 
+    # -- protected calls: EmitterBase.call; r10 and r11 are scratch (never allocated; the call
+    # target is never in them before call_pair sets r11)
+
+    def catch_record(self) -> int:
+        """rbp-relative offset of the catch record's first word (its words go up from it)."""
+        return self.frame.extra_offset(V.CATCH_WORDS)
+
+    def catch_link(self, landing: str) -> None:
+        b = self.catch_record()
+        self.out(f"mov r11, qword ptr [r15 + {V.STATE}]")
+        self.out(f"mov r10, qword ptr [r11 + {V.STATE_CATCH}]")
+        self.out(f"mov qword ptr [rbp - {-b - V.CATCH_PREV}], r10")
+        self.out(f"lea r10, [rbp - {-b}]")
+        self.out(f"mov qword ptr [r11 + {V.STATE_CATCH}], r10")
+        self.out(f"mov qword ptr [rbp - {-b - V.CATCH_SP}], rsp")
+        self.out(f"mov qword ptr [rbp - {-b - V.CATCH_FP}], rbp")
+        self.out(f"lea r10, [rip + {landing}]")
+        self.out(f"mov qword ptr [rbp - {-b - V.CATCH_PC}], r10")
+        self.out(f"mov qword ptr [rbp - {-b - V.CATCH_VMCTX}], r15")
+
+    def catch_unlink(self) -> None:
+        self.out(f"mov r11, qword ptr [r15 + {V.STATE}]")
+        self.out(f"mov r10, qword ptr [rbp - {-self.catch_record() - V.CATCH_PREV}]")
+        self.out(f"mov qword ptr [r11 + {V.STATE_CATCH}], r10")
+
     def p_call(self, i: MInst) -> None:
-        self.out(f"call {self.op(i.operands[0])}")
+        self.call(lambda: self.out(f"call {self.op(i.operands[0])}"))
 
     def restore_vmctx(self) -> None:
         self.out(f"mov r15, qword ptr [rbp - {-self.frame.extra_offset(0)}]")
@@ -310,16 +335,21 @@ class FunctionEmitter(EmitterBase):
         self.out("mov r11, r15")
         self.out(f"mov r15, qword ptr [r11 + {self.offsets.import_vmctx(idx)}]")
 
-    def p_call_import(self, i: MInst) -> None:
-        idx = i.operands[0].value
-        self.load_import(idx)
-        self.out(f"call qword ptr [r11 + {self.offsets.import_code(idx)}]")
+    def call_pair(self, code: int, ctx: int) -> None:
+        def emit_call() -> None:
+            self.out("mov r11, r15")
+            self.out(f"mov r15, qword ptr [r11 + {ctx}]")
+            self.out(f"call qword ptr [r11 + {code}]")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_ref(self, i: MInst) -> None:
         ref = reg_name(i.operands[0].reg)
-        self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
-        self.out(f"call qword ptr [{ref} + {V.FUNCREF_CODE}]")
+
+        def emit_call() -> None:
+            self.out(f"mov r15, qword ptr [{ref} + {V.FUNCREF_VMCTX}]")
+            self.out(f"call qword ptr [{ref} + {V.FUNCREF_CODE}]")
+        self.call(emit_call)
         self.restore_vmctx()
 
     def p_call_helper(self, i: MInst) -> None:
@@ -332,6 +362,9 @@ class FunctionEmitter(EmitterBase):
 
     def p_memfill(self, i: MInst) -> None:
         bulk.p_memfill(self)
+
+    def p_wordfill(self, i: MInst) -> None:
+        bulk.p_wordfill(self)
 
     def p_trap_dyn(self, i: MInst) -> None:
         self.out(f"jne {i.operands[0].name}")

@@ -740,15 +740,15 @@ class Lowering(SizedRegLowering):
     def load_vm(self, reg: int, m: Mem) -> None:
         self.ins("mov", Reg(reg), m, defs=[reg])
 
-    def store_cell(self, v: int, cell: int) -> None:
+    def store_cell(self, v: int, cell: int, offset: int = 0) -> None:
         rv = self.R(v)
         if rv.bits == 128:
-            self.ins("movdqu", Mem(cell, 0, 128), rv, uses=[cell, rv.reg])
+            self.ins("movdqu", Mem(cell, offset, 128), rv, uses=[cell, rv.reg])
         elif self.cls(v) == RegClass.FLOAT:
-            self.ins("movss" if rv.bits == 32 else "movsd", Mem(cell, 0, rv.bits), rv,
+            self.ins("movss" if rv.bits == 32 else "movsd", Mem(cell, offset, rv.bits), rv,
                      uses=[cell, rv.reg])
         else:
-            self.ins("mov", Mem(cell, 0, rv.bits), rv, uses=[cell, rv.reg])
+            self.ins("mov", Mem(cell, offset, rv.bits), rv, uses=[cell, rv.reg])
 
     # -- references and tables ------------------------------------------------------------------
 
@@ -896,6 +896,8 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     _O.FSQRT: Lowering.r_fsqrt, **{op: Lowering.r_fround for op in _ROUND},
     _O.FPROMOTE: Lowering.r_fpromote, _O.FDEMOTE: Lowering.r_fdemote,
     _O.MEMORY_COPY: bulk.memory_copy, _O.MEMORY_FILL: bulk.memory_fill,
+    _O.MEMORY_INIT: bulk.memory_init, _O.TABLE_COPY: bulk.table_copy,
+    _O.TABLE_FILL: bulk.table_fill,
     **isel_simd.rules(),
 }
 

@@ -6,10 +6,12 @@ Entry trampoline, C signature ``int entry(vmctx, code, buf)``: loads the argumen
 stores the results
 back into `buf` from offset 0, returns 0; a trap returns 1 with the code in ExecState.trap_code.
 Frame (rbp-relative): -8..-40 rbx r12 r13 r14 r15, -48 previous ExecState.entry_sp, -56 buf,
--64 ExecState pointer. ExecState.entry_sp holds the trampoline's rbp while wasm code runs.
+-64 ExecState pointer, -72 previous catch record (vmctx.STATE_CATCH, 0 while this entry
+runs), -80 padding. ExecState.entry_sp holds the trampoline's rbp while wasm code runs.
 
 The trap stub takes the code in esi and the trap pc in rdx (an address inside the trapping
-function's code, 0 when a host function trapped).
+function's code, 0 when a host function trapped). An exception (code vmctx.EXCEPTION) with a
+catch record linked goes to that record's landing instead (rsp, rbp, r15 from the record).
 
 Exit trampoline: internal convention in, r15 = HostCtx; spills the arguments into a stack
 buffer and calls helper HOST_CALL(host_ctx, buf), which returns 0 (results in buf) or a trap
@@ -77,11 +79,23 @@ def common_stubs() -> list[str]:
         "  mov rcx, qword ptr [rbp - 64]",
         "  mov rdx, qword ptr [rbp - 48]",
         f"  mov qword ptr [rcx + {V.STATE_ENTRY_SP}], rdx",
+        "  mov rdx, qword ptr [rbp - 72]",
+        f"  mov qword ptr [rcx + {V.STATE_CATCH}], rdx",
         "  lea rsp, [rbp - 40]",
         "  pop r15", "  pop r14", "  pop r13", "  pop r12", "  pop rbx", "  pop rbp",
         "  ret",
         f"{TRAP}:",
         f"  mov rax, qword ptr [r15 + {V.STATE}]",
+        f"  cmp esi, {V.EXCEPTION}",
+        f"  jne {TRAP}_trap",
+        f"  mov rcx, qword ptr [rax + {V.STATE_CATCH}]",
+        "  test rcx, rcx",
+        f"  jz {TRAP}_trap",
+        f"  mov rsp, qword ptr [rcx + {V.CATCH_SP}]",
+        f"  mov rbp, qword ptr [rcx + {V.CATCH_FP}]",
+        f"  mov r15, qword ptr [rcx + {V.CATCH_VMCTX}]",
+        f"  jmp qword ptr [rcx + {V.CATCH_PC}]",
+        f"{TRAP}_trap:",
         f"  mov qword ptr [rax + {V.STATE_TRAP_CODE}], rsi",
         f"  mov qword ptr [rax + {V.STATE_TRAP_PC}], rdx",
         f"  mov qword ptr [rax + {V.STATE_TRAP_FP}], rbp",
@@ -124,7 +138,9 @@ def entry_trampoline(name: str, params, results) -> list[str]:
              "  mov r15, rdi",
              f"  mov rax, qword ptr [r15 + {V.STATE}]",
              f"  push qword ptr [rax + {V.STATE_ENTRY_SP}]",
-             "  push rdx", "  push rax"]
+             "  push rdx", "  push rax",
+             f"  push qword ptr [rax + {V.STATE_CATCH}]", "  push rax",
+             f"  mov qword ptr [rax + {V.STATE_CATCH}], 0"]
     if out_bytes:
         lines.append(f"  sub rsp, {out_bytes}")
     lines.append(f"  mov qword ptr [rax + {V.STATE_ENTRY_SP}], rbp")

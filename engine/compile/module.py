@@ -150,7 +150,8 @@ class Module:
         (built once)."""
         s = self._state.settings
         return ModuleInfo.for_module(self._module, epoch=s.epoch_interruption,
-                                     fuel=s.consume_fuel, guard_pages=s.signals_based_traps)
+                                     fuel=s.consume_fuel, guard_pages=s.signals_based_traps,
+                                     emulated=s.emulate)
 
     def ir_function(self, index: int) -> Function:
         """The SSA IR of defined function `index` (function index space) after the IR pipeline
@@ -176,7 +177,7 @@ class Module:
         for imp in m.imports:
             ty = m.types[imp.desc] if imp.kind == ExternKind.FUNC else \
                 TagType(m.types[imp.desc]) if imp.kind == ExternKind.TAG else imp.desc
-            out.append(ImportType(imp.module, imp.name, ty))
+            out.append(ImportType(imp.module, imp.name, m.canonical(ty)))
         return out
 
     @property
@@ -185,4 +186,4 @@ class Module:
         spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
                   ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types(),
                   ExternKind.TAG: [TagType(m.types[t]) for t in m.tag_type_indices()]}
-        return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]
+        return [ExportType(e.name, m.canonical(spaces[e.kind][e.index])) for e in m.exports]

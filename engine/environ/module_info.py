@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..wasm.types import ValType
 from .vmctx import VMOffsets
 
 #: the address space a 32-bit memory is given under Config.signals_based_traps: every wasm
@@ -34,6 +35,11 @@ class ModuleInfo:
       index + offset + size, see GUARDED_RESERVATION).
     - ``tail_calls_leave``: a function may tail-call another instance's function (WasmModule's
       fact of the same name): a direct call may then return with the vmctx changed.
+    - ``checked_stores``: stores to the unchecked memories keep their explicit check (under
+      Unicorn a store straddling the end of the memory writes its in-bounds bytes before it
+      faults, where the host CPU writes none).
+    - ``rethrows``: throw_ref may meet exceptions of this module (it has tags, or exnref values
+      reach it through its types, globals or tables): instances fill the rethrower pair.
     """
 
     offsets: VMOffsets
@@ -44,11 +50,13 @@ class ModuleInfo:
     epoch: bool = False
     fuel: bool = False
     unchecked_memories: frozenset[int] = frozenset()
+    checked_stores: bool = False
     tail_calls_leave: bool = False
+    rethrows: bool = False
 
     @classmethod
     def for_module(cls, wasm, epoch: bool = False, fuel: bool = False,
-                   guard_pages: bool = False) -> ModuleInfo:
+                   guard_pages: bool = False, emulated: bool = False) -> ModuleInfo:
         """The record for a decoded engine.wasm.module.WasmModule."""
         mems = wasm.memory_types()
         unchecked = frozenset({0} if guard_pages and mems and not mems[0].is_64 else ())
@@ -60,4 +68,15 @@ class ModuleInfo:
                    wasm.num_imported_funcs,
                    [(t.param_types, t.result_types) for t in types],
                    [g.content.top for g in wasm.global_types()], epoch=epoch, fuel=fuel,
-                   unchecked_memories=unchecked, tail_calls_leave=wasm.tail_calls_leave)
+                   unchecked_memories=unchecked, checked_stores=emulated,
+                   tail_calls_leave=wasm.tail_calls_leave,
+                   rethrows=_rethrows(wasm, types))
+
+
+def _rethrows(wasm, types) -> bool:
+    """ModuleInfo.rethrows."""
+    if wasm.tag_type_indices():
+        return True
+    vals = [t for ft in types for t in ft.param_types + ft.result_types]
+    vals += [g.content for g in wasm.global_types()] + [t.element for t in wasm.table_types()]
+    return any(t.is_ref and t.top is ValType.EXNREF for t in vals)

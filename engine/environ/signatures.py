@@ -1,5 +1,7 @@
 """Signature ids: one small integer per structurally distinct function type, process-wide, so
-call_indirect compares one word (the vmctx's per-type id against the callee's FuncRef)."""
+call_indirect compares one word (the vmctx's per-type id against the callee's FuncRef). Give
+it types in canonical form (engine.wasm.canonical: a concrete (ref $t) names $t's canonical
+type, not an index), so that equivalent types of different modules share an id."""
 
 from __future__ import annotations
 

@@ -21,15 +21,30 @@ for a defined memory; the authoritative record is the MemoryDefinition the Memor
 the runtime and native fast paths read);
 per global a pointer to its 16-byte cell (owned by the Global); per table a pointer to its
 TableDefinition (owned by the Table); per imported function (code, vmctx) 16 bytes; per type
-index the signature id (8 bytes; structurally equal types share an id).
+index the signature id (8 bytes; equivalent types, of any module, share an id); per tag (definition
+address, thrower code, thrower ctx) 24 bytes, the thrower an exit trampoline of the tag's
+payload signature whose host function raises the exception; then (code, ctx) of the rethrower
+(throw_ref: signature (exnref) -> ()); per data segment (address, length) 16 bytes: the bytes
+memory.init copies from (the store's copy of a passive segment; length 0 once dropped, and
+for an active one, which instantiation drops).
 
-Store context (one per store, 48 bytes): entry_sp, trap_code, trap_pc, fuel (i64; out of fuel
-when it becomes negative), epoch_deadline, trap_fp. The entry trampoline saves its stack
+Store context (one per store, 64 bytes): entry_sp, trap_code, trap_pc, fuel (i64; out of fuel
+when it becomes negative), epoch_deadline, trap_fp, exn, catch. The entry trampoline saves its stack
 pointer in entry_sp (restoring the previous value on return, so host -> wasm -> host -> wasm
 nests); the trap stub writes trap_code/trap_pc and the trapping function's frame pointer
 (trap_fp: the frames' chain the backtrace walks, every trap path has a frame) and unwinds to
 entry_sp. Fuel and the epoch
 deadline are store-wide: a call into another instance of the store charges the same fuel.
+
+Exceptions (exception handling): `exn` is the record of the exception being thrown (0: none);
+`catch` the innermost catch record of the running entry (0: none; the entry trampoline saves
+it, sets 0 and restores it, as it does entry_sp). A function with handlers (IR
+Function.catches) makes every call a protected call: it links a catch record in its frame
+(prev, sp, fp, landing pc just after the call, vmctx) before the call and unlinks it after.
+An exception unwinds through the trap stub with code EXCEPTION: to the innermost catch
+record if there is one (sp, fp, vmctx restored, to its landing pc, where the function looks
+at `exn`), else to entry_sp as a trap. Exception record (store arena): the tag's definition
+address, then the payload as buffer words (backends/callconv.buffer_offsets).
 
 MemoryDefinition (16 bytes): base, length in bytes. TableDefinition (16 bytes): base (8-byte
 entries, each 0 or a FuncRef record address for funcref, 0 or an externref handle), length in
@@ -61,7 +76,23 @@ STATE_TRAP_PC = 16
 STATE_FUEL = 24
 STATE_EPOCH_DEADLINE = 32
 STATE_TRAP_FP = 40
-STATE_SIZE = 48
+STATE_EXN = 48
+STATE_CATCH = 56
+STATE_SIZE = 64
+
+#: the code an exception unwinds with (through the trap stub, as a trap code would; not a
+#: TrapCode): a pending exception, its record in STATE_EXN
+EXCEPTION = 0xFA
+
+CATCH_PREV = 0
+CATCH_SP = 8
+CATCH_FP = 16
+CATCH_PC = 24
+CATCH_VMCTX = 32
+CATCH_WORDS = 5
+
+EXN_TAG = 0
+EXN_FIELDS = 8
 
 MEMDEF_BASE = 0
 MEMDEF_LENGTH = 8
@@ -93,6 +124,8 @@ class VMOffsets:
     num_tables: int
     num_imported_funcs: int
     num_types: int
+    num_tags: int = 0
+    num_datas: int = 0
 
     @property
     def memories_start(self) -> int:
@@ -139,8 +172,29 @@ class VMOffsets:
         return self.sigs_start + 8 * type_index
 
     @property
-    def size(self) -> int:
+    def tags_start(self) -> int:
         return self.sigs_start + 8 * self.num_types
+
+    def tag_def(self, i: int) -> int:
+        """The slot holding tag i's definition address (its identity)."""
+        return self.tags_start + 24 * i
+
+    def tag_thrower(self, i: int) -> int:
+        """The (code, ctx) pair that throws an exception of tag i."""
+        return self.tags_start + 24 * i + 8
+
+    @property
+    def rethrower(self) -> int:
+        """The (code, ctx) pair of throw_ref."""
+        return self.tags_start + 24 * self.num_tags
+
+    def data_segment(self, i: int) -> int:
+        """Data segment i's (address, length) pair."""
+        return self.rethrower + 16 + 16 * i
+
+    @property
+    def size(self) -> int:
+        return self.rethrower + 16 + 16 * self.num_datas
 
     @classmethod
     def for_module(cls, module) -> VMOffsets:
@@ -155,4 +209,6 @@ class VMOffsets:
                    num_globals=count(ExternKind.GLOBAL, module.globals),
                    num_tables=count(ExternKind.TABLE, module.tables),
                    num_imported_funcs=n_imp_funcs,
-                   num_types=len(module.types))
+                   num_types=len(module.types),
+                   num_tags=count(ExternKind.TAG, getattr(module, "tags", ())),
+                   num_datas=len(getattr(module, "datas", ())))

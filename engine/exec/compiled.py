@@ -41,11 +41,13 @@ from ..compile.registry import backend_for
 from ..environ import vmctx as V
 from ..environ.helpers import Helper
 from ..environ.signatures import signature_id
-from ..errors import Frame, Trap, TrapCode, UnsupportedError, WasmError
+from ..errors import Frame, ThrownException, Trap, TrapCode, UnsupportedError, WasmError
 from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
-from ..runtime.func import call_host
-from ..wasm.types import ValType
+from ..runtime.exn import ExnRef
+from ..runtime.func import Func, call_host
+from ..wasm.module import SegmentMode
+from ..wasm.types import FuncType, ValType
 from . import native
 from .emulator import EmulatedMachine
 from .fastcalls import fast_target
@@ -107,7 +109,7 @@ class _HostCall:
     nparams: int
     #: the ctypes type of the argument/result buffer (8 bytes a value)
     words: Any
-    #: (index, is funcref) of the reference parameters and results (converted through refs)
+    #: (index, top type) of the reference parameters and results (converted through refs)
     ref_params: tuple
     ref_results: tuple
     #: the signature when it has a v128 (two buffer words each), else None
@@ -126,6 +128,8 @@ class _StoreMachine:
     host_targets: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
     exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: id(Module) -> its data segments' (address, length) in this store (_data_images)
+    data_images: dict[int, list] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -150,7 +154,7 @@ def _recursion_limit(e: BaseException | None) -> bool:
 
 
 def _refs_of(types: Sequence[ValType]) -> tuple:
-    return tuple((i, t.top is ValType.FUNCREF) for i, t in enumerate(types) if t.is_ref)
+    return tuple((i, t.top) for i, t in enumerate(types) if t.is_ref)
 
 
 class CompiledExecutor:
@@ -195,6 +199,8 @@ class CompiledExecutor:
                                            self.max_stack, self.epoch,
                                            self.state.settings.signals_based_traps)
         sm.machine = machine
+        #: the exception object of a record (an uncaught wasm exception, exec.exceptions)
+        machine.exn_at = store.refs.exn_at
         store.exec_data = sm
         refs = store.refs
         refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
@@ -232,7 +238,7 @@ class CompiledExecutor:
         words[V.HELPERS // 8] = machine.helper_table
         words[V.EPOCH_PTR // 8] = self.state.epoch_counter.address
         words[V.FUNCREFS // 8] = instance.funcrefs
-        for t, ty in enumerate(instance.wasm.types):
+        for t, ty in enumerate(instance.types):     # canonical: ids agree across modules
             words[off.sig_id(t) // 8] = signature_id(ty.params, ty.results)
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)
@@ -242,6 +248,16 @@ class CompiledExecutor:
             words[off.global_ptr(i) // 8] = g.cell
         for i, table in enumerate(instance.tables):
             words[off.table_def(i) // 8] = table.tdef
+        for i, tag in enumerate(instance.tags):
+            words[off.tag_def(i) // 8] = tag.definition
+            pair = off.tag_thrower(i) // 8
+            words[pair], words[pair + 1] = self._thrower(sm, tag, vm)
+        for i, (addr, length) in enumerate(self._data_images(sm, module)):
+            words[off.data_segment(i) // 8] = addr
+            words[off.data_segment(i) // 8 + 1] = length
+        if module.info.rethrows:
+            pair = off.rethrower // 8
+            words[pair], words[pair + 1] = self._thrower(sm, None, vm)
         st = _InstanceState(sm, vm, unit)
         lazy = getattr(unit, "lazy", None)
         if lazy is not None and lazy.tiered:
@@ -304,7 +320,42 @@ class CompiledExecutor:
             target = sm.host_targets[key] = self._host_target(sm, f, caller_vm)
         return target
 
-    def _host_target(self, sm: _StoreMachine, f, caller_vm: int) -> tuple[int, int]:
+    @staticmethod
+    def _data_images(sm: _StoreMachine, module) -> list[tuple[int, int]]:
+        """(address, length) per data segment of `module` for memory.init in machine code:
+        the store's copy of each passive segment (made once per store and module); an active
+        segment's length is 0 (instantiation applies it, then it is dropped)."""
+        images = sm.data_images.get(id(module))
+        if images is None:
+            images = []
+            for seg in module.wasm_module.datas:
+                if seg.mode != SegmentMode.PASSIVE or not seg.data:
+                    images.append((0, 0))
+                    continue
+                addr = sm.store.arena.alloc(len(seg.data))
+                ctypes.memmove(addr, seg.data, len(seg.data))
+                images.append((addr, len(seg.data)))
+            sm.data_images[id(module)] = images
+        return images
+
+    def _thrower(self, sm: _StoreMachine, tag, caller_vm: int) -> tuple[int, int]:
+        """(code, ctx) of what `throw` of `tag` calls (None: throw_ref's rethrower): a host
+        function raising the exception, which its exit trampoline's trap path unwinds."""
+        store = sm.store
+        if tag is None:
+            def rethrow(exn):
+                raise ThrownException(exn)
+            f = Func(store, FuncType([ValType.EXNREF], []), rethrow)
+        else:
+            params = tag._type.functype.param_types
+
+            def throw(*fields):
+                raise ThrownException(ExnRef(store, tag, fields))
+            f = Func(store, FuncType([t.top for t in params], []), throw)
+        return self._host_target(sm, f, caller_vm, fast=False)
+
+    def _host_target(self, sm: _StoreMachine, f, caller_vm: int, fast: bool = True
+                     ) -> tuple[int, int]:
         """A new (code, ctx) for host Func f called from the instance at caller_vm: its
         HostCtx and exit trampoline, or natively its fast path in front of them."""
         ctx = sm.store.arena.alloc(V.HOSTCTX_SIZE)
@@ -318,7 +369,7 @@ class CompiledExecutor:
             _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
             _refs_of(ty.results), ty if wide else None)
         target = self._exit_stub(sm, f.ftype), ctx
-        if self.emulate:
+        if self.emulate or not fast:
             return target
         return fast_target(sm.machine, sm.store.arena, self.backend, f,
                            sm.instances.get(caller_vm), target) or target
@@ -341,7 +392,7 @@ class CompiledExecutor:
         f = instance.funcs[func_index]
         ty = f.ftype
         refs = instance.store.refs
-        raw = [refs.word(t.top is ValType.FUNCREF, a) if t.is_ref else a
+        raw = [refs.word(t.top, a) if t.is_ref else a
                for t, a in zip(ty.params, args)]
         wide = _V128 in ty.params or _V128 in ty.results
         if wide:
@@ -444,6 +495,7 @@ class CompiledExecutor:
 
     def _h_data_drop(self, instance, vm, seg, *_):
         libcalls.data_drop(instance, seg)
+        _put(vm + instance.module.info.offsets.data_segment(seg) + 8, 0)  # for machine code
         return 0
 
     def _h_table_grow(self, instance, vm, table, init, delta, *_):
@@ -531,8 +583,8 @@ class CompiledExecutor:
             args = words[:h.nparams]
             if h.v128 is not None:
                 args = _from_words(h.v128.params, args)
-            for i, is_func in h.ref_params:
-                args[i] = refs.value(is_func, args[i])
+            for i, top in h.ref_params:
+                args[i] = refs.value(top, args[i])
             try:
                 results = call_host(h.func, args, h.caller)
             except Exception as e:
@@ -541,8 +593,8 @@ class CompiledExecutor:
                     raise Trap("call stack exhausted: calls nested through the host reached "
                                "Python's recursion limit", TrapCode.STACK_OVERFLOW) from None
                 raise
-            for i, is_func in h.ref_results:
-                results[i] = refs.word(is_func, results[i])
+            for i, top in h.ref_results:
+                results[i] = refs.word(top, results[i])
             if h.v128 is not None:
                 results = _to_words(h.v128.results, results)
             if len(results) == 1:
@@ -555,7 +607,7 @@ class CompiledExecutor:
 
 def _from_machine(refs, t: ValType, v: int) -> Any:
     if t.is_ref:
-        return refs.value(t.top is ValType.FUNCREF, v)
+        return refs.value(t.top, v)
     if t is ValType.I32 or t is ValType.F32:
         return v & _MASK32
     return v

@@ -17,13 +17,16 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from backends.base import TRAP_SYMBOL
+from ..environ.module_info import GUARDED_RESERVATION
 from ..errors import Trap, TrapCode, UnsupportedError, WasmError
 from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
+from .exceptions import HOST_EXCEPTION, end_of_call, helper_status
 from .lazy import LazyUnit
-from .symbols import CodeUnit
+from .symbols import CodeUnit, unit_at
 
 GATE_BASE = 0x0F00_0000
 GATE_SLOT = 16
@@ -90,7 +93,7 @@ def _arch(name: str) -> _Arch:
 class EmulatedMachine:
     """Runs one store's code under Unicorn (same interface as native.NativeMachine)."""
 
-    HOST_EXCEPTION = 254
+    HOST_EXCEPTION = HOST_EXCEPTION
 
     def __init__(self, target: str, arena, state: int, helpers: Sequence[Callable[..., int]],
                  max_stack: int = 512 * 1024, epoch: bool = False) -> None:
@@ -162,6 +165,8 @@ class EmulatedMachine:
         self._emulating: int | None = None
         self._pending: list[tuple[object, int]] = []
         self.units: list[CodeUnit] = []
+        #: the reservations of the guarded memories mapped (Config.signals_based_traps)
+        self._guarded: list[tuple[int, int]] = []
         self._unit_of: dict[int, CodeUnit] = {}
         #: (kind, address, size) of the last access to unmapped or protected guest memory
         self.last_fault: tuple[str, int, int] | None = None
@@ -210,7 +215,15 @@ class EmulatedMachine:
         base = mem.base_address() if hasattr(mem, "base_address") else mem.base
         if base in self._mapped:
             return
-        self.map_host(base, mem.committed(), owner=mem)
+        if getattr(mem, "guarded", False):
+            # bounds left to guard pages: exactly the memory's pages are mapped, an access
+            # past them faults (_guard_fault)
+            self._guarded.append((base, base + GUARDED_RESERVATION))
+            self._owners.append(mem)
+            self._mapped[base] = 0
+            self._map_exact(mem, base)
+        else:
+            self.map_host(base, mem.committed(), owner=mem)
 
         def grown(m, b=base) -> None:
             running = self._emulating
@@ -224,9 +237,31 @@ class EmulatedMachine:
         mem.watchers.append(grown)
 
     def _map_growth(self, m, base: int) -> None:
+        if getattr(m, "guarded", False):
+            self._map_exact(m, base)
+            return
         have = self._mapped[base]
         if m.length > have:
             self.map_host(base, m.commit_ahead(max(m.length, 2 * have, MEMORY_STEP)))
+
+    def _map_exact(self, m, base: int) -> None:
+        from unicorn import UC_PROT_READ, UC_PROT_WRITE
+        self._map(base, m.length, UC_PROT_READ | UC_PROT_WRITE)
+
+    def _guard_fault(self) -> int | None:
+        """After emulation stopped at an invalid access: the trap stub to resume at when the
+        access was wasm code's, inside a guarded memory's reservation (the MEMORY_OUT_OF_BOUNDS
+        an explicit check would have raised), else None."""
+        if self.last_fault is None or not self._guarded:
+            return None
+        address = self.last_fault[1]
+        if not any(lo <= address < hi for lo, hi in self._guarded):
+            return None
+        pc = self.uc.reg_read(self.arch.pc)
+        unit = unit_at(self.units, pc)
+        if unit is None or unit.function_at(pc) is None or TRAP_SYMBOL not in unit:
+            return None
+        return unit.address(TRAP_SYMBOL)
 
     def _map_pending(self) -> bool:
         """Map the growth other threads left to this one; whether there was any."""
@@ -278,12 +313,8 @@ class EmulatedMachine:
         self._uclib.uc_reg_read_batch(self._uch, self._reg_ids, self._reg_ptrs, len(vals))
         try:
             result = self.helpers[index](*vals) & 0xFFFFFFFFFFFFFFFF
-        except Trap as t:
-            self.pending = t
-            result = (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
         except BaseException as e:
-            self.pending = e
-            result = self.HOST_EXCEPTION + 1
+            result = helper_status(self, e)
         self._result.value = result
         self._uclib.uc_reg_write(self._uch, self.arch.result_reg, ctypes.byref(self._result))
 
@@ -348,6 +379,7 @@ class EmulatedMachine:
         self.depth = depth + 1
         _tls.active = active + 1
         entry_sp = read_u64(self.space, self.state + V.STATE_ENTRY_SP)
+        catch = read_u64(self.space, self.state + V.STATE_CATCH)
         cells = outer = None
         if self.epoch and threading.current_thread() is threading.main_thread():
             bridge = signal_bridge()
@@ -359,14 +391,26 @@ class EmulatedMachine:
             self._emulating = threading.get_ident()
         self._map_pending()
         try:
-            uc.emu_start(entry, RETURN_GATE)
-        except UcError as e:
-            access = ""
-            if self.last_fault is not None:
-                kind, address, size = self.last_fault
-                access = f" ({kind} of {size} bytes at {address:#x})"
-            raise WasmError(f"emulated code faulted at {uc.reg_read(self.arch.pc):#x}: "
-                            f"{e}{access}") from None
+            start = entry
+            while True:
+                try:
+                    uc.emu_start(start, RETURN_GATE)
+                    break
+                except UcError as e:
+                    stub = self._guard_fault()
+                    if stub is None:
+                        access = ""
+                        if self.last_fault is not None:
+                            kind, address, size = self.last_fault
+                            access = f" ({kind} of {size} bytes at {address:#x})"
+                        raise WasmError(f"emulated code faulted at "
+                                        f"{uc.reg_read(self.arch.pc):#x}: {e}{access}") from None
+                    # resume at the trap stub as the explicit check would branch there
+                    code_reg, pc_reg = arch.arg_regs[1], arch.arg_regs[2]
+                    uc.reg_write(pc_reg, uc.reg_read(arch.pc))
+                    uc.reg_write(code_reg, int(TrapCode.MEMORY_OUT_OF_BOUNDS))
+                    self.last_fault = None
+                    start = stub
         finally:
             self.depth = depth
             if depth == 0:
@@ -379,6 +423,7 @@ class EmulatedMachine:
             # a gate stopped the emulation with an exception raised before the helper ran:
             # the call is abandoned (as when a trap unwinds it), the exception raised
             write_u64(self.space, self.state + V.STATE_ENTRY_SP, entry_sp)
+            write_u64(self.space, self.state + V.STATE_CATCH, catch)
             if saved is not None:
                 uc.context_restore(saved)
             stubs.raise_error()
@@ -393,7 +438,7 @@ class EmulatedMachine:
             pending, self.pending = self.pending, None
             if pending is not None:
                 raise pending
-            raise Trap(trap_code=TrapCode(code))
+            raise end_of_call(self, code)
         return results
 
     def close(self) -> None:

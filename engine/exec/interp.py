@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..compile.environment import EngineState
-from ..errors import Trap, TrapCode, UnsupportedError
+from ..errors import ThrownException, Trap, TrapCode, UnsupportedError
 from ..ir import numerics as N
 from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function, Inst, IntCC,
                      Opcode)
 from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
+from ..runtime.exn import ExnRef
 from ..runtime.func import call_host
 from . import interp_simd
 
@@ -124,6 +125,11 @@ def _add_frames(e: Trap, chain: list) -> None:
     e._callee = callee
 
 
+def _exn_new(inst: Any, tag: int, fields: tuple) -> ExnRef:
+    """The exception a wasm `throw` of the instance's tag `tag` makes."""
+    return ExnRef._new(inst.store, inst.tags[tag], list(fields))
+
+
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {name: fn for name, fn in vars(N).items()
                           if callable(fn) and name[:3] in ("i32", "i64", "f32", "f64")}
@@ -134,7 +140,7 @@ def _namespace() -> dict[str, Any]:
         ns[name] = struct.Struct(fmt).pack_into
     ns.update(_Code=_Code, _Tail=_Tail, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
-              _indirect=_indirect)
+              _indirect=_indirect, _Thrown=ThrownException, _exn_new=_exn_new)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
     ns.update(interp_simd.namespace())
     return ns
@@ -271,6 +277,8 @@ class _Translator:
             lines.append("    eng = st.engine._state")
         lines.extend("    " + c for c in self.consts)
         lines.append(f"    def fn({params}):")
+        if self.fn.catches:
+            lines.append("        _x = None")
         if self.needs_yield:
             lines.append("        if 0: yield")
         epoch_check = "if eng.epoch >= st._epoch_deadline: raise _trap(10)"
@@ -548,6 +556,24 @@ class _Translator:
             self._tail(f"_indirect(tab{c.table}, {a[0]}, typ{c.type_index})", a[1:], d, out)
         elif op is O.RETURN_CALL_REF:
             self._tail(a[0], a[1:], d, out)
+        elif op is O.THROW:
+            exn = f"_exn_new(inst, {inst.imm}, ({', '.join(a)}{',' if a else ''}))"
+            # protected in a function that catches: it lands here with the exception pending
+            emit(f"_x = {exn}" if self.fn.catches else f"raise _Thrown({exn})")
+        elif op is O.THROW_REF:
+            emit(f"_x = {a[0]}" if self.fn.catches else f"raise _Thrown({a[0]})")
+        elif op is O.EXN_PENDING:
+            emit(f"{r} = _x")
+        elif op is O.EXN_SET:
+            emit(f"_x = {a[0]}")
+        elif op is O.EXN_TAG:
+            emit(f"{r} = {a[0]}._tag.definition")
+        elif op is O.TAG_ID:
+            emit(f"{r} = inst.tags[{inst.imm}].definition")
+        elif op is O.EXN_FIELD:
+            emit(f"{r} = {a[0]}._fields[{inst.imm.index}]")
+        elif op is O.UNWIND:
+            emit(f"raise _Thrown({a[0]})")
         elif op in SIMD_OPS:
             interp_simd.translate(inst, a, r, self.mems.add, emit)
         else:
@@ -582,6 +608,18 @@ class _Translator:
         self.is_generator = True
         packed = f"({', '.join(args)}{',' if args else ''})"
         lhs = ", ".join(f"v{x}" for x in results) + ", = " if results else ""
+        if self.fn.catches:
+            # protected: an exception from the callee lands here, pending in _x
+            out.append((d, "try:"))
+            self._call_body(callee, packed, lhs, d + 1, out)
+            out.append((d, "except _Thrown as _t:"))
+            out.append((d + 1, "_x = _t.exn"))
+            return
+        self._call_body(callee, packed, lhs, d, out)
+
+    @staticmethod
+    def _call_body(callee: str, packed: str, lhs: str, d: int,
+                   out: list[tuple[int, str]]) -> None:
         out.append((d, f"_f = {callee}"))
         out.append((d, "_c = _f.code"))
         out.append((d, "if _c.__class__ is _Code and not _c[1]:"))
@@ -699,6 +737,18 @@ class Interpreter:
         except RecursionError:
             raise Trap(None, TrapCode.STACK_OVERFLOW) from None
 
+    @staticmethod
+    def _outside(store: Any, depth: int, base: int, callee: Any, cargs: tuple,
+                 caller: Any) -> Sequence[Any]:
+        """Call a host function or another executor's function from the driver."""
+        store.depth = depth
+        try:
+            if callee.host is not None:
+                return call_host(callee, cargs, caller)
+            return callee.instance.executor.call(callee.instance, callee.index, cargs)
+        finally:
+            store.depth = base
+
     def _run(self, instance: Instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
         store = instance.store
         base = store.depth
@@ -710,6 +760,9 @@ class Interpreter:
         push, pop = stack.append, stack.pop
         depth = base + 1                      # frames live now, counting the current one
         leaf: tuple | None = None
+        #: a wasm exception for the current frame's generator: raised at its call (`throw`),
+        #: where a protected call catches it; one it does not catch goes to its caller
+        exc: ThrownException | None = None
         try:
             if not cur[1]:
                 return cur[0](*args)
@@ -718,31 +771,34 @@ class Interpreter:
             value: Any = None
             while True:
                 try:
-                    callee, cargs = send(value)
+                    if exc is None:
+                        callee, cargs = send(value)
+                    else:
+                        exc, thrown = None, exc
+                        callee, cargs = gen.throw(thrown)
                 except StopIteration as stop:
                     value = stop.value
                     started = False
                     while value.__class__ is _Tail:     # run the callee in this frame's place
                         callee, cargs = value
                         code = callee.code
-                        if code.__class__ is not _Code:
-                            if callee.host is not None or callee.instance.executor is not self:
-                                store.depth = depth
-                                try:
-                                    if callee.host is not None:
-                                        value = call_host(callee, cargs, cur[2])
-                                    else:
-                                        value = callee.instance.executor.call(
-                                            callee.instance, callee.index, cargs)
-                                finally:
-                                    store.depth = base
+                        try:
+                            if code.__class__ is not _Code:
+                                if callee.host is not None or \
+                                        callee.instance.executor is not self:
+                                    value = self._outside(store, depth, base, callee, cargs,
+                                                          cur[2])
+                                    continue
+                                code = self._bound(callee.instance, callee.index)
+                            if not code[1]:
+                                leaf = code
+                                value = code[0](*cargs)
+                                leaf = None
                                 continue
-                            code = self._bound(callee.instance, callee.index)
-                        if not code[1]:
-                            leaf = code
-                            value = code[0](*cargs)
+                        except ThrownException as t:
+                            exc = t     # the tail callee's: this frame's caller gets it
                             leaf = None
-                            continue
+                            break
                         gen = code[0](*cargs)
                         send = gen.send
                         cur = code
@@ -752,30 +808,38 @@ class Interpreter:
                         value = None
                         continue
                     if not stack:
+                        if exc is not None:
+                            raise exc
                         return value
                     gen, cur = pop()
                     send = gen.send
                     depth -= 1
                     continue
+                except ThrownException as t:
+                    # the frame did not catch it: it unwinds to its caller
+                    if not stack:
+                        raise
+                    exc = t
+                    gen, cur = pop()
+                    send = gen.send
+                    depth -= 1
+                    continue
                 code = callee.code
-                if code.__class__ is not _Code:       # host, another executor's, or unbound
-                    if callee.host is not None or callee.instance.executor is not self:
-                        store.depth = depth
-                        try:
-                            if callee.host is not None:
-                                value = call_host(callee, cargs, cur[2])
-                            else:
-                                value = callee.instance.executor.call(callee.instance,
-                                                                      callee.index, cargs)
-                        finally:
-                            store.depth = base
+                try:
+                    if code.__class__ is not _Code:       # host, another executor's, or unbound
+                        if callee.host is not None or callee.instance.executor is not self:
+                            value = self._outside(store, depth, base, callee, cargs, cur[2])
+                            continue
+                        code = self._bound(callee.instance, callee.index)
+                    if depth >= limit:
+                        raise Trap(None, TrapCode.STACK_OVERFLOW)
+                    if not code[1]:
+                        leaf = code
+                        value = code[0](*cargs)
+                        leaf = None
                         continue
-                    code = self._bound(callee.instance, callee.index)
-                if depth >= limit:
-                    raise Trap(None, TrapCode.STACK_OVERFLOW)
-                if not code[1]:
-                    leaf = code
-                    value = code[0](*cargs)
+                except ThrownException as t:
+                    exc = t     # to the frame that made the call
                     leaf = None
                     continue
                 push((gen, cur))

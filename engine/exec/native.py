@@ -22,6 +22,7 @@ from backends.base import TRAP_SYMBOL
 from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
+from .exceptions import HOST_EXCEPTION, end_of_call, helper_status
 from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .lazy import LazyUnit
@@ -362,7 +363,7 @@ class NativeMachine:
     of helper i (engine.environ.helpers order): called with the six integer argument
     registers."""
 
-    HOST_EXCEPTION = 254
+    HOST_EXCEPTION = HOST_EXCEPTION
 
     def __init__(self, arena, state: int, helpers: Sequence[Callable[..., int]],
                  max_stack: int = 512 * 1024, epoch: bool = False,
@@ -402,12 +403,8 @@ class NativeMachine:
         def callback(*regs: int) -> int:
             try:
                 return fn(*regs) & 0xFFFFFFFFFFFFFFFF
-            except Trap as t:
-                self.pending = t
-                return (t.trap_code if t.trap_code is not None else self.HOST_EXCEPTION) + 1
             except BaseException as e:  # handed back to the caller of call()
-                self.pending = e
-                return self.HOST_EXCEPTION + 1
+                return helper_status(self, e)
         return callback
 
     def load(self, compiled) -> CodeUnit:
@@ -508,7 +505,7 @@ class NativeMachine:
             if pending is not None:
                 raise pending
             self._stubs.raise_error()
-            raise Trap(trap_code=TrapCode(code))
+            raise end_of_call(self, code)
         return buf[:nresults]
 
     def close(self) -> None:

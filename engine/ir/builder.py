@@ -27,14 +27,14 @@ import struct
 
 from ..errors import TrapCode, UnsupportedError
 from ..wasm.module import FuncBody, WasmModule
-from ..wasm.opcodes import INFO, PREFIX_SIMD, Op
-from ..wasm.types import FuncType, RefType, ValType
+from ..wasm.opcodes import INFO, PREFIX_SIMD, CatchKind, Op
+from ..wasm.types import FuncType, RefType, ValType, buffer_offsets
 from ..wasm.validator import block_signature
 from .errors import IRError
 from . import addr64
 from .gcpause import gc_paused
-from .ir import (F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function,
-                 HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
+from .ir import (EXNREF, F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm,
+                 FieldImm, FloatCC, Function, HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
 from .simd_builder import translate as simd_translate
 
 O = Opcode
@@ -161,7 +161,7 @@ _STORES = {
 
 _ZERO = {I32: (O.ICONST, 0), I64: (O.ICONST, 0), F32: (O.FCONST, 0), F64: (O.FCONST, 0),
          ValType.FUNCREF: (O.REF_NULL, None), ValType.EXTERNREF: (O.REF_NULL, None),
-         ValType.V128: (O.V128_CONST, 0)}
+         EXNREF: (O.REF_NULL, None), ValType.V128: (O.V128_CONST, 0)}
 
 # wasm opcode numbers the main loop compares with, as plain ints (comparing an int with an
 # IntEnum member looks the member up on the class every time)
@@ -186,6 +186,11 @@ _W_RETURN = int(Op.RETURN)
 _W_SELECT = int(Op.SELECT)
 _W_SELECT_T = int(Op.SELECT_T)
 _W_UNREACHABLE = int(Op.UNREACHABLE)
+_W_THROW = int(Op.THROW)
+_W_THROW_REF = int(Op.THROW_REF)
+_W_TRY_TABLE = int(Op.TRY_TABLE)
+_CATCH, _CATCH_REF = CatchKind.CATCH, CatchKind.CATCH_REF
+_CATCH_ALL, _CATCH_ALL_REF = CatchKind.CATCH_ALL, CatchKind.CATCH_ALL_REF
 
 # control-frame kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
@@ -213,7 +218,7 @@ class _Frame:
     """A wasm control frame while building."""
 
     __slots__ = ("kind", "height", "params", "results", "label", "else_block", "param_values",
-                 "dead", "has_else")
+                 "dead", "has_else", "handlers", "dispatch")
 
     def __init__(self, kind: int, height: int, params: tuple, results: tuple,
                  dead: bool = False) -> None:
@@ -226,6 +231,10 @@ class _Frame:
         self.param_values: list[int] = []
         self.dead = dead              # the whole construct is unreachable: skip it
         self.has_else = False
+        #: try_table: its catch clauses with the frame each one branches to
+        self.handlers: list[tuple[object, _Frame]] | None = None
+        #: try_table: the block (param: the exception) its protected instructions land in
+        self.dispatch: int | None = None
 
 
 class _Builder:
@@ -254,6 +263,13 @@ class _Builder:
         self.local_types = list(ftype.params) + declared
         self.func = Function(module.func_name(func_index), list(ftype.params),
                              list(ftype.results), index=func_index)
+        #: exception handling: the function has a try_table with a catch clause, so its
+        #: throwing instructions are protected (Function.catches); the try_tables open now,
+        #: innermost last; the block that unwinds an exception no handler here catches
+        self.catches = self.func.catches = any(
+            ins.op == _W_TRY_TABLE and ins.imm.catches for ins in self.body.body)
+        self.tries: list[_Frame] = []
+        self.unwind_block: int | None = None
         self.ftype = ftype
         # Braun et al. state, per IR block id
         self.defs: list[dict[int, int]] = []
@@ -570,7 +586,7 @@ class _Builder:
                     self.fuel_charge()
             if self.cur is None:
                 # unreachable code: only structure matters
-                if op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
+                if op == _W_BLOCK or op == _W_LOOP or op == _W_IF or op == _W_TRY_TABLE:
                     frames.append(_Frame(_BLOCK, len(stack), (), (), dead=True))
                 elif op == _W_ELSE:
                     f = frames[-1]
@@ -579,6 +595,8 @@ class _Builder:
                 elif op == _W_END:
                     f = frames.pop()
                     if not f.dead:
+                        if f.handlers is not None:
+                            self.end_try(f)
                         self.end_frame(f, stack, frames)
                 continue
             spec = simple.get(op)
@@ -637,6 +655,8 @@ class _Builder:
                     addr, offset = self.narrow_address(self.emit, addr, offset)
                 self.emit(O.HEAP_CHECK, [addr], None, HeapImm(m.memory, offset, size))
                 self.emit(irop, [addr, val], None, MemImm(m.memory, offset))
+            elif op == _W_TRY_TABLE:
+                self.try_table(ins.imm, stack, frames)
             elif op == _W_BLOCK or op == _W_LOOP or op == _W_IF:
                 params, results = block_signature(types, ins.imm)
                 if type(ins.imm) is RefType:
@@ -683,7 +703,12 @@ class _Builder:
                 self.start_else(f, stack)
             elif op == _W_END:
                 f = frames.pop()
+                if f.handlers is not None:
+                    self.end_try(f)
                 self.end_frame(f, stack, frames)
+            elif op == _W_THROW or op == _W_THROW_REF:
+                self.throw(op, ins.imm, stack)
+                del stack[frames[-1].height:]
             elif op == _W_BR:
                 f = frames[-1 - ins.imm]  # type: ignore[operator]
                 k = self.label_arity(f)
@@ -872,6 +897,8 @@ class _Builder:
                 del stack[-k:]
             res = [self.func.new_value(t) for t in ft.results]
             self.cur.insts.append(Inst(O.CALL, args, res, imm))  # type: ignore[union-attr]
+            if self.catches:
+                self.landing()
             stack.extend(res)
         elif op == Op.CALL_INDIRECT:
             type_index, table = imm
@@ -884,6 +911,8 @@ class _Builder:
             res = [self.func.new_value(t) for t in ft.results]
             self.cur.insts.append(Inst(O.CALL_INDIRECT, [index, *args], res,  # type: ignore
                                        CallIndirectImm(type_index, table)))
+            if self.catches:
+                self.landing()
             stack.extend(res)
         elif op == Op.CALL_REF:
             ft = self.types[imm]
@@ -894,6 +923,8 @@ class _Builder:
                 del stack[-k:]
             res = [self.func.new_value(t) for t in ft.results]
             self.cur.insts.append(Inst(O.CALL_REF, [ref, *args], res, imm))  # type: ignore
+            if self.catches:
+                self.landing()
             stack.extend(res)
         elif op == Op.REF_AS_NON_NULL:
             self.non_null(stack[-1])
@@ -971,6 +1002,106 @@ class _Builder:
             raise UnsupportedError(f"the IR builder has no translation for `{name}` "
                                    f"(function {self.func.index})")
 
+    # -- exception handling ---------------------------------------------------------------------
+
+    def try_table(self, imm, stack: list[int], frames: list[_Frame]) -> None:
+        """try_table: a block whose catch clauses branch to labels of the enclosing context."""
+        params, results = block_signature(self.types, imm.blocktype)
+        if type(imm.blocktype) is RefType:
+            results = (imm.blocktype.top,)
+        f = _Frame(_BLOCK, len(stack) - len(params), params, results)
+        if imm.catches:
+            f.handlers = [(c, frames[-1 - c.label]) for c in imm.catches]
+            self.tries.append(f)
+        frames.append(f)
+
+    def handler(self) -> int:
+        """The block an exception in the current code goes to: the innermost try_table's
+        dispatch, or (outside every try_table) the block that unwinds it further."""
+        if self.tries:
+            f = self.tries[-1]
+            if f.dispatch is None:
+                f.dispatch = self.new_block((EXNREF,)).id
+            return f.dispatch
+        if self.unwind_block is None:
+            b = self.new_block((EXNREF,))
+            b.insts.append(Inst(O.UNWIND, [b.params[0]]))
+            self.unwind_block = b.id
+            self.order.append(b.id)
+        return self.unwind_block
+
+    def landing(self) -> None:
+        """After a protected instruction: on to the handler if an exception is pending."""
+        e = self.emit(O.EXN_PENDING, [], EXNREF)
+        null = self.emit(O.REF_IS_NULL, [e], I32)
+        src = self.cur.id  # type: ignore[union-attr]
+        cont = self.new_block(())
+        self.terminate(Inst(O.BRIF, [null], [], None,
+                            [self.edge(src, cont.id, []), self.edge(src, self.handler(), [e])]))
+        self.sealed[cont.id] = True
+        self.enter(cont.id)
+
+    def throw(self, op: int, imm, stack: list[int]) -> None:
+        """throw / throw_ref: in a function that catches, on to the handler; elsewhere the
+        exception unwinds the frame (the code after is never reached)."""
+        if op == _W_THROW:
+            k = len(self.types[self.module.tag_type_indices()[imm]].params)
+            args = stack[len(stack) - k:] if k else []
+            self.emit(O.THROW, args, None, imm)
+        else:
+            self.emit(O.THROW_REF, [self.non_null(stack.pop())], None)
+        if not self.catches:
+            self.terminate(Inst(O.TRAP, [], [], TrapCode.UNREACHABLE))
+            return
+        e = self.emit(O.EXN_PENDING, [], EXNREF)
+        self.terminate(Inst(O.JUMP, [], [], None,
+                            [self.edge(self.cur.id, self.handler(), [e])]))  # type: ignore
+
+    def end_try(self, f: _Frame) -> None:
+        """The end of a try_table: its dispatch block, testing the clauses in order (a tag's
+        clause compares the exception's tag identity with the instance's tag), each taking
+        the payload (and the exnref) to its label; no match goes on to the enclosing
+        handler."""
+        self.tries.pop()
+        if f.dispatch is None:
+            return          # nothing inside could throw
+        saved = self.cur
+        emit = self.emit
+        e = self.func.blocks[f.dispatch].params[0]
+        self.seal(f.dispatch)
+        e = self.resolve(e)
+        self.enter(f.dispatch)
+        tag_types = None
+        for clause, target in f.handlers:  # type: ignore[union-attr]
+            kind = clause.kind
+            vals: list[int] = []
+            if kind == _CATCH or kind == _CATCH_REF:
+                if tag_types is None:
+                    tag_types = self.module.tag_type_indices()
+                c = emit(O.ICMP, [emit(O.EXN_TAG, [e], I64),
+                                  emit(O.TAG_ID, [], I64, clause.tag)], I32, IntCC.EQ)
+                src = self.cur.id  # type: ignore[union-attr]
+                match, nxt = self.new_block(()), self.new_block(())
+                self.terminate(Inst(O.BRIF, [c], [], None,
+                                    [self.edge(src, match.id, []), self.edge(src, nxt.id, [])]))
+                self.sealed[match.id] = self.sealed[nxt.id] = True
+                self.enter(match.id)
+                types = [t.top for t in self.types[tag_types[clause.tag]].params]
+                vals = [emit(O.EXN_FIELD, [e], t, FieldImm(i, off))
+                        for i, (t, off) in enumerate(zip(types, buffer_offsets(types)))]
+            if kind == _CATCH_REF or kind == _CATCH_ALL_REF:
+                vals.append(e)
+            emit(O.EXN_SET, [self.zero(EXNREF)], None)
+            self.branch(target, vals)
+            if kind == _CATCH or kind == _CATCH_REF:
+                self.enter(nxt.id)
+            else:
+                break       # catch_all: the clauses after it are never reached
+        if self.cur is not None:
+            self.terminate(Inst(O.JUMP, [], [], None,
+                                [self.edge(self.cur.id, self.handler(), [e])]))
+        self.cur = saved
+
     def narrow_address(self, emit, addr: int, offset: int) -> tuple[int, int]:
         """addr64.narrow_address, reusing the narrowing of the same address earlier in the
         current block."""
@@ -1016,7 +1147,7 @@ class _Builder:
             op = ins.op
             if op == _W_IF:
                 opens.append(pos)
-            elif op == _W_BLOCK or op == _W_LOOP:
+            elif op == _W_BLOCK or op == _W_LOOP or op == _W_TRY_TABLE:
                 opens.append(-1)
             elif op == _W_ELSE:
                 out[opens[-1]] = True

@@ -52,11 +52,12 @@ F32 = ValType.F32
 F64 = ValType.F64
 FUNCREF = ValType.FUNCREF
 EXTERNREF = ValType.EXTERNREF
+EXNREF = ValType.EXNREF
 V128 = ValType.V128
 
 INT_TYPES = (I32, I64)
 FLOAT_TYPES = (F32, F64)
-REF_TYPES = (FUNCREF, EXTERNREF)
+REF_TYPES = (FUNCREF, EXTERNREF, EXNREF)
 
 #: Bit width of each numeric type.
 BITS: dict[ValType, int] = {I32: 32, I64: 64, F32: 32, F64: 64, ValType.V128: 128}
@@ -128,6 +129,8 @@ class ImmKind(enum.Enum):
     LANE = "lane"                # int lane index; text: lane=3
     SHUFFLE = "shuffle"          # tuple of 16 ints in 0..31; text: 0.17.2.19.4.21.6.23.8...
     MEM_LANE = "mem_lane"        # MemLaneImm; text: mem0 offset=16 lane=3
+    TAG = "tag"                  # int tag index; text: tag2
+    FIELD = "field"              # FieldImm; text: field=1 offset=8
 
 
 @dataclass(slots=True, frozen=True)
@@ -155,6 +158,15 @@ class MemLaneImm:
     memory: int
     offset: int
     lane: int
+
+
+@dataclass(slots=True, frozen=True)
+class FieldImm:
+    """Immediate of ``exn_field``: the payload value's index and its byte offset in the
+    payload (engine.wasm.types.buffer_offsets of the tag's parameter types)."""
+
+    index: int
+    offset: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -228,7 +240,7 @@ class Opcode(enum.Enum):
       bitcast a            reinterpret the bits between iN and fN of the same width
     Other pure instructions
       select c a b         -> T    a if c (i32) != 0 else b; a, b, result of one type (any type)
-      ref_null             -> funcref | externref    the null reference of the result type
+      ref_null             -> funcref | externref | exnref   the null reference of the result type
       ref_is_null r        -> i32  1 if r is null
       ref_func imm         -> funcref   the function with index imm
     Traps
@@ -286,6 +298,22 @@ class Opcode(enum.Enum):
                                                    are this function's result types)
       return_call_indirect imm idx args...         the same through a table, with
                                                    call_indirect's checks and traps
+    Exceptions (exception handling; see Function.catches)
+      throw imm args...             throw a new exception of tag imm with payload args (the
+                                    tag's parameter types)
+      throw_ref r                   throw exception r again. Precondition: r is not null
+      exn_pending          -> exnref  the exception unwinding to this frame (null: none)
+      exn_set r                     set the pending exception (null: it is caught)
+      exn_tag r            -> i64   the identity of exception r's tag
+      tag_id imm           -> i64   the identity of tag imm of the instance
+      exn_field imm r      -> T     payload value imm.index of exception r
+      unwind r                      terminator: leave the function with exception r, the
+                                    pending one, unwinding on to the caller
+      In a function whose `catches` is set, every call, throw and throw_ref is protected: an
+      exception thrown inside it (by it, or unwinding from the callee) does not unwind this
+      frame but makes it go on after the instruction with exn_pending set (the instruction's
+      results undefined); the builder branches on exn_pending after each. Elsewhere an
+      exception unwinds the frame to its caller.
     SIMD (WebAssembly 2.0 fixed-width SIMD, values of type v128)
       One opcode per wasm SIMD instruction, named by its wasm mnemonic (``i8x16.add``; the
       member is I8X16_ADD), with the wasm operands in wasm order and the wasm semantics. The
@@ -392,6 +420,14 @@ class Opcode(enum.Enum):
     RETURN_CALL = "return_call"
     RETURN_CALL_INDIRECT = "return_call_indirect"
     RETURN_CALL_REF = "return_call_ref"
+    THROW = "throw"
+    THROW_REF = "throw_ref"
+    EXN_PENDING = "exn_pending"
+    EXN_SET = "exn_set"
+    EXN_TAG = "exn_tag"
+    TAG_ID = "tag_id"
+    EXN_FIELD = "exn_field"
+    UNWIND = "unwind"
     # SIMD: the wasm mnemonic is the IR mnemonic (engine/ir/README.md, "SIMD")
     V128_LOAD = "v128.load"
     V128_LOAD8X8_S = "v128.load8x8_s"
@@ -686,6 +722,7 @@ OPINFO.update({
     _O.CALL: OpInfo(_K.FUNC), _O.CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
     _O.RETURN_CALL: OpInfo(_K.FUNC), _O.RETURN_CALL_INDIRECT: OpInfo(_K.CALL_INDIRECT),
     _O.CALL_REF: OpInfo(_K.TYPE), _O.RETURN_CALL_REF: OpInfo(_K.TYPE),
+    _O.THROW: OpInfo(_K.TAG), _O.TAG_ID: OpInfo(_K.TAG), _O.EXN_FIELD: OpInfo(_K.FIELD),
 })
 
 #: The SIMD opcodes (exactly those whose mnemonic has a dot, as wasm's).
@@ -699,10 +736,10 @@ SIMD_STORES = frozenset({_O.V128_STORE, _O.V128_STORE8_LANE, _O.V128_STORE16_LAN
                          _O.V128_STORE32_LANE, _O.V128_STORE64_LANE})
 
 TERMINATORS = frozenset({_O.JUMP, _O.BRIF, _O.BR_TABLE, _O.RETURN, _O.TRAP, _O.RETURN_CALL,
-                         _O.RETURN_CALL_INDIRECT, _O.RETURN_CALL_REF})
+                         _O.RETURN_CALL_INDIRECT, _O.RETURN_CALL_REF, _O.UNWIND})
 #: the terminators that leave the function (no successor blocks)
 EXITS = frozenset({_O.RETURN, _O.TRAP, _O.RETURN_CALL, _O.RETURN_CALL_INDIRECT,
-                   _O.RETURN_CALL_REF})
+                   _O.RETURN_CALL_REF, _O.UNWIND})
 
 LOADS = frozenset({_O.LOAD, _O.ULOAD8, _O.SLOAD8, _O.ULOAD16, _O.SLOAD16, _O.ULOAD32, _O.SLOAD32})
 STORES = frozenset({_O.STORE, _O.ISTORE8, _O.ISTORE16, _O.ISTORE32})
@@ -712,8 +749,10 @@ SIDE_EFFECTS = frozenset({
     _O.MEMORY_GROW, _O.MEMORY_INIT, _O.MEMORY_COPY, _O.MEMORY_FILL, _O.DATA_DROP,
     _O.GLOBAL_SET, _O.TABLE_GET, _O.TABLE_SET, _O.TABLE_GROW, _O.TABLE_FILL, _O.TABLE_COPY,
     _O.TABLE_INIT, _O.ELEM_DROP, _O.CALL, _O.CALL_INDIRECT, _O.CALL_REF, *TERMINATORS,
-    *SIMD_STORES,
+    *SIMD_STORES, _O.THROW, _O.THROW_REF, _O.EXN_PENDING, _O.EXN_SET,
 })
+#: the instructions an exception may come out of (protected in a function that catches)
+THROWING = frozenset({_O.CALL, _O.CALL_INDIRECT, _O.CALL_REF, _O.THROW, _O.THROW_REF})
 
 OPCODE_BY_NAME: dict[str, Opcode] = {op.value: op for op in Opcode}
 
@@ -771,6 +810,9 @@ class Function:
     blocks: list[Block] = field(default_factory=list)
     value_types: list[ValType] = field(default_factory=list)
     index: int = -1
+    #: the function has exception handlers: its THROWING instructions are protected (see
+    #: Opcode, "Exceptions")
+    catches: bool = False
 
     @property
     def entry(self) -> Block:

@@ -1,6 +1,6 @@
 """The IR's text form, parsing side. Grammar (one item per line; `;` starts a comment):
 
-    function [INDEX] "NAME"(TYPE, ...) -> (TYPE, ...) {
+    function [INDEX] "NAME"(TYPE, ...) -> (TYPE, ...) [catches] {
     blockN[(vK:TYPE, ...)]:
         [vR:TYPE, ... =] OPCODE [IMMEDIATE-TOKENS] [vA, vB, ...]
         jump blockN[(args)]
@@ -27,11 +27,11 @@ import re
 
 from ..errors import TrapCode
 from .errors import IRParseError
-from .ir import (BITS, Block, BlockCall, CallIndirectImm, CopyImm, FloatCC, Function, HeapImm,
-                 I32, ImmKind, Inst, IntCC, MemImm, MemLaneImm, OPCODE_BY_NAME, Opcode,
+from .ir import (BITS, Block, BlockCall, CallIndirectImm, CopyImm, FieldImm, FloatCC, Function,
+                 HeapImm, I32, ImmKind, Inst, IntCC, MemImm, MemLaneImm, OPCODE_BY_NAME, Opcode,
                  SegmentImm, TYPE_BY_NAME, ValType)
 
-_FUNC_RE = re.compile(r'^function\s+(?:(\d+)\s+)?("(?:[^"\\]|\\.)*")\s*\((.*?)\)\s*->\s*\((.*?)\)\s*\{$')
+_FUNC_RE = re.compile(r'^function\s+(?:(\d+)\s+)?("(?:[^"\\]|\\.)*")\s*\((.*?)\)\s*->\s*\((.*?)\)\s*(catches\s*)?\{$')
 _BLOCK_RE = re.compile(r"^block(\d+)\s*(?:\((.*)\))?\s*:$")
 _TYPED_RE = re.compile(r"^v(\d+)\s*:\s*([a-z0-9]+)$")
 _VALUE_RE = re.compile(r"^v(\d+)$")
@@ -48,7 +48,7 @@ _IMM_TOKENS = {
     ImmKind.TABLE: 1, ImmKind.FUNC: 1, ImmKind.DATA: 1, ImmKind.ELEM: 1, ImmKind.TYPE: 1,
     ImmKind.CALL_INDIRECT: 2, ImmKind.MEMORY_INIT: 2, ImmKind.TABLE_INIT: 2,
     ImmKind.MEMORY_COPY: 2, ImmKind.TABLE_COPY: 2, ImmKind.LANE: 1, ImmKind.SHUFFLE: 1,
-    ImmKind.MEM_LANE: 3,
+    ImmKind.MEM_LANE: 3, ImmKind.TAG: 1, ImmKind.FIELD: 2,
 }
 
 
@@ -155,7 +155,7 @@ class _Parser:
             return MemImm(self.prefixed(toks[0], "mem"), self.keyed(toks[1], "offset"))
         single = {ImmKind.MEMORY: "mem", ImmKind.GLOBAL: "g", ImmKind.TABLE: "table",
                   ImmKind.FUNC: "fn", ImmKind.DATA: "data", ImmKind.ELEM: "elem",
-                  ImmKind.TYPE: "type"}
+                  ImmKind.TYPE: "type", ImmKind.TAG: "tag"}
         if k in single:
             return self.prefixed(toks[0], single[k])
         if k is ImmKind.CALL_INDIRECT:
@@ -178,6 +178,8 @@ class _Parser:
         if k is ImmKind.MEM_LANE:
             return MemLaneImm(self.prefixed(toks[0], "mem"), self.keyed(toks[1], "offset"),
                               self.keyed(toks[2], "lane"))
+        if k is ImmKind.FIELD:
+            return FieldImm(self.keyed(toks[0], "field"), self.keyed(toks[1], "offset"))
         raise AssertionError(k)
 
     def blockcalls(self, text: str) -> list[BlockCall]:
@@ -269,7 +271,8 @@ class _Parser:
             raise self.error("bad function name string") from None
         params = [self.type_(t) for t in m.group(3).split(",")] if m.group(3).strip() else []
         results = [self.type_(t) for t in m.group(4).split(",")] if m.group(4).strip() else []
-        func = Function(name, params, results, index=int(m.group(1)) if m.group(1) else -1)
+        func = Function(name, params, results, index=int(m.group(1)) if m.group(1) else -1,
+                        catches=bool(m.group(5)))
         defined: set[int] = set()
         block: Block | None = None
         while True:

@@ -57,6 +57,10 @@ def format_imm(kind: ImmKind, imm: object, bits: int = 64) -> str:
         return ".".join(map(str, imm))  # type: ignore[call-overload]
     if k is ImmKind.MEM_LANE:
         return f"mem{imm.memory} offset={imm.offset} lane={imm.lane}"  # type: ignore[union-attr]
+    if k is ImmKind.TAG:
+        return f"tag{imm}"
+    if k is ImmKind.FIELD:
+        return f"field={imm.index} offset={imm.offset}"  # type: ignore[union-attr]
     raise AssertionError(k)
 
 
@@ -117,7 +121,8 @@ def print_function(func: Function) -> str:
     head = "function "
     if func.index >= 0:
         head += f"{func.index} "
-    lines = [f"{head}{json.dumps(func.name)}{format_signature(func)} {{"]
+    catches = " catches" if func.catches else ""
+    lines = [f"{head}{json.dumps(func.name)}{format_signature(func)}{catches} {{"]
     for block in func.blocks:
         lines.append(format_block_header(func, block))
         for inst in block.insts:

@@ -12,7 +12,7 @@ from .cfg import CFG
 from .errors import VerifierError
 from .gcpause import gc_paused
 from .ir import (BITS, EXITS, FLOAT_TYPES, INT_TYPES, REF_TYPES, CallIndirectImm, CopyImm,
-                 FloatCC, Function, HeapImm, ImmKind, Inst, IntCC, MemImm, MemLaneImm, Opcode,
+                 FieldImm, FloatCC, Function, HeapImm, ImmKind, Inst, IntCC, MemImm, MemLaneImm, Opcode,
                  SegmentImm)
 from .printer import format_inst
 from .simd import SIGNATURES as _SIMD_SIGNATURES, lane_count
@@ -60,6 +60,8 @@ _SIGS: dict[Opcode, tuple[tuple[str, ...], tuple[str, ...]]] = {op: _sig(s) for 
     O.TABLE_GROW: "R i32 -> i32", O.TABLE_FILL: "i32 R i32 ->", O.TABLE_COPY: "i32 i32 i32 ->",
     O.TABLE_INIT: "i32 i32 i32 ->", O.ELEM_DROP: "->",
     O.JUMP: "->", O.BRIF: "i32 ->", O.BR_TABLE: "i32 ->",
+    O.THROW_REF: "exnref ->", O.EXN_PENDING: "-> exnref", O.EXN_SET: "exnref ->",
+    O.EXN_TAG: "exnref -> i64", O.TAG_ID: "-> i64", O.EXN_FIELD: "exnref -> A", O.UNWIND: "exnref ->",
 }.items()}
 _SIGS.update({op: (tuple(map(str, a)), tuple(map(str, r)))
               for op, (a, r) in _SIMD_SIGNATURES.items()})
@@ -75,7 +77,8 @@ _IMM_TYPES: dict[ImmKind, type | tuple[type, ...]] = {
     ImmKind.CALL_INDIRECT: CallIndirectImm,
     ImmKind.MEMORY_INIT: SegmentImm, ImmKind.TABLE_INIT: SegmentImm,
     ImmKind.MEMORY_COPY: CopyImm, ImmKind.TABLE_COPY: CopyImm, ImmKind.LANE: int,
-    ImmKind.SHUFFLE: tuple, ImmKind.MEM_LANE: MemLaneImm,
+    ImmKind.SHUFFLE: tuple, ImmKind.MEM_LANE: MemLaneImm, ImmKind.TAG: int,
+    ImmKind.FIELD: FieldImm,
 }
 _N_TARGETS = {O.JUMP: 1, O.BRIF: 2}
 
@@ -203,6 +206,16 @@ class _Verifier:
         if op is O.RETURN_CALL or op is O.RETURN_CALL_INDIRECT or op is O.RETURN_CALL_REF:
             # the callee's results are this function's
             self.check_call(inst, args, list(self.func.results))
+            return
+        if op is O.THROW:
+            if self.module is not None:
+                tags = self.module.tag_type_indices()
+                self.index(inst.imm, len(tags), "tag")  # type: ignore[arg-type]
+                want = [t.top for t in self.module.types[tags[inst.imm]].param_types]
+                if args != want or results:
+                    raise self.fail(f"throw's payload does not match tag {inst.imm}")
+            elif results:
+                raise self.fail("throw has no results")
             return
         if op is O.BITCAST:
             if len(args) != 1 or len(results) != 1 or (args[0], results[0]) not in _BITCASTS:

@@ -74,7 +74,7 @@ def call_site(instance: Any, func_index: int, callee: Any) -> int | None:
     body = _body(instance.wasm, func_index)
     if body is None:
         return None
-    funcs, types = instance.funcs, instance.wasm.types
+    funcs, types = instance.funcs, instance.types
     found = [ins for ins in body
              if (ins.op == _CALL and ins.imm < len(funcs) and funcs[ins.imm] is callee)
              or (ins.op == _CALL_INDIRECT and types[ins.imm[0]] == callee.ftype)]

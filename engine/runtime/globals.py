@@ -19,7 +19,7 @@ class Global:
     """A wasm global (mirrors wasmtime-py's Global). ``value_`` is the internal value, read
     from and written to the cell (``cell``: its address)."""
 
-    __slots__ = ("_store", "_type", "cell", "_word", "_kind", "__weakref__")
+    __slots__ = ("_store", "_type", "cell", "_word", "_kind", "_top", "__weakref__")
 
     def __init__(self, store: Store, ty: GlobalType, val: Any) -> None:
         if not isinstance(store, Store):
@@ -43,9 +43,12 @@ class Global:
         self.cell = store.arena.alloc(V.GLOBAL_CELL_SIZE)
         self._word = store.arena.u64s(self.cell, 2)
         t = ty.content.top
-        #: 0: a 64-bit number, 1: 32-bit, 2: funcref, 3: externref, 4: v128 (two words)
+        #: 0: a 64-bit number, 1: 32-bit, 2: funcref, 3: externref, 4: v128 (two words),
+        #: 5: exnref
         self._kind = (2 if t is ValType.FUNCREF else 3 if t is ValType.EXTERNREF else
-                      1 if t in _NARROW else 4 if t is ValType.V128 else 0)
+                      1 if t in _NARROW else 4 if t is ValType.V128 else
+                      5 if t is ValType.EXNREF else 0)
+        self._top = t
         if self._kind == 3:
             store.extern_holders.add(self)
 
@@ -63,7 +66,7 @@ class Global:
             return w & 0xFFFF_FFFF
         if k == 4:
             return w | self._word[1] << 64
-        return self._store.refs.value(k == 2, w)
+        return self._store.refs.value(self._top, w)
 
     @value_.setter
     def value_(self, value: Any) -> None:
@@ -71,7 +74,7 @@ class Global:
         if k == 4:
             self._word[0], self._word[1] = value & 0xFFFF_FFFF_FFFF_FFFF, value >> 64
         else:
-            self._word[0] = value if k < 2 else self._store.refs.word(k == 2, value)
+            self._word[0] = value if k < 2 else self._store.refs.word(self._top, value)
 
     def type(self, store: Store) -> GlobalType:
         check_use(store, self._store, "Global.type")

@@ -25,7 +25,7 @@ from .tag import Tag
 from .values import default_value
 
 Extern = Func | Table | Memory | Global | Tag
-#: subtyping of abstract reference types across modules (concrete types match if equal)
+#: subtyping of reference types across modules (their concrete types in canonical form)
 _ABSTRACT = Canon([])
 
 _KIND_NAMES = {ExternKind.FUNC: "func", ExternKind.TABLE: "table", ExternKind.MEMORY: "memory",
@@ -56,7 +56,8 @@ class Instance:
         self.executor = executor_for(store._state)
         self.exec_state: Any = None
         self.funcrefs = 0
-        self.types: list[FuncType] = self.wasm.types
+        #: the module's types as they are seen outside it (canonical: engine.wasm.canonical)
+        self.types: list[FuncType] = [d.functype for d in self.wasm.defined_types()]
         self.funcs: list[Func] = []
         self.tables: list[Table] = []
         self.mems: list[Memory] = []
@@ -106,13 +107,13 @@ class Instance:
             if ext._store is not self.store:
                 raise WasmError(f"{where}: the item belongs to a different Store")
             if imp.kind == ExternKind.FUNC:
-                want = m.types[imp.desc]
+                want = self.types[imp.desc]
                 if ext.ftype != want:
                     raise LinkError(f"incompatible import type for {where}: expected func of "
                                     f"type {want}, found {ext.ftype}")
                 self.funcs.append(ext)
             elif imp.kind == ExternKind.TABLE:
-                want: TableType = imp.desc
+                want: TableType = m.canonical(imp.desc)
                 have = ext.type(self.store)
                 if (have.element != want.element or have.is_64 != want.is_64
                         or not _limits_match(have.limits, want.limits)):
@@ -130,13 +131,13 @@ class Instance:
                                     f"{_addr(have_m.is_64)}{have_m.limits}")
                 self.mems.append(ext)
             elif imp.kind == ExternKind.TAG:
-                want_t = TagType(m.types[imp.desc])
+                want_t = TagType(self.types[imp.desc])
                 if ext._type != want_t:
                     raise LinkError(f"incompatible import type for {where}: expected tag of "
                                     f"type {want_t.functype}, found {ext._type.functype}")
                 self.tags.append(ext)
             else:
-                want_g: GlobalType = imp.desc
+                want_g: GlobalType = m.canonical(imp.desc)
                 have_g = ext._type
                 # an immutable global matches a subtype (typed references: (ref func) for funcref)
                 if have_g.mutable != want_g.mutable or not (
@@ -153,22 +154,24 @@ class Instance:
         store.count("tables", len(m.tables))
         base = len(self.funcs)
         for i, type_index in enumerate(m.funcs):
-            self.funcs.append(Func._wasm(store, m.types[type_index], self, base + i))
+            self.funcs.append(Func._wasm(store, self.types[type_index], self, base + i))
         #: the FuncRef records of the function index space (ref.func; bound by the executor)
         self.funcrefs = store.refs.block(self.funcs)
         # a table's initialiser (typed function references) sees the imported globals only
         for i, tt in enumerate(m.tables):
             init = m.table_init(i)
-            self.tables.append(Table(store, tt, None if init is None else self.eval_const(init)))
+            self.tables.append(Table(store, m.canonical(tt),
+                                     None if init is None else self.eval_const(init)))
         for mt in m.mems:
             self.mems.append(Memory(store, mt))
         for g in m.globals:
-            self.globals.append(Global._internal(store, g.type, self.eval_const(g.init)))
+            self.globals.append(Global._internal(store, m.canonical(g.type),
+                                                 self.eval_const(g.init)))
         for seg in m.elems:
             self.elems.append([self.eval_const(e) for e in seg.init])
         self.datas = [seg.data for seg in m.datas]
         for type_index in m.tags:
-            self.tags.append(Tag(store, TagType(m.types[type_index])))
+            self.tags.append(Tag(store, TagType(self.types[type_index])))
         spaces = {ExternKind.FUNC: self.funcs, ExternKind.TABLE: self.tables,
                   ExternKind.MEMORY: self.mems, ExternKind.GLOBAL: self.globals,
                   ExternKind.TAG: self.tags}

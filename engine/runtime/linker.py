@@ -105,7 +105,8 @@ class Linker:
         for imp in m.imports:
             if imp.kind == ExternKind.FUNC and (imp.module, imp.name) not in self._defs:
                 self._insert(imp.module, imp.name,
-                             _HostFuncDef(m.types[imp.desc], _trapping(imp.module, imp.name), False))
+                             _HostFuncDef(m.canonical(m.types[imp.desc]),
+                                          _trapping(imp.module, imp.name), False))
 
     def define_unknown_imports_as_default_values(self, store: Store, module: Module) -> None:
         """Define every function import of `module` not defined yet as a function that ignores
@@ -115,7 +116,7 @@ class Linker:
         m = module.wasm_module
         for imp in m.imports:
             if imp.kind == ExternKind.FUNC and (imp.module, imp.name) not in self._defs:
-                ty = m.types[imp.desc]
+                ty = m.canonical(m.types[imp.desc])
                 self._insert(imp.module, imp.name, _HostFuncDef(ty, _defaults(ty), False))
 
     def get_default(self, store: Store, name: str) -> Func:

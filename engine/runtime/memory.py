@@ -67,7 +67,7 @@ class Memory:
     ``base_address()`` never changes."""
 
     __slots__ = ("_store", "_type", "buf", "length", "max_pages", "_mapping", "_whole",
-                 "mdef", "_def", "watchers", "_mirrors", "__weakref__")
+                 "mdef", "_def", "watchers", "_mirrors", "guarded", "__weakref__")
 
     def __init__(self, store: Store, ty: MemoryType) -> None:
         if not isinstance(store, Store):
@@ -101,7 +101,9 @@ class Memory:
         host_max = MEMORY64_MAX_PAGES if ty.is_64 else MAX_PAGES
         self.max_pages = host_max if limits.max is None else min(limits.max, host_max)
         self.length = limits.min * PAGE_SIZE
-        guarded = store._state.settings.signals_based_traps and not ty.is_64
+        #: code leaves this memory's bounds to guard pages (Config.signals_based_traps): its
+        #: reservation is GUARDED_RESERVATION bytes, exactly its length accessible
+        self.guarded = guarded = bool(store._state.settings.signals_based_traps) and not ty.is_64
         self._mapping = _reserve(self.length, self.max_pages * PAGE_SIZE, guarded)
         self._whole = self._mapping.whole()
         self.buf = self._whole[:self.length]

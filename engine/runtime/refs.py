@@ -1,6 +1,6 @@
 """References as machine words, store-wide: what a global cell or a table entry holds for a
-funcref (the address of a FuncRef record, engine.environ.vmctx, 0 for null) or an externref
-(a handle, 1-based, 0 for null). Every executor of the store reads and writes these words, so
+funcref (the address of a FuncRef record, engine.environ.vmctx, 0 for null), an externref
+(a handle, 1-based, 0 for null) or an exnref (an exception record's address, 0 for null). Every executor of the store reads and writes these words, so
 a reference stored by wasm code, the host or another instance is the same reference to all.
 
 A FuncRef record's code and ctx are the executor's business: it fills a record when it is
@@ -13,13 +13,17 @@ from typing import Any, Sequence
 
 from ..environ import vmctx as V
 from ..errors import InternalError
+from ..wasm.types import ValType
 from .arena import Arena
+
+_FUNCREF = ValType.FUNCREF
+_EXNREF = ValType.EXNREF
 
 
 class Refs:
     """A store's FuncRef records and externref handles (see the module docstring)."""
 
-    __slots__ = ("arena", "binder", "funcs", "record_of", "externs", "extern_of")
+    __slots__ = ("arena", "binder", "funcs", "record_of", "externs", "extern_of", "exns")
 
     def __init__(self, arena: Arena) -> None:
         self.arena = arena
@@ -29,6 +33,7 @@ class Refs:
         self.record_of: dict[int, int] = {}     # id(Func) -> its canonical record
         self.externs: list[Any] = []            # handle - 1 -> object
         self.extern_of: dict[int, int] = {}     # id(object) -> handle
+        self.exns: dict[int, Any] = {}          # exception record address -> ExnRef
 
     def block(self, funcs: Sequence[Any]) -> int:
         """Records for a function index space, one after the other (not bound yet)."""
@@ -84,9 +89,27 @@ class Refs:
     def extern_at(self, word: int) -> Any:
         return None if word == 0 else self.externs[word - 1]
 
-    def word(self, is_func: bool, value: Any) -> int:
-        return self.func_word(value) if is_func else self.extern_word(value)
+    def exn_at(self, word: int) -> Any:
+        if word == 0:
+            return None
+        exn = self.exns.get(word)
+        if exn is None:
+            raise InternalError(f"exnref word {word:#x} is no exception record of this store")
+        return exn
 
-    def value(self, is_func: bool, word: int) -> Any:
-        return self.func_at(word) if is_func else self.extern_at(word)
+    def word(self, top: ValType, value: Any) -> int:
+        """The word of reference `value` of a type whose ``top`` is `top`."""
+        if top is _FUNCREF:
+            return self.func_word(value)
+        if top is _EXNREF:
+            return 0 if value is None else value.record
+        return self.extern_word(value)
+
+    def value(self, top: ValType, word: int) -> Any:
+        """The reference a word of a type whose ``top`` is `top` stands for."""
+        if top is _FUNCREF:
+            return self.func_at(word)
+        if top is _EXNREF:
+            return self.exn_at(word)
+        return self.extern_at(word)
 

@@ -29,7 +29,7 @@ class Table:
     ``element`` (the element ValType)."""
 
     __slots__ = ("_store", "_type", "max", "element", "tdef", "_def", "_words", "_cap",
-                 "_is_func", "__weakref__")
+                 "_top", "__weakref__")
 
     def __init__(self, store: Store, ty: TableType, init: Any) -> None:
         if not isinstance(store, Store):
@@ -49,7 +49,7 @@ class Table:
         self._store = store
         self._type = ty
         self.element = ty.element
-        self._is_func = ty.element.top is ValType.FUNCREF
+        self._top = ty.element.top
         self.max = MAX_TABLE_SIZE if ty.limits.max is None else ty.limits.max
         self.tdef = store.arena.alloc(V.TABLEDEF_SIZE)
         self._def = store.arena.u64s(self.tdef, 2)
@@ -58,7 +58,7 @@ class Table:
         self._reserve(ty.limits.min)
         self._def[1] = ty.limits.min
         self._fill_words(0, ty.limits.min, self.word_of(value))
-        if not self._is_func:
+        if self._top is ValType.EXTERNREF:
             store.extern_holders.add(self)
 
     # -- wasmtime-py API --------------------------------------------------------------------
@@ -114,10 +114,10 @@ class Table:
         return self._def[1]
 
     def word_of(self, value: Any) -> int:
-        return self._store.refs.word(self._is_func, value)
+        return self._store.refs.word(self._top, value)
 
     def value_of(self, word: int) -> Any:
-        return self._store.refs.value(self._is_func, word)
+        return self._store.refs.value(self._top, word)
 
     def extern_words(self) -> list[int]:
         """The externref handles this table holds (Store.gc)."""

@@ -1,6 +1,6 @@
 """Exception tags (the exception-handling proposal): a Store object with a TagType and an
-identity of its own, as wasmtime-py's Tag. Modules define, import and export them; the
-instructions that throw and catch are not supported yet (the decoder refuses them)."""
+identity of its own, as wasmtime-py's Tag. Modules define, import and export them; `definition` is the tag's identity as machine code
+sees it (an address in the store's arena: an exception record's EXN_TAG)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .store import Store, check_use
 class Tag:
     """A tag: what identifies an exception's kind and its payload's types."""
 
-    __slots__ = ("_store", "_type", "__weakref__")
+    __slots__ = ("_store", "_type", "definition", "__weakref__")
 
     def __init__(self, store: Store, ty: TagType) -> None:
         if not isinstance(ty, TagType):
@@ -21,6 +21,7 @@ class Tag:
             raise ArgumentTypeError(f"Tag expects a Store, got {type(store).__name__}")
         self._store = store
         self._type = ty
+        self.definition = store.arena.alloc(8)
 
     def type(self, store: Store) -> TagType:
         """This tag's type."""

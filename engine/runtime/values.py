@@ -9,12 +9,19 @@ from typing import Any
 
 from ..errors import ArgumentTypeError, WasmError
 from ..ir import numerics as N
-from ..wasm.types import RefType, ValType
+from ..wasm.canonical import DefinedType
+from ..wasm.types import HeapType, RefType, ValType
 
 
 class FuncRef:
     """What a funcref value may be besides null: the base of engine.runtime.func.Func (defined
     here so that value checks need not import the function machinery)."""
+
+    __slots__ = ()
+
+
+class ExnObject:
+    """What an exnref value may be besides null: the base of engine.runtime.exn.ExnRef."""
 
     __slots__ = ()
 
@@ -147,11 +154,15 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
     fit. With `store`, a funcref must be a Func of that store (as in wasmtime: a reference is
     used with the store that owns it). A Val must be of type `ty` (ArgumentTypeError, a
     TypeError, otherwise); a value of the wrong Python type is an ArgumentTypeError too.
-    A typed reference (RefType) converts as its ``top``, and refuses null if not nullable."""
+    A typed reference (RefType) converts as its ``top``, refuses null if not nullable, and
+    takes only a function of its type for a concrete (ref $t) (type equivalence: canonical
+    types, engine.wasm.canonical) and only null for a bottom type (nofunc, noextern)."""
     if ty.__class__ is RefType:
         if value is None or (value.__class__ is Val and value._value is None):
             if not ty.nullable:
                 raise WasmError(f"expected a non-null reference of type {ty}, got None")
+        else:
+            _check_heap(ty, value._value if value.__class__ is Val else value)
         ty = ty.top
     if value.__class__ is Val:
         if value._type is not ty:
@@ -185,12 +196,35 @@ def to_internal(ty: ValType, value: Any, store: Any = None) -> Any:
         raise ArgumentTypeError(f"expected a funcref (Func or None), got {_describe(value)}")
     if ty is ValType.EXTERNREF:
         return value
+    if ty is ValType.EXNREF:
+        if value is None:
+            return None
+        if isinstance(value, ExnObject):
+            if store is not None and getattr(value, "_store", store) is not store:
+                raise WasmError("exnref used with the wrong Store: the exception belongs to "
+                                "a different Store")
+            return value
+        raise ArgumentTypeError(f"expected an exnref (ExnRef or None), got {_describe(value)}")
     if ty is ValType.V128:
         if isinstance(value, int) and not isinstance(value, bool) and \
                 -(1 << 127) <= value < (1 << 128):
             return value & ((1 << 128) - 1)
         raise WasmError(f"expected a v128 (int in -2**127..2**128-1), got {_describe(value)}")
     raise WasmError(f"values of type {ty} cannot cross the Python API")
+
+
+def _check_heap(ty: RefType, value: Any) -> None:
+    heap = ty.heap
+    if heap.__class__ is DefinedType:
+        ftype = getattr(value, "ftype", None)
+        if ftype is not None and ftype != heap.functype:
+            raise WasmError(f"type mismatch: expected a function of type {heap}, got one "
+                            f"of type {ftype}")
+    elif heap in _BOTTOMS:
+        raise WasmError(f"type mismatch: only null is a value of type {ty}")
+
+
+_BOTTOMS = (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN)
 
 
 def _bad(value: Any) -> type[WasmError]:

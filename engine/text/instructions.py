@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import UnsupportedError
 from ..wasm.module import Instr, MemArg
-from ..wasm.opcodes import BY_NAME, Imm, Op, OpInfo
+from ..wasm.opcodes import BY_NAME, Catch, CatchKind, Imm, Op, OpInfo, TryTable
 from ..wasm.types import ValType, ref_type
 from .lexer import Kind, Token
 from .numbers import parse_float, parse_int, parse_uint
@@ -19,11 +18,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .parser import ModuleParser
 
 VALTYPES = {"i32": ValType.I32, "i64": ValType.I64, "f32": ValType.F32, "f64": ValType.F64,
-            "v128": ValType.V128, "funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
+            "v128": ValType.V128, "funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF,
+            "exnref": ValType.EXNREF}
 
+#: try_table's catch clauses by their keyword
+_CATCH_CLAUSES = {"catch": CatchKind.CATCH, "catch_ref": CatchKind.CATCH_REF,
+                  "catch_all": CatchKind.CATCH_ALL, "catch_all_ref": CatchKind.CATCH_ALL_REF}
 #: list heads that are clauses of definitions, never instructions: out-of-order declarations
-_NOT_INSTRUCTIONS = frozenset({"type", "param", "result", "local", "then", "else", "export", "import"})
-_BLOCK_OPS = {"block": Op.BLOCK, "loop": Op.LOOP, "if": Op.IF}
+#: (and catch clauses outside a try_table)
+_NOT_INSTRUCTIONS = frozenset({"type", "param", "result", "local", "then", "else", "export",
+                               "import", *_CATCH_CLAUSES})
+_BLOCK_OPS = {"block": Op.BLOCK, "loop": Op.LOOP, "if": Op.IF, "try_table": Op.TRY_TABLE}
+_TRY_TABLE = int(Op.TRY_TABLE)
 _END = int(Op.END)
 _ELSE = int(Op.ELSE)
 _SELECT = int(Op.SELECT)
@@ -57,10 +63,6 @@ class FuncContext:
     labels: list[str | None] = field(default_factory=list)
     label_count: int = 0
     label_names: dict[int, str] = field(default_factory=dict)
-
-
-#: 3.0 instructions polyjit does not implement yet, and their proposal.
-_NOT_YET = {"throw": "exception handling", "try_table": "exception handling"}
 
 
 class Cursor:
@@ -124,8 +126,6 @@ class InstrParser:
     def plain(self, word: str, pos: int, cur: Cursor, out: list[Instr], ctx: FuncContext) -> None:
         info = BY_NAME.get(word)
         if info is None:
-            if word in _NOT_YET:
-                raise UnsupportedError(f"{_NOT_YET[word]}: {word}")
             raise self.err(pos, f"unknown operator {word}")
         kind = info.imm
         if info.code == _SELECT:
@@ -143,6 +143,8 @@ class InstrParser:
     def flat_block(self, op: int, tok: Token, cur: Cursor, out: list[Instr], ctx: FuncContext) -> None:
         label = self.opt_id(cur)
         bt = self.blocktype(cur)
+        if op == _TRY_TABLE:
+            bt = TryTable(bt, self.catches(cur, ctx))
         out.append(Instr(op, bt, tok.pos))
         self.push_label(ctx, label)
         stop = self.seq(cur, out, ctx, in_block=True)
@@ -201,6 +203,8 @@ class InstrParser:
             return
         label = self.opt_id(cur)
         bt = self.blocktype(cur)
+        if block_op == _TRY_TABLE:
+            bt = TryTable(bt, self.catches(cur, ctx))
         if block_op != Op.IF:
             out.append(Instr(block_op, bt, head.pos))
             self.push_label(ctx, label)
@@ -256,6 +260,24 @@ class InstrParser:
         if ref is None and not params and len(results) <= 1:
             return results[0] if results else None
         return self.mp.resolve_typeuse(ref, params, results, pos)
+
+    def catches(self, cur: Cursor, ctx: FuncContext) -> tuple[Catch, ...]:
+        """try_table's clauses: (catch x l) (catch_ref x l) (catch_all l) (catch_all_ref l).
+        Their labels are resolved outside the try_table (its own label is not in scope; see
+        opcodes.Catch), so this runs before the try_table's label is pushed."""
+        out: list[Catch] = []
+        while True:
+            item = cur.peek()
+            kind = _CATCH_CLAUSES.get(item.head()) if type(item) is SList else None
+            if kind is None:
+                return tuple(out)
+            cur.i += 1
+            args = item.items[1:]
+            if len(args) != (2 if kind.has_tag else 1) or any(type(a) is not Token for a in args):
+                form = "a tag and a label" if kind.has_tag else "a label"
+                raise self.err(item.pos, f"unexpected token: ({item.head()} ...) takes {form}")
+            tag = self.mp.index(args[0], "tag") if kind.has_tag else None
+            out.append(Catch(kind, tag, self.label_of(args[-1], ctx)))
 
     def select_results(self, cur: Cursor) -> tuple[ValType, ...] | None:
         types: list[ValType] | None = None
@@ -361,6 +383,8 @@ class InstrParser:
             return mp.index(self.token(cur, "a type index"), "type")
         if kind is Imm.GLOBAL:
             return mp.index(self.token(cur, "a global index"), "global")
+        if kind is Imm.TAG:
+            return mp.index(self.token(cur, "a tag index"), "tag")
         if kind is Imm.BLOCKTYPE:  # pragma: no cover - handled by the block parsers
             return self.blocktype(cur)
         if kind is Imm.BR_TABLE:

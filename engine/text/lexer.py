@@ -14,7 +14,9 @@ from ..errors import MalformedError
 class Kind(enum.IntEnum):
     """Token kinds. KEYWORD covers everything that starts with a lowercase letter (including
     `inf`, `nan:0x..` and `offset=..`); NUMBER is what starts with a digit or a sign. RESERVED
-    tokens are rejected by the tokenizer, except `@name` (annotations, as wasm-tools reads them)."""
+    tokens are rejected by the tokenizer (only an annotation may hold them). ANNOTATION is the
+    `@custom` right after the `(` of a custom-section annotation, the one annotation kept (every
+    other `(@id ...)` is white space to the parser)."""
 
     LPAREN = 0
     RPAREN = 1
@@ -23,6 +25,7 @@ class Kind(enum.IntEnum):
     NUMBER = 4
     STRING = 5
     RESERVED = 6
+    ANNOTATION = 7
 
 
 @dataclass(slots=True)
@@ -127,21 +130,91 @@ def _skip_block_comment(text: str, pos: int, src: Source) -> int:
 
 
 _END_OF_ATOM = rf'(?![{_IDCHARS}"])'
+#: 3.0's reserved tokens: runs of idchars and strings, and these single characters
+_RESERVED = rf'(?:[{_IDCHARS}]|{_STRING})+|[,;\[\]{{}}]'
 # One token per match: leading whitespace and line comments, then the token itself. Plain
 # keywords, identifiers, numbers and strings take their own groups (the common, fast case);
-# anything else made of idchars and strings is `res` (quoted ids, annotations, or an error).
+# anything else made of idchars and strings is `res` (quoted ids, or an error).
 _FAST = re.compile(
     r"[ \t\n\r]*(?:;;[^\n\r]*[ \t\n\r]*)*(?:"
-    r"(?P<lp>\((?!;))|(?P<rp>\))"
+    r"(?P<an>\(@)|(?P<lp>\((?!;))|(?P<rp>\))"
     rf"|(?P<kw>[a-z][{_IDCHARS}]*){_END_OF_ATOM}"
     rf"|(?P<id>\$[{_IDCHARS}]+){_END_OF_ATOM}"
     rf"|(?P<num>[+\-0-9][{_IDCHARS}]*){_END_OF_ATOM}"
     rf"|(?P<str>{_STRING}){_END_OF_ATOM}"
     r"|(?P<bc>\(;)"
-    rf"|(?P<res>(?:[{_IDCHARS}]|{_STRING})+)"
+    rf"|(?P<res>{_RESERVED})"
     r"|(?P<eof>\Z))"
 )
 _WS = re.compile(r"[ \t\n\r]*(?:;;[^\n\r]*[ \t\n\r]*)*")
+
+# -- annotations: `(@id token*)`, the 3.0 text format's generalised comments -------------------
+
+#: an annotation's id, right after `(@`: idchars, or a (non-empty, UTF-8) string
+_ANNOT_ID = re.compile(rf'[{_IDCHARS}]+|{_STRING}')
+#: one step through an annotation's body: white space or a line comment (no group), a block
+#: comment, a parenthesis, or any token (reserved ones too)
+_ANNOT_STEP = re.compile(
+    r"[ \t\n\r]+|;;[^\n\r]*|(?P<bc>\(;)|(?P<open>\()|(?P<close>\))"
+    rf"|(?P<tok>{_RESERVED})")
+
+
+def annotation_id(src: Source, pos: int) -> re.Match | None:
+    """The id of the annotation whose `(@` is at `pos` (None: there is none, an error where an
+    annotation must start). A string id must be a valid string, non-empty and UTF-8."""
+    m = _ANNOT_ID.match(src.text, pos + 2)
+    if m is not None and m.group()[0] == '"':
+        try:
+            raw = decode_string(m.group()[1:-1], src, m.start())
+        except MalformedError:
+            return None     # not a string: `(@` is not followed by an id
+        if not raw:
+            raise src.error(pos, "empty annotation id")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise src.error(m.start(), "malformed UTF-8 encoding in annotation id") from None
+    return m
+
+
+def _check_annotation_token(word: str, pos: int, src: Source) -> None:
+    if word == "$" or word == '$""':
+        raise src.error(pos, "empty identifier")
+    if '"' in word:
+        for m in _PLAIN_STRING.finditer(word):
+            decode_string(m.group()[1:-1], src, pos + m.start())
+
+
+def skip_annotation(src: Source, pos: int, body: int) -> int:
+    """The offset just after the annotation whose `(@` is at `pos` and whose body (after the
+    id) starts at `body`. Its tokens are checked as tokens (strings, identifiers) but may be
+    reserved ones; nested parentheses must balance."""
+    text = src.text
+    step = _ANNOT_STEP.match
+    depth = 1
+    i = body
+    while True:
+        m = step(text, i)
+        if m is None:
+            if i >= len(text):
+                raise src.error(pos, "unclosed annotation")
+            if text[i] == '"':
+                raise src.error(i, "unclosed string")
+            raise src.error(i, f"illegal character {text[i]!r} in an annotation")
+        i = m.end()
+        group = m.lastgroup
+        if group == "tok":
+            _check_annotation_token(m.group(), m.start(), src)
+        elif group == "open":
+            depth += 1
+            if text.startswith('@"', i):
+                annotation_id(src, i - 1)      # a nested annotation's string id is checked
+        elif group == "close":
+            depth -= 1
+            if depth == 0:
+                return i
+        elif group == "bc":
+            i = _skip_block_comment(text, m.start(), src)
 
 
 #: What `lex` yields for parentheses (everything else is a Token).
@@ -171,6 +244,19 @@ def lex(src: Source):
         if group == "lp":
             src.last_pos = pos - 1
             yield OPEN
+        elif group == "an":
+            at = m.start(group)
+            ident = annotation_id(src, at)
+            if ident is None:
+                raise src.error(at, "empty annotation id")
+            if ident.group() in ("custom", '"custom"'):
+                # a custom section: the parser reads its fields as ordinary tokens
+                src.last_pos = at
+                yield OPEN
+                yield Token(Kind.ANNOTATION, "@custom", at + 1)
+                pos = ident.end()
+            else:
+                pos = skip_annotation(src, at, ident.end())
         elif group == "rp":
             src.last_pos = pos - 1
             yield CLOSE
@@ -190,8 +276,9 @@ def lex(src: Source):
         elif group == "res":
             at = m.start(group)
             tok = _classify(m.group(group), at, src)
-            if tok.kind is Kind.RESERVED and not tok.text.startswith("@"):
-                # reserved tokens are invalid everywhere (the reference lexer's "unknown operator")
+            if tok.kind is Kind.RESERVED:
+                # reserved tokens are invalid outside annotations (the reference lexer's
+                # "unknown operator")
                 raise src.error(at, f"unknown operator {tok.text}: not a valid token")
             yield tok
         else:
@@ -230,7 +317,7 @@ def _classify(word: str, pos: int, src: Source) -> Token:
         return Token(Kind.RESERVED, word, pos)
     if first == "$":
         if len(word) == 1:
-            return Token(Kind.RESERVED, word, pos)
+            raise src.error(pos, "empty identifier")
         return Token(Kind.ID, word, pos, word[1:])
     if "a" <= first <= "z":
         return Token(Kind.KEYWORD, word, pos)

@@ -28,10 +28,12 @@ _DEF_NAMES = {"func": "function", "table": "table", "memory": "memory", "global"
               "tag": "tag"}
 _KINDS = {"func": ExternKind.FUNC, "table": ExternKind.TABLE, "memory": ExternKind.MEMORY,
           "global": ExternKind.GLOBAL, "tag": ExternKind.TAG}
-_REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF}
-_NULL_ABBREVIATIONS = {"nullfuncref": HeapType.NOFUNC, "nullexternref": HeapType.NOEXTERN}
-_HEAPTYPES = {"func": HeapType.FUNC, "extern": HeapType.EXTERN, "nofunc": HeapType.NOFUNC,
-              "noextern": HeapType.NOEXTERN}
+_REFTYPES = {"funcref": ValType.FUNCREF, "externref": ValType.EXTERNREF,
+             "exnref": ValType.EXNREF}
+_NULL_ABBREVIATIONS = {"nullfuncref": HeapType.NOFUNC, "nullexternref": HeapType.NOEXTERN,
+                       "nullexnref": HeapType.NOEXN}
+_HEAPTYPES = {"func": HeapType.FUNC, "extern": HeapType.EXTERN, "exn": HeapType.EXN,
+              "nofunc": HeapType.NOFUNC, "noextern": HeapType.NOEXTERN, "noexn": HeapType.NOEXN}
 _END = int(Op.END)
 PAGE = 65536
 
@@ -58,7 +60,7 @@ def _is_custom(item: Item) -> bool:
     if type(item) is not SList or not item.items:
         return False
     first = item.items[0]
-    return type(first) is Token and first.text == "@custom"
+    return type(first) is Token and first.kind is Kind.ANNOTATION
 
 
 class ModuleParser(SegmentFields):
@@ -166,14 +168,12 @@ class ModuleParser(SegmentFields):
         raise self.err(pos, "unexpected token, expected a reference type (funcref or externref)")
 
     def typed_ref(self, tok: Item) -> ValueType | None:
-        """(ref null? heaptype) or an abbreviation of typed function references (nullfuncref,
-        nullexternref); None if `tok` is neither."""
+        """(ref null? heaptype) or an abbreviation of a null reference type (nullfuncref,
+        nullexternref, nullexnref); None if `tok` is neither."""
         if type(tok) is Token and tok.kind is Kind.KEYWORD:
             heap = _NULL_ABBREVIATIONS.get(tok.text)
             if heap is not None:
                 return ref_type(True, heap)
-            if tok.text in ("exnref", "nullexnref"):
-                raise UnsupportedError(f"exception handling: {tok.text}")
             return None
         if not (type(tok) is SList and tok.items and type(tok.items[0]) is Token
                 and tok.items[0].text == "ref"):
@@ -187,15 +187,14 @@ class ModuleParser(SegmentFields):
         return ref_type(nullable, self.heaptype(items[0]))
 
     def heaptype(self, tok: Token) -> HeapType | int:
-        """A heap type: func, extern, nofunc, noextern, or a type index ($id or number)."""
+        """A heap type: func, extern, exn, nofunc, noextern, noexn, or a type index ($id or
+        number)."""
         if tok.kind is Kind.KEYWORD:
             heap = _HEAPTYPES.get(tok.text)
             if heap is not None:
                 return heap
-            if tok.text in ("exn", "noexn"):
-                raise UnsupportedError(f"exception handling: heap type {tok.text}")
             if tok.text in GC_HEAP_CODES.values():
-                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                raise UnsupportedError(f"the GC proposal (heap type "
                                        f"{tok.text})")
             raise self.err(tok.pos, f"unexpected token {tok.text!r}, expected a heap type")
         return self.index(tok, "type")
@@ -219,6 +218,8 @@ class ModuleParser(SegmentFields):
     def functype(self, node: Item) -> tuple[FuncType, dict[int, str]]:
         """A (func ...) type definition and its parameter names."""
         if not _is(node, "func"):
+            if type(node) is SList and node.head() in ("sub", "struct", "array"):
+                raise UnsupportedError(f"the GC proposal ({node.head()})")
             raise self.err(node.pos if node is not None else self.end, "expected (func ...) in type definition")
         cur = Cursor(node.items, 1, node.end)
         ref, params, results, names = self.typeuse_parts(cur, allow_names=True, allow_ref=False)
@@ -346,7 +347,22 @@ class ModuleParser(SegmentFields):
 
     # -- pass 1: identifiers ---------------------------------------------------------------------
 
+    def _bind_types(self) -> None:
+        """Bind every type's id first: a type may name itself, and a module naming a later
+        type still encodes (the validator rejects it: each type is its own recursion group)."""
+        index = 0
+        for field in self.fields:
+            if type(field) is SList and field.head() == "type":
+                tok = self.opt_id(Cursor(field.items, 1, field.end))
+                self.bind("type", tok, index)
+                if tok is not None:
+                    self.names.types[index] = tok.value
+                index += 1
+            elif type(field) is SList and field.head() == "rec":
+                raise UnsupportedError("the GC proposal (rec)")
+
     def collect(self) -> None:
+        self._bind_types()
         counts = dict.fromkeys(SPACES, 0)
         first_def: str | None = None
         for field in self.fields:
@@ -358,15 +374,12 @@ class ModuleParser(SegmentFields):
             items = field.items
             if head == "type":
                 cur = Cursor(items, 1, field.end)
-                tok = self.opt_id(cur)
+                self.opt_id(cur)
                 ft, param_names = self.functype(cur.peek())
                 if param_names:
                     self.names.type_params[counts["type"]] = param_names
                 cur.i += 1
                 self.expect_done(cur)
-                self.bind("type", tok, counts["type"])
-                if tok is not None:
-                    self.names.types[counts["type"]] = tok.value
                 self.types.append(ft)
                 self._type_lookup.setdefault(ft, counts["type"])
                 counts["type"] += 1

@@ -1,4 +1,5 @@
-"""The s-expression reader: groups a token list into nested parenthesised lists."""
+"""The s-expression reader: groups a token list into nested parenthesised lists (the lexer has
+already dropped annotations, but for `(@custom ...)`, whose head is a Kind.ANNOTATION token)."""
 
 from __future__ import annotations
 
@@ -44,14 +45,7 @@ def read(src: Source) -> list[Item]:
             node = stack.pop()
             node.end = src.last_pos
             current = stack[-1].items if stack else top
-            first = node.items[0] if node.items else None
-            if (type(first) is Token and first.kind is Kind.RESERVED and first.text.startswith("@")
-                    and first.text != "@custom"):
-                current.pop()   # annotations other than @custom carry nothing we encode
         else:
-            if tok.kind is Kind.RESERVED and (not stack or current):
-                # `@name` only opens an annotation: `(@name ...)`
-                raise src.error(tok.pos, f"unknown operator {tok.text}: not a valid token")
             current.append(tok)
     if stack:
         raise src.error(stack[-1].pos, "unclosed '(': unexpected end of input")

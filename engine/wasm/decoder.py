@@ -15,7 +15,7 @@ from ..errors import MalformedError, UnsupportedError, WasmError
 from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import,
                      Instr, MemArg, SegmentMode, WasmModule)
 from .names import parse_names
-from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Imm, Op
+from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Catch, CatchKind, Imm, Op, TryTable
 from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_leb, read_s32, read_s33, read_s64,
                      read_u32)
 from .types import (GC_HEAP_CODES, ExternKind, FuncType, GlobalType, HeapType, Limits,
@@ -49,24 +49,14 @@ MAX_RESULTS = 1_000                # per function type
 MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
 
 
-#: What a 3.0 encoding polyjit does not implement yet belongs to: proposal -> its description
-#: in the "not supported yet" error (raised only while the Config enables the proposal;
-#: with it off the encoding is malformed, as in 2.0).
-_NOT_YET = {"exceptions": "exception handling"}
-#: Opcodes of those proposals (the legacy exception opcodes stay illegal).
-_NOT_YET_OPCODES = {0x08: "exceptions", 0x1F: "exceptions"}
 _REF_NULLABLE, _REF_NON_NULL = 0x63, 0x64
 _ABSTRACT_HEAP = {h.value: h for h in HeapType}
+#: the type section's GC forms (a function type is 0x60)
+_GC_TYPE_FORMS = {0x4E: "rec", 0x50: "sub", 0x4F: "sub final", 0x5F: "struct", 0x5E: "array"}
 #: first bytes of the reference types other than funcref/externref
 _REF_TYPE_BYTES = frozenset((_REF_NULLABLE, _REF_NON_NULL, *_ABSTRACT_HEAP, *GC_HEAP_CODES))
 SEC_TAG = 13
 EXTERN_TAG = 4
-
-
-def _not_yet(features: Features, proposal: str, what: str) -> None:
-    """Raise UnsupportedError for a `proposal` encoding the Config enables (else return)."""
-    if getattr(features, proposal):
-        raise UnsupportedError(f"{_NOT_YET[proposal]}: {what}")
 
 
 def _limited(r: Reader, already: int, limit: int, what: str) -> int:
@@ -110,12 +100,17 @@ K_PREFIX_MISC = 15
 K_PREFIX_SIMD = 16
 K_ILLEGAL = 17
 K_DISABLED = 18     # belongs to a proposal that `features` turns off
+K_TRY_TABLE = 19
+
+#: The catch clauses of try_table by their encoding.
+_CATCH_KINDS = tuple(CatchKind)
 
 _IMM_KIND = {Imm.NONE: K_NONE, Imm.LABEL: K_U32, Imm.FUNC: K_U32, Imm.LOCAL: K_U32,
              Imm.GLOBAL: K_U32, Imm.TABLE: K_U32, Imm.TYPE: K_U32, Imm.I32: K_I32, Imm.I64: K_I64,
              Imm.F32: K_F32, Imm.F64: K_F64, Imm.MEMARG: K_MEMARG, Imm.BLOCKTYPE: K_BLOCK,
              Imm.BR_TABLE: K_BR_TABLE, Imm.CALL_INDIRECT: K_CALL_INDIRECT, Imm.MEMORY: K_ZERO,
-             Imm.REFTYPE: K_REFTYPE, Imm.SELECT_T: K_SELECT_T}
+             Imm.REFTYPE: K_REFTYPE, Imm.SELECT_T: K_SELECT_T, Imm.TAG: K_U32,
+             Imm.TRY_TABLE: K_TRY_TABLE}
 
 #: The proposal each single-byte opcode belongs to (opcodes not listed are MVP).
 _BYTE_FEATURE: dict[int, str] = {
@@ -124,8 +119,11 @@ _BYTE_FEATURE: dict[int, str] = {
     0xD0: "reference_types", 0xD1: "reference_types", 0xD2: "reference_types",
     0x12: "tail_call", 0x13: "tail_call",
 }
-#: Opcodes that are illegal (as in 2.0) unless their proposal is enabled.
-_BYTE_ILLEGAL_WITHOUT: dict[int, str] = {0x0A: "exceptions", 0xD4: "function_references",
+#: Opcodes that are illegal (as in 2.0) unless their proposal is enabled. (The legacy
+#: exception opcodes try, catch, rethrow, delegate, catch_all, 0x06 0x07 0x09 0x18 0x19, are
+#: illegal always: the legacy exception encoding is not needed.)
+_BYTE_ILLEGAL_WITHOUT: dict[int, str] = {0x08: "exceptions", 0x0A: "exceptions",
+                                         0x1F: "exceptions", 0xD4: "function_references",
                                          0x14: "function_references",
                                          0x15: "function_references",
                                          0xD5: "function_references",
@@ -351,16 +349,16 @@ class _Decoder:
         b = data[pos]
         heap = _ABSTRACT_HEAP.get(b)
         if heap is not None:
-            if heap.top is HeapType.EXN:
-                _not_yet(self.features, "exceptions", f"heap type {heap}")
+            if heap.top is HeapType.EXN and not self.features.exceptions:
                 raise MalformedError(malformed, pos)
-            if heap is not HeapType.FUNC and heap is not HeapType.EXTERN:
+            if heap is not HeapType.FUNC and heap is not HeapType.EXTERN \
+                    and heap is not HeapType.EXN:
                 if not self.features.function_references:
                     raise MalformedError(malformed, pos)
             return heap, pos + 1
         if b in GC_HEAP_CODES:
             if self.features.function_references:
-                raise UnsupportedError(f"not supported yet: the GC proposal (heap type "
+                raise UnsupportedError(f"the GC proposal (heap type "
                                        f"{GC_HEAP_CODES[b]})")
             raise MalformedError(malformed, pos)
         if not self.features.function_references:
@@ -414,7 +412,11 @@ class _Decoder:
         types = self.m.types
         for _ in range(_limited(r, 0, MAX_TYPES, "types")):
             at = r.pos
-            if r.byte() != 0x60:
+            form = r.byte()
+            if form != 0x60:
+                if form in _GC_TYPE_FORMS and self.features.function_references:
+                    raise UnsupportedError(f"the GC proposal "
+                                           f"({_GC_TYPE_FORMS[form]})")
                 raise MalformedError("integer representation too long: malformed function type "
                                      "(expected 0x60)", at)
             params = [self.valtype(r) for _ in range(_limited(r, 0, MAX_PARAMS, "function params"))]
@@ -844,13 +846,43 @@ class _Decoder:
                 pos = self.misc(data, pos, start, out.append)
             elif k == 16:   # K_PREFIX_SIMD
                 pos = self.simd(data, pos, start, out.append)
+            elif k == 19:   # K_TRY_TABLE
+                tt, pos = self.try_table(data, pos, n)
+                out.append(Instr_(op, tt, start))
+                ctl.append(0)
             elif k == 18:   # K_DISABLED
                 self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
-                if op in _NOT_YET_OPCODES:
-                    _not_yet(self.features, _NOT_YET_OPCODES[op], f"opcode {op:#04x}")
                 raise MalformedError(f"illegal opcode {op:#04x}", start)
+
+    def try_table(self, data, pos: int, n: int) -> tuple[TryTable, int]:
+        """try_table's immediate: a block type, then a vector of catch clauses (a kind byte,
+        a tag index for catch / catch_ref, a label)."""
+        if data[pos] == 0x40:
+            bt = None
+            pos += 1
+        elif data[pos] in _REF_TYPE_BYTES or data[pos] in VALTYPE_BY_CODE:
+            bt, pos = self.valtype_at(data, pos, n)
+        else:
+            bt, pos = self.block_type_index(data, pos)
+        count_at = pos
+        count, pos = read_u32(data, pos, n)
+        if count > n - count_at:
+            raise MalformedError("length out of bounds", count_at)
+        catches = []
+        for _ in range(count):
+            kind_at = pos
+            kind = data[pos]
+            pos += 1
+            if kind > 3:
+                raise MalformedError(f"malformed catch clause kind {kind:#04x}", kind_at)
+            tag = None
+            if kind <= 1:
+                tag, pos = read_u32(data, pos, n)
+            label, pos = read_u32(data, pos, n)
+            catches.append(Catch(_CATCH_KINDS[kind], tag, label))
+        return TryTable(bt, tuple(catches)), pos
 
     def block_type_index(self, data: bytes, pos: int) -> tuple[int, int]:
         at = pos

@@ -236,6 +236,16 @@ def _imm_memarg_lane(imm, out: bytearray) -> None:
     out.append(imm[1])
 
 
+def _imm_try_table(imm, out: bytearray) -> None:
+    _imm_blocktype(imm.blocktype, out)
+    out += uleb(len(imm.catches))
+    for clause in imm.catches:
+        out.append(clause.kind)
+        if clause.tag is not None:
+            out += uleb(clause.tag)
+        out += uleb(clause.label)
+
+
 _IMM_WRITERS = {
     Imm.NONE: None, Imm.I32: _imm_signed, Imm.I64: _imm_signed, Imm.LABEL: _imm_index,
     Imm.FUNC: _imm_index, Imm.TYPE: _imm_index, Imm.LOCAL: _imm_index, Imm.GLOBAL: _imm_index, Imm.TABLE: _imm_index,
@@ -245,6 +255,7 @@ _IMM_WRITERS = {
     Imm.SELECT_T: _imm_select_t, Imm.MEMORY_INIT: _imm_pair, Imm.TABLE_INIT: _imm_pair,
     Imm.MEMORY_COPY: _imm_pair, Imm.TABLE_COPY: _imm_pair, Imm.V128: _imm_bytes,
     Imm.SHUFFLE: _imm_bytes, Imm.LANE: _imm_byte, Imm.MEMARG_LANE: _imm_memarg_lane,
+    Imm.TAG: _imm_index, Imm.TRY_TABLE: _imm_try_table,
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .canonical import DefinedType, canonical, defined_types
 from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType, top_functype
 
 
@@ -141,6 +142,8 @@ class WasmModule:
     tail_calls_leave: bool = False
     #: top_types() once made
     _top_types: list[FuncType] | None = field(default=None, repr=False, compare=False)
+    #: defined_types() once made
+    _defined: list[DefinedType] | None = field(default=None, repr=False, compare=False)
 
     # -- index spaces ---------------------------------------------------------------------------
 
@@ -169,6 +172,17 @@ class WasmModule:
         if self._top_types is None:
             self._top_types = [top_functype(ft) for ft in self.types]
         return self._top_types
+
+    def defined_types(self) -> list[DefinedType]:
+        """The canonical type of each type index (engine.wasm.canonical), made once."""
+        if self._defined is None:
+            self._defined = defined_types(self.types)
+        return self._defined
+
+    def canonical(self, ty):
+        """A type of this module (value, function, table, global or tag type) as it is seen
+        outside it: each type index replaced by its canonical type (engine.wasm.canonical)."""
+        return canonical(ty, self.defined_types())
 
     def tag_type_indices(self) -> list[int]:
         """Type index of every tag in the tag index space (imports first)."""

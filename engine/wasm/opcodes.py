@@ -42,6 +42,51 @@ class Imm(enum.Enum):
     SHUFFLE = "shuffle"          # bytes, 16 lane indices
     LANE = "lane"                # int lane index
     MEMARG_LANE = "memarg_lane"  # (MemArg, int lane index)
+    TAG = "tag"                  # int tag index (throw)
+    TRY_TABLE = "try_table"      # TryTable
+
+
+class CatchKind(enum.IntEnum):
+    """The kind of a try_table catch clause, by its binary encoding."""
+
+    CATCH = 0           # catch x l: the tag's payload to label l
+    CATCH_REF = 1       # catch_ref x l: the payload and the exception, (ref exn)
+    CATCH_ALL = 2       # catch_all l: nothing
+    CATCH_ALL_REF = 3   # catch_all_ref l: the exception, (ref exn)
+
+    @property
+    def has_tag(self) -> bool:
+        """Whether the clause names a tag (catch, catch_ref)."""
+        return self <= CatchKind.CATCH_REF
+
+    @property
+    def has_ref(self) -> bool:
+        """Whether the clause also passes the exception reference (catch_ref, catch_all_ref)."""
+        return self is CatchKind.CATCH_REF or self is CatchKind.CATCH_ALL_REF
+
+
+@dataclass(slots=True, frozen=True)
+class Catch:
+    """One catch clause of a try_table.
+
+    `label` is a relative label depth resolved in the context *enclosing* the try_table, as
+    the 3.0 spec validates catch clauses (in C, not in C' that has the try_table's own label
+    prepended): the try_table's own label is not in scope of its catch clauses, so label 0 is
+    the innermost block (or the function) enclosing the try_table, label 1 the next one out,
+    and so on. Equivalently: inside the try_table's body the same target is depth label + 1."""
+
+    kind: CatchKind
+    tag: int | None      # the tag index; None for catch_all / catch_all_ref
+    label: int
+
+
+@dataclass(slots=True, frozen=True)
+class TryTable:
+    """try_table's immediate: its block type (exactly as Imm.BLOCKTYPE gives it: None, a value
+    type or a type index) and its catch clauses in order (the first that matches wins)."""
+
+    blocktype: object
+    catches: tuple[Catch, ...]
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,6 +119,8 @@ _TABLE = """
 03 loop blocktype -
 04 if blocktype -
 05 else none -
+08 throw tag -
+0a throw_ref none -
 0b end none -
 0c br label -
 0d br_if label -
@@ -81,7 +128,6 @@ _TABLE = """
 0f return none -
 10 call func -
 11 call_indirect call_indirect -
-0a throw_ref none -
 12 return_call func -
 13 return_call_indirect call_indirect -
 14 call_ref type -
@@ -89,6 +135,7 @@ _TABLE = """
 1a drop none -
 1b select none -
 1c select_t select_t -
+1f try_table try_table -
 20 local.get local -
 21 local.set local -
 22 local.tee local -

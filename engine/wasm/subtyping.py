@@ -1,52 +1,50 @@
 """Subtyping of value types (WebAssembly 3.0 validation, the typed function references part).
 
 (ref ht) <: (ref null ht); a concrete function type <: func; nofunc <: every function heap
-type, noextern <: extern, noexn <: exn. Concrete types are equivalent when their function
-types are structurally equal once the type indices inside them are canonical (`Canon`); there
-are no rec groups (GC), so a type refers only to earlier types.
+type, noextern <: extern, noexn <: exn. Concrete types are equivalent when their canonical
+forms are one (`engine.wasm.canonical`: iso-recursive equivalence, each type its own recursion
+group); there are no declared subtypes (GC), so a concrete type matches only an equivalent one.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from .types import FuncType, HeapType, RefType, ValueType, ref_type
+from .canonical import defined_types
+from .types import FuncType, HeapType, RefType, ValueType
 
 _BOTTOM = {HeapType.NOFUNC: HeapType.FUNC, HeapType.NOEXTERN: HeapType.EXTERN,
            HeapType.NOEXN: HeapType.EXN}
 
 
 class Canon:
-    """The canonical index of each type of a module: the first index of an equivalent type."""
+    """Subtyping in the context of a module's `types`: a type index stands for its canonical
+    type (`defined`). Types already in canonical form (DefinedType heaps, as the runtime has
+    them) need no context: ``Canon([])``."""
 
-    __slots__ = ("types", "index")
+    __slots__ = ("types", "defined")
 
     def __init__(self, types: Sequence[FuncType]) -> None:
         self.types = types
-        first: dict[FuncType, int] = {}
-        self.index: list[int] = []
-        for i, ft in enumerate(types):
-            key = FuncType([self._canon(t) for t in ft.param_types],
-                           [self._canon(t) for t in ft.result_types])
-            self.index.append(first.setdefault(key, i))
+        self.defined = defined_types(types)
 
-    def _canon(self, t: ValueType) -> ValueType:
-        if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap < len(self.index):
-            return ref_type(t.nullable, self.index[t.heap])
-        return t
-
-    def heap_sub(self, a: HeapType | int, b: HeapType | int) -> bool:
+    def heap_sub(self, a: object, b: object) -> bool:
         """Whether heap type `a` is a subtype of heap type `b`."""
         if a == b:
             return True
-        a_int, b_int = isinstance(a, int), isinstance(b, int)
-        if a_int and b_int:
-            idx = self.index
-            return a < len(idx) and b < len(idx) and idx[a] == idx[b]
-        if a_int:
+        defined = self.defined
+        if isinstance(a, int) and 0 <= a < len(defined):
+            a = defined[a]
+        if isinstance(b, int) and 0 <= b < len(defined):
+            b = defined[b]
+        if a is b:
+            return True
+        if not isinstance(a, HeapType):          # a concrete type
             return b is HeapType.FUNC
         if a in _BOTTOM:
-            return b_int and _BOTTOM[a] is HeapType.FUNC or (not b_int and b.top is _BOTTOM[a])
+            if isinstance(b, HeapType):
+                return b.top is _BOTTOM[a]
+            return _BOTTOM[a] is HeapType.FUNC
         return False
 
     def sub(self, a: ValueType, b: ValueType) -> bool:

@@ -392,6 +392,16 @@ class TagType:
 ExternType = Union[FuncType, TableType, MemoryType, GlobalType, TagType]
 
 
+def buffer_offsets(types) -> list[int]:
+    """Byte offset of each value of `types` laid out as machine words: 8 bytes each, 16 for
+    a v128 (trampoline argument/result buffers, an exception record's payload)."""
+    out, pos = [], 0
+    for t in types:
+        out.append(pos)
+        pos += 16 if t is ValType.V128 else 8
+    return out
+
+
 @dataclass(slots=True, frozen=True)
 class ImportType:
     """One import of a module."""

@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..config import Features
-from ..errors import FeatureDisabledError, InvalidError, UnsupportedError, WasmError
+from ..errors import FeatureDisabledError, InvalidError, WasmError
 from .const_expr import func_refs, validate_const_expr
 from .module import FuncBody, Instr, MemArg, SegmentMode, WasmModule
-from .opcodes import INFO, OPS, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD
+from .opcodes import INFO, OPS, Catch, Imm, Op, OpInfo, PREFIX_MISC, PREFIX_SIMD, TryTable
 from .types import (MAX_PAGES, MAX_PAGES_64, MAX_TABLE_SIZE, MAX_TABLE_SIZE_64, ExternKind,
                     FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType,
                     ValType, ValueType, ref_type)
@@ -29,6 +29,9 @@ MAX_LOCALS = 50000
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 V128, FUNCREF, EXTERNREF = ValType.V128, ValType.FUNCREF, ValType.EXTERNREF
+EXNREF = ValType.EXNREF
+#: (ref exn): what catch_ref and catch_all_ref pass to their label
+_REF_EXN = ref_type(False, HeapType.EXN)
 _NUM = frozenset((I32, I64, F32, F64))
 _REF = frozenset((FUNCREF, EXTERNREF))
 
@@ -44,7 +47,7 @@ class _Context:
 
     __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
                  "data_count", "refs", "imported_globals", "mem64", "canon", "typed_refs",
-                 "func_type_indices")
+                 "func_type_indices", "tag_types")
 
     def __init__(self, module: WasmModule, features: Features) -> None:
         self.module = module
@@ -65,6 +68,8 @@ class _Context:
         self.canon = Canon(module.types)
         self.typed_refs = features.function_references
         self.func_type_indices: list[int] = module.func_type_indices()
+        #: each tag's payload type, imports first (filled after the tags' types are checked)
+        self.tag_types: list[FuncType] = []
 
 
 def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
@@ -505,9 +510,67 @@ def _h_return_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     v.set_unreachable()
 
 
-def _h_not_yet(v: _BodyValidator, ins: Instr) -> None:
-    """Instructions of proposals polyjit decodes but does not implement yet."""
-    raise UnsupportedError(f"exception handling: {INFO[ins.op].name}")
+def _pop_operands(v: _BodyValidator, types: Sequence[ValType], ins: Instr) -> None:
+    """pop_vals, with the spec interpreter's wording when the operands do not match:
+    "type mismatch: instruction requires [t*] but stack has [t'*]"."""
+    stack = v.stack
+    have = stack[max(v.ctrls[-1].height, len(stack) - len(types)):]
+    try:
+        v.pop_vals(types, ins)
+    except InvalidError:
+        raise v.error(f"type mismatch: instruction requires [{_types_text(types)}] but stack "
+                      f"has [{_types_text(have)}]", ins) from None
+
+
+def _types_text(types: Sequence[ValueType | None]) -> str:
+    return " ".join("_" if t is None else str(t) for t in types)
+
+
+def _tag_type(v: _BodyValidator, index: object, ins: Instr) -> FuncType:
+    return _item(v, v.ctx.tag_types, index, "tag", ins)
+
+
+def _h_throw(v: _BodyValidator, ins: Instr) -> None:
+    """throw x : [t1* t*] -> [t2*], tag x of type [t*] -> []."""
+    _pop_operands(v, _tag_type(v, ins.imm, ins).param_types, ins)
+    v.set_unreachable()
+
+
+def _h_throw_ref(v: _BodyValidator, ins: Instr) -> None:
+    """throw_ref : [t1* exnref] -> [t2*]."""
+    v.pop_expect(EXNREF, ins)
+    v.set_unreachable()
+
+
+def _check_catch(v: _BodyValidator, clause: object, ins: Instr) -> None:
+    """A catch clause, checked in the context enclosing the try_table (before its frame is
+    pushed): what it passes must match its label's types (see opcodes.Catch)."""
+    if not isinstance(clause, Catch):
+        raise v.error("malformed try_table immediate: a catch clause", ins)
+    passed: list[ValueType] = []
+    if clause.kind.has_tag:
+        passed += _tag_type(v, clause.tag, ins).param_types
+    if clause.kind.has_ref:
+        passed.append(_REF_EXN)
+    label_types = v.label(clause.label, ins).label_types()
+    sub = v.ctx.canon.sub
+    if len(passed) != len(label_types) or not all(map(sub, passed, label_types)):
+        what = clause.kind.name.lower() + ("" if clause.tag is None else f" {clause.tag}")
+        raise v.error(f"type mismatch: {what} {clause.label} passes [{_types_text(passed)}] to "
+                      f"a label of [{_types_text(label_types)}]", ins)
+
+
+def _h_try_table(v: _BodyValidator, ins: Instr) -> None:
+    """try_table bt catch*: a block of type bt whose catch clauses send the exceptions they
+    catch to labels outside it."""
+    tt = ins.imm
+    if not isinstance(tt, TryTable):
+        raise v.error("malformed try_table immediate", ins)
+    params, results = v.block_type(tt.blocktype, ins)
+    for clause in tt.catches:
+        _check_catch(v, clause, ins)
+    v.pop_vals(params, ins)
+    v.push_ctrl(ins.op, params, results, ins)
 
 
 def _item(v: _BodyValidator, items: Sequence, index: object, what: str, ins: Instr):
@@ -866,7 +929,9 @@ _SPECIAL: dict[int, Handler] = {
     int(Op.CALL): _h_call,
     int(Op.CALL_INDIRECT): _h_call_indirect,
     int(Op.RETURN_CALL): _h_return_call,
-    int(Op.THROW_REF): _h_not_yet,
+    int(Op.THROW): _h_throw,
+    int(Op.THROW_REF): _h_throw_ref,
+    int(Op.TRY_TABLE): _h_try_table,
     int(Op.REF_AS_NON_NULL): _h_ref_as_non_null,
     int(Op.BR_ON_NULL): _h_br_on_null,
     int(Op.BR_ON_NON_NULL): _h_br_on_non_null,
@@ -903,6 +968,7 @@ _REF_TYPES_OPS = {int(Op.SELECT_T), int(Op.TABLE_GET), int(Op.TABLE_SET), int(Op
                   int(Op.REF_FUNC)}
 _FUNC_REF_OPS = {int(Op.REF_AS_NON_NULL), int(Op.BR_ON_NULL), int(Op.BR_ON_NON_NULL),
                  int(Op.CALL_REF), int(Op.RETURN_CALL_REF)}
+_EXCEPTION_OPS = {int(Op.THROW), int(Op.THROW_REF), int(Op.TRY_TABLE)}
 
 
 def _feature_of(info: OpInfo) -> str | None:
@@ -919,6 +985,8 @@ def _feature_of(info: OpInfo) -> str | None:
         return "reference_types"
     if code in _FUNC_REF_OPS:
         return "function_references"
+    if code in _EXCEPTION_OPS:
+        return "exceptions"
     return None
 
 
@@ -972,8 +1040,11 @@ def _check_valtype(t: object, features: Features, offset: int | None = None,
     """A value type: its proposal enabled, a concrete heap type's index below `num_types`."""
     if isinstance(t, RefType):
         _require(features, "function_references", offset, func)
-        if isinstance(t.heap, int) and num_types is not None and t.heap >= num_types:
-            raise InvalidError(f"unknown type {t.heap}", func=func, offset=offset)
+        if isinstance(t.heap, int):
+            if num_types is not None and t.heap >= num_types:
+                raise InvalidError(f"unknown type {t.heap}", func=func, offset=offset)
+        elif t.heap.top is HeapType.EXN:
+            _require(features, "exceptions", offset, func)
         return
     if not isinstance(t, ValType):
         raise InvalidError(f"malformed value type {t!r}", func=func, offset=offset)
@@ -981,6 +1052,8 @@ def _check_valtype(t: object, features: Features, offset: int | None = None,
         _require(features, "simd", offset, func)
     elif t is FUNCREF or t is EXTERNREF:
         _require(features, "reference_types", offset, func)
+    elif t is EXNREF:
+        _require(features, "exceptions", offset, func)
 
 
 def _check_functype(ft: FuncType, features: Features, num_types: int | None = None) -> None:
@@ -1012,7 +1085,7 @@ def _bound_text(bound: int, what: str) -> str:
 def _check_table_type(tt: TableType, features: Features, num_types: int | None = None) -> None:
     if not isinstance(tt.element, (ValType, RefType)) or not tt.element.is_ref:
         raise InvalidError(f"malformed reference type {tt.element!r} in a table type")
-    if isinstance(tt.element, RefType):
+    if isinstance(tt.element, RefType) or tt.element is EXNREF:
         _check_valtype(tt.element, features, num_types=num_types)
     if tt.element is EXTERNREF:
         features.require("reference_types")
@@ -1049,8 +1122,10 @@ def _validate_module_fields(ctx: _Context) -> None:
     features = ctx.features
 
     ntypes = len(module.types)
-    for ft in module.types:
-        _check_functype(ft, features, ntypes)
+    for i, ft in enumerate(module.types):
+        # each type is a recursion group of its own (no GC `rec`): it names itself and
+        # earlier types only
+        _check_functype(ft, features, i + 1)
 
     # Imports.
     for imp in module.imports:
@@ -1074,6 +1149,7 @@ def _validate_module_fields(ctx: _Context) -> None:
     ctx.funcs = module.func_types()
     for type_index in module.tags:
         _check_tag_type(module, type_index)
+    ctx.tag_types = [module.types[i] for i in module.tag_type_indices()]
 
     typed = ctx.canon, (module.func_type_indices() if ctx.typed_refs else None)
     for i, tt in enumerate(module.tables):
@@ -1109,7 +1185,7 @@ def _validate_module_fields(ctx: _Context) -> None:
             raise InvalidError(f"malformed reference type {seg.type!r} in an element segment")
         if seg.type is EXTERNREF:
             features.require("reference_types")
-        elif isinstance(seg.type, RefType):
+        elif isinstance(seg.type, RefType) or seg.type is EXNREF:
             _check_valtype(seg.type, features, num_types=ntypes)
         for item in seg.init:
             validate_const_expr(item, seg.type, const_globals, num_funcs, features,

@@ -23,7 +23,7 @@ SMITH_FLAGS = (
     "--max-imports", "0", "--min-funcs", "2", "--max-funcs", "10", "--max-instructions", "300",
     "--relaxed-simd-enabled", "false", "--threads-enabled", "false",
     "--shared-everything-threads-enabled", "false", "--tail-call-enabled", "true",
-    "--exceptions-enabled", "false", "--gc-enabled", "false", "--memory64-enabled", "false",
+    "--exceptions-enabled", "true", "--gc-enabled", "false", "--memory64-enabled", "false",
     "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
     "--extended-const-enabled", "true", "--compact-imports-enabled", "false",
     "--max-memories", "2", "--max-memory32-bytes", str(1 << 20), "--memory-max-size-required", "true",
@@ -104,18 +104,19 @@ def import_descriptor(provider: bytes) -> bytes:
 
 def exported_funcs(wasm: bytes) -> list[tuple[str, list[str]]]:
     """(name, parameter types) of every exported function whose parameters and results can
-    cross the Python API (no v128), in export order."""
+    cross the Python API (no v128, no exnref: values.crosses_python), in export order."""
     # polyjit's decoder reads the signatures: wasmtime-py aborts the process when it is asked
     # to name a v128 type
     from engine.wasm.decoder import decode
-    from engine.wasm.types import ExternKind, ValType
+    from engine.wasm.types import ExternKind
+    from ..values import crosses_python
     m = decode(wasm)
     types = m.func_types()
     out = []
     for e in m.exports:
         if e.kind is ExternKind.FUNC:
             ft = types[e.index]
-            if ValType.V128 not in (*ft.params, *ft.results):
+            if all(map(crosses_python, (*ft.params, *ft.results))):
                 out.append((e.name, [str(p) for p in ft.params]))
     return out
 

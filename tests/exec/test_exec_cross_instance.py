@@ -9,17 +9,10 @@ from __future__ import annotations
 import pytest
 
 from engine import Config, Engine, Instance, Linker, Module, Store
+from executors import settings
 
-SETTINGS = {
-    "interpreter": dict(strategy="interpreter"),
-    "x86_64": dict(target="x86_64"),
-    "x86_64-eager": dict(target="x86_64", lazy_compilation=False),
-    "x86_64-baseline": dict(target="x86_64", baseline_compilation=True),
-    "x86_64-tiered": dict(target="x86_64", tiered_compilation=True, tier_up_threshold=1),
-    "x86_64-emulated": dict(target="x86_64", emulate=True),
-    "aarch64": dict(target="aarch64"),
-    "riscv64": dict(target="riscv64"),
-}
+SETTINGS = settings("interpreter", "x86_64", "x86_64-eager", "x86_64-baseline", "x86_64-tiered",
+                    "x86_64-emulated", "aarch64", "riscv64")
 
 # 4 pages; `poke` writes at 3 pages (beyond the caller's one page) and reads back its own data
 CALLEE = """(module

@@ -11,15 +11,10 @@ import pytest
 
 from engine import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from engine.environ.module_info import MEMORY64_MAX_PAGES
+from executors import settings
 
-SETTINGS = {
-    "interpreter": dict(strategy="interpreter"),
-    "x86_64": dict(target="x86_64"),
-    "x86_64-checked": dict(target="x86_64", signals_based_traps=False),
-    "x86_64-emulated": dict(target="x86_64", emulate=True),
-    "aarch64": dict(target="aarch64"),
-    "riscv64": dict(target="riscv64"),
-}
+SETTINGS = settings("interpreter", "x86_64", "x86_64-checked", "x86_64-emulated", "aarch64",
+                    "riscv64")
 PAGE = 65536
 OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 TOOB = TrapCode.TABLE_OUT_OF_BOUNDS

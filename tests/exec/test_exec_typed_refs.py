@@ -10,15 +10,10 @@ from engine import (Config, Engine, Func, FuncType, Instance, Module, Store, Tra
                     ValType)
 from engine.errors import WasmError
 from engine.wasm.types import HeapType, ref_type
+from executors import settings
 
-SETTINGS = {
-    "interpreter": dict(strategy="interpreter"),
-    "x86_64": dict(target="x86_64"),
-    "x86_64-emulated": dict(target="x86_64", emulate=True),
-    "x86_64-baseline": dict(target="x86_64", baseline_compilation=True),
-    "aarch64": dict(target="aarch64"),
-    "riscv64": dict(target="riscv64"),
-}
+SETTINGS = settings("interpreter", "x86_64", "x86_64-emulated", "x86_64-baseline", "aarch64",
+                    "riscv64")
 I32 = ValType.i32()
 
 MODULE = """(module
@@ -108,8 +103,13 @@ def test_return_call_ref_runs_in_constant_stack(instance) -> None:
 
 def test_typed_values_cross_the_api(instance) -> None:
     store, ex = instance
-    assert ex["sq"].type(store).results == [ref_type(False, 0)]
-    assert repr(ex["apply"].type(store).params[0]) == "(ref null 0)"
+    # outside the module a type index is its canonical type (engine.wasm.canonical)
+    (result,) = ex["sq"].type(store).results
+    assert not result.nullable and result.heap.functype == FuncType([I32], [I32])
+    assert result != ref_type(False, 0) and repr(result) == "(ref (func [i32] -> [i32]))"
+    param = ex["apply"].type(store).params[0]
+    assert param.nullable and param.heap is result.heap
+    assert repr(param) == "(ref null (func [i32] -> [i32]))"
     # a host function's typed reference parameter, called with a wasm function
     host = Func(store, FuncType([ref_type(False, HeapType.FUNC)], [I32]), lambda f: 1)
     assert host(store, ex["sq"](store)) == 1
@@ -128,3 +128,119 @@ def test_config_gates_typed_references_and_fingerprints_them() -> None:
     art = on_engine.precompile_module(MODULE)
     with pytest.raises(WasmError, match="function_references"):
         Module.deserialize(off_engine, art)
+
+
+# -- concrete types across modules: canonical, not by index (engine.wasm.canonical) -----------
+
+#: exports a function whose type mentions (ref $s), and a table holding it
+PROVIDER = """(module
+  (type $s (func (param i32) (result i32)))
+  (type $t (func (param (ref $s) i32) (result i32)))
+  (func $sq (type $s) (i32.mul (local.get 0) (local.get 0)))
+  (func $apply (export "apply") (type $t) (call_ref $s (local.get 1) (local.get 0)))
+  (func (export "sq") (result (ref $s)) (ref.func $sq))
+  (elem declare func $sq)
+  (table (export "tab") 1 funcref)
+  (elem (i32.const 0) func $apply))"""
+
+#: the same types at other indices (and a look-alike that differs by nullability)
+CLIENT = """(module
+  (type $pad (func))
+  (type $other (func (param f64)))
+  (type $s (func (param i32) (result i32)))
+  (type $t (func (param (ref $s) i32) (result i32)))
+  (type $t_null (func (param (ref null $s) i32) (result i32)))
+  (import "p" "apply" (func $apply (type $t)))
+  (import "p" "tab" (table $ptab 1 funcref))
+  (func $neg (type $s) (i32.sub (i32.const 0) (local.get 0)))
+  (elem declare func $neg)
+  (table $own 1 funcref)
+  (elem (table $own) (i32.const 0) func $apply)
+  (func (export "direct") (param i32) (result i32) (call $apply (ref.func $neg) (local.get 0)))
+  (func (export "theirs") (param i32) (result i32)
+    (call_indirect $ptab (type $t) (ref.func $neg) (local.get 0) (i32.const 0)))
+  (func (export "own") (param i32) (result i32)
+    (call_indirect $own (type $t) (ref.func $neg) (local.get 0) (i32.const 0)))
+  (func (export "mismatch") (param i32) (result i32)
+    (call_indirect $ptab (type $t_null) (ref.func $neg) (local.get 0) (i32.const 0))))"""
+
+
+@pytest.fixture(params=list(SETTINGS))
+def linked(request):
+    engine = Engine(Config(**SETTINGS[request.param]))
+    store = Store(engine)
+    provider = Instance(store, Module(engine, PROVIDER), []).exports(store)
+    client = Module(engine, CLIENT)
+    return engine, store, provider, client
+
+
+def test_call_indirect_between_modules_of_different_type_layouts(linked) -> None:
+    engine, store, p, client = linked
+    ex = Instance(store, client, [p["apply"], p["tab"]]).exports(store)
+    assert ex["direct"](store, 5) == -5
+    assert ex["theirs"](store, 6) == -6        # the provider's table, the client's type index
+    assert ex["own"](store, 7) == -7           # the provider's function in the client's table
+    with pytest.raises(Trap) as e:
+        ex["mismatch"](store, 1)               # (ref null $s) is another type
+    assert e.value.trap_code == TrapCode.BAD_SIGNATURE
+
+
+def test_imports_match_by_canonical_type(linked) -> None:
+    engine, store, p, client = linked
+    # the provider's function type, as the client declares its import, is one type
+    (want,) = [i.type for i in client.imports if i.name == "apply"]
+    assert p["apply"].type(store) == want
+    # a function of the look-alike type does not link
+    other = Module(engine, """(module (type $s (func (param i32) (result i32)))
+      (func (export "f") (param (ref null $s) i32) (result i32) (local.get 1)))""")
+    f = Instance(store, other, []).exports(store)["f"]
+    with pytest.raises(WasmError, match="incompatible import type"):
+        Instance(store, client, [f, p["tab"]])
+    # a host function made from the import's type links, and is called through the table
+    host = Func(store, want, lambda ref, x: x + 100)
+    ex = Instance(store, client, [host, p["tab"]]).exports(store)
+    assert ex["own"](store, 1) == 101 and ex["direct"](store, 2) == 102
+
+
+def test_typed_globals_and_tables_link_by_canonical_type(linked) -> None:
+    engine, store, p, client = linked
+    exporter = Instance(store, Module(engine, """(module
+      (type $pad (func (param i64)))
+      (type $s (func (param i32) (result i32)))
+      (func $sq (type $s) (i32.mul (local.get 0) (local.get 0)))
+      (elem declare func $sq)
+      (global (export "g") (ref null $s) (ref.func $sq))
+      (table (export "t") 1 (ref null $s)))"""), []).exports(store)
+    importer = Module(engine, """(module
+      (type $s (func (param i32) (result i32)))
+      (import "e" "g" (global $g (ref null $s)))
+      (import "e" "t" (table $t 1 (ref null $s)))
+      (func (export "run") (param i32) (result i32)
+        (table.set $t (i32.const 0) (global.get $g))
+        (call_ref $s (local.get 0) (table.get $t (i32.const 0)))))""")
+    ex = Instance(store, importer, [exporter["g"], exporter["t"]]).exports(store)
+    assert ex["run"](store, 9) == 81
+    # a table of another concrete type does not link
+    wrong = Instance(store, Module(engine, """(module (type $u (func (param i64) (result i32)))
+      (table (export "t") 1 (ref null $u)))"""), []).exports(store)
+    with pytest.raises(WasmError, match="incompatible import type"):
+        Instance(store, importer, [exporter["g"], wrong["t"]])
+
+
+def test_functions_crossing_the_api_are_checked_against_concrete_types(linked) -> None:
+    engine, store, p, client = linked
+    sq = p["sq"](store)
+    neg_like = Func(store, FuncType([I32], [I32]), lambda x: -x)    # the same type as $s
+    assert p["apply"](store, sq, 3) == 9
+    assert p["apply"](store, neg_like, 3) == -3
+    wrong = Func(store, FuncType([I32], []), lambda x: None)
+    with pytest.raises(WasmError, match="type mismatch"):
+        p["apply"](store, wrong, 3)
+    # a host function's typed result, and a bottom type's only value
+    ret = Func(store, FuncType([], [p["sq"].type(store).results[0]]), lambda: wrong)
+    with pytest.raises(WasmError, match="type mismatch"):
+        ret(store)
+    nothing = Func(store, FuncType([ref_type(True, HeapType.NOFUNC)], []), lambda r: None)
+    nothing(store, None)
+    with pytest.raises(WasmError, match="only null"):
+        nothing(store, sq)

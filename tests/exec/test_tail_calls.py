@@ -13,14 +13,9 @@ import wasmtime
 
 from engine import (Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Trap,
                     TrapCode, ValType)
+from executors import FIVE, settings
 
-SETTINGS = {
-    "interpreter": dict(strategy="interpreter"),
-    "x86_64": dict(target="x86_64"),
-    "x86_64-emulated": dict(target="x86_64", emulate=True),
-    "aarch64": dict(target="aarch64"),
-    "riscv64": dict(target="riscv64"),
-}
+SETTINGS = settings(*FIVE)
 I64 = ValType.i64()
 
 

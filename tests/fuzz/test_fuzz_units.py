@@ -196,13 +196,17 @@ def test_generator_computes_through_simd_and_limits_turn_it_off():
     assert not any("v128" in c.wat for c in off)
 
 
-def test_v128_exports_are_left_out_of_calls_and_state():
+def test_v128_and_exnref_exports_are_left_out_of_calls_and_state():
     from fuzz.gen.smith import exported_funcs
-    from fuzz.oracles import v128_globals
+    from fuzz.oracles import unreadable_exports
     wasm = engine.wat2wasm("""(module
       (global (export "gv") (mut v128) (v128.const i64x2 1 2))
       (global (export "gi") (mut i32) (i32.const 3))
+      (global (export "ge") (mut exnref) (ref.null exn))
+      (table (export "te") 1 exnref)
+      (table (export "tf") 1 funcref)
       (func (export "vf") (param v128) (result i32) (i32x4.extract_lane 0 (local.get 0)))
+      (func (export "ef") (result exnref) (ref.null exn))
       (func (export "sf") (param i32) (result i32) (local.get 0)))""")
-    assert v128_globals(wasm) == {"gv"}
+    assert unreadable_exports(wasm) == {"gv", "ge", "te"}
     assert exported_funcs(wasm) == [("sf", ["i32"])]

@@ -353,6 +353,8 @@ class ApiExecutor:
             raise HarnessError(str(e)) from None
         try:
             raw = func(self.store, *py_args)
+        except getattr(self.ns.api, "ThrownException", ()) as e:
+            raise Thrown(str(e)) from None
         except self.ns.api.Trap as e:
             if _is_uncaught_exception(e):
                 raise Thrown(_trap_message(e)) from None

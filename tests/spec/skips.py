@@ -81,7 +81,7 @@ SKIPS_3_0: tuple[Skip, ...] = (
         "array", "array_copy", "array_fill", "array_init_data", "array_init_elem",
         "array_new_data", "array_new_elem", "binary-gc", "br_on_cast", "br_on_cast_fail",
         "extern", "i31", "ref_cast", "ref_eq", "ref_null", "ref_test", "struct", "type-canon",
-        "type-equivalence", "type-rec", "type-subtyping")),
+        "type-rec", "type-subtyping")),
     *(Skip(f, None, _RELAXED, "3.0/core") for f in (
         "i16x8_relaxed_q15mulr_s", "i32x4_relaxed_trunc", "i8x16_relaxed_swizzle",
         "relaxed_dot_product", "relaxed_laneselect", "relaxed_madd_nmadd", "relaxed_min_max")),

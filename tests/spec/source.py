@@ -66,9 +66,31 @@ _ATOM = re.compile(r'[^\s()";]+')
 _SPACE = re.compile(r"[ \t\r\n]*")
 
 
+def _skip_form(text: str, i: int) -> int:
+    """The offset just after the parenthesised form (an annotation) whose '(' is at i."""
+    depth = 0
+    search = _SIGNIFICANT.search
+    while True:
+        m = search(text, i)
+        if m is None:
+            raise SourceError("unclosed annotation")
+        tok = m.group()
+        i = m.end()
+        if tok == "(;":
+            i = _skip_block_comment(text, m.start())
+        elif tok == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        elif tok == '"':
+            i = _skip_string(text, m.start())
+
+
 def _head(text: str, i: int) -> tuple[str, int]:
-    """The keyword after the '(' at i - 1 (skipping whitespace and comments), and its offset;
-    ("", i) if the form does not start with one."""
+    """The keyword after the '(' at i - 1 (skipping whitespace, comments and annotations), and
+    its offset; ("", i) if the form does not start with one."""
     n = len(text)
     while True:
         i = _SPACE.match(text, i).end()
@@ -77,6 +99,8 @@ def _head(text: str, i: int) -> tuple[str, int]:
             i = n if j < 0 else j
         elif text.startswith("(;", i):
             i = _skip_block_comment(text, i)
+        elif text.startswith("(@", i):
+            i = _skip_form(text, i)
         else:
             break
     m = _ATOM.match(text, i)

@@ -65,7 +65,7 @@ def test_identifiers() -> None:
     ('(module\n  "abc', "2:3"),            # unterminated string
     ("(module (; open\n ;( ", "1:9"),       # unterminated block comment
     ("(func\n  \"a\"x)", "2:3"),            # string glued to an atom: reserved
-    ("\n\n   $", "3:4"),                    # a lone $ is reserved
+    ("\n\n   $", "3:4"),                    # a lone $: an empty identifier
     ("(module ;", "1:9"),                   # a single semicolon
     ("(func {)", "1:7"),
 ])
@@ -90,6 +90,41 @@ def test_annotations_other_than_custom_are_dropped() -> None:
     (top,) = read(Source('(module (@name "x") (@custom "c" "d") (func))'))
     assert len(top.items) == 3
     assert top.items[1].items[0].text == "@custom"
+    assert top.items[1].items[0].kind is Kind.ANNOTATION
+    assert top.items[1].items[1].value == b"c"
+
+
+@pytest.mark.parametrize("text", [
+    '(@a x-y$yz"aa"-2 , ; ] [ }} }x{ ({) ,{{};}] ;)',     # reserved tokens are fine inside
+    "(@a (;c;) (; ) ;) ;; ) (@x\n)",                      # comments as in white space
+    '(@a @ @x (@x) (@) (@ x) (@(@(@(@)))) ")" x")"y)',    # nested parentheses balance
+    r'(@" @ \u{45}" 0x 8q)', '(@$@#) (@0)',               # string ids, idchar ids
+])
+def test_annotations_take_any_token(text: str) -> None:
+    assert [t.text for t in tokenize(Source(f"a {text} b"))] == ["a", "b"]
+
+
+def test_annotations_are_dropped_anywhere_a_token_may_be() -> None:
+    (top,) = read(Source("((@a) module (@a) $m (@a) ((@a) func (@a) $f (@a)) (@a))"))
+    assert top.head() == "module"
+    assert [type(x).__name__ for x in top.items] == ["Token", "Token", "SList"]
+    assert [t.text for t in top.items[2].items] == ["func", "$f"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("(@)", "empty annotation id"), ("(@ x)", "empty annotation id"),
+    ('(@"")', "empty annotation id"), ('(@"\n")', "empty annotation id"),
+    ("(@(@a)x)", "empty annotation id"), (r'(@"\ef")', "malformed UTF-8"),
+    ("(@x (@y )", "unclosed annotation"), ("(@x ", "unclosed annotation"),
+    ('(@x ")', "unclosed string"), ("(@a \x01)", "illegal character"),
+    ("(@a Hei\u00dfe)", "illegal character"), ("(@x))", "unexpected token"),
+    ("( @a)", "unknown operator"), ("((@a)@b)", "unknown operator"),
+    ("(func $(@a))", "empty identifier"), ('(@a $"")', "empty identifier"),
+    ("(@a (@\"\"))", "empty annotation id"), ("(func ,)", "unknown operator"),
+])
+def test_annotation_errors(text: str, message: str) -> None:
+    with pytest.raises(MalformedError, match=message):
+        read(Source(text))
 
 
 def _nested_comments(n: int) -> str:

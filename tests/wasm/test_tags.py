@@ -1,7 +1,7 @@
 """Exception tags as module entities (exception handling, 3.0): the tag section, tag imports and
 exports decode, validate, encode and parse from text like wasm-tools; instances define, import
-(type-checked) and export Tag objects; with the proposal off a tag is malformed, as in 2.0; the
-instructions that throw and catch are still refused as not supported yet."""
+(type-checked) and export Tag objects; with the proposal off a tag is malformed, as in 2.0; an
+exception no try_table catches leaves wasm as ThrownException."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from engine import (Config, Engine, FuncType, Instance, LinkError, Linker, Module, Store, Tag,
-                    TagType, UnsupportedError, ValType)
-from engine.errors import InvalidError, MalformedError, WasmError
+                    TagType, ValType)
+from engine.errors import InvalidError, MalformedError, ThrownException, WasmError
 from engine.text.parser import parse_text
 from engine.wasm.decoder import decode
 from engine.wasm.encoder import encode_module
@@ -105,6 +105,14 @@ def test_the_api_objects_check_their_arguments():
     assert TagType(FuncType([], [])) == TagType(FuncType([], []))
 
 
-def test_throwing_and_catching_are_not_supported_yet():
-    with pytest.raises(UnsupportedError, match="exception handling"):
-        Module(Engine(), "(module (tag $e) (func (throw $e)))")
+def test_an_uncaught_exception_leaves_as_thrown_exception():
+    # (the front end's side: tests/wasm/test_exceptions.py)
+    wat = '(module (tag $e (export "e")) (func (export "f") (throw $e)))'
+    for config in (Config(strategy="interpreter"), Config(lazy_compilation=False)):
+        engine = Engine(config)
+        store = Store(engine)
+        exports = Instance(store, Module(engine, wat), []).exports(store)
+        with pytest.raises(ThrownException) as info:
+            exports["f"](store)
+        exn = info.value.exn
+        assert exn.tag(store).eq(store, exports["e"]) and exn.fields(store) == []

@@ -843,10 +843,11 @@ class _Compiler(ValueStack, FloatRules):
 
     # -- memory ---------------------------------------------------------------------------------
 
-    def address(self, m, size: int) -> tuple:
+    def address(self, m, size: int, store: bool = False) -> tuple:
         """Pop the index; bounds-check [index + offset, + size) against the memory's length
-        unless the memory is guarded (rax: index, rcx: scratch; rdx: the base of a memory
-        other than 0); the operand."""
+        unless the memory is guarded (for a store, and ModuleInfo.checked_stores, guarded or
+        not) (rax: index, rcx: scratch; rdx: the base of a memory other than 0); the
+        operand."""
         a = self.a
         e = self.pop_entry()
         if e[0] == _REG:
@@ -856,7 +857,7 @@ class _Compiler(ValueStack, FloatRules):
         else:
             a.load(RAX, self.operand(e, len(self.vs)), 0)
         offset, memory = m.offset, m.memory
-        if memory not in self.info.unchecked_memories:
+        if memory not in self.info.unchecked_memories or (store and self.info.checked_stores):
             # (a guarded memory needs no check: an access beyond its length faults in its
             # reservation, and engine/exec/faults.py makes that the same trap)
             end = offset + size
@@ -915,7 +916,7 @@ class _Compiler(ValueStack, FloatRules):
             v = self.homes[e[1]]            # a local's register (it is not popped: read only)
         else:
             a.load(R11, self.operand(e, len(self.vs)))
-        op = self.address(m, size)
+        op = self.address(m, size, store=True)
         if v >= 16:
             a.movs_store(op, v - 16, size == 8)
         elif size == 8:

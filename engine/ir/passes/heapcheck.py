@@ -16,7 +16,8 @@ every later check on (m, v) with an end ``<= e`` passes too. Two rewrites follow
 from __future__ import annotations
 
 from ..cfg import CFG
-from ..ir import LOADS, OPCODE_BY_NAME, STORES, Function, HeapImm, Inst, MemImm, Opcode
+from ..ir import (LOADS, OPCODE_BY_NAME, SIMD_STORES, STORES, Function, HeapImm, Inst, MemImm,
+                  Opcode)
 from ..simd import ACCESS_SIZE as SIMD_ACCESS_SIZE
 
 #: Opcodes that may stand between a check and the one it absorbs: no effect and no trap.
@@ -80,9 +81,11 @@ def _block(insts: list[Inst], facts: dict[tuple[int, int], int], block) -> bool:
 
 
 _ACCESSES = LOADS | STORES | frozenset(SIMD_ACCESS_SIZE)
+_ALL_STORES = STORES | SIMD_STORES
 
 
-def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
+def fault_covered_checks(func: Function, memories: frozenset[int],
+                         stores: bool = True) -> set[int]:
     """ids of the heap checks on `memories` that an access itself can stand in for when
     out-of-bounds accesses fault (guard pages): the check is followed, past instructions with
     no effect and no trap of their own (loads included: within a check's range they fault only
@@ -91,7 +94,9 @@ def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
     and nothing observable happens in between. A check whose access was removed (an unused
     load) or that is followed by a store it does not match stays an explicit check. SIMD
     loads and stores count with their access size (every backend reads or writes exactly
-    those bytes)."""
+    those bytes). Without `stores`, only loads stand in for their checks (ModuleInfo
+    .checked_stores: a store straddling the memory's end may write its in-bounds bytes before
+    it faults)."""
     covered: set[int] = set()
     if not memories:
         return covered
@@ -110,7 +115,7 @@ def fault_covered_checks(func: Function, memories: frozenset[int]) -> set[int]:
                     size = (op.info.access_size or SIMD_ACCESS_SIZE.get(op)
                             or _width(func, nxt))
                     if m.memory == imm.memory and nxt.args[0] == index and \
-                            m.offset + size == end:
+                            m.offset + size == end and (stores or op not in _ALL_STORES):
                         covered.add(id(inst))
                         break
                 if op not in _QUIET and op is not check:
