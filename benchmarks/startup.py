@@ -20,7 +20,8 @@ wasmtime's.
 Peak memory is of the process tree: the compiling process and its compile workers, sampled
 every 20 ms, their proportional set sizes (Pss: a page shared by a forked worker and its parent
 counts half in each) added up; "main HWM" is the compiling process's own resident high-water
-mark (VmHWM, exact). CPU is user + system time of the process and of its finished children.
+mark (VmHWM, exact). CPU is user + system time of the process and of its children, finished or
+live (tiered compilation's compile process of a large module lives on).
 """
 
 from __future__ import annotations
@@ -140,9 +141,26 @@ class TreeSampler:
         self.sample()
 
 
+def _live_children_cpu(pid: str) -> float:
+    """User + system seconds of the live descendants of process `pid` (a compile process that
+    tiered compilation forks runs on after the program's result: os.times counts it never)."""
+    total, pids, tick = 0, _children(pid), os.sysconf("SC_CLK_TCK")
+    while pids:
+        child = pids.pop()
+        try:
+            with open(f"/proc/{child}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])      # utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+        pids += _children(child)
+    return total / tick
+
+
 def _cpu() -> float:
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return (t.user + t.system + t.children_user + t.children_system
+            + _live_children_cpu(str(os.getpid())))
 
 
 def child(runtime: str, name: str, parallel: bool, lazy: bool = True,

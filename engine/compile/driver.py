@@ -56,7 +56,7 @@ def compile_module(module: Any, backend: Backend,
     # compilation allocates many short-lived acyclic objects: the cyclic collector's passes
     # over a large heap would cost more than the work
     with gc_paused():
-        jobs = _jobs(module, jobs)
+        jobs = compile_jobs(module, jobs)
         if jobs > 1:
             sizes = [len(c.body) for c in wasm.codes]
             pieces = compile_parallel(piece, sizes, jobs, progress)
@@ -67,8 +67,9 @@ def compile_module(module: Any, backend: Backend,
     return compiled
 
 
-def _jobs(module: Any, jobs: int | None) -> int:
-    """Worker processes for compiling `module` (1: compile here)."""
+def compile_jobs(module: Any, jobs: int | None = None) -> int:
+    """Worker processes for compiling the whole of `module` (1: compile here): `jobs`, or
+    one per CPU for a large module under Config.parallel_compilation."""
     if jobs is None:
         if not module.state.settings.parallel_compilation:
             return 1

@@ -28,7 +28,8 @@ class EpochCell(Protocol):
 class EngineState:
     """Settings, epoch counter and the (lazily made) executor of one engine."""
 
-    __slots__ = ("settings", "epoch_counter", "lock", "_executor", "_make_executor")
+    __slots__ = ("settings", "epoch_counter", "lock", "background", "_executor",
+                 "_make_executor")
 
     def __init__(self, settings: Settings, epoch_counter: EpochCell,
                  make_executor: Callable[[EngineState], Any]) -> None:
@@ -37,6 +38,9 @@ class EngineState:
         self.lock = threading.RLock()
         self._executor: Any = None
         self._make_executor = make_executor
+        #: the engine's background compiler of hot functions (engine.exec.tierup), made by
+        #: the executor on the first tier-up
+        self.background: Any = None
 
     @property
     def target(self) -> str:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from backends.base import func_symbol, sig_key
-from ..compile.driver import code_for, held_code
+from ..compile.driver import code_for, compile_jobs, held_code
 from ..compile.environment import EngineState
 from ..compile.registry import backend_for
 from ..environ import vmctx as V
@@ -141,6 +141,9 @@ class _InstanceState:
     unit: CodeUnit
     #: function index -> (entry trampoline address, code address)
     call_targets: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: the unit's LazyCode under tiered compilation (its background failures are raised from
+    #: calls), else None
+    tiered: Any = None
 
 
 def _recursion_limit(e: BaseException | None) -> bool:
@@ -258,6 +261,9 @@ class CompiledExecutor:
             pair = off.rethrower // 8
             words[pair], words[pair + 1] = self._thrower(sm, None, vm)
         st = _InstanceState(sm, vm, unit)
+        lazy = getattr(unit, "lazy", None)
+        if lazy is not None and lazy.tiered:
+            st.tiered = lazy
         instance.exec_state = st
         sm.instances[vm] = instance
         machine.add_vmctx(vm)
@@ -275,12 +281,18 @@ class CompiledExecutor:
     def _unit(self, machine, module) -> CodeUnit:
         """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
         unless Config.lazy_compilation is off, Config.cache is on (it stores whole modules)
-        or the module's whole code is at hand; else the whole module's code."""
+        or the module's whole code is at hand; else the whole module's code. Tiered
+        compilation with lazy compilation off compiles every function at once with the
+        baseline tier (in worker processes for a large module), then tiers up hot ones."""
         settings = self.state.settings
-        if settings.lazy_compilation and settings.cache is None and \
+        eager_tiers = settings.tiered_compilation and not settings.baseline_compilation and \
+            not settings.lazy_compilation
+        if (settings.lazy_compilation or eager_tiers) and settings.cache is None and \
                 held_code(module, self.backend) is None and module.wasm_module.funcs:
             lazy = lazy_code(module, self.backend)
             if lazy is not None:
+                if eager_tiers:
+                    lazy.compile_all(compile_jobs(module))
                 return machine.load_lazy(lazy)
         return machine.load(code_for(module, self.backend))
 
@@ -394,11 +406,16 @@ class CompiledExecutor:
                 st.unit.address(func_symbol(func_index)))
         entry, code_addr = target
         machine = st.sm.machine
+        tiered = st.tiered
+        if tiered is not None and tiered.failures:
+            tiered.raise_failure()
         try:
             out = machine.call(entry, st.vmctx, code_addr, raw,
                                _nwords(ty.results) if wide else len(ty.results))
             if wide:
                 out = _from_words(ty.results, out)
+            if tiered is not None and tiered.failures:
+                tiered.raise_failure()     # a background compile failed during the call
         except Trap as e:
             if e.trap_code is not None and not e.frames and machine.trap_pc:
                 e.frames = self._backtrace(st.sm, machine, e.trap_code)
@@ -518,26 +535,28 @@ class CompiledExecutor:
         """Compile defined function `index` of the instance's module on its first call; its
         code address (engine.exec.lazy). The FuncRef records of the function in this store's
         instances of the module (call_indirect, ref.func, calls from the host) then point at
-        the code itself, past the stub."""
+        the code itself, past the stub, if it is its code for good (counted baseline code is
+        reached through the stub until the optimised code replaces it)."""
         st: _InstanceState = instance.exec_state
-        addr = st.unit.lazy.compile(index)
-        self._point_funcrefs(st, index, addr)
+        lazy = st.unit.lazy
+        addr = lazy.compile(index)
+        if lazy.final(index) == addr:
+            self._point_funcrefs(st, index, addr)
         return addr
 
     def _h_tier_up(self, instance, vm, index, *_):
-        """Defined function `index` is hot in its baseline code (tiered compilation): compile
-        it with the optimising tier (engine.exec.lazy) and point its FuncRef records at it."""
+        """Defined function `index` is hot in its baseline code (tiered compilation): queue
+        it for the background compiler (engine.exec.lazy), which points its FuncRef records
+        in this store at the optimised code once installed; returns at once."""
         st: _InstanceState = instance.exec_state
-        addr = st.unit.lazy.tier_up(index)
-        if addr is not None:
-            self._point_funcrefs(st, index, addr)
+        st.unit.lazy.tier_up(index, lambda addr: self._point_funcrefs(st, index, addr))
         return 0
 
     @staticmethod
     def _point_funcrefs(st: _InstanceState, index: int, addr: int) -> None:
         """Point function `index`'s FuncRef records in the store's instances of st's unit
         at `addr`."""
-        for other in st.sm.instances.values():
+        for other in list(st.sm.instances.values()):    # (a background thread too)
             if other.exec_state.unit is st.unit:
                 _put(other.funcrefs + V.FUNCREF_SIZE * index + V.FUNCREF_CODE, addr)
 

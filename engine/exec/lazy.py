@@ -22,13 +22,29 @@ Tiered compilation (Config.tiered_compilation) puts a page of hotness counters (
 function, writable from both views) before the slot table. A function is first compiled by the
 baseline tier with counting code: its entry and loop headers count its counter down (weights
 backends.base.TIER_UP_*); below zero it calls helper TIER_UP (`LazyCode.tier_up`), which
-compiles it with the optimising tier, points its slot and the calls recorded as reaching it at
-that code, and sets the counter far from zero. The baseline activation running goes on; its
-code stays where it is (`placed` holds both codes, so pcs in either find the function). Until
-a function's code is final (optimised), code compiled later reaches it through its stub.
+sets the counter far from zero and queues the function, once, on the engine's background
+compiler (engine.exec.tierup) and returns: the baseline code goes on running. The compile
+thread compiles it with the optimising tier, then (under the lock, as every placement) writes
+the code to the room, points its slot and the calls recorded as reaching it at that code.
+The baseline activations running go on; their code stays where it is (`placed` holds both
+codes, so pcs in either find the function). Until a function's code is final (optimised),
+code compiled later and FuncRef records reach it through its stub, never its counted code.
+What the background compile raises is recorded as an InternalError (`failures`) that the
+executor raises from the next call into the module's code (`raise_failure`); the function
+stays on its baseline code.
 
-precompile_module, Module.serialize and Config.cache compile whole modules
-(engine.compile.driver.code_for); a module whose whole code is at hand runs that code.
+Natively and under Unicorn alike the compile thread installs code while the program runs (both
+run it inside a ctypes call, which releases the GIL). That is safe because the code is written
+to room no code reaches yet and only then made reachable by one aligned 8-byte store (the
+slot, a FuncRef record's code word, or natively a call's rel32 inside one cache line), which
+a CPU, or Unicorn's load from the mapped memory, sees whole; an emulator has no translation
+of room that was never reached, and under emulation calls are not patched at all.
+
+With lazy compilation off, tiered compilation compiles every function with the baseline tier
+when the module is first instantiated (`compile_all`, in worker processes for a large module),
+then tiers hot ones up the same way. precompile_module, Module.serialize and Config.cache
+compile whole modules (engine.compile.driver.code_for) with the optimising tier; a module
+whose whole code is at hand runs that code.
 """
 
 from __future__ import annotations
@@ -37,16 +53,19 @@ import bisect
 import ctypes
 import threading
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TRAP_SYMBOL, func_symbol, lazy_symbol,
                            lazy_table_size)
 from ..compile.driver import function_ir
+from ..compile.forked import ChildGone, ForkedCompiler
+from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
 from ..errors import InternalError
 from ..ir.gcpause import gc_paused
 from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
+from .tierup import BackgroundCompiler, background_compiler
 
 #: the most address space one module's compiled functions may take: every reference between
 #: the unit and the functions must stay within a 32-bit pc-relative displacement
@@ -54,6 +73,10 @@ MAX_ROOM = 1536 << 20
 
 #: a hotness counter once its function tiered up (or is doing so): far from zero
 _FAR = 0x7FFF_FFFF
+
+#: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
+#: process under Config.parallel_compilation (below it forking costs more than it saves)
+FORK_MIN_INSTRUCTIONS = MIN_PARALLEL_INSTRUCTIONS
 
 
 def room_for(instructions: int, functions: int) -> int:
@@ -68,7 +91,9 @@ class LazyCode:
     """A module's code for one backend under lazy compilation (see the module docstring)."""
 
     def __init__(self, wasm: Any, info: Any, backend: Any, fuel: bool,
-                 baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> None:
+                 baseline: bool = False, tiered: bool = False, threshold: int = 1000,
+                 background: BackgroundCompiler | None = None, parallel: bool = False
+                 ) -> None:
         self.wasm, self.info, self.backend, self.fuel = wasm, info, backend, fuel
         #: compile with the backend's baseline tier first (Config.baseline_compilation, or
         #: tiered_compilation)
@@ -83,7 +108,8 @@ class LazyCode:
         table = lazy_table_size(count)
         counters = round_up(4 * count, PAGE) if tiered else 0
         code = round_up(len(unit.code), PAGE)
-        room = room_for(sum(len(c.body) for c in wasm.codes), count)   # instructions
+        instructions = sum(len(c.body) for c in wasm.codes)
+        room = room_for(instructions, count)
         self.space = space = CodeSpace(counters + table + code + room)
         #: where the slot table starts (the counters, if any, come before it)
         self.slot_table = space.addr + counters
@@ -92,12 +118,16 @@ class LazyCode:
         self.slots = (ctypes.c_uint64 * max(count, 1)).from_address(space.writable + counters)
         #: the hotness counters (tiered only), each starting at the threshold's weight
         self.counters: Any = None
+        #: a counter's start (and where it restarts when the background queue is full)
+        self._count_from = threshold * TIER_UP_ENTRY_WEIGHT
         if tiered:
             space.data(0, counters)
             self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
-            start = threshold * TIER_UP_ENTRY_WEIGHT
             for k in range(count):
-                self.counters[k] = start
+                self.counters[k] = self._count_from
+        #: where hot functions are compiled (tiered only)
+        self.background = background if background is not None or not tiered else \
+            BackgroundCompiler()
         for k in range(count):
             self.slots[k] = self.code_base + unit.symbols[lazy_symbol(first + k)]
         space.write(self.code_base, unit.code)
@@ -119,6 +149,15 @@ class LazyCode:
         self._final: dict[int, int] = {}
         #: the functions compiled again by the optimising tier after their baseline code
         self.tiered_up: set[int] = set()
+        #: the hot functions queued on (or being compiled by) the background compiler
+        self._queued: set[int] = set()
+        #: what background compiles raised, as InternalErrors not raised yet (raise_failure)
+        self.failures: list[InternalError] = []
+        #: the background compiles of a large module run in a forked process (made by the
+        #: first): a thread compiling would hold the GIL the program's host calls need
+        self.forks = tiered and parallel and instructions >= FORK_MIN_INSTRUCTIONS and \
+            can_fork()
+        self._forked: ForkedCompiler | None = None
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
@@ -145,37 +184,128 @@ class LazyCode:
         return addr
 
     def _compile(self, index: int) -> int:
+        """`compile`'s work, the lock held."""
         with gc_paused():
-            piece = self.backend.baseline_function(self.wasm, self.info, index,
-                                                   self.tiered) if self.baseline else None
-        counted = piece is not None and self.tiered
-        if piece is not None:
+            baseline, piece = self._first_tier(index)
+        return self._install_first(index, baseline, piece)
+
+    def _install_first(self, index: int, baseline: bool, piece: Any) -> int:
+        """Install function `index`'s first code (a _first_tier result), the lock held."""
+        if baseline:
             self.baseline_compiled.add(index)
-        return self._place(index, piece, final=not counted)
+        return self._install(index, piece, final=not (baseline and self.tiered))
 
-    def tier_up(self, index: int) -> int | None:
-        """Compile hot defined function `index` with the optimising tier (helper TIER_UP,
-        from its counted baseline code); the address of its new code, or None when it has
-        it already (thread-safe, once)."""
-        self.counters[index - self.first] = _FAR
+    def compile_all(self, jobs: int = 1) -> None:
+        """Compile every defined function not compiled yet, now, in `jobs` processes
+        (engine.compile.parallel): tiered compilation with lazy compilation off compiles a
+        module's functions with the baseline tier when it is first instantiated (what that
+        tier does not handle with the optimising tier); hot ones tier up later as always."""
         with self._lock:
-            if index in self._final or index not in self.compiled:
-                return None
-            addr = self._place(index, None, final=True)
-            self.tiered_up.add(index)
-        return addr
+            todo = [i for i in range(self.first, self.first + self.count)
+                    if i not in self.compiled]
+            sizes = [len(self.wasm.codes[i - self.first].body) for i in todo]
+            with gc_paused():
+                pieces = compile_parallel(lambda p: self._first_tier(todo[p]), sizes, jobs) \
+                    if jobs > 1 else (self._first_tier(i) for i in todo)
+                for index, (baseline, piece) in zip(todo, pieces):
+                    self._install_first(index, baseline, piece)
 
-    def _place(self, index: int, piece: Any, final: bool) -> int:
-        """Put function `index`'s code (`piece`, or None: the optimising tier's) in the room
-        and point its slot at it; `final`: its code for good (calls are repointed to it)."""
+    def _first_tier(self, index: int) -> tuple[bool, Any]:
+        """(by the baseline tier, piece): function `index` compiled by the baseline tier
+        (counted code under tiered compilation), or by the optimising tier where the
+        baseline refuses it or is not asked for."""
+        piece = self.backend.baseline_function(self.wasm, self.info, index,
+                                               self.tiered) if self.baseline else None
+        if piece is not None:
+            return True, piece
+        return False, self._optimised(index)
+
+    def _optimised(self, index: int) -> Any:
+        """Function `index` compiled by the optimising tier (a backend function_code)."""
+        return self.backend.function_code(function_ir(self.wasm, index, self.fuel), self.info)
+
+    def final(self, index: int) -> int | None:
+        """The address of function `index`'s code for good (not counted baseline code), or
+        None: until then code and FuncRef records reach it through its stub."""
+        return self._final.get(index)
+
+    def tier_up(self, index: int, installed: Callable[[int], None] | None = None) -> bool:
+        """Hot defined function `index` (helper TIER_UP, from its counted baseline code):
+        queue it, once, for the background compiler, which compiles it with the optimising
+        tier, installs that code and calls `installed(address)`; whether it was queued now.
+        Returns at once (thread-safe): the baseline code goes on meanwhile."""
+        k = index - self.first
+        self.counters[k] = _FAR
+        with self._lock:
+            if index in self._final or index in self._queued or index not in self.compiled:
+                return False
+            self._queued.add(index)
+        if self.background.submit(lambda: self._tier_up_now(index, installed),
+                                  lambda e: self._failed(index, e),
+                                  len(self.wasm.codes[k].body)):
+            return True
+        with self._lock:                # the queue is full: count again, retry later
+            self._queued.discard(index)
+        self.counters[k] = self._count_from
+        return False
+
+    def _tier_up_now(self, index: int, installed: Callable[[int], None] | None) -> None:
+        """The background job of `tier_up`: compile (outside the lock, so lazy compiles go
+        on), then place the code as final (under it)."""
+        piece = self._optimised_elsewhere(index) if self.forks else None
+        if piece is None:
+            with gc_paused():
+                piece = self._optimised(index)
+        with self._lock:
+            addr = self._install(index, piece, final=True)
+            self.tiered_up.add(index)
+            self._queued.discard(index)
+        if installed is not None:
+            installed(addr)
+
+    def _optimised_elsewhere(self, index: int) -> Any:
+        """`_optimised(index)` computed by the module's compile process (forked on first
+        use), or None when there is none (it could not start, or it ended): this thread
+        compiles then. What the compile raised there is raised here (ChildError)."""
+        try:
+            if self._forked is None:
+                self._forked = ForkedCompiler(self._optimised)
+            return self._forked.compile(index)
+        except ChildGone:
+            self.forks = False
+            return None
+
+    def _failed(self, index: int, error: BaseException) -> None:
+        """Record what the background compile of function `index` raised; the function stays
+        on its baseline code (its counter stays far from zero: it is not queued again)."""
+        failure = InternalError(f"tiered compilation: the optimising compile of function "
+                                f"{index} failed in the background: "
+                                f"{type(error).__name__}: {error}")
+        failure.__cause__ = error
+        with self._lock:
+            self._queued.discard(index)
+            self.failures.append(failure)
+
+    def raise_failure(self) -> None:
+        """Raise the first failure of a background compile not raised yet (each once)."""
+        with self._lock:
+            failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            raise failure
+
+    def wait_tier_ups(self, timeout: float | None = 60.0) -> bool:
+        """Block until the engine's background compiler has no job queued or running (or
+        `timeout` seconds); whether it got there (for tests and benchmarks)."""
+        return self.background is None or self.background.wait(timeout)
+
+    def _install(self, index: int, piece: Any, final: bool) -> int:
+        """Put function `index`'s code `piece` (a backend function_code result) in the room
+        and point its slot at it; `final`: its code for good (calls are repointed to it).
+        The lock is held."""
         backend, name = self.backend, func_symbol(index)
-        with gc_paused():
-            if piece is None:
-                piece = backend.function_code(function_ir(self.wasm, index, self.fuel),
-                                              self.info)
-            # counted code calls itself through its stub too, to reach the optimised code
-            size, code_at = backend.relocatable_function(
-                piece, name if final else name + ".counted", self._resolve)
+        # counted code calls itself through its stub too, to reach the optimised code
+        size, code_at = backend.relocatable_function(
+            piece, name if final else name + ".counted", self._resolve)
         addr = round_up(self._next, 64)
         if addr + size > self.end:
             raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
@@ -239,8 +369,9 @@ class LazyUnit(CodeUnit):
         self.lazy = lazy
 
     def function(self, index: int) -> int:
-        """Its compiled code once there is some (skipping the stub), else its stub."""
-        addr = self.lazy.compiled.get(index)
+        """Its code for good once there is some (skipping the stub), else its stub (which
+        reaches its counted baseline code, then its optimised code)."""
+        addr = self.lazy.final(index)
         return addr if addr is not None else super().function(index)
 
     def function_at(self, pc: int) -> int | None:
@@ -269,6 +400,9 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
                 lazy = _LAZY[key] = LazyCode(wasm, module.info, backend, settings.consume_fuel,
                                              settings.baseline_compilation,
                                              settings.tiered_compilation,
-                                             settings.tier_up_threshold)
+                                             settings.tier_up_threshold,
+                                             background_compiler(module.state)
+                                             if settings.tiered_compilation else None,
+                                             settings.parallel_compilation)
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

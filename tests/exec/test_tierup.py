@@ -1,6 +1,7 @@
 """Tiered compilation (Config.tiered_compilation, engine.exec.lazy): a function runs counted
 baseline code first and the optimising tier's code once hot (calls and loop iterations),
-natively and under Unicorn, with the same results, traps and backtraces."""
+compiled by the engine's background compiler (engine.exec.tierup) while the baseline code
+runs, natively and under Unicorn, with the same results, traps and backtraces."""
 
 from __future__ import annotations
 
@@ -58,12 +59,15 @@ def _codes(lazy, index: int) -> list[int]:
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_a_function_called_often_runs_baseline_then_optimised_code(cfg) -> None:
     store, ex, lazy = _setup(cfg, threshold=3)
-    for _ in range(4):           # calls 1-3 leave the counter >= 0, the 4th goes below
-        assert ex["sum"](store, 3) == 6
-        if SUM not in lazy.tiered_up:
-            baseline = lazy.compiled[SUM]
-            assert SUM in lazy.baseline_compiled
-    assert SUM in lazy.tiered_up
+    assert ex["sum"](store, 3) == 6
+    baseline = lazy.compiled[SUM]
+    assert SUM in lazy.baseline_compiled and lazy.final(SUM) is None
+    calls = 1
+    while lazy.wait_tier_ups() and SUM not in lazy.tiered_up:
+        assert ex["sum"](store, 3) == 6      # the call that goes below zero queues it
+        calls += 1
+        assert calls < 10
+    assert calls >= 2 and lazy.final(SUM) == lazy.compiled[SUM]
     assert ex["sum"](store, 3) == 6
     optimised = lazy.compiled[SUM]
     assert optimised != baseline and _codes(lazy, SUM) == [baseline, optimised]
@@ -77,6 +81,7 @@ def test_a_function_called_often_runs_baseline_then_optimised_code(cfg) -> None:
 def test_a_hot_loop_in_one_long_call_tiers_up_and_the_call_finishes(cfg) -> None:
     store, ex, lazy = _setup(cfg, threshold=10)
     assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups()
     assert SUM in lazy.tiered_up and len(_codes(lazy, SUM)) == 2
     assert ex["sum"](store, 100) == 5050
 
@@ -85,7 +90,7 @@ def test_a_hot_loop_in_one_long_call_tiers_up_and_the_call_finishes(cfg) -> None
 def test_recursion_tiers_up_mid_call_with_the_same_results(cfg) -> None:
     store, ex, lazy = _setup(cfg, threshold=5)
     assert [ex["fib"](store, n) for n in range(12)] == [_fib(n) for n in range(12)]
-    assert FIB in lazy.tiered_up
+    assert lazy.wait_tier_ups() and FIB in lazy.tiered_up
     assert ex["fib"](store, 20) == _fib(20)
 
 
@@ -102,7 +107,7 @@ def test_a_trap_gives_the_same_trap_and_backtrace_in_both_tiers(cfg) -> None:
     assert DIV in lazy.compiled and DIV not in lazy.tiered_up
     for _ in range(4):
         assert ex["outer"](store, 4) == 26
-    assert {DIV, OUTER} <= lazy.tiered_up
+    assert lazy.wait_tier_ups() and {DIV, OUTER} <= lazy.tiered_up
     assert trap() == before == (TrapCode.INTEGER_DIVISION_BY_ZERO, [DIV, OUTER])
 
 
@@ -134,6 +139,7 @@ def test_threads_racing_the_tier_up_compile_each_tier_once(cfg) -> None:
     assert sorted(results) == [[_fib(n)] * 3 for n in (14, 15, 16, 17)]
     lazy = lazies[0]
     assert all(other is lazy for other in lazies)
+    assert lazy.wait_tier_ups()
     assert lazy.tiered_up == {FIB} and len(_codes(lazy, FIB)) == 2
 
 
@@ -143,7 +149,7 @@ def test_direct_calls_are_repointed_at_the_optimised_code() -> None:
     store, ex, lazy = _setup({}, threshold=1)
     for _ in range(3):
         assert ex["outer"](store, 5) == 21
-    assert {DIV, OUTER} <= lazy.tiered_up
+    assert lazy.wait_tier_ups() and {DIV, OUTER} <= lazy.tiered_up
     start, end = next((s, e) for s, e, i in reversed(lazy.placed) if i == OUTER)
     code = bytes((ctypes.c_ubyte * (end - start)).from_address(start))
     targets = {int(i.op_str, 16) for i in Cs(CS_ARCH_X86, CS_MODE_64).disasm(code, start)
@@ -182,4 +188,386 @@ def test_runaway_recursion_across_the_tier_up_traps_stack_overflow(cfg) -> None:
         with pytest.raises(Trap) as info:
             inst.exports(store)["r"](store, 0)
         assert info.value.trap_code == TrapCode.STACK_OVERFLOW
-    assert lazy.tiered_up == {0}
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {0}
+
+
+# -- the background compiler (engine.exec.tierup) ---------------------------------------------
+
+def _count_optimised(monkeypatch, lazy, before=None) -> dict[int, int]:
+    """Count (per function) the optimising compiles of `lazy`, calling `before(index)` first."""
+    counts: dict[int, int] = {}
+    real = lazy._optimised
+
+    def counted(index: int):
+        counts[index] = counts.get(index, 0) + 1
+        if before is not None:
+            before(index)
+        return real(index)
+    monkeypatch.setattr(lazy, "_optimised", counted)
+    return counts
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_the_baseline_code_runs_on_while_the_hot_function_compiles(cfg, monkeypatch) -> None:
+    store, ex, lazy = _setup(cfg, threshold=2)
+    started, release = threading.Event(), threading.Event()
+    counts = _count_optimised(monkeypatch, lazy, lambda _: started.set() or release.wait(30))
+    for _ in range(50):          # hot after a few calls: every later call still returns
+        assert ex["fib"](store, 10) == 55
+    assert started.wait(30)
+    for _ in range(50):
+        assert ex["fib"](store, 10) == 55
+    assert counts == {FIB: 1} and lazy.background.pending == 1     # queued once, not again
+    assert FIB not in lazy.tiered_up and lazy.final(FIB) is None
+    release.set()
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {FIB} and counts == {FIB: 1}
+    assert ex["fib"](store, 15) == _fib(15)
+
+
+HOT_CALLEE = """(module
+  (import "host" "check" (func $check (param i32)))
+  (func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
+  (func (export "loop") (param i32) (result i32) (local i32 i32)
+    (block $out (loop $l
+      (br_if $out (i32.ge_u (local.get 1) (local.get 0)))
+      (call $check (local.get 1))
+      (local.set 2 (i32.add (local.get 2) (call $f (local.get 1))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br $l)))
+    (local.get 2)))"""
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_code_installed_during_a_call_runs_in_that_call(cfg) -> None:
+    """The callee tiers up while the caller's loop runs (natively, or inside one emu_start):
+    once installed, the rest of the loop's calls run the optimised code (its counter, which
+    only the counted baseline code lowers, stops moving) and the sum is right."""
+    from engine import Func, FuncType, ValType
+    engine = Engine(Config(tiered_compilation=True, tier_up_threshold=5, **cfg))
+    store = Store(engine)
+    seen: list[int] = []
+    lazy_of: list = []
+
+    def check(i: int) -> None:
+        lazy = lazy_of[0]
+        if i == 100:               # f is queued by now: wait until it is installed
+            assert lazy.wait_tier_ups() and lazy.final(1) is not None
+        if i in (100, 999):
+            seen.append(lazy.counters[1 - lazy.first])
+    f = Func(store, FuncType([ValType.i32()], []), check)
+    inst = Instance(store, Module(engine, HOT_CALLEE), [f])
+    lazy_of.append(inst.exec_state.unit.lazy)
+    n = 1000
+    assert inst.exports(store)["loop"](store, n) == sum(i + 3 for i in range(n))
+    lazy = lazy_of[0]
+    assert 1 in lazy.tiered_up and len(seen) == 2
+    assert seen[0] == seen[1] and seen[0] > 1 << 30    # 899 calls, none in baseline code
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_many_threads_calling_hot_functions_compile_each_once(cfg, monkeypatch) -> None:
+    engine = Engine(Config(tiered_compilation=True, tier_up_threshold=2, **cfg))
+    module = Module(engine, WAT)
+    errors: list = []
+    start = threading.Barrier(8)
+    lazies: list = []
+    counts: dict = {}
+
+    def work(k: int) -> None:
+        try:
+            store = Store(engine)
+            inst = Instance(store, module, [])
+            lazy = inst.exec_state.unit.lazy
+            if not lazies:
+                lazies.append(lazy)
+                counts.update(_count_optimised(monkeypatch, lazy) or {})
+            start.wait()
+            ex = inst.exports(store)
+            for i in range(40):
+                n = (i + k) % 12
+                assert ex["fib"](store, n) == _fib(n)
+                assert ex["sum"](store, n) == n * (n + 1) // 2
+                assert ex["outer"](store, 1 + n) == 100 // (1 + n) + 1
+        except BaseException as e:        # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    lazy = lazies[0]
+    assert lazy.wait_tier_ups() and not lazy.failures
+    assert lazy.tiered_up == {SUM, FIB, DIV, OUTER}
+    for index in range(4):
+        assert len(_codes(lazy, index)) == 2        # baseline, then optimised: once each
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_failed_background_compile_surfaces_as_internal_error(cfg, monkeypatch) -> None:
+    from engine.errors import InternalError
+    store, ex, lazy = _setup(cfg, threshold=1)
+
+    release = threading.Event()
+
+    def broken(index: int):
+        release.wait(30)
+        raise RuntimeError(f"no code for {index}")
+    counts = _count_optimised(monkeypatch, lazy, broken)
+    for _ in range(3):
+        assert ex["sum"](store, 10) == 55
+    release.set()
+    assert lazy.wait_tier_ups() and counts == {SUM: 1}
+    with pytest.raises(InternalError, match="optimising compile of function 0 failed") as info:
+        ex["sum"](store, 10)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    # raised once; the function stays on its baseline code and is not queued again
+    for _ in range(5):
+        assert ex["sum"](store, 10) == 55
+    assert lazy.wait_tier_ups() and counts == {SUM: 1} and not lazy.tiered_up
+    assert lazy.final(SUM) is None and not lazy.failures
+
+
+def test_closing_store_and_engine_does_not_wait_for_the_compile(monkeypatch) -> None:
+    import time
+    store, ex, lazy = _setup({}, threshold=1)
+    release = threading.Event()
+    _count_optimised(monkeypatch, lazy, lambda _: release.wait(30))
+    for _ in range(3):
+        assert ex["sum"](store, 10) == 55
+    engine = store.engine
+    t0 = time.perf_counter()
+    store.close()
+    engine.close()
+    assert time.perf_counter() - t0 < 1.0 and lazy.background.pending == 1
+    release.set()
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM}
+
+
+def test_interpreter_exit_does_not_wait_for_the_compile(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "hot.py"
+    script.write_text(f"""
+import time
+from engine import Config, Engine, Instance, Module, Store
+engine = Engine(Config(tiered_compilation=True, tier_up_threshold=1))
+store = Store(engine)
+inst = Instance(store, Module(engine, {WAT!r}), [])
+lazy = inst.exec_state.unit.lazy
+lazy._optimised = lambda index: time.sleep(120)      # a compile that never ends in time
+ex = inst.exports(store)
+print(sum(ex["sum"](store, 10) for _ in range(5)), lazy.background.pending)
+""")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=100)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["275", "1"]
+    assert time.perf_counter() - t0 < 60
+
+
+# -- large modules: the optimising compiles in a forked process (engine.compile.forked) ---------
+
+def _forking(monkeypatch, cfg: dict, threshold: int = 1):
+    import engine.exec.lazy as lazy_module
+    monkeypatch.setattr(lazy_module, "FORK_MIN_INSTRUCTIONS", 0)   # WAT counts as large
+    store, ex, lazy = _setup(cfg, threshold=threshold)
+    assert lazy.forks
+    return store, ex, lazy
+
+
+def _ended(pid: int) -> bool:
+    import os
+    import time
+    for _ in range(200):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_large_module_compiles_hot_functions_in_a_forked_process(cfg, monkeypatch) -> None:
+    import os
+    store, ex, lazy = _forking(monkeypatch, cfg)
+    for _ in range(3):
+        assert ex["fib"](store, 12) == 144 and ex["outer"](store, 7) == 15
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {FIB, DIV, OUTER}
+    forked = lazy._forked
+    assert forked is not None and forked.pid != os.getpid()
+    assert ex["fib"](store, 20) == _fib(20)
+    with pytest.raises(Trap) as info:               # its code traps as the baseline's did
+        ex["outer"](store, 0)
+    assert [f.func_index for f in info.value.frames] == [DIV, OUTER]
+    forked.close()                                  # the child ends once let go
+    assert _ended(forked.pid)
+
+
+def test_a_compile_failing_in_the_forked_process_surfaces(monkeypatch) -> None:
+    from engine.errors import InternalError
+    store, ex, lazy = _forking(monkeypatch, {})
+
+    def broken(index: int):
+        raise RuntimeError(f"no code for {index} in the child")
+    monkeypatch.setattr(lazy, "_optimised", broken)     # the child inherits it
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy.failures
+    with pytest.raises(InternalError, match="no code for 0 in the child"):
+        ex["sum"](store, 4)
+    assert lazy._forked is not None and lazy.forks        # the child lives on
+    assert ex["sum"](store, 4) == 10 and not lazy.tiered_up
+
+
+def test_when_the_forked_process_dies_this_process_compiles(monkeypatch) -> None:
+    import os
+    import signal
+    store, ex, lazy = _forking(monkeypatch, {})
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM}
+    os.kill(lazy._forked.pid, signal.SIGKILL)
+    assert _ended(lazy._forked.pid)
+    for _ in range(3):
+        assert ex["fib"](store, 10) == 55
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM, FIB} and not lazy.forks
+    assert not lazy.failures
+
+
+# -- lazy compilation off: every function by the baseline tier up front ------------------------
+
+SIMD_WAT = """(module
+  (func (export "lanes") (param i32) (result i32)
+    (i32x4.extract_lane 2 (i32x4.add (i32x4.splat (local.get 0)) (v128.const i32x4 1 2 3 4))))
+  (func (export "plain") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lazy_off_compiles_every_function_with_the_baseline_tier_then_tiers_up(
+        jobs, monkeypatch) -> None:
+    import engine.exec.compiled as compiled_module
+    monkeypatch.setattr(compiled_module, "compile_jobs", lambda module: jobs)
+    store, ex, lazy = _setup({}, threshold=2, lazy_compilation=False)
+    defined = set(range(lazy.first, lazy.first + lazy.count))
+    # all compiled at instantiation, before any call: no slot reaches a compile thunk
+    assert set(lazy.compiled) == defined == lazy.baseline_compiled and not lazy.tiered_up
+    assert [lazy.slots[k] for k in range(lazy.count)] == [lazy.compiled[i] for i in
+                                                          sorted(defined)]
+    for _ in range(4):
+        assert ex["fib"](store, 12) == 144 and ex["outer"](store, 9) == 12
+    assert lazy.wait_tier_ups() and lazy.tiered_up == {FIB, DIV, OUTER}
+    assert ex["sum"](store, 100) == 5050
+
+
+def test_lazy_off_gives_what_the_baseline_refuses_to_the_optimising_tier() -> None:
+    engine = Engine(Config(tiered_compilation=True, lazy_compilation=False))
+    store = Store(engine)
+    inst = Instance(store, Module(engine, SIMD_WAT), [])
+    lazy = inst.exec_state.unit.lazy
+    ex = inst.exports(store)
+    assert ex["lanes"](store, 10) == 13 and ex["plain"](store, 5) == 15
+    assert lazy.baseline_compiled == {1} and lazy.final(0) == lazy.compiled[0]
+    assert lazy.final(1) is None
+
+
+def test_lazy_off_artifacts_stay_whole_module_optimised_code() -> None:
+    engine = Engine(Config(tiered_compilation=True, lazy_compilation=False))
+    module = Module(engine, WAT)
+    again = Module.deserialize(engine, module.serialize())
+    store = Store(engine)
+    inst = Instance(store, again, [])
+    assert not isinstance(inst.exec_state.unit, LazyUnit)
+    assert inst.exports(store)["fib"](store, 15) == _fib(15)
+
+
+def test_the_background_compiler_runs_cheapest_first_bounded_and_ends_when_idle() -> None:
+    from engine.exec.tierup import BackgroundCompiler
+    bg = BackgroundCompiler(capacity=3)
+    gate, ran, failed = threading.Event(), [], []
+    assert bg.submit(lambda: gate.wait(30), failed.append, cost=0)     # holds the thread
+    while bg.pending != 1 or not bg._busy:
+        threading.Event().wait(0.01)
+    assert bg.submit(lambda: ran.append("big"), failed.append, cost=900)
+    assert bg.submit(lambda: ran.append("small"), failed.append, cost=5)
+
+    def boom() -> None:
+        raise ValueError("bad")
+    assert bg.submit(boom, failed.append, cost=50)
+    assert not bg.submit(lambda: ran.append("over"), failed.append)    # 3 queued: full
+    gate.set()
+    assert bg.wait(30) and ran == ["small", "big"]
+    assert [type(e) for e in failed] == [ValueError]
+    assert not bg._running          # its thread has returned: an idle engine holds none
+    bg.close()
+    assert not bg.submit(lambda: ran.append("late"), failed.append) and bg.wait(1)
+    assert ran == ["small", "big"]
+
+
+def test_interpreter_exit_leaves_the_forked_compile_behind_without_waiting(tmp_path) -> None:
+    """The compile process holds none of the parent's output: a caller reading it (as
+    subprocess.run does) sees it end when the parent exits, not when the compile does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "hot.py"
+    script.write_text(f"""
+import time
+import engine.exec.lazy as lazy_module
+from engine import Config, Engine, Instance, Module, Store
+lazy_module.FORK_MIN_INSTRUCTIONS = 0
+engine = Engine(Config(tiered_compilation=True, tier_up_threshold=1))
+store = Store(engine)
+inst = Instance(store, Module(engine, {WAT!r}), [])
+lazy = inst.exec_state.unit.lazy
+lazy._optimised = lambda index: time.sleep(120)      # the child's compile never ends in time
+ex = inst.exports(store)
+print(sum(ex["sum"](store, 10) for _ in range(5)), flush=True)
+while lazy._forked is None:
+    time.sleep(0.01)
+print(lazy._forked.pid, flush=True)
+""")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=100)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
+    total, pid = proc.stdout.split()
+    try:
+        assert total == "275" and elapsed < 60
+        os.kill(int(pid), 0)             # still compiling, on its own
+    finally:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_process_forked_after_tier_ups_tiers_up_on_its_own(monkeypatch) -> None:
+    """A process forked from one that has a compile process and a compile thread (as
+    multiprocessing's fork does) compiles its own hot functions and never talks to the
+    parent's compile process."""
+    import os
+    store, ex, lazy = _forking(monkeypatch, {})
+    assert ex["sum"](store, 4) == 10
+    assert lazy.wait_tier_ups() and lazy._forked is not None
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                        # the child: report through the pipe, never return
+        ok = 0
+        try:
+            for _ in range(3):
+                assert ex["fib"](store, 10) == 55
+            ok = int(lazy.wait_tier_ups(30) and FIB in lazy.tiered_up and not lazy.forks)
+        finally:
+            os.write(w, bytes([ok]))
+            os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"\x01"
+    os.waitpid(pid, 0)
+    assert FIB not in lazy.tiered_up and lazy.forks     # the parent's own state is as before
+    assert ex["sum"](store, 4) == 10
