@@ -57,7 +57,8 @@ PROPOSALS = {"wasm_bulk_memory": "bulk_memory", "wasm_multi_value": "multi_value
              "wasm_exceptions": "exceptions"}
 
 #: Config settings that change the machine code of a module (see code_settings)
-CODE_SETTINGS = (*PROPOSALS, "epoch_interruption", "consume_fuel", "signals_based_traps")
+CODE_SETTINGS = (*PROPOSALS, "epoch_interruption", "consume_fuel", "signals_based_traps",
+                 "emulate")
 
 #: later proposals polyjit does not implement; enabling one is a configuration error
 UNSUPPORTED_PROPOSALS = ("wasm_threads", "wasm_relaxed_simd", "wasm_gc",
@@ -122,7 +123,8 @@ class Settings:
     #: calls (or TIER_UP_LOOP_WEIGHT loop iterations each) before a function tiers up
     tier_up_threshold: int = 1000
     #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
-    #: out-of-bounds one faults and the fault handler makes it the trap (native x86_64 only)
+    #: out-of-bounds one faults and the fault handler (natively) or the emulator's hook makes
+    #: it the trap
     signals_based_traps: bool = False
 
     def code_settings(self) -> dict[str, bool]:
@@ -132,6 +134,9 @@ class Settings:
         values.update(epoch_interruption=self.epoch_interruption,
                       consume_fuel=self.consume_fuel)
         values["signals_based_traps"] = self.signals_based_traps
+        # emulated code with guard pages keeps its stores checked (ModuleInfo.checked_stores):
+        # native guard-page code must not run under Unicorn
+        values["emulate"] = self.emulate and self.signals_based_traps
         return {name: values[name] for name in CODE_SETTINGS}
 
 

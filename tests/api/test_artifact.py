@@ -203,12 +203,15 @@ def test_damaged_code_settings_are_refused_with_a_valid_checksum(raw, message):
 
 
 def test_emulated_x86_engine_checks_features_against_the_emulated_cpu():
-    # host features; explicit bounds checks, as emulated code has (guard-page code is refused
-    # by an emulated engine on its fingerprint before features are looked at)
+    # host features; explicit bounds checks (native guard-page code is refused by an emulated
+    # engine on its fingerprint before features are looked at: emulated guard-page code keeps
+    # its stores checked)
     data = Engine(Config(signals_based_traps=False)).precompile_module(PROGRAM)
     art = A.parse(data)
     from backends.x86_64 import EMULATOR_FEATURES
-    emulated = Engine(Config(emulate=True))
+    emulated = Engine(Config(emulate=True, signals_based_traps=False))
+    with pytest.raises(IncompatibleArtifactError, match="Config.emulate"):
+        Module.deserialize(Engine(Config(emulate=True)), Engine().precompile_module(PROGRAM))
     if art.features <= EMULATOR_FEATURES:
         assert Module.deserialize(emulated, data)
     else:
