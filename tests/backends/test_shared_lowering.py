@@ -53,7 +53,12 @@ def test_every_hook_is_filled_in(target):
 def test_common_rules_are_in_every_target_table(target):
     isel = importlib.import_module(f"backends.{target}.isel")
     common = common_rules(isel.Lowering)
+    # bulk operations a target does in machine code instead of the runtime helper
+    own = {Opcode.MEMORY_INIT, Opcode.TABLE_COPY, Opcode.TABLE_FILL}
     for op, rule in common.items():
+        if op in own:
+            assert isel.Lowering.RULES_BY_ID[id(op)] is not rule, op
+            continue
         assert isel.Lowering.RULES_BY_ID[id(op)] is rule, op
     # the target adds its own arithmetic rules on top
     assert len(isel.Lowering.RULES_BY_ID) > len(common)

@@ -114,7 +114,7 @@ class Harness:
             write_u64(sp, vm + off.memory_length(0), self.memory.length)
         self.global_cells = []
         for i, (_, value) in enumerate(spec.globals):
-            cell = sp.alloc(V.GLOBAL_CELL_SIZE)
+            cell = vm + off.global_cell(i)      # the harness's globals are all defined ones
             write_u64(sp, cell, value)
             write_u64(sp, vm + off.global_ptr(i), cell)
             self.global_cells.append(cell)
