@@ -320,12 +320,14 @@ class Config:
     - ``tiered_compilation``: under lazy compilation, compile each function first with the
       baseline tier, and again with the optimising tier once it is hot: after
       ``tier_up_threshold`` calls, loop iterations counting a fraction of a call (x86_64 only;
-      off by default). The running call finishes in the baseline code; later calls run the
-      optimised code. ``tier_up_threshold`` (default 1000) is that number of calls.
-    - ``signals_based_traps``: None (default) for guard pages wherever they work (native x86_64
-      code on a 64-bit host: 32-bit memories are reserved 8 GiB of address space and accesses
-      are not checked; an out-of-bounds one faults and becomes the same Trap), False for an
-      explicit bounds check before every access (what emulated targets always do).
+      off by default). The hot function is compiled in the background (engine/exec/tierup.py)
+      while its baseline code keeps running; calls after the optimised code is installed run
+      it. ``tier_up_threshold`` (default 1000) is that number of calls.
+    - ``signals_based_traps``: None (default) for guard pages wherever they work (machine code
+      on a 64-bit host, native x86_64 or emulated: 32-bit memories are reserved 8 GiB of
+      address space and accesses are not checked; an out-of-bounds one faults and becomes the
+      same Trap; under Unicorn stores keep their check), False for an explicit bounds check
+      before every access.
 
     An Engine consumes its Config (a second Engine of it, or setting anything afterwards, is a
     ClosedError, a ValueError), as in wasmtime-py; ``close()`` does the same."""
