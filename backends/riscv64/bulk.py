@@ -22,6 +22,14 @@ A0, A1, A2 = A[0], A[1], A[2]
 CLOBBERS = frozenset({A0, A1, A2})
 
 
+def _args(lw, d: int, b: int, n: int, zext_b: bool = True) -> None:
+    """a0, a1, a2 <- IR values d, b, n: i32 addresses and lengths zero-extended (b as it
+    is when it is a fill's value)."""
+    lw.mov(A0, lw.zext(d))
+    lw.mov(A1, lw.zext(b) if zext_b else lw.vreg(b))
+    lw.mov(A2, lw.zext(n))
+
+
 def _check(lw, start: int, memory: int, length_at: int | None = None) -> None:
     """Trap unless start + a2 <= the memory's length, or the length in the vmctx field at
     `length_at` (no overflow: both are below 2**32)."""
@@ -38,8 +46,7 @@ def _absolute(lw, reg: int, memory: int) -> None:
 
 def memory_copy(lw, inst: Inst) -> None:
     d, s, n = inst.args
-    for reg, v in ((A0, d), (A1, s), (A2, n)):
-        lw.mov(reg, lw.zext(v))
+    _args(lw, d, s, n)
     _check(lw, A0, inst.imm.dst)
     _check(lw, A1, inst.imm.src)
     _absolute(lw, A0, inst.imm.dst)
@@ -53,8 +60,7 @@ def memory_init(lw, inst: Inst) -> None:
     d, s, n = inst.args
     imm = inst.imm
     seg = lw.info.offsets.data_segment(imm.segment)
-    for reg, v in ((A0, d), (A1, s), (A2, n)):
-        lw.mov(reg, lw.zext(v))
+    _args(lw, d, s, n)
     _check(lw, A0, imm.target)
     _check(lw, A1, 0, length_at=seg + 8)
     _absolute(lw, A0, imm.target)
@@ -81,8 +87,7 @@ def table_copy(lw, inst: Inst) -> None:
     """table.copy: both ranges checked, then the entries' words moved as memory.copy moves
     bytes (overlap handled)."""
     d, s, n = inst.args
-    for reg, v in ((A0, d), (A1, s), (A2, n)):
-        lw.mov(reg, lw.zext(v))
+    _args(lw, d, s, n)
     _table_range(lw, A0, inst.imm.dst)
     _table_range(lw, A1, inst.imm.src)
     lw.op2("slli", A2, A2, Imm(3))
@@ -92,9 +97,7 @@ def table_copy(lw, inst: Inst) -> None:
 def table_fill(lw, inst: Inst) -> None:
     """table.fill: the range checked, then the reference's word stored n times."""
     d, v, n = inst.args
-    lw.mov(A0, lw.zext(d))
-    lw.mov(A1, lw.vreg(v))
-    lw.mov(A2, lw.zext(n))
+    _args(lw, d, v, n, zext_b=False)
     _table_range(lw, A0, inst.imm)
     lw.ins("@wordfill", uses=[A0, A1, A2], clobbers=CLOBBERS)
 
@@ -113,9 +116,7 @@ def p_wordfill(em) -> None:
 
 def memory_fill(lw, inst: Inst) -> None:
     d, v, n = inst.args
-    lw.mov(A0, lw.zext(d))
-    lw.mov(A1, lw.vreg(v))
-    lw.mov(A2, lw.zext(n))
+    _args(lw, d, v, n, zext_b=False)
     _check(lw, A0, inst.imm)
     _absolute(lw, A0, inst.imm)
     lw.ins("@memfill", uses=[A0, A1, A2], clobbers=CLOBBERS)

@@ -128,6 +128,8 @@ class _StoreMachine:
     host_targets: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
     exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: id(Tag) (None: the rethrower) -> (the Tag, kept alive for its id; its (code, ctx))
+    throwers: dict[Any, tuple] = field(default_factory=dict)
     #: id(Module) -> its data segments' (address, length) in this store (_data_images)
     data_images: dict[int, list] = field(default_factory=dict)
 
@@ -253,13 +255,13 @@ class CompiledExecutor:
         for i, tag in enumerate(instance.tags):
             words[off.tag_def(i) // 8] = tag.definition
             pair = off.tag_thrower(i) // 8
-            words[pair], words[pair + 1] = self._thrower(sm, tag, vm)
+            words[pair], words[pair + 1] = self._thrower(sm, tag)
         for i, (addr, length) in enumerate(self._data_images(sm, module)):
             words[off.data_segment(i) // 8] = addr
             words[off.data_segment(i) // 8 + 1] = length
         if module.info.rethrows:
             pair = off.rethrower // 8
-            words[pair], words[pair + 1] = self._thrower(sm, None, vm)
+            words[pair], words[pair + 1] = self._thrower(sm, None)
         st = _InstanceState(sm, vm, unit)
         lazy = getattr(unit, "lazy", None)
         if lazy is not None and lazy.tiered:
@@ -340,9 +342,17 @@ class CompiledExecutor:
             sm.data_images[id(module)] = images
         return images
 
-    def _thrower(self, sm: _StoreMachine, tag, caller_vm: int) -> tuple[int, int]:
+    def _thrower(self, sm: _StoreMachine, tag) -> tuple[int, int]:
         """(code, ctx) of what `throw` of `tag` calls (None: throw_ref's rethrower): a host
-        function raising the exception, which its exit trampoline's trap path unwinds."""
+        function raising the exception, which its exit trampoline's trap path unwinds. One
+        per tag (and one rethrower) per store: every instance that has the tag shares it."""
+        key = None if tag is None else id(tag)
+        made = sm.throwers.get(key)
+        if made is None:
+            made = sm.throwers[key] = (tag, self._new_thrower(sm, tag))
+        return made[1]
+
+    def _new_thrower(self, sm: _StoreMachine, tag) -> tuple[int, int]:
         store = sm.store
         if tag is None:
             def rethrow(exn):
@@ -354,7 +364,7 @@ class CompiledExecutor:
             def throw(*fields):
                 raise ThrownException(ExnRef(store, tag, fields))
             f = Func(store, FuncType([t.top for t in params], []), throw)
-        return self._host_target(sm, f, caller_vm, fast=False)
+        return self._host_target(sm, f, 0, fast=False)
 
     def _host_target(self, sm: _StoreMachine, f, caller_vm: int, fast: bool = True
                      ) -> tuple[int, int]:
