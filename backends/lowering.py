@@ -286,7 +286,7 @@ class LoweringBase:
         """A fresh virtual register (integer unless `cls` says otherwise)."""
         return self.mf.new_vreg(cls)
 
-    def trap_label(self, code: TrapCode) -> Label:
+    def trap_label(self, code: TrapCode | int) -> Label:
         self.traps.add(int(code))
         return Label(name=f"{self.mf.name}_trap{int(code)}")
 
@@ -642,8 +642,7 @@ class LoweringBase:
         """Leave with the pending exception: through the trap stub with code EXCEPTION (this
         frame's catch record is unlinked by now, so it goes on to the caller's)."""
         self.store_cell(inst.args[0], self.store_ctx(), V.STATE_EXN)
-        self.traps.add(V.EXCEPTION)
-        self.ins(self.JUMP, Label(name=f"{self.mf.name}_trap{V.EXCEPTION}"))
+        self.ins(self.JUMP, self.trap_label(V.EXCEPTION))
 
     # -- runtime helpers ------------------------------------------------------------------------
 

@@ -270,6 +270,7 @@ class _Builder:
             ins.op == _W_TRY_TABLE and ins.imm.catches for ins in self.body.body)
         self.tries: list[_Frame] = []
         self.unwind_block: int | None = None
+        self._tag_types: list[int] | None = None
         self.ftype = ftype
         # Braun et al. state, per IR block id
         self.defs: list[dict[int, int]] = []
@@ -1015,6 +1016,12 @@ class _Builder:
             self.tries.append(f)
         frames.append(f)
 
+    def tag_params(self, tag: int) -> tuple:
+        """The payload types of tag `tag` (the tag index space made on first need)."""
+        if self._tag_types is None:
+            self._tag_types = self.module.tag_type_indices()
+        return self.types[self._tag_types[tag]].params
+
     def handler(self) -> int:
         """The block an exception in the current code goes to: the innermost try_table's
         dispatch, or (outside every try_table) the block that unwinds it further."""
@@ -1045,7 +1052,7 @@ class _Builder:
         """throw / throw_ref: in a function that catches, on to the handler; elsewhere the
         exception unwinds the frame (the code after is never reached)."""
         if op == _W_THROW:
-            k = len(self.types[self.module.tag_type_indices()[imm]].params)
+            k = len(self.tag_params(imm))
             args = stack[len(stack) - k:] if k else []
             self.emit(O.THROW, args, None, imm)
         else:
@@ -1071,13 +1078,10 @@ class _Builder:
         self.seal(f.dispatch)
         e = self.resolve(e)
         self.enter(f.dispatch)
-        tag_types = None
         for clause, target in f.handlers:  # type: ignore[union-attr]
             kind = clause.kind
             vals: list[int] = []
             if kind == _CATCH or kind == _CATCH_REF:
-                if tag_types is None:
-                    tag_types = self.module.tag_type_indices()
                 c = emit(O.ICMP, [emit(O.EXN_TAG, [e], I64),
                                   emit(O.TAG_ID, [], I64, clause.tag)], I32, IntCC.EQ)
                 src = self.cur.id  # type: ignore[union-attr]
@@ -1086,7 +1090,7 @@ class _Builder:
                                     [self.edge(src, match.id, []), self.edge(src, nxt.id, [])]))
                 self.sealed[match.id] = self.sealed[nxt.id] = True
                 self.enter(match.id)
-                types = [t.top for t in self.types[tag_types[clause.tag]].params]
+                types = [t.top for t in self.tag_params(clause.tag)]
                 vals = [emit(O.EXN_FIELD, [e], t, FieldImm(i, off))
                         for i, (t, off) in enumerate(zip(types, buffer_offsets(types)))]
             if kind == _CATCH_REF or kind == _CATCH_ALL_REF:
