@@ -8,6 +8,7 @@ from typing import Any
 
 from ..environ import vmctx as V
 from ..errors import ThrownException, Trap, TrapCode, WasmError
+from ..runtime.exn import thrown_exn
 from .space import read_u64, write_u64
 
 #: the status of a helper that raised something other than a Trap or a wasm exception (the
@@ -20,12 +21,13 @@ def helper_status(machine: Any, e: BaseException) -> int:
     exception of the machine's store becomes the pending exception (it unwinds to a handler
     in machine code); anything else is kept in machine.pending."""
     if isinstance(e, ThrownException):
-        exn = e.exn
-        if getattr(getattr(exn, "_store", None), "context", None) == machine.state:
+        try:
+            exn = thrown_exn(e, machine.state)
+        except WasmError as bad:
+            e = bad
+        else:
             write_u64(machine.space, machine.state + V.STATE_EXN, exn.record)
             return V.EXCEPTION + 1
-        e = WasmError(f"a host function threw an exception that is not an ExnRef of this "
-                      f"Store: {exn!r}")
     machine.pending = e
     if isinstance(e, Trap) and e.trap_code is not None:
         return int(e.trap_code) + 1

@@ -25,7 +25,7 @@ from ..ir.ir import (F32, F64, I32, I64, SIMD_OPS, BlockCall, FloatCC, Function,
                      Opcode)
 from ..runtime import libcalls
 from ..runtime.backtrace import call_site, trap_site, wasm_frame
-from ..runtime.exn import ExnRef
+from ..runtime.exn import ExnRef, thrown_exn
 from ..runtime.func import call_host
 from . import interp_simd
 
@@ -140,7 +140,8 @@ def _namespace() -> dict[str, Any]:
         ns[name] = struct.Struct(fmt).pack_into
     ns.update(_Code=_Code, _Tail=_Tail, _leaf_trap=_leaf_trap, _TrapType=Trap, _trap=_trap,
               _out_of_fuel=_out_of_fuel, _table_get=_table_get, _table_set=_table_set,
-              _indirect=_indirect, _Thrown=ThrownException, _exn_new=_exn_new)
+              _indirect=_indirect, _Thrown=ThrownException, _exn_new=_exn_new,
+              _thrown_exn=thrown_exn)
     ns.update({"_" + name: getattr(libcalls, name) for name in _LIBCALLS})
     ns.update(interp_simd.namespace())
     return ns
@@ -613,7 +614,7 @@ class _Translator:
             out.append((d, "try:"))
             self._call_body(callee, packed, lhs, d + 1, out)
             out.append((d, "except _Thrown as _t:"))
-            out.append((d + 1, "_x = _t.exn"))
+            out.append((d + 1, "_x = _thrown_exn(_t, inst.store.context)"))
             return
         self._call_body(callee, packed, lhs, d, out)
 

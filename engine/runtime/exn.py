@@ -9,7 +9,7 @@ import ctypes
 from typing import Any, Sequence
 
 from ..environ import vmctx as V
-from ..errors import ArgumentTypeError, WasmError
+from ..errors import ArgumentTypeError, ThrownException, WasmError
 from ..wasm.types import ValType, buffer_offsets
 from .store import Store, check_use
 from .tag import Tag
@@ -17,6 +17,16 @@ from .values import ExnObject, to_internal, to_python
 
 _U64 = ctypes.c_uint64
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def thrown_exn(e: ThrownException, context: int) -> ExnRef:
+    """The exception object a ThrownException raised into wasm carries, checked: an ExnRef
+    of the store whose context is `context`, or a WasmError saying it is not."""
+    exn = e.exn
+    if isinstance(exn, ExnRef) and exn._store.context == context:
+        return exn
+    raise WasmError(f"a host function threw an exception that is not an ExnRef of this "
+                    f"Store: {exn!r}")
 
 
 class ExnRef(ExnObject):

@@ -274,3 +274,24 @@ def test_a_tail_call_leaves_the_handler(name) -> None:
     assert ex["outer"](store, 5) == 1005
     with pytest.raises(ThrownException):
         ex["bare"](store, 5)
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_a_host_throwing_something_else_is_a_clear_error(name) -> None:
+    """ThrownException must carry an ExnRef of the calling store; anything else is a
+    WasmError naming it, never a crash or an exception wasm could catch."""
+    engine = Engine(Config(**SETTINGS[name]))
+    store, other = Store(engine), Store(engine)
+    foreign = ExnRef(other, Tag(other, TagType(FuncType([], []))), [])
+    thrown = [ThrownException("not an exception object"), ThrownException(foreign)]
+
+    def host():
+        raise thrown.pop(0)
+    ex = Instance(store, Module(engine, """(module (import "" "h" (func $h))
+      (func (export "run") (result i32)
+        (block $b (try_table (catch_all $b) (call $h)) (return (i32.const 0)))
+        (i32.const 1)))"""), [Func(store, FuncType([], []), host)]).exports(store)
+    for _ in range(2):
+        with pytest.raises(WasmError, match="not an ExnRef of this Store") as info:
+            ex["run"](store)
+        assert not isinstance(info.value, ThrownException)
