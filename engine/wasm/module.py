@@ -144,6 +144,8 @@ class WasmModule:
     _top_types: list[FuncType] | None = field(default=None, repr=False, compare=False)
     #: defined_types() once made
     _defined: list[DefinedType] | None = field(default=None, repr=False, compare=False)
+    #: signature_value_types() once made
+    _sig_vals: frozenset | None = field(default=None, repr=False, compare=False)
 
     # -- index spaces ---------------------------------------------------------------------------
 
@@ -160,6 +162,15 @@ class WasmModule:
 
     def func_types(self) -> list[FuncType]:
         return [self.types[i] for i in self.func_type_indices()]
+
+    def signature_value_types(self) -> frozenset:
+        """Every value type in the module's function types (parameters and results) and its
+        globals' types, imported ones included (made once: code generators ask per function)."""
+        if self._sig_vals is None:
+            vals = {t for ft in self.types for t in ft.param_types + ft.result_types}
+            vals.update(g.content for g in self.global_types())
+            self._sig_vals = frozenset(vals)
+        return self._sig_vals
 
     def table_init(self, defined: int) -> Expr | None:
         """The initialiser expression of defined table `defined` (None: its elements are null)."""

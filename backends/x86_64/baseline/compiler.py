@@ -89,22 +89,25 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
     if any(m.is_64 for m in wasm.memory_types()):
         return "memory64"
     code = wasm.codes[index - wasm.num_imported_funcs]
-    if any(_V128 in t.params or _V128 in t.results for t in wasm.types) or \
-            _V128 in info.global_types or any(t is _V128 for _, t in code.locals):
+    sig_vals = wasm.signature_value_types()
+    if _V128 in sig_vals or any(t is _V128 for _, t in code.locals):
         return "v128 values"
-    if any(type(t) is RefType for ft in wasm.types for t in ft.param_types + ft.result_types) \
-            or any(type(t) is RefType for _, t in code.locals) \
-            or any(type(t) is RefType for t in info.global_types):
+    if any(type(t) is RefType for t in sig_vals) or \
+            any(type(t) is RefType for _, t in code.locals):
         return "typed function references"
     body = code.body
     missing = _MISSING_BY_FEATURES.get(features)
     if missing is None:
         missing = _MISSING_BY_FEATURES[features] = _missing_ops(features)
-    for ins in body:
-        if ins.op not in _TABLE or ins.op in missing:
-            return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
-        if type(ins.imm) is RefType or type(ins.imm) is tuple and RefType in map(type, ins.imm):
-            return "typed function references"
+    ops = {ins.op for ins in body}
+    if not ops <= _TABLE.keys() or not ops.isdisjoint(missing):
+        for ins in body:            # name the first one
+            if ins.op not in _TABLE or ins.op in missing:
+                return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
+    imms = {type(ins.imm) for ins in body}
+    if RefType in imms or tuple in imms and any(
+            type(ins.imm) is tuple and RefType in map(type, ins.imm) for ins in body):
+        return "typed function references"
     return None
 
 
