@@ -104,10 +104,10 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
         for ins in body:            # name the first one
             if ins.op not in _TABLE or ins.op in missing:
                 return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
-    imms = {type(ins.imm) for ins in body}
-    if RefType in imms or tuple in imms and any(
-            type(ins.imm) is tuple and RefType in map(type, ins.imm) for ins in body):
-        return "typed function references"
+    # a typed reference shows as a RefType immediate or inside a tuple one (select t)
+    for imm in [ins.imm for ins in body if type(ins.imm) in _COMPOUND_IMM]:
+        if type(imm) is RefType or RefType in map(type, imm):
+            return "typed function references"
     return None
 
 
@@ -127,6 +127,7 @@ def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozense
 
 
 _MISSING_BY_FEATURES: dict[frozenset, frozenset] = {}
+_COMPOUND_IMM = (RefType, tuple)
 
 
 def _missing_ops(features: frozenset[str]) -> frozenset[int]:
