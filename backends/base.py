@@ -101,6 +101,22 @@ TIER_UP_SYMBOL = "__tier_up"
 TIER_UP_ENTRY_WEIGHT = 16
 TIER_UP_LOOP_WEIGHT = 1
 
+#: on-stack replacement (engine.ir.osr): a loop header of counted code asks TIER_UP whether
+#: its activation can move to optimised code there, in functions of at most this many locals
+#: (the move passes every local as an argument)
+OSR_MAX_LOCALS = 96
+
+
+def osr_request(index: int, loop: int) -> int:
+    """What counted code at the header of the loop at body position `loop` of function
+    `index` passes TIER_UP (a function's entry passes its index alone)."""
+    return index | (loop + 1) << 32
+
+
+def tier_up_request(value: int) -> tuple[int, int | None]:
+    """(function index, loop position or None) of what counted code passed TIER_UP."""
+    return value & 0xFFFF_FFFF, (value >> 32) - 1 if value >> 32 else None
+
 
 def lazy_symbol(index: int) -> str:
     """The label of defined function `index`'s lazy-compilation thunk (see

@@ -27,10 +27,13 @@ _PAD = b"\xcc"     # int3 between functions (never executed)
 @dataclass(slots=True, frozen=True)
 class FunctionCode:
     """One function's machine code, assembled at address 0, and its outside references:
-    (offset just past a 32-bit displacement relative to that offset, the symbol it reaches)."""
+    (offset just past a 32-bit displacement relative to that offset, the symbol it reaches).
+    `movable`: whether an activation of it can move to optimised code at a loop (counted
+    baseline code with on-stack replacement checks)."""
 
     code: bytes
     fixups: tuple[tuple[int, str], ...]
+    movable: bool = False
 
 
 def assemble_function(lines: list[str], name: str) -> FunctionCode:

@@ -217,8 +217,8 @@ def lazy_thunk(name: str, index: int) -> list[str]:
     return [f"{name}:", f"  mov r11d, {index}", f"  jmp {LAZY}"]
 
 
-#: what a hot function's counted baseline code calls: helper TIER_UP(vmctx, index in r11),
-#: every register but r11 preserved
+#: what a hot function's counted baseline code calls: helper TIER_UP(vmctx, what r11 holds:
+#: backends.base.osr_request), its result in r11, every other register preserved
 TIER_UP = TIER_UP_SYMBOL
 #: the lazy unit's symbols besides the stubs and thunks (ModuleCompiler.lazy_unit)
 LAZY_SYMBOLS = (LAZY, TIER_UP)
@@ -243,4 +243,4 @@ def lazy_entry() -> list[str]:
               f"{LAZY}_fail:", "  lea esi, [rax - 1]", "  xor edx, edx", f"  jmp {TRAP}",
               f"{LAZY}_overflow:", f"  mov esi, {int(TrapCode.STACK_OVERFLOW)}",
               "  xor edx, edx", f"  jmp {TRAP}"]
-    return lines + _preserving_call(TIER_UP, Helper.TIER_UP, "r11", None)
+    return lines + _preserving_call(TIER_UP, Helper.TIER_UP, "r11", "r11")

@@ -90,7 +90,7 @@ class ForkedCompiler:
             if self._requests < 0:
                 raise ChildGone("the compile process has ended")
             try:
-                _write_all(self._requests, p.to_bytes(4, "little"))
+                _write_all(self._requests, p.to_bytes(8, "little"))
                 head = _read_exact(self._replies, _HEADER)
                 if len(head) == _HEADER:
                     size = int.from_bytes(head[1:], "little")
@@ -149,8 +149,8 @@ def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
             except OSError:
                 pass
     while True:
-        request = _read_exact(requests, 4)
-        if len(request) < 4:
+        request = _read_exact(requests, 8)
+        if len(request) < 8:
             return
         try:
             status, payload = 0, pickle.dumps(job(int.from_bytes(request, "little")),

@@ -27,8 +27,10 @@ class Helper(enum.Enum):
     LAZY_COMPILE = "lazy_compile"    # (vmctx, function index) -> its code address, or a trap
     #                                  code + 1 (< 256) when it cannot be compiled
     TRAP = "trap"                    # the trap entry: not called, jumped to (see exec)
-    TIER_UP = "tier_up"              # (vmctx, function index) -> 0: the function is hot, compile
-    #                                  it with the optimising tier (its later calls run that)
+    TIER_UP = "tier_up"              # (vmctx, backends.base.osr_request) -> the function is
+    #                                  hot: compile it with the optimising tier (its later calls
+    #                                  run that); from a loop header, the address of that
+    #                                  loop's on-stack replacement entry once there is one, or 0
 
 
 HELPER_INDEX: dict[Helper, int] = {h: i for i, h in enumerate(Helper)}

@@ -34,7 +34,7 @@ import ctypes
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from backends.base import func_symbol, sig_key
+from backends.base import func_symbol, sig_key, tier_up_request
 from ..compile.driver import code_for, compile_jobs, held_code
 from ..compile.environment import EngineState
 from ..compile.registry import backend_for
@@ -472,12 +472,15 @@ class CompiledExecutor:
         link, ret = tr.FRAME_LINK, tr.FRAME_RETURN
         units = machine.units
         chain: list[tuple[CodeUnit, int]] = []
+        moved = False
         while len(chain) < MAX_BACKTRACE:
             unit = unit_at(units, pc)
             idx = None if unit is None else unit.function_at(pc)
             if idx is None:
                 break
-            chain.append((unit, idx))
+            if not moved:       # (the activation that moved to the frame inside is that one)
+                chain.append((unit, idx))
+            moved = unit.moved_at(pc)
             if not fp:
                 break
             pc, up = _U64.from_address(fp + ret).value - 1, _U64.from_address(fp + link).value
@@ -554,13 +557,17 @@ class CompiledExecutor:
             self._point_funcrefs(st, index, addr)
         return addr
 
-    def _h_tier_up(self, instance, vm, index, *_):
-        """Defined function `index` is hot in its baseline code (tiered compilation): queue
-        it for the background compiler (engine.exec.lazy), which points its FuncRef records
-        in this store at the optimised code once installed; returns at once."""
+    def _h_tier_up(self, instance, vm, request, *_):
+        """A defined function is hot in its baseline code (tiered compilation): queue it for
+        the background compiler (engine.exec.lazy), which points its FuncRef records in this
+        store at the optimised code once installed; returns at once. From a loop header
+        (backends.base.osr_request), the address of that loop's on-stack replacement entry
+        once there is one, else 0."""
         st: _InstanceState = instance.exec_state
-        st.unit.lazy.tier_up(index, lambda addr: self._point_funcrefs(st, index, addr))
-        return 0
+        index, loop = tier_up_request(request)
+        lazy = st.unit.lazy
+        lazy.tier_up(index, lambda addr: self._point_funcrefs(st, index, addr))
+        return 0 if loop is None else lazy.osr_entry(index, loop)
 
     @staticmethod
     def _point_funcrefs(st: _InstanceState, index: int, addr: int) -> None:

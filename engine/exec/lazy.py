@@ -55,12 +55,14 @@ import threading
 import weakref
 from typing import Any, Callable
 
-from backends.base import (TIER_UP_ENTRY_WEIGHT, TRAP_SYMBOL, func_symbol, lazy_symbol,
-                           lazy_table_size)
+from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBOL,
+                           func_symbol, lazy_symbol, lazy_table_size, osr_request,
+                           tier_up_request)
 from ..compile.driver import function_ir
-from ..compile.forked import ChildGone, ForkedCompiler
+from ..compile.forked import ChildError, ChildGone, ForkedCompiler
 from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
 from ..errors import InternalError
+from ..ir.errors import IRError
 from ..ir.gcpause import gc_paused
 from .codespace import CodeSpace
 from .space import PAGE, round_up
@@ -73,6 +75,10 @@ MAX_ROOM = 1536 << 20
 
 #: a hotness counter once its function tiered up (or is doing so): far from zero
 _FAR = 0x7FFF_FFFF
+
+#: loop iterations between two asks of a hot loop for its on-stack replacement entry while
+#: it is compiled (each ask is a call into Python)
+OSR_RECHECK = 1 << 14
 
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
@@ -120,6 +126,9 @@ class LazyCode:
         self.counters: Any = None
         #: a counter's start (and where it restarts when the background queue is full)
         self._count_from = threshold * TIER_UP_ENTRY_WEIGHT
+        #: where a counter restarts in a function with on-stack replacement entries: it asks
+        #: for them that often (sooner under a low threshold: tests move activations often)
+        self._recheck = min(OSR_RECHECK * TIER_UP_LOOP_WEIGHT, self._count_from)
         if tiered:
             space.data(0, counters)
             self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
@@ -158,6 +167,18 @@ class LazyCode:
         self.forks = tiered and parallel and instructions >= FORK_MIN_INSTRUCTIONS and \
             can_fork()
         self._forked: ForkedCompiler | None = None
+        #: (function index, loop position) -> the address of that loop's on-stack
+        #: replacement entry (engine.ir.osr), 0 while it is compiled or when it failed
+        self._osr: dict[tuple[int, int], int] = {}
+        #: the functions whose optimising compile failed (not queued again)
+        self._given_up: set[int] = set()
+        #: the functions whose counted code has loops that can ask for such entries: their
+        #: counters are kept near zero (`tier_up`), so those loops ask
+        self._osr_functions: set[int] = set()
+        #: activations moved to such an entry so far
+        self.osr_moves = 0
+        #: where the entries' codes start (in `placed`)
+        self._osr_starts: set[int] = set()
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
 
@@ -193,6 +214,8 @@ class LazyCode:
         """Install function `index`'s first code (a _first_tier result), the lock held."""
         if baseline:
             self.baseline_compiled.add(index)
+            if getattr(piece, "movable", False):
+                self._osr_functions.add(index)
         return self._install(index, piece, final=not (baseline and self.tiered))
 
     def compile_all(self, jobs: int = 1) -> None:
@@ -220,9 +243,16 @@ class LazyCode:
             return True, piece
         return False, self._optimised(index)
 
-    def _optimised(self, index: int) -> Any:
-        """Function `index` compiled by the optimising tier (a backend function_code)."""
-        return self.backend.function_code(function_ir(self.wasm, index, self.fuel), self.info)
+    def _optimised(self, index: int, loop: int | None = None) -> Any:
+        """Function `index` compiled by the optimising tier (a backend function_code); its
+        on-stack replacement entry at the loop at body position `loop` if given."""
+        return self.backend.function_code(function_ir(self.wasm, index, self.fuel, loop),
+                                          self.info)
+
+    def _optimised_job(self, request: int) -> Any:
+        """`_optimised` of a request packed as backends.base.osr_request packs it (what the
+        compile process is sent)."""
+        return self._optimised(*tier_up_request(request))
 
     def final(self, index: int) -> int | None:
         """The address of function `index`'s code for good (not counted baseline code), or
@@ -235,9 +265,10 @@ class LazyCode:
         tier, installs that code and calls `installed(address)`; whether it was queued now.
         Returns at once (thread-safe): the baseline code goes on meanwhile."""
         k = index - self.first
-        self.counters[k] = _FAR
+        self.counters[k] = self._recheck if index in self._osr_functions else _FAR
         with self._lock:
-            if index in self._final or index in self._queued or index not in self.compiled:
+            if index in self._final or index in self._queued or index not in self.compiled \
+                    or index in self._given_up:
                 return False
             self._queued.add(index)
         if self.background.submit(lambda: self._tier_up_now(index, installed),
@@ -249,13 +280,63 @@ class LazyCode:
         self.counters[k] = self._count_from
         return False
 
+    def osr_entry(self, index: int, loop: int) -> int:
+        """Hot defined function `index` at the header of the loop at body position `loop`
+        (helper TIER_UP from there, after `tier_up`): the address of that loop's on-stack
+        replacement entry, its activation to move there now; or 0, its compile queued on the
+        background compiler the first time. A function with entries asks again every
+        OSR_RECHECK loop iterations (`tier_up` keeps its counter that near), so activations
+        running its baseline code find them."""
+        key = (index, loop)
+        with self._lock:
+            addr = self._osr.get(key)
+            if addr is None:
+                self._osr[key] = 0
+        if addr is None and not self.background.submit(
+                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e),
+                len(self.wasm.codes[index - self.first].body)):
+            with self._lock:            # the queue is full: ask again later
+                del self._osr[key]
+        self.counters[index - self.first] = self._recheck
+        if addr:
+            self.osr_moves += 1
+        return addr or 0
+
+    def osr_entries(self) -> dict[tuple[int, int], int]:
+        """(function index, loop position) -> address of each on-stack replacement entry
+        made so far (for tests)."""
+        with self._lock:
+            return {key: addr for key, addr in self._osr.items() if addr}
+
+    def _osr_now(self, index: int, loop: int) -> None:
+        """The background job of `osr_entry`: compile the entry, place it (not final: it
+        is no function's code, only the moving activations reach it)."""
+        piece = self._compile_optimised(index, loop)
+        with self._lock:
+            addr = self._place(piece, f"{func_symbol(index)}.osr{loop}", index)
+            self._osr_starts.add(addr)
+            self._osr[(index, loop)] = addr
+
+    def _osr_failed(self, key: tuple[int, int], error: BaseException) -> None:
+        """An entry that cannot be made (block parameters around the loop: an IRError, here
+        or in the compile process) stays 0; anything else is a failure as in `_failed`."""
+        if not isinstance(error, (IRError, ChildError)) or "on-stack replacement" not in \
+                str(error):
+            self._failed(key[0], error)
+
+    def _compile_optimised(self, index: int, loop: int | None) -> Any:
+        """`_optimised(index, loop)` in the module's compile process if it has one, else
+        here."""
+        piece = self._optimised_elsewhere(index, loop) if self.forks else None
+        if piece is None:
+            with gc_paused():
+                piece = self._optimised(index, loop)
+        return piece
+
     def _tier_up_now(self, index: int, installed: Callable[[int], None] | None) -> None:
         """The background job of `tier_up`: compile (outside the lock, so lazy compiles go
         on), then place the code as final (under it)."""
-        piece = self._optimised_elsewhere(index) if self.forks else None
-        if piece is None:
-            with gc_paused():
-                piece = self._optimised(index)
+        piece = self._compile_optimised(index, None)
         with self._lock:
             addr = self._install(index, piece, final=True)
             self.tiered_up.add(index)
@@ -263,14 +344,14 @@ class LazyCode:
         if installed is not None:
             installed(addr)
 
-    def _optimised_elsewhere(self, index: int) -> Any:
-        """`_optimised(index)` computed by the module's compile process (forked on first
-        use), or None when there is none (it could not start, or it ended): this thread
-        compiles then. What the compile raised there is raised here (ChildError)."""
+    def _optimised_elsewhere(self, index: int, loop: int | None = None) -> Any:
+        """`_optimised(index, loop)` computed by the module's compile process (forked on
+        first use), or None when there is none (it could not start, or it ended): this
+        thread compiles then. What the compile raised there is raised here (ChildError)."""
         try:
             if self._forked is None:
-                self._forked = ForkedCompiler(self._optimised)
-            return self._forked.compile(index)
+                self._forked = ForkedCompiler(self._optimised_job)
+            return self._forked.compile(index if loop is None else osr_request(index, loop))
         except ChildGone:
             self.forks = False
             return None
@@ -284,6 +365,7 @@ class LazyCode:
         failure.__cause__ = error
         with self._lock:
             self._queued.discard(index)
+            self._given_up.add(index)
             self.failures.append(failure)
 
     def raise_failure(self) -> None:
@@ -302,10 +384,22 @@ class LazyCode:
         """Put function `index`'s code `piece` (a backend function_code result) in the room
         and point its slot at it; `final`: its code for good (calls are repointed to it).
         The lock is held."""
-        backend, name = self.backend, func_symbol(index)
+        name = func_symbol(index)
         # counted code calls itself through its stub too, to reach the optimised code
-        size, code_at = backend.relocatable_function(
-            piece, name if final else name + ".counted", self._resolve)
+        addr = self._place(piece, name if final else name + ".counted", index)
+        self.compiled[index] = addr
+        if final:
+            self._final[index] = addr
+        self.slots[index - self.first] = addr
+        if self.patching and final:
+            self._repoint_to(index, addr)
+        return addr
+
+    def _place(self, piece: Any, name: str, index: int) -> int:
+        """Write code `piece` (symbol `name`, function `index`'s) to the room; its address.
+        Its calls that reach stubs of functions whose code is not final yet are noted, to be
+        repointed. The lock is held."""
+        size, code_at = self.backend.relocatable_function(piece, name, self._resolve)
         addr = round_up(self._next, 64)
         if addr + size > self.end:
             raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
@@ -313,29 +407,23 @@ class LazyCode:
         self.space.write(addr, code_at(addr))
         self._next = addr + size
         self.placed.append((addr, addr + size, index))
-        self.compiled[index] = addr
-        if final:
-            self._final[index] = addr
-        self.slots[index - self.first] = addr
         if self.patching:
-            self._repoint(piece, index, addr if final else None)
+            self._note_calls(piece, addr)
         return addr
 
-    def _repoint(self, piece: Any, index: int, final: int | None) -> None:
-        """Note the new function's calls that reach stubs of functions whose code is not
-        final yet, and point the calls that reached its own stub at its code if it is
-        `final` (its address)."""
-        backend, done, callers = self.backend, self._final, self._callers
-        at = self.compiled[index]
-        for offset, symbol in backend.patchable_calls(piece):
+    def _note_calls(self, piece: Any, at: int) -> None:
+        """Note the calls of code `piece` (placed at `at`) that reach stubs of functions
+        whose code is not final yet."""
+        done, callers = self._final, self._callers
+        for offset, symbol in self.backend.patchable_calls(piece):
             callee = int(symbol[4:])
             if callee not in done:
                 callers.setdefault(callee, []).append(at + offset)
-        if final is None:
-            return
-        addr = final
-        for site in callers.pop(index, ()):
-            self.space.write(*backend.call_target_patch(site, addr))
+
+    def _repoint_to(self, index: int, addr: int) -> None:
+        """Point the calls noted as reaching function `index`'s stub at its final code."""
+        for site in self._callers.pop(index, ()):
+            self.space.write(*self.backend.call_target_patch(site, addr))
 
     def _resolve(self, symbol: str) -> int:
         if symbol.startswith("func"):
@@ -351,10 +439,20 @@ class LazyCode:
 
     def function_at(self, pc: int) -> int | None:
         """The defined function whose compiled code holds `pc`, or None."""
+        found = self._placed_at(pc)
+        return None if found is None else found[2]
+
+    def moved_at(self, pc: int) -> bool:
+        """Whether `pc` is in an on-stack replacement entry: the frame that called it is the
+        activation that moved there (one wasm frame, not two)."""
+        found = self._placed_at(pc)
+        return found is not None and found[0] in self._osr_starts
+
+    def _placed_at(self, pc: int) -> tuple[int, int, int] | None:
         placed = self.placed
         i = bisect.bisect_right(placed, (pc, float("inf"))) - 1
         if i >= 0 and placed[i][0] <= pc < placed[i][1]:
-            return placed[i][2]
+            return placed[i]
         return None
 
 
@@ -377,6 +475,9 @@ class LazyUnit(CodeUnit):
     def function_at(self, pc: int) -> int | None:
         index = self.lazy.function_at(pc)
         return index if index is not None else super().function_at(pc)
+
+    def moved_at(self, pc: int) -> bool:
+        return self.lazy.moved_at(pc)
 
 
 #: (id(Module), backend class, ISA features) -> its LazyCode, while the Module lives

@@ -54,6 +54,11 @@ class CodeUnit:
                 return idx
         return None
 
+    def moved_at(self, pc: int) -> bool:
+        """Whether `pc` is in code an activation moved to from its caller frame, which is
+        then the same wasm frame (on-stack replacement; only lazily compiled code has it)."""
+        return False
+
 
 def unit_at(units: Sequence[CodeUnit], pc: int) -> CodeUnit | None:
     for u in units:

@@ -38,8 +38,9 @@ from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import RefType, ValType
 from engine.wasm.validator import block_signature
 
-from ...base import (EPOCH_SYMBOL, TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TIER_UP_SYMBOL,
-                     TRAP_SYMBOL, TargetDesc, func_symbol, hot_symbol)
+from ...base import (EPOCH_SYMBOL, OSR_MAX_LOCALS, TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT,
+                     TIER_UP_SYMBOL, TRAP_SYMBOL, TargetDesc, func_symbol, hot_symbol,
+                     osr_request)
 from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
                       Label)
@@ -113,11 +114,12 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
 
 def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozenset[str],
                      target: TargetDesc, counted: bool = False
-                     ) -> tuple[bytes, tuple[tuple[int, str], ...]]:
+                     ) -> tuple[bytes, tuple[tuple[int, str], ...], bool]:
     """Machine code of defined function `index` (function index space) of validated module
     `wasm` for a CPU with `features`, calling others by `target`'s convention (the x86_64
     TargetDesc); returns the code and its outside references (offset just past each rel32,
-    symbol: ``funcN``, ``__trap``, ``__epoch_slow``), the parts of a pieces.FunctionCode.
+    symbol: ``funcN``, ``__trap``, ``__epoch_slow``) and whether it has a loop whose
+    activation can move to optimised code, the parts of a pieces.FunctionCode.
     `counted`: the entry and every loop header count down the function's hotness counter
     (``__hotN``) and call ``__tier_up`` when it goes below zero (tiered compilation). Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
     why = unsupported_reason(wasm, info, index, features)
@@ -174,7 +176,7 @@ class _Compiler(ValueStack, FloatRules):
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def run(self) -> tuple[bytes, tuple[tuple[int, str], ...]]:
+    def run(self) -> tuple[bytes, tuple[tuple[int, str], ...], bool]:
         a = self.a
         # the stack check (before the frame; the frame size is patched in at the end)
         a.op(b"\x8d", R11, (RSP, None, 1, -0x1000_0000), 1)        # lea r11, [rsp - size]
@@ -224,11 +226,21 @@ class _Compiler(ValueStack, FloatRules):
             a.test_rr(R11, R11)
             a.jcc("e", back)
             a.jmp(self.trap(TrapCode.INTERRUPT))
-        for slow, back in self.hot_paths:
+        transfer = Label()
+        for slow, back, loop in self.hot_paths:
             a.bind(slow)
-            a.mov_ri(R11, self.index)
-            a.call_sym(TIER_UP_SYMBOL)
+            if loop is None:
+                a.mov_ri(R11, self.index)
+                a.call_sym(TIER_UP_SYMBOL)
+            else:               # at a loop that can move to optimised code: maybe do so
+                a.mov_ri(R11, osr_request(self.index, loop))
+                a.call_sym(TIER_UP_SYMBOL)
+                a.test_rr(R11, R11)
+                a.jcc("ne", transfer)
             a.jmp(back)
+        movable = any(loop is not None for _, _, loop in self.hot_paths)
+        if movable:
+            self.osr_transfer(transfer)
         for code, label in self.traps.items():
             a.bind(label)
             if code == -1:
@@ -244,7 +256,7 @@ class _Compiler(ValueStack, FloatRules):
         out = bytearray(code)
         struct.pack_into("<i", out, size_at, -(frame + 8))
         struct.pack_into("<i", out, frame_at, frame)
-        return bytes(out), tuple(a.external)
+        return bytes(out), tuple(a.external), movable
 
     def lower_params(self) -> None:
         """Parameters to their homes (argument registers and pinned homes never overlap),
@@ -296,9 +308,12 @@ class _Compiler(ValueStack, FloatRules):
         a.bind(back)
         self.epoch_paths.append((slow, back))
 
-    def hot_check(self, weight: int) -> None:
+    def hot_check(self, weight: int, loop: int | None = None) -> None:
         """Count down the hotness counter by `weight` (counted code only); out of line below
-        zero: __tier_up (preserving every register but r11), then on here."""
+        zero: __tier_up (preserving every register but r11), then on here. `loop`: the body
+        position of the loop whose header this is, when its activation can move to optimised
+        code there (on-stack replacement: the operand stack is empty): __tier_up then returns
+        the address of that loop's entry in r11 once there is one, and the code moves."""
         if not self.counted:
             return
         a = self.a
@@ -307,7 +322,26 @@ class _Compiler(ValueStack, FloatRules):
         slow, back = Label(), Label()
         a.jcc("s", slow)
         a.bind(back)
-        self.hot_paths.append((slow, back))
+        self.hot_paths.append((slow, back, loop))
+
+    def osr_transfer(self, here: Label) -> None:
+        """The move to optimised code (engine.ir.osr) from a loop header, the entry's address
+        in r11: call it with every local, return what it returns. Every such header has an
+        empty operand stack and each local in its home, so one sequence serves them all."""
+        a = self.a
+        self.live = True
+        self.height = 0
+        a.bind(here)
+        a.store(self.push(), R11)
+        for i in range(len(self.local_types)):
+            self.push_entry((_LOCAL, i))
+        self.flush()
+        first = self.call_args(tuple(self.local_types), self.results)
+        self.save_pinned_x(False)
+        a.call_r(self.slot(first - 1))
+        self.call_results(first, self.results, self.info.tail_calls_leave)
+        self.ret()
+        self.height = 0
 
     # -- control --------------------------------------------------------------------------------
 
@@ -333,7 +367,9 @@ class _Compiler(ValueStack, FloatRules):
             a.bind(f.label)
             if self.info.epoch:
                 self.epoch_check()
-            self.hot_check(TIER_UP_LOOP_WEIGHT)
+            movable = not params and self.height == 0 and \
+                len(self.local_types) <= OSR_MAX_LOCALS
+            self.hot_check(TIER_UP_LOOP_WEIGHT, self.pos if movable else None)
         elif kind == _IF:
             f.else_label = Label()
             a.jcc(_NEG[cc], f.else_label)
