@@ -80,6 +80,9 @@ _FAR = 0x7FFF_FFFF
 #: it is compiled (each ask is a call into Python)
 OSR_RECHECK = 1 << 14
 
+#: on-stack replacement entries one function may have (each is a copy of its code)
+OSR_MAX_ENTRIES = 4
+
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
 FORK_MIN_INSTRUCTIONS = MIN_PARALLEL_INSTRUCTIONS
@@ -175,6 +178,8 @@ class LazyCode:
         #: the functions whose counted code has loops that can ask for such entries: their
         #: counters are kept near zero (`tier_up`), so those loops ask
         self._osr_functions: set[int] = set()
+        #: function index -> its entries asked for (at most OSR_MAX_ENTRIES)
+        self._osr_count: dict[int, int] = {}
         #: activations moved to such an entry so far
         self.osr_moves = 0
         #: where the entries' codes start (in `placed`)
@@ -291,6 +296,9 @@ class LazyCode:
         with self._lock:
             addr = self._osr.get(key)
             if addr is None:
+                if self._osr_count.get(index, 0) >= OSR_MAX_ENTRIES:
+                    return 0
+                self._osr_count[index] = self._osr_count.get(index, 0) + 1
                 self._osr[key] = 0
         if addr is None and not self.background.submit(
                 lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e),
@@ -313,9 +321,10 @@ class LazyCode:
         is no function's code, only the moving activations reach it)."""
         piece = self._compile_optimised(index, loop)
         with self._lock:
-            addr = self._place(piece, f"{func_symbol(index)}.osr{loop}", index)
-            self._osr_starts.add(addr)
-            self._osr[(index, loop)] = addr
+            addr = self._place(piece, f"{func_symbol(index)}.osr{loop}", index, optional=True)
+            if addr is not None:        # (else the room is full: the activation stays)
+                self._osr_starts.add(addr)
+                self._osr[(index, loop)] = addr
 
     def _osr_failed(self, key: tuple[int, int], error: BaseException) -> None:
         """An entry that cannot be made (block parameters around the loop: an IRError, here
@@ -395,13 +404,15 @@ class LazyCode:
             self._repoint_to(index, addr)
         return addr
 
-    def _place(self, piece: Any, name: str, index: int) -> int:
-        """Write code `piece` (symbol `name`, function `index`'s) to the room; its address.
-        Its calls that reach stubs of functions whose code is not final yet are noted, to be
-        repointed. The lock is held."""
+    def _place(self, piece: Any, name: str, index: int, optional: bool = False) -> Any:
+        """Write code `piece` (symbol `name`, function `index`'s) to the room; its address
+        (None when it does not fit and it is `optional`). Its calls that reach stubs of
+        functions whose code is not final yet are noted, to be repointed. The lock is held."""
         size, code_at = self.backend.relocatable_function(piece, name, self._resolve)
         addr = round_up(self._next, 64)
         if addr + size > self.end:
+            if optional:
+                return None
             raise InternalError(f"lazy compilation: function {index} ({size} bytes) does not "
                                 f"fit the module's reserved code space")
         self.space.write(addr, code_at(addr))
