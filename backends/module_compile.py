@@ -51,6 +51,10 @@ class ModuleCompiler:
         unless a target says otherwise)."""
         return frozenset()
 
+    #: whether the target has a baseline tier (`baseline_function`): without one,
+    #: Config.baseline_compilation and tiered_compilation change nothing
+    has_baseline_tier = False
+
     # -- hooks ----------------------------------------------------------------------------------
 
     def baseline_function(self, wasm, info: ModuleInfo, index: int, counted: bool = False):

@@ -27,17 +27,17 @@ class BenchConfig:
 
 
 CONFIGS: tuple[BenchConfig, ...] = (
-    BenchConfig("compiler", "polyjit's compiler for the host, native code",
-                (("strategy", "compiler"),), Size.FULL),
-    BenchConfig("compiler-eager", "the compiler with whole modules compiled before they run",
-                (("strategy", "compiler"), ("lazy_compilation", False)), Size.FULL,
-                default=False),
+    BenchConfig("compiler", "polyjit's compiler for the host, native code (the default "
+                "Config: tiered on x86_64)", (("strategy", "compiler"),), Size.FULL),
+    BenchConfig("optimising", "the optimising tier alone (Config.tiered_compilation off)",
+                (("strategy", "compiler"), ("tiered_compilation", False)), Size.FULL),
+    BenchConfig("compiler-eager", "the optimising tier with whole modules compiled before "
+                "they run", (("strategy", "compiler"), ("lazy_compilation", False),
+                             ("tiered_compilation", False)), Size.FULL, default=False),
     BenchConfig("baseline", "polyjit's x86_64 baseline tier first (Config.baseline_compilation)",
                 (("strategy", "compiler"), ("baseline_compilation", True)), Size.FULL,
                 default=False),
-    BenchConfig("tiered", "baseline tier first, hot functions optimised (Config.tiered_compilation)",
-                (("strategy", "compiler"), ("tiered_compilation", True)), Size.FULL,
-                default=False),
+
     BenchConfig("interpreter", "polyjit's IR interpreter", (("strategy", "interpreter"),), Size.SMALL),
     BenchConfig("emu-x86_64", "x86_64 code under Unicorn",
                 (("strategy", "compiler"), ("target", "x86_64"), ("emulate", True)), Size.SMALL),

@@ -4,9 +4,10 @@ per second of CPU, the workers' included), peak resident memory while compiling 
 and the time to the first result (compile, then the program's run, in wall and CPU time),
 polyjit against wasmtime-py. polyjit compiles each function on its first call by default
 (Config.lazy_compilation), so its compile columns then cover decoding and instantiation and
-the run does the compiling; `--eager` compiles the whole module first; `--baseline` compiles
-each function first with the baseline tier (Config.baseline_compilation, x86_64); `--tiered`
-also recompiles hot functions with the optimising tier (Config.tiered_compilation). Each
+the run does the compiling, by default tiered (Config.tiered_compilation: the baseline tier
+first, hot functions and loops recompiled by the optimising tier); `--eager` compiles the
+whole module first; `--baseline` keeps every function in the baseline tier
+(Config.baseline_compilation, x86_64); `--optimising` has the optimising tier alone. Each
 (program, runtime) pair runs in a fresh process, so one-time setup of a runtime and memory a
 previous program left are not counted against the next; each run's output is compared with
 wasmtime's.
@@ -15,7 +16,7 @@ wasmtime's.
     python -m benchmarks.startup --programs sqlite3,qjs --serial --markdown
     python -m benchmarks.startup --eager                  # whole-module compile throughput
     python -m benchmarks.startup --baseline --programs minigzip,lua   # the baseline tier
-    python -m benchmarks.startup --tiered --programs minigzip,lua     # baseline, then hot ones
+    python -m benchmarks.startup --optimising --programs minigzip,lua # no baseline tier
 
 Peak memory is of the process tree: the compiling process and its compile workers, sampled
 every 20 ms, their proportional set sizes (Pss: a page shared by a forked worker and its parent
@@ -164,7 +165,7 @@ def _cpu() -> float:
 
 
 def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
-          baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> dict:
+          baseline: bool = False, tiered: bool = True, threshold: int = 1000) -> dict:
     """In this (fresh) process: compile and run program `name` under `runtime` (polyjit with
     Config.lazy_compilation = `lazy`: then most of the compiling happens in the run; and
     Config.baseline_compilation = `baseline`, Config.tiered_compilation = `tiered` and
@@ -226,13 +227,13 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
 # -- the parent -------------------------------------------------------------------------------
 
 def measure(runtime: str, name: str, parallel: bool, lazy: bool = True,
-            baseline: bool = False, tiered: bool = False, threshold: int = 1000) -> dict:
+            baseline: bool = False, tiered: bool = True, threshold: int = 1000) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name,
            "--threshold", str(threshold)]
     if baseline:
         cmd.append("--baseline")
-    if tiered:
-        cmd.append("--tiered")
+    if not tiered:
+        cmd.append("--optimising")
     if not parallel:
         cmd.append("--serial")
     if not lazy:
@@ -261,17 +262,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", action="store_true",
                     help="polyjit with Config.baseline_compilation = True (each function "
                          "compiled first by the baseline tier)")
-    ap.add_argument("--tiered", action="store_true",
-                    help="polyjit with Config.tiered_compilation = True (the baseline tier "
-                         "first, the optimising tier for hot functions)")
+    ap.add_argument("--optimising", action="store_true",
+                    help="polyjit with Config.tiered_compilation = False (the optimising "
+                         "tier alone; the default is tiered: the baseline tier first, the "
+                         "optimising tier for hot functions and loops)")
     ap.add_argument("--threshold", type=int, default=1000,
-                    help="Config.tier_up_threshold with --tiered (default 1000 calls)")
+                    help="Config.tier_up_threshold (default 1000 calls)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("RUNTIME", "PROGRAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager,
-                               baseline=args.baseline, tiered=args.tiered,
+                               baseline=args.baseline, tiered=not args.optimising,
                                threshold=args.threshold)))
         return 0
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
         results = {rt: measure(rt, name, not args.serial, not args.eager, args.baseline,
-                           args.tiered, args.threshold)
+                               not args.optimising, args.threshold)
                    for rt in runtimes}
         ref = results.get("wasmtime")
         for rt, r in results.items():

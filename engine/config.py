@@ -117,9 +117,9 @@ class Settings:
     #: optimising tier). Not in the code fingerprint: whole-module artifacts stay optimising
     baseline_compilation: bool = False
     #: under lazy compilation, the baseline tier first and the optimising tier for a function
-    #: once it is hot (its calls and loop iterations counted; engine.exec.lazy). Not in the code
-    #: fingerprint either
-    tiered_compilation: bool = False
+    #: once it is hot (its calls and loop iterations counted; an activation hot in a loop moves
+    #: to optimised code there; engine.exec.lazy). Not in the code fingerprint either
+    tiered_compilation: bool = True
     #: calls (or TIER_UP_LOOP_WEIGHT loop iterations each) before a function tiers up
     tier_up_threshold: int = 1000
     #: 32-bit memories sit in a guarded reservation and their accesses are not checked: an
@@ -320,9 +320,13 @@ class Config:
     - ``tiered_compilation``: under lazy compilation, compile each function first with the
       baseline tier, and again with the optimising tier once it is hot: after
       ``tier_up_threshold`` calls, loop iterations counting a fraction of a call (x86_64 only;
-      off by default). The hot function is compiled in the background (engine/exec/tierup.py)
-      while its baseline code keeps running; calls after the optimised code is installed run
-      it. ``tier_up_threshold`` (default 1000) is that number of calls.
+      on by default; False: the optimising tier alone). The hot function is compiled in the
+      background (engine/exec/tierup.py) while its baseline code keeps running; calls after
+      the optimised code is installed run it, and an activation hot in a loop moves to
+      optimised code at that loop's header (on-stack replacement, engine/ir/osr.py). With
+      lazy compilation off, every function is compiled by the baseline tier at the first
+      instantiation, then hot ones tier up. ``tier_up_threshold`` (default 1000) is that
+      number of calls.
     - ``signals_based_traps``: None (default) for guard pages wherever they work (machine code
       on a 64-bit host, native x86_64 or emulated: 32-bit memories are reserved 8 GiB of
       address space and accesses are not checked; an out-of-bounds one faults and becomes the
@@ -361,7 +365,7 @@ class Config:
         self.parallel_compilation = True
         self.lazy_compilation = True
         self.baseline_compilation = False
-        self.tiered_compilation = False
+        self.tiered_compilation = True
         self.tier_up_threshold = 1000
         self.signals_based_traps: bool | None = None
         for name, value in settings.items():

@@ -52,6 +52,7 @@ class X86_64Backend(ModuleCompiler):
     trampolines = trampolines
     fastcalls = fastcalls
     patchable = True
+    has_baseline_tier = True
 
     def __init__(self, features: frozenset[str] | None = None) -> None:
         self.features = host_features() if features is None else features

@@ -288,7 +288,7 @@ class CompiledExecutor:
         baseline tier (in worker processes for a large module), then tiers up hot ones."""
         settings = self.state.settings
         eager_tiers = settings.tiered_compilation and not settings.baseline_compilation and \
-            not settings.lazy_compilation
+            not settings.lazy_compilation and self.backend.has_baseline_tier
         if (settings.lazy_compilation or eager_tiers) and settings.cache is None and \
                 held_code(module, self.backend) is None and module.wasm_module.funcs:
             lazy = lazy_code(module, self.backend)

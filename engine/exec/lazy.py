@@ -300,9 +300,9 @@ class LazyCode:
                     return 0
                 self._osr_count[index] = self._osr_count.get(index, 0) + 1
                 self._osr[key] = 0
+        # first in the queue: the activation is in the loop now, later calls can wait
         if addr is None and not self.background.submit(
-                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e),
-                len(self.wasm.codes[index - self.first].body)):
+                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e), 0):
             with self._lock:            # the queue is full: ask again later
                 del self._osr[key]
         self.counters[index - self.first] = self._recheck
@@ -509,12 +509,13 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
             lazy = _LAZY.get(key)
             if lazy is None:
                 settings = module.state.settings
+                tiers = backend.has_baseline_tier
+                tiered = tiers and settings.tiered_compilation
                 lazy = _LAZY[key] = LazyCode(wasm, module.info, backend, settings.consume_fuel,
-                                             settings.baseline_compilation,
-                                             settings.tiered_compilation,
+                                             tiers and settings.baseline_compilation, tiered,
                                              settings.tier_up_threshold,
                                              background_compiler(module.state)
-                                             if settings.tiered_compilation else None,
+                                             if tiered else None,
                                              settings.parallel_compilation)
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

@@ -121,7 +121,7 @@ def test_unusable_directory_is_reported_not_raised(tmp_path):
 
 @pytest.mark.parametrize("lazy", [False, True])
 def test_compiled_code_is_owned_by_the_module(lazy):
-    engine = Engine(Config(lazy_compilation=lazy))
+    engine = Engine(Config(lazy_compilation=lazy, tiered_compilation=lazy))
     module = Module(engine, FIB)
     store = Store(engine)
     assert Instance(store, module, []).exports(store)["fib"](store, 10) == 55

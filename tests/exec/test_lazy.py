@@ -49,7 +49,9 @@ WAT = """(module
 
 
 def _engine(cfg: dict, **more) -> Engine:
-    return Engine(Config(**cfg, **more))
+    """An engine of `cfg`, the optimising tier alone unless it says otherwise (tiered
+    compilation's lazy code has its tests in test_tierup.py)."""
+    return Engine(Config(**{"tiered_compilation": False, **cfg, **more}))
 
 
 def _lazy(store: Store, instance: Instance):
@@ -246,7 +248,7 @@ def test_first_call_at_the_stack_limit_traps_or_runs_and_the_process_survives() 
               (else (i32.add (call $rec (i32.sub (local.get 0) (i32.const 1)))
                              (i32.const 1))))))"""
         def rec(lazy):
-            engine = Engine(Config(lazy_compilation=lazy))
+            engine = Engine(Config(lazy_compilation=lazy, tiered_compilation=False))
             store = Store(engine)
             f = Instance(store, Module(engine, WAT), []).exports(store)["rec"]
             return lambda n: f(store, n)

@@ -41,15 +41,21 @@ def host_architecture() -> str:
 #: host's code under Unicorn. CI runs them all.
 TARGETS: tuple[Target, ...] = (
     Target("interpreter", settings={"strategy": "interpreter"}, frontend_alone=True),
+    # The default Config: on x86_64 tiered (Config.tiered_compilation: counted baseline code
+    # first, hot functions and hot loops moved to the optimising tier); aarch64 and riscv64
+    # have the optimising tier alone.
     *(Target(arch, settings={"strategy": "compiler", "target": arch}) for arch in ARCHITECTURES),
-    # The host's code under Unicorn: the same machine code as natively, emulated.
+    # The host's optimising tier's code under Unicorn: the machine code of the eager and
+    # checked targets below, emulated (x86_64's tiers under Unicorn: x86_64-emulated-baseline
+    # and tests/exec).
     Target(f"{host_architecture()}-emulated",
-           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True}),
+           settings={"strategy": "compiler", "target": host_architecture(), "emulate": True,
+                     "tiered_compilation": False}),
     # Every target above compiles each function on its first call (Config.lazy_compilation,
-    # the default); this one compiles whole modules before they run.
+    # the default); this one compiles whole modules, by the optimising tier, before they run.
     Target(f"{host_architecture()}-eager",
            settings={"strategy": "compiler", "target": host_architecture(),
-                     "lazy_compilation": False}),
+                     "lazy_compilation": False, "tiered_compilation": False}),
     # x86_64's baseline tier first (Config.baseline_compilation: one pass from wasm to machine
     # code under lazy compilation; what it does not handle goes to the optimising tier).
     Target("x86_64-baseline",
@@ -68,9 +74,10 @@ TARGETS: tuple[Target, ...] = (
     # handler, under Unicorn its invalid-access hook makes the trap); these keep an explicit
     # check before every access (Config.signals_based_traps=False): the host's natively in
     # CI, the emulated targets' in the full matrix.
+    # (the host's: the optimising tier alone, lazily)
     Target(f"{host_architecture()}-checked",
            settings={"strategy": "compiler", "target": host_architecture(),
-                     "signals_based_traps": False}),
+                     "signals_based_traps": False, "tiered_compilation": False}),
     *(Target(f"{arch}-checked", settings={"strategy": "compiler", "target": arch,
                                           "signals_based_traps": False}, slow=True)
       for arch in ARCHITECTURES if arch != host_architecture()),
