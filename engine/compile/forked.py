@@ -22,6 +22,7 @@ import traceback
 from typing import Any, Callable
 
 _HEADER = 9         # status byte (0 result, 1 error text), payload length (8 bytes)
+_STARTED = 2        # a ForkedStream child's status byte: it has started on a position
 
 #: the child's niceness above the parent's: on a busy machine the program it compiles for
 #: keeps its share of the processors; on an idle one the child still has a core to itself
@@ -129,14 +130,17 @@ class ForkedCompiler:
                 pass
 
 
-def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
-    """The child's loop (see the module docstring)."""
-    gc.disable()        # a collection would touch (and copy) every page shared with the parent
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # the parent handles Ctrl-C; EOF ends us
+def _become_child(requests: int, replies: int, nice: int) -> None:
+    """What a compile child does first: no collections (one would touch, and copy, every
+    page shared with the parent), a lower priority, Ctrl-C left to the parent (end of file
+    ends the child), stdio on /dev/null and no descriptor of the parent's but its pipes."""
+    gc.disable()
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -148,6 +152,11 @@ def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
+    """The child's loop (see the module docstring)."""
+    _become_child(requests, replies, NICE)
     while True:
         request = _read_exact(requests, 8)
         if len(request) < 8:
@@ -161,3 +170,148 @@ def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
             _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little") + payload)
         except OSError:
             return
+
+
+class ForkedStream:
+    """A child process computing `job(p)` ahead of need, one position after another, each
+    result sent back as soon as it is made; a reader thread here keeps them until `take`n.
+    The child goes breadth-first from `roots` through `hints(p)` (the positions p is likely
+    to need next: a function's callees), then through `later`. `seen(p)` tells it that p is
+    needed no more (it skips it) and that p's hints come next. Speculative compilation: the
+    parent compiles what it needs itself when the child has not got there yet. The child
+    ends when it has run out of positions, when the parent closes it or exits (end of file),
+    or when the reply pipe is gone; then `take` finds nothing more."""
+
+    def __init__(self, job: Callable[[int], Any], roots: list[int], later: list[int],
+                 hints: Callable[[int], list[int]]) -> None:
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as e:
+            for fd in (requests_r, requests_w, replies_r, replies_w):
+                os.close(fd)
+            raise ChildGone(f"cannot fork a compile process: {e}") from None
+        if pid == 0:                    # the child: never returns
+            status = 1
+            try:
+                _stream(job, roots, later, hints, requests_r, replies_w)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(requests_r)
+        os.close(replies_w)
+        self.pid = pid
+        self._requests, self._replies = requests_w, replies_r
+        self._owner = os.getpid()
+        self._cond = threading.Condition(threading.Lock())
+        self._results: dict[int, Any] = {}
+        #: the position the child is computing now (-1: none, or it ended)
+        self._current = -1
+        #: results sent (taken or not), for tests and benchmarks
+        self.received = 0
+        threading.Thread(target=self._read, name="polyjit-prefetch", daemon=True).start()
+
+    def _read(self) -> None:
+        fd = self._replies
+        try:
+            while True:
+                head = _read_exact(fd, _HEADER + 4)
+                if len(head) < _HEADER + 4:
+                    break
+                size = int.from_bytes(head[1:_HEADER], "little")
+                payload = _read_exact(fd, size)
+                if len(payload) < size:
+                    break
+                p = int.from_bytes(head[_HEADER:], "little")
+                result = pickle.loads(payload) if head[0] == 0 else None
+                with self._cond:
+                    if head[0] == _STARTED:
+                        self._current = p
+                    else:
+                        self._current = -1
+                        if head[0] == 0:    # (else an error: the parent compiles it itself)
+                            self._results[p] = result
+                            self.received += 1
+                    self._cond.notify_all()
+        except OSError:
+            pass
+        finally:
+            with self._cond:
+                self._current = -1
+                self._cond.notify_all()
+            os.close(fd)
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+
+    def take(self, p: int, wait: float = 1.0) -> Any:
+        """The child's result for `p` (each is taken once): at once if it has sent it, after
+        up to `wait` seconds if it is computing it now, else None."""
+        with self._cond:
+            if self._current == p:
+                self._cond.wait_for(lambda: self._current != p, wait)
+            return self._results.pop(p, None)
+
+    def seen(self, p: int) -> None:
+        """Tell the child that `p` is needed no more (and its hints soon)."""
+        if self._requests >= 0 and os.getpid() == self._owner:
+            try:
+                _write_all(self._requests, p.to_bytes(4, "little"))
+            except OSError:
+                self.close()
+
+    def close(self) -> None:
+        """Let the child go (it ends after its compile in progress); never waits."""
+        fd, self._requests = self._requests, -1
+        if fd >= 0 and os.getpid() == self._owner:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:        # noqa: S110 - interpreter shutdown
+            pass
+
+
+def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
+            hints: Callable[[int], list[int]], requests: int, replies: int) -> None:
+    """The streaming child's loop (ForkedStream)."""
+    import collections
+    import fcntl
+    _become_child(requests, replies, 0)
+    fcntl.fcntl(requests, fcntl.F_SETFL, fcntl.fcntl(requests, fcntl.F_GETFL) | os.O_NONBLOCK)
+    todo = collections.deque(roots)
+    rest = collections.deque(later)
+    done: set[int] = set()
+    pending = b""
+    while todo or rest:
+        try:                            # what the parent has seen since
+            chunk = os.read(requests, 1 << 16)
+            if not chunk:
+                return                  # the parent closed it, or is gone
+            pending += chunk
+        except BlockingIOError:
+            pass
+        whole = len(pending) // 4 * 4
+        for k in range(0, whole, 4):
+            p = int.from_bytes(pending[k:k + 4], "little")
+            done.add(p)
+            todo.extendleft(h for h in reversed(hints(p)) if h not in done)
+        pending = pending[whole:]
+        p = todo.popleft() if todo else rest.popleft()
+        if p in done:
+            continue
+        done.add(p)
+        try:
+            _write_all(replies, bytes([_STARTED]) + bytes(8) + p.to_bytes(4, "little"))
+            status, payload = 0, pickle.dumps(job(p), pickle.HIGHEST_PROTOCOL)
+        except Exception:               # the parent compiles it itself (and sees the error)
+            status, payload = 1, b""
+        try:
+            _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little")
+                       + p.to_bytes(4, "little") + payload)
+        except OSError:
+            return
+        todo.extendleft(h for h in reversed(hints(p)) if h not in done)

@@ -59,11 +59,12 @@ from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBO
                            func_symbol, lazy_symbol, lazy_table_size, osr_request,
                            tier_up_request)
 from ..compile.driver import function_ir
-from ..compile.forked import ChildError, ChildGone, ForkedCompiler
+from ..compile.forked import ChildError, ChildGone, ForkedCompiler, ForkedStream
 from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
 from ..errors import InternalError
 from ..ir.errors import IRError
 from ..ir.gcpause import gc_paused
+from ..wasm.opcodes import Op
 from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
@@ -75,6 +76,9 @@ MAX_ROOM = 1536 << 20
 
 #: a hotness counter once its function tiered up (or is doing so): far from zero
 _FAR = 0x7FFF_FFFF
+
+_CALLING = frozenset({int(Op.CALL), int(Op.RETURN_CALL), int(Op.REF_FUNC)})
+_REF_FUNC = int(Op.REF_FUNC)
 
 #: loop iterations between two asks of a hot loop for its on-stack replacement entry while
 #: it is compiled (each ask is a call into Python)
@@ -170,6 +174,12 @@ class LazyCode:
         self.forks = tiered and parallel and instructions >= FORK_MIN_INSTRUCTIONS and \
             can_fork()
         self._forked: ForkedCompiler | None = None
+        #: a large module's first-tier code compiled ahead of need by a forked process
+        #: (`_compile`), started by the first compile; the functions taken from it
+        self.prefetch = self.baseline and parallel and \
+            instructions >= FORK_MIN_INSTRUCTIONS and can_fork()
+        self._stream: ForkedStream | None = None
+        self.prefetched = 0
         #: (function index, loop position) -> the address of that loop's on-stack
         #: replacement entry (engine.ir.osr), 0 while it is compiled or when it failed
         self._osr: dict[tuple[int, int], int] = {}
@@ -210,10 +220,54 @@ class LazyCode:
         return addr
 
     def _compile(self, index: int) -> int:
-        """`compile`'s work, the lock held."""
-        with gc_paused():
-            baseline, piece = self._first_tier(index)
-        return self._install_first(index, baseline, piece)
+        """`compile`'s work, the lock held: the speculative compile process's code if it has
+        sent it (started by the first compile of a large module), else compiled here."""
+        stream = self._stream
+        if stream is None and self.prefetch:
+            stream = self._start_stream(index)
+        done = None
+        if stream is not None:
+            done = stream.take(index)
+            stream.seen(index)          # (now: its callees are next, while it compiles here)
+        if done is None:
+            with gc_paused():
+                done = self._first_tier(index)
+        else:
+            self.prefetched += 1
+        return self._install_first(index, *done)
+
+    def _start_stream(self, first: int) -> ForkedStream | None:
+        """Fork the process that compiles, ahead of their first calls, the functions
+        reachable from defined function `first` by direct calls (breadth-first, the callees
+        of what this process compiles first), then those of the element segments."""
+        self.prefetch = False
+        try:
+            self._stream = ForkedStream(self._first_tier, self._callees(first),
+                                        self._elem_functions(), self._callees)
+        except ChildGone:
+            self._stream = None
+        return self._stream
+
+    def _callees(self, index: int) -> list[int]:
+        """The defined functions that defined function `index` calls directly or takes a
+        reference to, in the order of its body."""
+        out: dict[int, None] = {}
+        first, end = self.first, self.first + self.count
+        for ins in self.wasm.codes[index - first].body:
+            if ins.op in _CALLING and first <= ins.imm < end:     # type: ignore[operator]
+                out[ins.imm] = None                                 # type: ignore[index]
+        return list(out)
+
+    def _elem_functions(self) -> list[int]:
+        """The defined functions the module's element segments name, in their order."""
+        out: dict[int, None] = {}
+        first, end = self.first, self.first + self.count
+        for seg in self.wasm.elems:
+            for expr in seg.init:
+                for ins in expr:
+                    if ins.op == _REF_FUNC and first <= ins.imm < end:  # type: ignore
+                        out[ins.imm] = None                             # type: ignore
+        return list(out)
 
     def _install_first(self, index: int, baseline: bool, piece: Any) -> int:
         """Install function `index`'s first code (a _first_tier result), the lock held."""
@@ -229,6 +283,7 @@ class LazyCode:
         module's functions with the baseline tier when it is first instantiated (what that
         tier does not handle with the optimising tier); hot ones tier up later as always."""
         with self._lock:
+            self.prefetch = False
             todo = [i for i in range(self.first, self.first + self.count)
                     if i not in self.compiled]
             sizes = [len(self.wasm.codes[i - self.first].body) for i in todo]

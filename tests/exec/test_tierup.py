@@ -581,3 +581,48 @@ def test_a_process_forked_after_tier_ups_tiers_up_on_its_own(monkeypatch) -> Non
     os.waitpid(pid, 0)
     assert FIB not in lazy.tiered_up and lazy.forks     # the parent's own state is as before
     assert ex["sum"](store, 4) == 10
+
+
+PREFETCHED = """(module
+  (import "host" "wait" (func $wait))
+  (func $a (result i32) (i32.const 1))
+  (func $b (result i32) (i32.add (call $a) (i32.const 2)))
+  (func $c (result i32) (i32.add (call $b) (call $a)))
+  (func $unused (result i32) (i32.const 99))
+  (func (export "run") (result i32) (call $wait) (i32.add (call $c) (call $b))))"""
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_large_module_s_callees_are_compiled_ahead_by_a_forked_process(cfg, monkeypatch):
+    """The first compile of a large module forks a process that compiles, ahead of their
+    first calls, the functions the compiled ones call (engine.compile.forked.ForkedStream):
+    the calls then install its code instead of compiling."""
+    import time
+    from engine import Func, FuncType
+    import engine.exec.lazy as lazy_module
+    monkeypatch.setattr(lazy_module, "FORK_MIN_INSTRUCTIONS", 0)   # WAT counts as large
+    engine = Engine(Config(**cfg))
+    store = Store(engine)
+    state = {}
+
+    def wait() -> None:              # run's callees are compiled there meanwhile
+        end = time.monotonic() + 30
+        while state["lazy"]._stream.received < 3 and time.monotonic() < end:
+            time.sleep(0.01)
+    inst = Instance(store, Module(engine, PREFETCHED), [Func(store, FuncType([], []), wait)])
+    lazy = state["lazy"] = inst.exec_state.unit.lazy
+    assert lazy.prefetch
+    assert inst.exports(store)["run"](store) == 7
+    assert lazy.prefetched == 3 and set(lazy.compiled) == {1, 2, 3, 5}
+    assert lazy.baseline_compiled == {1, 2, 3, 5}
+
+
+def test_a_small_module_compiles_nothing_ahead():
+    from engine import Func, FuncType
+    engine = Engine(Config())
+    store = Store(engine)
+    inst = Instance(store, Module(engine, PREFETCHED), [Func(store, FuncType([], []),
+                                                             lambda: None)])
+    lazy = inst.exec_state.unit.lazy
+    assert inst.exports(store)["run"](store) == 7
+    assert not lazy.prefetch and lazy._stream is None and lazy.prefetched == 0

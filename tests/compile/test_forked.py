@@ -1,0 +1,89 @@
+"""The forked compile helpers (engine.compile.forked): ForkedStream's child computes ahead of
+need, in the order its roots and hints give and the parent's `seen` changes, and every
+result it sends is what the job gives; the parent takes each once."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from engine.compile.forked import ForkedStream
+from engine.compile.parallel import can_fork
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork")
+
+
+def _wait(stream: ForkedStream, count: int, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while stream.received < count and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+def _ended(pid: int, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_child_computes_what_its_roots_hints_and_later_positions_reach():
+    tree = {0: [1, 2], 1: [3], 2: [], 3: [], 5: [6], 6: []}
+
+    def job(p: int):
+        return ("square", p * p, os.getpid())
+    stream = ForkedStream(job, [0], [5, 3], lambda p: tree.get(p, []))
+    _wait(stream, 6)
+    results = {p: stream.take(p) for p in range(8)}
+    assert stream.received == 6
+    assert {p for p, r in results.items() if r is not None} == {0, 1, 2, 3, 5, 6}
+    assert all(r[1] == p * p and r[2] != os.getpid() for p, r in results.items() if r)
+    assert stream.take(0) is None               # taken once
+    assert _ended(stream.pid)                   # out of positions: the child ended
+
+
+def test_seen_positions_are_skipped_and_their_hints_come_first():
+    tree = {0: list(range(10, 20)), 7: [30, 31]}
+    stream_started = time.monotonic()
+
+    def job(p: int):
+        if p == 10:
+            time.sleep(0.3)                      # the parent's message arrives meanwhile
+        return p
+    stream = ForkedStream(job, [0], [], lambda p: tree.get(p, []))
+    stream.seen(11)
+    stream.seen(7)
+    _wait(stream, 12)
+    got = {p for p in (0, *range(10, 20), 7, 30, 31) if stream.take(p) is not None}
+    assert 11 not in got and 7 not in got       # the parent had them
+    assert {30, 31} <= got and {0, 10, 12, 19} <= got
+    assert time.monotonic() - stream_started < 30
+
+
+def test_take_waits_for_the_position_in_progress():
+    stream = ForkedStream(lambda p: time.sleep(0.5) or p + 100, [4], [], lambda p: [])
+    time.sleep(0.2)                              # the child is in the middle of it
+    assert stream.take(4, wait=10) == 104
+
+
+def test_a_failing_job_sends_nothing_for_it_and_the_child_goes_on():
+    def job(p: int):
+        if p == 1:
+            raise ValueError("no")
+        return p
+    stream = ForkedStream(job, [0, 1, 2], [], lambda p: [])
+    _wait(stream, 2)
+    assert [stream.take(p) for p in (0, 1, 2)] == [0, None, 2]
+
+
+def test_closing_ends_the_child():
+    stream = ForkedStream(lambda p: time.sleep(0.05) or p, list(range(10_000)), [],
+                          lambda p: [])
+    stream.close()
+    assert _ended(stream.pid)
+    assert stream.received < 10_000
