@@ -172,6 +172,53 @@ def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
             return
 
 
+class ForkedCall:
+    """`fn()` computed once in a forked child while this process goes on; `result()` waits
+    for it (ChildError for what it raised there, ChildGone if the child could not start or
+    died)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as e:
+            os.close(r)
+            os.close(w)
+            raise ChildGone(f"cannot fork: {e}") from None
+        if pid == 0:                    # the child: never returns
+            try:
+                _become_child(-1, w, 0)
+                try:
+                    status, payload = 0, pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
+                except BaseException:
+                    status, payload = 1, traceback.format_exc().encode("utf-8", "replace")
+                _write_all(w, bytes([status]) + len(payload).to_bytes(8, "little") + payload)
+            finally:
+                os._exit(0)
+        os.close(w)
+        self.pid, self._fd = pid, r
+
+    def result(self) -> Any:
+        fd, self._fd = self._fd, -1
+        if fd < 0:
+            raise ChildGone("the result was read already")
+        try:
+            head = _read_exact(fd, _HEADER)
+            size = int.from_bytes(head[1:], "little") if len(head) == _HEADER else -1
+            payload = _read_exact(fd, size) if size >= 0 else b""
+        finally:
+            os.close(fd)
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+        if size < 0 or len(payload) != size:
+            raise ChildGone("the child ended without a result")
+        if head[0] != 0:
+            raise ChildError(payload.decode("utf-8", "replace"))
+        return pickle.loads(payload)
+
+
 class ForkedStream:
     """A child process computing `job(p)` ahead of need, one position after another, each
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.

@@ -18,6 +18,7 @@ from ..wasm.types import ExportType, ExternKind, ImportType, TagType
 from ..wasm.validator import validate
 from . import artifact
 from .driver import code_for, function_ir
+from .parallel import validate_parallel
 from .registry import backend_for
 from .environment import EngineState, state_of
 
@@ -40,7 +41,10 @@ def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
     """Bytes or text in, a validated WasmModule out; WasmError for anything wrong."""
     features = state.features
     module = decode(to_binary(wasm), features)
-    validate(module, features)
+    if state.settings.parallel_compilation:
+        validate_parallel(module, features)
+    else:
+        validate(module, features)
     return module
 
 

@@ -25,6 +25,56 @@ MIN_PARALLEL_INSTRUCTIONS = 20_000
 CHUNK_INSTRUCTIONS = 4_000
 
 
+def validate_parallel(module: Any, features: Any) -> None:
+    """engine.wasm.validator.validate, the function bodies of a large module shared with one
+    forked child (its half of the instructions, the later functions) while this process
+    checks the rest; the same outcome as a serial validation: the first rule broken in
+    module order is raised here, with its real traceback (the bodies of the child's half
+    are checked again here when it found one broken)."""
+    from ..wasm.validator import validate
+    sizes = [len(c.body) for c in module.codes]
+    total = sum(sizes)
+    if total < MIN_PARALLEL_INSTRUCTIONS or len(sizes) < 2 or len(sizes) != len(module.funcs) \
+            or worker_count() < 2 or not can_fork():
+        validate(module, features)
+        return
+    half, split = 0, 0
+    while split < len(sizes) - 1 and half + sizes[split] <= total // 2:
+        half += sizes[split]
+        split += 1
+    later = range(max(split, 1), len(sizes))
+
+    def child() -> bool:
+        validate(module, features, later)
+        return module.tail_calls_leave
+    from .forked import ChildError, ChildGone, ForkedCall
+    try:
+        other = ForkedCall(child)
+    except ChildGone:
+        validate(module, features)
+        return
+    try:
+        validate(module, features, range(0, later.start))
+    except BaseException:
+        _discard(other)
+        raise
+    try:
+        module.tail_calls_leave |= other.result()
+    except (ChildError, ChildGone):       # a rule broken there (or no child): find it here
+        validate(module, features, later)
+
+
+def _discard(call: Any) -> None:
+    try:
+        os.kill(call.pid, 9)
+    except OSError:
+        pass
+    try:
+        call.result()
+    except Exception:                   # noqa: S110 - killed: nothing to read
+        pass
+
+
 def worker_count() -> int:
     """How many processes may compile at once: the CPUs this process may run on."""
     try:

@@ -1310,13 +1310,14 @@ class _RunLengthLocals:
         return self.types[bisect.bisect_right(self.ends, index)]
 
 
-def _validate_code(ctx: _Context) -> None:
+def _validate_code(ctx: _Context, functions: range | None = None) -> None:
     module = ctx.module
     if len(module.codes) != len(module.funcs):
         raise InvalidError("function and code section have inconsistent lengths")
     simple, special = _dispatch(ctx.features)
     base = module.num_imported_funcs
-    for i, body in enumerate(module.codes):
+    for i in range(len(module.codes)) if functions is None else functions:
+        body = module.codes[i]
         func = base + i
         ftype = ctx.funcs[func]
         local_types = _local_types(ctx, func, ftype, body)
@@ -1326,15 +1327,17 @@ def _validate_code(ctx: _Context) -> None:
         _BodyValidator(ctx, func, ftype, local_types).run(body.body, simple, special)
 
 
-def validate(module: WasmModule, features: Features) -> None:
-    """Check every validation rule of WebAssembly 2.0 (restricted to `features`).
+def validate(module: WasmModule, features: Features, functions: range | None = None) -> None:
+    """Check every validation rule of WebAssembly 2.0 (restricted to `features`); of the
+    function bodies only those at `functions` (positions in the code section) if given, so
+    that processes can share the bodies of a large module (engine.compile.parallel).
 
     Raises InvalidError for the first rule broken (FeatureDisabledError when the module uses a
     proposal that `features` switches off). Returns None for a valid module."""
     try:
         ctx = _Context(module, features)
         _validate_module_fields(ctx)
-        _validate_code(ctx)
+        _validate_code(ctx, functions)
     except WasmError:
         raise
     except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:

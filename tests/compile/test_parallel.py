@@ -102,3 +102,49 @@ def test_chunks_cover_every_function_once_largest_first():
     assert groups[0] == [1]
     assert all(sum(sizes[p] for p in g) >= 4000 for g in groups[:-1])
 
+
+
+# -- validation shared with a forked child (parallel.validate_parallel) ----------------------
+
+def _big_module(last_body: str, extra: str = "") -> str:
+    """A module of more than MIN_PARALLEL_INSTRUCTIONS instructions whose last function's
+    body is `last_body` (so it falls in the child's half)."""
+    filler = "(local.get 0) (i32.const 1) (i32.add) (local.set 0) " * 60
+    funcs = "".join(f"(func (param i32) (result i32) {filler} (local.get 0))\n"
+                    for _ in range(parallel.MIN_PARALLEL_INSTRUCTIONS // 240 + 2))
+    return f"(module {extra} {funcs} (func {last_body}))"
+
+
+def _error(text: str, parallel_compilation: bool) -> str:
+    from engine import WasmError
+    with pytest.raises(WasmError) as info:
+        Module(Engine(Config(parallel_compilation=parallel_compilation)), text)
+    return str(info.value)
+
+
+@pytest.mark.skipif(not parallel.can_fork() or parallel.worker_count() < 2,
+                    reason="needs fork and two CPUs")
+def test_a_broken_body_in_the_child_s_half_raises_what_a_serial_validation_raises(monkeypatch):
+    calls: list = []
+    real = parallel.validate_parallel
+    monkeypatch.setattr("engine.compile.module.validate_parallel",
+                        lambda m, f: calls.append(1) or real(m, f))
+    text = _big_module("(i32.const 1) (i64.const 2) (i32.add) (drop)")
+    assert _error(text, True) == _error(text, False)
+    assert "type mismatch" in _error(text, True) and calls
+
+
+@pytest.mark.skipif(not parallel.can_fork() or parallel.worker_count() < 2,
+                    reason="needs fork and two CPUs")
+def test_what_validation_finds_in_the_child_s_half_reaches_the_module():
+    from engine.wasm.decoder import decode
+    from engine.wasm.validator import validate
+    from engine.text import wat2wasm
+    from engine.compile.environment import state_of
+    text = _big_module("(return_call_indirect (type $t) (i32.const 0))",
+                       "(type $t (func)) (table 1 funcref)")
+    features = state_of(Engine(), "test").features
+    serial, par = decode(wat2wasm(text), features), decode(wat2wasm(text), features)
+    validate(serial, features)
+    parallel.validate_parallel(par, features)
+    assert serial.tail_calls_leave and par.tail_calls_leave
