@@ -54,30 +54,37 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _fork_piped(child: Callable[[int, int], None]) -> tuple[int, int, int]:
+    """Fork a child that runs `child(requests, replies)` on the read end of one pipe and the
+    write end of another, then exits; (its pid, the requests' write end, the replies' read
+    end). ChildGone when it cannot be forked."""
+    requests_r, requests_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as e:
+        for fd in (requests_r, requests_w, replies_r, replies_w):
+            os.close(fd)
+        raise ChildGone(f"cannot fork a compile process: {e}") from None
+    if pid == 0:                        # the child: never returns
+        status = 1
+        try:
+            child(requests_r, replies_w)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(requests_r)
+    os.close(replies_w)
+    return pid, requests_w, replies_r
+
+
 class ForkedCompiler:
     """A child process computing `job(p)` on request (see the module docstring); calls are
     serialised (thread-safe)."""
 
     def __init__(self, job: Callable[[int], Any]) -> None:
-        requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError as e:
-            for fd in (requests_r, requests_w, replies_r, replies_w):
-                os.close(fd)
-            raise ChildGone(f"cannot fork a compile process: {e}") from None
-        if pid == 0:                    # the child: never returns
-            status = 1
-            try:
-                _serve(job, requests_r, replies_w)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(requests_r)
-        os.close(replies_w)
-        self.pid = pid
-        self._requests, self._replies = requests_w, replies_r
+        self.pid, self._requests, self._replies = _fork_piped(
+            lambda requests, replies: _serve(job, requests, replies))
         self._lock = threading.Lock()
         #: the process whose child it is (a process forked from it later must not use it)
         self._owner = os.getpid()
@@ -222,8 +229,8 @@ class ForkedCall:
 class ForkedStream:
     """A child process computing `job(p)` ahead of need, one position after another, each
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.
-    The child goes breadth-first from `roots` through `hints(p)` (the positions p is likely
-    to need next: a function's callees), then through `later`. `seen(p)` tells it that p is
+    The child goes depth-first from `roots` through `hints(p)` (the positions p is likely
+    to need next: a function's callees, in the order it needs them), then through `later`. `seen(p)` tells it that p is
     needed no more (it skips it) and that p's hints come next. Speculative compilation: the
     parent compiles what it needs itself when the child has not got there yet. The child
     ends when it has run out of positions, when the parent closes it or exits (end of file),
@@ -231,25 +238,8 @@ class ForkedStream:
 
     def __init__(self, job: Callable[[int], Any], roots: list[int], later: list[int],
                  hints: Callable[[int], list[int]]) -> None:
-        requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError as e:
-            for fd in (requests_r, requests_w, replies_r, replies_w):
-                os.close(fd)
-            raise ChildGone(f"cannot fork a compile process: {e}") from None
-        if pid == 0:                    # the child: never returns
-            status = 1
-            try:
-                _stream(job, roots, later, hints, requests_r, replies_w)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(requests_r)
-        os.close(replies_w)
-        self.pid = pid
-        self._requests, self._replies = requests_w, replies_r
+        self.pid, self._requests, self._replies = _fork_piped(
+            lambda requests, replies: _stream(job, roots, later, hints, requests, replies))
         self._owner = os.getpid()
         self._cond = threading.Condition(threading.Lock())
         self._results: dict[int, Any] = {}

@@ -33,6 +33,19 @@ What the background compile raises is recorded as an InternalError (`failures`) 
 executor raises from the next call into the module's code (`raise_failure`); the function
 stays on its baseline code.
 
+An activation hot in a loop of counted code moves to optimised code at that loop's header
+(on-stack replacement): where the operand stack is empty there, the loop's slow path passes
+TIER_UP its position too (backends.base.osr_request), and `osr_entry` queues, first in line,
+the optimising compile of the function's entry at that loop (engine.ir.osr: every local a
+parameter) and returns 0 until it is placed, then its address; the counted code calls it with
+every local and returns what it returns. A function with such loops keeps its counter near
+zero (OSR_RECHECK) so its activations keep asking; the entries are in `placed` as the
+function's code (`moved_at` tells backtraces the moved activation is one frame).
+
+A large module's first compile forks a process (engine.compile.forked.ForkedStream) that
+compiles first-tier code ahead of need: the callees of what this process compiles, depth
+first; `_compile` installs its code when it has sent it (`prefetched`).
+
 Natively and under Unicorn alike the compile thread installs code while the program runs (both
 run it inside a ctypes call, which releases the GIL). That is safe because the code is written
 to room no code reaches yet and only then made reachable by one aligned 8-byte store (the
