@@ -13,6 +13,8 @@ when the reply pipe is gone.
 
 from __future__ import annotations
 
+import collections
+import fcntl
 import gc
 import os
 import pickle
@@ -315,8 +317,6 @@ class ForkedStream:
 def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             hints: Callable[[int], list[int]], requests: int, replies: int) -> None:
     """The streaming child's loop (ForkedStream)."""
-    import collections
-    import fcntl
     _become_child(requests, replies, 0)
     fcntl.fcntl(requests, fcntl.F_SETFL, fcntl.fcntl(requests, fcntl.F_GETFL) | os.O_NONBLOCK)
     todo = collections.deque(roots)

@@ -18,6 +18,9 @@ import os
 import queue
 from typing import Any, Callable, Iterator, Sequence
 
+from ..wasm.validator import validate
+from .forked import ChildError, ChildGone, ForkedCall
+
 #: below this many wasm instructions in all function bodies, forking costs more than it saves
 MIN_PARALLEL_INSTRUCTIONS = 20_000
 #: the work of one task, in wasm instructions (large enough that sending its results back is
@@ -31,7 +34,6 @@ def validate_parallel(module: Any, features: Any) -> None:
     checks the rest; the same outcome as a serial validation: the first rule broken in
     module order is raised here, with its real traceback (the bodies of the child's half
     are checked again here when it found one broken)."""
-    from ..wasm.validator import validate
     sizes = [len(c.body) for c in module.codes]
     total = sum(sizes)
     if total < MIN_PARALLEL_INSTRUCTIONS or len(sizes) < 2 or len(sizes) != len(module.funcs) \
@@ -47,7 +49,6 @@ def validate_parallel(module: Any, features: Any) -> None:
     def child() -> bool:
         validate(module, features, later)
         return module.tail_calls_leave
-    from .forked import ChildError, ChildGone, ForkedCall
     try:
         other = ForkedCall(child)
     except ChildGone:
