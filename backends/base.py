@@ -92,6 +92,13 @@ def hot_symbol(index: int) -> str:
     return f"__hot{index}"
 
 
+def calls_offset(defined_functions: int) -> int:
+    """From a function's hotness counter to its call count (an i32 its counted code adds one
+    to at every entry, in an array after the counters' of a module of that many defined
+    functions)."""
+    return 4 * defined_functions
+
+
 #: what a hot function's baseline code calls: helper TIER_UP(vmctx, index in the target's
 #: scratch register), every other register preserved (x86_64: trampolines.tier_up_stub)
 TIER_UP_SYMBOL = "__tier_up"

@@ -565,9 +565,12 @@ class CompiledExecutor:
         once there is one, else 0."""
         st: _InstanceState = instance.exec_state
         index, loop = tier_up_request(request)
-        lazy = st.unit.lazy
-        lazy.tier_up(index, lambda addr: self._point_funcrefs(st, index, addr))
-        return 0 if loop is None else lazy.osr_entry(index, loop)
+        try:
+            return st.unit.lazy.hot(index, loop,
+                                    lambda addr: self._point_funcrefs(st, index, addr))
+        except BaseException as e:      # (a KeyboardInterrupt, a bug): raised when the call
+            st.sm.machine.pending = e   # returns; what returns here is a code address
+            return 0
 
     @staticmethod
     def _point_funcrefs(st: _InstanceState, index: int, addr: int) -> None:

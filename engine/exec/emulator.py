@@ -439,6 +439,9 @@ class EmulatedMachine:
             if pending is not None:
                 raise pending
             raise end_of_call(self, code)
+        pending, self.pending = self.pending, None
+        if pending is not None:         # (what a helper that cannot trap raised: TIER_UP)
+            raise pending
         return results
 
     def close(self) -> None:

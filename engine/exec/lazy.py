@@ -69,7 +69,7 @@ import weakref
 from typing import Any, Callable
 
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBOL,
-                           func_symbol, lazy_symbol, lazy_table_size, osr_request,
+                           calls_offset, func_symbol, lazy_symbol, lazy_table_size, osr_request,
                            tier_up_request)
 from ..compile.driver import function_ir
 from ..compile.forked import ChildError, ChildGone, ForkedCompiler, ForkedStream
@@ -132,7 +132,7 @@ class LazyCode:
         self.unit = unit = backend.lazy_unit(info, first, count, info.type_sigs,
                                              info.type_sigs)
         table = lazy_table_size(count)
-        counters = round_up(4 * count, PAGE) if tiered else 0
+        counters = round_up(8 * count, PAGE) if tiered else 0     # hotness, then calls
         code = round_up(len(unit.code), PAGE)
         instructions = sum(len(c.body) for c in wasm.codes)
         room = room_for(instructions, count)
@@ -149,9 +149,13 @@ class LazyCode:
         #: where a counter restarts in a function with on-stack replacement entries: it asks
         #: for them that often (sooner under a low threshold: tests move activations often)
         self._recheck = min(OSR_RECHECK * TIER_UP_LOOP_WEIGHT, self._count_from)
+        #: the calls of each function's counted code (tiered only; backends.base.calls_offset)
+        self.calls: Any = None
         if tiered:
             space.data(0, counters)
             self.counters = (ctypes.c_int32 * max(count, 1)).from_address(space.writable)
+            self.calls = (ctypes.c_uint32 * max(count, 1)).from_address(
+                space.writable + calls_offset(count))
             for k in range(count):
                 self.counters[k] = self._count_from
         #: where hot functions are compiled (tiered only)
@@ -203,6 +207,9 @@ class LazyCode:
         self._osr_functions: set[int] = set()
         #: function index -> its entries asked for (at most OSR_MAX_ENTRIES)
         self._osr_count: dict[int, int] = {}
+        #: function index -> (where its last TIER_UP came from: a loop position or None for
+        #: its entry, its calls then)
+        self._last_ask: dict[int, tuple[int | None, int]] = {}
         #: activations moved to such an entry so far
         self.osr_moves = 0
         #: where the entries' codes start (in `placed`)
@@ -353,24 +360,46 @@ class LazyCode:
         self.counters[k] = self._count_from
         return False
 
-    def osr_entry(self, index: int, loop: int) -> int:
+    def hot(self, index: int, loop: int | None,
+            installed: Callable[[int], None] | None = None) -> int:
+        """Hot defined function `index` (helper TIER_UP from its counted code: at its entry,
+        or at the header of the loop at body position `loop`): `tier_up`, and from a loop
+        `osr_entry`; what TIER_UP returns. An activation is taken to be long in a loop, and
+        its entry is compiled, when the function's last ask came from the same loop with no
+        call of the function since (its calls counted at entry): about OSR_RECHECK
+        iterations in one activation. Functions called often with short loops tier up whole
+        instead, and their entries are not compiled for nothing."""
+        ask = (loop, self.calls[index - self.first])
+        previous = self._last_ask.get(index)
+        self._last_ask[index] = ask
+        self.tier_up(index, installed)
+        if loop is None:
+            return 0
+        return self.osr_entry(index, loop, compile_now=previous == ask)
+
+    def osr_entry(self, index: int, loop: int, compile_now: bool = True) -> int:
         """Hot defined function `index` at the header of the loop at body position `loop`
         (helper TIER_UP from there, after `tier_up`): the address of that loop's on-stack
         replacement entry, its activation to move there now; or 0, its compile queued on the
-        background compiler the first time. A function with entries asks again every
+        background compiler the first time (`compile_now`: else it is only asked for again). A function with entries asks again every
         OSR_RECHECK loop iterations (`tier_up` keeps its counter that near), so activations
         running its baseline code find them."""
         key = (index, loop)
         with self._lock:
             addr = self._osr.get(key)
             if addr is None:
+                if not compile_now:     # ask again soon
+                    self.counters[index - self.first] = self._recheck
+                    return 0
                 if self._osr_count.get(index, 0) >= OSR_MAX_ENTRIES:
                     return 0
                 self._osr_count[index] = self._osr_count.get(index, 0) + 1
                 self._osr[key] = 0
-        # first in the queue: the activation is in the loop now, later calls can wait
+        # queued by size as tier-ups are (a large function's entry, seconds to compile,
+        # would hold up the many small hot functions)
         if addr is None and not self.background.submit(
-                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e), 0):
+                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e),
+                len(self.wasm.codes[index - self.first].body)):
             with self._lock:            # the queue is full: ask again later
                 del self._osr[key]
         self.counters[index - self.first] = self._recheck

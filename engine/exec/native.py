@@ -506,6 +506,9 @@ class NativeMachine:
                 raise pending
             self._stubs.raise_error()
             raise end_of_call(self, code)
+        pending, self.pending = self.pending, None
+        if pending is not None:         # (what a helper that cannot trap raised: TIER_UP)
+            raise pending
         return buf[:nresults]
 
     def close(self) -> None:

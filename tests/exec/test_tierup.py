@@ -210,7 +210,7 @@ def _count_optimised(monkeypatch, lazy, before=None) -> dict[int, int]:
             before(index)
         return real(index, loop)
     monkeypatch.setattr(lazy, "_optimised", counted)
-    monkeypatch.setattr(lazy, "osr_entry", lambda index, loop: 0)
+    monkeypatch.setattr(lazy, "osr_entry", lambda index, loop, compile_now=True: 0)
     return counts
 
 
@@ -364,7 +364,7 @@ store = Store(engine)
 inst = Instance(store, Module(engine, {WAT!r}), [])
 lazy = inst.exec_state.unit.lazy
 lazy._optimised = lambda index, loop=None: time.sleep(120)   # a compile that never ends
-lazy.osr_entry = lambda index, loop: 0
+lazy.osr_entry = lambda index, loop, compile_now=True: 0
 ex = inst.exports(store)
 print(sum(ex["sum"](store, 10) for _ in range(5)), lazy.background.pending)
 """)
@@ -423,7 +423,7 @@ def test_a_compile_failing_in_the_forked_process_surfaces(monkeypatch) -> None:
     def broken(index: int, loop=None):
         raise RuntimeError(f"no code for {index} in the child")
     monkeypatch.setattr(lazy, "_optimised", broken)     # the child inherits it
-    monkeypatch.setattr(lazy, "osr_entry", lambda index, loop: 0)
+    monkeypatch.setattr(lazy, "osr_entry", lambda index, loop, compile_now=True: 0)
     assert ex["sum"](store, 4) == 10
     assert lazy.wait_tier_ups() and lazy.failures
     with pytest.raises(InternalError, match="no code for 0 in the child"):
@@ -534,7 +534,7 @@ store = Store(engine)
 inst = Instance(store, Module(engine, {WAT!r}), [])
 lazy = inst.exec_state.unit.lazy
 lazy._optimised = lambda index, loop=None: time.sleep(120)   # the child's never ends
-lazy.osr_entry = lambda index, loop: 0
+lazy.osr_entry = lambda index, loop, compile_now=True: 0
 ex = inst.exports(store)
 print(sum(ex["sum"](store, 10) for _ in range(5)), flush=True)
 while lazy._forked is None:

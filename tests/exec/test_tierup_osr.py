@@ -190,3 +190,39 @@ def test_a_trap_after_the_move_is_the_same_trap(cfg) -> None:
     # one frame for the function, as before the move (the moved activation is not another)
     assert [f.func_index for f in info.value.frames] == [7]
     assert ex["mixed"](store, 10, 1.0, None)[1] == 5.0       # the store still works
+
+
+def test_an_error_in_the_tier_up_helper_is_raised_from_the_call_not_a_crash(tmp_path):
+    """TIER_UP returns a code address to counted code: what it raises (a bug, Ctrl-C) must
+    not become one. Run in a subprocess: a crash there fails this test, not the run."""
+    import subprocess
+    import sys
+    script = tmp_path / "boom.py"
+    script.write_text(f"""
+from engine import Config, Engine, Instance, Module, Store
+engine = Engine(Config(tiered_compilation=True, tier_up_threshold=1))
+store = Store(engine)
+inst = Instance(store, Module(engine, {SUM_LOOP!r}), [])
+lazy = inst.exec_state.unit.lazy
+def boom(*args):
+    raise KeyboardInterrupt("from the helper")
+lazy.hot = boom
+try:
+    inst.exports(store)["sum"](store, 100000)
+except KeyboardInterrupt as e:
+    print("raised", e)
+del lazy.hot                          # the helper works again: so does the store
+print(inst.exports(store)["sum"](store, 10))
+""")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["raised from the helper", "45"]
+
+
+SUM_LOOP = """(module (func (export "sum") (param $n i32) (result i32) (local $i i32) (local $s i32)
+  (loop $l
+    (local.set $s (i32.add (local.get $s) (local.get $i)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+  (local.get $s)))"""

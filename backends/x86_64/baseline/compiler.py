@@ -39,8 +39,8 @@ from engine.wasm.types import RefType, ValType
 from engine.wasm.validator import block_signature
 
 from ...base import (EPOCH_SYMBOL, OSR_MAX_LOCALS, TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT,
-                     TIER_UP_SYMBOL, TRAP_SYMBOL, TargetDesc, func_symbol, hot_symbol,
-                     osr_request)
+                     TIER_UP_SYMBOL, TRAP_SYMBOL, TargetDesc, calls_offset, func_symbol,
+                     hot_symbol, osr_request)
 from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
                       Label)
@@ -318,6 +318,8 @@ class _Compiler(ValueStack, FloatRules):
             return
         a = self.a
         a.lea_sym(R11, hot_symbol(self.index))
+        if weight == TIER_UP_ENTRY_WEIGHT:      # inc dword [r11 + calls]: one more call
+            a.op(b"\xff", 0, (R11, None, 1, calls_offset(len(self.wasm.funcs))), 0)
         a.op(b"\x83", 5, (R11, None, 1, 0), 0, imm=bytes((weight,)))   # sub dword [r11], w
         slow, back = Label(), Label()
         a.jcc("s", slow)
