@@ -28,12 +28,12 @@ _PAD = b"\xcc"     # int3 between functions (never executed)
 class FunctionCode:
     """One function's machine code, assembled at address 0, and its outside references:
     (offset just past a 32-bit displacement relative to that offset, the symbol it reaches).
-    `movable`: whether an activation of it can move to optimised code at a loop (counted
-    baseline code with on-stack replacement checks)."""
+    `movable`: the loops (body positions) an activation of it can move to optimised code
+    from (counted baseline code with on-stack replacement checks)."""
 
     code: bytes
     fixups: tuple[tuple[int, str], ...]
-    movable: bool = False
+    movable: tuple[int, ...] = ()
 
 
 def assemble_function(lines: list[str], name: str) -> FunctionCode:

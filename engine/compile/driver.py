@@ -24,14 +24,14 @@ from .parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel, wor
 
 
 def function_ir(wasm: WasmModule, index: int, fuel: bool = False,
-                osr_loop: int | None = None) -> Function:
+                osr_loops: tuple[int, ...] | None = None) -> Function:
     """The SSA IR of defined function `index` (function index space) of a validated module:
     built (with wasmtime's fuel accounting when `fuel`; its on-stack replacement entry at the
-    loop at body position `osr_loop` if given), then cleaned by the pipeline every strategy
+    loops at body positions `osr_loops` if given), then cleaned by the pipeline every strategy
     runs: redundant heap checks removed, then engine.ir.passes.DEFAULT_PIPELINE (copy
     propagation, constant folding, simplification, loop-invariant code motion, global value
     numbering, dead code elimination, block merging)."""
-    fn = build_function(wasm, index, fuel=fuel, osr_loop=osr_loop)
+    fn = build_function(wasm, index, fuel=fuel, osr_loops=osr_loops)
     eliminate_heap_checks(fn)
     run_passes(fn, DEFAULT_PIPELINE)
     return fn

@@ -1,7 +1,9 @@
-"""A compile helper process: one forked child that computes `job(p)` for the positions it is
-sent, one at a time, and sends each result back pickled (tiered compilation's optimising
-compiles of a large module: engine.exec.lazy). It inherits the decoded module, its metadata
-and the backend at fork, so only a position goes in. Compiling in a process, not a thread,
+"""Compile helper processes. ForkedCompiler: one forked child that computes `job(p)` for the
+requests it is sent (small picklable values: a function index, a tuple of loop positions),
+one at a time, and sends each result back pickled (tiered compilation's optimising compiles
+of a large module: engine.exec.lazy). It inherits the decoded module, its metadata and the
+backend at fork, so only the request goes in. ForkedStream and ForkedCall (below): a child
+computing ahead of need, and one computing one thing. Compiling in a process, not a thread,
 leaves the GIL to the program: a thread that compiles holds it for milliseconds at a time,
 and every call the running program makes into Python (host functions, helpers) waits for it.
 
@@ -84,23 +86,24 @@ class ForkedCompiler:
     """A child process computing `job(p)` on request (see the module docstring); calls are
     serialised (thread-safe)."""
 
-    def __init__(self, job: Callable[[int], Any]) -> None:
+    def __init__(self, job: Callable[[Any], Any]) -> None:
         self.pid, self._requests, self._replies = _fork_piped(
             lambda requests, replies: _serve(job, requests, replies))
         self._lock = threading.Lock()
         #: the process whose child it is (a process forked from it later must not use it)
         self._owner = os.getpid()
 
-    def compile(self, p: int) -> Any:
-        """`job(p)` computed in the child; ChildError if it raised there, ChildGone if the
-        child is gone (then every later call is ChildGone too)."""
+    def compile(self, p: Any) -> Any:
+        """`job(p)` computed in the child (`p` pickled there); ChildError if it raised
+        there, ChildGone if the child is gone (then every later call is ChildGone too)."""
         if os.getpid() != self._owner:
             raise ChildGone("the compile process is another process's")
         with self._lock:
             if self._requests < 0:
                 raise ChildGone("the compile process has ended")
             try:
-                _write_all(self._requests, p.to_bytes(8, "little"))
+                request = pickle.dumps(p, pickle.HIGHEST_PROTOCOL)
+                _write_all(self._requests, len(request).to_bytes(4, "little") + request)
                 head = _read_exact(self._replies, _HEADER)
                 if len(head) == _HEADER:
                     size = int.from_bytes(head[1:], "little")
@@ -163,15 +166,19 @@ def _become_child(requests: int, replies: int, nice: int) -> None:
                 pass
 
 
-def _serve(job: Callable[[int], Any], requests: int, replies: int) -> None:
+def _serve(job: Callable[[Any], Any], requests: int, replies: int) -> None:
     """The child's loop (see the module docstring)."""
     _become_child(requests, replies, NICE)
     while True:
-        request = _read_exact(requests, 8)
-        if len(request) < 8:
+        head = _read_exact(requests, 4)
+        if len(head) < 4:
+            return
+        size = int.from_bytes(head, "little")
+        request = _read_exact(requests, size)
+        if len(request) < size:
             return
         try:
-            status, payload = 0, pickle.dumps(job(int.from_bytes(request, "little")),
+            status, payload = 0, pickle.dumps(job(pickle.loads(request)),
                                               pickle.HIGHEST_PROTOCOL)
         except BaseException:           # sent back as text: the parent raises it
             status, payload = 1, traceback.format_exc().encode("utf-8", "replace")

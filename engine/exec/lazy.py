@@ -35,10 +35,10 @@ stays on its baseline code.
 
 An activation hot in a loop of counted code moves to optimised code at that loop's header
 (on-stack replacement): where the operand stack is empty there, the loop's slow path passes
-TIER_UP its position too (backends.base.osr_request), and `osr_entry` queues, first in line,
-the optimising compile of the function's entry at that loop (engine.ir.osr: every local a
-parameter) and returns 0 until it is placed, then its address; the counted code calls it with
-every local and returns what it returns. A function with such loops keeps its counter near
+TIER_UP its position too (backends.base.osr_request), and `osr_entry` queues the optimising
+compile of the function's entry (engine.ir.osr: one for all such loops, every local and the
+loop's number its parameters) and returns 0 until it is placed, then its address; the counted
+code calls it with every local and the number, and returns what it returns. A function with such loops keeps its counter near
 zero (OSR_RECHECK) so its activations keep asking; the entries are in `placed` as the
 function's code (`moved_at` tells backtraces the moved activation is one frame).
 
@@ -69,8 +69,7 @@ import weakref
 from typing import Any, Callable
 
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBOL,
-                           calls_offset, func_symbol, lazy_symbol, lazy_table_size, osr_request,
-                           tier_up_request)
+                           calls_offset, func_symbol, lazy_symbol, lazy_table_size)
 from ..compile.driver import function_ir
 from ..compile.forked import ChildError, ChildGone, ForkedCompiler, ForkedStream
 from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
@@ -96,9 +95,6 @@ _REF_FUNC = int(Op.REF_FUNC)
 #: loop iterations between two asks of a hot loop for its on-stack replacement entry while
 #: it is compiled (each ask is a call into Python)
 OSR_RECHECK = 1 << 14
-
-#: on-stack replacement entries one function may have (each is a copy of its code)
-OSR_MAX_ENTRIES = 4
 
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
@@ -197,16 +193,14 @@ class LazyCode:
             instructions >= FORK_MIN_INSTRUCTIONS and can_fork()
         self._stream: ForkedStream | None = None
         self.prefetched = 0
-        #: (function index, loop position) -> the address of that loop's on-stack
-        #: replacement entry (engine.ir.osr), 0 while it is compiled or when it failed
-        self._osr: dict[tuple[int, int], int] = {}
+        #: function index -> the address of its on-stack replacement entry (engine.ir.osr),
+        #: 0 while it is compiled or when it failed
+        self._osr: dict[int, int] = {}
         #: the functions whose optimising compile failed (not queued again)
         self._given_up: set[int] = set()
-        #: the functions whose counted code has loops that can ask for such entries: their
-        #: counters are kept near zero (`tier_up`), so those loops ask
-        self._osr_functions: set[int] = set()
-        #: function index -> its entries asked for (at most OSR_MAX_ENTRIES)
-        self._osr_count: dict[int, int] = {}
+        #: function index -> the loops (body positions) of its counted code that can ask
+        #: for such an entry: its counter is kept near zero (`tier_up`), so those loops ask
+        self._movable: dict[int, tuple[int, ...]] = {}
         #: function index -> (where its last TIER_UP came from: a loop position or None for
         #: its entry, its calls then)
         self._last_ask: dict[int, tuple[int | None, int]] = {}
@@ -293,8 +287,9 @@ class LazyCode:
         """Install function `index`'s first code (a _first_tier result), the lock held."""
         if baseline:
             self.baseline_compiled.add(index)
-            if getattr(piece, "movable", False):
-                self._osr_functions.add(index)
+            movable = getattr(piece, "movable", ())
+            if movable:
+                self._movable[index] = movable
         return self._install(index, piece, final=not (baseline and self.tiered))
 
     def compile_all(self, jobs: int = 1) -> None:
@@ -323,16 +318,15 @@ class LazyCode:
             return True, piece
         return False, self._optimised(index)
 
-    def _optimised(self, index: int, loop: int | None = None) -> Any:
+    def _optimised(self, index: int, loops: tuple[int, ...] | None = None) -> Any:
         """Function `index` compiled by the optimising tier (a backend function_code); its
-        on-stack replacement entry at the loop at body position `loop` if given."""
-        return self.backend.function_code(function_ir(self.wasm, index, self.fuel, loop),
+        on-stack replacement entry at the loops at body positions `loops` if given."""
+        return self.backend.function_code(function_ir(self.wasm, index, self.fuel, loops),
                                           self.info)
 
-    def _optimised_job(self, request: int) -> Any:
-        """`_optimised` of a request packed as backends.base.osr_request packs it (what the
-        compile process is sent)."""
-        return self._optimised(*tier_up_request(request))
+    def _optimised_job(self, request: tuple) -> Any:
+        """`_optimised(*request)` (what the compile process is sent)."""
+        return self._optimised(*request)
 
     def final(self, index: int) -> int | None:
         """The address of function `index`'s code for good (not counted baseline code), or
@@ -345,7 +339,7 @@ class LazyCode:
         tier, installs that code and calls `installed(address)`; whether it was queued now.
         Returns at once (thread-safe): the baseline code goes on meanwhile."""
         k = index - self.first
-        self.counters[k] = self._recheck if index in self._osr_functions else _FAR
+        self.counters[k] = self._recheck if index in self._movable else _FAR
         with self._lock:
             if index in self._final or index in self._queued or index not in self.compiled \
                     or index in self._given_up:
@@ -368,75 +362,81 @@ class LazyCode:
         its entry is compiled, when the function's last ask came from the same loop with no
         call of the function since (its calls counted at entry): about OSR_RECHECK
         iterations in one activation. Functions called often with short loops tier up whole
-        instead, and their entries are not compiled for nothing."""
-        ask = (loop, self.calls[index - self.first])
+        instead, and their entries are not compiled for nothing. A function called once so
+        far that is hot in a loop gets its entry at once, and no tier-up until it is called
+        again."""
+        calls = self.calls[index - self.first]
+        ask = (loop, calls)
         previous = self._last_ask.get(index)
         self._last_ask[index] = ask
-        self.tier_up(index, installed)
+        if loop is None or calls > 1:
+            self.tier_up(index, installed)
         if loop is None:
             return 0
-        return self.osr_entry(index, loop, compile_now=previous == ask)
+        # (called once so far: this is the one activation; its later calls tier it up)
+        return self.osr_entry(index, loop, compile_now=previous == ask or calls <= 1)
 
     def osr_entry(self, index: int, loop: int, compile_now: bool = True) -> int:
         """Hot defined function `index` at the header of the loop at body position `loop`
-        (helper TIER_UP from there, after `tier_up`): the address of that loop's on-stack
-        replacement entry, its activation to move there now; or 0, its compile queued on the
-        background compiler the first time (`compile_now`: else it is only asked for again). A function with entries asks again every
-        OSR_RECHECK loop iterations (`tier_up` keeps its counter that near), so activations
-        running its baseline code find them."""
-        key = (index, loop)
+        (helper TIER_UP from there, after `tier_up`): the address of the function's on-stack
+        replacement entry (one for all the loops its activations can move from: engine.ir.osr),
+        the activation to move there now; or 0, its compile queued on the background
+        compiler the first time (`compile_now`: else it is only asked for again). A function
+        with such loops asks again every OSR_RECHECK loop iterations (`tier_up` keeps its
+        counter that near), so activations running its baseline code find the entry."""
         with self._lock:
-            addr = self._osr.get(key)
+            addr = self._osr.get(index)
             if addr is None:
                 if not compile_now:     # ask again soon
                     self.counters[index - self.first] = self._recheck
                     return 0
-                if self._osr_count.get(index, 0) >= OSR_MAX_ENTRIES:
-                    return 0
-                self._osr_count[index] = self._osr_count.get(index, 0) + 1
-                self._osr[key] = 0
+                self._osr[index] = 0
+        loops = self._movable.get(index, ())
         # queued by size as tier-ups are (a large function's entry, seconds to compile,
         # would hold up the many small hot functions)
         if addr is None and not self.background.submit(
-                lambda: self._osr_now(index, loop), lambda e: self._osr_failed(key, e),
+                lambda: self._osr_now(index, loops), lambda e: self._osr_failed(index, e),
                 len(self.wasm.codes[index - self.first].body)):
             with self._lock:            # the queue is full: ask again later
-                del self._osr[key]
+                del self._osr[index]
         self.counters[index - self.first] = self._recheck
-        if addr:
+        if addr and loop in loops:
             self.osr_moves += 1
-        return addr or 0
+            return addr
+        return 0
 
     def osr_entries(self) -> dict[tuple[int, int], int]:
-        """(function index, loop position) -> address of each on-stack replacement entry
-        made so far (for tests)."""
+        """(function index, loop position) -> address of the on-stack replacement entry
+        each loop's activations move to, for the entries made so far (for tests)."""
         with self._lock:
-            return {key: addr for key, addr in self._osr.items() if addr}
+            return {(index, loop): addr for index, addr in self._osr.items() if addr
+                    for loop in self._movable.get(index, ())}
 
-    def _osr_now(self, index: int, loop: int) -> None:
+    def _osr_now(self, index: int, loops: tuple[int, ...]) -> None:
         """The background job of `osr_entry`: compile the entry, place it (not final: it
         is no function's code, only the moving activations reach it)."""
-        piece = self._compile_optimised(index, loop)
+        piece = self._compile_optimised(index, loops)
         with self._lock:
-            addr = self._place(piece, f"{func_symbol(index)}.osr{loop}", index, optional=True)
+            addr = self._place(piece, f"{func_symbol(index)}.osr", index, optional=True)
             if addr is not None:        # (else the room is full: the activation stays)
                 self._osr_starts.add(addr)
-                self._osr[(index, loop)] = addr
+                self._osr[index] = addr
 
-    def _osr_failed(self, key: tuple[int, int], error: BaseException) -> None:
-        """An entry that cannot be made (block parameters around the loop: an IRError, here
-        or in the compile process) stays 0; anything else is a failure as in `_failed`."""
+    def _osr_failed(self, index: int, error: BaseException) -> None:
+        """An entry that cannot be made (block parameters around the loops: an IRError,
+        here or in the compile process) stays 0; anything else is a failure as in
+        `_failed`."""
         if not isinstance(error, (IRError, ChildError)) or "on-stack replacement" not in \
                 str(error):
-            self._failed(key[0], error)
+            self._failed(index, error)
 
-    def _compile_optimised(self, index: int, loop: int | None) -> Any:
-        """`_optimised(index, loop)` in the module's compile process if it has one, else
+    def _compile_optimised(self, index: int, loops: tuple[int, ...] | None) -> Any:
+        """`_optimised(index, loops)` in the module's compile process if it has one, else
         here."""
-        piece = self._optimised_elsewhere(index, loop) if self.forks else None
+        piece = self._optimised_elsewhere(index, loops) if self.forks else None
         if piece is None:
             with gc_paused():
-                piece = self._optimised(index, loop)
+                piece = self._optimised(index, loops)
         return piece
 
     def _tier_up_now(self, index: int, installed: Callable[[int], None] | None) -> None:
@@ -450,14 +450,14 @@ class LazyCode:
         if installed is not None:
             installed(addr)
 
-    def _optimised_elsewhere(self, index: int, loop: int | None = None) -> Any:
-        """`_optimised(index, loop)` computed by the module's compile process (forked on
+    def _optimised_elsewhere(self, index: int, loops: tuple[int, ...] | None = None) -> Any:
+        """`_optimised(index, loops)` computed by the module's compile process (forked on
         first use), or None when there is none (it could not start, or it ended): this
         thread compiles then. What the compile raised there is raised here (ChildError)."""
         try:
             if self._forked is None:
                 self._forked = ForkedCompiler(self._optimised_job)
-            return self._forked.compile(index if loop is None else osr_request(index, loop))
+            return self._forked.compile((index, loops))
         except ChildGone:
             self.forks = False
             return None

@@ -33,7 +33,7 @@ from ..wasm.validator import block_signature
 from .errors import IRError
 from . import addr64
 from .gcpause import gc_paused
-from .osr import osr_body
+from .osr import SELECTOR_TYPE, osr_body
 from .ir import (EXNREF, F32, F64, I32, I64, Block, BlockCall, CallIndirectImm, CopyImm,
                  FieldImm, FloatCC, Function, HeapImm, Inst, IntCC, MemImm, Opcode, SegmentImm)
 from .simd_builder import translate as simd_translate
@@ -240,7 +240,7 @@ class _Frame:
 
 class _Builder:
     def __init__(self, module: WasmModule, func_index: int, fuel: bool = False,
-                 osr_loop: int | None = None) -> None:
+                 osr_loops: tuple[int, ...] | None = None) -> None:
         n_imported = module.num_imported_funcs
         if not n_imported <= func_index < n_imported + len(module.funcs):
             raise IRError(f"function {func_index} is not a defined function of the module")
@@ -262,9 +262,9 @@ class _Builder:
         declared = self.body.local_types()
         if any(type(t) is RefType for _, t in self.body.locals):
             declared = [t.top for t in declared]
-        if osr_loop is not None:    # the entry at that loop: every local is a parameter
-            ftype, self.body, declared = self._osr_entry(ftype, declared, osr_loop,
-                                                              func_index)
+        if osr_loops is not None:   # the entry at those loops: every local is a parameter
+            ftype, self.body, declared = self._osr_entry(ftype, declared, osr_loops,
+                                                         func_index)
         self.local_types = list(ftype.params) + declared
         self.func = Function(module.func_name(func_index), list(ftype.params),
                              list(ftype.results), index=func_index)
@@ -310,17 +310,18 @@ class _Builder:
             self.defs[0][self.fuel_var] = used = self.iconst(I64, 1)
             self.emit(O.FUEL_CHECK, [used], None)
 
-    def _osr_entry(self, ftype: FuncType, declared: list, loop: int, func_index: int
-                   ) -> tuple[FuncType, FuncBody, list]:
-        """(type, body, declared locals) of the on-stack replacement entry at the loop at
-        body position `loop` (engine.ir.osr)."""
-        params = [*ftype.param_types, *declared]
-        body = osr_body(self.body.body, loop, len(params), self.module.types)
-        if body is None:
-            raise IRError(f"no on-stack replacement entry at position {loop} of function "
-                          f"{func_index}: block parameters around the loop")
-        return (FuncType(params, ftype.result_types),
-                FuncBody(((1, I32),), body, self.body.offset, self.body.start), [I32])
+    def _osr_entry(self, ftype: FuncType, declared: list, loops: tuple[int, ...],
+                   func_index: int) -> tuple[FuncType, FuncBody, list]:
+        """(type, body, declared locals) of the on-stack replacement entry at the loops at
+        body positions `loops` (engine.ir.osr: every local, then the selector, parameters)."""
+        locals_ = [*ftype.param_types, *declared]
+        entry = osr_body(self.body.body, loops, len(locals_), self.module.types)
+        if entry is None:
+            raise IRError(f"no on-stack replacement entry at positions {list(loops)} of "
+                          f"function {func_index}: block parameters around the loops")
+        return (FuncType([*locals_, SELECTOR_TYPE], ftype.result_types),
+                FuncBody(((1, SELECTOR_TYPE),), entry.body, self.body.offset,
+                         self.body.start), [SELECTOR_TYPE])
 
     def func_type(self, index: int) -> FuncType:
         """The type of function `index` (function index space)."""
@@ -1208,16 +1209,17 @@ class _Builder:
 
 
 def build_function(module: WasmModule, func_index: int, fuel: bool = False,
-                   osr_loop: int | None = None) -> Function:
+                   osr_loops: tuple[int, ...] | None = None) -> Function:
     """Translate defined function `func_index` (function index space) of a validated module.
     With `fuel`, the function charges fuel as wasmtime does (see _FUEL_FREE): it counts the
     units it uses in a hidden local, checked by `fuel_check` at entry (after the entry's 1) and
     at every loop header, and charged to the store by `fuel` before calls, returns and traps.
-    `osr_loop`: build instead its on-stack replacement entry at the loop at that position of
-    its body (engine.ir.osr: every local a parameter; IRError where there is none)."""
+    `osr_loops`: build instead its on-stack replacement entry at the loops at those
+    positions of its body (engine.ir.osr: every local, then the selector, a parameter;
+    IRError where there is none; engine.ir.osr.osr_targets numbers the loops)."""
     try:
         with gc_paused():
-            return _Builder(module, func_index, fuel, osr_loop).build()
+            return _Builder(module, func_index, fuel, osr_loops).build()
     except RecursionError:  # pragma: no cover - the builder uses work lists; a safety net
         raise IRError(f"function {func_index} is too deeply nested for the IR builder") from None
 

@@ -34,6 +34,7 @@ from engine.environ import vmctx as V
 from engine.environ.helpers import HELPER_INDEX, Helper
 from engine.environ.module_info import ModuleInfo
 from engine.errors import TrapCode, UnsupportedError
+from engine.ir.osr import osr_targets
 from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import RefType, ValType
 from engine.wasm.validator import block_signature
@@ -114,12 +115,12 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
 
 def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozenset[str],
                      target: TargetDesc, counted: bool = False
-                     ) -> tuple[bytes, tuple[tuple[int, str], ...], bool]:
+                     ) -> tuple[bytes, tuple[tuple[int, str], ...], tuple[int, ...]]:
     """Machine code of defined function `index` (function index space) of validated module
     `wasm` for a CPU with `features`, calling others by `target`'s convention (the x86_64
     TargetDesc); returns the code and its outside references (offset just past each rel32,
-    symbol: ``funcN``, ``__trap``, ``__epoch_slow``) and whether it has a loop whose
-    activation can move to optimised code, the parts of a pieces.FunctionCode.
+    symbol: ``funcN``, ``__trap``, ``__epoch_slow``) and the loops (body positions) its
+    activations can move to optimised code from, the parts of a pieces.FunctionCode.
     `counted`: the entry and every loop header count down the function's hotness counter
     (``__hotN``) and call ``__tier_up`` when it goes below zero (tiered compilation). Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
     why = unsupported_reason(wasm, info, index, features)
@@ -176,7 +177,7 @@ class _Compiler(ValueStack, FloatRules):
 
     # -- the pass -------------------------------------------------------------------------------
 
-    def run(self) -> tuple[bytes, tuple[tuple[int, str], ...], bool]:
+    def run(self) -> tuple[bytes, tuple[tuple[int, str], ...], tuple[int, ...]]:
         a = self.a
         # the stack check (before the frame; the frame size is patched in at the end)
         a.op(b"\x8d", R11, (RSP, None, 1, -0x1000_0000), 1)        # lea r11, [rsp - size]
@@ -227,18 +228,25 @@ class _Compiler(ValueStack, FloatRules):
             a.jcc("e", back)
             a.jmp(self.trap(TrapCode.INTERRUPT))
         transfer = Label()
+        # the loops an activation can move from, numbered as the entry numbers them
+        targets = osr_targets(self.body, [loop for _, _, loop in self.hot_paths
+                                          if loop is not None], self.wasm.types)
         for slow, back, loop in self.hot_paths:
             a.bind(slow)
-            if loop is None:
+            if loop not in targets:
                 a.mov_ri(R11, self.index)
                 a.call_sym(TIER_UP_SYMBOL)
             else:               # at a loop that can move to optimised code: maybe do so
                 a.mov_ri(R11, osr_request(self.index, loop))
                 a.call_sym(TIER_UP_SYMBOL)
                 a.test_rr(R11, R11)
-                a.jcc("ne", transfer)
+                skip = Label()
+                a.jcc("e", skip)
+                a.mov_ri(RAX, targets[loop])            # the selector
+                a.jmp(transfer)
+                a.bind(skip)
             a.jmp(back)
-        movable = any(loop is not None for _, _, loop in self.hot_paths)
+        movable = tuple(sorted(targets))
         if movable:
             self.osr_transfer(transfer)
         for code, label in self.traps.items():
@@ -328,8 +336,9 @@ class _Compiler(ValueStack, FloatRules):
 
     def osr_transfer(self, here: Label) -> None:
         """The move to optimised code (engine.ir.osr) from a loop header, the entry's address
-        in r11: call it with every local, return what it returns. Every such header has an
-        empty operand stack and each local in its home, so one sequence serves them all."""
+        in r11 and the loop's number in rax: call it with every local and the number, return
+        what it returns. Every such header has an empty operand stack and each local in its
+        home, so one sequence serves them all."""
         a = self.a
         self.live = True
         self.height = 0
@@ -337,8 +346,9 @@ class _Compiler(ValueStack, FloatRules):
         a.store(self.push(), R11)
         for i in range(len(self.local_types)):
             self.push_entry((_LOCAL, i))
+        a.store(self.push(), RAX)           # the selector, before the flush needs rax
         self.flush()
-        first = self.call_args(tuple(self.local_types), self.results)
+        first = self.call_args((*self.local_types, _I32), self.results)
         self.save_pinned_x(False)
         a.call_r(self.slot(first - 1))
         self.call_results(first, self.results, self.info.tail_calls_leave)
