@@ -82,12 +82,23 @@ def test_a_function_called_often_runs_baseline_then_optimised_code(cfg) -> None:
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
-def test_a_hot_loop_in_one_long_call_tiers_up_and_the_call_finishes(cfg) -> None:
+def test_a_hot_loop_in_one_long_call_gets_an_entry_and_a_second_call_tiers_up(cfg) -> None:
     store, ex, lazy = _setup(cfg, threshold=10)
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups()
+    # one activation so far: the entry its loop can move to, no whole-function compile
+    assert list(lazy.osr_entries()) == [(SUM, _loops(lazy, SUM)[0])]
+    assert SUM not in lazy.tiered_up
     assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
     assert lazy.wait_tier_ups()
     assert SUM in lazy.tiered_up and len(_codes(lazy, SUM)) == 2
     assert ex["sum"](store, 100) == 5050
+
+
+def _loops(lazy, index: int) -> list[int]:
+    from engine.wasm.opcodes import Op
+    return [p for p, ins in enumerate(lazy.wasm.codes[index - lazy.first].body)
+            if ins.op == Op.LOOP]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
@@ -424,7 +435,7 @@ def test_a_compile_failing_in_the_forked_process_surfaces(monkeypatch) -> None:
         raise RuntimeError(f"no code for {index} in the child")
     monkeypatch.setattr(lazy, "_optimised", broken)     # the child inherits it
     monkeypatch.setattr(lazy, "osr_entry", lambda index, loop, compile_now=True: 0)
-    assert ex["sum"](store, 4) == 10
+    assert ex["sum"](store, 4) == 10 and ex["sum"](store, 4) == 10     # (called twice: hot)
     assert lazy.wait_tier_ups() and lazy.failures
     with pytest.raises(InternalError, match="no code for 0 in the child"):
         ex["sum"](store, 4)
@@ -436,7 +447,7 @@ def test_when_the_forked_process_dies_this_process_compiles(monkeypatch) -> None
     import os
     import signal
     store, ex, lazy = _forking(monkeypatch, {})
-    assert ex["sum"](store, 4) == 10
+    assert ex["sum"](store, 4) == 10 and ex["sum"](store, 4) == 10     # (called twice: hot)
     assert lazy.wait_tier_ups() and lazy.tiered_up == {SUM}
     os.kill(lazy._forked.pid, signal.SIGKILL)
     assert _ended(lazy._forked.pid)
