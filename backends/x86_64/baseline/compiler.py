@@ -34,7 +34,6 @@ from engine.environ import vmctx as V
 from engine.environ.helpers import HELPER_INDEX, Helper
 from engine.environ.module_info import ModuleInfo
 from engine.errors import TrapCode, UnsupportedError
-from engine.ir.osr import osr_targets
 from engine.wasm.opcodes import INFO, Op
 from engine.wasm.types import RefType, ValType
 from engine.wasm.validator import block_signature
@@ -229,8 +228,9 @@ class _Compiler(ValueStack, FloatRules):
             a.jmp(self.trap(TrapCode.INTERRUPT))
         transfer = Label()
         # the loops an activation can move from, numbered as the entry numbers them
-        targets = osr_targets(self.body, [loop for _, _, loop in self.hot_paths
-                                          if loop is not None], self.wasm.types)
+        # (engine.ir.osr.osr_targets: in body order, all of them enterable)
+        targets = {loop: k + 1 for k, loop in enumerate(
+            sorted(loop for _, _, loop in self.hot_paths if loop is not None))}
         for slow, back, loop in self.hot_paths:
             a.bind(slow)
             if loop not in targets:
@@ -379,8 +379,10 @@ class _Compiler(ValueStack, FloatRules):
             a.bind(f.label)
             if self.info.epoch:
                 self.epoch_check()
+            # (no block parameters around it either: engine.ir.osr can enter it)
             movable = not params and self.height == 0 and \
-                len(self.local_types) <= OSR_MAX_LOCALS
+                len(self.local_types) <= OSR_MAX_LOCALS and \
+                not any(f.nparams for f in self.frames)
             self.hot_check(TIER_UP_LOOP_WEIGHT, self.pos if movable else None)
         elif kind == _IF:
             f.else_label = Label()

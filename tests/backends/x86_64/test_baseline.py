@@ -373,3 +373,38 @@ def test_operations_a_cpu_lacks_are_refused():
         [True, True, False]
     full = X86_64Backend(frozenset({"lzcnt", "bmi1", "popcnt", "sse4.1"}))
     assert all(full.baseline_function(wasm, info, k) is not None for k in range(3))
+
+
+def test_the_loops_counted_code_moves_from_are_the_entry_s():
+    """Counted code numbers the loops an activation can move from as engine.ir.osr numbers
+    its entry's targets (in body order): every loop it picks can be entered, on a real
+    program's every function; a loop under a block with parameters is not picked."""
+    from pathlib import Path
+
+    from engine.compile.registry import backend_for
+    from engine.ir.osr import osr_targets
+    from engine.wasm.opcodes import Op
+    wasm_bytes = (Path(__file__).resolve().parents[2] / "data" / "wasi" / "minigzip.wasm"
+                  ).read_bytes()
+    engine = E.Engine(E.Config(tiered_compilation=True))
+    backend = backend_for(engine.settings)
+    module = E.Module(engine, wasm_bytes)
+    wasm = module.wasm_module
+    picked = 0
+    for k in range(len(wasm.funcs)):
+        piece = backend.baseline_function(wasm, module.info, wasm.num_imported_funcs + k, True)
+        if piece is None or not piece.movable:
+            continue
+        picked += len(piece.movable)
+        targets = osr_targets(wasm.codes[k].body, piece.movable, wasm.types)
+        assert list(targets) == list(piece.movable)
+        assert list(targets.values()) == list(range(1, len(piece.movable) + 1))
+    assert picked > 50
+    wat = """(module (type $t (func (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32) (local i32)
+        (loop (br_if 0 (local.tee 1 (i32.const 0))))
+        (local.get 0) (block (type $t) (loop (br_if 0 (i32.const 0))))))"""
+    small = E.Module(engine, wat)
+    piece = backend.baseline_function(small.wasm_module, small.info, 0, True)
+    loops = [p for p, ins in enumerate(small.wasm_module.codes[0].body) if ins.op == Op.LOOP]
+    assert len(loops) == 2 and piece.movable == (loops[0],)
