@@ -125,16 +125,20 @@ PROGRAM = """(module
     (local.get $s)))"""
 
 
-def _instance(settings: dict):
+def _instance(settings: dict, wat: str = PROGRAM, at: dict | None = None):
+    """(store, exports, LazyCode) of `wat` instantiated with `settings`; its $tick waits for
+    the background compiler at iteration 200 and calls `at[i]()` at iteration i."""
     engine = Engine(Config(**settings))
     store = Store(engine)
-    module = Module(engine, PROGRAM)
+    module = Module(engine, wat)
     state = {}
 
     def tick(i: int) -> None:
         lazy = state.get("lazy")
         if lazy is not None and i == 200:
             assert lazy.wait_tier_ups(60)
+        if at and i in at:
+            at[i]()
     func = Func(store, FuncType([ValType.i32()], []), tick)
     inst = Instance(store, module, [func])
     unit = inst.exec_state.unit if inst.exec_state is not None else None
@@ -190,6 +194,47 @@ def test_a_trap_after_the_move_is_the_same_trap(cfg) -> None:
     # one frame for the function, as before the move (the moved activation is not another)
     assert [f.func_index for f in info.value.frames] == [7]
     assert ex["mixed"](store, 10, 1.0, None)[1] == 5.0       # the store still works
+
+
+THROWING = """(module
+  (import "host" "tick" (func $tick (param i32)))
+  (tag $e (param i32))
+  (func $thrower (param i32)
+    (if (i32.eq (local.get 0) (i32.const 5000)) (then (throw $e (local.get 0)))))
+  (func $looper (export "looper") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (loop $l
+      (call $tick (local.get $i))
+      (call $thrower (local.get $i))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $s))
+  (func (export "catcher") (param $n i32) (result i32)
+    (block $h (result i32)
+      (return (try_table (result i32) (catch $e $h) (call $looper (local.get $n)))))
+    (i32.const 1000000) (i32.add)))"""
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_an_exception_thrown_after_the_move_reaches_its_handler(cfg) -> None:
+    store, ex, lazy = _instance({"tiered_compilation": True, "tier_up_threshold": 1, **cfg},
+                                THROWING)
+    assert ex["catcher"](store, 10_000) == 1_005_000
+    assert _moved(lazy)
+    assert ex["catcher"](store, 100) == sum(range(100))        # no throw: the sum
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_an_epoch_deadline_interrupts_a_moved_activation(cfg) -> None:
+    holder: dict = {}
+    at = {300: lambda: holder["engine"].increment_epoch()}
+    store, ex, lazy = _instance({"tiered_compilation": True, "tier_up_threshold": 1,
+                                 "epoch_interruption": True, **cfg}, PROGRAM, at)
+    holder["engine"] = store.engine
+    store.set_epoch_deadline(1)
+    with pytest.raises(Trap) as info:
+        ex["trap"](store, 1 << 30)          # (divides by zero only at 2**30)
+    assert info.value.trap_code is TrapCode.INTERRUPT and _moved(lazy)
 
 
 def test_an_error_in_the_tier_up_helper_is_raised_from_the_call_not_a_crash(tmp_path):
