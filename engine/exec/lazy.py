@@ -196,6 +196,8 @@ class LazyCode:
         #: function index -> the address of its on-stack replacement entry (engine.ir.osr),
         #: 0 while it is compiled or when it failed
         self._osr: dict[int, int] = {}
+        #: function index -> its asks to tier up so far (`tier_up`)
+        self._asks: dict[int, int] = {}
         #: the functions whose optimising compile failed (not queued again)
         self._given_up: set[int] = set()
         #: function index -> the loops (body positions) of its counted code that can ask
@@ -339,18 +341,27 @@ class LazyCode:
         tier, installs that code and calls `installed(address)`; whether it was queued now.
         Returns at once (thread-safe): the baseline code goes on meanwhile."""
         k = index - self.first
-        self.counters[k] = self._recheck if index in self._movable else _FAR
+        size = len(self.wasm.codes[k].body)
         with self._lock:
-            if index in self._final or index in self._queued or index not in self.compiled \
-                    or index in self._given_up:
+            if index in self._final or index not in self.compiled or index in self._given_up:
+                self.counters[k] = self._recheck if index in self._movable else _FAR
                 return False
+            # while it waits it keeps asking (every threshold's worth of calls): at its 4th,
+            # 16th, ... 4096th ask it is queued again, as if that many times smaller (the
+            # hottest for its size first; the entries it leaves behind do nothing)
+            self.counters[k] = self._recheck
+            asks = self._asks[index] = self._asks.get(index, 0) + 1
+            if index in self._queued and (asks & (asks - 1) or asks.bit_length() % 2 == 0
+                                          or asks > 4096):
+                return False
+            again = index in self._queued
             self._queued.add(index)
         if self.background.submit(lambda: self._tier_up_now(index, installed),
-                                  lambda e: self._failed(index, e),
-                                  len(self.wasm.codes[k].body)):
-            return True
+                                  lambda e: self._failed(index, e), size // asks):
+            return not again
         with self._lock:                # the queue is full: count again, retry later
-            self._queued.discard(index)
+            if not again:
+                self._queued.discard(index)
         self.counters[k] = self._count_from
         return False
 
@@ -441,7 +452,11 @@ class LazyCode:
 
     def _tier_up_now(self, index: int, installed: Callable[[int], None] | None) -> None:
         """The background job of `tier_up`: compile (outside the lock, so lazy compiles go
-        on), then place the code as final (under it)."""
+        on), then place the code as final (under it); nothing when it is final already (the
+        function was queued again)."""
+        with self._lock:
+            if index in self._final or index in self._given_up:
+                return
         piece = self._compile_optimised(index, None)
         with self._lock:
             addr = self._install(index, piece, final=True)
