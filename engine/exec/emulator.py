@@ -163,6 +163,8 @@ class EmulatedMachine:
         #: the thread running emulated code on this machine (None when none is), and the
         #: memory growth other threads made meanwhile, for that thread to map
         self._emulating: int | None = None
+        #: held while `_emulating` changes and while another thread maps grown memory
+        self._emulation_lock = threading.Lock()
         self._pending: list[tuple[object, int]] = []
         self.units: list[CodeUnit] = []
         #: the reservations of the guarded memories mapped (Config.signals_based_traps)
@@ -226,14 +228,17 @@ class EmulatedMachine:
             self.map_host(base, mem.committed(), owner=mem)
 
         def grown(m, b=base) -> None:
-            running = self._emulating
-            if running is not None and running != threading.get_ident():
-                # grown by another thread while this one emulates: Unicorn is not thread-safe,
-                # so the emulating thread maps it, when its code first touches the new pages
-                # (_invalid_access) or at its next call
-                self._pending.append((m, b))
-                return
-            self._map_growth(m, b)
+            # under the lock: mapping releases the GIL, and an emulation starting meanwhile
+            # in another thread would run beside it (the lock holds that start back)
+            with self._emulation_lock:
+                running = self._emulating
+                if running is not None and running != threading.get_ident():
+                    # grown by another thread while this one emulates: Unicorn is not
+                    # thread-safe, so the emulating thread maps it, when its code first
+                    # touches the new pages (_invalid_access) or at its next call
+                    self._pending.append((m, b))
+                    return
+                self._map_growth(m, b)
         mem.watchers.append(grown)
 
     def _map_growth(self, m, base: int) -> None:
@@ -388,7 +393,8 @@ class EmulatedMachine:
             cells = bridge.cells
             outer, cells[0] = cells[0], self.state + V.STATE_EPOCH_DEADLINE
         if depth == 0:
-            self._emulating = threading.get_ident()
+            with self._emulation_lock:
+                self._emulating = threading.get_ident()
         self._map_pending()
         try:
             start = entry
@@ -414,7 +420,8 @@ class EmulatedMachine:
         finally:
             self.depth = depth
             if depth == 0:
-                self._emulating = None
+                with self._emulation_lock:
+                    self._emulating = None
             _tls.active = active
             if cells is not None:
                 cells[0] = outer
