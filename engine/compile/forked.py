@@ -58,6 +58,33 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _outcome(fn: Callable[[], Any]) -> tuple[int, bytes]:
+    """(status, payload) of calling `fn`: 0 and its result pickled, or 1 and the traceback
+    of what it raised, as text (the parent raises it as a ChildError)."""
+    try:
+        return 0, pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        return 1, traceback.format_exc().encode("utf-8", "replace")
+
+
+def _reply(fd: int, status: int, payload: bytes) -> None:
+    _write_all(fd, bytes([status]) + len(payload).to_bytes(8, "little") + payload)
+
+
+def _read_reply(fd: int) -> Any:
+    """A `_reply`'s result (ChildError for an error's text), or ChildGone if the child ended
+    before sending all of it."""
+    head = _read_exact(fd, _HEADER)
+    if len(head) == _HEADER:
+        size = int.from_bytes(head[1:], "little")
+        payload = _read_exact(fd, size)
+        if len(payload) == size:
+            if head[0] == 0:
+                return pickle.loads(payload)
+            raise ChildError(payload.decode("utf-8", "replace"))
+    raise ChildGone("the child ended without a result")
+
+
 def _fork_piped(child: Callable[[int, int], None]) -> tuple[int, int, int]:
     """Fork a child that runs `child(requests, replies)` on the read end of one pipe and the
     write end of another, then exits; (its pid, the requests' write end, the replies' read
@@ -104,15 +131,8 @@ class ForkedCompiler:
             try:
                 request = pickle.dumps(p, pickle.HIGHEST_PROTOCOL)
                 _write_all(self._requests, len(request).to_bytes(4, "little") + request)
-                head = _read_exact(self._replies, _HEADER)
-                if len(head) == _HEADER:
-                    size = int.from_bytes(head[1:], "little")
-                    payload = _read_exact(self._replies, size)
-                    if len(payload) == size:
-                        if head[0] == 0:
-                            return pickle.loads(payload)
-                        raise ChildError(payload.decode("utf-8", "replace"))
-            except OSError:
+                return _read_reply(self._replies)
+            except (OSError, ChildGone):
                 pass
             self._close()
             raise ChildGone("the compile process ended")
@@ -178,12 +198,7 @@ def _serve(job: Callable[[Any], Any], requests: int, replies: int) -> None:
         if len(request) < size:
             return
         try:
-            status, payload = 0, pickle.dumps(job(pickle.loads(request)),
-                                              pickle.HIGHEST_PROTOCOL)
-        except BaseException:           # sent back as text: the parent raises it
-            status, payload = 1, traceback.format_exc().encode("utf-8", "replace")
-        try:
-            _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little") + payload)
+            _reply(replies, *_outcome(lambda: job(pickle.loads(request))))
         except OSError:
             return
 
@@ -194,53 +209,33 @@ class ForkedCall:
     died)."""
 
     def __init__(self, fn: Callable[[], Any]) -> None:
-        r, w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError as e:
-            os.close(r)
-            os.close(w)
-            raise ChildGone(f"cannot fork: {e}") from None
-        if pid == 0:                    # the child: never returns
-            try:
-                _become_child(-1, w, 0)
-                try:
-                    status, payload = 0, pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)
-                except BaseException:
-                    status, payload = 1, traceback.format_exc().encode("utf-8", "replace")
-                _write_all(w, bytes([status]) + len(payload).to_bytes(8, "little") + payload)
-            finally:
-                os._exit(0)
-        os.close(w)
-        self.pid, self._fd = pid, r
+        def child(requests: int, replies: int) -> None:
+            _become_child(requests, replies, 0)
+            _reply(replies, *_outcome(fn))
+        self.pid, requests, self._fd = _fork_piped(child)
+        os.close(requests)                  # (nothing to ask it)
 
     def result(self) -> Any:
         fd, self._fd = self._fd, -1
         if fd < 0:
             raise ChildGone("the result was read already")
         try:
-            head = _read_exact(fd, _HEADER)
-            size = int.from_bytes(head[1:], "little") if len(head) == _HEADER else -1
-            payload = _read_exact(fd, size) if size >= 0 else b""
+            return _read_reply(fd)
         finally:
             os.close(fd)
             try:
                 os.waitpid(self.pid, 0)
             except ChildProcessError:
                 pass
-        if size < 0 or len(payload) != size:
-            raise ChildGone("the child ended without a result")
-        if head[0] != 0:
-            raise ChildError(payload.decode("utf-8", "replace"))
-        return pickle.loads(payload)
 
 
 class ForkedStream:
     """A child process computing `job(p)` ahead of need, one position after another, each
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.
     The child goes depth-first from `roots` through `hints(p)` (the positions p is likely
-    to need next: a function's callees, in the order it needs them), then through `later`. `seen(p)` tells it that p is
-    needed no more (it skips it) and that p's hints come next. Speculative compilation: the
+    to need next: a function's callees, in the order it needs them), then through `later`.
+    `seen(p)` tells it that p is needed no more (it skips it) and that p's hints come next.
+    Speculative compilation: the
     parent compiles what it needs itself when the child has not got there yet. The child
     ends when it has run out of positions, when the parent closes it or exits (end of file),
     or when the reply pipe is gone; then `take` finds nothing more."""
