@@ -24,7 +24,7 @@ from ..environ import vmctx as V
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
-from .exceptions import HOST_EXCEPTION, end_of_call, helper_status
+from .exceptions import HOST_EXCEPTION, end_of_call, helper_status, raise_pending
 from .lazy import LazyUnit
 from .symbols import CodeUnit, unit_at
 
@@ -442,13 +442,9 @@ class EmulatedMachine:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
             self.trap_fp = read_u64(self.space, self.state + V.STATE_TRAP_FP)
-            pending, self.pending = self.pending, None
-            if pending is not None:
-                raise pending
+            raise_pending(self)
             raise end_of_call(self, code)
-        pending, self.pending = self.pending, None
-        if pending is not None:         # (what a helper that cannot trap raised: TIER_UP)
-            raise pending
+        raise_pending(self)
         return results
 
     def close(self) -> None:

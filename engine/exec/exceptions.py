@@ -34,6 +34,14 @@ def helper_status(machine: Any, e: BaseException) -> int:
     return HOST_EXCEPTION + 1
 
 
+def raise_pending(machine: Any) -> None:
+    """Raise (once) what a helper of `machine` kept for the end of the call (helper_status;
+    TIER_UP, which cannot trap, keeps what it raised there too)."""
+    pending, machine.pending = machine.pending, None
+    if pending is not None:
+        raise pending
+
+
 def end_of_call(machine: Any, code: int) -> BaseException:
     """What a call that machine code left with trap code `code` raises: the wasm exception
     still pending (taken from the store context), or the Trap."""

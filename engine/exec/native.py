@@ -22,7 +22,7 @@ from backends.base import TRAP_SYMBOL
 from backends.keystone_asm import keystone_asm
 from ..errors import Trap, TrapCode, WasmError
 from ..environ import vmctx as V
-from .exceptions import HOST_EXCEPTION, end_of_call, helper_status
+from .exceptions import HOST_EXCEPTION, end_of_call, helper_status, raise_pending
 from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .lazy import LazyUnit
@@ -501,14 +501,10 @@ class NativeMachine:
             code = read_u64(self.space, self.state + V.STATE_TRAP_CODE)
             self.trap_pc = read_u64(self.space, self.state + V.STATE_TRAP_PC)
             self.trap_fp = read_u64(self.space, self.state + V.STATE_TRAP_FP)
-            pending, self.pending = self.pending, None
-            if pending is not None:
-                raise pending
+            raise_pending(self)
             self._stubs.raise_error()
             raise end_of_call(self, code)
-        pending, self.pending = self.pending, None
-        if pending is not None:         # (what a helper that cannot trap raised: TIER_UP)
-            raise pending
+        raise_pending(self)
         return buf[:nresults]
 
     def close(self) -> None:
