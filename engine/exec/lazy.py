@@ -38,9 +38,10 @@ An activation hot in a loop of counted code moves to optimised code at that loop
 TIER_UP its position too (backends.base.osr_request), and `osr_entry` queues the optimising
 compile of the function's entry (engine.ir.osr: one for all such loops, every local and the
 loop's number its parameters) and returns 0 until it is placed, then its address; the counted
-code calls it with every local and the number, and returns what it returns. A function with such loops keeps its counter near
-zero (OSR_RECHECK) so its activations keep asking; the entries are in `placed` as the
-function's code (`moved_at` tells backtraces the moved activation is one frame).
+code calls it with every local and the number, and returns what it returns. A function with
+such loops keeps its counter near zero (OSR_RECHECK) so its activations keep asking; the
+entries are in `placed` as the function's code (`moved_at` tells backtraces the moved
+activation is one frame).
 
 A large module's first compile forks a process (engine.compile.forked.ForkedStream) that
 compiles first-tier code ahead of need: the callees of what this process compiles, depth
@@ -254,7 +255,7 @@ class LazyCode:
 
     def _start_stream(self, first: int) -> ForkedStream | None:
         """Fork the process that compiles, ahead of their first calls, the functions
-        reachable from defined function `first` by direct calls (breadth-first, the callees
+        reachable from defined function `first` by direct calls (depth-first, the callees
         of what this process compiles first), then those of the element segments."""
         self.prefetch = False
         try:

@@ -233,12 +233,9 @@ class _Compiler(ValueStack, FloatRules):
             sorted(loop for _, _, loop in self.hot_paths if loop is not None))}
         for slow, back, loop in self.hot_paths:
             a.bind(slow)
-            if loop not in targets:
-                a.mov_ri(R11, self.index)
-                a.call_sym(TIER_UP_SYMBOL)
-            else:               # at a loop that can move to optimised code: maybe do so
-                a.mov_ri(R11, osr_request(self.index, loop))
-                a.call_sym(TIER_UP_SYMBOL)
+            a.mov_ri(R11, self.index if loop is None else osr_request(self.index, loop))
+            a.call_sym(TIER_UP_SYMBOL)
+            if loop is not None:    # at a loop that can move to optimised code: maybe do so
                 a.test_rr(R11, R11)
                 skip = Label()
                 a.jcc("e", skip)
