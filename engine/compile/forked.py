@@ -2,8 +2,8 @@
 requests it is sent (small picklable values: a function index, a tuple of loop positions),
 one at a time, and sends each result back pickled (tiered compilation's optimising compiles
 of a large module: engine.exec.lazy). It inherits the decoded module, its metadata and the
-backend at fork, so only the request goes in. ForkedStream and ForkedCall (below): a child
-computing ahead of need, and one computing one thing. Compiling in a process, not a thread,
+backend at fork, so only the request goes in. ForkedStream (below): a child computing ahead
+of need, after one thing first if asked. Compiling in a process, not a thread,
 leaves the GIL to the program: a thread that compiles holds it for milliseconds at a time,
 and every call the running program makes into Python (host functions, helpers) waits for it.
 
@@ -27,6 +27,8 @@ from typing import Any, Callable
 
 _HEADER = 9         # status byte (0 result, 1 error text), payload length (8 bytes)
 _STARTED = 2        # a ForkedStream child's status byte: it has started on a position
+_GONE = 3           # (parent side) the child ended before sending `first`'s outcome
+_FIRST = 0xFFFF_FFFF    # the position a ForkedStream child sends `first`'s outcome as
 
 #: the child's niceness above the parent's: on a busy machine the program it compiles for
 #: keeps its share of the processors; on an idle one the child still has a core to itself
@@ -203,50 +205,29 @@ def _serve(job: Callable[[Any], Any], requests: int, replies: int) -> None:
             return
 
 
-class ForkedCall:
-    """`fn()` computed once in a forked child while this process goes on; `result()` waits
-    for it (ChildError for what it raised there, ChildGone if the child could not start or
-    died)."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        def child(requests: int, replies: int) -> None:
-            _become_child(requests, replies, 0)
-            _reply(replies, *_outcome(fn))
-        self.pid, requests, self._fd = _fork_piped(child)
-        os.close(requests)                  # (nothing to ask it)
-
-    def result(self) -> Any:
-        fd, self._fd = self._fd, -1
-        if fd < 0:
-            raise ChildGone("the result was read already")
-        try:
-            return _read_reply(fd)
-        finally:
-            os.close(fd)
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-
-
 class ForkedStream:
     """A child process computing `job(p)` ahead of need, one position after another, each
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.
     The child goes depth-first from `roots` through `hints(p)` (the positions p is likely
     to need next: a function's callees, in the order it needs them), then through `later`.
     `seen(p)` tells it that p is needed no more (it skips it) and that p's hints come next.
-    Speculative compilation: the
+    Given `first`, the child calls it before anything else and goes on only if it returned
+    (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
     parent compiles what it needs itself when the child has not got there yet. The child
     ends when it has run out of positions, when the parent closes it or exits (end of file),
     or when the reply pipe is gone; then `take` finds nothing more."""
 
     def __init__(self, job: Callable[[int], Any], roots: list[int], later: list[int],
-                 hints: Callable[[int], list[int]]) -> None:
+                 hints: Callable[[int], list[int]],
+                 first: Callable[[], Any] | None = None) -> None:
         self.pid, self._requests, self._replies = _fork_piped(
-            lambda requests, replies: _stream(job, roots, later, hints, requests, replies))
+            lambda requests, replies: _stream(job, roots, later, hints, requests, replies,
+                                              first))
         self._owner = os.getpid()
         self._cond = threading.Condition(threading.Lock())
-        self._results: dict[int, Any] = {}
+        self._results: dict[int, bytes] = {}
+        #: `first`'s outcome once sent: (status, payload) as _reply frames them
+        self._first: tuple[int, bytes] | None = None if first is not None else (0, b"")
         #: the position the child is computing now (-1: none, or it ended)
         self._current = -1
         #: results sent (taken or not), for tests and benchmarks
@@ -265,14 +246,18 @@ class ForkedStream:
                 if len(payload) < size:
                     break
                 p = int.from_bytes(head[_HEADER:], "little")
-                result = pickle.loads(payload) if head[0] == 0 else None
+                if p == _FIRST:
+                    with self._cond:
+                        self._first = (head[0], payload)
+                        self._cond.notify_all()
+                    continue
                 with self._cond:
                     if head[0] == _STARTED:
                         self._current = p
                     else:
                         self._current = -1
                         if head[0] == 0:    # (else an error: the parent compiles it itself)
-                            self._results[p] = result
+                            self._results[p] = payload      # (unpickled when taken)
                             self.received += 1
                     self._cond.notify_all()
         except OSError:
@@ -280,6 +265,8 @@ class ForkedStream:
         finally:
             with self._cond:
                 self._current = -1
+                if self._first is None:
+                    self._first = (_GONE, b"")
                 self._cond.notify_all()
             os.close(fd)
             try:
@@ -287,13 +274,26 @@ class ForkedStream:
             except ChildProcessError:
                 pass
 
+    def first_result(self) -> Any:
+        """What `first` returned in the child (waits for it); ChildError for what it raised
+        there, ChildGone if the child ended before sending it."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._first is not None)
+            status, payload = self._first           # type: ignore[misc]
+        if status == 0:
+            return pickle.loads(payload) if payload else None
+        if status == 1:
+            raise ChildError(payload.decode("utf-8", "replace"))
+        raise ChildGone("the child ended without a result")
+
     def take(self, p: int, wait: float = 1.0) -> Any:
         """The child's result for `p` (each is taken once): at once if it has sent it, after
         up to `wait` seconds if it is computing it now, else None."""
         with self._cond:
             if self._current == p:
                 self._cond.wait_for(lambda: self._current != p, wait)
-            return self._results.pop(p, None)
+            payload = self._results.pop(p, None)
+        return None if payload is None else pickle.loads(payload)
 
     def seen(self, p: int) -> None:
         """Tell the child that `p` is needed no more (and its hints soon)."""
@@ -302,6 +302,15 @@ class ForkedStream:
                 _write_all(self._requests, p.to_bytes(4, "little"))
             except OSError:
                 self.close()
+
+    def kill(self) -> None:
+        """End the child now (its work is not wanted); never waits."""
+        self.close()
+        if os.getpid() == self._owner:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Let the child go (it ends after its compile in progress); never waits."""
@@ -317,9 +326,20 @@ class ForkedStream:
 
 
 def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
-            hints: Callable[[int], list[int]], requests: int, replies: int) -> None:
+            hints: Callable[[int], list[int]], requests: int, replies: int,
+            first: Callable[[], Any] | None = None) -> None:
     """The streaming child's loop (ForkedStream)."""
     _become_child(requests, replies, 0)
+    if first is not None:
+        status, payload = _outcome(first)
+        _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little")
+                   + _FIRST.to_bytes(4, "little") + payload)
+        if status != 0:
+            return
+        try:                            # what follows is speculative: the program comes first
+            os.nice(NICE)
+        except OSError:
+            pass
     fcntl.fcntl(requests, fcntl.F_SETFL, fcntl.fcntl(requests, fcntl.F_GETFL) | os.O_NONBLOCK)
     todo = collections.deque(roots)
     rest = collections.deque(later)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from backends.base import CompiledCode
 from ..environ.module_info import ModuleInfo
 from ..errors import ArgumentTypeError, WasmError
+from ..ir.gcpause import gc_paused, promote_to_oldest
 from ..ir.ir import Function
 from ..text import wat2wasm
 from ..wasm.decoder import decode
@@ -17,10 +18,16 @@ from ..wasm.module import WasmModule
 from ..wasm.types import ExportType, ExternKind, ImportType, TagType
 from ..wasm.validator import validate
 from . import artifact
+from .ahead import AheadPlan, callees, elem_functions, entry_functions
 from .driver import code_for, function_ir
 from .parallel import validate_parallel
 from .registry import backend_for
 from .environment import EngineState, state_of
+from .forked import ForkedStream
+
+#: from this many functions a module's decoded objects move to the collector's oldest
+#: generation at once (engine.ir.gcpause.promote_to_oldest)
+_PROMOTE_MIN_FUNCTIONS = 64
 
 
 def to_binary(wasm: Any) -> bytes:
@@ -39,13 +46,34 @@ def to_binary(wasm: Any) -> bytes:
 
 def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
     """Bytes or text in, a validated WasmModule out; WasmError for anything wrong."""
-    features = state.features
-    module = decode(to_binary(wasm), features)
-    if state.settings.parallel_compilation:
-        validate_parallel(module, features)
-    else:
-        validate(module, features)
+    module = decode_module(state, wasm)
+    validate_module(state, module)
     return module
+
+
+def decode_module(state: EngineState, wasm: Any) -> WasmModule:
+    """Bytes or text in, a decoded (not yet validated) WasmModule out; WasmError for a
+    malformed module."""
+    with gc_paused():
+        return decode(to_binary(wasm), state.features)
+
+
+def validate_module(state: EngineState, module: WasmModule,
+                    ahead: tuple | None = None) -> ForkedStream | None:
+    """Validate a decoded module (WasmError for the first rule it breaks), sharing a large
+    one's bodies with a forked child under Config.parallel_compilation; that child goes on
+    compiling ahead as `ahead` says (engine.compile.parallel.validate_parallel), its stream
+    returned. Then the module's objects move to the collector's oldest generation."""
+    features = state.features
+    stream = None
+    with gc_paused():
+        if state.settings.parallel_compilation:
+            stream = validate_parallel(module, features, ahead)
+        else:
+            validate(module, features)
+    if len(module.codes) >= _PROMOTE_MIN_FUNCTIONS:
+        promote_to_oldest()
+    return stream
 
 
 class Module:
@@ -55,10 +83,45 @@ class Module:
         self._state = state_of(engine, "Module")
         self.engine = engine
         self._binary = to_binary(wasm)
-        self._module = decode_and_validate(self._state, self._binary)
+        self._module = decode_module(self._state, self._binary)
         self._ir: dict[int, Function] = {}
         #: the machine code, once compiled or loaded from an artifact (engine.compile.driver)
         self.code: CompiledCode | None = None
+        #: first-tier code compiled ahead of need by the child that validated half of a large
+        #: module (engine.compile.ahead), until the module's LazyCode takes it (`take_ahead`)
+        self._ahead: tuple[AheadPlan, ForkedStream] | None = None
+        plan = self._ahead_plan()
+        stream = validate_module(self._state, self._module, None if plan is None else (
+            plan.job(self._module, lambda: self.info), entry_functions(self._module),
+            elem_functions(self._module), functools.partial(callees, self._module)))
+        if stream is not None and plan is not None:
+            self._ahead = (plan, stream)
+
+    def _ahead_plan(self) -> AheadPlan | None:
+        """How this module's first-tier code would be compiled ahead of need, when its
+        engine compiles lazily with a baseline tier, in parallel and without a cache."""
+        s = self._state.settings
+        if not (s.lazy_compilation and s.parallel_compilation and s.cache is None
+                and (s.baseline_compilation or s.tiered_compilation)):
+            return None
+        backend = backend_for(s)
+        if not backend.has_baseline_tier:
+            return None
+        return AheadPlan(backend, baseline=True,
+                         counted=s.tiered_compilation and not s.baseline_compilation,
+                         fuel=s.consume_fuel)
+
+    def take_ahead(self, backend: Any) -> ForkedStream | None:
+        """The stream of first-tier code compiled ahead for `backend`, once (None if there is
+        none, or it is code for another backend: then it is let go)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        plan, stream = ahead
+        if plan.fits(backend):
+            return stream
+        stream.close()
+        return None
 
     @classmethod
     def _from_parts(cls, engine: Any, binary: bytes, module: WasmModule,
@@ -71,6 +134,7 @@ class Module:
         self._module = module
         self._ir = {}
         self.code = code
+        self._ahead = None
         return self
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ import queue
 from typing import Any, Callable, Iterator, Sequence
 
 from ..wasm.validator import validate
-from .forked import ChildError, ChildGone, ForkedCall
+from .forked import ChildError, ChildGone, ForkedStream
 
 #: below this many wasm instructions in all function bodies, forking costs more than it saves
 MIN_PARALLEL_INSTRUCTIONS = 20_000
@@ -28,18 +28,23 @@ MIN_PARALLEL_INSTRUCTIONS = 20_000
 CHUNK_INSTRUCTIONS = 4_000
 
 
-def validate_parallel(module: Any, features: Any) -> None:
+def validate_parallel(module: Any, features: Any,
+                      ahead: tuple[Callable[[int], Any], list[int], list[int],
+                                   Callable[[int], list[int]]] | None = None
+                      ) -> ForkedStream | None:
     """engine.wasm.validator.validate, the function bodies of a large module shared with one
     forked child (its half of the instructions, the later functions) while this process
     checks the rest; the same outcome as a serial validation: the first rule broken in
     module order is raised here, with its real traceback (the bodies of the child's half
-    are checked again here when it found one broken)."""
+    are checked again here when it found one broken). Given `ahead` (job, roots, later,
+    hints), the child goes on as a forked.ForkedStream of them once its half is valid, and
+    that stream is returned (else None)."""
     sizes = [len(c.body) for c in module.codes]
     total = sum(sizes)
     if total < MIN_PARALLEL_INSTRUCTIONS or len(sizes) < 2 or len(sizes) != len(module.funcs) \
             or worker_count() < 2 or not can_fork():
         validate(module, features)
-        return
+        return None
     half, split = 0, 0
     while split < len(sizes) - 1 and half + sizes[split] <= total // 2:
         half += sizes[split]
@@ -49,31 +54,23 @@ def validate_parallel(module: Any, features: Any) -> None:
     def child() -> bool:
         validate(module, features, later)
         return module.tail_calls_leave
+    job, roots, rest, hints = ahead if ahead is not None else (None, [], [], list)
     try:
-        other = ForkedCall(child)
+        other = ForkedStream(job, roots, rest, hints, first=child)    # type: ignore[arg-type]
     except ChildGone:
         validate(module, features)
-        return
+        return None
     try:
         validate(module, features, range(0, later.start))
     except BaseException:
-        _discard(other)
+        other.kill()
         raise
     try:
-        module.tail_calls_leave |= other.result()
+        module.tail_calls_leave |= other.first_result()
     except (ChildError, ChildGone):       # a rule broken there (or no child): find it here
         validate(module, features, later)
-
-
-def _discard(call: Any) -> None:
-    try:
-        os.kill(call.pid, 9)
-    except OSError:
-        pass
-    try:
-        call.result()
-    except Exception:                   # noqa: S110 - killed: nothing to read
-        pass
+        return None
+    return other if ahead is not None else None
 
 
 def worker_count() -> int:

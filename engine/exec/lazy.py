@@ -43,9 +43,11 @@ such loops keeps its counter near zero (OSR_RECHECK) so its activations keep ask
 entries are in `placed` as the function's code (`moved_at` tells backtraces the moved
 activation is one frame).
 
-A large module's first compile forks a process (engine.compile.forked.ForkedStream) that
-compiles first-tier code ahead of need: the callees of what this process compiles, depth
-first; `_compile` installs its code when it has sent it (`prefetched`).
+A large module's first-tier code is compiled ahead of need by a forked process
+(engine.compile.forked.ForkedStream): the one that validated half of the module, which the
+Module hands over (engine.compile.ahead), or else one the first compile forks; it goes
+depth-first through the callees of what this process compiles, and `_compile` installs its
+code when it has sent it (`prefetched`).
 
 Natively and under Unicorn alike the compile thread installs code while the program runs (both
 run it inside a ctypes call, which releases the GIL). That is safe because the code is written
@@ -65,19 +67,20 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import functools
 import threading
 import weakref
 from typing import Any, Callable
 
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBOL,
                            calls_offset, func_symbol, lazy_symbol, lazy_table_size)
+from ..compile.ahead import callees, elem_functions, first_tier
 from ..compile.driver import function_ir
 from ..compile.forked import ChildError, ChildGone, ForkedCompiler, ForkedStream
 from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
 from ..errors import InternalError
 from ..ir.errors import IRError
 from ..ir.gcpause import gc_paused
-from ..wasm.opcodes import Op
 from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
@@ -89,9 +92,6 @@ MAX_ROOM = 1536 << 20
 
 #: a hotness counter once its function tiered up (or is doing so): far from zero
 _FAR = 0x7FFF_FFFF
-
-_CALLING = frozenset({int(Op.CALL), int(Op.RETURN_CALL), int(Op.REF_FUNC)})
-_REF_FUNC = int(Op.REF_FUNC)
 
 #: loop iterations between two asks of a hot loop for its on-stack replacement entry while
 #: it is compiled (each ask is a call into Python)
@@ -253,38 +253,25 @@ class LazyCode:
             self.prefetched += 1
         return self._install_first(index, *done)
 
+    def adopt(self, stream: ForkedStream | None) -> None:
+        """Take first-tier code from `stream` (compiled ahead since the Module was made,
+        engine.compile.ahead) instead of forking a process for it at the first compile."""
+        if stream is not None:
+            self.prefetch = False
+            self._stream = stream
+
     def _start_stream(self, first: int) -> ForkedStream | None:
         """Fork the process that compiles, ahead of their first calls, the functions
         reachable from defined function `first` by direct calls (depth-first, the callees
         of what this process compiles first), then those of the element segments."""
         self.prefetch = False
         try:
-            self._stream = ForkedStream(self._first_tier, self._callees(first),
-                                        self._elem_functions(), self._callees)
+            self._stream = ForkedStream(self._first_tier, callees(self.wasm, first),
+                                        elem_functions(self.wasm),
+                                        functools.partial(callees, self.wasm))
         except ChildGone:
             self._stream = None
         return self._stream
-
-    def _callees(self, index: int) -> list[int]:
-        """The defined functions that defined function `index` calls directly or takes a
-        reference to, in the order of its body."""
-        out: dict[int, None] = {}
-        first, end = self.first, self.first + self.count
-        for ins in self.wasm.codes[index - first].body:
-            if ins.op in _CALLING and first <= ins.imm < end:     # type: ignore[operator]
-                out[ins.imm] = None                                 # type: ignore[index]
-        return list(out)
-
-    def _elem_functions(self) -> list[int]:
-        """The defined functions the module's element segments name, in their order."""
-        out: dict[int, None] = {}
-        first, end = self.first, self.first + self.count
-        for seg in self.wasm.elems:
-            for expr in seg.init:
-                for ins in expr:
-                    if ins.op == _REF_FUNC and first <= ins.imm < end:  # type: ignore
-                        out[ins.imm] = None                             # type: ignore
-        return list(out)
 
     def _install_first(self, index: int, baseline: bool, piece: Any) -> int:
         """Install function `index`'s first code (a _first_tier result), the lock held."""
@@ -312,14 +299,10 @@ class LazyCode:
                     self._install_first(index, baseline, piece)
 
     def _first_tier(self, index: int) -> tuple[bool, Any]:
-        """(by the baseline tier, piece): function `index` compiled by the baseline tier
-        (counted code under tiered compilation), or by the optimising tier where the
-        baseline refuses it or is not asked for."""
-        piece = self.backend.baseline_function(self.wasm, self.info, index,
-                                               self.tiered) if self.baseline else None
-        if piece is not None:
-            return True, piece
-        return False, self._optimised(index)
+        """engine.compile.ahead.first_tier for function `index` (counted baseline code under
+        tiered compilation)."""
+        return first_tier(self.wasm, self.info, self.backend, index, self.baseline,
+                          self.tiered, self.fuel)
 
     def _optimised(self, index: int, loops: tuple[int, ...] | None = None) -> Any:
         """Function `index` compiled by the optimising tier (a backend function_code); its
@@ -630,5 +613,6 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
                                              background_compiler(module.state)
                                              if tiered else None,
                                              settings.parallel_compilation)
+                lazy.adopt(module.take_ahead(backend))
                 weakref.finalize(module, _LAZY.pop, key, None)
     return lazy

@@ -128,7 +128,7 @@ def test_a_broken_body_in_the_child_s_half_raises_what_a_serial_validation_raise
     calls: list = []
     real = parallel.validate_parallel
     monkeypatch.setattr("engine.compile.module.validate_parallel",
-                        lambda m, f: calls.append(1) or real(m, f))
+                        lambda m, f, ahead=None: calls.append(1) or real(m, f, ahead))
     text = _big_module("(i32.const 1) (i64.const 2) (i32.add) (drop)")
     assert _error(text, True) == _error(text, False)
     assert "type mismatch" in _error(text, True) and calls

@@ -13,6 +13,7 @@ import pytest
 from engine import Config, Engine, Instance, Module, Store, Trap, TrapCode, WasmError
 from engine.exec.lazy import LazyUnit
 from engine.exec.native import native_supported
+from engine.compile.parallel import can_fork, worker_count
 
 CONFIGS = [
     pytest.param({}, id="native", marks=pytest.mark.skipif(not native_supported(),
@@ -628,6 +629,29 @@ def test_a_large_module_s_callees_are_compiled_ahead_by_a_forked_process(cfg, mo
     assert inst.exports(store)["run"](store) == 7
     assert lazy.prefetched == 3 and set(lazy.compiled) == {1, 2, 3, 5}
     assert lazy.baseline_compiled == {1, 2, 3, 5}
+
+
+@pytest.mark.skipif(not can_fork() or worker_count() < 2, reason="needs fork and two CPUs")
+def test_the_process_that_validated_half_the_module_is_the_one_compiling_ahead(monkeypatch):
+    """A module validated in parallel hands its validating child, which goes on compiling
+    first-tier code from the exports (engine.compile.ahead), to its LazyCode: nothing is
+    forked at the first compile and the calls install the child's code."""
+    import time
+    from engine import Func, FuncType
+    import engine.compile.parallel as parallel_module
+    monkeypatch.setattr(parallel_module, "MIN_PARALLEL_INSTRUCTIONS", 0)
+    engine = Engine(Config())
+    store = Store(engine)
+    module = Module(engine, PREFETCHED)
+    stream = module._ahead[1]
+    end = time.monotonic() + 30
+    while stream.received < 4 and time.monotonic() < end:     # run, c, b, a
+        time.sleep(0.01)
+    inst = Instance(store, module, [Func(store, FuncType([], []), lambda: None)])
+    lazy = inst.exec_state.unit.lazy
+    assert lazy._stream is stream and not lazy.prefetch and module._ahead is None
+    assert inst.exports(store)["run"](store) == 7
+    assert lazy.prefetched == 4 and set(lazy.compiled) == {1, 2, 3, 5}
 
 
 def test_a_small_module_compiles_nothing_ahead():
