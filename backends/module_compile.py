@@ -214,14 +214,19 @@ class ModuleCompiler:
         + 8k: the caller maps the table there); a thunk ``lazy<i>`` each, the slot's first
         value, which calls helper LAZY_COMPILE and jumps to the code it returns; then the
         trap stub and trampolines of `stubs`, and the epoch slow path when the module has
-        epoch checks. Functions compiled later (`relocatable_function`) reach these."""
+        epoch checks. Functions compiled later (`relocatable_function`) reach these.
+        Trampolines that encode the stubs and thunks themselves (x86_64's `lazy_stubs`) put
+        them first, from offset 0, and only the rest is assembled."""
         tr = self.trampolines
         indices = range(first, first + count)
         stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)
         if info.epoch:
             stub_symbols.append(tr.EPOCH_SLOW)
-        symbols = [*map(func_symbol, indices), *map(lazy_symbol, indices),
-                   *getattr(tr, "LAZY_SYMBOLS", (tr.LAZY,)), *stub_symbols]
+        entry_symbols = [*getattr(tr, "LAZY_SYMBOLS", (tr.LAZY,)), *stub_symbols]
+        if hasattr(tr, "lazy_stubs"):
+            return self._encoded_lazy_unit(first, count, tr.lazy_entry() + stub_parts,
+                                           entry_symbols)
+        symbols = [*map(func_symbol, indices), *map(lazy_symbol, indices), *entry_symbols]
         start = self.text_start(len(symbols))
         distance = lazy_table_size(count) + start
         parts: list[str] = []
@@ -237,6 +242,24 @@ class ModuleCompiler:
                                     f"{code.symbols[func_symbol(index)]:#x}, not "
                                     f"{start + k * tr.LAZY_STUB_SIZE:#x}")
         return code
+
+    def _encoded_lazy_unit(self, first: int, count: int, parts: list[str],
+                           symbols: list[str]) -> CompiledCode:
+        """lazy_unit for trampolines that encode the stubs and thunks themselves
+        (`lazy_stubs`, `lazy_thunks`): those first, from offset 0, then the rest (`parts`,
+        whose `symbols` are recorded) assembled."""
+        tr = self.trampolines
+        rest = self.assemble(parts, symbols)
+        thunks_at = count * tr.LAZY_STUB_SIZE
+        rest_at = thunks_at + count * tr.LAZY_THUNK_SIZE
+        code = tr.lazy_stubs(count, lazy_table_size(count)) + \
+            tr.lazy_thunks(first, count, thunks_at, rest_at + rest.symbols[tr.LAZY]) + rest.code
+        offsets = {func_symbol(first + k): k * tr.LAZY_STUB_SIZE for k in range(count)}
+        offsets.update((lazy_symbol(first + k), thunks_at + k * tr.LAZY_THUNK_SIZE)
+                       for k in range(count))
+        offsets.update((s, rest_at + off) for s, off in rest.symbols.items())
+        return CompiledCode(target=rest.target, code=code, symbols=offsets,
+                            features=rest.features)
 
     def relocatable_function(self, piece, name: str, resolve: Callable[[str], int]
                              ) -> tuple[int, Callable[[int], bytes]]:

@@ -217,6 +217,29 @@ def lazy_thunk(name: str, index: int) -> list[str]:
     return [f"{name}:", f"  mov r11d, {index}", f"  jmp {LAZY}"]
 
 
+#: a thunk's size when encoded by lazy_thunks: mov r11d, imm32 (6 bytes), jmp rel32 (5)
+LAZY_THUNK_SIZE = 11
+
+
+def lazy_stubs(count: int, distance: int) -> bytes:
+    """`count` lazy_stub's machine code, the first at the start of the unit's code and slot
+    0 `distance` bytes before it: jmp qword ptr [rip + disp32], then two int3 (a lazy unit
+    has one per function: encoded here, not assembled, it costs nothing to instantiate)."""
+    return (b"\xff\x25" + (-(distance + 6)).to_bytes(4, "little", signed=True)
+            + b"\xcc\xcc") * count
+
+
+def lazy_thunks(first: int, count: int, at: int, entry: int) -> bytes:
+    """The machine code of lazy_thunk for functions first .. first + count - 1, the first at
+    offset `at` of the unit and LAZY at offset `entry`, LAZY_THUNK_SIZE bytes each."""
+    out = bytearray()
+    for k in range(count):
+        end = at + LAZY_THUNK_SIZE * (k + 1)
+        out += b"\x41\xbb" + (first + k).to_bytes(4, "little") + b"\xe9" + \
+            (entry - end).to_bytes(4, "little", signed=True)
+    return bytes(out)
+
+
 #: what a hot function's counted baseline code calls: helper TIER_UP(vmctx, what r11 holds:
 #: backends.base.osr_request), its result in r11, every other register preserved
 TIER_UP = TIER_UP_SYMBOL
