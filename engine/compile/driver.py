@@ -75,7 +75,7 @@ def compile_jobs(module: Any, jobs: int | None = None) -> int:
     if jobs is None:
         if not module.state.settings.parallel_compilation:
             return 1
-        if sum(len(c.body) for c in module.wasm_module.codes) < MIN_PARALLEL_INSTRUCTIONS:
+        if module.wasm_module.instruction_count() < MIN_PARALLEL_INSTRUCTIONS:
             return 1
         jobs = worker_count()
     return jobs if jobs > 1 and can_fork() else 1

@@ -20,7 +20,7 @@ from ..wasm.validator import validate
 from . import artifact
 from .ahead import AheadPlan, callees, elem_functions, entry_functions
 from .driver import code_for, function_ir
-from .parallel import validate_parallel
+from .parallel import can_fork, validate_parallel, worker_count
 from .registry import backend_for
 from .environment import EngineState, state_of
 from .forked import ForkedStream
@@ -53,9 +53,11 @@ def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
 
 def decode_module(state: EngineState, wasm: Any) -> WasmModule:
     """Bytes or text in, a decoded (not yet validated) WasmModule out; WasmError for a
-    malformed module."""
+    malformed module. Under Config.parallel_compilation a large module's later bodies are
+    left to the child that validates them (decode's `defer`)."""
+    defer = state.settings.parallel_compilation and worker_count() >= 2 and can_fork()
     with gc_paused():
-        return decode(to_binary(wasm), state.features)
+        return decode(to_binary(wasm), state.features, defer)
 
 
 def validate_module(state: EngineState, module: WasmModule,

@@ -18,6 +18,7 @@ import os
 import queue
 from typing import Any, Callable, Iterator, Sequence
 
+from ..wasm.decoder import decode_pending
 from ..wasm.validator import validate
 from .forked import ChildError, ChildGone, ForkedStream
 
@@ -33,44 +34,66 @@ def validate_parallel(module: Any, features: Any,
                                    Callable[[int], list[int]]] | None = None
                       ) -> ForkedStream | None:
     """engine.wasm.validator.validate, the function bodies of a large module shared with one
-    forked child (its half of the instructions, the later functions) while this process
-    checks the rest; the same outcome as a serial validation: the first rule broken in
-    module order is raised here, with its real traceback (the bodies of the child's half
-    are checked again here when it found one broken). Given `ahead` (job, roots, later,
-    hints), the child goes on as a forked.ForkedStream of them once its half is valid, and
-    that stream is returned (else None)."""
+    forked child (its half of the instructions, the later functions; each process decodes the
+    bodies of its half the decoder left pending, engine.wasm.decoder.decode's `defer`) while
+    this process checks the rest; the same outcome as a serial validation of a wholly decoded
+    module: the first rule broken in module order is raised here, with its real traceback
+    (the bodies of the child's half are decoded and checked again here when it found one
+    broken). Given `ahead` (job, roots, later, hints), the child goes on as a
+    forked.ForkedStream of them once its half is valid, and that stream is returned (else
+    None)."""
+    split = _split(module)
+    if split is None or worker_count() < 2 or not can_fork():
+        decode_pending(module)
+        validate(module, features)
+        return None
+    later = range(split, len(module.codes))
+
+    def child() -> tuple[bool, int]:
+        validate(module, features, later)
+        return module.tail_calls_leave, sum(len(module.codes[i].body) for i in later)
+    job, roots, rest, hints = ahead if ahead is not None else (None, [], [], list)
+    try:
+        other = ForkedStream(job, roots, rest, hints, first=child)    # type: ignore[arg-type]
+    except ChildGone:
+        decode_pending(module)
+        validate(module, features)
+        return None
+    try:
+        validate(module, features, range(0, split))
+    except BaseException:
+        other.kill()
+        decode_pending(module)          # a malformed body comes first, as in a whole decode
+        raise
+    try:
+        leave, counted = other.first_result()
+    except (ChildError, ChildGone):       # a rule broken there (or no child): find it here
+        decode_pending(module)
+        validate(module, features, later)
+        return None
+    module.tail_calls_leave |= leave
+    if module.pending_split is not None:
+        module.instructions = counted + sum(len(module.codes[i].body) for i in range(split))
+    return other if ahead is not None else None
+
+
+def _split(module: Any) -> int | None:
+    """The first code index of the child's half of a module's validation (the decoder's
+    split, when it left the bodies pending, or half of the instructions), or None when the
+    module is too small to share."""
+    if len(module.codes) < 2 or len(module.codes) != len(module.funcs):
+        return None
+    if module.pending_split is not None:
+        return max(module.pending_split, 1)
     sizes = [len(c.body) for c in module.codes]
     total = sum(sizes)
-    if total < MIN_PARALLEL_INSTRUCTIONS or len(sizes) < 2 or len(sizes) != len(module.funcs) \
-            or worker_count() < 2 or not can_fork():
-        validate(module, features)
+    if total < MIN_PARALLEL_INSTRUCTIONS:
         return None
     half, split = 0, 0
     while split < len(sizes) - 1 and half + sizes[split] <= total // 2:
         half += sizes[split]
         split += 1
-    later = range(max(split, 1), len(sizes))
-
-    def child() -> bool:
-        validate(module, features, later)
-        return module.tail_calls_leave
-    job, roots, rest, hints = ahead if ahead is not None else (None, [], [], list)
-    try:
-        other = ForkedStream(job, roots, rest, hints, first=child)    # type: ignore[arg-type]
-    except ChildGone:
-        validate(module, features)
-        return None
-    try:
-        validate(module, features, range(0, later.start))
-    except BaseException:
-        other.kill()
-        raise
-    try:
-        module.tail_calls_leave |= other.first_result()
-    except (ChildError, ChildGone):       # a rule broken there (or no child): find it here
-        validate(module, features, later)
-        return None
-    return other if ahead is not None else None
+    return max(split, 1)
 
 
 def worker_count() -> int:

@@ -131,7 +131,7 @@ class LazyCode:
         table = lazy_table_size(count)
         counters = round_up(8 * count, PAGE) if tiered else 0     # hotness, then calls
         code = round_up(len(unit.code), PAGE)
-        instructions = sum(len(c.body) for c in wasm.codes)
+        instructions = wasm.instruction_count()
         room = room_for(instructions, count)
         self.space = space = CodeSpace(counters + table + code + room)
         #: where the slot table starts (the counters, if any, come before it)
@@ -599,7 +599,7 @@ def lazy_code(module: Any, backend: Any) -> LazyCode | None:
     lazy = _LAZY.get(key)
     if lazy is None:
         wasm = module.wasm_module
-        if room_for(sum(len(c.body) for c in wasm.codes), len(wasm.funcs)) > MAX_ROOM:
+        if room_for(wasm.instruction_count(), len(wasm.funcs)) > MAX_ROOM:
             return None
         with _LAZY_LOCK:
             lazy = _LAZY.get(key)

@@ -9,11 +9,12 @@ input."""
 from __future__ import annotations
 
 import gc
+from typing import Any, Callable
 
 from ..config import Features
 from ..errors import MalformedError, UnsupportedError, WasmError
 from .module import (CustomSection, DataSegment, ElemSegment, Export, FuncBody, Global, Import,
-                     Instr, MemArg, SegmentMode, WasmModule)
+                     Instr, MemArg, PendingBody, SegmentMode, WasmModule)
 from .names import parse_names
 from .opcodes import INFO, PREFIX_MISC, PREFIX_SIMD, Catch, CatchKind, Imm, Op, TryTable
 from .reader import (EOF_MODULE, EOF_SECTION, Reader, read_leb, read_s32, read_s33, read_s64,
@@ -179,18 +180,46 @@ _SIMD_BASE = PREFIX_SIMD << 24
 _MISC_DATA_COUNT_USERS = {8, 9}    # memory.init, data.drop
 
 
-def decode(data: bytes | bytearray | memoryview, features: Features | None = None) -> WasmModule:
+#: a code section at least this large has its later half left undecoded under `defer`
+DEFER_MIN_BYTES = 64 << 10
+
+
+def decode(data: bytes | bytearray | memoryview, features: Features | None = None,
+           defer: bool = False) -> WasmModule:
     """Decode a binary module. Raises MalformedError (or FeatureDisabledError for a proposal
-    `features` disables); no other exception escapes for any input."""
+    `features` disables); no other exception escapes for any input. With `defer`, a large
+    code section's bodies are left undecoded: PendingBody objects that decode on first use
+    and raise then what a malformed one holds (decode_pending checks them all), the later
+    half by bytes from code index `pending_split` of the module (so that two processes can
+    decode and validate a half each); the rest of the module is checked as always, and an
+    error found in it is raised only after every pending body is found well-formed (so the
+    error is the one a whole decode raises)."""
     if features is None:
         features = Features()
-    data = bytes(data)
+    decoder = _Decoder(bytes(data), features, defer)
+    try:
+        return _guarded(decoder.module)
+    except WasmError:
+        if decoder.m.pending_split is not None:
+            decode_pending(decoder.m)
+        raise
+
+
+def decode_pending(module: WasmModule) -> None:
+    """Decode every body `decode` left pending, in order: the first malformed one raises."""
+    if module.pending_split is not None:
+        for code in module.codes:
+            code.body                   # noqa: B018 - decodes it if pending
+
+
+def _guarded(fn: Callable[[], Any]) -> Any:
+    """fn(), the collector paused, every malformation a MalformedError."""
     # Decoding allocates millions of small acyclic objects; the cyclic collector would rescan
     # them again and again (making large modules quadratic), so it is paused meanwhile.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Decoder(data, features).module()
+        return fn()
     except WasmError:
         raise
     except (IndexError, ValueError, OverflowError, RecursionError, MemoryError,
@@ -207,8 +236,10 @@ def decode(data: bytes | bytearray | memoryview, features: Features | None = Non
 class _Decoder:
     """One decoding run over one binary."""
 
-    def __init__(self, data: bytes, features: Features) -> None:
+    def __init__(self, data: bytes, features: Features, defer: bool = False) -> None:
         self.data = data
+        #: leave a large code section's later half undecoded (`decode`)
+        self.defer = defer
         #: End of the section being decoded (its declared size).
         self.section_end = 0
         self.features = features
@@ -556,18 +587,24 @@ class _Decoder:
 
     def sec_code(self, r: Reader) -> None:
         codes = self.m.codes
-        # The code section as a list of ints: indexing a list is much faster than indexing
-        # bytes in CPython's specialising interpreter, and the instruction loop does little else.
-        # Positions stay absolute: the list is padded with what precedes the code section (as
-        # long as that is no bigger than the code itself; otherwise, or for a huge module, the
-        # bytes are read as they are: a list costs 8 bytes of memory per byte).
         base = r.pos
         end = self.section_end
-        if base <= end - base and end <= _CODE_LIST_LIMIT:
+        # a large code section's bodies are left to whoever uses them (`decode`'s `defer`)
+        pending = self.defer and end - base >= DEFER_MIN_BYTES
+        if pending:
+            code_list = self.data
+        elif base <= end - base and end <= _CODE_LIST_LIMIT:
+            # The code section as a list of ints: indexing a list is much faster than indexing
+            # bytes in CPython's specialising interpreter, and the instruction loop does little
+            # else. Positions stay absolute: the list is padded with what precedes the code
+            # section (as long as that is no bigger than the code itself; otherwise, or for a
+            # huge module, the bytes are read as they are: a list costs 8 bytes of memory per
+            # byte).
             code_list = [0] * base
             code_list += self.data[base:end]
         else:
             code_list = self.data
+        half = base + (end - base) // 2
         funcs = self.m.funcs
         types = self.m.types
         for index in range(r.count()):
@@ -585,11 +622,36 @@ class _Decoder:
             start = r.pos
             locals_ = self.locals(r, nparams)
             code_at = r.pos
+            if pending and body_end <= end:
+                if self.m.pending_split is None and (start >= half and index):
+                    self.m.pending_split = index
+                codes.append(PendingBody(locals_, code_at, start, self._pending(body_end)))
+                r.pos = body_end
+                continue
             body, r.pos = self.instrs(r.pos, code_list)
             if r.pos != body_end:
                 raise MalformedError("section size mismatch: function body size does not match "
                                      "its contents", min(r.pos, body_end))
             codes.append(FuncBody(locals_, body, code_at, start))
+        if pending and self.m.pending_split is None:
+            self.m.pending_split = max(len(codes) - 1, 0)
+
+    def _pending(self, body_end: int) -> Callable[[PendingBody], list[Instr]]:
+        """How a PendingBody ending at `body_end` decodes: as sec_code would have, and with
+        the data count rule finish() applies to the bodies decoded at once."""
+        def decode_body(pending: PendingBody) -> list[Instr]:
+            def run() -> list[Instr]:
+                before = self.data_use
+                body, pos = self.instrs(pending.offset, self.data)
+                if pos != body_end:
+                    raise MalformedError("section size mismatch: function body size does not "
+                                         "match its contents", min(pos, body_end))
+                use = self.data_use
+                if use is not before and use is not None and use[0] < len(self.m.datas):
+                    raise MalformedError("data count section required", use[1])
+                return body
+            return _guarded(run)
+        return decode_body
 
     def locals(self, r: Reader, nparams: int) -> tuple[tuple[int, ValType], ...]:
         """Local declarations: "too many locals" beyond 2^32 - 1 (the spec's limit), and a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from .canonical import DefinedType, canonical, defined_types
 from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType, top_functype
@@ -99,6 +100,39 @@ class FuncBody:
         return out
 
 
+class PendingBody(FuncBody):
+    """A FuncBody whose instructions are decoded on first use of `body` (a large module's,
+    left to the process that validates it: engine.wasm.decoder.decode with `defer`);
+    `decode` gives them, or raises the MalformedError they hold. Decoding twice
+    at once (two threads) makes equal lists, either kept."""
+
+    __slots__ = ("decode",)
+
+    def __init__(self, locals_: tuple[tuple[int, ValType], ...], offset: int, start: int,
+                 decode: Callable[[PendingBody], Expr]) -> None:
+        FuncBody.__init__(self, locals_, None, offset, start)   # type: ignore[arg-type]
+        self.decode = decode
+
+    @property       # type: ignore[override]
+    def body(self) -> Expr:
+        body = _BODY_SLOT.__get__(self)
+        if body is None:
+            body = self.decode(self)
+            _BODY_SLOT.__set__(self, body)
+        return body
+
+    @body.setter
+    def body(self, value: Expr) -> None:
+        _BODY_SLOT.__set__(self, value)
+
+    @property
+    def decoded(self) -> bool:
+        return _BODY_SLOT.__get__(self) is not None
+
+
+_BODY_SLOT: Any = FuncBody.__dict__["body"]     # FuncBody's own storage for `body`
+
+
 @dataclass(slots=True)
 class CustomSection:
     name: str
@@ -140,12 +174,25 @@ class WasmModule:
     #: may be another instance's function (callers of this module's functions then find the
     #: vmctx changed when a call returns)
     tail_calls_leave: bool = False
+    #: when the bodies were left undecoded (PendingBody): the first code index of the later
+    #: half by bytes; else None
+    pending_split: int | None = field(default=None, repr=False, compare=False)
+    #: the instructions in all function bodies, when known without decoding them all (the
+    #: validation of a module decoded with deferred bodies counts them)
+    instructions: int | None = field(default=None, repr=False, compare=False)
     #: top_types() once made
     _top_types: list[FuncType] | None = field(default=None, repr=False, compare=False)
     #: defined_types() once made
     _defined: list[DefinedType] | None = field(default=None, repr=False, compare=False)
     #: signature_value_types() once made
     _sig_vals: frozenset | None = field(default=None, repr=False, compare=False)
+
+    def instruction_count(self) -> int:
+        """The instructions in all function bodies (without decoding deferred ones when
+        validation counted them)."""
+        if self.instructions is not None:
+            return self.instructions
+        return sum(len(c.body) for c in self.codes)
 
     # -- index spaces ---------------------------------------------------------------------------
 
