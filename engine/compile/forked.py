@@ -20,6 +20,7 @@ import fcntl
 import gc
 import os
 import pickle
+import select
 import signal
 import threading
 import traceback
@@ -33,6 +34,12 @@ _FIRST = 0xFFFF_FFFF    # the position a ForkedStream child sends `first`'s outc
 #: the child's niceness above the parent's: on a busy machine the program it compiles for
 #: keeps its share of the processors; on an idle one the child still has a core to itself
 NICE = 10
+#: a ForkedStream child computes at most this many results ahead of what the parent has
+#: seen (taken, or computed itself), then waits for the parent to see more ...
+AHEAD_LIMIT = 512
+#: ... and ends when the parent has seen nothing for this many seconds (a module made and
+#: kept, but not run: its speculative compiles stop costing processor time and memory)
+IDLE_END = 10.0
 
 
 class ChildError(Exception):
@@ -210,8 +217,10 @@ class ForkedStream:
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.
     The child goes depth-first from `roots` through `hints(p)` (the positions p is likely
     to need next: a function's callees, in the order it needs them), then through `later`.
-    `seen(p)` tells it that p is needed no more (it skips it) and that p's hints come next.
-    Given `first`, the child calls it before anything else and goes on only if it returned
+    `seen(p)` tells it that p is needed no more (it skips it) and that p's hints come next;
+    it stays at most AHEAD_LIMIT results ahead of what the parent has seen, and ends when
+    the parent has seen nothing for IDLE_END seconds while it waits. Given `first`, the
+    child calls it before anything else and goes on only if it returned
     (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
     parent compiles what it needs itself when the child has not got there yet. The child
     ends when it has run out of positions, when the parent closes it or exits (end of file),
@@ -344,8 +353,13 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
     todo = collections.deque(roots)
     rest = collections.deque(later)
     done: set[int] = set()
+    unseen: set[int] = set()            # sent, and not seen by the parent yet
     pending = b""
     while todo or rest:
+        if len(unseen) >= AHEAD_LIMIT:  # far enough ahead: wait for the parent
+            ready, _, _ = select.select([requests], [], [], IDLE_END)
+            if not ready:
+                return                  # the module is kept but not run: end
         try:                            # what the parent has seen since
             chunk = os.read(requests, 1 << 16)
             if not chunk:
@@ -357,8 +371,11 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         for k in range(0, whole, 4):
             p = int.from_bytes(pending[k:k + 4], "little")
             done.add(p)
+            unseen.discard(p)
             todo.extendleft(h for h in reversed(hints(p)) if h not in done)
         pending = pending[whole:]
+        if len(unseen) >= AHEAD_LIMIT:
+            continue
         p = todo.popleft() if todo else rest.popleft()
         if p in done:
             continue
@@ -373,4 +390,6 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
                        + p.to_bytes(4, "little") + payload)
         except OSError:
             return
+        if status == 0:
+            unseen.add(p)
         todo.extendleft(h for h in reversed(hints(p)) if h not in done)

@@ -87,3 +87,37 @@ def test_closing_ends_the_child():
     stream.close()
     assert _ended(stream.pid)
     assert stream.received < 10_000
+
+
+def test_the_child_stays_a_bounded_way_ahead_and_ends_when_nothing_is_seen(monkeypatch):
+    from engine.compile import forked
+    monkeypatch.setattr(forked, "AHEAD_LIMIT", 3)
+    monkeypatch.setattr(forked, "IDLE_END", 1.0)
+    stream = ForkedStream(lambda p: p, list(range(100)), [], lambda p: [])
+    _wait(stream, 3)
+    time.sleep(0.2)
+    assert stream.received == 3                         # waits for the parent
+    stream.seen(0)
+    stream.seen(1)
+    _wait(stream, 5)
+    time.sleep(0.2)
+    assert stream.received == 5
+    assert _ended(stream.pid)                           # nothing seen for a second: ended
+    assert stream.received == 5 and stream.take(4) == 4
+
+
+def test_first_runs_before_the_stream_and_its_outcome_reaches_the_parent():
+    from engine.compile.forked import ChildError
+    stream = ForkedStream(lambda p: p * 10, [1, 2], [], lambda p: [],
+                          first=lambda: ("checked", os.getpid()))
+    what, pid = stream.first_result()
+    assert what == "checked" and pid == stream.pid != os.getpid()
+    _wait(stream, 2)
+    assert stream.take(2) == 20
+
+    def broken():
+        raise ValueError("half invalid")
+    failed = ForkedStream(lambda p: p, [1, 2], [], lambda p: [], first=broken)
+    with pytest.raises(ChildError, match="half invalid"):
+        failed.first_result()
+    assert _ended(failed.pid) and failed.received == 0  # nothing computed after it

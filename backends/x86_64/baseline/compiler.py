@@ -200,8 +200,8 @@ class _Compiler(ValueStack, FloatRules):
         table = _TABLE
         dead = 0            # > 0: in unreachable code, nesting depth of blocks opened there
         self.live = True
-        self.body_ops = body_ops = [ins.op for ins in self.body]
         self.pos = 0
+        vs = self.vs
         for pos, ins in enumerate(self.body):
             op = ins.op
             if not self.live:
@@ -216,7 +216,7 @@ class _Compiler(ValueStack, FloatRules):
                 else:
                     continue
             fn, arg, fast = table[op]
-            if not fast and self.low < len(self.vs):
+            if not fast and self.low < len(vs):
                 self.flush()
             self.pos = pos
             fn(self, ins.imm, arg)
@@ -643,7 +643,13 @@ class _Compiler(ValueStack, FloatRules):
     # -- locals, globals, constants -------------------------------------------------------------
 
     def c_local_get(self, i: int, arg) -> None:
-        self.push_entry((_LOCAL, i))
+        vs = self.vs                        # (push_entry, inline: the most common instruction)
+        h = len(vs)
+        if h < self.low:
+            self.low = h
+        vs.append((_LOCAL, i))
+        if h >= self.max_height:
+            self.max_height = h + 1
 
     def c_local_set(self, i: int, tee: bool) -> None:
         a = self.a
@@ -684,8 +690,14 @@ class _Compiler(ValueStack, FloatRules):
         a.store((RCX, None, 1, 0), RAX, w)
 
     def c_const(self, value: int, t: ValType) -> None:
-        self.push_entry((_CONST, value & (0xFFFF_FFFF if t is _I32 or t is _F32
-                                          else 0xFFFF_FFFF_FFFF_FFFF)))
+        vs = self.vs                        # (push_entry, inline)
+        h = len(vs)
+        if h < self.low:
+            self.low = h
+        vs.append((_CONST, value & (0xFFFF_FFFF if t is _I32 or t is _F32
+                                    else 0xFFFF_FFFF_FFFF_FFFF)))
+        if h >= self.max_height:
+            self.max_height = h + 1
 
     def c_reinterpret(self, imm, arg) -> None:
         """A reinterpretation: the bits in the slot stay (the stack is flushed: a value cached
@@ -829,7 +841,7 @@ class _Compiler(ValueStack, FloatRules):
     def flag_result(self, cc: str) -> None:
         """Push the result of the compare just made: kept in the flags when the next
         instruction branches on it, else 0 / 1 in a register."""
-        nxt = self.body_ops[self.pos + 1]
+        nxt = self.body[self.pos + 1].op
         if nxt == _BR_IF_OP or nxt == _IF_OP:
             self.push_entry((_FLAGS, cc))
             return
