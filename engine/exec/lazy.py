@@ -81,6 +81,7 @@ from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_para
 from ..errors import InternalError
 from ..ir.errors import IRError
 from ..ir.gcpause import gc_paused
+from ..wasm.module import PendingBody
 from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
@@ -291,10 +292,20 @@ class LazyCode:
             self.prefetch = False
             todo = [i for i in range(self.first, self.first + self.count)
                     if i not in self.compiled]
-            sizes = [len(self.wasm.codes[i - self.first].body) for i in todo]
+            codes = self.wasm.codes
+            sizes = [codes[i - self.first].weight() for i in todo]
+
+            def job(index: int) -> tuple[bool, Any]:
+                # a body left pending is decoded for its compile only (by the process that
+                # compiles it): the whole module's instructions are never all held at once
+                code = codes[index - self.first]
+                done = self._first_tier(index)
+                if isinstance(code, PendingBody):
+                    code.release()
+                return done
             with gc_paused():
-                pieces = compile_parallel(lambda p: self._first_tier(todo[p]), sizes, jobs) \
-                    if jobs > 1 else (self._first_tier(i) for i in todo)
+                pieces = compile_parallel(lambda p: job(todo[p]), sizes, jobs) \
+                    if jobs > 1 else (job(i) for i in todo)
                 for index, (baseline, piece) in zip(todo, pieces):
                     self._install_first(index, baseline, piece)
 

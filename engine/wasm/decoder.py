@@ -625,7 +625,8 @@ class _Decoder:
             if pending and body_end <= end:
                 if self.m.pending_split is None and (start >= half and index):
                     self.m.pending_split = index
-                codes.append(PendingBody(locals_, code_at, start, self._pending(body_end)))
+                codes.append(PendingBody(locals_, code_at, start, self._pending(body_end),
+                                         body_end - code_at))
                 r.pos = body_end
                 continue
             body, r.pos = self.instrs(r.pos, code_list)

@@ -92,6 +92,10 @@ class FuncBody:
     offset: int
     start: int = -1
 
+    def weight(self) -> int:
+        """Its instructions (an estimate from its size while they are not decoded)."""
+        return len(self.body)
+
     def local_types(self) -> list[ValType]:
         """The declared locals, expanded (the validator has bounded their number)."""
         out: list[ValType] = []
@@ -106,12 +110,23 @@ class PendingBody(FuncBody):
     `decode` gives them, or raises the MalformedError they hold. Decoding twice
     at once (two threads) makes equal lists, either kept."""
 
-    __slots__ = ("decode",)
+    __slots__ = ("decode", "size")
 
     def __init__(self, locals_: tuple[tuple[int, ValType], ...], offset: int, start: int,
-                 decode: Callable[[PendingBody], Expr]) -> None:
+                 decode: Callable[[PendingBody], Expr], size: int) -> None:
         FuncBody.__init__(self, locals_, None, offset, start)   # type: ignore[arg-type]
         self.decode = decode
+        #: the bytes of its instructions
+        self.size = size
+
+    def weight(self) -> int:
+        body = _BODY_SLOT.__get__(self)
+        return len(body) if body is not None else self.size // 2
+
+    def release(self) -> None:
+        """Drop the decoded instructions (decoded again on next use): what a whole-module
+        compile does with each body once its code is made."""
+        _BODY_SLOT.__set__(self, None)
 
     @property       # type: ignore[override]
     def body(self) -> Expr:

@@ -151,3 +151,31 @@ def test_the_child_s_half_stays_pending_here_and_is_counted(small_is_large):
     count = module.instruction_count()
     assert not any(c.decoded for c in module.codes[split:])
     assert count == sum(len(c.body) for c in module.codes) == module.instructions
+
+
+def test_a_released_body_decodes_again_to_the_same_instructions(small_is_large):
+    module = decoder.decode(bytes(_binary()), Features(), defer=True)
+    code = module.codes[3]
+    assert code.weight() == code.size // 2 and not code.decoded      # an estimate, undecoded
+    first = code.body
+    assert code.weight() == len(first)
+    code.release()
+    assert not code.decoded and code.body == first and code.body is not first
+
+
+@needs_fork
+def test_a_whole_module_compile_holds_no_body_it_has_compiled(small_is_large, monkeypatch):
+    """With lazy compilation off, the first instantiation compiles every function with the
+    baseline tier, each pending body decoded for its compile only; the code runs."""
+    from engine import Instance, Store
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_INSTRUCTIONS", 0)
+    funcs = "".join(f"(func (export \"f{k}\") (param i32) (result i32) "
+                    f"(i32.add (local.get 0) (i32.const {k})))" for k in range(N))
+    engine = Engine(Config(lazy_compilation=False))
+    module = Module(engine, funcs.join(["(module ", ")"]))
+    store = Store(engine)
+    instance = Instance(store, module, [])
+    assert not any(c.decoded for c in module.wasm_module.codes)
+    exports = instance.exports(store)
+    assert [exports[f"f{k}"](store, 100) for k in (0, N // 2, N - 1)] == [100, 100 + N // 2,
+                                                                          99 + N]
