@@ -89,7 +89,7 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
         return "fuel"
     if any(m.is_64 for m in wasm.memory_types()):
         return "memory64"
-    code = wasm.codes[index - wasm.num_imported_funcs]
+    code = wasm.codes[index - info.num_imported_funcs]
     sig_vals = wasm.signature_value_types()
     if _V128 in sig_vals or any(t is _V128 for _, t in code.locals):
         return "v128 values"
@@ -154,7 +154,7 @@ class _Compiler(ValueStack, FloatRules):
         #: (slow path, where it comes back) of the hotness checks
         self.hot_paths: list[tuple[Label, Label]] = []
         self.name = func_symbol(index)
-        defined = index - wasm.num_imported_funcs
+        defined = index - info.num_imported_funcs
         self.params, self.results = info.func_sigs[index]
         self.local_types = list(self.params) + wasm.codes[defined].local_types()
         self.body = wasm.codes[defined].body

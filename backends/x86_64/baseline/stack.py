@@ -34,6 +34,8 @@ _LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
 _LOCAL_TEE_OP = int(Op.LOCAL_TEE)
 _BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
 _END_OP = int(Op.END)
+assert _LOCAL_GET_OP + 1 == _LOCAL_SET_OP and _LOCAL_SET_OP + 1 == _LOCAL_TEE_OP and \
+    max(_BLOCK_OP, _LOOP_OP, _IF_OP, _END_OP) < _LOCAL_GET_OP
 
 
 class ValueStack:
@@ -79,10 +81,11 @@ class ValueStack:
         weight = [0] * len(types)
         depth = 0
         opened: list[int] = []
-        get, set_, tee = _LOCAL_GET_OP, _LOCAL_SET_OP, _LOCAL_TEE_OP
         for ins in self.body:
             op = ins.op
-            if op == get or op == set_ or op == tee:
+            if op > _LOCAL_TEE_OP:          # (the opcodes below are all under local.tee's)
+                continue
+            if op >= _LOCAL_GET_OP:
                 weight[ins.imm] += _DEPTH_WEIGHT[depth if depth < 4 else 4]
             elif op == _LOOP_OP:
                 opened.append(1)
