@@ -31,6 +31,7 @@ a store-wide handle (0 for null); engine.runtime.refs maps them to Python object
 from __future__ import annotations
 
 import ctypes
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -155,6 +156,13 @@ def _recursion_limit(e: BaseException | None) -> bool:
         type(e).__name__ == "ArgumentError" and "RecursionError" in str(e))
 
 
+@functools.lru_cache(maxsize=4096)
+def _exit_symbol(params: tuple, results: tuple) -> str:
+    """The symbol of the exit trampoline for a signature (asked for every host function of
+    every instance)."""
+    return "exit_" + sig_key(params, results)
+
+
 def _refs_of(types: Sequence[ValType]) -> tuple:
     return tuple((i, t.top) for i, t in enumerate(types) if t.is_ref)
 
@@ -240,8 +248,10 @@ class CompiledExecutor:
         words[V.HELPERS // 8] = machine.helper_table
         words[V.EPOCH_PTR // 8] = self.state.epoch_counter.address
         words[V.FUNCREFS // 8] = instance.funcrefs
-        for t, ty in enumerate(instance.types):     # canonical: ids agree across modules
-            words[off.sig_id(t) // 8] = signature_id(ty.params, ty.results)
+        # canonical types: ids agree across modules
+        type_sigs = [signature_id(ty.params, ty.results) for ty in instance.types]
+        for t, sid in enumerate(type_sigs):
+            words[off.sig_id(t) // 8] = sid
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)
             words[off.memory_base(i) // 8] = mem.base_address()
@@ -270,15 +280,29 @@ class CompiledExecutor:
         sm.instances[vm] = instance
         machine.add_vmctx(vm)
         nimp = instance.wasm.num_imported_funcs
-        for idx, f in enumerate(instance.funcs):
-            rec = instance.funcrefs + V.FUNCREF_SIZE * idx
-            if idx < nimp:
-                code_addr, ctx = self._target(sm, f, vm)
-                words[off.import_code(idx) // 8] = code_addr
-                words[off.import_vmctx(idx) // 8] = ctx
-                self._fill(rec, code_addr, ctx, f)
-            else:
-                self._fill(rec, unit.function(idx), vm, f)
+        for idx in range(nimp):
+            f = instance.funcs[idx]
+            code_addr, ctx = self._target(sm, f, vm)
+            words[off.import_code(idx) // 8] = code_addr
+            words[off.import_vmctx(idx) // 8] = ctx
+            self._fill(instance.funcrefs + V.FUNCREF_SIZE * idx, code_addr, ctx, f)
+        self._fill_defined(instance, unit, vm, nimp, type_sigs)
+
+    @staticmethod
+    def _fill_defined(instance, unit: CodeUnit, vm: int, nimp: int, type_sigs: list[int]
+                      ) -> None:
+        """The FuncRef records of the instance's defined functions (from index `nimp`), in
+        one write: their code, the instance's vmctx and the signature ids of their types."""
+        type_indices = instance.wasm.funcs
+        n = len(type_indices)
+        if not n:
+            return
+        stride = V.FUNCREF_SIZE // 8
+        words = [0] * (stride * n)
+        words[V.FUNCREF_CODE // 8::stride] = unit.functions(nimp, n)
+        words[V.FUNCREF_VMCTX // 8::stride] = [vm] * n
+        words[V.FUNCREF_SIG // 8::stride] = [type_sigs[t] for t in type_indices]
+        (_U64 * len(words)).from_address(instance.funcrefs + V.FUNCREF_SIZE * nimp)[:] = words
 
     def _unit(self, machine, module) -> CodeUnit:
         """`module`'s code as `machine` runs it: compiled on first call (engine.exec.lazy)
@@ -387,7 +411,7 @@ class CompiledExecutor:
                            sm.instances.get(caller_vm), target) or target
 
     def _exit_stub(self, sm: _StoreMachine, ftype) -> int:
-        key = "exit_" + sig_key(ftype.params, ftype.results)
+        key = _exit_symbol(ftype.param_types, ftype.result_types)
         unit = sm.exits.get(key)
         if unit is None:
             # a function of a type no module of the store declares (reached through a table)

@@ -25,7 +25,6 @@ from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
 from .native import CallbackStubs, code_region, host_sp, native_supported, signal_bridge, \
     thread_stack_low
 from .exceptions import HOST_EXCEPTION, end_of_call, helper_status, raise_pending
-from .lazy import LazyUnit
 from .symbols import CodeUnit, unit_at
 
 GATE_BASE = 0x0F00_0000
@@ -303,7 +302,7 @@ class EmulatedMachine:
             self._map(lazy.slot_table, lazy.code_base - lazy.slot_table, UC_PROT_READ)
             self._map(lazy.code_base, lazy.end - lazy.code_base, UC_PROT_READ | UC_PROT_EXEC)
             self._owners.append(lazy)
-            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
+            unit = self._unit_of[id(lazy)] = lazy.view()
             self.units.append(unit)
         return unit
 

@@ -214,6 +214,17 @@ class LazyCode:
         self._osr_starts: set[int] = set()
         self._lock = threading.Lock()
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
+        #: each defined function's stub (its address until its code is final)
+        self.stubs = [self._addresses[func_symbol(first + k)] for k in range(count)]
+        self._view: LazyUnit | None = None
+
+    def view(self) -> LazyUnit:
+        """The CodeUnit every machine runs this code through (made once: it holds nothing
+        of a machine's)."""
+        view = self._view
+        if view is None:
+            view = self._view = LazyUnit(self)
+        return view
 
     @property
     def trap_stub(self) -> int:
@@ -589,6 +600,12 @@ class LazyUnit(CodeUnit):
         reaches its counted baseline code, then its optimised code)."""
         addr = self.lazy.final(index)
         return addr if addr is not None else super().function(index)
+
+    def functions(self, first: int, count: int) -> list[int]:
+        lazy = self.lazy
+        final = lazy._final
+        stubs = lazy.stubs
+        return [final.get(i) or stubs[i - lazy.first] for i in range(first, first + count)]
 
     def function_at(self, pc: int) -> int | None:
         index = self.lazy.function_at(pc)

@@ -25,7 +25,6 @@ from ..environ import vmctx as V
 from .exceptions import HOST_EXCEPTION, end_of_call, helper_status, raise_pending
 from .faults import fault_handler
 from .space import PAGE, HostSpace, SpaceError, read_u64, round_up, write_u64
-from .lazy import LazyUnit
 from .symbols import CodeUnit
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -423,7 +422,7 @@ class NativeMachine:
         code part is guarded code for the fault handler."""
         unit = self._unit_of.get(id(lazy))
         if unit is None:
-            unit = self._unit_of[id(lazy)] = LazyUnit(lazy)
+            unit = self._unit_of[id(lazy)] = lazy.view()
             self.units.append(unit)
             if self.faults is not None:
                 self.faults.register(lazy.space, lazy.end - lazy.space.addr, lazy.trap_stub)

@@ -38,6 +38,10 @@ class CodeUnit:
         """The address to call defined function `index` at."""
         return self.base + self.symbols[func_symbol(index)]
 
+    def functions(self, first: int, count: int) -> list[int]:
+        """`function(i)` for defined functions first .. first + count - 1."""
+        return [self.function(i) for i in range(first, first + count)]
+
     def __contains__(self, symbol: str) -> bool:
         return symbol in self.symbols
 

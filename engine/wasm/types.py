@@ -34,6 +34,10 @@ class ValType(enum.Enum):
     EXTERNREF = 0x6F
     EXNREF = 0x69
 
+    # Members are singletons compared by identity: hashing them by identity too (a C slot)
+    # spares every dict keyed by signatures Enum's hash, a Python call per member.
+    __hash__ = object.__hash__
+
     @staticmethod
     def i32() -> ValType:
         return ValType.I32
