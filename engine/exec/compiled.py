@@ -133,6 +133,9 @@ class _StoreMachine:
     throwers: dict[Any, tuple] = field(default_factory=dict)
     #: id(Module) -> its data segments' (address, length) in this store (_data_images)
     data_images: dict[int, list] = field(default_factory=dict)
+    #: the FuncRef records the host made before the store's first instance are bound (by
+    #: that instance's prepare, once its module's exit trampolines are known)
+    premade_bound: bool = False
 
 
 @dataclass(slots=True)
@@ -212,12 +215,17 @@ class CompiledExecutor:
         #: the exception object of a record (an uncaught wasm exception, exec.exceptions)
         machine.exn_at = store.refs.exn_at
         store.exec_data = sm
-        refs = store.refs
-        refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
-        for rec, func in list(refs.funcs.items()):
-            if func.host is not None:       # records the host made before any instance
-                self._bind(sm, func, rec, 0)
+        store.refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
         return sm
+
+    def _bind_premade(self, sm: _StoreMachine) -> None:
+        """Bind the records the host made before any instance (a linker's WASI functions,
+        say): after the first module's exit trampolines are known, so that those reach them
+        instead of assembling extra stubs per signature."""
+        sm.premade_bound = True
+        for rec, func in list(sm.store.refs.funcs.items()):
+            if func.host is not None:
+                self._bind(sm, func, rec, 0)
 
     def _helper(self, sm: _StoreMachine, h: Helper) -> Callable[..., int]:
         if h is Helper.HOST_CALL:
@@ -241,6 +249,8 @@ class CompiledExecutor:
         for key in unit.symbols:
             if key.startswith("exit_"):
                 sm.exits.setdefault(key, unit)
+        if not sm.premade_bound:
+            self._bind_premade(sm)
         off = module.info.offsets
         vm = store.arena.alloc(off.size)
         words = store.arena.u64s(vm, off.size // 8)
