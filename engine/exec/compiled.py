@@ -218,13 +218,16 @@ class CompiledExecutor:
         store.refs.binder = lambda func, rec: self._bind(sm, func, rec, 0)
         return sm
 
-    def _bind_premade(self, sm: _StoreMachine) -> None:
+    def _bind_premade(self, sm: _StoreMachine, instance) -> None:
         """Bind the records the host made before any instance (a linker's WASI functions,
         say): after the first module's exit trampolines are known, so that those reach them
-        instead of assembling extra stubs per signature."""
+        instead of assembling extra stubs per signature. The records of `instance`'s own
+        block are left to its prepare (which binds its imports for it as the caller)."""
         sm.premade_bound = True
+        start = instance.funcrefs
+        end = start + V.FUNCREF_SIZE * len(instance.funcs)
         for rec, func in list(sm.store.refs.funcs.items()):
-            if func.host is not None:
+            if func.host is not None and not start <= rec < end:
                 self._bind(sm, func, rec, 0)
 
     def _helper(self, sm: _StoreMachine, h: Helper) -> Callable[..., int]:
@@ -250,7 +253,7 @@ class CompiledExecutor:
             if key.startswith("exit_"):
                 sm.exits.setdefault(key, unit)
         if not sm.premade_bound:
-            self._bind_premade(sm)
+            self._bind_premade(sm, instance)
         off = module.info.offsets
         vm = store.arena.alloc(off.size)
         words = store.arena.u64s(vm, off.size // 8)
