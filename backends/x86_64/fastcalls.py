@@ -1,5 +1,5 @@
 """x86_64 native fast paths (engine.environ.fastcalls): wasi fd_write of one iovec to a host
-descriptor, done with write(2) directly.
+descriptor, done with write(2) directly, and fd_read of a few iovecs with readv(2).
 
 Called with the internal convention: fd, iovs, iovs_len, nwritten in edi, esi, edx, ecx,
 r15 = FastCallCtx; the errno result in eax. Anything the fast path does not handle (several
@@ -15,6 +15,7 @@ from __future__ import annotations
 from engine.environ import fastcalls as F
 
 _FD_WRITE = F.FastCall.WASI_FD_WRITE.symbol
+_FD_READ = F.FastCall.WASI_FD_READ.symbol
 
 
 def fd_write_stub() -> list[str]:
@@ -82,6 +83,63 @@ def fd_write_stub() -> list[str]:
     ]
 
 
+def fd_read_stub() -> list[str]:
+    """wasi fd_read of 1 .. READ_MAX_IOVECS iovecs from a host descriptor with one readv(2),
+    as the host function does with one read(2) scattered over them (same bytes, same count);
+    same registers and fallback as fd_write's."""
+    s = _FD_READ
+    return [
+        f"{s}:",
+        "  cmp edx, 1", f"  jb {s}_slow",
+        f"  cmp edx, {F.READ_MAX_IOVECS}", f"  ja {s}_slow",
+        "  mov eax, edi",
+        f"  cmp rax, qword ptr [r15 + {F.FD_MAP_LEN}]", f"  jae {s}_slow",
+        f"  mov r10, qword ptr [r15 + {F.FD_MAP}]",
+        "  movsxd r11, dword ptr [r10 + 4*rax]",
+        "  test r11, r11", f"  js {s}_slow",
+        f"  mov r10, qword ptr [r15 + {F.MEMORY}]",
+        "  mov r8, qword ptr [r10]",            # memory base
+        "  mov r9, qword ptr [r10 + 8]",        # memory length in bytes
+        "  mov eax, esi",                       # iovs, zero-extended
+        "  test eax, 3", f"  jnz {s}_slow",
+        "  mov r10d, edx", "  shl r10, 3", "  add r10, rax",
+        "  cmp r10, r9", f"  ja {s}_slow",
+        "  mov r10d, ecx",                      # nread
+        "  test r10d, 3", f"  jnz {s}_slow",
+        "  add r10, 4", "  cmp r10, r9", f"  ja {s}_slow",
+        "  push rbp", "  mov rbp, rsp",
+        "  push rdi", "  push rsi", "  push rdx", "  push rcx",    # [rbp - 8 .. - 32]
+        "  push rbx", "  push r12",                                 # [rbp - 40], [rbp - 48]
+        f"  sub rsp, {16 * F.READ_MAX_IOVECS}",                     # the host's iovecs
+        "  mov ebx, ecx", "  add rbx, r8",      # host address of nread
+        "  xor r10d, r10d",
+        f"{s}_iovec:",                          # each buf + buf_len within memory, 64-bit
+        "  mov r12d, dword ptr [r8 + rax]",     # iovec.buf
+        "  mov ecx, dword ptr [r8 + rax + 4]",  # iovec.buf_len
+        "  lea rsi, [r12 + rcx]", "  cmp rsi, r9", f"  ja {s}_back",
+        "  lea rsi, [r8 + r12]",
+        "  mov qword ptr [rsp + r10], rsi", "  mov qword ptr [rsp + r10 + 8], rcx",
+        "  add r10, 16", "  add rax, 8",
+        "  dec edx", f"  jnz {s}_iovec",
+        "  mov edi, r11d", "  mov rsi, rsp", "  mov edx, dword ptr [rbp - 24]",
+        f"  call qword ptr [r15 + {F.READV}]",
+        "  test rax, rax", f"  js {s}_back",    # the general path redoes it for its errno
+        "  mov dword ptr [rbx], eax",
+        "  xor eax, eax",
+        "  mov r12, qword ptr [rbp - 48]", "  mov rbx, qword ptr [rbp - 40]",
+        "  leave", "  ret",
+        f"{s}_back:",
+        "  mov r12, qword ptr [rbp - 48]", "  mov rbx, qword ptr [rbp - 40]",
+        "  mov rcx, qword ptr [rbp - 32]", "  mov rdx, qword ptr [rbp - 24]",
+        "  mov rsi, qword ptr [rbp - 16]", "  mov rdi, qword ptr [rbp - 8]",
+        "  leave",
+        f"{s}_slow:",
+        f"  mov r10, qword ptr [r15 + {F.FALLBACK_CODE}]",
+        f"  mov r15, qword ptr [r15 + {F.FALLBACK_CTX}]",
+        "  jmp r10",
+    ]
+
+
 def fast_call_stubs() -> list[str]:
     """Every fast path of this target (symbols: FastCall.symbol)."""
-    return fd_write_stub()
+    return fd_write_stub() + fd_read_stub()

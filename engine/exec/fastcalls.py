@@ -15,7 +15,8 @@ from ..runtime.fastcall import fast_call_of
 from ..runtime.memory import Memory
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
-_C_FUNCTIONS = {"write": ctypes.cast(_LIBC.write, ctypes.c_void_p).value}
+_C_FUNCTIONS = {name: ctypes.cast(getattr(_LIBC, name), ctypes.c_void_p).value
+                for name in ("write", "readv")}
 
 
 @functools.cache
@@ -42,6 +43,7 @@ def fast_target(machine: Any, arena: Any, backend: Any, func: Any, caller: Any,
     fields = arena.u64s(ctx, F.CTX_SIZE // 8)
     for offset, value in ((F.FALLBACK_CODE, fallback[0]), (F.FALLBACK_CTX, fallback[1]),
                           (F.MEMORY, mem.mdef), (F.FD_MAP, spec.fd_map),
-                          (F.FD_MAP_LEN, spec.fd_map_len), (F.WRITE, _C_FUNCTIONS["write"])):
+                          (F.FD_MAP_LEN, spec.fd_map_len), (F.WRITE, _C_FUNCTIONS["write"]),
+                          (F.READV, _C_FUNCTIONS["readv"])):
         fields[offset // 8] = value
     return unit.address(spec.kind.symbol), ctx

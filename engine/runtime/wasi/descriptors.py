@@ -13,6 +13,7 @@ from .constants import Errno, Filetype, Rights, WasiError
 
 _BADF = Errno.BADF
 _FD_WRITE = int(Rights.FD_WRITE)
+_FD_READ = int(Rights.FD_READ)
 
 #: guest fds 0 .. FAST_FDS-1 are published to native fast paths (engine.environ.fastcalls)
 FAST_FDS = 64
@@ -67,12 +68,14 @@ class Descriptor:
 class DescriptorTable:
     """Guest fd -> Descriptor. New descriptors take the lowest free number.
 
-    Every change goes through the methods here (or `changed`), which keep `fast_map` (the
-    descriptor map native fast paths read, see engine.environ.fastcalls) in step."""
+    Every change goes through the methods here (or `changed`), which keep `fast_map` and
+    `read_map` (the descriptor maps native fast paths read, see engine.environ.fastcalls) in step."""
 
     def __init__(self) -> None:
         self._entries: dict[int, Descriptor] = {}
         self.fast_map = (ctypes.c_int32 * FAST_FDS)(*([FD_NONE] * FAST_FDS))
+        #: fd_read's map: the host descriptor of a guest fd whose contents it may read
+        self.read_map = (ctypes.c_int32 * FAST_FDS)(*([FD_NONE] * FAST_FDS))
 
     @property
     def entries(self) -> dict[int, Descriptor]:
@@ -83,9 +86,11 @@ class DescriptorTable:
         """Republish `fd` after its entry (or a field of it) changed."""
         if fd < FAST_FDS:
             d = self._entries.get(fd)
-            ok = (d is not None and d.host is not None and d.custom is None
-                  and d.rights_base & _FD_WRITE)
-            self.fast_map[fd] = (d.host << 1 | d.is_stdio) if ok else FD_NONE
+            ok = d is not None and d.host is not None and d.custom is None
+            self.fast_map[fd] = (d.host << 1 | d.is_stdio) \
+                if ok and d.rights_base & _FD_WRITE else FD_NONE      # type: ignore[union-attr]
+            self.read_map[fd] = d.host if ok and d.rights_base & _FD_READ \
+                and not d.is_dir else FD_NONE                           # type: ignore[union-attr]
 
     def get(self, fd: int, rights: int = 0) -> Descriptor:
         """The descriptor `fd` (BADF if not open), checked to hold `rights` (NOTCAPABLE)."""

@@ -31,6 +31,11 @@ def functions_of(store: Any) -> WasiFunctions:
     return fns
 
 
+#: the WASI functions with a native fast path: (its kind, the descriptor map it reads)
+_FAST = {"fd_write": (FastCall.WASI_FD_WRITE, "fast_map"),
+         "fd_read": (FastCall.WASI_FD_READ, "read_map")}
+
+
 class _WasiFuncDef(_HostFuncDef):
     """A linker definition whose Func, per store, calls that store's WasiFunctions."""
 
@@ -47,11 +52,11 @@ class _WasiFuncDef(_HostFuncDef):
         if f is None:
             fns = functions_of(store)
             f = funcs[self.name] = Func(store, self.ty, fns.host_function(self.name), True)
-            if self.name == "fd_write":
+            if self.name in _FAST:
                 table = fns.table
-                set_fast_call(f, FastCallSpec(FastCall.WASI_FD_WRITE,
-                                              ctypes.addressof(table.fast_map), FAST_FDS,
-                                              "memory", table))
+                kind, fd_map = _FAST[self.name]
+                set_fast_call(f, FastCallSpec(kind, ctypes.addressof(getattr(table, fd_map)),
+                                              FAST_FDS, "memory", table))
         return f
 
 
