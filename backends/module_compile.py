@@ -152,10 +152,7 @@ class ModuleCompiler:
         if info.epoch:
             # a target whose epoch checks call out of line (x86_64) adds that stub
             parts += getattr(self.trampolines, "epoch_stubs", list)()
-        for params, results in unique_sigs(entry_sigs):
-            name = "entry_" + sig_key(params, results)
-            parts += self.entry_trampoline(name, *self._abi_sig(params, results))
-            symbols.append(name)
+        self._trampolines(parts, symbols, entry_sigs, "entry_", self.entry_trampoline)
         self._exits(parts, symbols, exit_sigs)
         return parts, symbols
 
@@ -283,7 +280,23 @@ class ModuleCompiler:
         raise InternalError(f"{self.target.name}: no patchable calls")
 
     def _exits(self, parts: list[str], symbols: list[str], exit_sigs: Sequence[tuple]) -> None:
-        for params, results in unique_sigs(exit_sigs):
-            name = "exit_" + sig_key(params, results)
-            parts += self.exit_trampoline(name, *self._abi_sig(params, results))
-            symbols.append(name)
+        self._trampolines(parts, symbols, exit_sigs, "exit_", self.exit_trampoline)
+
+    def _trampolines(self, parts: list[str], symbols: list[str], sigs: Sequence[tuple],
+                     prefix: str, trampoline: Callable[[str, tuple, tuple], list[str]]
+                     ) -> None:
+        """A trampoline per signature, labelled prefix + sig_key; signatures whose
+        trampolines would be the same code (the trampolines' `shape`, where the target
+        defines one: x86_64 moves every integer and reference alike, every float alike)
+        share one, under all their labels."""
+        shape_of = getattr(self.trampolines, "shape", None)
+        groups: dict[object, list[tuple[tuple, tuple]]] = {}
+        for params, results in unique_sigs(sigs):
+            abi = self._abi_sig(params, results)
+            groups.setdefault(abi if shape_of is None else shape_of(*abi), []).append(
+                (params, results))
+        for group in groups.values():
+            names = [prefix + sig_key(p, r) for p, r in group]
+            parts += [f"{name}:" for name in names[1:]]
+            parts += trampoline(names[0], *self._abi_sig(*group[0]))
+            symbols += names

@@ -26,7 +26,7 @@ from engine.environ import vmctx as V
 from engine.errors import TrapCode
 from engine.wasm.types import ValType
 from . import abi
-from ..callconv import buffer_offsets, words
+from ..callconv import buffer_offsets, reg_class, words
 from .target import reg_name
 
 #: where a function's frame keeps its caller's frame pointer and its return address, relative
@@ -125,6 +125,13 @@ def _mov_out(dst: str, loc_reg: int, t=None) -> str:
     if t is ValType.V128:
         return f"  movdqu xmmword ptr {dst}, {reg_name(loc_reg)}"
     return f"  {'movsd' if loc_reg >= 16 else 'mov'} qword ptr {dst}, {reg_name(loc_reg)}"
+
+
+def shape(params, results) -> tuple:
+    """What a trampoline's code depends on: each value's register class (an integer or
+    reference moves as 8 bytes, an f32 or f64 through movsd as 8 bytes, a v128 as 16), so
+    signatures of one shape share their entry and exit trampolines."""
+    return tuple(map(reg_class, params)), tuple(map(reg_class, results))
 
 
 def entry_trampoline(name: str, params, results) -> list[str]:

@@ -1,7 +1,8 @@
 """x86_64's lazy unit (ModuleCompiler.lazy_unit): the stubs and thunks it encodes itself,
 read back by Capstone, are the instructions the trampolines' text says (lazy_stub,
 lazy_thunk): each stub jumps through its own slot, each thunk loads its function's index and
-jumps to the assembled LAZY entry."""
+jumps to the assembled LAZY entry; signatures whose trampolines are the same code share one
+(and run through it)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,35 @@ def test_stubs_and_thunks_encode_what_their_text_says():
     assert entry > unit.symbols[lazy_symbol(first + count - 1)]
     ins = next(cs.disasm(unit.code[entry:entry + 16], entry))
     assert ins.mnemonic == "cmp" and "rsp" in ins.op_str          # the stack check first
+
+
+SHAPES = """(module
+  (func (export "i32") (param i32 i64) (result i32) (i32.add (local.get 0) (i32.wrap_i64 (local.get 1))))
+  (func (export "i64") (param i64 i32) (result i64) (i64.add (local.get 0) (i64.extend_i32_u (local.get 1))))
+  (func (export "f32") (param f32) (result f32) (f32.add (local.get 0) (f32.const 0.5)))
+  (func (export "f64") (param f64) (result f64) (f64.add (local.get 0) (f64.const 0.25)))
+  (func (export "mixed") (param i32 f64) (result f64) (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))))"""
+
+
+def test_signatures_of_one_shape_share_their_trampolines_and_run():
+    from engine import Instance, Store
+    from backends.base import sig_key
+    from engine.wasm.types import ValType as T
+    engine = Engine(Config())
+    module = Module(engine, SHAPES)
+    info = module.info
+    unit = backend_for(engine.settings).lazy_unit(info, 0, 5, info.type_sigs, info.type_sigs)
+
+    def at(kind: str, params, results) -> int:
+        return unit.symbols[f"{kind}_" + sig_key(params, results)]
+    for kind in ("entry", "exit"):
+        assert at(kind, (T.I32, T.I64), (T.I32,)) == at(kind, (T.I64, T.I32), (T.I64,))
+        assert at(kind, (T.F32,), (T.F32,)) == at(kind, (T.F64,), (T.F64,))
+        assert len({at(kind, (T.I32, T.I64), (T.I32,)), at(kind, (T.F32,), (T.F32,)),
+                    at(kind, (T.I32, T.F64), (T.F64,))}) == 3
+    store = Store(engine)
+    ex = Instance(store, module, []).exports(store)
+    assert ex["i32"](store, 7, (1 << 40) + 5) == 12
+    assert ex["i64"](store, 1 << 40, 0xFFFF_FFFF) == (1 << 40) + 0xFFFF_FFFF
+    assert ex["f32"](store, 1.0) == 1.5 and ex["f64"](store, 1.0) == 1.25
+    assert ex["mixed"](store, -3, 0.5) == -2.5
