@@ -18,11 +18,10 @@ _FD_WRITE = F.FastCall.WASI_FD_WRITE.symbol
 _FD_READ = F.FastCall.WASI_FD_READ.symbol
 
 
-def fd_write_stub() -> list[str]:
-    s = _FD_WRITE
+def _descriptor_and_memory(s: str) -> list[str]:
+    """What both fast paths check first: guest fd (edi) in the map, its entry in r11; the
+    memory's base in r8 and length in r9; iovs (esi, zero-extended into eax) 4-aligned."""
     return [
-        f"{s}:",
-        "  cmp edx, 1", f"  jne {s}_slow",
         "  mov eax, edi",
         f"  cmp rax, qword ptr [r15 + {F.FD_MAP_LEN}]", f"  jae {s}_slow",
         f"  mov r10, qword ptr [r15 + {F.FD_MAP}]",
@@ -33,6 +32,23 @@ def fd_write_stub() -> list[str]:
         "  mov r9, qword ptr [r10 + 8]",        # memory length in bytes
         "  mov eax, esi",                       # iovs, zero-extended
         "  test eax, 3", f"  jnz {s}_slow",
+    ]
+
+
+def _fallback(s: str) -> list[str]:
+    """`{s}_slow`: the host function through its exit trampoline, arguments untouched."""
+    return [f"{s}_slow:",
+            f"  mov r10, qword ptr [r15 + {F.FALLBACK_CODE}]",
+            f"  mov r15, qword ptr [r15 + {F.FALLBACK_CTX}]",
+            "  jmp r10"]
+
+
+def fd_write_stub() -> list[str]:
+    s = _FD_WRITE
+    return [
+        f"{s}:",
+        "  cmp edx, 1", f"  jne {s}_slow",
+        *_descriptor_and_memory(s),
         "  lea r10, [rax + 8]", "  cmp r10, r9", f"  ja {s}_slow",
         "  mov r10d, ecx",                      # nwritten
         "  test r10d, 3", f"  jnz {s}_slow",
@@ -76,10 +92,7 @@ def fd_write_stub() -> list[str]:
         "  mov rcx, qword ptr [rbp - 32]", "  mov rdx, qword ptr [rbp - 24]",
         "  mov rsi, qword ptr [rbp - 16]", "  mov rdi, qword ptr [rbp - 8]",
         "  leave",
-        f"{s}_slow:",
-        f"  mov r10, qword ptr [r15 + {F.FALLBACK_CODE}]",
-        f"  mov r15, qword ptr [r15 + {F.FALLBACK_CTX}]",
-        "  jmp r10",
+        *_fallback(s),
     ]
 
 
@@ -92,16 +105,7 @@ def fd_read_stub() -> list[str]:
         f"{s}:",
         "  cmp edx, 1", f"  jb {s}_slow",
         f"  cmp edx, {F.READ_MAX_IOVECS}", f"  ja {s}_slow",
-        "  mov eax, edi",
-        f"  cmp rax, qword ptr [r15 + {F.FD_MAP_LEN}]", f"  jae {s}_slow",
-        f"  mov r10, qword ptr [r15 + {F.FD_MAP}]",
-        "  movsxd r11, dword ptr [r10 + 4*rax]",
-        "  test r11, r11", f"  js {s}_slow",
-        f"  mov r10, qword ptr [r15 + {F.MEMORY}]",
-        "  mov r8, qword ptr [r10]",            # memory base
-        "  mov r9, qword ptr [r10 + 8]",        # memory length in bytes
-        "  mov eax, esi",                       # iovs, zero-extended
-        "  test eax, 3", f"  jnz {s}_slow",
+        *_descriptor_and_memory(s),
         "  mov r10d, edx", "  shl r10, 3", "  add r10, rax",
         "  cmp r10, r9", f"  ja {s}_slow",
         "  mov r10d, ecx",                      # nread
@@ -133,10 +137,7 @@ def fd_read_stub() -> list[str]:
         "  mov rcx, qword ptr [rbp - 32]", "  mov rdx, qword ptr [rbp - 24]",
         "  mov rsi, qword ptr [rbp - 16]", "  mov rdi, qword ptr [rbp - 8]",
         "  leave",
-        f"{s}_slow:",
-        f"  mov r10, qword ptr [r15 + {F.FALLBACK_CODE}]",
-        f"  mov r15, qword ptr [r15 + {F.FALLBACK_CTX}]",
-        "  jmp r10",
+        *_fallback(s),
     ]
 
 
