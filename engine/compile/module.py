@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from typing import Any, Callable
 
 from backends.base import CompiledCode
@@ -98,6 +99,8 @@ class Module:
             elem_functions(self._module), functools.partial(callees, self._module)))
         if stream is not None and plan is not None:
             self._ahead = (plan, stream)
+            # (the stream's reader thread keeps it alive: its child ends with the module)
+            weakref.finalize(self, stream.close)
 
     def _ahead_plan(self) -> AheadPlan | None:
         """How this module's first-tier code would be compiled ahead of need, when its

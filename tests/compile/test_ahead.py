@@ -123,3 +123,22 @@ def test_an_invalid_body_in_this_process_s_half_ends_the_child(monkeypatch):
         except ProcessLookupError:
             gone = True
     assert gone
+
+
+@needs_fork
+def test_the_compile_ahead_child_ends_with_its_module():
+    import gc
+    module = Module(Engine(Config()), _large())
+    pid = module._ahead[1].pid
+    os.kill(pid, 0)                                       # alive while the module is
+    del module
+    gc.collect()
+    end = time.monotonic() + 30
+    gone = False
+    while not gone and time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.01)
+        except ProcessLookupError:
+            gone = True
+    assert gone
