@@ -212,8 +212,9 @@ class ModuleCompiler:
         value, which calls helper LAZY_COMPILE and jumps to the code it returns; then the
         trap stub and trampolines of `stubs`, and the epoch slow path when the module has
         epoch checks. Functions compiled later (`relocatable_function`) reach these.
-        Trampolines that encode the stubs and thunks themselves (x86_64's `lazy_stubs`) put
-        them first, from offset 0, and only the rest is assembled."""
+        Trampolines that encode the stubs and thunks themselves (x86_64's `lazy_stubs` and
+        `lazy_thunks`, in place of the `lazy_stub` and `lazy_thunk` text) put them first,
+        from offset 0, and only the rest is assembled."""
         tr = self.trampolines
         indices = range(first, first + count)
         stub_parts, stub_symbols = self.stubs(info, entry_sigs, exit_sigs)

@@ -212,33 +212,24 @@ LAZY_STUB_SIZE = 8
 _LAZY_ARGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
 
 
-def lazy_stub(name: str, k: int, distance: int) -> list[str]:
-    """Function stub `name`, the k-th of a lazy unit (8 bytes each): a jump through slot k
-    of the table, whose slot 0 is `distance` bytes before the first stub (so every stub has
-    the same displacement)."""
-    return [f"{name}:", f"  jmp qword ptr [rip - {distance + 6}]", "  int3", "  int3"]
-
-
-def lazy_thunk(name: str, index: int) -> list[str]:
-    """What slot `index` holds until the function is compiled."""
-    return [f"{name}:", f"  mov r11d, {index}", f"  jmp {LAZY}"]
-
-
 #: a thunk's size when encoded by lazy_thunks: mov r11d, imm32 (6 bytes), jmp rel32 (5)
 LAZY_THUNK_SIZE = 11
 
 
 def lazy_stubs(count: int, distance: int) -> bytes:
-    """`count` lazy_stub's machine code, the first at the start of the unit's code and slot
-    0 `distance` bytes before it: jmp qword ptr [rip + disp32], then two int3 (a lazy unit
-    has one per function: encoded here, not assembled, it costs nothing to instantiate)."""
+    """The machine code of a lazy unit's `count` function stubs (LAZY_STUB_SIZE bytes each),
+    the first at the start of the unit's code: stub k jumps through slot k of the table,
+    whose slot 0 is `distance` bytes before the first stub (so every stub has the same
+    displacement): jmp qword ptr [rip - (distance + 6)], int3, int3. A lazy unit has one per
+    function: encoded here, not assembled, they cost nothing to instantiate."""
     return (b"\xff\x25" + (-(distance + 6)).to_bytes(4, "little", signed=True)
             + b"\xcc\xcc") * count
 
 
 def lazy_thunks(first: int, count: int, at: int, entry: int) -> bytes:
-    """The machine code of lazy_thunk for functions first .. first + count - 1, the first at
-    offset `at` of the unit and LAZY at offset `entry`, LAZY_THUNK_SIZE bytes each."""
+    """The machine code of the thunks (what a slot holds until its function is compiled) of
+    functions first .. first + count - 1, the first at offset `at` of the unit and LAZY at
+    offset `entry`, LAZY_THUNK_SIZE bytes each: mov r11d, index; jmp rel32 LAZY."""
     out = bytearray()
     for k in range(count):
         end = at + LAZY_THUNK_SIZE * (k + 1)

@@ -54,8 +54,8 @@ def decode_and_validate(state: EngineState, wasm: Any) -> WasmModule:
 
 def decode_module(state: EngineState, wasm: Any) -> WasmModule:
     """Bytes or text in, a decoded (not yet validated) WasmModule out; WasmError for a
-    malformed module. Under Config.parallel_compilation a large module's later bodies are
-    left to the child that validates them (decode's `defer`)."""
+    malformed module. Under Config.parallel_compilation a large module's bodies are left
+    undecoded: the processes that validate them decode them (decode's `defer`)."""
     defer = state.settings.parallel_compilation and worker_count() >= 2 and can_fork()
     with gc_paused():
         return decode(to_binary(wasm), state.features, defer)

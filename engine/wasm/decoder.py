@@ -180,7 +180,7 @@ _SIMD_BASE = PREFIX_SIMD << 24
 _MISC_DATA_COUNT_USERS = {8, 9}    # memory.init, data.drop
 
 
-#: a code section at least this large has its later half left undecoded under `defer`
+#: a code section at least this large has its bodies left undecoded under `defer`
 DEFER_MIN_BYTES = 64 << 10
 
 
@@ -238,7 +238,7 @@ class _Decoder:
 
     def __init__(self, data: bytes, features: Features, defer: bool = False) -> None:
         self.data = data
-        #: leave a large code section's later half undecoded (`decode`)
+        #: leave a large code section's bodies undecoded (`decode`)
         self.defer = defer
         #: End of the section being decoded (its declared size).
         self.section_end = 0

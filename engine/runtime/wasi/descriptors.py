@@ -69,7 +69,8 @@ class DescriptorTable:
     """Guest fd -> Descriptor. New descriptors take the lowest free number.
 
     Every change goes through the methods here (or `changed`), which keep `fast_map` and
-    `read_map` (the descriptor maps native fast paths read, see engine.environ.fastcalls) in step."""
+    `read_map` (the descriptor maps native fast paths read, see engine.environ.fastcalls) in
+    step."""
 
     def __init__(self) -> None:
         self._entries: dict[int, Descriptor] = {}

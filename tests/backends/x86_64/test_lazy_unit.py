@@ -1,7 +1,6 @@
 """x86_64's lazy unit (ModuleCompiler.lazy_unit): the stubs and thunks it encodes itself,
-read back by Capstone, are the instructions the trampolines' text says (lazy_stub,
-lazy_thunk): each stub jumps through its own slot, each thunk loads its function's index and
-jumps to the assembled LAZY entry; signatures whose trampolines are the same code share one
+read back by Capstone, are the instructions they must be: each stub jumps through its own
+slot, each thunk loads its function's index and jumps to the assembled LAZY entry; signatures whose trampolines are the same code share one
 (and run through it)."""
 
 from __future__ import annotations
