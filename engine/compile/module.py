@@ -62,7 +62,7 @@ def decode_module(state: EngineState, wasm: Any) -> WasmModule:
 
 
 def validate_module(state: EngineState, module: WasmModule,
-                    ahead: tuple | None = None) -> ForkedStream | None:
+                    ahead: Callable[[], tuple] | None = None) -> ForkedStream | None:
     """Validate a decoded module (WasmError for the first rule it breaks), sharing a large
     one's bodies with a forked child under Config.parallel_compilation; that child goes on
     compiling ahead as `ahead` says (engine.compile.parallel.validate_parallel), its stream
@@ -94,9 +94,10 @@ class Module:
         #: module (engine.compile.ahead), until the module's LazyCode takes it (`take_ahead`)
         self._ahead: tuple[AheadPlan, ForkedStream] | None = None
         plan = self._ahead_plan()
-        stream = validate_module(self._state, self._module, None if plan is None else (
-            plan.job(self._module, lambda: self.info), entry_functions(self._module),
-            elem_functions(self._module), functools.partial(callees, self._module)))
+        wasm = self._module
+        stream = validate_module(self._state, wasm, None if plan is None else lambda: (
+            plan.job(wasm, lambda: self.info), entry_functions(wasm), elem_functions(wasm),
+            functools.partial(callees, wasm)))
         if stream is not None and plan is not None:
             self._ahead = (plan, stream)
             # (the stream's reader thread keeps it alive: its child ends with the module)

@@ -30,8 +30,8 @@ CHUNK_INSTRUCTIONS = 4_000
 
 
 def validate_parallel(module: Any, features: Any,
-                      ahead: tuple[Callable[[int], Any], list[int], list[int],
-                                   Callable[[int], list[int]]] | None = None
+                      ahead: Callable[[], tuple[Callable[[int], Any], list[int], list[int],
+                                                Callable[[int], list[int]]]] | None = None
                       ) -> ForkedStream | None:
     """engine.wasm.validator.validate, the function bodies of a large module shared with one
     forked child (its half of the instructions, the later functions; each process decodes the
@@ -39,26 +39,22 @@ def validate_parallel(module: Any, features: Any,
     this process checks the rest; the same outcome as a serial validation of a wholly decoded
     module: the first rule broken in module order is raised here, with its real traceback
     (the bodies of the child's half are decoded and checked again here when it found one
-    broken). Given `ahead` (job, roots, later, hints), the child goes on as a
-    forked.ForkedStream of them once its half is valid, and that stream is returned (else
-    None)."""
+    broken). Given `ahead`, which makes (job, roots, later, hints) when a child is forked,
+    the child goes on as a forked.ForkedStream of them once its half is valid, and that
+    stream is returned (else None)."""
     split = _split(module)
     if split is None or worker_count() < 2 or not can_fork():
-        decode_pending(module)
-        validate(module, features)
-        return None
+        return _validate_here(module, features)
     later = range(split, len(module.codes))
 
     def child() -> tuple[bool, int]:
         validate(module, features, later)
         return module.tail_calls_leave, sum(len(module.codes[i].body) for i in later)
-    job, roots, rest, hints = ahead if ahead is not None else (None, [], [], list)
+    job, roots, rest, hints = ahead() if ahead is not None else (None, [], [], list)
     try:
         other = ForkedStream(job, roots, rest, hints, first=child)    # type: ignore[arg-type]
     except ChildGone:
-        decode_pending(module)
-        validate(module, features)
-        return None
+        return _validate_here(module, features)
     try:
         validate(module, features, range(0, split))
     except BaseException:
@@ -75,6 +71,13 @@ def validate_parallel(module: Any, features: Any,
     if module.pending_split is not None:
         module.instructions = counted + sum(len(module.codes[i].body) for i in range(split))
     return other if ahead is not None else None
+
+
+def _validate_here(module: Any, features: Any) -> None:
+    """The whole validation in this process (a malformed pending body first, as in a whole
+    decode)."""
+    decode_pending(module)
+    validate(module, features)
 
 
 def _split(module: Any) -> int | None:
