@@ -629,13 +629,20 @@ class _Decoder:
                                          body_end - code_at))
                 r.pos = body_end
                 continue
-            body, r.pos = self.instrs(r.pos, code_list)
-            if r.pos != body_end:
-                raise MalformedError("section size mismatch: function body size does not match "
-                                     "its contents", min(r.pos, body_end))
-            codes.append(FuncBody(locals_, body, code_at, start))
+            codes.append(FuncBody(locals_, self.body(code_at, body_end, code_list), code_at,
+                                  start))
+            r.pos = body_end
         if pending and self.m.pending_split is None:
             self.m.pending_split = max(len(codes) - 1, 0)
+
+    def body(self, pos: int, body_end: int, data) -> list[Instr]:
+        """The instructions of a function body from `pos`, which must end at `body_end` (its
+        declared size); `data` as `instrs` takes it."""
+        body, end = self.instrs(pos, data)
+        if end != body_end:
+            raise MalformedError("section size mismatch: function body size does not match "
+                                 "its contents", min(end, body_end))
+        return body
 
     def _pending(self, body_end: int) -> Callable[[PendingBody], list[Instr]]:
         """How a PendingBody ending at `body_end` decodes: as sec_code would have, and with
@@ -643,10 +650,7 @@ class _Decoder:
         def decode_body(pending: PendingBody) -> list[Instr]:
             def run() -> list[Instr]:
                 before = self.data_use
-                body, pos = self.instrs(pending.offset, self.data)
-                if pos != body_end:
-                    raise MalformedError("section size mismatch: function body size does not "
-                                         "match its contents", min(pos, body_end))
+                body = self.body(pending.offset, body_end, self.data)
                 use = self.data_use
                 if use is not before and use is not None and use[0] < len(self.m.datas):
                     raise MalformedError("data count section required", use[1])
