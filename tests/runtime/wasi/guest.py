@@ -125,3 +125,18 @@ class Guest:
         out = self.alloc(4)
         err = self.call("fd_read", fd, iov, 1, out)
         return err, (self.read(buf, self.u32(out)) if err == 0 else b"")
+
+
+def count_host_calls(monkeypatch, name: str) -> list:
+    """The argument tuples (caller left out) of the calls that reach the Python host
+    function `name` (an engine.runtime.wasi.fd_ops.FdOps method) from now on."""
+    from engine.runtime.wasi import fd_ops
+    calls: list = []
+    real = getattr(fd_ops.FdOps, name)
+
+    def counting(self, *args):
+        calls.append(args[1:])
+        return real(self, *args)
+    monkeypatch.setattr(fd_ops.FdOps, name, counting)
+    return calls
+

@@ -11,9 +11,8 @@ import struct
 import pytest
 
 from engine import WasiConfig
-from engine.runtime.wasi import fd_ops
 
-from guest import Guest
+from guest import Guest, count_host_calls
 
 PAGE = 65536
 NATIVE = {}
@@ -69,14 +68,7 @@ def _run(config: dict, tmp_path, case, prepare=None) -> tuple:
 @pytest.fixture
 def host_calls(monkeypatch):
     """Counts calls that reach the Python fd_write."""
-    calls = []
-    real = fd_ops.FdOps.fd_write
-
-    def counting(self, *args):
-        calls.append(args[1:])
-        return real(self, *args)
-    monkeypatch.setattr(fd_ops.FdOps, "fd_write", counting)
-    return calls
+    return count_host_calls(monkeypatch, "fd_write")
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -12,9 +12,8 @@ import struct
 import pytest
 
 from engine import WasiConfig
-from engine.runtime.wasi import fd_ops
 
-from guest import Guest
+from guest import Guest, count_host_calls
 
 PAGE = 65536
 NATIVE: dict = {}
@@ -86,14 +85,7 @@ def _run(config: dict, tmp_path, case, prepare=None, calls: list | None = None) 
 @pytest.fixture
 def host_calls(monkeypatch):
     """Counts calls that reach the Python fd_read."""
-    calls = []
-    real = fd_ops.FdOps.fd_read
-
-    def counting(self, *args):
-        calls.append(args[1:])
-        return real(self, *args)
-    monkeypatch.setattr(fd_ops.FdOps, "fd_read", counting)
-    return calls
+    return count_host_calls(monkeypatch, "fd_read")
 
 
 @pytest.mark.parametrize("name", CASES)
