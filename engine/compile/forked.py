@@ -334,6 +334,13 @@ class ForkedStream:
             pass
 
 
+def _stream_reply(fd: int, status: int, p: int, payload: bytes = b"") -> None:
+    """One message of a ForkedStream child: a _reply frame with position `p` after the
+    header (what ForkedStream._read takes apart)."""
+    _write_all(fd, bytes([status]) + len(payload).to_bytes(8, "little") + p.to_bytes(4, "little")
+               + payload)
+
+
 def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             hints: Callable[[int], list[int]], requests: int, replies: int,
             first: Callable[[], Any] | None = None) -> None:
@@ -341,8 +348,7 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
     _become_child(requests, replies, 0)
     if first is not None:
         status, payload = _outcome(first)
-        _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little")
-                   + _FIRST.to_bytes(4, "little") + payload)
+        _stream_reply(replies, status, _FIRST, payload)
         if status != 0:
             return
         try:                            # what follows is speculative: the program comes first
@@ -381,13 +387,12 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             continue
         done.add(p)
         try:
-            _write_all(replies, bytes([_STARTED]) + bytes(8) + p.to_bytes(4, "little"))
+            _stream_reply(replies, _STARTED, p)
             status, payload = 0, pickle.dumps(job(p), pickle.HIGHEST_PROTOCOL)
         except Exception:               # the parent compiles it itself (and sees the error)
             status, payload = 1, b""
         try:
-            _write_all(replies, bytes([status]) + len(payload).to_bytes(8, "little")
-                       + p.to_bytes(4, "little") + payload)
+            _stream_reply(replies, status, p, payload)
         except OSError:
             return
         if status == 0:

@@ -598,8 +598,7 @@ class LazyUnit(CodeUnit):
     def function(self, index: int) -> int:
         """Its code for good once there is some (skipping the stub), else its stub (which
         reaches its counted baseline code, then its optimised code)."""
-        addr = self.lazy.final(index)
-        return addr if addr is not None else super().function(index)
+        return self.functions(index, 1)[0]
 
     def functions(self, first: int, count: int) -> list[int]:
         lazy = self.lazy
