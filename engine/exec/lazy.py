@@ -347,7 +347,7 @@ class LazyCode:
         tier, installs that code and calls `installed(address)`; whether it was queued now.
         Returns at once (thread-safe): the baseline code goes on meanwhile."""
         k = index - self.first
-        size = len(self.wasm.codes[k].body)
+        size = self.wasm.codes[k].weight()
         with self._lock:
             if index in self._final or index not in self.compiled or index in self._given_up:
                 self.counters[k] = self._recheck if index in self._movable else _FAR
@@ -413,7 +413,7 @@ class LazyCode:
         # would hold up the many small hot functions)
         if addr is None and not self.background.submit(
                 lambda: self._osr_now(index, loops), lambda e: self._osr_failed(index, e),
-                len(self.wasm.codes[index - self.first].body)):
+                self.wasm.codes[index - self.first].weight()):
             with self._lock:            # the queue is full: ask again later
                 del self._osr[index]
         self.counters[index - self.first] = self._recheck

@@ -96,6 +96,31 @@ def test_a_hot_loop_in_one_long_call_gets_an_entry_and_a_second_call_tiers_up(cf
     assert ex["sum"](store, 100) == 5050
 
 
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_asking_to_tier_up_does_not_decode_a_pending_body(cfg) -> None:
+    """A hot function whose code came from the compile-ahead process may still have its
+    body pending here (engine.wasm.module.PendingBody): the program's asks (helper TIER_UP,
+    from its calls and its loops) queue it by its estimated size and leave the decoding to
+    the compile, off the program's thread."""
+    import threading
+    from engine.wasm.module import PendingBody
+    store, ex, lazy = _setup(cfg, threshold=10)
+    assert ex["sum"](store, 3) == 6                 # compiled: the asks may come
+    k = SUM - lazy.first
+    whole = lazy.wasm.codes[k]
+    decoders = []
+
+    def decode(_pending):
+        decoders.append(threading.get_ident())
+        return whole.body
+    lazy.wasm.codes[k] = PendingBody(whole.locals, whole.offset, whole.start, decode,
+                                     2 * len(whole.body))
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups() and lazy.osr_entries()
+    assert threading.get_ident() not in decoders
+    assert ex["sum"](store, 100) == 5050
+
+
 def _loops(lazy, index: int) -> list[int]:
     from engine.wasm.opcodes import Op
     return [p for p, ins in enumerate(lazy.wasm.codes[index - lazy.first].body)
