@@ -170,6 +170,15 @@ def _refs_of(types: Sequence[ValType]) -> tuple:
     return tuple((i, t.top) for i, t in enumerate(types) if t.is_ref)
 
 
+@functools.lru_cache(maxsize=4096)
+def _host_shape(params: tuple, results: tuple) -> tuple:
+    """What a _HostCall of a signature holds besides its Func and caller: the argument
+    words, the buffer's ctypes type, the reference parameters and results, and whether it
+    has a v128 (made once per signature: every instance binds its host imports anew)."""
+    return (_nwords(params), _U64 * max(_nwords(params), _nwords(results), 1),
+            _refs_of(params), _refs_of(results), _V128 in params or _V128 in results)
+
+
 class CompiledExecutor:
     """Runs defined functions as machine code of the engine's target, natively or under Unicorn
     (see the module docstring)."""
@@ -249,9 +258,8 @@ class CompiledExecutor:
         machine = sm.machine
         module = instance.module
         unit = self._unit(machine, module)
-        for key in unit.symbols:
-            if key.startswith("exit_"):
-                sm.exits.setdefault(key, unit)
+        for key in unit.exits():
+            sm.exits.setdefault(key, unit)
         if not sm.premade_bound:
             self._bind_premade(sm, instance)
         off = module.info.offsets
@@ -262,9 +270,8 @@ class CompiledExecutor:
         words[V.EPOCH_PTR // 8] = self.state.epoch_counter.address
         words[V.FUNCREFS // 8] = instance.funcrefs
         # canonical types: ids agree across modules
-        type_sigs = [signature_id(ty.params, ty.results) for ty in instance.types]
-        for t, sid in enumerate(type_sigs):
-            words[off.sig_id(t) // 8] = sid
+        type_sigs = [signature_id(ty.param_types, ty.result_types) for ty in instance.types]
+        words[off.sigs_start // 8:off.sigs_start // 8 + len(type_sigs)] = type_sigs
         for i, mem in enumerate(instance.mems):
             machine.map_memory(mem)
             words[off.memory_base(i) // 8] = mem.base_address()
@@ -314,7 +321,7 @@ class CompiledExecutor:
         words = [0] * (stride * n)
         words[V.FUNCREF_CODE // 8::stride] = unit.functions(nimp, n)
         words[V.FUNCREF_VMCTX // 8::stride] = [vm] * n
-        words[V.FUNCREF_SIG // 8::stride] = [type_sigs[t] for t in type_indices]
+        words[V.FUNCREF_SIG // 8::stride] = list(map(type_sigs.__getitem__, type_indices))
         (_U64 * len(words)).from_address(instance.funcrefs + V.FUNCREF_SIZE * nimp)[:] = words
 
     def _unit(self, machine, module) -> CodeUnit:
@@ -339,7 +346,7 @@ class CompiledExecutor:
     def _fill(rec: int, code_addr: int, ctx: int, f) -> None:
         _put(rec + V.FUNCREF_CODE, code_addr)
         _put(rec + V.FUNCREF_VMCTX, ctx)
-        _put(rec + V.FUNCREF_SIG, signature_id(f.ftype.params, f.ftype.results))
+        _put(rec + V.FUNCREF_SIG, signature_id(f.ftype.param_types, f.ftype.result_types))
 
     def _bind(self, sm: _StoreMachine, func, rec: int, caller_vm: int) -> None:
         """Fill FuncRef record `rec` for `func` (a record made outside an instance's block)."""
@@ -412,11 +419,10 @@ class CompiledExecutor:
         _put(ctx + V.HOSTCTX_ID, len(sm.hosts))
         _put(ctx + V.HOSTCTX_HELPERS, sm.machine.helper_table)
         ty = f.ftype
-        wide = _V128 in ty.params or _V128 in ty.results
-        sm.hosts[ctx] = _HostCall(
-            f, sm.instances.get(caller_vm), _nwords(ty.params),
-            _U64 * max(_nwords(ty.params), _nwords(ty.results), 1), _refs_of(ty.params),
-            _refs_of(ty.results), ty if wide else None)
+        nparams, words, ref_params, ref_results, wide = _host_shape(ty.param_types,
+                                                                    ty.result_types)
+        sm.hosts[ctx] = _HostCall(f, sm.instances.get(caller_vm), nparams, words, ref_params,
+                                  ref_results, ty if wide else None)
         target = self._exit_stub(sm, f.ftype), ctx
         if self.emulate or not fast:
             return target

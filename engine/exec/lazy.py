@@ -216,6 +216,9 @@ class LazyCode:
         self._addresses = {s: self.code_base + off for s, off in unit.symbols.items()}
         #: each defined function's stub (its address until its code is final)
         self.stubs = [self._addresses[func_symbol(first + k)] for k in range(count)]
+        #: where a call of each defined function goes: its final code once there is some,
+        #: else its stub (what an instance's FuncRef records start with)
+        self.entries = list(self.stubs)
         self._view: LazyUnit | None = None
 
     def view(self) -> LazyUnit:
@@ -517,6 +520,7 @@ class LazyCode:
         self.compiled[index] = addr
         if final:
             self._final[index] = addr
+            self.entries[index - self.first] = addr
         self.slots[index - self.first] = addr
         if self.patching and final:
             self._repoint_to(index, addr)
@@ -602,9 +606,7 @@ class LazyUnit(CodeUnit):
 
     def functions(self, first: int, count: int) -> list[int]:
         lazy = self.lazy
-        final = lazy._final
-        stubs = lazy.stubs
-        return [final.get(i) or stubs[i - lazy.first] for i in range(first, first + count)]
+        return lazy.entries[first - lazy.first:first - lazy.first + count]
 
     def function_at(self, pc: int) -> int | None:
         index = self.lazy.function_at(pc)

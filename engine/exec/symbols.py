@@ -13,7 +13,7 @@ from backends.base import func_symbol
 class CodeUnit:
     """Symbol -> address for one CompiledCode mapped at `base` (`size` bytes)."""
 
-    __slots__ = ("base", "size", "symbols", "compiled", "_funcs")
+    __slots__ = ("base", "size", "symbols", "compiled", "_funcs", "_exits")
 
     def __init__(self, base: int, size: int, compiled: Any) -> None:
         self.base = base
@@ -30,6 +30,13 @@ class CodeUnit:
                 funcs.append((off, end, int(name[4:])))
         funcs.sort()
         self._funcs = funcs
+        self._exits: list[str] | None = None
+
+    def exits(self) -> list[str]:
+        """The symbols of its exit trampolines (``exit_...``: one per host signature)."""
+        if self._exits is None:
+            self._exits = [name for name in self.symbols if name.startswith("exit_")]
+        return self._exits
 
     def address(self, symbol: str) -> int:
         return self.base + self.symbols[symbol]

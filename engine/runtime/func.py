@@ -91,6 +91,45 @@ class Func(FuncRef):
         return f"<Func {self.instance.wasm.func_name(self.index)} {self.ftype}>"
 
 
+class FuncSpace(Sequence):
+    """An instance's function index space: its imported Funcs, then its defined functions,
+    whose Func objects are made on first use (an exported function, a reference that reaches
+    Python, a call from the host): instantiating a module of thousands of functions makes a
+    Func for the few the program touches from Python, not one per function."""
+
+    __slots__ = ("imported", "_funcs", "_store", "_instance", "_types", "_type_of")
+
+    def __init__(self, imported: list[Func], store: Store, instance: Instance,
+                 types: Sequence[FuncType], type_of: Sequence[int]) -> None:
+        #: the imported Funcs (index 0 on)
+        self.imported = imported
+        self._funcs: list[Func | None] = imported + [None] * len(type_of)
+        self._store, self._instance = store, instance
+        #: the instance's types, and each defined function's type index
+        self._types, self._type_of = types, type_of
+
+    def __len__(self) -> int:
+        return len(self._funcs)
+
+    def __getitem__(self, i):           # type: ignore[override]
+        if type(i) is not int:
+            if isinstance(i, slice):
+                return [self[k] for k in range(*i.indices(len(self._funcs)))]
+            raise TypeError(f"function indices are ints, not {type(i).__name__}")
+        f = self._funcs[i]
+        if f is None:
+            if i < 0:
+                i += len(self._funcs)
+            nimp = len(self.imported)
+            f = self._funcs[i] = Func._wasm(self._store, self._types[self._type_of[i - nimp]],
+                                            self._instance, i)
+        return f
+
+    def __iter__(self):
+        for i in range(len(self._funcs)):
+            yield self[i]
+
+
 def invoke(func: Func, args: Sequence[Any], caller: Instance | None) -> Sequence[Any]:
     """Call `func` with internal argument values; return its internal results."""
     if func.host is not None:

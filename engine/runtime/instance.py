@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from ..compile.module import Module
+from ..environ import vmctx as V
 from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
@@ -16,7 +17,7 @@ from ..wasm.subtyping import Canon
 from ..wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, \
     TagType
 from .executor import executor_for
-from .func import Func, invoke
+from .func import Func, FuncSpace, invoke
 from .globals import Global
 from .memory import Memory
 from .store import Store, check_use
@@ -58,7 +59,7 @@ class Instance:
         self.funcrefs = 0
         #: the module's types as they are seen outside it (canonical: engine.wasm.canonical)
         self.types: list[FuncType] = [d.functype for d in self.wasm.defined_types()]
-        self.funcs: list[Func] = []
+        self.funcs: Sequence[Func] = []     # a FuncSpace once allocated
         self.tables: list[Table] = []
         self.mems: list[Memory] = []
         self.globals: list[Global] = []
@@ -152,9 +153,7 @@ class Instance:
         store.count("instances", 1)
         store.count("memories", len(m.mems))
         store.count("tables", len(m.tables))
-        base = len(self.funcs)
-        for i, type_index in enumerate(m.funcs):
-            self.funcs.append(Func._wasm(store, self.types[type_index], self, base + i))
+        self.funcs = FuncSpace(self.funcs, store, self, self.types, m.funcs)
         #: the FuncRef records of the function index space (ref.func; bound by the executor)
         self.funcrefs = store.refs.block(self.funcs)
         # a table's initialiser (typed function references) sees the imported globals only
@@ -167,8 +166,15 @@ class Instance:
         for g in m.globals:
             self.globals.append(Global._internal(store, m.canonical(g.type),
                                                  self.eval_const(g.init)))
-        for seg in m.elems:
-            self.elems.append([self.eval_const(e) for e in seg.init])
+        for i, seg in enumerate(m.elems):
+            # an active segment of plain function references is stored as their records
+            # when applied (_initialise): nothing to evaluate, no Func to make; a
+            # declarative one is dropped at once
+            if seg.mode == SegmentMode.PASSIVE or (seg.mode == SegmentMode.ACTIVE and
+                                                   m.segment_functions(i) is None):
+                self.elems.append([self.eval_const(e) for e in seg.init])
+            else:
+                self.elems.append([])
         self.datas = [seg.data for seg in m.datas]
         for type_index in m.tags:
             self.tags.append(Tag(store, TagType(self.types[type_index])))
@@ -184,10 +190,14 @@ class Instance:
             if seg.mode == SegmentMode.ACTIVE:
                 offset = self.eval_const(seg.offset)
                 table = self.tables[seg.table]
-                items = self.elems[i]
-                if offset + len(items) > table.length():
+                plain = m.segment_functions(i)
+                n = len(plain) if plain is not None else len(self.elems[i])
+                if offset + n > table.length():
                     raise Trap(None, TrapCode.TABLE_OUT_OF_BOUNDS)
-                table.store_values(offset, items)
+                if plain is not None:
+                    table.store_words(offset, self._function_words(plain))
+                else:
+                    table.store_values(offset, self.elems[i])
             if seg.mode != SegmentMode.PASSIVE:
                 self.elems[i] = []
         for i, seg in enumerate(m.datas):
@@ -200,6 +210,14 @@ class Instance:
                 self.datas[i] = b""
         if m.start is not None:
             invoke(self.funcs[m.start], [], self)
+
+    def _function_words(self, indices: tuple[int, ...]) -> list[int]:
+        """The FuncRef record words of functions `indices` of this instance (-1: null): a
+        defined function's record in the instance's block, an imported one's canonical."""
+        base, size, nimp = self.funcrefs, V.FUNCREF_SIZE, self.wasm.num_imported_funcs
+        func_word, funcs = self.store.refs.func_word, self.funcs
+        return [base + size * k if k >= nimp else (0 if k < 0 else func_word(funcs[k]))
+                for k in indices]
 
     def eval_const(self, expr: Expr | None) -> Any:
         """Evaluate a (validated) constant expression to an internal value."""

@@ -9,7 +9,8 @@ created (`Executor.bind_funcref`); the records of an instance's own functions ar
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import bisect
+from typing import Any
 
 from ..environ import vmctx as V
 from ..errors import InternalError
@@ -23,31 +24,49 @@ _EXNREF = ValType.EXNREF
 class Refs:
     """A store's FuncRef records and externref handles (see the module docstring)."""
 
-    __slots__ = ("arena", "binder", "funcs", "record_of", "externs", "extern_of", "exns")
+    __slots__ = ("arena", "binder", "funcs", "record_of", "_block_starts", "_blocks",
+                 "externs", "extern_of", "exns")
 
     def __init__(self, arena: Arena) -> None:
         self.arena = arena
         #: fills a new record: binder(func, record address); None until an executor needs it
         self.binder: Any = None
-        self.funcs: dict[int, Any] = {}         # record address -> Func
-        self.record_of: dict[int, int] = {}     # id(Func) -> its canonical record
+        self.funcs: dict[int, Any] = {}         # record address -> Func (not a block's own)
+        self.record_of: dict[int, int] = {}     # id(host Func) -> its canonical record
+        #: the first defined function's record of each block, ascending, and per block
+        #: (its first record, its length, its FuncSpace)
+        self._block_starts: list[int] = []
+        self._blocks: list[tuple[int, int, Any]] = []
         self.externs: list[Any] = []            # handle - 1 -> object
         self.extern_of: dict[int, int] = {}     # id(object) -> handle
         self.exns: dict[int, Any] = {}          # exception record address -> ExnRef
 
-    def block(self, funcs: Sequence[Any]) -> int:
-        """Records for a function index space, one after the other (not bound yet)."""
-        base = self.arena.alloc(V.FUNCREF_SIZE * max(len(funcs), 1))
-        for i, f in enumerate(funcs):
+    def block(self, funcs: Any) -> int:
+        """Records for a function index space (a func.FuncSpace), one after the other (not
+        bound yet). The records of its defined functions are found by address range, their
+        Funcs made only when asked for (func_at); an imported function's record is noted."""
+        n = len(funcs)
+        base = self.arena.alloc(V.FUNCREF_SIZE * max(n, 1))
+        imported = funcs.imported
+        for i, f in enumerate(imported):
             rec = base + V.FUNCREF_SIZE * i
             self.funcs[rec] = f
-            self.record_of.setdefault(id(f), rec)
+            if f.instance is None:      # (a wasm function's own record is its instance's)
+                self.record_of.setdefault(id(f), rec)
+        if n > len(imported):
+            k = bisect.bisect(self._block_starts, base)
+            self._block_starts.insert(k, base + V.FUNCREF_SIZE * len(imported))
+            self._blocks.insert(k, (base, n, funcs))
         return base
 
     def func_word(self, func: Any) -> int:
-        """The word for funcref `func` (None: 0)."""
+        """The word for funcref `func` (None: 0): a wasm function's record in its instance's
+        block, a host function's first record."""
         if func is None:
             return 0
+        inst = func.instance
+        if inst is not None:
+            return inst.funcrefs + V.FUNCREF_SIZE * func.index
         rec = self.record_of.get(id(func))
         if rec is not None:
             return rec
@@ -63,6 +82,12 @@ class Refs:
             return None
         f = self.funcs.get(word)
         if f is None:
+            k = bisect.bisect(self._block_starts, word) - 1
+            if k >= 0:
+                base, n, funcs = self._blocks[k]
+                i, off = divmod(word - base, V.FUNCREF_SIZE)
+                if i < n and off == 0:
+                    return funcs[i]
             raise InternalError(f"funcref word {word:#x} is no FuncRef record of this store")
         return f
 

@@ -173,7 +173,10 @@ class Table:
 
     def store_values(self, dst: int, values: Iterable[Any]) -> None:
         """Entries from `dst` on = `values` (in bounds)."""
-        words = [self.word_of(v) for v in values]
+        self.store_words(dst, [self.word_of(v) for v in values])
+
+    def store_words(self, dst: int, words: list[int]) -> None:
+        """Entries from `dst` on = the reference words `words` (in bounds)."""
         self._words[dst:dst + len(words)] = words
 
 

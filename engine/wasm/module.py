@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .canonical import DefinedType, canonical, defined_types
+from .opcodes import Op
 from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType, top_functype
 
 
@@ -201,6 +202,9 @@ class WasmModule:
     _defined: list[DefinedType] | None = field(default=None, repr=False, compare=False)
     #: signature_value_types() once made
     _sig_vals: frozenset | None = field(default=None, repr=False, compare=False)
+    #: segment_functions() once made
+    _seg_funcs: list[tuple[int, ...] | None] | None = field(default=None, repr=False,
+                                                           compare=False)
 
     def instruction_count(self) -> int:
         """The instructions in all function bodies (without decoding deferred ones when
@@ -238,6 +242,14 @@ class WasmModule:
         """The initialiser expression of defined table `defined` (None: its elements are null)."""
         inits = self.table_inits
         return inits[defined] if defined < len(inits) else None
+
+    def segment_functions(self, segment: int) -> tuple[int, ...] | None:
+        """The function indices element segment `segment` holds, -1 for a null, when each
+        of its items is a plain `ref.func` or `ref.null` (what instantiation can store as
+        FuncRef records without evaluating anything); else None. Made once."""
+        if self._seg_funcs is None:
+            self._seg_funcs = [_plain_functions(seg.init) for seg in self.elems]
+        return self._seg_funcs[segment]
 
     def top_types(self) -> list[FuncType]:
         """The module's types with every reference type as its representation's (funcref or
@@ -279,3 +291,22 @@ class WasmModule:
             if exp.kind == ExternKind.FUNC and exp.index == index:
                 return exp.name
         return f"<wasm function {index}>"
+
+
+_REF_FUNC, _REF_NULL, _END = int(Op.REF_FUNC), int(Op.REF_NULL), int(Op.END)
+
+
+def _plain_functions(init: list[Expr]) -> tuple[int, ...] | None:
+    """WasmModule.segment_functions of one segment's items."""
+    out = []
+    for expr in init:
+        if len(expr) != 2 or expr[1].op != _END:
+            return None
+        ins = expr[0]
+        if ins.op == _REF_FUNC:
+            out.append(ins.imm)
+        elif ins.op == _REF_NULL:
+            out.append(-1)
+        else:
+            return None
+    return tuple(out)
