@@ -69,6 +69,7 @@ import bisect
 import ctypes
 import functools
 import threading
+import time
 import weakref
 from typing import Any, Callable
 
@@ -97,6 +98,13 @@ _FAR = 0x7FFF_FFFF
 #: loop iterations between two asks of a hot loop for its on-stack replacement entry while
 #: it is compiled (each ask is a call into Python)
 OSR_RECHECK = 1 << 14
+#: a function of this many wasm instructions or more is compiled by the optimising tier in
+#: a lane of the background compiler of its own (a few hundred milliseconds each: the small
+#: hot functions queued meanwhile are not held up behind it)
+LARGE_COMPILE = 2500
+#: how long (seconds per wasm instruction) an activation of such a function stays in one
+#: loop before its on-stack replacement entry is compiled: about what the compile takes
+OSR_WAIT = 30e-6
 
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
@@ -189,6 +197,9 @@ class LazyCode:
         self.forks = tiered and parallel and instructions >= FORK_MIN_INSTRUCTIONS and \
             can_fork()
         self._forked: ForkedCompiler | None = None
+        #: the compile process of the large functions' lane (LARGE_COMPILE), forked when
+        #: the first one is compiled
+        self._forked_large: ForkedCompiler | None = None
         #: a large module's first-tier code compiled ahead of need by a forked process
         #: (`_compile`), started by the first compile; the functions taken from it
         self.prefetch = self.baseline and parallel and \
@@ -208,6 +219,9 @@ class LazyCode:
         #: function index -> (where its last TIER_UP came from: a loop position or None for
         #: its entry, its calls then)
         self._last_ask: dict[int, tuple[int | None, int]] = {}
+        #: function index -> when its asks began to come from that loop in that activation
+        #: (time.monotonic; a large function's entry waits, `hot`)
+        self._in_loop_since: dict[int, float] = {}
         #: activations moved to such an entry so far
         self.osr_moves = 0
         #: where the entries' codes start (in `placed`)
@@ -366,13 +380,26 @@ class LazyCode:
             again = index in self._queued
             self._queued.add(index)
         if self.background.submit(lambda: self._tier_up_now(index, installed),
-                                  lambda e: self._failed(index, e), size // asks):
+                                  lambda e: self._failed(index, e),
+                                  self._cost(k, size, asks), self._lane(index)):
             return not again
         with self._lock:                # the queue is full: count again, retry later
             if not again:
                 self._queued.discard(index)
         self.counters[k] = self._count_from
         return False
+
+    def _cost(self, k: int, size: int, asks: int) -> int:
+        """Where the tier-up of the function at position `k` (`size` instructions, `asks`
+        asks so far) goes in the background queue: its size over the work its baseline
+        code has done (the cheapest for the time it takes first). A call counts
+        TIER_UP_ENTRY_WEIGHT on the counter and a loop iteration TIER_UP_LOOP_WEIGHT, so the
+        counted total over-weighs calls; the work counts each call and each iteration once
+        (about the same time: a small function's body, a loop's)."""
+        calls = self.calls[k]
+        counted = asks * self._count_from
+        iterations = max(counted - TIER_UP_ENTRY_WEIGHT * calls, 0) // TIER_UP_LOOP_WEIGHT
+        return (size << 20) // max(calls + iterations, 1)
 
     def hot(self, index: int, loop: int | None,
             installed: Callable[[int], None] | None = None) -> int:
@@ -384,7 +411,11 @@ class LazyCode:
         iterations in one activation. Functions called often with short loops tier up whole
         instead, and their entries are not compiled for nothing. A function called once so
         far that is hot in a loop gets its entry at once, and no tier-up until it is called
-        again."""
+        again. A large function's entry (LARGE_COMPILE) costs as much as its whole
+        compile again, and an interpreter's dispatch loop, say, is one activation per call
+        of a function called often: it is compiled only once the activation has stayed in
+        the loop about as long as the compile will take (OSR_WAIT per instruction), so that
+        it is likely to run on for as long again."""
         calls = self.calls[index - self.first]
         ask = (loop, calls)
         previous = self._last_ask.get(index)
@@ -394,7 +425,14 @@ class LazyCode:
         if loop is None:
             return 0
         # (called once so far: this is the one activation; its later calls tier it up)
-        return self.osr_entry(index, loop, compile_now=previous == ask or calls <= 1)
+        now = previous == ask or calls <= 1
+        if self._lane(index) == 1:
+            clock = time.monotonic()
+            if previous != ask:
+                self._in_loop_since[index] = clock
+            size = self.wasm.codes[index - self.first].weight()
+            now = now and clock - self._in_loop_since[index] >= size * OSR_WAIT
+        return self.osr_entry(index, loop, compile_now=now)
 
     def osr_entry(self, index: int, loop: int, compile_now: bool = True) -> int:
         """Hot defined function `index` at the header of the loop at body position `loop`
@@ -412,14 +450,16 @@ class LazyCode:
                     return 0
                 self._osr[index] = 0
         loops = self._movable.get(index, ())
-        # queued by size as tier-ups are (a large function's entry, seconds to compile,
-        # would hold up the many small hot functions)
+        # queued as tier-ups are, an entry's compile costing about half as much again as
+        # the function's (its loops' headers take every local from the entry too)
+        k = index - self.first
         if addr is None and not self.background.submit(
                 lambda: self._osr_now(index, loops), lambda e: self._osr_failed(index, e),
-                self.wasm.codes[index - self.first].weight()):
+                self._cost(k, self.wasm.codes[k].weight() * 3 // 2,
+                           self._asks.get(index, 1)), self._lane(index)):
             with self._lock:            # the queue is full: ask again later
                 del self._osr[index]
-        self.counters[index - self.first] = self._recheck
+        self.counters[k] = self._recheck
         if addr and loop in loops:
             self.osr_moves += 1
             return addr
@@ -475,16 +515,28 @@ class LazyCode:
             installed(addr)
 
     def _optimised_elsewhere(self, index: int, loops: tuple[int, ...] | None = None) -> Any:
-        """`_optimised(index, loops)` computed by the module's compile process (forked on
-        first use), or None when there is none (it could not start, or it ended): this
-        thread compiles then. What the compile raised there is raised here (ChildError)."""
+        """`_optimised(index, loops)` computed by the module's compile process of the
+        function's lane (forked on first use), or None when there is none (it could not
+        start, or it ended): this thread compiles then. What the compile raised there is
+        raised here (ChildError)."""
+        large = self._lane(index) == 1
         try:
-            if self._forked is None:
-                self._forked = ForkedCompiler(self._optimised_job)
-            return self._forked.compile((index, loops))
+            forked = self._forked_large if large else self._forked
+            if forked is None:
+                forked = ForkedCompiler(self._optimised_job)
+                if large:
+                    self._forked_large = forked
+                else:
+                    self._forked = forked
+            return forked.compile((index, loops))
         except ChildGone:
             self.forks = False
             return None
+
+    def _lane(self, index: int) -> int:
+        """The background compiler's lane for function `index`'s optimising compiles: 1
+        for a large function (LARGE_COMPILE), else 0."""
+        return int(self.wasm.codes[index - self.first].weight() >= LARGE_COMPILE)
 
     def _failed(self, index: int, error: BaseException) -> None:
         """Record what the background compile of function `index` raised; the function stays

@@ -556,6 +556,60 @@ def test_the_background_compiler_runs_cheapest_first_bounded_and_ends_when_idle(
     assert ran == ["small", "big"]
 
 
+def test_a_large_compile_in_its_lane_does_not_hold_up_the_others() -> None:
+    """Jobs of lane 1 (large functions) run on a thread of their own: lane 0's jobs run
+    while one of lane 1 is still compiling."""
+    from engine.exec.tierup import BackgroundCompiler
+    bg = BackgroundCompiler()
+    gate, ran = threading.Event(), []
+    assert bg.submit(lambda: gate.wait(30), ran.append, cost=0, lane=1)
+    assert bg.submit(lambda: ran.append("large, queued"), ran.append, cost=0, lane=1)
+    assert bg.submit(lambda: ran.append("small"), ran.append, cost=99, lane=0)
+    end = threading.Event()
+    for _ in range(3000):
+        if ran:
+            break
+        end.wait(0.01)
+    assert ran == ["small"] and bg.pending == 2 and not bg.wait(0.05)
+    gate.set()
+    assert bg.wait(30) and ran == ["small", "large, queued"] and not bg._running
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_the_queue_weighs_loop_iterations_as_calls(cfg) -> None:
+    """Where a tier-up goes in the queue: its size over the work its baseline code did, a
+    call and a loop iteration counting once each (the counter weighs a call
+    TIER_UP_ENTRY_WEIGHT times an iteration): of two functions of one size that asked as
+    often, the one whose asks came from a loop is compiled first."""
+    from backends.base import TIER_UP_ENTRY_WEIGHT
+    store, ex, lazy = _setup(cfg, threshold=10)
+    ex["sum"](store, 3), ex["fib"](store, 3)
+    counted = lazy._count_from * 4
+    lazy.calls[SUM - lazy.first] = 1                                  # all in its loop
+    lazy.calls[FIB - lazy.first] = counted // TIER_UP_ENTRY_WEIGHT     # all calls
+    looping = lazy._cost(SUM - lazy.first, 100, 4)
+    calling = lazy._cost(FIB - lazy.first, 100, 4)
+    assert looping * (TIER_UP_ENTRY_WEIGHT // 2) < calling
+    assert abs(lazy._cost(SUM - lazy.first, 200, 4) - 2 * looping) <= 1     # twice the size
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_large_function_s_entry_waits_as_long_as_its_compile_would_take(cfg, monkeypatch):
+    """A large function (LARGE_COMPILE) hot in a loop of one activation gets its
+    on-stack replacement entry only once the activation has stayed in the loop about as long
+    as the compile takes (OSR_WAIT per instruction); a small one at once."""
+    import engine.exec.lazy as lazy_module
+    monkeypatch.setattr(lazy_module, "LARGE_COMPILE", 1)              # every function large
+    monkeypatch.setattr(lazy_module, "OSR_WAIT", 1000.0)              # ... waits for ever
+    store, ex, lazy = _setup(cfg, threshold=10)
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups() and lazy.osr_entries() == {} and lazy._in_loop_since
+    monkeypatch.setattr(lazy_module, "OSR_WAIT", 0.0)
+    store, ex, lazy = _setup(cfg, threshold=10)
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups() and list(lazy.osr_entries()) == [(SUM, _loops(lazy, SUM)[0])]
+
+
 def test_interpreter_exit_leaves_the_forked_compile_behind_without_waiting(tmp_path) -> None:
     """The compile process holds none of the parent's output: a caller reading it (as
     subprocess.run does) sees it end when the parent exits, not when the compile does."""

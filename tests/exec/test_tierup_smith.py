@@ -28,7 +28,7 @@ SEEDS = range(int(os.environ.get("SMITH_FROM", 0)), int(os.environ.get("SMITH_TO
 def compiles_at_once(monkeypatch):
     """The background compiler runs a job in the call that submits it (so a loop's first ask
     finds its entry compiled)."""
-    def submit(self, job, failed, cost=0):
+    def submit(self, job, failed, cost=0, lane=0):
         try:
             job()
         except BaseException as e:      # noqa: BLE001 - handed to the job's owner
