@@ -23,7 +23,11 @@ function, writable from both views) before the slot table. A function is first c
 baseline tier with counting code: its entry and loop headers count its counter down (weights
 backends.base.TIER_UP_*); below zero it calls helper TIER_UP (`LazyCode.tier_up`), which
 sets the counter far from zero and queues the function, once, on the engine's background
-compiler (engine.exec.tierup) and returns: the baseline code goes on running. The compile
+compiler (engine.exec.tierup) and returns: the baseline code goes on running. The queue
+takes the cheapest for the work done first (`_cost`: size over calls and loop iterations);
+functions of LARGE_COMPILE instructions or more have a lane, a thread and a compile process
+of their own, so that an interpreter's dispatch loop (hundreds of milliseconds to compile)
+does not hold up the small hot functions. The compile
 thread compiles it with the optimising tier, then (under the lock, as every placement) writes
 the code to the room, points its slot and the calls recorded as reaching it at that code.
 The baseline activations running go on; their code stays where it is (`placed` holds both
