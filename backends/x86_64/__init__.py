@@ -33,6 +33,8 @@ def host_features() -> frozenset[str]:
                         out.add("lzcnt")
                     if "bmi1" in flags:
                         out.add("bmi1")
+                    if "avx" in flags:
+                        out.add("avx")
                     return frozenset(out)
     except OSError:
         pass
@@ -71,6 +73,10 @@ class X86_64Backend(ModuleCompiler):
 
     def assemble(self, parts: list[str], symbols: list[str]) -> CompiledCode:
         return emit.assemble(parts, symbols, "x86_64", self.features)
+
+    def render(self, mf, lowering, info: ModuleInfo) -> list[str]:
+        lines = super().render(mf, lowering, info)
+        return emit.vex_forms(lines) if "avx" in self.features else lines
 
     def function_code(self, func, info: ModuleInfo) -> pieces.FunctionCode:
         return pieces.assemble_function(self.compile_function(func, info),

@@ -220,6 +220,14 @@ def check_compatible(art: Artifact, settings: Settings) -> None:
     if art.target != settings.target:
         raise IncompatibleArtifactError(f"target: compiled for {art.target}, but this engine "
                                         f"targets {settings.target}")
+    # the settings the code was compiled under first: the CPU it needs follows from them
+    # (code for native execution needs the host's features, emulated code Unicorn's)
+    mine = settings.code_settings()
+    for name in sorted(set(mine) | set(art.code_settings)):
+        theirs = art.code_settings.get(name)
+        if theirs != mine.get(name):
+            raise IncompatibleArtifactError(f"Config.{name}: compiled with {name}={theirs}, but "
+                                            f"this engine has {name}={mine.get(name)}")
     have = cpu_features(settings.target, settings.emulate)
     missing = sorted(art.features - have)
     if missing:
@@ -227,12 +235,6 @@ def check_compatible(art: Artifact, settings: Settings) -> None:
         raise IncompatibleArtifactError(
             f"ISA features: the code needs {', '.join(sorted(art.features))}, but {where} has "
             f"{', '.join(sorted(have)) or 'none of them'} (missing {', '.join(missing)})")
-    mine = settings.code_settings()
-    for name in sorted(set(mine) | set(art.code_settings)):
-        theirs = art.code_settings.get(name)
-        if theirs != mine.get(name):
-            raise IncompatibleArtifactError(f"Config.{name}: compiled with {name}={theirs}, but "
-                                            f"this engine has {name}={mine.get(name)}")
 
 
 def check_code(art: Artifact, wasm: WasmModule) -> None:

@@ -161,3 +161,50 @@ def test_branch_on_an_alu_result_reads_its_flags(mode):
     assert h.call(0, 1, 2**63) == [7]          # low byte 0: the second branch goes to block4
     assert h.call(0, 256, 1) == [7]
     assert h.call(0, 2, 0x101) == [0x202]
+
+
+KEPT_OPERANDS = """function 0 "f"(f64, f64) -> (f64, f64, f64) {
+block0(v0:f64, v1:f64):
+    v2:f64 = fmul v0, v1
+    v3:f64 = fsub v0, v2
+    v4:f64 = fdiv v1, v3
+    v5:f64 = fadd v1, v1
+    return v3, v4, v5
+}
+"""
+
+
+def test_a_copy_that_keeps_an_operand_folds_into_the_avx_form(mode) -> None:
+    """With AVX, a register copy that feeds the next float operation's destination (the
+    two-operand SSE form overwrites it) becomes the operation's three-operand VEX form;
+    without AVX the copy stays. The code computes the same (natively the host's AVX forms,
+    under Unicorn the SSE ones)."""
+    from backends.x86_64 import X86_64Backend
+    from backends.x86_64.emit import vex_forms
+    from engine.environ.module_info import ModuleInfo
+    from engine.environ.vmctx import VMOffsets
+    from engine.ir.parser import parse_functions
+    assert vex_forms(["  movaps xmm3, xmm2", "  mulsd xmm3, qword ptr [r14 + rcx]",
+                      "  movaps xmm4, xmm1", "  subpd xmm4, xmm4", "  movaps xmm5, xmm1",
+                      "lbl:", "  addsd xmm5, xmm0", "  movaps xmm6, xmm1",
+                      "  sqrtsd xmm6, xmm6"]) == \
+        ["  vmulsd xmm3, xmm2, qword ptr [r14 + rcx]", "  vsubpd xmm4, xmm1, xmm1",
+         "  movaps xmm5, xmm1", "lbl:", "  addsd xmm5, xmm0", "  movaps xmm6, xmm1",
+         "  sqrtsd xmm6, xmm6"]
+    funcs = parse_functions(KEPT_OPERANDS)
+    info = ModuleInfo(VMOffsets(1, 0, 0, 0, 0), [(tuple(f.params), tuple(f.results))
+                                                 for f in funcs])
+    plain = "\n".join(X86_64Backend(frozenset()).compile_function(funcs[0], info))
+    vex = "\n".join(X86_64Backend(frozenset({"avx"})).compile_function(funcs[0], info))
+    assert "movaps" in plain and not any(line.strip().startswith("v")
+                                         for line in plain.splitlines())
+    assert vex.count("movaps") < plain.count("movaps")
+    assert any(line.strip().startswith(("vmulsd", "vsubsd", "vdivsd", "vaddsd"))
+               for line in vex.splitlines())
+
+    def bits(x: float) -> int:
+        return struct.unpack("<Q", struct.pack("<d", x))[0]
+    a, b = 1.75, -3.5
+    got = build(KEPT_OPERANDS, mode).call(0, bits(a), bits(b))
+    v3 = a - a * b
+    assert [struct.unpack("<d", struct.pack("<Q", g))[0] for g in got] == [v3, b / v3, b + b]
