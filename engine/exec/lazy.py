@@ -226,6 +226,8 @@ class LazyCode:
         #: function index -> when its asks began to come from that loop in that activation
         #: (time.monotonic; a large function's entry waits, `hot`)
         self._in_loop_since: dict[int, float] = {}
+        #: function index -> its lane in the background compiler (`_lane`)
+        self._lanes: dict[int, int] = {}
         #: activations moved to such an entry so far
         self.osr_moves = 0
         #: where the entries' codes start (in `placed`)
@@ -539,8 +541,13 @@ class LazyCode:
 
     def _lane(self, index: int) -> int:
         """The background compiler's lane for function `index`'s optimising compiles: 1
-        for a large function (LARGE_COMPILE), else 0."""
-        return int(self.wasm.codes[index - self.first].weight() >= LARGE_COMPILE)
+        for a large function (LARGE_COMPILE), else 0; decided once (a pending body's weight
+        is an estimate until it is decoded), so a job and its compile process agree."""
+        lane = self._lanes.get(index)
+        if lane is None:
+            lane = self._lanes[index] = int(
+                self.wasm.codes[index - self.first].weight() >= LARGE_COMPILE)
+        return lane
 
     def _failed(self, index: int, error: BaseException) -> None:
         """Record what the background compile of function `index` raised; the function stays
