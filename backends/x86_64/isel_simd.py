@@ -629,11 +629,19 @@ def r_q15mulr(lw, inst: Inst) -> None:
 
 def extend_rule(to_bits: int, high: bool, signed: bool) -> Callable:
     op = {16: "pmov%sxbw", 32: "pmov%sxwd", 64: "pmov%sxdq"}[to_bits] % ("s" if signed else "z")
+    unpack = {16: "punpckhbw", 32: "punpckhwd", 64: "punpckhdq"}[to_bits]
 
     def rule(lw, inst: Inst) -> None:
         a = lw.R(inst.args[0])
         d = lw.D(inst.results[0])
-        if high:
+        if high and not signed:         # the high lanes interleaved with zeros: one shuffle
+            lw.mov(d, a)
+            op2(lw, unpack, d, zero(lw))
+        elif high and to_bits < 64:     # with themselves, then shifted down with the sign
+            lw.mov(d, a)
+            op2(lw, unpack, d, d)
+            op2(lw, "psraw" if to_bits == 16 else "psrad", d, to_bits // 2)
+        elif high:                      # (no 64-bit arithmetic shift before AVX-512)
             t = vt(lw)
             op1(lw, "pshufd", t, a, 0xEE)
             op1(lw, op, d, t)
