@@ -326,7 +326,9 @@ class Config:
       optimised code at that loop's header (on-stack replacement, engine/ir/osr.py). With
       lazy compilation off, every function is compiled by the baseline tier at the first
       instantiation, then hot ones tier up. ``tier_up_threshold`` (default 1000) is that
-      number of calls.
+      number of calls. Nothing tiers up while the program is still starting up (first-tier
+      compiles coming fast: engine.exec.lazy.STARTUP_COMPILES / STARTUP_WINDOW, the window in
+      proportion to the threshold).
     - ``signals_based_traps``: None (default) for guard pages wherever they work (machine code
       on a 64-bit host, native x86_64 or emulated: 32-bit memories are reserved 8 GiB of
       address space and accesses are not checked; an out-of-bounds one faults and becomes the

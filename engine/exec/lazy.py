@@ -70,6 +70,7 @@ whose whole code is at hand runs that code.
 from __future__ import annotations
 
 import bisect
+import collections
 import ctypes
 import functools
 import threading
@@ -109,6 +110,11 @@ LARGE_COMPILE = 2500
 #: how long (seconds per wasm instruction) an activation of such a function stays in one
 #: loop before its on-stack replacement entry is compiled: about what the compile takes
 OSR_WAIT = 30e-6
+#: the program is taken to be starting up, and nothing is tiered up, while its last this many
+#: first-tier compiles came within STARTUP_WINDOW seconds (at the default threshold of 1000
+#: calls; in proportion to Config.tier_up_threshold)
+STARTUP_COMPILES = 8
+STARTUP_WINDOW = 0.04
 
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
@@ -228,6 +234,11 @@ class LazyCode:
         self._in_loop_since: dict[int, float] = {}
         #: function index -> its lane in the background compiler (`_lane`)
         self._lanes: dict[int, int] = {}
+        #: when the last STARTUP_COMPILES first-tier compiles were (`hot`: the program is
+        #: starting up while they come faster than one window for them all)
+        self._first_tier_times = collections.deque([float("-inf")] * STARTUP_COMPILES,
+                                                   maxlen=STARTUP_COMPILES)
+        self._startup_window = STARTUP_WINDOW * threshold / 1000
         #: activations moved to such an entry so far
         self.osr_moves = 0
         #: where the entries' codes start (in `placed`)
@@ -281,6 +292,7 @@ class LazyCode:
         if stream is not None:
             done = stream.take(index)
             stream.seen(index)          # (now: its callees are next, while it compiles here)
+        self._first_tier_times.append(time.monotonic())
         if done is None:
             with gc_paused():
                 done = self._first_tier(index)
@@ -417,11 +429,18 @@ class LazyCode:
         iterations in one activation. Functions called often with short loops tier up whole
         instead, and their entries are not compiled for nothing. A function called once so
         far that is hot in a loop gets its entry at once, and no tier-up until it is called
-        again. A large function's entry (LARGE_COMPILE) costs as much as its whole
+        again. While the program is still starting up (its last STARTUP_COMPILES first-tier
+        compiles within STARTUP_WINDOW, scaled by the threshold) nothing is queued and the
+        function asks again later: the second processor is compiling ahead for it then
+        (forked.ForkedStream), and a short run ends before optimised code would pay for
+        itself. A large function's entry (LARGE_COMPILE) costs as much as its whole
         compile again, and an interpreter's dispatch loop, say, is one activation per call
         of a function called often: it is compiled only once the activation has stayed in
         the loop about as long as the compile will take (OSR_WAIT per instruction), so that
         it is likely to run on for as long again."""
+        if time.monotonic() - self._first_tier_times[0] < self._startup_window:
+            self.counters[index - self.first] = self._recheck     # starting up: ask again
+            return 0
         calls = self.calls[index - self.first]
         ask = (loop, calls)
         previous = self._last_ask.get(index)

@@ -610,6 +610,26 @@ def test_a_large_function_s_entry_waits_as_long_as_its_compile_would_take(cfg, m
     assert lazy.wait_tier_ups() and list(lazy.osr_entries()) == [(SUM, _loops(lazy, SUM)[0])]
 
 
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_nothing_tiers_up_while_the_program_is_starting_up(cfg) -> None:
+    """While first-tier compiles still come fast (the last STARTUP_COMPILES within the
+    window) a hot function's asks queue nothing; once they have slowed down, it tiers up. The
+    window scales with the threshold (a test's threshold of 10 makes it 0.4 ms)."""
+    import time
+    from engine.exec.lazy import STARTUP_COMPILES, STARTUP_WINDOW
+    store, ex, lazy = _setup(cfg, threshold=10)
+    assert lazy._startup_window == pytest.approx(STARTUP_WINDOW * 10 / 1000)
+    lazy._startup_window = 3600.0
+    lazy._first_tier_times.extend([time.monotonic()] * STARTUP_COMPILES)
+    for _ in range(3):
+        assert [ex["fib"](store, n) for n in range(12)] == [_fib(n) for n in range(12)]
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups() and not lazy.tiered_up and not lazy.osr_entries()
+    lazy._startup_window = 0.0
+    assert [ex["fib"](store, n) for n in range(12)] == [_fib(n) for n in range(12)]
+    assert lazy.wait_tier_ups() and FIB in lazy.tiered_up
+
+
 def test_interpreter_exit_leaves_the_forked_compile_behind_without_waiting(tmp_path) -> None:
     """The compile process holds none of the parent's output: a caller reading it (as
     subprocess.run does) sees it end when the parent exits, not when the compile does."""
