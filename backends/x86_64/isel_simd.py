@@ -627,24 +627,36 @@ def r_q15mulr(lw, inst: Inst) -> None:
     op2(lw, "pxor", d, t)
 
 
-def extend_rule(to_bits: int, high: bool, signed: bool) -> Callable:
-    op = {16: "pmov%sxbw", 32: "pmov%sxwd", 64: "pmov%sxdq"}[to_bits] % ("s" if signed else "z")
+def _extend_op(to_bits: int, signed: bool) -> str:
+    return {16: "pmov%sxbw", 32: "pmov%sxwd", 64: "pmov%sxdq"}[to_bits] % ("s" if signed else "z")
+
+
+def extend_high(lw, d: Reg, a: Reg, to_bits: int, signed: bool) -> None:
+    """d = the high half of a's lanes, each widened to `to_bits`: interleaved with zeros
+    (unsigned), or with themselves and shifted down with the sign (signed 16 and 32 bits):
+    one shuffle, where moving the half down first (pshufd) and extending it is two."""
     unpack = {16: "punpckhbw", 32: "punpckhwd", 64: "punpckhdq"}[to_bits]
+    if not signed:
+        lw.mov(d, a)
+        op2(lw, unpack, d, zero(lw))
+    elif to_bits < 64:
+        lw.mov(d, a)
+        op2(lw, unpack, d, d)
+        op2(lw, "psraw" if to_bits == 16 else "psrad", d, to_bits // 2)
+    else:                               # (no 64-bit arithmetic shift before AVX-512)
+        t = vt(lw)
+        op1(lw, "pshufd", t, a, 0xEE)
+        op1(lw, _extend_op(to_bits, signed), d, t)
+
+
+def extend_rule(to_bits: int, high: bool, signed: bool) -> Callable:
+    op = _extend_op(to_bits, signed)
 
     def rule(lw, inst: Inst) -> None:
         a = lw.R(inst.args[0])
         d = lw.D(inst.results[0])
-        if high and not signed:         # the high lanes interleaved with zeros: one shuffle
-            lw.mov(d, a)
-            op2(lw, unpack, d, zero(lw))
-        elif high and to_bits < 64:     # with themselves, then shifted down with the sign
-            lw.mov(d, a)
-            op2(lw, unpack, d, d)
-            op2(lw, "psraw" if to_bits == 16 else "psrad", d, to_bits // 2)
-        elif high:                      # (no 64-bit arithmetic shift before AVX-512)
-            t = vt(lw)
-            op1(lw, "pshufd", t, a, 0xEE)
-            op1(lw, op, d, t)
+        if high:
+            extend_high(lw, d, a, to_bits, signed)
         else:
             op1(lw, op, d, a)
     return rule
@@ -655,13 +667,11 @@ def extmul_rule(to_bits: int, high: bool, signed: bool) -> Callable:
         a, b = lw.R(inst.args[0]), lw.R(inst.args[1])
         d = lw.D(inst.results[0])
         if to_bits == 16:
-            ext = "pmovsxbw" if signed else "pmovzxbw"
+            ext = _extend_op(16, signed)
             x, y = vt(lw), vt(lw)
             if high:
-                op1(lw, "pshufd", x, a, 0xEE)
-                op1(lw, ext, x, x)
-                op1(lw, "pshufd", y, b, 0xEE)
-                op1(lw, ext, y, y)
+                extend_high(lw, x, a, 16, signed)
+                extend_high(lw, y, b, 16, signed)
             else:
                 op1(lw, ext, x, a)
                 op1(lw, ext, y, b)

@@ -257,3 +257,35 @@ def test_extending_the_high_half_is_one_unpack(emulate) -> None:
         want = [_signed(x, narrow) if name[0] == "s" else x for x in high]
         got = [_signed(x, 2 * narrow) for x in _lanes(ex[name](store, v), 2 * narrow)]
         assert got == want, name
+
+
+@pytest.mark.parametrize("emulate", [False, True], ids=["native", "emulated"])
+def test_extmul_high_of_bytes_widens_by_unpacking(emulate) -> None:
+    """i16x8.extmul_high_i8x16: both high halves widened as extend_high does (no pshufd),
+    then multiplied; values checked lane by lane."""
+    from engine import Instance, Store
+    from engine.compile.driver import function_ir
+    from backends.x86_64 import X86_64Backend
+    wat = """(module
+      (func (export "s") (param v128 v128) (result v128)
+        (i16x8.extmul_high_i8x16_s (local.get 0) (local.get 1)))
+      (func (export "u") (param v128 v128) (result v128)
+        (i16x8.extmul_high_i8x16_u (local.get 0) (local.get 1))))"""
+    engine = Engine(Config(target="x86_64", emulate=emulate))
+    module = Module(engine, wat)
+    backend = X86_64Backend(frozenset({"sse4.1"}))
+    for k in range(2):
+        text = "\n".join(backend.compile_function(function_ir(module.wasm_module, k),
+                                                  module.info))
+        assert "punpckhbw" in text and "pshufd" not in text and "pmullw" in text
+    store = Store(engine)
+    ex = Instance(store, module, []).exports(store)
+    a = int.from_bytes(bytes([*range(0x70, 0x78), 0x80, 0xF0, 0x7F, 0x01, 0xC8, 0x33, 0xFE,
+                              0x9A]), "little")
+    b = int.from_bytes(bytes([0xFF, 0x80, 0x7F, 0x02] * 4), "little")
+    for name in ("s", "u"):
+        fa, fb = _lanes(a, 8)[8:], _lanes(b, 8)[8:]
+        if name == "s":
+            fa, fb = [_signed(x, 8) for x in fa], [_signed(x, 8) for x in fb]
+        want = [(x * y) & 0xFFFF for x, y in zip(fa, fb)]
+        assert _lanes(ex[name](store, a, b), 16) == want, name
