@@ -601,10 +601,9 @@ def vex_forms(lines: list[str]) -> list[str]:
     """`lines` with each register copy that only feeds the next instruction's destination
     folded into that instruction's three-operand AVX form (CPUs with AVX; float arithmetic
     and logic, and the unpacks): ``movaps x3, x2`` then ``mulsd x3, [m]`` is
-    ``vmulsd x3, x2, [m]``. The copy is the two-operand SSE
-    form's price for keeping its source: one instruction fewer, and on this machine's CPU
-    (an AMD EPYC) gemm's inner loop ran in 0.55x the time. A VEX.128 form leaves bits 255:128
-    zero, which no code of ours reads."""
+    ``vmulsd x3, x2, [m]``. The copy is the two-operand SSE form's price for keeping its
+    source; without it gemm's inner loop ran in 0.55x the time (an AMD EPYC). A VEX.128 form
+    leaves bits 255:128 zero, which no code of ours reads."""
     out: list[str] = []
     i, n = 0, len(lines)
     while i < n:

@@ -387,6 +387,9 @@ class LazyCode:
             if index in self._final or index not in self.compiled or index in self._given_up:
                 self.counters[k] = self._recheck if index in self._movable else _FAR
                 return False
+            if self._starting_up():     # ask again later (asks not counted)
+                self.counters[k] = self._recheck
+                return False
             # while it waits it keeps asking (every threshold's worth of calls): at its 4th,
             # 16th, ... 4096th ask it is queued again, as if that many times smaller (the
             # hottest for its size first; the entries it leaves behind do nothing)
@@ -406,6 +409,12 @@ class LazyCode:
                 self._queued.discard(index)
         self.counters[k] = self._count_from
         return False
+
+    def _starting_up(self) -> bool:
+        """Whether the program is still starting up: its last STARTUP_COMPILES first-tier
+        compiles came within the start-up window (nothing new is queued for the optimising
+        tier then; code already compiled is used)."""
+        return time.monotonic() - self._first_tier_times[0] < self._startup_window
 
     def _cost(self, k: int, size: int, asks: int) -> int:
         """Where the tier-up of the function at position `k` (`size` instructions, `asks`
@@ -429,18 +438,14 @@ class LazyCode:
         iterations in one activation. Functions called often with short loops tier up whole
         instead, and their entries are not compiled for nothing. A function called once so
         far that is hot in a loop gets its entry at once, and no tier-up until it is called
-        again. While the program is still starting up (its last STARTUP_COMPILES first-tier
-        compiles within STARTUP_WINDOW, scaled by the threshold) nothing is queued and the
-        function asks again later: the second processor is compiling ahead for it then
+        again. While the program is still starting up (`_starting_up`) neither is queued and
+        the function asks again later: the second processor is compiling ahead for it then
         (forked.ForkedStream), and a short run ends before optimised code would pay for
-        itself. A large function's entry (LARGE_COMPILE) costs as much as its whole
+        itself; an entry already made is still moved to. A large function's entry (LARGE_COMPILE) costs as much as its whole
         compile again, and an interpreter's dispatch loop, say, is one activation per call
         of a function called often: it is compiled only once the activation has stayed in
         the loop about as long as the compile will take (OSR_WAIT per instruction), so that
         it is likely to run on for as long again."""
-        if time.monotonic() - self._first_tier_times[0] < self._startup_window:
-            self.counters[index - self.first] = self._recheck     # starting up: ask again
-            return 0
         calls = self.calls[index - self.first]
         ask = (loop, calls)
         previous = self._last_ask.get(index)
@@ -470,7 +475,7 @@ class LazyCode:
         with self._lock:
             addr = self._osr.get(index)
             if addr is None:
-                if not compile_now:     # ask again soon
+                if not compile_now or self._starting_up():      # ask again soon
                     self.counters[index - self.first] = self._recheck
                     return 0
                 self._osr[index] = 0

@@ -628,6 +628,17 @@ def test_nothing_tiers_up_while_the_program_is_starting_up(cfg) -> None:
     lazy._startup_window = 0.0
     assert [ex["fib"](store, n) for n in range(12)] == [_fib(n) for n in range(12)]
     assert lazy.wait_tier_ups() and FIB in lazy.tiered_up
+    # an entry made before is still moved to while starting up: only new compiles wait
+    store, ex, lazy = _setup(cfg, threshold=10)
+    lazy._startup_window = 0.0
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.wait_tier_ups() and lazy.osr_entries() and SUM not in lazy.tiered_up
+    lazy._startup_window = 3600.0
+    lazy._first_tier_times.extend([time.monotonic()] * STARTUP_COMPILES)
+    moves = lazy.osr_moves
+    assert ex["sum"](store, 50_000) == (50_000 * 50_001 // 2) & 0xFFFF_FFFF
+    assert lazy.osr_moves > moves
+    assert lazy.wait_tier_ups() and SUM not in lazy.tiered_up
 
 
 def test_interpreter_exit_leaves_the_forked_compile_behind_without_waiting(tmp_path) -> None:
