@@ -294,8 +294,12 @@ class LazyCode:
             stream.seen(index)          # (now: its callees are next, while it compiles here)
         self._first_tier_times.append(time.monotonic())
         if done is None:
+            code = self.wasm.codes[index - self.first]
+            pending = isinstance(code, PendingBody) and not code.decoded
             with gc_paused():
                 done = self._first_tier(index)
+                if pending:         # (decoded again if it tiers up: not kept for the
+                    code.release()  # collector to scan, nor in memory)
         else:
             self.prefetched += 1
         return self._install_first(index, *done)

@@ -27,8 +27,9 @@ def promote_to_oldest() -> None:
     the million or so acyclic objects a large module decodes into are created while the
     collector is paused, so all of them start in the youngest generation and would otherwise
     be scanned once there, once in the middle one and once more before they count as old
-    (a full scan of SQLite's decoded module is about 70 ms). Not done while the program has
-    frozen objects of its own (gc.freeze): unfreezing would release them too."""
-    if gc.isenabled() and gc.get_freeze_count() == 0:
+    (a full scan of SQLite's decoded module is about 70 ms). Called inside gc_paused (the
+    collector would otherwise run as soon as it is enabled again). Not done while the
+    program has frozen objects of its own (gc.freeze): unfreezing would release them too."""
+    if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()

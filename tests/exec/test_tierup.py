@@ -121,6 +121,32 @@ def test_asking_to_tier_up_does_not_decode_a_pending_body(cfg) -> None:
     assert ex["sum"](store, 100) == 5050
 
 
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_a_pending_body_compiled_here_is_released_and_decoded_again_to_tier_up(cfg) -> None:
+    """A function whose body was left pending (a large module's, decoded by whoever uses
+    it) and that this process compiles itself: its instructions are decoded for that compile
+    and dropped after it (not kept for the collector to scan); its tier-up decodes them
+    again and gives the same results."""
+    from engine.wasm.module import PendingBody
+    store, ex, lazy = _setup(cfg, threshold=10)
+    k = FIB - lazy.first
+    whole = lazy.wasm.codes[k]
+    decodes = []
+
+    def decode(_pending):
+        decodes.append(1)
+        return list(whole.body)
+    pending = PendingBody(whole.locals, whole.offset, whole.start, decode,
+                          2 * len(whole.body))
+    lazy.wasm.codes[k] = pending
+    assert FIB not in lazy.compiled
+    assert ex["fib"](store, 2) == 1
+    assert FIB in lazy.compiled and len(decodes) == 1 and not pending.decoded
+    assert [ex["fib"](store, n) for n in range(15)] == [_fib(n) for n in range(15)]
+    assert lazy.wait_tier_ups() and FIB in lazy.tiered_up
+    assert ex["fib"](store, 20) == _fib(20)
+
+
 def _loops(lazy, index: int) -> list[int]:
     from engine.wasm.opcodes import Op
     return [p for p, ins in enumerate(lazy.wasm.codes[index - lazy.first].body)
