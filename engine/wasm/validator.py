@@ -47,7 +47,7 @@ class _Context:
 
     __slots__ = ("module", "features", "types", "funcs", "tables", "mems", "globals", "elems",
                  "data_count", "refs", "imported_globals", "mem64", "canon", "typed_refs",
-                 "func_type_indices", "tag_types")
+                 "func_type_indices", "tag_types", "call_sigs")
 
     def __init__(self, module: WasmModule, features: Features) -> None:
         self.module = module
@@ -70,6 +70,9 @@ class _Context:
         self.func_type_indices: list[int] = module.func_type_indices()
         #: each tag's payload type, imports first (filled after the tags' types are checked)
         self.tag_types: list[FuncType] = []
+        #: each function's (params, results) as lists (the main loop's calls; made with the
+        #: bodies' validation)
+        self.call_sigs: list[tuple[list, list]] = []
 
 
 def block_signature(types: Sequence[FuncType], blocktype: object) -> tuple[tuple[ValType, ...],
@@ -149,6 +152,8 @@ _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(O
 _FUNC_FRAME = -1
 _LOCAL_GET, _LOCAL_SET, _LOCAL_TEE = int(Op.LOCAL_GET), int(Op.LOCAL_SET), int(Op.LOCAL_TEE)
 _DROP = int(Op.DROP)
+_BR, _BR_IF, _CALL = int(Op.BR), int(Op.BR_IF), int(Op.CALL)
+assert max(_BLOCK, _LOOP, _END, _BR, _BR_IF) < _CALL
 #: Opcodes the main loop of _BodyValidator.run handles itself.
 _INLINE = frozenset((_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE, _DROP))
 
@@ -311,6 +316,8 @@ class _BodyValidator:
         height = 0
         ins = None
         uninit = self.uninit
+        call_sigs = self.ctx.call_sigs
+        nfuncs = len(call_sigs)
         for ins in body:
             op = ins.op
             if op == _LOCAL_GET:
@@ -364,6 +371,59 @@ class _BodyValidator:
                 else:
                     self.pop(ins)
                 continue
+            # Fast paths of the commonest control instructions when their operands are exactly
+            # what they take; anything else goes to the handler, which has the whole rule.
+            if op <= _CALL:
+                if op == _END:
+                    frame = ctrls[-1]
+                    results = frame.results
+                    n = len(results)
+                    if (frame.op != _IF and len(stack) == height + n
+                            and (not n or stack[-n:] == results) and not frame.uninit):
+                        ctrls.pop()
+                        if not ctrls:
+                            break
+                        height = ctrls[-1].height
+                        continue
+                elif op == _BR_IF:
+                    depth = ins.imm
+                    if type(depth) is int and 0 <= depth < len(ctrls):
+                        target = ctrls[-1 - depth]
+                        types = target.params if target.op == _LOOP else target.results
+                        n = len(types)
+                        if (len(stack) > height + n and stack[-1] is I32
+                                and (not n or stack[-1 - n:-1] == types)):
+                            stack.pop()
+                            continue
+                elif op == _BLOCK or op == _LOOP:
+                    if ins.imm is None:
+                        frame = _Frame(op, _EMPTY, _EMPTY, len(stack), ins.offset)
+                        if uninit:
+                            frame.uninit = frozenset(uninit)
+                        ctrls.append(frame)
+                        height = len(stack)
+                        continue
+                elif op == _BR:
+                    depth = ins.imm
+                    if type(depth) is int and 0 <= depth < len(ctrls):
+                        target = ctrls[-1 - depth]
+                        types = target.params if target.op == _LOOP else target.results
+                        n = len(types)
+                        if len(stack) >= height + n and (not n or stack[-n:] == types):
+                            del stack[height:]
+                            ctrls[-1].unreachable = True
+                            continue
+                elif op == _CALL:
+                    index = ins.imm
+                    if type(index) is int and 0 <= index < nfuncs:
+                        params, results = call_sigs[index]
+                        n = len(params)
+                        if not n:
+                            stack += results
+                            continue
+                        if len(stack) - n >= height and stack[-n:] == params:
+                            stack[-n:] = results
+                            continue
             handler = special_get(op)
             if handler is None:
                 raise self.error(f"unknown instruction {op:#x}", ins)
@@ -1316,6 +1376,7 @@ def _validate_code(ctx: _Context, functions: range | None = None) -> None:
         raise InvalidError("function and code section have inconsistent lengths")
     simple, special = _dispatch(ctx.features)
     base = module.num_imported_funcs
+    ctx.call_sigs = [(list(ft.param_types), list(ft.result_types)) for ft in ctx.funcs]
     for i in range(len(module.codes)) if functions is None else functions:
         body = module.codes[i]
         func = base + i

@@ -137,6 +137,34 @@ def test_block_result_and_branch():
     validate(m, ALL)
 
 
+@pytest.mark.parametrize("items, results, error", [
+    # the main loop's fast paths (operands exactly as taken) and the handlers they fall back to
+    ((("block", None), ("i32.const", 1), ("br_if", 0), "end"), (), None),
+    ((("loop", None), ("i64.const", 1), ("br_if", 0), "end"), (), (BASE + 2, "type mismatch")),
+    ((("block", I32), ("i32.const", 7), ("i32.const", 1), ("br_if", 0), "end"), (I32,), None),
+    ((("block", I32), ("i64.const", 7), ("i32.const", 1), ("br_if", 0), "drop",
+      ("i32.const", 0), "end"), (I32,), (BASE + 3, "type mismatch")),
+    ((("block", None), "unreachable", ("br_if", 0), "end"), (), None),
+    ((("block", None), ("br", 1), "end"), (), None),
+    ((("block", I32), ("br", 0), "end"), (I32,), (BASE + 1, "type mismatch")),
+    ((("block", None), ("i32.const", 1), "end"), (), (BASE + 2, "type mismatch")),
+    ((("block", I32), "unreachable", "end"), (I32,), None),
+    ((("block", None), ("br_if", 5), "end"), (), (BASE + 1, "unknown label")),
+    ((("i32.const", 1), ("call", 0), ("i32.const", 2), "i32.add"), (I32,), None),
+    ((("i64.const", 1), ("call", 0), "drop"), (), (BASE + 1, "type mismatch")),
+    ((("call", 3), "drop"), (), (BASE, "unknown function")),
+])
+def test_control_fast_paths_agree_with_the_rules(items, results, error):
+    callee = code(("local.get", 0))
+    m = WasmModule(types=[FuncType((I32,), (I32,)), FuncType((), results)],
+                   funcs=[0, 1], codes=[FuncBody((), callee, BASE - 2),
+                                        FuncBody((), code(*items), BASE - 2)])
+    if error is None:
+        validate(m, ALL)
+    else:
+        expect_invalid(m, error[1], offset=error[0], func=1)
+
+
 def test_block_result_wrong_type():
     m = module(code(("block", I32), ("i64.const", 1), "end"), results=(I32,))
     expect_invalid(m, "type mismatch", offset=BASE + 2)
