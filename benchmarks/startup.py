@@ -3,7 +3,9 @@
 per second of CPU, the workers' included), peak resident memory while compiling and running,
 and the time to the first result (compile, then the program's run, in wall and CPU time),
 polyjit against wasmtime-py: each figure the median of `--repeat` fresh-process runs
-(default 5, the two runtimes interleaved). polyjit compiles each function on its first call by default
+(default 5, the two runtimes interleaved), the tree's peak memory from one more run that
+samples it (the sampler is a thread of the measured process: it would take time from a
+runtime that compiles in Python, not from one that compiles in native code). polyjit compiles each function on its first call by default
 (Config.lazy_compilation), so its compile columns then cover decoding and instantiation and
 the run does the compiling, by default tiered (Config.tiered_compilation: the baseline tier
 first, hot functions and loops recompiled by the optimising tier); `--eager` compiles the
@@ -29,6 +31,7 @@ live (tiered compilation's compile process of a large module lives on).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -167,11 +170,14 @@ def _cpu() -> float:
 
 
 def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
-          baseline: bool = False, tiered: bool = True, threshold: int = 1000) -> dict:
+          baseline: bool = False, tiered: bool = True, threshold: int = 1000,
+          sample: bool = True) -> dict:
     """In this (fresh) process: compile and run program `name` under `runtime` (polyjit with
     Config.lazy_compilation = `lazy`: then most of the compiling happens in the run; and
     Config.baseline_compilation = `baseline`, Config.tiered_compilation = `tiered` and
-    Config.tier_up_threshold = `threshold`)."""
+    Config.tier_up_threshold = `threshold`). `sample`: sample the process tree's memory
+    meanwhile (a thread of this process, which takes time from a runtime that computes in
+    Python: the timing runs go without it)."""
     prog = PROGRAMS[name]
     if runtime == "wasmtime":
         import wasmtime as api
@@ -202,7 +208,8 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
         rss_before = TreeSampler().sample()
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")                    # VmHWM restarts from the resident set now
-        with TreeSampler() as sampler:
+        sampler = TreeSampler()
+        with sampler if sample else contextlib.nullcontext():
             start, cpu = time.perf_counter(), _cpu()
             module = api.Module(engine, wasm)
             linker = api.Linker(engine)
@@ -218,7 +225,7 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
             except api.ExitTrap as e:
                 status = e.code
             run_s, run_cpu = time.perf_counter() - run_start, _cpu() - run_cpu
-        peak, hwm = sampler.peak_kb, _status_kb("self", "VmHWM")
+        peak, hwm = sampler.peak_kb if sample else 0, _status_kb("self", "VmHWM")
         output = out.read_bytes()
     return {"compile_s": compile_s, "compile_cpu_s": compile_cpu, "run_s": run_s,
             "run_cpu_s": run_cpu,
@@ -229,9 +236,12 @@ def child(runtime: str, name: str, parallel: bool, lazy: bool = True,
 # -- the parent -------------------------------------------------------------------------------
 
 def measure(runtime: str, name: str, parallel: bool, lazy: bool = True,
-            baseline: bool = False, tiered: bool = True, threshold: int = 1000) -> dict:
+            baseline: bool = False, tiered: bool = True, threshold: int = 1000,
+            sample: bool = True) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.startup", "--child", runtime, name,
            "--threshold", str(threshold)]
+    if not sample:
+        cmd.append("--no-sample")
     if baseline:
         cmd.append("--baseline")
     if not tiered:
@@ -292,11 +302,12 @@ def main(argv: list[str] | None = None) -> int:
                          "table has each figure's median (default 5)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("RUNTIME", "PROGRAM"), help=argparse.SUPPRESS)
+    ap.add_argument("--no-sample", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child, parallel=not args.serial, lazy=not args.eager,
                                baseline=args.baseline, tiered=not args.optimising,
-                               threshold=args.threshold)))
+                               threshold=args.threshold, sample=not args.no_sample)))
         return 0
     names = args.programs.split(",") if args.programs else list(PROGRAMS)
     runtimes = args.runtimes.split(",")
@@ -311,12 +322,24 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         size = code_section_bytes((DATA / PROGRAMS[name].wasm).read_bytes())
         runs: dict[str, list[dict]] = {rt: [] for rt in runtimes}
-        for k in range(max(1, args.repeat)):
-            # (the order alternates: a runtime is not always the one after the other's load)
+        peaks: dict[str, dict] = {}
+        for k in range(max(1, args.repeat) + 1):
+            # (the order alternates: a runtime is not always the one after the other's load;
+            # the first round samples memory, the others are timed without the sampler)
             for rt in (runtimes if k % 2 == 0 else runtimes[::-1]):
-                runs[rt].append(measure(rt, name, not args.serial, not args.eager,
-                                        args.baseline, not args.optimising, args.threshold))
+                r = measure(rt, name, not args.serial, not args.eager, args.baseline,
+                            not args.optimising, args.threshold, sample=k == 0)
+                if k == 0:
+                    peaks[rt] = r
+                else:
+                    runs[rt].append(r)
         results = {rt: median_run(rs) for rt, rs in runs.items()}
+        for rt, r in results.items():
+            if "error" not in r and "error" not in peaks[rt]:
+                r["rss_peak_kb"], r["rss_before_kb"] = (peaks[rt]["rss_peak_kb"],
+                                                        peaks[rt]["rss_before_kb"])
+            elif "error" in peaks[rt]:
+                results[rt] = peaks[rt]
         ref = results.get("wasmtime")
         for rt, r in results.items():
             if "error" in r:
