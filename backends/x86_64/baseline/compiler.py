@@ -21,8 +21,10 @@ The operand stack, the register cache and the locals' homes are in stack.py, the
 in floats.py (mixins of the one compiler class); the instructions' encodings in encoder.py.
 
 What it does not compile (SIMD and v128 values, tail calls, fuel, memory64, and clz / ctz /
-popcnt / float rounding on a CPU without LZCNT / BMI1 / POPCNT / SSE4.1) raises `BaselineUnsupported` before anything is emitted; the caller then uses the
-optimising tier.
+popcnt / float rounding on a CPU without LZCNT / BMI1 / POPCNT / SSE4.1) raises
+`BaselineUnsupported` (before the pass for what the signature and locals show, else at the
+instruction: no prescan of the body costs every function it compiles); the caller then uses
+the optimising tier.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class BaselineUnsupported(UnsupportedError):
 _I32, _I64, _F32, _F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 _V128 = ValType.V128
 _INT_ARGS = (RDI, RSI, RDX, RCX, R8, R9)
+_NONE: tuple = ()
 
 # block kinds
 _FUNC, _BLOCK, _LOOP, _IF = range(4)
@@ -82,9 +85,9 @@ class _Frame:
         return self.nparams if self.kind == _LOOP else self.nresults
 
 
-def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
-                       features: frozenset[str]) -> str | None:
-    """Why function `index` cannot be compiled by the baseline tier, or None."""
+def unsupported_reason(wasm: Any, info: ModuleInfo, index: int) -> str | None:
+    """Why function `index` cannot be compiled by the baseline tier, as far as its signature,
+    locals and module tell (an instruction the tier lacks refuses it in the pass), or None."""
     if info.fuel:
         return "fuel"
     if any(m.is_64 for m in wasm.memory_types()):
@@ -96,19 +99,6 @@ def unsupported_reason(wasm: Any, info: ModuleInfo, index: int,
     if any(type(t) is RefType for t in sig_vals) or \
             any(type(t) is RefType for _, t in code.locals):
         return "typed function references"
-    body = code.body
-    missing = _MISSING_BY_FEATURES.get(features)
-    if missing is None:
-        missing = _MISSING_BY_FEATURES[features] = _missing_ops(features)
-    ops = {ins.op for ins in body}
-    if not ops <= _TABLE.keys() or not ops.isdisjoint(missing):
-        for ins in body:            # name the first one
-            if ins.op not in _TABLE or ins.op in missing:
-                return f"`{INFO[ins.op].name}`" if ins.op in INFO else hex(ins.op)
-    # a typed reference shows as a RefType immediate or inside a tuple one (select t)
-    for imm in [ins.imm for ins in body if type(ins.imm) in _COMPOUND_IMM]:
-        if type(imm) is RefType or RefType in map(type, imm):
-            return "typed function references"
     return None
 
 
@@ -121,35 +111,53 @@ def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozense
     symbol: ``funcN``, ``__trap``, ``__epoch_slow``) and the loops (body positions) its
     activations can move to optimised code from, the parts of a pieces.FunctionCode.
     `counted`: the entry and every loop header count down the function's hotness counter
-    (``__hotN``) and call ``__tier_up`` when it goes below zero (tiered compilation). Raises BaselineUnsupported (before emitting anything) for what this tier does not do."""
-    why = unsupported_reason(wasm, info, index, features)
+    (``__hotN``) and call ``__tier_up`` when it goes below zero (tiered compilation). Raises
+    BaselineUnsupported for what this tier does not do: before the pass for what the
+    signature and locals tell, at the first such instruction otherwise (no prescan of the
+    body: what was emitted is dropped)."""
+    why = unsupported_reason(wasm, info, index)
     if why is not None:
         raise BaselineUnsupported(f"baseline compilation of {why} (function {index})")
-    return _Compiler(wasm, info, index, target, counted).run()
+    return _Compiler(wasm, info, index, target, counted, _table_for(features)).run()
 
 
-_MISSING_BY_FEATURES: dict[frozenset, frozenset] = {}
-_COMPOUND_IMM = (RefType, tuple)
+#: the pass's handlers by opcode and argument, per set of CPU features: every opcode has an
+#: entry (a plain dict is the fastest lookup), the ones this tier lacks one that refuses
+_TABLES: dict[frozenset, dict[int, tuple]] = {}
 
 
-def _missing_ops(features: frozenset[str]) -> frozenset[int]:
-    out = set()
-    for code, info in INFO.items():
-        op = info.name.partition(".")[2]
-        if (op == "clz" and "lzcnt" not in features) or \
-                (op == "ctz" and "bmi1" not in features) or \
-                (op == "popcnt" and "popcnt" not in features) or \
-                (op in _ROUND and info.name[0] == "f" and "sse4.1" not in features):
-            out.add(code)
-    return frozenset(out)
+def _table_for(features: frozenset[str]) -> dict[int, tuple]:
+    """The handlers for a CPU with `features`: clz, ctz, popcnt and float rounding only
+    with LZCNT, BMI1, POPCNT and SSE4.1."""
+    table = _TABLES.get(features)
+    if table is None:
+        table = dict(_TABLE)
+        for code, info in INFO.items():
+            op = info.name.partition(".")[2]
+            if code not in table or (op == "clz" and "lzcnt" not in features) or \
+                    (op == "ctz" and "bmi1" not in features) or \
+                    (op == "popcnt" and "popcnt" not in features) or \
+                    (op in _ROUND and info.name[0] == "f" and "sse4.1" not in features):
+                table[code] = (_Compiler.c_refuse, info.name)
+        _TABLES[features] = table
+    return table
+
+
+def _refuse_typed(imm, index: int) -> None:
+    """A typed reference (a RefType immediate, or one in a `select t`'s types) is not for
+    this tier (in function `index`)."""
+    if type(imm) is RefType or (type(imm) is tuple and RefType in map(type, imm)):
+        raise BaselineUnsupported(f"baseline compilation of typed function references "
+                                  f"(function {index})")
 
 
 class _Compiler(ValueStack, FloatRules):
     """One function's single pass (see the module docstring)."""
 
     def __init__(self, wasm: Any, info: ModuleInfo, index: int, target: TargetDesc,
-                 counted: bool = False) -> None:
+                 counted: bool, table: dict[int, tuple]) -> None:
         self.wasm, self.info, self.index, self.target = wasm, info, index, target
+        self.table = table
         self.counted = counted
         #: (slow path, where it comes back) of the hotness checks
         self.hot_paths: list[tuple[Label, Label]] = []
@@ -197,13 +205,15 @@ class _Compiler(ValueStack, FloatRules):
         self.hot_check(TIER_UP_ENTRY_WEIGHT)
         frames = [_Frame(_FUNC, 0, 0, len(self.results), None)]
         self.frames = frames
-        table = _TABLE
+        table = self.table
         dead = 0            # > 0: in unreachable code, nesting depth of blocks opened there
         self.live = True
         self.pos = 0
         vs = self.vs
+        refuse = _Compiler.c_refuse
         for pos, ins in enumerate(self.body):
             op = ins.op
+            fn, arg = table[op]
             if not self.live:
                 if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
                     dead += 1
@@ -214,10 +224,9 @@ class _Compiler(ValueStack, FloatRules):
                             dead -= 1
                         continue
                 else:
+                    if fn is refuse:    # (unreachable or not, the function is not for this
+                        fn(self, ins.imm, arg)  # tier: try_table opens a block, say)
                     continue
-            fn, arg, fast = table[op]
-            if not fast and self.low < len(vs):
-                self.flush()
             self.pos = pos
             fn(self, ins.imm, arg)
         for cont, back in self.epoch_paths:
@@ -367,7 +376,11 @@ class _Compiler(ValueStack, FloatRules):
         self.height = self.frames[-1].height
 
     def c_block(self, imm, kind: int) -> None:
-        params, results = block_signature(self.wasm.types, imm)
+        if imm is None:
+            params = results = _NONE
+        else:
+            _refuse_typed(imm, self.index)
+            params, results = block_signature(self.wasm.types, imm)
         a = self.a
         cc = self.condition() if kind == _IF else None
         self.flush()
@@ -389,8 +402,13 @@ class _Compiler(ValueStack, FloatRules):
     def condition(self) -> str:
         """Pop an i32 condition; set the flags; the condition code true when it is nonzero
         (a compare right before gives its own flags; only moves may follow before the jump)."""
-        e = self.pop_entry()
+        vs = self.vs                # (pop_entry, inline: a condition is never an xmm value)
+        e = vs.pop()
+        if self.low > len(vs):
+            self.low = len(vs)
         kind = e[0]
+        if kind == _REG:
+            self.free_int.append(e[1])
         if kind == _FLAGS:
             return e[1]
         a = self.a
@@ -664,9 +682,17 @@ class _Compiler(ValueStack, FloatRules):
         self.set_home(i, e, len(vs) - 1)
         if kind == _REG and tee:    # the value stays in its register (no reload right after)
             return
-        self.pop_entry()
-        if tee:
-            self.push_entry((_LOCAL, i))
+        if tee:                     # (pop_entry and push_entry, inline)
+            vs[-1] = (_LOCAL, i)
+            if self.low >= len(vs):
+                self.low = len(vs) - 1
+        else:
+            vs.pop()
+            if self.low > len(vs):
+                self.low = len(vs)
+        if kind == _REG:
+            r = e[1]
+            (self.free_x if r >= 16 else self.free_int).append(r)
 
     def c_global_get(self, i: int, arg) -> None:
         a = self.a
@@ -712,6 +738,13 @@ class _Compiler(ValueStack, FloatRules):
     def c_drop(self, imm, arg) -> None:
         self.pop_entry()
 
+    def c_refuse(self, imm, name: str) -> None:
+        raise BaselineUnsupported(f"baseline compilation of `{name}` (function {self.index})")
+
+    def c_select_t(self, imm, arg) -> None:
+        _refuse_typed(imm, self.index)
+        self.c_select(imm, arg)
+
     def c_select(self, imm, arg) -> None:
         a = self.a
         a.load(RCX, self.top(1), 0)
@@ -736,14 +769,20 @@ class _Compiler(ValueStack, FloatRules):
     def i_alu(self, imm, arg) -> None:
         name, w = arg
         a = self.a
-        b = self.pop_entry()
-        ea = self.pop_entry()
-        h = len(self.vs)
-        if b[0] == _REG:
-            self.free_int.remove(b[1])          # keep it until it is read
-        d = self.into_int(ea, h, w)
-        if b[0] == _REG:
-            self.free_int.append(b[1])
+        vs = self.vs                # (pop_entry twice and push_entry, inline: b's register
+        b = vs.pop()                # is released once it is read, ea's becomes the result)
+        ea = vs.pop()
+        h = len(vs)
+        if self.low > h:
+            self.low = h
+        if ea[0] == _REG:
+            d = ea[1]
+        else:
+            d = self.alloc(False)
+            if ea[0] == _CONST:
+                a.mov_ri(d, ea[1])
+            else:
+                a.load(d, self.operand(ea, h), w)
         if name == "mul":
             if b[0] == _CONST:
                 a.mov_ri(RAX, b[1])
@@ -752,7 +791,9 @@ class _Compiler(ValueStack, FloatRules):
                 a.imul_rm(d, self.operand(b, h + 1), w)
         else:
             self.alu_entry(name, d, b, h + 1, w)
-        self.push_entry((_REG, d))
+        if b[0] == _REG:
+            self.free_int.append(b[1])
+        vs.append((_REG, d))        # (h + 1 <= max_height: two were there)
 
     def alu_entry(self, name: str, x: int, b: tuple, at: int, w: int) -> None:
         """ALU operation `name` of register x with entry b (at stack index `at`, popped):
@@ -912,13 +953,17 @@ class _Compiler(ValueStack, FloatRules):
         not) (rax: index, rcx: scratch; rdx: the base of a memory other than 0); the
         operand."""
         a = self.a
-        e = self.pop_entry()
+        vs = self.vs                            # (pop_entry, inline)
+        e = vs.pop()
+        if self.low > len(vs):
+            self.low = len(vs)
         if e[0] == _REG:
+            self.free_int.append(e[1])          # (read right here, before any allocation)
             a.mov_rr(RAX, e[1], 0)
         elif e[0] == _CONST:
             a.mov_ri(RAX, e[1])
         else:
-            a.load(RAX, self.operand(e, len(self.vs)), 0)
+            a.load(RAX, self.operand(e, len(vs)), 0)
         offset, memory = m.offset, m.memory
         if memory not in self.info.unchecked_memories or (store and self.info.checked_stores):
             # (a guarded memory needs no check: an access beyond its length faults in its
@@ -952,18 +997,17 @@ class _Compiler(ValueStack, FloatRules):
             self.push_entry((_REG, x))
             return
         d = self.alloc(False)
-        if size == 8:
+        if size == 4 and not signed:
+            a.load(d, op, 0)
+        elif size == 8:
             a.load(d, op)
         elif size == 4:
-            if signed:
-                a.movsxd(d, op)
-            else:
-                a.load(d, op, 0)
+            a.movsxd(d, op)
         elif size == 2:
             (a.movsx16 if signed else a.movzx16)(d, op, w if signed else 0)
         else:
             (a.movsx8 if signed else a.movzx8)(d, op, w if signed else 0)
-        self.push_entry((_REG, d))
+        self.vs.append((_REG, d))           # (push_entry: where the address was)
 
     def m_store(self, m, size: int) -> None:
         a = self.a
@@ -1085,6 +1129,7 @@ class _Compiler(ValueStack, FloatRules):
         a.store(self.push(), RAX)
 
     def r_null(self, imm, arg) -> None:
+        _refuse_typed(imm, self.index)
         self.a.mov_mi(self.push(), 0)
 
     def r_is_null(self, imm, arg) -> None:
@@ -1108,7 +1153,7 @@ def _build_table() -> dict[int, tuple]:
         Op.BR_IF: (C.c_br_if, None), Op.BR_TABLE: (C.c_br_table, None),
         Op.RETURN: (C.c_return, None), Op.CALL: (C.c_call, None),
         Op.CALL_INDIRECT: (C.c_call_indirect, None), Op.DROP: (C.c_drop, None),
-        Op.SELECT: (C.c_select, None), Op.SELECT_T: (C.c_select, None),
+        Op.SELECT: (C.c_select, None), Op.SELECT_T: (C.c_select_t, None),
         Op.LOCAL_GET: (C.c_local_get, None), Op.LOCAL_SET: (C.c_local_set, False),
         Op.LOCAL_TEE: (C.c_local_set, True), Op.GLOBAL_GET: (C.c_global_get, None),
         Op.GLOBAL_SET: (C.c_global_set, None),
@@ -1197,7 +1242,22 @@ def _build_table() -> dict[int, tuple]:
     fast = {C.c_block, C.c_br_if, C.c_local_get, C.c_local_set, C.c_global_get, C.c_const,
             C.c_drop, C.c_nop, C.i_alu, C.i_shift, C.i_cmp, C.i_eqz, C.i_extend, C.m_load,
             C.m_store, C.f_alu}
-    return {int(k): (fn, arg, fn in fast) for k, (fn, arg) in t.items()}
+    flushing: dict = {}
+    for fn, _ in t.values():
+        if fn not in fast and fn not in flushing:
+            flushing[fn] = _flushing(fn)
+    return {int(k): (fn if fn in fast else flushing[fn], arg) for k, (fn, arg) in t.items()}
+
+
+def _flushing(fn):
+    """Handler `fn` for an operation that needs every value in its slot first (only the
+    fast-path ones work on values where they are)."""
+    def handler(self: _Compiler, imm, arg) -> None:
+        if self.low < len(self.vs):
+            self.flush()
+        fn(self, imm, arg)
+    handler.__name__ = fn.__name__
+    return handler
 
 
 _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",

@@ -104,6 +104,19 @@ _ENCODED: dict[tuple, bytes] = {}
 _ENCODED_MAX = 1 << 18
 
 
+#: mov encodings by (opcode, reg, rm, w), as _ENCODED (Asm.load, store, mov_rr)
+_MOVES: dict[tuple, bytes] = {}
+
+
+def _move(key: tuple) -> bytes:
+    """The encoding of mov `key` (not cached yet): made and cached."""
+    if len(_MOVES) > _ENCODED_MAX:
+        _MOVES.clear()
+    opcode, reg, rm, w = key
+    enc = _MOVES[key] = _encode(bytes((opcode,)), reg, rm, w, None, 0)
+    return enc
+
+
 class Label:
     """A code position, placed once by `Asm.bind`."""
 
@@ -179,16 +192,30 @@ class Asm:
 
     # -- moves ----------------------------------------------------------------------------------
 
+    # (the commonest instructions look their encodings up themselves: one call less each)
+
     def mov_rr(self, dst: int, src: int, w: int = 1) -> None:
-        self.op(b"\x89", src, dst, w)
+        key = (0x89, src, dst, w)
+        enc = _MOVES.get(key)
+        if enc is None:
+            enc = _move(key)
+        self.code += enc
 
     def load(self, dst: int, m: tuple, w: int = 1) -> None:
         """mov dst, [m] (32 bits zero-extend)."""
-        self.op(b"\x8b", dst, m, w)
+        key = (0x8B, dst, m, w)
+        enc = _MOVES.get(key)
+        if enc is None:
+            enc = _move(key)
+        self.code += enc
 
     def store(self, m: tuple, src: int, w: int = 1) -> None:
         """mov [m], src (64 or 32 bits)."""
-        self.op(b"\x89", src, m, w)
+        key = (0x89, src, m, w)
+        enc = _MOVES.get(key)
+        if enc is None:
+            enc = _move(key)
+        self.code += enc
 
     def store16(self, m: tuple, src: int) -> None:
         self.op(b"\x89", src, m, 0, prefix=0x66)

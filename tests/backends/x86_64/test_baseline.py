@@ -270,6 +270,32 @@ def test_refusal_is_before_emission():
     assert X86_64Backend().baseline_function(wasm, info, 1).code
 
 
+def test_an_instruction_the_tier_lacks_refuses_the_function_even_in_unreachable_code():
+    """No prescan of the body: the pass refuses at the instruction, also where it is dead
+    (try_table opens a block there, so the dead code's nesting would otherwise be wrong);
+    the optimising tier then compiles the function, with the same results."""
+    from backends.x86_64 import X86_64Backend
+    from engine.environ.module_info import ModuleInfo
+    wat = """(module
+      (func (export "dead") (result i32)
+        (block $b (br $b) (try_table (catch_all $b) (nop)))
+        (i32.const 7))
+      (func (export "lanes") (param i32) (result i32)
+        (i32x4.extract_lane 2 (i32x4.splat (local.get 0))))
+      (func (export "plain") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"""
+    eng = E.Engine()
+    module = E.Module(eng, wat)
+    info = ModuleInfo.for_module(module.wasm_module)
+    backend = X86_64Backend()
+    assert [backend.baseline_function(module.wasm_module, info, k) is None
+            for k in range(3)] == [True, True, False]
+    cfg = E.Config(baseline_compilation=True)
+    eng = E.Engine(cfg)
+    store = E.Store(eng)
+    ex = E.Instance(store, E.Module(eng, wat), []).exports(store)
+    assert (ex["dead"](store), ex["lanes"](store, 9), ex["plain"](store, 2)) == (7, 9, 3)
+
+
 def test_epoch_interruption():
     wat = """(module (func (export "spin") (loop $l (br $l))))"""
     cfg = E.Config(baseline_compilation=True, epoch_interruption=True)
