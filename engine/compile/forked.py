@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import fcntl
 import gc
+import mmap
 import os
 import pickle
 import select
@@ -40,6 +41,9 @@ AHEAD_LIMIT = 512
 #: ... and ends when the parent has seen nothing for this many seconds (a module made and
 #: kept, but not run: its speculative compiles stop costing processor time and memory)
 IDLE_END = 10.0
+
+# a ForkedStream's claim on a position, one byte each in memory both processes share
+_FREE, _PARENT, _CHILD, _SENT = 0, 1, 2, 3
 
 
 class ChildError(Exception):
@@ -224,14 +228,25 @@ class ForkedStream:
     (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
     parent compiles what it needs itself when the child has not got there yet. The child
     ends when it has run out of positions, when the parent closes it or exits (end of file),
-    or when the reply pipe is gone; then `take` finds nothing more."""
+    or when the reply pipe is gone; then `take` finds nothing more.
+
+    Positions below `size` are claimed in a byte table both processes share (an anonymous
+    shared mapping made before the fork): the child claims one before computing it and
+    marks it sent once its result is written, the parent claims one `take` finds free.
+    So the parent knows at once what the child is computing or has sent (its reader
+    thread may not have run yet: the parent's thread holds the GIL while it compiles) and
+    waits for that instead of computing it again, and the child skips what the parent
+    computes without waiting for `seen`."""
 
     def __init__(self, job: Callable[[int], Any], roots: list[int], later: list[int],
                  hints: Callable[[int], list[int]],
-                 first: Callable[[], Any] | None = None) -> None:
+                 first: Callable[[], Any] | None = None, size: int = 0) -> None:
+        self._size = size
+        self._claims = mmap.mmap(-1, size) if size else None
+        claims = self._claims
         self.pid, self._requests, self._replies = _fork_piped(
             lambda requests, replies: _stream(job, roots, later, hints, requests, replies,
-                                              first))
+                                              first, claims, size))
         self._owner = os.getpid()
         self._cond = threading.Condition(threading.Lock())
         self._results: dict[int, bytes] = {}
@@ -241,6 +256,8 @@ class ForkedStream:
         self._current = -1
         #: results sent (taken or not), for tests and benchmarks
         self.received = 0
+        #: the reader has ended (the child is gone or closed): nothing more comes
+        self._ended = False
         threading.Thread(target=self._read, name="polyjit-prefetch", daemon=True).start()
 
     def _read(self) -> None:
@@ -274,6 +291,7 @@ class ForkedStream:
         finally:
             with self._cond:
                 self._current = -1
+                self._ended = True
                 if self._first is None:
                     self._first = (_GONE, b"")
                 self._cond.notify_all()
@@ -297,12 +315,29 @@ class ForkedStream:
 
     def take(self, p: int, wait: float = 1.0) -> Any:
         """The child's result for `p` (each is taken once): at once if it has sent it, after
-        up to `wait` seconds if it is computing it now, else None."""
+        up to `wait` seconds if it is computing it now (or has sent it and it is on its way),
+        else None: then `p` is the parent's (the child skips it)."""
+        claims = self._claims
         with self._cond:
-            if self._current == p:
+            payload = self._results.pop(p, None)
+            if payload is not None:
+                return pickle.loads(payload)
+            if claims is not None and p < self._size:
+                if claims[p] == _CHILD or claims[p] == _SENT:
+                    self._cond.wait_for(lambda: p in self._results or self._ended
+                                        or claims[p] == _FREE, wait)
+                else:
+                    claims[p] = _PARENT
+            elif self._current == p:
                 self._cond.wait_for(lambda: self._current != p, wait)
             payload = self._results.pop(p, None)
         return None if payload is None else pickle.loads(payload)
+
+    def sent(self, p: int) -> bool:
+        """Whether the child's result for `p` is here, not taken yet (for tests: `take`
+        makes a position the parent's when it is not)."""
+        with self._cond:
+            return p in self._results
 
     def seen(self, p: int) -> None:
         """Tell the child that `p` is needed no more (and its hints soon)."""
@@ -343,7 +378,8 @@ def _stream_reply(fd: int, status: int, p: int, payload: bytes = b"") -> None:
 
 def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             hints: Callable[[int], list[int]], requests: int, replies: int,
-            first: Callable[[], Any] | None = None) -> None:
+            first: Callable[[], Any] | None = None, claims: mmap.mmap | None = None,
+            size: int = 0) -> None:
     """The streaming child's loop (ForkedStream)."""
     _become_child(requests, replies, 0)
     if first is not None:
@@ -386,6 +422,11 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         if p in done:
             continue
         done.add(p)
+        claimed = claims is not None and p < size
+        if claimed:
+            if claims[p] != _FREE:      # the parent's
+                continue
+            claims[p] = _CHILD
         try:
             _stream_reply(replies, _STARTED, p)
             status, payload = 0, pickle.dumps(job(p), pickle.HIGHEST_PROTOCOL)
@@ -395,6 +436,8 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             _stream_reply(replies, status, p, payload)
         except OSError:
             return
+        if claimed:
+            claims[p] = _SENT if status == 0 else _FREE
         if status == 0:
             unseen.add(p)
         todo.extendleft(h for h in reversed(hints(p)) if h not in done)

@@ -52,7 +52,8 @@ def validate_parallel(module: Any, features: Any,
         return module.tail_calls_leave, sum(len(module.codes[i].body) for i in later)
     job, roots, rest, hints = ahead() if ahead is not None else (None, [], [], list)
     try:
-        other = ForkedStream(job, roots, rest, hints, first=child)    # type: ignore[arg-type]
+        other = ForkedStream(job, roots, rest, hints, first=child,    # type: ignore[arg-type]
+                             size=module.num_imported_funcs + len(module.codes))
     except ChildGone:
         return _validate_here(module, features)
     try:

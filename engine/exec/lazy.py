@@ -319,7 +319,8 @@ class LazyCode:
         try:
             self._stream = ForkedStream(self._first_tier, callees(self.wasm, first),
                                         elem_functions(self.wasm),
-                                        functools.partial(callees, self.wasm))
+                                        functools.partial(callees, self.wasm),
+                                        size=self.first + self.count)
         except ChildGone:
             self._stream = None
         return self._stream

@@ -71,6 +71,34 @@ def test_take_waits_for_the_position_in_progress():
     assert stream.take(4, wait=10) == 104
 
 
+class _LateReader(ForkedStream):
+    """A stream whose reader thread starts late (as when the parent's thread holds the GIL
+    compiling): what the child sends sits in the pipe meanwhile."""
+
+    def _read(self) -> None:
+        time.sleep(0.6)
+        super()._read()
+
+
+def test_take_waits_for_what_the_child_has_claimed_before_its_messages_are_read():
+    stream = _LateReader(lambda p: time.sleep(0.3) or p + 100, [4], [], lambda p: [],
+                         size=10)
+    end = time.monotonic() + 30
+    while stream._claims[4] == 0 and time.monotonic() < end:    # the child is on it
+        time.sleep(0.01)
+    assert stream._current == -1                # (its start not read yet)
+    assert stream.take(4, wait=10) == 104       # waited for, not computed again here
+
+
+def test_what_the_parent_takes_first_the_child_skips_without_being_told():
+    stream = ForkedStream(lambda p: time.sleep(0.02) or p, list(range(40)), [], lambda p: [],
+                          size=40)
+    assert stream.take(30) is None              # not sent yet: the parent's now (no `seen`)
+    assert _ended(stream.pid)
+    got = {p for p in range(40) if stream.take(p) is not None}
+    assert 30 not in got and got == set(range(40)) - {30} and stream.received == 39
+
+
 def test_a_failing_job_sends_nothing_for_it_and_the_child_goes_on():
     def job(p: int):
         if p == 1:
