@@ -13,6 +13,7 @@ method) the caller compiles serially."""
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import queue
@@ -34,44 +35,77 @@ def validate_parallel(module: Any, features: Any,
                                                 Callable[[int], list[int]]]] | None = None
                       ) -> ForkedStream | None:
     """engine.wasm.validator.validate, the function bodies of a large module shared with one
-    forked child (its half of the instructions, the later functions; each process decodes the
-    bodies of its half the decoder left pending, engine.wasm.decoder.decode's `defer`) while
-    this process checks the rest; the same outcome as a serial validation of a wholly decoded
-    module: the first rule broken in module order is raised here, with its real traceback
-    (the bodies of the child's half are decoded and checked again here when it found one
-    broken). Given `ahead`, which makes (job, roots, later, hints) when a child is forked,
-    the child goes on as a forked.ForkedStream of them once its half is valid, and that
-    stream is returned (else None)."""
-    split = _split(module)
-    if split is None or worker_count() < 2 or not can_fork():
+    forked child: this process checks them from the first up, the child from the last down,
+    each claiming a function in a byte table both share before it checks it, until they
+    meet (a static split by bytes left one of them waiting up to a third of the time: the
+    cost per byte differs between a module's functions). Each decodes the bodies it checks
+    that the decoder left pending (engine.wasm.decoder.decode's `defer`). The outcome is a
+    serial validation's: the first rule broken in module order is raised here, with its
+    real traceback (the bodies the child checked are decoded and checked again here when it
+    found one broken). Given `ahead`, which makes (job, roots, later, hints) when a child is
+    forked, the child goes on as a forked.ForkedStream of them once its part is valid, and
+    that stream is returned (else None)."""
+    if _split(module) is None or worker_count() < 2 or not can_fork():
         return _validate_here(module, features)
-    later = range(split, len(module.codes))
+    n = len(module.codes)
+    claims = mmap.mmap(-1, n)
+    theirs = _Claiming(claims, range(n - 1, -1, -1), _CHILD, _PARENT)
 
-    def child() -> tuple[bool, int]:
-        validate(module, features, later)
-        return module.tail_calls_leave, sum(len(module.codes[i].body) for i in later)
+    def child() -> tuple[bool, int, int]:
+        validate(module, features, theirs)          # type: ignore[arg-type]
+        low = theirs.last if theirs.last is not None else n
+        return module.tail_calls_leave, low, sum(len(module.codes[i].body)
+                                                 for i in range(low, n))
     job, roots, rest, hints = ahead() if ahead is not None else (None, [], [], list)
     try:
         other = ForkedStream(job, roots, rest, hints, first=child,    # type: ignore[arg-type]
-                             size=module.num_imported_funcs + len(module.codes))
+                             size=module.num_imported_funcs + n)
     except ChildGone:
         return _validate_here(module, features)
+    mine = _Claiming(claims, range(n), _PARENT, _CHILD)
     try:
-        validate(module, features, range(0, split))
+        validate(module, features, mine)            # type: ignore[arg-type]
     except BaseException:
         other.kill()
         decode_pending(module)          # a malformed body comes first, as in a whole decode
         raise
+    reached = n if mine.stopped is None else mine.stopped      # (checked here: below it)
     try:
-        leave, counted = other.first_result()
+        leave, low, counted = other.first_result()
     except (ChildError, ChildGone):       # a rule broken there (or no child): find it here
         decode_pending(module)
-        validate(module, features, later)
+        validate(module, features, range(reached, n))
         return None
     module.tail_calls_leave |= leave
     if module.pending_split is not None:
-        module.instructions = counted + sum(len(module.codes[i].body) for i in range(split))
+        module.instructions = counted + sum(len(module.codes[i].body) for i in range(low))
     return other if ahead is not None else None
+
+
+# a function's claim in validate_parallel's shared table
+_PARENT, _CHILD = 1, 2
+
+
+class _Claiming:
+    """The code positions of `order` that `mine` claims in the shared table `claims`, one at
+    a time as validation asks for the next, until one is the other process's (`other`):
+    `last` is the last one claimed, `stopped` the one found taken (None: not met). Both may
+    claim the one they meet at (each checks it then; harmless)."""
+
+    def __init__(self, claims: mmap.mmap, order: range, mine: int, other: int) -> None:
+        self.claims, self.order, self.mine, self.other = claims, order, mine, other
+        self.last: int | None = None
+        self.stopped: int | None = None
+
+    def __iter__(self) -> Iterator[int]:
+        claims, mine, other = self.claims, self.mine, self.other
+        for i in self.order:
+            if claims[i] == other:
+                self.stopped = i
+                return
+            claims[i] = mine
+            self.last = i
+            yield i
 
 
 def _validate_here(module: Any, features: Any) -> None:

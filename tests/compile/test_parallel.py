@@ -148,3 +148,28 @@ def test_what_validation_finds_in_the_child_s_half_reaches_the_module():
     validate(serial, features)
     parallel.validate_parallel(par, features)
     assert serial.tail_calls_leave and par.tail_calls_leave
+
+
+@pytest.mark.skipif(not parallel.can_fork() or parallel.worker_count() < 2,
+                    reason="needs fork and two CPUs")
+def test_the_faster_process_checks_more_of_the_bodies(monkeypatch):
+    """The two processes meet where they meet: a child slowed down (a busy core) leaves
+    most of the bodies to this process, which checks them from the first up."""
+    import os
+    import time
+    from engine.wasm.module import PendingBody
+    parent = os.getpid()
+    real = parallel._Claiming.__iter__
+
+    def slow_in_the_child(self):
+        for i in real(self):
+            if os.getpid() != parent:
+                time.sleep(0.02)
+            yield i
+    monkeypatch.setattr(parallel._Claiming, "__iter__", slow_in_the_child)
+    monkeypatch.setattr("engine.wasm.decoder.DEFER_MIN_BYTES", 0)   # (bodies left pending)
+    module = Module(Engine(Config()), _big_module("(nop)")).wasm_module
+    here = [c.decoded for c in module.codes]           # (what this process checked)
+    assert all(isinstance(c, PendingBody) for c in module.codes)
+    assert 0.75 * len(here) < sum(here) < len(here) and not here[-1]
+    assert module.instruction_count() == sum(len(c.body) for c in module.codes)
