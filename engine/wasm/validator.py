@@ -385,15 +385,20 @@ class _BodyValidator:
                             break
                         height = ctrls[-1].height
                         continue
-                elif op == _BR_IF:
+                elif op == _BR_IF or op == _BR:
                     depth = ins.imm
                     if type(depth) is int and 0 <= depth < len(ctrls):
                         target = ctrls[-1 - depth]
                         types = target.params if target.op == _LOOP else target.results
                         n = len(types)
-                        if (len(stack) > height + n and stack[-1] is I32
-                                and (not n or stack[-1 - n:-1] == types)):
-                            stack.pop()
+                        if op == _BR_IF:
+                            if (len(stack) > height + n and stack[-1] is I32
+                                    and (not n or stack[-1 - n:-1] == types)):
+                                stack.pop()
+                                continue
+                        elif len(stack) >= height + n and (not n or stack[-n:] == types):
+                            del stack[height:]
+                            ctrls[-1].unreachable = True
                             continue
                 elif op == _BLOCK or op == _LOOP:
                     if ins.imm is None:
@@ -403,16 +408,6 @@ class _BodyValidator:
                         ctrls.append(frame)
                         height = len(stack)
                         continue
-                elif op == _BR:
-                    depth = ins.imm
-                    if type(depth) is int and 0 <= depth < len(ctrls):
-                        target = ctrls[-1 - depth]
-                        types = target.params if target.op == _LOOP else target.results
-                        n = len(types)
-                        if len(stack) >= height + n and (not n or stack[-n:] == types):
-                            del stack[height:]
-                            ctrls[-1].unreachable = True
-                            continue
                 elif op == _CALL:
                     index = ins.imm
                     if type(index) is int and 0 <= index < nfuncs:
