@@ -46,6 +46,19 @@ def callees(wasm: WasmModule, index: int) -> list[int]:
     return list(out)
 
 
+def compile_order(wasm: WasmModule, index: int) -> list[int]:
+    """The callees of defined function `index` in the order the compile-ahead process takes
+    them: the largest first (the longest compile the program would otherwise wait for, and
+    the one that must start earliest to be ready in time), then the others in body order."""
+    out = callees(wasm, index)
+    if len(out) > 1:
+        codes, first = wasm.codes, wasm.num_imported_funcs
+        largest = max(out, key=lambda i: codes[i - first].weight())
+        out.remove(largest)
+        out.insert(0, largest)
+    return out
+
+
 def elem_functions(wasm: WasmModule) -> list[int]:
     """The defined functions the module's element segments name, in their order."""
     out: dict[int, None] = {}

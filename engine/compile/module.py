@@ -19,7 +19,7 @@ from ..wasm.module import WasmModule
 from ..wasm.types import ExportType, ExternKind, ImportType, TagType
 from ..wasm.validator import validate
 from . import artifact
-from .ahead import AheadPlan, callees, elem_functions, entry_functions
+from .ahead import AheadPlan, compile_order, elem_functions, entry_functions
 from .driver import code_for, function_ir
 from .parallel import can_fork, validate_parallel, worker_count
 from .registry import backend_for
@@ -106,7 +106,7 @@ class Module:
         wasm = self._module
         stream = validate_module(self._state, wasm, None if plan is None else lambda: (
             plan.job(wasm, lambda: self.info), entry_functions(wasm), elem_functions(wasm),
-            functools.partial(callees, wasm)))
+            functools.partial(compile_order, wasm)))
         if stream is not None and plan is not None:
             self._ahead = (plan, stream)
             # (the stream's reader thread keeps it alive: its child ends with the module)

@@ -80,7 +80,7 @@ from typing import Any, Callable
 
 from backends.base import (TIER_UP_ENTRY_WEIGHT, TIER_UP_LOOP_WEIGHT, TRAP_SYMBOL,
                            calls_offset, func_symbol, lazy_symbol, lazy_table_size)
-from ..compile.ahead import callees, elem_functions, first_tier
+from ..compile.ahead import compile_order, elem_functions, first_tier
 from ..compile.driver import function_ir
 from ..compile.forked import ChildError, ChildGone, ForkedCompiler, ForkedStream
 from ..compile.parallel import MIN_PARALLEL_INSTRUCTIONS, can_fork, compile_parallel
@@ -317,9 +317,9 @@ class LazyCode:
         of what this process compiles first), then those of the element segments."""
         self.prefetch = False
         try:
-            self._stream = ForkedStream(self._first_tier, callees(self.wasm, first),
+            self._stream = ForkedStream(self._first_tier, compile_order(self.wasm, first),
                                         elem_functions(self.wasm),
-                                        functools.partial(callees, self.wasm),
+                                        functools.partial(compile_order, self.wasm),
                                         size=self.first + self.count)
         except ChildGone:
             self._stream = None

@@ -38,6 +38,17 @@ def test_entries_callees_and_element_functions_in_order():
     assert ahead.elem_functions(wasm) == [5, 2, 4]
 
 
+def test_the_compile_ahead_order_takes_the_largest_callee_first():
+    wasm = Module(Engine(), """(module
+      (func $a (call $small) (call $big) (call $mid) (call $small))
+      (func $small)
+      (func $big (drop (i32.add (i32.mul (i32.const 1) (i32.const 2)) (i32.const 3))))
+      (func $mid (drop (i32.const 1))))""").wasm_module
+    assert ahead.callees(wasm, 0) == [1, 2, 3]
+    assert ahead.compile_order(wasm, 0) == [2, 1, 3]      # $big, then body order
+    assert ahead.compile_order(wasm, 1) == []
+
+
 def _large(broken_first: bool = False) -> str:
     """More than MIN_PARALLEL_INSTRUCTIONS instructions; "run" calls $leaf. With
     `broken_first` the first function (in the parent's half) is invalid."""
