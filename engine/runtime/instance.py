@@ -9,7 +9,7 @@ from typing import Any, Iterator, Sequence
 
 from ..compile.module import Module
 from ..environ import vmctx as V
-from ..errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmError
+from ..errors import ArgumentTypeError, LinkError, ThrownException, Trap, TrapCode, WasmError
 from ..ir import numerics as N
 from ..wasm.module import Expr, SegmentMode, WasmModule
 from ..wasm.opcodes import Op
@@ -209,7 +209,13 @@ class Instance:
                 mem.buf[offset:offset + len(seg.data)] = seg.data
                 self.datas[i] = b""
         if m.start is not None:
-            invoke(self.funcs[m.start], [], self)
+            try:
+                invoke(self.funcs[m.start], [], self)
+            except ThrownException as e:
+                # as wasmtime-py: an exception the start function leaves uncaught is an error
+                # of the instantiation, not a Trap (from a call it is a Trap)
+                raise WasmError("error while executing at wasm backtrace: the start function "
+                                "left a thrown Wasm exception uncaught") from e
 
     def _function_words(self, indices: tuple[int, ...]) -> list[int]:
         """The FuncRef record words of functions `indices` of this instance (-1: null): a

@@ -116,3 +116,17 @@ def test_an_uncaught_exception_leaves_as_thrown_exception():
             exports["f"](store)
         exn = info.value.exn
         assert exn.tag(store).eq(store, exports["e"]) and exn.fields(store) == []
+
+
+@pytest.mark.parametrize("strategy", ["interpreter", "compiler"])
+def test_an_exception_the_start_function_leaves_uncaught_fails_the_instantiation(strategy):
+    """As wasmtime-py 50: an error of the instantiation (WasmtimeError), not a Trap; the
+    same throw from a call is a Trap (ThrownException)."""
+    from engine.errors import Trap
+    wat = '(module (tag $e) (func $s (throw $e)) (start $s))'
+    engine = Engine(Config(strategy=strategy))
+    with pytest.raises(WasmError) as info:
+        Instance(Store(engine), Module(engine, wat), [])
+    assert not isinstance(info.value, Trap)
+    assert isinstance(info.value.__cause__, ThrownException)
+    assert str(info.value).startswith("error while executing")
