@@ -5,13 +5,13 @@ and the time to the first result (compile, then the program's run, in wall and C
 polyjit against wasmtime-py: each figure the median of `--repeat` fresh-process runs
 (default 5, the two runtimes interleaved), the tree's peak memory from one more run that
 samples it (the sampler is a thread of the measured process: it would take time from a
-runtime that compiles in Python, not from one that compiles in native code). polyjit compiles each function on its first call by default
-(Config.lazy_compilation), so its compile columns then cover decoding and instantiation and
-the run does the compiling, by default tiered (Config.tiered_compilation: the baseline tier
-first, hot functions and loops recompiled by the optimising tier); `--eager` compiles the
-whole module first; `--baseline` keeps every function in the baseline tier
-(Config.baseline_compilation, x86_64); `--optimising` has the optimising tier alone. Each
-(program, runtime) pair runs in a fresh process, so one-time setup of a runtime and memory a
+runtime that compiles in Python, not from one that compiles in native code). polyjit
+compiles each function on its first call by default (Config.lazy_compilation), so its
+compile columns then cover decoding and instantiation and the run does the compiling, by
+default tiered (Config.tiered_compilation: the baseline tier first, hot functions and loops
+recompiled by the optimising tier); `--eager` compiles the whole module first; `--baseline`
+keeps every function in the baseline tier (Config.baseline_compilation, x86_64);
+`--optimising` has the optimising tier alone. Each run is a fresh process, so one-time setup of a runtime and memory a
 previous program left are not counted against the next; each run's output is compared with
 wasmtime's.
 

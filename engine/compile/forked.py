@@ -42,8 +42,10 @@ AHEAD_LIMIT = 512
 #: kept, but not run: its speculative compiles stop costing processor time and memory)
 IDLE_END = 10.0
 
-# a ForkedStream's claim on a position, one byte each in memory both processes share
-_FREE, _PARENT, _CHILD, _SENT = 0, 1, 2, 3
+#: whose a position is, one byte each in a table a parent and its forked child share
+#: (ForkedStream's, and engine.compile.parallel's for validation): no one's yet, the
+#: parent's, the child's, and (ForkedStream) the child's with its result sent
+CLAIM_FREE, CLAIM_PARENT, CLAIM_CHILD, CLAIM_SENT = 0, 1, 2, 3
 
 
 class ChildError(Exception):
@@ -323,11 +325,11 @@ class ForkedStream:
             if payload is not None:
                 return pickle.loads(payload)
             if claims is not None and p < self._size:
-                if claims[p] == _CHILD or claims[p] == _SENT:
+                if claims[p] == CLAIM_CHILD or claims[p] == CLAIM_SENT:
                     self._cond.wait_for(lambda: p in self._results or self._ended
-                                        or claims[p] == _FREE, wait)
+                                        or claims[p] == CLAIM_FREE, wait)
                 else:
-                    claims[p] = _PARENT
+                    claims[p] = CLAIM_PARENT
             elif self._current == p:
                 self._cond.wait_for(lambda: self._current != p, wait)
             payload = self._results.pop(p, None)
@@ -422,11 +424,11 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         if p in done:
             continue
         done.add(p)
-        claimed = claims is not None and p < size
-        if claimed:
-            if claims[p] != _FREE:      # the parent's
+        claimed = claims if claims is not None and p < size else None
+        if claimed is not None:
+            if claimed[p] != CLAIM_FREE:     # the parent's
                 continue
-            claims[p] = _CHILD
+            claimed[p] = CLAIM_CHILD
         try:
             _stream_reply(replies, _STARTED, p)
             status, payload = 0, pickle.dumps(job(p), pickle.HIGHEST_PROTOCOL)
@@ -436,8 +438,8 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             _stream_reply(replies, status, p, payload)
         except OSError:
             return
-        if claimed:
-            claims[p] = _SENT if status == 0 else _FREE
+        if claimed is not None:
+            claimed[p] = CLAIM_SENT if status == 0 else CLAIM_FREE
         if status == 0:
             unseen.add(p)
         todo.extendleft(h for h in reversed(hints(p)) if h not in done)

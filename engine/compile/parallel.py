@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..wasm.decoder import decode_pending
 from ..wasm.validator import validate
-from .forked import ChildError, ChildGone, ForkedStream
+from .forked import CLAIM_CHILD, CLAIM_PARENT, ChildError, ChildGone, ForkedStream
 
 #: below this many wasm instructions in all function bodies, forking costs more than it saves
 MIN_PARALLEL_INSTRUCTIONS = 20_000
@@ -45,14 +45,14 @@ def validate_parallel(module: Any, features: Any,
     found one broken). Given `ahead`, which makes (job, roots, later, hints) when a child is
     forked, the child goes on as a forked.ForkedStream of them once its part is valid, and
     that stream is returned (else None)."""
-    if _split(module) is None or worker_count() < 2 or not can_fork():
+    if not _worth_sharing(module) or worker_count() < 2 or not can_fork():
         return _validate_here(module, features)
     n = len(module.codes)
     claims = mmap.mmap(-1, n)
-    theirs = _Claiming(claims, range(n - 1, -1, -1), _CHILD, _PARENT)
+    theirs = _Claiming(claims, range(n - 1, -1, -1), CLAIM_CHILD, CLAIM_PARENT)
 
     def child() -> tuple[bool, int, int]:
-        validate(module, features, theirs)          # type: ignore[arg-type]
+        validate(module, features, theirs)
         low = theirs.last if theirs.last is not None else n
         return module.tail_calls_leave, low, sum(len(module.codes[i].body)
                                                  for i in range(low, n))
@@ -62,9 +62,9 @@ def validate_parallel(module: Any, features: Any,
                              size=module.num_imported_funcs + n)
     except ChildGone:
         return _validate_here(module, features)
-    mine = _Claiming(claims, range(n), _PARENT, _CHILD)
+    mine = _Claiming(claims, range(n), CLAIM_PARENT, CLAIM_CHILD)
     try:
-        validate(module, features, mine)            # type: ignore[arg-type]
+        validate(module, features, mine)
     except BaseException:
         other.kill()
         decode_pending(module)          # a malformed body comes first, as in a whole decode
@@ -80,10 +80,6 @@ def validate_parallel(module: Any, features: Any,
     if module.pending_split is not None:
         module.instructions = counted + sum(len(module.codes[i].body) for i in range(low))
     return other if ahead is not None else None
-
-
-# a function's claim in validate_parallel's shared table
-_PARENT, _CHILD = 1, 2
 
 
 class _Claiming:
@@ -115,23 +111,14 @@ def _validate_here(module: Any, features: Any) -> None:
     validate(module, features)
 
 
-def _split(module: Any) -> int | None:
-    """The first code index of the child's half of a module's validation (the decoder's
-    split, when it left the bodies pending, or half of the instructions), or None when the
-    module is too small to share."""
+def _worth_sharing(module: Any) -> bool:
+    """Whether a module's validation is worth sharing with a forked child: its bodies were
+    left pending (a large code section), or they hold MIN_PARALLEL_INSTRUCTIONS or more."""
     if len(module.codes) < 2 or len(module.codes) != len(module.funcs):
-        return None
+        return False
     if module.pending_split is not None:
-        return max(module.pending_split, 1)
-    sizes = [len(c.body) for c in module.codes]
-    total = sum(sizes)
-    if total < MIN_PARALLEL_INSTRUCTIONS:
-        return None
-    half, split = 0, 0
-    while split < len(sizes) - 1 and half + sizes[split] <= total // 2:
-        half += sizes[split]
-        split += 1
-    return max(split, 1)
+        return True
+    return sum(len(c.body) for c in module.codes) >= MIN_PARALLEL_INSTRUCTIONS
 
 
 def worker_count() -> int:

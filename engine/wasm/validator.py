@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ..config import Features
 from ..errors import FeatureDisabledError, InvalidError, WasmError
@@ -1365,7 +1365,7 @@ class _RunLengthLocals:
         return self.types[bisect.bisect_right(self.ends, index)]
 
 
-def _validate_code(ctx: _Context, functions: range | None = None) -> None:
+def _validate_code(ctx: _Context, functions: Iterable[int] | None = None) -> None:
     module = ctx.module
     if len(module.codes) != len(module.funcs):
         raise InvalidError("function and code section have inconsistent lengths")
@@ -1383,10 +1383,12 @@ def _validate_code(ctx: _Context, functions: range | None = None) -> None:
         _BodyValidator(ctx, func, ftype, local_types).run(body.body, simple, special)
 
 
-def validate(module: WasmModule, features: Features, functions: range | None = None) -> None:
+def validate(module: WasmModule, features: Features,
+             functions: Iterable[int] | None = None) -> None:
     """Check every validation rule of WebAssembly 2.0 (restricted to `features`); of the
-    function bodies only those at `functions` (positions in the code section) if given, so
-    that processes can share the bodies of a large module (engine.compile.parallel).
+    function bodies only those at `functions` (positions in the code section: any iterable,
+    read as validation goes) if given, so that processes can share the bodies of a large
+    module (engine.compile.parallel, whose processes claim them one at a time).
 
     Raises InvalidError for the first rule broken (FeatureDisabledError when the module uses a
     proposal that `features` switches off). Returns None for a valid module."""
