@@ -176,14 +176,17 @@ class ModuleCompiler:
                 any(v128 in params or v128 in results for params, results in sigs):
             raise UnsupportedError(self.simd_missing())
 
-    def compile_exit_stubs(self, exit_sigs: Sequence[tuple]) -> CompiledCode:
-        """Exit trampolines for extra signatures, with their own copy of the trap stub (code
-        that can be mapped on its own, e.g. for a host function of a type a module never
-        declares that reaches it through a table)."""
+    def compile_trampolines(self, entry_sigs: Sequence[tuple] = (),
+                            exit_sigs: Sequence[tuple] = ()) -> CompiledCode:
+        """Entry and exit trampolines for signatures a module's code does not carry, with
+        their own copy of the trap stub (code that can be mapped on its own: for a host
+        function of a type a module never declares that reaches it through a table, or a
+        signature a lazy unit leaves out)."""
         if self.simd_missing():
-            self._refuse_simd((), exit_sigs)
+            self._refuse_simd((), (*entry_sigs, *exit_sigs))
         parts = self.common_stubs()
         symbols = [TRAP_SYMBOL]
+        self._trampolines(parts, symbols, entry_sigs, "entry_", self.entry_trampoline)
         self._exits(parts, symbols, exit_sigs)
         return self.assemble(parts, symbols)
 
@@ -210,7 +213,8 @@ class ModuleCompiler:
         the address in its slot (slot k is 8 bytes at the unit's base - lazy_table_size(count)
         + 8k: the caller maps the table there); a thunk ``lazy<i>`` each, the slot's first
         value, which calls helper LAZY_COMPILE and jumps to the code it returns; then the
-        trap stub and trampolines of `stubs`, and the epoch slow path when the module has
+        trap stub and trampolines of `stubs` (for the signatures given: the caller finds the
+        others in `compile_trampolines` code), and the epoch slow path when the module has
         epoch checks. Functions compiled later (`relocatable_function`) reach these.
         Trampolines that encode the stubs and thunks themselves (x86_64's `lazy_stubs` and
         `lazy_thunks`, in place of the `lazy_stub` and `lazy_thunk` text) put them first,

@@ -127,8 +127,9 @@ class _StoreMachine:
     hosts: dict[int, _HostCall] = field(default_factory=dict)
     #: (caller vmctx or 0, id(Func)) -> (code, ctx) calling that host function from there
     host_targets: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    #: signature key -> unit holding an exit trampoline for it (modules' own, or extra stubs)
-    exits: dict[str, CodeUnit] = field(default_factory=dict)
+    #: trampoline symbol (entry_<sig>, exit_<sig>) -> a unit holding it (a module's own, or
+    #: extra trampolines)
+    trampolines: dict[str, CodeUnit] = field(default_factory=dict)
     #: id(Tag) (None: the rethrower) -> (the Tag, kept alive for its id; its (code, ctx))
     throwers: dict[Any, tuple] = field(default_factory=dict)
     #: id(Module) -> its data segments' (address, length) in this store (_data_images)
@@ -157,6 +158,12 @@ def _recursion_limit(e: BaseException | None) -> bool:
     wrapped by ctypes while converting the arguments of a call (ctypes.ArgumentError)."""
     return isinstance(e, RecursionError) or (
         type(e).__name__ == "ArgumentError" and "RecursionError" in str(e))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_symbol(params: tuple, results: tuple) -> str:
+    """The symbol of the entry trampoline for a signature."""
+    return "entry_" + sig_key(params, results)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -258,8 +265,8 @@ class CompiledExecutor:
         machine = sm.machine
         module = instance.module
         unit = self._unit(machine, module)
-        for key in unit.exits():
-            sm.exits.setdefault(key, unit)
+        for key in unit.trampolines():
+            sm.trampolines.setdefault(key, unit)
         if not sm.premade_bound:
             self._bind_premade(sm, instance)
         off = module.info.offsets
@@ -423,24 +430,27 @@ class CompiledExecutor:
                                                                     ty.result_types)
         sm.hosts[ctx] = _HostCall(f, sm.instances.get(caller_vm), nparams, words, ref_params,
                                   ref_results, ty if wide else None)
-        target = self._exit_stub(sm, f.ftype), ctx
+        target = self._trampoline(sm, _exit_symbol(ty.param_types, ty.result_types),
+                                  ty), ctx
         if self.emulate or not fast:
             return target
         return fast_target(sm.machine, sm.store.arena, self.backend, f,
                            sm.instances.get(caller_vm), target) or target
 
-    def _exit_stub(self, sm: _StoreMachine, ftype) -> int:
-        key = _exit_symbol(ftype.param_types, ftype.result_types)
-        unit = sm.exits.get(key)
+    def _trampoline(self, sm: _StoreMachine, symbol: str, ftype) -> int:
+        """The address of trampoline `symbol` (entry_ or exit_ and the key of `ftype`) in
+        the store's machine: in a unit loaded there, or in extra trampolines loaded now (a
+        type no module of the store declares, reached through a table; or one a lazy unit
+        leaves out: engine.exec.lazy.host_signatures)."""
+        unit = sm.trampolines.get(symbol)
         if unit is None:
-            # a function of a type no module of the store declares (reached through a table)
-            stubs = getattr(self.backend, "compile_exit_stubs", None)
-            if stubs is None:
+            compile_ = getattr(self.backend, "compile_trampolines", None)
+            if compile_ is None:
                 raise UnsupportedError(f"{self.target}: calling a function of type {ftype} "
                                        f"that the module does not declare")
-            unit = sm.exits[key] = sm.machine.load(_exit_stubs(self.backend, stubs, key,
-                                                               ftype))
-        return unit.address(key)
+            unit = sm.trampolines[symbol] = sm.machine.load(
+                _extra_trampolines(self.backend, compile_, symbol, ftype))
+        return unit.address(symbol)
 
     def call(self, instance, func_index: int, args: Sequence[Any]) -> Sequence[Any]:
         st: _InstanceState = instance.exec_state
@@ -455,7 +465,7 @@ class CompiledExecutor:
         target = st.call_targets.get(func_index)
         if target is None:
             target = st.call_targets[func_index] = (
-                st.unit.address("entry_" + sig_key(ty.params, ty.results)),
+                self._trampoline(st.sm, _entry_symbol(ty.param_types, ty.result_types), ty),
                 st.unit.address(func_symbol(func_index)))
         entry, code_addr = target
         machine = st.sm.machine
@@ -691,13 +701,17 @@ def _instance_of(sm: _StoreMachine, unit: CodeUnit):
     return None
 
 
-#: (backend class, ISA features, exit symbol) -> CompiledCode of extra exit stubs, per process
-_EXIT_STUBS: dict[tuple, Any] = {}
+#: (backend class, ISA features, trampoline symbol) -> CompiledCode of extra trampolines,
+#: per process
+_EXTRA_TRAMPOLINES: dict[tuple, Any] = {}
 
 
-def _exit_stubs(backend, compile_stubs, key: str, ftype):
-    k = (type(backend), backend.features, key)
-    code = _EXIT_STUBS.get(k)
+def _extra_trampolines(backend, compile_trampolines, symbol: str, ftype):
+    k = (type(backend), backend.features, symbol)
+    code = _EXTRA_TRAMPOLINES.get(k)
     if code is None:
-        code = _EXIT_STUBS[k] = compile_stubs([(tuple(ftype.params), tuple(ftype.results))])
+        sig = [(ftype.param_types, ftype.result_types)]
+        entry = symbol.startswith("entry_")
+        code = _EXTRA_TRAMPOLINES[k] = compile_trampolines(sig if entry else (),
+                                                           () if entry else sig)
     return code

@@ -88,6 +88,7 @@ from ..errors import InternalError
 from ..ir.errors import IRError
 from ..ir.gcpause import gc_paused
 from ..wasm.module import PendingBody
+from ..wasm.types import ExternKind
 from .codespace import CodeSpace
 from .space import PAGE, round_up
 from .symbols import CodeUnit
@@ -129,6 +130,22 @@ def room_for(instructions: int, functions: int) -> int:
     return round_up(128 * instructions + 64 * functions + (1 << 20), PAGE)
 
 
+def host_signatures(wasm: Any, info: Any) -> tuple[list[tuple], list[tuple]]:
+    """The signatures a lazy unit carries trampolines for: entry, of the functions the module
+    exports and its start function (what the host calls first); exit, of the functions it
+    imports. A call across the boundary at another signature (a function reached through a
+    table, say) finds its trampoline in extra code made once per process
+    (engine.exec.compiled): most of a module's types never cross it, and their trampolines
+    would be most of the Keystone time of a first instantiation."""
+    types = wasm.func_type_indices()
+    called = [exp.index for exp in wasm.exports if exp.kind == ExternKind.FUNC]
+    if wasm.start is not None:
+        called.append(wasm.start)
+    nimp = wasm.num_imported_funcs
+    sigs = info.type_sigs
+    return [sigs[types[i]] for i in called], [sigs[t] for t in types[:nimp]]
+
+
 class LazyCode:
     """A module's code for one backend under lazy compilation (see the module docstring)."""
 
@@ -145,8 +162,7 @@ class LazyCode:
         self.tiered = tiered = tiered and not baseline
         self.first = first = wasm.num_imported_funcs
         self.count = count = len(wasm.funcs)
-        self.unit = unit = backend.lazy_unit(info, first, count, info.type_sigs,
-                                             info.type_sigs)
+        self.unit = unit = backend.lazy_unit(info, first, count, *host_signatures(wasm, info))
         table = lazy_table_size(count)
         counters = round_up(8 * count, PAGE) if tiered else 0     # hotness, then calls
         code = round_up(len(unit.code), PAGE)

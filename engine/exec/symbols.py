@@ -1,5 +1,5 @@
 """Where code is: a CodeUnit is one CompiledCode mapped at a base address (a module's functions
-and trampolines, or extra exit stubs), with its symbols; a machine finds the unit holding a
+and trampolines, or extra trampolines), with its symbols; a machine finds the unit holding a
 pc among its units. Shared by the native and the emulated machine."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from backends.base import func_symbol
 class CodeUnit:
     """Symbol -> address for one CompiledCode mapped at `base` (`size` bytes)."""
 
-    __slots__ = ("base", "size", "symbols", "compiled", "_funcs", "_exits")
+    __slots__ = ("base", "size", "symbols", "compiled", "_funcs", "_trampolines")
 
     def __init__(self, base: int, size: int, compiled: Any) -> None:
         self.base = base
@@ -30,13 +30,15 @@ class CodeUnit:
                 funcs.append((off, end, int(name[4:])))
         funcs.sort()
         self._funcs = funcs
-        self._exits: list[str] | None = None
+        self._trampolines: list[str] | None = None
 
-    def exits(self) -> list[str]:
-        """The symbols of its exit trampolines (``exit_...``: one per host signature)."""
-        if self._exits is None:
-            self._exits = [name for name in self.symbols if name.startswith("exit_")]
-        return self._exits
+    def trampolines(self) -> list[str]:
+        """The symbols of its entry and exit trampolines (``entry_...``, ``exit_...``: one
+        per signature)."""
+        if self._trampolines is None:
+            self._trampolines = [name for name in self.symbols
+                                 if name.startswith(("entry_", "exit_"))]
+        return self._trampolines
 
     def address(self, symbol: str) -> int:
         return self.base + self.symbols[symbol]

@@ -63,7 +63,7 @@ def test_runtime_runs_aarch64_code(exports):
 
 def test_exit_stubs_for_undeclared_signatures():
     from backends.aarch64 import AArch64Backend
-    code = AArch64Backend().compile_exit_stubs([((ValType.F64, ValType.I32), ())])
+    code = AArch64Backend().compile_trampolines(exit_sigs=[((ValType.F64, ValType.I32), ())])
     assert set(code.symbols) == {"__trap", "exit_f64_i32__"}
     assert len(code.code) % 4 == 0 and code.symbols["exit_f64_i32__"] < len(code.code)
 

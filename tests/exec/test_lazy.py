@@ -191,6 +191,52 @@ def test_calls_from_another_instance_compile_the_callee(cfg) -> None:
     assert sorted(lazy.compiled) == [0, 1]
 
 
+#: types that never cross the boundary at instantiation: $f64 only through the table (from
+#: the host, by Table.get), $two only by a host function the host puts in the table, $f32
+#: through the table, trapping
+SIGS_WAT = """(module
+  (import "host" "log" (func $log (param i32)))
+  (type $f64 (func (param f64 f64) (result f64)))
+  (type $two (func (param i64 i32) (result i64)))
+  (type $f32 (func (param f32) (result f32)))
+  (table (export "t") 4 funcref) (elem (i32.const 0) $hyp) (elem (i32.const 2) $bad)
+  (func $bad (type $f32) unreachable)
+  (func $hyp (type $f64) (f64.sqrt (f64.add (f64.mul (local.get 0) (local.get 0))
+                                            (f64.mul (local.get 1) (local.get 1)))))
+  (func (export "run") (param i32) (result i64)
+    (call $log (local.get 0))
+    (call_indirect (type $two) (i64.const 40) (local.get 0) (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_signatures_the_lazy_unit_leaves_out_get_their_trampolines_on_demand(cfg) -> None:
+    engine = _engine(cfg)
+    store = Store(engine)
+    linker = Linker(engine)
+    seen: list[int] = []
+    linker.define_func("host", "log", FuncType([ValType.i32()], []), seen.append)
+    inst = linker.instantiate(store, Module(engine, SIGS_WAT))
+    unit = inst.exec_state.unit
+    # the unit's own: the export's entry and the import's exit, no others
+    assert sorted(unit.trampolines()) == ["entry_i32__i64", "exit_i32__"]
+    ex = inst.exports(store)
+    table = ex["t"]
+    assert table.get(store, 0)(store, 3.0, 4.0) == 5.0
+    add = Func(store, FuncType([ValType.i64(), ValType.i32()], [ValType.i64()]),
+               lambda a, b: a + b)
+    table.set(store, 1, add)
+    assert ex["run"](store, 2) == 42
+    assert seen == [2]
+    # a trap entered through an extra entry trampoline, an exception through an extra exit
+    with pytest.raises(Trap) as e:
+        table.get(store, 2)(store, 1.5)
+    assert e.value.trap_code == TrapCode.UNREACHABLE
+    table.set(store, 1, Func(store, add.type(store), lambda a, b: 1 // 0))
+    with pytest.raises(ZeroDivisionError):
+        ex["run"](store, 2)
+    assert table.get(store, 0)(store, 6.0, 8.0) == 10.0
+
+
 @pytest.mark.parametrize("cfg", CONFIGS[:2])
 def test_threads_compile_each_function_once(cfg) -> None:
     engine = _engine(cfg)
