@@ -81,6 +81,9 @@ class Lowering(SizedRegLowering):
         self.features = features
         #: loads folded into their single user: IR value -> the load
         self.fused_loads: dict[int, Inst] = {}
+        #: shifts left by 1, 2 or 3 folded into the add right after them, their single user
+        #: (``lea d, [a + x*scale]``): IR value -> (x, scale)
+        self.fused_shifts: dict[int, tuple[int, int]] = {}
         #: ALU instructions whose flags the brif right after them reads (see plan)
         self.flag_setters: set[int] = set()
         #: the IR value the flags describe (ZF: value == 0) right now, or None
@@ -270,8 +273,9 @@ class Lowering(SizedRegLowering):
 
     def try_fuse(self, inst: Inst, nxt: Inst | None) -> bool:
         """Mark a single-use compare as fused into the next instruction (which then emits it),
-        or a full-width integer load into the ALU instruction right after it that uses it
-        once (``add r, [mem]``)."""
+        a full-width integer load into the ALU instruction right after it that uses it
+        once (``add r, [mem]``), or a shift left by 1-3 into the add right after it that
+        uses it once (``lea d, [a + x*scale]``)."""
         if (inst.opcode is Opcode.LOAD and nxt is not None and id(nxt.opcode) in _ALU_IDS
                 and self.cls(inst.results[0]) == RegClass.INT
                 and self.uses.get(inst.results[0]) == 1
@@ -288,6 +292,17 @@ class Lowering(SizedRegLowering):
                 and nxt.args[0] != nxt.args[1]):
             # a scalar float load read once by the arithmetic right after it: ``addsd x, [mem]``
             self.fused_loads[inst.results[0]] = inst
+            return True
+        if (inst.opcode is Opcode.ISHL and nxt is not None and nxt.opcode is Opcode.IADD
+                and inst.args[1] in self.consts
+                and 1 <= self.consts[inst.args[1]] & (self.bits(inst.results[0]) - 1) <= 3
+                and self.uses.get(inst.results[0]) == 1
+                and inst.results[0] in nxt.args and nxt.args[0] != nxt.args[1]
+                and id(nxt) not in self.flag_setters
+                and next(a for a in nxt.args if a != inst.results[0]) not in self.consts):
+            # an index scaled by 2, 4 or 8 and added once: the add's lea scales it
+            k = self.consts[inst.args[1]] & (self.bits(inst.results[0]) - 1)
+            self.fused_shifts[inst.results[0]] = (inst.args[0], 1 << k)
             return True
         if (inst.opcode in (Opcode.ICMP, Opcode.EQZ) and nxt is not None
                 and self.uses.get(inst.results[0]) == 1
@@ -333,6 +348,15 @@ class Lowering(SizedRegLowering):
                 self.mov(d, self.R(a))
                 self.ins(op, d, m, defs=[d.reg], uses=[d.reg, *_regs_of(m)])
                 return
+        fused_shifts = self.fused_shifts
+        if fused_shifts and (a in fused_shifts or b in fused_shifts):
+            if a in fused_shifts:       # add is commutative: the scaled index second
+                a, b = b, a
+            x, scale = fused_shifts[b]
+            ra, rx = self.R(a), self.R(x)
+            self.cur.insts.append(MInst("lea", [d, Mem(ra.reg, 0, 0, rx.reg, scale)], [d.reg],
+                                        [ra.reg, rx.reg]))
+            return
         sb = None
         if sets_flags:
             sb = self.src(b)
@@ -904,4 +928,4 @@ _RULES: dict[Opcode, Callable[[Lowering, Inst], None]] = {
     **isel_simd.rules(),
 }
 
-Lowering.set_rules(_RULES, fusable=(_O.LOAD, _O.ICMP, _O.EQZ))
+Lowering.set_rules(_RULES, fusable=(_O.LOAD, _O.ICMP, _O.EQZ, _O.ISHL))
