@@ -99,3 +99,40 @@ block2:
 }""")
     run_passes(f, ["simplify", "dce"])
     assert "band" not in print_function(f)
+
+
+#: cur = prev[cur & 0xffff] around a loop entered with an unmasked i32 (zlib's hash chains):
+#: the mask belongs on the entry edge, once, not on the loop's every iteration
+CHAIN = """
+function "chain"(i32, i32) -> (i32) {
+block0(v0:i32, v1:i32):
+    jump block1(v0, v1)
+block1(v2:i32, v3:i32):
+    v4:i32 = iconst 65535
+    v5:i32 = band v2, v4
+    v6:i32 = iconst 1
+    v7:i32 = ishl v5, v6
+    v8:i32 = uload16 mem0 offset=0 v7
+    v9:i32 = isub v3, v6
+    brif v9, block1(v8, v9), block2
+block2:
+    v10:i32 = band v2, v4
+    return v10
+}"""
+
+
+def test_a_loop_carried_mask_moves_onto_the_entry_edge():
+    f = parse_function(CHAIN)
+    assert run_passes(f, ["simplify", "dce"], verify_each=True)
+    entry, loop, out = f.blocks
+    assert [i.opcode for i in entry.insts] == [Opcode.ICONST, Opcode.BAND, Opcode.JUMP]
+    assert Opcode.BAND not in [i.opcode for i in loop.insts + out.insts]
+
+
+def test_a_parameter_used_unmasked_keeps_its_masks():
+    f = parse_function(CHAIN.replace("    v10:i32 = band v2, v4\n    return v10",
+                                     "    return v2"))
+    run_passes(f, ["simplify", "dce"], verify_each=True)
+    entry, loop, _ = f.blocks
+    assert Opcode.BAND not in [i.opcode for i in entry.insts]
+    assert Opcode.BAND in [i.opcode for i in loop.insts]

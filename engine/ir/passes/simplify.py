@@ -11,7 +11,13 @@ input (integers are unsigned bit patterns of their width):
 
 Known-zero bits are tracked through loads, masks, shifts right, compares, extensions and block
 parameters (the union over their incoming edges; a parameter met again around a loop counts as
-unknown)."""
+unknown).
+
+A block parameter whose every use masks it with one constant, some of whose incoming values
+are known to fit the mask already, gets the mask on the other edges instead (computed in the
+predecessor, before its branch), and its uses then drop theirs: a loop-carried index that the
+loop reloads zero-extended (``cur = prev[cur & wmask]`` with 16-bit entries, masked ``& 0xffff``
+at the top of every iteration) is masked once on the way into the loop."""
 
 from __future__ import annotations
 
@@ -36,12 +42,8 @@ def simplify(func: Function) -> bool:
     defs: dict[int, Inst] = {}
     #: block parameter -> the values its incoming edges pass
     incoming: dict[int, list[int]] = {}
+    _incoming(func, incoming)
     for b in func.blocks:
-        term = b.terminator
-        if term is not None and term.targets:
-            for bc in term.targets:
-                for p, a in zip(func.blocks[bc.block].params, bc.args):
-                    incoming.setdefault(p, []).append(a)
         for inst in b.insts:
             if inst.opcode is O.ICONST:
                 consts[inst.results[0]] = inst.imm  # type: ignore[assignment]
@@ -81,8 +83,10 @@ def simplify(func: Function) -> bool:
         possible[v] = mask
         return mask
 
+    changed = _mask_edges(func, consts, defs, incoming, bits)
+    if changed:
+        possible.clear()
     mapping: dict[int, int] = {}
-    changed = False
     for b in func.blocks:
         for inst in list(b.insts):      # (_const inserts into b.insts)
             op = inst.opcode
@@ -125,6 +129,62 @@ def simplify(func: Function) -> bool:
     if mapping:
         replace_uses(func, mapping)
     return changed
+
+
+def _incoming(func: Function, incoming: dict[int, list[int]]) -> None:
+    """Block parameter -> the values its incoming edges pass, into `incoming`."""
+    for b in func.blocks:
+        term = b.terminator
+        if term is not None and term.targets:
+            for bc in term.targets:
+                for p, a in zip(func.blocks[bc.block].params, bc.args):
+                    incoming.setdefault(p, []).append(a)
+
+
+def _mask_edges(func: Function, consts: dict[int, int], defs: dict[int, Inst],
+                incoming: dict[int, list[int]], bits) -> bool:
+    """The masks of block parameters moved onto their incoming edges (see the module
+    docstring); True if any moved. `bits` is simplify's known-bits query."""
+    masks: dict[int, int | None] = {}       # parameter -> the one constant all its uses mask
+    for b in func.blocks:
+        for inst in b.insts:
+            for k, a in enumerate(inst.args):
+                if a in incoming:
+                    c = consts.get(inst.args[1 - k]) if inst.opcode is O.BAND else None
+                    masks[a] = c if masks.get(a, c) == c else None
+            if inst.targets:
+                for bc in inst.targets:
+                    for a in bc.args:
+                        if a in incoming:
+                            masks[a] = None
+    moving: dict[int, int] = {}             # parameter -> its mask, to move onto edges
+    for p, c in masks.items():
+        width = _width(func, p)
+        if c is None or not width:
+            continue
+        narrow = [bits(v, width) & ~c & ((1 << width) - 1) == 0 for v in incoming[p]]
+        if any(narrow) and not all(narrow):     # (all: the uses drop theirs as it is)
+            moving[p] = c
+    for b in func.blocks:
+        term = b.terminator
+        if not moving or term is None or not term.targets:
+            continue
+        for bc in term.targets:
+            for k, (p, a) in enumerate(zip(func.blocks[bc.block].params, bc.args)):
+                c = moving.get(p)
+                width = _width(func, p)
+                if c is None or bits(a, width) & ~c & ((1 << width) - 1) == 0:
+                    continue
+                t = func.new_value(func.value_types[p])
+                m = func.new_value(func.value_types[p])
+                b.insts[-1:-1] = [Inst(O.ICONST, [], [m], c), Inst(O.BAND, [a, m], [t])]
+                consts[m] = c
+                defs[m], defs[t] = b.insts[-3], b.insts[-2]
+                bc.args[k] = t
+    if moving:                              # what the edges pass now
+        incoming.clear()
+        _incoming(func, incoming)
+    return bool(moving)
 
 
 def _const(func: Function, block, user: Inst, value: int, consts: dict[int, int],
