@@ -118,6 +118,14 @@ class Lowering(SizedRegLowering):
                 _FLOAT if t is F64 or t is F32 else _VEC if t is V128 else _INT)
         return tuple_new(Reg, (r, 32 if t is I32 or t is F32 else 128 if t is V128 else 64))
 
+    def _imm32_or_value(self, v: int) -> bool:
+        """Whether `src(v)` is an immediate or a register (not a wide constant)."""
+        c = self.consts.get(v)
+        if c is None:
+            return True
+        t = self.f.value_types[v]
+        return (t is I32 or t is I64) and _fits32(_signed(c, 32 if t is I32 else 64))
+
     def src(self, v: int):
         """An immediate (constant fitting a sign-extended imm32) or the value's register."""
         c = self.consts.get(v)
@@ -299,7 +307,7 @@ class Lowering(SizedRegLowering):
                 and self.uses.get(inst.results[0]) == 1
                 and inst.results[0] in nxt.args and nxt.args[0] != nxt.args[1]
                 and id(nxt) not in self.flag_setters
-                and next(a for a in nxt.args if a != inst.results[0]) not in self.consts):
+                and self._imm32_or_value(next(a for a in nxt.args if a != inst.results[0]))):
             # an index scaled by 2, 4 or 8 and added once: the add's lea scales it
             k = self.consts[inst.args[1]] & (self.bits(inst.results[0]) - 1)
             self.fused_shifts[inst.results[0]] = (inst.args[0], 1 << k)
@@ -353,7 +361,13 @@ class Lowering(SizedRegLowering):
             if a in fused_shifts:       # add is commutative: the scaled index second
                 a, b = b, a
             x, scale = fused_shifts[b]
-            ra, rx = self.R(a), self.R(x)
+            rx = self.R(x)
+            sa = self.src(a)
+            if type(sa) is Imm:         # [x*scale + imm]: a disp32 without a base
+                self.cur.insts.append(MInst("lea", [d, Mem(None, sa.value, 0, rx.reg, scale)],
+                                            [d.reg], [rx.reg]))
+                return
+            ra = self.R(a)
             self.cur.insts.append(MInst("lea", [d, Mem(ra.reg, 0, 0, rx.reg, scale)], [d.reg],
                                         [ra.reg, rx.reg]))
             return

@@ -80,7 +80,7 @@ def test_register_add_is_one_lea_when_the_left_operand_stays_live(mode):
     assert build(ADD, mode).call(0, 0xFFFFFFFF, 3) == [(0xFFFFFFFF + 3) * 0xFFFFFFFF % 2**32]
 
 
-SCALED = """function 0 "f"(i32, i32, i64, i64) -> (i32, i64, i32) {
+SCALED = """function 0 "f"(i32, i32, i64, i64) -> (i32, i64, i32, i32) {
 block0(v0:i32, v1:i32, v2:i64, v3:i64):
     v4:i32 = iconst 1
     v5:i32 = ishl v1, v4
@@ -91,19 +91,26 @@ block0(v0:i32, v1:i32, v2:i64, v3:i64):
     v10:i32 = iconst 4
     v11:i32 = ishl v1, v10
     v12:i32 = iadd v0, v11
-    return v6, v9, v12
+    v13:i32 = iconst 2
+    v14:i32 = ishl v0, v13
+    v15:i32 = iconst 0xfffffff0
+    v16:i32 = iadd v14, v15
+    return v6, v9, v12, v16
 }
 """
 
 
 def test_an_index_shifted_by_one_to_three_and_added_is_one_scaled_lea(mode):
     """shl by 1, 2 or 3 (the i64 amount taken mod 64) used once by the add after it: the
-    add's lea scales the index; a larger shift stays a shift."""
+    add's lea scales the index (a constant addend its displacement); a larger shift stays
+    a shift."""
     text = assembly("x86_64", SCALED)
-    assert "*2]" in text and "*8]" in text and text.count("shl ") == 1, text
+    assert "*2]" in text and "*8]" in text and "*4 - 16]" in text, text
+    assert text.count("shl ") == 1, text
     for a, x, b, y in [(5, 7, 100, 3), (0xFFFF_FFF0, 0x8000_0001, 2**63, 2**61 + 5)]:
         assert build(SCALED, mode).call(0, a, x, b, y) == [
-            (a + (x << 1)) % 2**32, (b + (y << 3)) % 2**64, (a + (x << 4)) % 2**32]
+            (a + (x << 1)) % 2**32, (b + (y << 3)) % 2**64, (a + (x << 4)) % 2**32,
+            ((a << 2) + 0xFFFF_FFF0) % 2**32]
 
 
 FLOAT_LOADS = """function 0 "f"(i32, f64) -> (f64, f32) {
