@@ -20,8 +20,15 @@ class CodeUnit:
         self.size = size
         self.compiled = compiled
         self.symbols: dict[str, int] = compiled.symbols
-        #: (start, end, function index) of the defined functions, by start: a function ends
-        #: where the next symbol (another function, a stub or a trampoline) begins
+        #: (start, end, function index) of the defined functions, by start, once asked for
+        #: (`function_at`: traps and backtraces; a lazy unit has its own)
+        self._funcs: list[tuple[int, int, int]] | None = None
+        self._trampolines: list[str] | None = None
+
+    def _function_ranges(self) -> list[tuple[int, int, int]]:
+        """(start, end, index) of each defined function by start: a function ends where the
+        next symbol (another function, a stub or a trampoline) begins."""
+        size = self.size
         starts = sorted(set(self.symbols.values()) | {size})
         funcs = []
         for name, off in self.symbols.items():
@@ -29,8 +36,7 @@ class CodeUnit:
                 end = starts[bisect.bisect_right(starts, off)] if off < size else size
                 funcs.append((off, end, int(name[4:])))
         funcs.sort()
-        self._funcs = funcs
-        self._trampolines: list[str] | None = None
+        return funcs
 
     def trampolines(self) -> list[str]:
         """The symbols of its entry and exit trampolines (``entry_...``, ``exit_...``: one
@@ -60,9 +66,12 @@ class CodeUnit:
     def function_at(self, pc: int) -> int | None:
         """The defined function index whose code contains `pc`, or None."""
         rel = pc - self.base
-        i = bisect.bisect_right(self._funcs, (rel, float("inf"))) - 1
+        funcs = self._funcs
+        if funcs is None:
+            funcs = self._funcs = self._function_ranges()
+        i = bisect.bisect_right(funcs, (rel, float("inf"))) - 1
         if i >= 0:
-            start, end, idx = self._funcs[i]
+            start, end, idx = funcs[i]
             if start <= rel < end:
                 return idx
         return None
