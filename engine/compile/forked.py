@@ -23,7 +23,9 @@ import os
 import pickle
 import select
 import signal
+import struct
 import threading
+import time
 import traceback
 from typing import Any, Callable
 
@@ -41,6 +43,13 @@ AHEAD_LIMIT = 512
 #: ... and ends when the parent has seen nothing for this many seconds (a module made and
 #: kept, but not run: its speculative compiles stop costing processor time and memory)
 IDLE_END = 10.0
+
+#: what a ForkedStream child is computing, in a small mapping both processes share: the
+#: position, when it started (time.monotonic, one clock for all processes) and how many of
+#: its hints follow (u32 each, at most _NOW_HINTS)
+_NOW = struct.Struct("<IdI")
+_NOW_HINTS = 255
+_NOW_LATER = 0xFFFF_FFFF    # (the count while the child works its hints out)
 
 #: whose a position is, one byte each in a table a parent and its forked child share
 #: (ForkedStream's, and engine.compile.parallel's for validation): no one's yet, the
@@ -238,17 +247,21 @@ class ForkedStream:
     So the parent knows at once what the child is computing or has sent (its reader
     thread may not have run yet: the parent's thread holds the GIL while it compiles) and
     waits for that instead of computing it again, and the child skips what the parent
-    computes without waiting for `seen`."""
+    computes without waiting for `seen`. The child also tells, in a second shared mapping,
+    when it started the position it computes and that position's hints (`computing`), so
+    that a parent waiting for it can do work of its own that ends in time and is likely
+    needed next (`take`'s `meanwhile`)."""
 
     def __init__(self, job: Callable[[int], Any], roots: list[int], later: list[int],
                  hints: Callable[[int], list[int]],
                  first: Callable[[], Any] | None = None, size: int = 0) -> None:
         self._size = size
         self._claims = mmap.mmap(-1, size) if size else None
-        claims = self._claims
+        self._now = mmap.mmap(-1, _NOW.size + 4 * _NOW_HINTS) if size else None
+        claims, now = self._claims, self._now
         self.pid, self._requests, self._replies = _fork_piped(
             lambda requests, replies: _stream(job, roots, later, hints, requests, replies,
-                                              first, claims, size))
+                                              first, claims, size, now))
         self._owner = os.getpid()
         self._cond = threading.Condition(threading.Lock())
         self._results: dict[int, bytes] = {}
@@ -315,11 +328,25 @@ class ForkedStream:
             raise ChildError(payload.decode("utf-8", "replace"))
         raise ChildGone("the child ended without a result")
 
-    def take(self, p: int, wait: float = 1.0) -> Any:
+    def take(self, p: int, wait: float = 1.0,
+             meanwhile: Callable[[float, list[int]], bool] | None = None) -> Any:
         """The child's result for `p` (each is taken once): at once if it has sent it, after
         up to `wait` seconds if it is computing it now (or has sent it and it is on its way),
-        else None: then `p` is the parent's (the child skips it)."""
+        else None: then `p` is the parent's (the child skips it). While the child computes
+        `p`, `meanwhile(started, hints)` is called (when the child began `p`, and `p`'s
+        hints) as long as it returns True: work of the parent's that would otherwise wait
+        idle."""
         claims = self._claims
+        if meanwhile is not None and claims is not None and p < self._size:
+            until = time.monotonic() + wait
+            while claims[p] == CLAIM_CHILD and not self._ended and time.monotonic() < until:
+                now = self.computing(p)
+                if now is None:
+                    break
+                if now[1] is None:
+                    time.sleep(50e-6)           # its hints are on their way
+                elif not meanwhile(*now):
+                    break
         with self._cond:
             payload = self._results.pop(p, None)
             if payload is not None:
@@ -334,6 +361,29 @@ class ForkedStream:
                 self._cond.wait_for(lambda: self._current != p, wait)
             payload = self._results.pop(p, None)
         return None if payload is None else pickle.loads(payload)
+
+    def computing(self, p: int) -> tuple[float, list[int] | None] | None:
+        """(when the child started computing `p`, by time.monotonic; `p`'s hints, None
+        until the child has worked them out) if it is computing `p` now, else None."""
+        now, claims = self._now, self._claims
+        if now is None or claims is None or p >= self._size or claims[p] != CLAIM_CHILD:
+            return None
+        at, when, count = _NOW.unpack_from(now)
+        if at != p:
+            return None
+        if count > _NOW_HINTS:
+            return when, None
+        hints = list(struct.unpack_from(f"<{count}I", now, _NOW.size))
+        return (when, hints) if _NOW.unpack_from(now)[0] == p else None
+
+    def claim(self, p: int) -> bool:
+        """Make `p` the parent's if no one has it yet (the child then skips it): whether it
+        did. The parent computes `p` itself, ahead of need."""
+        claims = self._claims
+        if claims is None or p >= self._size or claims[p] != CLAIM_FREE:
+            return False
+        claims[p] = CLAIM_PARENT
+        return True
 
     def sent(self, p: int) -> bool:
         """Whether the child's result for `p` is here, not taken yet (for tests: `take`
@@ -381,7 +431,7 @@ def _stream_reply(fd: int, status: int, p: int, payload: bytes = b"") -> None:
 def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             hints: Callable[[int], list[int]], requests: int, replies: int,
             first: Callable[[], Any] | None = None, claims: mmap.mmap | None = None,
-            size: int = 0) -> None:
+            size: int = 0, now: mmap.mmap | None = None) -> None:
     """The streaming child's loop (ForkedStream)."""
     _become_child(requests, replies, 0)
     if first is not None:
@@ -428,9 +478,17 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         if claimed is not None:
             if claimed[p] != CLAIM_FREE:     # the parent's
                 continue
+            if now is not None:
+                _NOW.pack_into(now, 0, p, time.monotonic(), _NOW_LATER)
             claimed[p] = CLAIM_CHILD
+        ahead: list[int] = []
         try:
             _stream_reply(replies, _STARTED, p)
+            ahead = hints(p)
+            if claimed is not None and now is not None:
+                told = ahead[:_NOW_HINTS]
+                struct.pack_into(f"<{len(told)}I", now, _NOW.size, *told)
+                struct.pack_into("<I", now, _NOW.size - 4, len(told))
             status, payload = 0, pickle.dumps(job(p), pickle.HIGHEST_PROTOCOL)
         except Exception:               # the parent compiles it itself (and sees the error)
             status, payload = 1, b""
@@ -442,4 +500,4 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             claimed[p] = CLAIM_SENT if status == 0 else CLAIM_FREE
         if status == 0:
             unseen.add(p)
-        todo.extendleft(h for h in reversed(hints(p)) if h not in done)
+        todo.extendleft(h for h in reversed(ahead) if h not in done)

@@ -117,6 +117,13 @@ OSR_WAIT = 30e-6
 STARTUP_COMPILES = 8
 STARTUP_WINDOW = 0.04
 
+#: while the program waits for a function the compile-ahead process is compiling, this process
+#: compiles others the program is likely to need next (`_spare`), each if it should take at
+#: most SPARE_FIT of the time that compile has left: by this process's own time per wasm
+#: instruction once it has compiled SPARE_MEASURED instructions, SPARE_RATE until then
+SPARE_FIT = 0.8
+SPARE_MEASURED = 2000
+SPARE_RATE = 1.5e-6
 #: from this many wasm instructions in all function bodies, tier-up compiles run in a forked
 #: process under Config.parallel_compilation (below it forking costs more than it saves)
 FORK_MIN_INSTRUCTIONS = MIN_PARALLEL_INSTRUCTIONS
@@ -232,6 +239,13 @@ class LazyCode:
             instructions >= FORK_MIN_INSTRUCTIONS and can_fork()
         self._stream: ForkedStream | None = None
         self.prefetched = 0
+        #: functions compiled here while the program waited for the stream's (`_spare`),
+        #: the candidates left for each function waited for, and the first-tier compiles
+        #: done here so far (wasm instructions, seconds: the time per instruction)
+        self.spared = 0
+        self._spares: dict[int, list[int]] = {}
+        self._compiled_weight = 0
+        self._compile_seconds = 0.0
         #: function index -> the address of its on-stack replacement entry (engine.ir.osr),
         #: 0 while it is compiled or when it failed
         self._osr: dict[int, int] = {}
@@ -306,19 +320,59 @@ class LazyCode:
             stream = self._start_stream(index)
         done = None
         if stream is not None:
-            done = stream.take(index)
+            done = stream.take(index, meanwhile=functools.partial(self._spare, index))
             stream.seen(index)          # (now: its callees are next, while it compiles here)
         self._first_tier_times.append(time.monotonic())
         if done is None:
-            code = self.wasm.codes[index - self.first]
-            pending = isinstance(code, PendingBody) and not code.decoded
-            with gc_paused():
-                done = self._first_tier(index)
-                if pending:         # (decoded again if it tiers up: not kept for the
-                    code.release()  # collector to scan, nor in memory)
+            done = self._first_tier_here(index)
         else:
             self.prefetched += 1
         return self._install_first(index, *done)
+
+    def _first_tier_here(self, index: int) -> tuple[bool, Any]:
+        """`_first_tier(index)` in this process, timed (`_rate`); the body dropped after
+        if it was pending (decoded again if it tiers up: not kept for the collector to scan,
+        nor in memory)."""
+        code = self.wasm.codes[index - self.first]
+        pending = isinstance(code, PendingBody) and not code.decoded
+        start = time.perf_counter()
+        with gc_paused():
+            done = self._first_tier(index)
+            if pending:
+                code.release()
+        self._compiled_weight += code.weight()
+        self._compile_seconds += time.perf_counter() - start
+        return done
+
+    def _spare(self, index: int, started: float, hints: list[int]) -> bool:
+        """While the compile-ahead process compiles function `index`, which the program
+        waits for (it started at `started`), compile here one of `hints` (`index`'s
+        callees, engine.compile.ahead.compile_order) that is not compiled or claimed yet and
+        whose compile should end before that one does (by this process's time per
+        instruction so far): the program is likely to need it soon, and this processor
+        would be idle. Whether one was compiled (the lock is held)."""
+        stream, codes, first = self._stream, self.wasm.codes, self.first
+        if stream is None:
+            return False
+        rate = self._compile_seconds / self._compiled_weight \
+            if self._compiled_weight >= SPARE_MEASURED else SPARE_RATE
+        left = SPARE_FIT * (started + rate * codes[index - first].weight() - time.monotonic())
+        spares = self._spares.get(index)
+        if spares is None:          # in body order (the child takes the largest first)
+            spares = self._spares[index] = hints[:0:-1] + hints[:1]
+        while spares and left > 0:
+            q = spares.pop()
+            if q in self.compiled or rate * codes[q - first].weight() > left or \
+                    not stream.claim(q):
+                continue
+            try:
+                done = self._first_tier_here(q)
+            except Exception:       # noqa: BLE001 - the program's call compiles it again
+                return True         # (and raises what this raised, where it belongs)
+            self._install_first(q, *done)
+            self.spared += 1
+            return True
+        return False
 
     def adopt(self, stream: ForkedStream | None) -> None:
         """Take first-tier code from `stream` (compiled ahead since the Module was made,

@@ -38,6 +38,20 @@ def test_entries_callees_and_element_functions_in_order():
     assert ahead.elem_functions(wasm) == [5, 2, 4]
 
 
+def test_calls_on_the_way_to_a_trap_are_not_callees_to_compile_ahead():
+    wasm = Module(Engine(), """(module
+      (func $main (param i32)
+        (if (local.get 0) (then (call $report (i32.const 1)) (call $abort) (unreachable)))
+        (block (br_if 0 (local.get 0)) (call $abort))   ;; a branch between: not a trap path
+        (unreachable))
+      (func $report (param i32))
+      (func $abort)
+      (func $g (call $report (i32.const 2)) (drop (i32.const 0)) (call $report (i32.const 3))
+        (unreachable)))""").wasm_module
+    assert ahead.callees(wasm, 0) == [2]    # $report only on the way to the trap, $abort not
+    assert ahead.callees(wasm, 3) == []     # straight-line code between: still the trap's
+
+
 def test_the_compile_ahead_order_takes_the_largest_callee_first():
     wasm = Module(Engine(), """(module
       (func $a (call $small) (call $big) (call $mid) (call $small))

@@ -99,6 +99,29 @@ def test_what_the_parent_takes_first_the_child_skips_without_being_told():
     assert 30 not in got and got == set(range(40)) - {30} and stream.received == 39
 
 
+def test_while_the_child_computes_what_take_waits_for_the_parent_works_meanwhile():
+    tree = {4: [7, 8, 9]}
+    stream = ForkedStream(lambda p: time.sleep(0.6) or p + 100, [4], [],
+                          lambda p: tree.get(p, []), size=10)
+    end = time.monotonic() + 30
+    while stream.computing(4) is None and time.monotonic() < end:
+        time.sleep(0.01)
+    started, hints = stream.computing(4)
+    assert hints == [7, 8, 9] and started <= time.monotonic()
+    calls: list[float] = []
+
+    def meanwhile(when: float, told: list[int]) -> bool:
+        assert (when, told) == (started, hints)
+        calls.append(time.monotonic())
+        assert stream.claim(told[len(calls) - 1])    # the parent's from now on
+        return len(calls) < 3
+    assert stream.take(4, wait=10, meanwhile=meanwhile) == 104
+    assert len(calls) == 3                      # until it said it had nothing more to do
+    assert not stream.claim(7) and stream.computing(4) is None
+    assert _ended(stream.pid)
+    assert [stream.take(p) for p in (7, 8, 9)] == [None] * 3    # the child skipped them
+
+
 def test_a_failing_job_sends_nothing_for_it_and_the_child_goes_on():
     def job(p: int):
         if p == 1:

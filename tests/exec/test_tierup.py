@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import time
 
 import pytest
 
@@ -767,6 +768,56 @@ def test_a_large_module_s_callees_are_compiled_ahead_by_a_forked_process(cfg, mo
     assert inst.exports(store)["run"](store) == 7
     assert lazy.prefetched == 3 and set(lazy.compiled) == {1, 2, 3, 5}
     assert lazy.baseline_compiled == {1, 2, 3, 5}
+
+
+SPARED = """(module
+  (func $a (result i32) (i32.const 1))
+  (func $b (result i32) (i32.const 2))
+  (func $c (result i32)
+    (i32.add (i32.add (i32.add (call $a) (call $b)) (i32.mul (call $a) (i32.const 3)))
+             (i32.xor (call $b) (i32.const 12))))
+  (func (export "run") (result i32) (call $c)))"""
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_while_the_program_waits_for_the_forked_compile_this_process_compiles_callees(
+        cfg, monkeypatch, tmp_path):
+    """When a call needs a function the compile-ahead process is compiling, this process
+    compiles that function's callees meanwhile (those it can finish before it is sent), and
+    the calls to them find them compiled."""
+    import os
+    import engine.exec.lazy as lazy_module
+    from engine.compile.ahead import first_tier
+    monkeypatch.setattr(lazy_module, "FORK_MIN_INSTRUCTIONS", 0)   # WAT counts as large
+    monkeypatch.setattr(lazy_module, "SPARE_RATE", 1.0)     # seconds per instruction
+    parent, A, B, C, RUN = os.getpid(), 0, 1, 2, 3
+    on_c, spared = tmp_path / "child-on-c", tmp_path / "spared"
+
+    def until(flag) -> None:
+        end = time.monotonic() + 30
+        while not flag.exists() and time.monotonic() < end:
+            time.sleep(0.005)
+
+    def in_step(wasm, info, backend, index, *rest):
+        # the child compiles $c until this process has compiled $a and $b; this one
+        # compiles run (which calls $c) once the child is on $c
+        if os.getpid() != parent and index == C:
+            on_c.touch()
+            until(spared)
+        elif os.getpid() == parent and index == RUN:
+            until(on_c)
+        piece = first_tier(wasm, info, backend, index, *rest)
+        if os.getpid() == parent and index == B:
+            spared.touch()
+        return piece
+    monkeypatch.setattr(lazy_module, "first_tier", in_step)
+    engine = Engine(Config(**cfg))
+    store = Store(engine)
+    inst = Instance(store, Module(engine, SPARED), [])
+    lazy = inst.exec_state.unit.lazy
+    assert inst.exports(store)["run"](store) == 1 + 2 + 3 + 14
+    assert lazy.prefetched == 1 and lazy.spared == 2    # $c came from the child; $a, $b here
+    assert set(lazy.compiled) == {0, 1, 2, 3}
 
 
 @pytest.mark.skipif(not can_fork() or worker_count() < 2, reason="needs fork and two CPUs")
