@@ -37,6 +37,10 @@ _FIRST = 0xFFFF_FFFF    # the position a ForkedStream child sends `first`'s outc
 #: the child's niceness above the parent's: on a busy machine the program it compiles for
 #: keeps its share of the processors; on an idle one the child still has a core to itself
 NICE = 10
+#: the reply pipe's capacity: a child's write blocks once this much is unread, and the
+#: parent's reader thread waits for the GIL while the parent compiles (the default 64 KB
+#: held up a compile-ahead child up to 13 ms at a time on SQLite)
+REPLY_PIPE = 1 << 20
 #: a ForkedStream child computes at most this many results ahead of what the parent has
 #: seen (taken, or computed itself), then waits for the parent to see more ...
 AHEAD_LIMIT = 512
@@ -115,6 +119,10 @@ def _fork_piped(child: Callable[[int, int], None]) -> tuple[int, int, int]:
     end). ChildGone when it cannot be forked."""
     requests_r, requests_w = os.pipe()
     replies_r, replies_w = os.pipe()
+    try:        # room for the replies a parent busy compiling has not read yet (Linux)
+        fcntl.fcntl(replies_w, getattr(fcntl, "F_SETPIPE_SZ", 1031), REPLY_PIPE)
+    except OSError:
+        pass
     try:
         pid = os.fork()
     except OSError as e:
@@ -230,10 +238,12 @@ def _serve(job: Callable[[Any], Any], requests: int, replies: int) -> None:
 class ForkedStream:
     """A child process computing `job(p)` ahead of need, one position after another, each
     result sent back as soon as it is made; a reader thread here keeps them until `take`n.
-    The child goes depth-first from `roots` through `hints(p)` (the positions p is likely
-    to need next: a function's callees, in the order it needs them), then through `later`.
-    `seen(p)` tells it that p is needed no more (it skips it) and that p's hints come next;
-    it stays at most AHEAD_LIMIT results ahead of what the parent has seen, and ends when
+    The child computes `roots` and the hints of the positions the parent has `seen` first
+    (`hints(p)`: the positions p is likely to need next, a function's callees in the order
+    it needs them; the latest seen first), then, depth-first, the hints of what it computed
+    itself (guesses of guesses: a callee of a function the program may never call), then
+    `later`. `seen(p)` tells it that p is needed no more (it skips it) and that p's hints
+    come next; it stays at most AHEAD_LIMIT results ahead of what the parent has seen, and ends when
     the parent has seen nothing for IDLE_END seconds while it waits. Given `first`, the
     child calls it before anything else and goes on only if it returned
     (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
@@ -444,12 +454,13 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         except OSError:
             pass
     fcntl.fcntl(requests, fcntl.F_SETFL, fcntl.fcntl(requests, fcntl.F_GETFL) | os.O_NONBLOCK)
-    todo = collections.deque(roots)
+    todo = collections.deque(roots)     # the roots' and the seen positions' hints
+    guesses = collections.deque()       # the hints of positions computed here
     rest = collections.deque(later)
     done: set[int] = set()
     unseen: set[int] = set()            # sent, and not seen by the parent yet
     pending = b""
-    while todo or rest:
+    while todo or guesses or rest:
         if len(unseen) >= AHEAD_LIMIT:  # far enough ahead: wait for the parent
             ready, _, _ = select.select([requests], [], [], IDLE_END)
             if not ready:
@@ -470,7 +481,7 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
         pending = pending[whole:]
         if len(unseen) >= AHEAD_LIMIT:
             continue
-        p = todo.popleft() if todo else rest.popleft()
+        p = todo.popleft() if todo else guesses.popleft() if guesses else rest.popleft()
         if p in done:
             continue
         done.add(p)
@@ -500,4 +511,4 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             claimed[p] = CLAIM_SENT if status == 0 else CLAIM_FREE
         if status == 0:
             unseen.add(p)
-        todo.extendleft(h for h in reversed(ahead) if h not in done)
+        guesses.extendleft(h for h in reversed(ahead) if h not in done)

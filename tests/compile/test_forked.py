@@ -65,6 +65,23 @@ def test_seen_positions_are_skipped_and_their_hints_come_first():
     assert time.monotonic() - stream_started < 30
 
 
+def test_the_hints_of_seen_positions_come_before_the_child_s_own_guesses():
+    tree = {0: [1, 2], 1: [10], 5: [20, 21], 20: [30]}
+
+    def job(p: int):
+        if p == 0:
+            time.sleep(0.3)                      # the parent's message arrives meanwhile
+        return time.monotonic()
+    stream = ForkedStream(job, [0], [], lambda p: tree.get(p, []))
+    stream.seen(5)                              # needed: its callees are the likeliest next
+    _wait(stream, 7)
+    when = {p: stream.take(p) for p in (0, 1, 2, 10, 20, 21, 30)}
+    order = sorted(when, key=when.get)
+    # 21 before 30, which only 20 (the child's guess, not known to be needed) calls; then
+    # depth-first through its guesses
+    assert order == [0, 20, 21, 30, 1, 10, 2]
+
+
 def test_take_waits_for_the_position_in_progress():
     stream = ForkedStream(lambda p: time.sleep(0.5) or p + 100, [4], [], lambda p: [])
     time.sleep(0.2)                              # the child is in the middle of it
