@@ -63,17 +63,21 @@ class PathOps:
         return _SUCCESS
 
     def path_remove_directory(self, caller: Any, fd: int, path: int, path_len: int) -> int:
-        _, r = self._resolve(caller, fd, int(Rights.PATH_REMOVE_DIRECTORY), path, path_len, False)
-        with r:
-            if r.name == ".":
-                raise WasiError(Errno.INVAL)
+        d = self._dir(fd, int(Rights.PATH_REMOVE_DIRECTORY))
+        text = G.read_path(G.memory_of(caller), path, path_len)
+        # "dir/" and "dir//" name dir (rmdir(2); wasmtime since 51); "dir/.", "dir/..",
+        # "." name a directory by itself, which is not removed: INVAL, as rmdir(2)
+        itself = text.rstrip("/").rpartition("/")[2] in (".", "..")
+        with resolve(d.host, text, False) as r:
             st = _lstat(r)
             if st is None:
                 raise WasiError(Errno.NOENT)
-            if not _stat.S_ISDIR(st.st_mode) or r.via_link:
+            if not _stat.S_ISDIR(st.st_mode):
+                raise WasiError(Errno.NOTDIR)
+            if itself or r.name == ".":
+                raise WasiError(Errno.INVAL)
+            if r.via_link:
                 raise WasiError(Errno.NOTDIR)      # a link is not removed as a directory
-            if r.must_be_dir:
-                raise WasiError(Errno.INVAL)       # "dir/" or "dir/.": as wasmtime answers
             os.rmdir(r.name, dir_fd=r.dirfd)
         return _SUCCESS
 
