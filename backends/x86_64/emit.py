@@ -18,6 +18,7 @@ from engine.environ import vmctx as V
 from ..base import CompiledCode, RegClass
 from ..emitter import EmitterBase
 from ..keystone_asm import keystone_asm
+from .textasm import assemble_text
 from ..mir import Imm, Label, Mem, MFunction, MInst, Reg, Slot
 from . import bulk
 from .abi import Frame
@@ -630,19 +631,21 @@ def frame_for(mf: MFunction, outgoing: int) -> Frame:
 
 def assemble(parts: Iterable[str], symbols: list[str], target: str = "x86_64",
              features: frozenset[str] = frozenset()) -> CompiledCode:
-    """Assemble module text (without the symbol table) with one Keystone call; `symbols` are
-    the labels whose offsets the CompiledCode should record."""
-    from keystone import KS_ARCH_X86, KS_MODE_64, KsError
-
+    """Assemble module text (without the symbol table): `symbols` are the labels whose
+    offsets the CompiledCode should record. The stubs' text is encoded by textasm (the bytes
+    Keystone makes, without its cost); other text with one Keystone call."""
     header = [f".quad {s}" for s in symbols]
     text = "\n".join([*header, *parts]) + "\n"
-    try:
-        encoding = keystone_asm(KS_ARCH_X86, KS_MODE_64, text)
-    except KsError as e:  # an emitter bug; name it clearly
-        raise InternalError(f"x86_64 assembler rejected generated code: {e}") from e
-    if encoding is None:
-        raise InternalError("x86_64 assembler produced no code")
-    code = bytes(encoding)
+    code = assemble_text(text.splitlines())
+    if code is None:
+        from keystone import KS_ARCH_X86, KS_MODE_64, KsError
+        try:
+            encoding = keystone_asm(KS_ARCH_X86, KS_MODE_64, text)
+        except KsError as e:  # an emitter bug; name it clearly
+            raise InternalError(f"x86_64 assembler rejected generated code: {e}") from e
+        if encoding is None:
+            raise InternalError("x86_64 assembler produced no code")
+        code = bytes(encoding)
     offsets = struct.unpack_from(f"<{len(symbols)}Q", code, 0) if symbols else ()
     return CompiledCode(target=target, code=code, symbols=dict(zip(symbols, offsets)),
                         features=features)
