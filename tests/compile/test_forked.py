@@ -72,7 +72,10 @@ def test_the_hints_of_seen_positions_come_before_the_child_s_own_guesses():
         if p == 0:
             time.sleep(0.3)                      # the parent's message arrives meanwhile
         return time.monotonic()
-    stream = ForkedStream(job, [0], [], lambda p: tree.get(p, []))
+    stream = ForkedStream(job, [0], [], lambda p: tree.get(p, []), size=40)
+    end = time.monotonic() + 30
+    while stream.computing(0) is None and time.monotonic() < end:
+        time.sleep(0.01)                        # (the child is on 0 before it is told)
     stream.seen(5)                              # needed: its callees are the likeliest next
     _wait(stream, 7)
     when = {p: stream.take(p) for p in (0, 1, 2, 10, 20, 21, 30)}
@@ -134,8 +137,8 @@ def test_while_the_child_computes_what_take_waits_for_the_parent_works_meanwhile
         return len(calls) < 3
     assert stream.take(4, wait=10, meanwhile=meanwhile) == 104
     assert len(calls) == 3                      # until it said it had nothing more to do
-    assert not stream.claim(7) and stream.computing(4) is None
     assert _ended(stream.pid)
+    assert not stream.claim(7) and stream.computing(4) is None
     assert [stream.take(p) for p in (7, 8, 9)] == [None] * 3    # the child skipped them
 
 
