@@ -55,6 +55,10 @@ _NOW = struct.Struct("<IdI")
 _NOW_HINTS = 255
 _NOW_LATER = 0xFFFF_FFFF    # (the count while the child works its hints out)
 
+#: a seen message's hint count when the child is to work the hints out itself
+_OWN_COUNT = 0xFFFF_FFFF
+_OWN_HINTS = _OWN_COUNT.to_bytes(4, "little")
+
 #: whose a position is, one byte each in a table a parent and its forked child share
 #: (ForkedStream's, and engine.compile.parallel's for validation): no one's yet, the
 #: parent's, the child's, and (ForkedStream) the child's with its result sent
@@ -247,9 +251,10 @@ class ForkedStream:
     the parent has seen nothing for IDLE_END seconds while it waits. Given `first`, the
     child calls it before anything else and goes on only if it returned
     (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
-    parent compiles what it needs itself when the child has not got there yet. The child
-    ends when it has run out of positions, when the parent closes it or exits (end of file),
-    or when the reply pipe is gone; then `take` finds nothing more.
+    parent compiles what it needs itself when the child has not got there yet. Out of
+    positions, the child waits for what the parent sees next (its hints are new ones); it
+    ends when the parent closes it or exits (end of file), when the reply pipe is gone, or
+    when the parent has seen nothing for IDLE_END seconds; then `take` finds nothing more.
 
     Positions below `size` are claimed in a byte table both processes share (an anonymous
     shared mapping made before the fork): the child claims one before computing it and
@@ -401,11 +406,19 @@ class ForkedStream:
         with self._cond:
             return p in self._results
 
-    def seen(self, p: int) -> None:
-        """Tell the child that `p` is needed no more (and its hints soon)."""
+    def seen(self, p: int, hints: list[int] | None = None) -> None:
+        """Tell the child that `p` is needed no more and that its hints come next: `hints`
+        if given (what `hints(p)` gives: the parent knows them when it computes `p`
+        itself, and the child need not work them out), else `hints(p)` in the child."""
         if self._requests >= 0 and os.getpid() == self._owner:
+            message = p.to_bytes(4, "little")
+            if hints is None:
+                message += _OWN_HINTS
+            else:
+                message += len(hints).to_bytes(4, "little") + \
+                    struct.pack(f"<{len(hints)}I", *hints)
             try:
-                _write_all(self._requests, p.to_bytes(4, "little"))
+                _write_all(self._requests, message)
             except OSError:
                 self.close()
 
@@ -460,8 +473,10 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
     done: set[int] = set()
     unseen: set[int] = set()            # sent, and not seen by the parent yet
     pending = b""
-    while todo or guesses or rest:
-        if len(unseen) >= AHEAD_LIMIT:  # far enough ahead: wait for the parent
+    while True:
+        # far enough ahead, or out of positions: wait for the parent (what it sees next
+        # has hints), until it has seen nothing for IDLE_END seconds
+        if len(unseen) >= AHEAD_LIMIT or not (todo or guesses or rest):
             ready, _, _ = select.select([requests], [], [], IDLE_END)
             if not ready:
                 return                  # the module is kept but not run: end
@@ -472,14 +487,22 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             pending += chunk
         except BlockingIOError:
             pass
-        whole = len(pending) // 4 * 4
-        for k in range(0, whole, 4):
-            p = int.from_bytes(pending[k:k + 4], "little")
+        k = 0
+        while len(pending) - k >= 8:    # seen messages (ForkedStream.seen)
+            p, count = struct.unpack_from("<II", pending, k)
+            told = None
+            if count != _OWN_COUNT:
+                if len(pending) - k - 8 < 4 * count:
+                    break
+                told = struct.unpack_from(f"<{count}I", pending, k + 8)
+                k += 4 * count
+            k += 8
             done.add(p)
             unseen.discard(p)
-            todo.extendleft(h for h in reversed(hints(p)) if h not in done)
-        pending = pending[whole:]
-        if len(unseen) >= AHEAD_LIMIT:
+            todo.extendleft(h for h in reversed(told if told is not None else hints(p))
+                            if h not in done)
+        pending = pending[k:]
+        if len(unseen) >= AHEAD_LIMIT or not (todo or guesses or rest):
             continue
         p = todo.popleft() if todo else guesses.popleft() if guesses else rest.popleft()
         if p in done:

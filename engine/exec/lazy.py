@@ -321,22 +321,27 @@ class LazyCode:
         done = None
         if stream is not None:
             done = stream.take(index, meanwhile=functools.partial(self._spare, index))
-            stream.seen(index)          # (now: its callees are next, while it compiles here)
         self._first_tier_times.append(time.monotonic())
         if done is None:
-            done = self._first_tier_here(index)
+            # its callees are next for the child, while it compiles here: found here (its
+            # body is decoded for the compile anyway), not decoded again there for them
+            done = self._first_tier_here(index, stream)
         else:
+            stream.seen(index)          # type: ignore[union-attr]
             self.prefetched += 1
         return self._install_first(index, *done)
 
-    def _first_tier_here(self, index: int) -> tuple[bool, Any]:
+    def _first_tier_here(self, index: int, tell: ForkedStream | None = None
+                         ) -> tuple[bool, Any]:
         """`_first_tier(index)` in this process, timed (`_rate`); the body dropped after
         if it was pending (decoded again if it tiers up: not kept for the collector to scan,
-        nor in memory)."""
+        nor in memory). `tell`: a stream to tell it is seen first, with its hints."""
         code = self.wasm.codes[index - self.first]
         pending = isinstance(code, PendingBody) and not code.decoded
         start = time.perf_counter()
         with gc_paused():
+            if tell is not None:
+                tell.seen(index, compile_order(self.wasm, index))
             done = self._first_tier(index)
             if pending:
                 code.release()

@@ -44,7 +44,10 @@ def test_the_child_computes_what_its_roots_hints_and_later_positions_reach():
     assert {p for p, r in results.items() if r is not None} == {0, 1, 2, 3, 5, 6}
     assert all(r[1] == p * p and r[2] != os.getpid() for p, r in results.items() if r)
     assert stream.take(0) is None               # taken once
-    assert _ended(stream.pid)                   # out of positions: the child ended
+    time.sleep(0.2)
+    os.kill(stream.pid, 0)                      # out of positions: it waits for more seen
+    stream.close()
+    assert _ended(stream.pid)                   # until the parent closes the stream
 
 
 def test_seen_positions_are_skipped_and_their_hints_come_first():
@@ -85,6 +88,30 @@ def test_the_hints_of_seen_positions_come_before_the_child_s_own_guesses():
     assert order == [0, 20, 21, 30, 1, 10, 2]
 
 
+def test_hints_the_parent_sends_with_seen_are_used_not_worked_out_again():
+    tree = {5: [20, 21], 6: [22]}
+    asked: list[int] = []
+
+    def hints(p: int) -> list[int]:
+        if os.getpid() != parent:
+            with open(log, "a") as f:
+                f.write(f"{p}\n")
+        return tree.get(p, [])
+    import tempfile
+    parent = os.getpid()
+    log = tempfile.mktemp()
+    stream = ForkedStream(lambda p: time.sleep(0.2) or p + 100, [0], [], hints)
+    stream.seen(5, [30, 31])                    # (the parent's own: not tree's)
+    stream.seen(6)                              # (the child's to work out)
+    _wait(stream, 4)
+    got = {p for p in (0, 20, 21, 22, 30, 31) if stream.take(p) is not None}
+    assert got == {0, 22, 30, 31}
+    with open(log) as f:
+        asked = [int(line) for line in f]
+    os.unlink(log)
+    assert 5 not in asked and 6 in asked
+
+
 def test_take_waits_for_the_position_in_progress():
     stream = ForkedStream(lambda p: time.sleep(0.5) or p + 100, [4], [], lambda p: [])
     time.sleep(0.2)                              # the child is in the middle of it
@@ -114,6 +141,8 @@ def test_what_the_parent_takes_first_the_child_skips_without_being_told():
     stream = ForkedStream(lambda p: time.sleep(0.02) or p, list(range(40)), [], lambda p: [],
                           size=40)
     assert stream.take(30) is None              # not sent yet: the parent's now (no `seen`)
+    _wait(stream, 39)
+    stream.close()
     assert _ended(stream.pid)
     got = {p for p in range(40) if stream.take(p) is not None}
     assert 30 not in got and got == set(range(40)) - {30} and stream.received == 39
@@ -137,6 +166,7 @@ def test_while_the_child_computes_what_take_waits_for_the_parent_works_meanwhile
         return len(calls) < 3
     assert stream.take(4, wait=10, meanwhile=meanwhile) == 104
     assert len(calls) == 3                      # until it said it had nothing more to do
+    stream.close()
     assert _ended(stream.pid)
     assert not stream.claim(7) and stream.computing(4) is None
     assert [stream.take(p) for p in (7, 8, 9)] == [None] * 3    # the child skipped them
