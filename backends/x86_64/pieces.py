@@ -22,6 +22,7 @@ from ..keystone_asm import keystone_asm_external
 #: a line whose instruction refers to a symbol outside its function
 _EXTERNAL_REF = re.compile(r"\s+(?:call|jmp|j[a-z]+) (func\d+|__trap|__epoch_slow)\s*$")
 _PAD = b"\xcc"     # int3 between functions (never executed)
+_REL32 = struct.Struct("<i")
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,9 +97,18 @@ def rel32(end: int, target: int, symbol: str) -> bytes:
 
 def place(fn: FunctionCode, name: str, address: int, resolve) -> bytes:
     """`fn` (function `name`) as code at `address`: each outside reference patched to the
-    absolute address `resolve(symbol)` gives (a reference to `name` itself to `address`)."""
+    absolute address `resolve(symbol)` gives (a reference to `name` itself to `address`;
+    each symbol resolved once)."""
     out = bytearray(fn.code)
+    targets = {name: address}
+    pack = _REL32.pack_into
     for end, symbol in fn.fixups:
-        target = address if symbol == name else resolve(symbol)
-        out[end - 4:end] = rel32(address + end, target, symbol)
+        target = targets.get(symbol)
+        if target is None:
+            target = targets[symbol] = resolve(symbol)
+        try:
+            pack(out, end - 4, target - address - end)
+        except struct.error:
+            rel32(address + end, target, symbol)        # (raises the InternalError)
+            raise
     return bytes(out)

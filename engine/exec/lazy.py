@@ -211,6 +211,8 @@ class LazyCode:
         #: function index -> calls in compiled code that still reach its stub (addresses the
         #: backend's call_target_patch takes), repointed when it is compiled
         self._callers: dict[int, list[int]] = {}
+        #: ``funcN`` -> N, as calls name their callees (`_note_calls`)
+        self._symbol_index: dict[str, int] = {}
         #: calls are repointed only while no emulator runs this code: an emulator may read an
         #: instruction while it is stored, and keeps its own translations anyway
         self.patching = bool(getattr(backend, "patchable", False))
@@ -714,11 +716,18 @@ class LazyCode:
     def _note_calls(self, piece: Any, at: int) -> None:
         """Note the calls of code `piece` (placed at `at`) that reach stubs of functions
         whose code is not final yet."""
-        done, callers = self._final, self._callers
+        done, callers, index_of = self._final, self._callers, self._symbol_index
         for offset, symbol in self.backend.patchable_calls(piece):
-            callee = int(symbol[4:])
+            callee = index_of.get(symbol)
+            if callee is None:
+                callee = index_of[symbol] = int(symbol[4:])
             if callee not in done:
-                callers.setdefault(callee, []).append(at + offset)
+                site = at + offset
+                sites = callers.get(callee)
+                if sites is None:
+                    callers[callee] = [site]
+                else:
+                    sites.append(site)
 
     def _repoint_to(self, index: int, addr: int) -> None:
         """Point the calls noted as reaching function `index`'s stub at its final code."""

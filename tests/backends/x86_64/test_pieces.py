@@ -82,3 +82,23 @@ def test_backend_function_code_is_a_function_code():
     fn = X86_64Backend().function_code(module.take_ir(module.wasm_module.num_imported_funcs),
                                        module.info)
     assert isinstance(fn, pieces.FunctionCode) and len(fn.code) > 10
+
+
+def test_placing_patches_each_reference_and_resolves_each_symbol_once():
+    # call f1; call f1; jmp __trap; call f0 (itself): rel32s ending at 5, 10, 15, 20
+    code = (b"\xe8" + b"\0" * 4) * 2 + b"\xe9" + b"\0" * 4 + b"\xe8" + b"\0" * 4
+    fn = pieces.FunctionCode(code, ((5, "func1"), (10, "func1"), (15, "__trap"),
+                                    (20, "func0")), ())
+    asked: list[str] = []
+    where = {"func1": 0x10_0000, "__trap": 0x0F_0000}
+
+    def resolve(symbol: str) -> int:
+        asked.append(symbol)
+        return where[symbol]
+    at = 0x20_0000
+    out = pieces.place(fn, "func0", at, resolve)
+    disp = [int.from_bytes(out[e - 4:e], "little", signed=True) for e in (5, 10, 15, 20)]
+    assert disp == [0x10_0000 - (at + 5), 0x10_0000 - (at + 10), 0x0F_0000 - (at + 15), -20]
+    assert sorted(asked) == ["__trap", "func1"]        # each once; itself not at all
+    with pytest.raises(InternalError, match="out of reach"):
+        pieces.place(fn, "func0", 1 << 40, resolve)
