@@ -16,6 +16,7 @@ daemon thread. A job never raises into the thread: what one raises goes to its `
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import heapq
 import itertools
@@ -70,8 +71,9 @@ class BackgroundCompiler:
             heapq.heappush(self._jobs[lane], (cost, next(self._order), job, failed))
             if not self._lane_running[lane]:
                 self._lane_running[lane] = True
-                threading.Thread(target=self._run, args=(lane,),
-                                 name=f"polyjit-tier-up-{lane}", daemon=True).start()
+                # (not threading.Thread, whose start waits until the thread has run: up to
+                # milliseconds of the program's own time, at each lane's first job after idle)
+                _thread.start_new_thread(self._run, (lane,))
         return True
 
     def _run(self, lane: int) -> None:
