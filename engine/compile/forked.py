@@ -352,8 +352,8 @@ class ForkedStream:
         up to `wait` seconds if it is computing it now (or has sent it and it is on its way),
         else None: then `p` is the parent's (the child skips it). While the child computes
         `p`, `meanwhile(started, hints)` is called (when the child began `p`, and `p`'s
-        hints) as long as it returns True: work of the parent's that would otherwise wait
-        idle."""
+        hints, None while the child works them out) as long as it returns True: work of
+        the parent's that would otherwise wait idle."""
         claims = self._claims
         if meanwhile is not None and claims is not None and p < self._size:
             until = time.monotonic() + wait
@@ -361,8 +361,9 @@ class ForkedStream:
                 now = self.computing(p)
                 if now is None:
                     break
-                if now[1] is None:
-                    time.sleep(50e-6)           # its hints are on their way
+                if now[1] is None:              # its hints are on their way: meanwhile
+                    if not meanwhile(*now):     # may know them, else it waits for them
+                        time.sleep(50e-6)
                 elif not meanwhile(*now):
                     break
         with self._cond:

@@ -351,22 +351,29 @@ class LazyCode:
         self._compile_seconds += time.perf_counter() - start
         return done
 
-    def _spare(self, index: int, started: float, hints: list[int]) -> bool:
+    def _spare(self, index: int, started: float, hints: list[int] | None) -> bool:
         """While the compile-ahead process compiles function `index`, which the program
         waits for (it started at `started`), compile here one of `hints` (`index`'s
-        callees, engine.compile.ahead.compile_order) that is not compiled or claimed yet and
-        whose compile should end before that one does (by this process's time per
-        instruction so far): the program is likely to need it soon, and this processor
-        would be idle. Whether one was compiled (the lock is held)."""
+        callees, engine.compile.ahead.compile_order; None while the child works them out,
+        found here when the body is decoded here: this process validated it) that is not
+        compiled or claimed yet and whose compile should end before that one does (by this
+        process's time per instruction so far): the program is likely to need it soon, and
+        this processor would be idle. Whether one was compiled (the lock is held)."""
         stream, codes, first = self._stream, self.wasm.codes, self.first
         if stream is None:
             return False
+        spares = self._spares.get(index)
+        if spares is None:
+            if hints is None:
+                code = codes[index - first]
+                if isinstance(code, PendingBody) and not code.decoded:
+                    return False
+                hints = compile_order(self.wasm, index)
+            # in body order (the child takes the largest first)
+            spares = self._spares[index] = hints[:0:-1] + hints[:1]
         rate = self._compile_seconds / self._compiled_weight \
             if self._compiled_weight >= SPARE_MEASURED else SPARE_RATE
         left = SPARE_FIT * (started + rate * codes[index - first].weight() - time.monotonic())
-        spares = self._spares.get(index)
-        if spares is None:          # in body order (the child takes the largest first)
-            spares = self._spares[index] = hints[:0:-1] + hints[:1]
         while spares and left > 0:
             q = spares.pop()
             if q in self.compiled or rate * codes[q - first].weight() > left or \

@@ -779,15 +779,17 @@ SPARED = """(module
   (func (export "run") (result i32) (call $c)))"""
 
 
+@pytest.mark.parametrize("slow_hints", [False, True], ids=["compiling", "finding-callees"])
 @pytest.mark.parametrize("cfg", CONFIGS)
 def test_while_the_program_waits_for_the_forked_compile_this_process_compiles_callees(
-        cfg, monkeypatch, tmp_path):
+        cfg, slow_hints, monkeypatch, tmp_path):
     """When a call needs a function the compile-ahead process is compiling, this process
     compiles that function's callees meanwhile (those it can finish before it is sent), and
-    the calls to them find them compiled."""
+    the calls to them find them compiled; while the child is still finding those callees,
+    this process finds them itself in the body it validated."""
     import os
     import engine.exec.lazy as lazy_module
-    from engine.compile.ahead import first_tier
+    from engine.compile.ahead import compile_order, first_tier
     monkeypatch.setattr(lazy_module, "FORK_MIN_INSTRUCTIONS", 0)   # WAT counts as large
     monkeypatch.setattr(lazy_module, "SPARE_RATE", 1.0)     # seconds per instruction
     parent, A, B, C, RUN = os.getpid(), 0, 1, 2, 3
@@ -799,10 +801,16 @@ def test_while_the_program_waits_for_the_forked_compile_this_process_compiles_ca
         while not flag.exists() and time.monotonic() < end:
             time.sleep(0.005)
 
+    def hints_in_step(wasm, index):
+        if slow_hints and os.getpid() != parent and index == C:
+            on_c.touch()
+            until(spared)
+        return compile_order(wasm, index)
+
     def in_step(wasm, info, backend, index, *rest):
-        # the child compiles $c until this process has compiled $a and $b; this one
-        # compiles run (which calls $c) once the child is on $c
-        if os.getpid() != parent and index == C:
+        # the child compiles $c (or finds its callees) until this process has compiled $a
+        # and $b; this one compiles run (which calls $c) once the child is on $c
+        if not slow_hints and os.getpid() != parent and index == C:
             on_c.touch()
             until(spared)
         elif os.getpid() == parent and index == RUN:
@@ -813,6 +821,7 @@ def test_while_the_program_waits_for_the_forked_compile_this_process_compiles_ca
             if here == {A, B}:
                 spared.touch()
         return piece
+    monkeypatch.setattr(lazy_module, "compile_order", hints_in_step)
     monkeypatch.setattr(lazy_module, "first_tier", in_step)
     engine = Engine(Config(**cfg))
     store = Store(engine)
