@@ -1,8 +1,10 @@
 """An assembler for the Intel-syntax x86_64 text of the module-level stubs (trampolines.py,
 fastcalls.py: entry and exit trampolines, the trap stub, the lazy unit's entry, the fast
 host calls): the bytes Keystone makes for that text (tests/backends/x86_64/test_textasm.py
-compares them over every stub), encoded by the baseline tier's encoder in a fraction of
-Keystone's time (about 5 us a line: 3 ms of a module's first instantiation).
+compares them over every stub), encoded by the baseline tier's encoder. A line's first
+encoding costs about what Keystone's does; each is encoded once per process (`_DONE`), and
+every module's stubs repeat the same lines, so a module's stubs after the first cost a
+fraction of a Keystone call.
 
 It knows the instructions those stubs are written in, with Keystone's (LLVM's) choice of
 encoding for each: general-register moves, loads and stores, lea, the ALU group, test,

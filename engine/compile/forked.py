@@ -248,14 +248,13 @@ class ForkedStream:
     it needs them; the latest seen first), then, depth-first, the hints of what it computed
     itself (guesses of guesses: a callee of a function the program may never call), then
     `later`. `seen(p)` tells it that p is needed no more (it skips it) and that p's hints
-    come next; it stays at most AHEAD_LIMIT results ahead of what the parent has seen, and ends when
-    the parent has seen nothing for IDLE_END seconds while it waits. Given `first`, the
-    child calls it before anything else and goes on only if it returned
-    (`first_result` has its outcome: a module's validation, say). Speculative compilation: the
-    parent compiles what it needs itself when the child has not got there yet. Out of
-    positions, the child waits for what the parent sees next (its hints are new ones); it
-    ends when the parent closes it or exits (end of file), when the reply pipe is gone, or
-    when the parent has seen nothing for IDLE_END seconds; then `take` finds nothing more.
+    come next; it stays at most AHEAD_LIMIT results ahead of what the parent has seen. Given
+    `first`, the child calls it before anything else and goes on only if it returned
+    (`first_result` has its outcome: a module's validation, say). Speculative compilation:
+    the parent compiles what it needs itself when the child has not got there yet. Out of
+    positions (or that far ahead), the child waits for what the parent sees next; it ends
+    when the parent closes it or exits (end of file), when the reply pipe is gone, or when
+    the parent has seen nothing for IDLE_END seconds; then `take` finds nothing more.
 
     Positions below `size` are claimed in a byte table both processes share (an anonymous
     shared mapping made before the fork): the child claims one before computing it and

@@ -242,10 +242,9 @@ class LazyCode:
         self._stream: ForkedStream | None = None
         self.prefetched = 0
         #: functions compiled here while the program waited for the stream's (`_spare`),
-        #: the candidates left for each function waited for, and the first-tier compiles
-        #: done here so far (wasm instructions, seconds: the time per instruction)
+        #: and the first-tier compiles done here so far (wasm instructions, seconds: the
+        #: time per instruction)
         self.spared = 0
-        self._spares: dict[int, list[int]] = {}
         self._compiled_weight = 0
         self._compile_seconds = 0.0
         #: function index -> the address of its on-stack replacement entry (engine.ir.osr),
@@ -322,7 +321,8 @@ class LazyCode:
             stream = self._start_stream(index)
         done = None
         if stream is not None:
-            done = stream.take(index, meanwhile=functools.partial(self._spare, index))
+            wait: list[list[int]] = []      # (this wait's candidates, from the first ask)
+            done = stream.take(index, meanwhile=functools.partial(self._spare, index, wait))
         self._first_tier_times.append(time.monotonic())
         if done is None:
             # its callees are next for the child, while it compiles here: found here (its
@@ -335,7 +335,8 @@ class LazyCode:
 
     def _first_tier_here(self, index: int, tell: ForkedStream | None = None
                          ) -> tuple[bool, Any]:
-        """`_first_tier(index)` in this process, timed (`_rate`); the body dropped after
+        """`_first_tier(index)` in this process, timed (`_compiled_weight`,
+        `_compile_seconds`: the time per instruction `_spare` expects); the body dropped after
         if it was pending (decoded again if it tiers up: not kept for the collector to scan,
         nor in memory). `tell`: a stream to tell it is seen first, with its hints."""
         code = self.wasm.codes[index - self.first]
@@ -351,26 +352,29 @@ class LazyCode:
         self._compile_seconds += time.perf_counter() - start
         return done
 
-    def _spare(self, index: int, started: float, hints: list[int] | None) -> bool:
+    def _spare(self, index: int, wait: list[list[int]], started: float,
+               hints: list[int] | None) -> bool:
         """While the compile-ahead process compiles function `index`, which the program
         waits for (it started at `started`), compile here one of `hints` (`index`'s
         callees, engine.compile.ahead.compile_order; None while the child works them out,
         found here when the body is decoded here: this process validated it) that is not
         compiled or claimed yet and whose compile should end before that one does (by this
         process's time per instruction so far): the program is likely to need it soon, and
-        this processor would be idle. Whether one was compiled (the lock is held)."""
+        this processor would be idle. `wait` holds this wait's candidates left once found
+        (empty before the first ask that finds them), popped from the end. Whether one was
+        compiled (the lock is held)."""
         stream, codes, first = self._stream, self.wasm.codes, self.first
         if stream is None:
             return False
-        spares = self._spares.get(index)
-        if spares is None:
+        if not wait:
             if hints is None:
                 code = codes[index - first]
                 if isinstance(code, PendingBody) and not code.decoded:
                     return False
                 hints = compile_order(self.wasm, index)
             # in body order (the child takes the largest first)
-            spares = self._spares[index] = hints[:0:-1] + hints[:1]
+            wait.append(hints[:0:-1] + hints[:1])
+        spares = wait[0]
         rate = self._compile_seconds / self._compiled_weight \
             if self._compiled_weight >= SPARE_MEASURED else SPARE_RATE
         left = SPARE_FIT * (started + rate * codes[index - first].weight() - time.monotonic())
