@@ -72,17 +72,15 @@ _ISHIFT = {"shl": "shl", "shr_s": "sar", "shr_u": "shr", "rotl": "rol", "rotr": 
 
 
 class _Frame:
-    __slots__ = ("kind", "height", "nparams", "nresults", "label", "else_label")
+    __slots__ = ("kind", "height", "nparams", "nresults", "arity", "label", "else_label")
 
     def __init__(self, kind: int, height: int, nparams: int, nresults: int,
                  label: Label | None) -> None:
         self.kind, self.height, self.nparams, self.nresults = kind, height, nparams, nresults
+        #: the number of values a branch to it takes
+        self.arity = nparams if kind == _LOOP else nresults
         self.label = label
         self.else_label: Label | None = None
-
-    @property
-    def arity(self) -> int:
-        return self.nparams if self.kind == _LOOP else self.nresults
 
 
 def unsupported_reason(wasm: Any, info: ModuleInfo, index: int) -> str | None:
@@ -121,8 +119,9 @@ def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozense
     return _Compiler(wasm, info, index, target, counted, _table_for(features)).run()
 
 
-#: the pass's handlers by opcode and argument, per set of CPU features: every opcode has an
-#: entry (a plain dict is the fastest lookup), the ones this tier lacks one that refuses
+#: the pass's (handler, argument, whether it needs every value in its slot first) by opcode,
+#: per set of CPU features: every opcode has an entry (a plain dict is the fastest lookup),
+#: the ones this tier lacks one that refuses
 _TABLES: dict[frozenset, dict[int, tuple]] = {}
 
 
@@ -138,7 +137,7 @@ def _table_for(features: frozenset[str]) -> dict[int, tuple]:
                     (op == "ctz" and "bmi1" not in features) or \
                     (op == "popcnt" and "popcnt" not in features) or \
                     (op in _ROUND and info.name[0] == "f" and "sse4.1" not in features):
-                table[code] = (_Compiler.c_refuse, info.name)
+                table[code] = (_Compiler.c_refuse, info.name, False)
         _TABLES[features] = table
     return table
 
@@ -213,7 +212,7 @@ class _Compiler(ValueStack, FloatRules):
         refuse = _Compiler.c_refuse
         for pos, ins in enumerate(self.body):
             op = ins.op
-            fn, arg = table[op]
+            fn, arg, flushes = table[op]
             if not self.live:
                 if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
                     dead += 1
@@ -228,6 +227,8 @@ class _Compiler(ValueStack, FloatRules):
                         fn(self, ins.imm, arg)  # tier: try_table opens a block, say)
                     continue
             self.pos = pos
+            if flushes and self.low < len(vs):
+                self.flush()
             fn(self, ins.imm, arg)
         for cont, back in self.epoch_paths:
             a.bind(cont)
@@ -383,14 +384,16 @@ class _Compiler(ValueStack, FloatRules):
             params, results = block_signature(self.wasm.types, imm)
         a = self.a
         cc = self.condition() if kind == _IF else None
-        self.flush()
-        f = _Frame(kind, self.height - len(params), len(params), len(results), Label())
+        vs = self.vs
+        if self.low < len(vs):
+            self.flush()
+        f = _Frame(kind, len(vs) - len(params), len(params), len(results), Label())
         if kind == _LOOP:
             a.bind(f.label)
             if self.info.epoch:
                 self.epoch_check()
             # (no block parameters around it either: engine.ir.osr can enter it)
-            movable = not params and self.height == 0 and \
+            movable = not params and not vs and \
                 len(self.local_types) <= OSR_MAX_LOCALS and \
                 not any(f.nparams for f in self.frames)
             self.hot_check(TIER_UP_LOOP_WEIGHT, self.pos if movable else None)
@@ -441,7 +444,9 @@ class _Compiler(ValueStack, FloatRules):
             a.bind(f.else_label)
         if f.kind != _LOOP:
             a.bind(f.label)
-        self.height = f.height + f.nresults
+        h = f.height + f.nresults
+        if h != len(self.vs):
+            self.height = h
         self.live = True
 
     def move_down(self, dst: int, k: int) -> None:
@@ -469,9 +474,11 @@ class _Compiler(ValueStack, FloatRules):
     def c_br_if(self, depth: int, arg) -> None:
         a = self.a
         cc = self.condition()
-        self.flush()
+        vs = self.vs
+        if self.low < len(vs):
+            self.flush()
         f = self.frames[-1 - depth]
-        if f.kind != _FUNC and self.height - f.arity == f.height:
+        if f.kind != _FUNC and len(vs) - f.arity == f.height:
             a.jcc(cc, f.label)
             return
         skip = Label()
@@ -1239,25 +1246,11 @@ def _build_table() -> dict[int, tuple]:
                 t[code] = (C.f_cmp, (op, d))
             elif op.startswith("convert_i"):
                 t[code] = (C.f_convert, (d, types[op[8:11]], op.endswith("_s")))
+    # (the fast-path handlers work on values where they are, the others on flushed stacks)
     fast = {C.c_block, C.c_br_if, C.c_local_get, C.c_local_set, C.c_global_get, C.c_const,
             C.c_drop, C.c_nop, C.i_alu, C.i_shift, C.i_cmp, C.i_eqz, C.i_extend, C.m_load,
             C.m_store, C.f_alu}
-    flushing: dict = {}
-    for fn, _ in t.values():
-        if fn not in fast and fn not in flushing:
-            flushing[fn] = _flushing(fn)
-    return {int(k): (fn if fn in fast else flushing[fn], arg) for k, (fn, arg) in t.items()}
-
-
-def _flushing(fn):
-    """Handler `fn` for an operation that needs every value in its slot first (only the
-    fast-path ones work on values where they are)."""
-    def handler(self: _Compiler, imm, arg) -> None:
-        if self.low < len(self.vs):
-            self.flush()
-        fn(self, imm, arg)
-    handler.__name__ = fn.__name__
-    return handler
+    return {int(k): (fn, arg, fn not in fast) for k, (fn, arg) in t.items()}
 
 
 _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",

@@ -245,17 +245,19 @@ class ValueStack:
 
     def spill(self, i: int) -> None:
         """Entry i to its slot (flags are left alone: only moves)."""
-        e = self.vs[i]
+        vs = self.vs
+        e = vs[i]
         kind = e[0]
         a = self.a
-        s = self.slot(i)
+        s = (RBP, None, 1, self.stack_base - 8 * i)
         if kind == _REG:
             r = e[1]
             if r >= 16:
                 a.movs_store(s, r - 16, True)
+                self.free_x.append(r)
             else:
                 a.store(s, r)
-            self.release(r)
+                self.free_int.append(r)
         elif kind == _CONST:
             v = e[1]
             if v < 1 << 31 or v >= (1 << 64) - (1 << 31):
@@ -268,13 +270,17 @@ class ValueStack:
                 a.store(s, RAX)
         elif kind == _LOCAL:
             self.local_to_slot(e[1], s)
-        self.vs[i] = _MEMV
+        vs[i] = _MEMV
 
     def flush(self) -> None:
         """Every value to its slot (no flags changed)."""
         vs = self.vs
         for i in range(self.low, len(vs)):
-            if vs[i][0] != _MEM:
+            e = vs[i]
+            if e[0] == _LOCAL:              # (spill, inline for the commonest entry)
+                self.local_to_slot(e[1], (RBP, None, 1, self.stack_base - 8 * i))
+                vs[i] = _MEMV
+            elif e[0] != _MEM:
                 self.spill(i)
         self.low = len(vs)
 
