@@ -267,11 +267,9 @@ class _Compiler(ValueStack, FloatRules):
         frame = -self.local_base - 8 + 8 * len(self.local_types) + 8 * self.max_height + \
             8 * self.outgoing
         frame += -frame % 16
-        code = a.finish()
-        out = bytearray(code)
-        struct.pack_into("<i", out, size_at, -(frame + 8))
-        struct.pack_into("<i", out, frame_at, frame)
-        return bytes(out), tuple(a.external), movable
+        struct.pack_into("<i", a.code, size_at, -(frame + 8))
+        struct.pack_into("<i", a.code, frame_at, frame)
+        return a.finish(), tuple(a.external), movable
 
     def lower_params(self) -> None:
         """Parameters to their homes (argument registers and pinned homes never overlap),

@@ -12,6 +12,8 @@ the function (``call funcN``, ``jmp __trap``, ``call __epoch_slow``) are recorde
 
 from __future__ import annotations
 
+import struct
+
 from engine.errors import InternalError
 
 #: condition codes: the low nibble of jcc / setcc / cmovcc
@@ -50,6 +52,7 @@ def mem(base: int, disp: int = 0, index: int | None = None, scale: int = 1) -> t
 
 
 _SCALE = {1: 0, 2: 1, 4: 2, 8: 3}
+_pack_i32 = struct.Struct("<i").pack_into
 
 
 def _fits8(x: int) -> bool:
@@ -182,7 +185,7 @@ class Asm:
         for pos, label, base in self._refs32:
             if label.pos < 0:
                 raise InternalError("x86_64 encoder: branch to a label never placed")
-            code[pos:pos + 4] = (label.pos - base).to_bytes(4, "little", signed=True)
+            _pack_i32(code, pos, label.pos - base)
         for pos, label in self._refs8:
             d = label.pos - (pos + 1)
             if label.pos < 0 or not _fits8(d):

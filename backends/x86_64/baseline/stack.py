@@ -29,13 +29,13 @@ _INT_POOL = (R10, R9, R8, RDI, RSI)
 _X_POOL = tuple(16 + x for x in range(13, 1, -1))
 _PIN_INT = (RBX, R12, R13)             # locals kept in registers for the whole function
 _PIN_X = (16 + 14, 16 + 15)            # xmm14, xmm15
-_DEPTH_WEIGHT = (1, 8, 64, 512, 4096)  # a local use's weight by loop depth
+_LOOP_WEIGHT, _MAX_WEIGHT = 8, 4096     # a local use weighs 8 ** its loop depth, at most 4096
 _LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
 _LOCAL_TEE_OP = int(Op.LOCAL_TEE)
 _BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
 _END_OP = int(Op.END)
 assert _LOCAL_GET_OP + 1 == _LOCAL_SET_OP and _LOCAL_SET_OP + 1 == _LOCAL_TEE_OP and \
-    max(_BLOCK_OP, _LOOP_OP, _IF_OP, _END_OP) < _LOCAL_GET_OP
+    _BLOCK_OP + 1 == _LOOP_OP and _LOOP_OP + 1 == _IF_OP and _IF_OP < _END_OP < _LOCAL_GET_OP
 
 
 class ValueStack:
@@ -79,35 +79,33 @@ class ValueStack:
         calls), floats in xmm14, xmm15 (saved to their slots around calls)."""
         types = self.local_types
         weight = [0] * len(types)
-        depth = 0
-        opened: list[int] = []
+        wt = 1                              # the weight of a use here
+        outer: list[int] = []               # the weight outside each open block
         for ins in self.body:
             op = ins.op
             if op > _LOCAL_TEE_OP:          # (the opcodes below are all under local.tee's)
                 continue
             if op >= _LOCAL_GET_OP:
-                weight[ins.imm] += _DEPTH_WEIGHT[depth if depth < 4 else 4]
-            elif op == _LOOP_OP:
-                opened.append(1)
-                depth += 1
-            elif op == _BLOCK_OP or op == _IF_OP:
-                opened.append(0)
-            elif op == _END_OP and opened:
-                depth -= opened.pop()
-        order = sorted(range(len(types)), key=lambda i: -weight[i])
+                weight[ins.imm] += wt
+            elif op <= _IF_OP:
+                if op >= _BLOCK_OP:
+                    outer.append(wt)
+                    if op == _LOOP_OP and wt < _MAX_WEIGHT:
+                        wt *= _LOOP_WEIGHT
+            elif op == _END_OP and outer:
+                wt = outer.pop()
+        # (a stable sort: equal weights in local order)
+        order = sorted(range(len(types)), key=weight.__getitem__, reverse=True)
         ints = [i for i in order if weight[i] and types[i] not in (_F32, _F64)][:3]
         floats = [i for i in order if weight[i] and types[i] in (_F32, _F64)][:2]
-        homes: list = [None] * len(types)
+        self.local_base = base = -16 - 8 * len(ints)
+        homes: list = [(RBP, None, 1, base - 8 * i) for i in range(len(types))]
         for i, r in zip(ints, _PIN_INT):
             homes[i] = r
             self.saved.append(r)
         for i, x in zip(floats, _PIN_X):
             homes[i] = x
             self.pinned_x.append((i, x))
-        self.local_base = -16 - 8 * len(self.saved)
-        for i, h in enumerate(homes):
-            if h is None:
-                homes[i] = self.local_slot(i)
         self.homes = homes
 
     def save_pinned_x(self, restore: bool) -> None:
