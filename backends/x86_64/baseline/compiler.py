@@ -47,7 +47,7 @@ from ...callconv import assign
 from .encoder import (RAX, RBP, RCX, RDI, RDX, RSI, RSP, R8, R9, R10, R11, R14, R15, Asm,
                       Label)
 from .floats import _FALU, _ROUND, FloatRules
-from .stack import _CONST, _FLAGS, _LOCAL, _REG, ValueStack
+from .stack import _CONST, _FLAGS, _LOCAL, _MEMV, _REG, ValueStack
 
 __all__ = ["BaselineUnsupported", "compile_function", "unsupported_reason"]
 
@@ -69,6 +69,29 @@ _ICMP = {"eq": "e", "ne": "ne", "lt_s": "l", "lt_u": "b", "gt_s": "g", "gt_u": "
          "le_s": "le", "le_u": "be", "ge_s": "ge", "ge_u": "ae"}
 _IALU = {"add": "add", "sub": "sub", "and": "and", "or": "or", "xor": "xor"}
 _ISHIFT = {"shl": "shl", "shr_s": "sar", "shr_u": "shr", "rotl": "rol", "rotr": "ror"}
+
+
+#: the moves of calls by (target name, parameter types, result types): (the number of
+#: parameters, the ones passed in registers as (index, register), the ones on the stack as
+#: (index, rsp offset), the outgoing stack slots the call needs, the results as (index,
+#: register or None, rsp offset, whether an i32))
+_CALL_PLANS: dict[tuple, tuple] = {}
+
+
+def _call_plan(target: TargetDesc, params: tuple, results: tuple) -> tuple:
+    key = (target.name, params, results)
+    plan = _CALL_PLANS.get(key)
+    if plan is None:
+        locs, nstack = assign(target, params)
+        rlocs, nres = assign(target, results, True)
+        plan = _CALL_PLANS[key] = (
+            len(params),
+            tuple((j, loc.reg) for j, loc in enumerate(locs) if loc.reg is not None),
+            tuple((j, 8 * loc.stack) for j, loc in enumerate(locs) if loc.stack is not None),
+            max(nstack, nres),
+            tuple((j, loc.reg, None if loc.stack is None else 8 * loc.stack, t is _I32)
+                  for j, (t, loc) in enumerate(zip(results, rlocs))))
+    return plan
 
 
 class _Frame:
@@ -171,6 +194,9 @@ class _Compiler(ValueStack, FloatRules):
         self.traps: dict[int, Label] = {}
         self.epoch_paths: list[tuple[Label, Label]] = []
         self.offsets = info.offsets
+        #: where the base of memory 0 is kept (r14 reloads it), if there is a memory
+        self.heap_base = self.vm(info.offsets.memory_base(0)) if info.offsets.num_memories \
+            else None
 
     def vm(self, off: int) -> tuple:
         return (R15, None, 1, off)
@@ -353,10 +379,11 @@ class _Compiler(ValueStack, FloatRules):
             self.push_entry((_LOCAL, i))
         a.store(self.push(), RAX)           # the selector, before the flush needs rax
         self.flush()
-        first = self.call_args((*self.local_types, _I32), self.results)
+        plan = _call_plan(self.target, (*self.local_types, _I32), self.results)
+        first = self.call_args(plan)
         self.save_pinned_x(False)
         a.call_r(self.slot(first - 1))
-        self.call_results(first, self.results, self.info.tail_calls_leave)
+        self.call_results(first, plan, self.info.tail_calls_leave)
         self.ret()
         self.height = 0
 
@@ -554,59 +581,65 @@ class _Compiler(ValueStack, FloatRules):
 
     # -- calls ----------------------------------------------------------------------------------
 
-    def call_args(self, params: tuple, results: tuple) -> int:
-        """Place the top len(params) values as call arguments (stack ones through r11);
-        returns the first slot of the arguments (where the results go)."""
+    def call_args(self, plan: tuple) -> int:
+        """Place the top values as the arguments of a call with `plan` (_call_plan; stack ones
+        through r11); returns the first slot of the arguments (where the results go)."""
         a = self.a
-        first = self.height - len(params)
-        locs, nstack = assign(self.target, params)
-        _, nres = assign(self.target, results, True)
-        self.outgoing = max(self.outgoing, nstack, nres)
-        for j, loc in enumerate(locs):
-            if loc.stack is not None:
-                a.load(R11, self.slot(first + j))
-                a.store((RSP, None, 1, 8 * loc.stack), R11)
-        for j, loc in enumerate(locs):
-            if loc.reg is not None:
-                if loc.reg >= 16:
-                    a.movs_load(loc.reg - 16, self.slot(first + j), True)
-                else:
-                    a.load(loc.reg, self.slot(first + j))
+        nparams, in_regs, on_stack, outgoing, _ = plan
+        first = len(self.vs) - nparams
+        if outgoing > self.outgoing:
+            self.outgoing = outgoing
+        base = self.stack_base - 8 * first
+        for j, off in on_stack:
+            a.load(R11, (RBP, None, 1, base - 8 * j))
+            a.store((RSP, None, 1, off), R11)
+        for j, r in in_regs:
+            if r >= 16:
+                a.movs_load(r - 16, (RBP, None, 1, base - 8 * j), True)
+            else:
+                a.load(r, (RBP, None, 1, base - 8 * j))
         return first
 
-    def call_results(self, first: int, results: tuple, vmctx_changed: bool) -> None:
+    def call_results(self, first: int, plan: tuple, vmctx_changed: bool) -> None:
         a = self.a
         if vmctx_changed:
             a.load(R15, (RBP, None, 1, -8))
-        self.reload_heap()
-        self.save_pinned_x(True)
-        locs, _ = assign(self.target, results, True)
-        for j, (t, loc) in enumerate(zip(results, locs)):
-            s = self.slot(first + j)
-            if loc.reg is None:
-                a.load(R11, (RSP, None, 1, 8 * loc.stack))
+        if self.heap_base is not None:
+            a.load(R14, self.heap_base)
+        if self.pinned_x:
+            self.save_pinned_x(True)
+        results = plan[4]
+        base = self.stack_base - 8 * first
+        for j, r, off, narrow in results:
+            s = (RBP, None, 1, base - 8 * j)
+            if r is None:
+                a.load(R11, (RSP, None, 1, off))
                 a.store(s, R11)
-            elif loc.reg >= 16:
-                a.movs_store(s, loc.reg - 16, True)
-            elif t is _I32:
-                a.mov_rr(loc.reg, loc.reg, 0)
-                a.store(s, loc.reg)
+            elif r >= 16:
+                a.movs_store(s, r - 16, True)
+            elif narrow:
+                a.mov_rr(r, r, 0)
+                a.store(s, r)
             else:
-                a.store(s, loc.reg)
-        self.height = first + len(results)
-        if self.height > self.max_height:
-            self.max_height = self.height
+                a.store(s, r)
+        vs = self.vs                # (the stack is flushed: the height setter, inline)
+        del vs[first:]
+        vs += [_MEMV] * len(results)
+        self.low = len(vs)
+        if len(vs) > self.max_height:
+            self.max_height = len(vs)
 
     def reload_heap(self) -> None:
-        if self.offsets.num_memories:
-            self.a.load(R14, self.vm(self.offsets.memory_base(0)))
+        if self.heap_base is not None:
+            self.a.load(R14, self.heap_base)
 
     def c_call(self, idx: int, arg) -> None:
         a = self.a
-        params, results = self.info.func_sigs[idx]
-        first = self.call_args(params, results)
+        plan = _call_plan(self.target, *self.info.func_sigs[idx])
+        first = self.call_args(plan)
         imported = idx < self.info.num_imported_funcs
-        self.save_pinned_x(False)
+        if self.pinned_x:
+            self.save_pinned_x(False)
         if imported:
             a.mov_rr(R11, R15)
             a.load(R15, (R11, None, 1, self.offsets.import_vmctx(idx)))
@@ -614,7 +647,7 @@ class _Compiler(ValueStack, FloatRules):
         else:
             a.call_sym(func_symbol(idx))
         # a callee may have tail-called another instance (ModuleInfo.tail_calls_leave)
-        self.call_results(first, results, imported or self.info.tail_calls_leave)
+        self.call_results(first, plan, imported or self.info.tail_calls_leave)
 
     def c_call_indirect(self, imm, arg) -> None:
         type_index, table = imm
@@ -628,12 +661,12 @@ class _Compiler(ValueStack, FloatRules):
         a.load(RCX, self.vm(self.offsets.sig_id(type_index)))
         a.alu_rm("cmp", RCX, (R10, None, 1, V.FUNCREF_SIG))
         a.jcc("ne", self.trap(TrapCode.BAD_SIGNATURE))
-        params, results = self.info.type_sigs[type_index]
-        first = self.call_args(params, results)
+        plan = _call_plan(self.target, *self.info.type_sigs[type_index])
+        first = self.call_args(plan)
         self.save_pinned_x(False)
         a.load(R15, (R10, None, 1, V.FUNCREF_VMCTX))
         a.call_r((R10, None, 1, V.FUNCREF_CODE))
-        self.call_results(first, results, True)
+        self.call_results(first, plan, True)
 
     def helper(self, h: Helper, consts: list[int], nargs: int, result: ValType | None,
                traps: bool) -> None:
