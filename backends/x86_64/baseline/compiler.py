@@ -794,16 +794,6 @@ class _Compiler(ValueStack, FloatRules):
 
     # -- integer --------------------------------------------------------------------------------
 
-    def imm_of(self, e: tuple, w: int) -> int | None:
-        """Entry e as a sign-extended imm32 operand of a `w`-bit operation, if it is one."""
-        if e[0] != _CONST:
-            return None
-        v = e[1]
-        if not w:
-            return v - (1 << 32) if v >> 31 else v
-        sv = v - (1 << 64) if v >> 63 else v
-        return sv if -(1 << 31) <= sv < 1 << 31 else None
-
     def i_alu(self, imm, arg) -> None:
         name, w = arg
         a = self.a
@@ -816,7 +806,8 @@ class _Compiler(ValueStack, FloatRules):
         if ea[0] == _REG:
             d = ea[1]
         else:
-            d = self.alloc(False)
+            free = self.free_int
+            d = free.pop() if free else self.alloc(False)
             if ea[0] == _CONST:
                 a.mov_ri(d, ea[1])
             else:
@@ -837,13 +828,19 @@ class _Compiler(ValueStack, FloatRules):
         """ALU operation `name` of register x with entry b (at stack index `at`, popped):
         an immediate, a register or a memory operand (a wide constant through rcx)."""
         a = self.a
-        ib = self.imm_of(b, w)
-        if ib is not None:
-            a.alu_ri(name, x, ib, w)
-        elif b[0] == _CONST:
-            a.mov_ri(RCX, b[1])
-            a.alu_rr(name, x, RCX, w)
-        elif b[0] == _REG:
+        kind = b[0]
+        if kind == _CONST:                  # as a sign-extended imm32 when it is one
+            v = b[1]
+            if not w:
+                a.alu_ri(name, x, v - (1 << 32) if v >> 31 else v, 0)
+                return
+            sv = v - (1 << 64) if v >> 63 else v
+            if -(1 << 31) <= sv < 1 << 31:
+                a.alu_ri(name, x, sv, w)
+            else:
+                a.mov_ri(RCX, v)
+                a.alu_rr(name, x, RCX, w)
+        elif kind == _REG:
             a.alu_rr(name, x, b[1], w)
         else:
             a.alu_rm(name, x, self.operand(b, at), w)

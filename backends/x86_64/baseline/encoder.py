@@ -22,6 +22,8 @@ CC = {"o": 0, "no": 1, "b": 2, "ae": 3, "e": 4, "ne": 5, "be": 6, "a": 7, "s": 8
 
 #: /digit of the ALU group (add r/m, imm ...): also opcode = 8 * digit + 1 (r/m, reg) or + 3
 ALU = {"add": 0, "or": 1, "and": 4, "sub": 5, "xor": 6, "cmp": 7}
+_ALU_MR = {name: bytes((8 * d + 1,)) for name, d in ALU.items()}     # op r/m, reg
+_ALU_RM = {name: bytes((8 * d + 3,)) for name, d in ALU.items()}     # op reg, r/m
 #: /digit of the shift group (D3 /n by cl, C1 /n by imm8)
 SHIFT = {"rol": 0, "ror": 1, "shl": 4, "shr": 5, "sar": 7}
 #: /digit of the bit-test group (0F BA /n ib)
@@ -107,6 +109,18 @@ _ENCODED: dict[tuple, bytes] = {}
 _ENCODED_MAX = 1 << 18
 
 
+def _encoded(key: tuple, imm: bytes) -> bytes:
+    """The encoding of Asm.op's `key` (not cached yet; `imm`: the immediate that follows,
+    which an opcode always or never has): made and cached."""
+    opcode, reg, rm, w, prefix, byte = key
+    if imm and type(rm) is tuple and rm[0] == RIP:
+        raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
+    if len(_ENCODED) > _ENCODED_MAX:
+        _ENCODED.clear()
+    enc = _ENCODED[key] = _encode(opcode, reg, rm, w, prefix, byte)
+    return enc
+
+
 #: mov encodings by (opcode, reg, rm, w), as _ENCODED (Asm.load, store, mov_rr)
 _MOVES: dict[tuple, bytes] = {}
 
@@ -152,15 +166,10 @@ class Asm:
         key = (opcode, reg, rm, w, prefix, byte)
         enc = _ENCODED.get(key)
         if enc is None:
-            enc = _encode(opcode, reg, rm, w, prefix, byte)
-            if len(_ENCODED) > _ENCODED_MAX:
-                _ENCODED.clear()
-            _ENCODED[key] = enc
+            enc = _encoded(key, imm)
         out = self.code
         out += enc
         if imm:
-            if type(rm) is tuple and rm[0] == RIP:
-                raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
             out += imm
 
     def label(self) -> Label:
@@ -228,7 +237,13 @@ class Asm:
 
     def mov_mi(self, m, imm: int, w: int = 1) -> None:
         """mov r/m, imm32 (sign-extended to 64 bits when w)."""
-        self.op(b"\xc7", 0, m, w, imm=imm.to_bytes(4, "little", signed=imm < 0))
+        key = (b"\xc7", 0, m, w, None, 0)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _encoded(key, b"\0")
+        code = self.code
+        code += enc
+        code += imm.to_bytes(4, "little", signed=imm < 0)
 
     def mov_ri(self, dst: int, imm: int) -> None:
         """dst <- a 64-bit constant in the shortest form (zero-extended imm32, sign-extended
@@ -279,20 +294,34 @@ class Asm:
     # -- integer arithmetic ---------------------------------------------------------------------
 
     def alu_rr(self, name: str, dst: int, src: int, w: int = 1) -> None:
-        self.op(bytes((8 * ALU[name] + 1,)), src, dst, w)
+        key = (_ALU_MR[name], src, dst, w, None, 0)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _encoded(key, b"")
+        self.code += enc
 
     def alu_rm(self, name: str, dst: int, m: tuple, w: int = 1) -> None:
         """op dst, [m]."""
-        self.op(bytes((8 * ALU[name] + 3,)), dst, m, w)
+        key = (_ALU_RM[name], dst, m, w, None, 0)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _encoded(key, b"")
+        self.code += enc
 
     def alu_mr(self, name: str, m: tuple, src: int, w: int = 1) -> None:
         """op [m], src."""
-        self.op(bytes((8 * ALU[name] + 1,)), src, m, w)
+        self.op(_ALU_MR[name], src, m, w)
 
     def alu_ri(self, name: str, rm, imm: int, w: int = 1) -> None:
         """op r/m, imm (imm8 form when it fits, else imm32; sign-extended)."""
-        if _fits8(imm):
-            self.op(b"\x83", ALU[name], rm, w, imm=imm.to_bytes(1, "little", signed=True))
+        if -128 <= imm < 128:
+            key = (b"\x83", ALU[name], rm, w, None, 0)
+            enc = _ENCODED.get(key)
+            if enc is None:
+                enc = _encoded(key, b"\0")
+            code = self.code
+            code += enc
+            code.append(imm & 0xFF)
         elif rm == RAX:                                 # the short accumulator form
             if w:
                 self.code.append(0x48)
@@ -302,7 +331,11 @@ class Asm:
             self.op(b"\x81", ALU[name], rm, w, imm=imm.to_bytes(4, "little", signed=imm < 0))
 
     def test_rr(self, a: int, b: int, w: int = 1) -> None:
-        self.op(b"\x85", b, a, w)
+        key = (b"\x85", b, a, w, None, 0)
+        enc = _ENCODED.get(key)
+        if enc is None:
+            enc = _encoded(key, b"")
+        self.code += enc
 
     def test_ri(self, rm, imm: int, w: int = 1) -> None:
         if rm == RAX:

@@ -286,10 +286,11 @@ class ValueStack:
         """Where entry e (at stack index i) can be read as an r/m operand: a register number
         or a memory operand (a constant: None)."""
         kind = e[0]
+        if kind == _LOCAL:                  # (local, inline)
+            h = self.homes[e[1]]
+            return h if type(h) is tuple else h if h < 16 else h - 16
         if kind == _MEM:
-            return self.slot(i)
-        if kind == _LOCAL:
-            return self.local(e[1])
+            return (RBP, None, 1, self.stack_base - 8 * i)
         if kind == _REG:
             return e[1] if e[1] < 16 else e[1] - 16
         return None
