@@ -194,6 +194,7 @@ class _Compiler(ValueStack, FloatRules):
         self.traps: dict[int, Label] = {}
         self.epoch_paths: list[tuple[Label, Label]] = []
         self.offsets = info.offsets
+        self.unchecked, self.checked_stores = info.unchecked_memories, info.checked_stores
         #: where the base of memory 0 is kept (r14 reloads it), if there is a memory
         self.heap_base = self.vm(info.offsets.memory_base(0)) if info.offsets.num_memories \
             else None
@@ -716,7 +717,8 @@ class _Compiler(ValueStack, FloatRules):
             if not tee:
                 vs.pop()
             return
-        self.forget_local(i)
+        if self.low < len(vs) - 1:  # (entries below the top may read local i)
+            self.forget_local(i)
         self.set_home(i, e, len(vs) - 1)
         if kind == _REG and tee:    # the value stays in its register (no reload right after)
             return
@@ -1000,7 +1002,7 @@ class _Compiler(ValueStack, FloatRules):
         else:
             a.load(RAX, self.operand(e, len(vs)), 0)
         offset, memory = m.offset, m.memory
-        if memory not in self.info.unchecked_memories or (store and self.info.checked_stores):
+        if memory not in self.unchecked or (store and self.checked_stores):
             # (a guarded memory needs no check: an access beyond its length faults in its
             # reservation, and engine/exec/faults.py makes that the same trap)
             end = offset + size
@@ -1031,7 +1033,8 @@ class _Compiler(ValueStack, FloatRules):
             a.movs_load(x - 16, op, size == 8)
             self.push_entry((_REG, x))
             return
-        d = self.alloc(False)
+        free = self.free_int
+        d = free.pop() if free else self.alloc(False)
         if size == 4 and not signed:
             a.load(d, op, 0)
         elif size == 8:

@@ -19,6 +19,7 @@ from engine.errors import InternalError
 #: condition codes: the low nibble of jcc / setcc / cmovcc
 CC = {"o": 0, "no": 1, "b": 2, "ae": 3, "e": 4, "ne": 5, "be": 6, "a": 7, "s": 8, "ns": 9,
       "p": 10, "np": 11, "l": 12, "ge": 13, "le": 14, "g": 15}
+_JCC32 = {cc: bytes((0x0F, 0x80 | n, 0, 0, 0, 0)) for cc, n in CC.items()}   # jcc rel32 0
 
 #: /digit of the ALU group (add r/m, imm ...): also opcode = 8 * digit + 1 (r/m, reg) or + 3
 ALU = {"add": 0, "or": 1, "and": 4, "sub": 5, "xor": 6, "cmp": 7}
@@ -55,6 +56,10 @@ def mem(base: int, disp: int = 0, index: int | None = None, scale: int = 1) -> t
 
 _SCALE = {1: 0, 2: 1, 4: 2, 8: 3}
 _pack_i32 = struct.Struct("<i").pack_into
+#: xor r32, r32 and the opcode of mov r32, imm32, by register
+_XOR_SELF = [bytes((0x45, 0x31, 0xC0 | (r & 7) * 9)) if r >= 8 else bytes((0x31, 0xC0 | r * 9))
+             for r in range(16)]
+_MOV_R32 = [bytes((0x41, 0xB8 | (r & 7))) if r >= 8 else bytes((0xB8 | r,)) for r in range(16)]
 
 
 def _fits8(x: int) -> bool:
@@ -250,12 +255,11 @@ class Asm:
         imm32, movabs)."""
         imm &= 0xFFFF_FFFF_FFFF_FFFF
         if imm == 0:
-            self.op(b"\x31", dst, dst, 0)
+            self.code += _XOR_SELF[dst]
         elif imm < 1 << 32:
-            if dst >= 8:
-                self.code.append(0x41)
-            self.code.append(0xB8 | (dst & 7))
-            self.code += imm.to_bytes(4, "little")
+            code = self.code
+            code += _MOV_R32[dst]
+            code += imm.to_bytes(4, "little")
         elif imm >= (1 << 64) - (1 << 31):
             self.mov_mi(dst, imm - (1 << 64))
         else:
@@ -398,20 +402,24 @@ class Asm:
 
     def jcc(self, cc: str, label: Label, short: bool = False) -> None:
         """jcc label: rel8 when `short` (the target must be within reach), else rel32."""
+        code = self.code
         if short:
-            self.code += bytes((0x70 | CC[cc], 0))
-            self._refs8.append((len(self.code) - 1, label))
+            code += bytes((0x70 | CC[cc], 0))
+            self._refs8.append((len(code) - 1, label))
         else:
-            self.code += bytes((0x0F, 0x80 | CC[cc]))
-            self.rel32(label)
+            code += _JCC32[cc]                  # (rel32, inline)
+            end = len(code)
+            self._refs32.append((end - 4, label, end))
 
     def jmp(self, label: Label, short: bool = False) -> None:
+        code = self.code
         if short:
-            self.code += b"\xeb\0"
-            self._refs8.append((len(self.code) - 1, label))
+            code += b"\xeb\0"
+            self._refs8.append((len(code) - 1, label))
         else:
-            self.code.append(0xE9)
-            self.rel32(label)
+            code += b"\xe9\0\0\0\0"
+            end = len(code)
+            self._refs32.append((end - 4, label, end))
 
     def jmp_r(self, rm) -> None:
         """jmp r/m64."""
