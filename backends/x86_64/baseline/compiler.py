@@ -482,8 +482,7 @@ class _Compiler(ValueStack, FloatRules):
             return
         a = self.a
         for j in range(k):
-            a.load(RCX, self.slot(src + j))
-            a.store(self.slot(dst + j), RCX)
+            a.copy(self.slot(dst + j), self.slot(src + j), RCX)
 
     def branch(self, f: _Frame) -> None:
         """Jump to frame f's label with its values (a branch to the function frame returns)."""
@@ -565,8 +564,7 @@ class _Compiler(ValueStack, FloatRules):
         for j, (t, loc) in enumerate(zip(self.results, locs)):
             s = self.slot(first + j)
             if loc.reg is None:
-                a.load(RCX, s)
-                a.store((RBP, None, 1, 16 + 8 * loc.stack), RCX)
+                a.copy((RBP, None, 1, 16 + 8 * loc.stack), s, RCX)
         for j, (t, loc) in enumerate(zip(self.results, locs)):
             s = self.slot(first + j)
             if loc.reg is not None:
@@ -592,8 +590,7 @@ class _Compiler(ValueStack, FloatRules):
             self.outgoing = outgoing
         base = self.stack_base - 8 * first
         for j, off in on_stack:
-            a.load(R11, (RBP, None, 1, base - 8 * j))
-            a.store((RSP, None, 1, off), R11)
+            a.copy((RSP, None, 1, off), (RBP, None, 1, base - 8 * j), R11)
         for j, r in in_regs:
             if r >= 16:
                 a.movs_load(r - 16, (RBP, None, 1, base - 8 * j), True)
@@ -614,8 +611,7 @@ class _Compiler(ValueStack, FloatRules):
         for j, r, off, narrow in results:
             s = (RBP, None, 1, base - 8 * j)
             if r is None:
-                a.load(R11, (RSP, None, 1, off))
-                a.store(s, R11)
+                a.copy(s, (RSP, None, 1, off), R11)
             elif r >= 16:
                 a.movs_store(s, r - 16, True)
             elif narrow:

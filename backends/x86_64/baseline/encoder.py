@@ -234,6 +234,20 @@ class Asm:
             enc = _move(key)
         self.code += enc
 
+    def copy(self, m: tuple, src: tuple, via: int) -> None:
+        """mov via, [src]; mov [m], via (64 bits)."""
+        key = (0x8B, via, src, 1)
+        enc = _MOVES.get(key)
+        if enc is None:
+            enc = _move(key)
+        code = self.code
+        code += enc
+        key = (0x89, via, m, 1)
+        enc = _MOVES.get(key)
+        if enc is None:
+            enc = _move(key)
+        code += enc
+
     def store16(self, m: tuple, src: int) -> None:
         self.op(b"\x89", src, m, 0, prefix=0x66)
 

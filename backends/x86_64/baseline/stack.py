@@ -81,11 +81,12 @@ class ValueStack:
         weight = [0] * len(types)
         wt = 1                              # the weight of a use here
         outer: list[int] = []               # the weight outside each open block
-        for ins in self.body:
+        tee, get = _LOCAL_TEE_OP, _LOCAL_GET_OP     # (locals: the loop runs over every
+        for ins in self.body:                       # instruction)
             op = ins.op
-            if op > _LOCAL_TEE_OP:          # (the opcodes below are all under local.tee's)
+            if op > tee:                    # (the opcodes below are all under local.tee's)
                 continue
-            if op >= _LOCAL_GET_OP:
+            if op >= get:
                 weight[ins.imm] += wt
             elif op <= _IF_OP:
                 if op >= _BLOCK_OP:
@@ -132,8 +133,7 @@ class ValueStack:
                     a.mov_ri(RAX, v)
                     a.store(h, RAX)
             elif kind == _MEM or type(src) is tuple:
-                a.load(RAX, self.slot(at) if kind == _MEM else src)
-                a.store(h, RAX)
+                a.copy(h, self.slot(at) if kind == _MEM else src, RAX)
             elif src >= 16:
                 a.movs_store(h, src - 16, True)
             else:
@@ -160,8 +160,7 @@ class ValueStack:
         a = self.a
         h = self.homes[i]
         if type(h) is tuple:
-            a.load(RAX, h)
-            a.store(s, RAX)
+            a.copy(s, h, RAX)
         elif h >= 16:
             a.movs_store(s, h - 16, True)
         else:
