@@ -698,8 +698,6 @@ class _Compiler(ValueStack, FloatRules):
     def c_local_get(self, i: int, arg) -> None:
         vs = self.vs                        # (push_entry, inline: the most common instruction)
         h = len(vs)
-        if h < self.low:
-            self.low = h
         vs.append((_LOCAL, i))
         if h >= self.max_height:
             self.max_height = h + 1
@@ -712,6 +710,8 @@ class _Compiler(ValueStack, FloatRules):
         if kind == _LOCAL and e[1] == i:
             if not tee:
                 vs.pop()
+                if self.low > len(vs):
+                    self.low = len(vs)
             return
         if self.low < len(vs) - 1:  # (entries below the top may read local i)
             self.forget_local(i)
@@ -751,13 +751,11 @@ class _Compiler(ValueStack, FloatRules):
         a.load(RAX, self.slot(self.height))
         a.store((RCX, None, 1, 0), RAX, w)
 
-    def c_const(self, value: int, t: ValType) -> None:
+    def c_const(self, value: int, mask: int) -> None:
+        """A constant (`mask`: its type's bits)."""
         vs = self.vs                        # (push_entry, inline)
         h = len(vs)
-        if h < self.low:
-            self.low = h
-        vs.append((_CONST, value & (0xFFFF_FFFF if t is _I32 or t is _F32
-                                    else 0xFFFF_FFFF_FFFF_FFFF)))
+        vs.append((_CONST, value & mask))
         if h >= self.max_height:
             self.max_height = h + 1
 
@@ -1195,8 +1193,8 @@ def _build_table() -> dict[int, tuple]:
         Op.TABLE_SIZE: (C.t_size, None),
         Op.MEMORY_SIZE: (C.m_size, None), Op.MEMORY_GROW: (C.m_grow, None),
         Op.MEMORY_COPY: (C.m_copy, None), Op.MEMORY_FILL: (C.m_fill, None),
-        Op.I32_CONST: (C.c_const, _I32), Op.I64_CONST: (C.c_const, _I64),
-        Op.F32_CONST: (C.c_const, _F32), Op.F64_CONST: (C.c_const, _F64),
+        Op.I32_CONST: (C.c_const, 0xFFFF_FFFF), Op.I64_CONST: (C.c_const, (1 << 64) - 1),
+        Op.F32_CONST: (C.c_const, 0xFFFF_FFFF), Op.F64_CONST: (C.c_const, (1 << 64) - 1),
         Op.REF_NULL: (C.r_null, None), Op.REF_IS_NULL: (C.r_is_null, None),
         Op.REF_FUNC: (C.r_func, None),
         Op.I32_WRAP_I64: (C.i_extend, (0, 0)), Op.I64_EXTEND_I32_U: (C.i_extend, (0, 0)),

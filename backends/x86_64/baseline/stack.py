@@ -53,7 +53,8 @@ class ValueStack:
         self.stack_base = self.local_base - 8 * len(self.local_types)
         #: the operand stack (entries as in the module docstring)
         self.vs: list[tuple] = []
-        #: the lowest entry that may be other than _MEM
+        #: the lowest entry that may be other than _MEM (never above the height: whatever pops
+        #: lowers it, so pushes need not)
         self.low = 0
         self.free_int = list(_INT_POOL)
         self.free_x = list(_X_POOL)
@@ -207,8 +208,6 @@ class ValueStack:
     def push_entry(self, e: tuple) -> None:
         vs = self.vs
         h = len(vs)
-        if h < self.low:
-            self.low = h
         vs.append(e)
         if h + 1 > self.max_height:
             self.max_height = h + 1
