@@ -477,7 +477,7 @@ class _Compiler(ValueStack, FloatRules):
 
     def move_down(self, dst: int, k: int) -> None:
         """Copy the top k values to slots dst.. (a branch's values to its target's height)."""
-        src = self.height - k
+        src = len(self.vs) - k
         if src == dst:
             return
         a = self.a
@@ -523,7 +523,7 @@ class _Compiler(ValueStack, FloatRules):
             lab = pads.get(depth)
             if lab is None:
                 f = self.frames[-1 - depth]
-                if f.kind != _FUNC and self.height - f.arity == f.height:
+                if f.kind != _FUNC and len(self.vs) - f.arity == f.height:
                     lab = f.label
                 else:
                     lab = Label()
@@ -560,7 +560,7 @@ class _Compiler(ValueStack, FloatRules):
         a = self.a
         k = len(self.results)
         locs, _ = assign(self.target, self.results, True)
-        first = self.height - k
+        first = len(self.vs) - k
         for j, (t, loc) in enumerate(zip(self.results, locs)):
             s = self.slot(first + j)
             if loc.reg is None:
@@ -674,7 +674,7 @@ class _Compiler(ValueStack, FloatRules):
         for c in consts:
             a.mov_ri(_INT_ARGS[k], c)
             k += 1
-        first = self.height - nargs
+        first = len(self.vs) - nargs
         for j in range(nargs):
             a.load(_INT_ARGS[k], self.slot(first + j))
             k += 1

@@ -169,7 +169,7 @@ class ValueStack:
 
     def top(self, k: int = 1) -> tuple:
         """The slot k below the top (1: the top value)."""
-        return (RBP, None, 1, self.stack_base - 8 * (self.height - k))
+        return (RBP, None, 1, self.stack_base - 8 * (len(self.vs) - k))
 
     @property
     def height(self) -> int:
