@@ -66,11 +66,6 @@ class ValueStack:
         """The home of operand-stack slot i (0: the bottom)."""
         return (RBP, None, 1, self.stack_base - 8 * i)
 
-    def local(self, i: int):
-        """Local i as an r/m operand: its slot, or the register (an xmm's number) it lives in."""
-        h = self.homes[i]
-        return h if type(h) is tuple else h if h < 16 else h - 16
-
     def local_slot(self, i: int) -> tuple:
         return (RBP, None, 1, self.local_base - 8 * i)
 
@@ -284,7 +279,7 @@ class ValueStack:
         """Where entry e (at stack index i) can be read as an r/m operand: a register number
         or a memory operand (a constant: None)."""
         kind = e[0]
-        if kind == _LOCAL:                  # (local, inline)
+        if kind == _LOCAL:                  # its slot, or the register (an xmm's number)
             h = self.homes[e[1]]
             return h if type(h) is tuple else h if h < 16 else h - 16
         if kind == _MEM:
