@@ -520,7 +520,8 @@ def _stream(job: Callable[[int], Any], roots: list[int], later: list[int],
             claimed[p] = CLAIM_CHILD
         ahead: list[int] = []
         try:
-            _stream_reply(replies, _STARTED, p)
+            if claimed is None:         # (else the shared table tells the parent: a message
+                _stream_reply(replies, _STARTED, p)     # would wake its reader for nothing)
             ahead = hints(p)
             if claimed is not None and now is not None:
                 told = ahead[:_NOW_HINTS]
