@@ -761,7 +761,10 @@ class _Decoder:
         ctl: list[int] = []          # open blocks: 0 block/loop, 1 if, 2 if after its else
         n = len(data)
         # Hot loop: names bound locally, kinds compared as literals (see the K_* constants).
+        # Each branch leaves the immediate in `b` for the one Instr made at the bottom.
         Instr_ = Instr
+        new = object.__new__
+        append = out.append
         raw = self.data
         valtypes = VALTYPE_BY_CODE
         u32 = read_u32
@@ -779,9 +782,8 @@ class _Decoder:
                     pos += 2
                 else:
                     b, pos = u32(data, pos, n)
-                out.append(Instr_(op, b, start))
             elif k == 0:   # K_NONE
-                out.append(Instr_(op, None, start))
+                b = None
             elif k == 2:   # K_I32
                 b = data[pos]
                 if b < 0x40:
@@ -796,48 +798,46 @@ class _Decoder:
                     pos += 2
                 else:
                     b, pos = read_s32(data, pos, n)
-                out.append(Instr_(op, b, start))
             elif k == 3:   # K_MEMARG
                 align = data[pos]
                 offset = data[pos + 1]
                 if align < 32 and offset < 0x80:
                     pos += 2
                     key = offset << 5 | align
-                    ma = memargs.get(key)
-                    if ma is None:
-                        ma = memargs[key] = MemArg(align, offset)
+                    b = memargs.get(key)
+                    if b is None:
+                        b = memargs[key] = MemArg(align, offset)
                 else:
-                    ma, pos = self.memarg(data, pos, n)
-                out.append(Instr_(op, ma, start))
+                    b, pos = self.memarg(data, pos, n)
             elif k == 4:   # K_END
-                out.append(Instr_(op, None, start))
+                b = None
                 if not ctl:
+                    append(Instr_(op, None, start))
                     return out, pos
                 ctl.pop()
             elif k == 5:   # K_BLOCK
-                b = data[pos]
-                if b == 0x40:
-                    bt = None
+                c = data[pos]
+                if c == 0x40:
+                    b = None
                     pos += 1
                 else:
-                    bt = valtypes.get(b)
-                    if bt is not None and b >= 0x6F:
+                    b = valtypes.get(c)
+                    if b is not None and c >= 0x6F:
                         pos += 1
-                        if bt is ValType.V128 and not self.features.simd:
+                        if b is ValType.V128 and not self.features.simd:
                             self.features.require("simd", pos - 1)
-                        elif bt.is_ref and not self.features.reference_types:
+                        elif b.is_ref and not self.features.reference_types:
                             self.features.require("reference_types", pos - 1)
-                    elif b in _REF_TYPE_BYTES:   # another reference type
-                        bt, pos = self.reftype_at(data, pos, n, "malformed value type")
+                    elif c in _REF_TYPE_BYTES:   # another reference type
+                        b, pos = self.reftype_at(data, pos, n, "malformed value type")
                     else:
-                        bt, pos = self.block_type_index(data, pos)
-                out.append(Instr_(op, bt, start))
+                        b, pos = self.block_type_index(data, pos)
                 ctl.append(1 if op == 0x04 else 0)
             elif k == 6:   # K_ELSE
                 if not ctl or ctl[-1] != 1:
                     raise MalformedError("END opcode expected (else outside an if block)", start)
                 ctl[-1] = 2
-                out.append(Instr_(op, None, start))
+                b = None
             elif k == 7:   # K_I64
                 b = data[pos]
                 if b < 0x40:
@@ -847,16 +847,15 @@ class _Decoder:
                     pos += 1
                 else:
                     b, pos = read_s64(data, pos, n)
-                out.append(Instr_(op, b, start))
             elif k == 8:   # K_F32
                 if pos + 4 > n:
                     raise IndexError
-                out.append(Instr_(op, int.from_bytes(raw[pos:pos + 4], "little"), start))
+                b = int.from_bytes(raw[pos:pos + 4], "little")
                 pos += 4
             elif k == 9:   # K_F64
                 if pos + 8 > n:
                     raise IndexError
-                out.append(Instr_(op, int.from_bytes(raw[pos:pos + 8], "little"), start))
+                b = int.from_bytes(raw[pos:pos + 8], "little")
                 pos += 8
             elif k == 10:   # K_BR_TABLE
                 count_at = pos
@@ -872,33 +871,31 @@ class _Decoder:
                         b, pos = u32(data, pos, n)
                     labels.append(b)
                 default, pos = u32(data, pos, n)
-                out.append(Instr_(op, (tuple(labels), default), start))
+                b = (tuple(labels), default)
             elif k == 11:   # K_CALL_INDIRECT
                 type_index, pos = u32(data, pos, n)
                 table_at = pos
                 table, pos = u32(data, pos, n)
                 if table != 0 or pos - table_at != 1:
                     self.features.require("reference_types", table_at)
-                out.append(Instr_(op, (type_index, table), start))
+                b = (type_index, table)
             elif k == 12:   # K_ZERO
                 if data[pos] == 0:
                     pos += 1
-                    out.append(Instr_(op, 0, start))
+                    b = 0
                 else:
-                    memory, pos = self.memory_index(data, pos)
-                    out.append(Instr_(op, memory, start))
+                    b, pos = self.memory_index(data, pos)
             elif k == 13:   # K_REFTYPE (ref.null's heap type)
-                b = data[pos]
-                if b == 0x70:
-                    rt = ValType.FUNCREF
+                c = data[pos]
+                if c == 0x70:
+                    b = ValType.FUNCREF
                     pos += 1
-                elif b == 0x6F:
-                    rt = ValType.EXTERNREF
+                elif c == 0x6F:
+                    b = ValType.EXTERNREF
                     pos += 1
                 else:
                     heap, pos = self.heap_type_at(data, pos, n, "malformed reference type")
-                    rt = ref_type(True, heap)
-                out.append(Instr_(op, rt, start))
+                    b = ref_type(True, heap)
             elif k == 14:   # K_SELECT_T
                 count_at = pos
                 count, pos = u32(data, pos, n)
@@ -908,20 +905,27 @@ class _Decoder:
                 for _ in range(count):
                     t, pos = self.valtype_at(data, pos, n)
                     types.append(t)
-                out.append(Instr_(op, tuple(types), start))
+                b = tuple(types)
             elif k == 15:   # K_PREFIX_MISC
-                pos = self.misc(data, pos, start, out.append)
+                pos = self.misc(data, pos, start, append)
+                continue
             elif k == 16:   # K_PREFIX_SIMD
-                pos = self.simd(data, pos, start, out.append)
+                pos = self.simd(data, pos, start, append)
+                continue
             elif k == 19:   # K_TRY_TABLE
-                tt, pos = self.try_table(data, pos, n)
-                out.append(Instr_(op, tt, start))
+                b, pos = self.try_table(data, pos, n)
                 ctl.append(0)
             elif k == 18:   # K_DISABLED
                 self.features.require(_feature_of_byte(op), start)
                 raise AssertionError("unreachable")  # pragma: no cover
             else:
                 raise MalformedError(f"illegal opcode {op:#04x}", start)
+            # Instr's fields set directly: much cheaper than calling its (Python) __init__
+            ins = new(Instr_)
+            ins.op = op
+            ins.imm = b
+            ins.offset = start
+            append(ins)
 
     def try_table(self, data, pos: int, n: int) -> tuple[TryTable, int]:
         """try_table's immediate: a block type, then a vector of catch clauses (a kind byte,
