@@ -36,6 +36,7 @@ _NUM = frozenset((I32, I64, F32, F64))
 _REF = frozenset((FUNCREF, EXTERNREF))
 
 _EMPTY: tuple[ValType, ...] = ()
+_NO_LOCALS: frozenset[int] = frozenset()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ class _Frame:
         self.unreachable = False
         self.offset = offset
         #: the non-defaultable locals still unset when the block began (restored at its end)
-        self.uninit: frozenset[int] = frozenset()
+        self.uninit: frozenset[int] = _NO_LOCALS
 
     def label_types(self) -> list[ValType]:
         return self.params if self.op == _LOOP else self.results
@@ -153,9 +154,6 @@ _FUNC_FRAME = -1
 _LOCAL_GET, _LOCAL_SET, _LOCAL_TEE = int(Op.LOCAL_GET), int(Op.LOCAL_SET), int(Op.LOCAL_TEE)
 _DROP = int(Op.DROP)
 _BR, _BR_IF, _CALL = int(Op.BR), int(Op.BR_IF), int(Op.CALL)
-assert max(_BLOCK, _LOOP, _END, _BR, _BR_IF) < _CALL
-#: Opcodes the main loop of _BodyValidator.run handles itself.
-_INLINE = frozenset((_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE, _DROP))
 
 Handler = Callable[["_BodyValidator", Instr], None]
 
@@ -167,19 +165,23 @@ class _BodyValidator:
     __slots__ = ("ctx", "func", "stack", "ctrls", "locals", "result_types", "uninit")
 
     def __init__(self, ctx: _Context, func: int, ftype: FuncType,
-                 local_types: Sequence[ValType]) -> None:
+                 local_types: Sequence[ValType],
+                 declared: Sequence[tuple[int, ValueType]]) -> None:
+        """`local_types`: every local's type, parameters first; `declared`: the body's local
+        declarations (FuncBody.locals)."""
         self.ctx = ctx
         self.func = func
         self.stack: list[ValType | None] = []
         self.locals = local_types
-        self.result_types = list(ftype.results)
-        self.ctrls: list[_Frame] = [_Frame(_FUNC_FRAME, _EMPTY, ftype.results, 0, 0)]
+        results = list(ftype.result_types)
+        self.result_types = results
+        self.ctrls: list[_Frame] = [_Frame(_FUNC_FRAME, _EMPTY, results, 0, 0)]
         #: non-defaultable locals not yet set on this path (3.0's local initialisation)
         self.uninit: set[int] = set()
         if ctx.typed_refs:
-            at = len(ftype.params)
-            for count, t in ctx.module.codes[func - ctx.module.num_imported_funcs].locals:
-                if not defaultable(t):
+            at = len(ftype.param_types)
+            for count, t in declared:
+                if t.__class__ is not ValType and not defaultable(t):
                     self.uninit.update(range(at, at + count))
                 at += count
 
@@ -301,26 +303,32 @@ class _BodyValidator:
 
     # -- the main loop ---------------------------------------------------------------------------
 
-    def run(self, body: Sequence[Instr], simple: dict, special: dict) -> None:
-        """Check `body` (ending with the function's `end`) against the function's type. The
-        common instructions are handled inline; `simple` and `special` come from _dispatch."""
+    def run(self, body: Sequence[Instr], table: dict) -> None:
+        """Check `body` (ending with the function's `end`) against the function's type. `table`
+        (from _dispatch) gives each opcode's kind: the common instructions are checked inline,
+        and when their operands are not exactly the types they take (or for the rest) the
+        general rule applies (pop_vals, a handler)."""
         mem64 = self.ctx.mem64
         any64 = any(mem64)
         stack = self.stack
         ctrls = self.ctrls
         local_types = self.locals
         nlocals = len(local_types)
-        simple_get = simple.get
         nmems = len(self.ctx.mems)
-        special_get = special.get
         height = 0
         ins = None
         uninit = self.uninit
         call_sigs = self.ctx.call_sigs
         nfuncs = len(call_sigs)
+        new = object.__new__
+        # Kinds are compared as literals, the commonest first (see _dispatch and the _K_*).
         for ins in body:
-            op = ins.op
-            if op == _LOCAL_GET:
+            try:
+                sig = table[ins.op]
+            except KeyError:
+                raise self.error(f"unknown instruction {ins.op:#x}", ins) from None
+            k = sig[0]
+            if k == 0:   # _K_LOCAL_GET
                 index = ins.imm
                 if type(index) is int and 0 <= index < nlocals:
                     if uninit and index in uninit:
@@ -328,9 +336,124 @@ class _BodyValidator:
                     stack.append(local_types[index])
                     continue
                 raise self.error(f"unknown local {index}", ins)
-            sig = simple_get(op)
-            if sig is not None:
-                n, params, results, align = sig
+            elif k == 1:   # _K_PUSH
+                stack.append(sig[1])
+                continue
+            elif k == 2:   # _K_BINARY
+                if len(stack) - 2 >= height and stack[-1] is sig[4] and stack[-2] is sig[3]:
+                    del stack[-1]
+                    stack[-1] = sig[5]
+                else:
+                    self.pop_vals(sig[1], ins)
+                    stack += sig[2]
+                continue
+            elif k == 3:   # _K_LOCAL_SET (and local.tee)
+                index = ins.imm
+                if type(index) is not int or not 0 <= index < nlocals:
+                    raise self.error(f"unknown local {index}", ins)
+                t = local_types[index]
+                if uninit:
+                    uninit.discard(index)
+                if len(stack) > height and stack[-1] is t:
+                    if sig[1]:
+                        stack.pop()
+                else:
+                    self.pop_expect(t, ins)
+                    if not sig[1]:
+                        stack.append(t)
+                continue
+            elif k == 4:   # _K_LOAD
+                memarg = ins.imm
+                if (type(memarg) is not MemArg or memarg.align > sig[3] or memarg.offset >> 32
+                        or not 0 <= memarg.memory < nmems):
+                    self.bad_memarg(memarg, sig[3], ins)
+                if len(stack) > height and stack[-1] is sig[4]:
+                    stack[-1] = sig[5]
+                else:
+                    self.pop_vals(sig[1], ins)
+                    stack += sig[2]
+                continue
+            elif k == 5:   # _K_BR_IF
+                depth = ins.imm
+                if type(depth) is int and 0 <= depth < len(ctrls):
+                    target = ctrls[-1 - depth]
+                    types = target.params if target.op == _LOOP else target.results
+                    n = len(types)
+                    if (len(stack) > height + n and stack[-1] is I32
+                            and (not n or stack[-1 - n:-1] == types)):
+                        stack.pop()
+                        continue
+            elif k == 6:   # _K_END
+                frame = ctrls[-1]
+                results = frame.results
+                n = len(results)
+                if (frame.op != _IF and len(stack) == height + n
+                        and (not n or stack[-n:] == results) and not frame.uninit):
+                    ctrls.pop()
+                    if not ctrls:
+                        break
+                    height = ctrls[-1].height
+                    continue
+            elif k == 7:   # _K_BLOCK (and loop)
+                if ins.imm is None:
+                    # _Frame(ins.op, _EMPTY, _EMPTY, len(stack), ins.offset) without the cost
+                    # of calling the class
+                    frame = new(_Frame)
+                    frame.op = ins.op
+                    frame.params = []
+                    frame.results = []
+                    frame.height = height = len(stack)
+                    frame.unreachable = False
+                    frame.offset = ins.offset
+                    frame.uninit = frozenset(uninit) if uninit else _NO_LOCALS
+                    ctrls.append(frame)
+                    continue
+            elif k == 8:   # _K_STORE
+                memarg = ins.imm
+                if (type(memarg) is not MemArg or memarg.align > sig[3] or memarg.offset >> 32
+                        or not 0 <= memarg.memory < nmems):
+                    self.bad_memarg(memarg, sig[3], ins)
+                if len(stack) - 2 >= height and stack[-1] is sig[5] and stack[-2] is sig[4]:
+                    del stack[-2:]
+                else:
+                    self.pop_vals(sig[1], ins)
+                continue
+            elif k == 9:   # _K_CALL
+                index = ins.imm
+                if type(index) is int and 0 <= index < nfuncs:
+                    params, results = call_sigs[index]
+                    n = len(params)
+                    if not n:
+                        stack += results
+                        continue
+                    if len(stack) - n >= height and stack[-n:] == params:
+                        stack[-n:] = results
+                        continue
+            elif k == 10:   # _K_UNARY
+                if len(stack) > height and stack[-1] is sig[3]:
+                    stack[-1] = sig[4]
+                else:
+                    self.pop_vals(sig[1], ins)
+                    stack += sig[2]
+                continue
+            elif k == 11:   # _K_BR
+                depth = ins.imm
+                if type(depth) is int and 0 <= depth < len(ctrls):
+                    target = ctrls[-1 - depth]
+                    types = target.params if target.op == _LOOP else target.results
+                    n = len(types)
+                    if len(stack) >= height + n and (not n or stack[-n:] == types):
+                        del stack[height:]
+                        ctrls[-1].unreachable = True
+                        continue
+            elif k == 12:   # _K_DROP
+                if len(stack) > height:
+                    stack.pop()
+                else:
+                    self.pop(ins)
+                continue
+            elif k == 13:   # _K_SIMPLE
+                _, params, results, align, n = sig
                 if align >= 0:
                     memarg = ins.imm
                     if (type(memarg) is not MemArg or memarg.align > align
@@ -350,79 +473,8 @@ class _BodyValidator:
                     self.pop_vals(params, ins)
                     stack += results
                 continue
-            if op == _LOCAL_SET or op == _LOCAL_TEE:
-                index = ins.imm
-                if type(index) is not int or not 0 <= index < nlocals:
-                    raise self.error(f"unknown local {index}", ins)
-                t = local_types[index]
-                if uninit:
-                    uninit.discard(index)
-                if len(stack) > height and stack[-1] is t:
-                    if op == _LOCAL_SET:
-                        stack.pop()
-                else:
-                    self.pop_expect(t, ins)
-                    if op == _LOCAL_TEE:
-                        stack.append(t)
-                continue
-            if op == _DROP:
-                if len(stack) > height:
-                    stack.pop()
-                else:
-                    self.pop(ins)
-                continue
-            # Fast paths of the commonest control instructions when their operands are exactly
-            # what they take; anything else goes to the handler, which has the whole rule.
-            if op <= _CALL:
-                if op == _END:
-                    frame = ctrls[-1]
-                    results = frame.results
-                    n = len(results)
-                    if (frame.op != _IF and len(stack) == height + n
-                            and (not n or stack[-n:] == results) and not frame.uninit):
-                        ctrls.pop()
-                        if not ctrls:
-                            break
-                        height = ctrls[-1].height
-                        continue
-                elif op == _BR_IF or op == _BR:
-                    depth = ins.imm
-                    if type(depth) is int and 0 <= depth < len(ctrls):
-                        target = ctrls[-1 - depth]
-                        types = target.params if target.op == _LOOP else target.results
-                        n = len(types)
-                        if op == _BR_IF:
-                            if (len(stack) > height + n and stack[-1] is I32
-                                    and (not n or stack[-1 - n:-1] == types)):
-                                stack.pop()
-                                continue
-                        elif len(stack) >= height + n and (not n or stack[-n:] == types):
-                            del stack[height:]
-                            ctrls[-1].unreachable = True
-                            continue
-                elif op == _BLOCK or op == _LOOP:
-                    if ins.imm is None:
-                        frame = _Frame(op, _EMPTY, _EMPTY, len(stack), ins.offset)
-                        if uninit:
-                            frame.uninit = frozenset(uninit)
-                        ctrls.append(frame)
-                        height = len(stack)
-                        continue
-                elif op == _CALL:
-                    index = ins.imm
-                    if type(index) is int and 0 <= index < nfuncs:
-                        params, results = call_sigs[index]
-                        n = len(params)
-                        if not n:
-                            stack += results
-                            continue
-                        if len(stack) - n >= height and stack[-n:] == params:
-                            stack[-n:] = results
-                            continue
-            handler = special_get(op)
-            if handler is None:
-                raise self.error(f"unknown instruction {op:#x}", ins)
-            handler(self, ins)
+            # _K_SPECIAL, or a fast path above did not apply: the handler has the whole rule
+            sig[1](self, ins)
             if not ctrls:
                 break
             height = ctrls[-1].height
@@ -1045,36 +1097,83 @@ def _feature_of(info: OpInfo) -> str | None:
     return None
 
 
+# The kinds of instructions _BodyValidator.run checks itself (its loop compares them as
+# literals). An entry of _dispatch's table is (kind, ...):
+_K_LOCAL_GET = 0        # ()
+_K_PUSH = 1             # (t): [] -> [t]
+_K_BINARY = 2           # (params, results, t1, t2, t): [t1 t2] -> [t]
+_K_LOCAL_SET = 3        # (pops: True for local.set, False for local.tee)
+_K_LOAD = 4             # (params, results, align, t1, t): [t1] -> [t] with a memarg
+_K_BR_IF = 5            # (handler)
+_K_END = 6              # (handler)
+_K_BLOCK = 7            # (handler): block and loop
+_K_STORE = 8            # (params, results, align, t1, t2): [t1 t2] -> [] with a memarg
+_K_CALL = 9             # (handler)
+_K_UNARY = 10           # (params, results, t1, t): [t1] -> [t]
+_K_BR = 11              # (handler)
+_K_DROP = 12            # ()
+_K_SIMPLE = 13          # (params, results, align or -1, number of params): any fixed signature
+_K_SPECIAL = 14         # (handler)
+
+#: the control instructions run() has fast paths for, and their kinds
+_CONTROL_KINDS = {_BR_IF: _K_BR_IF, _END: _K_END, _BLOCK: _K_BLOCK, _LOOP: _K_BLOCK,
+                  _CALL: _K_CALL, _BR: _K_BR}
+
+
+def _simple_entry(params: list, results: list, align: int, any64: bool) -> tuple:
+    """The table entry of an instruction with a fixed signature (`align`: a load or store's
+    natural alignment, or -1). With a 64-bit memory in the module, loads and stores take the
+    general path (their address type depends on the memory)."""
+    n = len(params)
+    if align < 0:
+        if n == 0 and len(results) == 1:
+            return (_K_PUSH, results[0])
+        if n == 2 and len(results) == 1:
+            return (_K_BINARY, params, results, params[0], params[1], results[0])
+        if n == 1 and len(results) == 1:
+            return (_K_UNARY, params, results, params[0], results[0])
+    elif not any64:
+        if n == 1 and len(results) == 1:
+            return (_K_LOAD, params, results, align, params[0], results[0])
+        if n == 2 and not results:
+            return (_K_STORE, params, results, align, params[0], params[1])
+    return (_K_SIMPLE, params, results, align, n)
+
+
 @functools.lru_cache(maxsize=16)
-def _dispatch(features: Features) -> tuple[dict[int, tuple[int, list, list, int]],
-                                           dict[int, Handler]]:
-    """The two dispatch tables for a feature set: `simple` maps an opcode with a fixed signature
-    to (number of params, params, results, natural alignment of a load/store or -1); `special` maps every other opcode
-    to its handler. Instructions of a disabled proposal get a handler that raises."""
-    simple: dict[int, tuple[int, list, list, int]] = {}
-    special: dict[int, Handler] = {}
+def _dispatch(features: Features, any64: bool) -> dict[int, tuple]:
+    """The dispatch table of _BodyValidator.run for a feature set and whether the module has a
+    64-bit memory: each opcode's (kind, ...), see the _K_* kinds. Instructions of a disabled
+    proposal get a handler that raises; opcodes not in it are unknown."""
+    table: dict[int, tuple] = {}
     for info in OPS:
         code = info.code
         feature = _feature_of(info)
         if feature is not None and not getattr(features, feature):
-            special[code] = _disabled_handler(feature)
-        elif code in _INLINE:
-            continue
+            table[code] = (_K_SPECIAL, _disabled_handler(feature))
+        elif code == _LOCAL_GET:
+            table[code] = (_K_LOCAL_GET,)
+        elif code == _LOCAL_SET or code == _LOCAL_TEE:
+            table[code] = (_K_LOCAL_SET, code == _LOCAL_SET)
+        elif code == _DROP:
+            table[code] = (_K_DROP,)
+        elif code in _CONTROL_KINDS:
+            table[code] = (_CONTROL_KINDS[code], _SPECIAL[code])
         elif code in _SPECIAL:
-            special[code] = _SPECIAL[code]
+            table[code] = (_K_SPECIAL, _SPECIAL[code])
         elif info.imm is Imm.MEMARG:
-            simple[code] = (len(info.params), list(info.params), list(info.results),
-                            _natural_align(info))
+            table[code] = _simple_entry(list(info.params), list(info.results),
+                                        _natural_align(info), any64)
         elif info.imm is Imm.MEMARG_LANE:
-            special[code] = _memarg_lane_handler(info)
+            table[code] = (_K_SPECIAL, _memarg_lane_handler(info))
         elif info.imm is Imm.LANE:
-            special[code] = _lane_handler(info)
+            table[code] = (_K_SPECIAL, _lane_handler(info))
         elif info.imm is Imm.SHUFFLE:
-            special[code] = _shuffle_handler(info)
+            table[code] = (_K_SPECIAL, _shuffle_handler(info))
         elif info.params is not None and info.results is not None:
-            simple[code] = (len(info.params), list(info.params), list(info.results), -1)
+            table[code] = _simple_entry(list(info.params), list(info.results), -1, any64)
         # anything else is unknown to the validator and is rejected when met
-    return simple, special
+    return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1317,7 +1416,7 @@ def _validate_module_fields(ctx: _Context) -> None:
 def _local_types(ctx: _Context, func: int, ftype: FuncType,
                  body: FuncBody) -> Sequence[ValType]:
     features = ctx.features
-    total = len(ftype.params)
+    total = len(ftype.param_types)
     for count, t in body.locals:
         if type(count) is not int or count < 0:
             raise InvalidError(f"malformed local count {count!r}", func=func, offset=body.offset)
@@ -1325,14 +1424,15 @@ def _local_types(ctx: _Context, func: int, ftype: FuncType,
         if total > MAX_LOCALS:
             raise InvalidError(f"too many locals: more than {MAX_LOCALS}", func=func,
                                offset=body.offset)
-        _check_valtype(t, features, body.offset, func, len(ctx.types))
-    runs = [(1, t) for t in ftype.params] + [(c, t) for c, t in body.locals if c]
-    if total <= max(_EXPAND_LOCALS, 4 * len(body.body)):
-        out: list[ValType] = []
-        for count, t in runs:
+        if t is not I32 and t is not I64 and t is not F32 and t is not F64:
+            _check_valtype(t, features, body.offset, func, len(ctx.types))
+    if total <= _EXPAND_LOCALS or total <= 4 * len(body.body):
+        out = list(ftype.param_types)
+        for count, t in body.locals:
             out += [t] * count
         return out
-    return _RunLengthLocals(runs, total)
+    return _RunLengthLocals([(1, t) for t in ftype.param_types]
+                            + [(c, t) for c, t in body.locals if c], total)
 
 
 #: Locals are expanded into a plain list when there are at most this many (or not many more than
@@ -1369,7 +1469,7 @@ def _validate_code(ctx: _Context, functions: Iterable[int] | None = None) -> Non
     module = ctx.module
     if len(module.codes) != len(module.funcs):
         raise InvalidError("function and code section have inconsistent lengths")
-    simple, special = _dispatch(ctx.features)
+    table = _dispatch(ctx.features, any(ctx.mem64))
     base = module.num_imported_funcs
     ctx.call_sigs = [(list(ft.param_types), list(ft.result_types)) for ft in ctx.funcs]
     for i in range(len(module.codes)) if functions is None else functions:
@@ -1377,10 +1477,11 @@ def _validate_code(ctx: _Context, functions: Iterable[int] | None = None) -> Non
         func = base + i
         ftype = ctx.funcs[func]
         local_types = _local_types(ctx, func, ftype, body)
-        if not body.body:
+        instrs = body.body
+        if not instrs:
             raise InvalidError("function body is missing its final end", func=func,
                                offset=body.offset)
-        _BodyValidator(ctx, func, ftype, local_types).run(body.body, simple, special)
+        _BodyValidator(ctx, func, ftype, local_types, body.locals).run(instrs, table)
 
 
 def validate(module: WasmModule, features: Features,
