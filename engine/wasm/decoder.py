@@ -77,6 +77,8 @@ _ORDER = {SEC_TYPE: 1, SEC_IMPORT: 2, SEC_FUNCTION: 3, SEC_TABLE: 4, SEC_MEMORY:
 
 _END = int(Op.END)
 _REF_FUNC = int(Op.REF_FUNC)
+#: the number types by their encoding (value types that no feature switches off)
+_NUMBER_TYPES = {t.value: t for t in (ValType.I32, ValType.I64, ValType.F32, ValType.F64)}
 
 # ---------------------------------------------------------------------------------------------
 # Instruction dispatch. Each single-byte opcode maps to a small "kind" number the decode loop
@@ -618,7 +620,7 @@ class _Decoder:
             # left for the validator to report
             nparams = 0
             if index < len(funcs) and funcs[index] < len(types):
-                nparams = len(types[funcs[index]].params)
+                nparams = len(types[funcs[index]].param_types)
             start = r.pos
             locals_ = self.locals(r, nparams)
             code_at = r.pos
@@ -661,15 +663,22 @@ class _Decoder:
     def locals(self, r: Reader, nparams: int) -> tuple[tuple[int, ValType], ...]:
         """Local declarations: "too many locals" beyond 2^32 - 1 (the spec's limit), and a
         clear error beyond MAX_LOCALS parameters plus locals (polyjit's own limit)."""
+        data = self.data
+        end = r.end
         out = []
         total = 0
         for _ in range(r.count()):
             at = r.pos
-            n = r.u32()
+            n, pos = read_u32(data, at, end, r.eof)
             total += n
             if total > 0xFFFF_FFFF:
                 raise MalformedError("too many locals", at)
-            t = self.valtype(r)
+            t = _NUMBER_TYPES.get(data[pos]) if pos < end else None
+            if t is None:           # not a number type: the general reader
+                r.pos = pos
+                t = self.valtype(r)
+            else:
+                r.pos = pos + 1
             if n:
                 out.append((n, t))
         if total + nparams > MAX_LOCALS:
@@ -801,8 +810,12 @@ class _Decoder:
             elif k == 3:   # K_MEMARG
                 align = data[pos]
                 offset = data[pos + 1]
-                if align < 32 and offset < 0x80:
-                    pos += 2
+                if align < 32 and (offset < 0x80 or pos + 2 < n and data[pos + 2] < 0x80):
+                    if offset < 0x80:
+                        pos += 2
+                    else:                                   # a two-byte offset
+                        offset = (offset & 0x7F) | data[pos + 2] << 7
+                        pos += 3
                     key = offset << 5 | align
                     b = memargs.get(key)
                     if b is None:

@@ -51,6 +51,31 @@ def read_leb(data: bytes, pos: int, end: int, bits: int, signed: bool,
 
 def read_u32(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
     """An unsigned 32-bit LEB128 (a specialisation of read_leb: this one is on hot paths)."""
+    if pos + 5 <= end:
+        # Unrolled while all five bytes a u32 may take are in bounds (toolchains pad relocated
+        # indices to five bytes, so the long form is common).
+        b = data[pos]
+        if b < 0x80:
+            return b, pos + 1
+        result = b & 0x7F
+        b = data[pos + 1]
+        if b < 0x80:
+            return result | b << 7, pos + 2
+        result |= (b & 0x7F) << 7
+        b = data[pos + 2]
+        if b < 0x80:
+            return result | b << 14, pos + 3
+        result |= (b & 0x7F) << 14
+        b = data[pos + 3]
+        if b < 0x80:
+            return result | b << 21, pos + 4
+        result |= (b & 0x7F) << 21
+        b = data[pos + 4]
+        if b < 0x80:
+            if b > 0x0F:
+                raise MalformedError(TOO_LARGE, pos)
+            return result | b << 28, pos + 5
+        raise MalformedError(TOO_LONG, pos)
     result = 0
     shift = 0
     start = pos
@@ -70,6 +95,34 @@ def read_u32(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int
 
 def read_s32(data, pos: int, end: int, eof: str = EOF_SECTION) -> tuple[int, int]:
     """A signed 32-bit LEB128."""
+    if pos + 5 <= end:
+        # unrolled as in read_u32
+        b = data[pos]
+        if b < 0x80:
+            return (b - 0x80 if b & 0x40 else b), pos + 1
+        result = b & 0x7F
+        b = data[pos + 1]
+        if b < 0x80:
+            result |= b << 7
+            return (result - 0x4000 if b & 0x40 else result), pos + 2
+        result |= (b & 0x7F) << 7
+        b = data[pos + 2]
+        if b < 0x80:
+            result |= b << 14
+            return (result - 0x20_0000 if b & 0x40 else result), pos + 3
+        result |= (b & 0x7F) << 14
+        b = data[pos + 3]
+        if b < 0x80:
+            result |= b << 21
+            return (result - 0x1000_0000 if b & 0x40 else result), pos + 4
+        result |= (b & 0x7F) << 21
+        b = data[pos + 4]
+        if b < 0x80:
+            if 0x07 < b < 0x78:
+                raise MalformedError(TOO_LARGE, pos)
+            result |= b << 28
+            return (result - 0x8_0000_0000 if b & 0x40 else result), pos + 5
+        raise MalformedError(TOO_LONG, pos)
     result = 0
     shift = 0
     start = pos

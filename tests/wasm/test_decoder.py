@@ -200,6 +200,30 @@ def test_leb_errors(raw, bits, signed, message):
         assert info.value.offset == (0 if "integer" in message else len(raw))
 
 
+def test_specialised_leb_readers_agree_with_read_leb():
+    # read_u32 and read_s32 are unrolled while five bytes are in bounds: every value, end
+    # position and error (message and offset) must be read_leb's, near the bound too
+    import random
+    rnd = random.Random(7)
+    interesting = [0x00, 0x07, 0x08, 0x0F, 0x10, 0x3F, 0x40, 0x77, 0x78, 0x7F, 0x80, 0xFF]
+
+    def outcome(read, data, pos, end):
+        try:
+            return read(data, pos, end)
+        except MalformedError as e:
+            return e.reason, e.offset
+
+    for _ in range(20_000):
+        raw = bytes(rnd.choice(interesting) if rnd.random() < 0.7 else rnd.randrange(256)
+                    for _ in range(rnd.randrange(1, 9)))
+        pos = rnd.randrange(len(raw))
+        end = rnd.randrange(pos, len(raw) + 1)
+        for signed, read in ((False, read_u32), (True, read_s32)):
+            expected = outcome(lambda d, p, e: read_leb(d, p, e, 32, signed), raw, pos, end)
+            assert outcome(read, raw, pos, end) == expected, (raw.hex(), pos, end, signed)
+            assert outcome(read, list(raw), pos, end) == expected, (raw.hex(), pos, end, signed)
+
+
 def test_reader_length_rules():
     r = Reader(b"\x05abc", 0, 4)
     with pytest.raises(MalformedError, match="length out of bounds"):
