@@ -340,9 +340,10 @@ class _BodyValidator:
                 stack.append(sig[1])
                 continue
             elif k == 2:   # _K_BINARY
-                if len(stack) - 2 >= height and stack[-1] is sig[4] and stack[-2] is sig[3]:
-                    del stack[-1]
-                    stack[-1] = sig[5]
+                top = len(stack) - 2
+                if top >= height and stack[top + 1] is sig[4] and stack[top] is sig[3]:
+                    stack.pop()
+                    stack[top] = sig[5]
                 else:
                     self.pop_vals(sig[1], ins)
                     stack += sig[2]
@@ -354,7 +355,8 @@ class _BodyValidator:
                 t = local_types[index]
                 if uninit:
                     uninit.discard(index)
-                if len(stack) > height and stack[-1] is t:
+                top = len(stack) - 1
+                if top >= height and stack[top] is t:
                     if sig[1]:
                         stack.pop()
                 else:
@@ -367,8 +369,9 @@ class _BodyValidator:
                 if (type(memarg) is not MemArg or memarg.align > sig[3] or memarg.offset >> 32
                         or not 0 <= memarg.memory < nmems):
                     self.bad_memarg(memarg, sig[3], ins)
-                if len(stack) > height and stack[-1] is sig[4]:
-                    stack[-1] = sig[5]
+                top = len(stack) - 1
+                if top >= height and stack[top] is sig[4]:
+                    stack[top] = sig[5]
                 else:
                     self.pop_vals(sig[1], ins)
                     stack += sig[2]
@@ -379,8 +382,9 @@ class _BodyValidator:
                     target = ctrls[-1 - depth]
                     types = target.params if target.op == _LOOP else target.results
                     n = len(types)
-                    if (len(stack) > height + n and stack[-1] is I32
-                            and (not n or stack[-1 - n:-1] == types)):
+                    top = len(stack) - 1
+                    if (top >= height + n and stack[top] is I32
+                            and (not n or stack[top - n:top] == types)):
                         stack.pop()
                         continue
             elif k == 6:   # _K_END
@@ -413,8 +417,9 @@ class _BodyValidator:
                 if (type(memarg) is not MemArg or memarg.align > sig[3] or memarg.offset >> 32
                         or not 0 <= memarg.memory < nmems):
                     self.bad_memarg(memarg, sig[3], ins)
-                if len(stack) - 2 >= height and stack[-1] is sig[5] and stack[-2] is sig[4]:
-                    del stack[-2:]
+                top = len(stack) - 2
+                if top >= height and stack[top + 1] is sig[5] and stack[top] is sig[4]:
+                    del stack[top:]
                 else:
                     self.pop_vals(sig[1], ins)
                 continue
@@ -430,8 +435,9 @@ class _BodyValidator:
                         stack[-n:] = results
                         continue
             elif k == 10:   # _K_UNARY
-                if len(stack) > height and stack[-1] is sig[3]:
-                    stack[-1] = sig[4]
+                top = len(stack) - 1
+                if top >= height and stack[top] is sig[3]:
+                    stack[top] = sig[4]
                 else:
                     self.pop_vals(sig[1], ins)
                     stack += sig[2]
@@ -547,7 +553,8 @@ def _h_br_table(v: _BodyValidator, ins: Instr) -> None:
         if len(types) != arity:
             raise v.error(f"type mismatch: br_table targets have {len(types)} and {arity} values",
                           ins)
-        v.stack.extend(v.pop_vals(types, ins))
+        if arity:
+            v.stack.extend(v.pop_vals(types, ins))
     v.pop_vals(default_types, ins)
     v.set_unreachable()
 
@@ -575,16 +582,17 @@ def _h_call_indirect(v: _BodyValidator, ins: Instr) -> None:
     tables = ctx.tables
     if type(table) is not int or not 0 <= table < len(tables):
         raise v.error(f"unknown table {table}", ins)
-    if not ctx.canon.sub(tables[table].element, FUNCREF):
+    tt = tables[table]
+    if tt.element is not FUNCREF and not ctx.canon.sub(tt.element, FUNCREF):
         raise v.error(f"type mismatch: call_indirect needs a funcref table, table {table} holds "
-                      f"{tables[table].element}", ins)
+                      f"{tt.element}", ins)
     types = ctx.types
     if type(type_index) is not int or not 0 <= type_index < len(types):
         raise v.error(f"unknown type {type_index}", ins)
     ft = types[type_index]
-    v.pop_expect(tables[table].address_type, ins)
-    v.pop_vals(ft.params, ins)
-    v.stack.extend(ft.results)
+    v.pop_expect(tt.address_type, ins)
+    v.pop_vals(ft.param_types, ins)
+    v.stack.extend(ft.result_types)
 
 
 def _tail_results(v: _BodyValidator, ft: FuncType, ins: Instr) -> None:
