@@ -318,6 +318,8 @@ class _BodyValidator:
         height = 0
         ins = None
         uninit = self.uninit
+        # only locals unset at the start can be unset later: without any, none is checked
+        checks_init = bool(uninit)
         call_sigs = self.ctx.call_sigs
         nfuncs = len(call_sigs)
         new = object.__new__
@@ -331,7 +333,7 @@ class _BodyValidator:
             if k == 0:   # _K_LOCAL_GET
                 index = ins.imm
                 if type(index) is int and 0 <= index < nlocals:
-                    if uninit and index in uninit:
+                    if checks_init and index in uninit:
                         raise self.error(f"uninitialized local {index}", ins)
                     stack.append(local_types[index])
                     continue
@@ -353,7 +355,7 @@ class _BodyValidator:
                 if type(index) is not int or not 0 <= index < nlocals:
                     raise self.error(f"unknown local {index}", ins)
                 t = local_types[index]
-                if uninit:
+                if checks_init:
                     uninit.discard(index)
                 top = len(stack) - 1
                 if top >= height and stack[top] is t:
@@ -409,7 +411,7 @@ class _BodyValidator:
                     frame.height = height = len(stack)
                     frame.unreachable = False
                     frame.offset = ins.offset
-                    frame.uninit = frozenset(uninit) if uninit else _NO_LOCALS
+                    frame.uninit = frozenset(uninit) if checks_init else _NO_LOCALS
                     ctrls.append(frame)
                     continue
             elif k == 8:   # _K_STORE
