@@ -142,10 +142,12 @@ def compile_function(wasm: Any, info: ModuleInfo, index: int, features: frozense
     return _Compiler(wasm, info, index, target, counted, _table_for(features)).run()
 
 
-#: the pass's (handler, argument, whether it needs every value in its slot first) by opcode,
-#: per set of CPU features: every opcode has an entry (a plain dict is the fastest lookup),
-#: the ones this tier lacks one that refuses
+#: the pass's (handler, argument, how) by opcode, per set of CPU features: every opcode has an
+#: entry (a plain dict is the fastest lookup), the ones this tier lacks one that refuses.
+#: how: 0, _FLUSHES (every value in its slot first), _AT (the handler reads its body position,
+#: `pos`) or _ENDS (flushes; the code after it is unreachable)
 _TABLES: dict[frozenset, dict[int, tuple]] = {}
+_FLUSHES, _AT, _ENDS = 1, 2, 3          # (odd: flushes)
 
 
 def _table_for(features: frozenset[str]) -> dict[int, tuple]:
@@ -160,7 +162,7 @@ def _table_for(features: frozenset[str]) -> dict[int, tuple]:
                     (op == "ctz" and "bmi1" not in features) or \
                     (op == "popcnt" and "popcnt" not in features) or \
                     (op in _ROUND and info.name[0] == "f" and "sse4.1" not in features):
-                table[code] = (_Compiler.c_refuse, info.name, False)
+                table[code] = (_Compiler.c_refuse, info.name, 0)
         _TABLES[features] = table
     return table
 
@@ -232,31 +234,49 @@ class _Compiler(ValueStack, FloatRules):
         frames = [_Frame(_FUNC, 0, 0, len(self.results), None)]
         self.frames = frames
         table = self.table
-        dead = 0            # > 0: in unreachable code, nesting depth of blocks opened there
         self.live = True
-        self.pos = 0
         vs = self.vs
         refuse = _Compiler.c_refuse
-        for pos, ins in enumerate(self.body):
+        local_get, i32_const = _LOCAL_GET_OP, _I32_CONST_OP
+        it = enumerate(self.body)
+        for pos, ins in it:
             op = ins.op
-            fn, arg, flushes = table[op]
-            if not self.live:
-                if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
-                    dead += 1
-                    continue
-                if op == _END_OP or op == _ELSE_OP:
-                    if dead:
-                        if op == _END_OP:
-                            dead -= 1
-                        continue
-                else:
-                    if fn is refuse:    # (unreachable or not, the function is not for this
-                        fn(self, ins.imm, arg)  # tier: try_table opens a block, say)
-                    continue
+            if op == local_get:             # (c_local_get, inline: a quarter of all)
+                vs.append((_LOCAL, ins.imm))
+                if len(vs) > self.max_height:
+                    self.max_height = len(vs)
+                continue
+            if op == i32_const:             # (c_const, inline)
+                vs.append((_CONST, ins.imm & 0xFFFF_FFFF))
+                if len(vs) > self.max_height:
+                    self.max_height = len(vs)
+                continue
+            fn, arg, how = table[op]
+            if not how:
+                fn(self, ins.imm, arg)
+                continue
             self.pos = pos
-            if flushes and self.low < len(vs):
+            if how & _FLUSHES and self.low < len(vs):
                 self.flush()
             fn(self, ins.imm, arg)
+            if how != _ENDS:
+                continue
+            # unreachable code up to the end (or else) of the current block: skipped
+            dead = 0        # the nesting depth of blocks opened in it
+            for pos, ins in it:
+                op = ins.op
+                if op == _BLOCK_OP or op == _LOOP_OP or op == _IF_OP:
+                    dead += 1
+                elif op == _END_OP or op == _ELSE_OP:
+                    if not dead:
+                        break
+                    if op == _END_OP:
+                        dead -= 1
+                elif table[op][0] is refuse:    # (unreachable or not, the function is not
+                    refuse(self, ins.imm, table[op][1])     # for this tier: try_table
+                                                            # opens a block, say)
+            self.pos = pos
+            table[op][0](self, ins.imm, None)
         for cont, back in self.epoch_paths:
             a.bind(cont)
             a.call_sym(EPOCH_SYMBOL)
@@ -694,13 +714,6 @@ class _Compiler(ValueStack, FloatRules):
             a.store(self.push(), RAX)
 
     # -- locals, globals, constants -------------------------------------------------------------
-
-    def c_local_get(self, i: int, arg) -> None:
-        vs = self.vs                        # (push_entry, inline: the most common instruction)
-        h = len(vs)
-        vs.append((_LOCAL, i))
-        if h >= self.max_height:
-            self.max_height = h + 1
 
     def c_local_set(self, i: int, tee: bool) -> None:
         a = self.a
@@ -1186,7 +1199,8 @@ def _build_table() -> dict[int, tuple]:
         Op.RETURN: (C.c_return, None), Op.CALL: (C.c_call, None),
         Op.CALL_INDIRECT: (C.c_call_indirect, None), Op.DROP: (C.c_drop, None),
         Op.SELECT: (C.c_select, None), Op.SELECT_T: (C.c_select_t, None),
-        Op.LOCAL_GET: (C.c_local_get, None), Op.LOCAL_SET: (C.c_local_set, False),
+        Op.LOCAL_GET: (None, None),      # (run pushes it itself)
+        Op.LOCAL_SET: (C.c_local_set, False),
         Op.LOCAL_TEE: (C.c_local_set, True), Op.GLOBAL_GET: (C.c_global_get, None),
         Op.GLOBAL_SET: (C.c_global_set, None),
         Op.TABLE_GET: (C.t_get, None), Op.TABLE_SET: (C.t_set, None),
@@ -1272,10 +1286,15 @@ def _build_table() -> dict[int, tuple]:
             elif op.startswith("convert_i"):
                 t[code] = (C.f_convert, (d, types[op[8:11]], op.endswith("_s")))
     # (the fast-path handlers work on values where they are, the others on flushed stacks)
-    fast = {C.c_block, C.c_br_if, C.c_local_get, C.c_local_set, C.c_global_get, C.c_const,
+    fast = {None, C.c_block, C.c_br_if, C.c_local_set, C.c_global_get, C.c_const,
             C.c_drop, C.c_nop, C.i_alu, C.i_shift, C.i_cmp, C.i_eqz, C.i_extend, C.m_load,
             C.m_store, C.f_alu}
-    return {int(k): (fn, arg, fn not in fast) for k, (fn, arg) in t.items()}
+    at = {C.i_cmp, C.i_eqz}
+    ends = {C.c_unreachable, C.c_br, C.c_br_table, C.c_return}
+    table = {int(k): (fn, arg, _ENDS if fn in ends else _AT if fn in at else
+                      0 if fn in fast else _FLUSHES) for k, (fn, arg) in t.items()}
+    table[int(Op.LOOP)] = (C.c_block, _LOOP, _AT)
+    return table
 
 
 _NEG = {"e": "ne", "ne": "e", "l": "ge", "ge": "l", "le": "g", "g": "le", "b": "ae",
@@ -1286,5 +1305,6 @@ _TABLE = _build_table()
 _LOCAL_GET_OP, _LOCAL_SET_OP = int(Op.LOCAL_GET), int(Op.LOCAL_SET)
 _LOCAL_TEE_OP = int(Op.LOCAL_TEE)
 _BR_IF_OP = int(Op.BR_IF)
+_I32_CONST_OP = int(Op.I32_CONST)
 _BLOCK_OP, _LOOP_OP, _IF_OP = int(Op.BLOCK), int(Op.LOOP), int(Op.IF)
 _END_OP, _ELSE_OP = int(Op.END), int(Op.ELSE)
