@@ -126,16 +126,28 @@ def _encoded(key: tuple, imm: bytes) -> bytes:
     return enc
 
 
-#: mov encodings by (opcode, reg, rm, w), as _ENCODED (Asm.load, store, mov_rr)
-_MOVES: dict[tuple, bytes] = {}
+#: the commonest instructions' encodings as _ENCODED, by w, then the register field, then the
+#: r/m operand (hashing the operand alone costs half as much as a key tuple holding it):
+#: mov r/m, reg (Asm.store, mov_rr), mov reg, r/m (load), mov r/m, imm32 (mov_mi), test
+_LOADS = [[{} for _ in range(16)] for _ in range(2)]
+_STORES = [[{} for _ in range(16)] for _ in range(2)]
+_MOV_MI = [{}, {}]
+_TESTS = [[{} for _ in range(16)] for _ in range(2)]
+#: op r/m, reg (alu_rr), op reg, r/m (alu_rm), op r/m, imm8 (alu_ri) by operation, as those
+_ALU_MRS = {name: [[{} for _ in range(16)] for _ in range(2)] for name in ALU}
+_ALU_RMS = {name: [[{} for _ in range(16)] for _ in range(2)] for name in ALU}
+_ALU_I8S = {name: [{}, {}] for name in ALU}
+_CACHE_MAX = _ENCODED_MAX >> 5
 
 
-def _move(key: tuple) -> bytes:
-    """The encoding of mov `key` (not cached yet): made and cached."""
-    if len(_MOVES) > _ENCODED_MAX:
-        _MOVES.clear()
-    opcode, reg, rm, w = key
-    enc = _MOVES[key] = _encode(bytes((opcode,)), reg, rm, w, None, 0)
+def _cached(cache: dict, opcode: bytes, reg: int, rm, w: int, imm: bool = False) -> bytes:
+    """The encoding of `opcode` `reg`, `rm` (not in `cache`, by rm, yet; `imm`: an
+    immediate follows): made and cached."""
+    if imm and type(rm) is tuple and rm[0] == RIP:
+        raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
+    if len(cache) > _CACHE_MAX:
+        cache.clear()
+    enc = cache[rm] = _encode(opcode, reg, rm, w, None, 0)
     return enc
 
 
@@ -212,40 +224,40 @@ class Asm:
     # (the commonest instructions look their encodings up themselves: one call less each)
 
     def mov_rr(self, dst: int, src: int, w: int = 1) -> None:
-        key = (0x89, src, dst, w)
-        enc = _MOVES.get(key)
+        cache = _STORES[w][src]
+        enc = cache.get(dst)
         if enc is None:
-            enc = _move(key)
+            enc = _cached(cache, b"\x89", src, dst, w)
         self.code += enc
 
     def load(self, dst: int, m: tuple, w: int = 1) -> None:
         """mov dst, [m] (32 bits zero-extend)."""
-        key = (0x8B, dst, m, w)
-        enc = _MOVES.get(key)
+        cache = _LOADS[w][dst]
+        enc = cache.get(m)
         if enc is None:
-            enc = _move(key)
+            enc = _cached(cache, b"\x8b", dst, m, w)
         self.code += enc
 
     def store(self, m: tuple, src: int, w: int = 1) -> None:
         """mov [m], src (64 or 32 bits)."""
-        key = (0x89, src, m, w)
-        enc = _MOVES.get(key)
+        cache = _STORES[w][src]
+        enc = cache.get(m)
         if enc is None:
-            enc = _move(key)
+            enc = _cached(cache, b"\x89", src, m, w)
         self.code += enc
 
     def copy(self, m: tuple, src: tuple, via: int) -> None:
         """mov via, [src]; mov [m], via (64 bits)."""
-        key = (0x8B, via, src, 1)
-        enc = _MOVES.get(key)
+        cache = _LOADS[1][via]
+        enc = cache.get(src)
         if enc is None:
-            enc = _move(key)
+            enc = _cached(cache, b"\x8b", via, src, 1)
         code = self.code
         code += enc
-        key = (0x89, via, m, 1)
-        enc = _MOVES.get(key)
+        cache = _STORES[1][via]
+        enc = cache.get(m)
         if enc is None:
-            enc = _move(key)
+            enc = _cached(cache, b"\x89", via, m, 1)
         code += enc
 
     def store16(self, m: tuple, src: int) -> None:
@@ -256,10 +268,10 @@ class Asm:
 
     def mov_mi(self, m, imm: int, w: int = 1) -> None:
         """mov r/m, imm32 (sign-extended to 64 bits when w)."""
-        key = (b"\xc7", 0, m, w, None, 0)
-        enc = _ENCODED.get(key)
+        cache = _MOV_MI[w]
+        enc = cache.get(m)
         if enc is None:
-            enc = _encoded(key, b"\0")
+            enc = _cached(cache, b"\xc7", 0, m, w, True)
         code = self.code
         code += enc
         code += imm.to_bytes(4, "little", signed=imm < 0)
@@ -312,18 +324,18 @@ class Asm:
     # -- integer arithmetic ---------------------------------------------------------------------
 
     def alu_rr(self, name: str, dst: int, src: int, w: int = 1) -> None:
-        key = (_ALU_MR[name], src, dst, w, None, 0)
-        enc = _ENCODED.get(key)
+        cache = _ALU_MRS[name][w][src]
+        enc = cache.get(dst)
         if enc is None:
-            enc = _encoded(key, b"")
+            enc = _cached(cache, _ALU_MR[name], src, dst, w)
         self.code += enc
 
     def alu_rm(self, name: str, dst: int, m: tuple, w: int = 1) -> None:
         """op dst, [m]."""
-        key = (_ALU_RM[name], dst, m, w, None, 0)
-        enc = _ENCODED.get(key)
+        cache = _ALU_RMS[name][w][dst]
+        enc = cache.get(m)
         if enc is None:
-            enc = _encoded(key, b"")
+            enc = _cached(cache, _ALU_RM[name], dst, m, w)
         self.code += enc
 
     def alu_mr(self, name: str, m: tuple, src: int, w: int = 1) -> None:
@@ -333,10 +345,10 @@ class Asm:
     def alu_ri(self, name: str, rm, imm: int, w: int = 1) -> None:
         """op r/m, imm (imm8 form when it fits, else imm32; sign-extended)."""
         if -128 <= imm < 128:
-            key = (b"\x83", ALU[name], rm, w, None, 0)
-            enc = _ENCODED.get(key)
+            cache = _ALU_I8S[name][w]
+            enc = cache.get(rm)
             if enc is None:
-                enc = _encoded(key, b"\0")
+                enc = _cached(cache, b"\x83", ALU[name], rm, w, True)
             code = self.code
             code += enc
             code.append(imm & 0xFF)
@@ -349,10 +361,10 @@ class Asm:
             self.op(b"\x81", ALU[name], rm, w, imm=imm.to_bytes(4, "little", signed=imm < 0))
 
     def test_rr(self, a: int, b: int, w: int = 1) -> None:
-        key = (b"\x85", b, a, w, None, 0)
-        enc = _ENCODED.get(key)
+        cache = _TESTS[w][b]
+        enc = cache.get(a)
         if enc is None:
-            enc = _encoded(key, b"")
+            enc = _cached(cache, b"\x85", b, a, w)
         self.code += enc
 
     def test_ri(self, rm, imm: int, w: int = 1) -> None:
