@@ -857,9 +857,17 @@ class _Compiler(ValueStack, FloatRules):
     def i_shift(self, imm, arg) -> None:
         name, w = arg
         a = self.a
-        b = self.pop_entry()
-        ea = self.pop_entry()
-        h = len(self.vs)
+        vs = self.vs                # (pop_entry twice, inline)
+        b = vs.pop()
+        ea = vs.pop()
+        h = len(vs)
+        if self.low > h:
+            self.low = h
+        free = self.free_int
+        if b[0] == _REG:
+            free.append(b[1])
+        if ea[0] == _REG:
+            free.append(ea[1])
         if b[0] == _CONST:
             d = self.into_int(ea, h, w)
             a.shift_ri(name, d, b[1] & (63 if w else 31), w)
@@ -870,7 +878,7 @@ class _Compiler(ValueStack, FloatRules):
                 a.load(RCX, self.operand(b, h + 1), 0)
             d = self.into_int(ea, h, w)
             a.shift_cl(name, d, w)
-        self.push_entry((_REG, d))
+        vs.append((_REG, d))        # (h + 1 <= max_height: two were there)
 
     def i_div(self, imm, arg) -> None:
         kind, w = arg           # "div_s", "div_u", "rem_s", "rem_u"
@@ -909,10 +917,16 @@ class _Compiler(ValueStack, FloatRules):
     def i_cmp(self, imm, arg) -> None:
         cc, w = arg
         a = self.a
-        b = self.pop_entry()
-        ea = self.pop_entry()
-        h = len(self.vs)
+        vs = self.vs                # (pop_entry twice, inline)
+        b = vs.pop()
+        ea = vs.pop()
+        h = len(vs)
+        if self.low > h:
+            self.low = h
+        if b[0] == _REG:
+            self.free_int.append(b[1])
         if ea[0] == _REG:
+            self.free_int.append(ea[1])
             x = ea[1]
         else:
             x = RAX
@@ -945,8 +959,12 @@ class _Compiler(ValueStack, FloatRules):
 
     def i_eqz(self, imm, w: int) -> None:
         a = self.a
-        e = self.pop_entry()
+        vs = self.vs                # (pop_entry, inline)
+        e = vs.pop()
+        if self.low > len(vs):
+            self.low = len(vs)
         if e[0] == _REG:
+            self.free_int.append(e[1])
             a.test_rr(e[1], e[1], w)
         elif e[0] == _CONST:
             a.mov_ri(RAX, e[1])
@@ -965,15 +983,17 @@ class _Compiler(ValueStack, FloatRules):
         """Sign extensions, wrap, extend_i32_u/s (i32 values stay zero-extended)."""
         kind, w = arg
         a = self.a
-        e = self.pop_entry()
-        h = len(self.vs)
+        vs = self.vs                # (pop_entry, inline: a register stays the result's)
+        e = vs.pop()
+        h = len(vs)
+        if self.low > h:
+            self.low = h
         if e[0] == _CONST:
             a.mov_ri(RAX, e[1])
             src = RAX
         else:
             src = self.operand(e, h)
         if e[0] == _REG:
-            self.free_int.remove(e[1])
             d = e[1]
         else:
             d = self.alloc(False)
@@ -987,7 +1007,7 @@ class _Compiler(ValueStack, FloatRules):
             a.mov_rr(d, src, 0)
         else:
             a.load(d, src, 0)
-        self.push_entry((_REG, d))
+        vs.append((_REG, d))        # (push_entry: where the operand was)
 
     # -- memory ---------------------------------------------------------------------------------
 
@@ -1006,8 +1026,10 @@ class _Compiler(ValueStack, FloatRules):
             a.mov_rr(RAX, e[1], 0)
         elif e[0] == _CONST:
             a.mov_ri(RAX, e[1])
+        elif e[0] == _LOCAL:                    # (operand, inline: its home, not an xmm)
+            a.load(RAX, self.homes[e[1]], 0)
         else:
-            a.load(RAX, self.operand(e, len(vs)), 0)
+            a.load(RAX, (RBP, None, 1, self.stack_base - 8 * len(vs)), 0)
         offset, memory = m.offset, m.memory
         if memory not in self.unchecked or (store and self.checked_stores):
             # (a guarded memory needs no check: an access beyond its length faults in its
@@ -1056,12 +1078,14 @@ class _Compiler(ValueStack, FloatRules):
 
     def m_store(self, m, size: int) -> None:
         a = self.a
-        e = self.pop_entry()
+        vs = self.vs                # (pop_entry, inline: a register stays taken until stored)
+        e = vs.pop()
+        if self.low > len(vs):
+            self.low = len(vs)
         kind = e[0]
         v = R11
         if kind == _REG:
             v = e[1]
-            (self.free_x if v >= 16 else self.free_int).remove(v)   # until it is stored
         elif kind == _CONST:
             a.mov_ri(R11, e[1])
         elif kind == _LOCAL and type(self.homes[e[1]]) is not tuple:
