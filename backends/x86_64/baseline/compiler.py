@@ -395,11 +395,12 @@ class _Compiler(ValueStack, FloatRules):
         self.live = True
         self.height = 0
         a.bind(here)
-        a.store(self.push(), R11)
-        for i in range(len(self.local_types)):
-            self.push_entry((_LOCAL, i))
-        a.store(self.push(), RAX)           # the selector, before the flush needs rax
-        self.flush()
+        n = len(self.local_types)
+        a.store(self.slot(0), R11)
+        a.store(self.slot(n + 1), RAX)      # the selector, before the copies need rax
+        for i in range(n):
+            self.local_to_slot(i, self.slot(1 + i))
+        self.height = n + 2
         plan = _call_plan(self.target, (*self.local_types, _I32), self.results)
         first = self.call_args(plan)
         self.save_pinned_x(False)
