@@ -729,7 +729,14 @@ class _Compiler(ValueStack, FloatRules):
             return
         if self.low < len(vs) - 1:  # (entries below the top may read local i)
             self.forget_local(i)
-        self.set_home(i, e, len(vs) - 1)
+        if kind == _REG and e[1] < 16:      # (set_home's commonest case, inline)
+            h = self.homes[i]
+            if type(h) is tuple:
+                a.store(h, e[1])
+            else:
+                a.mov_rr(h, e[1])
+        else:
+            self.set_home(i, e, len(vs) - 1)
         if kind == _REG and tee:    # the value stays in its register (no reload right after)
             return
         if tee:                     # (pop_entry and push_entry, inline)
