@@ -835,6 +835,9 @@ class _Compiler(ValueStack, FloatRules):
                 a.imul_rm(d, RAX, w)
             else:
                 a.imul_rm(d, self.operand(b, h + 1), w)
+        elif b[0] == _CONST and not w:      # (alu_entry's commonest case, inline)
+            v = b[1]
+            a.alu_ri(name, d, v - (1 << 32) if v >> 31 else v, 0)
         else:
             self.alu_entry(name, d, b, h + 1, w)
         if b[0] == _REG:

@@ -268,10 +268,15 @@ class ValueStack:
         vs = self.vs
         for i in range(self.low, len(vs)):
             e = vs[i]
-            if e[0] == _LOCAL:              # (spill, inline for the commonest entry)
+            kind = e[0]
+            if kind == _LOCAL:              # (spill, inline for the commonest entries)
                 self.local_to_slot(e[1], (RBP, None, 1, self.stack_base - 8 * i))
                 vs[i] = _MEMV
-            elif e[0] != _MEM:
+            elif kind == _REG and e[1] < 16:
+                self.a.store((RBP, None, 1, self.stack_base - 8 * i), e[1])
+                self.free_int.append(e[1])
+                vs[i] = _MEMV
+            elif kind != _MEM:
                 self.spill(i)
         self.low = len(vs)
 
