@@ -154,10 +154,7 @@ def _cached(cache: dict, opcode: bytes, reg: int, rm, w: int, imm: bool = False)
 class Label:
     """A code position, placed once by `Asm.bind`."""
 
-    __slots__ = ("pos",)
-
-    def __init__(self) -> None:
-        self.pos = -1
+    pos = -1        # (until placed: a class attribute, so making one runs no __init__)
 
 
 class Asm:
