@@ -519,8 +519,15 @@ class _Compiler(ValueStack, FloatRules):
 
     def c_br_if(self, depth: int, arg) -> None:
         a = self.a
-        cc = self.condition()
         vs = self.vs
+        e = vs[-1]
+        if e[0] == _FLAGS:          # (condition, inline for a compare's flags)
+            vs.pop()
+            if self.low > len(vs):
+                self.low = len(vs)
+            cc = e[1]
+        else:
+            cc = self.condition()
         if self.low < len(vs):
             self.flush()
         f = self.frames[-1 - depth]
