@@ -137,17 +137,21 @@ _TESTS = [[{} for _ in range(16)] for _ in range(2)]
 _ALU_MRS = {name: [[{} for _ in range(16)] for _ in range(2)] for name in ALU}
 _ALU_RMS = {name: [[{} for _ in range(16)] for _ in range(2)] for name in ALU}
 _ALU_I8S = {name: [{}, {}] for name in ALU}
+#: movss / movsd xmm, r/m (movs_load) and r/m, xmm (movs_store), by double, then the xmm
+_MOVS_LOADS = [[{} for _ in range(16)] for _ in range(2)]
+_MOVS_STORES = [[{} for _ in range(16)] for _ in range(2)]
 _CACHE_MAX = _ENCODED_MAX >> 5
 
 
-def _cached(cache: dict, opcode: bytes, reg: int, rm, w: int, imm: bool = False) -> bytes:
-    """The encoding of `opcode` `reg`, `rm` (not in `cache`, by rm, yet; `imm`: an
+def _cached(cache: dict, opcode: bytes, reg: int, rm, w: int, imm: bool = False,
+            prefix: int | None = None) -> bytes:
+    """The encoding of [`prefix`] `opcode` `reg`, `rm` (not in `cache`, by rm, yet; `imm`: an
     immediate follows): made and cached."""
     if imm and type(rm) is tuple and rm[0] == RIP:
         raise InternalError("x86_64 encoder: rip-relative operand with an immediate")
     if len(cache) > _CACHE_MAX:
         cache.clear()
-    enc = cache[rm] = _encode(opcode, reg, rm, w, None, 0)
+    enc = cache[rm] = _encode(opcode, reg, rm, w, prefix, 0)
     return enc
 
 
@@ -484,11 +488,19 @@ class Asm:
 
     def movs_load(self, x: int, m: tuple, double: bool) -> None:
         """movss / movsd xmm, [m]."""
-        self.op(b"\x0f\x10", x, m, 0, prefix=0xF2 if double else 0xF3)
+        cache = _MOVS_LOADS[double][x]
+        enc = cache.get(m)
+        if enc is None:
+            enc = _cached(cache, b"\x0f\x10", x, m, 0, prefix=0xF2 if double else 0xF3)
+        self.code += enc
 
     def movs_store(self, m: tuple, x: int, double: bool) -> None:
         """movss / movsd [m], xmm."""
-        self.op(b"\x0f\x11", x, m, 0, prefix=0xF2 if double else 0xF3)
+        cache = _MOVS_STORES[double][x]
+        enc = cache.get(m)
+        if enc is None:
+            enc = _cached(cache, b"\x0f\x11", x, m, 0, prefix=0xF2 if double else 0xF3)
+        self.code += enc
 
     def movq_xr(self, x: int, rm, w: int = 1) -> None:
         """movq xmm, r/m64 (w) / movd xmm, r/m32."""
