@@ -37,6 +37,8 @@ _REF = frozenset((FUNCREF, EXTERNREF))
 
 _EMPTY: tuple[ValType, ...] = ()
 _NO_LOCALS: frozenset[int] = frozenset()
+#: the types of a block without any (shared: frames' type lists are never changed)
+_NO_TYPES: list[ValType] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,23 +132,23 @@ def _lane_count(info: OpInfo) -> int:
 
 class _Frame:
     """A control frame: the block's opcode, its types, the operand stack height at entry and
-    whether the rest of the block is unreachable."""
+    whether the rest of the block is unreachable. `labels` is what a branch to it passes: the
+    params of a loop, the results of anything else."""
 
-    __slots__ = ("op", "params", "results", "height", "unreachable", "offset", "uninit")
+    __slots__ = ("op", "params", "results", "labels", "height", "unreachable", "offset",
+                 "uninit")
 
     def __init__(self, op: int, params: Sequence[ValType], results: Sequence[ValType],
                  height: int, offset: int) -> None:
         self.op = op
         self.params = list(params)
         self.results = list(results)
+        self.labels = self.params if op == _LOOP else self.results
         self.height = height
         self.unreachable = False
         self.offset = offset
         #: the non-defaultable locals still unset when the block began (restored at its end)
         self.uninit: frozenset[int] = _NO_LOCALS
-
-    def label_types(self) -> list[ValType]:
-        return self.params if self.op == _LOOP else self.results
 
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
@@ -381,8 +383,7 @@ class _BodyValidator:
             elif k == 5:   # _K_BR_IF
                 depth = ins.imm
                 if type(depth) is int and 0 <= depth < len(ctrls):
-                    target = ctrls[-1 - depth]
-                    types = target.params if target.op == _LOOP else target.results
+                    types = ctrls[-1 - depth].labels
                     n = len(types)
                     top = len(stack) - 1
                     if (top >= height + n and stack[top] is I32
@@ -406,8 +407,7 @@ class _BodyValidator:
                     # of calling the class
                     frame = new(_Frame)
                     frame.op = ins.op
-                    frame.params = []
-                    frame.results = []
+                    frame.params = frame.results = frame.labels = _NO_TYPES
                     frame.height = height = len(stack)
                     frame.unreachable = False
                     frame.offset = ins.offset
@@ -447,8 +447,7 @@ class _BodyValidator:
             elif k == 11:   # _K_BR
                 depth = ins.imm
                 if type(depth) is int and 0 <= depth < len(ctrls):
-                    target = ctrls[-1 - depth]
-                    types = target.params if target.op == _LOOP else target.results
+                    types = ctrls[-1 - depth].labels
                     n = len(types)
                     if len(stack) >= height + n and (not n or stack[-n:] == types):
                         del stack[height:]
@@ -526,12 +525,12 @@ def _h_end(v: _BodyValidator, ins: Instr) -> None:
 
 
 def _h_br(v: _BodyValidator, ins: Instr) -> None:
-    v.pop_vals(v.label(ins.imm, ins).label_types(), ins)
+    v.pop_vals(v.label(ins.imm, ins).labels, ins)
     v.set_unreachable()
 
 
 def _h_br_if(v: _BodyValidator, ins: Instr) -> None:
-    types = v.label(ins.imm, ins).label_types()
+    types = v.label(ins.imm, ins).labels
     v.pop_expect(I32, ins)
     v.pop_vals(types, ins)
     v.stack.extend(types)
@@ -544,14 +543,14 @@ def _h_br_table(v: _BodyValidator, ins: Instr) -> None:
     except (TypeError, ValueError):
         raise v.error("malformed br_table immediate", ins) from None
     v.pop_expect(I32, ins)
-    default_types = v.label(default, ins).label_types()
+    default_types = v.label(default, ins).labels
     arity = len(default_types)
     seen: set[int] = set()
     for depth in labels:
         if depth in seen:          # checking a target again changes nothing; keeps this linear
             continue
         seen.add(depth)
-        types = v.label(depth, ins).label_types()
+        types = v.label(depth, ins).labels
         if len(types) != arity:
             raise v.error(f"type mismatch: br_table targets have {len(types)} and {arity} values",
                           ins)
@@ -669,7 +668,7 @@ def _check_catch(v: _BodyValidator, clause: object, ins: Instr) -> None:
         passed += _tag_type(v, clause.tag, ins).param_types
     if clause.kind.has_ref:
         passed.append(_REF_EXN)
-    label_types = v.label(clause.label, ins).label_types()
+    label_types = v.label(clause.label, ins).labels
     sub = v.ctx.canon.sub
     if len(passed) != len(label_types) or not all(map(sub, passed, label_types)):
         what = clause.kind.name.lower() + ("" if clause.tag is None else f" {clause.tag}")
@@ -733,14 +732,14 @@ def _h_ref_as_non_null(v: _BodyValidator, ins: Instr) -> None:
 
 def _h_br_on_null(v: _BodyValidator, ins: Instr) -> None:
     t = _pop_ref(v, ins)
-    types = v.label(ins.imm, ins).label_types()
+    types = v.label(ins.imm, ins).labels
     v.pop_vals(types, ins)
     v.stack.extend(types)            # the label's types, as br_if leaves them
     v.stack.append(None if t is None else ref_type(False, t.heap))
 
 
 def _h_br_on_non_null(v: _BodyValidator, ins: Instr) -> None:
-    types = v.label(ins.imm, ins).label_types()
+    types = v.label(ins.imm, ins).labels
     if not types or not types[-1].is_ref:
         raise v.error("type mismatch: br_on_non_null's label must take a reference last", ins)
     t = _pop_ref(v, ins)
