@@ -93,8 +93,13 @@ class ValueStack:
                 wt = outer.pop()
         # (a stable sort: equal weights in local order)
         order = sorted(range(len(types)), key=weight.__getitem__, reverse=True)
-        ints = [i for i in order if weight[i] and types[i] not in (_F32, _F64)][:3]
-        floats = [i for i in order if weight[i] and types[i] in (_F32, _F64)][:2]
+        ints: list[int] = []
+        floats: list[int] = []
+        for i in order:
+            if not weight[i]:               # (this and the rest unused)
+                break
+            (floats if types[i] in (_F32, _F64) else ints).append(i)
+        del ints[3:], floats[2:]
         self.local_base = base = -16 - 8 * len(ints)
         homes: list = [(RBP, None, 1, base - 8 * i) for i in range(len(types))]
         for i, r in zip(ints, _PIN_INT):
